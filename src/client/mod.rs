@@ -1,0 +1,1 @@
+//! The STOMP session state machine, sans-IO (to be written).

@@ -1,0 +1,15 @@
+//! Burrow: a RabbitMQ client that runs in the browser.
+//!
+//! Layers, each using only those listed before it:
+//! - [`stomp`]: the STOMP 1.2 frame codec (sans-IO).
+//! - [`client`]: the STOMP session state machine (sans-IO, time passed in).
+//! - `transport`: the browser WebSocket driving the client (wasm only).
+//! - `ui`: the yew app and widget (wasm only).
+
+pub mod client;
+pub mod stomp;
+
+#[cfg(target_arch = "wasm32")]
+pub mod transport;
+#[cfg(target_arch = "wasm32")]
+pub mod ui;
