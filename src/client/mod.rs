@@ -1,1 +1,14 @@
-//! The STOMP session state machine, sans-IO (to be written).
+//! The STOMP 1.2 client session, sans-IO.
+//!
+//! [`Session`] takes what arrived and the current time, and returns frames to send
+//! and events for its user. It touches no browser API, opens no socket and reads
+//! no clock, so it runs and is tested natively (modelled on quinn-proto).
+
+mod session;
+mod types;
+
+pub use session::{Session, Subscription};
+pub use types::{
+    AckMode, ClientError, CloseReason, ConnectOptions, ConnectionInfo, Event, Message, ReceiptId,
+    Request, ServerError, State, SubscriptionId, Transmit,
+};

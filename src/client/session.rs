@@ -1,0 +1,513 @@
+//! The STOMP session state machine.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use crate::stomp::{Command, Frame};
+
+use super::types::*;
+
+/// A subscription as it was made, kept so it can be listed (and later restored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Its id.
+    pub id: SubscriptionId,
+    /// What it subscribes to.
+    pub destination: String,
+    /// Its ack mode.
+    pub ack: AckMode,
+    /// The extra headers it was made with (for RabbitMQ: `prefetch-count`, queue properties).
+    pub headers: Vec<(String, String)>,
+}
+
+/// A STOMP 1.2 client session, sans-IO.
+///
+/// Feed it what arrives ([`Session::handle_frame`], [`Session::handle_heartbeat`],
+/// [`Session::handle_closed`]) and the time when it asked to be woken
+/// ([`Session::handle_timeout`]); drain what it wants sent ([`Session::poll_transmit`])
+/// and what it reports ([`Session::poll_event`]); ask when to wake it next
+/// ([`Session::poll_timeout`]). It never reads a clock: `now` is any monotonic
+/// time, the same origin throughout.
+#[derive(Debug)]
+pub struct Session {
+    options: ConnectOptions,
+    state: State,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    subscriptions: BTreeMap<SubscriptionId, Subscription>,
+    pending_receipts: HashMap<ReceiptId, Request>,
+    next_id: u64,
+    connect_deadline: Option<Duration>,
+    disconnect_deadline: Option<Duration>,
+    send_interval: Duration,
+    receive_interval: Duration,
+    next_heartbeat: Option<Duration>,
+    sent_since_heartbeat: bool,
+    last_received: Duration,
+    /// The latest ERROR, so that the close which follows it carries the broker's words.
+    last_error: Option<ServerError>,
+}
+
+/// RabbitMQ and the spec both ask for a grace margin on the receive side; twice the
+/// interval tolerates one late heart-beat without declaring the broker gone.
+const SILENCE_FACTOR: u32 = 2;
+
+/// Headers the session sets itself on the frames it builds.
+const RESERVED: [&str; 6] = ["destination", "id", "ack", "receipt", "subscription", "content-length"];
+
+impl Session {
+    /// A session that will connect with these options.
+    pub fn new(options: ConnectOptions) -> Self {
+        Session {
+            options,
+            state: State::Idle,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            subscriptions: BTreeMap::new(),
+            pending_receipts: HashMap::new(),
+            next_id: 0,
+            connect_deadline: None,
+            disconnect_deadline: None,
+            send_interval: Duration::ZERO,
+            receive_interval: Duration::ZERO,
+            next_heartbeat: None,
+            sent_since_heartbeat: false,
+            last_received: Duration::ZERO,
+            last_error: None,
+        }
+    }
+
+    /// Where the session is.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// What CONNECTED said, once connected.
+    pub fn info(&self) -> Option<&ConnectionInfo> {
+        match &self.state {
+            State::Connected(info) => Some(info),
+            _ => None,
+        }
+    }
+
+    /// The live subscriptions, by id.
+    pub fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
+        self.subscriptions.values()
+    }
+
+    /// Requests still waiting for their receipt.
+    pub fn pending_receipts(&self) -> usize {
+        self.pending_receipts.len()
+    }
+
+    /// Queues CONNECT; call once the connection is open. Invalid options close the
+    /// session at once with [`CloseReason::InvalidOptions`].
+    pub fn connect(&mut self, now: Duration) {
+        if self.state != State::Idle {
+            self.events.push_back(Event::LocalError(ClientError::AlreadyStarted.to_string()));
+            return;
+        }
+        if let Err(problem) = self.check_options() {
+            self.close(CloseReason::InvalidOptions(problem));
+            return;
+        }
+        let (cx, cy) = self.options.heart_beat;
+        let mut frame = Frame::new(Command::Connect)
+            .with_header("accept-version", "1.2")
+            .with_header("host", self.options.host.clone())
+            .with_header("heart-beat", format!("{},{}", cx.as_millis(), cy.as_millis()));
+        if let Some(login) = &self.options.login {
+            frame = frame.with_header("login", login.clone());
+        }
+        if let Some(passcode) = &self.options.passcode {
+            frame = frame.with_header("passcode", passcode.clone());
+        }
+        self.transmits.push_back(Transmit::Frame(frame));
+        self.state = State::Connecting;
+        self.last_received = now;
+        self.connect_deadline = Some(now + self.options.connect_timeout);
+    }
+
+    /// CONNECT headers are not escaped (for 1.0 brokers), so they cannot hold line breaks.
+    fn check_options(&self) -> Result<(), String> {
+        let fields = [
+            ("host", Some(&self.options.host)),
+            ("login", self.options.login.as_ref()),
+            ("passcode", self.options.passcode.as_ref()),
+        ];
+        for (name, value) in fields {
+            if value.is_some_and(|v| v.contains(['\r', '\n', '\0'])) {
+                return Err(format!("the {name} contains a line break or NUL"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A frame arrived.
+    pub fn handle_frame(&mut self, now: Duration, frame: Frame) {
+        self.last_received = now;
+        match frame.command {
+            Command::Connected => self.on_connected(now, &frame),
+            Command::Message => self.on_message(frame),
+            Command::Receipt => self.on_receipt(&frame),
+            Command::Error => self.on_error(&frame),
+            other => {
+                let problem = format!("a client frame ({other}) came from the broker");
+                self.close(CloseReason::Protocol(problem));
+            }
+        }
+    }
+
+    /// A heart-beat arrived.
+    pub fn handle_heartbeat(&mut self, now: Duration) {
+        self.last_received = now;
+    }
+
+    /// The incoming bytes could not be decoded; the stream cannot be trusted further.
+    pub fn handle_protocol_error(&mut self, _now: Duration, problem: String) {
+        self.close(CloseReason::Protocol(problem));
+    }
+
+    /// The connection underneath closed; `reason` says how (for example, the
+    /// WebSocket close code). An ERROR just before it is the real reason.
+    pub fn handle_closed(&mut self, _now: Duration, reason: String) {
+        let reason = match self.last_error.take() {
+            Some(error) => CloseReason::ServerError(error),
+            None => CloseReason::Transport(reason),
+        };
+        self.close(reason);
+    }
+
+    /// The time came that [`Session::poll_timeout`] asked for (or later).
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.connect_deadline.is_some_and(|d| now >= d) {
+            self.close(CloseReason::ConnectTimeout(self.options.connect_timeout));
+            return;
+        }
+        if self.disconnect_deadline.is_some_and(|d| now >= d) {
+            let waited = self.options.disconnect_timeout.as_secs_f32();
+            self.close(CloseReason::Transport(format!(
+                "the broker did not confirm DISCONNECT within {waited} s"
+            )));
+            return;
+        }
+        if let Some(deadline) = self.receive_deadline() {
+            if now >= deadline {
+                self.close(CloseReason::HeartBeatTimeout {
+                    silent_for: now.saturating_sub(self.last_received),
+                    interval: self.receive_interval,
+                });
+                return;
+            }
+        }
+        if let Some(due) = self.next_heartbeat {
+            if now >= due {
+                // Any frame sent since the last beat already told the broker we live.
+                if !self.sent_since_heartbeat {
+                    self.transmits.push_back(Transmit::HeartBeat);
+                }
+                self.sent_since_heartbeat = false;
+                self.next_heartbeat = Some(now + self.send_interval);
+            }
+        }
+    }
+
+    /// When the session next needs [`Session::handle_timeout`], if ever.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        [self.connect_deadline, self.disconnect_deadline, self.receive_deadline(), self.next_heartbeat]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next thing to write to the connection.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the user.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn receive_deadline(&self) -> Option<Duration> {
+        let connected = matches!(self.state, State::Connected(_) | State::Disconnecting);
+        (connected && !self.receive_interval.is_zero())
+            .then(|| self.last_received + self.receive_interval * SILENCE_FACTOR)
+    }
+
+    fn on_connected(&mut self, now: Duration, frame: &Frame) {
+        if self.state != State::Connecting {
+            self.close(CloseReason::Protocol("CONNECTED arrived twice".to_owned()));
+            return;
+        }
+        let (sx, sy) = match frame.header("heart-beat").map(parse_heart_beat) {
+            None => (Duration::ZERO, Duration::ZERO),
+            Some(Ok(pair)) => pair,
+            Some(Err(bad)) => {
+                self.close(CloseReason::Protocol(format!("bad heart-beat header {bad:?}")));
+                return;
+            }
+        };
+        let (cx, cy) = self.options.heart_beat;
+        // STOMP 1.2: each side's interval is the larger of what one can do and the
+        // other wants, or off if either says zero.
+        let negotiate = |ours: Duration, theirs: Duration| {
+            if ours.is_zero() || theirs.is_zero() { Duration::ZERO } else { ours.max(theirs) }
+        };
+        self.send_interval = negotiate(cx, sy);
+        self.receive_interval = negotiate(sx, cy);
+        self.next_heartbeat = (!self.send_interval.is_zero()).then(|| now + self.send_interval);
+        self.connect_deadline = None;
+        let info = ConnectionInfo {
+            version: frame.header("version").unwrap_or("1.0").to_owned(),
+            server: frame.header("server").map(str::to_owned),
+            session: frame.header("session").map(str::to_owned),
+            heart_beat: (self.send_interval, self.receive_interval),
+        };
+        self.state = State::Connected(info.clone());
+        self.events.push_back(Event::Connected(info));
+    }
+
+    fn on_message(&mut self, frame: Frame) {
+        let subscription = frame.header("subscription").map(|s| SubscriptionId(s.to_owned()));
+        let (Some(subscription), Some(destination)) = (subscription, frame.header("destination")) else {
+            self.close(CloseReason::Protocol(
+                "a MESSAGE without subscription or destination header".to_owned(),
+            ));
+            return;
+        };
+        let message = Message {
+            subscription,
+            destination: destination.to_owned(),
+            message_id: frame.header("message-id").unwrap_or_default().to_owned(),
+            ack: frame.header("ack").map(str::to_owned),
+            headers: frame.headers,
+            body: frame.body,
+        };
+        self.events.push_back(Event::Message(message));
+    }
+
+    fn on_receipt(&mut self, frame: &Frame) {
+        let Some(id) = frame.header("receipt-id").map(|r| ReceiptId(r.to_owned())) else {
+            self.close(CloseReason::Protocol("a RECEIPT without receipt-id".to_owned()));
+            return;
+        };
+        let Some(request) = self.pending_receipts.remove(&id) else {
+            // Not ours (or already given up on): report, but keep the session.
+            self.events.push_back(Event::LocalError(format!("a RECEIPT for unknown id {id}")));
+            return;
+        };
+        let disconnect = request == Request::Disconnect;
+        self.events.push_back(Event::Receipt { id, request });
+        if disconnect {
+            self.close(CloseReason::Disconnected);
+        }
+    }
+
+    fn on_error(&mut self, frame: &Frame) {
+        let error = ServerError::from_frame(frame);
+        self.events.push_back(Event::Error(error.clone()));
+        if self.state == State::Connecting {
+            // Refused at CONNECT (wrong credentials, unknown vhost): nothing follows.
+            self.close(CloseReason::ServerError(error));
+        } else {
+            // RabbitMQ closes the socket after a fatal ERROR; the close then carries it.
+            self.last_error = Some(error);
+        }
+    }
+
+    fn close(&mut self, reason: CloseReason) {
+        if matches!(self.state, State::Closed(_)) {
+            return;
+        }
+        if !self.pending_receipts.is_empty() {
+            let mut lost: Vec<_> = self.pending_receipts.drain().collect();
+            lost.sort_by(|a, b| a.0.cmp(&b.0));
+            self.events.push_back(Event::ReceiptsLost(lost));
+        }
+        self.state = State::Closed(reason.clone());
+        self.connect_deadline = None;
+        self.disconnect_deadline = None;
+        self.next_heartbeat = None;
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    fn fresh_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}-{}", self.next_id)
+    }
+
+    fn ensure_connected(&self) -> Result<(), ClientError> {
+        match &self.state {
+            State::Connected(_) => Ok(()),
+            State::Idle => Err(ClientError::NotConnected("connect was not called".to_owned())),
+            State::Connecting => Err(ClientError::NotConnected("still connecting".to_owned())),
+            State::Disconnecting => Err(ClientError::NotConnected("disconnecting".to_owned())),
+            State::Closed(reason) => Err(ClientError::NotConnected(format!("closed: {reason}"))),
+        }
+    }
+
+    fn check_headers(headers: &[(String, String)]) -> Result<(), ClientError> {
+        match headers.iter().find(|(name, _)| RESERVED.contains(&name.as_str())) {
+            Some((name, _)) => Err(ClientError::ReservedHeader(name.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues `frame`, with a `receipt` header when asked, and remembers what it was.
+    fn queue(&mut self, mut frame: Frame, request: Request, receipt: bool) -> Option<ReceiptId> {
+        let id = receipt.then(|| ReceiptId(self.fresh_id("receipt")));
+        if let Some(id) = &id {
+            frame.headers.push(("receipt".to_owned(), id.0.clone()));
+            self.pending_receipts.insert(id.clone(), request);
+        }
+        self.transmits.push_back(Transmit::Frame(frame));
+        self.sent_since_heartbeat = true;
+        id
+    }
+
+    /// SEND `body` to `destination` with extra `headers` (a `transaction` header puts
+    /// it in a transaction). With `receipt`, the broker confirms it by RECEIPT.
+    pub fn send(
+        &mut self,
+        destination: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        receipt: bool,
+    ) -> Result<Option<ReceiptId>, ClientError> {
+        self.ensure_connected()?;
+        Self::check_headers(&headers)?;
+        let mut frame = Frame::new(Command::Send).with_header("destination", destination);
+        frame.headers.extend(headers);
+        frame.body = body;
+        let request = Request::Send { destination: destination.to_owned() };
+        Ok(self.queue(frame, request, receipt))
+    }
+
+    /// SUBSCRIBE to `destination` with a fresh id and extra `headers`.
+    pub fn subscribe(
+        &mut self,
+        destination: &str,
+        ack: AckMode,
+        headers: Vec<(String, String)>,
+        receipt: bool,
+    ) -> Result<(SubscriptionId, Option<ReceiptId>), ClientError> {
+        self.ensure_connected()?;
+        Self::check_headers(&headers)?;
+        let id = SubscriptionId(self.fresh_id("sub"));
+        let mut frame = Frame::new(Command::Subscribe)
+            .with_header("id", id.0.clone())
+            .with_header("destination", destination)
+            .with_header("ack", ack.as_str());
+        frame.headers.extend(headers.iter().cloned());
+        let subscription =
+            Subscription { id: id.clone(), destination: destination.to_owned(), ack, headers };
+        self.subscriptions.insert(id.clone(), subscription);
+        let receipt = self.queue(frame, Request::Subscribe(id.clone()), receipt);
+        Ok((id, receipt))
+    }
+
+    /// UNSUBSCRIBE `id`.
+    pub fn unsubscribe(
+        &mut self,
+        id: &SubscriptionId,
+        receipt: bool,
+    ) -> Result<Option<ReceiptId>, ClientError> {
+        self.ensure_connected()?;
+        if self.subscriptions.remove(id).is_none() {
+            return Err(ClientError::UnknownSubscription(id.clone()));
+        }
+        let frame = Frame::new(Command::Unsubscribe).with_header("id", id.0.clone());
+        Ok(self.queue(frame, Request::Unsubscribe(id.clone()), receipt))
+    }
+
+    /// ACK the message whose `ack` header was `ack_id`, optionally in a transaction.
+    pub fn ack(
+        &mut self,
+        ack_id: &str,
+        transaction: Option<&str>,
+        receipt: bool,
+    ) -> Result<Option<ReceiptId>, ClientError> {
+        self.ensure_connected()?;
+        let mut frame = Frame::new(Command::Ack).with_header("id", ack_id);
+        if let Some(tx) = transaction {
+            frame = frame.with_header("transaction", tx);
+        }
+        Ok(self.queue(frame, Request::Ack(ack_id.to_owned()), receipt))
+    }
+
+    /// NACK the message whose `ack` header was `ack_id`. `requeue: false` adds
+    /// RabbitMQ's `requeue:false`, so the message is dropped or dead-lettered
+    /// instead of queued again (RabbitMQ requeues by default).
+    pub fn nack(
+        &mut self,
+        ack_id: &str,
+        transaction: Option<&str>,
+        requeue: bool,
+        receipt: bool,
+    ) -> Result<Option<ReceiptId>, ClientError> {
+        self.ensure_connected()?;
+        let mut frame = Frame::new(Command::Nack).with_header("id", ack_id);
+        if let Some(tx) = transaction {
+            frame = frame.with_header("transaction", tx);
+        }
+        if !requeue {
+            frame = frame.with_header("requeue", "false");
+        }
+        Ok(self.queue(frame, Request::Nack(ack_id.to_owned()), receipt))
+    }
+
+    /// BEGIN transaction `tx`.
+    pub fn begin(&mut self, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+        self.transaction(Command::Begin, tx, Request::Begin(tx.to_owned()), receipt)
+    }
+
+    /// COMMIT transaction `tx`.
+    pub fn commit(&mut self, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+        self.transaction(Command::Commit, tx, Request::Commit(tx.to_owned()), receipt)
+    }
+
+    /// ABORT transaction `tx`.
+    pub fn abort(&mut self, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+        self.transaction(Command::Abort, tx, Request::Abort(tx.to_owned()), receipt)
+    }
+
+    fn transaction(
+        &mut self,
+        command: Command,
+        tx: &str,
+        request: Request,
+        receipt: bool,
+    ) -> Result<Option<ReceiptId>, ClientError> {
+        self.ensure_connected()?;
+        let frame = Frame::new(command).with_header("transaction", tx);
+        Ok(self.queue(frame, request, receipt))
+    }
+
+    /// DISCONNECT with a receipt; the session closes with [`CloseReason::Disconnected`]
+    /// when it arrives, or with a transport reason if it does not come in time.
+    pub fn disconnect(&mut self, now: Duration) -> Result<ReceiptId, ClientError> {
+        self.ensure_connected()?;
+        let frame = Frame::new(Command::Disconnect);
+        let receipt = self.queue(frame, Request::Disconnect, true);
+        self.state = State::Disconnecting;
+        self.disconnect_deadline = Some(now + self.options.disconnect_timeout);
+        // `queue` with `receipt: true` always returns an id.
+        receipt.ok_or_else(|| ClientError::NotConnected("no receipt id".to_owned()))
+    }
+}
+
+/// Parses `heart-beat:sx,sy` (milliseconds).
+fn parse_heart_beat(value: &str) -> Result<(Duration, Duration), String> {
+    let mut parts = value.split(',');
+    let mut next = || -> Result<Duration, String> {
+        let part = parts.next().ok_or_else(|| value.to_owned())?;
+        part.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| value.to_owned())
+    };
+    let pair = (next()?, next()?);
+    if parts.next().is_some() {
+        return Err(value.to_owned());
+    }
+    Ok(pair)
+}

@@ -1,0 +1,286 @@
+//! The values the session takes and gives: options, ids, events, errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::stomp::Frame;
+
+/// How CONNECT introduces us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// The virtual host, sent as the `host` header (RabbitMQ's default is `/`).
+    pub host: String,
+    /// The user name, sent as `login`.
+    pub login: Option<String>,
+    /// The password, sent as `passcode`. Kept in memory only.
+    pub passcode: Option<String>,
+    /// Our heart-beat offer `(cx, cy)`: we can send every `cx`, we want to hear from
+    /// the broker every `cy`. Zero means "not at all" on that side.
+    pub heart_beat: (Duration, Duration),
+    /// How long to wait for CONNECTED after CONNECT.
+    pub connect_timeout: Duration,
+    /// How long to wait for the RECEIPT of DISCONNECT before giving up on it.
+    pub disconnect_timeout: Duration,
+}
+
+impl ConnectOptions {
+    /// Options for `vhost` with no credentials, a 10 s heart-beat both ways and a
+    /// 10 s connect timeout.
+    pub fn new(vhost: impl Into<String>) -> Self {
+        ConnectOptions {
+            host: vhost.into(),
+            login: None,
+            passcode: None,
+            heart_beat: (Duration::from_secs(10), Duration::from_secs(10)),
+            connect_timeout: Duration::from_secs(10),
+            disconnect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Sets login and passcode (builder style).
+    pub fn with_credentials(mut self, login: impl Into<String>, passcode: impl Into<String>) -> Self {
+        self.login = Some(login.into());
+        self.passcode = Some(passcode.into());
+        self
+    }
+}
+
+/// What the broker told us in CONNECTED, and the heart-beats we agreed on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConnectionInfo {
+    /// The protocol version the broker chose (`1.2`).
+    pub version: String,
+    /// The broker's `server` header, such as `RabbitMQ/3.10.8`.
+    pub server: Option<String>,
+    /// The broker's `session` header.
+    pub session: Option<String>,
+    /// Negotiated intervals `(we send every, the broker sends every)`; zero is off.
+    pub heart_beat: (Duration, Duration),
+}
+
+/// Where the session is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Created; [`crate::client::Session::connect`] not called yet.
+    Idle,
+    /// CONNECT sent, CONNECTED not yet received.
+    Connecting,
+    /// CONNECTED received.
+    Connected(ConnectionInfo),
+    /// DISCONNECT sent, waiting for its receipt.
+    Disconnecting,
+    /// Over, for this reason.
+    Closed(CloseReason),
+}
+
+/// A subscription's id, as sent in SUBSCRIBE's `id` header and echoed in MESSAGE's
+/// `subscription` header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubscriptionId(pub String);
+
+impl fmt::Display for SubscriptionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A receipt's id, as sent in a `receipt` header and echoed in RECEIPT's `receipt-id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReceiptId(pub String);
+
+impl fmt::Display for ReceiptId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// SUBSCRIBE's `ack` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AckMode {
+    /// The broker considers a message acknowledged once sent (pika's `auto_ack=True`).
+    Auto,
+    /// ACK acknowledges this message and all earlier ones of the subscription.
+    Client,
+    /// ACK acknowledges exactly one message (pika's `basic_ack` without `multiple`).
+    ClientIndividual,
+}
+
+impl AckMode {
+    /// The header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AckMode::Auto => "auto",
+            AckMode::Client => "client",
+            AckMode::ClientIndividual => "client-individual",
+        }
+    }
+}
+
+/// What a request with a receipt was, so a RECEIPT can be told apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// SEND to this destination.
+    Send {
+        /// The destination.
+        destination: String,
+    },
+    /// SUBSCRIBE.
+    Subscribe(SubscriptionId),
+    /// UNSUBSCRIBE.
+    Unsubscribe(SubscriptionId),
+    /// ACK of this `ack` id.
+    Ack(String),
+    /// NACK of this `ack` id.
+    Nack(String),
+    /// BEGIN of this transaction.
+    Begin(String),
+    /// COMMIT of this transaction.
+    Commit(String),
+    /// ABORT of this transaction.
+    Abort(String),
+    /// DISCONNECT.
+    Disconnect,
+}
+
+/// A MESSAGE frame, with the headers every MESSAGE has taken out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The subscription it was delivered to.
+    pub subscription: SubscriptionId,
+    /// The destination it was sent to.
+    pub destination: String,
+    /// The broker's `message-id`.
+    pub message_id: String,
+    /// The id to ACK or NACK it by; present when the subscription is not `auto`.
+    pub ack: Option<String>,
+    /// All headers, in wire order (including the ones above).
+    pub headers: Vec<(String, String)>,
+    /// The body, byte for byte.
+    pub body: Vec<u8>,
+}
+
+impl Message {
+    /// The first header with this name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An ERROR frame from the broker, kept whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct ServerError {
+    /// The `message` header: the broker's short description.
+    pub message: Option<String>,
+    /// The body: the broker's longer explanation (lossily decoded as UTF-8).
+    pub body: String,
+    /// The `receipt-id` header, when the error answers a request with a receipt.
+    pub receipt_id: Option<ReceiptId>,
+    /// All headers, in wire order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ServerError {
+    /// Builds the error from an ERROR frame.
+    pub fn from_frame(frame: &Frame) -> Self {
+        ServerError {
+            message: frame.header("message").map(str::to_owned),
+            body: String::from_utf8_lossy(&frame.body).into_owned(),
+            receipt_id: frame.header("receipt-id").map(|r| ReceiptId(r.to_owned())),
+            headers: frame.headers.clone(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let body = self.body.trim();
+        match (self.message.as_deref(), body.is_empty()) {
+            (Some(m), true) => format!("the broker said: {m}"),
+            (Some(m), false) => format!("the broker said: {m} ({body})"),
+            (None, false) => format!("the broker said: {body}"),
+            (None, true) => "the broker sent an ERROR without a message".to_owned(),
+        }
+    }
+}
+
+/// Why a session ended, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloseReason {
+    /// We sent DISCONNECT and the broker confirmed it.
+    #[error("disconnected")]
+    Disconnected,
+    /// The broker sent ERROR and closed the connection.
+    #[error("{0}")]
+    ServerError(ServerError),
+    /// CONNECTED did not come in time.
+    #[error("the broker did not answer CONNECT within {} s", .0.as_secs_f32())]
+    ConnectTimeout(Duration),
+    /// Nothing arrived from the broker for longer than the heart-beat allows.
+    #[error("the broker went silent: nothing received for {} ms (heart-beat every {} ms)", .silent_for.as_millis(), .interval.as_millis())]
+    HeartBeatTimeout {
+        /// How long nothing arrived.
+        silent_for: Duration,
+        /// The negotiated interval the broker promised.
+        interval: Duration,
+    },
+    /// The broker sent bytes that are not STOMP.
+    #[error("the broker sent a malformed frame: {0}")]
+    Protocol(String),
+    /// The WebSocket closed underneath the session.
+    #[error("{0}")]
+    Transport(String),
+    /// The connect options cannot be sent (for example, a line break in the login).
+    #[error("invalid connect options: {0}")]
+    InvalidOptions(String),
+}
+
+/// What the session reports to its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// CONNECTED arrived.
+    Connected(ConnectionInfo),
+    /// A MESSAGE arrived.
+    Message(Message),
+    /// A RECEIPT arrived for this request.
+    Receipt {
+        /// The receipt's id.
+        id: ReceiptId,
+        /// What it confirms.
+        request: Request,
+    },
+    /// An ERROR frame arrived. RabbitMQ closes the connection after most; when it
+    /// does, [`Event::Closed`] follows with the same error as its reason.
+    Error(ServerError),
+    /// These requests asked for a receipt and the session closed before it came:
+    /// the broker may or may not have acted on them.
+    ReceiptsLost(Vec<(ReceiptId, Request)>),
+    /// The session is over.
+    Closed(CloseReason),
+    /// Something on our side went wrong that is not the broker's doing.
+    LocalError(String),
+}
+
+/// What the session wants written to the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transmit {
+    /// A frame to encode and send.
+    Frame(Frame),
+    /// A heart-beat: a single end-of-line.
+    HeartBeat,
+}
+
+/// A request the session cannot take in its current state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Only a connected session sends frames.
+    #[error("not connected ({0})")]
+    NotConnected(String),
+    /// [`crate::client::Session::connect`] was already called.
+    #[error("connect was already called on this session")]
+    AlreadyStarted,
+    /// No subscription with this id.
+    #[error("no subscription with id {0}")]
+    UnknownSubscription(SubscriptionId),
+    /// The caller passed a header the session sets itself.
+    #[error("the header {0:?} is set by Burrow and cannot be given")]
+    ReservedHeader(String),
+}
