@@ -3,10 +3,12 @@
 //! Layers, each using only those listed before it:
 //! - [`stomp`]: the STOMP 1.2 frame codec (sans-IO).
 //! - [`client`]: the STOMP session state machine (sans-IO, time passed in).
+//! - [`rabbit`]: pika's calls (`queue_declare`, `basic_publish`, ...) as STOMP (sans-IO).
 //! - `transport`: the browser WebSocket driving the client (wasm only).
 //! - `ui`: the yew app and widget (wasm only).
 
 pub mod client;
+pub mod rabbit;
 pub mod stomp;
 
 #[cfg(target_arch = "wasm32")]

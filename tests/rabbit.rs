@@ -1,0 +1,252 @@
+//! The pika-to-STOMP mapping: which frames each call becomes (native, no broker).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::time::Duration;
+
+use burrow::client::*;
+use burrow::rabbit::*;
+use burrow::stomp::{Command, Frame};
+
+fn connected_channel() -> Channel {
+    let mut session = Session::new(ConnectOptions::new("/"));
+    session.connect(Duration::ZERO);
+    session.handle_frame(Duration::ZERO, Frame::new(Command::Connected).with_header("version", "1.2"));
+    while session.poll_transmit().is_some() {}
+    while session.poll_event().is_some() {}
+    Channel::new(session)
+}
+
+fn frames(channel: &mut Channel) -> Vec<Frame> {
+    std::iter::from_fn(|| channel.session_mut().poll_transmit())
+        .filter_map(|t| match t {
+            Transmit::Frame(f) => Some(f),
+            Transmit::HeartBeat => None,
+        })
+        .collect()
+}
+
+#[test]
+fn queue_declare_declares_inside_an_aborted_transaction_then_fences_with_a_receipt() {
+    let mut channel = connected_channel();
+    let options = QueueOptions {
+        durable: true,
+        arguments: vec![("x-message-ttl".into(), "60000".into())],
+        ..QueueOptions::default()
+    };
+    let receipt = channel.queue_declare("水续传", &options).unwrap();
+    let frames = frames(&mut channel);
+    let commands: Vec<_> = frames.iter().map(|f| f.command).collect();
+    assert_eq!(commands, [Command::Begin, Command::Send, Command::Abort, Command::Send]);
+    let tx = frames[0].header("transaction").unwrap();
+    let declare = &frames[1];
+    assert_eq!(declare.header("destination"), Some("/queue/水续传"));
+    assert_eq!(declare.header("transaction"), Some(tx), "the declaring SEND is never published");
+    assert_eq!(declare.header("durable"), Some("true"));
+    assert_eq!(declare.header("auto-delete"), Some("false"));
+    assert_eq!(declare.header("exclusive"), Some("false"));
+    assert_eq!(declare.header("x-message-ttl"), Some("60000"));
+    assert!(declare.body.is_empty());
+    assert_eq!(frames[2].header("transaction"), Some(tx));
+    let fence = &frames[3];
+    assert!(fence.header("destination").unwrap().starts_with("/amq/queue/amq."), "routes nowhere");
+    assert_eq!(fence.header("receipt"), Some(receipt.0.as_str()));
+    assert!(fence.header("transaction").is_none());
+}
+
+#[test]
+fn a_non_durable_declare_says_so_explicitly_because_rabbitmq_defaults_differ() {
+    let mut channel = connected_channel();
+    channel.queue_declare("hello", &QueueOptions::default()).unwrap();
+    let declare = &frames(&mut channel)[1];
+    // Without these, RabbitMQ would make it durable, or (durable:false alone)
+    // exclusive and auto-delete.
+    assert_eq!(declare.header("durable"), Some("false"));
+    assert_eq!(declare.header("exclusive"), Some("false"));
+    assert_eq!(declare.header("auto-delete"), Some("false"));
+}
+
+#[test]
+fn declare_refuses_what_web_stomp_would_silently_ignore() {
+    let mut channel = connected_channel();
+    let unsupported = QueueOptions { arguments: vec![("x-overflow".into(), "reject-publish".into())], ..Default::default() };
+    assert_eq!(
+        channel.queue_declare("q", &unsupported),
+        Err(RabbitError::UnsupportedArgument("x-overflow".into()))
+    );
+    let not_a_number = QueueOptions { arguments: vec![("x-max-length".into(), "ten".into())], ..Default::default() };
+    assert!(matches!(channel.queue_declare("q", &not_a_number), Err(RabbitError::InvalidArgument { .. })));
+    assert_eq!(channel.queue_declare("", &QueueOptions::default()), Err(RabbitError::EmptyQueueName));
+    assert!(matches!(channel.queue_declare(&"x".repeat(256), &QueueOptions::default()), Err(RabbitError::NameTooLong(_))));
+    assert!(frames(&mut channel).is_empty(), "nothing was sent");
+}
+
+#[test]
+fn redeclaring_on_the_same_connection_with_other_options_is_refused_locally() {
+    let mut channel = connected_channel();
+    channel.queue_declare("task_queue", &QueueOptions::durable()).unwrap();
+    channel.queue_declare("task_queue", &QueueOptions::durable()).expect("the same options are fine");
+    assert_eq!(
+        channel.queue_declare("task_queue", &QueueOptions::default()),
+        Err(RabbitError::AlreadyDeclared { queue: "task_queue".into() })
+    );
+}
+
+#[test]
+fn publish_to_the_default_exchange_never_declares() {
+    let mut channel = connected_channel();
+    let properties = BasicProperties {
+        persistent: true,
+        content_type: Some("text/plain".into()),
+        correlation_id: Some("c-1".into()),
+        reply_to: Some("replies".into()),
+        expiration: Some("60000".into()),
+        priority: Some(5),
+        headers: vec![("trace".into(), "a\nb:c".into())],
+        ..BasicProperties::default()
+    };
+    let receipt = channel.basic_publish("", "a/b", "大郎 起来喝药了".into(), &properties, true).unwrap();
+    let send = &frames(&mut channel)[0];
+    assert_eq!(send.command, Command::Send);
+    assert_eq!(send.header("destination"), Some("/amq/queue/a%2Fb"));
+    assert_eq!(send.header("persistent"), Some("true"));
+    assert_eq!(send.header("content-type"), Some("text/plain"));
+    assert_eq!(send.header("correlation-id"), Some("c-1"));
+    assert_eq!(send.header("reply-to"), Some("replies"));
+    assert_eq!(send.header("expiration"), Some("60000"));
+    assert_eq!(send.header("priority"), Some("5"));
+    assert_eq!(send.header("trace"), Some("a\nb:c"), "the codec escapes it on the wire");
+    assert_eq!(send.header("receipt"), receipt.as_ref().map(|r| r.0.as_str()));
+    assert!(send.header("durable").is_none());
+    assert_eq!(send.body, "大郎 起来喝药了".as_bytes());
+}
+
+#[test]
+fn publish_to_a_named_exchange() {
+    let mut channel = connected_channel();
+    channel.basic_publish("logs", "", b"x".to_vec(), &BasicProperties::default(), false).unwrap();
+    channel.basic_publish("amq.direct", "info", b"x".to_vec(), &BasicProperties::default(), false).unwrap();
+    let frames = frames(&mut channel);
+    assert_eq!(frames[0].header("destination"), Some("/exchange/logs"));
+    assert_eq!(frames[1].header("destination"), Some("/exchange/amq.direct/info"));
+    assert!(frames[0].header("persistent").is_none(), "transient unless asked");
+    assert!(frames[0].header("receipt").is_none());
+}
+
+#[test]
+fn application_headers_cannot_smuggle_stomp_or_queue_headers() {
+    let mut channel = connected_channel();
+    for name in ["destination", "receipt", "transaction", "durable", "x-max-length", "persistent", ""] {
+        let properties = BasicProperties { headers: vec![(name.into(), "v".into())], ..Default::default() };
+        assert_eq!(
+            channel.basic_publish("", "q", vec![], &properties, false),
+            Err(RabbitError::ReservedHeader(name.into())),
+        );
+    }
+    assert!(frames(&mut channel).is_empty());
+}
+
+#[test]
+fn consume_subscribes_to_the_existing_queue_with_ack_mode_and_prefetch() {
+    let mut channel = connected_channel();
+    let (manual, _) = channel.basic_consume("task_queue", false, Some(1)).unwrap();
+    channel.basic_qos(10);
+    let (auto, _) = channel.basic_consume("hello", true, None).unwrap();
+    let frames = frames(&mut channel);
+    assert_eq!(frames[0].header("destination"), Some("/amq/queue/task_queue"));
+    assert_eq!(frames[0].header("ack"), Some("client-individual"));
+    assert_eq!(frames[0].header("prefetch-count"), Some("1"));
+    assert_eq!(frames[0].header("id"), Some(manual.0.as_str()));
+    assert!(frames[0].header("receipt").is_some());
+    assert_eq!(frames[1].header("ack"), Some("auto"));
+    assert_eq!(frames[1].header("prefetch-count"), Some("10"), "basic_qos sets later consumers' prefetch");
+    assert_eq!(channel.consumers().count(), 2);
+    channel.basic_cancel(&auto).unwrap();
+    assert_eq!(channel.consumers().count(), 1);
+}
+
+#[test]
+fn ack_and_nack_by_delivery_tag() {
+    let mut channel = connected_channel();
+    channel.basic_ack("T_sub-1@@s@@1").unwrap();
+    channel.basic_nack("T_sub-1@@s@@2", false).unwrap();
+    channel.basic_nack("T_sub-1@@s@@3", true).unwrap();
+    let frames = frames(&mut channel);
+    assert_eq!(frames[0], Frame::new(Command::Ack).with_header("id", "T_sub-1@@s@@1"));
+    assert_eq!(frames[1].header("requeue"), Some("false"));
+    assert_eq!(frames[2].header("requeue"), None, "RabbitMQ requeues by default");
+}
+
+#[test]
+fn a_delivery_carries_consumer_redelivered_properties_and_body() {
+    let message = Message {
+        subscription: SubscriptionId("sub-3".into()),
+        destination: "/queue/%E6%B0%B4%E7%BB%AD%E4%BC%A0".into(),
+        message_id: "T_sub-3@@s@@7".into(),
+        ack: Some("T_sub-3@@s@@7".into()),
+        headers: vec![
+            ("subscription".into(), "sub-3".into()),
+            ("destination".into(), "/queue/%E6%B0%B4%E7%BB%AD%E4%BC%A0".into()),
+            ("message-id".into(), "T_sub-3@@s@@7".into()),
+            ("redelivered".into(), "true".into()),
+            ("ack".into(), "T_sub-3@@s@@7".into()),
+            ("persistent".into(), "true".into()),
+            ("content-type".into(), "text/plain".into()),
+            ("priority".into(), "5".into()),
+            ("trace".into(), "abc".into()),
+            ("content-length".into(), "3".into()),
+        ],
+        body: b"abc".to_vec(),
+    };
+    let delivery = Delivery::from_message(&message);
+    assert_eq!(delivery.consumer_tag, SubscriptionId("sub-3".into()));
+    assert_eq!(delivery.delivery_tag.as_deref(), Some("T_sub-3@@s@@7"));
+    assert!(delivery.redelivered);
+    assert_eq!(delivery.exchange, "");
+    assert_eq!(delivery.routing_key, "水续传");
+    assert!(delivery.properties.persistent);
+    assert_eq!(delivery.properties.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(delivery.properties.priority, Some(5));
+    assert_eq!(delivery.properties.headers, vec![("trace".to_owned(), "abc".to_owned())]);
+    assert_eq!(delivery.body_text(), "abc");
+}
+
+#[test]
+fn destinations_parse_back_to_exchange_and_routing_key() {
+    assert_eq!(parse_destination("/queue/hello"), ("".into(), "hello".into()));
+    assert_eq!(parse_destination("/amq/queue/a%2Fb"), ("".into(), "a/b".into()));
+    assert_eq!(parse_destination("/topic/x.y"), ("amq.topic".into(), "x.y".into()));
+    assert_eq!(parse_destination("/exchange/logs"), ("logs".into(), "".into()));
+    assert_eq!(parse_destination("/exchange/logs/info"), ("logs".into(), "info".into()));
+    assert_eq!(parse_destination("/queue/100%"), ("".into(), "100%".into()), "a lone % is kept");
+    assert_eq!(parse_destination("weird"), ("".into(), "weird".into()));
+}
+
+fn error(message: &str, body: &str) -> ServerError {
+    ServerError::from_frame(&Frame::new(Command::Error).with_header("message", message).with_body(body))
+}
+
+#[test]
+fn broker_refusals_are_classified_with_a_hint() {
+    let cases = [
+        (error("Bad CONNECT", "Access refused for user 'burrow'"), RefusalKind::BadCredentials),
+        (error("Bad CONNECT", "Virtual host 'nope' access denied"), RefusalKind::VhostDenied),
+        (
+            error(
+                "precondition_failed",
+                "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'hello' in vhost '/': received 'true' but current is 'false'",
+            ),
+            RefusalKind::PreconditionFailed,
+        ),
+        (error("not_found", "NOT_FOUND - no queue 'nope' in vhost '/'"), RefusalKind::NotFound),
+        (error("access_refused", "ACCESS_REFUSED - access to queue 'q' refused"), RefusalKind::AccessRefused),
+        (error("resource_locked", "RESOURCE_LOCKED - cannot obtain exclusive access"), RefusalKind::ResourceLocked),
+        (error("Something", "else"), RefusalKind::Other),
+    ];
+    for (error, kind) in cases {
+        let refusal = Refusal::from_server_error(&error);
+        assert_eq!(refusal.kind, kind, "{error:?}");
+        let shown = RabbitError::from(error.clone()).to_string();
+        assert!(shown.contains(error.body.trim()), "{shown}");
+        assert!(shown.contains(refusal.hint()), "{shown}");
+    }
+}
