@@ -449,3 +449,19 @@ fn a_receipt_nobody_asked_for_is_reported_and_the_session_goes_on() {
     assert!(matches!(&events[..], [Event::LocalError(_)]), "{events:?}");
     assert!(matches!(peer.session.state(), State::Connected(_)));
 }
+
+#[test]
+fn a_close_after_disconnect_is_clean_even_without_its_receipt() {
+    // RabbitMQ 3.10 closes the socket on DISCONNECT and never sends the RECEIPT.
+    let mut peer = Peer::connected(options(), "0,0");
+    let r = peer.session.send("/queue/a", vec![], vec![], true).unwrap().unwrap();
+    peer.session.disconnect(ms(10)).unwrap();
+    peer.session.handle_closed(ms(11), "the WebSocket closed (code 1000)".into());
+    assert_eq!(
+        peer.events(),
+        vec![
+            Event::ReceiptsLost(vec![(r, Request::Send { destination: "/queue/a".into() })]),
+            Event::Closed(CloseReason::Disconnected),
+        ]
+    );
+}

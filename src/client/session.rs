@@ -173,6 +173,12 @@ impl Session {
     pub fn handle_closed(&mut self, _now: Duration, reason: String) {
         let reason = match self.last_error.take() {
             Some(error) => CloseReason::ServerError(error),
+            // RabbitMQ (3.10 at least) closes on DISCONNECT without the RECEIPT the
+            // spec asks for; a close while disconnecting is the clean end we asked for.
+            None if self.state == State::Disconnecting => {
+                self.pending_receipts.retain(|_, request| *request != Request::Disconnect);
+                CloseReason::Disconnected
+            }
             None => CloseReason::Transport(reason),
         };
         self.close(reason);

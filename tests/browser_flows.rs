@@ -1,0 +1,165 @@
+//! The tutorial's flows, in headless Chromium against the real RabbitMQ.
+//! Each test uses its own fresh queue. Run by `./burrow test`.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use burrow::client::{CloseReason, Event};
+use burrow::rabbit::{BasicProperties, QueueOptions, RefusalKind};
+use burrow::transport::TransportError;
+use common::{connect, fresh_name, next_delivery, within};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Tutorial 1: `queue_declare`, `basic_publish`, `basic_consume(auto_ack=True)`,
+/// with a Chinese queue name and body.
+#[wasm_bindgen_test]
+async fn simple_queue_carries_a_chinese_message_byte_for_byte() {
+    let queue = fresh_name("水续传");
+    let body = "大郎 起来喝药了".as_bytes().to_vec();
+
+    let producer = connect().await;
+    within("queue_declare", producer.queue_declare(&queue, &QueueOptions::default()))
+        .await
+        .expect("declare");
+    within("publish confirm", producer.basic_publish("", &queue, body.clone(), &BasicProperties::default(), true))
+        .await
+        .expect("publish");
+
+    let mut consumer = connect().await;
+    let tag = within("basic_consume", consumer.basic_consume(&queue, true, None)).await.expect("consume");
+    let delivery = next_delivery(&mut consumer).await;
+    assert_eq!(delivery.body, body);
+    assert_eq!(delivery.consumer_tag, tag);
+    assert_eq!(delivery.routing_key, queue, "the destination names the queue");
+    assert!(!delivery.redelivered);
+    assert_eq!(delivery.delivery_tag, None, "auto-ack deliveries have nothing to ack");
+}
+
+/// Tutorial 2: one producer, two consumers; RabbitMQ dispatches round-robin.
+#[wasm_bindgen_test]
+async fn work_queue_dispatches_round_robin_to_two_consumers() {
+    let queue = fresh_name("task_queue");
+    let producer = connect().await;
+    within("declare", producer.queue_declare(&queue, &QueueOptions::default())).await.expect("declare");
+
+    let mut first = connect().await;
+    let mut second = connect().await;
+    within("consume 1", first.basic_consume(&queue, true, None)).await.expect("consume 1");
+    within("consume 2", second.basic_consume(&queue, true, None)).await.expect("consume 2");
+
+    for n in 0..10 {
+        let body = format!("task {n}").into_bytes();
+        within("publish", producer.basic_publish("", &queue, body, &BasicProperties::default(), true))
+            .await
+            .expect("publish");
+    }
+    let mut got_first = Vec::new();
+    let mut got_second = Vec::new();
+    for _ in 0..5 {
+        got_first.push(next_delivery(&mut first).await.body_text());
+        got_second.push(next_delivery(&mut second).await.body_text());
+    }
+    let evens: Vec<String> = (0..10).step_by(2).map(|n| format!("task {n}")).collect();
+    let odds: Vec<String> = (1..10).step_by(2).map(|n| format!("task {n}")).collect();
+    assert!(
+        (got_first == evens && got_second == odds) || (got_first == odds && got_second == evens),
+        "not alternating: first got {got_first:?}, second got {got_second:?}"
+    );
+}
+
+/// Tutorial 2, acknowledgements: a consumer that dies before it acks loses nothing;
+/// the message goes to another consumer, marked redelivered.
+#[wasm_bindgen_test]
+async fn a_crashed_consumers_unacked_message_is_redelivered_to_another() {
+    let queue = fresh_name("ack_queue");
+    let producer = connect().await;
+    within("declare", producer.queue_declare(&queue, &QueueOptions::default())).await.expect("declare");
+
+    let mut crashing = connect().await;
+    within("consume A", crashing.basic_consume(&queue, false, Some(1))).await.expect("consume A");
+    within("publish", producer.basic_publish("", &queue, b"work".to_vec(), &BasicProperties::default(), true))
+        .await
+        .expect("publish");
+    let first = next_delivery(&mut crashing).await;
+    assert_eq!(first.body, b"work");
+    assert!(!first.redelivered);
+    assert!(first.delivery_tag.is_some(), "a manual-ack delivery carries its tag");
+
+    let mut survivor = connect().await;
+    let survivor_tag =
+        within("consume B", survivor.basic_consume(&queue, false, Some(1))).await.expect("consume B");
+    // The tutorial's crash: the connection goes away without basic_ack.
+    crashing.abort();
+
+    let again = next_delivery(&mut survivor).await;
+    assert_eq!(again.body, b"work");
+    assert!(again.redelivered, "the broker marks it redelivered");
+    assert_eq!(again.consumer_tag, survivor_tag);
+    let tag = again.delivery_tag.clone().expect("delivery tag");
+    survivor.basic_ack(&tag).expect("ack");
+
+    // The queue is empty now: a marker published after the ack is the next
+    // (and only) thing a new consumer gets.
+    within("disconnect B", survivor.disconnect()).await.expect("B disconnects after its ack");
+    within("publish marker", producer.basic_publish("", &queue, b"marker".to_vec(), &BasicProperties::default(), true))
+        .await
+        .expect("publish marker");
+    let mut checker = connect().await;
+    within("consume C", checker.basic_consume(&queue, true, None)).await.expect("consume C");
+    assert_eq!(next_delivery(&mut checker).await.body, b"marker", "nothing was left before the marker");
+}
+
+/// Redeclaring an existing queue with other durability is refused in the broker's
+/// words (the tutorial's "a queue that already exists cannot be made durable"),
+/// and the connection that got it is reported closed.
+#[wasm_bindgen_test]
+async fn redeclaring_with_other_durability_is_refused() {
+    let queue = fresh_name("hello");
+    let first = connect().await;
+    within("declare", first.queue_declare(&queue, &QueueOptions::default())).await.expect("declare");
+
+    let second = connect().await;
+    let error = within("redeclare", second.queue_declare(&queue, &QueueOptions::durable()))
+        .await
+        .expect_err("other durability must be refused");
+    let refusal = error.refusal().unwrap_or_else(|| panic!("expected the broker's refusal, got {error}"));
+    assert_eq!(refusal.kind, RefusalKind::PreconditionFailed, "{refusal}");
+    assert!(refusal.detail.contains("durable"), "the broker names the argument: {}", refusal.detail);
+    assert!(!second.is_connected(), "RabbitMQ closes the connection after the refusal");
+    assert!(first.is_connected(), "the other connection is untouched");
+}
+
+/// Consuming from a queue that does not exist is refused with NOT_FOUND.
+#[wasm_bindgen_test]
+async fn consuming_an_unknown_queue_is_refused_as_not_found() {
+    let mut connection = connect().await;
+    let error = within("consume", connection.basic_consume(&fresh_name("nope"), true, None))
+        .await
+        .expect_err("an unknown queue must be refused");
+    let refusal = error.refusal().unwrap_or_else(|| panic!("expected the broker's refusal, got {error}"));
+    assert_eq!(refusal.kind, RefusalKind::NotFound, "{refusal}");
+    let closed = within("close event", async {
+        loop {
+            match connection.next_event().await {
+                Some(Event::Closed(reason)) => return reason,
+                Some(_) => continue,
+                None => panic!("no close event"),
+            }
+        }
+    })
+    .await;
+    assert!(matches!(closed, CloseReason::ServerError(_)), "closed with {closed}");
+}
+
+/// A wrong password: typed refusal, connection closed.
+#[wasm_bindgen_test]
+async fn a_wrong_password_is_a_bad_credentials_refusal() {
+    let mut options = common::connect_options();
+    options.passcode = Some("not-the-password".to_owned());
+    let result = within("CONNECT", burrow::transport::Connection::open(common::BROKER_URL, options)).await;
+    let Err(error) = result else { panic!("a wrong password must not connect") };
+    assert!(matches!(error, TransportError::Closed(CloseReason::ServerError(_))), "{error}");
+    assert_eq!(error.refusal().map(|r| r.kind), Some(RefusalKind::BadCredentials), "{error}");
+}

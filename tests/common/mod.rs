@@ -1,0 +1,71 @@
+//! What the browser tests share: where the broker is, who to log in as, and how
+//! to wait for an event without sleeping.
+#![allow(dead_code)]
+
+use std::future::Future;
+
+use burrow::client::{ConnectOptions, Event};
+use burrow::rabbit::Delivery;
+use burrow::transport::Connection;
+use futures_util::future::{select, Either};
+use gloo_timers::future::TimeoutFuture;
+
+/// Web-STOMP as `./burrow setup` configures it.
+pub const BROKER_URL: &str = "ws://127.0.0.1:15674/ws";
+
+/// The user `./burrow setup` creates; the same environment variables override both.
+pub const LOGIN: &str = match option_env!("BURROW_RABBIT_USER") {
+    Some(user) => user,
+    None => "burrow",
+};
+/// The password `./burrow setup` sets.
+pub const PASSCODE: &str = match option_env!("BURROW_RABBIT_PASSWORD") {
+    Some(password) => password,
+    None => "burrow",
+};
+
+/// How long any single expected event may take before the test fails.
+pub const EVENT_TIMEOUT_MS: u32 = 10_000;
+
+/// Connect options for the default vhost with the setup's user.
+pub fn connect_options() -> ConnectOptions {
+    ConnectOptions::new("/").with_credentials(LOGIN, PASSCODE)
+}
+
+/// A connection with the setup's user, or a failed test saying why not.
+pub async fn connect() -> Connection {
+    within("CONNECTED", Connection::open(BROKER_URL, connect_options()))
+        .await
+        .unwrap_or_else(|e| panic!("CONNECT to {BROKER_URL} failed: {e}"))
+}
+
+/// `future`'s output, or a failed test naming what did not come in time.
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    let future = Box::pin(future);
+    match select(future, TimeoutFuture::new(EVENT_TIMEOUT_MS)).await {
+        Either::Left((value, _)) => value,
+        Either::Right(_) => panic!("{what} did not happen within {EVENT_TIMEOUT_MS} ms"),
+    }
+}
+
+/// The next delivery on `connection`, skipping receipts; fails on a close.
+pub async fn next_delivery(connection: &mut Connection) -> Delivery {
+    within("a delivery", async {
+        loop {
+            match connection.next_event().await {
+                Some(Event::Message(message)) => return Delivery::from_message(&message),
+                Some(Event::Closed(reason)) => panic!("closed while waiting for a delivery: {reason}"),
+                Some(_) => continue,
+                None => panic!("the event stream ended while waiting for a delivery"),
+            }
+        }
+    })
+    .await
+}
+
+/// A queue name no earlier run used, so tests never see each other's messages.
+pub fn fresh_name(prefix: &str) -> String {
+    let stamp = js_sys::Date::now() as u64;
+    let random = (js_sys::Math::random() * 1e9) as u64;
+    format!("{prefix}-{stamp}-{random}")
+}
