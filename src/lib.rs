@@ -5,12 +5,15 @@
 //! - [`client`]: the STOMP session state machine (sans-IO, time passed in).
 //! - [`rabbit`]: pika's calls (`queue_declare`, `basic_publish`, ...) as STOMP (sans-IO).
 //! - `transport`: the browser WebSocket driving the client (wasm only).
+//! - `management`: RabbitMQ's management HTTP API from the browser (wasm only).
 //! - `ui`: the yew app and widget (wasm only).
 
 pub mod client;
 pub mod rabbit;
 pub mod stomp;
 
+#[cfg(target_arch = "wasm32")]
+pub mod management;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;
 #[cfg(target_arch = "wasm32")]

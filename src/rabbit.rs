@@ -118,9 +118,10 @@ const PROPERTY_HEADERS: [&str; 12] = [
     "app-id",
 ];
 
-/// Headers of a MESSAGE that describe the delivery, not the message.
-const DELIVERY_HEADERS: [&str; 6] =
-    ["subscription", "destination", "message-id", "redelivered", "ack", "content-length"];
+/// Headers of a MESSAGE that describe the delivery, not the message. `receipt` is
+/// there because RabbitMQ copies a SEND's `receipt` header into the message.
+const DELIVERY_HEADERS: [&str; 7] =
+    ["subscription", "destination", "message-id", "redelivered", "ack", "content-length", "receipt"];
 
 /// Headers an application header may not be called: STOMP's and RabbitMQ's own.
 const RESERVED_HEADERS: [&str; 12] = [
@@ -606,4 +607,179 @@ fn unescape(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A queue as the broker has it (read from the management API).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueueState {
+    /// Its name.
+    pub name: String,
+    /// Survives a restart.
+    pub durable: bool,
+    /// Owned by one connection.
+    pub exclusive: bool,
+    /// Deleted when its last consumer goes.
+    pub auto_delete: bool,
+    /// Its `x-` arguments, values as text.
+    pub arguments: Vec<(String, String)>,
+    /// Messages waiting to be delivered.
+    pub messages_ready: u64,
+    /// Messages delivered and not yet acknowledged.
+    pub messages_unacknowledged: u64,
+    /// Consumers attached.
+    pub consumers: u64,
+    /// Messages published per second, lately.
+    pub publish_rate: f64,
+    /// Messages delivered per second, lately.
+    pub deliver_rate: f64,
+}
+
+/// RabbitMQ 3.10's Web-STOMP closes the socket ("STOMP died") without sending the
+/// ERROR frame when a channel-level refusal happens, so the broker's words never
+/// arrive. This rebuilds them for a refused `queue_declare` from the queue as it
+/// exists (`None` if it does not), phrased as RabbitMQ phrases them.
+pub fn diagnose_declare(queue: &str, vhost: &str, requested: &QueueOptions, existing: Option<&QueueState>) -> Refusal {
+    let Some(existing) = existing else {
+        return unexplained(format!("RabbitMQ refused to declare queue '{queue}' in vhost '{vhost}'"));
+    };
+    if existing.exclusive {
+        return Refusal {
+            kind: RefusalKind::ResourceLocked,
+            message: "resource_locked".to_owned(),
+            detail: format!(
+                "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '{queue}' in vhost '{vhost}'"
+            ),
+        };
+    }
+    let flags = [
+        ("durable", requested.durable, existing.durable),
+        ("exclusive", requested.exclusive, existing.exclusive),
+        ("auto_delete", requested.auto_delete, existing.auto_delete),
+    ];
+    let mismatch = flags
+        .iter()
+        .find(|(_, asked, has)| asked != has)
+        .map(|(name, asked, has)| (name.to_string(), asked.to_string(), has.to_string()))
+        .or_else(|| {
+            let value = |args: &[(String, String)], name: &str| {
+                args.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+            };
+            let mut names: Vec<&String> =
+                requested.arguments.iter().chain(&existing.arguments).map(|(n, _)| n).collect();
+            names.sort();
+            names.dedup();
+            names.into_iter().find_map(|name| {
+                let (asked, has) = (value(&requested.arguments, name), value(&existing.arguments, name));
+                (asked != has).then(|| {
+                    let show = |v: Option<String>| v.unwrap_or_else(|| "none".to_owned());
+                    (name.clone(), show(asked), show(has))
+                })
+            })
+        });
+    match mismatch {
+        Some((argument, asked, has)) => Refusal {
+            kind: RefusalKind::PreconditionFailed,
+            message: "precondition_failed".to_owned(),
+            detail: format!(
+                "PRECONDITION_FAILED - inequivalent arg '{argument}' for queue '{queue}' in vhost '{vhost}': received '{asked}' but current is '{has}'"
+            ),
+        },
+        None => unexplained(format!("RabbitMQ refused to declare queue '{queue}' in vhost '{vhost}'")),
+    }
+}
+
+/// The same for a refused `basic_consume`.
+pub fn diagnose_consume(queue: &str, vhost: &str, existing: Option<&QueueState>) -> Refusal {
+    match existing {
+        None => Refusal {
+            kind: RefusalKind::NotFound,
+            message: "not_found".to_owned(),
+            detail: format!("NOT_FOUND - no queue '{queue}' in vhost '{vhost}'"),
+        },
+        Some(state) if state.exclusive => Refusal {
+            kind: RefusalKind::ResourceLocked,
+            message: "resource_locked".to_owned(),
+            detail: format!(
+                "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '{queue}' in vhost '{vhost}'"
+            ),
+        },
+        Some(_) => unexplained(format!("RabbitMQ refused to consume from queue '{queue}' in vhost '{vhost}'")),
+    }
+}
+
+fn unexplained(detail: String) -> Refusal {
+    Refusal {
+        kind: RefusalKind::Other,
+        message: "refused".to_owned(),
+        detail: format!("{detail} and closed the connection without saying why (Web-STOMP dropped the ERROR frame); check the user's permissions"),
+    }
+}
+
+/// Where the management API is, seen from a Web-STOMP URL: the same host on port
+/// 15672 when Web-STOMP is on its own port 15674, else the same origin (a reverse
+/// proxy, such as `trunk serve`'s, forwards `/api`).
+pub fn management_url_for(web_stomp_url: &str) -> Option<String> {
+    let (scheme, rest) = web_stomp_url.split_once("://")?;
+    let http = match scheme {
+        "ws" => "http",
+        "wss" => "https",
+        _ => return None,
+    };
+    let authority = rest.split('/').next().filter(|a| !a.is_empty())?;
+    let authority = match authority.rsplit_once(':') {
+        Some((host, "15674")) => format!("{host}:15672"),
+        _ => authority.to_owned(),
+    };
+    Some(format!("{http}://{authority}/api"))
+}
+
+impl QueueState {
+    /// Reads one queue from the management API's JSON (`GET /api/queues/{vhost}/{name}`).
+    pub fn from_management_json(json: &str) -> Result<QueueState, String> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        Self::from_management_value(&value)
+    }
+
+    /// Reads every queue from `GET /api/queues/{vhost}`.
+    pub fn list_from_management_json(json: &str) -> Result<Vec<QueueState>, String> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let items = value.as_array().ok_or("expected a JSON array of queues")?;
+        items.iter().map(Self::from_management_value).collect()
+    }
+
+    fn from_management_value(value: &serde_json::Value) -> Result<QueueState, String> {
+        let name = value.get("name").and_then(|n| n.as_str()).ok_or("a queue without a name")?;
+        let flag = |key: &str| value.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
+        let count = |key: &str| value.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
+        let rate = |stat: &str| {
+            value
+                .pointer(&format!("/message_stats/{stat}/rate"))
+                .and_then(|r| r.as_f64())
+                .unwrap_or(0.0)
+        };
+        let arguments = value
+            .get("arguments")
+            .and_then(|a| a.as_object())
+            .map(|args| {
+                args.iter()
+                    .map(|(k, v)| {
+                        let text = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                        (k.clone(), text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(QueueState {
+            name: name.to_owned(),
+            durable: flag("durable"),
+            exclusive: flag("exclusive"),
+            auto_delete: flag("auto_delete"),
+            arguments,
+            messages_ready: count("messages_ready"),
+            messages_unacknowledged: count("messages_unacknowledged"),
+            consumers: count("consumers"),
+            publish_rate: rate("publish_details"),
+            deliver_rate: rate("deliver_get_details"),
+        })
+    }
 }

@@ -21,7 +21,11 @@ use crate::client::{
     AckMode, CloseReason, ConnectOptions, ConnectionInfo, Event, ReceiptId, Session, State,
     SubscriptionId, Transmit,
 };
-use crate::rabbit::{BasicProperties, Channel, QueueOptions, RabbitError, Refusal};
+use crate::management::ManagementApi;
+use crate::rabbit::{
+    diagnose_consume, diagnose_declare, management_url_for, BasicProperties, Channel, QueueOptions,
+    RabbitError, Refusal,
+};
 use crate::stomp::{encode_to_vec, DecodeError, Decoded, Decoder, Limits};
 
 /// The WebSocket subprotocol that RabbitMQ's Web-STOMP speaks for STOMP 1.2.
@@ -102,6 +106,8 @@ struct Inner {
 pub struct Connection {
     inner: Rc<RefCell<Inner>>,
     events: mpsc::UnboundedReceiver<Event>,
+    vhost: String,
+    management: Option<ManagementApi>,
 }
 
 impl Connection {
@@ -124,6 +130,14 @@ impl Connection {
         // Binary frames arrive as ArrayBuffer, so bodies stay byte for byte.
         socket.set_binary_type(BinaryType::Arraybuffer);
 
+        let vhost = options.host.clone();
+        // The same user reads the management API, to explain refusals that
+        // Web-STOMP closes on without an ERROR frame.
+        let management = management_url_for(url).map(|base| {
+            let login = options.login.clone().unwrap_or_default();
+            let passcode = options.passcode.clone().unwrap_or_default();
+            ManagementApi::new(base, &login, &passcode)
+        });
         let (events_tx, events_rx) = mpsc::unbounded();
         let (opened_tx, opened_rx) = oneshot::channel();
         let inner = Rc::new(RefCell::new(Inner {
@@ -138,7 +152,7 @@ impl Connection {
         }));
         install_callbacks(&inner, &socket);
 
-        let connection = Connection { inner, events: events_rx };
+        let connection = Connection { inner, events: events_rx, vhost, management };
         match opened_rx.await {
             Ok(Ok(())) => Ok(connection),
             Ok(Err(e)) => Err(e),
@@ -275,7 +289,30 @@ impl Connection {
     /// See [`Channel::queue_declare`] for the frames.
     pub async fn queue_declare(&self, queue: &str, options: &QueueOptions) -> Result<(), TransportError> {
         let receipt = self.with_channel(|c| c.queue_declare(queue, options))?;
-        self.await_receipt(Some(receipt)).await
+        match self.await_receipt(Some(receipt)).await {
+            Err(TransportError::Closed(CloseReason::Transport(_))) => {
+                let existing = self.look_up(queue).await;
+                Err(RabbitError::Refused(diagnose_declare(queue, &self.vhost, options, existing.as_ref())).into())
+            }
+            other => other,
+        }
+    }
+
+    /// The management API this connection uses to explain refusals, if any.
+    pub fn management(&self) -> Option<&ManagementApi> {
+        self.management.as_ref()
+    }
+
+    /// Sets (or, with `None`, turns off) the management API used to explain refusals.
+    pub fn set_management(&mut self, management: Option<ManagementApi>) {
+        self.management = management;
+    }
+
+    /// The queue as the management API has it; `None` if it does not exist or the
+    /// API cannot say.
+    async fn look_up(&self, queue: &str) -> Option<crate::rabbit::QueueState> {
+        let api = self.management.as_ref()?;
+        api.queue(&self.vhost, queue).await.ok().flatten()
     }
 
     /// pika's `basic_publish`; with `confirm`, resolves after RabbitMQ's publisher
@@ -303,8 +340,14 @@ impl Connection {
         prefetch: Option<u16>,
     ) -> Result<SubscriptionId, TransportError> {
         let (tag, receipt) = self.with_channel(|c| c.basic_consume(queue, auto_ack, prefetch))?;
-        self.await_receipt(Some(receipt)).await?;
-        Ok(tag)
+        match self.await_receipt(Some(receipt)).await {
+            Ok(()) => Ok(tag),
+            Err(TransportError::Closed(CloseReason::Transport(_))) => {
+                let existing = self.look_up(queue).await;
+                Err(RabbitError::Refused(diagnose_consume(queue, &self.vhost, existing.as_ref())).into())
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// pika's `basic_cancel`, confirmed by receipt.
@@ -354,7 +397,11 @@ fn install_callbacks(inner: &Rc<RefCell<Inner>>, socket: &WebSocket) {
         let weak = weak.clone();
         move |event: CloseEvent| {
             with_inner(&weak, |rc| {
-                let reason = if event.reason().is_empty() {
+                let reason = if event.reason() == "STOMP died" {
+                    // What Web-STOMP says when it ends a session, refusals included
+                    // (RabbitMQ 3.10 drops the ERROR frame that should precede it).
+                    format!("RabbitMQ ended the session (code {}, \"STOMP died\")", event.code())
+                } else if event.reason().is_empty() {
                     format!("the WebSocket closed (code {})", event.code())
                 } else {
                     format!("the WebSocket closed (code {}): {}", event.code(), event.reason())

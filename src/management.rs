@@ -1,0 +1,142 @@
+//! RabbitMQ's management HTTP API from the browser (wasm only): queue figures for
+//! the UI, and the facts behind a refusal that Web-STOMP closed without explaining.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+use crate::rabbit::QueueState;
+
+/// Why the management API could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManagementError {
+    /// No answer at all: the plugin is off, the proxy is missing, or CORS forbids it.
+    #[error("the management API at {url} is unreachable: {reason}")]
+    Unreachable {
+        /// What was asked.
+        url: String,
+        /// The browser's words.
+        reason: String,
+    },
+    /// 401: the login or passcode is wrong for the management API.
+    #[error("the management API refused the login (HTTP 401)")]
+    Unauthorized,
+    /// Any other unexpected status.
+    #[error("the management API answered HTTP {status}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the answer.
+        body: String,
+    },
+    /// An answer that is not the JSON expected.
+    #[error("the management API sent something unexpected: {0}")]
+    BadAnswer(String),
+}
+
+/// The management API at `base` (such as `http://127.0.0.1:15672/api`), with credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ManagementApi {
+    base: String,
+    authorization: String,
+}
+
+impl std::fmt::Debug for ManagementApi {
+    // Never print the credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagementApi").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl ManagementApi {
+    /// The API at `base`, logging in with HTTP basic auth.
+    pub fn new(base: impl Into<String>, login: &str, passcode: &str) -> Self {
+        let token = base64(format!("{login}:{passcode}").as_bytes());
+        ManagementApi { base: base.into(), authorization: format!("Basic {token}") }
+    }
+
+    /// One queue, or `None` when it does not exist.
+    pub async fn queue(&self, vhost: &str, name: &str) -> Result<Option<QueueState>, ManagementError> {
+        let path = format!("/queues/{}/{}", component(vhost), component(name));
+        match self.get(&path).await? {
+            None => Ok(None),
+            Some(json) => QueueState::from_management_json(&json).map(Some).map_err(ManagementError::BadAnswer),
+        }
+    }
+
+    /// Every queue of `vhost`.
+    pub async fn queues(&self, vhost: &str) -> Result<Vec<QueueState>, ManagementError> {
+        let path = format!("/queues/{}", component(vhost));
+        let json = self.get(&path).await?.unwrap_or_else(|| "[]".to_owned());
+        QueueState::list_from_management_json(&json).map_err(ManagementError::BadAnswer)
+    }
+
+    /// GETs `path`; `None` on 404.
+    async fn get(&self, path: &str) -> Result<Option<String>, ManagementError> {
+        let url = format!("{}{path}", self.base);
+        let unreachable =
+            |reason: String| ManagementError::Unreachable { url: url.clone(), reason };
+        let init = RequestInit::new();
+        init.set_method("GET");
+        let request = Request::new_with_str_and_init(&url, &init).map_err(|e| unreachable(describe(&e)))?;
+        let headers = request.headers();
+        headers.set("Authorization", &self.authorization).map_err(|e| unreachable(describe(&e)))?;
+        let window = web_sys::window().ok_or_else(|| unreachable("no window".to_owned()))?;
+        let response = JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|e| unreachable(describe(&e)))?;
+        let response: Response = response.dyn_into().map_err(|e| unreachable(describe(&e)))?;
+        let status = response.status();
+        let text = match response.text() {
+            Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        match status {
+            200 => Ok(Some(text)),
+            404 => Ok(None),
+            401 => Err(ManagementError::Unauthorized),
+            status => Err(ManagementError::Status { status, body: text.chars().take(200).collect() }),
+        }
+    }
+}
+
+fn component(text: &str) -> String {
+    String::from(js_sys::encode_uri_component(text))
+}
+
+fn describe(value: &wasm_bindgen::JsValue) -> String {
+    value
+        .as_string()
+        .or_else(|| value.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// Standard base64 with padding: `btoa` only takes Latin-1, and credentials may be UTF-8.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc_4648() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"burrow:burrow"), "YnVycm93OmJ1cnJvdw==");
+    }
+}
