@@ -198,7 +198,8 @@ impl Decoder {
                     let command = parse_command(self.slice(line))?;
                     self.state = State::Headers(Partial {
                         command,
-                        headers: Vec::new(),
+                        // Enough for a typical RabbitMQ MESSAGE without regrowing.
+                        headers: Vec::with_capacity(8),
                         content_length: None,
                     });
                 }
@@ -340,6 +341,10 @@ fn parse_header(line: &[u8], escaped: bool) -> Result<(String, String), DecodeEr
 
 /// Undoes the four escapes STOMP 1.2 defines; any other is an error, as the spec demands.
 fn unescape(raw: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    // Most headers contain no escapes: copy those in one go.
+    if !raw.contains(&b'\\') {
+        return Ok(raw.to_vec());
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut bytes = raw.iter();
     while let Some(&b) = bytes.next() {
