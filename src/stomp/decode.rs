@@ -8,6 +8,9 @@ use std::ops::Range;
 
 use super::frame::{Command, Frame};
 
+/// Buffer capacity kept between frames; anything above is returned to the allocator.
+const KEEP_CAPACITY: usize = 1024 * 1024;
+
 /// Bounds on what the [`Decoder`] accepts, so a broken or hostile peer cannot make it
 /// buffer without end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +186,13 @@ impl Decoder {
             self.pos = 0;
             self.scan = 0;
             self.state = State::Idle;
+        } else if self.pos == self.buf.len() {
+            // Everything consumed: restart at the front, and give back the memory of an
+            // unusually large frame rather than hold it for the rest of the session.
+            self.buf.clear();
+            self.buf.shrink_to(KEEP_CAPACITY);
+            self.pos = 0;
+            self.scan = 0;
         }
         result
     }
