@@ -173,8 +173,11 @@ impl Decoder {
 
     /// The next frame or heart-beat, `Ok(None)` if more bytes are needed.
     ///
-    /// After an error the decoder is poisoned: it drops its buffer and every later call
-    /// returns [`DecodeError::Poisoned`].
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when the input breaks STOMP 1.2 or the [`Limits`]. The decoder
+    /// is then poisoned: it drops its buffer and every later call returns
+    /// [`DecodeError::Poisoned`].
     pub fn next_item(&mut self) -> Result<Option<Decoded>, DecodeError> {
         if self.poisoned {
             return Err(DecodeError::Poisoned);
