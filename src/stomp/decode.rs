@@ -3,6 +3,7 @@
 // Input comes from the network: nothing in here may panic on it.
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::ffi::CStr;
 use std::mem;
 use std::ops::Range;
 
@@ -302,7 +303,10 @@ impl Decoder {
             }
             None => {
                 let unsearched = self.buf.get(self.scan..).unwrap_or_default();
-                match unsearched.iter().position(|&b| b == 0) {
+                // `CStr` finds the NUL with core's word-at-a-time memchr, much faster
+                // than a byte loop on large bodies.
+                let nul = CStr::from_bytes_until_nul(unsearched).ok().map(|c| c.count_bytes());
+                match nul {
                     Some(offset) => self.scan + offset,
                     None => {
                         self.scan = self.buf.len();
