@@ -562,6 +562,37 @@ fn frame() -> impl Strategy<Value = Frame> {
     })
 }
 
+/// Frame-shaped byte strings built from STOMP's own tokens, so that random input often
+/// decodes, yet also hits escapes, bad lengths, stray bytes and missing separators.
+fn stomp_like() -> impl Strategy<Value = Vec<u8>> {
+    let token = || {
+        prop_oneof![
+            4 => "[a-z0-9 ]{1,3}".prop_map(String::into_bytes),
+            1 => prop::sample::select(vec![
+                ":", "\\", "\\c", "\\n", "\\r", "\\t", "\r", "\0", "水", "content-length", "3",
+            ])
+            .prop_map(|t| t.as_bytes().to_vec()),
+            1 => any::<u8>().prop_map(|b| vec![b]),
+        ]
+    };
+    let text = move || prop::collection::vec(token(), 0..4).prop_map(|t| t.concat());
+    let eol = || prop::sample::select(vec!["\n", "\r\n"]).prop_map(|e| e.as_bytes().to_vec());
+    let command = prop::sample::select(
+        Command::ALL.iter().map(|c| c.as_str()).chain(["", "BOGUS"]).collect::<Vec<_>>(),
+    );
+    let header = (text(), prop::sample::select(vec![":", ""]), text(), eol())
+        .prop_map(|(n, colon, v, e)| [n, colon.as_bytes().to_vec(), v, e].concat());
+    let frame = (command, eol(), prop::collection::vec(header, 0..4), eol(), text(), any::<bool>())
+        .prop_map(|(c, e1, headers, e2, body, nul)| {
+            let mut bytes = [c.as_bytes().to_vec(), e1, headers.concat(), e2, body].concat();
+            if nul {
+                bytes.push(0);
+            }
+            bytes
+        });
+    prop::collection::vec(prop_oneof![4 => frame, 1 => eol()], 0..4).prop_map(|f| f.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -607,6 +638,39 @@ proptest! {
         prop_assert_eq!(encoded.is_ok(), representable);
         if let Ok(bytes) = encoded {
             prop_assert_eq!(decode(&bytes), Ok(vec![Decoded::Frame(frame)]));
+        }
+    }
+
+    /// What the fuzz target checks, on a budget: whatever decodes re-encodes to the same
+    /// frame, unless it is something only the lenient decoder accepts.
+    #[test]
+    fn decoded_frames_survive_re_encoding(bytes in stomp_like(), chunk in 1..16usize) {
+        let limits = Limits { max_headers: 8, max_header_line: 128, max_body: 1024 };
+        let mut decoder = Decoder::new(limits);
+        let mut frames = Vec::new();
+        'input: for piece in bytes.chunks(chunk) {
+            decoder.push(piece);
+            loop {
+                match decoder.next_item() {
+                    Ok(Some(Decoded::Frame(frame))) => frames.push(frame),
+                    Ok(Some(Decoded::HeartBeat)) => {}
+                    Ok(None) => break,
+                    Err(_) => {
+                        prop_assert_eq!(decoder.next_item(), Err(DecodeError::Poisoned));
+                        break 'input;
+                    }
+                }
+            }
+        }
+        for frame in frames {
+            match encode_to_vec(&frame) {
+                Ok(bytes) => prop_assert_eq!(
+                    decode_chunks(Limits::default(), [&bytes[..]]),
+                    Ok(vec![Decoded::Frame(normalized(&frame))])
+                ),
+                Err(EncodeError::BodyNotAllowed { .. } | EncodeError::Unescapable { .. }) => {}
+                Err(error) => prop_assert!(false, "decoded frame cannot be encoded: {}", error),
+            }
         }
     }
 

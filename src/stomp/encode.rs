@@ -41,7 +41,11 @@ pub enum EncodeError {
 ///
 /// Any `content-length` header in `frame` is dropped and, for a non-empty body, the
 /// correct one is written after the other headers, so the body is always binary-safe.
-/// On error `out` is left as it was.
+///
+/// # Errors
+///
+/// An [`EncodeError`] if the frame cannot be written as valid STOMP 1.2; `out` is then
+/// left as it was.
 pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let command = frame.command;
     if !frame.body.is_empty() && !command.allows_body() {
@@ -78,6 +82,10 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), EncodeError> {
 }
 
 /// [`encode`] into a new buffer.
+///
+/// # Errors
+///
+/// As for [`encode`].
 pub fn encode_to_vec(frame: &Frame) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(size_hint(frame));
     encode(frame, &mut out)?;
