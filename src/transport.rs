@@ -85,6 +85,13 @@ fn describe(value: &JsValue) -> String {
         .unwrap_or_else(|| format!("{value:?}"))
 }
 
+/// Whether `url` (ws:// or wss://) points at the host that served this page.
+fn same_origin_as_page(url: &str) -> bool {
+    let page_host = web_sys::window().and_then(|w| w.location().host().ok()).unwrap_or_default();
+    let url_host = url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+    !page_host.is_empty() && url_host == Some(page_host.as_str())
+}
+
 type ReceiptWaiter = oneshot::Sender<Result<(), TransportError>>;
 
 struct Inner {
@@ -108,6 +115,11 @@ pub struct Connection {
     events: mpsc::UnboundedReceiver<Event>,
     vhost: String,
     management: Option<ManagementApi>,
+    /// Where and how it connected, for a short-lived second connection (see
+    /// [`Connection::queue_declare`]).
+    url: String,
+    options: ConnectOptions,
+    limits: Limits,
 }
 
 impl Connection {
@@ -123,14 +135,22 @@ impl Connection {
         options: ConnectOptions,
         limits: Limits,
     ) -> Result<Connection, TransportError> {
-        let socket = WebSocket::new_with_str(url, SUBPROTOCOL).map_err(|e| TransportError::Open {
+        // Dev-server proxies on the page's own origin (trunk serve's among them)
+        // drop the Sec-WebSocket-Protocol answer, which makes the browser fail the
+        // handshake; RabbitMQ speaks STOMP either way, so ask only across origins.
+        let socket = if same_origin_as_page(url) {
+            WebSocket::new(url)
+        } else {
+            WebSocket::new_with_str(url, SUBPROTOCOL)
+        };
+        let socket = socket.map_err(|e| TransportError::Open {
             url: url.to_owned(),
             reason: describe(&e),
         })?;
         // Binary frames arrive as ArrayBuffer, so bodies stay byte for byte.
         socket.set_binary_type(BinaryType::Arraybuffer);
 
-        let vhost = options.host.clone();
+        let (vhost, saved_options, saved_url) = (options.host.clone(), options.clone(), url.to_owned());
         // The same user reads the management API, to explain refusals that
         // Web-STOMP closes on without an ERROR frame.
         let management = management_url_for(url).map(|base| {
@@ -152,7 +172,15 @@ impl Connection {
         }));
         install_callbacks(&inner, &socket);
 
-        let connection = Connection { inner, events: events_rx, vhost, management };
+        let connection = Connection {
+            inner,
+            events: events_rx,
+            vhost,
+            management,
+            url: saved_url,
+            options: saved_options,
+            limits,
+        };
         match opened_rx.await {
             Ok(Ok(())) => Ok(connection),
             Ok(Err(e)) => Err(e),
@@ -287,8 +315,19 @@ impl Connection {
     /// pika's `queue_declare`: resolves once the broker accepted the declare, or
     /// with its refusal (which closes the connection, as a channel error does).
     /// See [`Channel::queue_declare`] for the frames.
+    ///
+    /// RabbitMQ's STOMP adapter declares a queue once per connection, so a second
+    /// declare of the same queue with other options goes over a short-lived second
+    /// connection: the broker then answers it (usually `PRECONDITION_FAILED`) and
+    /// this connection stays open.
     pub async fn queue_declare(&self, queue: &str, options: &QueueOptions) -> Result<(), TransportError> {
-        let receipt = self.with_channel(|c| c.queue_declare(queue, options))?;
+        let declared = self.with_channel(|c| c.queue_declare(queue, options));
+        let receipt = match declared {
+            Err(TransportError::Rabbit(RabbitError::AlreadyDeclared { .. })) => {
+                return Box::pin(self.declare_elsewhere(queue, options)).await;
+            }
+            other => other?,
+        };
         match self.await_receipt(Some(receipt)).await {
             Err(TransportError::Closed(CloseReason::Transport(_))) => {
                 let existing = self.look_up(queue).await;
@@ -296,6 +335,16 @@ impl Connection {
             }
             other => other,
         }
+    }
+
+    async fn declare_elsewhere(&self, queue: &str, options: &QueueOptions) -> Result<(), TransportError> {
+        let mut other = Connection::open_with_limits(&self.url, self.options.clone(), self.limits).await?;
+        other.set_management(self.management.clone());
+        let result = other.queue_declare(queue, options).await;
+        if other.is_connected() {
+            let _ = other.disconnect().await;
+        }
+        result
     }
 
     /// The management API this connection uses to explain refusals, if any.

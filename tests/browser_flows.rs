@@ -247,3 +247,18 @@ async fn a_wrong_password_is_a_bad_credentials_refusal() {
     assert!(matches!(error, TransportError::Closed(CloseReason::ServerError(_))), "{error}");
     assert_eq!(error.refusal().map(|r| r.kind), Some(RefusalKind::BadCredentials), "{error}");
 }
+
+/// The same connection redeclaring with other durability: Web-STOMP would skip a
+/// second declare, so Burrow asks over a short-lived second connection and the
+/// broker's refusal comes back; this connection stays open.
+#[wasm_bindgen_test]
+async fn redeclaring_on_the_same_connection_still_gets_the_brokers_refusal() {
+    let queue = fresh_name("task_queue");
+    let connection = connect().await;
+    within("declare", connection.queue_declare(&queue, &QueueOptions::durable())).await.expect("declare");
+    let error = within("redeclare", connection.queue_declare(&queue, &QueueOptions::default()))
+        .await
+        .expect_err("other durability must be refused");
+    assert_eq!(error.refusal().map(|r| r.kind), Some(RefusalKind::PreconditionFailed), "{error}");
+    assert!(connection.is_connected(), "the refusal closed only the short-lived connection");
+}

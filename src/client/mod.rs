@@ -4,9 +4,11 @@
 //! and events for its user. It touches no browser API, opens no socket and reads
 //! no clock, so it runs and is tested natively (modelled on quinn-proto).
 
+mod reconnect;
 mod session;
 mod types;
 
+pub use reconnect::{is_retryable, Backoff, Jitter, ReconnectState, Reconnector};
 pub use session::{Session, Subscription};
 pub use types::{
     AckMode, ClientError, CloseReason, ConnectOptions, ConnectionInfo, Event, Message, ReceiptId,

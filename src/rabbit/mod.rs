@@ -20,6 +20,15 @@
 use std::collections::HashMap;
 use std::fmt;
 
+mod limits;
+mod outbox;
+
+pub use limits::{
+    check_basic_publish, check_publish_size, publish_frame_size, FrameTooLarge, ROUND_TRIP_MAX_FRAME,
+    WEB_STOMP_MAX_FRAME,
+};
+pub use outbox::{Outbox, OutboxError, OutboxId, PendingPublish};
+
 use crate::client::{AckMode, ClientError, Message, ReceiptId, ServerError, Session, SubscriptionId};
 
 /// The queue arguments RabbitMQ's STOMP adapter passes on to `queue.declare`;

@@ -1,10 +1,26 @@
-//! The yew user interface (wasm only): function components, state in reducers.
+//! The yew user interface (wasm only): function components, state in one reducer
+//! shared by a context. The same [`Workbench`] is the app and the embeddable widget.
 
+mod actions;
 mod connection;
+mod consumer;
+mod guide;
+mod producer;
+mod queue;
+mod state;
+pub mod widget;
 
 use yew::prelude::*;
 
-pub use connection::{ConnectionPanel, ConnectionStatus};
+pub use connection::{ConnectionPanel, StatusLine};
+pub use consumer::{ConsumerCard, ConsumersPanel};
+pub use guide::Guide;
+pub use producer::ProducerPanel;
+pub use queue::{parse_arguments, QueueFigures, QueuePanel};
+pub use state::{
+    Action, ConnectionStatus, ConsumerSpec, Panels, PublishOutcome, PublishRecord, WorkbenchConfig,
+    WorkbenchState,
+};
 
 /// The id of the element the app mounts into (see `index.html`).
 pub const APP_ELEMENT_ID: &str = "burrow-app";
@@ -22,28 +38,80 @@ pub fn default_url() -> String {
     }
 }
 
-/// The whole app.
-#[function_component(App)]
-pub fn app() -> Html {
-    html! {
-        <div class="burrow">
-            <h1>{ "Burrow" }<span class="tag">{ "RabbitMQ in the browser, over Web-STOMP" }</span></h1>
-            <ConnectionPanel default_url={default_url()} />
-        </div>
+impl Default for WorkbenchConfig {
+    fn default() -> Self {
+        WorkbenchConfig {
+            url: default_url(),
+            login: "burrow".to_owned(),
+            passcode: None,
+            vhost: "/".to_owned(),
+            queue: "hello".to_owned(),
+            panels: Panels::default(),
+            auto_connect: false,
+            title: None,
+        }
     }
 }
 
-/// Mounts the app into `#burrow-app` (or the body when the page has no such element).
+/// Props of [`Workbench`].
+#[derive(Properties, PartialEq)]
+pub struct WorkbenchProps {
+    /// How it starts.
+    pub config: WorkbenchConfig,
+}
+
+/// The panels, around one shared state.
+#[function_component(Workbench)]
+pub fn workbench(props: &WorkbenchProps) -> Html {
+    let state = use_reducer(|| WorkbenchState::new(props.config.clone()));
+    {
+        let state = state.clone();
+        let config = props.config.clone();
+        use_effect_with((), move |_| {
+            if let (true, Some(passcode)) = (config.auto_connect, config.passcode.clone()) {
+                let options = crate::client::ConnectOptions::new(config.vhost.clone())
+                    .with_credentials(config.login.clone(), passcode);
+                actions::connect(state, config.url.clone(), options);
+            }
+        });
+    }
+    let panels = &props.config.panels;
+    html! {
+        <ContextProvider<state::Workbench> context={state.clone()}>
+            <div class="burrow">
+                if let Some(title) = &props.config.title {
+                    <h1>{ title.clone() }</h1>
+                }
+                <StatusLine status={state.status.clone()} />
+                <div class="panels">
+                    if panels.guide { <Guide /> }
+                    if panels.connection { <ConnectionPanel /> }
+                    if panels.queue { <QueuePanel /> }
+                    if panels.producer { <ProducerPanel /> }
+                    if panels.consumers { <ConsumersPanel /> }
+                </div>
+            </div>
+        </ContextProvider<state::Workbench>>
+    }
+}
+
+/// The whole app: the workbench with every panel.
+#[function_component(App)]
+pub fn app() -> Html {
+    let config = WorkbenchConfig {
+        title: Some("Burrow: RabbitMQ in the browser".to_owned()),
+        ..WorkbenchConfig::default()
+    };
+    html! { <Workbench {config} /> }
+}
+
+/// Mounts the app into `#burrow-app`. A page without that element (one that
+/// embeds widgets instead) is left alone.
 pub fn mount_app() {
     let element = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id(APP_ELEMENT_ID));
-    match element {
-        Some(element) => {
-            yew::Renderer::<App>::with_root(element).render();
-        }
-        None => {
-            yew::Renderer::<App>::new().render();
-        }
+    if let Some(element) = element {
+        yew::Renderer::<App>::with_root(element).render();
     }
 }

@@ -1,0 +1,128 @@
+//! How large a publish RabbitMQ 3.10.8 takes over Web-STOMP, checked before sending.
+//!
+//! What the 3.10.8 source shows (tag `v3.10.8` of rabbitmq-server):
+//! - `deps/rabbitmq_web_stomp` sets no frame limit. Its `Makefile` defaults
+//!   `cowboy_opts` to `[]` and sets no `cowboy_ws_opts`; `rabbit_web_stomp_listener.erl`
+//!   passes `get_env(cowboy_ws_opts, [])` as the WebSocket options and
+//!   `rabbit_web_stomp_handler.erl` only adds `compress => true`. The optional
+//!   `web_stomp.ws_opts.max_frame_size` (`priv/schema/rabbitmq_web_stomp.schema`) is
+//!   unset by default, and cowboy (2.8.0, `rabbitmq-components.mk`) then reads
+//!   `maps:get(max_frame_size, Opts, infinity)` in `cowboy_websocket.erl`.
+//! - `deps/rabbitmq_stomp`'s frame parser (`rabbit_stomp_frame.erl`) has no size limit
+//!   either, and its `Makefile` has no `max_frame_size` setting (the
+//!   `stomp.max_frame_size` setting only appears in later releases).
+//! - The limit that does apply is the broker's: the STOMP adapter publishes through
+//!   an AMQP channel, and `rabbit_channel:check_msg_size/3` refuses a body larger than
+//!   `max_message_size` with `PRECONDITION_FAILED` ("message size N is larger than max
+//!   size M"). Its default is `134217728` bytes (128 MiB, `deps/rabbit/Makefile`),
+//!   configurable up to 512 MiB (`?MAX_MSG_SIZE` in `rabbit_common/include/rabbit.hrl`).
+//!   Over Web-STOMP that refusal closes the socket, often without the ERROR frame.
+//!
+//! So [`WEB_STOMP_MAX_FRAME`] is that 128 MiB. The check counts the whole encoded
+//! frame (command, headers, body), which is never less than the body the broker counts,
+//! so it errs on the side of refusing. Burrow's own decoder accepts bodies up to
+//! 16 MiB by default ([`crate::stomp::Limits`]); [`ROUND_TRIP_MAX_FRAME`] keeps to
+//! that when Burrow will also consume what it publishes.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::{escape_name, BasicProperties};
+use crate::stomp::{encode_to_vec, Command, Frame};
+
+/// The largest SEND frame, in bytes, RabbitMQ 3.10.8's Web-STOMP takes with default
+/// settings: 128 MiB, the broker's default `max_message_size` (`deps/rabbit/Makefile`
+/// at `v3.10.8`; enforced by `rabbit_channel:check_msg_size/3`). Web-STOMP and the STOMP
+/// parser add no lower limit of their own (see the [module documentation](self)).
+/// A broker configured otherwise needs its own limit passed to [`check_publish_size`].
+pub const WEB_STOMP_MAX_FRAME: usize = 134_217_728;
+
+/// The largest frame Burrow's decoder takes back with [`crate::stomp::Limits::default`]
+/// (16 MiB body): publish at most this when Burrow consumes the messages too.
+pub const ROUND_TRIP_MAX_FRAME: usize = 16 * 1024 * 1024;
+
+/// What the session adds to a confirmed SEND: a `receipt:receipt-<u64>` line.
+const RECEIPT_ALLOWANCE: usize = "receipt:receipt-\n".len() + 20;
+
+/// A publish too large for the broker, refused before sending.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("message is {size} bytes; RabbitMQ's Web-STOMP accepts at most {limit} per frame (publishing to {destination})")]
+pub struct FrameTooLarge {
+    /// Where it was to go.
+    pub destination: String,
+    /// The encoded frame's size, headers included.
+    pub size: usize,
+    /// The limit it exceeds.
+    pub limit: usize,
+}
+
+/// The size of the SEND frame for `destination`, `headers` and a body of `body_len`
+/// bytes, plus a receipt header: an upper bound on what goes on the wire.
+pub fn publish_frame_size(destination: &str, headers: &[(String, String)], body_len: usize) -> usize {
+    let mut frame = Frame::new(Command::Send).with_header("destination", destination);
+    frame.headers.extend(headers.iter().cloned());
+    // Measured with an empty body so a large body is not copied; the encoder
+    // writes the same headers either way, only `content-length` depends on it.
+    let head = match encode_to_vec(&frame) {
+        Ok(bytes) => bytes.len(),
+        // The encoder refuses this frame anyway; count as if every byte were escaped.
+        Err(_) => frame.headers.iter().map(|(n, v)| 2 * (n.len() + v.len()) + 2).sum::<usize>() + 7,
+    };
+    let content_length = if body_len == 0 { 0 } else { "content-length:\n".len() + decimal_digits(body_len) };
+    head.saturating_add(RECEIPT_ALLOWANCE).saturating_add(content_length).saturating_add(body_len)
+}
+
+/// Refuses a publish whose encoded SEND frame would exceed `limit` bytes (usually
+/// [`WEB_STOMP_MAX_FRAME`]), before it is sent: RabbitMQ would otherwise close the
+/// connection, dropping everything else in flight.
+///
+/// # Errors
+///
+/// [`FrameTooLarge`] with the frame's size and the limit.
+pub fn check_publish_size(
+    destination: &str,
+    headers: &[(String, String)],
+    body_len: usize,
+    limit: usize,
+) -> Result<(), FrameTooLarge> {
+    let size = publish_frame_size(destination, headers, body_len);
+    if size > limit {
+        return Err(FrameTooLarge { destination: destination.to_owned(), size, limit });
+    }
+    Ok(())
+}
+
+/// [`check_publish_size`] for what [`super::Channel::basic_publish`] would send.
+///
+/// Properties the channel refuses (a reserved application header) are not counted:
+/// `basic_publish` refuses that message before anything is sent.
+///
+/// # Errors
+///
+/// [`FrameTooLarge`] with the frame's size and the limit.
+pub fn check_basic_publish(
+    exchange: &str,
+    routing_key: &str,
+    body_len: usize,
+    properties: &BasicProperties,
+    limit: usize,
+) -> Result<(), FrameTooLarge> {
+    // The same destinations as `Channel::basic_publish`.
+    let destination = if exchange.is_empty() {
+        format!("/amq/queue/{}", escape_name(routing_key))
+    } else if routing_key.is_empty() {
+        format!("/exchange/{}", escape_name(exchange))
+    } else {
+        format!("/exchange/{}/{}", escape_name(exchange), escape_name(routing_key))
+    };
+    let headers = properties.to_headers().unwrap_or_default();
+    check_publish_size(&destination, &headers, body_len, limit)
+}
+
+fn decimal_digits(mut n: usize) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
+}

@@ -1,0 +1,288 @@
+//! End to end: the built app in headless Chromium, driven through WebDriver
+//! (chromedriver + fantoccini), against the real broker. It starts `trunk serve`
+//! (so `/ws` and `/api` are proxied on the page's origin) and `chromedriver`
+//! itself, and stops them at the end. Needs the setup, so it is `#[ignore]`d in a
+//! plain `cargo test`; `./burrow test` runs it:
+//! `cargo test --test e2e -- --ignored --test-threads=1`.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const APP_PORT: u16 = 8090;
+const DRIVER_PORT: u16 = 9515;
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Child processes killed when the test ends, pass or fail.
+struct Services(Vec<Child>);
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn wait_for_port(port: u16, what: &str, limit: Duration) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < limit, "{what} did not listen on port {port} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn start_services() -> Services {
+    let trunk = Command::new("trunk")
+        .args(["serve", "--offline", "--no-autoreload", "--port", &APP_PORT.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("trunk is installed by ./burrow setup");
+    let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+        .arg(format!("--port={DRIVER_PORT}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed by ./burrow setup");
+    let services = Services(vec![trunk, driver]);
+    // The first trunk build may compile the app.
+    wait_for_port(APP_PORT, "trunk serve", Duration::from_secs(600));
+    wait_for_port(DRIVER_PORT, "chromedriver", Duration::from_secs(30));
+    services
+}
+
+async fn browser() -> Client {
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1500"
+            ]
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
+    ClientBuilder::native()
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
+        .await
+        .expect("a WebDriver session in headless Chromium")
+}
+
+/// Waits until the text of `css` satisfies `ok`, or fails naming `what`.
+async fn wait_text(client: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    let mut last = String::new();
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if let Ok(text) = element.text().await {
+                if ok(&text) {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        assert!(start.elapsed() < WAIT, "{what}: `{css}` still reads {last:?} after {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The element, once it exists (the app renders after its wasm loads).
+async fn element(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}` within {WAIT:?}: {e}"))
+}
+
+async fn click(client: &Client, css: &str) {
+    element(client, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let element = element(client, css).await;
+    element.clear().await.unwrap_or_else(|e| panic!("cannot clear `{css}`: {e}"));
+    element.send_keys(text).await.unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
+}
+
+fn fresh(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}-{nanos}")
+}
+
+/// Opens the app and connects with the setup's user.
+async fn open_connected(client: &Client) {
+    client.goto(&format!("http://127.0.0.1:{APP_PORT}/")).await.expect("the app loads");
+    let passcode = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
+    let login = std::env::var("BURROW_RABBIT_USER").unwrap_or_else(|_| "burrow".into());
+    type_into(client, "section[aria-label='Connection'] input[name='login']", &login).await;
+    type_into(client, "section[aria-label='Connection'] input[name='passcode']", &passcode).await;
+    click(client, "section[aria-label='Connection'] button[type='submit']").await;
+    wait_text(client, "[data-testid='connection-status']", "connect", |t| t.contains("Connected to")).await;
+}
+
+async fn declare(client: &Client, queue: &str, durable: bool) -> String {
+    type_into(client, "section[aria-label='Queue'] input[name='queue']", queue).await;
+    let checkbox = client
+        .find(Locator::Css("section[aria-label='Queue'] input[name='durable']"))
+        .await
+        .expect("durable checkbox");
+    if checkbox.is_selected().await.unwrap_or(false) != durable {
+        checkbox.click().await.expect("toggle durable");
+    }
+    // The previous outcome, if any, must be replaced by this declare's.
+    let before = match client.find(Locator::Css("[data-testid='declare-result']")).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    click(client, "section[aria-label='Queue'] button[type='submit']").await;
+    wait_text(client, "[data-testid='declare-result']", "declare outcome", |t| !t.is_empty() && t != before).await
+}
+
+async fn add_consumer(client: &Client, queue: &str, auto_ack: bool, prefetch: u16) {
+    type_into(client, "section[aria-label='Consumers'] input[name='consume-queue']", queue).await;
+    let mode = if auto_ack { "auto" } else { "manual" };
+    click(client, &format!("section[aria-label='Consumers'] select[name='ack'] option[value='{mode}']")).await;
+    type_into(client, "section[aria-label='Consumers'] input[name='prefetch']", &prefetch.to_string()).await;
+    click(client, "section[aria-label='Consumers'] button[type='submit']").await;
+}
+
+async fn publish(client: &Client, queue: &str, body: &str, count: u32) {
+    type_into(client, "section[aria-label='Producer'] input[name='routing-key']", queue).await;
+    type_into(client, "section[aria-label='Producer'] textarea[name='body']", body).await;
+    type_into(client, "section[aria-label='Producer'] input[name='count']", &count.to_string()).await;
+    click(client, "section[aria-label='Producer'] button[type='submit']").await;
+}
+
+async fn consumer_text(client: &Client, number: u32, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    wait_text(client, &format!("[data-testid='consumer-{number}']"), what, ok).await
+}
+
+async fn round_robin_and_screenshot(client: &Client) {
+    open_connected(client).await;
+    let queue = fresh("e2e-work");
+    let outcome = declare(client, &queue, false).await;
+    assert!(outcome.contains("declared"), "{outcome}");
+    add_consumer(client, &queue, true, 0).await;
+    add_consumer(client, &queue, true, 0).await;
+    for number in [1, 2] {
+        consumer_text(client, number, "consumer subscribed", |t| t.contains("consuming")).await;
+    }
+    publish(client, &queue, "大郎 起来喝药了", 6).await;
+    wait_text(client, "[data-testid='publish-counts']", "confirms", |t| t.contains("confirmed 6")).await;
+    let first = consumer_text(client, 1, "consumer 1 gets 3", |t| t.contains("received 3,")).await;
+    let second = consumer_text(client, 2, "consumer 2 gets 3", |t| t.contains("received 3,")).await;
+    // Round-robin: one gets #1 #3 #5, the other #2 #4 #6.
+    let odd = ["#1", "#3", "#5"];
+    let (odds, evens) = if first.contains("#1") { (&first, &second) } else { (&second, &first) };
+    assert!(odd.iter().all(|n| odds.contains(n)), "odd tasks together: {odds}");
+    assert!(["#2", "#4", "#6"].iter().all(|n| evens.contains(n)), "even tasks together: {evens}");
+    // Let the live figures catch up before the picture.
+    wait_text(client, "[data-testid='queue-figures']", "figures", |t| t.contains("ready")).await;
+    let png = client.screenshot().await.expect("screenshot");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshot.png");
+    std::fs::write(path, png).expect("write docs/screenshot.png");
+}
+
+async fn crash_and_redelivery(client: &Client) {
+    open_connected(client).await;
+    let queue = fresh("e2e-ack");
+    declare(client, &queue, false).await;
+    add_consumer(client, &queue, false, 1).await;
+    consumer_text(client, 1, "consumer 1 subscribed", |t| t.contains("consuming")).await;
+    publish(client, &queue, "important work", 1).await;
+    consumer_text(client, 1, "consumer 1 gets it", |t| t.contains("important work")).await;
+    add_consumer(client, &queue, false, 1).await;
+    consumer_text(client, 2, "consumer 2 subscribed", |t| t.contains("consuming")).await;
+    click(client, "button[aria-label='Crash consumer 1']").await;
+    consumer_text(client, 1, "consumer 1 crashed", |t| t.contains("crashed")).await;
+    let second = consumer_text(client, 2, "redelivered to consumer 2", |t| t.contains("important work")).await;
+    assert!(second.contains("redelivered"), "marked redelivered: {second}");
+    click(client, "[data-testid='consumer-2'] li.delivery button").await;
+    consumer_text(client, 2, "acked", |t| t.contains("acked")).await;
+}
+
+async fn refused_redeclare_in_words(client: &Client) {
+    open_connected(client).await;
+    let queue = fresh("e2e-durable");
+    let first = declare(client, &queue, true).await;
+    assert!(first.contains("durable"), "{first}");
+    let refused = declare(client, &queue, false).await;
+    assert!(refused.contains("PRECONDITION_FAILED"), "the broker's words: {refused}");
+    assert!(refused.contains("durable"), "names the argument: {refused}");
+    assert!(refused.contains("use a new queue"), "says what to do: {refused}");
+}
+
+async fn bodies_are_text_never_html(client: &Client) {
+    open_connected(client).await;
+    let queue = fresh("e2e-html");
+    declare(client, &queue, false).await;
+    add_consumer(client, &queue, true, 0).await;
+    consumer_text(client, 1, "subscribed", |t| t.contains("consuming")).await;
+    let body = "<b>bold</b><img src=x onerror=\"document.title='owned'\">";
+    publish(client, &queue, body, 1).await;
+    consumer_text(client, 1, "delivery", |t| t.contains("<b>bold</b>")).await;
+    let injected = client.find_all(Locator::Css("[data-testid='consumer-1'] .body b, [data-testid='consumer-1'] .body img")).await.expect("query");
+    assert!(injected.is_empty(), "the body became HTML elements");
+    let title = client.title().await.expect("title");
+    assert_ne!(title, "owned");
+}
+
+async fn embed_page_with_two_widgets(client: &Client) {
+    client.goto(&format!("http://127.0.0.1:{APP_PORT}/examples/embed.html")).await.expect("embed page");
+    for widget in ["producer-widget", "consumer-widget"] {
+        wait_text(client, &format!("#{widget} [data-testid='connection-status']"), widget, |t| t.contains("Connected to")).await;
+    }
+    click(client, "#producer-widget section[aria-label='Queue'] button[type='submit']").await;
+    wait_text(client, "#producer-widget [data-testid='declare-result']", "widget A declares", |t| t.contains("declared")).await;
+    click(client, "#consumer-widget select[name='ack'] option[value='auto']").await;
+    click(client, "#consumer-widget section[aria-label='Consumers'] button[type='submit']").await;
+    wait_text(client, "#consumer-widget [data-testid='consumer-1']", "widget B consumes", |t| t.contains("consuming")).await;
+    let body = fresh("from widget A");
+    type_into(client, "#producer-widget textarea[name='body']", &body).await;
+    click(client, "#producer-widget section[aria-label='Producer'] button[type='submit']").await;
+    wait_text(client, "#consumer-widget [data-testid='consumer-1']", "widget B receives", |t| t.contains(&body)).await;
+    // Each widget keeps its own state: A has no consumers, B no producer.
+    assert!(client.find_all(Locator::Css("#producer-widget [data-testid='consumer-1']")).await.expect("query").is_empty());
+    assert!(client.find_all(Locator::Css("#consumer-widget section[aria-label='Producer']")).await.expect("query").is_empty());
+    // The host page keeps its title, URL and its own styles.
+    assert_eq!(client.title().await.expect("title"), "Burrow widgets embedded in a page");
+    let url = client.current_url().await.expect("url");
+    assert_eq!(url.path(), "/examples/embed.html");
+    let font = client
+        .execute("return getComputedStyle(document.body).fontFamily", vec![])
+        .await
+        .expect("script");
+    assert!(font.as_str().unwrap_or_default().contains("Georgia"), "host font kept: {font}");
+}
+
+#[test]
+#[ignore = "needs ./burrow setup (broker, trunk, chromedriver); run by ./burrow test"]
+fn the_app_and_the_widget_in_headless_chromium() {
+    let _services = start_services();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let client = browser().await;
+        round_robin_and_screenshot(&client).await;
+        crash_and_redelivery(&client).await;
+        refused_redeclare_in_words(&client).await;
+        bodies_are_text_never_html(&client).await;
+        embed_page_with_two_widgets(&client).await;
+        client.close().await.expect("end the WebDriver session");
+    });
+}

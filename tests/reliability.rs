@@ -1,0 +1,426 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Reconnect backoff, the publish outbox and the frame size check (native, no broker).
+
+use std::time::Duration;
+
+use burrow::client::*;
+use burrow::rabbit::*;
+use burrow::stomp::{encode_to_vec, Command, Decoded, Decoder, Frame, Limits};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn backoff(jitter: Jitter) -> Backoff {
+    Backoff::new(500 * MS, 2, Duration::from_secs(30), jitter)
+}
+
+// ---- Backoff ----
+
+#[test]
+fn backoff_doubles_up_to_the_cap() {
+    let mut b = backoff(Jitter::Full);
+    // Just below 1: the delay is just below its ceiling.
+    let delays: Vec<u128> = (0..10).map(|_| b.next_delay(0.999_999).as_millis()).collect();
+    let ceilings = [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000];
+    for (delay, ceiling) in delays.iter().zip(ceilings) {
+        assert!(*delay <= ceiling && *delay + 1 >= ceiling, "{delay} vs {ceiling}");
+    }
+    assert_eq!(b.attempts(), 10);
+}
+
+#[test]
+fn backoff_stays_capped_after_very_many_attempts() {
+    let mut b = backoff(Jitter::Equal);
+    for _ in 0..200 {
+        assert!(b.next_delay(0.5) <= Duration::from_secs(30));
+    }
+    assert_eq!(b.ceiling(), Duration::from_secs(30));
+}
+
+#[test]
+fn full_jitter_spans_zero_to_the_ceiling() {
+    let mut b = backoff(Jitter::Full);
+    assert_eq!(b.next_delay(0.0), Duration::ZERO);
+    let mut b = backoff(Jitter::Full);
+    assert_eq!(b.next_delay(0.5), 250 * MS);
+    let mut b = backoff(Jitter::Full);
+    assert!(b.next_delay(0.999_999_999) < 500 * MS);
+}
+
+#[test]
+fn equal_jitter_waits_at_least_half_the_ceiling() {
+    for unit in [0.0, 0.25, 0.5, 0.75, 0.999_999] {
+        let mut b = backoff(Jitter::Equal);
+        let first = b.next_delay(unit);
+        assert!(first >= 250 * MS && first < 500 * MS, "{first:?}");
+        let second = b.next_delay(unit);
+        assert!(second >= 500 * MS && second < 1000 * MS, "{second:?}");
+    }
+    let mut b = backoff(Jitter::Equal);
+    assert_eq!(b.next_delay(0.0), 250 * MS);
+}
+
+#[test]
+fn out_of_range_random_numbers_are_clamped() {
+    for unit in [f64::NAN, -1.0, f64::NEG_INFINITY] {
+        let mut b = backoff(Jitter::Full);
+        assert_eq!(b.next_delay(unit), Duration::ZERO, "{unit}");
+    }
+    for unit in [1.0, 7.5, f64::INFINITY] {
+        let mut b = backoff(Jitter::Full);
+        let delay = b.next_delay(unit);
+        assert!(delay < 500 * MS && delay > 499 * MS, "{unit}: {delay:?}");
+    }
+}
+
+#[test]
+fn reset_starts_over_from_the_initial_delay() {
+    let mut b = backoff(Jitter::Full);
+    for _ in 0..5 {
+        b.next_delay(0.5);
+    }
+    assert_eq!(b.ceiling(), 32 * 500 * MS);
+    b.reset();
+    assert_eq!(b.attempts(), 0);
+    assert_eq!(b.next_delay(0.5), 250 * MS);
+}
+
+#[test]
+fn the_default_is_500ms_doubling_to_30s_with_equal_jitter() {
+    let mut b = Backoff::default();
+    assert_eq!(b.next_delay(0.0), 250 * MS);
+    assert_eq!(b.ceiling(), 1000 * MS);
+}
+
+#[test]
+fn odd_policies_do_not_panic() {
+    let mut constant = Backoff::new(100 * MS, 0, Duration::from_secs(1), Jitter::Full);
+    assert_eq!(constant.next_delay(0.5), 50 * MS);
+    assert_eq!(constant.next_delay(0.5), 50 * MS);
+    let mut huge = Backoff::new(Duration::MAX, u32::MAX, Duration::MAX, Jitter::Equal);
+    for _ in 0..5 {
+        huge.next_delay(0.999);
+    }
+    let mut zero = Backoff::new(Duration::ZERO, 2, Duration::ZERO, Jitter::Equal);
+    assert_eq!(zero.next_delay(0.5), Duration::ZERO);
+}
+
+// ---- Reconnector ----
+
+fn seconds(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+#[test]
+fn reconnector_counts_down_with_simulated_time() {
+    let mut r = Reconnector::new(backoff(Jitter::Full));
+    r.start();
+    r.on_connected();
+    assert_eq!(r.countdown(seconds(1.0)), None);
+
+    let retry_at = r.on_closed(seconds(100.0), true, 0.5);
+    assert_eq!(retry_at, Some(seconds(100.25)));
+    assert_eq!(r.poll_timeout(), Some(seconds(100.25)));
+    assert_eq!(r.state(), ReconnectState::Waiting { retry_at: seconds(100.25), attempt: 1 });
+    assert_eq!(r.countdown(seconds(100.0)), Some(250 * MS));
+    assert_eq!(r.countdown(seconds(100.2)), Some(50 * MS));
+    assert!(!r.handle_timeout(seconds(100.2)), "not yet");
+    assert_eq!(r.countdown(seconds(101.0)), Some(Duration::ZERO), "overdue shows zero");
+    assert!(r.handle_timeout(seconds(100.25)));
+    assert!(!r.handle_timeout(seconds(100.3)), "only once");
+    assert_eq!(r.state(), ReconnectState::Reconnecting);
+    assert_eq!(r.countdown(seconds(100.3)), None);
+
+    // The reconnect fails too: the next wait is longer.
+    let retry_at = r.on_closed(seconds(110.0), true, 0.5);
+    assert_eq!(retry_at, Some(seconds(110.5)));
+    assert_eq!(r.attempts(), 2);
+
+    // Success resets the backoff.
+    assert!(r.handle_timeout(seconds(111.0)));
+    r.on_connected();
+    assert_eq!(r.attempts(), 0);
+    assert_eq!(r.on_closed(seconds(200.0), true, 0.5), Some(seconds(200.25)));
+}
+
+#[test]
+fn a_non_retryable_close_stops_retrying() {
+    let mut r = Reconnector::default();
+    r.on_connected();
+    assert_eq!(r.on_closed(seconds(5.0), false, 0.5), None);
+    assert_eq!(r.state(), ReconnectState::Stopped);
+    assert_eq!(r.countdown(seconds(5.0)), None);
+    assert_eq!(r.on_closed(seconds(6.0), true, 0.5), None, "stays stopped");
+}
+
+#[test]
+fn giving_up_cancels_the_countdown_until_the_user_connects_again() {
+    let mut r = Reconnector::default();
+    r.on_connected();
+    assert!(r.on_closed(seconds(1.0), true, 0.5).is_some());
+    r.give_up();
+    assert_eq!(r.countdown(seconds(1.1)), None);
+    assert_eq!(r.poll_timeout(), None);
+    assert!(!r.handle_timeout(seconds(100.0)));
+    assert_eq!(r.on_closed(seconds(2.0), true, 0.5), None);
+
+    r.start();
+    assert_eq!(r.state(), ReconnectState::Idle);
+    // A failed first attempt after the user's connect is retried.
+    assert!(r.on_closed(seconds(3.0), true, 0.5).is_some());
+}
+
+// ---- Retryable classification ----
+
+fn server_error(message: &str, body: &str) -> CloseReason {
+    CloseReason::ServerError(ServerError {
+        message: Some(message.to_owned()),
+        body: body.to_owned(),
+        receipt_id: None,
+        headers: Vec::new(),
+    })
+}
+
+#[test]
+fn network_and_protocol_failures_are_retryable() {
+    assert!(is_retryable(&CloseReason::Transport("socket closed (1006)".into())));
+    assert!(is_retryable(&CloseReason::HeartBeatTimeout { silent_for: 30 * 1000 * MS, interval: 10 * 1000 * MS }));
+    assert!(is_retryable(&CloseReason::ConnectTimeout(Duration::from_secs(10))));
+    assert!(is_retryable(&CloseReason::Protocol("bad frame".into())));
+    assert!(is_retryable(&server_error("connection_forced", "broker forced connection closure")));
+}
+
+#[test]
+fn deliberate_or_permanent_closes_are_not_retryable() {
+    assert!(!is_retryable(&CloseReason::Disconnected));
+    assert!(!is_retryable(&CloseReason::InvalidOptions("line break in login".into())));
+    assert!(!is_retryable(&server_error("Bad CONNECT", "Access refused for user 'guest'")));
+    assert!(!is_retryable(&server_error("Bad CONNECT", "Virtual host '/nope' access denied")));
+    assert!(!is_retryable(&server_error("access_refused", "ACCESS_REFUSED - write access")));
+    assert!(!is_retryable(&server_error("not_found", "NOT_FOUND - no exchange 'x'")));
+    assert!(!is_retryable(&server_error("precondition_failed", "PRECONDITION_FAILED - inequivalent arg")));
+}
+
+// ---- Outbox ----
+
+fn publish(key: &str, body: &str) -> PendingPublish {
+    PendingPublish {
+        exchange: String::new(),
+        routing_key: key.to_owned(),
+        body: body.as_bytes().to_vec(),
+        properties: BasicProperties::persistent(),
+    }
+}
+
+fn keys(outbox: &Outbox) -> Vec<String> {
+    outbox.to_resend().map(|(_, p)| p.routing_key.clone()).collect()
+}
+
+#[test]
+fn outbox_keeps_push_order_and_counts_bytes() {
+    let mut outbox = Outbox::new(10);
+    let a = outbox.push(publish("a", "1")).unwrap();
+    let b = outbox.push(publish("b", "22")).unwrap();
+    let c = outbox.push(publish("c", "333")).unwrap();
+    assert!(a < b && b < c);
+    assert_eq!(keys(&outbox), ["a", "b", "c"]);
+    assert_eq!((outbox.len(), outbox.bytes(), outbox.capacity()), (3, 6, 10));
+}
+
+#[test]
+fn outbox_refuses_beyond_capacity_until_a_confirm_frees_room() {
+    let mut outbox = Outbox::new(2);
+    let a = outbox.push(publish("a", "x")).unwrap();
+    outbox.push(publish("b", "x")).unwrap();
+    assert_eq!(outbox.push(publish("c", "x")), Err(OutboxError::Full { capacity: 2 }));
+    assert_eq!(
+        OutboxError::Full { capacity: 2 }.to_string(),
+        "the outbox is full: 2 messages are waiting to be confirmed"
+    );
+    outbox.sent(a, ReceiptId("r-1".into())).unwrap();
+    assert!(outbox.push(publish("c", "x")).is_err(), "sent is not confirmed");
+    assert!(outbox.confirmed(&ReceiptId("r-1".into())).is_some());
+    assert!(outbox.push(publish("c", "x")).is_ok());
+    assert_eq!(Outbox::new(0).push(publish("a", "x")), Err(OutboxError::Full { capacity: 0 }));
+}
+
+#[test]
+fn confirm_removes_exactly_the_confirmed_message() {
+    let mut outbox = Outbox::new(10);
+    let a = outbox.push(publish("a", "aaaa")).unwrap();
+    let b = outbox.push(publish("b", "bb")).unwrap();
+    outbox.sent(a, ReceiptId("r-a".into())).unwrap();
+    outbox.sent(b, ReceiptId("r-b".into())).unwrap();
+    assert_eq!(outbox.in_flight(), 2);
+    assert_eq!(keys(&outbox), Vec::<String>::new(), "nothing left to send");
+
+    assert_eq!(outbox.confirmed(&ReceiptId("r-b".into())), Some(publish("b", "bb")));
+    assert_eq!(outbox.confirmed(&ReceiptId("r-b".into())), None, "a second RECEIPT is ignored");
+    assert_eq!(outbox.confirmed(&ReceiptId("someone-else".into())), None);
+    assert_eq!((outbox.len(), outbox.bytes()), (1, 4));
+    assert_eq!(outbox.sent(b, ReceiptId("r-late".into())), Err(OutboxError::Unknown(b)));
+}
+
+#[test]
+fn after_a_lost_connection_unconfirmed_messages_are_resent_in_original_order() {
+    let mut outbox = Outbox::new(10);
+    let ids: Vec<OutboxId> = ["a", "b", "c", "d"].iter().map(|k| outbox.push(publish(k, k)).unwrap()).collect();
+    // a, b and d sent; c not yet; b confirmed.
+    for (id, r) in [(ids[0], "r-a"), (ids[1], "r-b"), (ids[3], "r-d")] {
+        outbox.sent(id, ReceiptId(r.into())).unwrap();
+    }
+    assert!(outbox.confirmed(&ReceiptId("r-b".into())).is_some());
+    assert_eq!(keys(&outbox), ["c"]);
+
+    outbox.connection_lost();
+    assert_eq!(keys(&outbox), ["a", "c", "d"]);
+    assert_eq!(outbox.in_flight(), 0);
+    // A RECEIPT of the old connection cannot confirm anything any more.
+    assert_eq!(outbox.confirmed(&ReceiptId("r-a".into())), None);
+
+    // Resent on the new connection with new receipts.
+    outbox.sent(ids[0], ReceiptId("r2-a".into())).unwrap();
+    assert_eq!(keys(&outbox), ["c", "d"]);
+    assert!(outbox.confirmed(&ReceiptId("r2-a".into())).is_some());
+    assert_eq!(outbox.len(), 2);
+}
+
+#[test]
+fn rejected_and_removed_messages_leave_the_outbox() {
+    let mut outbox = Outbox::new(10);
+    let a = outbox.push(publish("a", "12345")).unwrap();
+    let b = outbox.push(publish("b", "67")).unwrap();
+    outbox.sent(a, ReceiptId("r-a".into())).unwrap();
+    assert_eq!(outbox.rejected(&ReceiptId("r-a".into())), Some(publish("a", "12345")));
+    assert_eq!(outbox.remove(b), Some(publish("b", "67")));
+    assert_eq!(outbox.remove(b), None);
+    assert!(outbox.is_empty());
+    assert_eq!(outbox.bytes(), 0);
+}
+
+fn connected_channel() -> Channel {
+    let mut session = Session::new(ConnectOptions::new("/"));
+    session.connect(Duration::ZERO);
+    session.handle_frame(Duration::ZERO, Frame::new(Command::Connected).with_header("version", "1.2"));
+    while session.poll_transmit().is_some() {}
+    while session.poll_event().is_some() {}
+    Channel::new(session)
+}
+
+fn sent_frames(channel: &mut Channel) -> Vec<Frame> {
+    std::iter::from_fn(|| channel.session_mut().poll_transmit())
+        .filter_map(|t| match t {
+            Transmit::Frame(f) => Some(f),
+            Transmit::HeartBeat => None,
+        })
+        .collect()
+}
+
+#[test]
+fn flush_publishes_with_receipts_and_a_receipt_confirms() {
+    let mut outbox = Outbox::new(10);
+    outbox.push(publish("first", "1")).unwrap();
+    outbox.push(publish("second", "2")).unwrap();
+    let mut channel = connected_channel();
+    assert_eq!(outbox.flush(&mut channel).unwrap(), 2);
+    assert_eq!(outbox.flush(&mut channel).unwrap(), 0, "nothing is sent twice on one connection");
+    let frames = sent_frames(&mut channel);
+    let destinations: Vec<_> = frames.iter().map(|f| f.header("destination").unwrap()).collect();
+    assert_eq!(destinations, ["/amq/queue/first", "/amq/queue/second"]);
+    let receipt = ReceiptId(frames[0].header("receipt").unwrap().to_owned());
+    assert_eq!(frames[0].header("persistent"), Some("true"));
+    assert_eq!(outbox.confirmed(&receipt).map(|p| p.routing_key), Some("first".to_owned()));
+
+    // The connection drops: "second" goes out again on the next one.
+    outbox.connection_lost();
+    let mut channel = connected_channel();
+    assert_eq!(outbox.flush(&mut channel).unwrap(), 1);
+    assert_eq!(sent_frames(&mut channel)[0].header("destination"), Some("/amq/queue/second"));
+}
+
+#[test]
+fn flush_on_a_closed_channel_keeps_everything_waiting() {
+    let mut outbox = Outbox::new(10);
+    outbox.push(publish("a", "1")).unwrap();
+    let mut channel = Channel::new(Session::new(ConnectOptions::new("/")));
+    assert!(outbox.flush(&mut channel).is_err());
+    assert_eq!(keys(&outbox), ["a"]);
+}
+
+// ---- Frame size ----
+
+fn send_frame(destination: &str, headers: &[(String, String)], body_len: usize, receipt: &str) -> Vec<u8> {
+    let mut frame = Frame::new(Command::Send).with_header("destination", destination);
+    frame.headers.extend(headers.iter().cloned());
+    frame.headers.push(("receipt".into(), receipt.into()));
+    frame.body = vec![b'x'; body_len];
+    encode_to_vec(&frame).unwrap()
+}
+
+#[test]
+fn the_frame_size_counts_headers_body_and_a_receipt_without_undercounting() {
+    let headers = vec![("persistent".to_owned(), "true".to_owned()), ("a:b".to_owned(), "c\nd".to_owned())];
+    for body_len in [0, 1, 9, 10, 99_999, 100_000] {
+        let actual = send_frame("/amq/queue/q", &headers, body_len, &format!("receipt-{}", u64::MAX)).len();
+        let counted = publish_frame_size("/amq/queue/q", &headers, body_len);
+        assert!(counted >= actual, "{body_len}: {counted} < {actual}");
+        // The allowance covers a receipt id of up to 20 digits, no more.
+        let shortest = send_frame("/amq/queue/q", &headers, body_len, "receipt-1").len();
+        assert!(counted - shortest <= 19, "{body_len}: {counted} vs {shortest}");
+    }
+}
+
+#[test]
+fn a_publish_at_the_limit_passes_and_one_byte_more_is_refused() {
+    let headers = vec![("content-type".to_owned(), "text/plain".to_owned())];
+    // Measured with a body as many digits long as the one at the limit (content-length).
+    let overhead = publish_frame_size("/exchange/logs", &headers, 100_000_000) - 100_000_000;
+    let at_limit = WEB_STOMP_MAX_FRAME - overhead;
+    assert_eq!(publish_frame_size("/exchange/logs", &headers, at_limit), WEB_STOMP_MAX_FRAME);
+    assert_eq!(check_publish_size("/exchange/logs", &headers, at_limit, WEB_STOMP_MAX_FRAME), Ok(()));
+    let error = check_publish_size("/exchange/logs", &headers, at_limit + 1, WEB_STOMP_MAX_FRAME).unwrap_err();
+    assert_eq!(error.size, WEB_STOMP_MAX_FRAME + 1);
+    assert_eq!(error.limit, WEB_STOMP_MAX_FRAME);
+    assert_eq!(
+        error.to_string(),
+        "message is 134217729 bytes; RabbitMQ's Web-STOMP accepts at most 134217728 per frame (publishing to /exchange/logs)"
+    );
+}
+
+#[test]
+fn the_web_stomp_limit_is_rabbitmq_3_10_default_max_message_size() {
+    assert_eq!(WEB_STOMP_MAX_FRAME, 128 * 1024 * 1024);
+    assert_eq!(ROUND_TRIP_MAX_FRAME, Limits::default().max_body);
+}
+
+#[test]
+fn check_basic_publish_measures_what_basic_publish_sends() {
+    let properties = BasicProperties { content_type: Some("application/json".into()), ..BasicProperties::persistent() };
+    let mut channel = connected_channel();
+    channel.basic_publish("logs", "a/b", vec![b'x'; 5000], &properties, true).unwrap();
+    let frame = sent_frames(&mut channel).pop().unwrap();
+    let actual = encode_to_vec(&frame).unwrap().len();
+    assert!(check_basic_publish("logs", "a/b", 5000, &properties, actual + 19).is_ok());
+    assert!(check_basic_publish("logs", "a/b", 5000, &properties, actual - 1).is_err());
+    assert!(check_basic_publish("", "q", 20_000_000, &properties, ROUND_TRIP_MAX_FRAME).is_err());
+    assert!(check_basic_publish("", "q", usize::MAX, &properties, WEB_STOMP_MAX_FRAME).is_err(), "no overflow");
+}
+
+// ---- Decoder regressions from fuzzing ----
+
+/// Feeds `input` to a decoder with the fuzz target's limits; only checks it does not panic.
+fn decode_all(input: &[u8]) {
+    let mut decoder = Decoder::new(Limits { max_headers: 8, max_header_line: 128, max_body: 1024 });
+    decoder.push(input);
+    while let Ok(Some(item)) = decoder.next_item() {
+        if let Decoded::Frame(frame) = item {
+            let _ = encode_to_vec(&frame);
+        }
+    }
+}
+
+#[test]
+fn the_decoder_survives_awkward_inputs() {
+    for input in [&b""[..], b"\0", b"\n\n\n", b"SEND\ncontent-length:99999999999999999999999\n\n\0", b"SEND\n:\n\n\0"] {
+        decode_all(input);
+    }
+}
