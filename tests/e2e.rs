@@ -63,7 +63,7 @@ async fn browser() -> Client {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,1500"
+                "--no-first-run", "--window-size=1280,1900"
             ]
         }
     });
@@ -193,7 +193,10 @@ async fn round_robin_and_screenshot(client: &Client) {
     assert!(odd.iter().all(|n| odds.contains(n)), "odd tasks together: {odds}");
     assert!(["#2", "#4", "#6"].iter().all(|n| evens.contains(n)), "even tasks together: {evens}");
     // Let the live figures catch up before the picture.
-    wait_text(client, "[data-testid='queue-figures']", "figures", |t| t.contains("ready")).await;
+    wait_text(client, "[data-testid='queue-figures']", "figures show both consumers", |t| {
+        t.contains("consumers\n2")
+    })
+    .await;
     let png = client.screenshot().await.expect("screenshot");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshot.png");
     std::fs::write(path, png).expect("write docs/screenshot.png");
