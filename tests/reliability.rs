@@ -121,6 +121,8 @@ fn reconnector_counts_down_with_simulated_time() {
     assert_eq!(retry_at, Some(seconds(100.25)));
     assert_eq!(r.poll_timeout(), Some(seconds(100.25)));
     assert_eq!(r.state(), ReconnectState::Waiting { retry_at: seconds(100.25), attempt: 1 });
+    assert_eq!(r.on_closed(seconds(100.1), true, 0.9), Some(seconds(100.25)), "a repeated close report");
+    assert_eq!(r.attempts(), 1);
     assert_eq!(r.countdown(seconds(100.0)), Some(250 * MS));
     assert_eq!(r.countdown(seconds(100.2)), Some(50 * MS));
     assert!(!r.handle_timeout(seconds(100.2)), "not yet");

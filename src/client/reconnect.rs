@@ -174,10 +174,13 @@ impl Reconnector {
 
     /// The session closed at `now`. Returns when to retry (an absolute time on the
     /// same clock as `now`), or `None` when no retry will happen: the close is not
-    /// retryable (see [`is_retryable`]) or the user gave up.
+    /// retryable (see [`is_retryable`]) or the user gave up. While a retry is already
+    /// scheduled, a second report of the same close keeps it rather than backing off twice.
     pub fn on_closed(&mut self, now: Duration, reason_is_retryable: bool, random_unit: f64) -> Option<Duration> {
-        if self.state == ReconnectState::Stopped {
-            return None;
+        match self.state {
+            ReconnectState::Stopped => return None,
+            ReconnectState::Waiting { retry_at, .. } => return Some(retry_at),
+            _ => {}
         }
         if !reason_is_retryable {
             self.state = ReconnectState::Stopped;

@@ -30,10 +30,15 @@ use super::{escape_name, BasicProperties};
 use crate::stomp::{encode_to_vec, Command, Frame};
 
 /// The largest SEND frame, in bytes, RabbitMQ 3.10.8's Web-STOMP takes with default
-/// settings: 128 MiB, the broker's default `max_message_size` (`deps/rabbit/Makefile`
-/// at `v3.10.8`; enforced by `rabbit_channel:check_msg_size/3`). Web-STOMP and the STOMP
-/// parser add no lower limit of their own (see the [module documentation](self)).
-/// A broker configured otherwise needs its own limit passed to [`check_publish_size`].
+/// settings: 128 MiB, the broker's default `max_message_size` (rabbitmq-server
+/// `v3.10.8`, `deps/rabbit/Makefile`; enforced on the body by
+/// `deps/rabbit/src/rabbit_channel.erl`, `check_msg_size/3`).
+///
+/// Web-STOMP and the STOMP parser add no lower limit of their own: in
+/// `deps/rabbitmq_web_stomp` no `cowboy_ws_opts` are set by default (so cowboy's
+/// WebSocket `max_frame_size` stays `infinity`), and `deps/rabbitmq_stomp/src/rabbit_stomp_frame.erl`
+/// parses frames of any size. A broker configured otherwise needs its own limit passed
+/// to [`check_publish_size`].
 pub const WEB_STOMP_MAX_FRAME: usize = 134_217_728;
 
 /// The largest frame Burrow's decoder takes back with [`crate::stomp::Limits::default`]

@@ -65,8 +65,9 @@ struct Entry {
 
 /// Messages published but not yet confirmed, at most `capacity` of them.
 ///
-/// See the [module documentation](self) for the guarantee (at-least-once: duplicates
-/// are possible). The outbox lives in memory only: closing the page loses it.
+/// The guarantee is at-least-once: a message whose RECEIPT was lost with its
+/// connection is published again, so consumers may see it twice. The outbox lives in
+/// memory only: closing the page loses it.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     capacity: usize,
