@@ -250,3 +250,47 @@ fn broker_refusals_are_classified_with_a_hint() {
         assert!(shown.contains(refusal.hint()), "{shown}");
     }
 }
+
+#[test]
+fn an_oversized_publish_is_refused_before_anything_is_sent() {
+    let mut channel = connected_channel();
+    channel.set_max_frame(1024);
+    let result = channel.basic_publish("", "q", vec![b'x'; 2048], &BasicProperties::default(), true);
+    let Err(RabbitError::TooLarge(error)) = result else { panic!("expected TooLarge, got {result:?}") };
+    assert!(error.size > 2048 && error.limit == 1024, "{error}");
+    assert!(error.to_string().contains("nothing was sent"));
+    assert!(frames(&mut channel).is_empty());
+    channel.basic_publish("", "q", vec![b'x'; 512], &BasicProperties::default(), true).expect("small is fine");
+}
+
+#[test]
+fn a_resent_publish_is_marked_and_the_delivery_says_it_may_be_a_duplicate() {
+    let mut channel = connected_channel();
+    let mut outbox = Outbox::new(10);
+    let publish = PendingPublish {
+        exchange: String::new(),
+        routing_key: "q".into(),
+        body: b"once".to_vec(),
+        properties: BasicProperties::persistent(),
+    };
+    outbox.push(publish).unwrap();
+    outbox.flush(&mut channel).unwrap();
+    let first = frames(&mut channel).remove(0);
+    assert_eq!(first.header(RESENT_HEADER), None, "a first send is not marked");
+    outbox.connection_lost();
+    outbox.flush(&mut channel).unwrap();
+    let again = frames(&mut channel).remove(0);
+    assert_eq!(again.header(RESENT_HEADER), Some("true"));
+
+    let message = Message {
+        subscription: SubscriptionId("s".into()),
+        destination: "/queue/q".into(),
+        message_id: "m".into(),
+        ack: None,
+        headers: vec![("redelivered".into(), "false".into()), (RESENT_HEADER.into(), "true".into())],
+        body: b"once".to_vec(),
+    };
+    let delivery = Delivery::from_message(&message);
+    assert!(delivery.resent && !delivery.redelivered && delivery.possibly_duplicate());
+    assert!(delivery.properties.headers.is_empty(), "the marker is not an application header");
+}

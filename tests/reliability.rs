@@ -384,7 +384,7 @@ fn a_publish_at_the_limit_passes_and_one_byte_more_is_refused() {
     assert_eq!(error.limit, WEB_STOMP_MAX_FRAME);
     assert_eq!(
         error.to_string(),
-        "message is 134217729 bytes; RabbitMQ's Web-STOMP accepts at most 134217728 per frame (publishing to /exchange/logs)"
+        "the message would make a 134217729-byte frame, over the limit of 134217728 bytes (publishing to /exchange/logs); nothing was sent"
     );
 }
 

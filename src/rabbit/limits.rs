@@ -50,7 +50,7 @@ const RECEIPT_ALLOWANCE: usize = "receipt:receipt-\n".len() + 20;
 
 /// A publish too large for the broker, refused before sending.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("message is {size} bytes; RabbitMQ's Web-STOMP accepts at most {limit} per frame (publishing to {destination})")]
+#[error("the message would make a {size}-byte frame, over the limit of {limit} bytes (publishing to {destination}); nothing was sent")]
 pub struct FrameTooLarge {
     /// Where it was to go.
     pub destination: String,

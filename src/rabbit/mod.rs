@@ -129,11 +129,17 @@ const PROPERTY_HEADERS: [&str; 12] = [
 
 /// Headers of a MESSAGE that describe the delivery, not the message. `receipt` is
 /// there because RabbitMQ copies a SEND's `receipt` header into the message.
-const DELIVERY_HEADERS: [&str; 7] =
-    ["subscription", "destination", "message-id", "redelivered", "ack", "content-length", "receipt"];
+const DELIVERY_HEADERS: [&str; 8] =
+    ["subscription", "destination", "message-id", "redelivered", "ack", "content-length", "receipt", RESENT_HEADER];
+
+/// Marks a message Burrow published again because the connection dropped before
+/// its confirm: the broker may have had it already, so it may be a duplicate that
+/// RabbitMQ itself does not flag as redelivered.
+pub const RESENT_HEADER: &str = "burrow-resent";
 
 /// Headers an application header may not be called: STOMP's and RabbitMQ's own.
-const RESERVED_HEADERS: [&str; 12] = [
+const RESERVED_HEADERS: [&str; 13] = [
+    RESENT_HEADER,
     "destination",
     "receipt",
     "transaction",
@@ -229,6 +235,8 @@ pub struct Delivery {
     pub delivery_tag: Option<String>,
     /// Delivered before and not acknowledged (for example, its consumer crashed).
     pub redelivered: bool,
+    /// Published again by Burrow's outbox after a lost confirm ([`RESENT_HEADER`]).
+    pub resent: bool,
     /// The exchange it was published to (`""` for the default exchange).
     pub exchange: String,
     /// Its routing key (for the default exchange: the queue's name).
@@ -247,11 +255,18 @@ impl Delivery {
             consumer_tag: message.subscription.clone(),
             delivery_tag: message.ack.clone(),
             redelivered: message.header("redelivered") == Some("true"),
+            resent: message.header(RESENT_HEADER) == Some("true"),
             exchange,
             routing_key,
             properties: BasicProperties::from_headers(&message.headers),
             body: message.body.clone(),
         }
+    }
+
+    /// Whether this may be a second copy: redelivered by the broker, or resent
+    /// by a publisher after a lost confirm. At-least-once means only these repeat.
+    pub fn possibly_duplicate(&self) -> bool {
+        self.redelivered || self.resent
     }
 
     /// The body as text (invalid UTF-8 shown with replacement characters).
@@ -368,6 +383,12 @@ pub enum RabbitError {
     ReservedHeader(String),
     /// RabbitMQ's STOMP adapter declares a queue at most once per connection, so a
     /// second declare with other options on the same connection would silently do nothing.
+    /// The message would make a frame larger than the limit.
+    #[error(transparent)]
+    TooLarge(#[from] limits::FrameTooLarge),
+    /// The outbox refused the message.
+    #[error(transparent)]
+    Outbox(#[from] outbox::OutboxError),
     #[error("this connection already declared {queue:?} with other options; RabbitMQ's STOMP adapter declares a queue once per connection, so redeclare it from a new connection")]
     AlreadyDeclared {
         /// The queue.
@@ -403,6 +424,7 @@ pub struct Channel {
     consumers: HashMap<SubscriptionId, Consumer>,
     prefetch: u16,
     next_transaction: u64,
+    max_frame: usize,
 }
 
 impl Channel {
@@ -414,7 +436,14 @@ impl Channel {
             consumers: HashMap::new(),
             prefetch: 0,
             next_transaction: 0,
+            max_frame: limits::ROUND_TRIP_MAX_FRAME,
         }
+    }
+
+    /// Refuses publishes whose frame would exceed `bytes` (default
+    /// [`limits::ROUND_TRIP_MAX_FRAME`], what Burrow's own decoder takes back).
+    pub fn set_max_frame(&mut self, bytes: usize) {
+        self.max_frame = bytes;
     }
 
     /// The session underneath, for the transport to drive.
@@ -488,8 +517,24 @@ impl Channel {
         properties: &BasicProperties,
         confirm: bool,
     ) -> Result<Option<ReceiptId>, RabbitError> {
+        self.publish_marked(exchange, routing_key, body, properties, confirm, false)
+    }
+
+    /// [`Channel::basic_publish`], with `resent` adding the [`RESENT_HEADER`] that
+    /// marks a message published again after its confirm was lost.
+    pub(crate) fn publish_marked(
+        &mut self,
+        exchange: &str,
+        routing_key: &str,
+        body: Vec<u8>,
+        properties: &BasicProperties,
+        confirm: bool,
+        resent: bool,
+    ) -> Result<Option<ReceiptId>, RabbitError> {
         check_name(exchange)?;
         check_name(routing_key)?;
+        limits::check_basic_publish(exchange, routing_key, body.len(), properties, self.max_frame)
+            .map_err(RabbitError::TooLarge)?;
         let destination = if exchange.is_empty() {
             format!("/amq/queue/{}", escape_name(routing_key))
         } else if routing_key.is_empty() {
@@ -497,7 +542,10 @@ impl Channel {
         } else {
             format!("/exchange/{}/{}", escape_name(exchange), escape_name(routing_key))
         };
-        let headers = properties.to_headers()?;
+        let mut headers = properties.to_headers()?;
+        if resent {
+            headers.push((RESENT_HEADER.to_owned(), "true".to_owned()));
+        }
         Ok(self.session.send(&destination, headers, body, confirm)?)
     }
 

@@ -61,6 +61,9 @@ struct Entry {
     publish: PendingPublish,
     /// The receipt that will confirm it, while it is on the current connection.
     receipt: Option<ReceiptId>,
+    /// How many times it was published; after the first, consumers may already
+    /// have it, so it goes out marked as a possible duplicate.
+    sends: u32,
 }
 
 /// Messages published but not yet confirmed, at most `capacity` of them.
@@ -98,7 +101,7 @@ impl Outbox {
         self.next_id += 1;
         let id = OutboxId(self.next_id);
         self.bytes = self.bytes.saturating_add(publish.body.len());
-        self.entries.insert(id, Entry { publish, receipt: None });
+        self.entries.insert(id, Entry { publish, receipt: None, sends: 0 });
         Ok(id)
     }
 
@@ -180,12 +183,15 @@ impl Outbox {
         let mut count = 0;
         for id in waiting {
             // Cloned because the outbox keeps the message until its confirm.
-            let Some(p) = self.entries.get(&id).map(|entry| entry.publish.clone()) else { continue };
+            let Some((p, sends)) = self.entries.get(&id).map(|entry| (entry.publish.clone(), entry.sends)) else {
+                continue;
+            };
             let receipt = channel
-                .basic_publish(&p.exchange, &p.routing_key, p.body, &p.properties, true)?
+                .publish_marked(&p.exchange, &p.routing_key, p.body, &p.properties, true, sends > 0)?
                 .ok_or_else(|| RabbitError::Client(ClientError::NotConnected("no receipt".to_owned())))?;
             if let Some(entry) = self.entries.get_mut(&id) {
                 entry.receipt = Some(receipt.clone());
+                entry.sends = entry.sends.saturating_add(1);
             }
             self.receipts.insert(receipt, id);
             count += 1;
