@@ -70,7 +70,7 @@ impl TransportError {
 }
 
 /// The current time for the session: a monotonic clock from the page's `performance`.
-fn now() -> Duration {
+pub(crate) fn now() -> Duration {
     let millis = web_sys::window()
         .and_then(|w| w.performance())
         .map(|p| p.now())
@@ -347,6 +347,12 @@ impl Connection {
         result
     }
 
+    /// Publishes everything `outbox` holds unsent, with confirms; their receipts come
+    /// as [`Event::Receipt`] and settle them with [`Outbox::confirmed_id`].
+    pub fn flush_outbox(&self, outbox: &mut crate::rabbit::Outbox) -> Result<usize, TransportError> {
+        self.with_channel(|c| outbox.flush(c))
+    }
+
     /// The management API this connection uses to explain refusals, if any.
     pub fn management(&self) -> Option<&ManagementApi> {
         self.management.as_ref()
@@ -397,6 +403,23 @@ impl Connection {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Sends `basic_consume`'s SUBSCRIBE and returns its consumer tag at once, before
+    /// the broker's receipt (wait for that with [`Connection::wait_receipt`]): a
+    /// caller routing deliveries by tag must know the tag before the first one comes.
+    pub fn basic_consume_now(
+        &self,
+        queue: &str,
+        auto_ack: bool,
+        prefetch: Option<u16>,
+    ) -> Result<(SubscriptionId, ReceiptId), TransportError> {
+        self.with_channel(|c| c.basic_consume(queue, auto_ack, prefetch))
+    }
+
+    /// Waits for the receipt of a request made with a `*_now` call.
+    pub async fn wait_receipt(&self, receipt: ReceiptId) -> Result<(), TransportError> {
+        self.await_receipt(Some(receipt)).await
     }
 
     /// pika's `basic_cancel`, confirmed by receipt.

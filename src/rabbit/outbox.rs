@@ -126,6 +126,12 @@ impl Outbox {
         self.remove_by_receipt(receipt)
     }
 
+    /// As [`Outbox::confirmed`], returning the message's id.
+    pub fn confirmed_id(&mut self, receipt: &ReceiptId) -> Option<OutboxId> {
+        let id = *self.receipts.get(receipt)?;
+        self.remove_by_receipt(receipt).map(|_| id)
+    }
+
     /// The broker refused the message sent with `receipt` (an ERROR carrying that
     /// `receipt-id`): removes and returns it, so a message the broker will always
     /// refuse is not resent forever.
