@@ -262,3 +262,65 @@ async fn redeclaring_on_the_same_connection_still_gets_the_brokers_refusal() {
     assert_eq!(error.refusal().map(|r| r.kind), Some(RefusalKind::PreconditionFailed), "{error}");
     assert!(connection.is_connected(), "the refusal closed only the short-lived connection");
 }
+
+/// `basic_publish` to a named exchange reaches a queue bound to it (here the
+/// temporary queue Web-STOMP binds for a `/exchange/amq.direct/<key>` subscription).
+#[wasm_bindgen_test]
+async fn publish_to_a_named_exchange_routes_by_key() {
+    let key = fresh_name("route");
+    let mut listener = connect().await;
+    let destination = format!("/exchange/amq.direct/{key}");
+    within("subscribe", listener.subscribe(&destination, burrow::client::AckMode::Auto, vec![]))
+        .await
+        .expect("subscribe");
+    let producer = connect().await;
+    within("publish", producer.basic_publish("amq.direct", &key, b"routed".to_vec(), &BasicProperties::default(), true))
+        .await
+        .expect("publish");
+    let delivery = next_delivery(&mut listener).await;
+    assert_eq!(delivery.body, b"routed");
+    assert_eq!((delivery.exchange.as_str(), delivery.routing_key.as_str()), ("amq.direct", key.as_str()));
+}
+
+/// `basic_nack(requeue=True)` puts the message back (redelivered); `requeue=False` drops it.
+#[wasm_bindgen_test]
+async fn nack_requeues_or_drops() {
+    let queue = fresh_name("nack");
+    let producer = connect().await;
+    within("declare", producer.queue_declare(&queue, &QueueOptions::default())).await.expect("declare");
+    within("publish", producer.basic_publish("", &queue, b"again".to_vec(), &BasicProperties::default(), true))
+        .await
+        .expect("publish");
+    let mut consumer = connect().await;
+    within("consume", consumer.basic_consume(&queue, false, Some(1))).await.expect("consume");
+    let first = next_delivery(&mut consumer).await;
+    consumer.basic_nack(first.delivery_tag.as_deref().expect("tag"), true).expect("nack requeue");
+    let second = next_delivery(&mut consumer).await;
+    assert_eq!(second.body, b"again");
+    assert!(second.redelivered, "a requeued message comes back marked");
+    consumer.basic_nack(second.delivery_tag.as_deref().expect("tag"), false).expect("nack drop");
+    within("publish marker", producer.basic_publish("", &queue, b"marker".to_vec(), &BasicProperties::default(), true))
+        .await
+        .expect("publish");
+    assert_eq!(next_delivery(&mut consumer).await.body, b"marker", "the dropped message is gone");
+}
+
+/// An unknown virtual host, and a user with no permission on `/`, are refused at CONNECT.
+#[wasm_bindgen_test]
+async fn unknown_vhost_and_a_user_without_permissions_are_refused() {
+    let options = burrow::client::ConnectOptions::new("no-such-vhost").with_credentials(common::LOGIN, common::PASSCODE);
+    let error = within("CONNECT", burrow::transport::Connection::open(common::BROKER_URL, options))
+        .await
+        .err()
+        .expect("an unknown vhost must not connect");
+    assert_eq!(error.refusal().map(|r| r.kind), Some(RefusalKind::VhostDenied), "{error}");
+
+    let options = burrow::client::ConnectOptions::new("/").with_credentials("burrow-noperm", "burrow-noperm");
+    let error = within("CONNECT", burrow::transport::Connection::open(common::BROKER_URL, options))
+        .await
+        .err()
+        .expect("a user without permissions must not connect");
+    let refusal = error.refusal().expect("a refusal");
+    assert_eq!(refusal.kind, RefusalKind::VhostDenied, "{refusal}");
+    assert!(refusal.detail.contains("access denied"), "the broker's words: {}", refusal.detail);
+}
