@@ -2,7 +2,6 @@
 //! own process, so crashing one affects no other.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
@@ -15,6 +14,7 @@ use crate::rabbit::Delivery;
 use crate::transport::Connection;
 
 use super::actions::{explain, explain_close};
+use super::log::BoundedLog;
 use super::state::{Action, ConsumerSpec, Workbench};
 
 /// How many deliveries a consumer card keeps on screen; older ones are only counted.
@@ -78,11 +78,11 @@ struct Shown {
     settled: Option<&'static str>,
 }
 
-#[derive(Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq)]
 struct CardState {
     status: String,
     live: bool,
-    deliveries: VecDeque<Shown>,
+    deliveries: BoundedLog<Shown>,
     received: u64,
     redelivered: u64,
     crashed: bool,
@@ -94,6 +94,19 @@ enum CardAction {
     Crashed,
     Delivered(Delivery),
     Settled(String, &'static str),
+}
+
+impl Default for CardState {
+    fn default() -> Self {
+        CardState {
+            status: String::new(),
+            live: false,
+            deliveries: BoundedLog::new(DELIVERY_LOG_LIMIT),
+            received: 0,
+            redelivered: 0,
+            crashed: false,
+        }
+    }
 }
 
 impl Reducible for CardState {
@@ -115,17 +128,13 @@ impl Reducible for CardState {
             CardAction::Delivered(delivery) => {
                 next.received += 1;
                 next.redelivered += u64::from(delivery.redelivered);
-                next.deliveries.push_back(Shown { delivery, settled: None });
-                while next.deliveries.len() > DELIVERY_LOG_LIMIT {
-                    next.deliveries.pop_front();
-                }
+                next.deliveries.push(Shown { delivery, settled: None });
             }
             CardAction::Settled(tag, how) => {
-                if let Some(shown) =
-                    next.deliveries.iter_mut().find(|s| s.delivery.delivery_tag.as_deref() == Some(tag.as_str()))
-                {
-                    shown.settled = Some(how);
-                }
+                next.deliveries.update(
+                    |s| s.delivery.delivery_tag.as_deref() == Some(tag.as_str()),
+                    |s| s.settled = Some(how),
+                );
             }
         }
         Rc::new(next)
@@ -263,7 +272,7 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
                     aria-label={format!("Remove consumer {}", spec.number)}>{ "Remove" }</button>
             </div>
             <ol class="log" aria-label={format!("Deliveries to consumer {}", spec.number)}>
-                { for state.deliveries.iter().rev().map(|shown| {
+                { for state.deliveries.newest(DELIVERY_LOG_LIMIT).into_iter().map(|shown| {
                     let delivery = &shown.delivery;
                     let tag = delivery.delivery_tag.clone();
                     html! {

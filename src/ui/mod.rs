@@ -5,6 +5,7 @@ mod actions;
 mod connection;
 mod consumer;
 mod guide;
+mod log;
 mod producer;
 mod queue;
 mod state;
@@ -15,10 +16,11 @@ use yew::prelude::*;
 pub use connection::{ConnectionPanel, StatusLine};
 pub use consumer::{ConsumerCard, ConsumersPanel};
 pub use guide::Guide;
+pub use log::BoundedLog;
 pub use producer::ProducerPanel;
 pub use queue::{parse_arguments, QueueFigures, QueuePanel};
 pub use state::{
-    Action, ConnectionStatus, ConsumerSpec, Panels, PublishOutcome, PublishRecord, WorkbenchConfig,
+    Action, ConnectionStatus, ConsumerSpec, Panels, PublishOutcome, PublishRecord, WorkbenchConfig, PUBLISH_LOG_LIMIT,
     WorkbenchState,
 };
 

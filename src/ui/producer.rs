@@ -54,7 +54,7 @@ pub fn producer_panel() -> Html {
                 { format!("published {}, confirmed {}, pending {}, failed {}", workbench.published, workbench.confirmed, pending, workbench.failed) }
             </p>
             <ol class="log" aria-label="Recent publishes">
-                { for workbench.publishes.iter().rev().take(20).map(|record| {
+                { for workbench.publishes.newest(20).into_iter().map(|record| {
                     let (class, label) = match &record.outcome {
                         PublishOutcome::Pending => ("pending", "pending".to_owned()),
                         PublishOutcome::Confirmed => ("good", "confirmed".to_owned()),

@@ -1,12 +1,13 @@
 //! The workbench's state: one reducer, shared with every panel through a context.
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use yew::prelude::*;
 
 use crate::client::{ConnectOptions, ConnectionInfo};
 use crate::transport::Connection;
+
+use super::log::BoundedLog;
 
 /// How many publish records the producer keeps on screen; older ones are only counted.
 pub const PUBLISH_LOG_LIMIT: usize = 100;
@@ -152,8 +153,8 @@ pub struct WorkbenchState {
     pub queue: String,
     /// The last declare's outcome in words, and whether it succeeded.
     pub declare_result: Option<(bool, String)>,
-    /// Recent publishes, newest last.
-    pub publishes: VecDeque<PublishRecord>,
+    /// Recent publishes.
+    pub publishes: BoundedLog<PublishRecord>,
     /// How many were published, confirmed and failed in all.
     pub published: u64,
     /// How many confirms arrived.
@@ -190,7 +191,7 @@ impl WorkbenchState {
             connection: None,
             settings: None,
             declare_result: None,
-            publishes: VecDeque::new(),
+            publishes: BoundedLog::new(PUBLISH_LOG_LIMIT),
             published: 0,
             confirmed: 0,
             failed: 0,
@@ -267,10 +268,7 @@ impl Reducible for WorkbenchState {
             Action::Declared(ok, words) => next.declare_result = Some((ok, words)),
             Action::PublishSent(record) => {
                 next.published += 1;
-                next.publishes.push_back(record);
-                while next.publishes.len() > PUBLISH_LOG_LIMIT {
-                    next.publishes.pop_front();
-                }
+                next.publishes.push(record);
             }
             Action::PublishSettled(number, outcome) => {
                 match &outcome {
@@ -278,9 +276,7 @@ impl Reducible for WorkbenchState {
                     PublishOutcome::Failed(_) => next.failed += 1,
                     PublishOutcome::Pending => {}
                 }
-                if let Some(record) = next.publishes.iter_mut().find(|r| r.number == number) {
-                    record.outcome = outcome;
-                }
+                next.publishes.update(|r| r.number == number, |r| r.outcome = outcome);
             }
             Action::AddConsumer { queue, auto_ack, prefetch } => {
                 next.next_consumer += 1;
