@@ -324,3 +324,32 @@ async fn unknown_vhost_and_a_user_without_permissions_are_refused() {
     assert_eq!(refusal.kind, RefusalKind::VhostDenied, "{refusal}");
     assert!(refusal.detail.contains("access denied"), "the broker's words: {}", refusal.detail);
 }
+
+/// A consumer killed with several unacked messages: each one is redelivered, marked.
+#[wasm_bindgen_test]
+async fn every_unacked_message_of_a_killed_consumer_is_redelivered() {
+    let queue = fresh_name("killed");
+    let producer = connect().await;
+    within("declare", producer.queue_declare(&queue, &QueueOptions::default())).await.expect("declare");
+    let mut doomed = connect().await;
+    within("consume", doomed.basic_consume(&queue, false, Some(5))).await.expect("consume");
+    for n in 0..5 {
+        within("publish", producer.basic_publish("", &queue, format!("job {n}").into(), &BasicProperties::default(), true))
+            .await
+            .expect("publish");
+    }
+    for n in 0..5 {
+        let delivery = next_delivery(&mut doomed).await;
+        assert_eq!(delivery.body_text(), format!("job {n}"));
+        assert!(!delivery.redelivered);
+    }
+    let mut heir = connect().await;
+    within("consume", heir.basic_consume(&queue, false, Some(10))).await.expect("consume");
+    doomed.abort();
+    for n in 0..5 {
+        let delivery = next_delivery(&mut heir).await;
+        assert_eq!(delivery.body_text(), format!("job {n}"), "in their original order");
+        assert!(delivery.redelivered, "job {n} is marked redelivered");
+        heir.basic_ack(delivery.delivery_tag.as_deref().expect("tag")).expect("ack");
+    }
+}
