@@ -102,8 +102,69 @@ struct Inner {
     timer: Option<Timeout>,
     receipt_waiters: HashMap<ReceiptId, ReceiptWaiter>,
     opened: Option<oneshot::Sender<Result<(), TransportError>>>,
+    /// Whether the page's own timer (throttled in background tabs) also drives the session.
+    page_timer: bool,
+    /// Heart-beats sent and received, for the UI and tests.
+    heartbeats: (u64, u64),
     // Kept alive as long as the socket may call them.
     _callbacks: Vec<Box<dyn std::any::Any>>,
+    ticker: Option<Ticker>,
+}
+
+/// How the transport runs, beyond what the session decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportOptions {
+    /// Decoder limits for what the broker sends.
+    pub limits: Limits,
+    /// Also wake the session with the page's own timer. The worker tick (every
+    /// [`TICK_MS`]) always runs; turning this off shows it suffices.
+    pub page_timer: bool,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions { limits: Limits::default(), page_timer: true }
+    }
+}
+
+/// How often the worker ticks, in milliseconds.
+pub const TICK_MS: u32 = 250;
+
+/// A dedicated Web Worker that posts a message every [`TICK_MS`]. Browsers throttle
+/// a background tab's timers (Chrome to once a minute after five minutes), which
+/// would starve heart-beats; a worker's timers keep their pace.
+struct Ticker {
+    worker: web_sys::Worker,
+    url: String,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+        let _ = web_sys::Url::revoke_object_url(&self.url);
+    }
+}
+
+fn start_ticker(weak: Weak<RefCell<Inner>>) -> Option<Ticker> {
+    let source = format!("setInterval(function () {{ postMessage(0); }}, {TICK_MS});");
+    let parts = js_sys::Array::of1(&JsValue::from_str(&source));
+    let bag = web_sys::BlobPropertyBag::new();
+    bag.set_type("text/javascript");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).ok()?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
+    let worker = web_sys::Worker::new(&url).ok()?;
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |_| {
+        with_inner(&weak, |rc| {
+            let due = rc.borrow().channel.session().poll_timeout().is_some_and(|at| at <= now());
+            if due {
+                rc.borrow_mut().channel.session_mut().handle_timeout(now());
+                pump(rc);
+            }
+        })
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    Some(Ticker { worker, url, _on_message: on_message })
 }
 
 /// A STOMP connection over a browser WebSocket.
@@ -119,7 +180,7 @@ pub struct Connection {
     /// [`Connection::queue_declare`]).
     url: String,
     options: ConnectOptions,
-    limits: Limits,
+    transport: TransportOptions,
 }
 
 impl Connection {
@@ -135,6 +196,16 @@ impl Connection {
         options: ConnectOptions,
         limits: Limits,
     ) -> Result<Connection, TransportError> {
+        Self::open_with(url, options, TransportOptions { limits, ..TransportOptions::default() }).await
+    }
+
+    /// As [`Connection::open`], with explicit transport options.
+    pub async fn open_with(
+        url: &str,
+        options: ConnectOptions,
+        transport: TransportOptions,
+    ) -> Result<Connection, TransportError> {
+        let limits = transport.limits;
         // Dev-server proxies on the page's own origin (trunk serve's among them)
         // drop the Sec-WebSocket-Protocol answer, which makes the browser fail the
         // handshake; RabbitMQ speaks STOMP either way, so ask only across origins.
@@ -168,9 +239,14 @@ impl Connection {
             timer: None,
             receipt_waiters: HashMap::new(),
             opened: Some(opened_tx),
+            page_timer: transport.page_timer,
+            heartbeats: (0, 0),
             _callbacks: Vec::new(),
+            ticker: None,
         }));
         install_callbacks(&inner, &socket);
+        let ticker = start_ticker(Rc::downgrade(&inner));
+        inner.borrow_mut().ticker = ticker;
 
         let connection = Connection {
             inner,
@@ -179,7 +255,7 @@ impl Connection {
             management,
             url: saved_url,
             options: saved_options,
-            limits,
+            transport,
         };
         match opened_rx.await {
             Ok(Ok(())) => Ok(connection),
@@ -302,6 +378,11 @@ impl Connection {
         let _ = self.inner.borrow().socket.close();
     }
 
+    /// Heart-beats `(sent, received)` so far.
+    pub fn heartbeats(&self) -> (u64, u64) {
+        self.inner.borrow().heartbeats
+    }
+
     /// Whether the session is still connected.
     pub fn is_connected(&self) -> bool {
         matches!(self.inner.borrow().channel.session().state(), State::Connected(_))
@@ -338,7 +419,7 @@ impl Connection {
     }
 
     async fn declare_elsewhere(&self, queue: &str, options: &QueueOptions) -> Result<(), TransportError> {
-        let mut other = Connection::open_with_limits(&self.url, self.options.clone(), self.limits).await?;
+        let mut other = Connection::open_with(&self.url, self.options.clone(), self.transport).await?;
         other.set_management(self.management.clone());
         let result = other.queue_declare(queue, options).await;
         if other.is_connected() {
@@ -518,7 +599,10 @@ fn on_bytes(rc: &Rc<RefCell<Inner>>, bytes: &[u8]) {
         loop {
             match inner.decoder.next_item() {
                 Ok(Some(Decoded::Frame(frame))) => inner.channel.session_mut().handle_frame(now(), frame),
-                Ok(Some(Decoded::HeartBeat)) => inner.channel.session_mut().handle_heartbeat(now()),
+                Ok(Some(Decoded::HeartBeat)) => {
+                    inner.heartbeats.1 += 1;
+                    inner.channel.session_mut().handle_heartbeat(now());
+                }
                 Ok(None) => break,
                 Err(e) => {
                     protocol_failure(inner, &e);
@@ -542,7 +626,10 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
     let inner = &mut *guard;
     while let Some(transmit) = inner.channel.session_mut().poll_transmit() {
         let bytes = match transmit {
-            Transmit::HeartBeat => b"\n".to_vec(),
+            Transmit::HeartBeat => {
+                inner.heartbeats.0 += 1;
+                b"\n".to_vec()
+            }
             Transmit::Frame(frame) => match encode_to_vec(&frame) {
                 Ok(bytes) => bytes,
                 Err(e) => {
@@ -582,7 +669,8 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         }
         let _ = inner.events.unbounded_send(event);
     }
-    inner.timer = inner.channel.session().poll_timeout().map(|at| {
+    let page_timer = inner.page_timer;
+    inner.timer = inner.channel.session().poll_timeout().filter(|_| page_timer).map(|at| {
         let delay = at.saturating_sub(now()).as_millis().min(u32::MAX as u128) as u32;
         let weak = Rc::downgrade(rc);
         Timeout::new(delay, move || {

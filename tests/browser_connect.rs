@@ -41,3 +41,26 @@ async fn a_wrong_password_is_refused_in_the_brokers_words() {
         Ok(_) => panic!("a wrong password must not connect"),
     }
 }
+
+/// Heart-beats run on the worker tick alone (what a background tab leaves us):
+/// with the page's timer off, beats go out on time and the broker keeps us.
+#[wasm_bindgen_test]
+async fn heart_beats_keep_going_on_the_worker_tick_alone() {
+    use burrow::transport::TransportOptions;
+    let mut options = connect_options();
+    options.heart_beat = (std::time::Duration::from_millis(1000), std::time::Duration::from_millis(1000));
+    let transport = TransportOptions { page_timer: false, ..TransportOptions::default() };
+    let connection = Connection::open_with(BROKER_URL, options, transport).await.expect("connect");
+    let info = connection.info().expect("info");
+    assert_eq!(info.heart_beat, (std::time::Duration::from_millis(1000), std::time::Duration::from_millis(1000)));
+    // Wait (bounded) until five beats went out: five seconds with no other traffic.
+    let mut waited = 0;
+    while connection.heartbeats().0 < 5 {
+        assert!(waited < 15_000, "only {:?} heart-beats (sent, received) after {waited} ms", connection.heartbeats());
+        gloo_timers::future::TimeoutFuture::new(250).await;
+        waited += 250;
+    }
+    assert!(connection.is_connected(), "the broker kept the connection: {:?}", connection.state());
+    assert!(connection.heartbeats().1 >= 3, "the broker's beats arrived too: {:?}", connection.heartbeats());
+    connection.disconnect().await.expect("disconnect");
+}
