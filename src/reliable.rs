@@ -135,6 +135,12 @@ impl ReliableConnection {
         ReliableConnection { shared, events }
     }
 
+    /// Takes the event stream, for a caller that reads events on its own task.
+    pub fn take_events(&mut self) -> mpsc::UnboundedReceiver<ReliableEvent> {
+        let (_, empty) = mpsc::unbounded();
+        std::mem::replace(&mut self.events, empty)
+    }
+
     /// The next event; `None` once stopped and every event was read.
     pub async fn next_event(&mut self) -> Option<ReliableEvent> {
         self.events.next().await
@@ -187,6 +193,31 @@ impl ReliableConnection {
         match current {
             Some((live, connection)) if live == generation => connection.basic_ack(delivery_tag).map(|()| true),
             _ => Ok(false),
+        }
+    }
+
+    /// Refuses a delivery that came on connection `generation` (see [`ReliableConnection::ack`]).
+    pub fn nack(&self, generation: u64, delivery_tag: &str, requeue: bool) -> Result<bool, TransportError> {
+        let current = self.shared.borrow().current.clone();
+        match current {
+            Some((live, connection)) if live == generation => {
+                connection.basic_nack(delivery_tag, requeue).map(|()| true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Drops the connection without DISCONNECT and without acking, as a crashed
+    /// worker would, and does not come back.
+    pub fn crash(&self) {
+        let current = {
+            let mut shared = self.shared.borrow_mut();
+            shared.stopped = true;
+            shared.reconnector.give_up();
+            shared.current.take()
+        };
+        if let Some((_, connection)) = current {
+            connection.abort();
         }
     }
 
@@ -295,7 +326,12 @@ async fn run(shared: Rc<RefCell<Shared>>) {
                 flush(&shared);
                 follow(&shared, &mut events, generation).await
             }
+            Err(TransportError::Closed(reason)) => reason,
             Err(error) => crate::client::CloseReason::Transport(error.to_string()),
+        };
+        let words = match &reason {
+            crate::client::CloseReason::ServerError(error) => crate::rabbit::Refusal::from_server_error(error).to_string(),
+            other => other.to_string(),
         };
         let retry = {
             let mut s = shared.borrow_mut();
@@ -311,11 +347,11 @@ async fn run(shared: Rc<RefCell<Shared>>) {
                 Some(at) => {
                     let delay = at.saturating_sub(now());
                     let attempt = s.reconnector.attempts();
-                    s.emit(ReliableEvent::Reconnecting { reason: reason.to_string(), attempt, delay });
+                    s.emit(ReliableEvent::Reconnecting { reason: words, attempt, delay });
                     delay
                 }
                 None => {
-                    s.emit(ReliableEvent::Stopped(reason.to_string()));
+                    s.emit(ReliableEvent::Stopped(words));
                     break;
                 }
             }

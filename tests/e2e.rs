@@ -274,6 +274,43 @@ async fn embed_page_with_two_widgets(client: &Client) {
     assert!(font.as_str().unwrap_or_default().contains("Georgia"), "host font kept: {font}");
 }
 
+/// The broker restarts under the app: the status counts down to the next attempt,
+/// a message published meanwhile waits in the outbox, and after the reconnect the
+/// consumer (subscription restored) gets it.
+async fn survives_a_broker_restart(client: &Client) {
+    open_connected(client).await;
+    let queue = fresh("e2e-restart");
+    declare(client, &queue, true).await;
+    add_consumer(client, &queue, false, 10).await;
+    consumer_text(client, 1, "subscribed", |t| t.contains("consuming")).await;
+    let stop = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/burrow"))
+        .arg("stop-broker")
+        .status()
+        .expect("./burrow stop-broker");
+    assert!(stop.success(), "the broker stopped");
+    wait_text(client, "[data-testid='connection-status']", "countdown", |t| t.contains("Reconnecting in")).await;
+    publish(client, &queue, "sent while the broker was down", 1).await;
+    wait_text(client, "[data-testid='outbox']", "waits in the outbox", |t| t.starts_with("outbox: 1 waiting")).await;
+    let start = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/burrow"))
+        .arg("start-broker")
+        .status()
+        .expect("./burrow start-broker");
+    assert!(start.success(), "the broker started");
+    // Backoff may have grown to several seconds while the broker was down.
+    let long = Duration::from_secs(60);
+    let started = Instant::now();
+    loop {
+        let text = client.find(Locator::Css("[data-testid='consumer-1']")).await.expect("card").text().await.unwrap_or_default();
+        if text.contains("sent while the broker was down") {
+            break;
+        }
+        assert!(started.elapsed() < long, "the message did not arrive after the restart: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_text(client, "[data-testid='connection-status']", "reconnected", |t| t.contains("Connected to")).await;
+    wait_text(client, "[data-testid='outbox']", "outbox empties", |t| t.starts_with("outbox: 0 waiting")).await;
+}
+
 #[test]
 #[ignore = "needs ./burrow setup (broker, trunk, chromedriver); run by ./burrow test"]
 fn the_app_and_the_widget_in_headless_chromium() {
@@ -286,6 +323,7 @@ fn the_app_and_the_widget_in_headless_chromium() {
         refused_redeclare_in_words(&client).await;
         bodies_are_text_never_html(&client).await;
         embed_page_with_two_widgets(&client).await;
+        survives_a_broker_restart(&client).await;
         client.close().await.expect("end the WebDriver session");
     });
 }

@@ -6,9 +6,10 @@ use std::rc::Rc;
 use futures_util::StreamExt;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::client::{CloseReason, ConnectOptions, Event};
+use crate::client::{CloseReason, ConnectOptions};
 use crate::rabbit::{BasicProperties, QueueOptions};
-use crate::transport::{Connection, TransportError};
+use crate::reliable::{ReliableConnection, ReliableEvent, ReliableOptions};
+use crate::transport::TransportError;
 
 use super::state::{Action, PublishOutcome, PublishRecord, Workbench};
 
@@ -33,33 +34,50 @@ pub fn explain_close(reason: &CloseReason) -> String {
     }
 }
 
-/// Opens the main connection and follows it until it closes.
+/// The page's clock in milliseconds, the one reconnect countdowns are shown on.
+pub fn page_now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
+}
+
+/// Opens the main connection, which reconnects by itself, and follows it.
 pub fn connect(workbench: Workbench, url: String, options: ConnectOptions) {
-    workbench.dispatch(Action::Connecting(url.clone()));
+    let mut reliable = ReliableConnection::start(&url, options.clone(), ReliableOptions::default());
+    let events = reliable.take_events();
+    let reliable = Rc::new(reliable);
+    workbench.dispatch(Action::Connecting(url.clone(), reliable.clone()));
     spawn_local(async move {
-        match Connection::open(&url, options.clone()).await {
-            Ok(mut connection) => {
-                let info = connection.info().unwrap_or_default();
-                let mut events = connection.take_events();
-                let connection = Rc::new(connection);
-                workbench.dispatch(Action::Connected { url, options, info, connection });
-                while let Some(event) = events.next().await {
-                    if let Event::Closed(reason) = event {
-                        workbench.dispatch(Action::Closed(explain_close(&reason)));
+        let mut events = events;
+        while let Some(event) = events.next().await {
+            match event {
+                ReliableEvent::Connected { info, .. } => {
+                    if let Some(connection) = reliable.current() {
+                        let options = options.clone();
+                        workbench.dispatch(Action::Connected { url: url.clone(), options, info, connection });
                     }
                 }
+                ReliableEvent::Reconnecting { reason, attempt, delay } => {
+                    let retry_at = page_now_ms() + delay.as_secs_f64() * 1000.0;
+                    workbench.dispatch(Action::Reconnecting { reason, attempt, retry_at });
+                }
+                ReliableEvent::Confirmed(id) => {
+                    workbench.dispatch(Action::PublishSettled(id.0, PublishOutcome::Confirmed));
+                }
+                ReliableEvent::Stopped(reason) => {
+                    workbench.dispatch(Action::Closed(reason));
+                    break;
+                }
+                _ => {}
             }
-            Err(error) => workbench.dispatch(Action::Closed(explain(&error))),
+            let (count, bytes) = reliable.outbox_len();
+            workbench.dispatch(Action::Outbox(count, bytes));
         }
     });
 }
 
-/// Disconnects the main connection.
+/// Disconnects the main connection; no more reconnects.
 pub fn disconnect(workbench: &Workbench) {
-    if let Some(connection) = workbench.connection.clone() {
-        spawn_local(async move {
-            let _ = connection.disconnect().await;
-        });
+    if let Some(reliable) = workbench.reliable.clone() {
+        reliable.stop();
     }
 }
 
@@ -82,44 +100,35 @@ pub fn declare(workbench: Workbench, queue: String, options: QueueOptions) {
     });
 }
 
-/// Publishes `count` messages to `routing_key` on the default exchange, each
-/// waiting for its confirm; bodies get ` #n` appended when more than one.
+/// Publishes `count` messages to `routing_key` on the default exchange through the
+/// outbox: each is confirmed, or kept and sent again after a reconnect. Bodies get
+/// ` #n` appended when more than one.
 pub fn publish(workbench: Workbench, routing_key: String, body: String, persistent: bool, count: u32) {
-    let Some(connection) = workbench.connection.clone() else { return };
-    let first = workbench.published + 1;
-    spawn_local(async move {
-        let properties = BasicProperties {
-            persistent,
-            content_type: Some("text/plain; charset=utf-8".to_owned()),
-            ..BasicProperties::default()
+    let Some(reliable) = workbench.reliable.clone() else { return };
+    let properties = BasicProperties {
+        persistent,
+        content_type: Some("text/plain; charset=utf-8".to_owned()),
+        ..BasicProperties::default()
+    };
+    for index in 0..count {
+        let text = if count > 1 { format!("{body} #{}", index + 1) } else { body.clone() };
+        let (number, outcome) = match reliable.publish("", &routing_key, text.clone().into_bytes(), &properties) {
+            Ok(id) => (id.0, PublishOutcome::Pending),
+            // Refused before sending (too large, outbox full): shown, never queued.
+            Err(error) => (0, PublishOutcome::Failed(error.to_string())),
         };
-        // All are sent at once; confirms settle as they come.
-        let mut pending = Vec::new();
-        for index in 0..u64::from(count) {
-            let number = first + index;
-            let text = if count > 1 { format!("{body} #{}", index + 1) } else { body.clone() };
-            workbench.dispatch(Action::PublishSent(PublishRecord {
-                number,
-                routing_key: routing_key.clone(),
-                body: text.clone(),
-                persistent,
-                outcome: PublishOutcome::Pending,
-            }));
-            let connection = connection.clone();
-            let properties = properties.clone();
-            let routing_key = routing_key.clone();
-            let workbench = workbench.clone();
-            pending.push(async move {
-                let outcome = match connection
-                    .basic_publish("", &routing_key, text.into_bytes(), &properties, true)
-                    .await
-                {
-                    Ok(()) => PublishOutcome::Confirmed,
-                    Err(error) => PublishOutcome::Failed(explain(&error)),
-                };
-                workbench.dispatch(Action::PublishSettled(number, outcome));
-            });
+        let failed = matches!(outcome, PublishOutcome::Failed(_));
+        workbench.dispatch(Action::PublishSent(PublishRecord {
+            number,
+            routing_key: routing_key.clone(),
+            body: text,
+            persistent,
+            outcome: outcome.clone(),
+        }));
+        if failed {
+            workbench.dispatch(Action::PublishSettled(number, outcome));
         }
-        futures_util::future::join_all(pending).await;
-    });
+    }
+    let (waiting, bytes) = reliable.outbox_len();
+    workbench.dispatch(Action::Outbox(waiting, bytes));
 }

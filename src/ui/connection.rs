@@ -37,7 +37,8 @@ pub fn connection_panel() -> Html {
     };
 
     let config = &workbench.config;
-    let connected = workbench.connection.is_some();
+    // From Connect until Disconnect (reconnects included) the button disconnects.
+    let connected = workbench.reliable.is_some() && !matches!(workbench.status, ConnectionStatus::Connecting { .. });
     let busy = matches!(workbench.status, ConnectionStatus::Connecting { .. });
     html! {
         <section class="card" aria-label="Connection">
@@ -74,9 +75,24 @@ pub struct StatusLineProps {
 }
 
 /// The always-visible connection status, announced to screen readers as it changes.
+/// While reconnecting it counts down to the next attempt.
 #[function_component(StatusLine)]
 pub fn status_line(props: &StatusLineProps) -> Html {
+    let update = use_force_update();
+    let counting = matches!(props.status, ConnectionStatus::Reconnecting { .. });
+    use_effect_with(counting, move |counting| {
+        let ticker = counting.then(|| gloo_timers::callback::Interval::new(250, move || update.force_update()));
+        move || drop(ticker)
+    });
     let (class, text, detail) = match &props.status {
+        ConnectionStatus::Reconnecting { reason, attempt, retry_at } => {
+            let left = ((retry_at - super::actions::page_now_ms()) / 1000.0).max(0.0).ceil();
+            (
+                "status failed",
+                format!("Connection lost. Reconnecting in {left:.0} s (attempt {attempt})…"),
+                reason.clone(),
+            )
+        }
         ConnectionStatus::Idle => ("status", "Not connected".to_owned(), String::new()),
         ConnectionStatus::Connecting { url } => ("status", format!("Connecting to {url}…"), String::new()),
         ConnectionStatus::Connected { url, info } => {

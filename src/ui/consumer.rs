@@ -9,11 +9,10 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::client::Event;
 use crate::rabbit::Delivery;
-use crate::transport::Connection;
+use crate::reliable::{ReliableConnection, ReliableEvent, ReliableOptions};
 
-use super::actions::{explain, explain_close};
+use super::actions::explain;
 use super::log::BoundedLog;
 use super::state::{Action, ConsumerSpec, Workbench};
 
@@ -75,6 +74,8 @@ pub fn consumers_panel() -> Html {
 #[derive(Clone, PartialEq)]
 struct Shown {
     delivery: Delivery,
+    /// The connection it came on: acks go only there.
+    generation: u64,
     settled: Option<&'static str>,
 }
 
@@ -92,7 +93,7 @@ enum CardAction {
     Status(String, bool),
     /// The user crashed it; the close that follows is that crash, not news.
     Crashed,
-    Delivered(Delivery),
+    Delivered(Delivery, u64),
     Settled(String, &'static str),
 }
 
@@ -125,10 +126,10 @@ impl Reducible for CardState {
                 next.live = false;
                 next.status = "crashed: connection dropped without acking".to_owned();
             }
-            CardAction::Delivered(delivery) => {
+            CardAction::Delivered(delivery, generation) => {
                 next.received += 1;
                 next.redelivered += u64::from(delivery.redelivered);
-                next.deliveries.push(Shown { delivery, settled: None });
+                next.deliveries.push(Shown { delivery, generation, settled: None });
             }
             CardAction::Settled(tag, how) => {
                 next.deliveries.update(
@@ -153,49 +154,47 @@ pub struct ConsumerCardProps {
 pub fn consumer_card(props: &ConsumerCardProps) -> Html {
     let workbench = use_context::<Workbench>();
     let state = use_reducer(CardState::default);
-    let connection: Rc<RefCell<Option<Rc<Connection>>>> = use_mut_ref(|| None);
+    let connection: Rc<RefCell<Option<Rc<ReliableConnection>>>> = use_mut_ref(|| None);
     let spec = props.spec.clone();
     let settings = workbench.as_ref().and_then(|w| w.settings.clone());
 
     {
         let (state, connection, spec) = (state.clone(), connection.clone(), spec.clone());
         use_effect_with(spec.number, move |_| {
-            let alive = Rc::new(std::cell::Cell::new(true));
             if let Some((url, options)) = settings {
-                let (alive, connection) = (alive.clone(), connection.clone());
+                // Its own connection, reconnecting by itself and resuming the
+                // subscription with the same ack mode and prefetch.
+                let mut reliable = ReliableConnection::start(&url, options, ReliableOptions::default());
+                let mut events = reliable.take_events();
+                reliable.consume(&spec.queue, spec.auto_ack, spec.prefetch);
+                *connection.borrow_mut() = Some(Rc::new(reliable));
                 state.dispatch(CardAction::Status("connecting…".to_owned(), false));
                 spawn_local(async move {
-                    let opened = match Connection::open(&url, options).await {
-                        Ok(opened) => opened,
-                        Err(error) => {
-                            state.dispatch(CardAction::Status(explain(&error), false));
-                            return;
-                        }
-                    };
-                    let mut opened = opened;
-                    let mut events = opened.take_events();
-                    let shared = Rc::new(opened);
-                    *connection.borrow_mut() = Some(shared.clone());
-                    match shared.basic_consume(&spec.queue, spec.auto_ack, Some(spec.prefetch)).await {
-                        Ok(_) => {
-                            let mode = if spec.auto_ack { "auto-ack" } else { "manual ack" };
-                            let status = format!("consuming “{}” ({mode}, prefetch {})", spec.queue, spec.prefetch);
-                            state.dispatch(CardAction::Status(status, true));
-                        }
-                        Err(error) => state.dispatch(CardAction::Status(explain(&error), false)),
-                    }
+                    let mode = if spec.auto_ack { "auto-ack" } else { "manual ack" };
                     while let Some(event) = events.next().await {
-                        if !alive.get() {
-                            break;
-                        }
                         match event {
-                            Event::Message(message) => {
-                                state.dispatch(CardAction::Delivered(Delivery::from_message(&message)));
+                            ReliableEvent::Connected { .. } => {
+                                let status = format!("consuming “{}” ({mode}, prefetch {})", spec.queue, spec.prefetch);
+                                state.dispatch(CardAction::Status(status, true));
                             }
-                            Event::Closed(reason) => {
-                                state.dispatch(CardAction::Status(format!("closed: {}", explain_close(&reason)), false));
+                            ReliableEvent::Delivery { generation, delivery, .. } => {
+                                state.dispatch(CardAction::Delivered(delivery, generation));
                             }
-                            _ => {}
+                            ReliableEvent::Reconnecting { reason, attempt, delay } => {
+                                let status = format!(
+                                    "connection lost ({reason}); reconnecting in {:.0} s (attempt {attempt})",
+                                    delay.as_secs_f64().ceil()
+                                );
+                                state.dispatch(CardAction::Status(status, false));
+                            }
+                            ReliableEvent::ConsumeFailed { error, .. } => {
+                                state.dispatch(CardAction::Status(error, false));
+                            }
+                            ReliableEvent::Stopped(reason) => {
+                                state.dispatch(CardAction::Status(format!("closed: {reason}"), false));
+                                break;
+                            }
+                            ReliableEvent::Confirmed(_) => {}
                         }
                     }
                 });
@@ -203,12 +202,8 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
                 state.dispatch(CardAction::Status("connect first".to_owned(), false));
             }
             move || {
-                alive.set(false);
-                if let Some(connection) = connection.borrow_mut().take() {
-                    spawn_local(async move {
-                        let _ = connection.disconnect().await;
-                    });
-                }
+                // Dropping it disconnects; unacked messages return to the queue.
+                connection.borrow_mut().take();
             }
         });
     }
@@ -218,8 +213,8 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
         use_effect_with(spec.crash_requested, move |crash| {
             if *crash {
                 // The tutorial's crash: the connection drops, nothing is acked.
-                if let Some(connection) = connection.borrow_mut().take() {
-                    connection.abort();
+                if let Some(connection) = connection.borrow().as_ref() {
+                    connection.crash();
                 }
                 state.dispatch(CardAction::Crashed);
             }
@@ -228,17 +223,19 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
 
     let settle = {
         let (connection, state) = (connection.clone(), state.clone());
-        move |tag: String, how: &'static str| {
+        move |tag: String, generation: u64, how: &'static str| {
             let (connection, state) = (connection.clone(), state.clone());
             Callback::from(move |_: MouseEvent| {
                 let Some(connection) = connection.borrow().clone() else { return };
                 let result = match how {
-                    "acked" => connection.basic_ack(&tag),
-                    "rejected" => connection.basic_nack(&tag, false),
-                    _ => connection.basic_nack(&tag, true),
+                    "acked" => connection.ack(generation, &tag),
+                    "rejected" => connection.nack(generation, &tag, false),
+                    _ => connection.nack(generation, &tag, true),
                 };
                 match result {
-                    Ok(()) => state.dispatch(CardAction::Settled(tag.clone(), how)),
+                    Ok(true) => state.dispatch(CardAction::Settled(tag.clone(), how)),
+                    // Its connection is gone: the broker redelivers it, marked.
+                    Ok(false) => state.dispatch(CardAction::Settled(tag.clone(), "stale: will be redelivered")),
                     Err(error) => state.dispatch(CardAction::Status(explain(&error), false)),
                 }
             })
@@ -275,18 +272,20 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
                 { for state.deliveries.newest(DELIVERY_LOG_LIMIT).into_iter().map(|shown| {
                     let delivery = &shown.delivery;
                     let tag = delivery.delivery_tag.clone();
+                    let generation = shown.generation;
                     html! {
                         <li class="delivery" data-testid="delivery">
                             // Text nodes only: a body is never parsed as HTML.
                             <span class="body">{ delivery.body_text() }</span>
                             if delivery.redelivered { <span class="badge warn" data-testid="redelivered">{ "redelivered" }</span> }
+                            if delivery.resent { <span class="badge warn" title="published again after a lost confirm">{ "resent: possible duplicate" }</span> }
                             if delivery.properties.persistent { <span class="badge">{ "persistent" }</span> }
                             if let Some(how) = shown.settled { <span class="badge good">{ how }</span> }
                             if let (Some(tag), None, true) = (tag, shown.settled, state.live) {
                                 <span class="actions">
-                                    <button type="button" class="small" onclick={settle(tag.clone(), "acked")}>{ "Ack" }</button>
-                                    <button type="button" class="small secondary" onclick={settle(tag.clone(), "requeued")}>{ "Nack (requeue)" }</button>
-                                    <button type="button" class="small secondary" onclick={settle(tag, "rejected")}>{ "Nack (drop)" }</button>
+                                    <button type="button" class="small" onclick={settle(tag.clone(), generation, "acked")}>{ "Ack" }</button>
+                                    <button type="button" class="small secondary" onclick={settle(tag.clone(), generation, "requeued")}>{ "Nack (requeue)" }</button>
+                                    <button type="button" class="small secondary" onclick={settle(tag, generation, "rejected")}>{ "Nack (drop)" }</button>
                                 </span>
                             }
                             <details>

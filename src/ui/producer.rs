@@ -31,7 +31,8 @@ pub fn producer_panel() -> Html {
         })
     };
 
-    let connected = workbench.connection.is_some();
+    // While reconnecting, messages wait in the outbox.
+    let connected = workbench.reliable.is_some();
     let pending = workbench.published - workbench.confirmed - workbench.failed;
     html! {
         <section class="card" aria-label="Producer">
@@ -52,6 +53,9 @@ pub fn producer_panel() -> Html {
             </form>
             <p class="muted" data-testid="publish-counts">
                 { format!("published {}, confirmed {}, pending {}, failed {}", workbench.published, workbench.confirmed, pending, workbench.failed) }
+            </p>
+            <p class="muted" data-testid="outbox">
+                { format!("outbox: {} waiting for a confirm ({} bytes); kept and sent again after a reconnect", workbench.outbox.0, workbench.outbox.1) }
             </p>
             <ol class="log" aria-label="Recent publishes">
                 { for workbench.publishes.newest(20).into_iter().map(|record| {

@@ -5,6 +5,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::client::{ConnectOptions, ConnectionInfo};
+use crate::reliable::ReliableConnection;
 use crate::transport::Connection;
 
 use super::log::BoundedLog;
@@ -90,6 +91,15 @@ pub enum ConnectionStatus {
         /// What the broker said in CONNECTED.
         info: ConnectionInfo,
     },
+    /// Lost; the next attempt is at `retry_at` (the page's clock, in ms).
+    Reconnecting {
+        /// Why it was lost, in words.
+        reason: String,
+        /// Which retry is next, from 1.
+        attempt: u32,
+        /// When it comes, on `performance.now()`'s clock, in milliseconds.
+        retry_at: f64,
+    },
     /// Closed, with the reason in plain words.
     Closed {
         /// Why.
@@ -145,8 +155,12 @@ pub struct WorkbenchState {
     pub config: WorkbenchConfig,
     /// The status line.
     pub status: ConnectionStatus,
-    /// The main connection (queue panel and producer), while connected.
+    /// The main connection's current link (queue panel), while connected.
     pub connection: Option<Rc<Connection>>,
+    /// The main connection, reconnecting by itself, from Connect until Disconnect.
+    pub reliable: Option<Rc<ReliableConnection>>,
+    /// Messages in its outbox (waiting for a confirm), and their bytes.
+    pub outbox: (usize, usize),
     /// URL and options of the last successful connect, for consumers' own connections.
     pub settings: Option<(String, ConnectOptions)>,
     /// The queue the panels work on.
@@ -178,6 +192,7 @@ impl PartialEq for WorkbenchState {
             && self.published == other.published
             && self.confirmed == other.confirmed
             && self.consumers == other.consumers
+            && self.outbox == other.outbox
     }
 }
 
@@ -189,6 +204,8 @@ impl WorkbenchState {
             config,
             status: ConnectionStatus::Idle,
             connection: None,
+            reliable: None,
+            outbox: (0, 0),
             settings: None,
             declare_result: None,
             publishes: BoundedLog::new(PUBLISH_LOG_LIMIT),
@@ -205,7 +222,18 @@ impl WorkbenchState {
 /// What can happen to the workbench.
 pub enum Action {
     /// Started connecting.
-    Connecting(String),
+    Connecting(String, Rc<ReliableConnection>),
+    /// Lost; retrying at the given time.
+    Reconnecting {
+        /// Why, in words.
+        reason: String,
+        /// Which retry.
+        attempt: u32,
+        /// When, in `performance.now()` milliseconds.
+        retry_at: f64,
+    },
+    /// The outbox's size changed.
+    Outbox(usize, usize),
     /// Got CONNECTED.
     Connected {
         /// Where to.
@@ -248,11 +276,18 @@ impl Reducible for WorkbenchState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            Action::Connecting(url) => {
+            Action::Connecting(url, reliable) => {
                 next.status = ConnectionStatus::Connecting { url };
+                next.connection = None;
+                next.reliable = Some(reliable);
+                next.generation += 1;
+            }
+            Action::Reconnecting { reason, attempt, retry_at } => {
+                next.status = ConnectionStatus::Reconnecting { reason, attempt, retry_at };
                 next.connection = None;
                 next.generation += 1;
             }
+            Action::Outbox(count, bytes) => next.outbox = (count, bytes),
             Action::Connected { url, options, info, connection } => {
                 next.status = ConnectionStatus::Connected { url: url.clone(), info };
                 next.connection = Some(connection);
@@ -262,6 +297,7 @@ impl Reducible for WorkbenchState {
             Action::Closed(reason) => {
                 next.status = ConnectionStatus::Closed { reason };
                 next.connection = None;
+                next.reliable = None;
                 next.generation += 1;
             }
             Action::SetQueue(queue) => next.queue = queue,
