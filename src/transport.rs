@@ -92,6 +92,20 @@ fn same_origin_as_page(url: &str) -> bool {
     !page_host.is_empty() && url_host == Some(page_host.as_str())
 }
 
+/// Plain words for a WebSocket close.
+fn describe_close(code: u16, reason: &str) -> String {
+    match (code, reason) {
+        // What Web-STOMP says when it ends a session, refusals included (RabbitMQ
+        // 3.10 drops the ERROR frame that should precede it).
+        (_, "STOMP died") => format!("RabbitMQ ended the session (code {code}, \"STOMP died\")"),
+        // The browser's code for "no close frame": nothing listens there, the
+        // network dropped, or the broker went away.
+        (1006, _) => "the connection failed or dropped without a goodbye (code 1006): is the broker running, and is the URL right?".to_owned(),
+        (_, "") => format!("the WebSocket closed (code {code})"),
+        (_, reason) => format!("the WebSocket closed (code {code}): {reason}"),
+    }
+}
+
 type ReceiptWaiter = oneshot::Sender<Result<(), TransportError>>;
 
 struct Inner {
@@ -206,6 +220,14 @@ impl Connection {
         transport: TransportOptions,
     ) -> Result<Connection, TransportError> {
         let limits = transport.limits;
+        // Browsers resolve anything else as a path on the page's origin, which
+        // fails later and less clearly.
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Err(TransportError::Open {
+                url: url.to_owned(),
+                reason: "a Web-STOMP URL starts with ws:// or wss://, such as ws://127.0.0.1:15674/ws".to_owned(),
+            });
+        }
         // Dev-server proxies on the page's own origin (trunk serve's among them)
         // drop the Sec-WebSocket-Protocol answer, which makes the browser fail the
         // handshake; RabbitMQ speaks STOMP either way, so ask only across origins.
@@ -550,15 +572,11 @@ fn install_callbacks(inner: &Rc<RefCell<Inner>>, socket: &WebSocket) {
         let weak = weak.clone();
         move |event: CloseEvent| {
             with_inner(&weak, |rc| {
-                let reason = if event.reason() == "STOMP died" {
-                    // What Web-STOMP says when it ends a session, refusals included
-                    // (RabbitMQ 3.10 drops the ERROR frame that should precede it).
-                    format!("RabbitMQ ended the session (code {}, \"STOMP died\")", event.code())
-                } else if event.reason().is_empty() {
-                    format!("the WebSocket closed (code {})", event.code())
-                } else {
-                    format!("the WebSocket closed (code {}): {}", event.code(), event.reason())
-                };
+                let mut reason = describe_close(event.code(), &event.reason());
+                let unread = rc.borrow().decoder.buffered();
+                if unread > 0 {
+                    reason.push_str(&format!(", in the middle of a frame ({unread} bytes of it were lost)"));
+                }
                 rc.borrow_mut().channel.session_mut().handle_closed(now(), reason);
                 pump(rc);
             })

@@ -64,3 +64,23 @@ async fn heart_beats_keep_going_on_the_worker_tick_alone() {
     assert!(connection.heartbeats().1 >= 3, "the broker's beats arrived too: {:?}", connection.heartbeats());
     connection.disconnect().await.expect("disconnect");
 }
+
+/// A URL that is not one, and one where no broker listens: typed errors in words.
+#[wasm_bindgen_test]
+async fn a_wrong_url_and_a_missing_broker_are_explained() {
+    match Connection::open("not a url", connect_options()).await {
+        Err(TransportError::Open { url, reason }) => {
+            assert_eq!(url, "not a url");
+            assert!(!reason.is_empty());
+        }
+        Err(other) => panic!("expected an Open error, got {other}"),
+        Ok(_) => panic!("connected to nothing"),
+    }
+    match Connection::open("ws://127.0.0.1:9/ws", connect_options()).await {
+        Err(TransportError::Closed(CloseReason::Transport(words))) => {
+            assert!(words.contains("is the broker running"), "{words}");
+        }
+        Err(other) => panic!("expected a transport close, got {other}"),
+        Ok(_) => panic!("connected to nothing"),
+    }
+}

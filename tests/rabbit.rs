@@ -294,3 +294,21 @@ fn a_resent_publish_is_marked_and_the_delivery_says_it_may_be_a_duplicate() {
     assert!(delivery.resent && !delivery.redelivered && delivery.possibly_duplicate());
     assert!(delivery.properties.headers.is_empty(), "the marker is not an application header");
 }
+
+#[test]
+fn a_header_value_cannot_inject_a_header() {
+    use burrow::stomp::{encode_to_vec, Decoded, Decoder, Limits};
+    let mut channel = connected_channel();
+    let sneaky = "x\ndestination:/queue/evil\npersistent:true";
+    let properties = BasicProperties { headers: vec![("note".into(), sneaky.into())], ..Default::default() };
+    channel.basic_publish("", "good", b"body".to_vec(), &properties, false).unwrap();
+    let frame = frames(&mut channel).remove(0);
+    let bytes = encode_to_vec(&frame).unwrap();
+    let mut decoder = Decoder::new(Limits::default());
+    decoder.push(&bytes);
+    let Ok(Some(Decoded::Frame(back))) = decoder.next_item() else { panic!("decodes") };
+    assert_eq!(back.header("destination"), Some("/amq/queue/good"));
+    assert_eq!(back.header("note"), Some(sneaky));
+    assert_eq!(back.header("persistent"), None);
+    assert_eq!(back.headers.iter().filter(|(n, _)| n == "destination").count(), 1);
+}
