@@ -274,6 +274,32 @@ async fn embed_page_with_two_widgets(client: &Client) {
     assert!(font.as_str().unwrap_or_default().contains("Georgia"), "host font kept: {font}");
 }
 
+/// Credentials stay in memory unless "remember" is ticked.
+async fn credentials_are_kept_only_when_asked(client: &Client) {
+    let stored = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .execute("return localStorage.getItem('burrow.passcode')", vec![])
+                .await
+                .expect("script")
+        }
+    };
+    open_connected(client).await;
+    assert!(stored(client).await.is_null(), "nothing stored without asking");
+    click(client, "section[aria-label='Connection'] button.secondary").await;
+    wait_text(client, "[data-testid='connection-status']", "disconnected", |t| t.contains("Closed")).await;
+    click(client, "section[aria-label='Connection'] input[name='remember']").await;
+    type_into(client, "section[aria-label='Connection'] input[name='passcode']", "burrow").await;
+    click(client, "section[aria-label='Connection'] button[type='submit']").await;
+    wait_text(client, "[data-testid='connection-status']", "connect", |t| t.contains("Connected to")).await;
+    assert_eq!(stored(client).await.as_str(), Some("burrow"), "remembered when ticked");
+    client.refresh().await.expect("reload");
+    let passcode = element(client, "section[aria-label='Connection'] input[name='passcode']").await;
+    assert_eq!(passcode.prop("value").await.expect("value").as_deref(), Some("burrow"), "prefilled after a reload");
+    client.execute("localStorage.clear()", vec![]).await.expect("clean up");
+}
+
 /// The broker restarts under the app: the status counts down to the next attempt,
 /// a message published meanwhile waits in the outbox, and after the reconnect the
 /// consumer (subscription restored) gets it.
@@ -323,6 +349,7 @@ fn the_app_and_the_widget_in_headless_chromium() {
         refused_redeclare_in_words(&client).await;
         bodies_are_text_never_html(&client).await;
         embed_page_with_two_widgets(&client).await;
+        credentials_are_kept_only_when_asked(&client).await;
         survives_a_broker_restart(&client).await;
         client.close().await.expect("end the WebDriver session");
     });

@@ -8,7 +8,38 @@ use crate::client::{ConnectOptions, ConnectionInfo};
 use super::actions;
 use super::state::{ConnectionStatus, Workbench};
 
-/// Web-STOMP URL, login, passcode and vhost; connect / disconnect.
+const REMEMBER_LOGIN: &str = "burrow.login";
+const REMEMBER_PASSCODE: &str = "burrow.passcode";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// Login and passcode saved by "remember", if any.
+fn remembered() -> Option<(String, String)> {
+    let storage = storage()?;
+    let login = storage.get_item(REMEMBER_LOGIN).ok().flatten()?;
+    let passcode = storage.get_item(REMEMBER_PASSCODE).ok().flatten()?;
+    Some((login, passcode))
+}
+
+/// Saves the credentials when the user ticked "remember", and forgets them otherwise.
+fn remember(credentials: Option<(&str, &str)>) {
+    let Some(storage) = storage() else { return };
+    match credentials {
+        Some((login, passcode)) => {
+            let _ = storage.set_item(REMEMBER_LOGIN, login);
+            let _ = storage.set_item(REMEMBER_PASSCODE, passcode);
+        }
+        None => {
+            let _ = storage.remove_item(REMEMBER_LOGIN);
+            let _ = storage.remove_item(REMEMBER_PASSCODE);
+        }
+    }
+}
+
+/// Web-STOMP URL, login, passcode and vhost; connect / disconnect. Credentials stay
+/// in memory unless the user ticks "remember" (then in this browser's localStorage).
 #[function_component(ConnectionPanel)]
 pub fn connection_panel() -> Html {
     let workbench = use_context::<Workbench>();
@@ -16,16 +47,21 @@ pub fn connection_panel() -> Html {
     let login = use_node_ref();
     let passcode = use_node_ref();
     let vhost = use_node_ref();
+    let keep = use_node_ref();
+    let saved = use_memo((), |_| remembered());
     let Some(workbench) = workbench else { return html! {} };
 
     let on_connect = {
         let workbench = workbench.clone();
-        let (url, login, passcode, vhost) = (url.clone(), login.clone(), passcode.clone(), vhost.clone());
+        let (url, login, passcode, vhost, keep) =
+            (url.clone(), login.clone(), passcode.clone(), vhost.clone(), keep.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
             let mut options = ConnectOptions::new(value(&vhost));
             let (user, pass) = (value(&login), value(&passcode));
+            let keep = keep.cast::<HtmlInputElement>().is_some_and(|i| i.checked());
+            remember(keep.then_some((user.as_str(), pass.as_str())));
             options.login = (!user.is_empty()).then_some(user);
             options.passcode = (!pass.is_empty()).then_some(pass);
             actions::connect(workbench.clone(), value(&url), options);
@@ -48,14 +84,19 @@ pub fn connection_panel() -> Html {
                     <input ref={url} name="url" value={config.url.clone()} required=true />
                 </label>
                 <label>{ "Login" }
-                    <input ref={login} name="login" autocomplete="username" value={config.login.clone()} />
+                    <input ref={login} name="login" autocomplete="username"
+                        value={saved.as_ref().as_ref().map(|(l, _)| l.clone()).unwrap_or_else(|| config.login.clone())} />
                 </label>
                 <label>{ "Passcode" }
                     <input ref={passcode} name="passcode" type="password" autocomplete="current-password"
-                        value={config.passcode.clone().unwrap_or_default()} />
+                        value={config.passcode.clone().or_else(|| saved.as_ref().as_ref().map(|(_, p)| p.clone())).unwrap_or_default()} />
                 </label>
                 <label>{ "Virtual host" }
                     <input ref={vhost} name="vhost" value={config.vhost.clone()} />
+                </label>
+                <label class="check">
+                    <input ref={keep} type="checkbox" name="remember" checked={saved.is_some()} />
+                    { "Remember login and passcode in this browser" }
                 </label>
                 if connected {
                     <button type="button" class="secondary" onclick={on_disconnect}>{ "Disconnect" }</button>
