@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """Restarts RabbitMQ when a browser test asks: POST http://127.0.0.1:8093/restart.
+POST /pause and /resume freeze and thaw the broker's Erlang VM (SIGSTOP/SIGCONT):
+a broker that is there but silent, for the heart-beat test.
 
 The soak test (tests/soak.rs) runs in headless Chromium and cannot run commands;
 it asks this helper, which `./burrow test` starts beside it. The answer comes once
@@ -24,7 +26,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.cors()
         self.end_headers()
 
+    def signal_broker(self, signal):
+        done = subprocess.run(["pkill", f"-{signal}", "-f", "beam.smp"], capture_output=True, text=True)
+        self.send_response(200 if done.returncode == 0 else 500)
+        self.cors()
+        self.end_headers()
+
     def do_POST(self):
+        if self.path == "/pause":
+            return self.signal_broker("STOP")
+        if self.path == "/resume":
+            return self.signal_broker("CONT")
         if self.path != "/restart":
             self.send_response(404)
             self.cors()

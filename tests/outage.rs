@@ -1,0 +1,62 @@
+//! A broker that stops answering: the session notices after twice the negotiated
+//! heart-beat interval and says so. Needs `tests/support/broker_restarter.py`
+//! (it freezes and thaws the broker); `./burrow test` runs it beside it.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use std::time::Duration;
+
+use burrow::client::{CloseReason, Event};
+use burrow::transport::Connection;
+use common::{connect_options, within, BROKER_URL};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn helper(path: &str) {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let url = format!("http://127.0.0.1:8093{path}");
+    let request = web_sys::Request::new_with_str_and_init(&url, &init).expect("request");
+    let window = web_sys::window().expect("window");
+    let response = JsFuture::from(window.fetch_with_request(&request)).await.expect("the helper answers");
+    let response: web_sys::Response = response.dyn_into().expect("a response");
+    assert!(response.ok(), "{path} answered HTTP {}", response.status());
+}
+
+#[wasm_bindgen_test]
+async fn a_silent_broker_is_declared_lost_after_twice_the_heart_beat() {
+    let mut options = connect_options();
+    options.heart_beat = (Duration::from_millis(1000), Duration::from_millis(1000));
+    let mut connection = within("CONNECTED", Connection::open(BROKER_URL, options)).await.expect("connect");
+    helper("/pause").await;
+    let reason = within("the heart-beat timeout", async {
+        loop {
+            match connection.next_event().await {
+                Some(Event::Closed(reason)) => return reason,
+                Some(_) => continue,
+                None => panic!("no close event"),
+            }
+        }
+    })
+    .await;
+    helper("/resume").await;
+    match reason {
+        CloseReason::HeartBeatTimeout { silent_for, interval } => {
+            assert_eq!(interval, Duration::from_millis(1000));
+            assert!(silent_for >= Duration::from_millis(2000), "declared after {silent_for:?}");
+            assert!(reason_words(&connection).contains("went silent"));
+        }
+        other => panic!("expected a heart-beat timeout, got {other}"),
+    }
+}
+
+fn reason_words(connection: &Connection) -> String {
+    match connection.state() {
+        burrow::client::State::Closed(reason) => reason.to_string(),
+        other => format!("{other:?}"),
+    }
+}
