@@ -39,7 +39,7 @@ pub fn config_from_options(options: &JsValue) -> WorkbenchConfig {
     let defaults = WorkbenchConfig::default();
     let panels = Reflect::get(options, &JsValue::from_str("panels"))
         .ok()
-        .filter(|v| Array::is_array(v))
+        .filter(Array::is_array)
         .map(|v| {
             let names: Vec<String> = Array::from(&v).iter().filter_map(|n| n.as_string()).collect();
             Panels::from_names(names.iter().map(String::as_str))
