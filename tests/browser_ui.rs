@@ -50,3 +50,10 @@ fn a_million_publishes_keep_the_log_bounded_and_memory_flat() {
     assert_eq!(newest.first().map(|r| r.outcome.clone()), Some(PublishOutcome::Confirmed));
     assert_eq!(after_a_million, after_ten_thousand, "wasm memory grew from {after_ten_thousand} to {after_a_million} bytes");
 }
+
+#[wasm_bindgen_test]
+fn an_https_page_gets_a_wss_url_on_its_own_origin() {
+    assert_eq!(burrow::ui::web_stomp_url_for("https:", "rabbit.example:8443"), "wss://rabbit.example:8443/ws");
+    assert_eq!(burrow::ui::web_stomp_url_for("http:", "127.0.0.1:8080"), "ws://127.0.0.1:8080/ws");
+    assert_eq!(burrow::ui::web_stomp_url_for("file:", ""), "ws://127.0.0.1:15674/ws");
+}

@@ -32,11 +32,17 @@ pub const APP_ELEMENT_ID: &str = "burrow-app";
 pub fn default_url() -> String {
     let location = web_sys::window().map(|w| w.location());
     let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
-    let secure = location.and_then(|l| l.protocol().ok()).is_some_and(|p| p == "https:");
+    let protocol = location.and_then(|l| l.protocol().ok()).unwrap_or_default();
+    web_stomp_url_for(&protocol, &host)
+}
+
+/// The Web-STOMP URL for a page served with `protocol` (`"https:"`…) from `host`:
+/// `wss://` for an https page (browsers refuse `ws://` from one), else `ws://`.
+pub fn web_stomp_url_for(protocol: &str, host: &str) -> String {
     if host.is_empty() {
         "ws://127.0.0.1:15674/ws".to_owned()
     } else {
-        format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
+        format!("{}://{host}/ws", if protocol == "https:" { "wss" } else { "ws" })
     }
 }
 

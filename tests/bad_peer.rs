@@ -1,0 +1,75 @@
+//! A peer that misbehaves (`tests/support/fake_peer.py`, which `./burrow test`
+//! starts beside this): each bad input closes the session with a typed reason in
+//! words, and nothing panics. Also: `wss://` works (the peer's TLS listener).
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use burrow::client::{CloseReason, Event, ServerError};
+use burrow::transport::Connection;
+use common::{connect_options, within};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Connects to the fake peer's `path` and returns why the session ended.
+async fn close_reason(path: &str) -> CloseReason {
+    let url = format!("ws://127.0.0.1:8094{path}");
+    let mut connection = within("CONNECTED", Connection::open(&url, connect_options()))
+        .await
+        .unwrap_or_else(|e| panic!("the fake peer answers CONNECT: {e}"));
+    within("the close", async {
+        loop {
+            match connection.next_event().await {
+                Some(Event::Closed(reason)) => return reason,
+                Some(_) => continue,
+                None => panic!("no close event"),
+            }
+        }
+    })
+    .await
+}
+
+#[wasm_bindgen_test]
+async fn a_malformed_frame_ends_the_session_as_a_protocol_error() {
+    match close_reason("/malformed").await {
+        CloseReason::Protocol(words) => assert!(words.contains("colon"), "{words}"),
+        other => panic!("expected a protocol error, got {other}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_header_that_is_not_utf8_ends_the_session_as_a_protocol_error() {
+    match close_reason("/utf8").await {
+        CloseReason::Protocol(words) => assert!(words.to_lowercase().contains("utf-8"), "{words}"),
+        other => panic!("expected a protocol error, got {other}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_socket_closed_in_the_middle_of_a_frame_says_so() {
+    match close_reason("/midframe").await {
+        CloseReason::Transport(words) => assert!(words.contains("in the middle of a frame"), "{words}"),
+        other => panic!("expected a transport close, got {other}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_error_frame_mid_stream_is_the_close_reason_in_its_words() {
+    match close_reason("/error").await {
+        CloseReason::ServerError(ServerError { message, body, .. }) => {
+            assert_eq!(message.as_deref(), Some("something broke"));
+            assert_eq!(body, "the fake peer gives up");
+        }
+        other => panic!("expected the peer's ERROR, got {other}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn wss_works() {
+    let connection = within("CONNECTED over TLS", Connection::open("wss://127.0.0.1:8095/ok", connect_options()))
+        .await
+        .unwrap_or_else(|e| panic!("wss:// connect failed: {e}"));
+    assert_eq!(connection.info().and_then(|i| i.server), Some("fake-peer/1".to_owned()));
+    assert!(connection.is_connected());
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""A misbehaving STOMP peer for the browser tests (tests/bad_peer.rs).
+
+RabbitMQ never sends malformed bytes, so this small WebSocket server (standard
+library only) does, depending on the path: after CONNECTED it sends
+  /malformed  a header line without a colon
+  /utf8       a header that is not UTF-8
+  /midframe   half a frame, then closes
+  /error      an ERROR frame, then closes
+  /ok         nothing more (a well-behaved session)
+It listens on ws://127.0.0.1:8094 and, with a self-signed certificate made at
+start, wss://127.0.0.1:8095.
+"""
+import base64
+import hashlib
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import tempfile
+import threading
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+CONNECTED = b"CONNECTED\nversion:1.2\nheart-beat:0,0\nserver:fake-peer/1\n\n\0"
+AFTER = {
+    "/malformed": b"MESSAGE\nsubscription:s\ndestination:/queue/a\nthis line has no colon\n\n\0",
+    "/utf8": b"MESSAGE\nsubscription:\xff\xfe\ndestination:/queue/a\n\n\0",
+    "/midframe": b"MESSAGE\nsubscription:s\ndestination:/queue/a\ncontent-length:100\n\nonly part of the bo",
+    "/error": b"ERROR\nmessage:something broke\ncontent-type:text/plain\n\nthe fake peer gives up\0",
+    "/ok": b"",
+}
+
+
+def read_request(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None, {}
+        data += chunk
+    lines = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    path = lines[0].split(" ")[1]
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return path, headers
+
+
+def send_frame(conn, opcode, payload):
+    head = bytes([0x80 | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([n])
+    elif n < 65536:
+        head += bytes([126]) + struct.pack(">H", n)
+    else:
+        head += bytes([127]) + struct.pack(">Q", n)
+    conn.sendall(head + payload)
+
+
+def read_frame(conn):
+    def exact(n):
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    b0, b1 = exact(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack(">H", exact(2))[0]
+    elif n == 127:
+        n = struct.unpack(">Q", exact(8))[0]
+    mask = exact(4) if b1 & 0x80 else b"\0\0\0\0"
+    payload = bytes(b ^ mask[i % 4] for i, b in enumerate(exact(n)))
+    return b0 & 0x0F, payload
+
+
+def serve(conn):
+    try:
+        path, headers = read_request(conn)
+        if path not in AFTER:
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+            return
+        accept = base64.b64encode(hashlib.sha1((headers["sec-websocket-key"] + GUID).encode()).digest()).decode()
+        reply = f"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+        if "v12.stomp" in headers.get("sec-websocket-protocol", ""):
+            reply += "Sec-WebSocket-Protocol: v12.stomp\r\n"
+        conn.sendall((reply + "\r\n").encode())
+        opcode, payload = read_frame(conn)
+        if not payload.startswith((b"CONNECT", b"STOMP")):
+            return
+        send_frame(conn, 2, CONNECTED)
+        if AFTER[path]:
+            send_frame(conn, 2, AFTER[path])
+        if path in ("/midframe", "/error"):
+            send_frame(conn, 8, struct.pack(">H", 1000))
+            return
+        while True:  # stay up until the client goes
+            opcode, payload = read_frame(conn)
+            if opcode == 8:
+                send_frame(conn, 8, payload[:2])
+                return
+    except (ConnectionError, OSError, KeyError, ValueError):
+        pass
+    finally:
+        conn.close()
+
+
+def listen(port, context=None):
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen()
+    while True:
+        conn, _ = server.accept()
+        if context is not None:
+            try:
+                conn = context.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                conn.close()
+                continue
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def tls_context():
+    directory = tempfile.mkdtemp(prefix="burrow-fake-peer-")
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+threading.Thread(target=listen, args=(8095, tls_context()), daemon=True).start()
+listen(8094)
