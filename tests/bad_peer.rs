@@ -5,7 +5,7 @@
 
 mod common;
 
-use burrow::client::{CloseReason, Event, ServerError};
+use burrow::client::{CloseReason, ServerError};
 use burrow::transport::Connection;
 use common::{connect_options, within};
 use wasm_bindgen_test::*;
@@ -18,16 +18,7 @@ async fn close_reason(path: &str) -> CloseReason {
     let mut connection = within("CONNECTED", Connection::open(&url, connect_options()))
         .await
         .unwrap_or_else(|e| panic!("the fake peer answers CONNECT: {e}"));
-    within("the close", async {
-        loop {
-            match connection.next_event().await {
-                Some(Event::Closed(reason)) => return reason,
-                Some(_) => continue,
-                None => panic!("no close event"),
-            }
-        }
-    })
-    .await
+    common::next_close(&mut connection, "the close").await
 }
 
 #[wasm_bindgen_test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use burrow::client::{CloseReason, Event};
+use burrow::client::CloseReason;
 use burrow::rabbit::{BasicProperties, QueueOptions, RefusalKind};
 use burrow::transport::TransportError;
 use common::{connect, fresh_name, next_delivery, within};
@@ -140,16 +140,7 @@ async fn consuming_an_unknown_queue_is_refused_as_not_found() {
         .expect_err("an unknown queue must be refused");
     let refusal = error.refusal().unwrap_or_else(|| panic!("expected the broker's refusal, got {error}"));
     assert_eq!(refusal.kind, RefusalKind::NotFound, "{refusal}");
-    let closed = within("close event", async {
-        loop {
-            match connection.next_event().await {
-                Some(Event::Closed(reason)) => return reason,
-                Some(_) => continue,
-                None => panic!("no close event"),
-            }
-        }
-    })
-    .await;
+    let closed = common::next_close(&mut connection, "close event").await;
     assert_ne!(closed, CloseReason::Disconnected, "the broker ended it");
     assert!(!connection.is_connected());
 }

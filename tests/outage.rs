@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use burrow::client::{CloseReason, Event};
+use burrow::client::CloseReason;
 use burrow::transport::Connection;
 use common::{connect_options, within, BROKER_URL};
 use wasm_bindgen::JsCast;
@@ -33,16 +33,7 @@ async fn a_silent_broker_is_declared_lost_after_twice_the_heart_beat() {
     options.heart_beat = (Duration::from_millis(1000), Duration::from_millis(1000));
     let mut connection = within("CONNECTED", Connection::open(BROKER_URL, options)).await.expect("connect");
     helper("/pause").await;
-    let reason = within("the heart-beat timeout", async {
-        loop {
-            match connection.next_event().await {
-                Some(Event::Closed(reason)) => return reason,
-                Some(_) => continue,
-                None => panic!("no close event"),
-            }
-        }
-    })
-    .await;
+    let reason = common::next_close(&mut connection, "the heart-beat timeout").await;
     helper("/resume").await;
     match reason {
         CloseReason::HeartBeatTimeout { silent_for, interval } => {

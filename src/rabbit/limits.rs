@@ -26,7 +26,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::{escape_name, BasicProperties};
+use super::{publish_destination, BasicProperties};
 use crate::stomp::{encode_to_vec, Command, Frame};
 
 /// The largest SEND frame, in bytes, RabbitMQ 3.10.8's Web-STOMP takes with default
@@ -111,14 +111,7 @@ pub fn check_basic_publish(
     properties: &BasicProperties,
     limit: usize,
 ) -> Result<(), FrameTooLarge> {
-    // The same destinations as `Channel::basic_publish`.
-    let destination = if exchange.is_empty() {
-        format!("/amq/queue/{}", escape_name(routing_key))
-    } else if routing_key.is_empty() {
-        format!("/exchange/{}", escape_name(exchange))
-    } else {
-        format!("/exchange/{}/{}", escape_name(exchange), escape_name(routing_key))
-    };
+    let destination = publish_destination(exchange, routing_key);
     let headers = properties.to_headers().unwrap_or_default();
     check_publish_size(&destination, &headers, body_len, limit)
 }

@@ -535,13 +535,7 @@ impl Channel {
         check_name(routing_key)?;
         limits::check_basic_publish(exchange, routing_key, body.len(), properties, self.max_frame)
             .map_err(RabbitError::TooLarge)?;
-        let destination = if exchange.is_empty() {
-            format!("/amq/queue/{}", escape_name(routing_key))
-        } else if routing_key.is_empty() {
-            format!("/exchange/{}", escape_name(exchange))
-        } else {
-            format!("/exchange/{}/{}", escape_name(exchange), escape_name(routing_key))
-        };
+        let destination = publish_destination(exchange, routing_key);
         let mut headers = properties.to_headers()?;
         if resent {
             headers.push((RESENT_HEADER.to_owned(), "true".to_owned()));
@@ -626,6 +620,18 @@ fn check_arguments(arguments: &[(String, String)]) -> Result<Vec<(String, String
             Ok((name.clone(), value.clone()))
         })
         .collect()
+}
+
+/// Where `basic_publish(exchange, routing_key)` sends: `/amq/queue/<key>` for the
+/// default exchange (never declares), `/exchange/<exchange>[/<key>]` otherwise.
+pub fn publish_destination(exchange: &str, routing_key: &str) -> String {
+    if exchange.is_empty() {
+        format!("/amq/queue/{}", escape_name(routing_key))
+    } else if routing_key.is_empty() {
+        format!("/exchange/{}", escape_name(exchange))
+    } else {
+        format!("/exchange/{}/{}", escape_name(exchange), escape_name(routing_key))
+    }
 }
 
 /// RabbitMQ splits destinations at `/` and reads `%2F` back as `/`.

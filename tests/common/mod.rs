@@ -69,3 +69,17 @@ pub fn fresh_name(prefix: &str) -> String {
     let random = (js_sys::Math::random() * 1e9) as u64;
     format!("{prefix}-{stamp}-{random}")
 }
+
+/// Why `connection` closed, skipping other events; fails the test after the timeout.
+pub async fn next_close(connection: &mut Connection, what: &str) -> burrow::client::CloseReason {
+    within(what, async {
+        loop {
+            match connection.next_event().await {
+                Some(Event::Closed(reason)) => return reason,
+                Some(_) => continue,
+                None => panic!("the event stream ended without a close"),
+            }
+        }
+    })
+    .await
+}
