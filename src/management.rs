@@ -104,7 +104,8 @@ fn component(text: &str) -> String {
     String::from(js_sys::encode_uri_component(text))
 }
 
-fn describe(value: &wasm_bindgen::JsValue) -> String {
+/// A JavaScript error or value in words (the browser's message where it has one).
+pub(crate) fn describe(value: &wasm_bindgen::JsValue) -> String {
     value
         .as_string()
         .or_else(|| value.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))

@@ -189,36 +189,42 @@ impl ReliableConnection {
     /// earlier connection is not acked (that connection is gone, and the broker
     /// redelivers the message, marked): returns `Ok(false)` then.
     pub fn ack(&self, generation: u64, delivery_tag: &str) -> Result<bool, TransportError> {
-        let current = self.shared.borrow().current.clone();
-        match current {
-            Some((live, connection)) if live == generation => connection.basic_ack(delivery_tag).map(|()| true),
-            _ => Ok(false),
+        match self.connection_of(generation) {
+            Some(connection) => connection.basic_ack(delivery_tag).map(|()| true),
+            None => Ok(false),
         }
     }
 
     /// Refuses a delivery that came on connection `generation` (see [`ReliableConnection::ack`]).
     pub fn nack(&self, generation: u64, delivery_tag: &str, requeue: bool) -> Result<bool, TransportError> {
-        let current = self.shared.borrow().current.clone();
-        match current {
-            Some((live, connection)) if live == generation => {
-                connection.basic_nack(delivery_tag, requeue).map(|()| true)
-            }
-            _ => Ok(false),
+        match self.connection_of(generation) {
+            Some(connection) => connection.basic_nack(delivery_tag, requeue).map(|()| true),
+            None => Ok(false),
         }
     }
 
     /// Drops the connection without DISCONNECT and without acking, as a crashed
     /// worker would, and does not come back.
     pub fn crash(&self) {
-        let current = {
-            let mut shared = self.shared.borrow_mut();
-            shared.stopped = true;
-            shared.reconnector.give_up();
-            shared.current.take()
-        };
-        if let Some((_, connection)) = current {
+        if let Some(connection) = self.give_up() {
             connection.abort();
         }
+    }
+
+    /// The current connection, if it is connection `generation`.
+    fn connection_of(&self, generation: u64) -> Option<Rc<Connection>> {
+        match &self.shared.borrow().current {
+            Some((live, connection)) if *live == generation => Some(connection.clone()),
+            _ => None,
+        }
+    }
+
+    /// Schedules no more attempts and hands over the current connection, if any.
+    fn give_up(&self) -> Option<Rc<Connection>> {
+        let mut shared = self.shared.borrow_mut();
+        shared.stopped = true;
+        shared.reconnector.give_up();
+        shared.current.take().map(|(_, connection)| connection)
     }
 
     /// The connection in use now, if connected: for calls beyond publish and consume.
@@ -239,13 +245,7 @@ impl ReliableConnection {
 
     /// Stops: disconnects and schedules no more attempts.
     pub fn stop(&self) {
-        let current = {
-            let mut shared = self.shared.borrow_mut();
-            shared.stopped = true;
-            shared.reconnector.give_up();
-            shared.current.take()
-        };
-        if let Some((_, connection)) = current {
+        if let Some(connection) = self.give_up() {
             spawn_local(async move {
                 let _ = connection.disconnect().await;
             });

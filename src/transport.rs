@@ -21,7 +21,7 @@ use crate::client::{
     AckMode, CloseReason, ConnectOptions, ConnectionInfo, Event, ReceiptId, Session, State,
     SubscriptionId, Transmit,
 };
-use crate::management::ManagementApi;
+use crate::management::{describe, ManagementApi};
 use crate::rabbit::{
     diagnose_consume, diagnose_declare, management_url_for, BasicProperties, Channel, QueueOptions,
     RabbitError, Refusal,
@@ -78,12 +78,6 @@ pub(crate) fn now() -> Duration {
     Duration::from_micros((millis.max(0.0) * 1000.0) as u64)
 }
 
-fn describe(value: &JsValue) -> String {
-    value
-        .as_string()
-        .or_else(|| value.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
-        .unwrap_or_else(|| format!("{value:?}"))
-}
 
 /// Whether `url` (ws:// or wss://) points at the host that served this page.
 fn same_origin_as_page(url: &str) -> bool {

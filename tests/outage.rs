@@ -10,21 +10,12 @@ use std::time::Duration;
 use burrow::client::CloseReason;
 use burrow::transport::Connection;
 use common::{connect_options, within, BROKER_URL};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 async fn helper(path: &str) {
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    let url = format!("http://127.0.0.1:8093{path}");
-    let request = web_sys::Request::new_with_str_and_init(&url, &init).expect("request");
-    let window = web_sys::window().expect("window");
-    let response = JsFuture::from(window.fetch_with_request(&request)).await.expect("the helper answers");
-    let response: web_sys::Response = response.dyn_into().expect("a response");
-    assert!(response.ok(), "{path} answered HTTP {}", response.status());
+    common::ask_broker_helper(path).await.unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[wasm_bindgen_test]

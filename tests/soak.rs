@@ -15,8 +15,7 @@ use burrow::reliable::{ReliableConnection, ReliableEvent, ReliableOptions};
 use common::{connect, connect_options, fresh_name, BROKER_URL};
 use futures_util::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -25,22 +24,6 @@ const MESSAGES: u32 = 10_000;
 /// The broker is restarted when this many distinct messages have arrived.
 const RESTART_AT: [usize; 2] = [3_000, 6_500];
 const WHOLE_RUN_MS: u32 = 240_000;
-
-/// Asks the local helper to restart RabbitMQ; resolves when it is back.
-async fn restart_broker() -> Result<(), String> {
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    let request = web_sys::Request::new_with_str_and_init("http://127.0.0.1:8093/restart", &init)
-        .map_err(|e| format!("{e:?}"))?;
-    let window = web_sys::window().ok_or("no window")?;
-    let response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(|e| format!("{e:?}"))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|e| format!("{e:?}"))?;
-    if response.ok() {
-        Ok(())
-    } else {
-        Err(format!("the restart helper answered HTTP {}", response.status()))
-    }
-}
 
 #[derive(Default)]
 struct Tally {
@@ -113,7 +96,7 @@ async fn ten_thousand_persistent_messages_survive_two_broker_restarts() {
                 tally.borrow_mut().restarts_done += 1;
                 let tally = tally.clone();
                 spawn_local(async move {
-                    if let Err(error) = restart_broker().await {
+                    if let Err(error) = common::ask_broker_helper("/restart").await {
                         tally.borrow_mut().restart_errors.push(error);
                     }
                 });

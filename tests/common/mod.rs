@@ -83,3 +83,23 @@ pub async fn next_close(connection: &mut Connection, what: &str) -> burrow::clie
     })
     .await
 }
+
+/// POSTs to `tests/support/broker_restarter.py` (`/restart`, `/pause`, `/resume`);
+/// resolves when it has done it.
+pub async fn ask_broker_helper(path: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let url = format!("http://127.0.0.1:8093{path}");
+    let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(|e| format!("{e:?}"))?;
+    let window = web_sys::window().ok_or("no window")?;
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|e| format!("{e:?}"))?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(format!("the broker helper answered {path} with HTTP {}", response.status()))
+    }
+}
