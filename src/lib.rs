@@ -6,17 +6,17 @@
 //! - [`rabbit`]: pika's calls (`queue_declare`, `basic_publish`, ...) as STOMP (sans-IO).
 //! - `transport`: the browser WebSocket driving the client (wasm only).
 //! - `management`: RabbitMQ's management HTTP API from the browser (wasm only).
-//! - `reliable`: a connection that reconnects, restores consumers and resends (wasm only).
+//! - [`reliable`]: a connection that reconnects, restores consumers and resends: the
+//!   sans-IO core (native and wasm) and its browser driver (wasm only).
 //! - `ui`: the yew app and widget (wasm only).
 
 pub mod client;
 pub mod rabbit;
+pub mod reliable;
 pub mod stomp;
 
 #[cfg(target_arch = "wasm32")]
 pub mod management;
-#[cfg(target_arch = "wasm32")]
-pub mod reliable;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;
 #[cfg(target_arch = "wasm32")]

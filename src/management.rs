@@ -71,13 +71,24 @@ impl ManagementApi {
         QueueState::list_from_management_json(&json).map_err(ManagementError::BadAnswer)
     }
 
+    /// Deletes a queue and its messages; `false` when there was no such queue.
+    pub async fn delete_queue(&self, vhost: &str, name: &str) -> Result<bool, ManagementError> {
+        let path = format!("/queues/{}/{}", component(vhost), component(name));
+        Ok(self.request("DELETE", &path).await?.is_some())
+    }
+
     /// GETs `path`; `None` on 404.
     async fn get(&self, path: &str) -> Result<Option<String>, ManagementError> {
+        self.request("GET", path).await
+    }
+
+    /// Sends `method` to `path`; the answer's text, `None` on 404.
+    async fn request(&self, method: &str, path: &str) -> Result<Option<String>, ManagementError> {
         let url = format!("{}{path}", self.base);
         let unreachable =
             |reason: String| ManagementError::Unreachable { url: url.clone(), reason };
         let init = RequestInit::new();
-        init.set_method("GET");
+        init.set_method(method);
         let request = Request::new_with_str_and_init(&url, &init).map_err(|e| unreachable(describe(&e)))?;
         let headers = request.headers();
         headers.set("Authorization", &self.authorization).map_err(|e| unreachable(describe(&e)))?;
@@ -92,7 +103,7 @@ impl ManagementApi {
             Err(_) => String::new(),
         };
         match status {
-            200 => Ok(Some(text)),
+            200..=299 => Ok(Some(text)),
             404 => Ok(None),
             401 => Err(ManagementError::Unauthorized),
             status => Err(ManagementError::Status { status, body: text.chars().take(200).collect() }),

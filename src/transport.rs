@@ -1,10 +1,12 @@
-//! The browser WebSocket driving the sans-IO [`Session`] (wasm only).
+//! The browser WebSocket driving the sans-IO protocol (wasm only).
 //!
-//! Bytes from the socket go through the [`Decoder`] into the session; what the
-//! session wants sent is encoded and written to the socket; its timeout is kept
-//! with a browser timer. Callers get an async API: [`Connection::open`] resolves
-//! once CONNECTED arrives (or with the reason it did not), events arrive through
-//! [`Connection::next_event`], and requests with a receipt can be awaited.
+//! [`Socket`] wraps one `WebSocket`: it reports open, bytes and close to callbacks,
+//! writes bytes, and, when dropped, unsets its handlers before closing so no
+//! browser event ever calls into freed memory. [`Connection`] drives one
+//! [`Link`] over a `Socket`: an async, pika-named API for a single connection
+//! (`Connection::open`, `queue_declare`, `basic_publish`, …). The reconnecting
+//! connection (`crate::reliable::ReliableConnection`) drives its own links with
+//! the same `Socket`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,18 +20,22 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use crate::client::{
-    AckMode, CloseReason, ConnectOptions, ConnectionInfo, Event, ReceiptId, Session, State,
-    SubscriptionId, Transmit,
+    AckMode, CloseReason, ConnectOptions, ConnectionInfo, Event, Fault, ReceiptId, SocketClose, State,
+    SubscriptionId,
 };
 use crate::management::{describe, ManagementApi};
 use crate::rabbit::{
-    diagnose_consume, diagnose_declare, management_url_for, BasicProperties, Channel, QueueOptions,
-    RabbitError, Refusal,
+    diagnose_consume, diagnose_declare, management_url_for, BasicProperties, Channel, HeartBeats, Link,
+    QueueOptions, RabbitError, Refusal,
 };
-use crate::stomp::{encode_to_vec, DecodeError, Decoded, Decoder, Limits};
+use crate::stomp::Limits;
 
 /// The WebSocket subprotocol that RabbitMQ's Web-STOMP speaks for STOMP 1.2.
 pub const SUBPROTOCOL: &str = "v12.stomp";
+
+/// Above this many bytes waiting in the socket's send buffer, [`Connection::basic_publish`]
+/// and [`Connection::send`] wait before sending more (backpressure).
+pub const SEND_BUFFER_HIGH_WATER: u32 = 4 * 1024 * 1024;
 
 /// Why the transport could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +48,7 @@ pub enum TransportError {
         /// The browser's words.
         reason: String,
     },
-    /// The connection closed; the reason says why, in plain words.
+    /// The connection closed (or never opened); the reason says why, in plain words.
     #[error("connection closed: {0}")]
     Closed(CloseReason),
     /// The session refused the request (for example, it is not connected).
@@ -51,33 +57,37 @@ pub enum TransportError {
     /// The RabbitMQ mapping refused the request before sending it.
     #[error(transparent)]
     Rabbit(#[from] RabbitError),
-    /// The request's receipt never came: the connection closed first.
-    #[error("no receipt: the connection closed before the broker confirmed")]
-    ReceiptLost,
 }
 
 impl TransportError {
     /// The broker's refusal behind this error, classified, if it was one.
     pub fn refusal(&self) -> Option<Refusal> {
         match self {
-            TransportError::Closed(CloseReason::ServerError(error)) => {
-                Some(Refusal::from_server_error(error))
-            }
+            TransportError::Closed(reason) => reason.server_error().map(Refusal::from_server_error),
             TransportError::Rabbit(RabbitError::Refused(refusal)) => Some(refusal.clone()),
             _ => None,
         }
     }
+
+    /// Which side failed: the network, the broker, or Burrow's own checks.
+    pub fn fault(&self) -> Fault {
+        match self {
+            TransportError::Open { .. } | TransportError::Client(_) => Fault::Local,
+            TransportError::Closed(reason) => reason.fault(),
+            TransportError::Rabbit(RabbitError::Refused(_)) => Fault::Broker,
+            TransportError::Rabbit(_) => Fault::Local,
+        }
+    }
 }
 
-/// The current time for the session: a monotonic clock from the page's `performance`.
-pub(crate) fn now() -> Duration {
+/// The current time for the sans-IO layers: a monotonic clock from the page's `performance`.
+pub fn now() -> Duration {
     let millis = web_sys::window()
         .and_then(|w| w.performance())
         .map(|p| p.now())
         .unwrap_or_else(js_sys::Date::now);
     Duration::from_micros((millis.max(0.0) * 1000.0) as u64)
 }
-
 
 /// Whether `url` (ws:// or wss://) points at the host that served this page.
 fn same_origin_as_page(url: &str) -> bool {
@@ -86,37 +96,135 @@ fn same_origin_as_page(url: &str) -> bool {
     !page_host.is_empty() && url_host == Some(page_host.as_str())
 }
 
-/// Plain words for a WebSocket close.
-fn describe_close(code: u16, reason: &str) -> String {
-    match (code, reason) {
-        // What Web-STOMP says when it ends a session, refusals included (RabbitMQ
-        // 3.10 drops the ERROR frame that should precede it).
-        (_, "STOMP died") => format!("RabbitMQ ended the session (code {code}, \"STOMP died\")"),
-        // The browser's code for "no close frame": nothing listens there, the
-        // network dropped, or the broker went away.
-        (1006, _) => "the connection failed or dropped without a goodbye (code 1006): is the broker running, and is the URL right?".to_owned(),
-        (_, "") => format!("the WebSocket closed (code {code})"),
-        (_, reason) => format!("the WebSocket closed (code {code}): {reason}"),
+/// Called with each WebSocket message's bytes.
+pub(crate) type BytesHandler = Box<dyn FnMut(&[u8])>;
+
+/// What a [`Socket`] reports.
+pub(crate) struct SocketHandlers {
+    /// The handshake completed.
+    pub on_open: Box<dyn FnMut()>,
+    /// One WebSocket message arrived.
+    pub on_bytes: BytesHandler,
+    /// The socket closed (or never opened).
+    pub on_close: Box<dyn FnMut(SocketClose)>,
+}
+
+/// One browser WebSocket with binary frames. Dropping it unsets its handlers, then
+/// closes it: nothing it does afterwards reaches Rust.
+pub(crate) struct Socket {
+    socket: WebSocket,
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Socket {
+    /// Opens a WebSocket to `url`; events go to `handlers`.
+    pub(crate) fn open(url: &str, handlers: SocketHandlers) -> Result<Socket, TransportError> {
+        // Browsers resolve anything else as a path on the page's origin, which
+        // fails later and less clearly.
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Err(TransportError::Open {
+                url: url.to_owned(),
+                reason: "a Web-STOMP URL starts with ws:// or wss://, such as ws://127.0.0.1:15674/ws".to_owned(),
+            });
+        }
+        // Dev-server proxies on the page's own origin (trunk serve's among them)
+        // drop the Sec-WebSocket-Protocol answer, which makes the browser fail the
+        // handshake; RabbitMQ speaks STOMP either way, so ask only across origins.
+        let socket = if same_origin_as_page(url) {
+            WebSocket::new(url)
+        } else {
+            WebSocket::new_with_str(url, SUBPROTOCOL)
+        };
+        let socket =
+            socket.map_err(|e| TransportError::Open { url: url.to_owned(), reason: describe(&e) })?;
+        // Binary frames arrive as ArrayBuffer, so bodies stay byte for byte.
+        socket.set_binary_type(BinaryType::Arraybuffer);
+        let SocketHandlers { on_open, mut on_bytes, mut on_close } = handlers;
+        let on_open = Closure::<dyn FnMut()>::new(on_open);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            // Web-STOMP sends text frames unless configured for binary; accept both.
+            if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+                on_bytes(&js_sys::Uint8Array::new(buffer).to_vec());
+            } else if let Some(text) = data.as_string() {
+                on_bytes(text.as_bytes());
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            on_close(SocketClose::new(event.code(), event.reason()));
+        });
+        // The browser reports no detail on WebSocket errors; the close event that
+        // follows carries the code, so the error event itself adds nothing.
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Ok(Socket { socket, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+    }
+
+    /// Writes `bytes` as one binary WebSocket message.
+    pub(crate) fn send(&self, bytes: &[u8]) -> Result<(), String> {
+        self.socket.send_with_u8_array(bytes).map_err(|e| describe(&e))
+    }
+
+    /// Bytes the browser holds, not yet written to the network.
+    pub(crate) fn buffered_amount(&self) -> u32 {
+        self.socket.buffered_amount()
+    }
+
+    /// Closes with `code` (1000, or 3000–4999: browsers throw on any other) and a reason.
+    pub(crate) fn close(&self, code: u16, reason: &str) {
+        let code = if code == 1000 || (3000..=4999).contains(&code) { code } else { 1000 };
+        // Reasons are limited to 123 bytes of UTF-8; ours are short and ASCII.
+        let reason: String = reason.chars().take(100).collect();
+        let _ = self.socket.close_with_code_and_reason(code, &reason);
     }
 }
 
-type ReceiptWaiter = oneshot::Sender<Result<(), TransportError>>;
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        let _ = self.socket.close();
+    }
+}
 
-struct Inner {
-    socket: WebSocket,
-    channel: Channel,
-    decoder: Decoder,
-    events: mpsc::UnboundedSender<Event>,
-    timer: Option<Timeout>,
-    receipt_waiters: HashMap<ReceiptId, ReceiptWaiter>,
-    opened: Option<oneshot::Sender<Result<(), TransportError>>>,
-    /// Whether the page's own timer (throttled in background tabs) also drives the session.
-    page_timer: bool,
-    /// Heart-beats sent and received, for the UI and tests.
-    heartbeats: (u64, u64),
-    // Kept alive as long as the socket may call them.
-    _callbacks: Vec<Box<dyn std::any::Any>>,
-    ticker: Option<Ticker>,
+/// How often the worker ticks, in milliseconds.
+pub const TICK_MS: u32 = 250;
+
+/// A dedicated Web Worker that posts a message every [`TICK_MS`]. Browsers throttle
+/// a background tab's timers (Chrome to once a minute after five minutes), which
+/// would starve heart-beats; a worker's timers keep their pace.
+pub(crate) struct Ticker {
+    worker: web_sys::Worker,
+    url: String,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.terminate();
+        let _ = web_sys::Url::revoke_object_url(&self.url);
+    }
+}
+
+impl Ticker {
+    /// Calls `tick` every [`TICK_MS`] until dropped; `None` if the page cannot start workers.
+    pub(crate) fn start(mut tick: impl FnMut() + 'static) -> Option<Ticker> {
+        let source = format!("setInterval(function () {{ postMessage(0); }}, {TICK_MS});");
+        let parts = js_sys::Array::of1(&JsValue::from_str(&source));
+        let bag = web_sys::BlobPropertyBag::new();
+        bag.set_type("text/javascript");
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).ok()?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
+        let worker = web_sys::Worker::new(&url).ok()?;
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |_| tick());
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        Some(Ticker { worker, url, _on_message: on_message })
+    }
 }
 
 /// How the transport runs, beyond what the session decides.
@@ -135,44 +243,19 @@ impl Default for TransportOptions {
     }
 }
 
-/// How often the worker ticks, in milliseconds.
-pub const TICK_MS: u32 = 250;
+type Waiter = oneshot::Sender<Result<(), TransportError>>;
 
-/// A dedicated Web Worker that posts a message every [`TICK_MS`]. Browsers throttle
-/// a background tab's timers (Chrome to once a minute after five minutes), which
-/// would starve heart-beats; a worker's timers keep their pace.
-struct Ticker {
-    worker: web_sys::Worker,
-    url: String,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.worker.terminate();
-        let _ = web_sys::Url::revoke_object_url(&self.url);
-    }
-}
-
-fn start_ticker(weak: Weak<RefCell<Inner>>) -> Option<Ticker> {
-    let source = format!("setInterval(function () {{ postMessage(0); }}, {TICK_MS});");
-    let parts = js_sys::Array::of1(&JsValue::from_str(&source));
-    let bag = web_sys::BlobPropertyBag::new();
-    bag.set_type("text/javascript");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).ok()?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
-    let worker = web_sys::Worker::new(&url).ok()?;
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |_| {
-        with_inner(&weak, |rc| {
-            let due = rc.borrow().channel.session().poll_timeout().is_some_and(|at| at <= now());
-            if due {
-                rc.borrow_mut().channel.session_mut().handle_timeout(now());
-                pump(rc);
-            }
-        })
-    });
-    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    Some(Ticker { worker, url, _on_message: on_message })
+struct Inner {
+    socket: Option<Socket>,
+    link: Link,
+    events: mpsc::UnboundedSender<Event>,
+    timer: Option<Timeout>,
+    receipt_waiters: HashMap<ReceiptId, Waiter>,
+    opened: Option<Waiter>,
+    page_timer: bool,
+    ticker: Option<Ticker>,
+    /// A reused buffer for what goes to the socket.
+    out: Vec<u8>,
 }
 
 /// A STOMP connection over a browser WebSocket.
@@ -195,7 +278,7 @@ impl Connection {
     /// Opens a WebSocket to `url` (for RabbitMQ: `ws://host:15674/ws`), sends CONNECT
     /// and waits for CONNECTED. Fails with the broker's or the browser's reason.
     pub async fn open(url: &str, options: ConnectOptions) -> Result<Connection, TransportError> {
-        Self::open_with_limits(url, options, Limits::default()).await
+        Self::open_with(url, options, TransportOptions::default()).await
     }
 
     /// As [`Connection::open`], with explicit decoder limits.
@@ -213,31 +296,6 @@ impl Connection {
         options: ConnectOptions,
         transport: TransportOptions,
     ) -> Result<Connection, TransportError> {
-        let limits = transport.limits;
-        // Browsers resolve anything else as a path on the page's origin, which
-        // fails later and less clearly.
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err(TransportError::Open {
-                url: url.to_owned(),
-                reason: "a Web-STOMP URL starts with ws:// or wss://, such as ws://127.0.0.1:15674/ws".to_owned(),
-            });
-        }
-        // Dev-server proxies on the page's own origin (trunk serve's among them)
-        // drop the Sec-WebSocket-Protocol answer, which makes the browser fail the
-        // handshake; RabbitMQ speaks STOMP either way, so ask only across origins.
-        let socket = if same_origin_as_page(url) {
-            WebSocket::new(url)
-        } else {
-            WebSocket::new_with_str(url, SUBPROTOCOL)
-        };
-        let socket = socket.map_err(|e| TransportError::Open {
-            url: url.to_owned(),
-            reason: describe(&e),
-        })?;
-        // Binary frames arrive as ArrayBuffer, so bodies stay byte for byte.
-        socket.set_binary_type(BinaryType::Arraybuffer);
-
-        let (vhost, saved_options, saved_url) = (options.host.clone(), options.clone(), url.to_owned());
         // The same user reads the management API, to explain refusals that
         // Web-STOMP closes on without an ERROR frame.
         let management = management_url_for(url).map(|base| {
@@ -248,40 +306,75 @@ impl Connection {
         let (events_tx, events_rx) = mpsc::unbounded();
         let (opened_tx, opened_rx) = oneshot::channel();
         let inner = Rc::new(RefCell::new(Inner {
-            socket: socket.clone(),
-            channel: Channel::new(Session::new(options)),
-            decoder: Decoder::new(limits),
+            socket: None,
+            link: Link::new(options.clone(), transport.limits),
             events: events_tx,
             timer: None,
             receipt_waiters: HashMap::new(),
             opened: Some(opened_tx),
             page_timer: transport.page_timer,
-            heartbeats: (0, 0),
-            _callbacks: Vec::new(),
             ticker: None,
+            out: Vec::new(),
         }));
-        install_callbacks(&inner, &socket);
-        let ticker = start_ticker(Rc::downgrade(&inner));
-        inner.borrow_mut().ticker = ticker;
-
+        let weak = Rc::downgrade(&inner);
+        let handlers = SocketHandlers {
+            on_open: Box::new({
+                let weak = weak.clone();
+                move || with_inner(&weak, |rc| {
+                    rc.borrow_mut().link.handle_open(now());
+                    pump(rc);
+                })
+            }),
+            on_bytes: Box::new({
+                let weak = weak.clone();
+                move |bytes| with_inner(&weak, |rc| {
+                    rc.borrow_mut().link.handle_bytes(now(), bytes);
+                    pump(rc);
+                })
+            }),
+            on_close: Box::new({
+                let weak = weak.clone();
+                move |closed| with_inner(&weak, |rc| {
+                    rc.borrow_mut().link.handle_closed(now(), closed);
+                    pump(rc);
+                })
+            }),
+        };
+        let socket = Socket::open(url, handlers)?;
+        let ticker = Ticker::start({
+            let weak = weak.clone();
+            move || with_inner(&weak, |rc| {
+                let due = rc.borrow().link.poll_timeout().is_some_and(|at| at <= now());
+                if due {
+                    rc.borrow_mut().link.handle_timeout(now());
+                    pump(rc);
+                }
+            })
+        });
+        {
+            let mut guard = inner.borrow_mut();
+            guard.socket = Some(socket);
+            guard.ticker = ticker;
+        }
         let connection = Connection {
             inner,
             events: events_rx,
-            vhost,
+            vhost: options.host.clone(),
             management,
-            url: saved_url,
-            options: saved_options,
+            url: url.to_owned(),
+            options,
             transport,
         };
         match opened_rx.await {
             Ok(Ok(())) => Ok(connection),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(TransportError::ReceiptLost),
+            // Only dropping the connection drops the sender, and we hold it.
+            Err(_) => Err(TransportError::Closed(CloseReason::Transport("the connection was dropped while opening".into()))),
         }
     }
 
-    /// The next event from the session: messages, receipts, errors, the close.
-    /// `None` once the connection is closed and every event has been read.
+    /// The next event from the session: messages, receipts nobody awaits, errors,
+    /// the close. `None` once the connection is closed and every event has been read.
     pub async fn next_event(&mut self) -> Option<Event> {
         use futures_util::StreamExt;
         self.events.next().await
@@ -295,27 +388,26 @@ impl Connection {
 
     /// What the broker said in CONNECTED, while connected.
     pub fn info(&self) -> Option<ConnectionInfo> {
-        self.inner.borrow().channel.session().info().cloned()
+        self.inner.borrow().link.session().info().cloned()
+    }
+
+    /// Runs a RabbitMQ-mapping call, then sends what it queued.
+    fn with_channel<T>(&self, call: impl FnOnce(&mut Channel) -> Result<T, RabbitError>) -> Result<T, TransportError> {
+        let result = {
+            let mut inner = self.inner.borrow_mut();
+            inner.link.channel_mut().session_mut().advance(now());
+            call(inner.link.channel_mut())
+        };
+        pump(&self.inner);
+        Ok(result?)
     }
 
     /// Runs a session call, then sends what it queued.
     fn with_session<T>(
         &self,
-        call: impl FnOnce(&mut Session) -> Result<T, crate::client::ClientError>,
+        call: impl FnOnce(&mut crate::client::Session) -> Result<T, crate::client::ClientError>,
     ) -> Result<T, TransportError> {
-        let result = call(self.inner.borrow_mut().channel.session_mut());
-        pump(&self.inner);
-        Ok(result?)
-    }
-
-    /// Runs a RabbitMQ-mapping call, then sends what it queued.
-    fn with_channel<T>(
-        &self,
-        call: impl FnOnce(&mut Channel) -> Result<T, RabbitError>,
-    ) -> Result<T, TransportError> {
-        let result = call(&mut self.inner.borrow_mut().channel);
-        pump(&self.inner);
-        Ok(result?)
+        self.with_channel(|channel| call(channel.session_mut()).map_err(RabbitError::from))
     }
 
     /// Registers a waiter for `receipt`, resolved when the RECEIPT arrives.
@@ -324,12 +416,24 @@ impl Connection {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.inner.borrow_mut();
-            if let State::Closed(reason) = inner.channel.session().state() {
+            if let State::Closed(reason) = inner.link.session().state() {
                 return Err(TransportError::Closed(reason.clone()));
             }
             inner.receipt_waiters.insert(receipt, tx);
         }
-        rx.await.unwrap_or(Err(TransportError::ReceiptLost))
+        rx.await.unwrap_or_else(|_| Err(TransportError::Closed(CloseReason::Transport("the connection was dropped".into()))))
+    }
+
+    /// Waits while the socket holds more than [`SEND_BUFFER_HIGH_WATER`] unsent bytes.
+    async fn wait_for_room(&self) {
+        loop {
+            let buffered = self.inner.borrow().socket.as_ref().map_or(0, Socket::buffered_amount);
+            if buffered <= SEND_BUFFER_HIGH_WATER {
+                return;
+            }
+            // The browser has no event for a draining send buffer; look again soon.
+            gloo_timers::future::TimeoutFuture::new(2).await;
+        }
     }
 
     /// SUBSCRIBE to `destination`; resolves when the broker confirmed it by receipt,
@@ -360,6 +464,7 @@ impl Connection {
         body: Vec<u8>,
         confirm: bool,
     ) -> Result<(), TransportError> {
+        self.wait_for_room().await;
         let receipt = self.with_session(|s| s.send(destination, headers, body, confirm))?;
         self.await_receipt(receipt).await
     }
@@ -384,29 +489,35 @@ impl Connection {
             Err(TransportError::Closed(CloseReason::Disconnected)) => Ok(()),
             other => other,
         };
-        let _ = self.inner.borrow().socket.close();
+        self.close_socket(1000, "");
         result
     }
 
     /// Closes the socket without DISCONNECT: what a crashed consumer does.
     /// Unacknowledged messages return to their queue, marked redelivered.
     pub fn abort(&self) {
-        let _ = self.inner.borrow().socket.close();
+        self.close_socket(1000, "");
     }
 
-    /// Heart-beats `(sent, received)` so far.
-    pub fn heartbeats(&self) -> (u64, u64) {
-        self.inner.borrow().heartbeats
+    fn close_socket(&self, code: u16, reason: &str) {
+        if let Some(socket) = self.inner.borrow().socket.as_ref() {
+            socket.close(code, reason);
+        }
+    }
+
+    /// Heart-beats sent and received so far.
+    pub fn heartbeats(&self) -> HeartBeats {
+        self.inner.borrow().link.heartbeats()
     }
 
     /// Whether the session is still connected.
     pub fn is_connected(&self) -> bool {
-        matches!(self.inner.borrow().channel.session().state(), State::Connected(_))
+        matches!(self.inner.borrow().link.session().state(), State::Connected(_))
     }
 
     /// The session's state: connecting, connected, closed with its reason.
     pub fn state(&self) -> State {
-        self.inner.borrow().channel.session().state().clone()
+        self.inner.borrow().link.session().state().clone()
     }
 
     /// pika's `queue_declare`: resolves once the broker accepted the declare, or
@@ -426,7 +537,8 @@ impl Connection {
             other => other?,
         };
         match self.await_receipt(Some(receipt)).await {
-            Err(TransportError::Closed(CloseReason::Transport(_))) => {
+            // Only a close the broker made is a refusal; a network drop stays one.
+            Err(TransportError::Closed(reason)) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
                 let existing = self.look_up(queue).await;
                 Err(RabbitError::Refused(diagnose_declare(queue, &self.vhost, options, existing.as_ref())).into())
             }
@@ -435,19 +547,8 @@ impl Connection {
     }
 
     async fn declare_elsewhere(&self, queue: &str, options: &QueueOptions) -> Result<(), TransportError> {
-        let mut other = Connection::open_with(&self.url, self.options.clone(), self.transport).await?;
-        other.set_management(self.management.clone());
-        let result = other.queue_declare(queue, options).await;
-        if other.is_connected() {
-            let _ = other.disconnect().await;
-        }
-        result
-    }
-
-    /// Publishes everything `outbox` holds unsent, with confirms; their receipts come
-    /// as [`Event::Receipt`] and settle them with [`Outbox::confirmed_id`].
-    pub fn flush_outbox(&self, outbox: &mut crate::rabbit::Outbox) -> Result<usize, TransportError> {
-        self.with_channel(|c| outbox.flush(c))
+        declare_on_new_connection(&self.url, &self.options, self.transport, self.management.clone(), queue, options)
+            .await
     }
 
     /// The management API this connection uses to explain refusals, if any.
@@ -468,7 +569,8 @@ impl Connection {
     }
 
     /// pika's `basic_publish`; with `confirm`, resolves after RabbitMQ's publisher
-    /// confirm. See [`Channel::basic_publish`].
+    /// confirm. See [`Channel::basic_publish`]. Waits first while the socket's send
+    /// buffer is over [`SEND_BUFFER_HIGH_WATER`].
     pub async fn basic_publish(
         &self,
         exchange: &str,
@@ -477,8 +579,8 @@ impl Connection {
         properties: &BasicProperties,
         confirm: bool,
     ) -> Result<(), TransportError> {
-        let receipt =
-            self.with_channel(|c| c.basic_publish(exchange, routing_key, body, properties, confirm))?;
+        self.wait_for_room().await;
+        let receipt = self.with_channel(|c| c.basic_publish(exchange, routing_key, body, properties, confirm))?;
         self.await_receipt(receipt).await
     }
 
@@ -494,7 +596,7 @@ impl Connection {
         let (tag, receipt) = self.with_channel(|c| c.basic_consume(queue, auto_ack, prefetch))?;
         match self.await_receipt(Some(receipt)).await {
             Ok(()) => Ok(tag),
-            Err(TransportError::Closed(CloseReason::Transport(_))) => {
+            Err(TransportError::Closed(reason)) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
                 let existing = self.look_up(queue).await;
                 Err(RabbitError::Refused(diagnose_consume(queue, &self.vhost, existing.as_ref())).into())
             }
@@ -527,7 +629,7 @@ impl Connection {
 
     /// pika's `basic_qos`: the prefetch of consumers made after it.
     pub fn basic_qos(&self, prefetch_count: u16) {
-        self.inner.borrow_mut().channel.basic_qos(prefetch_count);
+        self.inner.borrow_mut().link.channel_mut().basic_qos(prefetch_count);
     }
 
     /// pika's `basic_ack`.
@@ -543,46 +645,33 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if let Ok(inner) = self.inner.try_borrow() {
-            let _ = inner.socket.close();
+        // Dropping the socket unsets its handlers and closes it.
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.socket.take();
+            inner.ticker.take();
+            inner.timer.take();
         }
     }
 }
 
-fn install_callbacks(inner: &Rc<RefCell<Inner>>, socket: &WebSocket) {
-    let weak = Rc::downgrade(inner);
-    let on_open = Closure::<dyn FnMut()>::new({
-        let weak = weak.clone();
-        move || with_inner(&weak, |rc| {
-            rc.borrow_mut().channel.session_mut().connect(now());
-            pump(rc);
-        })
-    });
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
-        let weak = weak.clone();
-        move |event: MessageEvent| with_inner(&weak, |rc| on_bytes(rc, &message_bytes(&event)))
-    });
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new({
-        let weak = weak.clone();
-        move |event: CloseEvent| {
-            with_inner(&weak, |rc| {
-                let mut reason = describe_close(event.code(), &event.reason());
-                let unread = rc.borrow().decoder.buffered();
-                if unread > 0 {
-                    reason.push_str(&format!(", in the middle of a frame ({unread} bytes of it were lost)"));
-                }
-                rc.borrow_mut().channel.session_mut().handle_closed(now(), reason);
-                pump(rc);
-            })
-        }
-    });
-    // The browser reports no detail on WebSocket errors; the close event that
-    // follows carries the code, so the error event itself adds nothing.
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    inner.borrow_mut()._callbacks =
-        vec![Box::new(on_open), Box::new(on_message), Box::new(on_close)];
+/// Declares `queue` over a short-lived connection of its own (RabbitMQ's STOMP
+/// adapter declares a queue once per connection, so only a new one hears the
+/// broker's answer to a second declare with other options).
+pub(crate) async fn declare_on_new_connection(
+    url: &str,
+    options: &ConnectOptions,
+    transport: TransportOptions,
+    management: Option<ManagementApi>,
+    queue: &str,
+    queue_options: &QueueOptions,
+) -> Result<(), TransportError> {
+    let mut other = Connection::open_with(url, options.clone(), transport).await?;
+    other.set_management(management);
+    let result = other.queue_declare(queue, queue_options).await;
+    if other.is_connected() {
+        let _ = other.disconnect().await;
+    }
+    result
 }
 
 fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&Rc<RefCell<Inner>>)) {
@@ -591,72 +680,20 @@ fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&Rc<RefCell<Inner>>)) 
     }
 }
 
-/// Web-STOMP sends text frames unless configured for binary; accept both.
-fn message_bytes(event: &MessageEvent) -> Vec<u8> {
-    let data = event.data();
-    if let Some(text) = data.as_string() {
-        text.into_bytes()
-    } else if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
-        js_sys::Uint8Array::new(buffer).to_vec()
-    } else {
-        Vec::new()
-    }
-}
-
-fn on_bytes(rc: &Rc<RefCell<Inner>>, bytes: &[u8]) {
-    {
-        let mut guard = rc.borrow_mut();
-        let inner = &mut *guard;
-        inner.decoder.push(bytes);
-        loop {
-            match inner.decoder.next_item() {
-                Ok(Some(Decoded::Frame(frame))) => inner.channel.session_mut().handle_frame(now(), frame),
-                Ok(Some(Decoded::HeartBeat)) => {
-                    inner.heartbeats.1 += 1;
-                    inner.channel.session_mut().handle_heartbeat(now());
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    protocol_failure(inner, &e);
-                    break;
-                }
-            }
-        }
-    }
-    pump(rc);
-}
-
-/// A frame we cannot read desynchronises the stream: the session ends, the socket closes.
-fn protocol_failure(inner: &mut Inner, error: &DecodeError) {
-    inner.channel.session_mut().handle_protocol_error(now(), error.to_string());
-    let _ = inner.socket.close_with_code_and_reason(1002, "malformed STOMP frame");
-}
-
 /// Sends what the session queued, delivers its events, and re-arms its timer.
 fn pump(rc: &Rc<RefCell<Inner>>) {
     let mut guard = rc.borrow_mut();
     let inner = &mut *guard;
-    while let Some(transmit) = inner.channel.session_mut().poll_transmit() {
-        let bytes = match transmit {
-            Transmit::HeartBeat => {
-                inner.heartbeats.0 += 1;
-                b"\n".to_vec()
-            }
-            Transmit::Frame(frame) => match encode_to_vec(&frame) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    // The session builds its frames; one we cannot encode is our bug,
-                    // reported as an error event rather than a panic.
-                    let _ = inner.events.unbounded_send(Event::LocalError(e.to_string()));
-                    continue;
-                }
-            },
-        };
-        if let Err(e) = inner.socket.send_with_u8_array(&bytes) {
-            inner.channel.session_mut().handle_closed(now(), format!("sending failed: {}", describe(&e)));
+    let mut out = std::mem::take(&mut inner.out);
+    out.clear();
+    if inner.link.write_transmits(&mut out) > 0 {
+        let sent = inner.socket.as_ref().map(|s| s.send(&out));
+        if let Some(Err(problem)) = sent {
+            inner.link.handle_transport_error(now(), format!("sending failed: {problem}"));
         }
     }
-    while let Some(event) = inner.channel.session_mut().poll_event() {
+    inner.out = out;
+    while let Some(event) = inner.link.poll_event() {
         match &event {
             Event::Connected(_) => {
                 if let Some(opened) = inner.opened.take() {
@@ -665,7 +702,9 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
             }
             Event::Receipt { id, .. } => {
                 if let Some(waiter) = inner.receipt_waiters.remove(id) {
+                    // Awaited: the caller has it, the event stream need not keep it.
                     let _ = waiter.send(Ok(()));
+                    continue;
                 }
             }
             Event::Closed(reason) => {
@@ -675,19 +714,23 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                 for (_, waiter) in inner.receipt_waiters.drain() {
                     let _ = waiter.send(Err(TransportError::Closed(reason.clone())));
                 }
-                let _ = inner.socket.close();
+                let (code, words) = reason.socket_code();
+                if let Some(socket) = inner.socket.as_ref() {
+                    socket.close(code, words);
+                }
+                inner.ticker = None;
             }
             _ => {}
         }
         let _ = inner.events.unbounded_send(event);
     }
     let page_timer = inner.page_timer;
-    inner.timer = inner.channel.session().poll_timeout().filter(|_| page_timer).map(|at| {
+    inner.timer = inner.link.poll_timeout().filter(|_| page_timer).map(|at| {
         let delay = at.saturating_sub(now()).as_millis().min(u32::MAX as u128) as u32;
         let weak = Rc::downgrade(rc);
         Timeout::new(delay, move || {
             with_inner(&weak, |rc| {
-                rc.borrow_mut().channel.session_mut().handle_timeout(now());
+                rc.borrow_mut().link.handle_timeout(now());
                 pump(rc);
             })
         })

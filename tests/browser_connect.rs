@@ -30,7 +30,7 @@ async fn a_wrong_password_is_refused_in_the_brokers_words() {
     let mut options = connect_options();
     options.passcode = Some("certainly-not-the-password".to_owned());
     match Connection::open(BROKER_URL, options).await {
-        Err(TransportError::Closed(CloseReason::ServerError(error))) => {
+        Err(TransportError::Closed(CloseReason::ConnectRefused(error))) => {
             let message = error.message.clone().unwrap_or_default();
             assert!(
                 message.to_lowercase().contains("access refused") || message.contains("Bad CONNECT"),
@@ -55,13 +55,13 @@ async fn heart_beats_keep_going_on_the_worker_tick_alone() {
     assert_eq!(info.heart_beat, (std::time::Duration::from_millis(1000), std::time::Duration::from_millis(1000)));
     // Wait (bounded) until five beats went out: five seconds with no other traffic.
     let mut waited = 0;
-    while connection.heartbeats().0 < 5 {
+    while connection.heartbeats().sent < 5 {
         assert!(waited < 15_000, "only {:?} heart-beats (sent, received) after {waited} ms", connection.heartbeats());
         gloo_timers::future::TimeoutFuture::new(250).await;
         waited += 250;
     }
     assert!(connection.is_connected(), "the broker kept the connection: {:?}", connection.state());
-    assert!(connection.heartbeats().1 >= 3, "the broker's beats arrived too: {:?}", connection.heartbeats());
+    assert!(connection.heartbeats().received >= 3, "the broker's beats arrived too: {:?}", connection.heartbeats());
     connection.disconnect().await.expect("disconnect");
 }
 
@@ -77,8 +77,10 @@ async fn a_wrong_url_and_a_missing_broker_are_explained() {
         Ok(_) => panic!("connected to nothing"),
     }
     match Connection::open("ws://127.0.0.1:9/ws", connect_options()).await {
-        Err(TransportError::Closed(CloseReason::Transport(words))) => {
+        Err(TransportError::Closed(reason @ CloseReason::Socket(_))) => {
+            let words = reason.to_string();
             assert!(words.contains("is the broker running"), "{words}");
+            assert_eq!(reason.fault(), burrow::client::Fault::Network, "a closed port is the network's doing");
         }
         Err(other) => panic!("expected a transport close, got {other}"),
         Ok(_) => panic!("connected to nothing"),

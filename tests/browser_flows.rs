@@ -235,7 +235,7 @@ async fn a_wrong_password_is_a_bad_credentials_refusal() {
     options.passcode = Some("not-the-password".to_owned());
     let result = within("CONNECT", burrow::transport::Connection::open(common::BROKER_URL, options)).await;
     let Err(error) = result else { panic!("a wrong password must not connect") };
-    assert!(matches!(error, TransportError::Closed(CloseReason::ServerError(_))), "{error}");
+    assert!(matches!(error, TransportError::Closed(CloseReason::ConnectRefused(_))), "{error}");
     assert_eq!(error.refusal().map(|r| r.kind), Some(RefusalKind::BadCredentials), "{error}");
 }
 

@@ -126,12 +126,15 @@ fn heart_beats_are_sent_when_due_and_skipped_after_a_frame() {
     peer.session.handle_timeout(ms(1005));
     assert_eq!(peer.sent(), vec![Transmit::HeartBeat]);
     assert_eq!(peer.session.poll_timeout(), Some(ms(2005)));
-    // A frame in between already proves we live: no beat for that interval.
+    // A frame in between already proves we live: the next beat is due one
+    // interval after it, not at the old schedule.
+    peer.session.advance(ms(1500));
     peer.session.send("/queue/a", vec![], b"x".to_vec(), false).unwrap();
     peer.sent();
+    assert_eq!(peer.session.poll_timeout(), Some(ms(2500)));
     peer.session.handle_timeout(ms(2005));
     assert!(peer.sent().is_empty());
-    peer.session.handle_timeout(ms(3005));
+    peer.session.handle_timeout(ms(2500));
     assert_eq!(peer.sent(), vec![Transmit::HeartBeat]);
 }
 
@@ -173,14 +176,14 @@ fn an_error_at_connect_closes_with_the_brokers_words() {
             .with_body("Access refused for user 'burrow'"),
     );
     let events = peer.events();
-    let Event::Closed(CloseReason::ServerError(error)) = &events[1] else {
+    let Event::Closed(CloseReason::ConnectRefused(error)) = &events[1] else {
         panic!("expected a close with the broker's error, got {events:?}");
     };
     assert_eq!(events[0], Event::Error(error.clone()));
     assert_eq!(error.message.as_deref(), Some("Bad CONNECT"));
     assert_eq!(error.body, "Access refused for user 'burrow'");
     assert_eq!(
-        CloseReason::ServerError(error.clone()).to_string(),
+        CloseReason::ConnectRefused(error.clone()).to_string(),
         "the broker said: Bad CONNECT (Access refused for user 'burrow')"
     );
 }
@@ -194,20 +197,17 @@ fn an_error_while_connected_becomes_the_reason_of_the_close_that_follows() {
     peer.session.handle_frame(ms(10), error.clone());
     let expected = ServerError::from_frame(&error);
     assert_eq!(peer.events(), vec![Event::Error(expected.clone())]);
-    peer.session.handle_closed(ms(11), "the WebSocket closed (code 1000)".into());
+    peer.session.handle_closed(ms(11), SocketClose::new(1000, WEB_STOMP_DIED));
     assert_eq!(peer.events(), vec![Event::Closed(CloseReason::ServerError(expected))]);
 }
 
 #[test]
-fn a_socket_closing_on_its_own_is_a_transport_close() {
+fn a_socket_closing_on_its_own_is_a_socket_close() {
     let mut peer = Peer::connected(options(), "0,0");
-    peer.session.handle_closed(ms(9), "the WebSocket closed (code 1006)".into());
-    assert_eq!(
-        peer.events(),
-        vec![Event::Closed(CloseReason::Transport("the WebSocket closed (code 1006)".into()))]
-    );
+    peer.session.handle_closed(ms(9), SocketClose::new(1006, ""));
+    assert_eq!(peer.events(), vec![Event::Closed(CloseReason::Socket(SocketClose::new(1006, "")))]);
     // Closing twice reports once.
-    peer.session.handle_closed(ms(10), "again".into());
+    peer.session.handle_closed(ms(10), SocketClose::new(1000, "again"));
     assert!(peer.events().is_empty());
 }
 
@@ -308,12 +308,12 @@ fn send_confirms_by_receipt_matched_to_its_request() {
 fn receipts_still_pending_at_close_are_reported_lost() {
     let mut peer = Peer::connected(options(), "0,0");
     let r = peer.session.send("/queue/a", vec![], b"m".to_vec(), true).unwrap().unwrap();
-    peer.session.handle_closed(ms(50), "gone".into());
+    peer.session.handle_closed(ms(50), SocketClose::new(1006, ""));
     assert_eq!(
         peer.events(),
         vec![
             Event::ReceiptsLost(vec![(r, Request::Send { destination: "/queue/a".into() })]),
-            Event::Closed(CloseReason::Transport("gone".into())),
+            Event::Closed(CloseReason::Socket(SocketClose::new(1006, ""))),
         ]
     );
 }
@@ -456,7 +456,7 @@ fn a_close_after_disconnect_is_clean_even_without_its_receipt() {
     let mut peer = Peer::connected(options(), "0,0");
     let r = peer.session.send("/queue/a", vec![], vec![], true).unwrap().unwrap();
     peer.session.disconnect(ms(10)).unwrap();
-    peer.session.handle_closed(ms(11), "the WebSocket closed (code 1000)".into());
+    peer.session.handle_closed(ms(11), SocketClose::new(1000, ""));
     assert_eq!(
         peer.events(),
         vec![

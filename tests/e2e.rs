@@ -274,6 +274,94 @@ async fn embed_page_with_two_widgets(client: &Client) {
     assert!(font.as_str().unwrap_or_default().contains("Georgia"), "host font kept: {font}");
 }
 
+/// The names of the broker's client connections now, from the management API.
+fn connection_names() -> std::collections::BTreeSet<String> {
+    let user = std::env::var("BURROW_RABBIT_USER").unwrap_or_else(|_| "burrow".into());
+    let password = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
+    let out = Command::new("curl")
+        .args(["-s", "-u", &format!("{user}:{password}"), "http://127.0.0.1:15672/api/connections?columns=name"])
+        .output()
+        .expect("curl the management API");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    list.as_array()
+        .map(|items| items.iter().filter_map(|c| c["name"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// `unmount()` ends a widget's connections, its main one and its consumers'.
+async fn unmounted_widgets_leave_no_connection(client: &Client, before: &std::collections::BTreeSet<String>) {
+    // Two widgets and a consumer card hold connections; the management API lists
+    // them within a second or so.
+    let started = Instant::now();
+    let theirs: Vec<String> = loop {
+        let theirs: Vec<String> = connection_names().difference(before).cloned().collect();
+        if theirs.len() >= 3 {
+            break theirs;
+        }
+        assert!(started.elapsed() < WAIT, "the widgets' connections are not listed: {theirs:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    client
+        .execute("window.burrowWidgets.forEach(w => w.unmount())", vec![])
+        .await
+        .expect("unmount both widgets");
+    let started = Instant::now();
+    loop {
+        let now = connection_names();
+        let left: Vec<&String> = theirs.iter().filter(|name| now.contains(*name)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "connections still open after unmount(): {left:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Disconnect while the status counts down to the next attempt brings Connect back
+/// at once: nothing stays "Reconnecting".
+async fn disconnect_during_the_countdown(client: &Client) {
+    client.goto(&format!("http://127.0.0.1:{APP_PORT}/")).await.expect("the app loads");
+    // Nothing listens there: every attempt fails and a countdown runs.
+    type_into(client, "section[aria-label='Connection'] input[name='url']", "ws://127.0.0.1:15999/ws").await;
+    type_into(client, "section[aria-label='Connection'] input[name='passcode']", "burrow").await;
+    click(client, "section[aria-label='Connection'] button[type='submit']").await;
+    wait_text(client, "[data-testid='connection-status']", "countdown", |t| t.contains("Reconnecting in")).await;
+    click(client, "section[aria-label='Connection'] button.secondary").await;
+    let clicked = Instant::now();
+    loop {
+        let button = client.find(Locator::Css("section[aria-label='Connection'] button[type='submit']")).await;
+        if let Ok(button) = button {
+            if button.text().await.unwrap_or_default() == "Connect" {
+                break;
+            }
+        }
+        assert!(clicked.elapsed() < Duration::from_secs(1), "Connect did not come back within a second");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = wait_text(client, "[data-testid='connection-status']", "closed", |t| t.contains("Closed")).await;
+    assert!(!status.contains("Reconnecting"), "{status}");
+}
+
+/// A routing key over 255 bytes is refused at publish, in words, every time; the
+/// next valid publish is confirmed (and refused records get list keys of their own,
+/// which yew's debug build checks).
+async fn an_impossible_publish_is_refused_alone(client: &Client) {
+    open_connected(client).await;
+    let queue = fresh("e2e-long-key");
+    declare(client, &queue, false).await;
+    let long = "k".repeat(300);
+    publish(client, &long, "never sent", 1).await;
+    publish(client, &long, "never sent either", 1).await;
+    wait_text(client, "[data-testid='publish-counts']", "two refusals", |t| t.contains("failed 2")).await;
+    let log = wait_text(client, "section[aria-label='Producer'] ol.log", "the refusal", |t| t.contains("255 bytes")).await;
+    assert!(log.contains("failed"), "{log}");
+    publish(client, &queue, "this one goes", 1).await;
+    wait_text(client, "[data-testid='publish-counts']", "the valid one confirmed", |t| {
+        t.contains("confirmed 1") && t.contains("pending 0")
+    })
+    .await;
+}
+
 /// Credentials stay in memory unless "remember" is ticked.
 async fn credentials_are_kept_only_when_asked(client: &Client) {
     let stored = |client: &Client| {
@@ -348,7 +436,13 @@ fn the_app_and_the_widget_in_headless_chromium() {
         crash_and_redelivery(&client).await;
         refused_redeclare_in_words(&client).await;
         bodies_are_text_never_html(&client).await;
+        disconnect_during_the_countdown(&client).await;
+        an_impossible_publish_is_refused_alone(&client).await;
+        // Leave the app page; connections listed now are not the widgets'.
+        client.goto("about:blank").await.expect("blank page");
+        let before_widgets = connection_names();
         embed_page_with_two_widgets(&client).await;
+        unmounted_widgets_leave_no_connection(&client, &before_widgets).await;
         credentials_are_kept_only_when_asked(&client).await;
         survives_a_broker_restart(&client).await;
         client.close().await.expect("end the WebDriver session");

@@ -173,13 +173,16 @@ fn giving_up_cancels_the_countdown_until_the_user_connects_again() {
 
 // ---- Retryable classification ----
 
+fn error(message: &str, body: &str) -> ServerError {
+    ServerError { message: Some(message.to_owned()), body: body.to_owned(), receipt_id: None, headers: Vec::new() }
+}
+
 fn server_error(message: &str, body: &str) -> CloseReason {
-    CloseReason::ServerError(ServerError {
-        message: Some(message.to_owned()),
-        body: body.to_owned(),
-        receipt_id: None,
-        headers: Vec::new(),
-    })
+    CloseReason::ServerError(error(message, body))
+}
+
+fn connect_refused(message: &str, body: &str) -> CloseReason {
+    CloseReason::ConnectRefused(error(message, body))
 }
 
 #[test]
@@ -195,11 +198,19 @@ fn network_and_protocol_failures_are_retryable() {
 fn deliberate_or_permanent_closes_are_not_retryable() {
     assert!(!is_retryable(&CloseReason::Disconnected));
     assert!(!is_retryable(&CloseReason::InvalidOptions("line break in login".into())));
-    assert!(!is_retryable(&server_error("Bad CONNECT", "Access refused for user 'guest'")));
-    assert!(!is_retryable(&server_error("Bad CONNECT", "Virtual host '/nope' access denied")));
-    assert!(!is_retryable(&server_error("access_refused", "ACCESS_REFUSED - write access")));
-    assert!(!is_retryable(&server_error("not_found", "NOT_FOUND - no exchange 'x'")));
-    assert!(!is_retryable(&server_error("precondition_failed", "PRECONDITION_FAILED - inequivalent arg")));
+    assert!(!is_retryable(&connect_refused("Bad CONNECT", "Access refused for user 'guest'")));
+    assert!(!is_retryable(&connect_refused("Bad CONNECT", "Virtual host '/nope' access denied")));
+    assert!(!is_retryable(&connect_refused("access_refused", "ACCESS_REFUSED - write access")));
+}
+
+#[test]
+fn a_refusal_after_connected_is_retryable() {
+    // The reliability core fails the refused request alone; the session comes back.
+    assert!(is_retryable(&server_error("access_refused", "ACCESS_REFUSED - write access")));
+    assert!(is_retryable(&server_error("not_found", "NOT_FOUND - no exchange 'x'")));
+    assert!(is_retryable(&server_error("precondition_failed", "PRECONDITION_FAILED - inequivalent arg")));
+    assert!(is_retryable(&CloseReason::Socket(SocketClose::new(1000, WEB_STOMP_DIED))));
+    assert!(is_retryable(&CloseReason::Socket(SocketClose::new(1006, ""))));
 }
 
 // ---- Outbox ----
@@ -213,90 +224,136 @@ fn publish(key: &str, body: &str) -> PendingPublish {
     }
 }
 
+fn limits(messages: usize) -> OutboxLimits {
+    OutboxLimits { messages, bytes: 1024 * 1024 }
+}
+
+/// The routing keys waiting to be sent on the current connection, in send order.
 fn keys(outbox: &Outbox) -> Vec<String> {
-    outbox.to_resend().map(|(_, p)| p.routing_key.clone()).collect()
+    let mut copy = outbox.clone();
+    let mut keys = Vec::new();
+    let mut n = 0;
+    while let Some((id, publish, _)) = copy.next_unsent() {
+        keys.push(publish.routing_key.clone());
+        n += 1;
+        assert!(copy.sent(id, ReceiptId(format!("probe-{n}"))));
+    }
+    keys
 }
 
 #[test]
 fn outbox_keeps_push_order_and_counts_bytes() {
-    let mut outbox = Outbox::new(10);
+    let mut outbox = Outbox::new(limits(10));
     let a = outbox.push(publish("a", "1")).unwrap();
     let b = outbox.push(publish("b", "22")).unwrap();
     let c = outbox.push(publish("c", "333")).unwrap();
     assert!(a < b && b < c);
     assert_eq!(keys(&outbox), ["a", "b", "c"]);
-    assert_eq!((outbox.len(), outbox.bytes(), outbox.capacity()), (3, 6, 10));
+    assert_eq!((outbox.len(), outbox.bytes(), outbox.limits()), (3, 6, limits(10)));
+    assert_eq!(outbox.unsent(), 3);
+    assert_eq!(outbox.get(b), Some(&publish("b", "22")));
+    let ids: Vec<OutboxId> = outbox.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, [a, b, c]);
 }
 
 #[test]
 fn outbox_refuses_beyond_capacity_until_a_confirm_frees_room() {
-    let mut outbox = Outbox::new(2);
+    let mut outbox = Outbox::new(limits(2));
     let a = outbox.push(publish("a", "x")).unwrap();
     outbox.push(publish("b", "x")).unwrap();
     assert_eq!(outbox.push(publish("c", "x")), Err(OutboxError::Full { capacity: 2 }));
+    assert_eq!(outbox.check_room(1), Err(OutboxError::Full { capacity: 2 }));
     assert_eq!(
         OutboxError::Full { capacity: 2 }.to_string(),
         "the outbox is full: 2 messages are waiting to be confirmed"
     );
-    outbox.sent(a, ReceiptId("r-1".into())).unwrap();
+    assert!(outbox.sent(a, ReceiptId("r-1".into())));
     assert!(outbox.push(publish("c", "x")).is_err(), "sent is not confirmed");
-    assert!(outbox.confirmed(&ReceiptId("r-1".into())).is_some());
+    assert_eq!(outbox.confirmed(&ReceiptId("r-1".into())), Some(a));
     assert!(outbox.push(publish("c", "x")).is_ok());
-    assert_eq!(Outbox::new(0).push(publish("a", "x")), Err(OutboxError::Full { capacity: 0 }));
+    assert_eq!(Outbox::new(limits(0)).push(publish("a", "x")), Err(OutboxError::Full { capacity: 0 }));
+}
+
+#[test]
+fn outbox_refuses_beyond_its_byte_limit_but_takes_one_large_message_when_empty() {
+    let mut outbox = Outbox::new(OutboxLimits { messages: 10, bytes: 5 });
+    let big = outbox.push(publish("big", "0123456789")).expect("an empty outbox takes any size");
+    assert_eq!(
+        outbox.push(publish("a", "x")),
+        Err(OutboxError::FullBytes { waiting: 10, size: 1, limit: 5 })
+    );
+    outbox.remove(big);
+    outbox.push(publish("a", "xxx")).unwrap();
+    outbox.push(publish("b", "xx")).unwrap();
+    assert!(matches!(outbox.push(publish("c", "x")), Err(OutboxError::FullBytes { .. })));
 }
 
 #[test]
 fn confirm_removes_exactly_the_confirmed_message() {
-    let mut outbox = Outbox::new(10);
+    let mut outbox = Outbox::new(limits(10));
     let a = outbox.push(publish("a", "aaaa")).unwrap();
     let b = outbox.push(publish("b", "bb")).unwrap();
-    outbox.sent(a, ReceiptId("r-a".into())).unwrap();
-    outbox.sent(b, ReceiptId("r-b".into())).unwrap();
-    assert_eq!(outbox.in_flight(), 2);
+    assert!(outbox.sent(a, ReceiptId("r-a".into())));
+    assert!(outbox.sent(b, ReceiptId("r-b".into())));
+    assert_eq!((outbox.in_flight(), outbox.in_flight_bytes()), (2, 6));
     assert_eq!(keys(&outbox), Vec::<String>::new(), "nothing left to send");
+    assert_eq!(outbox.by_receipt(&ReceiptId("r-b".into())), Some(b));
 
-    assert_eq!(outbox.confirmed(&ReceiptId("r-b".into())), Some(publish("b", "bb")));
+    assert_eq!(outbox.confirmed(&ReceiptId("r-b".into())), Some(b));
     assert_eq!(outbox.confirmed(&ReceiptId("r-b".into())), None, "a second RECEIPT is ignored");
     assert_eq!(outbox.confirmed(&ReceiptId("someone-else".into())), None);
-    assert_eq!((outbox.len(), outbox.bytes()), (1, 4));
-    assert_eq!(outbox.sent(b, ReceiptId("r-late".into())), Err(OutboxError::Unknown(b)));
+    assert_eq!((outbox.len(), outbox.bytes(), outbox.in_flight(), outbox.in_flight_bytes()), (1, 4, 1, 4));
+    assert!(!outbox.sent(b, ReceiptId("r-late".into())), "a confirmed message cannot be sent again");
 }
 
 #[test]
 fn after_a_lost_connection_unconfirmed_messages_are_resent_in_original_order() {
-    let mut outbox = Outbox::new(10);
+    let mut outbox = Outbox::new(limits(10));
     let ids: Vec<OutboxId> = ["a", "b", "c", "d"].iter().map(|k| outbox.push(publish(k, k)).unwrap()).collect();
     // a, b and d sent; c not yet; b confirmed.
     for (id, r) in [(ids[0], "r-a"), (ids[1], "r-b"), (ids[3], "r-d")] {
-        outbox.sent(id, ReceiptId(r.into())).unwrap();
+        assert!(outbox.sent(id, ReceiptId(r.into())));
     }
     assert!(outbox.confirmed(&ReceiptId("r-b".into())).is_some());
     assert_eq!(keys(&outbox), ["c"]);
+    let in_flight: std::collections::BTreeSet<OutboxId> = outbox.in_flight_ids().collect();
+    assert_eq!(in_flight, [ids[0], ids[3]].into_iter().collect());
 
     outbox.connection_lost();
     assert_eq!(keys(&outbox), ["a", "c", "d"]);
-    assert_eq!(outbox.in_flight(), 0);
+    assert_eq!((outbox.in_flight(), outbox.in_flight_bytes()), (0, 0));
     // A RECEIPT of the old connection cannot confirm anything any more.
     assert_eq!(outbox.confirmed(&ReceiptId("r-a".into())), None);
+    // Sent before: the next send is marked as a possible duplicate.
+    assert_eq!(outbox.next_unsent().map(|(id, _, sends)| (id, sends)), Some((ids[0], 1)));
 
     // Resent on the new connection with new receipts.
-    outbox.sent(ids[0], ReceiptId("r2-a".into())).unwrap();
+    assert!(outbox.sent(ids[0], ReceiptId("r2-a".into())));
     assert_eq!(keys(&outbox), ["c", "d"]);
-    assert!(outbox.confirmed(&ReceiptId("r2-a".into())).is_some());
+    assert_eq!(outbox.confirmed(&ReceiptId("r2-a".into())), Some(ids[0]));
     assert_eq!(outbox.len(), 2);
 }
 
 #[test]
-fn rejected_and_removed_messages_leave_the_outbox() {
-    let mut outbox = Outbox::new(10);
+fn removed_and_drained_messages_leave_the_outbox() {
+    let mut outbox = Outbox::new(limits(10));
     let a = outbox.push(publish("a", "12345")).unwrap();
     let b = outbox.push(publish("b", "67")).unwrap();
-    outbox.sent(a, ReceiptId("r-a".into())).unwrap();
-    assert_eq!(outbox.rejected(&ReceiptId("r-a".into())), Some(publish("a", "12345")));
+    assert!(outbox.sent(a, ReceiptId("r-a".into())));
+    assert_eq!(outbox.remove(a), Some(publish("a", "12345")));
+    assert_eq!(outbox.confirmed(&ReceiptId("r-a".into())), None, "a late RECEIPT of a removed message");
     assert_eq!(outbox.remove(b), Some(publish("b", "67")));
     assert_eq!(outbox.remove(b), None);
     assert!(outbox.is_empty());
-    assert_eq!(outbox.bytes(), 0);
+    assert_eq!((outbox.bytes(), outbox.in_flight_bytes()), (0, 0));
+
+    let c = outbox.push(publish("c", "1")).unwrap();
+    let d = outbox.push(publish("d", "2")).unwrap();
+    assert!(outbox.sent(c, ReceiptId("r-c".into())));
+    let drained: Vec<OutboxId> = outbox.drain().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(drained, [c, d], "oldest first");
+    assert!(outbox.is_empty() && outbox.next_unsent().is_none());
+    assert_eq!((outbox.bytes(), outbox.in_flight(), outbox.unsent()), (0, 0, 0));
 }
 
 fn connected_channel() -> Channel {
@@ -315,37 +372,6 @@ fn sent_frames(channel: &mut Channel) -> Vec<Frame> {
             Transmit::HeartBeat => None,
         })
         .collect()
-}
-
-#[test]
-fn flush_publishes_with_receipts_and_a_receipt_confirms() {
-    let mut outbox = Outbox::new(10);
-    outbox.push(publish("first", "1")).unwrap();
-    outbox.push(publish("second", "2")).unwrap();
-    let mut channel = connected_channel();
-    assert_eq!(outbox.flush(&mut channel).unwrap(), 2);
-    assert_eq!(outbox.flush(&mut channel).unwrap(), 0, "nothing is sent twice on one connection");
-    let frames = sent_frames(&mut channel);
-    let destinations: Vec<_> = frames.iter().map(|f| f.header("destination").unwrap()).collect();
-    assert_eq!(destinations, ["/amq/queue/first", "/amq/queue/second"]);
-    let receipt = ReceiptId(frames[0].header("receipt").unwrap().to_owned());
-    assert_eq!(frames[0].header("persistent"), Some("true"));
-    assert_eq!(outbox.confirmed(&receipt).map(|p| p.routing_key), Some("first".to_owned()));
-
-    // The connection drops: "second" goes out again on the next one.
-    outbox.connection_lost();
-    let mut channel = connected_channel();
-    assert_eq!(outbox.flush(&mut channel).unwrap(), 1);
-    assert_eq!(sent_frames(&mut channel)[0].header("destination"), Some("/amq/queue/second"));
-}
-
-#[test]
-fn flush_on_a_closed_channel_keeps_everything_waiting() {
-    let mut outbox = Outbox::new(10);
-    outbox.push(publish("a", "1")).unwrap();
-    let mut channel = Channel::new(Session::new(ConnectOptions::new("/")));
-    assert!(outbox.flush(&mut channel).is_err());
-    assert_eq!(keys(&outbox), ["a"]);
 }
 
 // ---- Frame size ----

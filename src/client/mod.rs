@@ -11,6 +11,6 @@ mod types;
 pub use reconnect::{is_retryable, Backoff, Jitter, ReconnectState, Reconnector};
 pub use session::{Session, Subscription};
 pub use types::{
-    AckMode, ClientError, CloseReason, ConnectOptions, ConnectionInfo, Event, Message, ReceiptId,
-    Request, ServerError, State, SubscriptionId, Transmit,
+    AckMode, ClientError, CloseReason, ConnectOptions, ConnectionInfo, Event, Fault, Message, ReceiptId,
+    Request, ServerError, SocketClose, State, SubscriptionId, Transmit, WEB_STOMP_DIED,
 };

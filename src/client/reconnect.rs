@@ -230,40 +230,30 @@ impl Reconnector {
 
 /// Whether reconnecting can help after a session closed for `reason`.
 ///
-/// Retryable: the WebSocket dropped ([`CloseReason::Transport`]), the broker went
-/// silent ([`CloseReason::HeartBeatTimeout`]) or did not answer CONNECT in time
-/// ([`CloseReason::ConnectTimeout`]), or sent garbage ([`CloseReason::Protocol`]);
-/// also an ERROR frame that is not a refusal a new connection would get again
-/// (such as a broker shutting down).
-///
-/// Not retryable: the user's own [`CloseReason::Disconnected`],
-/// [`CloseReason::InvalidOptions`], and ERROR frames refusing credentials, the virtual
-/// host or a permission, or reporting `NOT_FOUND` / `PRECONDITION_FAILED`: those come
-/// back unchanged on every attempt.
+/// Only a refusal at CONNECT that a new connection would get again is final:
+/// [`CloseReason::ConnectRefused`] for credentials, the virtual host or a
+/// permission; and the user's own [`CloseReason::Disconnected`] and
+/// [`CloseReason::InvalidOptions`]. Everything after CONNECTED is retryable, a
+/// broker's ERROR included: a refused publish, declare or subscription fails alone
+/// (the reliability core takes it out), and the rest of the session comes back.
 pub fn is_retryable(reason: &CloseReason) -> bool {
     match reason {
-        CloseReason::Transport(_)
+        CloseReason::Disconnected | CloseReason::InvalidOptions(_) => false,
+        CloseReason::ConnectRefused(error) => !is_permanent_refusal(error),
+        CloseReason::ServerError(_)
+        | CloseReason::Socket(_)
+        | CloseReason::Transport(_)
         | CloseReason::HeartBeatTimeout { .. }
         | CloseReason::ConnectTimeout(_)
         | CloseReason::Protocol(_) => true,
-        CloseReason::Disconnected | CloseReason::InvalidOptions(_) => false,
-        CloseReason::ServerError(error) => !is_permanent_refusal(error),
     }
 }
 
-/// The refusals retrying cannot fix. Matched on the broker's words here, not with
-/// `crate::rabbit::Refusal`, because the client layer does not depend on the rabbit one.
+/// The CONNECT refusals retrying cannot fix. Matched on the broker's words here, not
+/// with `crate::rabbit::Refusal`, because the client layer does not depend on the rabbit one.
 fn is_permanent_refusal(error: &ServerError) -> bool {
     let text = format!("{} {}", error.message.as_deref().unwrap_or_default(), error.body).to_lowercase();
-    [
-        "bad connect",
-        "access refused",
-        "access_refused",
-        "not_allowed",
-        "virtual host",
-        "not_found",
-        "precondition_failed",
-    ]
-    .iter()
-    .any(|word| text.contains(word))
+    ["bad connect", "access refused", "access_refused", "not_allowed", "virtual host"]
+        .iter()
+        .any(|word| text.contains(word))
 }

@@ -41,8 +41,12 @@ pub struct Session {
     disconnect_deadline: Option<Duration>,
     send_interval: Duration,
     receive_interval: Duration,
-    next_heartbeat: Option<Duration>,
-    sent_since_heartbeat: bool,
+    /// The latest time any input told us; frames queued by calls without a `now`
+    /// count as sent then (never later than they really were).
+    now: Duration,
+    /// When we last queued anything for the broker: STOMP 1.2 wants something
+    /// sent at least every `send_interval`, counted from the last send.
+    last_sent: Duration,
     last_received: Duration,
     /// The latest ERROR, so that the close which follows it carries the broker's words.
     last_error: Option<ServerError>,
@@ -70,8 +74,8 @@ impl Session {
             disconnect_deadline: None,
             send_interval: Duration::ZERO,
             receive_interval: Duration::ZERO,
-            next_heartbeat: None,
-            sent_since_heartbeat: false,
+            now: Duration::ZERO,
+            last_sent: Duration::ZERO,
             last_received: Duration::ZERO,
             last_error: None,
         }
@@ -103,6 +107,7 @@ impl Session {
     /// Queues CONNECT; call once the connection is open. Invalid options close the
     /// session at once with [`CloseReason::InvalidOptions`].
     pub fn connect(&mut self, now: Duration) {
+        self.advance(now);
         if self.state != State::Idle {
             self.events.push_back(Event::LocalError(ClientError::AlreadyStarted.to_string()));
             return;
@@ -123,6 +128,7 @@ impl Session {
             frame = frame.with_header("passcode", passcode.clone());
         }
         self.transmits.push_back(Transmit::Frame(frame));
+        self.last_sent = now;
         self.state = State::Connecting;
         self.last_received = now;
         self.connect_deadline = Some(now + self.options.connect_timeout);
@@ -143,8 +149,16 @@ impl Session {
         Ok(())
     }
 
+    /// Tells the session the time, before a call that sends without a `now` of its
+    /// own ([`Session::send`], [`Session::ack`], …), so the heart-beat schedule counts
+    /// from when the frame really went. Time never goes back: an earlier `now` is ignored.
+    pub fn advance(&mut self, now: Duration) {
+        self.now = self.now.max(now);
+    }
+
     /// A frame arrived.
     pub fn handle_frame(&mut self, now: Duration, frame: Frame) {
+        self.advance(now);
         self.last_received = now;
         match frame.command {
             Command::Connected => self.on_connected(now, &frame),
@@ -160,17 +174,20 @@ impl Session {
 
     /// A heart-beat arrived.
     pub fn handle_heartbeat(&mut self, now: Duration) {
+        self.advance(now);
         self.last_received = now;
     }
 
     /// The incoming bytes could not be decoded; the stream cannot be trusted further.
-    pub fn handle_protocol_error(&mut self, _now: Duration, problem: String) {
+    pub fn handle_protocol_error(&mut self, now: Duration, problem: String) {
+        self.advance(now);
         self.close(CloseReason::Protocol(problem));
     }
 
-    /// The connection underneath closed; `reason` says how (for example, the
-    /// WebSocket close code). An ERROR just before it is the real reason.
-    pub fn handle_closed(&mut self, _now: Duration, reason: String) {
+    /// The connection underneath closed, as `closed` says. An ERROR just before it
+    /// is the real reason.
+    pub fn handle_closed(&mut self, now: Duration, closed: SocketClose) {
+        self.advance(now);
         let reason = match self.last_error.take() {
             Some(error) => CloseReason::ServerError(error),
             // RabbitMQ (3.10 at least) closes on DISCONNECT without the RECEIPT the
@@ -179,13 +196,21 @@ impl Session {
                 self.pending_receipts.retain(|_, request| *request != Request::Disconnect);
                 CloseReason::Disconnected
             }
-            None => CloseReason::Transport(reason),
+            None => CloseReason::Socket(closed),
         };
         self.close(reason);
     }
 
+    /// The connection failed underneath for a reason that is not a close event (for
+    /// example, the socket refused to send).
+    pub fn handle_transport_error(&mut self, now: Duration, problem: String) {
+        self.advance(now);
+        self.close(CloseReason::Transport(problem));
+    }
+
     /// The time came that [`Session::poll_timeout`] asked for (or later).
     pub fn handle_timeout(&mut self, now: Duration) {
+        self.advance(now);
         if self.connect_deadline.is_some_and(|d| now >= d) {
             self.close(CloseReason::ConnectTimeout(self.options.connect_timeout));
             return;
@@ -206,21 +231,15 @@ impl Session {
                 return;
             }
         }
-        if let Some(due) = self.next_heartbeat {
-            if now >= due {
-                // Any frame sent since the last beat already told the broker we live.
-                if !self.sent_since_heartbeat {
-                    self.transmits.push_back(Transmit::HeartBeat);
-                }
-                self.sent_since_heartbeat = false;
-                self.next_heartbeat = Some(now + self.send_interval);
-            }
+        if self.next_heartbeat().is_some_and(|due| now >= due) {
+            self.transmits.push_back(Transmit::HeartBeat);
+            self.last_sent = now;
         }
     }
 
     /// When the session next needs [`Session::handle_timeout`], if ever.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        [self.connect_deadline, self.disconnect_deadline, self.receive_deadline(), self.next_heartbeat]
+        [self.connect_deadline, self.disconnect_deadline, self.receive_deadline(), self.next_heartbeat()]
             .into_iter()
             .flatten()
             .min()
@@ -234,6 +253,12 @@ impl Session {
     /// The next event for the user.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// When a heart-beat is due: one interval after the last thing we sent.
+    fn next_heartbeat(&self) -> Option<Duration> {
+        let connected = matches!(self.state, State::Connected(_) | State::Disconnecting);
+        (connected && !self.send_interval.is_zero()).then(|| self.last_sent + self.send_interval)
     }
 
     fn receive_deadline(&self) -> Option<Duration> {
@@ -263,7 +288,8 @@ impl Session {
         };
         self.send_interval = negotiate(cx, sy);
         self.receive_interval = negotiate(sx, cy);
-        self.next_heartbeat = (!self.send_interval.is_zero()).then(|| now + self.send_interval);
+        // CONNECT was our last send; count from now, the broker's own clock starts here.
+        self.last_sent = self.last_sent.max(now);
         self.connect_deadline = None;
         let info = ConnectionInfo {
             version: frame.header("version").unwrap_or("1.0").to_owned(),
@@ -316,7 +342,7 @@ impl Session {
         self.events.push_back(Event::Error(error.clone()));
         if self.state == State::Connecting {
             // Refused at CONNECT (wrong credentials, unknown vhost): nothing follows.
-            self.close(CloseReason::ServerError(error));
+            self.close(CloseReason::ConnectRefused(error));
         } else {
             // RabbitMQ closes the socket after a fatal ERROR; the close then carries it.
             self.last_error = Some(error);
@@ -335,7 +361,6 @@ impl Session {
         self.state = State::Closed(reason.clone());
         self.connect_deadline = None;
         self.disconnect_deadline = None;
-        self.next_heartbeat = None;
         self.events.push_back(Event::Closed(reason));
     }
 
@@ -369,7 +394,7 @@ impl Session {
             self.pending_receipts.insert(id.clone(), request);
         }
         self.transmits.push_back(Transmit::Frame(frame));
-        self.sent_since_heartbeat = true;
+        self.last_sent = self.now;
         id
     }
 
@@ -494,6 +519,7 @@ impl Session {
     /// DISCONNECT with a receipt; the session closes with [`CloseReason::Disconnected`]
     /// when it arrives, or with a transport reason if it does not come in time.
     pub fn disconnect(&mut self, now: Duration) -> Result<ReceiptId, ClientError> {
+        self.advance(now);
         self.ensure_connected()?;
         let frame = Frame::new(Command::Disconnect);
         let receipt = self.queue(frame, Request::Disconnect, true);

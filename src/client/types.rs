@@ -202,15 +202,82 @@ impl ServerError {
     }
 }
 
+/// How the connection underneath a session closed, as the browser reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketClose {
+    /// The WebSocket close code (1006: no close frame at all).
+    pub code: u16,
+    /// The close frame's reason text.
+    pub reason: String,
+    /// Bytes of an unfinished frame that were lost with the connection.
+    pub unread: usize,
+}
+
+/// The reason RabbitMQ's Web-STOMP gives when it ends a session itself, refusals
+/// included (3.10.8 may drop the ERROR frame that should come first).
+pub const WEB_STOMP_DIED: &str = "STOMP died";
+
+/// Which side a failure came from, so a user knows where to look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The network or the socket: nothing was refused, the link just went.
+    Network,
+    /// The broker refused or ended the session on purpose.
+    Broker,
+    /// Burrow's own limits or options refused it before anything was sent.
+    Local,
+    /// The user asked for it.
+    User,
+}
+
+impl SocketClose {
+    /// A close with this code and reason and nothing lost mid-frame.
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        SocketClose { code, reason: reason.into(), unread: 0 }
+    }
+
+    /// Whether the broker ended the session on purpose (Web-STOMP's "STOMP died",
+    /// after a refusal it may not have explained), rather than the network dropping it.
+    pub fn by_broker(&self) -> bool {
+        self.reason == WEB_STOMP_DIED
+    }
+}
+
+impl fmt::Display for SocketClose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (code, reason) = (self.code, self.reason.as_str());
+        match reason {
+            WEB_STOMP_DIED => write!(f, "RabbitMQ ended the session (code {code}, \"{WEB_STOMP_DIED}\")")?,
+            // The browser's code for "no close frame": nothing listens there, the
+            // network dropped, or the broker went away.
+            _ if code == 1006 => f.write_str(
+                "the connection failed or dropped without a goodbye (code 1006): is the broker running, and is the URL right?",
+            )?,
+            "" => write!(f, "the WebSocket closed (code {code})")?,
+            _ => write!(f, "the WebSocket closed (code {code}): {reason}")?,
+        }
+        if self.unread > 0 {
+            write!(f, ", in the middle of a frame ({} bytes of it were lost)", self.unread)?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a session ended, in words a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloseReason {
     /// We sent DISCONNECT and the broker confirmed it.
     #[error("disconnected")]
     Disconnected,
-    /// The broker sent ERROR and closed the connection.
+    /// The broker refused CONNECT (credentials, virtual host): retrying gets the same.
+    #[error("{0}")]
+    ConnectRefused(ServerError),
+    /// The broker sent ERROR after CONNECTED and closed the connection.
     #[error("{0}")]
     ServerError(ServerError),
+    /// The WebSocket closed underneath the session.
+    #[error("{0}")]
+    Socket(SocketClose),
     /// CONNECTED did not come in time.
     #[error("the broker did not answer CONNECT within {} s", .0.as_secs_f32())]
     ConnectTimeout(Duration),
@@ -225,12 +292,49 @@ pub enum CloseReason {
     /// The broker sent bytes that are not STOMP.
     #[error("the broker sent a malformed frame: {0}")]
     Protocol(String),
-    /// The WebSocket closed underneath the session.
+    /// The connection failed underneath for another reason (a send the socket refused).
     #[error("{0}")]
     Transport(String),
     /// The connect options cannot be sent (for example, a line break in the login).
     #[error("invalid connect options: {0}")]
     InvalidOptions(String),
+}
+
+impl CloseReason {
+    /// Which side ended the session.
+    pub fn fault(&self) -> Fault {
+        match self {
+            CloseReason::Disconnected => Fault::User,
+            CloseReason::ConnectRefused(_) | CloseReason::ServerError(_) => Fault::Broker,
+            CloseReason::Socket(close) if close.by_broker() => Fault::Broker,
+            CloseReason::Socket(_)
+            | CloseReason::Transport(_)
+            | CloseReason::ConnectTimeout(_)
+            | CloseReason::HeartBeatTimeout { .. } => Fault::Network,
+            // A malformed frame is the broker's (or a proxy's) doing, not a refusal.
+            CloseReason::Protocol(_) => Fault::Network,
+            CloseReason::InvalidOptions(_) => Fault::Local,
+        }
+    }
+
+    /// The broker's ERROR behind this close, if one arrived.
+    pub fn server_error(&self) -> Option<&ServerError> {
+        match self {
+            CloseReason::ConnectRefused(error) | CloseReason::ServerError(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The WebSocket close code to close with when the session, not the socket,
+    /// ended it: browsers only allow 1000 and 3000–4999 from a page.
+    pub fn socket_code(&self) -> (u16, &'static str) {
+        match self {
+            CloseReason::Protocol(_) => (4002, "malformed STOMP frame"),
+            CloseReason::HeartBeatTimeout { .. } => (4001, "broker went silent"),
+            CloseReason::ConnectTimeout(_) => (4003, "no CONNECTED in time"),
+            _ => (1000, ""),
+        }
+    }
 }
 
 /// What the session reports to its user.

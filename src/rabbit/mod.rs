@@ -21,13 +21,15 @@ use std::collections::HashMap;
 use std::fmt;
 
 mod limits;
+mod link;
 mod outbox;
 
 pub use limits::{
     check_basic_publish, check_publish_size, publish_frame_size, FrameTooLarge, ROUND_TRIP_MAX_FRAME,
     WEB_STOMP_MAX_FRAME,
 };
-pub use outbox::{Outbox, OutboxError, OutboxId, PendingPublish};
+pub use link::{HeartBeats, Link};
+pub use outbox::{Outbox, OutboxError, OutboxId, OutboxLimits, PendingPublish};
 
 use crate::client::{AckMode, ClientError, Message, ReceiptId, ServerError, Session, SubscriptionId};
 
@@ -531,12 +533,8 @@ impl Channel {
         confirm: bool,
         resent: bool,
     ) -> Result<Option<ReceiptId>, RabbitError> {
-        check_name(exchange)?;
-        check_name(routing_key)?;
-        limits::check_basic_publish(exchange, routing_key, body.len(), properties, self.max_frame)
-            .map_err(RabbitError::TooLarge)?;
+        let mut headers = check_publish(exchange, routing_key, body.len(), properties, self.max_frame)?;
         let destination = publish_destination(exchange, routing_key);
-        let mut headers = properties.to_headers()?;
         if resent {
             headers.push((RESENT_HEADER.to_owned(), "true".to_owned()));
         }
@@ -598,6 +596,33 @@ impl Channel {
         self.session.nack(delivery_tag, None, requeue, false)?;
         Ok(())
     }
+}
+
+/// Everything [`Channel::basic_publish`] checks before sending, without a channel:
+/// names within 255 bytes, no reserved application header, and a frame within
+/// `max_frame` bytes. Returns the SEND headers for `properties`.
+///
+/// # Errors
+///
+/// [`RabbitError::NameTooLong`], [`RabbitError::ReservedHeader`] or
+/// [`RabbitError::TooLarge`]: the broker would refuse it (or never confirm it), so
+/// it is refused here, before it can hold up anything else.
+pub fn check_publish(
+    exchange: &str,
+    routing_key: &str,
+    body_len: usize,
+    properties: &BasicProperties,
+    max_frame: usize,
+) -> Result<Vec<(String, String)>, RabbitError> {
+    check_name(exchange)?;
+    check_name(routing_key)?;
+    let headers = properties.to_headers()?;
+    let destination = publish_destination(exchange, routing_key);
+    let mut counted = headers.clone();
+    // A resent copy carries one more header; count it so a resend never goes over.
+    counted.push((RESENT_HEADER.to_owned(), "true".to_owned()));
+    limits::check_publish_size(&destination, &counted, body_len, max_frame).map_err(RabbitError::TooLarge)?;
+    Ok(headers)
 }
 
 fn check_name(name: &str) -> Result<(), RabbitError> {

@@ -1,25 +1,27 @@
 //! A bounded outbox for publishing across reconnects, sans-IO.
 //!
 //! Every message stays in the [`Outbox`] from [`Outbox::push`] until the broker's
-//! RECEIPT confirms it ([`Outbox::confirmed`]). When the connection drops, whatever
-//! was sent but not confirmed goes back in line ([`Outbox::connection_lost`]) and is
-//! published again on the next connection, in its original order.
+//! RECEIPT confirms it ([`Outbox::confirmed`]) or it fails for good
+//! ([`Outbox::remove`]). When the connection drops, whatever was sent but not
+//! confirmed goes back in line ([`Outbox::connection_lost`]) and is published again
+//! on the next connection, in its original order.
 //!
 //! This is **at-least-once** delivery: when a connection drops after the broker took a
 //! message but before its RECEIPT arrived, the message is published twice, and
-//! consumers see a duplicate. Consumers that must not act twice should deduplicate,
-//! for example on [`BasicProperties::message_id`].
+//! consumers see a duplicate (the second copy marked, see
+//! [`super::RESENT_HEADER`]). Consumers that must not act twice should deduplicate,
+//! for example on [`BasicProperties::message_id`](super::BasicProperties::message_id).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use super::{BasicProperties, Channel, RabbitError};
-use crate::client::{ClientError, ReceiptId};
+use super::BasicProperties;
+use crate::client::ReceiptId;
 
 /// A message waiting to be published and confirmed: the arguments of
-/// [`Channel::basic_publish`].
+/// [`super::Channel::basic_publish`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingPublish {
     /// The exchange (`""` for the default exchange).
@@ -42,7 +44,23 @@ impl fmt::Display for OutboxId {
     }
 }
 
-/// Why the [`Outbox`] refused a call.
+/// How much an [`Outbox`] holds at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxLimits {
+    /// Messages waiting (unsent, or sent and unconfirmed).
+    pub messages: usize,
+    /// Their body bytes together.
+    pub bytes: usize,
+}
+
+impl Default for OutboxLimits {
+    /// 10,000 messages and 64 MiB of bodies.
+    fn default() -> Self {
+        OutboxLimits { messages: 10_000, bytes: 64 * 1024 * 1024 }
+    }
+}
+
+/// Why the [`Outbox`] refused a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OutboxError {
     /// As many messages as it may hold are waiting for their confirms.
@@ -51,9 +69,16 @@ pub enum OutboxError {
         /// How many messages it holds at most.
         capacity: usize,
     },
-    /// No message with this id is waiting (it was confirmed or removed).
-    #[error("no message {0} is waiting in the outbox")]
-    Unknown(OutboxId),
+    /// The message's body would take the outbox over its byte limit.
+    #[error("the outbox is full: {waiting} bytes are waiting to be confirmed and {size} more would pass the limit of {limit}")]
+    FullBytes {
+        /// Body bytes waiting now.
+        waiting: usize,
+        /// This message's body.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -66,94 +91,111 @@ struct Entry {
     sends: u32,
 }
 
-/// Messages published but not yet confirmed, at most `capacity` of them.
+/// Messages published but not yet confirmed, within [`OutboxLimits`].
 ///
-/// The guarantee is at-least-once: a message whose RECEIPT was lost with its
-/// connection is published again, so consumers may see it twice. The outbox lives in
-/// memory only: closing the page loses it.
+/// The outbox lives in memory only: closing the page loses it.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    capacity: usize,
-    // Ordered by id, which is push order: resending keeps the original order.
+    limits: OutboxLimits,
     entries: BTreeMap<OutboxId, Entry>,
+    /// Waiting to be (re)sent, oldest first.
+    unsent: BTreeSet<OutboxId>,
     receipts: HashMap<ReceiptId, OutboxId>,
     bytes: usize,
+    in_flight_bytes: usize,
     next_id: u64,
 }
 
 impl Outbox {
-    /// An empty outbox holding at most `capacity` messages.
-    pub fn new(capacity: usize) -> Self {
-        Outbox { capacity, entries: BTreeMap::new(), receipts: HashMap::new(), bytes: 0, next_id: 0 }
+    /// An empty outbox holding at most `limits`.
+    pub fn new(limits: OutboxLimits) -> Self {
+        Outbox {
+            limits,
+            entries: BTreeMap::new(),
+            unsent: BTreeSet::new(),
+            receipts: HashMap::new(),
+            bytes: 0,
+            in_flight_bytes: 0,
+            next_id: 0,
+        }
     }
 
-    /// Adds a message to publish. It waits in [`Outbox::to_resend`] until
-    /// [`Outbox::sent`] is called for it.
+    /// Whether a message with a body of `size` bytes would fit now.
     ///
     /// # Errors
     ///
-    /// [`OutboxError::Full`] when `capacity` messages are already waiting; the caller
-    /// should slow down until confirms arrive.
-    pub fn push(&mut self, publish: PendingPublish) -> Result<OutboxId, OutboxError> {
-        if self.entries.len() >= self.capacity {
-            return Err(OutboxError::Full { capacity: self.capacity });
+    /// [`OutboxError::Full`] or [`OutboxError::FullBytes`]. A message larger than
+    /// the whole byte limit is still taken into an empty outbox, so no message is
+    /// refused forever by the outbox alone (the frame limit is checked elsewhere).
+    pub fn check_room(&self, size: usize) -> Result<(), OutboxError> {
+        if self.entries.len() >= self.limits.messages {
+            return Err(OutboxError::Full { capacity: self.limits.messages });
         }
+        if !self.entries.is_empty() && self.bytes.saturating_add(size) > self.limits.bytes {
+            return Err(OutboxError::FullBytes { waiting: self.bytes, size, limit: self.limits.bytes });
+        }
+        Ok(())
+    }
+
+    /// Adds a message to publish; it waits for [`Outbox::next_unsent`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Outbox::check_room`]: the caller should slow down until confirms arrive.
+    pub fn push(&mut self, publish: PendingPublish) -> Result<OutboxId, OutboxError> {
+        self.check_room(publish.body.len())?;
         self.next_id += 1;
         let id = OutboxId(self.next_id);
         self.bytes = self.bytes.saturating_add(publish.body.len());
         self.entries.insert(id, Entry { publish, receipt: None, sends: 0 });
+        self.unsent.insert(id);
         Ok(id)
     }
 
-    /// The message `id` was published on the current connection and `receipt` will
-    /// confirm it. Calling it again for the same message (resent) replaces the receipt.
-    ///
-    /// # Errors
-    ///
-    /// [`OutboxError::Unknown`] if no message `id` is waiting.
-    pub fn sent(&mut self, id: OutboxId, receipt: ReceiptId) -> Result<(), OutboxError> {
-        let entry = self.entries.get_mut(&id).ok_or(OutboxError::Unknown(id))?;
+    /// The oldest message waiting to be sent on the current connection, with how
+    /// many times it was sent before (more than 0: mark it as possibly a duplicate).
+    pub fn next_unsent(&self) -> Option<(OutboxId, &PendingPublish, u32)> {
+        let id = *self.unsent.first()?;
+        self.entries.get(&id).map(|entry| (id, &entry.publish, entry.sends))
+    }
+
+    /// Message `id` was published on the current connection and `receipt` will
+    /// confirm it. Returns `false` if no message `id` is waiting.
+    pub fn sent(&mut self, id: OutboxId, receipt: ReceiptId) -> bool {
+        let Some(entry) = self.entries.get_mut(&id) else { return false };
         if let Some(old) = entry.receipt.replace(receipt.clone()) {
             self.receipts.remove(&old);
+        } else {
+            self.in_flight_bytes = self.in_flight_bytes.saturating_add(entry.publish.body.len());
         }
+        entry.sends = entry.sends.saturating_add(1);
+        self.unsent.remove(&id);
         self.receipts.insert(receipt, id);
-        Ok(())
+        true
     }
 
-    /// The RECEIPT `receipt` arrived: the broker has the message. Removes and returns
-    /// it; `None` if the receipt confirms no message here (some other request's).
-    pub fn confirmed(&mut self, receipt: &ReceiptId) -> Option<PendingPublish> {
-        self.remove_by_receipt(receipt)
-    }
-
-    /// As [`Outbox::confirmed`], returning the message's id.
-    pub fn confirmed_id(&mut self, receipt: &ReceiptId) -> Option<OutboxId> {
+    /// The RECEIPT `receipt` arrived: the broker has the message. Removes it and
+    /// returns its id; `None` if the receipt confirms no message here.
+    pub fn confirmed(&mut self, receipt: &ReceiptId) -> Option<OutboxId> {
         let id = *self.receipts.get(receipt)?;
-        self.remove_by_receipt(receipt).map(|_| id)
+        self.remove(id).map(|_| id)
     }
 
-    /// The broker refused the message sent with `receipt` (an ERROR carrying that
-    /// `receipt-id`): removes and returns it, so a message the broker will always
-    /// refuse is not resent forever.
-    pub fn rejected(&mut self, receipt: &ReceiptId) -> Option<PendingPublish> {
-        self.remove_by_receipt(receipt)
+    /// The message sent with `receipt`, if it is waiting for it.
+    pub fn by_receipt(&self, receipt: &ReceiptId) -> Option<OutboxId> {
+        self.receipts.get(receipt).copied()
     }
 
-    /// Takes message `id` out, sent or not (the user cancelled it, or the channel
-    /// refuses it); `None` if it is not waiting. A RECEIPT for it that still arrives
+    /// Takes message `id` out, sent or not (it failed for good, or the user gave
+    /// up on it); `None` if it is not waiting. A RECEIPT for it that still arrives
     /// is then ignored by [`Outbox::confirmed`].
     pub fn remove(&mut self, id: OutboxId) -> Option<PendingPublish> {
         let entry = self.entries.remove(&id)?;
         if let Some(receipt) = &entry.receipt {
             self.receipts.remove(receipt);
+            self.in_flight_bytes = self.in_flight_bytes.saturating_sub(entry.publish.body.len());
         }
-        self.bytes = self.bytes.saturating_sub(entry.publish.body.len());
-        Some(entry.publish)
-    }
-
-    fn remove_by_receipt(&mut self, receipt: &ReceiptId) -> Option<PendingPublish> {
-        let id = self.receipts.remove(receipt)?;
-        let entry = self.entries.remove(&id)?;
+        self.unsent.remove(&id);
         self.bytes = self.bytes.saturating_sub(entry.publish.body.len());
         Some(entry.publish)
     }
@@ -162,47 +204,43 @@ impl Outbox {
     /// every message sent but not confirmed is to be published again, in its
     /// original order among the others waiting.
     pub fn connection_lost(&mut self) {
+        for id in self.receipts.values() {
+            self.unsent.insert(*id);
+        }
         self.receipts.clear();
+        self.in_flight_bytes = 0;
         for entry in self.entries.values_mut() {
             entry.receipt = None;
         }
     }
 
-    /// The messages to publish on the current connection, oldest first: those never
-    /// sent and those whose connection was lost before their confirm. They stay in the
-    /// outbox; call [`Outbox::sent`] for each one published.
-    pub fn to_resend(&self) -> impl Iterator<Item = (OutboxId, &PendingPublish)> + '_ {
-        self.entries.iter().filter(|(_, entry)| entry.receipt.is_none()).map(|(id, entry)| (*id, &entry.publish))
+    /// Removes every message, oldest first (the connection stopped for good).
+    pub fn drain(&mut self) -> Vec<(OutboxId, PendingPublish)> {
+        self.receipts.clear();
+        self.unsent.clear();
+        self.bytes = 0;
+        self.in_flight_bytes = 0;
+        std::mem::take(&mut self.entries).into_iter().map(|(id, entry)| (id, entry.publish)).collect()
     }
 
-    /// Publishes everything in [`Outbox::to_resend`] on `channel` with publisher
-    /// confirms, oldest first, and records each receipt. Returns how many were sent.
-    ///
-    /// # Errors
-    ///
-    /// The first [`RabbitError`] from [`Channel::basic_publish`]; that message and
-    /// the ones after it stay waiting. A message the channel always refuses (such as
-    /// one with a reserved header) would block the rest: take it out with
-    /// [`Outbox::remove`].
-    pub fn flush(&mut self, channel: &mut Channel) -> Result<usize, RabbitError> {
-        let waiting: Vec<OutboxId> = self.to_resend().map(|(id, _)| id).collect();
-        let mut count = 0;
-        for id in waiting {
-            // Cloned because the outbox keeps the message until its confirm.
-            let Some((p, sends)) = self.entries.get(&id).map(|entry| (entry.publish.clone(), entry.sends)) else {
-                continue;
-            };
-            let receipt = channel
-                .publish_marked(&p.exchange, &p.routing_key, p.body, &p.properties, true, sends > 0)?
-                .ok_or_else(|| RabbitError::Client(ClientError::NotConnected("no receipt".to_owned())))?;
-            if let Some(entry) = self.entries.get_mut(&id) {
-                entry.receipt = Some(receipt.clone());
-                entry.sends = entry.sends.saturating_add(1);
-            }
-            self.receipts.insert(receipt, id);
-            count += 1;
-        }
-        Ok(count)
+    /// Message `id`, if it is waiting.
+    pub fn get(&self, id: OutboxId) -> Option<&PendingPublish> {
+        self.entries.get(&id).map(|entry| &entry.publish)
+    }
+
+    /// Every message waiting, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (OutboxId, &PendingPublish)> + '_ {
+        self.entries.iter().map(|(id, entry)| (*id, &entry.publish))
+    }
+
+    /// The ids of messages sent on the current connection and not yet confirmed.
+    pub fn in_flight_ids(&self) -> impl Iterator<Item = OutboxId> + '_ {
+        self.receipts.values().copied()
+    }
+
+    /// The receipts awaited for the messages in flight, with their ids.
+    pub fn in_flight_receipts(&self) -> impl Iterator<Item = (&ReceiptId, OutboxId)> + '_ {
+        self.receipts.iter().map(|(receipt, id)| (receipt, *id))
     }
 
     /// Messages waiting (unsent, or sent and unconfirmed).
@@ -215,9 +253,9 @@ impl Outbox {
         self.entries.is_empty()
     }
 
-    /// How many messages it holds at most.
-    pub fn capacity(&self) -> usize {
-        self.capacity
+    /// Its limits.
+    pub fn limits(&self) -> OutboxLimits {
+        self.limits
     }
 
     /// Total body bytes of the messages waiting.
@@ -228,5 +266,15 @@ impl Outbox {
     /// Messages sent on the current connection and waiting for their confirm.
     pub fn in_flight(&self) -> usize {
         self.receipts.len()
+    }
+
+    /// Body bytes of the messages in flight.
+    pub fn in_flight_bytes(&self) -> usize {
+        self.in_flight_bytes
+    }
+
+    /// Messages not yet sent on the current connection.
+    pub fn unsent(&self) -> usize {
+        self.unsent.len()
     }
 }

@@ -138,6 +138,16 @@ pub struct Decoder {
     poisoned: bool,
 }
 
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("limits", &self.limits)
+            .field("buffered", &self.buffered())
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for Decoder {
     /// A decoder with [`Limits::default`].
     fn default() -> Self {

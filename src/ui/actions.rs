@@ -1,36 +1,22 @@
-//! What the panels' buttons (and the guided flows) do: async calls on the
+//! What the panels' buttons (and the guided flows) do: calls on the main
 //! connection whose outcomes go back into the workbench reducer.
 
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use futures_util::StreamExt;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::client::{CloseReason, ConnectOptions};
 use crate::rabbit::{BasicProperties, QueueOptions};
-use crate::reliable::{ReliableConnection, ReliableEvent, ReliableOptions};
-use crate::transport::TransportError;
+use crate::reliable::{ConnectionEvent, ReliableConnection, ReliableOptions};
 
 use super::state::{Action, PublishOutcome, PublishRecord, Workbench};
 
-/// Plain words for a failed call.
-pub fn explain(error: &TransportError) -> String {
-    match error.refusal() {
-        Some(refusal) => refusal.to_string(),
-        None => match error {
-            TransportError::Closed(reason) => explain_close(reason),
-            other => other.to_string(),
-        },
-    }
-}
-
 /// Plain words for why a connection ended.
 pub fn explain_close(reason: &CloseReason) -> String {
-    match reason {
-        CloseReason::ServerError(error) => {
-            crate::rabbit::Refusal::from_server_error(error).to_string()
-        }
-        other => other.to_string(),
+    match reason.server_error() {
+        Some(error) => crate::rabbit::Refusal::from_server_error(error).to_string(),
+        None => reason.to_string(),
     }
 }
 
@@ -41,37 +27,49 @@ pub fn page_now_ms() -> f64 {
 
 /// Opens the main connection, which reconnects by itself, and follows it.
 pub fn connect(workbench: Workbench, url: String, options: ConnectOptions) {
-    let mut reliable = ReliableConnection::start(&url, options.clone(), ReliableOptions::default());
+    let mut reliable = match ReliableConnection::start(&url, options.clone(), ReliableOptions::default()) {
+        Ok(reliable) => reliable,
+        Err(error) => {
+            workbench.dispatch(Action::Closed(error.to_string()));
+            return;
+        }
+    };
     let events = reliable.take_events();
     let reliable = Rc::new(reliable);
-    workbench.dispatch(Action::Connecting(url.clone(), reliable.clone()));
-    spawn_local(async move {
-        let mut events = events;
-        while let Some(event) = events.next().await {
-            match event {
-                ReliableEvent::Connected { info, .. } => {
-                    if let Some(connection) = reliable.current() {
-                        let options = options.clone();
-                        workbench.dispatch(Action::Connected { url: url.clone(), options, info, connection });
-                    }
-                }
-                ReliableEvent::Reconnecting { reason, attempt, delay } => {
-                    let retry_at = page_now_ms() + delay.as_secs_f64() * 1000.0;
-                    workbench.dispatch(Action::Reconnecting { reason, attempt, retry_at });
-                }
-                ReliableEvent::Confirmed(id) => {
-                    workbench.dispatch(Action::PublishSettled(id.0, PublishOutcome::Confirmed));
-                }
-                ReliableEvent::Stopped(reason) => {
-                    workbench.dispatch(Action::Closed(reason));
-                    break;
-                }
-                _ => {}
+    // The follower holds it weakly: when the workbench lets go (Disconnect, unmount),
+    // the connection is dropped and stops, whatever this task is waiting for.
+    let weak = Rc::downgrade(&reliable);
+    workbench.dispatch(Action::Connecting(url, reliable));
+    spawn_local(follow(workbench, weak, events, options));
+}
+
+async fn follow(
+    workbench: Workbench,
+    reliable: Weak<ReliableConnection>,
+    mut events: futures_channel::mpsc::UnboundedReceiver<ConnectionEvent>,
+    options: ConnectOptions,
+) {
+    while let Some(event) = events.next().await {
+        match event {
+            ConnectionEvent::Connecting { url } => workbench.dispatch(Action::Opening(url)),
+            ConnectionEvent::Connected { url, info } => {
+                workbench.dispatch(Action::Connected { url, options: options.clone(), info });
             }
-            let (count, bytes) = reliable.outbox_len();
-            workbench.dispatch(Action::Outbox(count, bytes));
+            ConnectionEvent::Reconnecting { reason, attempt, delay, .. } => {
+                let retry_at = page_now_ms() + delay.as_secs_f64() * 1000.0;
+                let reason = explain_close(&reason);
+                workbench.dispatch(Action::Reconnecting { reason, attempt, retry_at });
+            }
+            ConnectionEvent::Stopped(reason) => {
+                workbench.dispatch(Action::Closed(reason.to_string()));
+                break;
+            }
+            ConnectionEvent::ConsumerReady(_) | ConnectionEvent::ConsumerFailed { .. } | ConnectionEvent::Warning(_) => {}
         }
-    });
+        if let Some(reliable) = reliable.upgrade() {
+            workbench.dispatch(Action::Outbox(reliable.outbox()));
+        }
+    }
 }
 
 /// Disconnects the main connection; no more reconnects.
@@ -83,26 +81,26 @@ pub fn disconnect(workbench: &Workbench) {
 
 /// Declares `queue`; the outcome, in words, lands next to the form.
 pub fn declare(workbench: Workbench, queue: String, options: QueueOptions) {
-    let Some(connection) = workbench.connection.clone() else {
+    let Some(reliable) = workbench.reliable.clone().filter(|_| workbench.connected) else {
         workbench.dispatch(Action::Declared(false, "Connect first.".to_owned()));
         return;
     };
     workbench.dispatch(Action::SetQueue(queue.clone()));
     spawn_local(async move {
-        let outcome = match connection.queue_declare(&queue, &options).await {
+        let outcome = match reliable.queue_declare(&queue, &options).await {
             Ok(()) => {
                 let kind = if options.durable { "durable" } else { "transient" };
                 (true, format!("Queue “{queue}” declared ({kind})."))
             }
-            Err(error) => (false, explain(&error)),
+            Err(error) => (false, error.to_string()),
         };
         workbench.dispatch(Action::Declared(outcome.0, outcome.1));
     });
 }
 
 /// Publishes `count` messages to `routing_key` on the default exchange through the
-/// outbox: each is confirmed, or kept and sent again after a reconnect. Bodies get
-/// ` #n` appended when more than one.
+/// outbox: each is confirmed, or kept and sent again after a reconnect. When the
+/// outbox is full the next one waits for room. Bodies get ` #n` appended when more than one.
 pub fn publish(workbench: Workbench, routing_key: String, body: String, persistent: bool, count: u32) {
     let Some(reliable) = workbench.reliable.clone() else { return };
     let properties = BasicProperties {
@@ -110,25 +108,44 @@ pub fn publish(workbench: Workbench, routing_key: String, body: String, persiste
         content_type: Some("text/plain; charset=utf-8".to_owned()),
         ..BasicProperties::default()
     };
-    for index in 0..count {
-        let text = if count > 1 { format!("{body} #{}", index + 1) } else { body.clone() };
-        let (number, outcome) = match reliable.publish("", &routing_key, text.clone().into_bytes(), &properties) {
-            Ok(id) => (id.0, PublishOutcome::Pending),
-            // Refused before sending (too large, outbox full): shown, never queued.
-            Err(error) => (0, PublishOutcome::Failed(error.to_string())),
-        };
-        let failed = matches!(outcome, PublishOutcome::Failed(_));
-        workbench.dispatch(Action::PublishSent(PublishRecord {
-            number,
-            routing_key: routing_key.clone(),
-            body: text,
-            persistent,
-            outcome: outcome.clone(),
-        }));
-        if failed {
-            workbench.dispatch(Action::PublishSettled(number, outcome));
+    // Held weakly between messages, so Disconnect or unmount ends the loop.
+    let reliable = Rc::downgrade(&reliable);
+    spawn_local(async move {
+        for index in 0..count {
+            let Some(reliable) = reliable.upgrade() else { break };
+            let text = if count > 1 { format!("{body} #{}", index + 1) } else { body.clone() };
+            let number = workbench.next_publish_number();
+            let published = reliable.basic_publish("", &routing_key, text.clone().into_bytes(), &properties).await;
+            let stopped = matches!(published, Err(crate::reliable::PublishError::Stopped));
+            let outcome = match &published {
+                Ok(_) => PublishOutcome::Pending,
+                // Refused before sending (a bad name, too large): shown, never queued.
+                Err(error) => PublishOutcome::Failed(error.to_string()),
+            };
+            workbench.dispatch(Action::PublishSent(PublishRecord {
+                number,
+                routing_key: routing_key.clone(),
+                body: text,
+                persistent,
+                outcome,
+            }));
+            workbench.dispatch(Action::Outbox(reliable.outbox()));
+            if let Ok(confirm) = published {
+                let (workbench, reliable) = (workbench.clone(), Rc::downgrade(&reliable));
+                spawn_local(async move {
+                    let outcome = match confirm.await {
+                        Ok(()) => PublishOutcome::Confirmed,
+                        Err(error) => PublishOutcome::Failed(error.to_string()),
+                    };
+                    workbench.dispatch(Action::PublishSettled(number, outcome));
+                    if let Some(reliable) = reliable.upgrade() {
+                        workbench.dispatch(Action::Outbox(reliable.outbox()));
+                    }
+                });
+            }
+            if stopped {
+                break;
+            }
         }
-    }
-    let (waiting, bytes) = reliable.outbox_len();
-    workbench.dispatch(Action::Outbox(waiting, bytes));
+    });
 }

@@ -9,10 +9,11 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::rabbit::Delivery;
-use crate::reliable::{ReliableConnection, ReliableEvent, ReliableOptions};
+use crate::reliable::{
+    AckError, AckHandle, ConnectionEvent, ConsumeOptions, Consumer, Delivery, ReliableConnection, ReliableOptions,
+};
 
-use super::actions::explain;
+use super::actions::explain_close;
 use super::log::BoundedLog;
 use super::state::{Action, ConsumerSpec, Workbench};
 
@@ -71,12 +72,48 @@ pub fn consumers_panel() -> Html {
     }
 }
 
+/// How much of a body a card shows; the rest is only counted, so a card never
+/// holds whole large bodies.
+const PREVIEW_CHARS: usize = 2_000;
+
+/// A delivery as a card shows it: decoded once, bounded, no body kept.
 #[derive(Clone, PartialEq)]
 struct Shown {
-    delivery: Delivery,
-    /// The connection it came on: acks go only there.
-    generation: u64,
-    settled: Option<&'static str>,
+    /// Numbers deliveries within the card, for list keys.
+    number: u64,
+    preview: String,
+    /// Body bytes in all (the preview may show fewer).
+    size: usize,
+    redelivered: bool,
+    resent: bool,
+    persistent: bool,
+    routing_key: String,
+    headers: Vec<(String, String)>,
+    /// Acks on the connection it came on only.
+    ack: AckHandle,
+    settled: Option<String>,
+}
+
+impl Shown {
+    fn new(number: u64, delivery: &Delivery) -> Self {
+        let text = String::from_utf8_lossy(&delivery.body);
+        let preview = match text.char_indices().nth(PREVIEW_CHARS) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text.into_owned(),
+        };
+        Shown {
+            number,
+            preview,
+            size: delivery.body.len(),
+            redelivered: delivery.redelivered,
+            resent: delivery.resent,
+            persistent: delivery.properties.persistent,
+            routing_key: delivery.routing_key.clone(),
+            headers: delivery.properties.headers.clone(),
+            ack: delivery.ack_handle(),
+            settled: None,
+        }
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -93,8 +130,8 @@ enum CardAction {
     Status(String, bool),
     /// The user crashed it; the close that follows is that crash, not news.
     Crashed,
-    Delivered(Delivery, u64),
-    Settled(String, &'static str),
+    Delivered(Box<Shown>),
+    Settled(u64, String),
 }
 
 impl Default for CardState {
@@ -126,16 +163,13 @@ impl Reducible for CardState {
                 next.live = false;
                 next.status = "crashed: connection dropped without acking".to_owned();
             }
-            CardAction::Delivered(delivery, generation) => {
+            CardAction::Delivered(shown) => {
                 next.received += 1;
-                next.redelivered += u64::from(delivery.redelivered);
-                next.deliveries.push(Shown { delivery, generation, settled: None });
+                next.redelivered += u64::from(shown.redelivered);
+                next.deliveries.push(*shown);
             }
-            CardAction::Settled(tag, how) => {
-                next.deliveries.update(
-                    |s| s.delivery.delivery_tag.as_deref() == Some(tag.as_str()),
-                    |s| s.settled = Some(how),
-                );
+            CardAction::Settled(number, how) => {
+                next.deliveries.update(|s| s.number == number, |s| s.settled = Some(how));
             }
         }
         Rc::new(next)
@@ -149,60 +183,84 @@ pub struct ConsumerCardProps {
     pub spec: ConsumerSpec,
 }
 
+/// Follows the card's connection and its consumer until either ends.
+async fn follow(
+    state: UseReducerHandle<CardState>,
+    spec: ConsumerSpec,
+    mut events: futures_channel::mpsc::UnboundedReceiver<ConnectionEvent>,
+    mut consumer: Consumer,
+) {
+    let mode = if spec.auto_ack { "auto-ack" } else { "manual ack" };
+    let mut delivered = 0u64;
+    loop {
+        futures_util::select! {
+            event = events.next() => match event {
+                Some(ConnectionEvent::ConsumerReady(_)) => {
+                    let status = format!("consuming “{}” ({mode}, prefetch {})", spec.queue, spec.prefetch);
+                    state.dispatch(CardAction::Status(status, true));
+                }
+                Some(ConnectionEvent::Reconnecting { reason, attempt, delay, .. }) => {
+                    let status = format!(
+                        "connection lost ({}); reconnecting in {:.0} s (attempt {attempt})",
+                        explain_close(&reason),
+                        delay.as_secs_f64().ceil()
+                    );
+                    state.dispatch(CardAction::Status(status, false));
+                }
+                Some(ConnectionEvent::Stopped(reason)) => {
+                    state.dispatch(CardAction::Status(format!("closed: {reason}"), false));
+                    break;
+                }
+                Some(_) => {}
+                None => break,
+            },
+            delivery = consumer.next() => match delivery {
+                Some(Ok(delivery)) => {
+                    delivered += 1;
+                    state.dispatch(CardAction::Delivered(Box::new(Shown::new(delivered, &delivery))));
+                }
+                Some(Err(error)) => {
+                    state.dispatch(CardAction::Status(error.to_string(), false));
+                }
+                None => {}
+            },
+        }
+    }
+}
+
 /// One consumer: its own connection, its deliveries, ack / nack / crash.
 #[function_component(ConsumerCard)]
 pub fn consumer_card(props: &ConsumerCardProps) -> Html {
     let workbench = use_context::<Workbench>();
     let state = use_reducer(CardState::default);
-    let connection: Rc<RefCell<Option<Rc<ReliableConnection>>>> = use_mut_ref(|| None);
+    let connection: Rc<RefCell<Option<ReliableConnection>>> = use_mut_ref(|| None);
     let spec = props.spec.clone();
     let settings = workbench.as_ref().and_then(|w| w.settings.clone());
 
     {
         let (state, connection, spec) = (state.clone(), connection.clone(), spec.clone());
         use_effect_with(spec.number, move |_| {
-            if let Some((url, options)) = settings {
+            let started = settings.ok_or_else(|| "connect first".to_owned()).and_then(|(url, options)| {
                 // Its own connection, reconnecting by itself and resuming the
                 // subscription with the same ack mode and prefetch.
-                let mut reliable = ReliableConnection::start(&url, options, ReliableOptions::default());
-                let mut events = reliable.take_events();
-                reliable.consume(&spec.queue, spec.auto_ack, spec.prefetch);
-                *connection.borrow_mut() = Some(Rc::new(reliable));
-                state.dispatch(CardAction::Status("connecting…".to_owned(), false));
-                spawn_local(async move {
-                    let mode = if spec.auto_ack { "auto-ack" } else { "manual ack" };
-                    while let Some(event) = events.next().await {
-                        match event {
-                            ReliableEvent::Connected { .. } => {
-                                let status = format!("consuming “{}” ({mode}, prefetch {})", spec.queue, spec.prefetch);
-                                state.dispatch(CardAction::Status(status, true));
-                            }
-                            ReliableEvent::Delivery { generation, delivery, .. } => {
-                                state.dispatch(CardAction::Delivered(delivery, generation));
-                            }
-                            ReliableEvent::Reconnecting { reason, attempt, delay } => {
-                                let status = format!(
-                                    "connection lost ({reason}); reconnecting in {:.0} s (attempt {attempt})",
-                                    delay.as_secs_f64().ceil()
-                                );
-                                state.dispatch(CardAction::Status(status, false));
-                            }
-                            ReliableEvent::ConsumeFailed { error, .. } => {
-                                state.dispatch(CardAction::Status(error, false));
-                            }
-                            ReliableEvent::Stopped(reason) => {
-                                state.dispatch(CardAction::Status(format!("closed: {reason}"), false));
-                                break;
-                            }
-                            ReliableEvent::Confirmed(_) => {}
-                        }
-                    }
-                });
-            } else {
-                state.dispatch(CardAction::Status("connect first".to_owned(), false));
+                let mut reliable = ReliableConnection::start(&url, options, ReliableOptions::default())
+                    .map_err(|e| e.to_string())?;
+                let events = reliable.take_events();
+                let consume = ConsumeOptions { auto_ack: spec.auto_ack, prefetch: spec.prefetch };
+                let consumer = reliable.basic_consume(&spec.queue, consume).map_err(|e| e.to_string())?;
+                Ok((reliable, events, consumer))
+            });
+            match started {
+                Ok((reliable, events, consumer)) => {
+                    *connection.borrow_mut() = Some(reliable);
+                    state.dispatch(CardAction::Status("connecting…".to_owned(), false));
+                    spawn_local(follow(state, spec, events, consumer));
+                }
+                Err(words) => state.dispatch(CardAction::Status(words, false)),
             }
             move || {
-                // Dropping it disconnects; unacked messages return to the queue.
+                // Dropping it stops it at once, reconnect attempts included;
+                // unacked messages return to the queue.
                 connection.borrow_mut().take();
             }
         });
@@ -222,21 +280,22 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
     }
 
     let settle = {
-        let (connection, state) = (connection.clone(), state.clone());
-        move |tag: String, generation: u64, how: &'static str| {
-            let (connection, state) = (connection.clone(), state.clone());
+        let state = state.clone();
+        move |shown: &Shown, how: &'static str| {
+            let (state, ack, number) = (state.clone(), shown.ack.clone(), shown.number);
             Callback::from(move |_: MouseEvent| {
-                let Some(connection) = connection.borrow().clone() else { return };
                 let result = match how {
-                    "acked" => connection.ack(generation, &tag),
-                    "rejected" => connection.nack(generation, &tag, false),
-                    _ => connection.nack(generation, &tag, true),
+                    "acked" => ack.ack(),
+                    "rejected" => ack.nack(false),
+                    _ => ack.nack(true),
                 };
                 match result {
-                    Ok(true) => state.dispatch(CardAction::Settled(tag.clone(), how)),
+                    Ok(()) => state.dispatch(CardAction::Settled(number, how.to_owned())),
                     // Its connection is gone: the broker redelivers it, marked.
-                    Ok(false) => state.dispatch(CardAction::Settled(tag.clone(), "stale: will be redelivered")),
-                    Err(error) => state.dispatch(CardAction::Status(explain(&error), false)),
+                    Err(AckError::Stale { .. }) => {
+                        state.dispatch(CardAction::Settled(number, "stale: will be redelivered".to_owned()))
+                    }
+                    Err(error) => state.dispatch(CardAction::Settled(number, error.to_string())),
                 }
             })
         }
@@ -270,31 +329,34 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
             </div>
             <ol class="log" aria-label={format!("Deliveries to consumer {}", spec.number)}>
                 { for state.deliveries.newest(DELIVERY_LOG_LIMIT).into_iter().map(|shown| {
-                    let delivery = &shown.delivery;
-                    let tag = delivery.delivery_tag.clone();
-                    let generation = shown.generation;
+                    let size = if shown.size > shown.preview.len() {
+                        Some(format!("{} bytes", shown.size))
+                    } else {
+                        None
+                    };
                     html! {
-                        <li class="delivery" data-testid="delivery">
+                        <li class="delivery" data-testid="delivery" key={shown.number}>
                             // Text nodes only: a body is never parsed as HTML.
-                            <span class="body">{ delivery.body_text() }</span>
-                            if delivery.redelivered { <span class="badge warn" data-testid="redelivered">{ "redelivered" }</span> }
-                            if delivery.resent { <span class="badge warn" title="published again after a lost confirm">{ "resent: possible duplicate" }</span> }
-                            if delivery.properties.persistent { <span class="badge">{ "persistent" }</span> }
-                            if let Some(how) = shown.settled { <span class="badge good">{ how }</span> }
-                            if let (Some(tag), None, true) = (tag, shown.settled, state.live) {
+                            <span class="body">{ shown.preview.clone() }</span>
+                            if let Some(size) = size { <span class="badge">{ size }</span> }
+                            if shown.redelivered { <span class="badge warn" data-testid="redelivered">{ "redelivered" }</span> }
+                            if shown.resent { <span class="badge warn" title="published again after a lost confirm">{ "resent: possible duplicate" }</span> }
+                            if shown.persistent { <span class="badge">{ "persistent" }</span> }
+                            if let Some(how) = &shown.settled { <span class="badge good">{ how.clone() }</span> }
+                            if shown.settled.is_none() && shown.ack.needs_ack() && state.live {
                                 <span class="actions">
-                                    <button type="button" class="small" onclick={settle(tag.clone(), generation, "acked")}>{ "Ack" }</button>
-                                    <button type="button" class="small secondary" onclick={settle(tag.clone(), generation, "requeued")}>{ "Nack (requeue)" }</button>
-                                    <button type="button" class="small secondary" onclick={settle(tag, generation, "rejected")}>{ "Nack (drop)" }</button>
+                                    <button type="button" class="small" onclick={settle(&shown, "acked")}>{ "Ack" }</button>
+                                    <button type="button" class="small secondary" onclick={settle(&shown, "requeued")}>{ "Nack (requeue)" }</button>
+                                    <button type="button" class="small secondary" onclick={settle(&shown, "rejected")}>{ "Nack (drop)" }</button>
                                 </span>
                             }
                             <details>
                                 <summary>{ "headers" }</summary>
                                 <dl class="headers">
-                                    { for delivery.properties.headers.iter().map(|(k, v)| html! {
+                                    { for shown.headers.iter().map(|(k, v)| html! {
                                         <><dt>{ k.clone() }</dt><dd>{ v.clone() }</dd></>
                                     }) }
-                                    <dt>{ "routing key" }</dt><dd>{ delivery.routing_key.clone() }</dd>
+                                    <dt>{ "routing key" }</dt><dd>{ shown.routing_key.clone() }</dd>
                                 </dl>
                             </details>
                         </li>

@@ -82,7 +82,7 @@ pub fn guide() -> Html {
     let workbench = use_context::<Workbench>();
     let open = use_state(|| 0usize);
     let Some(workbench) = workbench else { return html! {} };
-    let connected = workbench.connection.is_some();
+    let connected = workbench.connected;
 
     let run = |step: Step| {
         let workbench = workbench.clone();

@@ -72,6 +72,20 @@ pub struct WorkbenchProps {
 #[function_component(Workbench)]
 pub fn workbench(props: &WorkbenchProps) -> Html {
     let state = use_reducer(|| WorkbenchState::new(props.config.clone()));
+    // The main connection, as of the latest render: stopped when the workbench goes
+    // (a widget's unmount()), whatever else still holds it.
+    let latest = use_mut_ref(|| None::<std::rc::Rc<crate::reliable::ReliableConnection>>);
+    *latest.borrow_mut() = state.reliable.clone();
+    {
+        let latest = latest.clone();
+        use_effect_with((), move |_| {
+            move || {
+                if let Some(reliable) = latest.borrow_mut().take() {
+                    reliable.stop();
+                }
+            }
+        });
+    }
     {
         let state = state.clone();
         let config = props.config.clone();

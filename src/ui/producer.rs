@@ -55,7 +55,7 @@ pub fn producer_panel() -> Html {
                 { format!("published {}, confirmed {}, pending {}, failed {}", workbench.published, workbench.confirmed, pending, workbench.failed) }
             </p>
             <p class="muted" data-testid="outbox">
-                { format!("outbox: {} waiting for a confirm ({} bytes); kept and sent again after a reconnect", workbench.outbox.0, workbench.outbox.1) }
+                { format!("outbox: {} waiting for a confirm ({} in flight, {} bytes); kept and sent again after a reconnect", workbench.outbox.messages, workbench.outbox.in_flight, workbench.outbox.bytes) }
             </p>
             <ol class="log" aria-label="Recent publishes">
                 { for workbench.publishes.newest(20).into_iter().map(|record| {

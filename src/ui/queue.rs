@@ -65,7 +65,7 @@ pub fn queue_panel() -> Html {
         })
     };
 
-    let connected = workbench.connection.is_some();
+    let connected = workbench.connected;
     html! {
         <section class="card" aria-label="Queue">
             <h2>{ "Queue" }</h2>

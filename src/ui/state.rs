@@ -5,8 +5,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::client::{ConnectOptions, ConnectionInfo};
-use crate::reliable::ReliableConnection;
-use crate::transport::Connection;
+use crate::reliable::{OutboxStatus, ReliableConnection};
 
 use super::log::BoundedLog;
 
@@ -110,7 +109,7 @@ pub enum ConnectionStatus {
 /// A publish as the producer shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishRecord {
-    /// Its number, from 1.
+    /// Its number on screen, from 1 (from [`WorkbenchState::next_publish_number`]).
     pub number: u64,
     /// The queue (routing key) it went to.
     pub routing_key: String,
@@ -155,12 +154,12 @@ pub struct WorkbenchState {
     pub config: WorkbenchConfig,
     /// The status line.
     pub status: ConnectionStatus,
-    /// The main connection's current link (queue panel), while connected.
-    pub connection: Option<Rc<Connection>>,
+    /// Whether the main connection is connected now (declares need it).
+    pub connected: bool,
     /// The main connection, reconnecting by itself, from Connect until Disconnect.
     pub reliable: Option<Rc<ReliableConnection>>,
-    /// Messages in its outbox (waiting for a confirm), and their bytes.
-    pub outbox: (usize, usize),
+    /// Messages in its outbox (waiting for a confirm).
+    pub outbox: OutboxStatus,
     /// URL and options of the last successful connect, for consumers' own connections.
     pub settings: Option<(String, ConnectOptions)>,
     /// The queue the panels work on.
@@ -175,6 +174,9 @@ pub struct WorkbenchState {
     pub confirmed: u64,
     /// How many publishes failed.
     pub failed: u64,
+    /// Numbers publishes on screen (unique list keys, refused ones included); shared
+    /// by every copy of the state, so callers number records before dispatching.
+    pub publish_numbers: Rc<std::cell::Cell<u64>>,
     /// The consumers.
     pub consumers: Vec<ConsumerSpec>,
     next_consumer: u32,
@@ -193,25 +195,34 @@ impl PartialEq for WorkbenchState {
             && self.confirmed == other.confirmed
             && self.consumers == other.consumers
             && self.outbox == other.outbox
+            && self.connected == other.connected
     }
 }
 
 impl WorkbenchState {
+    /// A fresh number for a publish record: unique within this workbench.
+    pub fn next_publish_number(&self) -> u64 {
+        let number = self.publish_numbers.get() + 1;
+        self.publish_numbers.set(number);
+        number
+    }
+
     /// The starting state for `config`.
     pub fn new(config: WorkbenchConfig) -> Self {
         WorkbenchState {
             queue: config.queue.clone(),
             config,
             status: ConnectionStatus::Idle,
-            connection: None,
+            connected: false,
             reliable: None,
-            outbox: (0, 0),
+            outbox: OutboxStatus::default(),
             settings: None,
             declare_result: None,
             publishes: BoundedLog::new(PUBLISH_LOG_LIMIT),
             published: 0,
             confirmed: 0,
             failed: 0,
+            publish_numbers: Rc::new(std::cell::Cell::new(0)),
             consumers: Vec::new(),
             next_consumer: 0,
             generation: 0,
@@ -233,7 +244,9 @@ pub enum Action {
         retry_at: f64,
     },
     /// The outbox's size changed.
-    Outbox(usize, usize),
+    Outbox(OutboxStatus),
+    /// Opening a connection (again) to this URL.
+    Opening(String),
     /// Got CONNECTED.
     Connected {
         /// Where to.
@@ -242,16 +255,14 @@ pub enum Action {
         options: ConnectOptions,
         /// What CONNECTED said.
         info: ConnectionInfo,
-        /// The connection.
-        connection: Rc<Connection>,
     },
-    /// The main connection closed or failed, for this reason.
+    /// The main connection stopped (Disconnect, or a refusal), for this reason.
     Closed(String),
     /// The queue the panels work on.
     SetQueue(String),
     /// A declare finished.
     Declared(bool, String),
-    /// A publish was sent.
+    /// A publish was handed to the outbox (or refused); its record gets the next number.
     PublishSent(PublishRecord),
     /// A publish's confirm arrived (or failed).
     PublishSettled(u64, PublishOutcome),
@@ -278,25 +289,31 @@ impl Reducible for WorkbenchState {
         match action {
             Action::Connecting(url, reliable) => {
                 next.status = ConnectionStatus::Connecting { url };
-                next.connection = None;
+                next.connected = false;
                 next.reliable = Some(reliable);
                 next.generation += 1;
             }
+            Action::Opening(url) => {
+                // The countdown ended: show the attempt, unless already stopped.
+                if next.reliable.is_some() && !next.connected {
+                    next.status = ConnectionStatus::Connecting { url };
+                }
+            }
             Action::Reconnecting { reason, attempt, retry_at } => {
                 next.status = ConnectionStatus::Reconnecting { reason, attempt, retry_at };
-                next.connection = None;
+                next.connected = false;
                 next.generation += 1;
             }
-            Action::Outbox(count, bytes) => next.outbox = (count, bytes),
-            Action::Connected { url, options, info, connection } => {
+            Action::Outbox(outbox) => next.outbox = outbox,
+            Action::Connected { url, options, info } => {
                 next.status = ConnectionStatus::Connected { url: url.clone(), info };
-                next.connection = Some(connection);
+                next.connected = true;
                 next.settings = Some((url, options));
                 next.generation += 1;
             }
             Action::Closed(reason) => {
                 next.status = ConnectionStatus::Closed { reason };
-                next.connection = None;
+                next.connected = false;
                 next.reliable = None;
                 next.generation += 1;
             }
@@ -304,6 +321,9 @@ impl Reducible for WorkbenchState {
             Action::Declared(ok, words) => next.declare_result = Some((ok, words)),
             Action::PublishSent(record) => {
                 next.published += 1;
+                if let PublishOutcome::Failed(_) = record.outcome {
+                    next.failed += 1;
+                }
                 next.publishes.push(record);
             }
             Action::PublishSettled(number, outcome) => {

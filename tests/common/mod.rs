@@ -87,6 +87,11 @@ pub async fn next_close(connection: &mut Connection, what: &str) -> burrow::clie
 /// POSTs to `tests/support/broker_restarter.py` (`/restart`, `/pause`, `/resume`);
 /// resolves when it has done it.
 pub async fn ask_broker_helper(path: &str) -> Result<(), String> {
+    ask_broker_helper_text(path).await.map(|_| ())
+}
+
+/// As [`ask_broker_helper`], returning the helper's answer.
+pub async fn ask_broker_helper_text(path: &str) -> Result<String, String> {
     use wasm_bindgen::JsCast;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
@@ -98,8 +103,38 @@ pub async fn ask_broker_helper(path: &str) -> Result<(), String> {
         .map_err(|e| format!("{e:?}"))?;
     let response: web_sys::Response = response.dyn_into().map_err(|e| format!("{e:?}"))?;
     if response.ok() {
-        Ok(())
+        let text = response.text().map_err(|e| format!("{e:?}"))?;
+        let text = wasm_bindgen_futures::JsFuture::from(text).await.map_err(|e| format!("{e:?}"))?;
+        Ok(text.as_string().unwrap_or_default())
     } else {
         Err(format!("the broker helper answered {path} with HTTP {}", response.status()))
     }
+}
+
+/// Where the broker's log ends now, to look for crashes after it.
+pub async fn broker_log_mark() -> u64 {
+    let text = ask_broker_helper_text("/log-mark").await.unwrap_or_else(|e| panic!("log mark: {e}"));
+    text.trim().parse().unwrap_or_else(|_| panic!("log mark {text:?}"))
+}
+
+/// Connection crashes the broker logged since `mark`: (`{unexpected_message,resume}`
+/// lines, `reached_max_restart_intensity` lines).
+pub async fn broker_crashes_since(mark: u64) -> (u64, u64) {
+    let text = ask_broker_helper_text(&format!("/log-crashes?since={mark}")).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut numbers = text.split_whitespace().map(|n| n.parse().unwrap_or(u64::MAX));
+    (numbers.next().unwrap_or(u64::MAX), numbers.next().unwrap_or(u64::MAX))
+}
+
+/// The management API as the setup's user.
+pub fn management() -> burrow::management::ManagementApi {
+    burrow::management::ManagementApi::new("http://127.0.0.1:15672/api", LOGIN, PASSCODE)
+}
+
+/// Bytes of wasm memory now (it only grows).
+pub fn wasm_memory_bytes() -> u32 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().map(|b| b.byte_length()).unwrap_or(0))
+        .unwrap_or(0)
 }

@@ -1,0 +1,22 @@
+//! A connection that survives outages: it reconnects with backoff, restores its
+//! consumers, and republishes from a bounded outbox whatever was not confirmed.
+//!
+//! The decisions live in the sans-IO [`Core`] (native and wasm, tested by a
+//! deterministic simulation); in the browser, `ReliableConnection` only drives it
+//! with a WebSocket and timers. Delivery is at-least-once: a message may arrive
+//! twice, and every such second copy is marked
+//! ([`crate::rabbit::Delivery::possibly_duplicate`]).
+
+mod core;
+#[cfg(target_arch = "wasm32")]
+mod driver;
+
+#[cfg(target_arch = "wasm32")]
+pub use self::driver::{
+    AckHandle, ConnectionEvent, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
+};
+
+pub use self::core::{
+    AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
+    Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Window,
+};
