@@ -21,12 +21,36 @@ async fn close_reason(path: &str) -> CloseReason {
     common::next_close(&mut connection, "the close").await
 }
 
+/// The close code and reason the peer last received from the browser.
+async fn last_close_seen_by_the_peer() -> String {
+    use wasm_bindgen::JsCast;
+    let window = web_sys::window().expect("a window");
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("http://127.0.0.1:8094/last-close"))
+        .await
+        .expect("the fake peer answers");
+    let response: web_sys::Response = response.dyn_into().expect("a response");
+    let text = wasm_bindgen_futures::JsFuture::from(response.text().expect("text")).await.expect("text");
+    text.as_string().unwrap_or_default()
+}
+
 #[wasm_bindgen_test]
 async fn a_malformed_frame_ends_the_session_as_a_protocol_error() {
     match close_reason("/malformed").await {
         CloseReason::Protocol(words) => assert!(words.contains("colon"), "{words}"),
         other => panic!("expected a protocol error, got {other}"),
     }
+    // The socket is closed with a code browsers accept (1002 would throw), saying why.
+    within("the peer sees the close", async {
+        loop {
+            let seen = last_close_seen_by_the_peer().await;
+            if seen.starts_with("4002") {
+                assert_eq!(seen, "4002 malformed STOMP frame");
+                return;
+            }
+            gloo_timers::future::TimeoutFuture::new(50).await;
+        }
+    })
+    .await;
 }
 
 #[wasm_bindgen_test]

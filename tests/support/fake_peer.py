@@ -81,9 +81,19 @@ def read_frame(conn):
     return b0 & 0x0F, payload
 
 
+# The close code and reason of the last close frame a client sent: GET /last-close
+# answers them as `<code> <reason>`, so a test sees how the browser closed.
+LAST_CLOSE = {"text": ""}
+
+
 def serve(conn):
     try:
         path, headers = read_request(conn)
+        if path == "/last-close":
+            body = LAST_CLOSE["text"].encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\ncontent-type: text/plain\r\n"
+                         + f"content-length: {len(body)}\r\n\r\n".encode() + body)
+            return
         if path not in AFTER:
             conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
             return
@@ -104,6 +114,9 @@ def serve(conn):
         while True:  # stay up until the client goes
             opcode, payload = read_frame(conn)
             if opcode == 8:
+                if len(payload) >= 2:
+                    code = struct.unpack(">H", payload[:2])[0]
+                    LAST_CLOSE["text"] = f"{code} {payload[2:].decode('utf-8', 'replace')}"
                 send_frame(conn, 8, payload[:2])
                 return
     except (ConnectionError, OSError, KeyError, ValueError):
