@@ -95,6 +95,8 @@ struct Driver {
     declares: HashMap<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
     /// Publishers waiting for room in the outbox.
     room: Vec<oneshot::Sender<()>>,
+    /// Callers waiting for the connection to be up (or stopped).
+    up: Vec<oneshot::Sender<()>>,
     out: Vec<u8>,
     options: ConnectOptions,
     /// Where the last connection went, for management API look-ups after it closed.
@@ -162,6 +164,7 @@ impl ReliableConnection {
                 queues: HashMap::new(),
                 declares: HashMap::new(),
                 room: Vec::new(),
+                up: Vec::new(),
                 out: Vec::new(),
                 options,
                 last_url: None,
@@ -286,14 +289,38 @@ impl ReliableConnection {
         Ok(Consumer { key, deliveries: rx, shared: Rc::downgrade(&self.shared), cancelled: false })
     }
 
-    /// pika's `queue_declare` on the current connection. A refusal comes back in
-    /// RabbitMQ's words (rebuilt from the management API when Web-STOMP closed
-    /// without them); the connection then reconnects by itself.
+    /// Waits until connected; `false` if it stopped instead (a CONNECT refusal, or
+    /// [`ReliableConnection::stop`]).
+    pub async fn wait_connected(&self) -> bool {
+        loop {
+            let waiting = {
+                let mut driver = self.shared.borrow_mut();
+                match driver.core.phase() {
+                    Phase::Connected { .. } => return true,
+                    Phase::Stopping | Phase::Stopped => return false,
+                    _ => {
+                        let (tx, rx) = oneshot::channel();
+                        driver.up.push(tx);
+                        rx
+                    }
+                }
+            };
+            let _ = waiting.await;
+        }
+    }
+
+    /// pika's `queue_declare`, once connected (it waits for the connection, as
+    /// pika's blocking calls do). A refusal comes back in RabbitMQ's words (rebuilt
+    /// from the management API when Web-STOMP closed without them); the connection
+    /// then reconnects by itself.
     ///
     /// # Errors
     ///
-    /// [`DeclareError`]: not connected, invalid, refused, or the connection closed first.
+    /// [`DeclareError`]: invalid, refused, the connection closed first, or stopped.
     pub async fn queue_declare(&self, queue: &str, options: &QueueOptions) -> Result<(), DeclareError> {
+        if !self.wait_connected().await {
+            return Err(DeclareError::Stopped);
+        }
         let started = {
             let mut driver = self.shared.borrow_mut();
             match driver.core.queue_declare(now(), queue, options) {
@@ -697,6 +724,9 @@ fn route(driver: &mut Driver, event: ReliableEvent) {
         ReliableEvent::Connecting { url, .. } => status(driver, ConnectionEvent::Connecting { url }),
         ReliableEvent::Connected { url, info, .. } => {
             driver.last_url = Some(url.clone());
+            for waiter in driver.up.drain(..) {
+                let _ = waiter.send(());
+            }
             status(driver, ConnectionEvent::Connected { url, info })
         }
         ReliableEvent::Reconnecting { reason, attempt, delay, next_url, .. } => {
@@ -756,6 +786,9 @@ fn route(driver: &mut Driver, event: ReliableEvent) {
             driver.confirms.clear();
             driver.declares.clear();
             wake_publishers(driver);
+            for waiter in driver.up.drain(..) {
+                let _ = waiter.send(());
+            }
             driver.ticker = None;
             driver.sockets.clear();
             status(driver, ConnectionEvent::Stopped(reason));

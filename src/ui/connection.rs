@@ -48,13 +48,14 @@ pub fn connection_panel() -> Html {
     let passcode = use_node_ref();
     let vhost = use_node_ref();
     let keep = use_node_ref();
+    let beats = use_node_ref();
     let saved = use_memo((), |_| remembered());
     let Some(workbench) = workbench else { return html! {} };
 
     let on_connect = {
         let workbench = workbench.clone();
-        let (url, login, passcode, vhost, keep) =
-            (url.clone(), login.clone(), passcode.clone(), vhost.clone(), keep.clone());
+        let (url, login, passcode, vhost, keep, beats) =
+            (url.clone(), login.clone(), passcode.clone(), vhost.clone(), keep.clone(), beats.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
@@ -64,6 +65,10 @@ pub fn connection_panel() -> Html {
             remember(keep.then_some((user.as_str(), pass.as_str())));
             options.login = (!user.is_empty()).then_some(user);
             options.passcode = (!pass.is_empty()).then_some(pass);
+            if !beats.cast::<HtmlInputElement>().is_none_or(|i| i.checked()) {
+                // The broker then notices a vanished browser only through TCP.
+                options.heart_beat.0 = std::time::Duration::ZERO;
+            }
             actions::connect(workbench.clone(), value(&url), options);
         })
     };
@@ -97,6 +102,10 @@ pub fn connection_panel() -> Html {
                 <label class="check">
                     <input ref={keep} type="checkbox" name="remember" checked={saved.is_some()} />
                     { "Remember login and passcode in this browser" }
+                </label>
+                <label class="check" title="Off: RabbitMQ notices a closed tab only when TCP does, and its unacked messages wait until then">
+                    <input ref={beats} type="checkbox" name="heartbeats" checked=true />
+                    { "Send heart-beats to the broker" }
                 </label>
                 if connected {
                     <button type="button" class="secondary" onclick={on_disconnect}>{ "Disconnect" }</button>
