@@ -6,8 +6,7 @@
 //! - [`rabbit`]: pika's calls (`queue_declare`, `basic_publish`, ...) as STOMP (sans-IO).
 //! - `transport`: the browser WebSocket driving the client (wasm only).
 //! - `management`: RabbitMQ's management HTTP API from the browser (wasm only).
-//! - [`reliable`]: a connection that reconnects, restores consumers and resends: the
-//!   sans-IO core (native and wasm) and its browser driver (wasm only).
+//! - `reliable`: a connection that reconnects, restores consumers and resends (wasm only).
 //! - `ui`: the yew app and widget (wasm only).
 
 pub mod client;
@@ -19,5 +18,7 @@ pub mod stomp;
 pub mod management;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "ui"))]
 pub mod ui;
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+pub mod js;

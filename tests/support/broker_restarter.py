@@ -10,7 +10,8 @@ test can assert the broker saw no crash while it ran.
 The soak test (tests/soak.rs) runs in headless Chromium and cannot run commands;
 it asks this helper, which `./burrow test` starts beside it. The answer comes once
 the broker is back (or with 500 and the output if the restart failed). Only the
-browser tests' page (http://127.0.0.1:8091) may call it.
+browser tests' page (http://127.0.0.1:8091) and the JavaScript package's test page
+(http://127.0.0.1:8096) may call it.
 """
 import glob
 import http.server
@@ -18,7 +19,8 @@ import os
 import signal
 import subprocess
 
-ORIGIN = "http://127.0.0.1:8091"
+# The browser tests' page, and the JavaScript package's test page.
+ORIGINS = ("http://127.0.0.1:8091", "http://127.0.0.1:8096")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -35,7 +37,8 @@ def broker_pid():
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def cors(self):
-        self.send_header("Access-Control-Allow-Origin", ORIGIN)
+        origin = self.headers.get("Origin", ORIGINS[0])
+        self.send_header("Access-Control-Allow-Origin", origin if origin in ORIGINS else ORIGINS[0])
         self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
 
     def do_OPTIONS(self):

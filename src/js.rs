@@ -1,0 +1,584 @@
+//! The JavaScript/TypeScript API (wasm only, feature `js`): `connect(url, options)`
+//! returns a [`JsConnection`] (`Connection` in JavaScript) with `queueDeclare`,
+//! `publish` (a Promise that resolves on RabbitMQ's confirm), `consume` (a
+//! callback per message, `message.ack()` / `message.nack()`), and status events.
+//! `./burrow package` builds it into an npm package; the `.d.ts` comes from here.
+//!
+//! Everything goes through [`ReliableConnection`]: reconnects with backoff,
+//! consumers resubscribed, unconfirmed publishes resent, at most a window of
+//! publishes in flight.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_channel::oneshot;
+use futures_util::{FutureExt, StreamExt};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
+
+use crate::client::{Backoff, ConnectOptions, Jitter};
+use crate::rabbit::{BasicProperties, OutboxLimits, QueueOptions};
+use crate::reliable::{
+    ConnectionEvent, ConsumeOptions, Delivery, Phase, ReliableConnection, ReliableOptions, Window,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** How to connect. Every field is optional. */
+export interface ConnectOptions {
+  /** RabbitMQ user (the tutorial's `burrow`). */
+  login?: string;
+  /** Its password; kept in memory only. */
+  passcode?: string;
+  /** Virtual host, default "/". */
+  vhost?: string;
+  /** We send a heart-beat at least this often, in ms (default 10000; 0 turns it off). */
+  heartbeatOutgoing?: number;
+  /** We want the broker's heart-beat this often, in ms (default 10000; 0 turns it off). */
+  heartbeatIncoming?: number;
+  /** First reconnect delay in ms (default 500); it doubles up to `maxReconnectDelay`. */
+  reconnectDelay?: number;
+  /** Longest reconnect delay in ms (default 30000). */
+  maxReconnectDelay?: number;
+  /** Publishes awaiting their confirm at once (default 128). */
+  window?: number;
+  /** Most messages waiting in the outbox (default 10000); `publish` waits beyond it. */
+  outboxMessages?: number;
+  /** Most body bytes waiting in the outbox (default 64 MiB). */
+  outboxBytes?: number;
+  /** Called with each status event, connecting to stopped. */
+  onStatus?: (event: StatusEvent) => void;
+}
+
+/** What a connection reports about itself. `stopped` is always the last. */
+export type StatusEvent =
+  | { type: "connecting"; url: string }
+  | { type: "connected"; url: string; server: string | null; heartbeatOutgoing: number; heartbeatIncoming: number }
+  | { type: "reconnecting"; reason: string; fault: "network" | "broker" | "local" | "user"; attempt: number; delayMs: number; nextUrl: string }
+  | { type: "consumer-ready"; consumer: number }
+  | { type: "consumer-failed"; consumer: number; reason: string }
+  | { type: "warning"; message: string }
+  | { type: "stopped"; reason: string };
+
+/** pika's `queue_declare` flags. */
+export interface QueueDeclareOptions {
+  durable?: boolean;
+  exclusive?: boolean;
+  autoDelete?: boolean;
+  /** x- arguments, such as { "x-queue-type": "quorum" } or { "x-message-ttl": 60000 }. */
+  arguments?: Record<string, string | number>;
+}
+
+/** pika's `basic_publish` properties. */
+export interface PublishOptions {
+  /** The exchange; "" (the default) routes by queue name. */
+  exchange?: string;
+  /** delivery_mode=2: survives a broker restart in a durable queue. */
+  persistent?: boolean;
+  contentType?: string;
+  contentEncoding?: string;
+  correlationId?: string;
+  replyTo?: string;
+  /** Per-message TTL in ms, as text. */
+  expiration?: string;
+  messageId?: string;
+  priority?: number;
+  type?: string;
+  appId?: string;
+  /** Application headers. */
+  headers?: Record<string, string>;
+}
+
+/** How to consume. */
+export interface ConsumeOptions {
+  /** "manual" (default): call message.ack(); "auto": the broker counts it done once sent. */
+  ack?: "manual" | "auto";
+  /** Unacknowledged messages at once; 0 is unlimited (default 1). */
+  prefetch?: number;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `string | string[]`.
+    #[wasm_bindgen(typescript_type = "string | string[]")]
+    pub type UrlOrUrls;
+    /// Options for `connect`.
+    #[wasm_bindgen(typescript_type = "ConnectOptions")]
+    pub type JsConnectOptions;
+    /// Options for `queueDeclare`.
+    #[wasm_bindgen(typescript_type = "QueueDeclareOptions")]
+    pub type JsQueueDeclareOptions;
+    /// Options for `publish`.
+    #[wasm_bindgen(typescript_type = "PublishOptions")]
+    pub type JsPublishOptions;
+    /// Options for `consume`.
+    #[wasm_bindgen(typescript_type = "ConsumeOptions")]
+    pub type JsConsumeOptions;
+    /// `string | Uint8Array`.
+    #[wasm_bindgen(typescript_type = "string | Uint8Array")]
+    pub type Body;
+    /// `(message: Message) => void`.
+    #[wasm_bindgen(typescript_type = "(message: Message) => void")]
+    pub type MessageHandler;
+    /// `{ requeue?: boolean }`.
+    #[wasm_bindgen(typescript_type = "{ requeue?: boolean }")]
+    pub type NackOptions;
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    if object.is_object() {
+        Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+fn text(object: &JsValue, key: &str) -> Option<String> {
+    get(object, key).as_string()
+}
+
+fn number(object: &JsValue, key: &str) -> Option<f64> {
+    get(object, key).as_f64().filter(|n| n.is_finite() && *n >= 0.0)
+}
+
+fn flag(object: &JsValue, key: &str) -> Option<bool> {
+    get(object, key).as_bool()
+}
+
+fn millis(value: f64) -> Duration {
+    Duration::from_millis(value.min(u32::MAX as f64) as u64)
+}
+
+/// A JavaScript `Error` with `name` set, so callers can tell failures apart.
+fn error(name: &str, message: impl std::fmt::Display) -> JsValue {
+    let error = js_sys::Error::new(&message.to_string());
+    error.set_name(name);
+    error.into()
+}
+
+fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
+}
+
+fn status_object(event: &ConnectionEvent) -> Object {
+    let object = Object::new();
+    match event {
+        ConnectionEvent::Connecting { url } => {
+            set(&object, "type", "connecting");
+            set(&object, "url", url.as_str());
+        }
+        ConnectionEvent::Connected { url, info } => {
+            set(&object, "type", "connected");
+            set(&object, "url", url.as_str());
+            set(&object, "server", info.server.clone().map_or(JsValue::NULL, JsValue::from));
+            set(&object, "heartbeatOutgoing", info.heart_beat.0.as_millis() as f64);
+            set(&object, "heartbeatIncoming", info.heart_beat.1.as_millis() as f64);
+        }
+        ConnectionEvent::Reconnecting { reason, attempt, delay, next_url } => {
+            set(&object, "type", "reconnecting");
+            set(&object, "reason", reason.to_string());
+            let fault = match reason.fault() {
+                crate::client::Fault::Network => "network",
+                crate::client::Fault::Broker => "broker",
+                crate::client::Fault::Local => "local",
+                crate::client::Fault::User => "user",
+            };
+            set(&object, "fault", fault);
+            set(&object, "attempt", *attempt);
+            set(&object, "delayMs", delay.as_millis() as f64);
+            set(&object, "nextUrl", next_url.as_str());
+        }
+        ConnectionEvent::ConsumerReady(key) => {
+            set(&object, "type", "consumer-ready");
+            set(&object, "consumer", key.0 as f64);
+        }
+        ConnectionEvent::ConsumerFailed { consumer, error } => {
+            set(&object, "type", "consumer-failed");
+            set(&object, "consumer", consumer.0 as f64);
+            set(&object, "reason", error.to_string());
+        }
+        ConnectionEvent::Warning(words) => {
+            set(&object, "type", "warning");
+            set(&object, "message", words.as_str());
+        }
+        ConnectionEvent::Stopped(reason) => {
+            set(&object, "type", "stopped");
+            set(&object, "reason", reason.to_string());
+        }
+    }
+    object
+}
+
+/// Connects to RabbitMQ's Web-STOMP at `url` (or the first of several URLs, the
+/// nodes of a cluster) and keeps the connection up until `close()`: reconnects
+/// with backoff, resubscribes consumers, resends unconfirmed publishes.
+#[wasm_bindgen(js_name = connect)]
+pub fn connect(url: UrlOrUrls, options: Option<JsConnectOptions>) -> Result<JsConnection, JsValue> {
+    let url: JsValue = url.into();
+    let urls: Vec<String> = if Array::is_array(&url) {
+        Array::from(&url).iter().filter_map(|u| u.as_string()).collect()
+    } else {
+        url.as_string().into_iter().collect()
+    };
+    let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+    let mut connect = ConnectOptions::new(text(&options, "vhost").unwrap_or_else(|| "/".to_owned()));
+    connect.login = text(&options, "login");
+    connect.passcode = text(&options, "passcode");
+    let outgoing = number(&options, "heartbeatOutgoing").map_or(connect.heart_beat.0, millis);
+    let incoming = number(&options, "heartbeatIncoming").map_or(connect.heart_beat.1, millis);
+    connect.heart_beat = (outgoing, incoming);
+    let mut reliable = ReliableOptions::default();
+    let initial = number(&options, "reconnectDelay").map_or(Duration::from_millis(500), millis);
+    let cap = number(&options, "maxReconnectDelay").map_or(Duration::from_secs(30), millis);
+    reliable.backoff = Backoff::new(initial, 2, cap, Jitter::Equal);
+    if let Some(window) = number(&options, "window") {
+        reliable.window = Window { messages: (window as usize).max(1), ..Window::default() };
+    }
+    let defaults = OutboxLimits::default();
+    reliable.outbox = OutboxLimits {
+        messages: number(&options, "outboxMessages").map_or(defaults.messages, |n| n as usize),
+        bytes: number(&options, "outboxBytes").map_or(defaults.bytes, |n| n as usize),
+    };
+    let mut connection = ReliableConnection::start_with_urls(urls, connect, reliable)
+        .map_err(|e| error("InvalidUrl", e))?;
+    let mut events = connection.take_events();
+    let listener = get(&options, "onStatus").dyn_into::<Function>().ok();
+    let status = Rc::new(RefCell::new(None));
+    {
+        let status = status.clone();
+        spawn_local(async move {
+            while let Some(event) = events.next().await {
+                let object = status_object(&event);
+                *status.borrow_mut() = Some(object.clone());
+                if let Some(listener) = &listener {
+                    // A listener that throws must not stop the others.
+                    if let Err(thrown) = listener.call1(&JsValue::NULL, &object) {
+                        web_sys::console::error_2(&"Burrow: the onStatus listener threw".into(), &thrown);
+                    }
+                }
+            }
+        });
+    }
+    Ok(JsConnection { connection: Rc::new(connection), status })
+}
+
+/// A connection to RabbitMQ that survives outages.
+#[wasm_bindgen(js_name = Connection)]
+pub struct JsConnection {
+    connection: Rc<ReliableConnection>,
+    status: Rc<RefCell<Option<Object>>>,
+}
+
+#[wasm_bindgen(js_class = Connection)]
+impl JsConnection {
+    /// pika's `queue_declare`. Resolves once RabbitMQ accepted it; rejects with the
+    /// broker's refusal in its words (`error.name` is `"DeclareRefused"`), such as
+    /// PRECONDITION_FAILED for a redeclare with other durability.
+    #[wasm_bindgen(js_name = queueDeclare)]
+    pub fn queue_declare(&self, queue: String, options: Option<JsQueueDeclareOptions>) -> Promise {
+        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+        let arguments = get(&options, "arguments");
+        let arguments = if arguments.is_object() {
+            Object::entries(arguments.unchecked_ref())
+                .iter()
+                .filter_map(|pair| {
+                    let pair = Array::from(&pair);
+                    let name = pair.get(0).as_string()?;
+                    let value = pair.get(1);
+                    let value = value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))?;
+                    Some((name, value))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let declare = QueueOptions {
+            durable: flag(&options, "durable").unwrap_or(false),
+            exclusive: flag(&options, "exclusive").unwrap_or(false),
+            auto_delete: flag(&options, "autoDelete").unwrap_or(false),
+            arguments,
+        };
+        let connection = self.connection.clone();
+        future_to_promise(async move {
+            connection
+                .queue_declare(&queue, &declare)
+                .await
+                .map(|()| JsValue::UNDEFINED)
+                .map_err(|e| error("DeclareRefused", e))
+        })
+    }
+
+    /// pika's `basic_publish` with a publisher confirm: resolves when RabbitMQ has
+    /// the message. While the outbox is full it waits (backpressure). Across
+    /// reconnects the message is kept and sent again, marked as a possible
+    /// duplicate. Rejects with `error.name` `"PublishInvalid"` (refused before
+    /// sending: name over 255 bytes, reserved header, too large), `"PublishRefused"`
+    /// (the broker refused it, e.g. a missing exchange) or `"Stopped"`.
+    pub fn publish(&self, routing_key: String, body: Body, options: Option<JsPublishOptions>) -> Promise {
+        let body: JsValue = body.into();
+        let bytes = match body.as_string() {
+            Some(text) => text.into_bytes(),
+            None => body.dyn_into::<Uint8Array>().map(|b| b.to_vec()).unwrap_or_default(),
+        };
+        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+        let exchange = text(&options, "exchange").unwrap_or_default();
+        let properties = properties(&options);
+        let connection = self.connection.clone();
+        future_to_promise(async move {
+            let confirm = connection
+                .basic_publish(&exchange, &routing_key, bytes, &properties)
+                .await
+                .map_err(publish_error)?;
+            // Only the confirm keeps going; the connection may be closed meanwhile.
+            drop(connection);
+            confirm.await.map(|()| JsValue::UNDEFINED).map_err(publish_error)
+        })
+    }
+
+    /// pika's `basic_consume`: `onMessage` is called with each message; with
+    /// `ack: "manual"` (the default) call `message.ack()` when done. The consumer
+    /// is resubscribed after every reconnect until `subscription.cancel()`.
+    pub fn consume(
+        &self,
+        queue: String,
+        on_message: MessageHandler,
+        options: Option<JsConsumeOptions>,
+    ) -> Result<JsSubscription, JsValue> {
+        let on_message: Function = JsValue::from(on_message).dyn_into().map_err(|_| error("TypeError", "onMessage must be a function"))?;
+        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+        let consume = ConsumeOptions {
+            auto_ack: text(&options, "ack").as_deref() == Some("auto"),
+            prefetch: number(&options, "prefetch").map_or(1, |n| n.min(f64::from(u16::MAX)) as u16),
+        };
+        let mut consumer = self.connection.basic_consume(&queue, consume).map_err(|e| error("ConsumeInvalid", e))?;
+        let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+        let key = consumer.key().0 as f64;
+        spawn_local(async move {
+            let mut cancel = cancel_rx.fuse();
+            loop {
+                futures_util::select! {
+                    _ = cancel => consumer.cancel(),
+                    item = consumer.next() => match item {
+                        Some(Ok(delivery)) => {
+                            let message = JsMessage { delivery };
+                            if let Err(thrown) = on_message.call1(&JsValue::NULL, &message.into()) {
+                                web_sys::console::error_2(&"Burrow: onMessage threw".into(), &thrown);
+                            }
+                        }
+                        // The failure is also a status event; the stream ends next.
+                        Some(Err(_)) => {}
+                        None => break,
+                    },
+                }
+            }
+        });
+        Ok(JsSubscription { cancel: RefCell::new(Some(cancel_tx)), key })
+    }
+
+    /// Whether it is connected now.
+    #[wasm_bindgen(getter)]
+    pub fn connected(&self) -> bool {
+        self.connection.is_connected()
+    }
+
+    /// The latest status event (`null` before the first).
+    #[wasm_bindgen(getter)]
+    pub fn status(&self) -> JsValue {
+        self.status.borrow().clone().map_or(JsValue::NULL, JsValue::from)
+    }
+
+    /// The outbox: `{ messages, bytes, inFlight }` waiting for their confirm.
+    #[wasm_bindgen(getter)]
+    pub fn outbox(&self) -> JsValue {
+        let outbox = self.connection.outbox();
+        let object = Object::new();
+        set(&object, "messages", outbox.messages as f64);
+        set(&object, "bytes", outbox.bytes as f64);
+        set(&object, "inFlight", outbox.in_flight as f64);
+        object.into()
+    }
+
+    /// Milliseconds until the next reconnect attempt, or `null` when none is scheduled.
+    #[wasm_bindgen(getter, js_name = reconnectIn)]
+    pub fn reconnect_in(&self) -> Option<f64> {
+        self.connection.countdown().map(|d| d.as_millis() as f64)
+    }
+
+    /// Closes: DISCONNECT, no more reconnects. Unconfirmed publishes reject with
+    /// `"Stopped"`; the last status event is `stopped`.
+    pub fn close(&self) {
+        self.connection.stop();
+    }
+
+    /// Whether `close()` was called or the broker refused CONNECT for good.
+    #[wasm_bindgen(getter)]
+    pub fn closed(&self) -> bool {
+        self.connection.phase() == Phase::Stopped
+    }
+}
+
+/// A consumer made by `connection.consume`.
+#[wasm_bindgen(js_name = Subscription)]
+pub struct JsSubscription {
+    cancel: RefCell<Option<oneshot::Sender<()>>>,
+    key: f64,
+}
+
+#[wasm_bindgen(js_class = Subscription)]
+impl JsSubscription {
+    /// pika's `basic_cancel`: no more messages after those already on their way.
+    pub fn cancel(&self) {
+        if let Some(cancel) = self.cancel.borrow_mut().take() {
+            let _ = cancel.send(());
+        }
+    }
+
+    /// The consumer's number, as in `consumer-ready` / `consumer-failed` status events.
+    #[wasm_bindgen(getter)]
+    pub fn consumer(&self) -> f64 {
+        self.key
+    }
+}
+
+/// A message delivered to a consumer.
+#[wasm_bindgen(js_name = Message)]
+pub struct JsMessage {
+    delivery: Delivery,
+}
+
+#[wasm_bindgen(js_class = Message)]
+impl JsMessage {
+    /// The body, byte for byte.
+    #[wasm_bindgen(getter)]
+    pub fn body(&self) -> Uint8Array {
+        Uint8Array::from(self.delivery.body.as_slice())
+    }
+
+    /// The body as text (invalid UTF-8 shown as U+FFFD).
+    #[wasm_bindgen(getter)]
+    pub fn text(&self) -> String {
+        self.delivery.body_text()
+    }
+
+    /// The routing key (for the default exchange: the queue).
+    #[wasm_bindgen(getter, js_name = routingKey)]
+    pub fn routing_key(&self) -> String {
+        self.delivery.routing_key.clone()
+    }
+
+    /// The exchange ("" for the default exchange).
+    #[wasm_bindgen(getter)]
+    pub fn exchange(&self) -> String {
+        self.delivery.exchange.clone()
+    }
+
+    /// Delivered before and not acknowledged (its consumer crashed).
+    #[wasm_bindgen(getter)]
+    pub fn redelivered(&self) -> bool {
+        self.delivery.redelivered
+    }
+
+    /// Redelivered, or published again after a lost confirm: the only messages
+    /// that may arrive twice.
+    #[wasm_bindgen(getter, js_name = possiblyDuplicate)]
+    pub fn possibly_duplicate(&self) -> bool {
+        self.delivery.possibly_duplicate()
+    }
+
+    /// Persistent (delivery_mode=2).
+    #[wasm_bindgen(getter)]
+    pub fn persistent(&self) -> bool {
+        self.delivery.properties.persistent
+    }
+
+    /// Application headers.
+    #[wasm_bindgen(getter)]
+    pub fn headers(&self) -> Object {
+        let object = Object::new();
+        for (name, value) in &self.delivery.properties.headers {
+            set(&object, name, value.as_str());
+        }
+        object
+    }
+
+    /// The content type, if the publisher set one.
+    #[wasm_bindgen(getter, js_name = contentType)]
+    pub fn content_type(&self) -> Option<String> {
+        self.delivery.properties.content_type.clone()
+    }
+
+    /// The publisher's message id, if set.
+    #[wasm_bindgen(getter, js_name = messageId)]
+    pub fn message_id(&self) -> Option<String> {
+        self.delivery.properties.message_id.clone()
+    }
+
+    /// pika's `basic_ack`, on the connection the message came on. Throws `"Stale"`
+    /// when that connection is gone (RabbitMQ redelivers it, marked); nothing to do
+    /// for an auto-ack consumer.
+    pub fn ack(&self) -> Result<(), JsValue> {
+        self.delivery.ack().map_err(ack_error)
+    }
+
+    /// pika's `basic_nack`: `{ requeue: false }` drops (or dead-letters) it; by
+    /// default it goes back to the queue.
+    pub fn nack(&self, options: Option<NackOptions>) -> Result<(), JsValue> {
+        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+        self.delivery.nack(flag(&options, "requeue").unwrap_or(true)).map_err(ack_error)
+    }
+}
+
+fn properties(options: &JsValue) -> BasicProperties {
+    let headers = get(options, "headers");
+    let headers = if headers.is_object() {
+        Object::entries(headers.unchecked_ref())
+            .iter()
+            .filter_map(|pair| {
+                let pair = Array::from(&pair);
+                Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    BasicProperties {
+        persistent: flag(options, "persistent").unwrap_or(false),
+        content_type: text(options, "contentType"),
+        content_encoding: text(options, "contentEncoding"),
+        priority: number(options, "priority").map(|p| p.min(255.0) as u8),
+        correlation_id: text(options, "correlationId"),
+        reply_to: text(options, "replyTo"),
+        expiration: text(options, "expiration"),
+        message_id: text(options, "messageId"),
+        timestamp: None,
+        kind: text(options, "type"),
+        user_id: None,
+        app_id: text(options, "appId"),
+        headers,
+    }
+}
+
+fn publish_error(e: crate::reliable::PublishError) -> JsValue {
+    use crate::reliable::PublishError;
+    let name = match &e {
+        PublishError::Invalid(_) => "PublishInvalid",
+        PublishError::Full(_) => "OutboxFull",
+        PublishError::Refused(_) => "PublishRefused",
+        PublishError::Stopped => "Stopped",
+    };
+    error(name, e)
+}
+
+fn ack_error(e: crate::reliable::AckError) -> JsValue {
+    use crate::reliable::AckError;
+    let name = match &e {
+        AckError::Stale { .. } => "Stale",
+        AckError::AlreadySettled => "AlreadySettled",
+        AckError::Stopped => "Stopped",
+        AckError::Client(_) => "AckFailed",
+    };
+    error(name, e)
+}

@@ -1,0 +1,171 @@
+// The RabbitMQ tutorial's four flows, using only Burrow's npm package (as a page
+// that installed it would: `import init, { connect } from "burrow-rabbitmq"`).
+// tests/js_package.rs serves this page and the package, opens it in headless
+// Chromium and reads #result: {"ok": true} or the first failure.
+import init, { connect } from "./burrow/burrow.js";
+
+const params = new URLSearchParams(location.search);
+const URL_ = params.get("url") || "ws://127.0.0.1:15674/ws";
+const LOGIN = params.get("login") || "burrow";
+const PASSCODE = params.get("passcode") || "burrow";
+const RESTARTER = params.get("restarter") || "http://127.0.0.1:8093";
+
+const log = (line) => { document.getElementById("log").textContent += line + "\n"; };
+const fresh = (prefix) => `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+const options = { login: LOGIN, passcode: PASSCODE };
+
+/** `promise`, or a rejection naming `what` after `ms`. */
+function within(what, promise, ms = 10000) {
+  let timer;
+  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A consumer whose messages can be awaited one by one. */
+function collect(connection, queue, consumeOptions) {
+  const waiting = [];
+  const arrived = [];
+  const subscription = connection.consume(queue, (message) => {
+    const next = waiting.shift();
+    if (next) next(message); else arrived.push(message);
+  }, consumeOptions);
+  const next = (what) => within(what, new Promise((resolve) => {
+    const ready = arrived.shift();
+    if (ready) resolve(ready); else waiting.push(resolve);
+  }));
+  return { subscription, next, arrived };
+}
+
+function assert(condition, words) {
+  if (!condition) throw new Error(words);
+}
+
+async function helloWorld() {
+  const queue = fresh("水续传");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  const consumer = connect(URL_, options);
+  const inbox = collect(consumer, queue, { ack: "auto", prefetch: 0 });
+  await within("the confirm", producer.publish(queue, "大郎 起来喝药了"));
+  const message = await inbox.next("the delivery");
+  assert(message.text === "大郎 起来喝药了", `body arrived as ${JSON.stringify(message.text)}`);
+  assert(!message.redelivered && !message.possiblyDuplicate, "a first delivery is not marked");
+  producer.close();
+  consumer.close();
+  log("1. hello world: the Chinese queue name and body arrive byte for byte");
+}
+
+async function workQueues() {
+  const queue = fresh("task_queue");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  // Each worker says when RabbitMQ accepted its subscription: dispatch is then
+  // round-robin from the first message.
+  const ready = [];
+  const workers = [0, 1].map(() => {
+    let signal;
+    ready.push(new Promise((resolve) => { signal = resolve; }));
+    return connect(URL_, { ...options, onStatus: (event) => { if (event.type === "consumer-ready") signal(); } });
+  });
+  const inboxes = workers.map((worker) => collect(worker, queue, { ack: "manual", prefetch: 1 }));
+  await within("both consumers ready", Promise.all(ready));
+  await Promise.all(Array.from({ length: 10 }, (_, n) => producer.publish(queue, `task ${n}`)));
+  const got = [[], []];
+  for (let round = 0; round < 5; round++) {
+    for (const [i, inbox] of inboxes.entries()) {
+      const message = await inbox.next(`worker ${i} message ${round}`);
+      got[i].push(message.text);
+      message.ack();
+    }
+  }
+  assert(got[0].length === 5 && got[1].length === 5, `5 and 5: ${JSON.stringify(got)}`);
+  const all = new Set([...got[0], ...got[1]]);
+  assert(all.size === 10, `every task once: ${JSON.stringify(got)}`);
+  producer.close();
+  workers.forEach((worker) => worker.close());
+  log(`2. work queues: round-robin, ${got[0].length} and ${got[1].length}`);
+}
+
+async function acknowledgements() {
+  const queue = fresh("ack_queue");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  const crashing = connect(URL_, options);
+  const first = collect(crashing, queue, { ack: "manual", prefetch: 1 });
+  await within("the confirm", producer.publish(queue, "important work"));
+  const taken = await first.next("the first delivery");
+  assert(taken.text === "important work", taken.text);
+  crashing.close(); // the worker dies before it acks
+  let stale = null;
+  try { taken.ack(); } catch (error) { stale = error; }
+  assert(stale && (stale.name === "Stopped" || stale.name === "Stale"), `an ack after the crash is refused: ${stale}`);
+  const survivor = connect(URL_, options);
+  const second = collect(survivor, queue, { ack: "manual", prefetch: 1 });
+  const again = await second.next("the redelivery");
+  assert(again.text === "important work" && again.redelivered && again.possiblyDuplicate, "redelivered, marked");
+  again.ack();
+  producer.close();
+  survivor.close();
+  log("3. acknowledgements: a crash before the ack redelivers the message, marked");
+}
+
+async function durability() {
+  const queue = fresh("task_queue_durable");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue, { durable: true });
+  await within("the confirms", Promise.all([
+    producer.publish(queue, "saved 1", { persistent: true }),
+    producer.publish(queue, "saved 2", { persistent: true }),
+  ]));
+  let refused = null;
+  try { await producer.queueDeclare(queue, { durable: false }); } catch (error) { refused = error; }
+  assert(refused && refused.name === "DeclareRefused" && /PRECONDITION_FAILED/.test(refused.message) && /durable/.test(refused.message),
+    `the redeclare is refused in RabbitMQ's words: ${refused}`);
+  producer.close();
+  const restart = await fetch(`${RESTARTER}/restart`, { method: "POST" });
+  assert(restart.ok, `the broker restarts: HTTP ${restart.status}`);
+  const consumer = connect(URL_, { ...options, reconnectDelay: 200, maxReconnectDelay: 1000 });
+  const inbox = collect(consumer, queue, { ack: "manual", prefetch: 10 });
+  const bodies = [];
+  for (let n = 0; n < 2; n++) {
+    const message = await within("a persistent message after the restart", inbox.next(`message ${n}`), 60000);
+    assert(message.persistent, "persistent");
+    bodies.push(message.text);
+    message.ack();
+  }
+  assert(bodies.join() === "saved 1,saved 2", `both survived, in order: ${bodies}`);
+  consumer.close();
+  log("4. durability: persistent messages in a durable queue survive a broker restart; a redeclare with other durability is refused");
+}
+
+async function statusAndErrors() {
+  const events = [];
+  const connection = connect(URL_, { ...options, onStatus: (event) => events.push(event) });
+  await connection.queueDeclare(fresh("status"));
+  let invalid = null;
+  try { await connection.publish("k".repeat(300), "x"); } catch (error) { invalid = error; }
+  assert(invalid && invalid.name === "PublishInvalid" && /255 bytes/.test(invalid.message), `refused at publish: ${invalid}`);
+  connection.close();
+  await within("stopped", new Promise((resolve) => {
+    const check = () => events.some((e) => e.type === "stopped") ? resolve() : setTimeout(check, 20);
+    check();
+  }));
+  const types = events.map((e) => e.type);
+  assert(types[0] === "connecting" && types.includes("connected") && types[types.length - 1] === "stopped",
+    `status events: ${types}`);
+  log("status events: connecting, connected, stopped last; an impossible publish is refused in words");
+}
+
+const result = document.getElementById("result");
+try {
+  await init();
+  await helloWorld();
+  await workQueues();
+  await acknowledgements();
+  await durability();
+  await statusAndErrors();
+  result.textContent = JSON.stringify({ ok: true });
+} catch (error) {
+  result.textContent = JSON.stringify({ ok: false, error: `${error.name}: ${error.message}` });
+}
+result.dataset.done = "true";
