@@ -582,3 +582,45 @@ fn ack_error(e: crate::reliable::AckError) -> JsValue {
     };
     error(name, e)
 }
+
+/// Burrow's STOMP frame decoder on its own: push the bytes of each WebSocket
+/// message; whole frames are decoded (command, headers, body) as the connection
+/// decodes them. For measuring, and for pages that bring their own socket.
+#[wasm_bindgen(js_name = FrameDecoder)]
+pub struct JsFrameDecoder {
+    decoder: crate::stomp::Decoder,
+}
+
+impl Default for JsFrameDecoder {
+    fn default() -> Self {
+        JsFrameDecoder::new()
+    }
+}
+
+#[wasm_bindgen(js_class = FrameDecoder)]
+impl JsFrameDecoder {
+    /// A decoder with the default limits (16 MiB bodies).
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> JsFrameDecoder {
+        JsFrameDecoder { decoder: crate::stomp::Decoder::new(crate::stomp::Limits::default()) }
+    }
+
+    /// Takes one chunk; returns how many whole frames it completed (heart-beats
+    /// not counted). Throws `"MalformedFrame"` on bytes that are not STOMP.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<u32, JsValue> {
+        self.decoder.push(chunk);
+        let mut frames = 0;
+        loop {
+            match self.decoder.next_item() {
+                Ok(Some(crate::stomp::Decoded::Frame(frame))) => {
+                    frames += 1;
+                    // Decoded in full, as the connection hands frames on; only counted here.
+                    drop(frame);
+                }
+                Ok(Some(crate::stomp::Decoded::HeartBeat)) => {}
+                Ok(None) => return Ok(frames),
+                Err(e) => return Err(error("MalformedFrame", e)),
+            }
+        }
+    }
+}

@@ -19,8 +19,9 @@ import os
 import signal
 import subprocess
 
-# The browser tests' page, and the JavaScript package's test page.
-ORIGINS = ("http://127.0.0.1:8091", "http://127.0.0.1:8096")
+# The browser tests' page, the JavaScript package's test page, and the pages of
+# test suites run side by side (see ./burrow's CORS origins).
+ORIGINS = ("http://127.0.0.1:8091", "http://127.0.0.1:8096", "http://127.0.0.1:8097", "http://127.0.0.1:8098")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

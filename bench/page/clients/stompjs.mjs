@@ -1,0 +1,139 @@
+// @stomp/stompjs 7.x through its public API, as its documentation shows it:
+// Client + publish({ headers: { receipt } }) + watchForReceipt, subscribe with
+// ack / prefetch-count headers, message.ack(). Automatic reconnection is off
+// (reconnectDelay 0) so that a dropped connection is seen, not papered over.
+// makeParser uses stompjs's own Parser (exported by the package's index).
+import { Client, Parser } from '@stomp/stompjs';
+
+export const name = 'stompjs';
+
+export async function load() {
+  if (typeof Client !== 'function') throw new Error('@stomp/stompjs did not load');
+}
+
+export function makeParser(onFrame) {
+  const parser = new Parser(onFrame, () => {});
+  return { push: (chunk) => parser.parseChunk(chunk) };
+}
+
+export function connect({ url, login, passcode, host = '/', heartbeat = [10000, 10000] }) {
+  return new Promise((resolve, reject) => {
+    const client = new Client({
+      brokerURL: url,
+      connectHeaders: { login, passcode, host },
+      heartbeatOutgoing: heartbeat[0],
+      heartbeatIncoming: heartbeat[1],
+      reconnectDelay: 0,
+      debug: () => {},
+    });
+    const wrapper = new StompjsClient(client);
+    let connected = false;
+    client.onConnect = () => {
+      connected = true;
+      resolve(wrapper);
+    };
+    client.onStompError = (frame) => {
+      const err = new Error(`ERROR frame: ${frame.headers.message ?? ''} ${frame.body ?? ''}`.trim());
+      if (!connected) reject(err);
+      wrapper.fail(err);
+    };
+    client.onWebSocketClose = (evt) => {
+      const err = new Error(`WebSocket closed (code ${evt?.code}${evt?.reason ? `, ${evt.reason}` : ''})`);
+      if (!connected) reject(err);
+      wrapper.fail(err);
+    };
+    client.activate();
+  });
+}
+
+class StompjsClient {
+  constructor(client) {
+    this.client = client;
+    this.error = undefined;
+    this.failures = new Set(); // reject functions of pending calls
+    this.nextReceipt = 0;
+  }
+
+  fail(err) {
+    if (this.error) return;
+    this.error = err;
+    for (const reject of this.failures) reject(err);
+    this.failures.clear();
+  }
+
+  publishConfirmed({ destination, body, count, window, onReceipt }) {
+    return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
+      this.failures.add(reject);
+      let sent = 0;
+      let confirmed = 0;
+      let inFlight = 0;
+      const done = () => {
+        this.failures.delete(reject);
+        resolve();
+      };
+      const onReceiptFrame = () => {
+        confirmed++;
+        inFlight--;
+        if (onReceipt) onReceipt();
+        if (confirmed === count) return done();
+        pump();
+      };
+      const pump = () => {
+        try {
+          while (sent < count && inFlight < window && !this.error) {
+            const receipt = `r-${this.nextReceipt++}`;
+            this.client.watchForReceipt(receipt, onReceiptFrame);
+            this.client.publish({ destination, headers: { receipt }, binaryBody: body });
+            sent++;
+            inFlight++;
+          }
+        } catch (e) {
+          this.failures.delete(reject);
+          reject(e);
+        }
+      };
+      if (count === 0) return done();
+      pump();
+    });
+  }
+
+  consume({ destination, count, ack, prefetch, onMessage }) {
+    return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
+      this.failures.add(reject);
+      let got = 0;
+      let sub;
+      const individual = ack !== 'auto';
+      const finish = () => {
+        this.failures.delete(reject);
+        try {
+          sub?.unsubscribe();
+        } catch (_) { /* closing anyway */ }
+        resolve();
+      };
+      try {
+        sub = this.client.subscribe(
+          destination,
+          (message) => {
+            if (got >= count) return;
+            got++;
+            if (onMessage) onMessage(message.binaryBody);
+            if (individual) message.ack();
+            if (got === count) finish();
+          },
+          { ack: individual ? 'client-individual' : 'auto', 'prefetch-count': String(prefetch) },
+        );
+      } catch (e) {
+        this.failures.delete(reject);
+        reject(e);
+      }
+      if (count === 0) finish();
+    });
+  }
+
+  async close() {
+    this.fail(new Error('closed'));
+    await Promise.race([this.client.deactivate(), new Promise((r) => setTimeout(r, 3000))]);
+  }
+}
