@@ -18,7 +18,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
-use crate::client::{Backoff, ConnectOptions, Jitter};
+use crate::client::{Backoff, ConnectOptions, HeartBeat, Jitter};
 use crate::rabbit::{BasicProperties, OutboxLimits, QueueOptions};
 use crate::reliable::{
     ConnectionEvent, ConsumeOptions, Delivery, Phase, ReliableConnection, ReliableOptions, Window,
@@ -174,8 +174,8 @@ fn status_object(event: &ConnectionEvent) -> Object {
             set(&object, "type", "connected");
             set(&object, "url", url.as_str());
             set(&object, "server", info.server.clone().map_or(JsValue::NULL, JsValue::from));
-            set(&object, "heartbeatOutgoing", info.heart_beat.0.as_millis() as f64);
-            set(&object, "heartbeatIncoming", info.heart_beat.1.as_millis() as f64);
+            set(&object, "heartbeatOutgoing", info.heart_beat.outgoing.as_millis() as f64);
+            set(&object, "heartbeatIncoming", info.heart_beat.incoming.as_millis() as f64);
         }
         ConnectionEvent::Reconnecting { reason, attempt, delay, next_url } => {
             set(&object, "type", "reconnecting");
@@ -202,7 +202,7 @@ fn status_object(event: &ConnectionEvent) -> Object {
         }
         ConnectionEvent::Warning(words) => {
             set(&object, "type", "warning");
-            set(&object, "message", words.as_str());
+            set(&object, "message", words.to_string());
         }
         ConnectionEvent::Stopped(reason) => {
             set(&object, "type", "stopped");
@@ -227,9 +227,9 @@ pub fn connect(url: UrlOrUrls, options: Option<JsConnectOptions>) -> Result<JsCo
     let mut connect = ConnectOptions::new(text(&options, "vhost").unwrap_or_else(|| "/".to_owned()));
     connect.login = text(&options, "login");
     connect.passcode = text(&options, "passcode");
-    let outgoing = number(&options, "heartbeatOutgoing").map_or(connect.heart_beat.0, millis);
-    let incoming = number(&options, "heartbeatIncoming").map_or(connect.heart_beat.1, millis);
-    connect.heart_beat = (outgoing, incoming);
+    let outgoing = number(&options, "heartbeatOutgoing").map_or(connect.heart_beat.outgoing, millis);
+    let incoming = number(&options, "heartbeatIncoming").map_or(connect.heart_beat.incoming, millis);
+    connect.heart_beat = HeartBeat::new(outgoing, incoming);
     let mut reliable = ReliableOptions::default();
     let initial = number(&options, "reconnectDelay").map_or(Duration::from_millis(500), millis);
     let cap = number(&options, "maxReconnectDelay").map_or(Duration::from_secs(30), millis);

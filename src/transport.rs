@@ -25,7 +25,7 @@ use crate::client::{
 };
 use crate::management::{describe, ManagementApi};
 use crate::rabbit::{
-    diagnose_consume, diagnose_declare, management_url_for, BasicProperties, Channel, HeartBeats, Link,
+    diagnose_consume, diagnose_declare, management_url_for, BasicProperties, Channel, ConsumeOk, HeartBeats, Link,
     QueueOptions, RabbitError, Refusal,
 };
 use crate::stomp::Limits;
@@ -34,23 +34,29 @@ use crate::stomp::Limits;
 pub const SUBPROTOCOL: &str = "v12.stomp";
 
 /// Above this many bytes waiting in the socket's send buffer, [`Connection::basic_publish`]
-/// and [`Connection::send`] wait before sending more (backpressure).
+/// and [`Stomp::send`] wait before sending more (backpressure).
 pub const SEND_BUFFER_HIGH_WATER: u32 = 4 * 1024 * 1024;
 
 /// Why the transport could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
+    /// The URL is not a Web-STOMP URL: it does not start with `ws://` or `wss://`.
+    #[error("cannot open a WebSocket to {url}: a Web-STOMP URL starts with ws:// or wss://, such as ws://127.0.0.1:15674/ws")]
+    NotWebSocket {
+        /// The URL that was given.
+        url: String,
+    },
     /// The browser refused to open the WebSocket (a malformed URL, a blocked port).
     #[error("cannot open a WebSocket to {url}: {reason}")]
     Open {
         /// The URL that was tried.
         url: String,
-        /// The browser's words.
+        /// The browser's words (its exception's message).
         reason: String,
     },
     /// The connection closed (or never opened); the reason says why, in plain words.
     #[error("connection closed: {0}")]
-    Closed(CloseReason),
+    Closed(#[source] CloseReason),
     /// The session refused the request (for example, it is not connected).
     #[error(transparent)]
     Client(#[from] crate::client::ClientError),
@@ -72,7 +78,9 @@ impl TransportError {
     /// Which side failed: the network, the broker, or Burrow's own checks.
     pub fn fault(&self) -> Fault {
         match self {
-            TransportError::Open { .. } | TransportError::Client(_) => Fault::Local,
+            TransportError::NotWebSocket { .. } | TransportError::Open { .. } | TransportError::Client(_) => {
+                Fault::Local
+            }
             TransportError::Closed(reason) => reason.fault(),
             TransportError::Rabbit(RabbitError::Refused(_)) => Fault::Broker,
             TransportError::Rabbit(_) => Fault::Local,
@@ -124,10 +132,7 @@ impl Socket {
         // Browsers resolve anything else as a path on the page's origin, which
         // fails later and less clearly.
         if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err(TransportError::Open {
-                url: url.to_owned(),
-                reason: "a Web-STOMP URL starts with ws:// or wss://, such as ws://127.0.0.1:15674/ws".to_owned(),
-            });
+            return Err(TransportError::NotWebSocket { url: url.to_owned() });
         }
         // Dev-server proxies on the page's own origin (trunk serve's among them)
         // drop the Sec-WebSocket-Protocol answer, which makes the browser fail the
@@ -436,52 +441,26 @@ impl Connection {
         }
     }
 
-    /// SUBSCRIBE to `destination`; resolves when the broker confirmed it by receipt,
-    /// so a refusal (unknown queue, no permission) comes back here.
-    pub async fn subscribe(
-        &self,
-        destination: &str,
-        ack: AckMode,
-        headers: Vec<(String, String)>,
-    ) -> Result<SubscriptionId, TransportError> {
-        let (id, receipt) = self.with_session(|s| s.subscribe(destination, ack, headers, true))?;
-        self.await_receipt(receipt).await?;
-        Ok(id)
+    /// The STOMP-level calls on this connection (SEND, SUBSCRIBE, ACK, … by
+    /// destination and header), for what the RabbitMQ-level calls do not cover.
+    ///
+    /// ```no_run
+    /// # async fn run(connection: burrow::transport::Connection) -> Result<(), burrow::transport::TransportError> {
+    /// use burrow::client::AckMode;
+    ///
+    /// let stomp = connection.stomp();
+    /// let id = stomp.subscribe("/topic/news", AckMode::Auto, vec![]).await?;
+    /// stomp.send("/topic/news", vec![], b"hello".to_vec(), true).await?;
+    /// stomp.unsubscribe(&id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stomp(&self) -> Stomp<'_> {
+        Stomp { connection: self }
     }
 
-    /// UNSUBSCRIBE, confirmed by receipt.
-    pub async fn unsubscribe(&self, id: &SubscriptionId) -> Result<(), TransportError> {
-        let receipt = self.with_session(|s| s.unsubscribe(id, true))?;
-        self.await_receipt(receipt).await
-    }
-
-    /// SEND; with `confirm`, resolves only after the broker's RECEIPT (for RabbitMQ,
-    /// after its publisher confirm), otherwise as soon as the frame is handed to the socket.
-    pub async fn send(
-        &self,
-        destination: &str,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-        confirm: bool,
-    ) -> Result<(), TransportError> {
-        self.wait_for_room().await;
-        let receipt = self.with_session(|s| s.send(destination, headers, body, confirm))?;
-        self.await_receipt(receipt).await
-    }
-
-    /// ACK a message by its `ack` header.
-    pub fn ack(&self, ack_id: &str) -> Result<(), TransportError> {
-        self.with_session(|s| s.ack(ack_id, None, false)).map(|_| ())
-    }
-
-    /// NACK a message by its `ack` header; `requeue: false` lets RabbitMQ drop or
-    /// dead-letter it instead of queueing it again.
-    pub fn nack(&self, ack_id: &str, requeue: bool) -> Result<(), TransportError> {
-        self.with_session(|s| s.nack(ack_id, None, requeue, false)).map(|_| ())
-    }
-
-    /// DISCONNECT and wait for the broker's receipt, then close the socket.
-    pub async fn disconnect(&self) -> Result<(), TransportError> {
+    /// pika's `connection.close()`: DISCONNECT, wait for the broker's receipt, then
+    /// close the socket. Unacknowledged messages return to their queue.
+    pub async fn close(&self) -> Result<(), TransportError> {
         let now = now();
         let receipt = self.with_session(|s| s.disconnect(now))?;
         let result = match self.await_receipt(Some(receipt)).await {
@@ -593,9 +572,9 @@ impl Connection {
         auto_ack: bool,
         prefetch: Option<u16>,
     ) -> Result<SubscriptionId, TransportError> {
-        let (tag, receipt) = self.with_channel(|c| c.basic_consume(queue, auto_ack, prefetch))?;
-        match self.await_receipt(Some(receipt)).await {
-            Ok(()) => Ok(tag),
+        let started = self.with_channel(|c| c.basic_consume(queue, auto_ack, prefetch))?;
+        match self.await_receipt(Some(started.receipt)).await {
+            Ok(()) => Ok(started.consumer_tag),
             Err(TransportError::Closed(reason)) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
                 let existing = self.look_up(queue).await;
                 Err(RabbitError::Refused(diagnose_consume(queue, &self.vhost, existing.as_ref())).into())
@@ -612,7 +591,7 @@ impl Connection {
         queue: &str,
         auto_ack: bool,
         prefetch: Option<u16>,
-    ) -> Result<(SubscriptionId, ReceiptId), TransportError> {
+    ) -> Result<ConsumeOk, TransportError> {
         self.with_channel(|c| c.basic_consume(queue, auto_ack, prefetch))
     }
 
@@ -634,12 +613,72 @@ impl Connection {
 
     /// pika's `basic_ack`.
     pub fn basic_ack(&self, delivery_tag: &str) -> Result<(), TransportError> {
-        self.with_channel(|c| c.basic_ack(delivery_tag))
+        self.with_channel(|c| Ok(c.basic_ack(delivery_tag)?))
     }
 
     /// pika's `basic_nack`.
     pub fn basic_nack(&self, delivery_tag: &str, requeue: bool) -> Result<(), TransportError> {
-        self.with_channel(|c| c.basic_nack(delivery_tag, requeue))
+        self.with_channel(|c| Ok(c.basic_nack(delivery_tag, requeue)?))
+    }
+}
+
+/// The STOMP-level calls of a [`Connection`] ([`Connection::stomp`]): frames by
+/// destination and `ack` id, as in any STOMP client. The RabbitMQ-level calls
+/// (`queue_declare`, `basic_publish`, …) are on [`Connection`] itself.
+#[derive(Clone, Copy)]
+pub struct Stomp<'a> {
+    connection: &'a Connection,
+}
+
+impl Stomp<'_> {
+    /// SUBSCRIBE to `destination`; resolves when the broker confirmed it by receipt,
+    /// so a refusal (unknown queue, no permission) comes back here.
+    pub async fn subscribe(
+        &self,
+        destination: &str,
+        ack: AckMode,
+        headers: Vec<(String, String)>,
+    ) -> Result<SubscriptionId, TransportError> {
+        let subscribed = self.connection.with_session(|s| s.subscribe(destination, ack, headers, true))?;
+        self.connection.await_receipt(subscribed.receipt).await?;
+        Ok(subscribed.id)
+    }
+
+    /// UNSUBSCRIBE, confirmed by receipt.
+    pub async fn unsubscribe(&self, id: &SubscriptionId) -> Result<(), TransportError> {
+        let receipt = self.connection.with_session(|s| s.unsubscribe(id, true))?;
+        self.connection.await_receipt(receipt).await
+    }
+
+    /// SEND; with `confirm`, resolves only after the broker's RECEIPT (for RabbitMQ,
+    /// after its publisher confirm), otherwise as soon as the frame is handed to the socket.
+    pub async fn send(
+        &self,
+        destination: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        confirm: bool,
+    ) -> Result<(), TransportError> {
+        self.connection.wait_for_room().await;
+        let receipt = self.connection.with_session(|s| s.send(destination, headers, body, confirm))?;
+        self.connection.await_receipt(receipt).await
+    }
+
+    /// ACK a message by its `ack` header.
+    pub fn ack(&self, ack_id: &str) -> Result<(), TransportError> {
+        self.connection.with_session(|s| s.ack(ack_id, None, false)).map(|_| ())
+    }
+
+    /// NACK a message by its `ack` header; `requeue: false` lets RabbitMQ drop or
+    /// dead-letter it instead of queueing it again.
+    pub fn nack(&self, ack_id: &str, requeue: bool) -> Result<(), TransportError> {
+        self.connection.with_session(|s| s.nack(ack_id, None, requeue, false)).map(|_| ())
+    }
+
+    /// DISCONNECT and wait for the broker's receipt, then close the socket: the
+    /// same as [`Connection::close`].
+    pub async fn disconnect(&self) -> Result<(), TransportError> {
+        self.connection.close().await
     }
 }
 
@@ -669,7 +708,7 @@ pub(crate) async fn declare_on_new_connection(
     other.set_management(management);
     let result = other.queue_declare(queue, queue_options).await;
     if other.is_connected() {
-        let _ = other.disconnect().await;
+        let _ = other.close().await;
     }
     result
 }
@@ -714,9 +753,9 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                 for (_, waiter) in inner.receipt_waiters.drain() {
                     let _ = waiter.send(Err(TransportError::Closed(reason.clone())));
                 }
-                let (code, words) = reason.socket_code();
+                let close = reason.socket_code();
                 if let Some(socket) = inner.socket.as_ref() {
-                    socket.close(code, words);
+                    socket.close(close.code, close.reason);
                 }
                 inner.ticker = None;
             }

@@ -5,7 +5,8 @@
 
 mod common;
 
-use burrow::client::{CloseReason, ServerError};
+use burrow::client::{CloseReason, ProtocolError, ServerError};
+use burrow::stomp::DecodeError;
 use burrow::transport::Connection;
 use common::{connect_options, within};
 use wasm_bindgen_test::*;
@@ -36,7 +37,10 @@ async fn last_close_seen_by_the_peer() -> String {
 #[wasm_bindgen_test]
 async fn a_malformed_frame_ends_the_session_as_a_protocol_error() {
     match close_reason("/malformed").await {
-        CloseReason::Protocol(words) => assert!(words.contains("colon"), "{words}"),
+        // Typed down to the decoder's own error, which says what was wrong.
+        CloseReason::Protocol(ProtocolError::Decode(error @ DecodeError::MissingColon(_))) => {
+            assert!(error.to_string().contains("colon"), "{error}")
+        }
         other => panic!("expected a protocol error, got {other}"),
     }
     // The socket is closed with a code browsers accept (1002 would throw), saying why.
@@ -56,7 +60,9 @@ async fn a_malformed_frame_ends_the_session_as_a_protocol_error() {
 #[wasm_bindgen_test]
 async fn a_header_that_is_not_utf8_ends_the_session_as_a_protocol_error() {
     match close_reason("/utf8").await {
-        CloseReason::Protocol(words) => assert!(words.to_lowercase().contains("utf-8"), "{words}"),
+        CloseReason::Protocol(ProtocolError::Decode(error @ DecodeError::InvalidUtf8(_))) => {
+            assert!(error.to_string().to_lowercase().contains("utf-8"), "{error}")
+        }
         other => panic!("expected a protocol error, got {other}"),
     }
 }

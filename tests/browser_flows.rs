@@ -102,7 +102,7 @@ async fn a_crashed_consumers_unacked_message_is_redelivered_to_another() {
 
     // The queue is empty now: a marker published after the ack is the next
     // (and only) thing a new consumer gets.
-    within("disconnect B", survivor.disconnect()).await.expect("B disconnects after its ack");
+    within("disconnect B", survivor.close()).await.expect("B disconnects after its ack");
     within("publish marker", producer.basic_publish("", &queue, b"marker".to_vec(), &BasicProperties::default(), true))
         .await
         .expect("publish marker");
@@ -261,7 +261,7 @@ async fn publish_to_a_named_exchange_routes_by_key() {
     let key = fresh_name("route");
     let mut listener = connect().await;
     let destination = format!("/exchange/amq.direct/{key}");
-    within("subscribe", listener.subscribe(&destination, burrow::client::AckMode::Auto, vec![]))
+    within("subscribe", listener.stomp().subscribe(&destination, burrow::client::AckMode::Auto, vec![]))
         .await
         .expect("subscribe");
     let producer = connect().await;

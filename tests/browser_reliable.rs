@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use burrow::client::{Backoff, Jitter};
+use burrow::client::{Backoff, HeartBeat, Jitter};
 use burrow::rabbit::{BasicProperties, QueueOptions, RabbitError};
 use burrow::reliable::{ConnectionEvent, ConsumeOptions, PublishError, ReliableConnection, ReliableOptions};
 use common::{connect, connect_options, fresh_name, management, within, BROKER_URL};
@@ -38,7 +38,7 @@ async fn durable_queue(prefix: &str) -> String {
     let queue = fresh_name(prefix);
     let setup = connect().await;
     setup.queue_declare(&queue, &QueueOptions::durable()).await.expect("declare");
-    setup.disconnect().await.expect("disconnect");
+    setup.close().await.expect("close");
     queue
 }
 
@@ -142,7 +142,7 @@ async fn a_publish_to_a_missing_exchange_fails_alone() {
 async fn removing_an_auto_ack_consumer_during_a_reconnect_leaves_no_consumer() {
     let queue = durable_queue("reliable-zombie").await;
     let mut options = connect_options();
-    options.heart_beat = (Duration::from_millis(1000), Duration::from_millis(1000));
+    options.heart_beat = HeartBeat::both(Duration::from_millis(1000));
     let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(400), Jitter::Equal);
     let mut c = ReliableConnection::start(BROKER_URL, options, ReliableOptions { backoff, ..Default::default() })
         .expect("url");

@@ -35,5 +35,5 @@ async fn before_restart_publish_persistent_and_transient_messages() {
     within("publish", producer.basic_publish("", TRANSIENT, "in a transient queue".into(), &BasicProperties::persistent(), true))
         .await
         .expect("confirmed");
-    within("disconnect", producer.disconnect()).await.expect("disconnect");
+    within("close", producer.close()).await.expect("close");
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use burrow::client::CloseReason;
+use burrow::client::{CloseReason, HeartBeat};
 use burrow::transport::Connection;
 use common::{connect_options, within, BROKER_URL};
 use wasm_bindgen_test::*;
@@ -21,7 +21,7 @@ async fn helper(path: &str) {
 #[wasm_bindgen_test]
 async fn a_silent_broker_is_declared_lost_after_twice_the_heart_beat() {
     let mut options = connect_options();
-    options.heart_beat = (Duration::from_millis(1000), Duration::from_millis(1000));
+    options.heart_beat = HeartBeat::both(Duration::from_millis(1000));
     let mut connection = within("CONNECTED", Connection::open(BROKER_URL, options)).await.expect("connect");
     helper("/pause").await;
     let reason = common::next_close(&mut connection, "the heart-beat timeout").await;

@@ -148,9 +148,9 @@ fn application_headers_cannot_smuggle_stomp_or_queue_headers() {
 #[test]
 fn consume_subscribes_to_the_existing_queue_with_ack_mode_and_prefetch() {
     let mut channel = connected_channel();
-    let (manual, _) = channel.basic_consume("task_queue", false, Some(1)).unwrap();
+    let manual = channel.basic_consume("task_queue", false, Some(1)).unwrap().consumer_tag;
     channel.basic_qos(10);
-    let (auto, _) = channel.basic_consume("hello", true, None).unwrap();
+    let auto = channel.basic_consume("hello", true, None).unwrap().consumer_tag;
     let frames = frames(&mut channel);
     assert_eq!(frames[0].header("destination"), Some("/amq/queue/task_queue"));
     assert_eq!(frames[0].header("ack"), Some("client-individual"));
@@ -212,13 +212,13 @@ fn a_delivery_carries_consumer_redelivered_properties_and_body() {
 
 #[test]
 fn destinations_parse_back_to_exchange_and_routing_key() {
-    assert_eq!(parse_destination("/queue/hello"), ("".into(), "hello".into()));
-    assert_eq!(parse_destination("/amq/queue/a%2Fb"), ("".into(), "a/b".into()));
-    assert_eq!(parse_destination("/topic/x.y"), ("amq.topic".into(), "x.y".into()));
-    assert_eq!(parse_destination("/exchange/logs"), ("logs".into(), "".into()));
-    assert_eq!(parse_destination("/exchange/logs/info"), ("logs".into(), "info".into()));
-    assert_eq!(parse_destination("/queue/100%"), ("".into(), "100%".into()), "a lone % is kept");
-    assert_eq!(parse_destination("weird"), ("".into(), "weird".into()));
+    assert_eq!(parse_destination("/queue/hello"), Route::new("", "hello"));
+    assert_eq!(parse_destination("/amq/queue/a%2Fb"), Route::new("", "a/b"));
+    assert_eq!(parse_destination("/topic/x.y"), Route::new("amq.topic", "x.y"));
+    assert_eq!(parse_destination("/exchange/logs"), Route::new("logs", ""));
+    assert_eq!(parse_destination("/exchange/logs/info"), Route::new("logs", "info"));
+    assert_eq!(parse_destination("/queue/100%"), Route::new("", "100%"), "a lone % is kept");
+    assert_eq!(parse_destination("weird"), Route::new("", "weird"));
 }
 
 fn error(message: &str, body: &str) -> ServerError {
@@ -276,12 +276,12 @@ fn a_resent_publish_is_marked_and_the_delivery_says_it_may_be_a_duplicate() {
         properties: BasicProperties::persistent(),
     };
     let id = outbox.push(publish).unwrap();
-    let (first, _, sends) = outbox.next_unsent().unwrap();
+    let Unsent { id: first, sends, .. } = outbox.next_unsent().unwrap();
     assert_eq!((first, sends), (id, 0), "a first send is not marked");
     assert!(outbox.sent(id, ReceiptId("r-1".into())));
     assert!(outbox.next_unsent().is_none());
     outbox.connection_lost();
-    let (again, _, sends) = outbox.next_unsent().unwrap();
+    let Unsent { id: again, sends, .. } = outbox.next_unsent().unwrap();
     assert_eq!((again, sends), (id, 1), "the second send is marked");
 
     let message = Message {

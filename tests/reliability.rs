@@ -190,14 +190,15 @@ fn network_and_protocol_failures_are_retryable() {
     assert!(is_retryable(&CloseReason::Transport("socket closed (1006)".into())));
     assert!(is_retryable(&CloseReason::HeartBeatTimeout { silent_for: 30 * 1000 * MS, interval: 10 * 1000 * MS }));
     assert!(is_retryable(&CloseReason::ConnectTimeout(Duration::from_secs(10))));
-    assert!(is_retryable(&CloseReason::Protocol("bad frame".into())));
+    assert!(is_retryable(&CloseReason::Protocol(ProtocolError::ConnectedTwice)));
+    assert!(is_retryable(&CloseReason::DisconnectTimeout(Duration::from_secs(5))));
     assert!(is_retryable(&server_error("connection_forced", "broker forced connection closure")));
 }
 
 #[test]
 fn deliberate_or_permanent_closes_are_not_retryable() {
     assert!(!is_retryable(&CloseReason::Disconnected));
-    assert!(!is_retryable(&CloseReason::InvalidOptions("line break in login".into())));
+    assert!(!is_retryable(&CloseReason::InvalidOptions(OptionsError::ControlCharacter("login"))));
     assert!(!is_retryable(&connect_refused("Bad CONNECT", "Access refused for user 'guest'")));
     assert!(!is_retryable(&connect_refused("Bad CONNECT", "Virtual host '/nope' access denied")));
     assert!(!is_retryable(&connect_refused("access_refused", "ACCESS_REFUSED - write access")));
@@ -233,7 +234,7 @@ fn keys(outbox: &Outbox) -> Vec<String> {
     let mut copy = outbox.clone();
     let mut keys = Vec::new();
     let mut n = 0;
-    while let Some((id, publish, _)) = copy.next_unsent() {
+    while let Some(Unsent { id, publish, .. }) = copy.next_unsent() {
         keys.push(publish.routing_key.clone());
         n += 1;
         assert!(copy.sent(id, ReceiptId(format!("probe-{n}"))));
@@ -325,7 +326,7 @@ fn after_a_lost_connection_unconfirmed_messages_are_resent_in_original_order() {
     // A RECEIPT of the old connection cannot confirm anything any more.
     assert_eq!(outbox.confirmed(&ReceiptId("r-a".into())), None);
     // Sent before: the next send is marked as a possible duplicate.
-    assert_eq!(outbox.next_unsent().map(|(id, _, sends)| (id, sends)), Some((ids[0], 1)));
+    assert_eq!(outbox.next_unsent().map(|next| (next.id, next.sends)), Some((ids[0], 1)));
 
     // Resent on the new connection with new receipts.
     assert!(outbox.sent(ids[0], ReceiptId("r2-a".into())));

@@ -1326,9 +1326,9 @@ impl Sim {
                     let state = sock.state;
                     fail!(self, "Connected on {link}, which is {state:?}");
                 }
-                if !info.heart_beat.0.is_zero() {
+                if !info.heart_beat.outgoing.is_zero() {
                     sock.hb_since = Some(now);
-                    sock.hb_interval = info.heart_beat.0;
+                    sock.hb_interval = info.heart_beat.outgoing;
                 }
                 ctx.connected = Some(link);
             }

@@ -102,7 +102,7 @@ async fn soak(messages: u32, restart_at: &[usize], with_zombie: bool) {
     let queue = fresh_name(if with_zombie { "soak-zombie" } else { "soak" });
     let setup = connect().await;
     setup.queue_declare(&queue, &QueueOptions::durable()).await.expect("declare the durable queue");
-    setup.disconnect().await.expect("disconnect");
+    setup.close().await.expect("close");
     let started = page_ms();
 
     let tally = Rc::new(RefCell::new(Tally::default()));

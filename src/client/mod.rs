@@ -9,8 +9,9 @@ mod session;
 mod types;
 
 pub use reconnect::{is_retryable, Backoff, Jitter, ReconnectState, Reconnector};
-pub use session::{Session, Subscription};
+pub use session::{Session, Subscribed, Subscription};
 pub use types::{
-    AckMode, ClientError, CloseReason, ConnectOptions, ConnectionInfo, Event, Fault, Message, ReceiptId,
-    Request, ServerError, SocketClose, State, SubscriptionId, Transmit, WEB_STOMP_DIED,
+    AckMode, ClientError, CloseCode, CloseReason, ConnectOptions, ConnectionInfo, Event, Fault, HeartBeat,
+    LocalError, LostReceipt, Message, NotConnected, OptionsError, ProtocolError, ReceiptId, Request, ServerError,
+    SocketClose, State, SubscriptionId, Transmit, WEB_STOMP_DIED,
 };

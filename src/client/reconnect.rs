@@ -243,6 +243,7 @@ pub fn is_retryable(reason: &CloseReason) -> bool {
         CloseReason::ServerError(_)
         | CloseReason::Socket(_)
         | CloseReason::Transport(_)
+        | CloseReason::DisconnectTimeout(_)
         | CloseReason::HeartBeatTimeout { .. }
         | CloseReason::ConnectTimeout(_)
         | CloseReason::Protocol(_) => true,

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
-use crate::stomp::{Command, Frame};
+use crate::stomp::{Command, DecodeError, Frame};
 
 use super::types::*;
 
@@ -18,6 +18,15 @@ pub struct Subscription {
     pub ack: AckMode,
     /// The extra headers it was made with (for RabbitMQ: `prefetch-count`, queue properties).
     pub headers: Vec<(String, String)>,
+}
+
+/// What [`Session::subscribe`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscribed {
+    /// The new subscription's id (MESSAGE frames carry it as `subscription`).
+    pub id: SubscriptionId,
+    /// The receipt that will confirm it, when one was asked for.
+    pub receipt: Option<ReceiptId>,
 }
 
 /// A STOMP 1.2 client session, sans-IO.
@@ -109,18 +118,17 @@ impl Session {
     pub fn connect(&mut self, now: Duration) {
         self.advance(now);
         if self.state != State::Idle {
-            self.events.push_back(Event::LocalError(ClientError::AlreadyStarted.to_string()));
+            self.events.push_back(Event::LocalError(ClientError::AlreadyStarted.into()));
             return;
         }
         if let Err(problem) = self.check_options() {
             self.close(CloseReason::InvalidOptions(problem));
             return;
         }
-        let (cx, cy) = self.options.heart_beat;
         let mut frame = Frame::new(Command::Connect)
             .with_header("accept-version", "1.2")
             .with_header("host", self.options.host.clone())
-            .with_header("heart-beat", format!("{},{}", cx.as_millis(), cy.as_millis()));
+            .with_header("heart-beat", self.options.heart_beat.to_string());
         if let Some(login) = &self.options.login {
             frame = frame.with_header("login", login.clone());
         }
@@ -135,7 +143,7 @@ impl Session {
     }
 
     /// CONNECT headers are not escaped (for 1.0 brokers), so they cannot hold line breaks.
-    fn check_options(&self) -> Result<(), String> {
+    fn check_options(&self) -> Result<(), OptionsError> {
         let fields = [
             ("host", Some(&self.options.host)),
             ("login", self.options.login.as_ref()),
@@ -143,7 +151,7 @@ impl Session {
         ];
         for (name, value) in fields {
             if value.is_some_and(|v| v.contains(['\r', '\n', '\0'])) {
-                return Err(format!("the {name} contains a line break or NUL"));
+                return Err(OptionsError::ControlCharacter(name));
             }
         }
         Ok(())
@@ -166,8 +174,7 @@ impl Session {
             Command::Receipt => self.on_receipt(&frame),
             Command::Error => self.on_error(&frame),
             other => {
-                let problem = format!("a client frame ({other}) came from the broker");
-                self.close(CloseReason::Protocol(problem));
+                self.close(CloseReason::Protocol(ProtocolError::ClientFrame(other)));
             }
         }
     }
@@ -179,9 +186,9 @@ impl Session {
     }
 
     /// The incoming bytes could not be decoded; the stream cannot be trusted further.
-    pub fn handle_protocol_error(&mut self, now: Duration, problem: String) {
+    pub fn handle_protocol_error(&mut self, now: Duration, error: DecodeError) {
         self.advance(now);
-        self.close(CloseReason::Protocol(problem));
+        self.close(CloseReason::Protocol(error.into()));
     }
 
     /// The connection underneath closed, as `closed` says. An ERROR just before it
@@ -216,10 +223,7 @@ impl Session {
             return;
         }
         if self.disconnect_deadline.is_some_and(|d| now >= d) {
-            let waited = self.options.disconnect_timeout.as_secs_f32();
-            self.close(CloseReason::Transport(format!(
-                "the broker did not confirm DISCONNECT within {waited} s"
-            )));
+            self.close(CloseReason::DisconnectTimeout(self.options.disconnect_timeout));
             return;
         }
         if let Some(deadline) = self.receive_deadline() {
@@ -269,25 +273,27 @@ impl Session {
 
     fn on_connected(&mut self, now: Duration, frame: &Frame) {
         if self.state != State::Connecting {
-            self.close(CloseReason::Protocol("CONNECTED arrived twice".to_owned()));
+            self.close(CloseReason::Protocol(ProtocolError::ConnectedTwice));
             return;
         }
-        let (sx, sy) = match frame.header("heart-beat").map(parse_heart_beat) {
-            None => (Duration::ZERO, Duration::ZERO),
-            Some(Ok(pair)) => pair,
+        // The broker's header is its own offer: it sends every `outgoing` (sx)
+        // and wants ours every `incoming` (sy).
+        let theirs = match frame.header("heart-beat").map(parse_heart_beat) {
+            None => HeartBeat::OFF,
+            Some(Ok(offer)) => offer,
             Some(Err(bad)) => {
-                self.close(CloseReason::Protocol(format!("bad heart-beat header {bad:?}")));
+                self.close(CloseReason::Protocol(ProtocolError::BadHeartBeat(bad)));
                 return;
             }
         };
-        let (cx, cy) = self.options.heart_beat;
+        let ours = self.options.heart_beat;
         // STOMP 1.2: each side's interval is the larger of what one can do and the
         // other wants, or off if either says zero.
         let negotiate = |ours: Duration, theirs: Duration| {
             if ours.is_zero() || theirs.is_zero() { Duration::ZERO } else { ours.max(theirs) }
         };
-        self.send_interval = negotiate(cx, sy);
-        self.receive_interval = negotiate(sx, cy);
+        self.send_interval = negotiate(ours.outgoing, theirs.incoming);
+        self.receive_interval = negotiate(theirs.outgoing, ours.incoming);
         // CONNECT was our last send; count from now, the broker's own clock starts here.
         self.last_sent = self.last_sent.max(now);
         self.connect_deadline = None;
@@ -295,7 +301,7 @@ impl Session {
             version: frame.header("version").unwrap_or("1.0").to_owned(),
             server: frame.header("server").map(str::to_owned),
             session: frame.header("session").map(str::to_owned),
-            heart_beat: (self.send_interval, self.receive_interval),
+            heart_beat: HeartBeat::new(self.send_interval, self.receive_interval),
         };
         self.state = State::Connected(info.clone());
         self.events.push_back(Event::Connected(info));
@@ -304,9 +310,7 @@ impl Session {
     fn on_message(&mut self, frame: Frame) {
         let subscription = frame.header("subscription").map(|s| SubscriptionId(s.to_owned()));
         let (Some(subscription), Some(destination)) = (subscription, frame.header("destination")) else {
-            self.close(CloseReason::Protocol(
-                "a MESSAGE without subscription or destination header".to_owned(),
-            ));
+            self.close(CloseReason::Protocol(ProtocolError::MessageWithoutDestination));
             return;
         };
         let message = Message {
@@ -322,12 +326,12 @@ impl Session {
 
     fn on_receipt(&mut self, frame: &Frame) {
         let Some(id) = frame.header("receipt-id").map(|r| ReceiptId(r.to_owned())) else {
-            self.close(CloseReason::Protocol("a RECEIPT without receipt-id".to_owned()));
+            self.close(CloseReason::Protocol(ProtocolError::ReceiptWithoutId));
             return;
         };
         let Some(request) = self.pending_receipts.remove(&id) else {
             // Not ours (or already given up on): report, but keep the session.
-            self.events.push_back(Event::LocalError(format!("a RECEIPT for unknown id {id}")));
+            self.events.push_back(Event::LocalError(LocalError::UnknownReceipt(id)));
             return;
         };
         let disconnect = request == Request::Disconnect;
@@ -354,8 +358,9 @@ impl Session {
             return;
         }
         if !self.pending_receipts.is_empty() {
-            let mut lost: Vec<_> = self.pending_receipts.drain().collect();
-            lost.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut lost: Vec<_> =
+                self.pending_receipts.drain().map(|(id, request)| LostReceipt { id, request }).collect();
+            lost.sort_by(|a, b| a.id.cmp(&b.id));
             self.events.push_back(Event::ReceiptsLost(lost));
         }
         self.state = State::Closed(reason.clone());
@@ -372,10 +377,10 @@ impl Session {
     fn ensure_connected(&self) -> Result<(), ClientError> {
         match &self.state {
             State::Connected(_) => Ok(()),
-            State::Idle => Err(ClientError::NotConnected("connect was not called".to_owned())),
-            State::Connecting => Err(ClientError::NotConnected("still connecting".to_owned())),
-            State::Disconnecting => Err(ClientError::NotConnected("disconnecting".to_owned())),
-            State::Closed(reason) => Err(ClientError::NotConnected(format!("closed: {reason}"))),
+            State::Idle => Err(ClientError::NotConnected(NotConnected::NotStarted)),
+            State::Connecting => Err(ClientError::NotConnected(NotConnected::Connecting)),
+            State::Disconnecting => Err(ClientError::NotConnected(NotConnected::Disconnecting)),
+            State::Closed(reason) => Err(ClientError::NotConnected(NotConnected::Closed(reason.clone()))),
         }
     }
 
@@ -423,7 +428,7 @@ impl Session {
         ack: AckMode,
         headers: Vec<(String, String)>,
         receipt: bool,
-    ) -> Result<(SubscriptionId, Option<ReceiptId>), ClientError> {
+    ) -> Result<Subscribed, ClientError> {
         self.ensure_connected()?;
         Self::check_headers(&headers)?;
         let id = SubscriptionId(self.fresh_id("sub"));
@@ -436,7 +441,7 @@ impl Session {
             Subscription { id: id.clone(), destination: destination.to_owned(), ack, headers };
         self.subscriptions.insert(id.clone(), subscription);
         let receipt = self.queue(frame, Request::Subscribe(id.clone()), receipt);
-        Ok((id, receipt))
+        Ok(Subscribed { id, receipt })
     }
 
     /// UNSUBSCRIBE `id`.
@@ -526,20 +531,20 @@ impl Session {
         self.state = State::Disconnecting;
         self.disconnect_deadline = Some(now + self.options.disconnect_timeout);
         // `queue` with `receipt: true` always returns an id.
-        receipt.ok_or_else(|| ClientError::NotConnected("no receipt id".to_owned()))
+        receipt.ok_or(ClientError::MissingReceipt)
     }
 }
 
-/// Parses `heart-beat:sx,sy` (milliseconds).
-fn parse_heart_beat(value: &str) -> Result<(Duration, Duration), String> {
+/// Parses `heart-beat:sx,sy` (milliseconds); the bad value as it came on failure.
+fn parse_heart_beat(value: &str) -> Result<HeartBeat, String> {
     let mut parts = value.split(',');
     let mut next = || -> Result<Duration, String> {
         let part = parts.next().ok_or_else(|| value.to_owned())?;
         part.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| value.to_owned())
     };
-    let pair = (next()?, next()?);
+    let offer = HeartBeat::new(next()?, next()?);
     if parts.next().is_some() {
         return Err(value.to_owned());
     }
-    Ok(pair)
+    Ok(offer)
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::stomp::Frame;
+use crate::stomp::{Command, DecodeError, EncodeError, Frame};
 
 /// How CONNECT introduces us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,9 +14,10 @@ pub struct ConnectOptions {
     pub login: Option<String>,
     /// The password, sent as `passcode`. Kept in memory only.
     pub passcode: Option<String>,
-    /// Our heart-beat offer `(cx, cy)`: we can send every `cx`, we want to hear from
-    /// the broker every `cy`. Zero means "not at all" on that side.
-    pub heart_beat: (Duration, Duration),
+    /// Our heart-beat offer: we can send every `outgoing`, we want to hear from
+    /// the broker every `incoming` (STOMP's `cx,cy`). Zero means "not at all" on
+    /// that side.
+    pub heart_beat: HeartBeat,
     /// How long to wait for CONNECTED after CONNECT.
     pub connect_timeout: Duration,
     /// How long to wait for the RECEIPT of DISCONNECT before giving up on it.
@@ -31,7 +32,7 @@ impl ConnectOptions {
             host: vhost.into(),
             login: None,
             passcode: None,
-            heart_beat: (Duration::from_secs(10), Duration::from_secs(10)),
+            heart_beat: HeartBeat::both(Duration::from_secs(10)),
             connect_timeout: Duration::from_secs(10),
             disconnect_timeout: Duration::from_secs(5),
         }
@@ -54,8 +55,56 @@ pub struct ConnectionInfo {
     pub server: Option<String>,
     /// The broker's `session` header.
     pub session: Option<String>,
-    /// Negotiated intervals `(we send every, the broker sends every)`; zero is off.
-    pub heart_beat: (Duration, Duration),
+    /// The negotiated intervals: we send every `outgoing`, the broker every
+    /// `incoming`; zero is off.
+    pub heart_beat: HeartBeat,
+}
+
+/// Heart-beat intervals, one per direction (STOMP's `heart-beat:cx,cy`). Zero
+/// turns that direction off.
+///
+/// In [`ConnectOptions`] it is our offer; in [`ConnectionInfo`] what was agreed
+/// (each side's interval is the larger of what one side offers and the other
+/// wants, or off if either says zero).
+///
+/// ```
+/// use std::time::Duration;
+/// use burrow::client::{ConnectOptions, HeartBeat};
+///
+/// let mut options = ConnectOptions::new("/");
+/// assert_eq!(options.heart_beat, HeartBeat::both(Duration::from_secs(10)));
+/// // The browser sends none; it still wants to hear from the broker every 10 s.
+/// options.heart_beat.outgoing = Duration::ZERO;
+/// assert_eq!(options.heart_beat.to_string(), "0,10000");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct HeartBeat {
+    /// How often we send (STOMP's `cx`); zero: we send none.
+    pub outgoing: Duration,
+    /// How often we want to hear from the broker (STOMP's `cy`); zero: we need not.
+    pub incoming: Duration,
+}
+
+impl HeartBeat {
+    /// No heart-beats either way.
+    pub const OFF: HeartBeat = HeartBeat { outgoing: Duration::ZERO, incoming: Duration::ZERO };
+
+    /// `outgoing` and `incoming` as given.
+    pub const fn new(outgoing: Duration, incoming: Duration) -> Self {
+        HeartBeat { outgoing, incoming }
+    }
+
+    /// The same interval both ways.
+    pub const fn both(interval: Duration) -> Self {
+        HeartBeat { outgoing: interval, incoming: interval }
+    }
+}
+
+impl fmt::Display for HeartBeat {
+    /// The header value: `outgoing,incoming` in milliseconds.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{},{}", self.outgoing.as_millis(), self.incoming.as_millis())
+    }
 }
 
 /// Where the session is.
@@ -243,6 +292,8 @@ impl SocketClose {
     }
 }
 
+impl std::error::Error for SocketClose {}
+
 impl fmt::Display for SocketClose {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (code, reason) = (self.code, self.reason.as_str());
@@ -271,13 +322,13 @@ pub enum CloseReason {
     Disconnected,
     /// The broker refused CONNECT (credentials, virtual host): retrying gets the same.
     #[error("{0}")]
-    ConnectRefused(ServerError),
+    ConnectRefused(#[source] ServerError),
     /// The broker sent ERROR after CONNECTED and closed the connection.
     #[error("{0}")]
-    ServerError(ServerError),
+    ServerError(#[source] ServerError),
     /// The WebSocket closed underneath the session.
     #[error("{0}")]
-    Socket(SocketClose),
+    Socket(#[source] SocketClose),
     /// CONNECTED did not come in time.
     #[error("the broker did not answer CONNECT within {} s", .0.as_secs_f32())]
     ConnectTimeout(Duration),
@@ -289,15 +340,65 @@ pub enum CloseReason {
         /// The negotiated interval the broker promised.
         interval: Duration,
     },
-    /// The broker sent bytes that are not STOMP.
+    /// The broker sent bytes that are not STOMP, or frames out of order.
     #[error("the broker sent a malformed frame: {0}")]
-    Protocol(String),
-    /// The connection failed underneath for another reason (a send the socket refused).
+    Protocol(#[source] ProtocolError),
+    /// DISCONNECT was sent and its receipt did not come within
+    /// [`ConnectOptions::disconnect_timeout`].
+    #[error("the broker did not confirm DISCONNECT within {} s", .0.as_secs_f32())]
+    DisconnectTimeout(Duration),
+    /// The connection failed underneath for another reason, in the browser's words
+    /// (a send the socket refused, the connection value dropped while waiting).
     #[error("{0}")]
     Transport(String),
     /// The connect options cannot be sent (for example, a line break in the login).
     #[error("invalid connect options: {0}")]
-    InvalidOptions(String),
+    InvalidOptions(#[source] OptionsError),
+}
+
+/// What made the broker's stream unusable ([`CloseReason::Protocol`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// The bytes are not a STOMP frame; the decoder says exactly why.
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    /// A frame only a client sends (such as SEND) came from the broker.
+    #[error("a client frame ({0}) came from the broker")]
+    ClientFrame(Command),
+    /// A second CONNECTED.
+    #[error("CONNECTED arrived twice")]
+    ConnectedTwice,
+    /// CONNECTED's `heart-beat` header is not `<ms>,<ms>`; the header as it came.
+    #[error("bad heart-beat header {0:?}")]
+    BadHeartBeat(String),
+    /// A MESSAGE lacks its `subscription` or `destination` header.
+    #[error("a MESSAGE without subscription or destination header")]
+    MessageWithoutDestination,
+    /// A RECEIPT lacks its `receipt-id` header.
+    #[error("a RECEIPT without receipt-id")]
+    ReceiptWithoutId,
+}
+
+/// Connect options that cannot be used ([`CloseReason::InvalidOptions`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    /// CONNECT's headers are not escaped (for STOMP 1.0 brokers), so this field
+    /// (`host`, `login` or `passcode`) cannot hold a line break or NUL.
+    #[error("the {0} contains a line break or NUL")]
+    ControlCharacter(&'static str),
+    /// No Web-STOMP URL was given.
+    #[error("no Web-STOMP URL to connect to")]
+    NoUrl,
+}
+
+/// The WebSocket close code and reason to close with ([`CloseReason::socket_code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CloseCode {
+    /// 1000, or 4000–4999 for Burrow's own reasons (browsers refuse 1002 and
+    /// other protocol codes from a page).
+    pub code: u16,
+    /// A short reason (under the 123 bytes a close frame allows).
+    pub reason: &'static str,
 }
 
 impl CloseReason {
@@ -309,6 +410,7 @@ impl CloseReason {
             CloseReason::Socket(close) if close.by_broker() => Fault::Broker,
             CloseReason::Socket(_)
             | CloseReason::Transport(_)
+            | CloseReason::DisconnectTimeout(_)
             | CloseReason::ConnectTimeout(_)
             | CloseReason::HeartBeatTimeout { .. } => Fault::Network,
             // A malformed frame is the broker's (or a proxy's) doing, not a refusal.
@@ -327,13 +429,14 @@ impl CloseReason {
 
     /// The WebSocket close code to close with when the session, not the socket,
     /// ended it: browsers only allow 1000 and 3000–4999 from a page.
-    pub fn socket_code(&self) -> (u16, &'static str) {
-        match self {
+    pub fn socket_code(&self) -> CloseCode {
+        let (code, reason) = match self {
             CloseReason::Protocol(_) => (4002, "malformed STOMP frame"),
             CloseReason::HeartBeatTimeout { .. } => (4001, "broker went silent"),
             CloseReason::ConnectTimeout(_) => (4003, "no CONNECTED in time"),
             _ => (1000, ""),
-        }
+        };
+        CloseCode { code, reason }
     }
 }
 
@@ -355,12 +458,37 @@ pub enum Event {
     /// does, [`Event::Closed`] follows with the same error as its reason.
     Error(ServerError),
     /// These requests asked for a receipt and the session closed before it came:
-    /// the broker may or may not have acted on them.
-    ReceiptsLost(Vec<(ReceiptId, Request)>),
+    /// the broker may or may not have acted on them. Oldest first.
+    ReceiptsLost(Vec<LostReceipt>),
     /// The session is over.
     Closed(CloseReason),
-    /// Something on our side went wrong that is not the broker's doing.
-    LocalError(String),
+    /// Something on our side went wrong that is not the broker's doing; the
+    /// session goes on.
+    LocalError(LocalError),
+}
+
+/// A request whose receipt never came ([`Event::ReceiptsLost`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostReceipt {
+    /// The receipt it asked for.
+    pub id: ReceiptId,
+    /// What it was.
+    pub request: Request,
+}
+
+/// Something that went wrong on our side without ending the session ([`Event::LocalError`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalError {
+    /// A call the session could not take (such as a second [`crate::client::Session::connect`]).
+    #[error("{0}")]
+    Client(#[from] ClientError),
+    /// A RECEIPT for an id we never sent (or gave up on).
+    #[error("a RECEIPT for unknown id {0}")]
+    UnknownReceipt(ReceiptId),
+    /// A queued frame could not be encoded, so it was not sent. Frames are
+    /// checked before they are queued; this is reported rather than a panic.
+    #[error("{0}")]
+    Unencodable(#[from] EncodeError),
 }
 
 /// What the session wants written to the connection.
@@ -377,7 +505,7 @@ pub enum Transmit {
 pub enum ClientError {
     /// Only a connected session sends frames.
     #[error("not connected ({0})")]
-    NotConnected(String),
+    NotConnected(#[source] NotConnected),
     /// [`crate::client::Session::connect`] was already called.
     #[error("connect was already called on this session")]
     AlreadyStarted,
@@ -387,4 +515,25 @@ pub enum ClientError {
     /// The caller passed a header the session sets itself.
     #[error("the header {0:?} is set by Burrow and cannot be given")]
     ReservedHeader(String),
+    /// A request made with a receipt came back without one: a bug in Burrow,
+    /// reported rather than a panic.
+    #[error("a request sent with a receipt has no receipt id")]
+    MissingReceipt,
+}
+
+/// Where a session was when it could not take a request ([`ClientError::NotConnected`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotConnected {
+    /// [`crate::client::Session::connect`] was not called.
+    #[error("connect was not called")]
+    NotStarted,
+    /// CONNECT was sent; CONNECTED has not come yet.
+    #[error("still connecting")]
+    Connecting,
+    /// DISCONNECT was sent.
+    #[error("disconnecting")]
+    Disconnecting,
+    /// The session is over, for this reason.
+    #[error("closed: {0}")]
+    Closed(#[source] CloseReason),
 }

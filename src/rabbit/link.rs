@@ -96,7 +96,7 @@ impl Link {
                 }
                 Ok(None) => break,
                 Err(error) => {
-                    self.channel.session_mut().handle_protocol_error(now, error.to_string());
+                    self.channel.session_mut().handle_protocol_error(now, error);
                     break;
                 }
             }
@@ -140,7 +140,7 @@ impl Link {
                         // Frames are checked before they are queued; one that still
                         // cannot be encoded is our bug, reported rather than a panic.
                         out.truncate(before);
-                        self.local_events.push_back(Event::LocalError(error.to_string()));
+                        self.local_events.push_back(Event::LocalError(error.into()));
                     }
                 }
             }

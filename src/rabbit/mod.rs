@@ -29,7 +29,7 @@ pub use limits::{
     WEB_STOMP_MAX_FRAME,
 };
 pub use link::{HeartBeats, Link};
-pub use outbox::{Outbox, OutboxError, OutboxId, OutboxLimits, PendingPublish};
+pub use outbox::{Outbox, OutboxError, OutboxId, OutboxLimits, PendingPublish, Unsent};
 
 use crate::client::{AckMode, ClientError, Message, ReceiptId, ServerError, Session, SubscriptionId};
 
@@ -252,7 +252,7 @@ pub struct Delivery {
 impl Delivery {
     /// Reads a delivery from a MESSAGE.
     pub fn from_message(message: &Message) -> Self {
-        let (exchange, routing_key) = parse_destination(&message.destination);
+        let Route { exchange, routing_key } = parse_destination(&message.destination);
         Delivery {
             consumer_tag: message.subscription.clone(),
             delivery_tag: message.ack.clone(),
@@ -347,6 +347,8 @@ impl Refusal {
     }
 }
 
+impl std::error::Error for Refusal {}
+
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let said = if self.detail.is_empty() { &self.message } else { &self.detail };
@@ -362,7 +364,7 @@ pub enum RabbitError {
     Client(#[from] ClientError),
     /// The broker refused.
     #[error("{0}")]
-    Refused(Refusal),
+    Refused(#[source] Refusal),
     /// Web-STOMP cannot declare server-named queues: a name is needed.
     #[error("a queue name is needed (RabbitMQ's STOMP adapter cannot make server-named queues)")]
     EmptyQueueName,
@@ -383,14 +385,14 @@ pub enum RabbitError {
     /// An application header that STOMP or RabbitMQ uses for itself.
     #[error("the header name {0:?} is reserved; choose another application header name")]
     ReservedHeader(String),
-    /// RabbitMQ's STOMP adapter declares a queue at most once per connection, so a
-    /// second declare with other options on the same connection would silently do nothing.
     /// The message would make a frame larger than the limit.
     #[error(transparent)]
     TooLarge(#[from] limits::FrameTooLarge),
     /// The outbox refused the message.
     #[error(transparent)]
     Outbox(#[from] outbox::OutboxError),
+    /// RabbitMQ's STOMP adapter declares a queue at most once per connection, so a
+    /// second declare with other options on the same connection would silently do nothing.
     #[error("this connection already declared {queue:?} with other options; RabbitMQ's STOMP adapter declares a queue once per connection, so redeclare it from a new connection")]
     AlreadyDeclared {
         /// The queue.
@@ -415,6 +417,15 @@ pub struct Consumer {
     pub auto_ack: bool,
     /// At most this many unacknowledged deliveries at once; 0 is unlimited.
     pub prefetch: u16,
+}
+
+/// What [`Channel::basic_consume`] started (AMQP's `basic.consume-ok`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumeOk {
+    /// The consumer's tag: deliveries carry it, [`Channel::basic_cancel`] takes it.
+    pub consumer_tag: SubscriptionId,
+    /// The receipt that comes once the broker accepted the subscription.
+    pub receipt: ReceiptId,
 }
 
 /// pika's channel, over a STOMP [`Session`]: each call queues frames and returns
@@ -501,7 +512,7 @@ impl Channel {
         self.session.abort(&tx, false)?;
         let receipt = self.session.send(FENCE_DESTINATION, Vec::new(), Vec::new(), true)?;
         self.declared.insert(queue.to_owned(), options.clone());
-        receipt.ok_or_else(|| RabbitError::Client(ClientError::NotConnected("no receipt".to_owned())))
+        receipt.ok_or(RabbitError::Client(ClientError::MissingReceipt))
     }
 
     /// `basic_publish(exchange, routing_key, body, properties)`.
@@ -559,7 +570,7 @@ impl Channel {
         queue: &str,
         auto_ack: bool,
         prefetch: Option<u16>,
-    ) -> Result<(SubscriptionId, ReceiptId), RabbitError> {
+    ) -> Result<ConsumeOk, RabbitError> {
         check_name(queue)?;
         if queue.is_empty() {
             return Err(RabbitError::EmptyQueueName);
@@ -570,12 +581,12 @@ impl Channel {
         // SUBSCRIBE on this connection set.
         let headers = vec![("prefetch-count".to_owned(), prefetch.to_string())];
         let destination = format!("/amq/queue/{}", escape_name(queue));
-        let (tag, receipt) = self.session.subscribe(&destination, ack, headers, true)?;
-        let consumer = Consumer { tag: tag.clone(), queue: queue.to_owned(), auto_ack, prefetch };
-        self.consumers.insert(tag.clone(), consumer);
-        let receipt =
-            receipt.ok_or_else(|| RabbitError::Client(ClientError::NotConnected("no receipt".to_owned())))?;
-        Ok((tag, receipt))
+        let subscribed = self.session.subscribe(&destination, ack, headers, true)?;
+        let consumer_tag = subscribed.id;
+        let consumer = Consumer { tag: consumer_tag.clone(), queue: queue.to_owned(), auto_ack, prefetch };
+        self.consumers.insert(consumer_tag.clone(), consumer);
+        let receipt = subscribed.receipt.ok_or(RabbitError::Client(ClientError::MissingReceipt))?;
+        Ok(ConsumeOk { consumer_tag, receipt })
     }
 
     /// `basic_cancel(consumer_tag)`: UNSUBSCRIBE, confirmed by receipt.
@@ -585,14 +596,14 @@ impl Channel {
     }
 
     /// `basic_ack(delivery_tag)`: ACK with `id` = the MESSAGE's `ack` header.
-    pub fn basic_ack(&mut self, delivery_tag: &str) -> Result<(), RabbitError> {
+    pub fn basic_ack(&mut self, delivery_tag: &str) -> Result<(), ClientError> {
         self.session.ack(delivery_tag, None, false)?;
         Ok(())
     }
 
     /// `basic_nack(delivery_tag, requeue)`: NACK; with `requeue: false` RabbitMQ
     /// drops or dead-letters the message instead of queueing it again.
-    pub fn basic_nack(&mut self, delivery_tag: &str, requeue: bool) -> Result<(), RabbitError> {
+    pub fn basic_nack(&mut self, delivery_tag: &str, requeue: bool) -> Result<(), ClientError> {
         self.session.nack(delivery_tag, None, requeue, false)?;
         Ok(())
     }
@@ -664,16 +675,39 @@ pub fn escape_name(name: &str) -> String {
     name.replace('/', "%2F")
 }
 
-/// Reads `(exchange, routing key)` from a MESSAGE's destination, undoing RabbitMQ's
-/// `%XX` escapes (it escapes `/`, `%` and non-ASCII bytes there).
-pub fn parse_destination(destination: &str) -> (String, String) {
+/// Where a message was published: the two names of `basic_publish(exchange, routing_key)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Route {
+    /// The exchange (`""` for the default exchange).
+    pub exchange: String,
+    /// The routing key (for the default exchange: the queue's name).
+    pub routing_key: String,
+}
+
+impl Route {
+    /// A route from its two names.
+    pub fn new(exchange: impl Into<String>, routing_key: impl Into<String>) -> Self {
+        Route { exchange: exchange.into(), routing_key: routing_key.into() }
+    }
+}
+
+/// Reads the [`Route`] from a MESSAGE's destination, undoing RabbitMQ's `%XX`
+/// escapes (it escapes `/`, `%` and non-ASCII bytes there).
+///
+/// ```
+/// use burrow::rabbit::{parse_destination, Route};
+///
+/// assert_eq!(parse_destination("/amq/queue/a%2Fb"), Route::new("", "a/b"));
+/// assert_eq!(parse_destination("/exchange/logs/info"), Route::new("logs", "info"));
+/// ```
+pub fn parse_destination(destination: &str) -> Route {
     let mut parts = destination.splitn(4, '/').skip(1);
     match (parts.next(), parts.next(), parts.next()) {
-        (Some("queue"), Some(name), None) => (String::new(), unescape(name)),
-        (Some("amq"), Some("queue"), Some(name)) => (String::new(), unescape(name)),
-        (Some("topic"), Some(key), None) => ("amq.topic".to_owned(), unescape(key)),
-        (Some("exchange"), Some(exchange), key) => (unescape(exchange), key.map(unescape).unwrap_or_default()),
-        _ => (String::new(), destination.to_owned()),
+        (Some("queue"), Some(name), None) => Route::new("", unescape(name)),
+        (Some("amq"), Some("queue"), Some(name)) => Route::new("", unescape(name)),
+        (Some("topic"), Some(key), None) => Route::new("amq.topic", unescape(key)),
+        (Some("exchange"), Some(exchange), key) => Route::new(unescape(exchange), key.map(unescape).unwrap_or_default()),
+        _ => Route::new("", destination),
     }
 }
 

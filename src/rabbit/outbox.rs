@@ -81,6 +81,18 @@ pub enum OutboxError {
     },
 }
 
+/// The next message to send, as [`Outbox::next_unsent`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsent<'a> {
+    /// Its place in the outbox.
+    pub id: OutboxId,
+    /// The message.
+    pub publish: &'a PendingPublish,
+    /// How many times it was sent before: more than 0 means consumers may have it
+    /// already, so it goes out marked ([`super::RESENT_HEADER`]).
+    pub sends: u32,
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     publish: PendingPublish,
@@ -154,9 +166,9 @@ impl Outbox {
 
     /// The oldest message waiting to be sent on the current connection, with how
     /// many times it was sent before (more than 0: mark it as possibly a duplicate).
-    pub fn next_unsent(&self) -> Option<(OutboxId, &PendingPublish, u32)> {
+    pub fn next_unsent(&self) -> Option<Unsent<'_>> {
         let id = *self.unsent.first()?;
-        self.entries.get(&id).map(|entry| (id, &entry.publish, entry.sends))
+        self.entries.get(&id).map(|entry| Unsent { id, publish: &entry.publish, sends: entry.sends })
     }
 
     /// Message `id` was published on the current connection and `receipt` will

@@ -32,12 +32,12 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::client::{
-    is_retryable, Backoff, ClientError, CloseReason, ConnectOptions, ConnectionInfo, Event, Fault, ReceiptId,
-    Reconnector, Request, SocketClose, SubscriptionId,
+    is_retryable, Backoff, ClientError, CloseReason, ConnectOptions, ConnectionInfo, Event, Fault, LocalError,
+    OptionsError, ReceiptId, Reconnector, Request, SocketClose, SubscriptionId,
 };
 use crate::rabbit::{
-    check_publish, Delivery, HeartBeats, Link, Outbox, OutboxError, OutboxId, OutboxLimits, PendingPublish,
-    QueueOptions, RabbitError, Refusal, RefusalKind, ROUND_TRIP_MAX_FRAME,
+    check_publish, ConsumeOk, Delivery, HeartBeats, Link, Outbox, OutboxError, OutboxId, OutboxLimits, PendingPublish,
+    QueueOptions, RabbitError, Refusal, RefusalKind, Unsent, ROUND_TRIP_MAX_FRAME,
 };
 use crate::stomp::Limits;
 
@@ -195,14 +195,14 @@ pub enum PublishError {
     /// breaks a limit (name over 255 bytes, reserved header, frame too large).
     /// Nothing was sent.
     #[error("{0}")]
-    Invalid(RabbitError),
+    Invalid(#[source] RabbitError),
     /// The outbox is full: slow down until confirms come back. Nothing was sent.
-    #[error(transparent)]
-    Full(OutboxError),
+    #[error("{0}")]
+    Full(#[source] OutboxError),
     /// The broker refused this message (for example, a missing exchange). The
     /// messages after it went on.
     #[error("{0}")]
-    Refused(Refusal),
+    Refused(#[source] Refusal),
     /// The connection was stopped before the broker confirmed it: the broker may
     /// or may not have it.
     #[error("the connection was stopped before RabbitMQ confirmed this message; it may or may not have arrived")]
@@ -225,12 +225,12 @@ impl PublishError {
 pub enum ConsumeError {
     /// Refused before sending (an empty or too long queue name).
     #[error("{0}")]
-    Invalid(RabbitError),
+    Invalid(#[source] RabbitError),
     /// The broker refused the subscription (no such queue, an exclusive queue of
     /// another connection). RabbitMQ 3.10.8 may close without saying why; then the
     /// refusal says so and the caller can look the queue up.
     #[error("{0}")]
-    Refused(Refusal),
+    Refused(#[source] Refusal),
     /// The connection was stopped.
     #[error("the connection was stopped")]
     Stopped,
@@ -244,7 +244,7 @@ pub enum DeclareError {
     NotConnected,
     /// Refused before sending.
     #[error("{0}")]
-    Invalid(RabbitError),
+    Invalid(#[source] RabbitError),
     /// This connection already declared the queue with other options, and
     /// RabbitMQ's STOMP adapter declares a queue once per connection: declare it
     /// from another connection to hear the broker's answer.
@@ -252,11 +252,11 @@ pub enum DeclareError {
     AlreadyDeclared(String),
     /// The broker refused, in its words.
     #[error("{0}")]
-    Refused(Refusal),
+    Refused(#[source] Refusal),
     /// The connection closed before the broker answered: by the broker (a refusal
     /// it did not explain; look the queue up) or by the network.
     #[error("the connection closed before RabbitMQ answered the declare: {0}")]
-    Closed(CloseReason),
+    Closed(#[source] CloseReason),
     /// The connection was stopped.
     #[error("the connection was stopped")]
     Stopped,
@@ -355,9 +355,22 @@ pub enum ReliableEvent {
         result: Result<(), DeclareError>,
     },
     /// Something odd that changes nothing (a receipt nobody asked for).
-    Warning(String),
+    Warning(Warning),
     /// No more connections: always the last event.
     Stopped(StopReason),
+}
+
+/// Something odd that changed nothing ([`ReliableEvent::Warning`]): worth a log
+/// line, not an action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Warning {
+    /// The session reported a problem on our side (a receipt nobody asked for).
+    #[error("{0}")]
+    Local(#[from] LocalError),
+    /// An auto-ack delivery came for a subscription no consumer holds any more
+    /// (its cancel crossed it); nothing can be done with it.
+    #[error("an auto-ack delivery for unknown subscription {0} was dropped")]
+    UnknownSubscription(SubscriptionId),
 }
 
 /// Where the core is, for a status line.
@@ -496,7 +509,7 @@ impl Core {
         }
         if self.urls.is_empty() {
             self.life = Life::Stopping;
-            self.finish_stop(StopReason::Refused(CloseReason::InvalidOptions("no Web-STOMP URL to connect to".into())));
+            self.finish_stop(StopReason::Refused(CloseReason::InvalidOptions(OptionsError::NoUrl)));
             return;
         }
         self.life = Life::Running;
@@ -773,7 +786,7 @@ impl Core {
     pub fn basic_ack(&mut self, now: Duration, acker: &Acker) -> Result<(), AckError> {
         let current = self.settle(acker)?;
         current.link.channel_mut().session_mut().advance(now);
-        current.link.channel_mut().basic_ack(&acker.tag).map_err(client_error)?;
+        current.link.channel_mut().basic_ack(&acker.tag)?;
         Ok(())
     }
 
@@ -786,7 +799,7 @@ impl Core {
     pub fn basic_nack(&mut self, now: Duration, acker: &Acker, requeue: bool) -> Result<(), AckError> {
         let current = self.settle(acker)?;
         current.link.channel_mut().session_mut().advance(now);
-        current.link.channel_mut().basic_nack(&acker.tag, requeue).map_err(client_error)?;
+        current.link.channel_mut().basic_nack(&acker.tag, requeue)?;
         Ok(())
     }
 
@@ -883,7 +896,7 @@ impl Core {
         current.link.channel_mut().session_mut().advance(now);
         let channel = current.link.channel_mut();
         match channel.basic_consume(&spec.queue, spec.options.auto_ack, Some(spec.options.prefetch)) {
-            Ok((sub, receipt)) => {
+            Ok(ConsumeOk { consumer_tag: sub, receipt }) => {
                 current.subs.insert(sub.clone(), key);
                 current.requests.insert(receipt, Request2::Subscribe(key));
                 spec.sub = Some(sub);
@@ -911,7 +924,7 @@ impl Core {
             if in_flight >= limit || (in_flight > 0 && self.outbox.in_flight_bytes() >= window.bytes) {
                 break;
             }
-            let Some((id, publish, sends)) = self.outbox.next_unsent() else { break };
+            let Some(Unsent { id, publish, sends }) = self.outbox.next_unsent() else { break };
             let resent = sends > 0;
             // Cloned: the outbox keeps the message until its confirm.
             let body = publish.body.clone();
@@ -931,7 +944,7 @@ impl Core {
                 Ok(None) => {
                     self.outbox.remove(id);
                     self.probation.remove(&id);
-                    failed.push((id, PublishError::Invalid(RabbitError::Client(ClientError::NotConnected("no receipt".into())))));
+                    failed.push((id, PublishError::Invalid(RabbitError::Client(ClientError::MissingReceipt))));
                 }
                 Err(error) => {
                     self.outbox.remove(id);
@@ -954,7 +967,7 @@ impl Core {
                 Event::Receipt { id, request } => self.on_receipt(now, id, request),
                 // The close that follows carries the error.
                 Event::Error(_) | Event::ReceiptsLost(_) => {}
-                Event::LocalError(words) => self.emit(ReliableEvent::Warning(words)),
+                Event::LocalError(error) => self.emit(ReliableEvent::Warning(error.into())),
                 Event::Closed(reason) => {
                     self.end_link(now, reason);
                     break;
@@ -994,10 +1007,7 @@ impl Core {
                 current.link.channel_mut().session_mut().advance(now);
                 let _ = current.link.channel_mut().basic_nack(&tag, true);
             }
-            (None, None) => self.emit(ReliableEvent::Warning(format!(
-                "an auto-ack delivery for unknown subscription {} was dropped",
-                message.subscription
-            ))),
+            (None, None) => self.emit(ReliableEvent::Warning(Warning::UnknownSubscription(message.subscription))),
         }
     }
 
@@ -1032,8 +1042,8 @@ impl Core {
     /// stop or schedule the next attempt.
     fn end_link(&mut self, now: Duration, reason: CloseReason) {
         let Some(mut current) = self.current.take() else { return };
-        let (code, words) = reason.socket_code();
-        self.actions.push_back(Action::Close { link: current.id, code, reason: words.to_owned() });
+        let close = reason.socket_code();
+        self.actions.push_back(Action::Close { link: current.id, code: close.code, reason: close.reason.to_owned() });
         if current.connected && reason.fault() == Fault::Broker {
             self.blame(&mut current, &reason);
         }
@@ -1205,13 +1215,6 @@ impl Core {
         self.consumers.clear();
         self.suspects.clear();
         self.emit(ReliableEvent::Stopped(reason));
-    }
-}
-
-fn client_error(error: RabbitError) -> AckError {
-    match error {
-        RabbitError::Client(error) => AckError::Client(error),
-        other => AckError::Client(ClientError::NotConnected(other.to_string())),
     }
 }
 

@@ -17,7 +17,7 @@ use gloo_timers::callback::Timeout;
 
 use super::core::{
     AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
-    Phase, PublishError, ReliableEvent, ReliableOptions, StopReason,
+    Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Warning,
 };
 use crate::client::{CloseReason, ConnectOptions, ConnectionInfo, Fault, SocketClose};
 use crate::management::ManagementApi;
@@ -64,7 +64,7 @@ pub enum ConnectionEvent {
         error: ConsumeError,
     },
     /// Something odd that changes nothing.
-    Warning(String),
+    Warning(Warning),
     /// No more connections: the user stopped it, or the broker refused CONNECT in a
     /// way retrying cannot fix. Always the last event.
     Stopped(StopReason),

@@ -18,5 +18,5 @@ pub use self::driver::{
 
 pub use self::core::{
     AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
-    Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Window,
+    Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Warning, Window,
 };

@@ -67,7 +67,7 @@ pub fn connection_panel() -> Html {
             options.passcode = (!pass.is_empty()).then_some(pass);
             if !beats.cast::<HtmlInputElement>().is_none_or(|i| i.checked()) {
                 // The broker then notices a vanished browser only through TCP.
-                options.heart_beat.0 = std::time::Duration::ZERO;
+                options.heart_beat.outgoing = std::time::Duration::ZERO;
             }
             actions::connect(workbench.clone(), value(&url), options);
         })
@@ -160,7 +160,7 @@ pub fn status_line(props: &StatusLineProps) -> Html {
 
 fn describe_info(info: &ConnectionInfo) -> String {
     let server = info.server.clone().unwrap_or_else(|| "unknown server".to_owned());
-    let (send, receive) = info.heart_beat;
+    let (send, receive) = (info.heart_beat.outgoing, info.heart_beat.incoming);
     let beat = |d: std::time::Duration| {
         if d.is_zero() {
             "off".to_owned()
