@@ -9,6 +9,8 @@
 //! - `reliable`: a connection that reconnects, restores consumers and resends (wasm only).
 //! - `ui`: the yew app and widget (wasm only).
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod rabbit;
 pub mod reliable;

@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-use crate::rabbit::QueueState;
+use crate::rabbit::{QueueState, QueueStateError};
 
 /// Why the management API could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +31,7 @@ pub enum ManagementError {
     },
     /// An answer that is not the JSON expected.
     #[error("the management API sent something unexpected: {0}")]
-    BadAnswer(String),
+    BadAnswer(#[source] QueueStateError),
 }
 
 /// The management API at `base` (such as `http://127.0.0.1:15672/api`), with credentials.

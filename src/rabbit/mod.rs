@@ -756,6 +756,20 @@ pub struct QueueState {
     pub deliver_rate: f64,
 }
 
+/// Why the management API's answer could not be read as queues.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueStateError {
+    /// Not JSON at all; serde_json's words (its error type is neither `Clone` nor `Eq`).
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// A list of queues was expected.
+    #[error("expected a JSON array of queues")]
+    NotAList,
+    /// A queue without its `name`.
+    #[error("a queue without a name")]
+    Unnamed,
+}
+
 /// RabbitMQ 3.10's Web-STOMP closes the socket ("STOMP died") without sending the
 /// ERROR frame when a channel-level refusal happens, so the broker's words never
 /// arrive. This rebuilds them for a refused `queue_declare` from the queue as it
@@ -857,20 +871,33 @@ pub fn management_url_for(web_stomp_url: &str) -> Option<String> {
 
 impl QueueState {
     /// Reads one queue from the management API's JSON (`GET /api/queues/{vhost}/{name}`).
-    pub fn from_management_json(json: &str) -> Result<QueueState, String> {
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    ///
+    /// ```
+    /// use burrow::rabbit::QueueState;
+    ///
+    /// let json = r#"{"name": "hello", "durable": true, "messages_ready": 3,
+    ///                "message_stats": {"publish_details": {"rate": 2.5}}}"#;
+    /// let queue = QueueState::from_management_json(json)?;
+    /// assert_eq!((queue.name.as_str(), queue.durable, queue.messages_ready), ("hello", true, 3));
+    /// assert_eq!(queue.publish_rate, 2.5);
+    /// # Ok::<(), burrow::rabbit::QueueStateError>(())
+    /// ```
+    pub fn from_management_json(json: &str) -> Result<QueueState, QueueStateError> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| QueueStateError::NotJson(e.to_string()))?;
         Self::from_management_value(&value)
     }
 
     /// Reads every queue from `GET /api/queues/{vhost}`.
-    pub fn list_from_management_json(json: &str) -> Result<Vec<QueueState>, String> {
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        let items = value.as_array().ok_or("expected a JSON array of queues")?;
+    pub fn list_from_management_json(json: &str) -> Result<Vec<QueueState>, QueueStateError> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| QueueStateError::NotJson(e.to_string()))?;
+        let items = value.as_array().ok_or(QueueStateError::NotAList)?;
         items.iter().map(Self::from_management_value).collect()
     }
 
-    fn from_management_value(value: &serde_json::Value) -> Result<QueueState, String> {
-        let name = value.get("name").and_then(|n| n.as_str()).ok_or("a queue without a name")?;
+    fn from_management_value(value: &serde_json::Value) -> Result<QueueState, QueueStateError> {
+        let name = value.get("name").and_then(|n| n.as_str()).ok_or(QueueStateError::Unnamed)?;
         let flag = |key: &str| value.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
         let count = |key: &str| value.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
         let rate = |stat: &str| {
