@@ -272,6 +272,15 @@ pub enum StopReason {
     Refused(CloseReason),
 }
 
+impl std::error::Error for StopReason {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StopReason::Requested => None,
+            StopReason::Refused(reason) => Some(reason),
+        }
+    }
+}
+
 impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
