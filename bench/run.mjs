@@ -56,14 +56,16 @@ const HELP = `usage: node bench/run.mjs [--short] [options]
   --burrow-pkg DIR        served at /burrow/ for the Burrow adapter (target/bench/burrow-pkg)
   --chromium PATH         (/usr/bin/chromium)
   --out FILE              (target/bench/results.json)
-  --verbose               print every record (JSON) as it is made`;
+  --verbose               print every record (JSON) as it is made
+  --strict                exit 1 on any finding or a client that did not load (CI)
+  --page-query Q          query string for the page, read by adapters (burrowWritesPerMs=0)`;
 
 function parseArgs(argv) {
   const o = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') { console.log(HELP); process.exit(0); }
-    if (a === '--short' || a === '--verbose') { o[a.slice(2)] = true; continue; }
+    if (a === '--short' || a === '--verbose' || a === '--strict') { o[a.slice(2)] = true; continue; }
     if (!a.startsWith('--')) { console.error(`unexpected argument ${a}\n${HELP}`); process.exit(2); }
     const key = a.slice(2);
     const v = argv[++i];
@@ -112,6 +114,7 @@ const cfg = {
   chromium: args.chromium ?? '/usr/bin/chromium',
   out: path.resolve(args.out ?? path.join(repoRoot, 'target/bench/results.json')),
   verbose: !!args.verbose,
+  strict: !!args.strict,
   heartbeat: [10000, 10000], // what every client offers (stompjs's default)
   runTimeoutMs: short ? 60000 : 180000,
 };
@@ -490,6 +493,7 @@ if (!fs.existsSync(path.join(benchDir, 'node_modules/@stomp/stompjs/esm6/index.j
 }
 
 const server = await startServer();
+// --page-query passes experiment switches to the adapters (e.g. burrowWritesPerMs=0).
 const pageUrl = `http://127.0.0.1:${server.address().port}/index.html`;
 
 const browser = await chromium.launch({
@@ -510,7 +514,7 @@ async function loadPage() {
   if (targetId) await browserCdp.send('Target.closeTarget', { targetId }).catch(() => {});
   // No browserContextId: Chromium's default context, unknown to Playwright, which
   // therefore detaches from the page and instruments nothing in it.
-  ({ targetId } = await browserCdp.send('Target.createTarget', { url: `${pageUrl}?control` }));
+  ({ targetId } = await browserCdp.send('Target.createTarget', { url: `${pageUrl}?control${args['page-query'] ? `&${args['page-query']}` : ''}` }));
   const r = await callPage('init', { clients: cfg.clients }, 30000);
   if (r.error) throw new Error(`the benchmark page did not start: ${r.error}`);
   availability = r.availability;
@@ -982,6 +986,13 @@ try {
     summary, findings, notes, unattributedLog: Object.fromEntries(unattributed), records,
   }, null, 1));
   log(`\nwrote ${path.relative(process.cwd(), cfg.out) || cfg.out} (${meta.wallSeconds.toFixed(0)} s)`);
+  // CI: the numbers never fail a run, but a finding (a count that is off) or a
+  // client that could not run does.
+  const missing = cfg.clients.filter((c) => availability[c] && !availability[c].ok);
+  if (cfg.strict && (findings.length || missing.length)) {
+    log(`strict: ${findings.length} finding(s), client(s) not run: ${missing.join(', ') || 'none'}`);
+    exitCode = 1;
+  }
 } catch (e) {
   console.error(e);
   exitCode = 1;

@@ -44,6 +44,9 @@ export interface ConnectOptions {
   maxReconnectDelay?: number;
   /** Publishes awaiting their confirm at once (default 128). */
   window?: number;
+  /** Socket writes at once per millisecond before frames are batched into one
+   * write (default 4; 0 or Infinity: never batch). */
+  writesPerMs?: number;
   /** Most messages waiting in the outbox (default 10000); `publish` waits beyond it. */
   outboxMessages?: number;
   /** Most body bytes waiting in the outbox (default 64 MiB). */
@@ -236,6 +239,14 @@ pub fn connect(url: UrlOrUrls, options: Option<JsConnectOptions>) -> Result<JsCo
     reliable.backoff = Backoff::new(initial, 2, cap, Jitter::Equal);
     if let Some(window) = number(&options, "window") {
         reliable.window = Window { messages: (window as usize).max(1), ..Window::default() };
+    }
+    if let Some(writes) = get(&options, "writesPerMs").as_f64() {
+        // 0 or Infinity: every write at once.
+        reliable.pacing = if writes >= 1.0 && writes.is_finite() {
+            crate::reliable::Pacing { burst: writes as u32, slot: Duration::from_millis(1) }
+        } else {
+            crate::reliable::Pacing::off()
+        };
     }
     let defaults = OutboxLimits::default();
     reliable.outbox = OutboxLimits {

@@ -254,6 +254,11 @@ impl Session {
         self.transmits.pop_front()
     }
 
+    /// Whether anything waits to be written.
+    pub fn has_transmits(&self) -> bool {
+        !self.transmits.is_empty()
+    }
+
     /// The next event for the user.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()

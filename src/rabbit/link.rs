@@ -124,6 +124,11 @@ impl Link {
         self.channel.session().poll_timeout()
     }
 
+    /// Whether anything waits to be written.
+    pub fn has_transmits(&self) -> bool {
+        self.channel.session().has_transmits()
+    }
+
     /// Appends every frame and heart-beat queued for the broker to `out`, encoded,
     /// so a driver can write them in one socket send. Returns how many bytes it added.
     pub fn write_transmits(&mut self, out: &mut Vec<u8>) -> usize {

@@ -112,6 +112,9 @@ pub struct ReliableOptions {
     pub max_frame: usize,
     /// What the decoder accepts from the broker.
     pub limits: Limits,
+    /// How the browser driver batches socket writes under load (the core itself
+    /// hands out every frame at once).
+    pub pacing: super::Pacing,
 }
 
 impl Default for ReliableOptions {
@@ -122,6 +125,7 @@ impl Default for ReliableOptions {
             window: Window::default(),
             max_frame: ROUND_TRIP_MAX_FRAME,
             limits: Limits::default(),
+            pacing: super::Pacing::default(),
         }
     }
 }
@@ -663,7 +667,8 @@ impl Core {
 
     /// Appends the bytes to write to `out` and says on which socket; `None` when
     /// there is nothing to write. Everything queued goes in one buffer, so the
-    /// driver makes one socket send per turn, not one per frame.
+    /// driver makes one socket send per turn, not one per frame (a driver may batch
+    /// further across turns, see [`super::Pacer`]).
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<LinkId> {
         let current = self.current.as_mut()?;
         (current.link.write_transmits(out) > 0).then_some(current.id)

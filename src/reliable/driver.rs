@@ -15,6 +15,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::{Stream, StreamExt};
 use gloo_timers::callback::Timeout;
 
+use super::Pacer;
 use super::core::{
     AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
     Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Warning,
@@ -87,6 +88,8 @@ struct Driver {
     core: Core,
     sockets: HashMap<LinkId, Socket>,
     timer: Option<Timeout>,
+    /// The deadline `timer` is armed for.
+    timer_at: Option<Duration>,
     ticker: Option<Ticker>,
     events: mpsc::UnboundedSender<ConnectionEvent>,
     confirms: HashMap<OutboxId, oneshot::Sender<Result<(), PublishError>>>,
@@ -97,7 +100,12 @@ struct Driver {
     room: Vec<oneshot::Sender<()>>,
     /// Callers waiting for the connection to be up (or stopped).
     up: Vec<oneshot::Sender<()>>,
+    /// Bytes for `pending_link` not yet written: the pacer batches them under load.
     out: Vec<u8>,
+    pending_link: Option<LinkId>,
+    pacer: Pacer,
+    /// Writes what the pacer held, when its slot ends.
+    flush_timer: Option<Timeout>,
     options: ConnectOptions,
     /// Where the last connection went, for management API look-ups after it closed.
     last_url: Option<String>,
@@ -154,9 +162,10 @@ impl ReliableConnection {
         let (events_tx, events) = mpsc::unbounded();
         let shared = Rc::new_cyclic(|weak| {
             RefCell::new(Driver {
-                core: Core::new(urls, options.clone(), reliable, seed),
+                core: Core::new(urls, options.clone(), reliable.clone(), seed),
                 sockets: HashMap::new(),
                 timer: None,
+                timer_at: None,
                 ticker: None,
                 events: events_tx,
                 confirms: HashMap::new(),
@@ -166,6 +175,9 @@ impl ReliableConnection {
                 room: Vec::new(),
                 up: Vec::new(),
                 out: Vec::new(),
+                pending_link: None,
+                pacer: Pacer::new(reliable.pacing),
+                flush_timer: None,
                 options,
                 last_url: None,
                 weak: weak.clone(),
@@ -644,22 +656,26 @@ fn pump(shared: &Shared) {
                     Err(error) => driver.core.handle_send_failed(now(), link, error.to_string()),
                 },
                 Action::Close { link, code, reason } => {
+                    if driver.pending_link == Some(link) {
+                        // Bytes for a socket that is going: nobody will read them.
+                        driver.out.clear();
+                        driver.pending_link = None;
+                    }
                     if let Some(socket) = driver.sockets.remove(&link) {
                         socket.close(code, &reason);
                     }
                 }
             }
         }
-        let mut out = std::mem::take(&mut driver.out);
-        out.clear();
-        if let Some(link) = driver.core.poll_transmit(&mut out) {
-            busy = true;
-            let sent = driver.sockets.get(&link).map(|socket| socket.send(&out));
-            if let Some(Err(problem)) = sent {
-                driver.core.handle_send_failed(now(), link, format!("sending failed: {problem}"));
-            }
+        if driver.pending_link != driver.core.current_link() {
+            // Held bytes of a socket that is no longer current: nobody will read them.
+            driver.out.clear();
         }
-        driver.out = out;
+        if let Some(link) = driver.core.poll_transmit(&mut driver.out) {
+            driver.pending_link = Some(link);
+            busy = true;
+        }
+        busy |= write_pending(driver);
         while let Some(event) = driver.core.poll_event() {
             busy = true;
             route(driver, event);
@@ -668,16 +684,61 @@ fn pump(shared: &Shared) {
             break;
         }
     }
-    let weak = driver.weak.clone();
-    driver.timer = driver.core.poll_timeout().map(|at| {
-        let delay = at.saturating_sub(now()).as_millis().min(u128::from(u32::MAX)) as u32;
-        Timeout::new(delay, move || {
-            with_driver(&weak, |shared| {
-                shared.borrow_mut().core.handle_timeout(now());
-                pump(shared);
+    // Re-armed only when the deadline moves: a timer per message costs more than the message.
+    let deadline = driver.core.poll_timeout();
+    if deadline != driver.timer_at || driver.timer.is_none() && deadline.is_some() {
+        driver.timer_at = deadline;
+        let weak = driver.weak.clone();
+        driver.timer = deadline.map(|at| {
+            let delay = at.saturating_sub(now()).as_millis().min(u128::from(u32::MAX)) as u32;
+            Timeout::new(delay, move || {
+                with_driver(&weak, |shared| {
+                    {
+                        let mut driver = shared.borrow_mut();
+                        driver.timer = None;
+                        driver.timer_at = None;
+                        driver.core.handle_timeout(now());
+                    }
+                    pump(shared);
+                })
             })
-        })
-    });
+        });
+    }
+}
+
+/// Writes the pending bytes if the pacer allows it now, else makes sure a timer
+/// writes them when its slot ends. Returns whether the core has something new to
+/// say (the socket refused the write).
+fn write_pending(driver: &mut Driver) -> bool {
+    let Some(link) = driver.pending_link.filter(|_| !driver.out.is_empty()) else {
+        driver.flush_timer = None;
+        return false;
+    };
+    let now = now();
+    if !driver.pacer.may_write(now) {
+        if driver.flush_timer.is_none() {
+            let delay = driver.pacer.release_at().saturating_sub(now).as_millis().min(1_000) as u32;
+            let weak = driver.weak.clone();
+            driver.flush_timer = Some(Timeout::new(delay, move || {
+                with_driver(&weak, |shared| {
+                    shared.borrow_mut().flush_timer = None;
+                    pump(shared);
+                })
+            }));
+        }
+        return false;
+    }
+    driver.pacer.wrote();
+    driver.flush_timer = None;
+    let sent = driver.sockets.get(&link).map(|socket| socket.send(&driver.out));
+    driver.out.clear();
+    match sent {
+        Some(Err(problem)) => {
+            driver.core.handle_send_failed(now, link, format!("sending failed: {problem}"));
+            true
+        }
+        _ => false,
+    }
 }
 
 fn handlers(weak: &Weak<RefCell<Driver>>, link: LinkId) -> SocketHandlers {

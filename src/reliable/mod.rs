@@ -10,6 +10,9 @@
 mod core;
 #[cfg(target_arch = "wasm32")]
 mod driver;
+mod pacer;
+
+pub use self::pacer::{Pacer, Pacing};
 
 #[cfg(target_arch = "wasm32")]
 pub use self::driver::{

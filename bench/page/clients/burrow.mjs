@@ -51,6 +51,9 @@ export function connect({ url, login, passcode, host = '/', heartbeat = [10000, 
       login, passcode, vhost: host,
       heartbeatOutgoing: heartbeat[0], heartbeatIncoming: heartbeat[1],
       onStatus,
+      // For experiments: ?burrowWritesPerMs=0 on the page turns write batching off.
+      ...(new URLSearchParams(location.search).has('burrowWritesPerMs')
+        ? { writesPerMs: Number(new URLSearchParams(location.search).get('burrowWritesPerMs')) } : {}),
     });
     client = new BurrowClient(connection);
   });
