@@ -151,6 +151,12 @@ fn flag(object: &JsValue, key: &str) -> Option<bool> {
     get(object, key).as_bool()
 }
 
+/// A queue argument's number as RabbitMQ reads it: whole numbers only, so no float
+/// formatting is compiled in.
+fn whole_number(value: f64) -> String {
+    (value.trunc().clamp(i64::MIN as f64, i64::MAX as f64) as i64).to_string()
+}
+
 fn millis(value: f64) -> Duration {
     Duration::from_millis(value.min(u32::MAX as f64) as u64)
 }
@@ -299,7 +305,7 @@ impl JsConnection {
                     let pair = Array::from(&pair);
                     let name = pair.get(0).as_string()?;
                     let value = pair.get(1);
-                    let value = value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))?;
+                    let value = value.as_string().or_else(|| value.as_f64().map(whole_number))?;
                     Some((name, value))
                 })
                 .collect()

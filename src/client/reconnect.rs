@@ -253,7 +253,7 @@ pub fn is_retryable(reason: &CloseReason) -> bool {
 /// The CONNECT refusals retrying cannot fix. Matched on the broker's words here, not
 /// with `crate::rabbit::Refusal`, because the client layer does not depend on the rabbit one.
 fn is_permanent_refusal(error: &ServerError) -> bool {
-    let text = format!("{} {}", error.message.as_deref().unwrap_or_default(), error.body).to_lowercase();
+    let text = format!("{} {}", error.message.as_deref().unwrap_or_default(), error.body).to_ascii_lowercase();
     ["bad connect", "access refused", "access_refused", "not_allowed", "virtual host"]
         .iter()
         .any(|word| text.contains(word))

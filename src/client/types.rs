@@ -330,7 +330,7 @@ pub enum CloseReason {
     #[error("{0}")]
     Socket(#[source] SocketClose),
     /// CONNECTED did not come in time.
-    #[error("the broker did not answer CONNECT within {} s", .0.as_secs_f32())]
+    #[error("the broker did not answer CONNECT within {}", Seconds(*.0))]
     ConnectTimeout(Duration),
     /// Nothing arrived from the broker for longer than the heart-beat allows.
     #[error("the broker went silent: nothing received for {} ms (heart-beat every {} ms)", .silent_for.as_millis(), .interval.as_millis())]
@@ -345,7 +345,7 @@ pub enum CloseReason {
     Protocol(#[source] ProtocolError),
     /// DISCONNECT was sent and its receipt did not come within
     /// [`ConnectOptions::disconnect_timeout`].
-    #[error("the broker did not confirm DISCONNECT within {} s", .0.as_secs_f32())]
+    #[error("the broker did not confirm DISCONNECT within {}", Seconds(*.0))]
     DisconnectTimeout(Duration),
     /// The connection failed underneath for another reason, in the browser's words
     /// (a send the socket refused, the connection value dropped while waiting).
@@ -536,4 +536,19 @@ pub enum NotConnected {
     /// The session is over, for this reason.
     #[error("closed: {0}")]
     Closed(#[source] CloseReason),
+}
+
+/// A duration in seconds for messages, with tenths when not whole ("10 s", "2.5 s"),
+/// without float formatting (which would add its tables to every wasm build).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seconds(pub(crate) Duration);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tenths = self.0.as_millis() / 100;
+        match tenths % 10 {
+            0 => write!(f, "{} s", tenths / 10),
+            part => write!(f, "{}.{part} s", tenths / 10),
+        }
+    }
 }

@@ -312,7 +312,7 @@ impl Refusal {
     pub fn from_server_error(error: &ServerError) -> Self {
         let message = error.message.clone().unwrap_or_default();
         let detail = error.body.trim().to_owned();
-        let text = format!("{message} {detail}").to_lowercase();
+        let text = format!("{message} {detail}").to_ascii_lowercase();
         let kind = if text.contains("precondition_failed") {
             RefusalKind::PreconditionFailed
         } else if text.contains("not_found") {
