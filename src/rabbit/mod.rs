@@ -265,6 +265,15 @@ impl Delivery {
         }
     }
 
+    /// As [`Delivery::from_message`], taking the message: its body moves instead
+    /// of being copied (the reliable connection's path for every delivery).
+    pub fn from_owned_message(mut message: Message) -> Self {
+        let body = std::mem::take(&mut message.body);
+        let mut delivery = Delivery::from_message(&message);
+        delivery.body = body;
+        delivery
+    }
+
     /// Whether this may be a second copy: redelivered by the broker, or resent
     /// by a publisher after a lost confirm. At-least-once means only these repeat.
     pub fn possibly_duplicate(&self) -> bool {

@@ -1012,7 +1012,7 @@ impl Core {
                     current.unacked.insert(tag.clone());
                     Acker { link: current.id, consumer, tag }
                 });
-                let delivery = Delivery::from_message(&message);
+                let delivery = Delivery::from_owned_message(message);
                 self.emit(ReliableEvent::Delivery { consumer, delivery, acker });
             }
             // A subscription nobody holds (its UNSUBSCRIBE is confirmed): give the
