@@ -1,12 +1,41 @@
 //! The browser WebSocket driving the sans-IO protocol (wasm only).
 //!
-//! [`Socket`] wraps one `WebSocket`: it reports open, bytes and close to callbacks,
-//! writes bytes, and, when dropped, unsets its handlers before closing so no
-//! browser event ever calls into freed memory. [`Connection`] drives one
-//! [`Link`] over a `Socket`: an async, pika-named API for a single connection
-//! (`Connection::open`, `queue_declare`, `basic_publish`, …). The reconnecting
-//! connection (`crate::reliable::ReliableConnection`) drives its own links with
-//! the same `Socket`.
+//! [`Connection`] is one plain connection: it drives one [`Link`] over a browser
+//! WebSocket, with an async API named as in pika (`queue_declare`,
+//! `basic_publish`, `basic_consume`, `basic_ack`, `close`) and the raw STOMP
+//! calls on [`Connection::stomp`]. It does not reconnect: for that, use
+//! [`ReliableConnection`](crate::reliable::ReliableConnection), which drives its
+//! own links over the same (crate-private) socket wrapper. That wrapper unsets
+//! its handlers before it closes, so no browser event ever calls into freed
+//! memory, and a worker tick ([`TICK_MS`]) keeps heart-beats on time in a
+//! background tab.
+//!
+//! ```no_run
+//! use burrow::client::ConnectOptions;
+//! use burrow::rabbit::{BasicProperties, Delivery, QueueOptions};
+//! use burrow::client::Event;
+//! use burrow::transport::{Connection, TransportError};
+//!
+//! async fn hello() -> Result<(), TransportError> {
+//!     let options = ConnectOptions::new("/").with_credentials("burrow", "burrow");
+//!     let mut connection = Connection::open("ws://127.0.0.1:15674/ws", options).await?;
+//!     connection.queue_declare("hello", &QueueOptions::default()).await?;
+//!     // `true`: resolves once RabbitMQ confirmed the message.
+//!     connection.basic_publish("", "hello", b"Hello World!".to_vec(), &BasicProperties::default(), true).await?;
+//!     connection.basic_consume("hello", false, Some(1)).await?;
+//!     while let Some(event) = connection.next_event().await {
+//!         if let Event::Message(message) = event {
+//!             let delivery = Delivery::from_message(&message);
+//!             println!("{}", delivery.body_text());
+//!             if let Some(tag) = &delivery.delivery_tag {
+//!                 connection.basic_ack(tag)?;
+//!             }
+//!             break;
+//!         }
+//!     }
+//!     connection.close().await
+//! }
+//! ```
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -88,12 +117,14 @@ impl TransportError {
     }
 }
 
+thread_local! {
+    /// The page's `performance`, looked up once: every socket event reads the clock.
+    static PERFORMANCE: Option<web_sys::Performance> = web_sys::window().and_then(|w| w.performance());
+}
+
 /// The current time for the sans-IO layers: a monotonic clock from the page's `performance`.
 pub fn now() -> Duration {
-    let millis = web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or_else(js_sys::Date::now);
+    let millis = PERFORMANCE.with(|p| p.as_ref().map(|p| p.now())).unwrap_or_else(js_sys::Date::now);
     Duration::from_micros((millis.max(0.0) * 1000.0) as u64)
 }
 
