@@ -1,14 +1,106 @@
 //! Burrow: a RabbitMQ client that runs in the browser.
 //!
-//! Layers, each using only those listed before it:
-//! - [`stomp`]: the STOMP 1.2 frame codec (sans-IO).
-//! - [`client`]: the STOMP session state machine (sans-IO, time passed in).
-//! - [`rabbit`]: pika's calls (`queue_declare`, `basic_publish`, ...) as STOMP (sans-IO).
-//! - `transport`: the browser WebSocket driving the client (wasm only).
-//! - `management`: RabbitMQ's management HTTP API from the browser (wasm only).
-//! - `reliable`: a connection that reconnects, restores consumers and resends (wasm only).
-//! - `ui`: the yew app and widget (wasm only).
-
+//! Burrow speaks STOMP 1.2 over a WebSocket to RabbitMQ's Web-STOMP plugin and
+//! calls things by pika's names (`queue_declare`, `basic_publish`, `basic_consume`,
+//! `basic_ack`), so the RabbitMQ tutorial reads the same. It is written for
+//! `wasm32-unknown-unknown`; everything that decides is sans-IO (no socket, no
+//! timer, no clock) and also builds, and is tested, natively.
+//!
+//! # Layers
+//!
+//! Each layer uses only the ones above it.
+//!
+//! | module | what it does | runs on |
+//! |---|---|---|
+//! | [`stomp`] | the STOMP 1.2 frame codec: [`stomp::Decoder`] (bytes in any split → frames and heart-beats), [`stomp::encode`] | native and wasm |
+//! | [`client`] | the STOMP session, [`client::Session`]: CONNECT, heart-beats, receipts, subscriptions, ACK/NACK, typed close reasons; [`client::Backoff`] | native and wasm |
+//! | [`rabbit`] | RabbitMQ's meaning with pika's names: [`rabbit::Channel`], [`rabbit::Link`] (a channel with its decoder), [`rabbit::Outbox`], [`rabbit::Delivery`], typed refusals | native and wasm |
+//! | [`reliable`] | [`reliable::Core`], every decision of a connection that survives outages (sans-IO); in the browser, [`ReliableConnection`] drives it | core: both; driver: wasm |
+//! | `transport` | one plain browser connection, [`Connection`] (pika's names; raw STOMP on `connection.stomp()`) | wasm |
+//! | `management` | RabbitMQ's management HTTP API by `fetch` | wasm |
+//! | `ui` | the yew app and the embeddable widget (feature `ui`) | wasm |
+//! | `js` | the JavaScript/TypeScript API of the npm package (feature `js`) | wasm |
+//!
+//! # The reliable connection in 20 lines
+//!
+//! [`ReliableConnection`] is what a pika program's connection and channel become:
+//! it reconnects with backoff, resubscribes its consumers and resends what RabbitMQ
+//! did not confirm. A consumer is a [`Stream`] of deliveries that ack themselves
+//! on the connection they came on; a publish returns a future that resolves on
+//! RabbitMQ's confirm. (wasm only; `examples/plain_page/flows.rs` runs the
+//! tutorial's four flows this way, and a browser test runs that code.)
+//!
+//! ```ignore
+//! use burrow::client::ConnectOptions;
+//! use burrow::rabbit::{BasicProperties, QueueOptions};
+//! use burrow::reliable::{ConsumeOptions, ReliableConnection, ReliableOptions};
+//! use futures_util::StreamExt;
+//!
+//! async fn hello() -> Result<(), Box<dyn std::error::Error>> {
+//!     let options = ConnectOptions::new("/").with_credentials("burrow", "burrow");
+//!     let url = "ws://127.0.0.1:15674/ws";
+//!     let connection = ReliableConnection::start(url, options, ReliableOptions::default())?;
+//!     connection.queue_declare("hello", &QueueOptions::default()).await?;
+//!     // The outbox takes the message; the returned future resolves on RabbitMQ's confirm.
+//!     let confirm = connection.basic_publish("", "hello", "Hello World!".into(), &BasicProperties::default()).await?;
+//!     confirm.await?;
+//!     let mut consumer = connection.basic_consume("hello", ConsumeOptions { auto_ack: false, prefetch: 1 })?;
+//!     while let Some(delivery) = consumer.next().await {
+//!         let delivery = delivery?; // a consumer the broker refused ends with why
+//!         println!("{} (maybe a second copy: {})", delivery.body_text(), delivery.possibly_duplicate());
+//!         delivery.ack()?; // on its own connection; a stale one is refused, typed
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Without a browser
+//!
+//! The sans-IO layers take bytes and times and return bytes and events, so they
+//! run (and are tested) anywhere. A session, fed the broker's answer by hand:
+//!
+//! ```
+//! use std::time::Duration;
+//! use burrow::client::{ConnectOptions, Event, Session, Transmit};
+//! use burrow::stomp::{Command, Frame};
+//!
+//! let mut session = Session::new(ConnectOptions::new("/").with_credentials("burrow", "burrow"));
+//! session.connect(Duration::ZERO);
+//! let Some(Transmit::Frame(connect)) = session.poll_transmit() else { panic!("CONNECT first") };
+//! assert_eq!(connect.command, Command::Connect);
+//!
+//! let connected = Frame::new(Command::Connected).with_header("version", "1.2");
+//! session.handle_frame(Duration::from_millis(5), connected);
+//! assert!(matches!(session.poll_event(), Some(Event::Connected(_))));
+//! ```
+//!
+//! # Features
+//!
+//! - `ui` (default): the yew app and the embeddable widget (`ui`). Turn it off
+//!   (`burrow = { version = "0.1", default-features = false }`) for the client alone:
+//!   no yew is compiled in.
+//! - `js`: the JavaScript/TypeScript API (`js`: `connect`, `Connection`, `Message`)
+//!   that `./burrow package` builds into an npm package (see `docs/npm-README.md`).
+//!
+//! # More
+//!
+//! - `README.md`: what works, pika → Burrow with the frames sent, where Web-STOMP
+//!   differs from AMQP, the bad inputs and what each shows.
+//! - `docs/ARCHITECTURE.md`: the layers, who calls whom, and the reliability
+//!   core's invariants (checked by a deterministic simulation).
+//! - `examples/plain_page` and `examples/yew_app`: two pages on the library alone
+//!   (`./burrow example plain_page`).
+//!
+//! [`Stream`]: https://docs.rs/futures-core/latest/futures_core/stream/trait.Stream.html
+#![cfg_attr(
+    target_arch = "wasm32",
+    doc = "[`ReliableConnection`]: reliable::ReliableConnection\n[`Connection`]: transport::Connection"
+)]
+#![cfg_attr(
+    not(target_arch = "wasm32"),
+    doc = "[`ReliableConnection`]: https://docs.rs/burrow/latest/wasm32-unknown-unknown/burrow/reliable/struct.ReliableConnection.html\n\
+           [`Connection`]: https://docs.rs/burrow/latest/wasm32-unknown-unknown/burrow/transport/struct.Connection.html"
+)]
 #![warn(missing_docs)]
 
 pub mod client;

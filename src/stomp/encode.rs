@@ -46,6 +46,23 @@ pub enum EncodeError {
 ///
 /// An [`EncodeError`] if the frame cannot be written as valid STOMP 1.2; `out` is then
 /// left as it was.
+///
+/// # Example
+///
+/// ```
+/// use burrow::stomp::{encode, Command, EncodeError, Frame};
+///
+/// let mut out = Vec::new();
+/// let ack = Frame::new(Command::Ack).with_header("id", "T-1");
+/// encode(&ack, &mut out)?;
+/// assert_eq!(out, b"ACK\nid:T-1\n\n\0");
+///
+/// // Only SEND, MESSAGE and ERROR carry a body; `out` is left as it was.
+/// let wrong = Frame::new(Command::Ack).with_body("x");
+/// assert_eq!(encode(&wrong, &mut out), Err(EncodeError::BodyNotAllowed { command: Command::Ack, len: 1 }));
+/// assert_eq!(out, b"ACK\nid:T-1\n\n\0");
+/// # Ok::<(), EncodeError>(())
+/// ```
 pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let command = frame.command;
     if !frame.body.is_empty() && !command.allows_body() {

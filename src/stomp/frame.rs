@@ -103,6 +103,18 @@ impl fmt::Display for Command {
 
 /// One STOMP frame. Headers keep their order and may repeat; per the spec the first
 /// occurrence of a repeated header is the one that counts.
+///
+/// ```
+/// use burrow::stomp::{Command, Frame};
+///
+/// let frame = Frame::new(Command::Send)
+///     .with_header("destination", "/amq/queue/hello")
+///     .with_header("priority", "1")
+///     .with_header("priority", "9")
+///     .with_body("水续传");
+/// assert_eq!(frame.header("priority"), Some("1"), "the first one counts");
+/// assert_eq!(frame.body_text(), Some("水续传"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
     /// The frame's command.
