@@ -3,6 +3,11 @@
 //! [`Session`] takes what arrived and the current time, and returns frames to send
 //! and events for its user. It touches no browser API, opens no socket and reads
 //! no clock, so it runs and is tested natively (modelled on quinn-proto).
+//!
+//! What it reports is typed: [`Event`]s (CONNECTED, MESSAGE, RECEIPT, ERROR, the
+//! close), and for the close a [`CloseReason`] that says in words what happened
+//! and which side it came from ([`Fault`]). [`Backoff`] and [`Reconnector`]
+//! decide when to try again, and [`is_retryable`] whether to.
 
 mod reconnect;
 mod session;

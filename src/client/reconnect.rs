@@ -27,6 +27,20 @@ pub enum Jitter {
 /// The `n`-th delay (counting from 0) has the ceiling `min(cap, initial × factorⁿ)`
 /// and is drawn below it as [`Jitter`] says. [`Backoff::default`] is 500 ms,
 /// factor 2, cap 30 s, [`Jitter::Equal`].
+///
+/// ```
+/// use std::time::Duration;
+/// use burrow::client::{Backoff, Jitter};
+///
+/// let mut backoff = Backoff::new(Duration::from_millis(500), 2, Duration::from_secs(2), Jitter::Equal);
+/// // The random number is passed in: equal jitter waits between half the ceiling and all of it.
+/// assert_eq!(backoff.next_delay(0.0), Duration::from_millis(250));
+/// assert_eq!(backoff.next_delay(0.5), Duration::from_millis(750));
+/// assert_eq!(backoff.ceiling(), Duration::from_secs(2));
+/// assert_eq!(backoff.next_delay(0.0), Duration::from_secs(1)); // capped from here on
+/// backoff.reset(); // connected again
+/// assert_eq!(backoff.ceiling(), Duration::from_millis(500));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backoff {
     initial: Duration,

@@ -37,6 +37,49 @@ pub struct Subscribed {
 /// and what it reports ([`Session::poll_event`]); ask when to wake it next
 /// ([`Session::poll_timeout`]). It never reads a clock: `now` is any monotonic
 /// time, the same origin throughout.
+///
+/// A whole exchange, with the broker played by hand:
+///
+/// ```
+/// use std::time::Duration;
+/// use burrow::client::{AckMode, CloseReason, ConnectOptions, Event, HeartBeat, Session, Transmit};
+/// use burrow::stomp::{Command, Frame};
+///
+/// let ms = Duration::from_millis;
+/// let mut options = ConnectOptions::new("/").with_credentials("burrow", "burrow");
+/// options.heart_beat = HeartBeat::new(ms(0), ms(1000)); // we want to hear from the broker each second
+/// let mut session = Session::new(options);
+///
+/// // The socket opened: CONNECT goes out.
+/// session.connect(ms(0));
+/// assert!(matches!(session.poll_transmit(), Some(Transmit::Frame(f)) if f.command == Command::Connect));
+///
+/// // The broker accepts, and promises a heart-beat every second.
+/// let connected = Frame::new(Command::Connected).with_header("version", "1.2").with_header("heart-beat", "1000,0");
+/// session.handle_frame(ms(10), connected);
+/// let Some(Event::Connected(info)) = session.poll_event() else { panic!("connected") };
+/// assert_eq!(info.heart_beat.incoming, ms(1000));
+///
+/// // Subscribe; a MESSAGE for it arrives and is acknowledged.
+/// let subscribed = session.subscribe("/amq/queue/hello", AckMode::ClientIndividual, vec![], false)?;
+/// let message = Frame::new(Command::Message)
+///     .with_header("subscription", subscribed.id.0.clone())
+///     .with_header("destination", "/amq/queue/hello")
+///     .with_header("message-id", "m-1")
+///     .with_header("ack", "T-1")
+///     .with_body("Hello World!");
+/// session.handle_frame(ms(20), message);
+/// let Some(Event::Message(message)) = session.poll_event() else { panic!("a message") };
+/// session.ack(message.ack.as_deref().unwrap_or_default(), None, false)?;
+///
+/// // Then the broker goes silent: after twice its interval, the session says so.
+/// assert_eq!(session.poll_timeout(), Some(ms(2020)));
+/// session.handle_timeout(ms(2020));
+/// let closed = std::iter::from_fn(|| session.poll_event()).last();
+/// let Some(Event::Closed(reason @ CloseReason::HeartBeatTimeout { .. })) = closed else { panic!("silent") };
+/// assert_eq!(reason.to_string(), "the broker went silent: nothing received for 2000 ms (heart-beat every 1000 ms)");
+/// # Ok::<(), burrow::client::ClientError>(())
+/// ```
 #[derive(Debug)]
 pub struct Session {
     options: ConnectOptions,
