@@ -23,6 +23,33 @@ pub struct HeartBeats {
 }
 
 /// A STOMP connection's protocol state: decoder, channel, and what to write next.
+///
+/// A driver hands it the socket's events and writes out what it returns:
+///
+/// ```
+/// use std::time::Duration;
+/// use burrow::client::{ConnectOptions, Event};
+/// use burrow::rabbit::{BasicProperties, Link};
+/// use burrow::stomp::Limits;
+///
+/// let mut link = Link::new(ConnectOptions::new("/"), Limits::default());
+/// let mut out = Vec::new();
+/// link.handle_open(Duration::ZERO); // the socket opened
+/// link.write_transmits(&mut out);
+/// assert!(out.starts_with(b"CONNECT\n"));
+///
+/// // RabbitMQ's answer, as one WebSocket message (it pads each frame with an LF).
+/// link.handle_bytes(Duration::from_millis(3), b"CONNECTED\nversion:1.2\nserver:RabbitMQ/3.10.8\n\n\0\n");
+/// let Some(Event::Connected(info)) = link.poll_event() else { panic!("connected") };
+/// assert_eq!(info.server.as_deref(), Some("RabbitMQ/3.10.8"));
+/// assert_eq!(link.heartbeats().received, 0, "the padding is not a heart-beat");
+///
+/// link.channel_mut().basic_publish("", "hello", b"hi".to_vec(), &BasicProperties::default(), false)?;
+/// out.clear();
+/// link.write_transmits(&mut out); // one buffer, for one socket send
+/// assert!(out.starts_with(b"SEND\ndestination:/amq/queue/hello\n"));
+/// # Ok::<(), burrow::rabbit::RabbitError>(())
+/// ```
 #[derive(Debug)]
 pub struct Link {
     channel: Channel,

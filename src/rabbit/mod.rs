@@ -4,6 +4,15 @@
 //! queues frames on it and returns the receipt that will confirm it. The browser
 //! transport awaits those receipts; native tests inspect the frames.
 //!
+//! - [`Channel`]: `queue_declare`, `basic_publish`, `basic_consume`, `basic_ack`, …
+//!   with [`QueueOptions`] and [`BasicProperties`]; deliveries come back as
+//!   [`Delivery`].
+//! - [`Link`]: a channel with its decoder, what a driver feeds socket bytes to.
+//! - [`Outbox`]: publishes kept until confirmed, bounded ([`OutboxLimits`]).
+//! - [`Refusal`]: what the broker refused, classified ([`RefusalKind`]) with a hint;
+//!   [`diagnose_declare`] and [`diagnose_consume`] rebuild the words Web-STOMP
+//!   3.10.8 leaves out, from the management API's [`QueueState`].
+//!
 //! How RabbitMQ 3.10's STOMP adapter treats destinations decides the mapping:
 //! - `/queue/<name>` *declares* the queue on every SEND or SUBSCRIBE (once per
 //!   connection), durable unless a `durable:false` header says otherwise, and a
@@ -56,6 +65,17 @@ const INTEGER_ARGUMENTS: [&str; 5] =
 const FENCE_DESTINATION: &str = "/amq/queue/amq.burrow.fence";
 
 /// pika's `queue_declare` flags and arguments.
+///
+/// ```
+/// use burrow::rabbit::QueueOptions;
+///
+/// // queue_declare("task_queue", durable=True, arguments={"x-max-length": 1000})
+/// let options = QueueOptions {
+///     arguments: vec![("x-max-length".into(), "1000".into())],
+///     ..QueueOptions::durable()
+/// };
+/// assert!(options.durable && !options.exclusive && !options.auto_delete);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueOptions {
     /// Survives a broker restart (pika: `durable=True`).
@@ -83,6 +103,22 @@ impl QueueOptions {
 }
 
 /// pika's `BasicProperties`: what travels with a message.
+///
+/// Each field becomes a header of the SEND (`persistent:true` for
+/// `delivery_mode=2`); application headers may not take a name STOMP or RabbitMQ
+/// uses itself (refused as [`RabbitError::ReservedHeader`]).
+///
+/// ```
+/// use burrow::rabbit::BasicProperties;
+///
+/// // BasicProperties(delivery_mode=2, content_type="text/plain", headers={"trace": "42"})
+/// let properties = BasicProperties {
+///     content_type: Some("text/plain".into()),
+///     headers: vec![("trace".into(), "42".into())],
+///     ..BasicProperties::persistent()
+/// };
+/// assert!(properties.persistent);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BasicProperties {
     /// `delivery_mode=2`: written to disk in a durable queue, survives a restart.
@@ -228,6 +264,30 @@ impl BasicProperties {
 }
 
 /// A message delivered to a consumer, as pika's `(method, properties, body)`.
+///
+/// Read from a MESSAGE frame: the routing key and exchange from its destination,
+/// the properties from its headers.
+///
+/// ```
+/// use burrow::client::{Message, SubscriptionId};
+/// use burrow::rabbit::Delivery;
+///
+/// let header = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+/// let message = Message {
+///     subscription: SubscriptionId("sub-1".into()),
+///     destination: "/amq/queue/task_queue".into(),
+///     message_id: "T_sub-1@@session-1@@1".into(),
+///     ack: Some("T_sub-1@@session-1@@1".into()),
+///     headers: vec![header("redelivered", "true"), header("persistent", "true"), header("trace", "42")],
+///     body: b"task 1".to_vec(),
+/// };
+/// let delivery = Delivery::from_message(&message);
+/// assert_eq!((delivery.exchange.as_str(), delivery.routing_key.as_str()), ("", "task_queue"));
+/// assert!(delivery.redelivered && delivery.possibly_duplicate());
+/// assert!(delivery.properties.persistent);
+/// assert_eq!(delivery.properties.headers, [header("trace", "42")]);
+/// assert_eq!(delivery.body_text(), "task 1");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The consumer it went to (pika's `consumer_tag`).
@@ -439,6 +499,36 @@ pub struct ConsumeOk {
 
 /// pika's channel, over a STOMP [`Session`]: each call queues frames and returns
 /// the receipt that confirms it.
+///
+/// ```
+/// use std::time::Duration;
+/// use burrow::client::{ConnectOptions, Session, Transmit};
+/// use burrow::rabbit::{BasicProperties, Channel, QueueOptions};
+/// use burrow::stomp::{Command, Frame};
+///
+/// let mut channel = Channel::new(Session::new(ConnectOptions::new("/")));
+/// channel.session_mut().connect(Duration::ZERO);
+/// channel.session_mut().handle_frame(Duration::ZERO, Frame::new(Command::Connected));
+///
+/// channel.queue_declare("task_queue", &QueueOptions::durable())?;
+/// let receipt = channel.basic_publish("", "task_queue", b"task".to_vec(), &BasicProperties::persistent(), true)?;
+/// assert!(receipt.is_some(), "RabbitMQ's RECEIPT for it is its publisher confirm");
+///
+/// let frames: Vec<Frame> = std::iter::from_fn(|| channel.session_mut().poll_transmit())
+///     .filter_map(|t| match t {
+///         Transmit::Frame(frame) => Some(frame),
+///         Transmit::HeartBeat => None,
+///     })
+///     .collect();
+/// let commands: Vec<Command> = frames.iter().map(|f| f.command).collect();
+/// // CONNECT; the declare (BEGIN, SEND /queue/…, ABORT, a fenced SEND); the publish.
+/// use Command::*;
+/// assert_eq!(commands, [Connect, Begin, Send, Abort, Send, Send]);
+/// let publish = &frames[5];
+/// assert_eq!(publish.header("destination"), Some("/amq/queue/task_queue"));
+/// assert_eq!(publish.header("persistent"), Some("true"));
+/// # Ok::<(), burrow::rabbit::RabbitError>(())
+/// ```
 #[derive(Debug)]
 pub struct Channel {
     session: Session,

@@ -106,6 +106,31 @@ struct Entry {
 /// Messages published but not yet confirmed, within [`OutboxLimits`].
 ///
 /// The outbox lives in memory only: closing the page loses it.
+///
+/// ```
+/// use burrow::client::ReceiptId;
+/// use burrow::rabbit::{BasicProperties, Outbox, OutboxLimits, PendingPublish};
+///
+/// let mut outbox = Outbox::new(OutboxLimits::default());
+/// let publish = PendingPublish {
+///     exchange: String::new(),
+///     routing_key: "hello".into(),
+///     body: b"Hello World!".to_vec(),
+///     properties: BasicProperties::default(),
+/// };
+/// let id = outbox.push(publish)?;
+/// assert_eq!(outbox.next_unsent().map(|next| (next.id, next.sends)), Some((id, 0)));
+/// outbox.sent(id, ReceiptId("receipt-1".into()));
+///
+/// // The connection drops before the RECEIPT: the message goes back in line, and
+/// // its second send is marked as a possible duplicate.
+/// outbox.connection_lost();
+/// assert_eq!(outbox.next_unsent().map(|next| next.sends), Some(1));
+/// outbox.sent(id, ReceiptId("receipt-9".into()));
+/// assert_eq!(outbox.confirmed(&ReceiptId("receipt-9".into())), Some(id));
+/// assert!(outbox.is_empty());
+/// # Ok::<(), burrow::rabbit::OutboxError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Outbox {
     limits: OutboxLimits,
