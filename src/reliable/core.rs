@@ -460,6 +460,50 @@ enum Life {
 }
 
 /// The reliability core; see the module documentation.
+///
+/// Driven by hand here, as the browser driver and the simulator drive it: it asks
+/// for a socket, says what to write, and reports what happened.
+///
+/// ```
+/// use std::time::Duration;
+/// use burrow::client::ConnectOptions;
+/// use burrow::rabbit::{BasicProperties, PendingPublish};
+/// use burrow::reliable::{Action, Core, ReliableEvent, ReliableOptions};
+///
+/// let ms = Duration::from_millis;
+/// let urls = vec!["ws://127.0.0.1:15674/ws".to_owned()];
+/// let mut core = Core::new(urls, ConnectOptions::new("/"), ReliableOptions::default(), 7);
+/// core.start(ms(0));
+/// let Some(Action::Open { link, url }) = core.poll_action() else { panic!("a socket first") };
+/// assert_eq!(url, "ws://127.0.0.1:15674/ws");
+///
+/// // The socket opened: CONNECT goes out; the broker answers.
+/// core.handle_opened(ms(5), link);
+/// let mut out = Vec::new();
+/// assert_eq!(core.poll_transmit(&mut out), Some(link));
+/// assert!(out.starts_with(b"CONNECT\n"));
+/// core.handle_bytes(ms(9), link, b"CONNECTED\nversion:1.2\n\n\0");
+///
+/// // A publish enters the outbox and goes out as a SEND with a receipt ...
+/// let hello = PendingPublish {
+///     exchange: String::new(),
+///     routing_key: "hello".into(),
+///     body: b"Hello World!".to_vec(),
+///     properties: BasicProperties::default(),
+/// };
+/// let id = core.basic_publish(ms(10), hello)?;
+/// out.clear();
+/// core.poll_transmit(&mut out);
+/// let sent = String::from_utf8_lossy(&out).into_owned();
+/// let receipt = sent.lines().find_map(|line| line.strip_prefix("receipt:")).expect("a receipt header");
+///
+/// // ... and RabbitMQ's RECEIPT (its publisher confirm) takes it out.
+/// core.handle_bytes(ms(12), link, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+/// let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+/// assert!(matches!(events[..], [ReliableEvent::Connecting { .. }, ReliableEvent::Connected { .. }, ReliableEvent::Confirmed(confirmed)] if confirmed == id));
+/// assert!(core.outbox().is_empty());
+/// # Ok::<(), burrow::reliable::PublishError>(())
+/// ```
 #[derive(Debug)]
 pub struct Core {
     urls: Vec<String>,

@@ -114,6 +114,26 @@ struct Driver {
 
 /// A connection that reconnects by itself, restores its consumers and resends what
 /// was not confirmed; see the module documentation. Dropping it stops it.
+///
+/// Its status comes as [`ConnectionEvent`]s, for a status line:
+///
+/// ```no_run
+/// use burrow::client::ConnectOptions;
+/// use burrow::reliable::{ConnectionEvent, ReliableConnection, ReliableOptions};
+///
+/// # async fn status() -> Result<(), burrow::reliable::StartError> {
+/// let options = ConnectOptions::new("/").with_credentials("burrow", "burrow");
+/// let mut connection = ReliableConnection::start("ws://127.0.0.1:15674/ws", options, ReliableOptions::default())?;
+/// while let Some(event) = connection.next_event().await {
+///     match event {
+///         ConnectionEvent::Connected { info, .. } => println!("connected to {:?}", info.server),
+///         ConnectionEvent::Reconnecting { reason, delay, .. } => println!("{reason}; trying again in {delay:?}"),
+///         ConnectionEvent::Stopped(reason) => println!("stopped: {reason}"), // always the last event
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 pub struct ReliableConnection {
     shared: Shared,
     events: mpsc::UnboundedReceiver<ConnectionEvent>,
@@ -464,6 +484,26 @@ impl Drop for ReliableConnection {
 
 /// The broker's confirm of one publish: resolves to `Ok(())` once RabbitMQ has
 /// the message, or to why it never will.
+///
+/// Awaiting it is optional: the message stays in the outbox (and is resent after a
+/// reconnect) until confirmed either way. Many can be in flight at once:
+///
+/// ```no_run
+/// use burrow::rabbit::BasicProperties;
+/// use burrow::reliable::{PublishError, ReliableConnection};
+///
+/// # async fn publish(connection: &ReliableConnection) -> Result<(), PublishError> {
+/// let mut confirms = Vec::new();
+/// for n in 0..1000 {
+///     // Waits only while the outbox is full.
+///     let body = format!("task {n}").into_bytes();
+///     confirms.push(connection.basic_publish("", "task_queue", body, &BasicProperties::persistent()).await?);
+/// }
+/// for confirm in confirms {
+///     confirm.await?; // Refused (a missing exchange), or Stopped before RabbitMQ confirmed it
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct PublishConfirm {
     id: OutboxId,
@@ -487,6 +527,20 @@ impl Future for PublishConfirm {
 
 /// A delivery to a [`Consumer`]: the message (it dereferences to
 /// [`crate::rabbit::Delivery`]) and what acknowledges it on its own connection.
+///
+/// ```no_run
+/// use burrow::reliable::{AckError, Delivery};
+///
+/// fn handle(delivery: Delivery) {
+///     println!("{}", delivery.body_text());
+///     match delivery.ack() {
+///         Ok(()) => {}
+///         // Its connection was lost meanwhile: RabbitMQ redelivers it, marked.
+///         Err(AckError::Stale { .. }) => {}
+///         Err(other) => eprintln!("{other}"),
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct Delivery {
     delivery: crate::rabbit::Delivery,
@@ -588,6 +642,26 @@ impl AckHandle {
 
 /// A consumer: a [`Stream`] of its deliveries (and, last, the error that ended it,
 /// if the broker refused it). Dropping it cancels it.
+///
+/// It survives reconnects: after an outage it subscribes again with its ack mode
+/// and prefetch, and the stream goes on.
+///
+/// ```no_run
+/// use burrow::reliable::{ConsumeOptions, ReliableConnection};
+/// use futures_util::StreamExt;
+///
+/// # async fn work(connection: &ReliableConnection) -> Result<(), Box<dyn std::error::Error>> {
+/// // pika: basic_qos(prefetch_count=1); basic_consume("task_queue", callback, auto_ack=False)
+/// let mut tasks = connection.basic_consume("task_queue", ConsumeOptions { auto_ack: false, prefetch: 1 })?;
+/// while let Some(task) = tasks.next().await {
+///     let task = task?; // NOT_FOUND and the like end the stream with the refusal
+///     if task.possibly_duplicate() {
+///         // redelivered, or resent after a lost confirm: at-least-once
+///     }
+///     task.ack()?;
+/// }
+/// # Ok(()) }
+/// ```
 pub struct Consumer {
     key: ConsumerKey,
     deliveries: mpsc::UnboundedReceiver<Result<Delivery, ConsumeError>>,

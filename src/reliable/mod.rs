@@ -6,6 +6,12 @@
 //! with a WebSocket and timers. Delivery is at-least-once: a message may arrive
 //! twice, and every such second copy is marked
 //! ([`crate::rabbit::Delivery::possibly_duplicate`]).
+//!
+//! In the browser (wasm), the API is lapin's shape with pika's names:
+//! `ReliableConnection::basic_consume` gives a `Consumer`, a `Stream` of
+//! `Delivery`s that ack themselves (`delivery.ack()`) on the connection they
+//! came on; `ReliableConnection::basic_publish` gives a `PublishConfirm`, a
+//! future that resolves on RabbitMQ's confirm. See the crate root for an example.
 
 mod core;
 #[cfg(target_arch = "wasm32")]
