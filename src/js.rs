@@ -19,9 +19,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
 use crate::client::{Backoff, ConnectOptions, HeartBeat, Jitter};
-use crate::rabbit::{BasicProperties, OutboxLimits, QueueOptions};
+use crate::rabbit::{BasicProperties, OutboxLimits, QueueOptions, RabbitError, StreamOffset};
 use crate::reliable::{
-    ConnectionEvent, ConsumeOptions, Delivery, Phase, ReliableConnection, ReliableOptions, Window,
+    ConnectionEvent, ConsumeOptions, DeclareError, Delivery, Phase, ReliableConnection, ReliableOptions, Window,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -70,7 +70,10 @@ export interface QueueDeclareOptions {
   durable?: boolean;
   exclusive?: boolean;
   autoDelete?: boolean;
-  /** x- arguments, such as { "x-queue-type": "quorum" } or { "x-message-ttl": 60000 }. */
+  /**
+   * x- arguments, such as { "x-queue-type": "quorum" } or { "x-message-ttl": 60000 }.
+   * A quorum queue or a stream must be durable, not exclusive, not auto-delete.
+   */
   arguments?: Record<string, string | number>;
 }
 
@@ -100,7 +103,17 @@ export interface ConsumeOptions {
   ack?: "manual" | "auto";
   /** Unacknowledged messages at once; 0 is unlimited (default 1). */
   prefetch?: number;
+  /**
+   * For a stream: where to start reading (RabbitMQ's x-stream-offset). A number is
+   * an offset; `{ timestamp }` is seconds since the epoch (or a Date). Needs
+   * `ack: "manual"` and a prefetch above 0. After a reconnect the consumer goes on
+   * from the first message it did not ack, whatever this says.
+   */
+  offset?: StreamOffset;
 }
+
+/** Where a stream consumer starts. */
+export type StreamOffset = "first" | "last" | "next" | number | { timestamp: number | Date };
 "#;
 
 #[wasm_bindgen]
@@ -293,7 +306,10 @@ pub struct JsConnection {
 impl JsConnection {
     /// pika's `queue_declare`. Resolves once RabbitMQ accepted it; rejects with the
     /// broker's refusal in its words (`error.name` is `"DeclareRefused"`), such as
-    /// PRECONDITION_FAILED for a redeclare with other durability.
+    /// PRECONDITION_FAILED for a redeclare with other durability, or, before
+    /// anything is sent, with `"DeclareInvalid"` for what RabbitMQ would refuse: a
+    /// quorum queue or stream (`arguments: { "x-queue-type": "quorum" }`) that is
+    /// not durable, exclusive, auto-delete, or has an argument its type refuses.
     #[wasm_bindgen(js_name = queueDeclare)]
     pub fn queue_declare(&self, queue: String, options: Option<JsQueueDeclareOptions>) -> Promise {
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
@@ -317,6 +333,7 @@ impl JsConnection {
             exclusive: flag(&options, "exclusive").unwrap_or(false),
             auto_delete: flag(&options, "autoDelete").unwrap_or(false),
             arguments,
+            queue_type: None,
         };
         let connection = self.connection.clone();
         future_to_promise(async move {
@@ -324,7 +341,10 @@ impl JsConnection {
                 .queue_declare(&queue, &declare)
                 .await
                 .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| error("DeclareRefused", e))
+                .map_err(|e| {
+                    let name = if matches!(e, DeclareError::Invalid(_)) { "DeclareInvalid" } else { "DeclareRefused" };
+                    error(name, e)
+                })
         })
     }
 
@@ -357,7 +377,9 @@ impl JsConnection {
 
     /// pika's `basic_consume`: `onMessage` is called with each message; with
     /// `ack: "manual"` (the default) call `message.ack()` when done. The consumer
-    /// is resubscribed after every reconnect until `subscription.cancel()`.
+    /// is resubscribed after every reconnect until `subscription.cancel()`. On a
+    /// stream, `offset` says where to start. Throws `"ConsumeInvalid"` for what
+    /// RabbitMQ would refuse (a stream with auto-ack or prefetch 0, a bad offset).
     pub fn consume(
         &self,
         queue: String,
@@ -369,6 +391,7 @@ impl JsConnection {
         let consume = ConsumeOptions {
             auto_ack: text(&options, "ack").as_deref() == Some("auto"),
             prefetch: number(&options, "prefetch").map_or(1, |n| n.min(f64::from(u16::MAX)) as u16),
+            stream_offset: stream_offset(&get(&options, "offset")).map_err(|e| error("ConsumeInvalid", e))?,
         };
         let mut consumer = self.connection.basic_consume(&queue, consume).map_err(|e| error("ConsumeInvalid", e))?;
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
@@ -505,6 +528,19 @@ impl JsMessage {
         self.delivery.possibly_duplicate()
     }
 
+    /// A quorum queue's count of earlier deliveries of this message (RabbitMQ's
+    /// `x-delivery-count`); `null` on a first delivery and from other queues.
+    #[wasm_bindgen(getter, js_name = deliveryCount)]
+    pub fn delivery_count(&self) -> Option<f64> {
+        self.delivery.delivery_count.map(|n| n as f64)
+    }
+
+    /// The message's offset in a stream; `null` from other queues.
+    #[wasm_bindgen(getter, js_name = streamOffset)]
+    pub fn stream_offset(&self) -> Option<f64> {
+        self.delivery.stream_offset.map(|n| n as f64)
+    }
+
     /// Persistent (delivery_mode=2).
     #[wasm_bindgen(getter)]
     pub fn persistent(&self) -> bool {
@@ -541,10 +577,35 @@ impl JsMessage {
     }
 
     /// pika's `basic_nack`: `{ requeue: false }` drops (or dead-letters) it; by
-    /// default it goes back to the queue.
+    /// default it goes back to the queue. A stream message cannot be nacked
+    /// (RabbitMQ would close the connection): that throws `"StreamNack"`.
     pub fn nack(&self, options: Option<NackOptions>) -> Result<(), JsValue> {
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         self.delivery.nack(flag(&options, "requeue").unwrap_or(true)).map_err(ack_error)
+    }
+}
+
+/// A consume option `offset`: "first" | "last" | "next" | a number (an offset) |
+/// `{ timestamp }` (seconds since the epoch, or a Date); `undefined` is none.
+fn stream_offset(value: &JsValue) -> Result<Option<StreamOffset>, RabbitError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if let Some(text) = value.as_string() {
+        return text.parse().map(Some);
+    }
+    let whole = |n: f64| (n.is_finite() && n >= 0.0 && n.fract() == 0.0).then_some(n as u64);
+    if let Some(n) = value.as_f64() {
+        return whole(n).map(|n| Some(StreamOffset::Offset(n))).ok_or(RabbitError::InvalidStreamOffset(n.to_string()));
+    }
+    let timestamp = get(value, "timestamp");
+    let seconds = match timestamp.dyn_ref::<js_sys::Date>() {
+        Some(date) => Some((date.get_time() / 1000.0).floor()),
+        None => timestamp.as_f64(),
+    };
+    match seconds.and_then(whole) {
+        Some(seconds) => Ok(Some(StreamOffset::Timestamp(seconds))),
+        None => Err(RabbitError::InvalidStreamOffset(format!("{value:?}"))),
     }
 }
 
@@ -595,6 +656,7 @@ fn ack_error(e: crate::reliable::AckError) -> JsValue {
         AckError::Stale { .. } => "Stale",
         AckError::AlreadySettled => "AlreadySettled",
         AckError::Stopped => "Stopped",
+        AckError::StreamNack => "StreamNack",
         AckError::Client(_) => "AckFailed",
     };
     error(name, e)

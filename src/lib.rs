@@ -44,7 +44,7 @@
 //!     // The outbox takes the message; the returned future resolves on RabbitMQ's confirm.
 //!     let confirm = connection.basic_publish("", "hello", "Hello World!".into(), &BasicProperties::default()).await?;
 //!     confirm.await?;
-//!     let mut consumer = connection.basic_consume("hello", ConsumeOptions { auto_ack: false, prefetch: 1 })?;
+//!     let mut consumer = connection.basic_consume("hello", ConsumeOptions::default())?;
 //!     while let Some(delivery) = consumer.next().await {
 //!         let delivery = delivery?; // a consumer the broker refused ends with why
 //!         println!("{} (maybe a second copy: {})", delivery.body_text(), delivery.possibly_duplicate());

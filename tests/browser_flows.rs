@@ -155,6 +155,7 @@ async fn declare_makes_the_queue_as_asked_and_redeclaring_touches_no_message() {
         exclusive: false,
         auto_delete: false,
         arguments: vec![("x-message-ttl".into(), "600000".into()), ("x-max-length".into(), "100".into())],
+        queue_type: None,
     };
     let first = connect().await;
     within("declare", first.queue_declare(&queue, &options)).await.expect("declare");

@@ -146,7 +146,7 @@ async fn removing_an_auto_ack_consumer_during_a_reconnect_leaves_no_consumer() {
     let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(400), Jitter::Equal);
     let mut c = ReliableConnection::start(BROKER_URL, options, ReliableOptions { backoff, ..Default::default() })
         .expect("url");
-    let consumer = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0 }).expect("consume");
+    let consumer = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None }).expect("consume");
     until(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
     common::ask_broker_helper("/pause").await.expect("freeze the broker");
     until(&mut c, "the silence noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;

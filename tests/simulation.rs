@@ -27,10 +27,21 @@
 //! 7. an ACK/NACK only reaches the connection of its delivery, never twice (the
 //!    broker's ack ids are unique across connections);
 //! 8. while connected the client never stays silent longer than the agreed
-//!    heart-beat interval (plus the timer's lateness).
+//!    heart-beat interval (plus the timer's lateness);
+//! 9. streams (queue `s`, an append-only log read from an offset, credit by
+//!    prefetch, never requeued; NACK, auto-ack and prefetch 0 close the connection
+//!    as in RabbitMQ 3.10.8): each stream consumer is handed every offset from its
+//!    first one without a gap, an offset it acked never again, any other second
+//!    copy marked; each resubscription asks for exactly the lowest offset it was
+//!    given and did not ack (or the one after the highest it acked); a nack of a
+//!    stream delivery is refused and sends nothing;
+//! 10. a cluster (several URLs, one shared broker, nodes that stop and refuse
+//!     connections, as `rabbitmqctl stop_app` does): a lost node sends the client
+//!     to the next URL, where consumers and the outbox resume (1 and 4 cover them).
 //!
 //! Also: no Open before the announced retry time, no busy-looping timer, only
-//! browser-legal close codes, acks refused as Stale/AlreadySettled send nothing.
+//! browser-legal close codes, acks refused as Stale/AlreadySettled send nothing,
+//! declares and consumers the broker would refuse are refused before sending.
 //!
 //! Replay one seed verbosely:
 //!     BURROW_SIM_SEED=1234 cargo test --test simulation simulation_runs -- --nocapture
@@ -42,7 +53,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use burrow::client::{CloseReason, ConnectOptions, SocketClose, WEB_STOMP_DIED};
-use burrow::rabbit::{BasicProperties, OutboxId, OutboxLimits, PendingPublish, QueueOptions};
+use burrow::rabbit::{
+    BasicProperties, OutboxId, OutboxLimits, PendingPublish, QueueOptions, QueueType, RabbitError, StreamOffset,
+};
 use burrow::reliable::{
     AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
     PublishError, ReliableEvent, ReliableOptions, StopReason, Window,
@@ -120,7 +133,25 @@ struct Msg {
 #[derive(Debug)]
 struct Queue {
     durable: bool,
+    /// `x-queue-type` as declared (`classic` when none was given).
+    kind: String,
     msgs: VecDeque<Msg>,
+    /// A stream's log: each message and when it was written; never shrinks.
+    log: Vec<(Msg, Duration)>,
+}
+
+impl Queue {
+    fn classic(durable: bool) -> Self {
+        Queue { durable, kind: "classic".to_owned(), msgs: VecDeque::new(), log: Vec::new() }
+    }
+
+    fn stream() -> Self {
+        Queue { durable: true, kind: "stream".to_owned(), msgs: VecDeque::new(), log: Vec::new() }
+    }
+
+    fn is_stream(&self) -> bool {
+        self.kind == "stream"
+    }
 }
 
 #[derive(Debug)]
@@ -129,6 +160,8 @@ struct Sub {
     auto: bool,
     prefetch: u32,
     unacked: u32,
+    /// On a stream: the next offset to deliver.
+    stream_next: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -184,6 +217,8 @@ struct Broker {
     slow_confirms: bool,
     frozen_until: Option<Duration>,
     down_until: Option<Duration>,
+    /// Cluster nodes (by URL index) stopped until then: their sockets fail to open.
+    nodes_down: HashMap<usize, Duration>,
     refuse_connect: bool,
     /// Percent of refusals whose ERROR frame is lost (RabbitMQ 3.10.8 only closes).
     lose_error: u64,
@@ -206,7 +241,8 @@ fn parse_tag(text: &[u8]) -> Option<u64> {
 impl Broker {
     fn new(seed: u64, lose_error: u64) -> Self {
         let mut queues = BTreeMap::new();
-        queues.insert("q".to_owned(), Queue { durable: true, msgs: VecDeque::new() });
+        queues.insert("q".to_owned(), Queue::classic(true));
+        queues.insert("s".to_owned(), Queue::stream());
         Broker {
             rng: Rng::new(seed ^ 0x0B0B_0B0B),
             queues,
@@ -222,6 +258,7 @@ impl Broker {
             slow_confirms: false,
             frozen_until: None,
             down_until: None,
+            nodes_down: HashMap::new(),
             refuse_connect: false,
             lose_error,
             round_robin: HashMap::new(),
@@ -239,6 +276,14 @@ impl Broker {
 
     fn down(&self, now: Duration) -> bool {
         self.down_until.is_some_and(|t| now < t)
+    }
+
+    fn node_down(&self, node: usize, now: Duration) -> bool {
+        self.nodes_down.get(&node).is_some_and(|t| now < *t)
+    }
+
+    fn is_stream(&self, queue: &str) -> bool {
+        self.queues.get(queue).is_some_and(Queue::is_stream)
     }
 
     fn copies_of(&self, tag: u64) -> u32 {
@@ -334,6 +379,10 @@ impl Broker {
         for (n, (_, queue, mut msg)) in conn.unacked.into_iter().rev() {
             if let Some(owner) = self.ack_owner.get_mut(&n) {
                 owner.1 = true;
+            }
+            if self.is_stream(&queue) {
+                // A stream keeps everything; nothing goes back.
+                continue;
             }
             msg.redelivered = true;
             match self.queues.get_mut(&queue) {
@@ -440,8 +489,18 @@ impl Broker {
         if let Some(name) = destination.strip_prefix("/queue/") {
             // Declares the queue (once per connection), then publishes to it.
             let durable = frame.header("durable") != Some("false");
+            let kind = frame.header("x-queue-type").unwrap_or("classic").to_owned();
             let first = self.conns.get_mut(&link).is_some_and(|c| c.declared.insert(name.to_owned()));
             if first {
+                if kind != "classic"
+                    && (!durable || frame.header("exclusive") == Some("true") || frame.header("auto-delete") == Some("true"))
+                {
+                    // RabbitMQ refuses these; Burrow must have refused them first.
+                    self.violations.push(format!("a {kind} queue declared non-durable, exclusive or auto-delete"));
+                    let detail = format!("PRECONDITION_FAILED - invalid property for queue '{name}' in vhost '/'");
+                    self.refuse(link, "precondition_failed", detail, false);
+                    return;
+                }
                 match self.queues.get(name) {
                     Some(q) if q.durable != durable => {
                         let detail = format!(
@@ -451,9 +510,18 @@ impl Broker {
                         self.refuse(link, "precondition_failed", detail, false);
                         return;
                     }
+                    Some(q) if q.kind != kind => {
+                        let detail = format!(
+                            "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue '{name}' in vhost '/': received '{kind}' but current is '{}'",
+                            q.kind
+                        );
+                        self.refuse(link, "precondition_failed", detail, false);
+                        return;
+                    }
                     Some(_) => {}
                     None => {
-                        self.queues.insert(name.to_owned(), Queue { durable, msgs: VecDeque::new() });
+                        let queue = if kind == "stream" { Queue::stream() } else { Queue::classic(durable) };
+                        self.queues.insert(name.to_owned(), Queue { kind, ..queue });
                     }
                 }
             }
@@ -500,10 +568,17 @@ impl Broker {
             .collect();
         let Some(q) = self.queues.get_mut(queue) else { return };
         let durable = q.durable;
-        q.msgs.push_back(Msg { uid, tag, destination, headers, body: frame.body, redelivered: false });
+        let stream = q.is_stream();
+        let msg = Msg { uid, tag, destination, headers, body: frame.body, redelivered: false };
+        if stream {
+            q.log.push((msg, now));
+        } else {
+            q.msgs.push_back(msg);
+        }
         self.add_copy(tag);
         let Some(receipt) = receipt else { return };
-        if self.slow_confirms && durable && persistent {
+        // A stream's confirms are immediate here (so a restart never cuts its log).
+        if self.slow_confirms && durable && persistent && !stream {
             // The confirm waits for the fsync; confirms on a channel stay in order.
             self.unpersisted.insert(uid);
             let delay = ms(self.rng.range(50, 3000));
@@ -535,8 +610,36 @@ impl Broker {
             self.refuse(link, "not_found", detail, false);
             return;
         }
+        let mut stream_next = None;
+        if let Some(q) = self.queues.get(&queue).filter(|q| q.is_stream()) {
+            if auto || prefetch == 0 {
+                // RabbitMQ 3.10.8 closes the connection; Burrow must refuse it first.
+                self.violations.push(format!("SUBSCRIBE to stream {queue} with auto {auto}, prefetch {prefetch}"));
+                self.refuse(link, "precondition_failed", "PRECONDITION_FAILED".to_owned(), false);
+                return;
+            }
+            let len = q.log.len() as u64;
+            let asked = frame.header("x-stream-offset").unwrap_or("next");
+            let start = match asked {
+                "first" => Some(0),
+                "last" => Some(len.saturating_sub(1)),
+                "next" => Some(len),
+                other => match other.split_once('=') {
+                    Some(("offset", n)) => n.parse().ok(),
+                    Some(("timestamp", t)) => t.parse::<u64>().ok().map(|t| {
+                        q.log.iter().position(|(_, at)| at.as_secs() >= t).map_or(len, |i| i as u64)
+                    }),
+                    _ => None,
+                },
+            };
+            let Some(start) = start else {
+                self.violations.push(format!("SUBSCRIBE with x-stream-offset {asked:?}"));
+                return;
+            };
+            stream_next = Some(start);
+        }
         if let Some(conn) = self.conns.get_mut(&link) {
-            conn.subs.insert(id, Sub { queue, auto, prefetch, unacked: 0 });
+            conn.subs.insert(id, Sub { queue, auto, prefetch, unacked: 0, stream_next });
         }
         self.receipt(link, frame);
     }
@@ -555,6 +658,18 @@ impl Broker {
             _ => None,
         };
         match entry {
+            Some((n, (_, queue, _))) if self.is_stream(&queue) => {
+                if let Some(owner) = self.ack_owner.get_mut(&n) {
+                    owner.1 = true;
+                }
+                self.receipt(link, frame);
+                if nack {
+                    // RabbitMQ: "basic.nack and basic.reject not supported by stream
+                    // queues": RECEIPT, then the connection closes.
+                    self.violations.push(format!("NACK {id} of a stream message on {link}"));
+                    self.close(link, SocketClose::new(1000, WEB_STOMP_DIED));
+                }
+            }
             Some((n, (_, queue, mut msg))) => {
                 if let Some(owner) = self.ack_owner.get_mut(&n) {
                     owner.1 = true;
@@ -591,6 +706,7 @@ impl Broker {
         if self.frozen(now) {
             return;
         }
+        self.dispatch_streams();
         let names: Vec<String> =
             self.queues.iter().filter(|(_, q)| !q.msgs.is_empty()).map(|(n, _)| n.clone()).collect();
         for name in names {
@@ -621,7 +737,35 @@ impl Broker {
         }
     }
 
+    /// Each stream subscription reads the log on its own, as far as its credit goes.
+    fn dispatch_streams(&mut self) {
+        let mut due = Vec::new();
+        for (link, conn) in self.conns.iter().filter(|(_, c)| c.connected) {
+            for (id, sub) in &conn.subs {
+                let (Some(next), Some(q)) = (sub.stream_next, self.queues.get(&sub.queue)) else { continue };
+                let room = u64::from(sub.prefetch.saturating_sub(sub.unacked));
+                let end = (q.log.len() as u64).min(next + room);
+                for offset in next..end {
+                    due.push((*link, id.clone(), sub.queue.clone(), offset));
+                }
+            }
+        }
+        for (link, id, queue, offset) in due {
+            let Some((msg, _)) = self.queues.get(&queue).and_then(|q| q.log.get(offset as usize)).cloned() else {
+                continue;
+            };
+            if let Some(sub) = self.conns.get_mut(&link).and_then(|c| c.subs.get_mut(&id)) {
+                sub.stream_next = Some(offset + 1);
+            }
+            self.deliver_at(link, &id, &queue, msg, Some(offset));
+        }
+    }
+
     fn deliver(&mut self, link: LinkId, sub_id: &str, queue: &str, msg: Msg) {
+        self.deliver_at(link, sub_id, queue, msg, None);
+    }
+
+    fn deliver_at(&mut self, link: LinkId, sub_id: &str, queue: &str, msg: Msg, offset: Option<u64>) {
         self.next_ack += 1;
         let n = self.next_ack;
         let Some(conn) = self.conns.get_mut(&link) else { return };
@@ -636,9 +780,12 @@ impl Broker {
         if !sub.auto {
             frame = frame.with_header("ack", ack_id);
         }
+        if let Some(offset) = offset {
+            frame = frame.with_header("x-stream-offset", offset.to_string());
+        }
         frame.headers.extend(msg.headers.iter().cloned());
         frame.body = msg.body.clone();
-        if sub.auto {
+        if sub.auto && offset.is_none() {
             self.take_copy(msg.tag);
             if let Some(tag) = msg.tag {
                 self.auto_given.insert(tag);
@@ -771,11 +918,15 @@ struct Sock {
     /// Since CONNECTED: when the client last sent anything, and the agreed interval.
     hb_since: Option<Duration>,
     hb_interval: Duration,
+    /// Which cluster node (URL index) it goes to.
+    node: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PubKind {
     Valid,
+    /// To the stream `s`.
+    Stream,
     Unrouted,
     MissingExchange,
 }
@@ -801,6 +952,32 @@ struct ConsumerRec {
     cancel_requested: bool,
     cancelled: bool,
     failed: bool,
+    /// For a stream consumer: what it was handed and acked.
+    stream: Option<StreamRec>,
+}
+
+/// What a stream consumer was handed: always exactly the offsets `first..contig`.
+#[derive(Debug)]
+struct StreamRec {
+    start: StreamOffset,
+    first: Option<u64>,
+    contig: u64,
+    /// Offsets the user acked.
+    acked: BTreeSet<u64>,
+}
+
+impl StreamRec {
+    /// Where the core must resubscribe: the lowest offset handed out and not
+    /// acked, else the next one; before any delivery, its own start.
+    fn expected_resume(&self) -> String {
+        match self.first {
+            None => self.start.header_value(),
+            Some(first) => {
+                let resume = (first..self.contig).find(|o| !self.acked.contains(o)).unwrap_or(self.contig);
+                format!("offset={resume}")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -859,7 +1036,7 @@ impl Config {
             coalesce: rng.pick(&[0, 40]),
             immediate_ack: rng.pick(&[0, 50, 90]),
             steps,
-            urls: rng.pick(&[1, 1, 2]),
+            urls: rng.pick(&[1, 1, 2, 3]),
             stop_at: rng.chance(25).then(|| rng.below(steps as u64) as usize),
             revoke_at: rng.chance(4).then(|| rng.below(steps as u64) as usize),
             open_despite_close: rng.chance(20),
@@ -941,6 +1118,15 @@ stats!(
     ignored_closes,
     quiet_checks,
     warnings,
+    stream_consumers,
+    stream_deliveries,
+    stream_repeats,
+    stream_resumes,
+    stream_nacks_refused,
+    invalid_consumes,
+    invalid_declares,
+    node_stops,
+    failovers,
 );
 
 /// What one call into the core produced.
@@ -948,7 +1134,8 @@ stats!(
 struct Ctx {
     before: Vec<ConsumerKey>,
     consumed: Option<ConsumerKey>,
-    subscribes: Vec<(LinkId, String, String)>,
+    /// (link, subscription id, destination, x-stream-offset)
+    subscribes: Vec<(LinkId, String, String, Option<String>)>,
     connected: Option<LinkId>,
     transmitted: usize,
     events: usize,
@@ -982,6 +1169,10 @@ struct Sim {
     declares: HashMap<DeclareId, DeclareRec>,
     delivered: HashSet<u64>,
     unmarked: HashMap<u64, u32>,
+    /// Unmarked copies of each message per stream consumer (each reads all of it).
+    stream_unmarked: HashMap<(ConsumerKey, u64), u32>,
+    /// Where the last connection went, to count failovers.
+    last_url: Option<String>,
     confirmed_pending: HashSet<u64>,
     sub_map: HashMap<(LinkId, String), ConsumerKey>,
     last_pump: (usize, usize),
@@ -1016,7 +1207,7 @@ fn describe_items(items: &[Decoded]) -> String {
         .map(|i| match i {
             Decoded::HeartBeat => "EOL".to_owned(),
             Decoded::Frame(f) => {
-                let extra = ["destination", "id", "receipt", "ack", "amqp-message-id", "burrow-resent"]
+                let extra = ["destination", "id", "receipt", "ack", "amqp-message-id", "burrow-resent", "x-stream-offset"]
                     .iter()
                     .filter_map(|h| f.header(h).map(|v| format!("{h}:{v}")))
                     .collect::<Vec<_>>()
@@ -1092,6 +1283,8 @@ impl Sim {
             declares: HashMap::new(),
             delivered: HashSet::new(),
             unmarked: HashMap::new(),
+            stream_unmarked: HashMap::new(),
+            last_url: None,
             confirmed_pending: HashSet::new(),
             sub_map: HashMap::new(),
             last_pump: (0, 0),
@@ -1181,7 +1374,8 @@ impl Sim {
                         fail!(self, "reconnected at {:?}, before the announced {retry_at:?}", self.now);
                     }
                 }
-                let down = self.broker.down(self.now);
+                let node = self.urls.iter().position(|u| *u == url).unwrap_or(0);
+                let down = self.broker.down(self.now) || self.broker.node_down(node, self.now);
                 let delay = if down {
                     ms(self.rng.range(0, 20))
                 } else {
@@ -1199,6 +1393,7 @@ impl Sim {
                         tap: Decoder::new(Limits::default()),
                         hb_since: None,
                         hb_interval: Duration::ZERO,
+                        node,
                     },
                 );
             }
@@ -1276,7 +1471,8 @@ impl Sim {
             if frame.command == Command::Subscribe {
                 let id = frame.header("id").unwrap_or_default().to_owned();
                 let destination = frame.header("destination").unwrap_or_default().to_owned();
-                ctx.subscribes.push((link, id, destination));
+                let offset = frame.header("x-stream-offset").map(str::to_owned);
+                ctx.subscribes.push((link, id, destination, offset));
             }
         }
         // Invariant 8: no gap longer than the agreed interval between sends.
@@ -1315,8 +1511,12 @@ impl Sim {
                     fail!(self, "Connecting to unknown URL {url}");
                 }
             }
-            ReliableEvent::Connected { link, info, .. } => {
+            ReliableEvent::Connected { link, info, url } => {
                 self.stats.connects += 1;
+                if self.last_url.as_ref().is_some_and(|last| *last != url) {
+                    self.stats.failovers += 1;
+                }
+                self.last_url = Some(url);
                 if info.version != "1.2" {
                     fail!(self, "connected with version {}", info.version);
                 }
@@ -1355,7 +1555,7 @@ impl Sim {
                 if rec.cancelled || rec.failed {
                     fail!(self, "m-{tag} delivered to {consumer:?} after it ended ({rec:?})");
                 }
-                if rec.queue != "q" {
+                if rec.queue != "q" && rec.queue != "s" {
                     fail!(self, "m-{tag} delivered to a consumer of {}", rec.queue);
                 }
                 if acker.is_some() == rec.auto {
@@ -1366,18 +1566,25 @@ impl Sim {
                         fail!(self, "m-{tag}: acker {acker:?} is not of the current link");
                     }
                 }
-                // Invariant 2: one unmarked delivery per message at most.
-                if delivery.possibly_duplicate() {
-                    self.stats.possible_duplicates += 1;
+                if rec.queue == "s" {
+                    self.on_stream_delivery(consumer, tag, &delivery, acker.as_ref());
                 } else {
-                    let count = self.unmarked.entry(tag).or_insert(0);
-                    *count += 1;
-                    if *count > 1 {
-                        fail!(self, "m-{tag} was delivered twice without being marked as a possible duplicate");
+                    if delivery.stream_offset.is_some() || delivery.delivery_count.is_some() {
+                        fail!(self, "m-{tag} from a classic queue with a stream offset or delivery count");
                     }
+                    // Invariant 2: one unmarked delivery per message at most.
+                    if delivery.possibly_duplicate() {
+                        self.stats.possible_duplicates += 1;
+                    } else {
+                        let count = self.unmarked.entry(tag).or_insert(0);
+                        *count += 1;
+                        if *count > 1 {
+                            fail!(self, "m-{tag} was delivered twice without being marked as a possible duplicate");
+                        }
+                    }
+                    self.delivered.insert(tag);
+                    self.confirmed_pending.remove(&tag);
                 }
-                self.delivered.insert(tag);
-                self.confirmed_pending.remove(&tag);
                 if let Some(acker) = acker {
                     if self.healing || self.rng.chance(self.cfg.immediate_ack) {
                         self.to_ack.push(acker);
@@ -1397,6 +1604,11 @@ impl Sim {
                 match kind {
                     PubKind::MissingExchange => fail!(self, "m-{tag}, published to a missing exchange, was confirmed"),
                     PubKind::Unrouted => {}
+                    PubKind::Stream => {
+                        if self.broker.copies_of(tag) == 0 {
+                            fail!(self, "m-{tag} was confirmed but the stream does not have it");
+                        }
+                    }
                     PubKind::Valid => {
                         // Invariant 1: a confirmed message is in the broker, or was delivered.
                         if !self.delivered.contains(&tag) {
@@ -1507,13 +1719,21 @@ impl Sim {
             if keys.len() != ctx.subscribes.len() {
                 fail!(self, "SUBSCRIBEs {:?} do not match the consumers {keys:?}", ctx.subscribes);
             }
-            for ((link, id, destination), key) in ctx.subscribes.into_iter().zip(keys) {
+            for ((link, id, destination, offset), key) in ctx.subscribes.into_iter().zip(keys) {
                 let Some(rec) = self.consumers.get(&key) else { fail!(self, "SUBSCRIBE for unknown {key:?}") };
                 if rec.cancel_requested || rec.cancelled || rec.failed {
                     fail!(self, "zombie: SUBSCRIBE {id} on {link} for {key:?}, which ended ({rec:?})");
                 }
                 if destination != format!("/amq/queue/{}", rec.queue) {
                     fail!(self, "SUBSCRIBE for {key:?} to {destination}, not its queue {}", rec.queue);
+                }
+                // Invariant 9: a stream consumer resumes exactly after what it acked.
+                let expected = rec.stream.as_ref().map(StreamRec::expected_resume);
+                if offset != expected {
+                    fail!(self, "SUBSCRIBE for {key:?} with x-stream-offset {offset:?}, expected {expected:?}");
+                }
+                if rec.stream.as_ref().is_some_and(|st| st.first.is_some()) {
+                    self.stats.stream_resumes += 1;
                 }
                 self.sub_map.insert((link, id), key);
             }
@@ -1653,7 +1873,7 @@ impl Sim {
         let down = self.broker.down(now);
         let Some(sock) = self.socks.get_mut(&link) else { return };
         let SockState::Opening { fail, .. } = sock.state else { return };
-        if fail || down {
+        if fail || down || self.broker.node_down(sock.node, now) {
             sock.state = SockState::Dead;
             vlog!(self, "{link} failed to open");
             self.call(|c, now| c.handle_closed(now, link, SocketClose::new(1006, "")));
@@ -1957,11 +2177,27 @@ impl Sim {
     }
 
     fn consume(&mut self, queue: &str, auto_ack: bool, prefetch: u16) -> Option<ConsumerKey> {
+        self.consume_with(queue, ConsumeOptions { auto_ack, prefetch, stream_offset: None })
+    }
+
+    fn consume_stream(&mut self, offset: StreamOffset, prefetch: u16) -> Option<ConsumerKey> {
+        self.consume_with("s", ConsumeOptions::stream(offset, prefetch))
+    }
+
+    fn consume_with(&mut self, queue: &str, options: ConsumeOptions) -> Option<ConsumerKey> {
         let before: Vec<ConsumerKey> = self.core.consumers().collect();
-        let result = self.core.basic_consume(self.now, queue, ConsumeOptions { auto_ack, prefetch });
+        let auto_ack = options.auto_ack;
+        let stream = (queue == "s").then(|| StreamRec {
+            start: options.stream_offset.unwrap_or(StreamOffset::Next),
+            first: None,
+            contig: 0,
+            acked: BTreeSet::new(),
+        });
+        let result = self.core.basic_consume(self.now, queue, options);
         let consumed = result.as_ref().ok().copied();
         if let Some(key) = consumed {
             self.stats.consumers += 1;
+            self.stats.stream_consumers += u64::from(stream.is_some());
             self.consumers.insert(
                 key,
                 ConsumerRec {
@@ -1970,6 +2206,7 @@ impl Sim {
                     cancel_requested: false,
                     cancelled: false,
                     failed: false,
+                    stream,
                 },
             );
         }
@@ -1979,6 +2216,98 @@ impl Sim {
             Err(ConsumeError::Stopped) if self.stop_called || self.stopped.is_some() => None,
             Err(error) => fail!(self, "basic_consume({queue}) refused: {error}"),
         }
+    }
+
+    /// A stream consumer RabbitMQ would close the connection on: refused at once.
+    fn consume_invalid_stream(&mut self, auto_ack: bool) {
+        let options = ConsumeOptions { auto_ack, prefetch: if auto_ack { 5 } else { 0 }, stream_offset: Some(StreamOffset::First) };
+        let before = self.core.consumers().count();
+        let result = self.call(|c, now| c.basic_consume(now, "s", options));
+        match result {
+            Err(ConsumeError::Invalid(RabbitError::StreamConsume(_))) => self.stats.invalid_consumes += 1,
+            Err(ConsumeError::Stopped) if self.stop_called || self.stopped.is_some() => {}
+            other => fail!(self, "a stream consumer with auto_ack {auto_ack} was not refused at once: {other:?}"),
+        }
+        if self.last_pump != (0, 0) || self.core.consumers().count() != before {
+            fail!(self, "a refused stream consumer changed something: pump {:?}", self.last_pump);
+        }
+    }
+
+    /// Invariant 9, on each delivery to a stream consumer.
+    fn on_stream_delivery(
+        &mut self,
+        consumer: ConsumerKey,
+        tag: u64,
+        delivery: &burrow::rabbit::Delivery,
+        acker: Option<&Acker>,
+    ) {
+        self.stats.stream_deliveries += 1;
+        let Some(offset) = delivery.stream_offset else { fail!(self, "m-{tag} from the stream without an offset") };
+        let logged = self.broker.queues.get("s").and_then(|q| q.log.get(offset as usize)).and_then(|(m, _)| m.tag);
+        if logged != Some(tag) {
+            fail!(self, "offset {offset} delivered m-{tag}, but the stream has {logged:?} there");
+        }
+        if acker.and_then(Acker::stream_offset) != Some(offset) {
+            fail!(self, "the acker of offset {offset} does not carry it: {acker:?}");
+        }
+        let Some(st) = self.consumers.get_mut(&consumer).and_then(|r| r.stream.as_mut()) else {
+            fail!(self, "a stream delivery to a consumer without a stream record")
+        };
+        if st.acked.contains(&offset) {
+            fail!(self, "offset {offset} was acked by {consumer:?} and handed out again");
+        }
+        let seen = st.first.is_some_and(|first| (first..st.contig).contains(&offset));
+        if seen {
+            if !delivery.redelivered {
+                fail!(self, "a second copy of offset {offset} to {consumer:?} is not marked");
+            }
+            self.stats.stream_repeats += 1;
+        } else {
+            if delivery.redelivered {
+                fail!(self, "the first copy of offset {offset} to {consumer:?} is marked redelivered");
+            }
+            match st.first {
+                None => {
+                    let expected = match st.start {
+                        StreamOffset::First => Some(0),
+                        StreamOffset::Offset(n) => Some(n),
+                        _ => None,
+                    };
+                    if expected.is_some_and(|e| e != offset) {
+                        let start = st.start;
+                        fail!(self, "{consumer:?} from {start} began at offset {offset}");
+                    }
+                    st.first = Some(offset);
+                    st.contig = offset + 1;
+                }
+                Some(_) if offset == st.contig => st.contig += 1,
+                Some(first) => {
+                    let contig = st.contig;
+                    fail!(self, "{consumer:?} was handed offset {offset} but never {contig} (it began at {first})");
+                }
+            }
+        }
+        if !delivery.possibly_duplicate() {
+            let count = self.stream_unmarked.entry((consumer, tag)).or_insert(0);
+            *count += 1;
+            if *count > 1 {
+                fail!(self, "m-{tag} reached {consumer:?} twice unmarked");
+            }
+        }
+    }
+
+    /// Whether every live stream consumer has been handed all of the stream it should.
+    fn streams_caught_up(&self) -> bool {
+        let len = self.broker.queues.get("s").map_or(0, |q| q.log.len() as u64);
+        self.consumers.values().filter(|r| !r.cancel_requested && !r.failed).all(|r| match &r.stream {
+            None => true,
+            Some(st) => match (st.first, st.start) {
+                (Some(_), _) => st.contig == len,
+                (None, StreamOffset::First) => len == 0,
+                (None, StreamOffset::Offset(n)) => n >= len,
+                (None, _) => true,
+            },
+        })
     }
 
     fn cancel(&mut self, key: ConsumerKey) {
@@ -2005,6 +2334,22 @@ impl Sim {
             None => c.basic_ack(now, &acker),
         });
         let sent = self.last_pump.0;
+        if nack.is_some() && acker.stream_offset().is_some() {
+            // Invariant 9: never a NACK on a stream (RabbitMQ closes the connection).
+            if result != Err(AckError::StreamNack) || sent != 0 {
+                fail!(self, "a nack of stream offset {:?} returned {result:?}, sent {sent}", acker.stream_offset());
+            }
+            self.stats.stream_nacks_refused += 1;
+            if !settled_before {
+                self.held.push(Held { acker });
+            }
+            return;
+        }
+        if let (Ok(()), Some(offset)) = (&result, acker.stream_offset()) {
+            if let Some(st) = self.consumers.get_mut(&acker.consumer()).and_then(|r| r.stream.as_mut()) {
+                st.acked.insert(offset);
+            }
+        }
         match (&result, stopping, current, settled_before) {
             (Err(AckError::Stopped), true, _, _) => {}
             (Ok(()), false, true, false) => {
@@ -2060,6 +2405,63 @@ impl Sim {
             Err(DeclareError::Stopped) if self.stop_called || self.stopped.is_some() => None,
             Err(error) => fail!(self, "queue_declare({queue}) refused at once: {error}"),
         }
+    }
+
+    /// A declare of a quorum queue or stream RabbitMQ would refuse: refused at once.
+    fn declare_invalid(&mut self, which: u64) {
+        let options = match which % 4 {
+            0 => QueueOptions { exclusive: true, ..QueueOptions::quorum() },
+            1 => QueueOptions { durable: false, ..QueueOptions::stream() },
+            2 => QueueOptions { auto_delete: true, ..QueueOptions::quorum() },
+            _ => QueueOptions { arguments: vec![("x-message-ttl".into(), "5000".into())], ..QueueOptions::stream() },
+        };
+        let connected = self.core.is_connected();
+        let result = self.call(|c, now| c.queue_declare(now, "typed", &options));
+        match result {
+            Err(DeclareError::Invalid(RabbitError::QueueTypeConflict { queue_type, .. })) => {
+                if queue_type == QueueType::Classic {
+                    fail!(self, "a classic queue refused for its type");
+                }
+                self.stats.invalid_declares += 1;
+            }
+            Err(DeclareError::NotConnected) if !connected => {}
+            Err(DeclareError::Stopped) if self.stop_called || self.stopped.is_some() => {}
+            other => fail!(self, "a declare RabbitMQ would refuse ({options:?}) was not refused at once: {other:?}"),
+        }
+        if self.last_pump != (0, 0) {
+            fail!(self, "a refused declare sent something: {:?}", self.last_pump);
+        }
+    }
+
+    /// `rabbitmqctl stop_app` on one node of the cluster: its sockets close without a
+    /// close frame, and new ones fail to open until it is back.
+    fn stop_node(&mut self, node: usize, for_: Duration) {
+        self.stats.node_stops += 1;
+        let now = self.now;
+        vlog!(self, "node {node} stopped for {for_:?}");
+        self.broker.nodes_down.insert(node, now + for_);
+        let links: Vec<LinkId> = self.socks.iter().filter(|(_, s)| s.node == node).map(|(l, _)| *l).collect();
+        for link in links {
+            let Some(sock) = self.socks.get_mut(&link) else { continue };
+            match sock.state {
+                SockState::Open if !sock.broker_gone => {
+                    sock.to_broker.clear();
+                    sock.to_client.clear();
+                    sock.broker_gone = true;
+                    sock.to_client.push_back(Packet { due: now, payload: Payload::Close(SocketClose::new(1006, "")) });
+                    self.broker.drop_conn(link);
+                }
+                SockState::ClientClosed => {
+                    sock.to_broker.clear();
+                    sock.state = SockState::Dead;
+                    self.broker.drop_conn(link);
+                }
+                SockState::Opening { at, .. } => sock.state = SockState::Opening { at, fail: true },
+                _ => {}
+            }
+        }
+        self.broker.dispatch(now);
+        self.flush_broker();
     }
 
     fn stop(&mut self) {
@@ -2165,8 +2567,11 @@ impl Sim {
                     _ => self.rng.range(13, 300),
                 };
                 for _ in 0..n {
-                    let (key, kind) =
-                        if self.rng.chance(4) { ("unrouted", PubKind::Unrouted) } else { ("q", PubKind::Valid) };
+                    let (key, kind) = match self.rng.below(100) {
+                        0..=3 => ("unrouted", PubKind::Unrouted),
+                        4..=18 => ("s", PubKind::Stream),
+                        _ => ("q", PubKind::Valid),
+                    };
                     let padding = if self.rng.chance(15) { self.rng.range(1, 1500) as usize } else { 0 };
                     if let Err(PublishError::Full(_)) = self.publish_with("", key, kind, padding) {
                         break;
@@ -2183,10 +2588,30 @@ impl Sim {
             220..=269 => {
                 let live = self.consumers.values().filter(|c| !c.cancel_requested && !c.failed).count();
                 if live < 4 {
-                    let queue = if self.rng.chance(12) { "missing" } else { "q" };
-                    let auto = self.rng.chance(35);
-                    let prefetch = self.rng.range(0, 5) as u16;
-                    self.consume(queue, auto, prefetch);
+                    match self.rng.below(100) {
+                        0..=24 => {
+                            let seconds = self.now.as_secs();
+                            let offset = match self.rng.below(5) {
+                                0 => StreamOffset::First,
+                                1 => StreamOffset::Next,
+                                2 => StreamOffset::Last,
+                                3 => StreamOffset::Offset(self.rng.range(0, 15)),
+                                _ => StreamOffset::Timestamp(seconds.saturating_sub(self.rng.range(0, 30))),
+                            };
+                            let prefetch = self.rng.range(1, 5) as u16;
+                            self.consume_stream(offset, prefetch);
+                        }
+                        25..=29 => {
+                            let auto = self.rng.chance(50);
+                            self.consume_invalid_stream(auto);
+                        }
+                        _ => {
+                            let queue = if self.rng.chance(12) { "missing" } else { "q" };
+                            let auto = self.rng.chance(35);
+                            let prefetch = self.rng.range(0, 5) as u16;
+                            self.consume(queue, auto, prefetch);
+                        }
+                    }
                 }
             }
             270..=294 => {
@@ -2197,12 +2622,19 @@ impl Sim {
                 }
             }
             295..=419 => self.random_ack(),
-            420..=434 => match self.rng.below(3) {
+            420..=434 => match self.rng.below(5) {
                 0 => {
                     self.declare("q", &QueueOptions::durable(), DeclareExpect::Ok);
                 }
                 1 => {
                     self.declare("q", &QueueOptions::default(), DeclareExpect::Refused);
+                }
+                2 => {
+                    self.declare("s", &QueueOptions::stream(), DeclareExpect::Ok);
+                }
+                3 => {
+                    let which = self.rng.below(4);
+                    self.declare_invalid(which);
                 }
                 _ => {
                     self.next_queue += 1;
@@ -2231,6 +2663,16 @@ impl Sim {
                         break;
                     }
                 }
+            }
+            740..=749 if self.urls.len() > 1 => {
+                // Mostly the node the client is on: that is the failover.
+                let current = self.core.current_link().and_then(|l| self.socks.get(&l)).map(|s| s.node);
+                let node = match current {
+                    Some(node) if self.rng.chance(80) => node,
+                    _ => self.rng.below(self.urls.len() as u64) as usize,
+                };
+                let for_ = ms(self.rng.range(1_000, 30_000));
+                self.stop_node(node, for_);
             }
             740..=979 => {
                 let by = match self.rng.below(100) {
@@ -2306,6 +2748,7 @@ impl Sim {
         vlog!(self, "--- finish");
         self.broker.frozen_until = None;
         self.broker.down_until = None;
+        self.broker.nodes_down.clear();
         self.broker.slow_confirms = false;
         self.broker.dispatch(self.now);
         self.flush_broker();
@@ -2339,6 +2782,7 @@ impl Sim {
                 && self.broker.unacked_total() == 0
                 && self.network_idle()
                 && self.held.is_empty()
+                && self.streams_caught_up()
             {
                 healed = true;
                 break;
@@ -2373,6 +2817,11 @@ impl Sim {
                 (PubKind::Valid, Some(Outcome::Confirmed)) => {
                     if !self.delivered.contains(&p.tag) && !self.broker.auto_given.contains(&p.tag) {
                         fail!(self, "confirmed m-{} was never delivered", p.tag);
+                    }
+                }
+                (PubKind::Stream, Some(Outcome::Confirmed)) => {
+                    if self.broker.copies_of(p.tag) == 0 {
+                        fail!(self, "confirmed m-{} is not in the stream", p.tag);
                     }
                 }
                 (PubKind::Unrouted, Some(Outcome::Confirmed)) | (PubKind::MissingExchange, Some(Outcome::Refused)) => {}
@@ -2410,8 +2859,9 @@ impl Sim {
 fn short_event(event: &ReliableEvent) -> String {
     match event {
         ReliableEvent::Delivery { consumer, delivery, acker } => format!(
-            "Delivery {consumer:?} {} redelivered={} resent={} acker={:?}",
+            "Delivery {consumer:?} {} offset={:?} redelivered={} resent={} acker={:?}",
             String::from_utf8_lossy(&delivery.body[..delivery.body.len().min(12)]),
+            delivery.stream_offset,
             delivery.redelivered,
             delivery.resent,
             acker.as_ref().map(|a| (a.link(), a.delivery_tag().to_owned()))
@@ -2497,6 +2947,14 @@ fn run_seeds(first: u64, count: u64) {
             ("lost ERROR frames", total.lost_errors),
             ("quiet checks", total.quiet_checks),
             ("possible duplicates", total.possible_duplicates),
+            ("stream deliveries", total.stream_deliveries),
+            ("stream repeats", total.stream_repeats),
+            ("stream resumes", total.stream_resumes),
+            ("refused stream nacks", total.stream_nacks_refused),
+            ("refused stream consumers", total.invalid_consumes),
+            ("refused typed declares", total.invalid_declares),
+            ("node stops", total.node_stops),
+            ("failovers", total.failovers),
         ] {
             assert!(n > 0, "no schedule reached {what}");
         }
@@ -2521,8 +2979,13 @@ fn simulation_soak() {
 
 impl Sim {
     fn scripted() -> Sim {
+        Sim::scripted_cluster(1)
+    }
+
+    /// Scripted, with `nodes` URLs (the nodes of a cluster sharing the broker).
+    fn scripted_cluster(nodes: usize) -> Sim {
         let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
-        let mut sim = Sim::new(7, Config::scripted(), verbose);
+        let mut sim = Sim::new(7, Config { urls: nodes, ..Config::scripted() }, verbose);
         sim.record = true;
         sim
     }
@@ -2585,6 +3048,71 @@ impl Sim {
 
     fn take_held(&mut self) -> Vec<Acker> {
         std::mem::take(&mut self.held).into_iter().map(|h| h.acker).collect()
+    }
+
+    /// Acks the held deliveries at these stream offsets (and keeps the others held).
+    fn ack_offsets(&mut self, offsets: &[u64]) {
+        // Ackers of a lost connection are stale: dropped, as a user would.
+        let current = self.core.current_link();
+        let (chosen, kept): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .filter(|h| Some(h.acker.link()) == current)
+            .partition(|h| h.acker.stream_offset().is_some_and(|o| offsets.contains(&o)));
+        self.held = kept;
+        assert_eq!(chosen.len(), offsets.len(), "held offsets {offsets:?}");
+        for held in chosen {
+            self.settle_ack(held.acker, None, false);
+        }
+        self.settle();
+    }
+
+    /// (offset, marked as a possible duplicate) of each delivery to `consumer`
+    /// after event `mark`.
+    fn stream_deliveries_since(&self, mark: usize, consumer: ConsumerKey) -> Vec<(u64, bool)> {
+        self.events_since(mark)
+            .into_iter()
+            .filter_map(|e| match e {
+                ReliableEvent::Delivery { consumer: c, delivery, .. } if c == consumer => {
+                    Some((delivery.stream_offset.expect("an offset"), delivery.possibly_duplicate()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `x-stream-offset` of each SUBSCRIBE on `link`.
+    fn subscribed_offsets(&self, link: LinkId) -> Vec<Option<String>> {
+        self.frames_on(link)
+            .iter()
+            .filter(|f| f.command == Command::Subscribe)
+            .map(|f| f.header("x-stream-offset").map(str::to_owned))
+            .collect()
+    }
+
+    fn publish_to_stream(&mut self, count: usize) {
+        for _ in 0..count {
+            self.publish_with("", "s", PubKind::Stream, 0).expect("publish to the stream");
+        }
+        self.settle();
+    }
+
+    fn reconnect_after_a_drop(&mut self) -> LinkId {
+        let old = self.core.current_link().expect("link");
+        self.drop_current();
+        self.run_for(secs(3));
+        let new = self.core.current_link().expect("link");
+        assert!(self.core.is_connected() && new != old, "reconnected");
+        new
+    }
+
+    fn opened_urls_since(&self, mark: usize) -> Vec<String> {
+        self.actions[mark..]
+            .iter()
+            .filter_map(|(_, a)| match a {
+                Action::Open { url, .. } => Some(url.clone()),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -3042,4 +3570,225 @@ fn a_socket_that_never_opens_is_given_up_after_the_connect_timeout() {
     sim.run_for(secs(2));
     let opens = sim.actions.iter().filter(|(_, a)| matches!(a, Action::Open { .. })).count();
     assert_eq!(opens, 2, "a second attempt followed");
+}
+
+
+// ---- streams (invariant 9)
+
+#[test]
+fn a_stream_consumer_resumes_at_the_first_offset_it_did_not_ack() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    sim.publish_to_stream(10);
+    let key = sim.consume_stream(StreamOffset::First, 4).expect("consumer");
+    sim.settle();
+    let mark = sim.mark();
+    sim.ack_offsets(&[0, 1]);
+    // The credit of two acks brings two more; 2..=5 are held, not acked.
+    assert_eq!(sim.stream_deliveries_since(mark, key), vec![(4, false), (5, false)]);
+    let first = sim.core.current_link().expect("link");
+    assert_eq!(sim.subscribed_offsets(first), vec![Some("first".to_owned())]);
+    let mark = sim.mark();
+    let second = sim.reconnect_after_a_drop();
+    assert_eq!(sim.subscribed_offsets(second), vec![Some("offset=2".to_owned())], "not from the start");
+    // The four it had not acked come again, marked; 0 and 1 never.
+    assert_eq!(sim.stream_deliveries_since(mark, key), vec![(2, true), (3, true), (4, true), (5, true)]);
+    let mark = sim.mark();
+    sim.ack_offsets(&[2, 3, 4, 5]);
+    sim.ack_offsets(&[6, 7, 8, 9]);
+    let after: Vec<(u64, bool)> = sim.stream_deliveries_since(mark, key);
+    assert_eq!(after, (6..10).map(|o| (o, false)).collect::<Vec<_>>(), "then the rest, unmarked, nothing skipped");
+}
+
+#[test]
+fn offsets_acked_above_one_not_acked_are_not_handed_out_again() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    sim.publish_to_stream(9);
+    let key = sim.consume_stream(StreamOffset::First, 4).expect("consumer");
+    sim.settle();
+    // 0..=3 delivered; all but 1 acked, then 4 (of the three their credit brought).
+    sim.ack_offsets(&[0, 2, 3]);
+    sim.ack_offsets(&[4]);
+    let mark = sim.mark();
+    let second = sim.reconnect_after_a_drop();
+    assert_eq!(sim.subscribed_offsets(second), vec![Some("offset=1".to_owned())]);
+    // RabbitMQ sends 1..; 2, 3 and 4 were acked: the core acks them again for the
+    // credit and keeps them from the user, who sees 1 and the unacked 5, 6 and 7
+    // (the acks' credit had brought them) again.
+    assert_eq!(sim.stream_deliveries_since(mark, key), vec![(1, true), (5, true), (6, true), (7, true)]);
+    let acks = sim.frames_on(second).iter().filter(|f| f.command == Command::Ack).count();
+    assert_eq!(acks, 3, "the core acked 2, 3 and 4 on the new connection");
+    sim.ack_offsets(&[1, 5, 6, 7]);
+    assert_eq!(sim.stream_deliveries_since(mark, key).last(), Some(&(8, false)));
+}
+
+#[test]
+fn a_stream_consumer_given_nothing_yet_resubscribes_with_its_own_offset() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    sim.publish_to_stream(2);
+    sim.consume_stream(StreamOffset::Offset(3), 2).expect("consumer");
+    sim.consume_stream(StreamOffset::Next, 2).expect("consumer");
+    sim.consume_stream(StreamOffset::Timestamp(0), 2).expect("consumer");
+    sim.settle();
+    sim.take_held();
+    let second = sim.reconnect_after_a_drop();
+    // The timestamp consumer got 0 and 1 (never acked): it resumes at 0.
+    let offsets = sim.subscribed_offsets(second);
+    assert_eq!(offsets, vec![Some("offset=3".to_owned()), Some("next".to_owned()), Some("offset=0".to_owned())]);
+}
+
+#[test]
+fn a_nack_of_a_stream_delivery_is_refused_and_sends_nothing() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    sim.publish_to_stream(1);
+    sim.consume_stream(StreamOffset::First, 1).expect("consumer");
+    sim.settle();
+    let acker = sim.take_held().pop().expect("a delivery");
+    let link = sim.core.current_link();
+    for requeue in [true, false] {
+        let refused = sim.call(|c, now| c.basic_nack(now, &acker, requeue));
+        assert_eq!(refused, Err(AckError::StreamNack));
+        assert!(refused.unwrap_err().to_string().contains("cannot be nacked"));
+        assert_eq!(sim.last_pump.0, 0, "nothing sent");
+    }
+    // The connection goes on, and the ack works.
+    assert_eq!(sim.call(|c, now| c.basic_ack(now, &acker)), Ok(()));
+    sim.settle();
+    assert_eq!(sim.core.current_link(), link);
+    assert!(sim.broker.violations.is_empty());
+}
+
+#[test]
+fn a_stream_consumer_with_auto_ack_or_prefetch_0_is_refused_before_sending() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    for (auto_ack, words) in [(true, "manual acknowledgement"), (false, "prefetch above 0")] {
+        let options = ConsumeOptions { auto_ack, prefetch: if auto_ack { 5 } else { 0 }, ..ConsumeOptions::stream(StreamOffset::First, 1) };
+        let refused = sim.call(|c, now| c.basic_consume(now, "s", options));
+        match refused {
+            Err(error @ ConsumeError::Invalid(RabbitError::StreamConsume(_))) => {
+                assert!(error.to_string().contains(words), "{error}");
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+        assert_eq!(sim.last_pump, (0, 0), "nothing sent, no event");
+    }
+    assert_eq!(sim.core.consumers().count(), 0);
+}
+
+#[test]
+fn quorum_and_stream_declares_rabbitmq_would_refuse_are_refused_before_sending() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    for which in 0..4 {
+        sim.declare_invalid(which);
+    }
+    assert_eq!(sim.stats.invalid_declares, 4);
+    let words = sim.call(|c, now| c.queue_declare(now, "typed", &QueueOptions { exclusive: true, ..QueueOptions::quorum() }));
+    let words = words.expect_err("refused").to_string();
+    assert!(words.contains("a quorum queue cannot be exclusive"), "{words}");
+    // A quorum queue as RabbitMQ takes it goes out with its type.
+    sim.declare("orders", &QueueOptions::quorum(), DeclareExpect::Ok).expect("declare");
+    sim.settle();
+    let link = sim.core.current_link().expect("link");
+    let declare = sim
+        .frames_on(link)
+        .into_iter()
+        .find(|f| f.header("destination") == Some("/queue/orders"))
+        .expect("the declaring SEND");
+    assert_eq!(declare.header("x-queue-type"), Some("quorum"));
+    assert_eq!(declare.header("durable"), Some("true"));
+    assert_eq!(sim.broker.queues["orders"].kind, "quorum");
+}
+
+// ---- a cluster (invariant 10)
+
+#[test]
+fn a_stopped_node_sends_the_connection_to_the_next_url_where_consumers_and_the_outbox_resume() {
+    let mut sim = Sim::scripted_cluster(3);
+    sim.connect();
+    let key = sim.consume("q", false, 5).expect("consumer");
+    for _ in 0..3 {
+        sim.publish().expect("publish");
+    }
+    sim.settle();
+    let held = sim.take_held();
+    assert_eq!(held.len(), 3, "three deliveries, unacked");
+    // Two more wait for their confirm when the node goes.
+    sim.broker.slow_confirms = true;
+    let unconfirmed = [sim.publish().expect("publish"), sim.publish().expect("publish")];
+    sim.settle();
+    assert_eq!(sim.core.outbox().in_flight(), 2);
+    let (mark, actions) = (sim.mark(), sim.actions.len());
+    sim.stop_node(0, secs(600));
+    sim.broker.slow_confirms = false;
+    sim.run_for(secs(5));
+    let events = sim.events_since(mark);
+    let announced = events.iter().find_map(|e| match e {
+        ReliableEvent::Reconnecting { next_url, attempt, .. } => Some((next_url.clone(), *attempt)),
+        _ => None,
+    });
+    assert_eq!(announced, Some(("ws://node1.sim:15674/ws".to_owned(), 1)));
+    assert_eq!(sim.opened_urls_since(actions), vec!["ws://node1.sim:15674/ws"], "one attempt, at the next node");
+    let connected = events.iter().find_map(|e| match e {
+        ReliableEvent::Connected { url, .. } => Some(url.clone()),
+        _ => None,
+    });
+    assert_eq!(connected.as_deref(), Some("ws://node1.sim:15674/ws"));
+    // There: the consumer is back, the unconfirmed two are sent again (marked) and
+    // confirmed, and the three unacked deliveries come again, marked.
+    let link = sim.core.current_link().expect("link");
+    assert_eq!(sim.broker_subs(link).len(), 1);
+    assert!(unconfirmed.iter().all(|id| sim.outcome(*id) == Some(Outcome::Confirmed)));
+    let resent = sim.frames_on(link).iter().filter(|f| f.header("burrow-resent") == Some("true")).count();
+    assert_eq!(resent, 2);
+    let again: Vec<bool> = events
+        .iter()
+        .filter_map(|e| match e {
+            ReliableEvent::Delivery { consumer, delivery, .. } if *consumer == key => Some(delivery.possibly_duplicate()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(again, vec![true; 5], "three redelivered and two resent copies, all marked");
+    assert!(sim.core.outbox().is_empty());
+
+    // The next node goes too (the first is still down): on to the third.
+    let actions = sim.actions.len();
+    sim.stop_node(1, secs(600));
+    sim.run_for(secs(5));
+    assert_eq!(sim.opened_urls_since(actions), vec!["ws://node2.sim:15674/ws"]);
+    assert!(sim.core.is_connected());
+    assert_eq!(sim.stats.failovers, 2);
+}
+
+#[test]
+fn a_node_that_refuses_connections_is_passed_over_with_the_same_backoff() {
+    let mut sim = Sim::scripted_cluster(3);
+    sim.broker.nodes_down.insert(1, secs(3600));
+    sim.connect();
+    let (mark, actions) = (sim.mark(), sim.actions.len());
+    sim.stop_node(0, secs(3600));
+    sim.run_for(secs(10));
+    assert_eq!(
+        sim.opened_urls_since(actions),
+        vec!["ws://node1.sim:15674/ws", "ws://node2.sim:15674/ws"],
+        "node 1 refuses, node 2 takes it"
+    );
+    let retries: Vec<(u32, String)> = sim
+        .events_since(mark)
+        .into_iter()
+        .filter_map(|e| match e {
+            ReliableEvent::Reconnecting { attempt, next_url, .. } => Some((attempt, next_url)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        retries,
+        vec![(1, "ws://node1.sim:15674/ws".to_owned()), (2, "ws://node2.sim:15674/ws".to_owned())],
+        "each failure moves on, and the backoff counts on"
+    );
+    assert!(sim.core.is_connected());
 }

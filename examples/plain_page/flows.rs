@@ -50,7 +50,7 @@ pub async fn hello_world(broker: &Broker, queue: &str) -> Result<String, Error> 
 
     let worker = broker.connect()?;
     // A consumer is a Stream of deliveries; dropping it cancels it.
-    let mut messages = worker.basic_consume(queue, ConsumeOptions { auto_ack: true, prefetch: 0 })?;
+    let mut messages = worker.basic_consume(queue, ConsumeOptions { auto_ack: true, prefetch: 0, ..ConsumeOptions::default() })?;
     let delivery = next(&mut messages).await?;
     Ok(delivery.body_text())
 }
@@ -61,7 +61,7 @@ pub async fn work_queues(broker: &Broker, queue: &str) -> Result<[Vec<String>; 2
     let producer = broker.connect()?;
     producer.queue_declare(queue, &queue_options(false)).await?;
 
-    let fair = ConsumeOptions { auto_ack: false, prefetch: 1 };
+    let fair = ConsumeOptions { auto_ack: false, prefetch: 1, ..ConsumeOptions::default() };
     let (mut first, mut second) = (broker.connect()?, broker.connect()?);
     let mut first_tasks = first.basic_consume(queue, fair.clone())?;
     let mut second_tasks = second.basic_consume(queue, fair)?;
@@ -101,7 +101,7 @@ pub async fn acknowledgements(broker: &Broker, queue: &str) -> Result<Redelivery
     producer.queue_declare(queue, &queue_options(false)).await?;
     producer.basic_publish("", queue, "a long task".into(), &BasicProperties::default()).await?.await?;
 
-    let manual = ConsumeOptions { auto_ack: false, prefetch: 1 };
+    let manual = ConsumeOptions { auto_ack: false, prefetch: 1, ..ConsumeOptions::default() };
     let crashing = broker.connect()?;
     let mut tasks = crashing.basic_consume(queue, manual.clone())?;
     let first = next(&mut tasks).await?;

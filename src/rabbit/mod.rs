@@ -32,6 +32,7 @@ use std::fmt;
 mod limits;
 mod link;
 mod outbox;
+mod queue_type;
 
 pub use limits::{
     check_basic_publish, check_publish_size, publish_frame_size, FrameTooLarge, ROUND_TRIP_MAX_FRAME,
@@ -39,6 +40,9 @@ pub use limits::{
 };
 pub use link::{HeartBeats, Link};
 pub use outbox::{Outbox, OutboxError, OutboxId, OutboxLimits, PendingPublish, Unsent};
+pub use queue_type::{
+    check_stream_consume, QueueType, QueueTypeProblem, StreamConsumeProblem, StreamOffset, QUEUE_TYPE_ARGUMENT,
+};
 
 use crate::client::{AckMode, ClientError, Message, ReceiptId, ServerError, Session, SubscriptionId};
 
@@ -86,12 +90,15 @@ pub struct QueueOptions {
     pub auto_delete: bool,
     /// `x-` arguments such as `x-message-ttl` or `x-queue-type`, as text.
     pub arguments: Vec<(String, String)>,
+    /// The queue type, sent as `x-queue-type`; `None` sends none (RabbitMQ makes
+    /// a classic queue). An `x-queue-type` in `arguments` works too; both must agree.
+    pub queue_type: Option<QueueType>,
 }
 
 impl Default for QueueOptions {
     /// pika's defaults: not durable, not exclusive, not auto-delete, no arguments.
     fn default() -> Self {
-        QueueOptions { durable: false, exclusive: false, auto_delete: false, arguments: Vec::new() }
+        QueueOptions { durable: false, exclusive: false, auto_delete: false, arguments: Vec::new(), queue_type: None }
     }
 }
 
@@ -99,6 +106,30 @@ impl QueueOptions {
     /// A durable queue, as in the tutorial's `queue_declare(queue, durable=True)`.
     pub fn durable() -> Self {
         QueueOptions { durable: true, ..QueueOptions::default() }
+    }
+
+    /// A quorum queue (durable, as RabbitMQ requires): pika's
+    /// `queue_declare(queue, durable=True, arguments={'x-queue-type': 'quorum'})`.
+    pub fn quorum() -> Self {
+        QueueOptions { durable: true, queue_type: Some(QueueType::Quorum), ..QueueOptions::default() }
+    }
+
+    /// A stream (durable, as RabbitMQ requires): pika's
+    /// `queue_declare(queue, durable=True, arguments={'x-queue-type': 'stream'})`.
+    pub fn stream() -> Self {
+        QueueOptions { durable: true, queue_type: Some(QueueType::Stream), ..QueueOptions::default() }
+    }
+
+    /// The arguments as declared: [`QueueOptions::arguments`] with `x-queue-type`
+    /// from [`QueueOptions::queue_type`] when only the field sets it.
+    pub fn effective_arguments(&self) -> Vec<(String, String)> {
+        let mut arguments = self.arguments.clone();
+        if let Some(queue_type) = self.queue_type {
+            if !arguments.iter().any(|(name, _)| name == QUEUE_TYPE_ARGUMENT) {
+                arguments.push((QUEUE_TYPE_ARGUMENT.to_owned(), queue_type.as_str().to_owned()));
+            }
+        }
+        arguments
     }
 }
 
@@ -167,8 +198,26 @@ const PROPERTY_HEADERS: [&str; 12] = [
 
 /// Headers of a MESSAGE that describe the delivery, not the message. `receipt` is
 /// there because RabbitMQ copies a SEND's `receipt` header into the message.
-const DELIVERY_HEADERS: [&str; 8] =
-    ["subscription", "destination", "message-id", "redelivered", "ack", "content-length", "receipt", RESENT_HEADER];
+const DELIVERY_HEADERS: [&str; 10] = [
+    "subscription",
+    "destination",
+    "message-id",
+    "redelivered",
+    "ack",
+    "content-length",
+    "receipt",
+    RESENT_HEADER,
+    DELIVERY_COUNT_HEADER,
+    STREAM_OFFSET_HEADER,
+];
+
+/// How many times a quorum queue delivered the message before (RabbitMQ sets it
+/// on redeliveries only; classic queues never do).
+pub const DELIVERY_COUNT_HEADER: &str = "x-delivery-count";
+
+/// A stream message's offset, on each delivery from a stream; also the SUBSCRIBE
+/// header that says where to start.
+pub const STREAM_OFFSET_HEADER: &str = "x-stream-offset";
 
 /// Marks a message Burrow published again because the connection dropped before
 /// its confirm: the broker may have had it already, so it may be a duplicate that
@@ -299,6 +348,11 @@ pub struct Delivery {
     pub redelivered: bool,
     /// Published again by Burrow's outbox after a lost confirm ([`RESENT_HEADER`]).
     pub resent: bool,
+    /// A quorum queue's count of earlier deliveries ([`DELIVERY_COUNT_HEADER`]):
+    /// `None` on a first delivery and from classic queues and streams.
+    pub delivery_count: Option<u64>,
+    /// Its offset in a stream ([`STREAM_OFFSET_HEADER`]); `None` from other queues.
+    pub stream_offset: Option<u64>,
     /// The exchange it was published to (`""` for the default exchange).
     pub exchange: String,
     /// Its routing key (for the default exchange: the queue's name).
@@ -318,6 +372,8 @@ impl Delivery {
             delivery_tag: message.ack.clone(),
             redelivered: message.header("redelivered") == Some("true"),
             resent: message.header(RESENT_HEADER) == Some("true"),
+            delivery_count: message.header(DELIVERY_COUNT_HEADER).and_then(|n| n.parse().ok()),
+            stream_offset: message.header(STREAM_OFFSET_HEADER).and_then(|n| n.parse().ok()),
             exchange,
             routing_key,
             properties: BasicProperties::from_headers(&message.headers),
@@ -451,6 +507,45 @@ pub enum RabbitError {
         /// What was given.
         value: String,
     },
+    /// An argument outside the range RabbitMQ takes.
+    #[error("the queue argument {name} must be {range}, not {value:?}")]
+    ArgumentOutOfRange {
+        /// The argument.
+        name: String,
+        /// What was given.
+        value: String,
+        /// What it may be, in words.
+        range: &'static str,
+    },
+    /// RabbitMQ refuses a dead-letter routing key without a dead-letter exchange.
+    #[error("x-dead-letter-routing-key needs x-dead-letter-exchange as well (RabbitMQ refuses one without the other)")]
+    RoutingKeyWithoutDeadLetterExchange,
+    /// `x-queue-type` is not a type RabbitMQ 3.10 knows.
+    #[error("{0:?} is not a queue type: use classic, quorum or stream")]
+    UnknownQueueType(String),
+    /// [`QueueOptions::queue_type`] and the `x-queue-type` argument disagree.
+    #[error("the queue type is {field} but the x-queue-type argument says {argument:?}")]
+    ConflictingQueueTypes {
+        /// The field.
+        field: QueueType,
+        /// The argument's value.
+        argument: String,
+    },
+    /// The queue type does not allow these options: RabbitMQ would refuse the
+    /// declare (PRECONDITION_FAILED) and close the connection.
+    #[error("a {queue_type} queue {problem} (RabbitMQ refuses it with PRECONDITION_FAILED)")]
+    QueueTypeConflict {
+        /// The queue type.
+        queue_type: QueueType,
+        /// What it does not allow.
+        problem: QueueTypeProblem,
+    },
+    /// A stream subscription RabbitMQ would answer by closing the connection.
+    #[error("{0} (RabbitMQ closes the connection otherwise)")]
+    StreamConsume(StreamConsumeProblem),
+    /// A stream offset that is not `first`, `last`, `next`, `offset=N` or `timestamp=S`.
+    #[error("{0:?} is not a stream offset: use first, last, next, offset=N or timestamp=<seconds>")]
+    InvalidStreamOffset(String),
     /// An application header that STOMP or RabbitMQ uses for itself.
     #[error("the header name {0:?} is reserved; choose another application header name")]
     ReservedHeader(String),
@@ -587,7 +682,7 @@ impl Channel {
         if queue.is_empty() {
             return Err(RabbitError::EmptyQueueName);
         }
-        let arguments = check_arguments(&options.arguments)?;
+        let arguments = queue_type::check_queue_type(options, check_arguments(&options.arguments)?)?;
         match self.declared.get(queue) {
             Some(previous) if previous != options => {
                 return Err(RabbitError::AlreadyDeclared { queue: queue.to_owned() });
@@ -670,15 +765,48 @@ impl Channel {
         auto_ack: bool,
         prefetch: Option<u16>,
     ) -> Result<ConsumeOk, RabbitError> {
+        let prefetch = prefetch.unwrap_or(self.prefetch);
+        self.subscribe(queue, auto_ack, prefetch, None)
+    }
+
+    /// `basic_consume(queue, arguments={'x-stream-offset': offset})` on a stream:
+    /// manual acknowledgement (each ack is credit for one more message) and
+    /// `prefetch` above 0, as RabbitMQ requires.
+    ///
+    /// Frame: as [`Channel::basic_consume`], with `x-stream-offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`RabbitError::StreamConsume`] for a prefetch of 0, and the name checks of
+    /// [`Channel::basic_consume`]. Nothing is sent then.
+    pub fn basic_consume_stream(
+        &mut self,
+        queue: &str,
+        prefetch: u16,
+        offset: &StreamOffset,
+    ) -> Result<ConsumeOk, RabbitError> {
+        check_stream_consume(false, prefetch)?;
+        self.subscribe(queue, false, prefetch, Some(offset))
+    }
+
+    fn subscribe(
+        &mut self,
+        queue: &str,
+        auto_ack: bool,
+        prefetch: u16,
+        offset: Option<&StreamOffset>,
+    ) -> Result<ConsumeOk, RabbitError> {
         check_name(queue)?;
         if queue.is_empty() {
             return Err(RabbitError::EmptyQueueName);
         }
-        let prefetch = prefetch.unwrap_or(self.prefetch);
         let ack = if auto_ack { AckMode::Auto } else { AckMode::ClientIndividual };
         // Always sent: without it RabbitMQ keeps whatever prefetch an earlier
         // SUBSCRIBE on this connection set.
-        let headers = vec![("prefetch-count".to_owned(), prefetch.to_string())];
+        let mut headers = vec![("prefetch-count".to_owned(), prefetch.to_string())];
+        if let Some(offset) = offset {
+            headers.push((STREAM_OFFSET_HEADER.to_owned(), offset.header_value()));
+        }
         let destination = format!("/amq/queue/{}", escape_name(queue));
         let subscribed = self.session.subscribe(&destination, ack, headers, true)?;
         let consumer_tag = subscribed.id;
@@ -749,12 +877,31 @@ fn check_arguments(arguments: &[(String, String)]) -> Result<Vec<(String, String
             if !SUPPORTED_ARGUMENTS.contains(&name.as_str()) {
                 return Err(RabbitError::UnsupportedArgument(name.clone()));
             }
-            if INTEGER_ARGUMENTS.contains(&name.as_str()) && value.trim().parse::<i64>().is_err() {
-                return Err(RabbitError::InvalidArgument { name: name.clone(), value: value.clone() });
+            if INTEGER_ARGUMENTS.contains(&name.as_str()) {
+                let Ok(number) = value.trim().parse::<i64>() else {
+                    return Err(RabbitError::InvalidArgument { name: name.clone(), value: value.clone() });
+                };
+                // RabbitMQ refuses these with PRECONDITION_FAILED (value_negative,
+                // value_zero, max_value_exceeded), closing the connection.
+                let range = match name.as_str() {
+                    "x-max-priority" => (!(0..=255).contains(&number)).then_some("between 0 and 255"),
+                    "x-expires" => (number <= 0).then_some("above 0 (milliseconds)"),
+                    _ => (number < 0).then_some("0 or more"),
+                };
+                if let Some(range) = range {
+                    return Err(RabbitError::ArgumentOutOfRange { name: name.clone(), value: value.clone(), range });
+                }
             }
             Ok((name.clone(), value.clone()))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|checked| {
+            let has = |wanted: &str| checked.iter().any(|(name, _)| name == wanted);
+            if has("x-dead-letter-routing-key") && !has("x-dead-letter-exchange") {
+                return Err(RabbitError::RoutingKeyWithoutDeadLetterExchange);
+            }
+            Ok(checked)
+        })
 }
 
 /// Where `basic_publish(exchange, routing_key)` sends: `/amq/queue/<key>` for the
@@ -853,6 +1000,19 @@ pub struct QueueState {
     pub publish_rate: f64,
     /// Messages delivered per second, lately.
     pub deliver_rate: f64,
+    /// `classic`, `quorum` or `stream` (empty when the broker did not say).
+    pub queue_type: String,
+    /// A quorum queue's leader node (`None` for other types, or while none is elected).
+    pub leader: Option<String>,
+    /// The nodes holding a replica (quorum queues and streams).
+    pub members: Vec<String>,
+    /// Which of the members are running.
+    pub online: Vec<String>,
+    /// The node the queue lives on (for a quorum queue: its leader).
+    pub node: Option<String>,
+    /// The connections of its consumers, by the management API's connection name
+    /// (`GET /api/queues/{vhost}/{name}` lists them; the list of all queues does not).
+    pub consumer_connections: Vec<String>,
 }
 
 /// Why the management API's answer could not be read as queues.
@@ -899,12 +1059,12 @@ pub fn diagnose_declare(queue: &str, vhost: &str, requested: &QueueOptions, exis
             let value = |args: &[(String, String)], name: &str| {
                 args.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
             };
-            let mut names: Vec<&String> =
-                requested.arguments.iter().chain(&existing.arguments).map(|(n, _)| n).collect();
+            let asked_for = requested.effective_arguments();
+            let mut names: Vec<&String> = asked_for.iter().chain(&existing.arguments).map(|(n, _)| n).collect();
             names.sort();
             names.dedup();
             names.into_iter().find_map(|name| {
-                let (asked, has) = (value(&requested.arguments, name), value(&existing.arguments, name));
+                let (asked, has) = (value(&asked_for, name), value(&existing.arguments, name));
                 (asked != has).then(|| {
                     let show = |v: Option<String>| v.unwrap_or_else(|| "none".to_owned());
                     (name.clone(), show(asked), show(has))
@@ -953,6 +1113,8 @@ fn unexplained(detail: String) -> Refusal {
 /// Where the management API is, seen from a Web-STOMP URL: the same host on port
 /// 15672 when Web-STOMP is on its own port 15674, else the same origin (a reverse
 /// proxy, such as `trunk serve`'s, forwards `/api`).
+/// The nodes of Burrow's test cluster (Web-STOMP on 15691–15693) map to their
+/// management ports (15681–15683).
 pub fn management_url_for(web_stomp_url: &str) -> Option<String> {
     let (scheme, rest) = web_stomp_url.split_once("://")?;
     let http = match scheme {
@@ -963,6 +1125,9 @@ pub fn management_url_for(web_stomp_url: &str) -> Option<String> {
     let authority = rest.split('/').next().filter(|a| !a.is_empty())?;
     let authority = match authority.rsplit_once(':') {
         Some((host, "15674")) => format!("{host}:15672"),
+        // The nodes of Burrow's test cluster (tests/support/cluster.sh): Web-STOMP
+        // on 1569N, management on 1568N.
+        Some((host, port @ ("15691" | "15692" | "15693"))) => format!("{host}:1568{}", &port[4..]),
         _ => authority.to_owned(),
     };
     Some(format!("{http}://{authority}/api"))
@@ -1017,7 +1182,32 @@ impl QueueState {
                     .collect()
             })
             .unwrap_or_default();
+        let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let names = |key: &str| -> Vec<String> {
+            value
+                .get(key)
+                .and_then(|v| v.as_array())
+                .map(|items| items.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        let consumer_connections = value
+            .get("consumer_details")
+            .and_then(|c| c.as_array())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|c| c.pointer("/channel_details/connection_name").and_then(|n| n.as_str()))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(QueueState {
+            queue_type: text("type").unwrap_or_default(),
+            leader: text("leader"),
+            members: names("members"),
+            online: names("online"),
+            node: text("node"),
+            consumer_connections,
             name: name.to_owned(),
             durable: flag("durable"),
             exclusive: flag("exclusive"),

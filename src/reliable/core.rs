@@ -23,7 +23,12 @@
 //! - only a refusal at CONNECT stops reconnecting; a broker's ERROR mid-session
 //!   fails the request it refused and the session comes back;
 //! - an ack carries its connection ([`Acker`]): acking a delivery of an earlier
-//!   connection is refused as stale and never reaches another socket.
+//!   connection is refused as stale and never reaches another socket;
+//! - a stream consumer resumes after a reconnect at the lowest offset it was given
+//!   and did not ack (or just after the highest it acked): nothing skipped, and
+//!   only what was not acked comes again, marked (an acked offset that comes
+//!   again is acked here, not handed out twice); a stream delivery is never nacked
+//!   (RabbitMQ closes the connection on it).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -36,8 +41,9 @@ use crate::client::{
     OptionsError, ReceiptId, Reconnector, Request, SocketClose, SubscriptionId,
 };
 use crate::rabbit::{
-    check_publish, ConsumeOk, Delivery, HeartBeats, Link, Outbox, OutboxError, OutboxId, OutboxLimits, PendingPublish,
-    QueueOptions, RabbitError, Refusal, RefusalKind, Unsent, ROUND_TRIP_MAX_FRAME,
+    check_publish, check_stream_consume, ConsumeOk, Delivery, HeartBeats, Link, Outbox, OutboxError, OutboxId,
+    OutboxLimits, PendingPublish, QueueOptions, RabbitError, Refusal, RefusalKind, StreamOffset, Unsent,
+    ROUND_TRIP_MAX_FRAME, STREAM_OFFSET_HEADER,
 };
 use crate::stomp::Limits;
 
@@ -137,12 +143,24 @@ pub struct ConsumeOptions {
     pub auto_ack: bool,
     /// At most this many unacknowledged deliveries at once; 0 is unlimited.
     pub prefetch: u16,
+    /// For a stream: where to start reading (pika:
+    /// `arguments={'x-stream-offset': ...}`). Needs manual ack and a prefetch above
+    /// 0. After a reconnect the consumer continues from what it had not acked,
+    /// whatever this says.
+    pub stream_offset: Option<StreamOffset>,
 }
 
 impl Default for ConsumeOptions {
     /// Manual acknowledgement, prefetch 1: the tutorial's fair dispatch.
     fn default() -> Self {
-        ConsumeOptions { auto_ack: false, prefetch: 1 }
+        ConsumeOptions { auto_ack: false, prefetch: 1, stream_offset: None }
+    }
+}
+
+impl ConsumeOptions {
+    /// A stream consumer from `offset` with manual ack and `prefetch` unacked at once.
+    pub fn stream(offset: StreamOffset, prefetch: u16) -> Self {
+        ConsumeOptions { auto_ack: false, prefetch, stream_offset: Some(offset) }
     }
 }
 
@@ -152,6 +170,8 @@ pub struct Acker {
     link: LinkId,
     consumer: ConsumerKey,
     tag: String,
+    /// The stream offset, for a delivery from a stream.
+    offset: Option<u64>,
 }
 
 impl Acker {
@@ -168,6 +188,11 @@ impl Acker {
     /// The broker's delivery tag (the MESSAGE's `ack` header).
     pub fn delivery_tag(&self) -> &str {
         &self.tag
+    }
+
+    /// The offset of a delivery from a stream (`None` from other queues).
+    pub fn stream_offset(&self) -> Option<u64> {
+        self.offset
     }
 }
 
@@ -187,6 +212,10 @@ pub enum AckError {
     /// The connection was stopped.
     #[error("the connection was stopped; RabbitMQ will redeliver the message")]
     Stopped,
+    /// A stream delivery cannot be nacked: RabbitMQ closes the connection ("basic.nack
+    /// and basic.reject not supported by stream queues"). Nothing was sent.
+    #[error("a message from a stream cannot be nacked (RabbitMQ would close the connection): ack it, and read it again from its offset if needed")]
+    StreamNack,
     /// The session could not send it.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -448,6 +477,74 @@ struct ConsumerSpec {
     /// Its subscription on the current link.
     sub: Option<SubscriptionId>,
     ready: bool,
+    /// Where it is in a stream (empty for other queues).
+    stream: StreamPosition,
+}
+
+/// Most acked offsets a stream consumer remembers above its lowest unacked one;
+/// beyond it, the oldest are forgotten and would only come again marked.
+const ACKED_OFFSETS_KEPT: usize = 65_536;
+
+/// Where a stream consumer is, so that a resubscription continues after what it
+/// acked: nothing skipped, and only what it did not ack handed out again.
+#[derive(Debug, Clone, Default)]
+struct StreamPosition {
+    /// Offsets handed out and not acked, on any connection: a lost connection's
+    /// stay until they come again and are acked.
+    pending: BTreeSet<u64>,
+    /// Acked offsets above the lowest pending one: they come again after a
+    /// resubscription, and are then acked here instead of handed out twice.
+    acked: BTreeSet<u64>,
+    /// The highest offset acked.
+    max_acked: Option<u64>,
+    /// The highest offset handed out: a delivery at or below it is a repeat.
+    high: Option<u64>,
+    /// The highest offset that arrived on the current subscription (deliveries
+    /// come in offset order, so an acked offset at or below it is not coming again
+    /// on it).
+    link_high: Option<u64>,
+}
+
+impl StreamPosition {
+    /// Where to resubscribe: the lowest offset not acked, else after the highest
+    /// acked; `None` before any delivery (then the consumer's own option counts).
+    fn resume(&self) -> Option<u64> {
+        self.pending.first().copied().or_else(|| self.max_acked.map(|m| m.saturating_add(1)))
+    }
+
+    /// A new subscription (after a reconnect) starts reading again.
+    fn resubscribed(&mut self) {
+        self.link_high = None;
+    }
+
+    /// A delivery at `offset` arrived: `None` when it was acked already (it must
+    /// not reach the user again); otherwise whether it is a repeat.
+    fn arrived(&mut self, offset: u64) -> Option<bool> {
+        self.link_high = Some(self.link_high.map_or(offset, |high| high.max(offset)));
+        if self.acked.contains(&offset) {
+            return None;
+        }
+        let repeat = self.high.is_some_and(|high| offset <= high);
+        self.high = Some(self.high.map_or(offset, |high| high.max(offset)));
+        self.pending.insert(offset);
+        Some(repeat)
+    }
+
+    /// The user acked `offset`.
+    fn acked(&mut self, offset: u64) {
+        self.pending.remove(&offset);
+        self.acked.insert(offset);
+        self.max_acked = Some(self.max_acked.map_or(offset, |m| m.max(offset)));
+        // An acked offset below the next resume point that the current
+        // subscription has passed never comes again.
+        if let (Some(floor), Some(passed)) = (self.resume(), self.link_high) {
+            let below = floor.min(passed.saturating_add(1));
+            self.acked = self.acked.split_off(&below);
+        }
+        while self.acked.len() > ACKED_OFFSETS_KEPT {
+            self.acked.pop_first();
+        }
+    }
 }
 
 /// Lifecycle of the whole core.
@@ -520,6 +617,10 @@ pub struct Core {
     /// ends a connection alone (then it is the one refused).
     probation: BTreeSet<OutboxId>,
     consumers: BTreeMap<ConsumerKey, ConsumerSpec>,
+    /// Stream positions of consumers cancelled while their subscription still
+    /// delivers (until [`ReliableEvent::ConsumerCancelled`]), so those late
+    /// deliveries are still marked and acked ones still held back.
+    retired: HashMap<ConsumerKey, StreamPosition>,
     /// Consumers whose subscription was pending when the broker last ended a
     /// connection without saying why: a second time, they are what it refuses.
     suspects: HashSet<ConsumerKey>,
@@ -548,6 +649,7 @@ impl Core {
             next_link: 0,
             probation: BTreeSet::new(),
             consumers: BTreeMap::new(),
+            retired: HashMap::new(),
             suspects: HashSet::new(),
             next_consumer: 0,
             next_declare: 0,
@@ -796,9 +898,19 @@ impl Core {
         if queue.len() > 255 {
             return Err(ConsumeError::Invalid(RabbitError::NameTooLong(queue.to_owned())));
         }
+        if options.stream_offset.is_some() {
+            check_stream_consume(options.auto_ack, options.prefetch).map_err(ConsumeError::Invalid)?;
+        }
         self.next_consumer += 1;
         let key = ConsumerKey(self.next_consumer);
-        self.consumers.insert(key, ConsumerSpec { queue: queue.to_owned(), options, sub: None, ready: false });
+        let spec = ConsumerSpec {
+            queue: queue.to_owned(),
+            options,
+            sub: None,
+            ready: false,
+            stream: StreamPosition::default(),
+        };
+        self.consumers.insert(key, spec);
         if self.is_connected() {
             self.subscribe(now, key);
         }
@@ -811,6 +923,9 @@ impl Core {
     pub fn basic_cancel(&mut self, now: Duration, consumer: ConsumerKey) -> bool {
         let Some(spec) = self.consumers.remove(&consumer) else { return false };
         self.suspects.remove(&consumer);
+        if spec.stream.high.is_some() {
+            self.retired.insert(consumer, spec.stream.clone());
+        }
         let on_link = match (spec.sub, self.current.as_mut()) {
             (Some(sub), Some(current)) if current.connected => {
                 current.link.channel_mut().session_mut().advance(now);
@@ -845,6 +960,9 @@ impl Core {
         let current = self.settle(acker)?;
         current.link.channel_mut().session_mut().advance(now);
         current.link.channel_mut().basic_ack(&acker.tag)?;
+        if let (Some(offset), Some(stream)) = (acker.offset, self.stream_mut(acker.consumer)) {
+            stream.acked(offset);
+        }
         Ok(())
     }
 
@@ -853,8 +971,12 @@ impl Core {
     ///
     /// # Errors
     ///
-    /// As [`Core::basic_ack`].
+    /// As [`Core::basic_ack`], and [`AckError::StreamNack`] for a delivery from a
+    /// stream (nothing sent).
     pub fn basic_nack(&mut self, now: Duration, acker: &Acker, requeue: bool) -> Result<(), AckError> {
+        if acker.offset.is_some() {
+            return Err(AckError::StreamNack);
+        }
         let current = self.settle(acker)?;
         current.link.channel_mut().session_mut().advance(now);
         current.link.channel_mut().basic_nack(&acker.tag, requeue)?;
@@ -894,7 +1016,18 @@ impl Core {
 
     // ---- inside ----
 
+    /// A consumer's stream position, also while it is being cancelled.
+    fn stream_mut(&mut self, consumer: ConsumerKey) -> Option<&mut StreamPosition> {
+        match self.consumers.get_mut(&consumer) {
+            Some(spec) => Some(&mut spec.stream),
+            None => self.retired.get_mut(&consumer),
+        }
+    }
+
     fn emit(&mut self, event: ReliableEvent) {
+        if let ReliableEvent::ConsumerCancelled(key) = &event {
+            self.retired.remove(key);
+        }
         // Stopped is the last word: nothing after it, whatever the path.
         if !self.stopped_emitted {
             self.stopped_emitted = matches!(event, ReliableEvent::Stopped(_));
@@ -953,7 +1086,15 @@ impl Core {
         let Some(current) = self.current.as_mut().filter(|c| c.connected) else { return };
         current.link.channel_mut().session_mut().advance(now);
         let channel = current.link.channel_mut();
-        match channel.basic_consume(&spec.queue, spec.options.auto_ack, Some(spec.options.prefetch)) {
+        // A stream consumer that was given something continues after what it acked.
+        spec.stream.resubscribed();
+        let offset = spec.stream.resume().map(StreamOffset::Offset).or(spec.options.stream_offset);
+        let (auto_ack, prefetch) = (spec.options.auto_ack, spec.options.prefetch);
+        let subscribed = match offset {
+            Some(offset) if !auto_ack => channel.basic_consume_stream(&spec.queue, prefetch, &offset),
+            _ => channel.basic_consume(&spec.queue, auto_ack, Some(prefetch)),
+        };
+        match subscribed {
             Ok(ConsumeOk { consumer_tag: sub, receipt }) => {
                 current.subs.insert(sub.clone(), key);
                 current.requests.insert(receipt, Request2::Subscribe(key));
@@ -1052,18 +1193,41 @@ impl Core {
         let consumer = current.subs.get(&message.subscription).copied();
         match (consumer, message.ack.clone()) {
             (Some(consumer), ack) => {
+                let mut delivery = Delivery::from_owned_message(message);
+                let stream = match self.consumers.get_mut(&consumer) {
+                    Some(spec) => Some(&mut spec.stream),
+                    None => self.retired.get_mut(&consumer),
+                };
+                if let (Some(offset), Some(tag), Some(stream)) = (delivery.stream_offset, ack.as_ref(), stream) {
+                    match stream.arrived(offset) {
+                        // Acked before the resubscription: ack it again for the
+                        // credit, and keep it from the user.
+                        None => {
+                            current.link.channel_mut().session_mut().advance(now);
+                            let _ = current.link.channel_mut().basic_ack(tag);
+                            return;
+                        }
+                        // RabbitMQ never marks a stream message redelivered; a
+                        // second copy of an offset is one all the same.
+                        Some(repeat) => delivery.redelivered |= repeat,
+                    }
+                }
                 let acker = ack.map(|tag| {
                     current.unacked.insert(tag.clone());
-                    Acker { link: current.id, consumer, tag }
+                    Acker { link: current.id, consumer, tag, offset: delivery.stream_offset }
                 });
-                let delivery = Delivery::from_owned_message(message);
                 self.emit(ReliableEvent::Delivery { consumer, delivery, acker });
             }
             // A subscription nobody holds (its UNSUBSCRIBE is confirmed): give the
-            // message back rather than leave it unacked until the connection ends.
+            // message back rather than leave it unacked until the connection ends
+            // (a stream's is acked: RabbitMQ closes the connection on a NACK there).
             (None, Some(tag)) => {
                 current.link.channel_mut().session_mut().advance(now);
-                let _ = current.link.channel_mut().basic_nack(&tag, true);
+                if message.header(STREAM_OFFSET_HEADER).is_some() {
+                    let _ = current.link.channel_mut().basic_ack(&tag);
+                } else {
+                    let _ = current.link.channel_mut().basic_nack(&tag, true);
+                }
             }
             (None, None) => self.emit(ReliableEvent::Warning(Warning::UnknownSubscription(message.subscription))),
         }
@@ -1271,6 +1435,7 @@ impl Core {
         }
         self.probation.clear();
         self.consumers.clear();
+        self.retired.clear();
         self.suspects.clear();
         self.emit(ReliableEvent::Stopped(reason));
     }

@@ -246,7 +246,7 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
                 let mut reliable = ReliableConnection::start(&url, options, ReliableOptions::default())
                     .map_err(|e| e.to_string())?;
                 let events = reliable.take_events();
-                let consume = ConsumeOptions { auto_ack: spec.auto_ack, prefetch: spec.prefetch };
+                let consume = ConsumeOptions { auto_ack: spec.auto_ack, prefetch: spec.prefetch, stream_offset: None };
                 let consumer = reliable.basic_consume(&spec.queue, consume).map_err(|e| e.to_string())?;
                 Ok((reliable, events, consumer))
             });

@@ -57,6 +57,7 @@ pub fn queue_panel() -> Html {
                         exclusive: checked(exclusive),
                         auto_delete: checked(auto_delete),
                         arguments,
+                        queue_type: None,
                     };
                     actions::declare(workbench.clone(), queue, options);
                 }
