@@ -57,3 +57,49 @@ fn an_https_page_gets_a_wss_url_on_its_own_origin() {
     assert_eq!(burrow::ui::web_stomp_url_for("http:", "127.0.0.1:8080"), "ws://127.0.0.1:8080/ws");
     assert_eq!(burrow::ui::web_stomp_url_for("file:", ""), "ws://127.0.0.1:15674/ws");
 }
+
+#[wasm_bindgen_test]
+fn the_rate_scale_is_a_round_number_at_or_above_the_peak() {
+    use burrow::ui::rate_scale;
+    assert_eq!(rate_scale(0.0), 1, "an idle queue still gets an axis");
+    assert_eq!(rate_scale(0.3), 1);
+    assert_eq!(rate_scale(1.2), 2);
+    assert_eq!(rate_scale(3.0), 5);
+    assert_eq!(rate_scale(7.5), 10);
+    assert_eq!(rate_scale(4_321.0), 5_000);
+    assert_eq!(rate_scale(f64::INFINITY), u64::MAX, "never loops forever");
+}
+
+/// The chart a user reads: labelled axes (msg/s from 0 to a round top, two minutes
+/// ending now) and both lines, visible even at low rates.
+#[wasm_bindgen_test]
+async fn the_rate_chart_has_labelled_axes_and_both_lines() {
+    use burrow::ui::{RateChart, RateChartProps, RateSample};
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let root = document.create_element("div").expect("a div");
+    document.body().expect("a body").append_child(&root).expect("attached");
+    let history = vec![
+        RateSample { publish: 0.0, deliver: 0.0 },
+        RateSample { publish: 1.2, deliver: 0.6 },
+        RateSample { publish: 3.2, deliver: 3.2 },
+    ];
+    yew::Renderer::<RateChart>::with_root_and_props(root.clone(), RateChartProps { history }).render();
+    // yew renders on its scheduler: give it a turn.
+    gloo_timers::future::TimeoutFuture::new(10).await;
+
+    let svg = root.query_selector("svg.chart").ok().flatten().expect("an svg chart");
+    assert_eq!(svg.get_attribute("data-scale").as_deref(), Some("5"), "3.2 msg/s rounds up to a 5 msg/s axis");
+    let labels: Vec<String> = (0..svg.query_selector_all("text").map(|l| l.length()).unwrap_or(0))
+        .filter_map(|i| svg.query_selector_all("text").ok()?.item(i)?.text_content())
+        .collect();
+    for label in ["msg/s", "0", "5", "2 min ago", "now"] {
+        assert!(labels.iter().any(|l| l == label), "axis label {label:?} missing from {labels:?}");
+    }
+    for class in ["publish", "deliver"] {
+        let line = svg.query_selector(&format!("polyline.{class}")).ok().flatten().expect("a line");
+        let points = line.get_attribute("points").unwrap_or_default();
+        assert_eq!(points.split(' ').count(), 3, "{class}: one point per sample: {points}");
+        assert!(svg.query_selector(&format!("circle.{class}")).ok().flatten().is_some(), "{class}: its newest value marked");
+    }
+    root.remove();
+}

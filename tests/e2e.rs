@@ -173,6 +173,39 @@ async fn consumer_text(client: &Client, number: u32, what: &str, ok: impl Fn(&st
     wait_text(client, &format!("[data-testid='consumer-{number}']"), what, ok).await
 }
 
+/// Waits until style.css is applied (its custom properties are set on `.burrow`:
+/// the sheet can arrive after the app renders) and the fonts have loaded, so a
+/// screenshot shows the page a user sees, not the unstyled markup.
+async fn wait_for_styles(client: &Client) {
+    let check = r#"
+        const app = document.querySelector('.burrow');
+        const sheet = [...document.styleSheets].some(s => (s.href || '').endsWith('.css'));
+        return !!app && sheet && getComputedStyle(app).getPropertyValue('--fg').trim() !== ''
+            && document.fonts.status === 'loaded';"#;
+    let start = Instant::now();
+    while client.execute(check, vec![]).await.ok() != Some(serde_json::Value::Bool(true)) {
+        assert!(start.elapsed() < WAIT, "style.css was not applied within {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The chart a user reads: axes labelled (msg/s from 0, two minutes to now) and a
+/// legend with each line's current value.
+async fn chart_is_labelled(client: &Client) {
+    element(client, "[data-testid='rate-chart']").await;
+    let script = "return [...document.querySelectorAll(\"[data-testid='rate-chart'] text\")].map(t => t.textContent)";
+    let labels = client.execute(script, vec![]).await.expect("the chart's labels");
+    let labels: Vec<&str> = labels.as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect();
+    for label in ["msg/s", "0", "2 min ago", "now"] {
+        assert!(labels.contains(&label), "chart label {label:?} missing from {labels:?}");
+    }
+    let legend = wait_text(client, "[data-testid='chart-legend']", "the chart's legend", |t| {
+        t.contains("publish") && t.contains("deliver") && t.contains("msg/s")
+    })
+    .await;
+    assert!(legend.chars().any(|c| c.is_ascii_digit()), "the legend shows the current values: {legend}");
+}
+
 async fn round_robin_and_screenshot(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-work");
@@ -197,6 +230,8 @@ async fn round_robin_and_screenshot(client: &Client) {
         t.contains("consumers\n2")
     })
     .await;
+    chart_is_labelled(client).await;
+    wait_for_styles(client).await;
     let png = client.screenshot().await.expect("screenshot");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshot.png");
     std::fs::write(path, png).expect("write docs/screenshot.png");

@@ -18,7 +18,7 @@ pub use consumer::{ConsumerCard, ConsumersPanel};
 pub use guide::Guide;
 pub use log::BoundedLog;
 pub use producer::ProducerPanel;
-pub use queue::{parse_arguments, QueueFigures, QueuePanel};
+pub use queue::{parse_arguments, rate_scale, QueueFigures, QueuePanel, RateChart, RateChartProps, RateSample};
 pub use state::{
     Action, ConnectionStatus, ConsumerSpec, Panels, PublishOutcome, PublishRecord, WorkbenchConfig, PUBLISH_LOG_LIMIT,
     WorkbenchState,
