@@ -87,10 +87,10 @@ pub enum TransportError {
     #[error("connection closed: {0}")]
     Closed(#[source] CloseReason),
     /// The session refused the request (for example, it is not connected).
-    #[error(transparent)]
+    #[error("{0}")]
     Client(#[from] crate::client::ClientError),
     /// The RabbitMQ mapping refused the request before sending it.
-    #[error(transparent)]
+    #[error("{0}")]
     Rabbit(#[from] RabbitError),
 }
 
@@ -294,7 +294,14 @@ struct Inner {
     out: Vec<u8>,
 }
 
-/// A STOMP connection over a browser WebSocket.
+/// One RabbitMQ connection over a browser WebSocket, with pika's names:
+/// `queue_declare`, `basic_publish` (with or without a confirm), `basic_consume`,
+/// `basic_ack`, `basic_nack`, `basic_cancel`, `basic_qos`, `close`, and `abort`
+/// for a crash. Deliveries come as [`Event::Message`] from
+/// [`Connection::next_event`]. It does not reconnect (see
+/// [`ReliableConnection`](crate::reliable::ReliableConnection) for that); the
+/// module documentation has an example, and [`Connection::stomp`] the raw STOMP
+/// calls.
 ///
 /// Dropping it closes the socket without DISCONNECT, the way a crashed program
 /// would: unacknowledged messages go back to their queue.

@@ -6,6 +6,16 @@ use std::time::Duration;
 use crate::stomp::{Command, DecodeError, EncodeError, Frame};
 
 /// How CONNECT introduces us.
+///
+/// ```
+/// use std::time::Duration;
+/// use burrow::client::{ConnectOptions, HeartBeat};
+///
+/// // pika.ConnectionParameters(virtual_host="/", credentials=PlainCredentials("burrow", "burrow"))
+/// let mut options = ConnectOptions::new("/").with_credentials("burrow", "burrow");
+/// options.heart_beat = HeartBeat::both(Duration::from_secs(30));
+/// options.connect_timeout = Duration::from_secs(5);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
     /// The virtual host, sent as the `host` header (RabbitMQ's default is `/`).

@@ -485,7 +485,7 @@ impl fmt::Display for Refusal {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RabbitError {
     /// The session could not take the request.
-    #[error(transparent)]
+    #[error("{0}")]
     Client(#[from] ClientError),
     /// The broker refused.
     #[error("{0}")]
@@ -550,10 +550,10 @@ pub enum RabbitError {
     #[error("the header name {0:?} is reserved; choose another application header name")]
     ReservedHeader(String),
     /// The message would make a frame larger than the limit.
-    #[error(transparent)]
+    #[error("{0}")]
     TooLarge(#[from] limits::FrameTooLarge),
     /// The outbox refused the message.
-    #[error(transparent)]
+    #[error("{0}")]
     Outbox(#[from] outbox::OutboxError),
     /// RabbitMQ's STOMP adapter declares a queue at most once per connection, so a
     /// second declare with other options on the same connection would silently do nothing.

@@ -217,7 +217,7 @@ pub enum AckError {
     #[error("a message from a stream cannot be nacked (RabbitMQ would close the connection): ack it, and read it again from its offset if needed")]
     StreamNack,
     /// The session could not send it.
-    #[error(transparent)]
+    #[error("{0}")]
     Client(#[from] ClientError),
 }
 
