@@ -35,6 +35,20 @@ pub enum ManagementError {
 }
 
 /// The management API at `base` (such as `http://127.0.0.1:15672/api`), with credentials.
+///
+/// The page's origin must be allowed by the broker's CORS settings
+/// (`management.cors.allow_origins`), or be the same origin through a proxy.
+///
+/// ```no_run
+/// use burrow::management::{ManagementApi, ManagementError};
+///
+/// # async fn figures() -> Result<(), ManagementError> {
+/// let api = ManagementApi::new("http://127.0.0.1:15672/api", "burrow", "burrow");
+/// if let Some(queue) = api.queue("/", "task_queue").await? {
+///     println!("{} ready, {} unacked, {:.1} msg/s in", queue.messages_ready, queue.messages_unacknowledged, queue.publish_rate);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct ManagementApi {
     base: String,

@@ -422,6 +422,24 @@ pub enum RefusalKind {
 }
 
 /// A refusal from the broker: its kind, its words, and what to do about it.
+///
+/// ```
+/// use burrow::client::ServerError;
+/// use burrow::rabbit::{Refusal, RefusalKind};
+///
+/// let error = ServerError {
+///     message: Some("not_found".into()),
+///     body: "NOT_FOUND - no queue 'hello' in vhost '/'".into(),
+///     receipt_id: None,
+///     headers: vec![],
+/// };
+/// let refusal = Refusal::from_server_error(&error);
+/// assert_eq!(refusal.kind, RefusalKind::NotFound);
+/// assert_eq!(
+///     refusal.to_string(),
+///     "RabbitMQ refused: NOT_FOUND - no queue 'hello' in vhost '/' (declare the queue (or exchange) first)"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// The kind, for code that reacts to it.

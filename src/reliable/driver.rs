@@ -652,7 +652,7 @@ impl AckHandle {
 ///
 /// # async fn work(connection: &ReliableConnection) -> Result<(), Box<dyn std::error::Error>> {
 /// // pika: basic_qos(prefetch_count=1); basic_consume("task_queue", callback, auto_ack=False)
-/// let mut tasks = connection.basic_consume("task_queue", ConsumeOptions { auto_ack: false, prefetch: 1 })?;
+/// let mut tasks = connection.basic_consume("task_queue", ConsumeOptions { auto_ack: false, prefetch: 1, ..Default::default() })?;
 /// while let Some(task) = tasks.next().await {
 ///     let task = task?; // NOT_FOUND and the like end the stream with the refusal
 ///     if task.possibly_duplicate() {
