@@ -199,7 +199,7 @@ async fn burst(count: u32) -> (u32, u32) {
     let mut after_ten_thousand = 0;
     for n in 0..count {
         // The confirm is dropped unread: nothing may pile up for it.
-        let _ = c.basic_publish("", &queue, n.to_string().into_bytes(), &properties).await.expect("taken");
+        drop(c.basic_publish("", &queue, n.to_string().into_bytes(), &properties).await.expect("taken"));
         if n == 10_000 {
             after_ten_thousand = common::wasm_memory_bytes();
         }

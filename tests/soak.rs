@@ -211,48 +211,50 @@ async fn soak(messages: u32, restart_at: &[usize], with_zombie: bool) {
     let finished = matches!(select(Box::pin(run), TimeoutFuture::new(240_000)).await, Either::Left(_));
     consumer.stop();
 
-    let t = tally.borrow();
-    // Copied out: the watchers still run and must be able to write.
-    let p = std::mem::take(&mut *producer_reconnects.borrow_mut());
-    let c = std::mem::take(&mut *consumer_reconnects.borrow_mut());
-    let received = t.seen.len() as u32;
-    let duplicates = t.deliveries - received;
-    let missing = messages - received;
-    let mended = |r: &Reconnects| r.mended_ms.iter().map(|ms| format!("{:.1} s", ms / 1000.0)).collect::<Vec<_>>().join(", ");
-    console_log!(
-        "soak{}: sent {messages}, confirmed {}, received {received} distinct ({} deliveries), duplicates {duplicates}, unmarked duplicates {}, missing {missing}, broker restarts {} (pids {:?}), producer lost {} (retries {}, back after {}), consumer lost {} (retries {}, back after {}), auto-ack consumer removed while reconnecting: {}, {:.0} s",
-        if with_zombie { " with a removed auto-ack consumer" } else { "" },
-        t.confirmed,
-        t.deliveries,
-        t.unmarked_duplicates.len(),
-        t.restarts.len(),
-        t.restarts,
-        p.losses,
-        p.retries,
-        mended(&p),
-        c.losses,
-        c.retries,
-        mended(&c),
-        t.zombie_removed,
-        (page_ms() - started) / 1000.0,
-    );
-    assert!(t.restart_errors.is_empty(), "restarts failed: {:?}", t.restart_errors);
-    assert_eq!(t.restarts.len(), restart_at.len(), "every restart was carried out");
-    for (before, after) in &t.restarts {
-        assert!(*before != 0 && before != after, "the broker's process changed: {before} → {after}");
+    // The tally's borrow ends with this block, before the awaits below.
+    {
+        let t = tally.borrow();
+        // Copied out: the watchers still run and must be able to write.
+        let p = std::mem::take(&mut *producer_reconnects.borrow_mut());
+        let c = std::mem::take(&mut *consumer_reconnects.borrow_mut());
+        let received = t.seen.len() as u32;
+        let duplicates = t.deliveries - received;
+        let missing = messages - received;
+        let mended = |r: &Reconnects| r.mended_ms.iter().map(|ms| format!("{:.1} s", ms / 1000.0)).collect::<Vec<_>>().join(", ");
+        console_log!(
+            "soak{}: sent {messages}, confirmed {}, received {received} distinct ({} deliveries), duplicates {duplicates}, unmarked duplicates {}, missing {missing}, broker restarts {} (pids {:?}), producer lost {} (retries {}, back after {}), consumer lost {} (retries {}, back after {}), auto-ack consumer removed while reconnecting: {}, {:.0} s",
+            if with_zombie { " with a removed auto-ack consumer" } else { "" },
+            t.confirmed,
+            t.deliveries,
+            t.unmarked_duplicates.len(),
+            t.restarts.len(),
+            t.restarts,
+            p.losses,
+            p.retries,
+            mended(&p),
+            c.losses,
+            c.retries,
+            mended(&c),
+            t.zombie_removed,
+            (page_ms() - started) / 1000.0,
+        );
+        assert!(t.restart_errors.is_empty(), "restarts failed: {:?}", t.restart_errors);
+        assert_eq!(t.restarts.len(), restart_at.len(), "every restart was carried out");
+        for (before, after) in &t.restarts {
+            assert!(*before != 0 && before != after, "the broker's process changed: {before} → {after}");
+        }
+        assert!(finished, "not everything arrived within 240 s: {missing} missing, {} confirmed", t.confirmed);
+        assert_eq!(missing, 0);
+        assert_eq!(t.confirmed, messages);
+        assert!(t.unmarked_duplicates.is_empty(), "duplicates without a mark: {:?}", t.unmarked_duplicates);
+        // Each restart cost the consumer exactly one connection; none was lost otherwise.
+        assert_eq!(c.losses as usize, restart_at.len(), "consumer connections lost (one per restart)");
+        assert!(p.losses as usize <= restart_at.len(), "producer connections lost: {} for {} restarts", p.losses, restart_at.len());
+        assert_eq!(c.mended_ms.len(), c.losses as usize, "the consumer came back after every restart");
+        if with_zombie {
+            assert!(t.zombie_removed, "the auto-ack consumer was removed during a reconnect");
+        }
     }
-    assert!(finished, "not everything arrived within 240 s: {missing} missing, {} confirmed", t.confirmed);
-    assert_eq!(missing, 0);
-    assert_eq!(t.confirmed, messages);
-    assert!(t.unmarked_duplicates.is_empty(), "duplicates without a mark: {:?}", t.unmarked_duplicates);
-    // Each restart cost the consumer exactly one connection; none was lost otherwise.
-    assert_eq!(c.losses as usize, restart_at.len(), "consumer connections lost (one per restart)");
-    assert!(p.losses as usize <= restart_at.len(), "producer connections lost: {} for {} restarts", p.losses, restart_at.len());
-    assert_eq!(c.mended_ms.len(), c.losses as usize, "the consumer came back after every restart");
-    if with_zombie {
-        assert!(t.zombie_removed, "the auto-ack consumer was removed during a reconnect");
-    }
-    drop(t);
     // Nothing of any consumer lives on at the broker.
     let api = common::management();
     let mut consumers = u64::MAX;
