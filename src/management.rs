@@ -91,6 +91,14 @@ impl ManagementApi {
         Ok(self.request("DELETE", &path).await?.is_some())
     }
 
+    /// Closes a client connection by its management name (a [`QueueState`]'s
+    /// `consumer_connections` lists them), as an administrator's "Force close"
+    /// does; `false` when there was no such connection.
+    pub async fn close_connection(&self, name: &str) -> Result<bool, ManagementError> {
+        let path = format!("/connections/{}", component(name));
+        Ok(self.request("DELETE", &path).await?.is_some())
+    }
+
     /// GETs `path`; `None` on 404.
     async fn get(&self, path: &str) -> Result<Option<String>, ManagementError> {
         self.request("GET", path).await

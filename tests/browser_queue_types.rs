@@ -1,0 +1,293 @@
+//! Quorum queues and streams against the real broker (RabbitMQ 3.10.8), in
+//! headless Chromium, through `ReliableConnection`: a quorum queue declared, used,
+//! and its redelivery count after a consumer crash; a stream of 1,000 messages
+//! read from `first`, from `offset=500`, from `last` and from `next`; a stream
+//! consumer whose connection the broker closes mid-read (the management API's
+//! "Force close", what RabbitMQ does to a client when an administrator or a
+//! failing node ends it) misses nothing and repeats only what it had not acked.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use burrow::rabbit::{BasicProperties, QueueOptions, QueueType, QueueTypeProblem, RabbitError, StreamOffset};
+use burrow::reliable::{
+    AckError, ConnectionEvent, ConsumeError, ConsumeOptions, Consumer, DeclareError, Delivery, ReliableConnection,
+    ReliableOptions,
+};
+use common::{connect_options, fresh_name, management, within, BROKER_URL};
+use futures_util::StreamExt;
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn start() -> ReliableConnection {
+    ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("a ws:// URL")
+}
+
+/// Waits (bounded) for a status event that `pick` accepts.
+async fn until(c: &mut ReliableConnection, what: &str, pick: impl Fn(&ConnectionEvent) -> bool) -> ConnectionEvent {
+    within(what, async {
+        loop {
+            match c.next_event().await {
+                Some(event) if pick(&event) => return event,
+                Some(_) => {}
+                None => panic!("the events ended while waiting for {what}"),
+            }
+        }
+    })
+    .await
+}
+
+async fn next(consumer: &mut Consumer, what: &str) -> Delivery {
+    match within(what, consumer.next()).await {
+        Some(Ok(delivery)) => delivery,
+        Some(Err(error)) => panic!("{what}: the consumer ended: {error}"),
+        None => panic!("{what}: the consumer ended"),
+    }
+}
+
+/// Publishes `count` persistent messages `m-0`… and waits for every confirm.
+async fn publish_all(c: &ReliableConnection, queue: &str, count: u32) {
+    let mut confirms = Vec::new();
+    for n in 0..count {
+        let body = format!("m-{n}").into_bytes();
+        confirms.push(c.basic_publish("", queue, body, &BasicProperties::persistent()).await.expect("taken"));
+    }
+    for confirm in confirms {
+        within("a confirm", confirm).await.expect("confirmed");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_quorum_queue_is_declared_used_and_counts_redeliveries_after_a_crash() {
+    let queue = fresh_name("quorum");
+    let mut c = start();
+    c.queue_declare(&queue, &QueueOptions::quorum()).await.expect("declare a quorum queue");
+    let state = management().queue("/", &queue).await.expect("management API").expect("the queue exists");
+    assert_eq!(state.queue_type, "quorum", "the management API says quorum");
+    assert!(state.durable);
+    assert!(state.leader.is_some() && !state.members.is_empty(), "a leader and members: {state:?}");
+    console_log!("quorum queue {queue}: leader {:?}, members {:?}", state.leader, state.members);
+
+    // What RabbitMQ would refuse (and close the connection on) is refused here,
+    // and the connection goes on.
+    let mut events = c.take_events();
+    let exclusive = QueueOptions { exclusive: true, ..QueueOptions::quorum() };
+    match c.queue_declare(&fresh_name("quorum-exclusive"), &exclusive).await {
+        Err(DeclareError::Invalid(RabbitError::QueueTypeConflict { queue_type, problem })) => {
+            assert_eq!((queue_type, problem), (QueueType::Quorum, QueueTypeProblem::Exclusive));
+        }
+        other => panic!("expected the exclusive quorum queue refused before sending, got {other:?}"),
+    }
+    publish_all(&c, &queue, 3).await;
+    assert!(c.is_connected());
+    while let Ok(event) = events.try_recv() {
+        assert!(!matches!(event, ConnectionEvent::Reconnecting { .. }), "no reconnect: {event:?}");
+    }
+
+    // A worker takes all three and crashes before acking.
+    let worker = start();
+    let mut consumer = worker.basic_consume(&queue, ConsumeOptions { prefetch: 3, ..ConsumeOptions::default() }).expect("consume");
+    for n in 0..3 {
+        let delivery = next(&mut consumer, "a first delivery").await;
+        assert_eq!(delivery.body_text(), format!("m-{n}"));
+        assert_eq!((delivery.redelivered, delivery.delivery_count), (false, None), "a first delivery");
+    }
+    worker.crash();
+
+    // The next worker gets them again: redelivered, counted once.
+    let worker = start();
+    let mut consumer = worker.basic_consume(&queue, ConsumeOptions { prefetch: 3, ..ConsumeOptions::default() }).expect("consume");
+    let mut last = None;
+    for n in 0..3 {
+        let delivery = next(&mut consumer, "a redelivery").await;
+        assert_eq!(delivery.body_text(), format!("m-{n}"));
+        assert!(delivery.redelivered && delivery.possibly_duplicate());
+        assert_eq!(delivery.delivery_count, Some(1), "x-delivery-count after one crash");
+        if n < 2 {
+            delivery.ack().expect("ack");
+        } else {
+            delivery.nack(true).expect("nack, requeue");
+            last = Some(delivery.body_text());
+        }
+    }
+    // Nacked with requeue: once more, counted twice.
+    let again = next(&mut consumer, "the nacked one").await;
+    assert_eq!(Some(again.body_text()), last);
+    assert_eq!(again.delivery_count, Some(2), "x-delivery-count after a crash and a nack");
+    again.ack().expect("ack");
+    worker.stop();
+    c.stop();
+    let _ = management().delete_queue("/", &queue).await;
+}
+
+/// Reads from `offset` until offset `until` (inclusive) arrives, acking each;
+/// returns (offset, body) of everything read.
+async fn read_stream(queue: &str, offset: StreamOffset, until: u64) -> Vec<(u64, String)> {
+    let c = start();
+    let mut consumer = c.basic_consume(queue, ConsumeOptions::stream(offset, 100)).expect("consume");
+    let mut read = Vec::new();
+    loop {
+        let delivery = next(&mut consumer, "a stream delivery").await;
+        let at = delivery.stream_offset.expect("a stream delivery carries its offset");
+        assert!(!delivery.possibly_duplicate(), "nothing repeats on one connection");
+        read.push((at, delivery.body_text()));
+        delivery.ack().expect("ack (credit for the next)");
+        if at >= until {
+            break;
+        }
+    }
+    c.stop();
+    read
+}
+
+fn in_order(read: &[(u64, String)]) {
+    for pair in read.windows(2) {
+        assert_eq!(pair[1].0, pair[0].0 + 1, "contiguous offsets");
+    }
+    for (offset, body) in read {
+        assert_eq!(*body, format!("m-{offset}"), "offset {offset} is the message published {offset}th");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_of_a_thousand_is_read_from_first_from_offset_500_from_last_and_from_next() {
+    let stream = fresh_name("stream");
+    let c = start();
+    c.queue_declare(&stream, &QueueOptions::stream()).await.expect("declare a stream");
+    let state = management().queue("/", &stream).await.expect("management API").expect("the stream exists");
+    assert_eq!(state.queue_type, "stream");
+    publish_all(&c, &stream, 1_000).await;
+
+    let first = read_stream(&stream, StreamOffset::First, 999).await;
+    assert_eq!(first.len(), 1_000);
+    assert_eq!(first[0].0, 0);
+    in_order(&first);
+
+    let middle = read_stream(&stream, StreamOffset::Offset(500), 999).await;
+    assert_eq!((middle.len(), middle[0].0), (500, 500), "from offset=500: 500..=999");
+    in_order(&middle);
+
+    // "last" is the last chunk RabbitMQ wrote: a few of the latest messages.
+    let last = read_stream(&stream, StreamOffset::Last, 999).await;
+    assert!(!last.is_empty() && last.len() < 1_000, "the last chunk only: {} messages", last.len());
+    in_order(&last);
+    console_log!("stream {stream}: first {} messages, offset=500 {}, last {} (from offset {})",
+        first.len(), middle.len(), last.len(), last[0].0);
+
+    // "next": only what comes after the subscription.
+    let mut reader = start();
+    let mut tail = reader.basic_consume(&stream, ConsumeOptions::stream(StreamOffset::Next, 10)).expect("consume");
+    until(&mut reader, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
+    let confirm = c.basic_publish("", &stream, b"m-1000".to_vec(), &BasicProperties::persistent()).await.expect("taken");
+    within("the confirm", confirm).await.expect("confirmed");
+    let newest = next(&mut tail, "the next message").await;
+    assert_eq!((newest.stream_offset, newest.body_text()), (Some(1_000), "m-1000".to_owned()));
+
+    // What RabbitMQ answers by closing the connection is refused here, typed.
+    let auto = ConsumeOptions { auto_ack: true, ..ConsumeOptions::stream(StreamOffset::First, 10) };
+    assert!(matches!(c.basic_consume(&stream, auto), Err(ConsumeError::Invalid(RabbitError::StreamConsume(_)))));
+    let no_credit = ConsumeOptions::stream(StreamOffset::First, 0);
+    assert!(matches!(c.basic_consume(&stream, no_credit), Err(ConsumeError::Invalid(RabbitError::StreamConsume(_)))));
+    // A nack of a stream message would close the connection: refused, and it stays up.
+    match newest.nack(true) {
+        Err(error @ AckError::StreamNack) => assert!(error.to_string().contains("cannot be nacked"), "{error}"),
+        other => panic!("expected the nack refused, got {other:?}"),
+    }
+    newest.ack().expect("the ack works");
+    assert!(reader.is_connected());
+    reader.stop();
+    c.stop();
+    let _ = management().delete_queue("/", &stream).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_consumer_closed_by_the_broker_mid_read_misses_nothing_and_repeats_only_what_it_had_not_acked() {
+    let stream = fresh_name("stream-resume");
+    let producer = start();
+    producer.queue_declare(&stream, &QueueOptions::stream()).await.expect("declare a stream");
+    publish_all(&producer, &stream, 1_000).await;
+    producer.stop();
+
+    let mut c = start();
+    let mut consumer = c.basic_consume(&stream, ConsumeOptions::stream(StreamOffset::First, 10)).expect("consume");
+    // offset → (copies, marked copies)
+    let mut seen: BTreeMap<u64, (u32, u32)> = BTreeMap::new();
+    let mut note = |delivery: &Delivery| {
+        let at = delivery.stream_offset.expect("an offset");
+        assert_eq!(delivery.body_text(), format!("m-{at}"));
+        let entry = seen.entry(at).or_default();
+        entry.0 += 1;
+        entry.1 += u32::from(delivery.possibly_duplicate());
+        at
+    };
+    // Read and ack 0..300, then take ten more (the prefetch) and hold them.
+    for _ in 0..300 {
+        let delivery = next(&mut consumer, "a delivery before the close").await;
+        note(&delivery);
+        delivery.ack().expect("ack");
+    }
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        let delivery = next(&mut consumer, "an unacked delivery").await;
+        note(&delivery);
+        held.push(delivery);
+    }
+    assert_eq!(held.iter().map(|d| d.stream_offset).collect::<Vec<_>>(), (300..310).map(Some).collect::<Vec<_>>());
+
+    // The broker closes the connection (its management API's "Force close").
+    let api = management();
+    let mut connections = Vec::new();
+    for _ in 0..40 {
+        connections = api.queue("/", &stream).await.ok().flatten().map(|s| s.consumer_connections).unwrap_or_default();
+        if !connections.is_empty() {
+            break;
+        }
+        TimeoutFuture::new(250).await;
+    }
+    assert_eq!(connections.len(), 1, "the stream's one consumer connection");
+    let mut events = c.take_events();
+    assert!(api.close_connection(&connections[0]).await.expect("management API"), "closed");
+    let lost = within("the close", async {
+        loop {
+            match events.next().await {
+                Some(ConnectionEvent::Reconnecting { reason, .. }) => return reason,
+                Some(_) => {}
+                None => panic!("the events ended"),
+            }
+        }
+    })
+    .await;
+    console_log!("the broker closed the consumer's connection: {lost}");
+    within("the reconnect", async {
+        loop {
+            if let Some(ConnectionEvent::Connected { .. }) = events.next().await {
+                return;
+            }
+        }
+    })
+    .await;
+    // The held ones are stale now: acking them is refused, typed.
+    assert!(matches!(held[0].ack(), Err(AckError::Stale { .. })));
+
+    // It continues at 300: the ten it had not acked come again, marked, then the rest.
+    let mut after = Vec::new();
+    while after.last().copied() != Some(999) {
+        let delivery = next(&mut consumer, "a delivery after the reconnect").await;
+        after.push(note(&delivery));
+        delivery.ack().expect("ack");
+    }
+    assert_eq!(after.first(), Some(&300), "not from the start, not skipping");
+    assert_eq!(after.len(), 700);
+    assert_eq!(seen.len(), 1_000, "every offset, none missing");
+    let repeated: Vec<u64> = seen.iter().filter(|(_, (copies, _))| *copies > 1).map(|(at, _)| *at).collect();
+    assert_eq!(repeated, (300..310).collect::<Vec<_>>(), "only the ten it had not acked came twice");
+    assert!(seen.values().all(|(copies, marked)| *marked == copies - 1), "every second copy marked, no first one");
+    console_log!("stream resume: 1000 offsets, repeated {:?}..={:?} (marked), after the close {} deliveries",
+        repeated.first(), repeated.last(), after.len());
+    c.stop();
+    let _ = management().delete_queue("/", &stream).await;
+}
