@@ -7,17 +7,27 @@ answers how many connection crashes it logged after byte N, as
 `<unexpected_message,resume lines> <reached_max_restart_intensity lines>`, so a
 test can assert the broker saw no crash while it ran.
 
+POST /cluster/stop-app?node=N and /cluster/start-app?node=N run `rabbitmqctl
+stop_app` / `start_app` on node burrow-cN@localhost of the test cluster
+(tests/support/cluster.sh), answering once it is done; /cluster/log-mark?node=N
+and /cluster/log-crashes?node=N&since=M do for that node's log what /log-mark and
+/log-crashes do for the main broker's.
+
+    python3 tests/support/broker_restarter.py [--port 8093]
+
 The soak test (tests/soak.rs) runs in headless Chromium and cannot run commands;
 it asks this helper, which `./burrow test` starts beside it. The answer comes once
 the broker is back (or with 500 and the output if the restart failed). Only the
 browser tests' page (http://127.0.0.1:8091) and the JavaScript package's test page
 (http://127.0.0.1:8096) may call it.
 """
+import argparse
 import glob
 import http.server
 import os
 import signal
 import subprocess
+import urllib.parse
 
 # The browser tests' page, the JavaScript package's test page, and the pages of
 # test suites run side by side (see ./burrow's CORS origins).
@@ -75,7 +85,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
         logs = [log for log in logs if not log.endswith("_upgrade.log")]
         return logs[0] if logs else None
 
+    def cluster(self, path, query):
+        """The test cluster's endpoints; node is 1, 2 or 3 (nothing else reaches a command)."""
+        node = query.get("node", [""])[0]
+        if node not in ("1", "2", "3"):
+            return self.answer(400, "node must be 1, 2 or 3")
+        if path in ("/cluster/stop-app", "/cluster/start-app"):
+            command = "stop-app" if path == "/cluster/stop-app" else "start-app"
+            done = subprocess.run([CLUSTER, command, node], capture_output=True, text=True)
+            return self.answer(200 if done.returncode == 0 else 500, done.stdout + done.stderr)
+        logs = [log for log in glob.glob(f"/var/lib/burrow-cluster/c{node}/log/burrow-c{node}@*.log")
+                if not log.endswith("_upgrade.log")]
+        if not logs:
+            return self.answer(500, f"no log of node {node}")
+        if path == "/cluster/log-mark":
+            return self.answer(200, str(os.path.getsize(logs[0])))
+        if path == "/cluster/log-crashes":
+            since = int(query.get("since", ["0"])[0] or 0)
+            with open(logs[0], "rb") as f:
+                f.seek(since)
+                text = f.read().decode("utf-8", "replace")
+            resume = text.count("unexpected_message,resume")
+            restarts = text.count("reached_max_restart_intensity")
+            return self.answer(200, f"{resume} {restarts}")
+        return self.answer(404, "unknown cluster endpoint")
+
     def do_POST(self):
+        parsed = urllib.parse.urlparse(self.path)
+        if parsed.path.startswith("/cluster/"):
+            return self.cluster(parsed.path, urllib.parse.parse_qs(parsed.query))
         if self.path == "/log-mark":
             log = self.log_file()
             return self.answer(200 if log else 500, str(os.path.getsize(log)) if log else "no broker log")
@@ -111,4 +149,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-http.server.HTTPServer(("127.0.0.1", 8093), Handler).serve_forever()
+CLUSTER = os.path.join(ROOT, "tests", "support", "cluster.sh")
+
+parser = argparse.ArgumentParser(description="Restarts, freezes and reads the log of the test brokers for browser tests.")
+# 8093 for ./burrow test; another port lets a second helper run beside it
+# (./burrow test-cluster uses 8092).
+parser.add_argument("--port", type=int, default=8093)
+http.server.HTTPServer(("127.0.0.1", parser.parse_args().port), Handler).serve_forever()

@@ -7,6 +7,9 @@
 #                                     (idempotent: when all is up it only verifies)
 #   tests/support/cluster.sh stop     stop all three nodes and wait until they are gone
 #   tests/support/cluster.sh status   nodes, Web-STOMP URLs, membership, memory
+#   tests/support/cluster.sh stop-app N    rabbitmqctl stop_app on node N (its VM stays;
+#                                     clients see their sockets close, Web-STOMP refuses)
+#   tests/support/cluster.sh start-app N   rabbitmqctl start_app on node N, waits for Web-STOMP
 #
 # Node N (1..3): burrow-cN@localhost, AMQP 127.0.0.1:568N, distribution 2568N,
 # management http://127.0.0.1:1568N, Web-STOMP ws://127.0.0.1:1569N/ws.
@@ -22,7 +25,9 @@ BASE=${BURROW_CLUSTER_DIR:-/var/lib/burrow-cluster}
 HOST=localhost
 USER_NAME=${BURROW_RABBIT_USER:-burrow}
 USER_PASSWORD=${BURROW_RABBIT_PASSWORD:-burrow}
-CORS_ORIGIN=http://127.0.0.1:8091
+# The browser tests' pages (8091, and 8096-8098 for suites run side by side) and
+# the app (trunk serve, 8080) read the nodes' management API cross-origin.
+CORS_ORIGINS=(http://127.0.0.1:8091 http://127.0.0.1:8096 http://127.0.0.1:8097 http://127.0.0.1:8098 http://127.0.0.1:8080)
 NODES=(1 2 3)
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -78,7 +83,7 @@ web_stomp.tcp.port = $(ws_port "$1")
 stomp.listeners.tcp = none
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $(mgmt_port "$1")
-management.cors.allow_origins.1 = $CORS_ORIGIN
+$(for i in "${!CORS_ORIGINS[@]}"; do echo "management.cors.allow_origins.$((i + 1)) = ${CORS_ORIGINS[$i]}"; done)
 management.cors.max_age = 3600
 collect_statistics_interval = 1000
 # AMQP 0-9-1 on loopback (RABBITMQ_NODE_IP_ADDRESS/NODE_PORT say the same).
@@ -331,9 +336,28 @@ for p in d["partitions"].items():
     echo "no cluster node is running"
 }
 
+# stop_app / start_app on one node: what the cluster test does to the node a
+# browser connection is on (the VM stays up, so start_app brings it back in seconds).
+app() { # stop|start n
+    local n=$2
+    case "$n" in 1 | 2 | 3) ;; *) die "no node $n (1, 2 or 3)" ;; esac
+    node_up "$n" || die "$(name "$n") is not running: tests/support/cluster.sh start"
+    if [ "$1" = stop ]; then
+        ctl "$n" -q stop_app >/dev/null
+        say "$(name "$n"): app stopped"
+    else
+        ctl "$n" -q start_app >/dev/null
+        await_node "$n" 120 || die "$(name "$n") stopped while starting its app"
+        await_port "$(ws_port "$n")" "Web-STOMP of $(name "$n")" 30
+        say "$(name "$n"): app started"
+    fi
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
-    *) echo "usage: $0 start | stop | status" >&2; exit 2 ;;
+    stop-app) app stop "${2:-}" ;;
+    start-app) app start "${2:-}" ;;
+    *) echo "usage: $0 start | stop | status | stop-app N | start-app N" >&2; exit 2 ;;
 esac
