@@ -357,7 +357,7 @@ async fn unmounted_widgets_leave_no_connection(client: &Client, before: &std::co
 async fn disconnect_during_the_countdown(client: &Client) {
     client.goto(&format!("http://127.0.0.1:{APP_PORT}/")).await.expect("the app loads");
     // Nothing listens there: every attempt fails and a countdown runs.
-    type_into(client, "section[aria-label='Connection'] input[name='url']", "ws://127.0.0.1:15999/ws").await;
+    type_into(client, "section[aria-label='Connection'] [name='url']", "ws://127.0.0.1:15999/ws").await;
     type_into(client, "section[aria-label='Connection'] input[name='passcode']", "burrow").await;
     click(client, "section[aria-label='Connection'] button[type='submit']").await;
     wait_text(client, "[data-testid='connection-status']", "countdown", |t| t.contains("Reconnecting in")).await;

@@ -1441,6 +1441,20 @@ impl Core {
     }
 }
 
+/// Web-STOMP URLs as a person types them: one per line, or separated by commas
+/// or spaces (the nodes of a cluster); blanks are skipped.
+///
+/// ```
+/// use burrow::reliable::parse_urls;
+///
+/// let typed = "ws://127.0.0.1:15691/ws\nws://127.0.0.1:15692/ws, ws://127.0.0.1:15693/ws\n";
+/// assert_eq!(parse_urls(typed), ["ws://127.0.0.1:15691/ws", "ws://127.0.0.1:15692/ws", "ws://127.0.0.1:15693/ws"]);
+/// assert!(parse_urls(" ,\n ").is_empty());
+/// ```
+pub fn parse_urls(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace()).filter(|u| !u.is_empty()).map(str::to_owned).collect()
+}
+
 /// RabbitMQ 3.10.8's Web-STOMP may close ("STOMP died") before the ERROR frame
 /// that says why reaches us.
 fn unexplained(reason: &CloseReason) -> Refusal {

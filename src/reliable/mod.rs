@@ -26,6 +26,6 @@ pub use self::driver::{
 };
 
 pub use self::core::{
-    AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
-    Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Warning, Window,
+    parse_urls, AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId,
+    LinkId, Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Warning, Window,
 };

@@ -7,8 +7,8 @@ use futures_util::StreamExt;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::client::{CloseReason, ConnectOptions};
-use crate::rabbit::{BasicProperties, QueueOptions};
-use crate::reliable::{ConnectionEvent, ReliableConnection, ReliableOptions};
+use crate::rabbit::{BasicProperties, QueueOptions, QueueType};
+use crate::reliable::{parse_urls, ConnectionEvent, ReliableConnection, ReliableOptions};
 
 use super::state::{Action, PublishOutcome, PublishRecord, Workbench};
 
@@ -25,15 +25,21 @@ pub fn page_now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
 }
 
-/// Opens the main connection, which reconnects by itself, and follows it.
-pub fn connect(workbench: Workbench, url: String, options: ConnectOptions) {
-    let mut reliable = match ReliableConnection::start(&url, options.clone(), ReliableOptions::default()) {
+/// Opens the main connection, which reconnects by itself, and follows it. `urls`
+/// is what the user typed: one Web-STOMP URL, or several (a cluster's nodes, one
+/// per line or comma-separated); each failure moves to the next.
+pub fn connect(workbench: Workbench, urls: String, options: ConnectOptions) {
+    let urls = parse_urls(&urls);
+    let first = urls.first().cloned().unwrap_or_default();
+    let mut reliable = match ReliableConnection::start_with_urls(urls.clone(), options.clone(), ReliableOptions::default()) {
         Ok(reliable) => reliable,
         Err(error) => {
             workbench.dispatch(Action::Closed(error.to_string()));
             return;
         }
     };
+    workbench.dispatch(Action::UseUrls(urls));
+    let url = first;
     let events = reliable.take_events();
     let reliable = Rc::new(reliable);
     // The follower holds it weakly: when the workbench lets go (Disconnect, unmount),
@@ -55,10 +61,10 @@ async fn follow(
             ConnectionEvent::Connected { url, info } => {
                 workbench.dispatch(Action::Connected { url, options: options.clone(), info });
             }
-            ConnectionEvent::Reconnecting { reason, attempt, delay, .. } => {
+            ConnectionEvent::Reconnecting { reason, attempt, delay, next_url } => {
                 let retry_at = page_now_ms() + delay.as_secs_f64() * 1000.0;
                 let reason = explain_close(&reason);
-                workbench.dispatch(Action::Reconnecting { reason, attempt, retry_at });
+                workbench.dispatch(Action::Reconnecting { reason, attempt, retry_at, next_url });
             }
             ConnectionEvent::Stopped(reason) => {
                 workbench.dispatch(Action::Closed(reason.to_string()));
@@ -89,7 +95,12 @@ pub fn declare(workbench: Workbench, queue: String, options: QueueOptions) {
     spawn_local(async move {
         let outcome = match reliable.queue_declare(&queue, &options).await {
             Ok(()) => {
-                let kind = if options.durable { "durable" } else { "transient" };
+                let kind = match options.queue_type {
+                    Some(QueueType::Quorum) => "a quorum queue, replicated",
+                    Some(QueueType::Stream) => "a stream",
+                    _ if options.durable => "durable",
+                    _ => "transient",
+                };
                 (true, format!("Queue “{queue}” declared ({kind})."))
             }
             Err(error) => (false, error.to_string()),

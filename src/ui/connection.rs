@@ -1,6 +1,6 @@
 //! The connection form and the status line.
 
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::client::{ConnectOptions, ConnectionInfo};
@@ -59,6 +59,8 @@ pub fn connection_panel() -> Html {
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            // One URL, or a cluster's nodes one per line (or comma-separated).
+            let urls = url.cast::<HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default();
             let mut options = ConnectOptions::new(value(&vhost));
             let (user, pass) = (value(&login), value(&passcode));
             let keep = keep.cast::<HtmlInputElement>().is_some_and(|i| i.checked());
@@ -69,7 +71,7 @@ pub fn connection_panel() -> Html {
                 // The broker then notices a vanished browser only through TCP.
                 options.heart_beat.outgoing = std::time::Duration::ZERO;
             }
-            actions::connect(workbench.clone(), value(&url), options);
+            actions::connect(workbench.clone(), urls, options);
         })
     };
     let on_disconnect = {
@@ -85,8 +87,9 @@ pub fn connection_panel() -> Html {
         <section class="card" aria-label="Connection">
             <h2>{ "Connection" }</h2>
             <form class="grid" onsubmit={on_connect}>
-                <label>{ "Web-STOMP URL" }
-                    <input ref={url} name="url" value={config.url.clone()} required=true />
+                <label title="Several URLs (a cluster's nodes, one per line or comma-separated): each failure moves to the next">
+                    { "Web-STOMP URL (one per node of a cluster)" }
+                    <textarea ref={url} name="url" rows="1" value={config.url.clone()} required=true spellcheck="false" />
                 </label>
                 <label>{ "Login" }
                     <input ref={login} name="login" autocomplete="username"
@@ -122,6 +125,17 @@ pub fn connection_panel() -> Html {
 pub struct StatusLineProps {
     /// What to show.
     pub status: ConnectionStatus,
+    /// The URLs connected to (several for a cluster): then the line says which node.
+    #[prop_or_default]
+    pub urls: Vec<String>,
+}
+
+/// "node 2 of 3" for `url` among several `urls`; nothing for one.
+fn which_node(url: &str, urls: &[String]) -> String {
+    match urls.iter().position(|u| u == url) {
+        Some(i) if urls.len() > 1 => format!(" (node {} of {})", i + 1, urls.len()),
+        _ => String::new(),
+    }
 }
 
 /// The always-visible connection status, announced to screen readers as it changes.
@@ -135,18 +149,25 @@ pub fn status_line(props: &StatusLineProps) -> Html {
         move || drop(ticker)
     });
     let (class, text, detail) = match &props.status {
-        ConnectionStatus::Reconnecting { reason, attempt, retry_at } => {
+        ConnectionStatus::Reconnecting { reason, attempt, retry_at, next_url } => {
             let left = ((retry_at - super::actions::page_now_ms()) / 1000.0).max(0.0).ceil();
+            let to = if props.urls.len() > 1 {
+                format!(" to {next_url}{}", which_node(next_url, &props.urls))
+            } else {
+                String::new()
+            };
             (
                 "status failed",
-                format!("Connection lost. Reconnecting in {left:.0} s (attempt {attempt})…"),
+                format!("Connection lost. Reconnecting in {left:.0} s{to} (attempt {attempt})…"),
                 reason.clone(),
             )
         }
         ConnectionStatus::Idle => ("status", "Not connected".to_owned(), String::new()),
-        ConnectionStatus::Connecting { url } => ("status", format!("Connecting to {url}…"), String::new()),
+        ConnectionStatus::Connecting { url } => {
+            ("status", format!("Connecting to {url}{}…", which_node(url, &props.urls)), String::new())
+        }
         ConnectionStatus::Connected { url, info } => {
-            ("status connected", format!("Connected to {url}"), describe_info(info))
+            ("status connected", format!("Connected to {url}{}", which_node(url, &props.urls)), describe_info(info))
         }
         ConnectionStatus::Closed { reason } => ("status failed", "Closed".to_owned(), reason.clone()),
     };

@@ -97,7 +97,12 @@ pub fn guide() -> Html {
             }
             Step::Consume(queue, auto_ack, prefetch) => {
                 workbench.dispatch(Action::SetQueue(queue.to_owned()));
-                workbench.dispatch(Action::AddConsumer { queue: queue.to_owned(), auto_ack, prefetch });
+                workbench.dispatch(Action::AddConsumer {
+                    queue: queue.to_owned(),
+                    auto_ack,
+                    prefetch,
+                    stream_offset: None,
+                });
             }
             Step::CrashFirst(queue) => {
                 let first = workbench.consumers.iter().find(|c| c.queue == queue && !c.crash_requested);

@@ -104,7 +104,7 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
                 if let Some(title) = &props.config.title {
                     <h1>{ title.clone() }</h1>
                 }
-                <StatusLine status={state.status.clone()} />
+                <StatusLine status={state.status.clone()} urls={state.urls.clone()} />
                 <div class="panels">
                     if panels.guide { <Guide /> }
                     if panels.connection { <ConnectionPanel /> }

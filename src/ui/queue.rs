@@ -4,11 +4,11 @@ use std::collections::VecDeque;
 
 use gloo_timers::callback::Interval;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::management::ManagementApi;
-use crate::rabbit::{management_url_for, QueueOptions, QueueState};
+use crate::rabbit::{management_url_for, QueueOptions, QueueState, QueueType};
 
 use super::actions;
 use super::state::Workbench;
@@ -39,14 +39,37 @@ pub fn queue_panel() -> Html {
     let exclusive = use_node_ref();
     let auto_delete = use_node_ref();
     let arguments = use_node_ref();
+    let queue_type = use_node_ref();
     let Some(workbench) = workbench else { return html! {} };
+
+    // Quorum queues and streams must be durable, not exclusive, not auto-delete:
+    // choosing one sets the flags so (the declare still checks them).
+    let on_type = {
+        let refs = (durable.clone(), exclusive.clone(), auto_delete.clone());
+        Callback::from(move |event: Event| {
+            let replicated = event
+                .target_dyn_into::<HtmlSelectElement>()
+                .is_some_and(|s| matches!(s.value().as_str(), "quorum" | "stream"));
+            if replicated {
+                let set = |r: &NodeRef, on: bool| {
+                    if let Some(input) = r.cast::<HtmlInputElement>() {
+                        input.set_checked(on);
+                    }
+                };
+                set(&refs.0, true);
+                set(&refs.1, false);
+                set(&refs.2, false);
+            }
+        })
+    };
 
     let on_declare = {
         let workbench = workbench.clone();
-        let refs = (name.clone(), durable.clone(), exclusive.clone(), auto_delete.clone(), arguments.clone());
+        let refs =
+            (name.clone(), durable.clone(), exclusive.clone(), auto_delete.clone(), arguments.clone(), queue_type.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let (name, durable, exclusive, auto_delete, arguments) = &refs;
+            let (name, durable, exclusive, auto_delete, arguments, queue_type) = &refs;
             let checked = |r: &NodeRef| r.cast::<HtmlInputElement>().is_some_and(|i| i.checked());
             let queue = name.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
             let text = arguments.cast::<HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default();
@@ -57,7 +80,12 @@ pub fn queue_panel() -> Html {
                         exclusive: checked(exclusive),
                         auto_delete: checked(auto_delete),
                         arguments,
-                        queue_type: None,
+                        // "classic" sends no x-queue-type: a classic queue declared
+                        // without one stays equivalent.
+                        queue_type: queue_type
+                            .cast::<HtmlSelectElement>()
+                            .and_then(|s| s.value().parse::<QueueType>().ok())
+                            .filter(|t| *t != QueueType::Classic),
                     };
                     actions::declare(workbench.clone(), queue, options);
                 }
@@ -73,6 +101,13 @@ pub fn queue_panel() -> Html {
             <form class="grid" onsubmit={on_declare}>
                 <label>{ "Queue name" }
                     <input ref={name} name="queue" value={workbench.queue.clone()} required=true />
+                </label>
+                <label>{ "Type" }
+                    <select ref={queue_type} name="queue-type" onchange={on_type}>
+                        <option value="classic" selected=true>{ "classic" }</option>
+                        <option value="quorum">{ "quorum (replicated)" }</option>
+                        <option value="stream">{ "stream (a log read from an offset)" }</option>
+                    </select>
                 </label>
                 <fieldset class="flags">
                     <legend>{ "Properties" }</legend>
@@ -178,6 +213,15 @@ pub fn queue_figures() -> Html {
                     <div><dt>{ "publish/s" }</dt><dd>{ format!("{:.1}", state.publish_rate) }</dd></div>
                     <div><dt>{ "deliver/s" }</dt><dd>{ format!("{:.1}", state.deliver_rate) }</dd></div>
                     <div><dt>{ "durable" }</dt><dd>{ if state.durable { "yes" } else { "no" } }</dd></div>
+                    if !state.queue_type.is_empty() {
+                        <div><dt>{ "type" }</dt><dd data-testid="queue-type">{ state.queue_type.clone() }</dd></div>
+                    }
+                    if let Some(leader) = state.leader.clone().or_else(|| (!state.members.is_empty()).then(|| state.node.clone()).flatten()) {
+                        <div><dt>{ "leader" }</dt><dd data-testid="queue-leader">{ leader }</dd></div>
+                    }
+                    if !state.members.is_empty() {
+                        <div><dt>{ "members" }</dt><dd data-testid="queue-members">{ describe_members(&state) }</dd></div>
+                    }
                 </dl>
                 <RateChart history={figures.history.iter().copied().collect::<Vec<_>>()} />
                 <ul class="legend" data-testid="chart-legend">
@@ -201,6 +245,16 @@ pub struct RateSample {
     pub publish: f64,
     /// Messages delivered from it per second (acked or not).
     pub deliver: f64,
+}
+
+/// A replicated queue's members, each marked when it is not running.
+fn describe_members(state: &QueueState) -> String {
+    state
+        .members
+        .iter()
+        .map(|m| if state.online.is_empty() || state.online.contains(m) { m.clone() } else { format!("{m} (down)") })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Props of [`RateChart`].

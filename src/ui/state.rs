@@ -5,6 +5,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::client::{ConnectOptions, ConnectionInfo};
+use crate::rabbit::StreamOffset;
 use crate::reliable::{OutboxStatus, ReliableConnection};
 
 use super::log::BoundedLog;
@@ -98,6 +99,8 @@ pub enum ConnectionStatus {
         attempt: u32,
         /// When it comes, on `performance.now()`'s clock, in milliseconds.
         retry_at: f64,
+        /// Where it will go (with several URLs, the next node).
+        next_url: String,
     },
     /// Closed, with the reason in plain words.
     Closed {
@@ -143,6 +146,11 @@ pub struct ConsumerSpec {
     pub auto_ack: bool,
     /// Prefetch; 0 is unlimited.
     pub prefetch: u16,
+    /// For a stream: where it reads from (`None`: RabbitMQ's default, or not a stream).
+    pub stream_offset: Option<StreamOffset>,
+    /// How many times the user asked it to read the stream again ("Replay from");
+    /// each makes a new consumer from [`ConsumerSpec::stream_offset`].
+    pub replays: u32,
     /// Asked to crash (drop its connection without acking).
     pub crash_requested: bool,
 }
@@ -160,8 +168,12 @@ pub struct WorkbenchState {
     pub reliable: Option<Rc<ReliableConnection>>,
     /// Messages in its outbox (waiting for a confirm).
     pub outbox: OutboxStatus,
-    /// URL and options of the last successful connect, for consumers' own connections.
+    /// URL and options of the last successful connect (the node it is on, when
+    /// there are several), for the management API and consumers' connections.
     pub settings: Option<(String, ConnectOptions)>,
+    /// The Web-STOMP URLs of the last Connect: several for a cluster's nodes.
+    /// Consumers' own connections get them all.
+    pub urls: Vec<String>,
     /// The queue the panels work on.
     pub queue: String,
     /// The last declare's outcome in words, and whether it succeeded.
@@ -196,6 +208,7 @@ impl PartialEq for WorkbenchState {
             && self.consumers == other.consumers
             && self.outbox == other.outbox
             && self.connected == other.connected
+            && self.urls == other.urls
     }
 }
 
@@ -217,6 +230,7 @@ impl WorkbenchState {
             reliable: None,
             outbox: OutboxStatus::default(),
             settings: None,
+            urls: Vec::new(),
             declare_result: None,
             publishes: BoundedLog::new(PUBLISH_LOG_LIMIT),
             published: 0,
@@ -242,7 +256,11 @@ pub enum Action {
         attempt: u32,
         /// When, in `performance.now()` milliseconds.
         retry_at: f64,
+        /// Where to.
+        next_url: String,
     },
+    /// The URLs a Connect uses (several for a cluster).
+    UseUrls(Vec<String>),
     /// The outbox's size changed.
     Outbox(OutboxStatus),
     /// Opening a connection (again) to this URL.
@@ -274,6 +292,16 @@ pub enum Action {
         auto_ack: bool,
         /// Prefetch.
         prefetch: u16,
+        /// For a stream: where to read from.
+        stream_offset: Option<StreamOffset>,
+    },
+    /// Read a stream again from `offset` in consumer number `number` (a new
+    /// consumer replaces its current one).
+    ReplayConsumer {
+        /// Which consumer.
+        number: u32,
+        /// From where.
+        offset: StreamOffset,
     },
     /// Crash consumer number n.
     CrashConsumer(u32),
@@ -299,12 +327,13 @@ impl Reducible for WorkbenchState {
                     next.status = ConnectionStatus::Connecting { url };
                 }
             }
-            Action::Reconnecting { reason, attempt, retry_at } => {
-                next.status = ConnectionStatus::Reconnecting { reason, attempt, retry_at };
+            Action::Reconnecting { reason, attempt, retry_at, next_url } => {
+                next.status = ConnectionStatus::Reconnecting { reason, attempt, retry_at, next_url };
                 next.connected = false;
                 next.generation += 1;
             }
             Action::Outbox(outbox) => next.outbox = outbox,
+            Action::UseUrls(urls) => next.urls = urls,
             Action::Connected { url, options, info } => {
                 next.status = ConnectionStatus::Connected { url: url.clone(), info };
                 next.connected = true;
@@ -334,15 +363,24 @@ impl Reducible for WorkbenchState {
                 }
                 next.publishes.update(|r| r.number == number, |r| r.outcome = outcome);
             }
-            Action::AddConsumer { queue, auto_ack, prefetch } => {
+            Action::AddConsumer { queue, auto_ack, prefetch, stream_offset } => {
                 next.next_consumer += 1;
                 next.consumers.push(ConsumerSpec {
                     number: next.next_consumer,
                     queue,
                     auto_ack,
                     prefetch,
+                    stream_offset,
+                    replays: 0,
                     crash_requested: false,
                 });
+            }
+            Action::ReplayConsumer { number, offset } => {
+                if let Some(spec) = next.consumers.iter_mut().find(|c| c.number == number) {
+                    spec.stream_offset = Some(offset);
+                    spec.replays += 1;
+                    spec.crash_requested = false;
+                }
             }
             Action::CrashConsumer(number) => {
                 if let Some(spec) = next.consumers.iter_mut().find(|c| c.number == number) {

@@ -1,0 +1,183 @@
+//! The workbench's quorum-queue, stream and several-URL parts, driven through the
+//! DOM in headless Chromium against the real broker: the widget is mounted, forms
+//! are filled and buttons clicked, and the test waits (bounded) for what the page
+//! then shows.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use burrow::rabbit::BasicProperties;
+use burrow::reliable::{ReliableConnection, ReliableOptions};
+use common::{connect_options, fresh_name, management, within, BROKER_URL, LOGIN, PASSCODE};
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Mounts a widget with these panels on `url` (one URL, or several, one per line),
+/// connecting at once; returns its element.
+fn mount(url: &str, queue: &str, panels: &[&str]) -> (Element, burrow::ui::widget::BurrowWidget) {
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let element = document.create_element("div").expect("a div");
+    document.body().expect("a body").append_child(&element).expect("appended");
+    let options = js_sys::Object::new();
+    let set = |key: &str, value: JsValue| {
+        js_sys::Reflect::set(&options, &key.into(), &value).expect("set");
+    };
+    set("url", url.into());
+    set("login", LOGIN.into());
+    set("passcode", PASSCODE.into());
+    set("queue", queue.into());
+    set("panels", panels.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into());
+    let widget = burrow::ui::widget::mount(element.clone(), options.into());
+    (element, widget)
+}
+
+fn find(root: &Element, css: &str) -> Element {
+    root.query_selector(css).ok().flatten().unwrap_or_else(|| panic!("no `{css}` on the page"))
+}
+
+fn text(root: &Element, css: &str) -> String {
+    root.query_selector(css).ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+/// Sets an input's, textarea's or select's value, as typing or choosing would,
+/// and tells the page (a `change` event).
+fn fill(root: &Element, css: &str, value: &str) {
+    let element = find(root, css);
+    if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
+        input.set_value(value);
+    } else if let Some(area) = element.dyn_ref::<HtmlTextAreaElement>() {
+        area.set_value(value);
+    } else if let Some(select) = element.dyn_ref::<HtmlSelectElement>() {
+        select.set_value(value);
+    } else {
+        panic!("`{css}` takes no value");
+    }
+    // It bubbles, as a real one does: yew listens at the root.
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let change = document.create_event("Event").expect("an event");
+    change.init_event_with_bubbles("change", true);
+    element.dispatch_event(&change).expect("dispatched");
+}
+
+fn click(root: &Element, css: &str) {
+    find(root, css).dyn_into::<HtmlElement>().expect("clickable").click();
+}
+
+/// Waits (bounded) until the text at `css` satisfies `check`; returns it.
+async fn until_text(root: &Element, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+    let root = root.clone();
+    within(what, async move {
+        loop {
+            let now = text(&root, css);
+            if check(&now) {
+                return now;
+            }
+            TimeoutFuture::new(50).await;
+        }
+    })
+    .await
+}
+
+async fn connected(root: &Element) -> String {
+    until_text(root, "[data-testid='connection-status']", "connected", |t| t.contains("Connected to")).await
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_declared_in_the_form_is_read_from_first_shows_offsets_and_replays_from_an_offset() {
+    let stream = fresh_name("ui-stream");
+    let (page, mut widget) = mount(BROKER_URL, &stream, &["connection", "queue", "consumers"]);
+    connected(&page).await;
+    // Declare it a stream: choosing the type ticks durable for it.
+    fill(&page, "section[aria-label='Queue'] input[name='queue']", &stream);
+    fill(&page, "select[name='queue-type']", "stream");
+    assert!(find(&page, "input[name='durable']").dyn_into::<HtmlInputElement>().expect("a checkbox").checked());
+    click(&page, "section[aria-label='Queue'] button[type='submit']");
+    let declared = until_text(&page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await;
+    assert!(declared.contains("a stream"), "{declared}");
+    until_text(&page, "[data-testid='queue-type']", "the figures' type", |t| t == "stream").await;
+
+    let producer = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    for n in 0..5 {
+        let confirm = producer
+            .basic_publish("", &stream, format!("s-{n}").into_bytes(), &BasicProperties::persistent())
+            .await
+            .expect("taken");
+        within("a confirm", confirm).await.expect("confirmed");
+    }
+    // A consumer reading from the first offset.
+    fill(&page, "input[name='consume-queue']", &stream);
+    fill(&page, "select[name='offset']", "first");
+    fill(&page, "input[name='prefetch']", "10");
+    click(&page, "section[aria-label='Consumers'] button[type='submit']");
+    let card = "[data-testid='consumer-1']";
+    let shown = until_text(&page, card, "five deliveries with their offsets", |t| t.contains("offset 4")).await;
+    for n in 0..5 {
+        assert!(shown.contains(&format!("offset {n}")), "offset {n} shown: {shown}");
+    }
+    assert!(shown.contains("from first"), "{shown}");
+    assert!(!shown.contains("Nack"), "no nack for a stream message: {shown}");
+    // Replay from offset 3: two more deliveries, 3 and 4 again.
+    fill(&page, "select[name='replay-from']", "offset");
+    fill(&page, "input[name='replay-value']", "3");
+    click(&page, "button[aria-label='Replay consumer 1']");
+    let replayed = until_text(&page, "[data-testid='consumer-counts']", "the replay", |t| t.contains("received 7")).await;
+    assert!(replayed.contains("received 7"), "{replayed}");
+    let shown = text(&page, card);
+    assert_eq!(shown.matches("offset 3").count(), 2, "offset 3 twice: {shown}");
+    assert_eq!(shown.matches("offset 2").count(), 1, "offset 2 once: {shown}");
+    // A bad offset is refused in words, in place.
+    fill(&page, "select[name='replay-from']", "offset");
+    fill(&page, "input[name='replay-value']", "three");
+    click(&page, "button[aria-label='Replay consumer 1']");
+    until_text(&page, "[aria-label='Consumer 1'] [role='alert']", "the refusal", |t| t.contains("not an offset")).await;
+    widget.unmount();
+    producer.stop();
+    let _ = management().delete_queue("/", &stream).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_quorum_queue_shows_its_type_leader_and_members_and_its_redelivery_count() {
+    let queue = fresh_name("ui-quorum");
+    let (page, mut widget) = mount(BROKER_URL, &queue, &["connection", "queue", "consumers"]);
+    connected(&page).await;
+    fill(&page, "section[aria-label='Queue'] input[name='queue']", &queue);
+    fill(&page, "select[name='queue-type']", "quorum");
+    click(&page, "section[aria-label='Queue'] button[type='submit']");
+    let declared = until_text(&page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await;
+    assert!(declared.contains("quorum"), "{declared}");
+    until_text(&page, "[data-testid='queue-type']", "the type", |t| t == "quorum").await;
+    let leader = until_text(&page, "[data-testid='queue-leader']", "the leader", |t| !t.is_empty()).await;
+    let members = text(&page, "[data-testid='queue-members']");
+    assert!(members.contains(&leader), "the leader {leader} is a member: {members}");
+
+    // One message; a consumer crashes holding it; the next sees "delivered 1× before".
+    let producer = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    let confirm = producer.basic_publish("", &queue, b"q".to_vec(), &BasicProperties::persistent()).await.expect("taken");
+    within("the confirm", confirm).await.expect("confirmed");
+    fill(&page, "input[name='consume-queue']", &queue);
+    click(&page, "section[aria-label='Consumers'] button[type='submit']");
+    until_text(&page, "[data-testid='consumer-1']", "the first delivery", |t| t.contains("Ack")).await;
+    click(&page, "button[aria-label='Crash consumer 1']");
+    click(&page, "section[aria-label='Consumers'] button[type='submit']");
+    let again = until_text(&page, "[data-testid='consumer-2']", "the redelivery", |t| t.contains("before")).await;
+    assert!(again.contains("delivered 1× before") && again.contains("redelivered"), "{again}");
+    widget.unmount();
+    producer.stop();
+    let _ = management().delete_queue("/", &queue).await;
+}
+
+#[wasm_bindgen_test]
+async fn several_urls_fail_over_to_the_next_and_the_status_says_which_node() {
+    // Nothing listens on port 9: the first URL fails and the second is used.
+    let urls = format!("ws://127.0.0.1:9/ws\n{BROKER_URL}");
+    let (page, mut widget) = mount(&urls, "hello", &["connection"]);
+    let status = connected(&page).await;
+    assert!(status.contains(&format!("Connected to {BROKER_URL} (node 2 of 2)")), "{status}");
+    let field = find(&page, "textarea[name='url']").dyn_into::<HtmlTextAreaElement>().expect("a textarea");
+    assert_eq!(field.value(), urls, "the form shows both URLs");
+    widget.unmount();
+}
