@@ -529,13 +529,13 @@ impl JsMessage {
     }
 
     /// A quorum queue's count of earlier deliveries of this message (RabbitMQ's
-    /// `x-delivery-count`); `null` on a first delivery and from other queues.
+    /// `x-delivery-count`); `undefined` on a first delivery and from other queues.
     #[wasm_bindgen(getter, js_name = deliveryCount)]
     pub fn delivery_count(&self) -> Option<f64> {
         self.delivery.delivery_count.map(|n| n as f64)
     }
 
-    /// The message's offset in a stream; `null` from other queues.
+    /// The message's offset in a stream; `undefined` from other queues.
     #[wasm_bindgen(getter, js_name = streamOffset)]
     pub fn stream_offset(&self) -> Option<f64> {
         self.delivery.stream_offset.map(|n| n as f64)

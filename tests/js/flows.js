@@ -1,4 +1,4 @@
-// The RabbitMQ tutorial's four flows, using only Burrow's npm package (as a page
+// The RabbitMQ tutorial's four flows (and quorum queues and streams), using only Burrow's npm package (as a page
 // that installed it would: `import init, { connect } from "burrow-rabbitmq"`).
 // tests/js_package.rs serves this page and the package, opens it in headless
 // Chromium and reads #result: {"ok": true} or the first failure.
@@ -156,6 +156,37 @@ async function statusAndErrors() {
   log("status events: connecting, connected, stopped last; an impossible publish is refused in words");
 }
 
+async function quorumAndStreams() {
+  const connection = connect(URL_, options);
+  let invalid = null;
+  const exclusive = { durable: true, exclusive: true, arguments: { "x-queue-type": "quorum" } };
+  try { await connection.queueDeclare(fresh("quorum"), exclusive); } catch (error) { invalid = error; }
+  assert(invalid && invalid.name === "DeclareInvalid" && /quorum queue cannot be exclusive/.test(invalid.message),
+    `an exclusive quorum queue is refused before sending: ${invalid}`);
+  const stream = fresh("stream");
+  await connection.queueDeclare(stream, { durable: true, arguments: { "x-queue-type": "stream" } });
+  for (const n of [0, 1, 2]) {
+    await within("a confirm", connection.publish(stream, `e-${n}`, { persistent: true }));
+  }
+  let refused = null;
+  try { connection.consume(stream, () => {}, { ack: "auto", offset: "first" }); } catch (error) { refused = error; }
+  assert(refused && refused.name === "ConsumeInvalid", `auto-ack on a stream is refused: ${refused}`);
+  const reader = collect(connection, stream, { offset: 1, prefetch: 10 });
+  const first = await reader.next("offset 1");
+  assert(first.streamOffset === 1 && first.text === "e-1" && first.deliveryCount === undefined,
+    `read from offset 1: ${first.streamOffset} ${first.text} ${first.deliveryCount}`);
+  let nack = null;
+  try { first.nack(); } catch (error) { nack = error; }
+  assert(nack && nack.name === "StreamNack", `a stream message is not nacked: ${nack}`);
+  first.ack();
+  const second = await reader.next("offset 2");
+  assert(second.streamOffset === 2 && second.text === "e-2", `then offset 2: ${second.streamOffset}`);
+  second.ack();
+  reader.subscription.cancel();
+  connection.close();
+  log("quorum queues and streams: an exclusive quorum queue refused before sending; a stream read from offset 1, each message's offset; auto-ack and nack refused");
+}
+
 const result = document.getElementById("result");
 try {
   await init();
@@ -164,6 +195,7 @@ try {
   await acknowledgements();
   await durability();
   await statusAndErrors();
+  await quorumAndStreams();
   result.textContent = JSON.stringify({ ok: true });
 } catch (error) {
   result.textContent = JSON.stringify({ ok: false, error: `${error.name}: ${error.message}` });
