@@ -310,26 +310,44 @@ async fn embed_page_with_two_widgets(client: &Client) {
 }
 
 /// The names of the broker's client connections now, from the management API.
-fn connection_names() -> std::collections::BTreeSet<String> {
+/// The names of the broker's client connections opened at or after `since`
+/// (milliseconds since the epoch), from the management API: the app page's
+/// connections, which may still be closing when the embed page loads, are older.
+fn connection_names(since: u128) -> std::collections::BTreeSet<String> {
     let user = std::env::var("BURROW_RABBIT_USER").unwrap_or_else(|_| "burrow".into());
     let password = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
     let out = Command::new("curl")
-        .args(["-s", "-u", &format!("{user}:{password}"), "http://127.0.0.1:15672/api/connections?columns=name"])
+        .args([
+            "-s",
+            "-u",
+            &format!("{user}:{password}"),
+            "http://127.0.0.1:15672/api/connections?columns=name,connected_at",
+        ])
         .output()
         .expect("curl the management API");
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     list.as_array()
-        .map(|items| items.iter().filter_map(|c| c["name"].as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter(|c| c["connected_at"].as_u64().is_some_and(|at| u128::from(at) >= since))
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
+fn epoch_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
+}
+
 /// `unmount()` ends a widget's connections, its main one and its consumers'.
-async fn unmounted_widgets_leave_no_connection(client: &Client, before: &std::collections::BTreeSet<String>) {
+async fn unmounted_widgets_leave_no_connection(client: &Client, since: u128) {
     // Two widgets and a consumer card hold connections; the management API lists
     // them within a second or so.
     let started = Instant::now();
     let theirs: Vec<String> = loop {
-        let theirs: Vec<String> = connection_names().difference(before).cloned().collect();
+        let theirs: Vec<String> = connection_names(since).into_iter().collect();
         if theirs.len() >= 3 {
             break theirs;
         }
@@ -342,7 +360,7 @@ async fn unmounted_widgets_leave_no_connection(client: &Client, before: &std::co
         .expect("unmount both widgets");
     let started = Instant::now();
     loop {
-        let now = connection_names();
+        let now = connection_names(since);
         let left: Vec<&String> = theirs.iter().filter(|name| now.contains(*name)).collect();
         if left.is_empty() {
             break;
@@ -475,9 +493,9 @@ fn the_app_and_the_widget_in_headless_chromium() {
         an_impossible_publish_is_refused_alone(&client).await;
         // Leave the app page; connections listed now are not the widgets'.
         client.goto("about:blank").await.expect("blank page");
-        let before_widgets = connection_names();
+        let before_widgets = epoch_ms();
         embed_page_with_two_widgets(&client).await;
-        unmounted_widgets_leave_no_connection(&client, &before_widgets).await;
+        unmounted_widgets_leave_no_connection(&client, before_widgets).await;
         credentials_are_kept_only_when_asked(&client).await;
         survives_a_broker_restart(&client).await;
         client.close().await.expect("end the WebDriver session");
