@@ -9,6 +9,7 @@
 //! publishes in flight.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use wasm_bindgen_futures::{future_to_promise, spawn_local};
 use crate::client::{Backoff, ConnectOptions, HeartBeat, Jitter};
 use crate::rabbit::{BasicProperties, OutboxLimits, QueueOptions, RabbitError, StreamOffset};
 use crate::reliable::{
-    ConnectionEvent, ConsumeOptions, DeclareError, Delivery, Phase, ReliableConnection, ReliableOptions, Window,
+    AckHandle, ConnectionEvent, ConsumeOptions, DeclareError, Delivery, Phase, ReliableConnection, ReliableOptions, Window,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -97,6 +98,37 @@ export interface PublishOptions {
   headers?: Record<string, string>;
 }
 
+/** A message delivered to a consumer. */
+export interface Message {
+  /** The body, byte for byte. */
+  readonly body: Uint8Array;
+  /** The body as text (invalid UTF-8 shown as U+FFFD). */
+  readonly text: string;
+  /** The routing key (for the default exchange: the queue). */
+  readonly routingKey: string;
+  /** The exchange ("" for the default exchange). */
+  readonly exchange: string;
+  /** Delivered before and not acknowledged (its consumer crashed). */
+  readonly redelivered: boolean;
+  /** Redelivered, or published again after a lost confirm: the only messages that may arrive twice. */
+  readonly possiblyDuplicate: boolean;
+  /** Persistent (delivery_mode=2). */
+  readonly persistent: boolean;
+  /** Application headers. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly contentType?: string;
+  readonly messageId?: string;
+  /** Quorum queues: how many times it was delivered before (x-delivery-count). */
+  readonly deliveryCount?: number;
+  /** Streams: its offset (x-stream-offset). */
+  readonly streamOffset?: number;
+  /** pika's basic_ack, on the connection it came on; throws "Stale" when that connection is gone
+   * (RabbitMQ redelivers it, marked), "AlreadySettled" the second time. Nothing to do for auto-ack. */
+  ack(): void;
+  /** pika's basic_nack: { requeue: false } drops (or dead-letters) it; by default it goes back. */
+  nack(options?: { requeue?: boolean }): void;
+}
+
 /** How to consume. */
 export interface ConsumeOptions {
   /** "manual" (default): call message.ack(); "auto": the broker counts it done once sent. */
@@ -136,7 +168,7 @@ extern "C" {
     /// `string | Uint8Array`.
     #[wasm_bindgen(typescript_type = "string | Uint8Array")]
     pub type Body;
-    /// `(message: Message) => void`.
+    /// `(message: Message) => void`, where `Message` is the interface in the `.d.ts`.
     #[wasm_bindgen(typescript_type = "(message: Message) => void")]
     pub type MessageHandler;
     /// `{ requeue?: boolean }`.
@@ -292,7 +324,12 @@ pub fn connect(url: UrlOrUrls, options: Option<JsConnectOptions>) -> Result<JsCo
             }
         });
     }
-    Ok(JsConnection { connection: Rc::new(connection), status })
+    let acks = Rc::new(RefCell::new(AckTable::default()));
+    let settle = {
+        let acks = acks.clone();
+        Closure::<dyn Fn(f64, u32) -> JsValue>::new(move |token, how| acks.borrow_mut().settle(token, how))
+    };
+    Ok(JsConnection { connection: Rc::new(connection), status, acks, settle })
 }
 
 /// A connection to RabbitMQ that survives outages.
@@ -300,6 +337,131 @@ pub fn connect(url: UrlOrUrls, options: Option<JsConnectOptions>) -> Result<JsCo
 pub struct JsConnection {
     connection: Rc<ReliableConnection>,
     status: Rc<RefCell<Option<Object>>>,
+    /// The acks of messages handed to JavaScript, by token.
+    acks: Rc<RefCell<AckTable>>,
+    /// What a message's `ack()` / `nack()` calls: `(token, how)`; returns an Error or
+    /// `undefined`. One per connection, alive as long as it is.
+    settle: Closure<dyn Fn(f64, u32) -> JsValue>,
+}
+
+/// Messages handed to JavaScript keep only a number; the acker behind it stays here
+/// until the message is acked or nacked, so a message's body is not held in wasm
+/// memory until the JavaScript garbage collector gets to it.
+#[derive(Default)]
+struct AckTable {
+    next: u64,
+    handles: HashMap<u64, AckHandle>,
+}
+
+impl AckTable {
+    fn insert(&mut self, handle: AckHandle) -> f64 {
+        self.next += 1;
+        self.handles.insert(self.next, handle);
+        self.next as f64
+    }
+
+    /// `how`: 0 ack, 1 nack with requeue, 2 nack without.
+    fn settle(&mut self, token: f64, how: u32) -> JsValue {
+        let Some(handle) = self.handles.remove(&(token as u64)) else {
+            return ack_error(crate::reliable::AckError::AlreadySettled);
+        };
+        let result = match how {
+            0 => handle.ack(),
+            1 => handle.nack(true),
+            _ => handle.nack(false),
+        };
+        match result {
+            Ok(()) => JsValue::UNDEFINED,
+            // A nack refused before sending (a stream message) can still be acked.
+            Err(error @ crate::reliable::AckError::StreamNack) => {
+                self.handles.insert(token as u64, handle);
+                ack_error(error)
+            }
+            Err(error) => ack_error(error),
+        }
+    }
+}
+
+#[wasm_bindgen(inline_js = r#"
+const utf8 = new TextDecoder();
+const noHeaders = Object.freeze({});
+class Message {
+  constructor(settle, token, body, routingKey, exchange, flags, headers, contentType, messageId, deliveryCount, streamOffset) {
+    this.body = body;
+    this.routingKey = routingKey;
+    this.exchange = exchange;
+    this.redelivered = (flags & 1) !== 0;
+    this.possiblyDuplicate = (flags & 2) !== 0;
+    this.persistent = (flags & 4) !== 0;
+    this.headers = headers === undefined ? noHeaders : headers;
+    this.contentType = contentType;
+    this.messageId = messageId;
+    this.deliveryCount = deliveryCount;
+    this.streamOffset = streamOffset;
+    Object.defineProperty(this, "_settle", { value: settle });
+    Object.defineProperty(this, "_token", { value: token });
+  }
+  get text() { return utf8.decode(this.body); }
+  ack() { if (this._token === 0) return; const e = this._settle(this._token, 0); if (e) throw e; }
+  nack(options) {
+    if (this._token === 0) return;
+    const requeue = !options || options.requeue !== false;
+    const e = this._settle(this._token, requeue ? 1 : 2);
+    if (e) throw e;
+  }
+}
+export function makeMessage(settle, token, body, routingKey, exchange, flags, headers, contentType, messageId, deliveryCount, streamOffset) {
+  return new Message(settle, token, body, routingKey, exchange, flags, headers, contentType, messageId, deliveryCount, streamOffset);
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = makeMessage)]
+    #[allow(clippy::too_many_arguments)]
+    fn make_message(
+        settle: &JsValue,
+        token: f64,
+        body: Uint8Array,
+        routing_key: &str,
+        exchange: &str,
+        flags: u32,
+        headers: JsValue,
+        content_type: Option<String>,
+        message_id: Option<String>,
+        delivery_count: Option<f64>,
+        stream_offset: Option<f64>,
+    ) -> JsValue;
+}
+
+/// The JavaScript `Message` for `delivery`: its body copied out once, its acker
+/// left in `acks` under a token (0 for auto-ack: nothing to settle).
+fn js_message(delivery: &Delivery, settle: &JsValue, acks: &RefCell<AckTable>) -> JsValue {
+    let handle = delivery.ack_handle();
+    let token = if handle.needs_ack() { acks.borrow_mut().insert(handle) } else { 0.0 };
+    let flags = u32::from(delivery.redelivered)
+        | u32::from(delivery.possibly_duplicate()) << 1
+        | u32::from(delivery.properties.persistent) << 2;
+    let headers = if delivery.properties.headers.is_empty() {
+        JsValue::UNDEFINED
+    } else {
+        let object = Object::new();
+        for (name, value) in &delivery.properties.headers {
+            set(&object, name, value.as_str());
+        }
+        object.into()
+    };
+    make_message(
+        settle,
+        token,
+        Uint8Array::from(delivery.body.as_slice()),
+        &delivery.routing_key,
+        &delivery.exchange,
+        flags,
+        headers,
+        delivery.properties.content_type.clone(),
+        delivery.properties.message_id.clone(),
+        delivery.delivery_count.map(|n| n as f64),
+        delivery.stream_offset.map(|n| n as f64),
+    )
 }
 
 #[wasm_bindgen(js_class = Connection)]
@@ -395,6 +557,7 @@ impl JsConnection {
         };
         let mut consumer = self.connection.basic_consume(&queue, consume).map_err(|e| error("ConsumeInvalid", e))?;
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+        let (settle, acks): (JsValue, _) = (self.settle.as_ref().clone(), self.acks.clone());
         let key = consumer.key().0 as f64;
         spawn_local(async move {
             let mut cancel = cancel_rx.fuse();
@@ -403,8 +566,10 @@ impl JsConnection {
                     _ = cancel => consumer.cancel(),
                     item = consumer.next() => match item {
                         Some(Ok(delivery)) => {
-                            let message = JsMessage { delivery };
-                            if let Err(thrown) = on_message.call1(&JsValue::NULL, &message.into()) {
+                            let message = js_message(&delivery, &settle, &acks);
+                            // The body is in the message now; wasm keeps only the acker.
+                            drop(delivery);
+                            if let Err(thrown) = on_message.call1(&JsValue::NULL, &message) {
                                 web_sys::console::error_2(&"Burrow: onMessage threw".into(), &thrown);
                             }
                         }
@@ -480,108 +645,6 @@ impl JsSubscription {
     #[wasm_bindgen(getter)]
     pub fn consumer(&self) -> f64 {
         self.key
-    }
-}
-
-/// A message delivered to a consumer.
-#[wasm_bindgen(js_name = Message)]
-pub struct JsMessage {
-    delivery: Delivery,
-}
-
-#[wasm_bindgen(js_class = Message)]
-impl JsMessage {
-    /// The body, byte for byte.
-    #[wasm_bindgen(getter)]
-    pub fn body(&self) -> Uint8Array {
-        Uint8Array::from(self.delivery.body.as_slice())
-    }
-
-    /// The body as text (invalid UTF-8 shown as U+FFFD).
-    #[wasm_bindgen(getter)]
-    pub fn text(&self) -> String {
-        self.delivery.body_text()
-    }
-
-    /// The routing key (for the default exchange: the queue).
-    #[wasm_bindgen(getter, js_name = routingKey)]
-    pub fn routing_key(&self) -> String {
-        self.delivery.routing_key.clone()
-    }
-
-    /// The exchange ("" for the default exchange).
-    #[wasm_bindgen(getter)]
-    pub fn exchange(&self) -> String {
-        self.delivery.exchange.clone()
-    }
-
-    /// Delivered before and not acknowledged (its consumer crashed).
-    #[wasm_bindgen(getter)]
-    pub fn redelivered(&self) -> bool {
-        self.delivery.redelivered
-    }
-
-    /// Redelivered, or published again after a lost confirm: the only messages
-    /// that may arrive twice.
-    #[wasm_bindgen(getter, js_name = possiblyDuplicate)]
-    pub fn possibly_duplicate(&self) -> bool {
-        self.delivery.possibly_duplicate()
-    }
-
-    /// A quorum queue's count of earlier deliveries of this message (RabbitMQ's
-    /// `x-delivery-count`); `undefined` on a first delivery and from other queues.
-    #[wasm_bindgen(getter, js_name = deliveryCount)]
-    pub fn delivery_count(&self) -> Option<f64> {
-        self.delivery.delivery_count.map(|n| n as f64)
-    }
-
-    /// The message's offset in a stream; `undefined` from other queues.
-    #[wasm_bindgen(getter, js_name = streamOffset)]
-    pub fn stream_offset(&self) -> Option<f64> {
-        self.delivery.stream_offset.map(|n| n as f64)
-    }
-
-    /// Persistent (delivery_mode=2).
-    #[wasm_bindgen(getter)]
-    pub fn persistent(&self) -> bool {
-        self.delivery.properties.persistent
-    }
-
-    /// Application headers.
-    #[wasm_bindgen(getter)]
-    pub fn headers(&self) -> Object {
-        let object = Object::new();
-        for (name, value) in &self.delivery.properties.headers {
-            set(&object, name, value.as_str());
-        }
-        object
-    }
-
-    /// The content type, if the publisher set one.
-    #[wasm_bindgen(getter, js_name = contentType)]
-    pub fn content_type(&self) -> Option<String> {
-        self.delivery.properties.content_type.clone()
-    }
-
-    /// The publisher's message id, if set.
-    #[wasm_bindgen(getter, js_name = messageId)]
-    pub fn message_id(&self) -> Option<String> {
-        self.delivery.properties.message_id.clone()
-    }
-
-    /// pika's `basic_ack`, on the connection the message came on. Throws `"Stale"`
-    /// when that connection is gone (RabbitMQ redelivers it, marked); nothing to do
-    /// for an auto-ack consumer.
-    pub fn ack(&self) -> Result<(), JsValue> {
-        self.delivery.ack().map_err(ack_error)
-    }
-
-    /// pika's `basic_nack`: `{ requeue: false }` drops (or dead-letters) it; by
-    /// default it goes back to the queue. A stream message cannot be nacked
-    /// (RabbitMQ would close the connection): that throws `"StreamNack"`.
-    pub fn nack(&self, options: Option<NackOptions>) -> Result<(), JsValue> {
-        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
-        self.delivery.nack(flag(&options, "requeue").unwrap_or(true)).map_err(ack_error)
     }
 }
 

@@ -46,11 +46,22 @@ fn page_folder() -> std::path::PathBuf {
     for file in ["index.html", "flows.js"] {
         std::fs::copy(root.join("tests/js").join(file), folder.join(file)).expect("copy the test page");
     }
-    for entry in std::fs::read_dir(&package).expect("the package") {
-        let entry = entry.expect("a package file");
-        std::fs::copy(entry.path(), folder.join("burrow").join(entry.file_name())).expect("copy the package");
-    }
+    copy_tree(&package, &folder.join("burrow"));
     folder
+}
+
+/// Copies `from` into `to`, folders too (wasm-bindgen puts inline JavaScript in `snippets/`).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder for the package");
+    for entry in std::fs::read_dir(from).expect("the package") {
+        let entry = entry.expect("a package file");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy the package");
+        }
+    }
 }
 
 #[test]
