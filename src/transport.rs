@@ -467,6 +467,11 @@ impl Connection {
         rx.await.unwrap_or_else(|_| Err(TransportError::Closed(CloseReason::Transport("the connection was dropped".into()))))
     }
 
+    /// Bytes the browser holds for this socket, not yet written to the network.
+    pub fn buffered_amount(&self) -> u32 {
+        self.inner.borrow().socket.as_ref().map_or(0, Socket::buffered_amount)
+    }
+
     /// Waits while the socket holds more than [`SEND_BUFFER_HIGH_WATER`] unsent bytes.
     async fn wait_for_room(&self) {
         loop {

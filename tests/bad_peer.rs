@@ -97,3 +97,38 @@ async fn wss_works() {
     assert_eq!(connection.info().and_then(|i| i.server), Some("fake-peer/1".to_owned()));
     assert!(connection.is_connected());
 }
+
+/// A peer that stops reading: the socket's buffer fills, and `basic_publish` waits
+/// (backpressure) instead of letting the browser buffer without bound.
+#[wasm_bindgen_test]
+async fn a_peer_that_stops_reading_makes_publish_wait() {
+    use burrow::rabbit::BasicProperties;
+    use burrow::transport::SEND_BUFFER_HIGH_WATER;
+    use futures_util::future::{select, Either};
+
+    let connection = within("CONNECTED", Connection::open("ws://127.0.0.1:8094/stall", connect_options()))
+        .await
+        .unwrap_or_else(|e| panic!("the fake peer answers CONNECT: {e}"));
+    let body = vec![b'x'; 1 << 20];
+    let properties = BasicProperties::default();
+    let mut sent = 0u32;
+    loop {
+        let publish = Box::pin(connection.basic_publish("", "q", body.clone(), &properties, false));
+        match select(publish, gloo_timers::future::TimeoutFuture::new(2_000)).await {
+            Either::Left((result, _)) => {
+                result.unwrap_or_else(|e| panic!("publish {sent}: {e}"));
+                sent += 1;
+                assert!(sent < 200, "200 MiB went to a peer that reads nothing: no backpressure");
+            }
+            // It waits: the peer reads nothing, so the buffer does not drain.
+            Either::Right(_) => break,
+        }
+    }
+    let buffered = connection.buffered_amount();
+    console_log!("publish waited after {sent} MiB; the browser holds {buffered} bytes");
+    assert!(sent > 0, "the first publishes went");
+    assert!(
+        buffered as usize <= SEND_BUFFER_HIGH_WATER as usize + body.len() + 1024,
+        "the browser buffered {buffered} bytes, more than the limit and one message"
+    );
+}

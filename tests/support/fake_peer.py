@@ -29,6 +29,7 @@ AFTER = {
     "/midframe": b"MESSAGE\nsubscription:s\ndestination:/queue/a\ncontent-length:100\n\nonly part of the bo",
     "/error": b"ERROR\nmessage:something broke\ncontent-type:text/plain\n\nthe fake peer gives up\0",
     "/ok": b"",
+    "/stall": b"",
 }
 
 
@@ -110,6 +111,10 @@ def serve(conn):
             send_frame(conn, 2, AFTER[path])
         if path in ("/midframe", "/error"):
             send_frame(conn, 8, struct.pack(">H", 1000))
+            return
+        if path == "/stall":
+            # Never read again: the client's socket buffers fill up.
+            threading.Event().wait(120)
             return
         while True:  # stay up until the client goes
             opcode, payload = read_frame(conn)
