@@ -27,20 +27,6 @@ fn start() -> ReliableConnection {
     ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("a ws:// URL")
 }
 
-/// Waits (bounded) for a status event that `pick` accepts.
-async fn until(c: &mut ReliableConnection, what: &str, pick: impl Fn(&ConnectionEvent) -> bool) -> ConnectionEvent {
-    within(what, async {
-        loop {
-            match c.next_event().await {
-                Some(event) if pick(&event) => return event,
-                Some(_) => {}
-                None => panic!("the events ended while waiting for {what}"),
-            }
-        }
-    })
-    .await
-}
-
 async fn next(consumer: &mut Consumer, what: &str) -> Delivery {
     match within(what, consumer.next()).await {
         Some(Ok(delivery)) => delivery,
@@ -181,7 +167,7 @@ async fn a_stream_of_a_thousand_is_read_from_first_from_offset_500_from_last_and
     // "next": only what comes after the subscription.
     let mut reader = start();
     let mut tail = reader.basic_consume(&stream, ConsumeOptions::stream(StreamOffset::Next, 10)).expect("consume");
-    until(&mut reader, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
+    common::until_event(&mut reader, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
     let confirm = c.basic_publish("", &stream, b"m-1000".to_vec(), &BasicProperties::persistent()).await.expect("taken");
     within("the confirm", confirm).await.expect("confirmed");
     let newest = next(&mut tail, "the next message").await;

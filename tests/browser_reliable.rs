@@ -20,36 +20,12 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Waits (bounded) for a status event that `pick` accepts.
-async fn until(c: &mut ReliableConnection, what: &str, pick: impl Fn(&ConnectionEvent) -> bool) -> ConnectionEvent {
-    within(what, async {
-        loop {
-            match c.next_event().await {
-                Some(event) if pick(&event) => return event,
-                Some(_) => {}
-                None => panic!("the events ended while waiting for {what}"),
-            }
-        }
-    })
-    .await
-}
-
 async fn durable_queue(prefix: &str) -> String {
     let queue = fresh_name(prefix);
     let setup = connect().await;
     setup.queue_declare(&queue, &QueueOptions::durable()).await.expect("declare");
     setup.close().await.expect("close");
     queue
-}
-
-/// Polls `check` every 50 ms until it holds; fails after `limit_ms`.
-async fn eventually(what: &str, limit_ms: u32, mut check: impl FnMut() -> bool) {
-    let mut waited = 0;
-    while !check() {
-        assert!(waited < limit_ms, "{what} did not happen within {limit_ms} ms");
-        TimeoutFuture::new(50).await;
-        waited += 50;
-    }
 }
 
 /// The queue's depth once the management API's figures have settled on it.
@@ -72,7 +48,7 @@ async fn disconnect_during_the_countdown_stops_within_a_second() {
     // Nothing listens on port 9: every attempt fails and a countdown runs.
     let mut c = ReliableConnection::start("ws://127.0.0.1:9/ws", connect_options(), ReliableOptions::default())
         .expect("a ws:// URL");
-    until(&mut c, "the countdown", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
+    common::until_event(&mut c, "the countdown", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
     c.stop();
     let stopped = async {
         loop {
@@ -92,7 +68,7 @@ async fn disconnect_during_the_countdown_stops_within_a_second() {
 async fn a_300_byte_routing_key_is_refused_in_words_and_the_next_publish_is_confirmed() {
     let queue = durable_queue("reliable-key").await;
     let mut c = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
-    until(&mut c, "CONNECTED", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
+    common::until_event(&mut c, "CONNECTED", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
     let bad = c.try_basic_publish("", &"k".repeat(300), b"bad".to_vec(), &BasicProperties::default());
     match bad {
         Err(error @ PublishError::Invalid(RabbitError::NameTooLong(_))) => {
@@ -119,7 +95,7 @@ async fn a_300_byte_routing_key_is_refused_in_words_and_the_next_publish_is_conf
 async fn a_publish_to_a_missing_exchange_fails_alone() {
     let queue = durable_queue("reliable-missing-exchange").await;
     let mut c = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
-    until(&mut c, "CONNECTED", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
+    common::until_event(&mut c, "CONNECTED", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
     let before = c.try_basic_publish("", &queue, b"before".to_vec(), &BasicProperties::default()).expect("taken");
     within("the first confirm", before).await.expect("confirmed");
     let doomed = c
@@ -147,11 +123,11 @@ async fn removing_an_auto_ack_consumer_during_a_reconnect_leaves_no_consumer() {
     let mut c = ReliableConnection::start(BROKER_URL, options, ReliableOptions { backoff, ..Default::default() })
         .expect("url");
     let consumer = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None }).expect("consume");
-    until(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
+    common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
     common::ask_broker_helper("/pause").await.expect("freeze the broker");
-    until(&mut c, "the silence noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
+    common::until_event(&mut c, "the silence noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
     // The next attempt opens a socket the frozen broker will only answer once thawed.
-    until(&mut c, "the next attempt", |e| matches!(e, ConnectionEvent::Connecting { .. })).await;
+    common::until_event(&mut c, "the next attempt", |e| matches!(e, ConnectionEvent::Connecting { .. })).await;
     drop(consumer);
     drop(c);
     common::ask_broker_helper("/resume").await.expect("thaw the broker");
@@ -204,7 +180,7 @@ async fn burst(count: u32) -> (u32, u32) {
             after_ten_thousand = common::wasm_memory_bytes();
         }
     }
-    eventually("every confirm", 300_000, || c.outbox().messages == 0).await;
+    common::eventually("every confirm", 300_000, || c.outbox().messages == 0).await;
     let at_end = common::wasm_memory_bytes();
     let depth = queue_depth_settles_at(&queue, u64::from(count)).await;
     c.stop();

@@ -63,16 +63,6 @@ async fn helper(path: &str) -> String {
     text
 }
 
-/// Polls `check` every 50 ms until it holds; fails after `limit_ms`.
-async fn eventually(what: &str, limit_ms: u32, mut check: impl FnMut() -> bool) {
-    let mut waited = 0;
-    while !check() {
-        assert!(waited < limit_ms, "{what} did not happen within {limit_ms} ms");
-        TimeoutFuture::new(50).await;
-        waited += 50;
-    }
-}
-
 /// What one client's status stream said, with the page's clock.
 #[derive(Default)]
 struct Timeline {
@@ -141,7 +131,7 @@ async fn fail_over(name: &str, client: &Rc<RefCell<Timeline>>, all: &[&Rc<RefCel
     let connects = client.borrow().connected.len();
     let asked = now_ms();
     console_log!("stopping node {node}, where the {name} is ({})", helper(&format!("/cluster/stop-app?node={node}")).await.trim());
-    eventually(&format!("the {name} on another node"), 60_000, || client.borrow().connected.len() > connects).await;
+    common::eventually(&format!("the {name} on another node"), 60_000, || client.borrow().connected.len() > connects).await;
     let (connected_at, new_url) = client.borrow().connected.last().cloned().unwrap_or_default();
     let lost_at = client.borrow().lost.iter().rev().map(|(t, _)| *t).find(|t| *t >= asked).unwrap_or(asked);
     assert_ne!(node_of(&new_url), node, "the {name} moved to another node");
@@ -245,19 +235,19 @@ async fn producer_and_consumer_survive_losing_their_nodes_with_nothing_confirmed
         });
     }
 
-    eventually("1,500 sent", 60_000, || tally.borrow().sent >= 1_500).await;
+    common::eventually("1,500 sent", 60_000, || tally.borrow().sent >= 1_500).await;
     let clients = [&producer_timeline, &consumer_timeline];
     let producer_failover = fail_over("producer", &producer_timeline, &clients).await;
-    eventually("3,000 sent", 120_000, || tally.borrow().sent >= 3_000).await;
+    common::eventually("3,000 sent", 120_000, || tally.borrow().sent >= 3_000).await;
     let consumer_failover = fail_over("consumer", &consumer_timeline, &clients).await;
 
-    eventually("every message sent", 120_000, || tally.borrow().publishing_done).await;
-    eventually("every confirm", 120_000, || {
+    common::eventually("every message sent", 120_000, || tally.borrow().publishing_done).await;
+    common::eventually("every confirm", 120_000, || {
         let tally = tally.borrow();
         tally.confirmed.len() + tally.failed.len() == tally.sent as usize
     })
     .await;
-    eventually("every confirmed message received", 120_000, || {
+    common::eventually("every confirmed message received", 120_000, || {
         let tally = tally.borrow();
         tally.confirmed.iter().all(|n| tally.copies.contains_key(n))
     })

@@ -6,35 +6,19 @@
 //! `cargo test --test e2e -- --ignored --test-threads=1`.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod native;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use native::{wait_for_port, Services};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 const APP_PORT: u16 = 8090;
 const DRIVER_PORT: u16 = 9515;
 const WAIT: Duration = Duration::from_secs(15);
 
-/// Child processes killed when the test ends, pass or fail.
-struct Services(Vec<Child>);
 
-impl Drop for Services {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn wait_for_port(port: u16, what: &str, limit: Duration) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < limit, "{what} did not listen on port {port} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn start_services() -> Services {
     let trunk = Command::new("trunk")

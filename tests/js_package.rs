@@ -6,34 +6,19 @@
 //! it is `#[ignore]`d in a plain `cargo test`; `./burrow test` runs it.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::net::TcpStream;
+mod native;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use native::{wait_for_port, Services};
 use fantoccini::{ClientBuilder, Locator};
 
 const PAGE_PORT: u16 = 8096;
 const DRIVER_PORT: u16 = 9516;
 
-struct Services(Vec<Child>);
 
-impl Drop for Services {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn wait_for_port(port: u16, what: &str) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "{what} did not listen on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// The page's folder: the test's files and the built package under `burrow/`.
 fn page_folder() -> std::path::PathBuf {
@@ -82,8 +67,8 @@ fn the_four_flows_from_javascript_with_only_the_package() {
         .spawn()
         .expect("chromedriver is installed by ./burrow setup");
     let _services = Services(vec![server, driver]);
-    wait_for_port(PAGE_PORT, "the page server");
-    wait_for_port(DRIVER_PORT, "chromedriver");
+    wait_for_port(PAGE_PORT, "the page server", Duration::from_secs(30));
+    wait_for_port(DRIVER_PORT, "chromedriver", Duration::from_secs(30));
 
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async {

@@ -138,3 +138,31 @@ pub fn wasm_memory_bytes() -> u32 {
         .map(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().map(|b| b.byte_length()).unwrap_or(0))
         .unwrap_or(0)
 }
+
+/// Waits (bounded) for a status event of `connection` that `pick` accepts.
+pub async fn until_event(
+    connection: &mut burrow::reliable::ReliableConnection,
+    what: &str,
+    pick: impl Fn(&burrow::reliable::ConnectionEvent) -> bool,
+) -> burrow::reliable::ConnectionEvent {
+    within(what, async {
+        loop {
+            match connection.next_event().await {
+                Some(event) if pick(&event) => return event,
+                Some(_) => {}
+                None => panic!("the events ended while waiting for {what}"),
+            }
+        }
+    })
+    .await
+}
+
+/// Polls `check` every 50 ms until it holds; fails after `limit_ms`.
+pub async fn eventually(what: &str, limit_ms: u32, mut check: impl FnMut() -> bool) {
+    let mut waited = 0;
+    while !check() {
+        assert!(waited < limit_ms, "{what} did not happen within {limit_ms} ms");
+        TimeoutFuture::new(50).await;
+        waited += 50;
+    }
+}
