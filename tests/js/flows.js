@@ -60,27 +60,38 @@ async function workQueues() {
   const producer = connect(URL_, options);
   await producer.queueDeclare(queue);
   // Each worker says when RabbitMQ accepted its subscription: dispatch is then
-  // round-robin from the first message.
+  // round-robin from the first message. Its other status events are kept, so a
+  // failure says whether a connection was lost meanwhile.
   const ready = [];
-  const workers = [0, 1].map(() => {
+  const events = [[], []];
+  const workers = [0, 1].map((i) => {
     let signal;
     ready.push(new Promise((resolve) => { signal = resolve; }));
-    return connect(URL_, { ...options, onStatus: (event) => { if (event.type === "consumer-ready") signal(); } });
+    return connect(URL_, { ...options, onStatus: (event) => {
+      events[i].push(event.type === "reconnecting" ? `reconnecting (${event.reason})` : event.type);
+      if (event.type === "consumer-ready") signal();
+    } });
   });
-  const inboxes = workers.map((worker) => collect(worker, queue, { ack: "manual", prefetch: 1 }));
+  const got = [[], []];
+  let resolveAll;
+  const all = new Promise((resolve) => { resolveAll = resolve; });
+  // Each worker acks as it goes: with prefetch 1, the broker gives a worker its
+  // next task only once it acked the last, so the ten go five and five.
+  workers.forEach((worker, i) => worker.consume(queue, (message) => {
+    got[i].push(message.text);
+    message.ack();
+    if (got[0].length + got[1].length === 10) resolveAll();
+  }, { ack: "manual", prefetch: 1 }));
   await within("both consumers ready", Promise.all(ready));
   await Promise.all(Array.from({ length: 10 }, (_, n) => producer.publish(queue, `task ${n}`)));
-  const got = [[], []];
-  for (let round = 0; round < 5; round++) {
-    for (const [i, inbox] of inboxes.entries()) {
-      const message = await inbox.next(`worker ${i} message ${round}`);
-      got[i].push(message.text);
-      message.ack();
-    }
+  try {
+    await within("ten tasks", all);
+  } catch (error) {
+    throw new Error(`${error.message}: got ${JSON.stringify(got)}, worker status ${JSON.stringify(events)}`);
   }
-  assert(got[0].length === 5 && got[1].length === 5, `5 and 5: ${JSON.stringify(got)}`);
-  const all = new Set([...got[0], ...got[1]]);
-  assert(all.size === 10, `every task once: ${JSON.stringify(got)}`);
+  assert(got[0].length === 5 && got[1].length === 5, `5 and 5: ${JSON.stringify(got)}, status ${JSON.stringify(events)}`);
+  const distinct = new Set([...got[0], ...got[1]]);
+  assert(distinct.size === 10, `every task once: ${JSON.stringify(got)}`);
   producer.close();
   workers.forEach((worker) => worker.close());
   log(`2. work queues: round-robin, ${got[0].length} and ${got[1].length}`);
