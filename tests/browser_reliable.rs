@@ -124,6 +124,21 @@ async fn removing_an_auto_ack_consumer_during_a_reconnect_leaves_no_consumer() {
         .expect("url");
     let consumer = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None }).expect("consume");
     common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
+    // The consumer's connection as the broker names it, so that after the thaw the
+    // old consumer (which the broker drops once it reads the close it missed while
+    // frozen) is told apart from a zombie on a connection opened after the stop.
+    let api = management();
+    let mut original = Vec::new();
+    for _ in 0..100 {
+        if let Ok(Some(state)) = api.queue("/", &queue).await {
+            original = state.consumer_connections;
+        }
+        if !original.is_empty() {
+            break;
+        }
+        TimeoutFuture::new(200).await;
+    }
+    assert!(!original.is_empty(), "the management API never showed the consumer before the freeze");
     common::ask_broker_helper("/pause").await.expect("freeze the broker");
     common::until_event(&mut c, "the silence noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
     // The next attempt opens a socket the frozen broker will only answer once thawed.
@@ -132,16 +147,33 @@ async fn removing_an_auto_ack_consumer_during_a_reconnect_leaves_no_consumer() {
     drop(c);
     common::ask_broker_helper("/resume").await.expect("thaw the broker");
     // After the thaw the hung handshake completes; it must be closed, not CONNECTed.
-    // Watch the queue's figures for 5 s (they refresh every second).
-    let api = management();
-    let mut most = 0;
-    for _ in 0..25 {
+    // Watch the queue's consumers for 5 s after the old one is gone (figures refresh
+    // every second); the old one must go within 20 s.
+    let mut zombies = Vec::new();
+    let mut old_gone_after = None;
+    let mut quiet_samples = 0;
+    for sample in 0..125 {
         if let Ok(Some(state)) = api.queue("/", &queue).await {
-            most = most.max(state.consumers);
+            for name in state.consumer_connections.iter().filter(|name| !original.contains(name)) {
+                if !zombies.contains(name) {
+                    zombies.push(name.clone());
+                }
+            }
+            if state.consumers == 0 && old_gone_after.is_none() {
+                old_gone_after = Some(sample);
+            }
+        }
+        if old_gone_after.is_some() {
+            quiet_samples += 1;
+            if quiet_samples >= 25 {
+                break;
+            }
         }
         TimeoutFuture::new(200).await;
     }
-    assert_eq!(most, 0, "a consumer appeared on the queue after it was removed");
+    assert!(zombies.is_empty(), "a consumer appeared on the queue after it was removed, on {zombies:?} (the original was on {original:?})");
+    assert!(old_gone_after.is_some(), "the consumer of before the freeze ({original:?}) was still on the queue 20 s after the thaw");
+    assert!(quiet_samples >= 25, "watched the queue for only {quiet_samples} samples after the old consumer went");
 }
 
 #[wasm_bindgen_test]
