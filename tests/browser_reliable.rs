@@ -246,3 +246,38 @@ async fn a_burst_of_a_hundred_thousand_lands_exactly_with_memory_flat() {
         "wasm memory grew from {after_ten_thousand} to {at_end} bytes"
     );
 }
+
+#[wasm_bindgen_test]
+async fn publishers_waiting_for_room_go_in_order_and_one_that_gives_up_blocks_nobody() {
+    use burrow::rabbit::OutboxLimits;
+    use futures_util::future::join_all;
+    let queue = durable_queue("reliable-order").await;
+    let options = ReliableOptions { outbox: OutboxLimits { messages: 5, ..Default::default() }, ..Default::default() };
+    let c = ReliableConnection::start(BROKER_URL, connect_options(), options).expect("url");
+    let publish = |n: usize| {
+        let (c, queue) = (&c, queue.clone());
+        Box::pin(async move {
+            let confirm = c.basic_publish("", &queue, format!("m-{n}").into_bytes(), &BasicProperties::default()).await?;
+            confirm.await
+        })
+    };
+    // 200 publishers through an outbox of 5: each polled once, so each takes its
+    // place in the queue for room; the 7th gives up while it waits.
+    let mut waiting: Vec<_> = (0..200).map(publish).collect();
+    for publisher in &mut waiting {
+        assert!(futures_util::poll!(publisher.as_mut()).is_pending());
+    }
+    drop(waiting.remove(7));
+    for outcome in within("199 confirms", join_all(waiting)).await {
+        outcome.expect("confirmed");
+    }
+    let mut deliveries = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None }).expect("consume");
+    let expected: Vec<String> = (0..200).filter(|n| *n != 7).map(|n| format!("m-{n}")).collect();
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        let delivery = within("a delivery", deliveries.next()).await.expect("a delivery").expect("not an error");
+        got.push(delivery.body_text());
+    }
+    assert_eq!(got, expected, "published in the order the publishers came");
+    c.stop();
+}

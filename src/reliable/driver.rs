@@ -4,7 +4,7 @@
 //! hands its events to futures and streams. It decides nothing itself.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -92,12 +92,16 @@ struct Driver {
     timer_at: Option<Duration>,
     ticker: Option<Ticker>,
     events: mpsc::UnboundedSender<ConnectionEvent>,
-    confirms: HashMap<OutboxId, oneshot::Sender<Result<(), PublishError>>>,
+    confirms: HashMap<OutboxId, ConfirmSink>,
     consumers: HashMap<ConsumerKey, mpsc::UnboundedSender<Result<Delivery, ConsumeError>>>,
     queues: HashMap<ConsumerKey, String>,
     declares: HashMap<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
     /// Publishers waiting for room in the outbox.
-    room: Vec<oneshot::Sender<()>>,
+    /// Publishers waiting for room, in the order they came (by ticket); only the
+    /// first is woken when room comes, so they go in order and a confirm wakes one
+    /// task, not all of them.
+    room: VecDeque<(u64, Option<oneshot::Sender<()>>)>,
+    next_ticket: u64,
     /// Callers waiting for the connection to be up (or stopped).
     up: Vec<oneshot::Sender<()>>,
     /// Bytes for `pending_link` not yet written: the pacer batches them under load.
@@ -192,7 +196,8 @@ impl ReliableConnection {
                 consumers: HashMap::new(),
                 queues: HashMap::new(),
                 declares: HashMap::new(),
-                room: Vec::new(),
+                room: VecDeque::new(),
+                next_ticket: 0,
                 up: Vec::new(),
                 out: Vec::new(),
                 pending_link: None,
@@ -246,14 +251,31 @@ impl ReliableConnection {
         body: Vec<u8>,
         properties: &BasicProperties,
     ) -> Result<PublishConfirm, PublishError> {
+        let mut turn: Option<WaitingPublisher> = None;
         loop {
             let waiting = {
                 let mut driver = self.shared.borrow_mut();
+                let first = match &turn {
+                    Some(turn) => driver.room.front().is_some_and(|(ticket, _)| *ticket == turn.ticket),
+                    None => driver.room.is_empty(),
+                };
                 match driver.core.check_room(body.len()) {
-                    Ok(()) => None,
-                    Err(PublishError::Full(_)) => {
+                    Ok(()) if first => None,
+                    Ok(()) | Err(PublishError::Full(_)) => {
                         let (tx, rx) = oneshot::channel();
-                        driver.room.push(tx);
+                        match &turn {
+                            Some(turn) => {
+                                if let Some(place) = driver.room.iter_mut().find(|(ticket, _)| *ticket == turn.ticket) {
+                                    place.1 = Some(tx);
+                                }
+                            }
+                            None => {
+                                let ticket = driver.next_ticket;
+                                driver.next_ticket += 1;
+                                driver.room.push_back((ticket, Some(tx)));
+                                turn = Some(WaitingPublisher { ticket, shared: Rc::downgrade(&self.shared) });
+                            }
+                        }
                         Some(rx)
                     }
                     Err(other) => return Err(other),
@@ -267,6 +289,8 @@ impl ReliableConnection {
                 }
             }
         }
+        // Out of the queue; the next in it looks for room in its turn.
+        drop(turn);
         self.try_basic_publish(exchange, routing_key, body, properties)
     }
 
@@ -293,11 +317,46 @@ impl ReliableConnection {
         let id = {
             let mut driver = self.shared.borrow_mut();
             let id = driver.core.basic_publish(now(), publish)?;
-            driver.confirms.insert(id, tx);
+            driver.confirms.insert(id, ConfirmSink::Future(tx));
             id
         };
         pump(&self.shared);
         Ok(PublishConfirm { id, rx })
+    }
+
+    /// [`ReliableConnection::try_basic_publish`] whose outcome goes to `then`
+    /// (called once, also when stopped) instead of a future: the JavaScript API
+    /// resolves its Promise there, with no task and no channel per message.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn try_basic_publish_then(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: Vec<u8>,
+        properties: &BasicProperties,
+        then: Box<dyn FnOnce(Result<(), PublishError>)>,
+    ) -> Result<(), PublishError> {
+        let publish = PendingPublish {
+            exchange: exchange.to_owned(),
+            routing_key: routing_key.to_owned(),
+            body,
+            properties: properties.clone(),
+        };
+        {
+            let mut driver = self.shared.borrow_mut();
+            let id = driver.core.basic_publish(now(), publish)?;
+            driver.confirms.insert(id, ConfirmSink::Callback(then));
+        }
+        pump(&self.shared);
+        Ok(())
+    }
+
+    /// Whether a publish with a body of `size` bytes would be taken now (room in
+    /// the outbox, not stopped) without overtaking a publisher waiting for room.
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    pub(crate) fn has_room(&self, size: usize) -> bool {
+        let driver = self.shared.borrow();
+        driver.room.is_empty() && driver.core.check_room(size).is_ok()
     }
 
     /// pika's `basic_consume`: a consumer that subscribes now (or once connected)
@@ -758,9 +817,13 @@ fn pump(shared: &Shared) {
             break;
         }
     }
-    // Re-armed only when the deadline moves: a timer per message costs more than the message.
+    // Re-armed only for an earlier deadline. Every send and receive moves the
+    // heart-beat deadlines later, and a timer per message (a setTimeout and a
+    // clearTimeout) cost more than the message; a timer armed too early fires,
+    // finds nothing due, and is armed again for the new deadline.
     let deadline = driver.core.poll_timeout();
-    if deadline != driver.timer_at || driver.timer.is_none() && deadline.is_some() {
+    let armed_in_time = driver.timer.is_some() && driver.timer_at.zip(deadline).is_some_and(|(armed, due)| armed <= due);
+    if deadline.is_some() && !armed_in_time {
         driver.timer_at = deadline;
         let weak = driver.weak.clone();
         driver.timer = deadline.map(|at| {
@@ -845,9 +908,55 @@ fn handlers(weak: &Weak<RefCell<Driver>>, link: LinkId) -> SocketHandlers {
     }
 }
 
-fn wake_publishers(driver: &mut Driver) {
-    for waiter in driver.room.drain(..) {
-        let _ = waiter.send(());
+/// A [`ReliableConnection::basic_publish`]'s place in the queue for room; it
+/// leaves the queue when dropped (done, or its future dropped while waiting).
+struct WaitingPublisher {
+    ticket: u64,
+    shared: Weak<RefCell<Driver>>,
+}
+
+impl Drop for WaitingPublisher {
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.upgrade() else { return };
+        let Ok(mut driver) = shared.try_borrow_mut() else { return };
+        driver.room.retain(|(ticket, _)| *ticket != self.ticket);
+        // The next one looks for room now: there may be some left.
+        wake_first_publisher(&mut driver);
+    }
+}
+
+/// Where a publish's outcome goes.
+enum ConfirmSink {
+    /// A [`PublishConfirm`] awaits it.
+    Future(oneshot::Sender<Result<(), PublishError>>),
+    /// Called with it, once.
+    Callback(Box<dyn FnOnce(Result<(), PublishError>)>),
+}
+
+impl ConfirmSink {
+    fn settle(self, outcome: Result<(), PublishError>) {
+        match self {
+            ConfirmSink::Future(tx) => {
+                let _ = tx.send(outcome);
+            }
+            ConfirmSink::Callback(then) => then(outcome),
+        }
+    }
+}
+
+/// Wakes the first publisher waiting for room (room came).
+fn wake_first_publisher(driver: &mut Driver) {
+    if let Some(waker) = driver.room.front_mut().and_then(|(_, waker)| waker.take()) {
+        let _ = waker.send(());
+    }
+}
+
+/// Wakes every publisher waiting for room (stopped: each returns its error).
+fn wake_all_publishers(driver: &mut Driver) {
+    for (_, waker) in driver.room.iter_mut() {
+        if let Some(waker) = waker.take() {
+            let _ = waker.send(());
+        }
     }
 }
 
@@ -878,16 +987,16 @@ fn route(driver: &mut Driver, event: ReliableEvent) {
             }
         }
         ReliableEvent::Confirmed(id) => {
-            if let Some(tx) = driver.confirms.remove(&id) {
-                let _ = tx.send(Ok(()));
+            if let Some(sink) = driver.confirms.remove(&id) {
+                sink.settle(Ok(()));
             }
-            wake_publishers(driver);
+            wake_first_publisher(driver);
         }
         ReliableEvent::PublishFailed { publish, error } => {
-            if let Some(tx) = driver.confirms.remove(&publish) {
-                let _ = tx.send(Err(error));
+            if let Some(sink) = driver.confirms.remove(&publish) {
+                sink.settle(Err(error));
             }
-            wake_publishers(driver);
+            wake_first_publisher(driver);
         }
         ReliableEvent::ConsumerReady(key) => status(driver, ConnectionEvent::ConsumerReady(key)),
         ReliableEvent::ConsumerFailed { consumer, error } => {
@@ -918,9 +1027,13 @@ fn route(driver: &mut Driver, event: ReliableEvent) {
         ReliableEvent::Stopped(reason) => {
             driver.consumers.clear();
             driver.queues.clear();
-            driver.confirms.clear();
+            // The core failed every unconfirmed publish before Stopped; a callback
+            // is never left uncalled all the same.
+            for (_, sink) in driver.confirms.drain() {
+                sink.settle(Err(PublishError::Stopped));
+            }
             driver.declares.clear();
-            wake_publishers(driver);
+            wake_all_publishers(driver);
             for waiter in driver.up.drain(..) {
                 let _ = waiter.send(());
             }

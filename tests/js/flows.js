@@ -167,6 +167,52 @@ async function statusAndErrors() {
   log("status events: connecting, connected, stopped last; an impossible publish is refused in words");
 }
 
+async function publishOutcomes() {
+  // A message the broker refuses fails alone; the next one is confirmed.
+  const connection = connect(URL_, options);
+  const queue = fresh("outcomes");
+  await connection.queueDeclare(queue);
+  let refused = null;
+  const doomed = connection.publish("x", "doomed", { exchange: "burrow-no-such-exchange" }).catch((error) => { refused = error; });
+  const after = connection.publish(queue, "after");
+  await within("the refusal", doomed, 20000);
+  assert(refused && refused.name === "PublishRefused", `a publish to a missing exchange is refused: ${refused}`);
+  await within("the publish after the refused one", after, 20000);
+
+  // More publishes at once than the outbox holds: each waits its turn, all are
+  // confirmed, in order.
+  const small = connect(URL_, { ...options, outboxMessages: 5 });
+  await small.queueDeclare(queue);
+  const count = 41;
+  const confirms = [];
+  for (let n = 0; n < count - 1; n++) confirms.push(small.publish(queue, `m-${n}`));
+  // Published when the first confirm frees a slot, while 35 others wait for one:
+  // it must not overtake them.
+  const last = confirms[0].then(() => small.publish(queue, `m-${count - 1}`));
+  await within("41 confirms through an outbox of 5", Promise.all([...confirms, last]), 20000);
+  const inbox = collect(connection, queue, { ack: "manual", prefetch: 50 });
+  const first = await inbox.next("the message after the refused one");
+  assert(first.text === "after", `the message after the refused one arrived: ${first.text}`);
+  first.ack();
+  for (let n = 0; n < count; n++) {
+    const message = await inbox.next(`m-${n}`);
+    assert(message.text === `m-${n}`, `in the order published: expected m-${n}, got ${message.text}`);
+    message.ack();
+  }
+  inbox.subscription.cancel();
+
+  // Closing with publishes unconfirmed: every Promise settles, confirmed or "Stopped".
+  const pending = [];
+  for (let n = 0; n < 300; n++) pending.push(small.publish(queue, `late-${n}`));
+  small.close();
+  const settled = await within("every publish settled after close()", Promise.allSettled(pending));
+  const wrong = settled.filter((s) => s.status === "rejected" && s.reason.name !== "Stopped");
+  assert(wrong.length === 0, `unconfirmed publishes fail with "Stopped": ${wrong.map((s) => s.reason)}`);
+  assert(settled.some((s) => s.status === "rejected"), "close() came before some confirms");
+  connection.close();
+  log("publish outcomes: a refused message fails alone; 41 publishes through an outbox of 5, in order; close() settles every pending publish");
+}
+
 async function quorumAndStreams() {
   const connection = connect(URL_, options);
   let invalid = null;
@@ -206,6 +252,7 @@ try {
   await acknowledgements();
   await durability();
   await statusAndErrors();
+  await publishOutcomes();
   await quorumAndStreams();
   result.textContent = JSON.stringify({ ok: true });
 } catch (error) {
