@@ -512,6 +512,13 @@ let targetId;
 let availability;
 async function loadPage() {
   if (targetId) await browserCdp.send('Target.closeTarget', { targetId }).catch(() => {});
+  // The closed page's long poll may still be open: a job given to it would be lost.
+  if (control.waiter) {
+    const stale = control.waiter;
+    control.waiter = null;
+    clearTimeout(stale.pollTimer);
+    try { stale.writeHead(204); stale.end(); } catch (_) { /* already gone */ }
+  }
   // No browserContextId: Chromium's default context, unknown to Playwright, which
   // therefore detaches from the page and instruments nothing in it.
   ({ targetId } = await browserCdp.send('Target.createTarget', { url: `${pageUrl}?control${args['page-query'] ? `&${args['page-query']}` : ''}` }));
@@ -714,6 +721,9 @@ function cases(env) {
           markLogs();
         }
         try {
+          // A fresh page, so the figure is this workload's alone: wasm memory never
+          // shrinks, and the floods before it would leave their high-water mark.
+          await loadPage();
           const result = await runInPage({ workload: 'memory', client, ...conn, destination, count: cfg.memoryN, ack: 'client-individual', prefetch: cfg.prefetch, timeoutMs: cfg.runTimeoutMs });
           if (!result.error && q) {
             const d = await waitDepth(q, 0);
