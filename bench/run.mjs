@@ -140,7 +140,7 @@ function startServer() {
   ];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
-    if (url.pathname.startsWith('/control/')) return controlRoute(url.pathname, req, res);
+    if (url.pathname.startsWith('/control/')) return controlRoute(url.pathname, req, res, url.searchParams.get('page'));
     let p = decodeURIComponent(url.pathname);
     if (p === '/') p = '/index.html';
     for (const [prefix, root] of routes) {
@@ -169,7 +169,7 @@ function startServer() {
 
 // ─── Control channel: jobs for the page ─────────────────────────────────────────
 
-const control = { queue: [], waiter: null, pending: new Map(), nextId: 1, closed: false };
+const control = { queue: [], waiter: null, pending: new Map(), nextId: 1, closed: false, page: 0 };
 
 function deliver() {
   if (!control.waiter) return;
@@ -195,8 +195,11 @@ function readBody(req) {
   });
 }
 
-async function controlRoute(pathname, req, res) {
+async function controlRoute(pathname, req, res, page) {
   if (pathname === '/control/next') {
+    // A poll from a page already replaced (it may arrive after its target closed)
+    // must not take the next job: that job would be lost with it.
+    if (page !== String(control.page)) { res.writeHead(410); res.end(); return; }
     if (control.waiter) { control.waiter.writeHead(204); control.waiter.end(); }
     control.waiter = res;
     res.pollTimer = setTimeout(() => {
@@ -521,7 +524,8 @@ async function loadPage() {
   }
   // No browserContextId: Chromium's default context, unknown to Playwright, which
   // therefore detaches from the page and instruments nothing in it.
-  ({ targetId } = await browserCdp.send('Target.createTarget', { url: `${pageUrl}?control${args['page-query'] ? `&${args['page-query']}` : ''}` }));
+  control.page += 1;
+  ({ targetId } = await browserCdp.send('Target.createTarget', { url: `${pageUrl}?control&page=${control.page}${args['page-query'] ? `&${args['page-query']}` : ''}` }));
   const r = await callPage('init', { clients: cfg.clients }, 30000);
   if (r.error) throw new Error(`the benchmark page did not start: ${r.error}`);
   availability = r.availability;

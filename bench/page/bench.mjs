@@ -433,7 +433,9 @@ async function controlLoop() {
   for (;;) {
     let job;
     try {
-      const r = await fetch('/control/next', { cache: 'no-store' });
+      // Which page this is: the runner ignores polls from a page it has replaced.
+      const page = new URLSearchParams(location.search).get('page') ?? '';
+      const r = await fetch(`/control/next?page=${page}`, { cache: 'no-store' });
       if (r.status === 204) continue;
       if (r.status === 410) return; // the runner is done with this page
       job = await r.json();
