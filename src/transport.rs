@@ -286,8 +286,6 @@ struct Inner {
     link: Link,
     events: mpsc::UnboundedSender<Event>,
     timer: Option<Timeout>,
-    /// The deadline `timer` is armed for.
-    timer_at: Option<Duration>,
     receipt_waiters: HashMap<ReceiptId, Waiter>,
     opened: Option<Waiter>,
     page_timer: bool,
@@ -355,7 +353,6 @@ impl Connection {
             link: Link::new(options.clone(), transport.limits),
             events: events_tx,
             timer: None,
-            timer_at: None,
             receipt_waiters: HashMap::new(),
             opened: Some(opened_tx),
             page_timer: transport.page_timer,
@@ -809,27 +806,15 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         }
         let _ = inner.events.unbounded_send(event);
     }
-    // Re-armed only for an earlier deadline: each frame moves the heart-beat
-    // deadlines later, and a timer per frame costs more than the frame; a timer
-    // armed too early fires, finds nothing due, and is armed again.
-    let deadline = inner.link.poll_timeout().filter(|_| inner.page_timer);
-    let armed_in_time = inner.timer.is_some() && inner.timer_at.zip(deadline).is_some_and(|(armed, due)| armed <= due);
-    if deadline.is_some() && !armed_in_time {
-        inner.timer_at = deadline;
-        inner.timer = deadline.map(|at| {
-            let delay = at.saturating_sub(now()).as_millis().min(u32::MAX as u128) as u32;
-            let weak = Rc::downgrade(rc);
-            Timeout::new(delay, move || {
-                with_inner(&weak, |rc| {
-                    {
-                        let mut inner = rc.borrow_mut();
-                        inner.timer = None;
-                        inner.timer_at = None;
-                        inner.link.handle_timeout(now());
-                    }
-                    pump(rc);
-                })
+    let page_timer = inner.page_timer;
+    inner.timer = inner.link.poll_timeout().filter(|_| page_timer).map(|at| {
+        let delay = at.saturating_sub(now()).as_millis().min(u32::MAX as u128) as u32;
+        let weak = Rc::downgrade(rc);
+        Timeout::new(delay, move || {
+            with_inner(&weak, |rc| {
+                rc.borrow_mut().link.handle_timeout(now());
+                pump(rc);
             })
-        });
-    }
+        })
+    });
 }

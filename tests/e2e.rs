@@ -453,6 +453,7 @@ async fn survives_a_broker_restart(client: &Client) {
     loop {
         let text = client.find(Locator::Css("[data-testid='consumer-1']")).await.expect("card").text().await.unwrap_or_default();
         if text.contains("sent while the broker was down") {
+            println!("broker restart: the message arrived {:.1} s after the broker was back", started.elapsed().as_secs_f64());
             break;
         }
         assert!(started.elapsed() < long, "the message did not arrive after the restart: {text}");

@@ -817,13 +817,9 @@ fn pump(shared: &Shared) {
             break;
         }
     }
-    // Re-armed only for an earlier deadline. Every send and receive moves the
-    // heart-beat deadlines later, and a timer per message (a setTimeout and a
-    // clearTimeout) cost more than the message; a timer armed too early fires,
-    // finds nothing due, and is armed again for the new deadline.
+    // Re-armed only when the deadline moves: a timer per message costs more than the message.
     let deadline = driver.core.poll_timeout();
-    let armed_in_time = driver.timer.is_some() && driver.timer_at.zip(deadline).is_some_and(|(armed, due)| armed <= due);
-    if deadline.is_some() && !armed_in_time {
+    if deadline != driver.timer_at || driver.timer.is_none() && deadline.is_some() {
         driver.timer_at = deadline;
         let weak = driver.weak.clone();
         driver.timer = deadline.map(|at| {
