@@ -96,7 +96,6 @@ struct Driver {
     consumers: HashMap<ConsumerKey, mpsc::UnboundedSender<Result<Delivery, ConsumeError>>>,
     queues: HashMap<ConsumerKey, String>,
     declares: HashMap<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
-    /// Publishers waiting for room in the outbox.
     /// Publishers waiting for room, in the order they came (by ticket); only the
     /// first is woken when room comes, so they go in order and a confirm wakes one
     /// task, not all of them.
@@ -307,20 +306,8 @@ impl ReliableConnection {
         body: Vec<u8>,
         properties: &BasicProperties,
     ) -> Result<PublishConfirm, PublishError> {
-        let publish = PendingPublish {
-            exchange: exchange.to_owned(),
-            routing_key: routing_key.to_owned(),
-            body,
-            properties: properties.clone(),
-        };
         let (tx, rx) = oneshot::channel();
-        let id = {
-            let mut driver = self.shared.borrow_mut();
-            let id = driver.core.basic_publish(now(), publish)?;
-            driver.confirms.insert(id, ConfirmSink::Future(tx));
-            id
-        };
-        pump(&self.shared);
+        let id = self.enqueue(exchange, routing_key, body, properties, ConfirmSink::Future(tx))?;
         Ok(PublishConfirm { id, rx })
     }
 
@@ -336,19 +323,33 @@ impl ReliableConnection {
         properties: &BasicProperties,
         then: Box<dyn FnOnce(Result<(), PublishError>)>,
     ) -> Result<(), PublishError> {
+        self.enqueue(exchange, routing_key, body, properties, ConfirmSink::Callback(then)).map(|_| ())
+    }
+
+    /// Puts the message in the outbox (the core validates it) with where its
+    /// outcome goes, then lets the driver send it.
+    fn enqueue(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: Vec<u8>,
+        properties: &BasicProperties,
+        sink: ConfirmSink,
+    ) -> Result<OutboxId, PublishError> {
         let publish = PendingPublish {
             exchange: exchange.to_owned(),
             routing_key: routing_key.to_owned(),
             body,
             properties: properties.clone(),
         };
-        {
+        let id = {
             let mut driver = self.shared.borrow_mut();
             let id = driver.core.basic_publish(now(), publish)?;
-            driver.confirms.insert(id, ConfirmSink::Callback(then));
-        }
+            driver.confirms.insert(id, sink);
+            id
+        };
         pump(&self.shared);
-        Ok(())
+        Ok(id)
     }
 
     /// Whether a publish with a body of `size` bytes would be taken now (room in
