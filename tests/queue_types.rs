@@ -4,29 +4,13 @@
 //! deliveries and the management API say about them.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::time::Duration;
-
 use burrow::client::*;
 use burrow::rabbit::*;
 use burrow::stomp::{Command, Frame};
 
-fn connected_channel() -> Channel {
-    let mut session = Session::new(ConnectOptions::new("/"));
-    session.connect(Duration::ZERO);
-    session.handle_frame(Duration::ZERO, Frame::new(Command::Connected).with_header("version", "1.2"));
-    while session.poll_transmit().is_some() {}
-    while session.poll_event().is_some() {}
-    Channel::new(session)
-}
+mod channel;
+use channel::{connected_channel, sent_frames};
 
-fn frames(channel: &mut Channel) -> Vec<Frame> {
-    std::iter::from_fn(|| channel.session_mut().poll_transmit())
-        .filter_map(|t| match t {
-            Transmit::Frame(f) => Some(f),
-            Transmit::HeartBeat => None,
-        })
-        .collect()
-}
 
 fn args(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
@@ -37,7 +21,7 @@ fn a_quorum_queue_and_a_stream_are_declared_durable_with_their_type() {
     let mut channel = connected_channel();
     channel.queue_declare("orders", &QueueOptions::quorum()).unwrap();
     channel.queue_declare("events", &QueueOptions::stream()).unwrap();
-    let sent = frames(&mut channel);
+    let sent = sent_frames(&mut channel);
     let declares: Vec<&Frame> = sent.iter().filter(|f| f.header("transaction").is_some() && f.command == Command::Send).collect();
     assert_eq!(declares[0].header("destination"), Some("/queue/orders"));
     assert_eq!(declares[0].header("x-queue-type"), Some("quorum"));
@@ -49,7 +33,7 @@ fn a_quorum_queue_and_a_stream_are_declared_durable_with_their_type() {
     let mut channel = connected_channel();
     let pika = QueueOptions { arguments: args(&[("x-queue-type", "quorum")]), ..QueueOptions::durable() };
     channel.queue_declare("orders", &pika).unwrap();
-    let sent = frames(&mut channel);
+    let sent = sent_frames(&mut channel);
     let types: Vec<&str> = sent.iter().filter_map(|f| f.header("x-queue-type")).collect();
     assert_eq!(types, ["quorum"], "sent once");
 }
@@ -86,7 +70,7 @@ fn what_rabbitmq_refuses_for_a_queue_type_is_refused_before_sending() {
         assert_eq!(refused, Err(RabbitError::QueueTypeConflict { queue_type, problem: problem.clone() }), "{options:?}");
         let text = refused.unwrap_err().to_string();
         assert!(text.contains(words) && text.contains("PRECONDITION_FAILED"), "{text}");
-        assert!(frames(&mut channel).is_empty(), "nothing sent for {options:?}");
+        assert!(sent_frames(&mut channel).is_empty(), "nothing sent for {options:?}");
     }
     // A stream takes x-max-length-bytes, and none of the others the adapter passes on.
     for refused in ["x-dead-letter-exchange", "x-expires", "x-max-length", "x-max-priority", "x-message-ttl"] {
@@ -131,7 +115,7 @@ fn an_unknown_or_contradictory_queue_type_is_refused() {
         ..QueueOptions::default()
     };
     assert!(channel.queue_declare("c", &classic).is_ok());
-    assert!(frames(&mut channel).iter().any(|f| f.header("x-queue-type") == Some("classic")));
+    assert!(sent_frames(&mut channel).iter().any(|f| f.header("x-queue-type") == Some("classic")));
 }
 
 #[test]
@@ -148,12 +132,12 @@ fn arguments_out_of_rabbitmq_s_range_are_refused_before_sending() {
         let error = channel.queue_declare("q", &options).unwrap_err();
         assert!(matches!(&error, RabbitError::ArgumentOutOfRange { name: n, .. } if n == name), "{error:?}");
         assert!(error.to_string().contains(words), "{error}");
-        assert!(frames(&mut channel).is_empty());
+        assert!(sent_frames(&mut channel).is_empty());
     }
     let mut channel = connected_channel();
     let lonely = QueueOptions { arguments: args(&[("x-dead-letter-routing-key", "k")]), ..QueueOptions::durable() };
     assert_eq!(channel.queue_declare("q", &lonely), Err(RabbitError::RoutingKeyWithoutDeadLetterExchange));
-    assert!(frames(&mut channel).is_empty());
+    assert!(sent_frames(&mut channel).is_empty());
 }
 
 #[test]
@@ -182,7 +166,7 @@ fn stream_offsets_are_written_and_read_as_rabbitmq_spells_them() {
 fn a_stream_is_consumed_with_manual_ack_a_prefetch_and_its_offset() {
     let mut channel = connected_channel();
     channel.basic_consume_stream("events", 50, &StreamOffset::Offset(500)).unwrap();
-    let subscribe = &frames(&mut channel)[0];
+    let subscribe = &sent_frames(&mut channel)[0];
     assert_eq!(subscribe.command, Command::Subscribe);
     assert_eq!(subscribe.header("destination"), Some("/amq/queue/events"));
     assert_eq!(subscribe.header("ack"), Some("client-individual"));
@@ -195,7 +179,7 @@ fn a_stream_is_consumed_with_manual_ack_a_prefetch_and_its_offset() {
         Err(RabbitError::StreamConsume(StreamConsumeProblem::NoPrefetch))
     );
     assert_eq!(check_stream_consume(true, 10), Err(RabbitError::StreamConsume(StreamConsumeProblem::AutoAck)));
-    assert!(frames(&mut channel).is_empty());
+    assert!(sent_frames(&mut channel).is_empty());
 }
 
 fn message(extra: &[(&str, &str)]) -> Message {

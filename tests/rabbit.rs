@@ -1,29 +1,13 @@
 //! The pika-to-STOMP mapping: which frames each call becomes (native, no broker).
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::time::Duration;
-
 use burrow::client::*;
 use burrow::rabbit::*;
 use burrow::stomp::{Command, Frame};
 
-fn connected_channel() -> Channel {
-    let mut session = Session::new(ConnectOptions::new("/"));
-    session.connect(Duration::ZERO);
-    session.handle_frame(Duration::ZERO, Frame::new(Command::Connected).with_header("version", "1.2"));
-    while session.poll_transmit().is_some() {}
-    while session.poll_event().is_some() {}
-    Channel::new(session)
-}
+mod channel;
+use channel::{connected_channel, sent_frames};
 
-fn frames(channel: &mut Channel) -> Vec<Frame> {
-    std::iter::from_fn(|| channel.session_mut().poll_transmit())
-        .filter_map(|t| match t {
-            Transmit::Frame(f) => Some(f),
-            Transmit::HeartBeat => None,
-        })
-        .collect()
-}
 
 #[test]
 fn queue_declare_declares_inside_an_aborted_transaction_then_fences_with_a_receipt() {
@@ -34,7 +18,7 @@ fn queue_declare_declares_inside_an_aborted_transaction_then_fences_with_a_recei
         ..QueueOptions::default()
     };
     let receipt = channel.queue_declare("水续传", &options).unwrap();
-    let frames = frames(&mut channel);
+    let frames = sent_frames(&mut channel);
     let commands: Vec<_> = frames.iter().map(|f| f.command).collect();
     assert_eq!(commands, [Command::Begin, Command::Send, Command::Abort, Command::Send]);
     let tx = frames[0].header("transaction").unwrap();
@@ -57,7 +41,7 @@ fn queue_declare_declares_inside_an_aborted_transaction_then_fences_with_a_recei
 fn a_non_durable_declare_says_so_explicitly_because_rabbitmq_defaults_differ() {
     let mut channel = connected_channel();
     channel.queue_declare("hello", &QueueOptions::default()).unwrap();
-    let declare = &frames(&mut channel)[1];
+    let declare = &sent_frames(&mut channel)[1];
     // Without these, RabbitMQ would make it durable, or (durable:false alone)
     // exclusive and auto-delete.
     assert_eq!(declare.header("durable"), Some("false"));
@@ -77,7 +61,7 @@ fn declare_refuses_what_web_stomp_would_silently_ignore() {
     assert!(matches!(channel.queue_declare("q", &not_a_number), Err(RabbitError::InvalidArgument { .. })));
     assert_eq!(channel.queue_declare("", &QueueOptions::default()), Err(RabbitError::EmptyQueueName));
     assert!(matches!(channel.queue_declare(&"x".repeat(256), &QueueOptions::default()), Err(RabbitError::NameTooLong(_))));
-    assert!(frames(&mut channel).is_empty(), "nothing was sent");
+    assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
 }
 
 #[test]
@@ -105,7 +89,7 @@ fn publish_to_the_default_exchange_never_declares() {
         ..BasicProperties::default()
     };
     let receipt = channel.basic_publish("", "a/b", "大郎 起来喝药了".into(), &properties, true).unwrap();
-    let send = &frames(&mut channel)[0];
+    let send = &sent_frames(&mut channel)[0];
     assert_eq!(send.command, Command::Send);
     assert_eq!(send.header("destination"), Some("/amq/queue/a%2Fb"));
     assert_eq!(send.header("persistent"), Some("true"));
@@ -125,7 +109,7 @@ fn publish_to_a_named_exchange() {
     let mut channel = connected_channel();
     channel.basic_publish("logs", "", b"x".to_vec(), &BasicProperties::default(), false).unwrap();
     channel.basic_publish("amq.direct", "info", b"x".to_vec(), &BasicProperties::default(), false).unwrap();
-    let frames = frames(&mut channel);
+    let frames = sent_frames(&mut channel);
     assert_eq!(frames[0].header("destination"), Some("/exchange/logs"));
     assert_eq!(frames[1].header("destination"), Some("/exchange/amq.direct/info"));
     assert!(frames[0].header("persistent").is_none(), "transient unless asked");
@@ -142,7 +126,7 @@ fn application_headers_cannot_smuggle_stomp_or_queue_headers() {
             Err(RabbitError::ReservedHeader(name.into())),
         );
     }
-    assert!(frames(&mut channel).is_empty());
+    assert!(sent_frames(&mut channel).is_empty());
 }
 
 #[test]
@@ -151,7 +135,7 @@ fn consume_subscribes_to_the_existing_queue_with_ack_mode_and_prefetch() {
     let manual = channel.basic_consume("task_queue", false, Some(1)).unwrap().consumer_tag;
     channel.basic_qos(10);
     let auto = channel.basic_consume("hello", true, None).unwrap().consumer_tag;
-    let frames = frames(&mut channel);
+    let frames = sent_frames(&mut channel);
     assert_eq!(frames[0].header("destination"), Some("/amq/queue/task_queue"));
     assert_eq!(frames[0].header("ack"), Some("client-individual"));
     assert_eq!(frames[0].header("prefetch-count"), Some("1"));
@@ -170,7 +154,7 @@ fn ack_and_nack_by_delivery_tag() {
     channel.basic_ack("T_sub-1@@s@@1").unwrap();
     channel.basic_nack("T_sub-1@@s@@2", false).unwrap();
     channel.basic_nack("T_sub-1@@s@@3", true).unwrap();
-    let frames = frames(&mut channel);
+    let frames = sent_frames(&mut channel);
     assert_eq!(frames[0], Frame::new(Command::Ack).with_header("id", "T_sub-1@@s@@1"));
     assert_eq!(frames[1].header("requeue"), Some("false"));
     assert_eq!(frames[2].header("requeue"), None, "RabbitMQ requeues by default");
@@ -259,7 +243,7 @@ fn an_oversized_publish_is_refused_before_anything_is_sent() {
     let Err(RabbitError::TooLarge(error)) = result else { panic!("expected TooLarge, got {result:?}") };
     assert!(error.size > 2048 && error.limit == 1024, "{error}");
     assert!(error.to_string().contains("nothing was sent"));
-    assert!(frames(&mut channel).is_empty());
+    assert!(sent_frames(&mut channel).is_empty());
     channel.basic_publish("", "q", vec![b'x'; 512], &BasicProperties::default(), true).expect("small is fine");
 }
 
@@ -304,7 +288,7 @@ fn a_header_value_cannot_inject_a_header() {
     let sneaky = "x\ndestination:/queue/evil\npersistent:true";
     let properties = BasicProperties { headers: vec![("note".into(), sneaky.into())], ..Default::default() };
     channel.basic_publish("", "good", b"body".to_vec(), &properties, false).unwrap();
-    let frame = frames(&mut channel).remove(0);
+    let frame = sent_frames(&mut channel).remove(0);
     let bytes = encode_to_vec(&frame).unwrap();
     let mut decoder = Decoder::new(Limits::default());
     decoder.push(&bytes);

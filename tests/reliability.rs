@@ -7,6 +7,9 @@ use burrow::client::*;
 use burrow::rabbit::*;
 use burrow::stomp::{encode_to_vec, Command, Decoded, Decoder, Frame, Limits};
 
+mod channel;
+use channel::{connected_channel, sent_frames};
+
 const MS: Duration = Duration::from_millis(1);
 
 fn backoff(jitter: Jitter) -> Backoff {
@@ -357,23 +360,6 @@ fn removed_and_drained_messages_leave_the_outbox() {
     assert_eq!((outbox.bytes(), outbox.in_flight(), outbox.unsent()), (0, 0, 0));
 }
 
-fn connected_channel() -> Channel {
-    let mut session = Session::new(ConnectOptions::new("/"));
-    session.connect(Duration::ZERO);
-    session.handle_frame(Duration::ZERO, Frame::new(Command::Connected).with_header("version", "1.2"));
-    while session.poll_transmit().is_some() {}
-    while session.poll_event().is_some() {}
-    Channel::new(session)
-}
-
-fn sent_frames(channel: &mut Channel) -> Vec<Frame> {
-    std::iter::from_fn(|| channel.session_mut().poll_transmit())
-        .filter_map(|t| match t {
-            Transmit::Frame(f) => Some(f),
-            Transmit::HeartBeat => None,
-        })
-        .collect()
-}
 
 // ---- Frame size ----
 
