@@ -501,28 +501,27 @@ impl Broker {
                     self.refuse(link, "precondition_failed", detail, false);
                     return;
                 }
-                match self.queues.get(name) {
-                    Some(q) if q.durable != durable => {
-                        let detail = format!(
-                            "PRECONDITION_FAILED - inequivalent arg 'durable' for queue '{name}' in vhost '/': received '{durable}' but current is '{}'",
-                            q.durable
-                        );
-                        self.refuse(link, "precondition_failed", detail, false);
-                        return;
+                // The first argument that differs from the queue as it exists, as
+                // (name, received, current).
+                let inequivalent = self.queues.get(name).and_then(|q| {
+                    if q.durable != durable {
+                        Some(("durable", durable.to_string(), q.durable.to_string()))
+                    } else if q.kind != kind {
+                        Some(("x-queue-type", kind.clone(), q.kind.clone()))
+                    } else {
+                        None
                     }
-                    Some(q) if q.kind != kind => {
-                        let detail = format!(
-                            "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue '{name}' in vhost '/': received '{kind}' but current is '{}'",
-                            q.kind
-                        );
-                        self.refuse(link, "precondition_failed", detail, false);
-                        return;
-                    }
-                    Some(_) => {}
-                    None => {
-                        let queue = if kind == "stream" { Queue::stream() } else { Queue::classic(durable) };
-                        self.queues.insert(name.to_owned(), Queue { kind, ..queue });
-                    }
+                });
+                if let Some((argument, received, current)) = inequivalent {
+                    let detail = format!(
+                        "PRECONDITION_FAILED - inequivalent arg '{argument}' for queue '{name}' in vhost '/': received '{received}' but current is '{current}'"
+                    );
+                    self.refuse(link, "precondition_failed", detail, false);
+                    return;
+                }
+                if !self.queues.contains_key(name) {
+                    let queue = if kind == "stream" { Queue::stream() } else { Queue::classic(durable) };
+                    self.queues.insert(name.to_owned(), Queue { kind, ..queue });
                 }
             }
             if frame.header("transaction").is_some() {
