@@ -15,8 +15,8 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::{Stream, StreamExt};
 use gloo_timers::callback::Timeout;
 
-use super::Pacer;
-use super::core::{
+use crate::sans_io::core::{
+    Pacer,
     AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
     Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Warning,
 };
