@@ -125,6 +125,10 @@ pub struct ReliableOptions {
     /// How the browser driver batches socket writes under load (the core itself
     /// hands out every frame at once).
     pub pacing: Pacing,
+    /// Where the browser driver reads RabbitMQ's management API (such as
+    /// `http://127.0.0.1:15672/api`) to explain refusals Web-STOMP closed without
+    /// words; `None`: where RabbitMQ's defaults put it for the connection's URL.
+    pub management_url: Option<String>,
 }
 
 impl Default for ReliableOptions {
@@ -136,6 +140,7 @@ impl Default for ReliableOptions {
             max_frame: ROUND_TRIP_MAX_FRAME,
             limits: Limits::default(),
             pacing: Pacing::default(),
+            management_url: None,
         }
     }
 }
