@@ -128,8 +128,7 @@ fn heart_beats_are_sent_when_due_and_skipped_after_a_frame() {
     assert_eq!(peer.session.poll_timeout(), Some(ms(2005)));
     // A frame in between already proves we live: the next beat is due one
     // interval after it, not at the old schedule.
-    peer.session.advance(ms(1500));
-    peer.session.send("/queue/a", vec![], b"x".to_vec(), false).unwrap();
+    peer.session.send(ms(1500), "/queue/a", vec![], b"x".to_vec(), false).unwrap();
     peer.sent();
     assert_eq!(peer.session.poll_timeout(), Some(ms(2500)));
     peer.session.handle_timeout(ms(2005));
@@ -217,7 +216,7 @@ fn subscribe_carries_id_destination_ack_mode_and_extra_headers() {
     let prefetch = vec![("prefetch-count".to_owned(), "1".to_owned())];
     let Subscribed { id, receipt } = peer
         .session
-        .subscribe("/queue/水续传", AckMode::ClientIndividual, prefetch, true)
+        .subscribe(ms(10), "/queue/水续传", AckMode::ClientIndividual, prefetch, true)
         .unwrap();
     let frames = peer.frames();
     let sub = &frames[0];
@@ -235,7 +234,7 @@ fn subscribe_carries_id_destination_ack_mode_and_extra_headers() {
         vec![Event::Receipt { id: receipt.unwrap(), request: Request::Subscribe(id.clone()) }]
     );
 
-    let second = peer.session.subscribe("/queue/other", AckMode::Auto, vec![], false).unwrap();
+    let second = peer.session.subscribe(ms(10), "/queue/other", AckMode::Auto, vec![], false).unwrap();
     assert_ne!(second.id, id, "each subscription gets its own id");
     assert_eq!(second.receipt, None);
 }
@@ -243,7 +242,7 @@ fn subscribe_carries_id_destination_ack_mode_and_extra_headers() {
 #[test]
 fn messages_are_delivered_with_their_subscription_and_ack_id() {
     let mut peer = Peer::connected(options(), "0,0");
-    let id = peer.session.subscribe("/queue/q", AckMode::Client, vec![], false).unwrap().id;
+    let id = peer.session.subscribe(ms(10), "/queue/q", AckMode::Client, vec![], false).unwrap().id;
     let body = vec![0u8, 1, 2, 0, 255];
     peer.session.handle_frame(
         ms(30),
@@ -267,9 +266,9 @@ fn messages_are_delivered_with_their_subscription_and_ack_id() {
 #[test]
 fn ack_and_nack_use_the_messages_ack_header() {
     let mut peer = Peer::connected(options(), "0,0");
-    peer.session.ack("a-1", None, false).unwrap();
-    peer.session.nack("a-2", Some("tx-1"), false, false).unwrap();
-    peer.session.nack("a-3", None, true, false).unwrap();
+    peer.session.ack(ms(10), "a-1", None, false).unwrap();
+    peer.session.nack(ms(10), "a-2", Some("tx-1"), false, false).unwrap();
+    peer.session.nack(ms(10), "a-3", None, true, false).unwrap();
     let frames = peer.frames();
     assert_eq!(frames[0], Frame::new(Command::Ack).with_header("id", "a-1"));
     assert_eq!(
@@ -286,8 +285,8 @@ fn ack_and_nack_use_the_messages_ack_header() {
 fn send_confirms_by_receipt_matched_to_its_request() {
     let mut peer = Peer::connected(options(), "0,0");
     let headers = vec![("persistent".to_owned(), "true".to_owned())];
-    let first = peer.session.send("/queue/a", headers, "大郎 起来喝药了".into(), true).unwrap().unwrap();
-    let second = peer.session.send("/queue/b", vec![], b"two".to_vec(), true).unwrap().unwrap();
+    let first = peer.session.send(ms(10), "/queue/a", headers, "大郎 起来喝药了".into(), true).unwrap().unwrap();
+    let second = peer.session.send(ms(10), "/queue/b", vec![], b"two".to_vec(), true).unwrap().unwrap();
     let frames = peer.frames();
     assert_eq!(frames[0].header("persistent"), Some("true"));
     assert_eq!(frames[0].body, "大郎 起来喝药了".as_bytes());
@@ -307,7 +306,7 @@ fn send_confirms_by_receipt_matched_to_its_request() {
 #[test]
 fn receipts_still_pending_at_close_are_reported_lost() {
     let mut peer = Peer::connected(options(), "0,0");
-    let r = peer.session.send("/queue/a", vec![], b"m".to_vec(), true).unwrap().unwrap();
+    let r = peer.session.send(ms(10), "/queue/a", vec![], b"m".to_vec(), true).unwrap().unwrap();
     peer.session.handle_closed(ms(50), SocketClose::new(1006, ""));
     assert_eq!(
         peer.events(),
@@ -321,11 +320,11 @@ fn receipts_still_pending_at_close_are_reported_lost() {
 #[test]
 fn transactions_begin_commit_and_abort() {
     let mut peer = Peer::connected(options(), "0,0");
-    peer.session.begin("tx-1", false).unwrap();
-    peer.session.send("/queue/a", vec![("transaction".into(), "tx-1".into())], vec![], false).unwrap();
-    peer.session.commit("tx-1", false).unwrap();
-    peer.session.begin("tx-2", false).unwrap();
-    let receipt = peer.session.abort("tx-2", true).unwrap();
+    peer.session.begin(ms(10), "tx-1", false).unwrap();
+    peer.session.send(ms(10), "/queue/a", vec![("transaction".into(), "tx-1".into())], vec![], false).unwrap();
+    peer.session.commit(ms(10), "tx-1", false).unwrap();
+    peer.session.begin(ms(10), "tx-2", false).unwrap();
+    let receipt = peer.session.abort(ms(10), "tx-2", true).unwrap();
     let frames = peer.frames();
     let commands: Vec<_> = frames.iter().map(|f| f.command).collect();
     assert_eq!(
@@ -344,12 +343,12 @@ fn transactions_begin_commit_and_abort() {
 #[test]
 fn unsubscribe_forgets_the_subscription() {
     let mut peer = Peer::connected(options(), "0,0");
-    let id = peer.session.subscribe("/queue/q", AckMode::Auto, vec![], false).unwrap().id;
+    let id = peer.session.subscribe(ms(10), "/queue/q", AckMode::Auto, vec![], false).unwrap().id;
     peer.sent();
-    peer.session.unsubscribe(&id, false).unwrap();
+    peer.session.unsubscribe(ms(10), &id, false).unwrap();
     assert_eq!(peer.frames(), vec![Frame::new(Command::Unsubscribe).with_header("id", id.0.clone())]);
     assert_eq!(peer.session.subscriptions().count(), 0);
-    assert_eq!(peer.session.unsubscribe(&id, false), Err(ClientError::UnknownSubscription(id)));
+    assert_eq!(peer.session.unsubscribe(ms(10), &id, false), Err(ClientError::UnknownSubscription(id)));
 }
 
 #[test]
@@ -360,7 +359,7 @@ fn disconnect_waits_for_its_receipt() {
     assert_eq!(frames[0].command, Command::Disconnect);
     assert_eq!(frames[0].header("receipt"), Some(receipt.0.as_str()));
     assert_eq!(peer.session.state(), &State::Disconnecting);
-    assert!(peer.session.send("/queue/a", vec![], vec![], false).is_err());
+    assert!(peer.session.send(ms(10), "/queue/a", vec![], vec![], false).is_err());
     peer.session.handle_frame(ms(71), receipt_for(&frames[0]));
     assert_eq!(
         peer.events(),
@@ -390,12 +389,12 @@ fn disconnect_without_receipt_gives_up_after_its_timeout() {
 fn requests_before_connected_are_refused() {
     let mut peer = Peer::new(options());
     assert!(matches!(
-        peer.session.send("/queue/a", vec![], vec![], false),
+        peer.session.send(ms(10), "/queue/a", vec![], vec![], false),
         Err(ClientError::NotConnected(_))
     ));
     peer.session.connect(ms(0));
     assert!(matches!(
-        peer.session.subscribe("/queue/a", AckMode::Auto, vec![], false),
+        peer.session.subscribe(ms(10), "/queue/a", AckMode::Auto, vec![], false),
         Err(ClientError::NotConnected(_))
     ));
 }
@@ -405,7 +404,7 @@ fn headers_the_session_sets_cannot_be_overridden() {
     let mut peer = Peer::connected(options(), "0,0");
     let sneaky = vec![("receipt".to_owned(), "mine".to_owned())];
     assert_eq!(
-        peer.session.send("/queue/a", sneaky, vec![], false),
+        peer.session.send(ms(10), "/queue/a", sneaky, vec![], false),
         Err(ClientError::ReservedHeader("receipt".into()))
     );
     assert!(peer.frames().is_empty(), "nothing was sent");
@@ -458,7 +457,7 @@ fn a_receipt_nobody_asked_for_is_reported_and_the_session_goes_on() {
 fn a_close_after_disconnect_is_clean_even_without_its_receipt() {
     // RabbitMQ 3.10 closes the socket on DISCONNECT and never sends the RECEIPT.
     let mut peer = Peer::connected(options(), "0,0");
-    let r = peer.session.send("/queue/a", vec![], vec![], true).unwrap().unwrap();
+    let r = peer.session.send(ms(10), "/queue/a", vec![], vec![], true).unwrap().unwrap();
     peer.session.disconnect(ms(10)).unwrap();
     peer.session.handle_closed(ms(11), SocketClose::new(1000, ""));
     assert_eq!(

@@ -9,7 +9,7 @@ use burrow::rabbit::*;
 use burrow::stomp::{Command, Frame};
 
 mod channel;
-use channel::{connected_channel, sent_frames};
+use channel::{connected_channel, sent_frames, NOW};
 
 
 fn args(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -19,8 +19,8 @@ fn args(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn a_quorum_queue_and_a_stream_are_declared_durable_with_their_type() {
     let mut channel = connected_channel();
-    channel.queue_declare("orders", &QueueOptions::quorum()).unwrap();
-    channel.queue_declare("events", &QueueOptions::stream()).unwrap();
+    channel.queue_declare(NOW, "orders", &QueueOptions::quorum()).unwrap();
+    channel.queue_declare(NOW, "events", &QueueOptions::stream()).unwrap();
     let sent = sent_frames(&mut channel);
     let declares: Vec<&Frame> = sent.iter().filter(|f| f.header("transaction").is_some() && f.command == Command::Send).collect();
     assert_eq!(declares[0].header("destination"), Some("/queue/orders"));
@@ -32,7 +32,7 @@ fn a_quorum_queue_and_a_stream_are_declared_durable_with_their_type() {
     // pika's way, the type as an argument, is the same declare.
     let mut channel = connected_channel();
     let pika = QueueOptions { arguments: args(&[("x-queue-type", "quorum")]), ..QueueOptions::durable() };
-    channel.queue_declare("orders", &pika).unwrap();
+    channel.queue_declare(NOW, "orders", &pika).unwrap();
     let sent = sent_frames(&mut channel);
     let types: Vec<&str> = sent.iter().filter_map(|f| f.header("x-queue-type")).collect();
     assert_eq!(types, ["quorum"], "sent once");
@@ -66,7 +66,7 @@ fn what_rabbitmq_refuses_for_a_queue_type_is_refused_before_sending() {
     ];
     for (options, queue_type, problem, words) in cases {
         let mut channel = connected_channel();
-        let refused = channel.queue_declare("q", &options);
+        let refused = channel.queue_declare(NOW, "q", &options);
         assert_eq!(refused, Err(RabbitError::QueueTypeConflict { queue_type, problem: problem.clone() }), "{options:?}");
         let text = refused.unwrap_err().to_string();
         assert!(text.contains(words) && text.contains("PRECONDITION_FAILED"), "{text}");
@@ -75,14 +75,14 @@ fn what_rabbitmq_refuses_for_a_queue_type_is_refused_before_sending() {
     // A stream takes x-max-length-bytes, and none of the others the adapter passes on.
     for refused in ["x-dead-letter-exchange", "x-expires", "x-max-length", "x-max-priority", "x-message-ttl"] {
         let options = QueueOptions { arguments: args(&[(refused, "10")]), ..stream() };
-        let error = connected_channel().queue_declare("s", &options).unwrap_err();
+        let error = connected_channel().queue_declare(NOW, "s", &options).unwrap_err();
         assert_eq!(
             error,
             RabbitError::QueueTypeConflict { queue_type: QueueType::Stream, problem: Argument(refused.into()) }
         );
     }
     let retention = QueueOptions { arguments: args(&[("x-max-length-bytes", "1000000")]), ..stream() };
-    assert!(connected_channel().queue_declare("s", &retention).is_ok());
+    assert!(connected_channel().queue_declare(NOW, "s", &retention).is_ok());
     // A quorum queue takes dead-lettering, TTL and length limits.
     let quorum_args = args(&[
         ("x-dead-letter-exchange", "dlx"),
@@ -91,19 +91,19 @@ fn what_rabbitmq_refuses_for_a_queue_type_is_refused_before_sending() {
         ("x-max-length", "10"),
         ("x-expires", "600000"),
     ]);
-    assert!(connected_channel().queue_declare("q", &QueueOptions { arguments: quorum_args, ..quorum() }).is_ok());
+    assert!(connected_channel().queue_declare(NOW, "q", &QueueOptions { arguments: quorum_args, ..quorum() }).is_ok());
 }
 
 #[test]
 fn an_unknown_or_contradictory_queue_type_is_refused() {
     let mut channel = connected_channel();
     let unknown = QueueOptions { arguments: args(&[("x-queue-type", "lazy")]), ..QueueOptions::durable() };
-    let error = channel.queue_declare("q", &unknown).unwrap_err();
+    let error = channel.queue_declare(NOW, "q", &unknown).unwrap_err();
     assert_eq!(error, RabbitError::UnknownQueueType("lazy".into()));
     assert!(error.to_string().contains("classic, quorum or stream"));
     let both = QueueOptions { arguments: args(&[("x-queue-type", "stream")]), ..QueueOptions::quorum() };
     assert_eq!(
-        channel.queue_declare("q", &both),
+        channel.queue_declare(NOW, "q", &both),
         Err(RabbitError::ConflictingQueueTypes { field: QueueType::Quorum, argument: "stream".into() })
     );
     // Classic, said explicitly, takes anything a classic queue takes.
@@ -114,7 +114,7 @@ fn an_unknown_or_contradictory_queue_type_is_refused() {
         arguments: args(&[("x-max-priority", "10")]),
         ..QueueOptions::default()
     };
-    assert!(channel.queue_declare("c", &classic).is_ok());
+    assert!(channel.queue_declare(NOW, "c", &classic).is_ok());
     assert!(sent_frames(&mut channel).iter().any(|f| f.header("x-queue-type") == Some("classic")));
 }
 
@@ -129,14 +129,14 @@ fn arguments_out_of_rabbitmq_s_range_are_refused_before_sending() {
     for (name, value, words) in refused {
         let mut channel = connected_channel();
         let options = QueueOptions { arguments: args(&[(name, value)]), ..QueueOptions::durable() };
-        let error = channel.queue_declare("q", &options).unwrap_err();
+        let error = channel.queue_declare(NOW, "q", &options).unwrap_err();
         assert!(matches!(&error, RabbitError::ArgumentOutOfRange { name: n, .. } if n == name), "{error:?}");
         assert!(error.to_string().contains(words), "{error}");
         assert!(sent_frames(&mut channel).is_empty());
     }
     let mut channel = connected_channel();
     let lonely = QueueOptions { arguments: args(&[("x-dead-letter-routing-key", "k")]), ..QueueOptions::durable() };
-    assert_eq!(channel.queue_declare("q", &lonely), Err(RabbitError::RoutingKeyWithoutDeadLetterExchange));
+    assert_eq!(channel.queue_declare(NOW, "q", &lonely), Err(RabbitError::RoutingKeyWithoutDeadLetterExchange));
     assert!(sent_frames(&mut channel).is_empty());
 }
 
@@ -165,7 +165,7 @@ fn stream_offsets_are_written_and_read_as_rabbitmq_spells_them() {
 #[test]
 fn a_stream_is_consumed_with_manual_ack_a_prefetch_and_its_offset() {
     let mut channel = connected_channel();
-    channel.basic_consume_stream("events", 50, &StreamOffset::Offset(500)).unwrap();
+    channel.basic_consume_stream(NOW, "events", 50, &StreamOffset::Offset(500)).unwrap();
     let subscribe = &sent_frames(&mut channel)[0];
     assert_eq!(subscribe.command, Command::Subscribe);
     assert_eq!(subscribe.header("destination"), Some("/amq/queue/events"));
@@ -175,7 +175,7 @@ fn a_stream_is_consumed_with_manual_ack_a_prefetch_and_its_offset() {
     assert!(subscribe.header("receipt").is_some());
     // RabbitMQ closes the connection on prefetch 0 or auto-ack: refused here.
     assert_eq!(
-        channel.basic_consume_stream("events", 0, &StreamOffset::First),
+        channel.basic_consume_stream(NOW, "events", 0, &StreamOffset::First),
         Err(RabbitError::StreamConsume(StreamConsumeProblem::NoPrefetch))
     );
     assert_eq!(check_stream_consume(true, 10), Err(RabbitError::StreamConsume(StreamConsumeProblem::AutoAck)));

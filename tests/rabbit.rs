@@ -6,7 +6,7 @@ use burrow::rabbit::*;
 use burrow::stomp::{Command, Frame};
 
 mod channel;
-use channel::{connected_channel, sent_frames};
+use channel::{connected_channel, sent_frames, NOW};
 
 
 #[test]
@@ -17,7 +17,7 @@ fn queue_declare_declares_inside_an_aborted_transaction_then_fences_with_a_recei
         arguments: vec![("x-message-ttl".into(), "60000".into())],
         ..QueueOptions::default()
     };
-    let receipt = channel.queue_declare("水续传", &options).unwrap();
+    let receipt = channel.queue_declare(NOW, "水续传", &options).unwrap();
     let frames = sent_frames(&mut channel);
     let commands: Vec<_> = frames.iter().map(|f| f.command).collect();
     assert_eq!(commands, [Command::Begin, Command::Send, Command::Abort, Command::Send]);
@@ -40,7 +40,7 @@ fn queue_declare_declares_inside_an_aborted_transaction_then_fences_with_a_recei
 #[test]
 fn a_non_durable_declare_says_so_explicitly_because_rabbitmq_defaults_differ() {
     let mut channel = connected_channel();
-    channel.queue_declare("hello", &QueueOptions::default()).unwrap();
+    channel.queue_declare(NOW, "hello", &QueueOptions::default()).unwrap();
     let declare = &sent_frames(&mut channel)[1];
     // Without these, RabbitMQ would make it durable, or (durable:false alone)
     // exclusive and auto-delete.
@@ -54,23 +54,23 @@ fn declare_refuses_what_web_stomp_would_silently_ignore() {
     let mut channel = connected_channel();
     let unsupported = QueueOptions { arguments: vec![("x-overflow".into(), "reject-publish".into())], ..Default::default() };
     assert_eq!(
-        channel.queue_declare("q", &unsupported),
+        channel.queue_declare(NOW, "q", &unsupported),
         Err(RabbitError::UnsupportedArgument("x-overflow".into()))
     );
     let not_a_number = QueueOptions { arguments: vec![("x-max-length".into(), "ten".into())], ..Default::default() };
-    assert!(matches!(channel.queue_declare("q", &not_a_number), Err(RabbitError::InvalidArgument { .. })));
-    assert_eq!(channel.queue_declare("", &QueueOptions::default()), Err(RabbitError::EmptyQueueName));
-    assert!(matches!(channel.queue_declare(&"x".repeat(256), &QueueOptions::default()), Err(RabbitError::NameTooLong(_))));
+    assert!(matches!(channel.queue_declare(NOW, "q", &not_a_number), Err(RabbitError::InvalidArgument { .. })));
+    assert_eq!(channel.queue_declare(NOW, "", &QueueOptions::default()), Err(RabbitError::EmptyQueueName));
+    assert!(matches!(channel.queue_declare(NOW, &"x".repeat(256), &QueueOptions::default()), Err(RabbitError::NameTooLong(_))));
     assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
 }
 
 #[test]
 fn redeclaring_on_the_same_connection_with_other_options_is_refused_locally() {
     let mut channel = connected_channel();
-    channel.queue_declare("task_queue", &QueueOptions::durable()).unwrap();
-    channel.queue_declare("task_queue", &QueueOptions::durable()).expect("the same options are fine");
+    channel.queue_declare(NOW, "task_queue", &QueueOptions::durable()).unwrap();
+    channel.queue_declare(NOW, "task_queue", &QueueOptions::durable()).expect("the same options are fine");
     assert_eq!(
-        channel.queue_declare("task_queue", &QueueOptions::default()),
+        channel.queue_declare(NOW, "task_queue", &QueueOptions::default()),
         Err(RabbitError::AlreadyDeclared { queue: "task_queue".into() })
     );
 }
@@ -88,7 +88,7 @@ fn publish_to_the_default_exchange_never_declares() {
         headers: vec![("trace".into(), "a\nb:c".into())],
         ..BasicProperties::default()
     };
-    let receipt = channel.basic_publish("", "a/b", "大郎 起来喝药了".into(), &properties, true).unwrap();
+    let receipt = channel.basic_publish(NOW, "", "a/b", "大郎 起来喝药了".into(), &properties, true).unwrap();
     let send = &sent_frames(&mut channel)[0];
     assert_eq!(send.command, Command::Send);
     assert_eq!(send.header("destination"), Some("/amq/queue/a%2Fb"));
@@ -107,8 +107,8 @@ fn publish_to_the_default_exchange_never_declares() {
 #[test]
 fn publish_to_a_named_exchange() {
     let mut channel = connected_channel();
-    channel.basic_publish("logs", "", b"x".to_vec(), &BasicProperties::default(), false).unwrap();
-    channel.basic_publish("amq.direct", "info", b"x".to_vec(), &BasicProperties::default(), false).unwrap();
+    channel.basic_publish(NOW, "logs", "", b"x".to_vec(), &BasicProperties::default(), false).unwrap();
+    channel.basic_publish(NOW, "amq.direct", "info", b"x".to_vec(), &BasicProperties::default(), false).unwrap();
     let frames = sent_frames(&mut channel);
     assert_eq!(frames[0].header("destination"), Some("/exchange/logs"));
     assert_eq!(frames[1].header("destination"), Some("/exchange/amq.direct/info"));
@@ -122,7 +122,7 @@ fn application_headers_cannot_smuggle_stomp_or_queue_headers() {
     for name in ["destination", "receipt", "transaction", "durable", "x-max-length", "persistent", ""] {
         let properties = BasicProperties { headers: vec![(name.into(), "v".into())], ..Default::default() };
         assert_eq!(
-            channel.basic_publish("", "q", vec![], &properties, false),
+            channel.basic_publish(NOW, "", "q", vec![], &properties, false),
             Err(RabbitError::ReservedHeader(name.into())),
         );
     }
@@ -132,9 +132,9 @@ fn application_headers_cannot_smuggle_stomp_or_queue_headers() {
 #[test]
 fn consume_subscribes_to_the_existing_queue_with_ack_mode_and_prefetch() {
     let mut channel = connected_channel();
-    let manual = channel.basic_consume("task_queue", false, Some(1)).unwrap().consumer_tag;
+    let manual = channel.basic_consume(NOW, "task_queue", false, Some(1)).unwrap().consumer_tag;
     channel.basic_qos(10);
-    let auto = channel.basic_consume("hello", true, None).unwrap().consumer_tag;
+    let auto = channel.basic_consume(NOW, "hello", true, None).unwrap().consumer_tag;
     let frames = sent_frames(&mut channel);
     assert_eq!(frames[0].header("destination"), Some("/amq/queue/task_queue"));
     assert_eq!(frames[0].header("ack"), Some("client-individual"));
@@ -144,16 +144,16 @@ fn consume_subscribes_to_the_existing_queue_with_ack_mode_and_prefetch() {
     assert_eq!(frames[1].header("ack"), Some("auto"));
     assert_eq!(frames[1].header("prefetch-count"), Some("10"), "basic_qos sets later consumers' prefetch");
     assert_eq!(channel.consumers().count(), 2);
-    channel.basic_cancel(&auto).unwrap();
+    channel.basic_cancel(NOW, &auto).unwrap();
     assert_eq!(channel.consumers().count(), 1);
 }
 
 #[test]
 fn ack_and_nack_by_delivery_tag() {
     let mut channel = connected_channel();
-    channel.basic_ack("T_sub-1@@s@@1").unwrap();
-    channel.basic_nack("T_sub-1@@s@@2", false).unwrap();
-    channel.basic_nack("T_sub-1@@s@@3", true).unwrap();
+    channel.basic_ack(NOW, "T_sub-1@@s@@1").unwrap();
+    channel.basic_nack(NOW, "T_sub-1@@s@@2", false).unwrap();
+    channel.basic_nack(NOW, "T_sub-1@@s@@3", true).unwrap();
     let frames = sent_frames(&mut channel);
     assert_eq!(frames[0], Frame::new(Command::Ack).with_header("id", "T_sub-1@@s@@1"));
     assert_eq!(frames[1].header("requeue"), Some("false"));
@@ -239,12 +239,12 @@ fn broker_refusals_are_classified_with_a_hint() {
 fn an_oversized_publish_is_refused_before_anything_is_sent() {
     let mut channel = connected_channel();
     channel.set_max_frame(1024);
-    let result = channel.basic_publish("", "q", vec![b'x'; 2048], &BasicProperties::default(), true);
+    let result = channel.basic_publish(NOW, "", "q", vec![b'x'; 2048], &BasicProperties::default(), true);
     let Err(RabbitError::TooLarge(error)) = result else { panic!("expected TooLarge, got {result:?}") };
     assert!(error.size > 2048 && error.limit == 1024, "{error}");
     assert!(error.to_string().contains("nothing was sent"));
     assert!(sent_frames(&mut channel).is_empty());
-    channel.basic_publish("", "q", vec![b'x'; 512], &BasicProperties::default(), true).expect("small is fine");
+    channel.basic_publish(NOW, "", "q", vec![b'x'; 512], &BasicProperties::default(), true).expect("small is fine");
 }
 
 #[test]
@@ -259,7 +259,7 @@ fn a_resent_publish_is_marked_and_the_delivery_says_it_may_be_a_duplicate() {
         body: b"once".to_vec(),
         properties: BasicProperties::persistent(),
     };
-    let id = outbox.push(publish).unwrap();
+    let id = outbox.push(publish.check(ROUND_TRIP_MAX_FRAME).unwrap()).unwrap();
     let Unsent { id: first, sends, .. } = outbox.next_unsent().unwrap();
     assert_eq!((first, sends), (id, 0), "a first send is not marked");
     assert!(outbox.sent(id, ReceiptId("r-1".into())));
@@ -287,7 +287,7 @@ fn a_header_value_cannot_inject_a_header() {
     let mut channel = connected_channel();
     let sneaky = "x\ndestination:/queue/evil\npersistent:true";
     let properties = BasicProperties { headers: vec![("note".into(), sneaky.into())], ..Default::default() };
-    channel.basic_publish("", "good", b"body".to_vec(), &properties, false).unwrap();
+    channel.basic_publish(NOW, "", "good", b"body".to_vec(), &properties, false).unwrap();
     let frame = sent_frames(&mut channel).remove(0);
     let bytes = encode_to_vec(&frame).unwrap();
     let mut decoder = Decoder::new(Limits::default());

@@ -8,7 +8,7 @@ use burrow::rabbit::*;
 use burrow::stomp::{encode_to_vec, Command, Decoded, Decoder, Frame, Limits};
 
 mod channel;
-use channel::{connected_channel, sent_frames};
+use channel::{connected_channel, sent_frames, NOW};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -219,13 +219,14 @@ fn a_refusal_after_connected_is_retryable() {
 
 // ---- Outbox ----
 
-fn publish(key: &str, body: &str) -> PendingPublish {
-    PendingPublish {
+fn publish(key: &str, body: &str) -> CheckedPublish {
+    let publish = PendingPublish {
         exchange: String::new(),
         routing_key: key.to_owned(),
         body: body.as_bytes().to_vec(),
         properties: BasicProperties::persistent(),
-    }
+    };
+    publish.check(ROUND_TRIP_MAX_FRAME).expect("a valid publish")
 }
 
 fn limits(messages: usize) -> OutboxLimits {
@@ -238,7 +239,7 @@ fn keys(outbox: &Outbox) -> Vec<String> {
     let mut keys = Vec::new();
     let mut n = 0;
     while let Some(Unsent { id, publish, .. }) = copy.next_unsent() {
-        keys.push(publish.routing_key.clone());
+        keys.push(publish.routing_key().to_owned());
         n += 1;
         assert!(copy.sent(id, ReceiptId(format!("probe-{n}"))));
     }
@@ -265,7 +266,7 @@ fn outbox_refuses_beyond_capacity_until_a_confirm_frees_room() {
     let mut outbox = Outbox::new(limits(2));
     let a = outbox.push(publish("a", "x")).unwrap();
     outbox.push(publish("b", "x")).unwrap();
-    assert_eq!(outbox.push(publish("c", "x")), Err(OutboxError::Full { capacity: 2 }));
+    assert_eq!(outbox.push(publish("c", "x")).map_err(|full| full.error), Err(OutboxError::Full { capacity: 2 }));
     assert_eq!(outbox.check_room(1), Err(OutboxError::Full { capacity: 2 }));
     assert_eq!(
         OutboxError::Full { capacity: 2 }.to_string(),
@@ -275,7 +276,7 @@ fn outbox_refuses_beyond_capacity_until_a_confirm_frees_room() {
     assert!(outbox.push(publish("c", "x")).is_err(), "sent is not confirmed");
     assert_eq!(outbox.confirmed(&ReceiptId("r-1".into())), Some(a));
     assert!(outbox.push(publish("c", "x")).is_ok());
-    assert_eq!(Outbox::new(limits(0)).push(publish("a", "x")), Err(OutboxError::Full { capacity: 0 }));
+    assert_eq!(Outbox::new(limits(0)).push(publish("a", "x")).map_err(|full| full.error), Err(OutboxError::Full { capacity: 0 }));
 }
 
 #[test]
@@ -283,13 +284,13 @@ fn outbox_refuses_beyond_its_byte_limit_but_takes_one_large_message_when_empty()
     let mut outbox = Outbox::new(OutboxLimits { messages: 10, bytes: 5 });
     let big = outbox.push(publish("big", "0123456789")).expect("an empty outbox takes any size");
     assert_eq!(
-        outbox.push(publish("a", "x")),
+        outbox.push(publish("a", "x")).map_err(|full| full.error),
         Err(OutboxError::FullBytes { waiting: 10, size: 1, limit: 5 })
     );
     outbox.remove(big);
     outbox.push(publish("a", "xxx")).unwrap();
     outbox.push(publish("b", "xx")).unwrap();
-    assert!(matches!(outbox.push(publish("c", "x")), Err(OutboxError::FullBytes { .. })));
+    assert!(matches!(outbox.push(publish("c", "x")).map_err(|full| full.error), Err(OutboxError::FullBytes { .. })));
 }
 
 #[test]
@@ -411,7 +412,7 @@ fn the_web_stomp_limit_is_rabbitmq_3_10_default_max_message_size() {
 fn check_basic_publish_measures_what_basic_publish_sends() {
     let properties = BasicProperties { content_type: Some("application/json".into()), ..BasicProperties::persistent() };
     let mut channel = connected_channel();
-    channel.basic_publish("logs", "a/b", vec![b'x'; 5000], &properties, true).unwrap();
+    channel.basic_publish(NOW, "logs", "a/b", vec![b'x'; 5000], &properties, true).unwrap();
     let frame = sent_frames(&mut channel).pop().unwrap();
     let actual = encode_to_vec(&frame).unwrap().len();
     assert!(check_basic_publish("logs", "a/b", 5000, &properties, actual + 19).is_ok());

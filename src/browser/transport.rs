@@ -431,11 +431,13 @@ impl Connection {
     }
 
     /// Runs a RabbitMQ-mapping call, then sends what it queued.
-    fn with_channel<T>(&self, call: impl FnOnce(&mut Channel) -> Result<T, RabbitError>) -> Result<T, TransportError> {
+    fn with_channel<T>(
+        &self,
+        call: impl FnOnce(&mut Channel, Duration) -> Result<T, RabbitError>,
+    ) -> Result<T, TransportError> {
         let result = {
             let mut inner = self.inner.borrow_mut();
-            inner.link.channel_mut().session_mut().advance(now());
-            call(inner.link.channel_mut())
+            call(inner.link.channel_mut(), now())
         };
         pump(&self.inner);
         Ok(result?)
@@ -444,9 +446,9 @@ impl Connection {
     /// Runs a session call, then sends what it queued.
     fn with_session<T>(
         &self,
-        call: impl FnOnce(&mut crate::client::Session) -> Result<T, crate::client::ClientError>,
+        call: impl FnOnce(&mut crate::client::Session, Duration) -> Result<T, crate::client::ClientError>,
     ) -> Result<T, TransportError> {
-        self.with_channel(|channel| call(channel.session_mut()).map_err(RabbitError::from))
+        self.with_channel(|channel, now| call(channel.session_mut(), now).map_err(RabbitError::from))
     }
 
     /// Registers a waiter for `receipt`, resolved when the RECEIPT arrives.
@@ -500,8 +502,7 @@ impl Connection {
     /// pika's `connection.close()`: DISCONNECT, wait for the broker's receipt, then
     /// close the socket. Unacknowledged messages return to their queue.
     pub async fn close(&self) -> Result<(), TransportError> {
-        let now = now();
-        let receipt = self.with_session(|s| s.disconnect(now))?;
+        let receipt = self.with_session(|s, now| s.disconnect(now))?;
         let result = match self.await_receipt(Some(receipt)).await {
             // The broker closed after DISCONNECT instead of sending its receipt.
             Err(TransportError::Closed(CloseReason::Disconnected)) => Ok(()),
@@ -547,7 +548,7 @@ impl Connection {
     /// connection: the broker then answers it (usually `PRECONDITION_FAILED`) and
     /// this connection stays open.
     pub async fn queue_declare(&self, queue: &str, options: &QueueOptions) -> Result<(), TransportError> {
-        let declared = self.with_channel(|c| c.queue_declare(queue, options));
+        let declared = self.with_channel(|c, now| c.queue_declare(now, queue, options));
         let receipt = match declared {
             Err(TransportError::Rabbit(RabbitError::AlreadyDeclared { .. })) => {
                 return Box::pin(self.declare_elsewhere(queue, options)).await;
@@ -598,7 +599,7 @@ impl Connection {
         confirm: bool,
     ) -> Result<(), TransportError> {
         self.wait_for_room().await;
-        let receipt = self.with_channel(|c| c.basic_publish(exchange, routing_key, body, properties, confirm))?;
+        let receipt = self.with_channel(|c, now| c.basic_publish(now, exchange, routing_key, body, properties, confirm))?;
         self.await_receipt(receipt).await
     }
 
@@ -611,7 +612,7 @@ impl Connection {
         auto_ack: bool,
         prefetch: Option<u16>,
     ) -> Result<SubscriptionId, TransportError> {
-        let started = self.with_channel(|c| c.basic_consume(queue, auto_ack, prefetch))?;
+        let started = self.with_channel(|c, now| c.basic_consume(now, queue, auto_ack, prefetch))?;
         match self.await_receipt(Some(started.receipt)).await {
             Ok(()) => Ok(started.consumer_tag),
             Err(TransportError::Closed(reason)) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
@@ -631,7 +632,7 @@ impl Connection {
         auto_ack: bool,
         prefetch: Option<u16>,
     ) -> Result<ConsumeOk, TransportError> {
-        self.with_channel(|c| c.basic_consume(queue, auto_ack, prefetch))
+        self.with_channel(|c, now| c.basic_consume(now, queue, auto_ack, prefetch))
     }
 
     /// Waits for the receipt of a request made with a `*_now` call.
@@ -641,7 +642,7 @@ impl Connection {
 
     /// pika's `basic_cancel`, confirmed by receipt.
     pub async fn basic_cancel(&self, consumer_tag: &SubscriptionId) -> Result<(), TransportError> {
-        let receipt = self.with_channel(|c| c.basic_cancel(consumer_tag))?;
+        let receipt = self.with_channel(|c, now| c.basic_cancel(now, consumer_tag))?;
         self.await_receipt(receipt).await
     }
 
@@ -652,12 +653,12 @@ impl Connection {
 
     /// pika's `basic_ack`.
     pub fn basic_ack(&self, delivery_tag: &str) -> Result<(), TransportError> {
-        self.with_channel(|c| Ok(c.basic_ack(delivery_tag)?))
+        self.with_channel(|c, now| Ok(c.basic_ack(now, delivery_tag)?))
     }
 
     /// pika's `basic_nack`.
     pub fn basic_nack(&self, delivery_tag: &str, requeue: bool) -> Result<(), TransportError> {
-        self.with_channel(|c| Ok(c.basic_nack(delivery_tag, requeue)?))
+        self.with_channel(|c, now| Ok(c.basic_nack(now, delivery_tag, requeue)?))
     }
 }
 
@@ -678,14 +679,14 @@ impl Stomp<'_> {
         ack: AckMode,
         headers: Vec<(String, String)>,
     ) -> Result<SubscriptionId, TransportError> {
-        let subscribed = self.connection.with_session(|s| s.subscribe(destination, ack, headers, true))?;
+        let subscribed = self.connection.with_session(|s, now| s.subscribe(now, destination, ack, headers, true))?;
         self.connection.await_receipt(subscribed.receipt).await?;
         Ok(subscribed.id)
     }
 
     /// UNSUBSCRIBE, confirmed by receipt.
     pub async fn unsubscribe(&self, id: &SubscriptionId) -> Result<(), TransportError> {
-        let receipt = self.connection.with_session(|s| s.unsubscribe(id, true))?;
+        let receipt = self.connection.with_session(|s, now| s.unsubscribe(now, id, true))?;
         self.connection.await_receipt(receipt).await
     }
 
@@ -699,19 +700,19 @@ impl Stomp<'_> {
         confirm: bool,
     ) -> Result<(), TransportError> {
         self.connection.wait_for_room().await;
-        let receipt = self.connection.with_session(|s| s.send(destination, headers, body, confirm))?;
+        let receipt = self.connection.with_session(|s, now| s.send(now, destination, headers, body, confirm))?;
         self.connection.await_receipt(receipt).await
     }
 
     /// ACK a message by its `ack` header.
     pub fn ack(&self, ack_id: &str) -> Result<(), TransportError> {
-        self.connection.with_session(|s| s.ack(ack_id, None, false)).map(|_| ())
+        self.connection.with_session(|s, now| s.ack(now, ack_id, None, false)).map(|_| ())
     }
 
     /// NACK a message by its `ack` header; `requeue: false` lets RabbitMQ drop or
     /// dead-letter it instead of queueing it again.
     pub fn nack(&self, ack_id: &str, requeue: bool) -> Result<(), TransportError> {
-        self.connection.with_session(|s| s.nack(ack_id, None, requeue, false)).map(|_| ())
+        self.connection.with_session(|s, now| s.nack(now, ack_id, None, requeue, false)).map(|_| ())
     }
 
     /// DISCONNECT and wait for the broker's receipt, then close the socket: the

@@ -8,6 +8,9 @@ use burrow::client::{ConnectOptions, Session, Transmit};
 use burrow::rabbit::Channel;
 use burrow::stomp::{Command, Frame};
 
+/// The time the tests' calls bring (the session counts heart-beats from it).
+pub const NOW: Duration = Duration::from_millis(10);
+
 /// A channel on a session past CONNECTED, with nothing left to send or report.
 pub fn connected_channel() -> Channel {
     let mut session = Session::new(ConnectOptions::new("/"));

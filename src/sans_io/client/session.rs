@@ -61,7 +61,7 @@ pub struct Subscribed {
 /// assert_eq!(info.heart_beat.incoming, ms(1000));
 ///
 /// // Subscribe; a MESSAGE for it arrives and is acknowledged.
-/// let subscribed = session.subscribe("/amq/queue/hello", AckMode::ClientIndividual, vec![], false)?;
+/// let subscribed = session.subscribe(ms(15), "/amq/queue/hello", AckMode::ClientIndividual, vec![], false)?;
 /// let message = Frame::new(Command::Message)
 ///     .with_header("subscription", subscribed.id.0.clone())
 ///     .with_header("destination", "/amq/queue/hello")
@@ -70,7 +70,7 @@ pub struct Subscribed {
 ///     .with_body("Hello World!");
 /// session.handle_frame(ms(20), message);
 /// let Some(Event::Message(message)) = session.poll_event() else { panic!("a message") };
-/// session.ack(message.ack.as_deref().unwrap_or_default(), None, false)?;
+/// session.ack(ms(20), message.ack.as_deref().unwrap_or_default(), None, false)?;
 ///
 /// // Then the broker goes silent: after twice its interval, the session says so.
 /// assert_eq!(session.poll_timeout(), Some(ms(2020)));
@@ -93,8 +93,7 @@ pub struct Session {
     disconnect_deadline: Option<Duration>,
     send_interval: Duration,
     receive_interval: Duration,
-    /// The latest time any input told us; frames queued by calls without a `now`
-    /// count as sent then (never later than they really were).
+    /// The latest time any call brought: frames queued count as sent then.
     now: Duration,
     /// When we last queued anything for the broker: STOMP 1.2 wants something
     /// sent at least every `send_interval`, counted from the last send.
@@ -200,10 +199,9 @@ impl Session {
         Ok(())
     }
 
-    /// Tells the session the time, before a call that sends without a `now` of its
-    /// own ([`Session::send`], [`Session::ack`], …), so the heart-beat schedule counts
-    /// from when the frame really went. Time never goes back: an earlier `now` is ignored.
-    pub fn advance(&mut self, now: Duration) {
+    /// Takes the time every call brings, so the heart-beat schedule counts from
+    /// when a frame really went. Time never goes back: an earlier `now` is ignored.
+    fn advance(&mut self, now: Duration) {
         self.now = self.now.max(now);
     }
 
@@ -455,11 +453,13 @@ impl Session {
     /// it in a transaction). With `receipt`, the broker confirms it by RECEIPT.
     pub fn send(
         &mut self,
+        now: Duration,
         destination: &str,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
         receipt: bool,
     ) -> Result<Option<ReceiptId>, ClientError> {
+        self.advance(now);
         self.ensure_connected()?;
         Self::check_headers(&headers)?;
         let mut frame = Frame::new(Command::Send).with_header("destination", destination);
@@ -472,11 +472,13 @@ impl Session {
     /// SUBSCRIBE to `destination` with a fresh id and extra `headers`.
     pub fn subscribe(
         &mut self,
+        now: Duration,
         destination: &str,
         ack: AckMode,
         headers: Vec<(String, String)>,
         receipt: bool,
     ) -> Result<Subscribed, ClientError> {
+        self.advance(now);
         self.ensure_connected()?;
         Self::check_headers(&headers)?;
         let id = SubscriptionId(self.fresh_id("sub"));
@@ -495,9 +497,11 @@ impl Session {
     /// UNSUBSCRIBE `id`.
     pub fn unsubscribe(
         &mut self,
+        now: Duration,
         id: &SubscriptionId,
         receipt: bool,
     ) -> Result<Option<ReceiptId>, ClientError> {
+        self.advance(now);
         self.ensure_connected()?;
         if self.subscriptions.remove(id).is_none() {
             return Err(ClientError::UnknownSubscription(id.clone()));
@@ -509,10 +513,12 @@ impl Session {
     /// ACK the message whose `ack` header was `ack_id`, optionally in a transaction.
     pub fn ack(
         &mut self,
+        now: Duration,
         ack_id: &str,
         transaction: Option<&str>,
         receipt: bool,
     ) -> Result<Option<ReceiptId>, ClientError> {
+        self.advance(now);
         self.ensure_connected()?;
         let mut frame = Frame::new(Command::Ack).with_header("id", ack_id);
         if let Some(tx) = transaction {
@@ -526,11 +532,13 @@ impl Session {
     /// instead of queued again (RabbitMQ requeues by default).
     pub fn nack(
         &mut self,
+        now: Duration,
         ack_id: &str,
         transaction: Option<&str>,
         requeue: bool,
         receipt: bool,
     ) -> Result<Option<ReceiptId>, ClientError> {
+        self.advance(now);
         self.ensure_connected()?;
         let mut frame = Frame::new(Command::Nack).with_header("id", ack_id);
         if let Some(tx) = transaction {
@@ -543,17 +551,20 @@ impl Session {
     }
 
     /// BEGIN transaction `tx`.
-    pub fn begin(&mut self, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+    pub fn begin(&mut self, now: Duration, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+        self.advance(now);
         self.transaction(Command::Begin, tx, Request::Begin(tx.to_owned()), receipt)
     }
 
     /// COMMIT transaction `tx`.
-    pub fn commit(&mut self, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+    pub fn commit(&mut self, now: Duration, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+        self.advance(now);
         self.transaction(Command::Commit, tx, Request::Commit(tx.to_owned()), receipt)
     }
 
     /// ABORT transaction `tx`.
-    pub fn abort(&mut self, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+    pub fn abort(&mut self, now: Duration, tx: &str, receipt: bool) -> Result<Option<ReceiptId>, ClientError> {
+        self.advance(now);
         self.transaction(Command::Abort, tx, Request::Abort(tx.to_owned()), receipt)
     }
 

@@ -44,7 +44,7 @@ pub struct HeartBeats {
 /// assert_eq!(info.server.as_deref(), Some("RabbitMQ/3.10.8"));
 /// assert_eq!(link.heartbeats().received, 0, "the padding is not a heart-beat");
 ///
-/// link.channel_mut().basic_publish("", "hello", b"hi".to_vec(), &BasicProperties::default(), false)?;
+/// link.channel_mut().basic_publish(Duration::from_millis(4), "", "hello", b"hi".to_vec(), &BasicProperties::default(), false)?;
 /// out.clear();
 /// link.write_transmits(&mut out); // one buffer, for one socket send
 /// assert!(out.starts_with(b"SEND\ndestination:/amq/queue/hello\n"));

@@ -17,22 +17,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use super::BasicProperties;
+use super::CheckedPublish;
 use crate::client::ReceiptId;
-
-/// A message waiting to be published and confirmed: the arguments of
-/// [`super::Channel::basic_publish`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingPublish {
-    /// The exchange (`""` for the default exchange).
-    pub exchange: String,
-    /// The routing key (for the default exchange: the queue's name).
-    pub routing_key: String,
-    /// The body, byte for byte.
-    pub body: Vec<u8>,
-    /// Its properties.
-    pub properties: BasicProperties,
-}
 
 /// A message's place in the [`Outbox`]; ids grow in push order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,13 +67,23 @@ pub enum OutboxError {
     },
 }
 
+/// A message the [`Outbox`] had no room for, handed back with why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct NoRoom {
+    /// Why.
+    pub error: OutboxError,
+    /// The message, untouched.
+    pub publish: Box<CheckedPublish>,
+}
+
 /// The next message to send, as [`Outbox::next_unsent`] gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unsent<'a> {
     /// Its place in the outbox.
     pub id: OutboxId,
     /// The message.
-    pub publish: &'a PendingPublish,
+    pub publish: &'a CheckedPublish,
     /// How many times it was sent before: more than 0 means consumers may have it
     /// already, so it goes out marked ([`super::RESENT_HEADER`]).
     pub sends: u32,
@@ -95,7 +91,7 @@ pub struct Unsent<'a> {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    publish: PendingPublish,
+    publish: CheckedPublish,
     /// The receipt that will confirm it, while it is on the current connection.
     receipt: Option<ReceiptId>,
     /// How many times it was published; after the first, consumers may already
@@ -109,7 +105,7 @@ struct Entry {
 ///
 /// ```
 /// use burrow::client::ReceiptId;
-/// use burrow::rabbit::{BasicProperties, Outbox, OutboxLimits, PendingPublish};
+/// use burrow::rabbit::{BasicProperties, Outbox, OutboxLimits, PendingPublish, ROUND_TRIP_MAX_FRAME};
 ///
 /// let mut outbox = Outbox::new(OutboxLimits::default());
 /// let publish = PendingPublish {
@@ -118,7 +114,7 @@ struct Entry {
 ///     body: b"Hello World!".to_vec(),
 ///     properties: BasicProperties::default(),
 /// };
-/// let id = outbox.push(publish)?;
+/// let id = outbox.push(publish.check(ROUND_TRIP_MAX_FRAME)?)?;
 /// assert_eq!(outbox.next_unsent().map(|next| (next.id, next.sends)), Some((id, 0)));
 /// outbox.sent(id, ReceiptId("receipt-1".into()));
 ///
@@ -129,7 +125,7 @@ struct Entry {
 /// outbox.sent(id, ReceiptId("receipt-9".into()));
 /// assert_eq!(outbox.confirmed(&ReceiptId("receipt-9".into())), Some(id));
 /// assert!(outbox.is_empty());
-/// # Ok::<(), burrow::rabbit::OutboxError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Outbox {
@@ -174,19 +170,43 @@ impl Outbox {
         Ok(())
     }
 
-    /// Adds a message to publish; it waits for [`Outbox::next_unsent`].
+    /// Adds a message to publish; it waits for [`Outbox::next_unsent`]. Room is
+    /// checked here, once.
     ///
     /// # Errors
     ///
-    /// As [`Outbox::check_room`]: the caller should slow down until confirms arrive.
-    pub fn push(&mut self, publish: PendingPublish) -> Result<OutboxId, OutboxError> {
-        self.check_room(publish.body.len())?;
-        self.next_id += 1;
-        let id = OutboxId(self.next_id);
-        self.bytes = self.bytes.saturating_add(publish.body.len());
+    /// [`NoRoom`] with the message, as [`Outbox::check_room`] says: the caller
+    /// should slow down until confirms arrive.
+    pub fn push(&mut self, publish: CheckedPublish) -> Result<OutboxId, NoRoom> {
+        let id = OutboxId(self.next_id.saturating_add(1));
+        self.push_reserved(id, publish)?;
+        self.next_id = self.next_id.max(id.0);
+        Ok(id)
+    }
+
+    /// An id for a message that waits for room before it is pushed
+    /// ([`Outbox::push_reserved`]), so its outcome can be awaited from the start.
+    /// Ids keep growing in the order they are handed out.
+    pub fn reserve_id(&mut self) -> OutboxId {
+        self.next_id = self.next_id.saturating_add(1);
+        OutboxId(self.next_id)
+    }
+
+    /// As [`Outbox::push`], under an id from [`Outbox::reserve_id`]. Pushed in the
+    /// order reserved, messages are sent in that order.
+    ///
+    /// # Errors
+    ///
+    /// As [`Outbox::push`].
+    pub fn push_reserved(&mut self, id: OutboxId, publish: CheckedPublish) -> Result<(), NoRoom> {
+        let size = publish.body().len();
+        if let Err(error) = self.check_room(size) {
+            return Err(NoRoom { error, publish: Box::new(publish) });
+        }
+        self.bytes = self.bytes.saturating_add(size);
         self.entries.insert(id, Entry { publish, receipt: None, sends: 0 });
         self.unsent.insert(id);
-        Ok(id)
+        Ok(())
     }
 
     /// The oldest message waiting to be sent on the current connection, with how
@@ -203,7 +223,7 @@ impl Outbox {
         if let Some(old) = entry.receipt.replace(receipt.clone()) {
             self.receipts.remove(&old);
         } else {
-            self.in_flight_bytes = self.in_flight_bytes.saturating_add(entry.publish.body.len());
+            self.in_flight_bytes = self.in_flight_bytes.saturating_add(entry.publish.body().len());
         }
         entry.sends = entry.sends.saturating_add(1);
         self.unsent.remove(&id);
@@ -226,14 +246,15 @@ impl Outbox {
     /// Takes message `id` out, sent or not (it failed for good, or the user gave
     /// up on it); `None` if it is not waiting. A RECEIPT for it that still arrives
     /// is then ignored by [`Outbox::confirmed`].
-    pub fn remove(&mut self, id: OutboxId) -> Option<PendingPublish> {
+    pub fn remove(&mut self, id: OutboxId) -> Option<CheckedPublish> {
         let entry = self.entries.remove(&id)?;
+        let size = entry.publish.body().len();
         if let Some(receipt) = &entry.receipt {
             self.receipts.remove(receipt);
-            self.in_flight_bytes = self.in_flight_bytes.saturating_sub(entry.publish.body.len());
+            self.in_flight_bytes = self.in_flight_bytes.saturating_sub(size);
         }
         self.unsent.remove(&id);
-        self.bytes = self.bytes.saturating_sub(entry.publish.body.len());
+        self.bytes = self.bytes.saturating_sub(size);
         Some(entry.publish)
     }
 
@@ -252,7 +273,7 @@ impl Outbox {
     }
 
     /// Removes every message, oldest first (the connection stopped for good).
-    pub fn drain(&mut self) -> Vec<(OutboxId, PendingPublish)> {
+    pub fn drain(&mut self) -> Vec<(OutboxId, CheckedPublish)> {
         self.receipts.clear();
         self.unsent.clear();
         self.bytes = 0;
@@ -261,12 +282,12 @@ impl Outbox {
     }
 
     /// Message `id`, if it is waiting.
-    pub fn get(&self, id: OutboxId) -> Option<&PendingPublish> {
+    pub fn get(&self, id: OutboxId) -> Option<&CheckedPublish> {
         self.entries.get(&id).map(|entry| &entry.publish)
     }
 
     /// Every message waiting, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = (OutboxId, &PendingPublish)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (OutboxId, &CheckedPublish)> + '_ {
         self.entries.iter().map(|(id, entry)| (*id, &entry.publish))
     }
 

@@ -1,0 +1,138 @@
+//! Which request the broker refused when it ended a session: the one its ERROR
+//! names, every message for an exchange it says is missing, the oldest declare or
+//! subscription it never answered, or (with no words at all) the messages in
+//! flight one at a time until one ends a connection alone.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::client::{CloseReason, ReceiptId};
+use crate::rabbit::{OutboxId, Refusal, RefusalKind};
+
+use super::{ConsumeError, Core, Current, DeclareError, Pending, PublishError, ReliableEvent};
+
+impl Core {
+    /// The broker ended a connected session on purpose: find the request it refused
+    /// and fail that one alone, so the rest can go on after the reconnect.
+    pub(super) fn blame(&mut self, current: &mut Current, reason: &CloseReason) {
+        let error = reason.server_error();
+        let refusal = match error {
+            Some(error) => Refusal::from_server_error(error),
+            None => unexplained(reason),
+        };
+        // 1. The ERROR names the request by its receipt.
+        if let Some(receipt) = error.and_then(|e| e.receipt_id.as_ref()) {
+            if let Some(request) = current.requests.remove(receipt) {
+                self.fail_request(request, refusal);
+                return;
+            }
+            if let Some(publish) = self.outbox.by_receipt(receipt) {
+                self.fail_publish(publish, refusal);
+                return;
+            }
+        }
+        // 2. The ERROR names an exchange that does not exist: every message for it
+        //    fails. First: a subscription sent after such a message is still
+        //    awaiting its receipt, and is not what the broker refused.
+        if refusal.kind == RefusalKind::NotFound {
+            if let Some(exchange) = named_exchange(&refusal.detail) {
+                // Unsent ones too: the broker would refuse each the same way.
+                let doomed: Vec<OutboxId> =
+                    self.outbox.iter().filter(|(_, p)| p.exchange() == exchange).map(|(id, _)| id).collect();
+                if !doomed.is_empty() {
+                    for id in doomed {
+                        self.fail_publish(id, refusal.clone());
+                    }
+                    return;
+                }
+            }
+        }
+        // 3. The broker handles frames in order and answers a declare or a
+        //    subscription at once, so the oldest one still unanswered is what it
+        //    refused, and the ones after it were never read. A publish is answered
+        //    after its confirm, so an older one still unconfirmed could be the culprit
+        //    instead, unless the ERROR names a queue.
+        let oldest = current
+            .requests
+            .iter()
+            .filter(|(_, r)| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
+            .min_by_key(|(receipt, _)| sent_order(receipt))
+            .map(|(receipt, request)| (receipt.clone(), *request));
+        if let Some((receipt, request)) = &oldest {
+            let names_queue = error.is_some() && refusal.detail.contains("queue '");
+            let older_publish =
+                self.outbox.in_flight_receipts().any(|(sent, _)| sent_order(sent) < sent_order(receipt));
+            if names_queue || !older_publish {
+                // Without the broker's words it may have been an admin's forced close
+                // rather than a refusal: a consumer fails only when its subscription
+                // is what two connections in a row died on.
+                if let (None, Pending::Subscribe(key)) = (error, request) {
+                    if self.suspects.insert(*key) {
+                        return;
+                    }
+                }
+                current.requests.remove(receipt);
+                self.fail_request(*request, refusal);
+                return;
+            }
+        }
+        // 4. No words: the messages in flight go one at a time until one ends a
+        //    connection alone, which is then the one refused.
+        let in_flight: Vec<OutboxId> = self.outbox.in_flight_ids().collect();
+        match in_flight.as_slice() {
+            [only] if self.probation.contains(only) && oldest.is_none() => {
+                let only = *only;
+                self.fail_publish(only, refusal);
+            }
+            [] => {}
+            many => self.probation.extend(many.iter().copied()),
+        }
+    }
+
+    fn fail_request(&mut self, request: Pending, refusal: Refusal) {
+        match request {
+            Pending::Subscribe(consumer) => {
+                self.suspects.remove(&consumer);
+                // A consumer cancelled meanwhile ends with its ConsumerCancelled only.
+                if self.consumers.remove(&consumer).is_some() {
+                    self.emit(ReliableEvent::ConsumerFailed { consumer, error: ConsumeError::Refused(refusal) });
+                }
+            }
+            Pending::Declare(request) => {
+                self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Refused(refusal)) });
+            }
+            Pending::Unsubscribe(consumer) => self.emit(ReliableEvent::ConsumerCancelled(consumer)),
+        }
+    }
+
+    fn fail_publish(&mut self, publish: OutboxId, refusal: Refusal) {
+        self.probation.remove(&publish);
+        if self.outbox.remove(publish).is_some() {
+            self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Refused(refusal) });
+        }
+    }
+}
+
+/// RabbitMQ 3.10.8's Web-STOMP may close ("STOMP died") before the ERROR frame
+/// that says why reaches us.
+fn unexplained(reason: &CloseReason) -> Refusal {
+    Refusal {
+        kind: RefusalKind::Other,
+        message: "refused".to_owned(),
+        detail: format!(
+            "RabbitMQ ended the connection whenever this was sent, without saying why ({reason}); check that the exchange or queue exists and the user's permissions"
+        ),
+    }
+}
+
+/// The order requests were sent in: the session numbers its receipts
+/// `receipt-<n>`, so a shorter id is an older one (plain string order would put
+/// `receipt-10` before `receipt-9`).
+pub(super) fn sent_order(receipt: &ReceiptId) -> (usize, &str) {
+    (receipt.0.len(), receipt.0.as_str())
+}
+
+/// The exchange in RabbitMQ's "NOT_FOUND - no exchange 'x' in vhost '/'".
+fn named_exchange(detail: &str) -> Option<String> {
+    let rest = detail.split("no exchange '").nth(1)?;
+    rest.split("' in vhost").next().map(str::to_owned)
+}

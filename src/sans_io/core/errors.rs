@@ -1,0 +1,140 @@
+//! Why a call into the core was refused or failed, typed.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt;
+
+use crate::client::{ClientError, CloseReason, Fault};
+use crate::rabbit::{OutboxError, RabbitError, Refusal};
+
+use super::LinkId;
+
+/// Why an ack or nack was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    /// The delivery came on a connection that is gone; the broker gives the message
+    /// to a consumer again, marked redelivered.
+    #[error("the delivery came on a connection that has closed ({link}); RabbitMQ will redeliver it, marked redelivered")]
+    Stale {
+        /// Its connection.
+        link: LinkId,
+    },
+    /// It was acked or nacked already (a second ack would make RabbitMQ close the connection).
+    #[error("the delivery was already acknowledged or rejected")]
+    AlreadySettled,
+    /// The connection was stopped.
+    #[error("the connection was stopped; RabbitMQ will redeliver the message")]
+    Stopped,
+    /// A stream delivery cannot be nacked: RabbitMQ closes the connection ("basic.nack
+    /// and basic.reject not supported by stream queues"). Nothing was sent.
+    #[error("a message from a stream cannot be nacked (RabbitMQ would close the connection): ack it, and read it again from its offset if needed")]
+    StreamNack,
+    /// The session could not send it.
+    #[error("{0}")]
+    Client(#[from] ClientError),
+}
+
+/// Why a publish failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// Refused before it entered the outbox: the broker would refuse it too, or it
+    /// breaks a limit (name over 255 bytes, reserved header, frame too large).
+    /// Nothing was sent.
+    #[error("{0}")]
+    Invalid(#[source] RabbitError),
+    /// The outbox is full: slow down until confirms come back. Nothing was sent.
+    #[error("{0}")]
+    Full(#[source] OutboxError),
+    /// The broker refused this message (for example, a missing exchange). The
+    /// messages after it went on.
+    #[error("{0}")]
+    Refused(#[source] Refusal),
+    /// The connection was stopped before the broker confirmed it: the broker may
+    /// or may not have it.
+    #[error("the connection was stopped before RabbitMQ confirmed this message; it may or may not have arrived")]
+    Stopped,
+}
+
+impl PublishError {
+    /// Which side refused it.
+    pub fn fault(&self) -> Fault {
+        match self {
+            PublishError::Invalid(_) | PublishError::Full(_) => Fault::Local,
+            PublishError::Refused(_) => Fault::Broker,
+            PublishError::Stopped => Fault::User,
+        }
+    }
+}
+
+/// Why a consumer ended without being cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConsumeError {
+    /// Refused before sending (an empty or too long queue name).
+    #[error("{0}")]
+    Invalid(#[source] RabbitError),
+    /// The broker refused the subscription (no such queue, an exclusive queue of
+    /// another connection). RabbitMQ 3.10.8 may close without saying why; then the
+    /// refusal says so and the caller can look the queue up.
+    #[error("{0}")]
+    Refused(#[source] Refusal),
+    /// The connection was stopped.
+    #[error("the connection was stopped")]
+    Stopped,
+}
+
+/// Why a `queue_declare` failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeclareError {
+    /// Only a connected connection can declare.
+    #[error("not connected: declare once connected")]
+    NotConnected,
+    /// Refused before sending.
+    #[error("{0}")]
+    Invalid(#[source] RabbitError),
+    /// This connection already declared the queue with other options, and
+    /// RabbitMQ's STOMP adapter declares a queue once per connection: declare it
+    /// from another connection to hear the broker's answer.
+    #[error("this connection already declared {0:?} with other options")]
+    AlreadyDeclared(String),
+    /// The broker refused, in its words.
+    #[error("{0}")]
+    Refused(#[source] Refusal),
+    /// The connection closed before the broker answered: by the broker (a refusal
+    /// it did not explain; look the queue up) or by the network.
+    #[error("the connection closed before RabbitMQ answered the declare: {0}")]
+    Closed(#[source] CloseReason),
+    /// The connection was stopped.
+    #[error("the connection was stopped")]
+    Stopped,
+}
+
+/// Why a [`Core`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// [`Core::stop`] was called.
+    Requested,
+    /// The broker refused CONNECT in a way retrying cannot fix (credentials, vhost),
+    /// or the options cannot be sent.
+    Refused(CloseReason),
+}
+
+impl std::error::Error for StopReason {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StopReason::Requested => None,
+            StopReason::Refused(reason) => Some(reason),
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Requested => f.write_str("disconnected"),
+            StopReason::Refused(CloseReason::ConnectRefused(error)) => {
+                write!(f, "{}", Refusal::from_server_error(error))
+            }
+            StopReason::Refused(reason) => write!(f, "{reason}"),
+        }
+    }
+}

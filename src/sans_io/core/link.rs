@@ -1,0 +1,213 @@
+//! Connections: opening one, CONNECTED, the end of one (what was pending on it,
+//! then reconnect with backoff, to the next URL when the node is lost, or stop),
+//! and stopping for good.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::client::{is_retryable, CloseReason, ConnectionInfo, Fault, OptionsError, ReceiptId, Request};
+use crate::rabbit::Link;
+
+use super::blame::sent_order;
+use super::{
+    Action, ConsumerKey, Core, Current, DeclareError, LinkId, Life, Pending, PublishError, ReliableEvent,
+    StopReason, Timer,
+};
+
+impl Core {
+    /// Starts connecting (once; later calls do nothing).
+    pub fn start(&mut self, now: Duration) {
+        if self.life != Life::Idle {
+            return;
+        }
+        if self.urls.is_empty() {
+            self.life = Life::Stopping;
+            self.finish_stop(StopReason::Refused(CloseReason::InvalidOptions(OptionsError::NoUrl)));
+            return;
+        }
+        self.life = Life::Running;
+        self.reconnector.start();
+        self.open_link(now);
+        self.sync_timers();
+    }
+
+    /// Stops: DISCONNECT if connected, close any socket, schedule nothing more.
+    /// Deliveries that arrive before the broker closes are still reported; then
+    /// every unconfirmed publish fails with [`PublishError::Stopped`] and
+    /// [`ReliableEvent::Stopped`] comes, last.
+    pub fn stop(&mut self, now: Duration) {
+        match self.life {
+            Life::Stopping | Life::Stopped => return,
+            Life::Idle | Life::Running => {}
+        }
+        self.reconnector.give_up();
+        self.life = Life::Stopping;
+        match self.current.as_mut() {
+            Some(current) if current.connected => {
+                let session = current.link.channel_mut().session_mut();
+                if session.disconnect(now).is_err() {
+                    self.end_link(now, CloseReason::Disconnected);
+                }
+            }
+            Some(_) => self.end_link(now, CloseReason::Disconnected),
+            None => self.finish_stop(StopReason::Requested),
+        }
+        self.sync_timers();
+    }
+
+    pub(super) fn open_link(&mut self, now: Duration) {
+        let url = self.urls.get(self.next_url % self.urls.len().max(1)).cloned().unwrap_or_default();
+        self.next_link += 1;
+        let id = LinkId(self.next_link);
+        self.current = Some(Current {
+            id,
+            url: url.clone(),
+            link: Link::new(self.options.clone(), self.settings.limits),
+            connected: false,
+            subs: HashMap::new(),
+            requests: HashMap::new(),
+            unacked: HashSet::new(),
+            cancelling: Vec::new(),
+            opened: false,
+        });
+        self.timers.set(Timer::SocketOpen, now.saturating_add(self.options.connect_timeout));
+        self.actions.push_back(Action::Open { link: id, url: url.clone() });
+        self.emit(ReliableEvent::Connecting { link: id, url });
+    }
+
+    pub(super) fn on_connected(&mut self, now: Duration, info: ConnectionInfo) {
+        let Some(current) = self.current.as_mut() else { return };
+        current.connected = true;
+        let (link, url) = (current.id, current.url.clone());
+        self.reconnector.on_connected();
+        self.emit(ReliableEvent::Connected { link, url, info });
+        let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
+        for key in keys {
+            self.subscribe(now, key);
+        }
+    }
+
+    pub(super) fn on_receipt(&mut self, id: ReceiptId, request: Request) {
+        let Some(current) = self.current.as_mut() else { return };
+        if let Some(request) = current.requests.remove(&id) {
+            match request {
+                Pending::Subscribe(key) => {
+                    self.suspects.remove(&key);
+                    if let Some(spec) = self.consumers.get_mut(&key) {
+                        spec.ready = true;
+                        self.emit(ReliableEvent::ConsumerReady(key));
+                    }
+                }
+                Pending::Unsubscribe(key) => {
+                    current.subs.retain(|_, k| *k != key);
+                    self.emit(ReliableEvent::ConsumerCancelled(key));
+                }
+                Pending::Declare(request) => self.emit(ReliableEvent::Declared { request, result: Ok(()) }),
+            }
+            return;
+        }
+        if let Request::Send { .. } = request {
+            if let Some(publish) = self.outbox.confirmed(&id) {
+                self.probation.remove(&publish);
+                self.emit(ReliableEvent::Confirmed(publish));
+            }
+        }
+    }
+
+    /// The current link is over, for `reason`: settle what was pending on it, then
+    /// stop or schedule the next attempt.
+    pub(super) fn end_link(&mut self, now: Duration, reason: CloseReason) {
+        let Some(mut current) = self.current.take() else { return };
+        let close = reason.socket_code();
+        self.actions.push_back(Action::Close { link: current.id, code: close.code, reason: close.reason.to_owned() });
+        if current.connected && reason.fault() == Fault::Broker {
+            self.blame(&mut current, &reason);
+        }
+        // Whatever is still pending on it will never be answered there.
+        let mut requests: Vec<(ReceiptId, Pending)> = current.requests.drain().collect();
+        requests.sort_by(|a, b| sent_order(&a.0).cmp(&sent_order(&b.0)));
+        for (_, request) in requests {
+            match request {
+                Pending::Declare(request) => {
+                    let error = DeclareError::Closed(reason.clone());
+                    self.emit(ReliableEvent::Declared { request, result: Err(error) });
+                }
+                Pending::Unsubscribe(key) => self.emit(ReliableEvent::ConsumerCancelled(key)),
+                Pending::Subscribe(_) => {}
+            }
+        }
+        for key in current.cancelling.drain(..) {
+            self.emit(ReliableEvent::ConsumerCancelled(key));
+        }
+        for spec in self.consumers.values_mut() {
+            spec.sub = None;
+            spec.ready = false;
+        }
+        self.outbox.connection_lost();
+        if self.life == Life::Stopping {
+            self.finish_stop(StopReason::Requested);
+            return;
+        }
+        if self.life != Life::Running {
+            return;
+        }
+        if !is_retryable(&reason) {
+            self.life = Life::Stopping;
+            self.finish_stop(StopReason::Refused(reason));
+            return;
+        }
+        // A cluster: the next node, with the same backoff.
+        if !current.connected || reason.fault() == Fault::Network {
+            self.next_url = (self.next_url + 1) % self.urls.len().max(1);
+        }
+        let random = self.random_unit();
+        match self.reconnector.on_closed(now, true, random) {
+            Some(retry_at) => {
+                let attempt = self.reconnector.attempts();
+                let next_url = self.urls.get(self.next_url).cloned().unwrap_or_default();
+                let delay = retry_at.saturating_sub(now);
+                self.emit(ReliableEvent::Reconnecting { reason, attempt, delay, retry_at, next_url });
+            }
+            None => {
+                self.life = Life::Stopping;
+                self.finish_stop(StopReason::Requested);
+            }
+        }
+    }
+
+    pub(super) fn finish_stop(&mut self, reason: StopReason) {
+        if self.life == Life::Stopped {
+            return;
+        }
+        self.life = Life::Stopped;
+        self.reconnector.give_up();
+        if let Some(current) = self.current.take() {
+            self.actions.push_back(Action::Close { link: current.id, code: 1000, reason: "stopped".into() });
+        }
+        for (publish, _) in self.outbox.drain() {
+            self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Stopped });
+        }
+        self.probation.clear();
+        self.consumers.clear();
+        self.retired.clear();
+        self.suspects.clear();
+        self.emit(ReliableEvent::Stopped(reason));
+    }
+}
+
+/// Web-STOMP URLs as a person types them: one per line, or separated by commas
+/// or spaces (the nodes of a cluster); blanks are skipped.
+///
+/// ```
+/// use burrow::reliable::parse_urls;
+///
+/// let typed = "ws://127.0.0.1:15691/ws\nws://127.0.0.1:15692/ws, ws://127.0.0.1:15693/ws\n";
+/// assert_eq!(parse_urls(typed), ["ws://127.0.0.1:15691/ws", "ws://127.0.0.1:15692/ws", "ws://127.0.0.1:15693/ws"]);
+/// assert!(parse_urls(" ,\n ").is_empty());
+/// ```
+pub fn parse_urls(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace()).filter(|u| !u.is_empty()).map(str::to_owned).collect()
+}

@@ -1,0 +1,72 @@
+//! Where a stream consumer is, so that a resubscription continues after what it
+//! acked: nothing skipped, and only what it did not ack handed out again.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+
+/// Most acked offsets a stream consumer remembers above its lowest unacked one;
+/// beyond it, the oldest are forgotten and would only come again marked.
+const ACKED_OFFSETS_KEPT: usize = 65_536;
+
+/// Where a stream consumer is, so that a resubscription continues after what it
+/// acked: nothing skipped, and only what it did not ack handed out again.
+#[derive(Debug, Clone, Default)]
+pub(super) struct StreamPosition {
+    /// Offsets handed out and not acked, on any connection: a lost connection's
+    /// stay until they come again and are acked.
+    pending: BTreeSet<u64>,
+    /// Acked offsets above the lowest pending one: they come again after a
+    /// resubscription, and are then acked here instead of handed out twice.
+    acked: BTreeSet<u64>,
+    /// The highest offset acked.
+    max_acked: Option<u64>,
+    /// The highest offset handed out: a delivery at or below it is a repeat.
+    pub(super) high: Option<u64>,
+    /// The highest offset that arrived on the current subscription (deliveries
+    /// come in offset order, so an acked offset at or below it is not coming again
+    /// on it).
+    link_high: Option<u64>,
+}
+
+impl StreamPosition {
+    /// Where to resubscribe: the lowest offset not acked, else after the highest
+    /// acked; `None` before any delivery (then the consumer's own option counts).
+    pub(super) fn resume(&self) -> Option<u64> {
+        self.pending.first().copied().or_else(|| self.max_acked.map(|m| m.saturating_add(1)))
+    }
+
+    /// A new subscription (after a reconnect) starts reading again.
+    pub(super) fn resubscribed(&mut self) {
+        self.link_high = None;
+    }
+
+    /// A delivery at `offset` arrived: `None` when it was acked already (it must
+    /// not reach the user again); otherwise whether it is a repeat.
+    pub(super) fn arrived(&mut self, offset: u64) -> Option<bool> {
+        self.link_high = Some(self.link_high.map_or(offset, |high| high.max(offset)));
+        if self.acked.contains(&offset) {
+            return None;
+        }
+        let repeat = self.high.is_some_and(|high| offset <= high);
+        self.high = Some(self.high.map_or(offset, |high| high.max(offset)));
+        self.pending.insert(offset);
+        Some(repeat)
+    }
+
+    /// The user acked `offset`.
+    pub(super) fn acked(&mut self, offset: u64) {
+        self.pending.remove(&offset);
+        self.acked.insert(offset);
+        self.max_acked = Some(self.max_acked.map_or(offset, |m| m.max(offset)));
+        // An acked offset below the next resume point that the current
+        // subscription has passed never comes again.
+        if let (Some(floor), Some(passed)) = (self.resume(), self.link_high) {
+            let below = floor.min(passed.saturating_add(1));
+            self.acked = self.acked.split_off(&below);
+        }
+        while self.acked.len() > ACKED_OFFSETS_KEPT {
+            self.acked.pop_first();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The core's deadlines as a table of named timers (quinn's `TimerTable`):
+//! [`super::Core::poll_timeout`] is the earliest, and
+//! [`super::Core::handle_timeout`] walks [`Timer::VALUES`] and handles each
+//! that is due.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+/// One named deadline of the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// The current socket must have opened by then (a black-holed host never
+    /// answers; the session's own CONNECT deadline runs only once it opened).
+    SocketOpen,
+    /// The current connection's session: CONNECTED, DISCONNECT's receipt, the
+    /// next heart-beat to send, or the broker declared silent.
+    Link,
+    /// The next reconnect attempt.
+    Retry,
+}
+
+impl Timer {
+    /// Every timer, in the order [`super::Core::handle_timeout`] handles them.
+    pub const VALUES: [Timer; 3] = [Timer::SocketOpen, Timer::Link, Timer::Retry];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A deadline per [`Timer`], on the clock passed into the core.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct TimerTable {
+    data: [Option<Duration>; Timer::VALUES.len()],
+}
+
+impl TimerTable {
+    pub(super) fn set(&mut self, timer: Timer, at: Duration) {
+        self.put(timer, Some(at));
+    }
+
+    pub(super) fn stop(&mut self, timer: Timer) {
+        self.put(timer, None);
+    }
+
+    /// Sets or stops it, as `at` says.
+    pub(super) fn put(&mut self, timer: Timer, at: Option<Duration>) {
+        if let Some(slot) = self.data.get_mut(timer.index()) {
+            *slot = at;
+        }
+    }
+
+    pub(super) fn get(&self, timer: Timer) -> Option<Duration> {
+        self.data.get(timer.index()).copied().flatten()
+    }
+
+    pub(super) fn is_expired(&self, timer: Timer, now: Duration) -> bool {
+        self.get(timer).is_some_and(|at| at <= now)
+    }
+
+    /// The earliest deadline, and which timer it is.
+    pub(super) fn next(&self) -> Option<(Timer, Duration)> {
+        Timer::VALUES.iter().filter_map(|&timer| self.get(timer).map(|at| (timer, at))).min_by_key(|(_, at)| *at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_earliest_deadline_wins_and_stopped_ones_do_not_count() {
+        let ms = Duration::from_millis;
+        let mut table = TimerTable::default();
+        assert_eq!(table.next(), None);
+        table.set(Timer::Retry, ms(500));
+        table.set(Timer::Link, ms(200));
+        assert_eq!(table.next(), Some((Timer::Link, ms(200))));
+        assert!(table.is_expired(Timer::Link, ms(200)) && !table.is_expired(Timer::Retry, ms(200)));
+        table.stop(Timer::Link);
+        assert_eq!(table.next(), Some((Timer::Retry, ms(500))));
+    }
+}

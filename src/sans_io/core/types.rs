@@ -1,0 +1,193 @@
+//! The core's plain data: ids, the socket actions it asks for, its options, and
+//! what acknowledges a delivery.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::client::Backoff;
+use crate::rabbit::{OutboxLimits, StreamOffset, ROUND_TRIP_MAX_FRAME};
+use crate::stomp::Limits;
+
+use super::Pacing;
+
+/// One socket the core asked for; a new one for every connection attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkId(pub u64);
+
+impl fmt::Display for LinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "link-{}", self.0)
+    }
+}
+
+/// Which consumer (stable across reconnects, unlike the STOMP subscription id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConsumerKey(pub u64);
+
+/// Which `queue_declare` call an outcome answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeclareId(pub u64);
+
+/// What the driver must do with sockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open a WebSocket to `url` and report it as `link`.
+    Open {
+        /// The id to report its events with.
+        link: LinkId,
+        /// Where to.
+        url: String,
+    },
+    /// Close this socket (and forget it): it is over, or it should never have opened.
+    Close {
+        /// Which.
+        link: LinkId,
+        /// The close code (1000, or 4000–4999 for our own reasons; browsers refuse others).
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
+}
+
+/// How many publishes may await their confirm at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Most messages in flight. RabbitMQ 3.10's Web-STOMP crashes a connection
+    /// (`{unexpected_message,resume}`) when hundreds of SENDs outrun its credit flow
+    /// (400, refilled by 200) while heart-beats are on; 128 stays well under.
+    pub messages: usize,
+    /// Most body bytes in flight (one message is always allowed, however large).
+    pub bytes: usize,
+}
+
+impl Default for Window {
+    /// 128 messages, 4 MiB.
+    fn default() -> Self {
+        Window { messages: 128, bytes: 4 * 1024 * 1024 }
+    }
+}
+
+/// How a [`Core`] behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReliableOptions {
+    /// Delays between reconnect attempts.
+    pub backoff: Backoff,
+    /// What the outbox holds at most.
+    pub outbox: OutboxLimits,
+    /// Publishes awaiting their confirm at once.
+    pub window: Window,
+    /// Largest SEND frame; larger publishes are refused before they enter the outbox.
+    /// The default is what Burrow's own decoder takes back ([`ROUND_TRIP_MAX_FRAME`]).
+    pub max_frame: usize,
+    /// What the decoder accepts from the broker.
+    pub limits: Limits,
+    /// How the browser driver batches socket writes under load (the core itself
+    /// hands out every frame at once).
+    pub pacing: Pacing,
+    /// Where the browser driver reads RabbitMQ's management API (such as
+    /// `http://127.0.0.1:15672/api`) to explain refusals Web-STOMP closed without
+    /// words; `None`: where RabbitMQ's defaults put it for the connection's URL.
+    pub management_url: Option<String>,
+}
+
+impl Default for ReliableOptions {
+    fn default() -> Self {
+        ReliableOptions {
+            backoff: Backoff::default(),
+            outbox: OutboxLimits::default(),
+            window: Window::default(),
+            max_frame: ROUND_TRIP_MAX_FRAME,
+            limits: Limits::default(),
+            pacing: Pacing::default(),
+            management_url: None,
+        }
+    }
+}
+
+/// How to consume: pika's `basic_consume` arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumeOptions {
+    /// The broker counts a delivery acknowledged once sent (`auto_ack=True`).
+    pub auto_ack: bool,
+    /// At most this many unacknowledged deliveries at once; 0 is unlimited.
+    pub prefetch: u16,
+    /// For a stream: where to start reading (pika:
+    /// `arguments={'x-stream-offset': ...}`). Needs manual ack and a prefetch above
+    /// 0. After a reconnect the consumer continues from what it had not acked,
+    /// whatever this says.
+    pub stream_offset: Option<StreamOffset>,
+}
+
+impl Default for ConsumeOptions {
+    /// Manual acknowledgement, prefetch 1: the tutorial's fair dispatch.
+    fn default() -> Self {
+        ConsumeOptions { auto_ack: false, prefetch: 1, stream_offset: None }
+    }
+}
+
+impl ConsumeOptions {
+    /// A stream consumer from `offset` with manual ack and `prefetch` unacked at once.
+    pub fn stream(offset: StreamOffset, prefetch: u16) -> Self {
+        ConsumeOptions { auto_ack: false, prefetch, stream_offset: Some(offset) }
+    }
+}
+
+/// Acknowledges one delivery, on the connection it came on only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Acker {
+    pub(super) link: LinkId,
+    pub(super) consumer: ConsumerKey,
+    pub(super) tag: String,
+    /// The stream offset, for a delivery from a stream.
+    pub(super) offset: Option<u64>,
+}
+
+impl Acker {
+    /// The connection the delivery came on.
+    pub fn link(&self) -> LinkId {
+        self.link
+    }
+
+    /// The consumer it went to.
+    pub fn consumer(&self) -> ConsumerKey {
+        self.consumer
+    }
+
+    /// The broker's delivery tag (the MESSAGE's `ack` header).
+    pub fn delivery_tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// The offset of a delivery from a stream (`None` from other queues).
+    pub fn stream_offset(&self) -> Option<u64> {
+        self.offset
+    }
+}
+
+/// Where the core is, for a status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// [`Core::start`] not called yet.
+    Idle,
+    /// A socket is opening, or CONNECT was sent.
+    Connecting {
+        /// Where to.
+        url: String,
+    },
+    /// Connected.
+    Connected {
+        /// Where to.
+        url: String,
+    },
+    /// Waiting to reconnect.
+    Waiting {
+        /// When, on the clock passed in.
+        retry_at: Duration,
+    },
+    /// Stopping: DISCONNECT sent.
+    Stopping,
+    /// Stopped for good.
+    Stopped,
+}

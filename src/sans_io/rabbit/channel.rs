@@ -1,0 +1,342 @@
+//! pika's channel over a STOMP session: each call queues its frames and returns the
+//! receipt that will confirm it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::{
+    check_name, limits, check_stream_consume, escape_name, queue_type, BasicProperties, CheckedPublish, PendingPublish,
+    QueueOptions, RabbitError, StreamOffset, INTEGER_ARGUMENTS, RESENT_HEADER, STREAM_OFFSET_HEADER,
+    SUPPORTED_ARGUMENTS,
+};
+use crate::client::{AckMode, ClientError, ReceiptId, Session, SubscriptionId};
+
+/// Publishing here is a no-op that the broker confirms: queue names starting with
+/// `amq.` are reserved, so the default exchange routes it nowhere. Its receipt
+/// proves every earlier frame on the channel (such as a declare) was accepted.
+const FENCE_DESTINATION: &str = "/amq/queue/amq.burrow.fence";
+
+/// A consumer as [`Channel::basic_consume`] made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumer {
+    /// Its tag (the STOMP subscription id).
+    pub tag: SubscriptionId,
+    /// The queue it consumes from.
+    pub queue: String,
+    /// Whether the broker considers deliveries acknowledged on sending.
+    pub auto_ack: bool,
+    /// At most this many unacknowledged deliveries at once; 0 is unlimited.
+    pub prefetch: u16,
+}
+
+/// What [`Channel::basic_consume`] started (AMQP's `basic.consume-ok`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumeOk {
+    /// The consumer's tag: deliveries carry it, [`Channel::basic_cancel`] takes it.
+    pub consumer_tag: SubscriptionId,
+    /// The receipt that comes once the broker accepted the subscription.
+    pub receipt: ReceiptId,
+}
+
+/// pika's channel, over a STOMP [`Session`]: each call queues frames and returns
+/// the receipt that confirms it.
+///
+/// ```
+/// use std::time::Duration;
+/// use burrow::client::{ConnectOptions, Session, Transmit};
+/// use burrow::rabbit::{BasicProperties, Channel, QueueOptions};
+/// use burrow::stomp::{Command, Frame};
+///
+/// let mut channel = Channel::new(Session::new(ConnectOptions::new("/")));
+/// channel.session_mut().connect(Duration::ZERO);
+/// channel.session_mut().handle_frame(Duration::ZERO, Frame::new(Command::Connected));
+///
+/// let now = Duration::from_millis(3);
+/// channel.queue_declare(now, "task_queue", &QueueOptions::durable())?;
+/// let receipt = channel.basic_publish(now, "", "task_queue", b"task".to_vec(), &BasicProperties::persistent(), true)?;
+/// assert!(receipt.is_some(), "RabbitMQ's RECEIPT for it is its publisher confirm");
+///
+/// let frames: Vec<Frame> = std::iter::from_fn(|| channel.session_mut().poll_transmit())
+///     .filter_map(|t| match t {
+///         Transmit::Frame(frame) => Some(frame),
+///         Transmit::HeartBeat => None,
+///     })
+///     .collect();
+/// let commands: Vec<Command> = frames.iter().map(|f| f.command).collect();
+/// // CONNECT; the declare (BEGIN, SEND /queue/…, ABORT, a fenced SEND); the publish.
+/// use Command::*;
+/// assert_eq!(commands, [Connect, Begin, Send, Abort, Send, Send]);
+/// let publish = &frames[5];
+/// assert_eq!(publish.header("destination"), Some("/amq/queue/task_queue"));
+/// assert_eq!(publish.header("persistent"), Some("true"));
+/// # Ok::<(), burrow::rabbit::RabbitError>(())
+/// ```
+#[derive(Debug)]
+pub struct Channel {
+    session: Session,
+    declared: HashMap<String, QueueOptions>,
+    consumers: HashMap<SubscriptionId, Consumer>,
+    prefetch: u16,
+    next_transaction: u64,
+    max_frame: usize,
+}
+
+impl Channel {
+    /// A channel over `session` (connected or not yet).
+    pub fn new(session: Session) -> Self {
+        Channel {
+            session,
+            declared: HashMap::new(),
+            consumers: HashMap::new(),
+            prefetch: 0,
+            next_transaction: 0,
+            max_frame: limits::ROUND_TRIP_MAX_FRAME,
+        }
+    }
+
+    /// Refuses publishes whose frame would exceed `bytes` (default
+    /// [`limits::ROUND_TRIP_MAX_FRAME`], what Burrow's own decoder takes back).
+    pub fn set_max_frame(&mut self, bytes: usize) {
+        self.max_frame = bytes;
+    }
+
+    /// The session underneath, for the transport to drive.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The session underneath, mutably, for the transport to drive.
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// The consumers made on this channel.
+    pub fn consumers(&self) -> impl Iterator<Item = &Consumer> {
+        self.consumers.values()
+    }
+
+    /// `queue_declare(queue, durable, exclusive, auto_delete, arguments)`.
+    ///
+    /// Frames: `BEGIN`; `SEND /queue/<name>` inside that transaction with
+    /// `durable`, `auto-delete`, `exclusive` and the `x-` arguments as headers
+    /// (RabbitMQ declares the queue on reading it, and the message is never
+    /// published); `ABORT`; then a `SEND` with a receipt to a destination that
+    /// routes nowhere. That receipt comes only after the broker accepted the
+    /// declare; a refusal (`PRECONDITION_FAILED`) arrives as ERROR instead and
+    /// closes the connection. No message of the queue is consumed or touched.
+    pub fn queue_declare(
+        &mut self,
+        now: Duration,
+        queue: &str,
+        options: &QueueOptions,
+    ) -> Result<ReceiptId, RabbitError> {
+        check_name(queue)?;
+        if queue.is_empty() {
+            return Err(RabbitError::EmptyQueueName);
+        }
+        let arguments = queue_type::check_queue_type(options, check_arguments(&options.arguments)?)?;
+        match self.declared.get(queue) {
+            Some(previous) if previous != options => {
+                return Err(RabbitError::AlreadyDeclared { queue: queue.to_owned() });
+            }
+            _ => {}
+        }
+        let flag = |b: bool| if b { "true" } else { "false" }.to_owned();
+        // All three always sent: RabbitMQ's defaults (durable; and for a
+        // non-durable queue, exclusive + auto-delete) are not pika's.
+        let mut headers = vec![
+            ("durable".to_owned(), flag(options.durable)),
+            ("auto-delete".to_owned(), flag(options.auto_delete)),
+            ("exclusive".to_owned(), flag(options.exclusive)),
+        ];
+        headers.extend(arguments);
+        self.next_transaction += 1;
+        let tx = format!("burrow-declare-{}", self.next_transaction);
+        self.session.begin(now, &tx, false)?;
+        headers.push(("transaction".to_owned(), tx.clone()));
+        self.session.send(now, &format!("/queue/{}", escape_name(queue)), headers, Vec::new(), false)?;
+        self.session.abort(now, &tx, false)?;
+        let receipt = self.session.send(now, FENCE_DESTINATION, Vec::new(), Vec::new(), true)?;
+        self.declared.insert(queue.to_owned(), options.clone());
+        receipt.ok_or(RabbitError::Client(ClientError::MissingReceipt))
+    }
+
+    /// `basic_publish(exchange, routing_key, body, properties)`.
+    ///
+    /// Frame: `SEND /amq/queue/<routing key>` for the default exchange (`""`),
+    /// `SEND /exchange/<exchange>/<routing key>` otherwise, with the properties as
+    /// headers (`persistent:true` for `delivery_mode=2`). With `confirm`, a
+    /// `receipt` header: RabbitMQ sends the RECEIPT after its publisher confirm.
+    /// As with pika, a message no queue takes is dropped (and still confirmed).
+    pub fn basic_publish(
+        &mut self,
+        now: Duration,
+        exchange: &str,
+        routing_key: &str,
+        body: Vec<u8>,
+        properties: &BasicProperties,
+        confirm: bool,
+    ) -> Result<Option<ReceiptId>, RabbitError> {
+        let publish = PendingPublish {
+            exchange: exchange.to_owned(),
+            routing_key: routing_key.to_owned(),
+            body,
+            properties: properties.clone(),
+        };
+        let (destination, headers, body) = CheckedPublish::new(publish, self.max_frame)?.into_send_parts();
+        Ok(self.session.send(now, &destination, headers, body, confirm)?)
+    }
+
+    /// Sends a publish checked before (see [`CheckedPublish`]) with a receipt,
+    /// nothing checked again; `resent` adds the [`RESENT_HEADER`] that marks a
+    /// message published again after its confirm was lost.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`] when the session cannot send (not connected).
+    pub fn publish_checked(
+        &mut self,
+        now: Duration,
+        publish: &CheckedPublish,
+        resent: bool,
+    ) -> Result<ReceiptId, ClientError> {
+        let mut headers = publish.headers().to_vec();
+        if resent {
+            headers.push((RESENT_HEADER.to_owned(), "true".to_owned()));
+        }
+        // Cloned: the outbox keeps the message until its confirm.
+        let body = publish.body().to_vec();
+        self.session.send(now, publish.destination(), headers, body, true)?.ok_or(ClientError::MissingReceipt)
+    }
+
+    /// `basic_qos(prefetch_count)`: the prefetch of consumers made after it on this
+    /// channel (RabbitMQ's STOMP applies prefetch per SUBSCRIBE). 0 is unlimited.
+    pub fn basic_qos(&mut self, prefetch_count: u16) {
+        self.prefetch = prefetch_count;
+    }
+
+    /// `basic_consume(queue, auto_ack)`, with an optional prefetch overriding
+    /// [`Channel::basic_qos`].
+    ///
+    /// Frame: `SUBSCRIBE /amq/queue/<queue>` with `ack:auto` or
+    /// `ack:client-individual` (each [`Channel::basic_ack`] acknowledges one
+    /// delivery), `prefetch-count` and a receipt. A missing queue is refused with
+    /// `NOT_FOUND`, as pika's `basic_consume` is.
+    pub fn basic_consume(
+        &mut self,
+        now: Duration,
+        queue: &str,
+        auto_ack: bool,
+        prefetch: Option<u16>,
+    ) -> Result<ConsumeOk, RabbitError> {
+        let prefetch = prefetch.unwrap_or(self.prefetch);
+        let ack = if auto_ack { AckMode::Auto } else { AckMode::ClientIndividual };
+        self.subscribe(now, queue, ack, prefetch, None)
+    }
+
+    /// `basic_consume(queue, arguments={'x-stream-offset': offset})` on a stream:
+    /// manual acknowledgement (each ack is credit for one more message) and
+    /// `prefetch` above 0, as RabbitMQ requires.
+    ///
+    /// Frame: as [`Channel::basic_consume`], with `x-stream-offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`RabbitError::StreamConsume`] for a prefetch of 0, and the name checks of
+    /// [`Channel::basic_consume`]. Nothing is sent then.
+    pub fn basic_consume_stream(
+        &mut self,
+        now: Duration,
+        queue: &str,
+        prefetch: u16,
+        offset: &StreamOffset,
+    ) -> Result<ConsumeOk, RabbitError> {
+        check_stream_consume(false, prefetch)?;
+        self.subscribe(now, queue, AckMode::ClientIndividual, prefetch, Some(offset))
+    }
+
+    fn subscribe(
+        &mut self,
+        now: Duration,
+        queue: &str,
+        ack: AckMode,
+        prefetch: u16,
+        offset: Option<&StreamOffset>,
+    ) -> Result<ConsumeOk, RabbitError> {
+        check_name(queue)?;
+        if queue.is_empty() {
+            return Err(RabbitError::EmptyQueueName);
+        }
+        // Always sent: without it RabbitMQ keeps whatever prefetch an earlier
+        // SUBSCRIBE on this connection set.
+        let mut headers = vec![("prefetch-count".to_owned(), prefetch.to_string())];
+        if let Some(offset) = offset {
+            headers.push((STREAM_OFFSET_HEADER.to_owned(), offset.header_value()));
+        }
+        let destination = format!("/amq/queue/{}", escape_name(queue));
+        let subscribed = self.session.subscribe(now, &destination, ack, headers, true)?;
+        let consumer_tag = subscribed.id;
+        let auto_ack = ack == AckMode::Auto;
+        let consumer = Consumer { tag: consumer_tag.clone(), queue: queue.to_owned(), auto_ack, prefetch };
+        self.consumers.insert(consumer_tag.clone(), consumer);
+        let receipt = subscribed.receipt.ok_or(RabbitError::Client(ClientError::MissingReceipt))?;
+        Ok(ConsumeOk { consumer_tag, receipt })
+    }
+
+    /// `basic_cancel(consumer_tag)`: UNSUBSCRIBE, confirmed by receipt.
+    pub fn basic_cancel(
+        &mut self,
+        now: Duration,
+        consumer_tag: &SubscriptionId,
+    ) -> Result<Option<ReceiptId>, RabbitError> {
+        self.consumers.remove(consumer_tag);
+        Ok(self.session.unsubscribe(now, consumer_tag, true)?)
+    }
+
+    /// `basic_ack(delivery_tag)`: ACK with `id` = the MESSAGE's `ack` header.
+    pub fn basic_ack(&mut self, now: Duration, delivery_tag: &str) -> Result<(), ClientError> {
+        self.session.ack(now, delivery_tag, None, false)?;
+        Ok(())
+    }
+
+    /// `basic_nack(delivery_tag, requeue)`: NACK; with `requeue: false` RabbitMQ
+    /// drops or dead-letters the message instead of queueing it again.
+    pub fn basic_nack(&mut self, now: Duration, delivery_tag: &str, requeue: bool) -> Result<(), ClientError> {
+        self.session.nack(now, delivery_tag, None, requeue, false)?;
+        Ok(())
+    }
+}
+
+fn check_arguments(arguments: &[(String, String)]) -> Result<Vec<(String, String)>, RabbitError> {
+    arguments
+        .iter()
+        .map(|(name, value)| {
+            if !SUPPORTED_ARGUMENTS.contains(&name.as_str()) {
+                return Err(RabbitError::UnsupportedArgument(name.clone()));
+            }
+            if INTEGER_ARGUMENTS.contains(&name.as_str()) {
+                let Ok(number) = value.trim().parse::<i64>() else {
+                    return Err(RabbitError::InvalidArgument { name: name.clone(), value: value.clone() });
+                };
+                // RabbitMQ refuses these with PRECONDITION_FAILED (value_negative,
+                // value_zero, max_value_exceeded), closing the connection.
+                let range = match name.as_str() {
+                    "x-max-priority" => (!(0..=255).contains(&number)).then_some("between 0 and 255"),
+                    "x-expires" => (number <= 0).then_some("above 0 (milliseconds)"),
+                    _ => (number < 0).then_some("0 or more"),
+                };
+                if let Some(range) = range {
+                    return Err(RabbitError::ArgumentOutOfRange { name: name.clone(), value: value.clone(), range });
+                }
+            }
+            Ok((name.clone(), value.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|checked| {
+            let has = |wanted: &str| checked.iter().any(|(name, _)| name == wanted);
+            if has("x-dead-letter-routing-key") && !has("x-dead-letter-exchange") {
+                return Err(RabbitError::RoutingKeyWithoutDeadLetterExchange);
+            }
+            Ok(checked)
+        })
+}

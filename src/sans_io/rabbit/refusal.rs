@@ -1,0 +1,193 @@
+//! What the broker refused, classified ([`Refusal`], [`RefusalKind`]), and every
+//! reason a RabbitMQ call could not be made ([`RabbitError`]).
+
+use std::fmt;
+
+use super::{limits, outbox, QueueType, QueueTypeProblem, StreamConsumeProblem, SUPPORTED_ARGUMENTS};
+use crate::client::{ClientError, ServerError};
+
+/// What kind of refusal an ERROR frame carries, after AMQP's reply codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalKind {
+    /// Wrong login or password (STOMP `Bad CONNECT`, "Access refused").
+    BadCredentials,
+    /// The virtual host does not exist or the user may not use it.
+    VhostDenied,
+    /// `ACCESS_REFUSED`: the user lacks a permission.
+    AccessRefused,
+    /// `NOT_FOUND`: no such queue or exchange.
+    NotFound,
+    /// `PRECONDITION_FAILED`: for example, redeclaring a queue with other durability.
+    PreconditionFailed,
+    /// `RESOURCE_LOCKED`: an exclusive queue of another connection.
+    ResourceLocked,
+    /// Anything else the broker refused.
+    Other,
+}
+
+/// A refusal from the broker: its kind, its words, and what to do about it.
+///
+/// ```
+/// use burrow::client::ServerError;
+/// use burrow::rabbit::{Refusal, RefusalKind};
+///
+/// let error = ServerError {
+///     message: Some("not_found".into()),
+///     body: "NOT_FOUND - no queue 'hello' in vhost '/'".into(),
+///     receipt_id: None,
+///     headers: vec![],
+/// };
+/// let refusal = Refusal::from_server_error(&error);
+/// assert_eq!(refusal.kind, RefusalKind::NotFound);
+/// assert_eq!(
+///     refusal.to_string(),
+///     "RabbitMQ refused: NOT_FOUND - no queue 'hello' in vhost '/' (declare the queue (or exchange) first)"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The kind, for code that reacts to it.
+    pub kind: RefusalKind,
+    /// The ERROR frame's `message` header.
+    pub message: String,
+    /// The ERROR frame's body: the broker's full explanation.
+    pub detail: String,
+}
+
+impl Refusal {
+    /// Classifies an ERROR frame from RabbitMQ.
+    pub fn from_server_error(error: &ServerError) -> Self {
+        let message = error.message.clone().unwrap_or_default();
+        let detail = error.body.trim().to_owned();
+        let text = format!("{message} {detail}").to_ascii_lowercase();
+        let kind = if text.contains("precondition_failed") {
+            RefusalKind::PreconditionFailed
+        } else if text.contains("not_found") {
+            RefusalKind::NotFound
+        } else if text.contains("resource_locked") {
+            RefusalKind::ResourceLocked
+        } else if text.contains("bad connect") && text.contains("virtual host") {
+            RefusalKind::VhostDenied
+        } else if text.contains("bad connect") && text.contains("access refused") {
+            RefusalKind::BadCredentials
+        } else if text.contains("access_refused") || text.contains("access refused") {
+            RefusalKind::AccessRefused
+        } else {
+            RefusalKind::Other
+        };
+        Refusal { kind, message, detail }
+    }
+
+    /// What a user can do about it, in plain words.
+    pub fn hint(&self) -> &'static str {
+        match self.kind {
+            RefusalKind::BadCredentials => "check the login and passcode",
+            RefusalKind::VhostDenied => "check the virtual host name and the user's permissions on it",
+            RefusalKind::AccessRefused => "the user needs configure/write/read permission for this",
+            RefusalKind::NotFound => "declare the queue (or exchange) first",
+            RefusalKind::PreconditionFailed => {
+                "a queue that already exists cannot change its properties: use a new queue name, or declare it as it is"
+            }
+            RefusalKind::ResourceLocked => "the queue is exclusive to another connection",
+            RefusalKind::Other => "see the broker's explanation",
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let said = if self.detail.is_empty() { &self.message } else { &self.detail };
+        write!(f, "RabbitMQ refused: {said} ({})", self.hint())
+    }
+}
+
+/// Why a RabbitMQ call could not be made, or was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RabbitError {
+    /// The session could not take the request.
+    #[error("{0}")]
+    Client(#[from] ClientError),
+    /// The broker refused.
+    #[error("{0}")]
+    Refused(#[source] Refusal),
+    /// Web-STOMP cannot declare server-named queues: a name is needed.
+    #[error("a queue name is needed (RabbitMQ's STOMP adapter cannot make server-named queues)")]
+    EmptyQueueName,
+    /// AMQP limits names to 255 bytes.
+    #[error("the name {0:?} is longer than 255 bytes")]
+    NameTooLong(String),
+    /// A `x-` argument the STOMP adapter would silently ignore.
+    #[error("the queue argument {0:?} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", list = SUPPORTED_ARGUMENTS.join(", "))]
+    UnsupportedArgument(String),
+    /// An argument RabbitMQ reads as an integer got something else.
+    #[error("the queue argument {name} must be a whole number, not {value:?}")]
+    InvalidArgument {
+        /// The argument.
+        name: String,
+        /// What was given.
+        value: String,
+    },
+    /// An argument outside the range RabbitMQ takes.
+    #[error("the queue argument {name} must be {range}, not {value:?}")]
+    ArgumentOutOfRange {
+        /// The argument.
+        name: String,
+        /// What was given.
+        value: String,
+        /// What it may be, in words.
+        range: &'static str,
+    },
+    /// RabbitMQ refuses a dead-letter routing key without a dead-letter exchange.
+    #[error("x-dead-letter-routing-key needs x-dead-letter-exchange as well (RabbitMQ refuses one without the other)")]
+    RoutingKeyWithoutDeadLetterExchange,
+    /// `x-queue-type` is not a type RabbitMQ 3.10 knows.
+    #[error("{0:?} is not a queue type: use classic, quorum or stream")]
+    UnknownQueueType(String),
+    /// [`QueueOptions::queue_type`] and the `x-queue-type` argument disagree.
+    #[error("the queue type is {field} but the x-queue-type argument says {argument:?}")]
+    ConflictingQueueTypes {
+        /// The field.
+        field: QueueType,
+        /// The argument's value.
+        argument: String,
+    },
+    /// The queue type does not allow these options: RabbitMQ would refuse the
+    /// declare (PRECONDITION_FAILED) and close the connection.
+    #[error("a {queue_type} queue {problem} (RabbitMQ refuses it with PRECONDITION_FAILED)")]
+    QueueTypeConflict {
+        /// The queue type.
+        queue_type: QueueType,
+        /// What it does not allow.
+        problem: QueueTypeProblem,
+    },
+    /// A stream subscription RabbitMQ would answer by closing the connection.
+    #[error("{0} (RabbitMQ closes the connection otherwise)")]
+    StreamConsume(StreamConsumeProblem),
+    /// A stream offset that is not `first`, `last`, `next`, `offset=N` or `timestamp=S`.
+    #[error("{0:?} is not a stream offset: use first, last, next, offset=N or timestamp=<seconds>")]
+    InvalidStreamOffset(String),
+    /// An application header that STOMP or RabbitMQ uses for itself.
+    #[error("the header name {0:?} is reserved; choose another application header name")]
+    ReservedHeader(String),
+    /// The message would make a frame larger than the limit.
+    #[error("{0}")]
+    TooLarge(#[from] limits::FrameTooLarge),
+    /// The outbox refused the message.
+    #[error("{0}")]
+    Outbox(#[from] outbox::OutboxError),
+    /// RabbitMQ's STOMP adapter declares a queue at most once per connection, so a
+    /// second declare with other options on the same connection would silently do nothing.
+    #[error("this connection already declared {queue:?} with other options; RabbitMQ's STOMP adapter declares a queue once per connection, so redeclare it from a new connection")]
+    AlreadyDeclared {
+        /// The queue.
+        queue: String,
+    },
+}
+
+impl From<ServerError> for RabbitError {
+    fn from(error: ServerError) -> Self {
+        RabbitError::Refused(Refusal::from_server_error(&error))
+    }
+}
