@@ -128,7 +128,7 @@ pub mod reliable {
 
     #[cfg(target_arch = "wasm32")]
     pub use crate::browser::driver::{
-        AckHandle, ConnectionEvent, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
+        AckHandle, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
     };
 }
 

@@ -57,7 +57,7 @@ use burrow::rabbit::{
     BasicProperties, OutboxId, OutboxLimits, PendingPublish, QueueOptions, QueueType, RabbitError, StreamOffset,
 };
 use burrow::reliable::{
-    AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
+    AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
     PublishError, ReliableEvent, ReliableOptions, StopReason, Window,
 };
 use burrow::stomp::{encode, Command, Decoded, Decoder, Frame, Limits};
@@ -1505,12 +1505,12 @@ impl Sim {
             self.events.push((self.now, event.clone()));
         }
         match event {
-            ReliableEvent::Connecting { url, .. } => {
+            ReliableEvent::Connection(ConnectionEvent::Connecting { url, .. }) => {
                 if !self.urls.contains(&url) {
                     fail!(self, "Connecting to unknown URL {url}");
                 }
             }
-            ReliableEvent::Connected { link, info, url } => {
+            ReliableEvent::Connection(ConnectionEvent::Connected { link, info, url }) => {
                 self.stats.connects += 1;
                 if self.last_url.as_ref().is_some_and(|last| *last != url) {
                     self.stats.failovers += 1;
@@ -1531,7 +1531,7 @@ impl Sim {
                 }
                 ctx.connected = Some(link);
             }
-            ReliableEvent::Reconnecting { reason, retry_at, .. } => {
+            ReliableEvent::Connection(ConnectionEvent::Reconnecting { reason, retry_at, .. }) => {
                 match reason {
                     CloseReason::HeartBeatTimeout { .. } => self.stats.heartbeat_timeouts += 1,
                     CloseReason::ConnectTimeout(_) => self.stats.connect_timeouts += 1,
@@ -1639,13 +1639,13 @@ impl Sim {
                     _ => fail!(self, "m-{tag} ({kind:?}) failed: {error}"),
                 }
             }
-            ReliableEvent::ConsumerReady(key) => {
+            ReliableEvent::Connection(ConnectionEvent::ConsumerReady(key)) => {
                 let Some(rec) = self.consumers.get(&key) else { fail!(self, "ConsumerReady({key:?}) of no consumer") };
                 if rec.cancel_requested || rec.failed {
                     fail!(self, "ConsumerReady({key:?}) after it ended ({rec:?})");
                 }
             }
-            ReliableEvent::ConsumerFailed { consumer, error } => {
+            ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { consumer, error }) => {
                 let Some(rec) = self.consumers.get_mut(&consumer) else { fail!(self, "ConsumerFailed of no consumer") };
                 if rec.failed || rec.cancelled {
                     fail!(self, "ConsumerFailed({consumer:?}) after it ended");
@@ -1688,11 +1688,11 @@ impl Sim {
                     (expect, result) => fail!(self, "declare {request:?} (expected {expect:?}) answered {result:?}"),
                 }
             }
-            ReliableEvent::Warning(words) => {
+            ReliableEvent::Connection(ConnectionEvent::Warning(words)) => {
                 self.stats.warnings += 1;
                 vlog!(self, "warning: {words}");
             }
-            ReliableEvent::Stopped(reason) => {
+            ReliableEvent::Connection(ConnectionEvent::Stopped(reason)) => {
                 match &reason {
                     StopReason::Requested if self.stop_called => self.stats.stops += 1,
                     StopReason::Refused(CloseReason::ConnectRefused(_)) if self.broker.refuse_connect => {
@@ -3129,7 +3129,7 @@ fn a_socket_that_opens_after_stop_is_closed_at_once_and_never_sends_connect() {
     sim.consume("q", false, 1);
     let mark = sim.mark();
     sim.stop();
-    assert!(matches!(sim.events_since(mark).last(), Some(ReliableEvent::Stopped(StopReason::Requested))));
+    assert!(matches!(sim.events_since(mark).last(), Some(ReliableEvent::Connection(ConnectionEvent::Stopped(StopReason::Requested)))));
     sim.run_for(secs(2));
     // It opened after the stop, and the core closed it at once.
     let closes = sim.actions.iter().filter(|(_, a)| matches!(a, Action::Close { link: l, .. } if *l == link)).count();
@@ -3186,7 +3186,7 @@ fn stop_during_the_reconnect_countdown_emits_stopped_at_once_and_last() {
         events,
         vec![
             ReliableEvent::PublishFailed { publish: waiting, error: PublishError::Stopped },
-            ReliableEvent::Stopped(StopReason::Requested),
+            ReliableEvent::Connection(ConnectionEvent::Stopped(StopReason::Requested)),
         ]
     );
     assert_eq!(sim.core.countdown(sim.now), None);
@@ -3267,7 +3267,7 @@ fn a_broker_error_after_connected_keeps_reconnecting_but_a_refused_connect_stops
         let bad = sim.consume("missing", false, 1).expect("consumer");
         sim.run_for(secs(5));
         let failed = sim.events.iter().find_map(|(_, e)| match e {
-            ReliableEvent::ConsumerFailed { consumer, error: ConsumeError::Refused(r) } if *consumer == bad => {
+            ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { consumer, error: ConsumeError::Refused(r) }) if *consumer == bad => {
                 Some(r.clone())
             }
             _ => None,
@@ -3280,7 +3280,7 @@ fn a_broker_error_after_connected_keeps_reconnecting_but_a_refused_connect_stops
         assert_eq!(sim.core.consumers().collect::<Vec<_>>(), vec![good]);
         let link = sim.core.current_link().expect("link");
         assert_eq!(sim.broker_subs(link).len(), 1, "the other consumer resumed");
-        let ready = sim.events.iter().filter(|(_, e)| *e == ReliableEvent::ConsumerReady(good)).count();
+        let ready = sim.events.iter().filter(|(_, e)| *e == ReliableEvent::Connection(ConnectionEvent::ConsumerReady(good))).count();
         // Without the broker's words a subscription is blamed only when a second
         // connection dies on it too (the first death could have been a forced close).
         let connections = if lose_error == 0 { 2 } else { 3 };
@@ -3291,7 +3291,7 @@ fn a_broker_error_after_connected_keeps_reconnecting_but_a_refused_connect_stops
         sim.drop_current();
         sim.run_for(secs(5));
         match sim.events.last().map(|(_, e)| e) {
-            Some(ReliableEvent::Stopped(StopReason::Refused(CloseReason::ConnectRefused(error)))) => {
+            Some(ReliableEvent::Connection(ConnectionEvent::Stopped(StopReason::Refused(CloseReason::ConnectRefused(error))))) => {
                 assert_eq!(error.message.as_deref(), Some("Bad CONNECT"));
             }
             other => panic!("expected Stopped(Refused), got {other:?}"),
@@ -3337,7 +3337,7 @@ fn heart_beats_go_one_interval_after_the_last_send() {
     let connected = sim
         .events
         .iter()
-        .find_map(|(t, e)| matches!(e, ReliableEvent::Connected { .. }).then_some(*t))
+        .find_map(|(t, e)| matches!(e, ReliableEvent::Connection(ConnectionEvent::Connected { .. })).then_some(*t))
         .expect("connected");
     for at in [1, 5, 9] {
         sim.run_for((connected + secs(at)).saturating_sub(sim.now));
@@ -3515,7 +3515,7 @@ fn a_cancelled_consumer_whose_subscription_is_refused_ends_once() {
         .map(|(_, e)| e.clone())
         .filter(|e| {
             matches!(e, ReliableEvent::ConsumerCancelled(k) if *k == key)
-                || matches!(e, ReliableEvent::ConsumerFailed { consumer, .. } if *consumer == key)
+                || matches!(e, ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { consumer, .. }) if *consumer == key)
         })
         .collect();
     assert_eq!(ends, vec![ReliableEvent::ConsumerCancelled(key)]);
@@ -3545,7 +3545,7 @@ fn a_consumer_cancelled_while_disconnecting_is_cancelled_when_the_connection_end
         .map(|e| match e {
             ReliableEvent::Delivery { .. } => "delivery",
             ReliableEvent::ConsumerCancelled(_) => "cancelled",
-            ReliableEvent::Stopped(_) => "stopped",
+            ReliableEvent::Connection(ConnectionEvent::Stopped(_)) => "stopped",
             ReliableEvent::Confirmed(_) => "confirmed",
             _ => "other",
         })
@@ -3561,7 +3561,7 @@ fn a_socket_that_never_opens_is_given_up_after_the_connect_timeout() {
     sim.start();
     sim.run_for(secs(11));
     let gave_up = sim.events.iter().any(|(_, e)| {
-        matches!(e, ReliableEvent::Reconnecting { reason: CloseReason::ConnectTimeout(_), .. })
+        matches!(e, ReliableEvent::Connection(ConnectionEvent::Reconnecting { reason: CloseReason::ConnectTimeout(_), .. }))
     });
     assert!(gave_up, "no reconnect after the connect timeout: {:?}", sim.events);
     let closed_first = sim.actions.iter().any(|(_, a)| matches!(a, Action::Close { link: LinkId(1), .. }));
@@ -3727,13 +3727,13 @@ fn a_stopped_node_sends_the_connection_to_the_next_url_where_consumers_and_the_o
     sim.run_for(secs(5));
     let events = sim.events_since(mark);
     let announced = events.iter().find_map(|e| match e {
-        ReliableEvent::Reconnecting { next_url, attempt, .. } => Some((next_url.clone(), *attempt)),
+        ReliableEvent::Connection(ConnectionEvent::Reconnecting { next_url, attempt, .. }) => Some((next_url.clone(), *attempt)),
         _ => None,
     });
     assert_eq!(announced, Some(("ws://node1.sim:15674/ws".to_owned(), 1)));
     assert_eq!(sim.opened_urls_since(actions), vec!["ws://node1.sim:15674/ws"], "one attempt, at the next node");
     let connected = events.iter().find_map(|e| match e {
-        ReliableEvent::Connected { url, .. } => Some(url.clone()),
+        ReliableEvent::Connection(ConnectionEvent::Connected { url, .. }) => Some(url.clone()),
         _ => None,
     });
     assert_eq!(connected.as_deref(), Some("ws://node1.sim:15674/ws"));
@@ -3780,7 +3780,7 @@ fn a_node_that_refuses_connections_is_passed_over_with_the_same_backoff() {
         .events_since(mark)
         .into_iter()
         .filter_map(|e| match e {
-            ReliableEvent::Reconnecting { attempt, next_url, .. } => Some((attempt, next_url)),
+            ReliableEvent::Connection(ConnectionEvent::Reconnecting { attempt, next_url, .. }) => Some((attempt, next_url)),
             _ => None,
         })
         .collect();

@@ -16,60 +16,16 @@ use futures_util::{Stream, StreamExt};
 use gloo_timers::callback::Timeout;
 
 use crate::sans_io::core::{
-    Pacer,
-    AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
-    Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Warning,
+    AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError,
+    DeclareId, LinkId, Pacer, Phase, PublishError, ReliableEvent, ReliableOptions,
 };
-use crate::client::{CloseReason, ConnectOptions, ConnectionInfo, Fault, SocketClose};
+use crate::client::{CloseReason, ConnectOptions, Fault, SocketClose};
 use crate::management::ManagementApi;
 use crate::rabbit::{
     diagnose_consume, diagnose_declare, BasicProperties, HeartBeats, OutboxId, PendingPublish,
     QueueOptions, RefusalKind,
 };
 use crate::transport::{declare_on_new_connection, now, Socket, SocketHandlers, Ticker, TransportError, TransportOptions};
-
-/// What a [`ReliableConnection`] reports about itself (deliveries go to each
-/// [`Consumer`], confirms to each [`PublishConfirm`]).
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConnectionEvent {
-    /// Opening a connection to `url`.
-    Connecting {
-        /// Where to.
-        url: String,
-    },
-    /// Connected (again); consumers are restored and the outbox resent.
-    Connected {
-        /// Where to.
-        url: String,
-        /// What CONNECTED said.
-        info: ConnectionInfo,
-    },
-    /// The connection was lost; the next attempt comes after `delay`.
-    Reconnecting {
-        /// Why it was lost.
-        reason: CloseReason,
-        /// Which retry this is, from 1.
-        attempt: u32,
-        /// How long until it.
-        delay: Duration,
-        /// Where it will go.
-        next_url: String,
-    },
-    /// The broker accepted a consumer's subscription (again, after a reconnect).
-    ConsumerReady(ConsumerKey),
-    /// A consumer ended because the broker refused it.
-    ConsumerFailed {
-        /// Which consumer.
-        consumer: ConsumerKey,
-        /// Why.
-        error: ConsumeError,
-    },
-    /// Something odd that changes nothing.
-    Warning(Warning),
-    /// No more connections: the user stopped it, or the broker refused CONNECT in a
-    /// way retrying cannot fix. Always the last event.
-    Stopped(StopReason),
-}
 
 /// How many messages wait in the outbox, and how many of them are in flight.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -955,21 +911,8 @@ fn wake_all_publishers(driver: &mut Driver) {
 }
 
 fn route(driver: &mut Driver, event: ReliableEvent) {
-    let status = |driver: &Driver, event: ConnectionEvent| {
-        let _ = driver.events.unbounded_send(event);
-    };
     match event {
-        ReliableEvent::Connecting { url, .. } => status(driver, ConnectionEvent::Connecting { url }),
-        ReliableEvent::Connected { url, info, .. } => {
-            driver.last_url = Some(url.clone());
-            for waiter in driver.up.drain(..) {
-                let _ = waiter.send(());
-            }
-            status(driver, ConnectionEvent::Connected { url, info })
-        }
-        ReliableEvent::Reconnecting { reason, attempt, delay, next_url, .. } => {
-            status(driver, ConnectionEvent::Reconnecting { reason, attempt, delay, next_url })
-        }
+        ReliableEvent::Connection(status) => on_status(driver, status),
         ReliableEvent::Delivery { consumer, delivery, acker } => {
             let item = Delivery { delivery, acker: acker.clone(), shared: driver.weak.clone() };
             let taken = driver.consumers.get(&consumer).is_some_and(|tx| tx.unbounded_send(Ok(item)).is_ok());
@@ -992,22 +935,6 @@ fn route(driver: &mut Driver, event: ReliableEvent) {
             }
             wake_first_publisher(driver);
         }
-        ReliableEvent::ConsumerReady(key) => status(driver, ConnectionEvent::ConsumerReady(key)),
-        ReliableEvent::ConsumerFailed { consumer, error } => {
-            let queue = driver.queues.remove(&consumer);
-            let error = match (error, queue) {
-                // Web-STOMP closed without saying why: look the queue up and say it.
-                (ConsumeError::Refused(refusal), Some(queue)) if refusal.kind == RefusalKind::Other => {
-                    refine_consume_failure(driver, consumer, queue, refusal);
-                    return;
-                }
-                (error, _) => error,
-            };
-            if let Some(tx) = driver.consumers.remove(&consumer) {
-                let _ = tx.unbounded_send(Err(error.clone()));
-            }
-            status(driver, ConnectionEvent::ConsumerFailed { consumer, error });
-        }
         ReliableEvent::ConsumerCancelled(key) => {
             driver.consumers.remove(&key);
             driver.queues.remove(&key);
@@ -1017,8 +944,33 @@ fn route(driver: &mut Driver, event: ReliableEvent) {
                 let _ = tx.send(result);
             }
         }
-        ReliableEvent::Warning(words) => status(driver, ConnectionEvent::Warning(words)),
-        ReliableEvent::Stopped(reason) => {
+    }
+}
+
+/// Carries out what a status event means for the driver's waiters, then hands
+/// it to the user as it is.
+fn on_status(driver: &mut Driver, event: ConnectionEvent) {
+    match &event {
+        ConnectionEvent::Connected { url, .. } => {
+            driver.last_url = Some(url.clone());
+            for waiter in driver.up.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
+        ConnectionEvent::ConsumerFailed { consumer, error } => {
+            let queue = driver.queues.remove(consumer);
+            if let (ConsumeError::Refused(refusal), Some(queue)) = (error, queue) {
+                // Web-STOMP closed without saying why: look the queue up and say it.
+                if refusal.kind == RefusalKind::Other {
+                    refine_consume_failure(driver, *consumer, queue, refusal.clone());
+                    return;
+                }
+            }
+            if let Some(tx) = driver.consumers.remove(consumer) {
+                let _ = tx.unbounded_send(Err(error.clone()));
+            }
+        }
+        ConnectionEvent::Stopped(_) => {
             driver.consumers.clear();
             driver.queues.clear();
             // The core failed every unconfirmed publish before Stopped; a callback
@@ -1033,10 +985,14 @@ fn route(driver: &mut Driver, event: ReliableEvent) {
             }
             driver.ticker = None;
             driver.sockets.clear();
-            status(driver, ConnectionEvent::Stopped(reason));
-            // The stream ends after Stopped, so readers are not left waiting.
-            driver.events.close_channel();
         }
+        _ => {}
+    }
+    let stopped = matches!(event, ConnectionEvent::Stopped(_));
+    let _ = driver.events.unbounded_send(event);
+    if stopped {
+        // The stream ends after Stopped, so readers are not left waiting.
+        driver.events.close_channel();
     }
 }
 

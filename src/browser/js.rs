@@ -220,18 +220,18 @@ fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
 fn status_object(event: &ConnectionEvent) -> Object {
     let object = Object::new();
     match event {
-        ConnectionEvent::Connecting { url } => {
+        ConnectionEvent::Connecting { url, .. } => {
             set(&object, "type", "connecting");
             set(&object, "url", url.as_str());
         }
-        ConnectionEvent::Connected { url, info } => {
+        ConnectionEvent::Connected { url, info, .. } => {
             set(&object, "type", "connected");
             set(&object, "url", url.as_str());
             set(&object, "server", info.server.clone().map_or(JsValue::NULL, JsValue::from));
             set(&object, "heartbeatOutgoing", info.heart_beat.outgoing.as_millis() as f64);
             set(&object, "heartbeatIncoming", info.heart_beat.incoming.as_millis() as f64);
         }
-        ConnectionEvent::Reconnecting { reason, attempt, delay, next_url } => {
+        ConnectionEvent::Reconnecting { reason, attempt, delay, next_url, .. } => {
             set(&object, "type", "reconnecting");
             set(&object, "reason", reason.to_string());
             let fault = match reason.fault() {

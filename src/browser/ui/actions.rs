@@ -57,12 +57,12 @@ async fn follow(
 ) {
     while let Some(event) = events.next().await {
         match event {
-            ConnectionEvent::Connecting { url } => workbench.dispatch(Action::Opening(url)),
-            ConnectionEvent::Connected { url, info } => {
+            ConnectionEvent::Connecting { url, .. } => workbench.dispatch(Action::Opening(url)),
+            ConnectionEvent::Connected { url, info, .. } => {
                 workbench.dispatch(Action::Connected { url, options: options.clone(), info });
             }
-            ConnectionEvent::Reconnecting { reason, attempt, delay, next_url } => {
-                let retry_at = page_now_ms() + delay.as_secs_f64() * 1000.0;
+            ConnectionEvent::Reconnecting { reason, attempt, retry_at, next_url, .. } => {
+                let retry_at = retry_at.as_secs_f64() * 1000.0;
                 let reason = explain_close(&reason);
                 workbench.dispatch(Action::Reconnecting { reason, attempt, retry_at, next_url });
             }

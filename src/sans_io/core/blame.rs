@@ -8,7 +8,7 @@
 use crate::client::{CloseReason, ReceiptId};
 use crate::rabbit::{OutboxId, Refusal, RefusalKind};
 
-use super::{ConsumeError, Core, Current, DeclareError, Pending, PublishError, ReliableEvent};
+use super::{ConnectionEvent, ConsumeError, Core, Current, DeclareError, Pending, PublishError, ReliableEvent};
 
 impl Core {
     /// The broker ended a connected session on purpose: find the request it refused
@@ -94,7 +94,7 @@ impl Core {
                 self.suspects.remove(&consumer);
                 // A consumer cancelled meanwhile ends with its ConsumerCancelled only.
                 if self.consumers.remove(&consumer).is_some() {
-                    self.emit(ReliableEvent::ConsumerFailed { consumer, error: ConsumeError::Refused(refusal) });
+                    self.status(ConnectionEvent::ConsumerFailed { consumer, error: ConsumeError::Refused(refusal) });
                 }
             }
             Pending::Declare(request) => {

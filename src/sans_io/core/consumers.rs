@@ -9,7 +9,7 @@ use crate::client::Message;
 use crate::rabbit::{check_stream_consume, ConsumeOk, Delivery, RabbitError, StreamOffset, STREAM_OFFSET_HEADER};
 
 use super::{
-    AckError, Acker, ConsumeError, ConsumeOptions, ConsumerKey, ConsumerSpec, Core, Current, Life, Pending,
+    AckError, Acker, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, ConsumerSpec, Core, Current, Life, Pending,
     ReliableEvent, StreamPosition, Warning,
 };
 
@@ -164,7 +164,7 @@ impl Core {
             }
             Err(error) => {
                 self.consumers.remove(&key);
-                self.emit(ReliableEvent::ConsumerFailed { consumer: key, error: ConsumeError::Invalid(error) });
+                self.status(ConnectionEvent::ConsumerFailed { consumer: key, error: ConsumeError::Invalid(error) });
             }
         }
     }
@@ -208,7 +208,7 @@ impl Core {
                     let _ = current.link.channel_mut().basic_nack(now, &tag, true);
                 }
             }
-            (None, None) => self.emit(ReliableEvent::Warning(Warning::UnknownSubscription(message.subscription))),
+            (None, None) => self.status(ConnectionEvent::Warning(Warning::UnknownSubscription(message.subscription))),
         }
     }
 }

@@ -9,11 +9,12 @@ use crate::rabbit::{Delivery, OutboxId};
 
 use super::{Acker, ConsumeError, ConsumerKey, DeclareError, DeclareId, LinkId, PublishError, StopReason};
 
-/// What the core reports.
-// Deliveries are most of the traffic; boxing them would cost an allocation each.
-#[allow(clippy::large_enum_variant)]
+/// What a connection reports about itself, from the core to every user as it
+/// is: the Rust API's status stream, the JavaScript API's status objects and the
+/// app's status line are views of it. Deliveries go to their consumer and
+/// publish outcomes to their publisher instead ([`ReliableEvent`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum ReliableEvent {
+pub enum ConnectionEvent {
     /// A connection attempt began.
     Connecting {
         /// Its socket.
@@ -43,6 +44,30 @@ pub enum ReliableEvent {
         /// Where it will go (the next URL when there are several).
         next_url: String,
     },
+    /// The broker accepted a consumer's subscription (again, after a reconnect).
+    ConsumerReady(ConsumerKey),
+    /// A consumer ended because the broker refused it; it is gone.
+    ConsumerFailed {
+        /// Which consumer.
+        consumer: ConsumerKey,
+        /// Why.
+        error: ConsumeError,
+    },
+    /// Something odd that changes nothing (a receipt nobody asked for).
+    Warning(Warning),
+    /// No more connections: the user stopped it, or the broker refused CONNECT in
+    /// a way retrying cannot fix. Always the last event.
+    Stopped(StopReason),
+}
+
+/// Everything the core reports: the connection's status ([`ConnectionEvent`]),
+/// and the outcome of each request, for the driver to hand to whoever awaits it.
+// Deliveries are most of the traffic; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReliableEvent {
+    /// The connection's status, for the user as it is.
+    Connection(ConnectionEvent),
     /// A delivery to one of the consumers.
     Delivery {
         /// Which consumer.
@@ -61,15 +86,6 @@ pub enum ReliableEvent {
         /// Why.
         error: PublishError,
     },
-    /// The broker accepted a consumer's subscription (again, after a reconnect).
-    ConsumerReady(ConsumerKey),
-    /// A consumer ended because the broker refused it; it is gone.
-    ConsumerFailed {
-        /// Which consumer.
-        consumer: ConsumerKey,
-        /// Why.
-        error: ConsumeError,
-    },
     /// A cancelled consumer's subscription ended: no more deliveries for it.
     ConsumerCancelled(ConsumerKey),
     /// A `queue_declare` was answered.
@@ -79,13 +95,9 @@ pub enum ReliableEvent {
         /// The outcome.
         result: Result<(), DeclareError>,
     },
-    /// Something odd that changes nothing (a receipt nobody asked for).
-    Warning(Warning),
-    /// No more connections: always the last event.
-    Stopped(StopReason),
 }
 
-/// Something odd that changed nothing ([`ReliableEvent::Warning`]): worth a log
+/// Something odd that changed nothing ([`ConnectionEvent::Warning`]): worth a log
 /// line, not an action.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Warning {

@@ -13,7 +13,7 @@ use crate::rabbit::Link;
 
 use super::blame::sent_order;
 use super::{
-    Action, ConsumerKey, Core, Current, DeclareError, LinkId, Life, Pending, PublishError, ReliableEvent,
+    Action, ConnectionEvent, ConsumerKey, Core, Current, DeclareError, LinkId, Life, Pending, PublishError, ReliableEvent,
     StopReason, Timer,
 };
 
@@ -37,7 +37,7 @@ impl Core {
     /// Stops: DISCONNECT if connected, close any socket, schedule nothing more.
     /// Deliveries that arrive before the broker closes are still reported; then
     /// every unconfirmed publish fails with [`PublishError::Stopped`] and
-    /// [`ReliableEvent::Stopped`] comes, last.
+    /// [`ConnectionEvent::Stopped`] comes, last.
     pub fn stop(&mut self, now: Duration) {
         match self.life {
             Life::Stopping | Life::Stopped => return,
@@ -75,7 +75,7 @@ impl Core {
         });
         self.timers.set(Timer::SocketOpen, now.saturating_add(self.options.connect_timeout));
         self.actions.push_back(Action::Open { link: id, url: url.clone() });
-        self.emit(ReliableEvent::Connecting { link: id, url });
+        self.status(ConnectionEvent::Connecting { link: id, url });
     }
 
     pub(super) fn on_connected(&mut self, now: Duration, info: ConnectionInfo) {
@@ -83,7 +83,7 @@ impl Core {
         current.connected = true;
         let (link, url) = (current.id, current.url.clone());
         self.reconnector.on_connected();
-        self.emit(ReliableEvent::Connected { link, url, info });
+        self.status(ConnectionEvent::Connected { link, url, info });
         let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
         for key in keys {
             self.subscribe(now, key);
@@ -98,7 +98,7 @@ impl Core {
                     self.suspects.remove(&key);
                     if let Some(spec) = self.consumers.get_mut(&key) {
                         spec.ready = true;
-                        self.emit(ReliableEvent::ConsumerReady(key));
+                        self.status(ConnectionEvent::ConsumerReady(key));
                     }
                 }
                 Pending::Unsubscribe(key) => {
@@ -169,7 +169,7 @@ impl Core {
                 let attempt = self.reconnector.attempts();
                 let next_url = self.urls.get(self.next_url).cloned().unwrap_or_default();
                 let delay = retry_at.saturating_sub(now);
-                self.emit(ReliableEvent::Reconnecting { reason, attempt, delay, retry_at, next_url });
+                self.status(ConnectionEvent::Reconnecting { reason, attempt, delay, retry_at, next_url });
             }
             None => {
                 self.life = Life::Stopping;
@@ -194,7 +194,7 @@ impl Core {
         self.consumers.clear();
         self.retired.clear();
         self.suspects.clear();
-        self.emit(ReliableEvent::Stopped(reason));
+        self.status(ConnectionEvent::Stopped(reason));
     }
 }
 

@@ -13,7 +13,7 @@
 //! What it guarantees by construction:
 //! - a socket that opens after [`Core::stop`], or that is not the current one, is
 //!   closed at once and never sends CONNECT (no zombie consumer);
-//! - [`ReliableEvent::Stopped`] is emitted exactly once and is the last event;
+//! - [`ConnectionEvent::Stopped`] is emitted exactly once and is the last event;
 //! - a publish is checked (names, headers, frame size) before it enters the outbox,
 //!   and refused there in words; a message the broker refuses fails alone and the
 //!   outbox goes on; the outbox is bounded in messages and bytes;
@@ -56,7 +56,7 @@ mod timer;
 mod types;
 
 pub use self::errors::{AckError, ConsumeError, DeclareError, PublishError, StopReason};
-pub use self::events::{ReliableEvent, Warning};
+pub use self::events::{ConnectionEvent, ReliableEvent, Warning};
 pub use self::link::parse_urls;
 pub use self::pacer::{Pacer, Pacing};
 pub use self::timer::Timer;
@@ -125,7 +125,7 @@ enum Life {
 /// use std::time::Duration;
 /// use burrow::client::ConnectOptions;
 /// use burrow::rabbit::{BasicProperties, PendingPublish};
-/// use burrow::reliable::{Action, Core, ReliableEvent, ReliableOptions};
+/// use burrow::reliable::{Action, ConnectionEvent, Core, ReliableEvent, ReliableOptions};
 ///
 /// let ms = Duration::from_millis;
 /// let urls = vec!["ws://127.0.0.1:15674/ws".to_owned()];
@@ -157,7 +157,12 @@ enum Life {
 /// // ... and RabbitMQ's RECEIPT (its publisher confirm) takes it out.
 /// core.handle_bytes(ms(12), link, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
 /// let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
-/// assert!(matches!(events[..], [ReliableEvent::Connecting { .. }, ReliableEvent::Connected { .. }, ReliableEvent::Confirmed(confirmed)] if confirmed == id));
+/// use ReliableEvent::Connection;
+/// assert!(matches!(
+///     events[..],
+///     [Connection(ConnectionEvent::Connecting { .. }), Connection(ConnectionEvent::Connected { .. }), ReliableEvent::Confirmed(confirmed)]
+///         if confirmed == id
+/// ));
 /// assert!(core.outbox().is_empty());
 /// # Ok::<(), burrow::reliable::PublishError>(())
 /// ```
@@ -395,9 +400,13 @@ impl Core {
         }
         // Stopped is the last word: nothing after it, whatever the path.
         if !self.stopped_emitted {
-            self.stopped_emitted = matches!(event, ReliableEvent::Stopped(_));
+            self.stopped_emitted = matches!(event, ReliableEvent::Connection(ConnectionEvent::Stopped(_)));
             self.events.push_back(event);
         }
+    }
+
+    fn status(&mut self, event: ConnectionEvent) {
+        self.emit(ReliableEvent::Connection(event));
     }
 
     fn random_unit(&mut self) -> f64 {
@@ -419,7 +428,7 @@ impl Core {
                 Event::Receipt { id, request } => self.on_receipt(id, request),
                 // The close that follows carries the error.
                 Event::Error(_) | Event::ReceiptsLost(_) => {}
-                Event::LocalError(error) => self.emit(ReliableEvent::Warning(error.into())),
+                Event::LocalError(error) => self.status(ConnectionEvent::Warning(error.into())),
                 Event::Closed(reason) => {
                     self.end_link(now, reason);
                     break;
