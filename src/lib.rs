@@ -8,15 +8,18 @@
 //!
 //! # Layers
 //!
-//! Each layer uses only the ones above it.
+//! Two halves: the sans-IO layers (`stomp`, `client`, `rabbit`, and the core of
+//! `reliable`) decide everything, take the time with each call and use only the
+//! layers above them; the browser half (the driver in `reliable`, `transport`,
+//! `management`, `ui`, `js`) carries their decisions out and decides nothing.
 //!
 //! | module | what it does | runs on |
 //! |---|---|---|
 //! | [`stomp`] | the STOMP 1.2 frame codec: [`stomp::Decoder`] (bytes in any split → frames and heart-beats), [`stomp::encode`] | native and wasm |
 //! | [`client`] | the STOMP session, [`client::Session`]: CONNECT, heart-beats, receipts, subscriptions, ACK/NACK, typed close reasons; [`client::Backoff`] | native and wasm |
 //! | [`rabbit`] | RabbitMQ's meaning with pika's names: [`rabbit::Channel`], [`rabbit::Link`] (a channel with its decoder), [`rabbit::Outbox`], [`rabbit::Delivery`], typed refusals | native and wasm |
-//! | [`reliable`] | [`reliable::Core`], every decision of a connection that survives outages (sans-IO); in the browser, [`ReliableConnection`] drives it | core: both; driver: wasm |
-//! | `transport` | one plain browser connection, [`Connection`] (pika's names; raw STOMP on `connection.stomp()`) | wasm |
+//! | [`reliable`] | [`reliable::Core`], every decision of a connection that survives outages (sans-IO); in the browser, [`ReliableConnection`], the one driver, carries them out (a plain one-off connection is the same with reconnects off) | core: both; driver: wasm |
+//! | `transport` | the browser's WebSocket, the worker tick and the clock, for the driver | wasm |
 //! | `management` | RabbitMQ's management HTTP API by `fetch` | wasm |
 //! | `ui` | the yew app and the embeddable widget (feature `ui`) | wasm |
 //! | `js` | the JavaScript/TypeScript API of the npm package (feature `js`) | wasm |
@@ -94,12 +97,11 @@
 //! [`Stream`]: https://docs.rs/futures-core/latest/futures_core/stream/trait.Stream.html
 #![cfg_attr(
     target_arch = "wasm32",
-    doc = "[`ReliableConnection`]: reliable::ReliableConnection\n[`Connection`]: transport::Connection"
+    doc = "[`ReliableConnection`]: reliable::ReliableConnection"
 )]
 #![cfg_attr(
     not(target_arch = "wasm32"),
-    doc = "[`ReliableConnection`]: https://docs.rs/burrow/latest/wasm32-unknown-unknown/burrow/reliable/struct.ReliableConnection.html\n\
-           [`Connection`]: https://docs.rs/burrow/latest/wasm32-unknown-unknown/burrow/transport/struct.Connection.html"
+    doc = "[`ReliableConnection`]: https://docs.rs/burrow/latest/wasm32-unknown-unknown/burrow/reliable/struct.ReliableConnection.html"
 )]
 #![warn(missing_docs)]
 

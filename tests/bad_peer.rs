@@ -7,8 +7,7 @@ mod common;
 
 use burrow::client::{CloseReason, ProtocolError, ServerError};
 use burrow::stomp::DecodeError;
-use burrow::transport::Connection;
-use common::{connect_options, within};
+use common::{connect_options, within, Plain};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -16,7 +15,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Connects to the fake peer's `path` and returns why the session ended.
 async fn close_reason(path: &str) -> CloseReason {
     let url = format!("ws://127.0.0.1:8094{path}");
-    let mut connection = within("CONNECTED", Connection::open(&url, connect_options()))
+    let mut connection = within("CONNECTED", Plain::open(&url, connect_options()))
         .await
         .unwrap_or_else(|e| panic!("the fake peer answers CONNECT: {e}"));
     common::next_close(&mut connection, "the close").await
@@ -91,22 +90,23 @@ async fn an_error_frame_mid_stream_is_the_close_reason_in_its_words() {
 
 #[wasm_bindgen_test]
 async fn wss_works() {
-    let connection = within("CONNECTED over TLS", Connection::open("wss://127.0.0.1:8095/ok", connect_options()))
+    let connection = within("CONNECTED over TLS", Plain::open("wss://127.0.0.1:8095/ok", connect_options()))
         .await
         .unwrap_or_else(|e| panic!("wss:// connect failed: {e}"));
     assert_eq!(connection.info().and_then(|i| i.server), Some("fake-peer/1".to_owned()));
     assert!(connection.is_connected());
 }
 
-/// A peer that stops reading: the socket's buffer fills, and `basic_publish` waits
+/// A peer that stops reading: what is sent stays within the window of
+/// unconfirmed publishes, then the outbox fills, and `basic_publish` waits
 /// (backpressure) instead of letting the browser buffer without bound.
 #[wasm_bindgen_test]
 async fn a_peer_that_stops_reading_makes_publish_wait() {
     use burrow::rabbit::BasicProperties;
-    use burrow::transport::SEND_BUFFER_HIGH_WATER;
+    use burrow::reliable::Window;
     use futures_util::future::{select, Either};
 
-    let connection = within("CONNECTED", Connection::open("ws://127.0.0.1:8094/stall", connect_options()))
+    let connection = within("CONNECTED", Plain::open("ws://127.0.0.1:8094/stall", connect_options()))
         .await
         .unwrap_or_else(|e| panic!("the fake peer answers CONNECT: {e}"));
     let body = vec![b'x'; 1 << 20];
@@ -124,11 +124,12 @@ async fn a_peer_that_stops_reading_makes_publish_wait() {
             Either::Right(_) => break,
         }
     }
-    let buffered = connection.buffered_amount();
+    let buffered = connection.connection.buffered_amount();
     console_log!("publish waited after {sent} MiB; the browser holds {buffered} bytes");
     assert!(sent > 0, "the first publishes went");
+    let limit = Window::default().bytes;
     assert!(
-        buffered as usize <= SEND_BUFFER_HIGH_WATER as usize + body.len() + 1024,
-        "the browser buffered {buffered} bytes, more than the limit and one message"
+        buffered as usize <= limit + body.len() + 1024,
+        "the browser buffered {buffered} bytes, more than the window of {limit} and one message"
     );
 }

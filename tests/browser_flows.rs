@@ -6,8 +6,8 @@ mod common;
 
 use burrow::client::CloseReason;
 use burrow::rabbit::{BasicProperties, QueueOptions, RefusalKind};
-use burrow::transport::TransportError;
-use common::{connect, fresh_name, next_delivery, within};
+use burrow::reliable::StopReason;
+use common::{connect, fresh_name, next_delivery, within, Plain, Refused};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -120,13 +120,14 @@ async fn redeclaring_with_other_durability_is_refused() {
     let first = connect().await;
     within("declare", first.queue_declare(&queue, &QueueOptions::default())).await.expect("declare");
 
-    let second = connect().await;
+    let mut second = connect().await;
     let error = within("redeclare", second.queue_declare(&queue, &QueueOptions::durable()))
         .await
         .expect_err("other durability must be refused");
     let refusal = error.refusal().unwrap_or_else(|| panic!("expected the broker's refusal, got {error}"));
     assert_eq!(refusal.kind, RefusalKind::PreconditionFailed, "{refusal}");
     assert!(refusal.detail.contains("durable"), "the broker names the argument: {}", refusal.detail);
+    assert_ne!(second.closed("the close").await, CloseReason::Disconnected, "RabbitMQ closed the connection");
     assert!(!second.is_connected(), "RabbitMQ closes the connection after the refusal");
     assert!(first.is_connected(), "the other connection is untouched");
 }
@@ -159,7 +160,8 @@ async fn declare_makes_the_queue_as_asked_and_redeclaring_touches_no_message() {
     };
     let first = connect().await;
     within("declare", first.queue_declare(&queue, &options)).await.expect("declare");
-    let api = first.management().expect("a management API derived from the URL");
+    let api = burrow::management::ManagementApi::for_connection(common::BROKER_URL, None, &common::connect_options())
+        .expect("a management API derived from the URL");
     let state = within("management GET", api.queue("/", &queue))
         .await
         .expect("the management API answers")
@@ -234,9 +236,9 @@ async fn properties_and_binary_bodies_survive_the_round_trip() {
 async fn a_wrong_password_is_a_bad_credentials_refusal() {
     let mut options = common::connect_options();
     options.passcode = Some("not-the-password".to_owned());
-    let result = within("CONNECT", burrow::transport::Connection::open(common::BROKER_URL, options)).await;
+    let result = within("CONNECT", Plain::open(common::BROKER_URL, options)).await;
     let Err(error) = result else { panic!("a wrong password must not connect") };
-    assert!(matches!(error, TransportError::Closed(CloseReason::ConnectRefused(_))), "{error}");
+    assert!(matches!(error, StopReason::Refused(CloseReason::ConnectRefused(_))), "{error}");
     assert_eq!(error.refusal().map(|r| r.kind), Some(RefusalKind::BadCredentials), "{error}");
 }
 
@@ -255,16 +257,16 @@ async fn redeclaring_on_the_same_connection_still_gets_the_brokers_refusal() {
     assert!(connection.is_connected(), "the refusal closed only the short-lived connection");
 }
 
-/// `basic_publish` to a named exchange reaches a queue bound to it (here the
-/// temporary queue Web-STOMP binds for a `/exchange/amq.direct/<key>` subscription).
+/// `basic_publish` to a named exchange reaches a queue bound to it (bound here
+/// through the management API: Web-STOMP binds only its own temporary queues).
 #[wasm_bindgen_test]
 async fn publish_to_a_named_exchange_routes_by_key() {
     let key = fresh_name("route");
+    let queue = fresh_name("routed");
     let mut listener = connect().await;
-    let destination = format!("/exchange/amq.direct/{key}");
-    within("subscribe", listener.stomp().subscribe(&destination, burrow::client::AckMode::Auto, vec![]))
-        .await
-        .expect("subscribe");
+    within("declare", listener.queue_declare(&queue, &QueueOptions::default())).await.expect("declare");
+    within("bind", common::bind_queue("amq.direct", &queue, &key)).await.expect("bind");
+    within("subscribe", listener.basic_consume(&queue, true, None)).await.expect("subscribe");
     let producer = connect().await;
     within("publish", producer.basic_publish("amq.direct", &key, b"routed".to_vec(), &BasicProperties::default(), true))
         .await
@@ -301,14 +303,14 @@ async fn nack_requeues_or_drops() {
 #[wasm_bindgen_test]
 async fn unknown_vhost_and_a_user_without_permissions_are_refused() {
     let options = burrow::client::ConnectOptions::new("no-such-vhost").with_credentials(common::LOGIN, common::PASSCODE);
-    let error = within("CONNECT", burrow::transport::Connection::open(common::BROKER_URL, options))
+    let error = within("CONNECT", Plain::open(common::BROKER_URL, options))
         .await
         .err()
         .expect("an unknown vhost must not connect");
     assert_eq!(error.refusal().map(|r| r.kind), Some(RefusalKind::VhostDenied), "{error}");
 
     let options = burrow::client::ConnectOptions::new("/").with_credentials("burrow-noperm", "burrow-noperm");
-    let error = within("CONNECT", burrow::transport::Connection::open(common::BROKER_URL, options))
+    let error = within("CONNECT", Plain::open(common::BROKER_URL, options))
         .await
         .err()
         .expect("a user without permissions must not connect");

@@ -22,7 +22,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 async fn durable_queue(prefix: &str) -> String {
     let queue = fresh_name(prefix);
-    let setup = connect().await;
+    let mut setup = connect().await;
     setup.queue_declare(&queue, &QueueOptions::durable()).await.expect("declare");
     setup.close().await.expect("close");
     queue

@@ -6,7 +6,7 @@
 mod common;
 
 use burrow::rabbit::{BasicProperties, RefusalKind};
-use common::{connect, next_delivery, within};
+use common::{connect, next_delivery, within, Refused};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -38,7 +38,7 @@ async fn after_restart_exactly_the_persistent_messages_survived() {
 
 #[wasm_bindgen_test]
 async fn after_restart_the_transient_queue_is_gone() {
-    let checker = connect().await;
+    let mut checker = connect().await;
     let error = within("consume", checker.basic_consume(TRANSIENT, true, None))
         .await
         .expect_err("a non-durable queue does not survive a restart");

@@ -18,7 +18,7 @@ const TRANSIENT: &str = "burrow.test.transient";
 
 #[wasm_bindgen_test]
 async fn before_restart_publish_persistent_and_transient_messages() {
-    let producer = connect().await;
+    let mut producer = connect().await;
     within("declare durable", producer.queue_declare(DURABLE, &QueueOptions::durable()))
         .await
         .expect("declare durable");

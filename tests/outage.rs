@@ -8,8 +8,7 @@ mod common;
 use std::time::Duration;
 
 use burrow::client::{CloseReason, HeartBeat};
-use burrow::transport::Connection;
-use common::{connect_options, within, BROKER_URL};
+use common::{connect_options, within, Plain, BROKER_URL};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -22,23 +21,17 @@ async fn helper(path: &str) {
 async fn a_silent_broker_is_declared_lost_after_twice_the_heart_beat() {
     let mut options = connect_options();
     options.heart_beat = HeartBeat::both(Duration::from_millis(1000));
-    let mut connection = within("CONNECTED", Connection::open(BROKER_URL, options)).await.expect("connect");
+    let mut connection = within("CONNECTED", Plain::open(BROKER_URL, options)).await.expect("connect");
     helper("/pause").await;
     let reason = common::next_close(&mut connection, "the heart-beat timeout").await;
     helper("/resume").await;
     match reason {
-        CloseReason::HeartBeatTimeout { silent_for, interval } => {
+        ref reason @ CloseReason::HeartBeatTimeout { silent_for, interval } => {
             assert_eq!(interval, Duration::from_millis(1000));
             assert!(silent_for >= Duration::from_millis(2000), "declared after {silent_for:?}");
-            assert!(reason_words(&connection).contains("went silent"));
+            assert!(reason.to_string().contains("went silent"), "{reason}");
+            assert!(!connection.is_connected());
         }
         other => panic!("expected a heart-beat timeout, got {other}"),
-    }
-}
-
-fn reason_words(connection: &Connection) -> String {
-    match connection.state() {
-        burrow::client::State::Closed(reason) => reason.to_string(),
-        other => format!("{other:?}"),
     }
 }

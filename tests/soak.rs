@@ -100,7 +100,7 @@ fn maybe_restart(tally: &Rc<RefCell<Tally>>, distinct: usize, at: &[usize], requ
 
 async fn soak(messages: u32, restart_at: &[usize], with_zombie: bool) {
     let queue = fresh_name(if with_zombie { "soak-zombie" } else { "soak" });
-    let setup = connect().await;
+    let mut setup = connect().await;
     setup.queue_declare(&queue, &QueueOptions::durable()).await.expect("declare the durable queue");
     setup.close().await.expect("close");
     let started = page_ms();

@@ -525,34 +525,22 @@ impl JsConnection {
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         let exchange = text(&options, "exchange").unwrap_or_default();
         let properties = properties(&options);
-        if self.connection.has_room(bytes.len()) {
-            // Room now: the confirm resolves the Promise directly, with no task per
-            // message (a third of Burrow's own time per publish went to the task).
-            let connection = &self.connection;
-            let mut message = Some((exchange, routing_key, bytes));
-            return Promise::new(&mut |resolve, reject| {
-                let Some((exchange, routing_key, bytes)) = message.take() else { return };
-                let settle_reject = reject.clone();
-                let then = Box::new(move |outcome: Result<(), crate::reliable::PublishError>| {
-                    let _ = match outcome {
-                        Ok(()) => resolve.call0(&JsValue::UNDEFINED),
-                        Err(e) => settle_reject.call1(&JsValue::UNDEFINED, &publish_error(e)),
-                    };
-                });
-                if let Err(e) = connection.try_basic_publish_then(&exchange, &routing_key, bytes, &properties, then) {
-                    let _ = reject.call1(&JsValue::UNDEFINED, &publish_error(e));
-                }
+        // One path: the message waits in the core's line for room if it must, and
+        // its confirm resolves the Promise directly (no task, no channel per message).
+        let connection = &self.connection;
+        let mut message = Some((exchange, routing_key, bytes));
+        Promise::new(&mut |resolve, reject| {
+            let Some((exchange, routing_key, bytes)) = message.take() else { return };
+            let settle_reject = reject.clone();
+            let then = Box::new(move |outcome: Result<(), crate::reliable::PublishError>| {
+                let _ = match outcome {
+                    Ok(()) => resolve.call0(&JsValue::UNDEFINED),
+                    Err(e) => settle_reject.call1(&JsValue::UNDEFINED, &publish_error(e)),
+                };
             });
-        }
-        let connection = self.connection.clone();
-        future_to_promise(async move {
-            let confirm = connection
-                .basic_publish(&exchange, &routing_key, bytes, &properties)
-                .await
-                .map_err(publish_error)?;
-            // Only the confirm keeps going; the connection may be closed meanwhile.
-            drop(connection);
-            confirm.await.map(|()| JsValue::UNDEFINED).map_err(publish_error)
+            if let Err(e) = connection.publish_then(&exchange, &routing_key, bytes, &properties, then) {
+                let _ = reject.call1(&JsValue::UNDEFINED, &publish_error(e));
+            }
         })
     }
 
@@ -739,6 +727,7 @@ fn ack_error(e: crate::reliable::AckError) -> JsValue {
         AckError::AlreadySettled => "AlreadySettled",
         AckError::Stopped => "Stopped",
         AckError::StreamNack => "StreamNack",
+        AckError::Cancelled => "Cancelled",
         AckError::Client(_) => "AckFailed",
     };
     error(name, e)

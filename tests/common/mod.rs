@@ -2,12 +2,17 @@
 //! to wait for an event without sleeping.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::future::Future;
 
-use burrow::client::{ConnectOptions, Event};
-use burrow::rabbit::Delivery;
-use burrow::transport::Connection;
+use burrow::client::{CloseReason, ConnectOptions, ConnectionInfo, SubscriptionId};
+use burrow::rabbit::{BasicProperties, Delivery, HeartBeats, QueueOptions, Refusal};
+use burrow::reliable::{
+    AckError, AckHandle, ConnectionEvent, ConsumeError, ConsumeOptions, Consumer, DeclareError, PublishError,
+    ReliableConnection, ReliableOptions, StopReason,
+};
 use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 
 /// Web-STOMP as `./burrow setup` configures it.
@@ -32,9 +37,9 @@ pub fn connect_options() -> ConnectOptions {
     ConnectOptions::new("/").with_credentials(LOGIN, PASSCODE)
 }
 
-/// A connection with the setup's user, or a failed test saying why not.
-pub async fn connect() -> Connection {
-    within("CONNECTED", Connection::open(BROKER_URL, connect_options()))
+/// A plain one-off connection with the setup's user, or a failed test saying why not.
+pub async fn connect() -> Plain {
+    within("CONNECTED", Plain::open(BROKER_URL, connect_options()))
         .await
         .unwrap_or_else(|e| panic!("CONNECT to {BROKER_URL} failed: {e}"))
 }
@@ -48,19 +53,220 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     }
 }
 
-/// The next delivery on `connection`, skipping receipts; fails on a close.
-pub async fn next_delivery(connection: &mut Connection) -> Delivery {
-    within("a delivery", async {
+/// The options of a plain one-off connection: the one driver with reconnects off.
+pub fn one_off() -> ReliableOptions {
+    ReliableOptions { reconnect: false, ..ReliableOptions::default() }
+}
+
+/// A plain one-off connection for the tests: `ReliableConnection` with reconnects
+/// off, and the calls the tests make, under pika's names (one consumer at a time,
+/// acks by delivery tag).
+pub struct Plain {
+    /// The connection itself.
+    pub connection: ReliableConnection,
+    consumer: Option<Consumer>,
+    acks: HashMap<String, AckHandle>,
+}
+
+impl Plain {
+    /// Connects to `url`; `Err` with why it stopped instead.
+    pub async fn open(url: &str, options: ConnectOptions) -> Result<Plain, StopReason> {
+        Plain::open_with(url, options, one_off()).await
+    }
+
+    /// As [`Plain::open`], with `reliable` options.
+    pub async fn open_with(url: &str, options: ConnectOptions, reliable: ReliableOptions) -> Result<Plain, StopReason> {
+        let mut connection = match ReliableConnection::start(url, options, reliable) {
+            Ok(connection) => connection,
+            Err(error) => panic!("start: {error}"),
+        };
         loop {
             match connection.next_event().await {
-                Some(Event::Message(message)) => return Delivery::from_message(&message),
-                Some(Event::Closed(reason)) => panic!("closed while waiting for a delivery: {reason}"),
-                Some(_) => continue,
-                None => panic!("the event stream ended while waiting for a delivery"),
+                Some(ConnectionEvent::Connected { .. }) => break,
+                Some(ConnectionEvent::Stopped(reason)) => return Err(reason),
+                Some(_) => {}
+                None => return Err(StopReason::Requested),
             }
         }
-    })
-    .await
+        Ok(Plain { connection, consumer: None, acks: HashMap::new() })
+    }
+
+    /// pika's `queue_declare`.
+    pub async fn queue_declare(&self, queue: &str, options: &QueueOptions) -> Result<(), DeclareError> {
+        self.connection.queue_declare(queue, options).await
+    }
+
+    /// pika's `basic_publish`; with `confirm`, resolves on RabbitMQ's confirm.
+    pub async fn basic_publish(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: Vec<u8>,
+        properties: &BasicProperties,
+        confirm: bool,
+    ) -> Result<(), PublishError> {
+        let confirmed = self.connection.basic_publish(exchange, routing_key, body, properties).await?;
+        if confirm {
+            confirmed.await?;
+        }
+        Ok(())
+    }
+
+    /// pika's `basic_consume`: resolves with the consumer tag once the broker
+    /// accepted the subscription, or with its refusal. `prefetch` `None` is unlimited.
+    pub async fn basic_consume(
+        &mut self,
+        queue: &str,
+        auto_ack: bool,
+        prefetch: Option<u16>,
+    ) -> Result<SubscriptionId, ConsumeError> {
+        let options = ConsumeOptions { auto_ack, prefetch: prefetch.unwrap_or(0), stream_offset: None };
+        let mut consumer = self.connection.basic_consume(queue, options)?;
+        let key = consumer.key();
+        loop {
+            match self.connection.next_event().await {
+                Some(ConnectionEvent::ConsumerReady(ready)) if ready == key => break,
+                Some(ConnectionEvent::ConsumerFailed { consumer: failed, .. }) if failed == key => {
+                    // The stream says why, as a reader would see it.
+                    return match consumer.next().await {
+                        Some(Err(error)) => Err(error),
+                        other => panic!("a failed consumer's stream gave {:?}", other.map(|r| r.map(|d| d.body_text()))),
+                    };
+                }
+                Some(ConnectionEvent::Stopped(_)) | None => return Err(ConsumeError::Stopped),
+                Some(_) => {}
+            }
+        }
+        let tag = consumer.consumer_tag().unwrap_or_else(|| panic!("a ready consumer has a tag"));
+        self.consumer = Some(consumer);
+        Ok(tag)
+    }
+
+    /// The next delivery to the consumer; fails the test on its end.
+    pub async fn next_delivery(&mut self) -> Delivery {
+        let consumer = self.consumer.as_mut().unwrap_or_else(|| panic!("basic_consume first"));
+        let delivery = match within("a delivery", consumer.next()).await {
+            Some(Ok(delivery)) => delivery,
+            Some(Err(error)) => panic!("the consumer failed while waiting for a delivery: {error}"),
+            None => panic!("the consumer ended while waiting for a delivery"),
+        };
+        if let Some(tag) = &delivery.delivery_tag {
+            self.acks.insert(tag.clone(), delivery.ack_handle());
+        }
+        delivery.message().clone()
+    }
+
+    /// pika's `basic_ack`, by delivery tag.
+    pub fn basic_ack(&self, delivery_tag: &str) -> Result<(), AckError> {
+        self.handle(delivery_tag).ack()
+    }
+
+    /// pika's `basic_nack`, by delivery tag.
+    pub fn basic_nack(&self, delivery_tag: &str, requeue: bool) -> Result<(), AckError> {
+        self.handle(delivery_tag).nack(requeue)
+    }
+
+    fn handle(&self, delivery_tag: &str) -> &AckHandle {
+        self.acks.get(delivery_tag).unwrap_or_else(|| panic!("no delivery with tag {delivery_tag}"))
+    }
+
+    /// pika's `connection.close()`: DISCONNECT; `Err` with how it ended otherwise.
+    pub async fn close(&mut self) -> Result<(), StopReason> {
+        self.connection.stop();
+        match self.stopped("the close").await {
+            StopReason::Requested => Ok(()),
+            other => Err(other),
+        }
+    }
+
+    /// A crash: the socket goes without DISCONNECT or acks.
+    pub fn abort(&self) {
+        self.connection.crash();
+    }
+
+    /// Why it stopped, skipping other events; fails the test after the timeout.
+    pub async fn stopped(&mut self, what: &str) -> StopReason {
+        let connection = &mut self.connection;
+        within(what, async {
+            loop {
+                match connection.next_event().await {
+                    Some(ConnectionEvent::Stopped(reason)) => return reason,
+                    Some(_) => {}
+                    None => panic!("the events ended without Stopped"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Why the connection closed by itself (reconnects are off).
+    pub async fn closed(&mut self, what: &str) -> CloseReason {
+        match self.stopped(what).await {
+            StopReason::Closed(reason) | StopReason::Refused(reason) => reason,
+            StopReason::Requested => CloseReason::Disconnected,
+        }
+    }
+
+    /// Whether it is connected now.
+    pub fn is_connected(&self) -> bool {
+        self.connection.is_connected()
+    }
+
+    /// What CONNECTED said.
+    pub fn info(&self) -> Option<ConnectionInfo> {
+        self.connection.info()
+    }
+
+    /// Heart-beats so far.
+    pub fn heartbeats(&self) -> HeartBeats {
+        self.connection.heartbeats()
+    }
+}
+
+/// The broker's refusal behind an error, if it was one.
+pub trait Refused {
+    /// The refusal, classified.
+    fn refusal(&self) -> Option<Refusal>;
+}
+
+impl Refused for DeclareError {
+    fn refusal(&self) -> Option<Refusal> {
+        match self {
+            DeclareError::Refused(refusal) => Some(refusal.clone()),
+            DeclareError::Closed(reason) => reason.server_error().map(Refusal::from_server_error),
+            _ => None,
+        }
+    }
+}
+
+impl Refused for ConsumeError {
+    fn refusal(&self) -> Option<Refusal> {
+        match self {
+            ConsumeError::Refused(refusal) => Some(refusal.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Refused for StopReason {
+    fn refusal(&self) -> Option<Refusal> {
+        match self {
+            StopReason::Refused(reason) | StopReason::Closed(reason) => {
+                reason.server_error().map(Refusal::from_server_error)
+            }
+            StopReason::Requested => None,
+        }
+    }
+}
+
+/// The next delivery on `connection`; fails on its end.
+pub async fn next_delivery(connection: &mut Plain) -> Delivery {
+    connection.next_delivery().await
+}
+
+/// Why `connection` closed by itself; fails the test after the timeout.
+pub async fn next_close(connection: &mut Plain, what: &str) -> CloseReason {
+    connection.closed(what).await
 }
 
 /// A queue name no earlier run used, so tests never see each other's messages.
@@ -68,20 +274,6 @@ pub fn fresh_name(prefix: &str) -> String {
     let stamp = js_sys::Date::now() as u64;
     let random = (js_sys::Math::random() * 1e9) as u64;
     format!("{prefix}-{stamp}-{random}")
-}
-
-/// Why `connection` closed, skipping other events; fails the test after the timeout.
-pub async fn next_close(connection: &mut Connection, what: &str) -> burrow::client::CloseReason {
-    within(what, async {
-        loop {
-            match connection.next_event().await {
-                Some(Event::Closed(reason)) => return reason,
-                Some(_) => continue,
-                None => panic!("the event stream ended without a close"),
-            }
-        }
-    })
-    .await
 }
 
 /// POSTs to `tests/support/broker_restarter.py` (`/restart`, `/pause`, `/resume`);
@@ -128,6 +320,37 @@ pub async fn broker_crashes_since(mark: u64) -> (u64, u64) {
 /// The management API as the setup's user.
 pub fn management() -> burrow::management::ManagementApi {
     burrow::management::ManagementApi::new("http://127.0.0.1:15672/api", LOGIN, PASSCODE)
+}
+
+/// Binds `queue` to `exchange` with `routing_key`, through the management API.
+pub async fn bind_queue(exchange: &str, queue: &str, routing_key: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let encode = |name: &str| String::from(js_sys::encode_uri_component(name));
+    let url = format!("http://127.0.0.1:15672/api/bindings/%2F/e/{}/q/{}", encode(exchange), encode(queue));
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let body = serde_json::json!({ "routing_key": routing_key }).to_string();
+    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
+    let token = js_sys::global()
+        .dyn_into::<web_sys::Window>()
+        .map_err(|_| "no window".to_owned())?
+        .btoa(&format!("{LOGIN}:{PASSCODE}"))
+        .map_err(|e| format!("{e:?}"))?;
+    headers.set("authorization", &format!("Basic {token}")).map_err(|e| format!("{e:?}"))?;
+    headers.set("content-type", "application/json").map_err(|e| format!("{e:?}"))?;
+    init.set_headers(&headers);
+    let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(|e| format!("{e:?}"))?;
+    let window = web_sys::window().ok_or("no window")?;
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|e| format!("{e:?}"))?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(format!("binding {queue} to {exchange}: HTTP {}", response.status()))
+    }
 }
 
 /// Bytes of wasm memory now (it only grows).

@@ -2,7 +2,7 @@
 """Compiles the doc examples of Burrow's wasm-only API for wasm32.
 
 `cargo test --doc` runs the examples of the sans-IO layers natively, but it never
-sees the browser types (`ReliableConnection`, `transport::Connection`, ...): they
+sees the browser types (`ReliableConnection`, `Consumer`, ...): they
 exist on wasm32 only, and doc tests for another target need a nightly toolchain.
 This takes every `no_run` or `ignore` example from those files, puts each in a
 function of a generated crate that depends on `burrow` (features `js`), and

@@ -5,15 +5,17 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::time::Duration;
+
 use crate::client::{CloseReason, ReceiptId};
 use crate::rabbit::{OutboxId, Refusal, RefusalKind};
 
-use super::{ConnectionEvent, ConsumeError, Core, Current, DeclareError, Pending, PublishError, ReliableEvent};
+use super::{ConsumeError, Core, Current, DeclareError, Pending, PublishError, ReliableEvent};
 
 impl Core {
     /// The broker ended a connected session on purpose: find the request it refused
     /// and fail that one alone, so the rest can go on after the reconnect.
-    pub(super) fn blame(&mut self, current: &mut Current, reason: &CloseReason) {
+    pub(super) fn blame(&mut self, now: Duration, current: &mut Current, reason: &CloseReason) {
         let error = reason.server_error();
         let refusal = match error {
             Some(error) => Refusal::from_server_error(error),
@@ -22,7 +24,7 @@ impl Core {
         // 1. The ERROR names the request by its receipt.
         if let Some(receipt) = error.and_then(|e| e.receipt_id.as_ref()) {
             if let Some(request) = current.requests.remove(receipt) {
-                self.fail_request(request, refusal);
+                self.fail_request(now, request, refusal, &current.url, true);
                 return;
             }
             if let Some(publish) = self.outbox.by_receipt(receipt) {
@@ -64,14 +66,15 @@ impl Core {
             if names_queue || !older_publish {
                 // Without the broker's words it may have been an admin's forced close
                 // rather than a refusal: a consumer fails only when its subscription
-                // is what two connections in a row died on.
+                // is what two connections in a row died on (a one-off connection
+                // has no second one).
                 if let (None, Pending::Subscribe(key)) = (error, request) {
-                    if self.suspects.insert(*key) {
+                    if self.settings.reconnect && self.suspects.insert(*key) {
                         return;
                     }
                 }
                 current.requests.remove(receipt);
-                self.fail_request(*request, refusal);
+                self.fail_request(now, *request, refusal, &current.url, error.is_some());
                 return;
             }
         }
@@ -88,17 +91,30 @@ impl Core {
         }
     }
 
-    fn fail_request(&mut self, request: Pending, refusal: Refusal) {
+    /// Fails the request the broker refused; without the broker's `words`, after
+    /// asking the management API for the facts that explain it (see `lookup`).
+    fn fail_request(&mut self, now: Duration, request: Pending, refusal: Refusal, url: &str, words: bool) {
         match request {
             Pending::Subscribe(consumer) => {
                 self.suspects.remove(&consumer);
-                // A consumer cancelled meanwhile ends with its ConsumerCancelled only.
-                if self.consumers.remove(&consumer).is_some() {
-                    self.status(ConnectionEvent::ConsumerFailed { consumer, error: ConsumeError::Refused(refusal) });
+                // A consumer cancelled meanwhile ends as cancelled only.
+                if let Some(spec) = self.consumers.remove(&consumer) {
+                    let error = ConsumeError::Refused(refusal);
+                    if words {
+                        self.consumer_failed(consumer, error, true);
+                    } else {
+                        self.explain_consume(now, url.to_owned(), spec.queue, consumer, error);
+                    }
                 }
             }
             Pending::Declare(request) => {
-                self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Refused(refusal)) });
+                let error = DeclareError::Refused(refusal);
+                if words {
+                    self.declares.remove(&request);
+                    self.emit(ReliableEvent::Declared { request, result: Err(error) });
+                } else {
+                    self.explain_declare(now, url.to_owned(), request, error);
+                }
             }
             Pending::Unsubscribe(consumer) => self.emit(ReliableEvent::ConsumerCancelled(consumer)),
         }
@@ -114,7 +130,7 @@ impl Core {
 
 /// RabbitMQ 3.10.8's Web-STOMP may close ("STOMP died") before the ERROR frame
 /// that says why reaches us.
-fn unexplained(reason: &CloseReason) -> Refusal {
+pub(super) fn unexplained(reason: &CloseReason) -> Refusal {
     Refusal {
         kind: RefusalKind::Other,
         message: "refused".to_owned(),

@@ -1,21 +1,23 @@
-//! Consumers: subscribing (again after every reconnect), deliveries to their
-//! consumer, and acks on the delivery's own connection only.
+//! Consumers: subscribing (again after every reconnect), cancelling (giving back
+//! what the reader did not take), and their end.
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::client::Message;
-use crate::rabbit::{check_stream_consume, ConsumeOk, Delivery, RabbitError, StreamOffset, STREAM_OFFSET_HEADER};
+use crate::client::{AckMode, SubscriptionId};
+use crate::rabbit::{check_stream_consume, ConsumeOk, RabbitError, StreamOffset};
 
 use super::{
-    AckError, Acker, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, ConsumerSpec, Core, Current, Life, Pending,
-    ReliableEvent, StreamPosition, Warning,
+    AutoAcks, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, ConsumerSpec, Core, Life, Pending,
+    ReliableEvent, StreamPosition,
 };
 
 impl Core {
     /// pika's `basic_consume`: a consumer that subscribes now if connected and
     /// again after every reconnect, until [`Core::basic_cancel`] or [`Core::stop`].
+    /// Its deliveries wait for [`Core::take_delivery`], at most its window of them.
     ///
     /// # Errors
     ///
@@ -47,100 +49,79 @@ impl Core {
             sub: None,
             ready: false,
             stream: StreamPosition::default(),
+            buffer: VecDeque::new(),
+            auto: AutoAcks::default(),
         };
         self.consumers.insert(key, spec);
         if self.is_connected() {
             self.subscribe(now, key);
         }
+        self.sync_timers();
         Ok(key)
     }
 
-    /// pika's `basic_cancel`: the consumer is gone at once (it is never restored);
-    /// deliveries already on their way still arrive until
-    /// [`ReliableEvent::ConsumerCancelled`]. Returns `false` for an unknown consumer.
+    /// pika's `basic_cancel`: the consumer is gone at once (it is never restored).
+    /// What its reader did not take goes back to the broker before the
+    /// UNSUBSCRIBE, and the reader sees the end ([`Core::take_delivery`]); a
+    /// delivery still on its way stays unacked until the connection ends (RabbitMQ
+    /// takes no ack once the subscription is gone). [`ReliableEvent::ConsumerCancelled`]
+    /// comes when the broker confirmed it. Returns `false` for an unknown consumer.
     pub fn basic_cancel(&mut self, now: Duration, consumer: ConsumerKey) -> bool {
-        let Some(spec) = self.consumers.remove(&consumer) else { return false };
+        let Some(mut spec) = self.consumers.remove(&consumer) else { return false };
         self.suspects.remove(&consumer);
-        if spec.stream.high.is_some() {
-            self.retired.insert(consumer, spec.stream.clone());
-        }
+        self.give_back(now, &mut spec);
         let on_link = match (spec.sub, self.current.as_mut()) {
             (Some(sub), Some(current)) if current.connected => {
+                current.subs.remove(&sub);
+                current.unsubscribed.insert(sub.clone());
                 match current.link.channel_mut().basic_cancel(now, &sub) {
                     Ok(Some(receipt)) => {
                         current.requests.insert(receipt, Pending::Unsubscribe(consumer));
-                        true
                     }
-                    // Not sent (DISCONNECT went already): the subscription lasts, and
-                    // may still deliver, until the connection ends.
-                    _ => {
-                        current.cancelling.push(consumer);
-                        true
-                    }
+                    // Not sent (DISCONNECT went already): the subscription lasts
+                    // until the connection ends.
+                    _ => current.cancelling.push(consumer),
                 }
+                true
             }
             _ => false,
         };
+        self.end_consumer(consumer, None);
         if !on_link {
             self.emit(ReliableEvent::ConsumerCancelled(consumer));
         }
+        self.sync_timers();
         true
     }
 
-    /// pika's `basic_ack`, on the delivery's own connection only.
-    ///
-    /// # Errors
-    ///
-    /// [`AckError::Stale`] when that connection is gone (the broker redelivers the
-    /// message), [`AckError::AlreadySettled`], [`AckError::Stopped`].
-    pub fn basic_ack(&mut self, now: Duration, acker: &Acker) -> Result<(), AckError> {
-        let current = self.settle(acker)?;
-        current.link.channel_mut().basic_ack(now, &acker.tag)?;
-        if let (Some(offset), Some(stream)) = (acker.offset, self.stream_mut(acker.consumer)) {
-            stream.acked(offset);
-        }
-        Ok(())
-    }
-
-    /// pika's `basic_nack`: `requeue` puts the message back in the queue, otherwise
-    /// the broker drops (or dead-letters) it. Same rules as [`Core::basic_ack`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Core::basic_ack`], and [`AckError::StreamNack`] for a delivery from a
-    /// stream (nothing sent).
-    pub fn basic_nack(&mut self, now: Duration, acker: &Acker, requeue: bool) -> Result<(), AckError> {
-        if acker.offset.is_some() {
-            return Err(AckError::StreamNack);
-        }
-        let current = self.settle(acker)?;
-        current.link.channel_mut().basic_nack(now, &acker.tag, requeue)?;
-        Ok(())
-    }
-
-    /// A consumer's stream position, also while it is being cancelled.
-    fn stream_mut(&mut self, consumer: ConsumerKey) -> Option<&mut StreamPosition> {
-        match self.consumers.get_mut(&consumer) {
-            Some(spec) => Some(&mut spec.stream),
-            None => self.retired.get_mut(&consumer),
+    /// Nobody reads `consumer` any more (its stream was dropped): it is cancelled
+    /// as [`Core::basic_cancel`] says, and forgotten.
+    pub fn drop_consumer(&mut self, now: Duration, consumer: ConsumerKey) {
+        self.basic_cancel(now, consumer);
+        self.ended.remove(&consumer);
+        for explain in self.lookups.values_mut() {
+            explain.forget_reader(consumer);
         }
     }
 
-    /// Checks an ack may go, and takes its tag off the unacked set.
-    fn settle(&mut self, acker: &Acker) -> Result<&mut Current, AckError> {
-        if matches!(self.life, Life::Stopping | Life::Stopped) {
-            return Err(AckError::Stopped);
+    /// A consumer's subscription id on the current connection, while subscribed.
+    pub fn consumer_tag(&self, consumer: ConsumerKey) -> Option<&SubscriptionId> {
+        self.consumers.get(&consumer)?.sub.as_ref()
+    }
+
+    /// The consumer is over (cancelled: `None`; refused: why): its reader sees
+    /// that once it took what was left.
+    pub(super) fn end_consumer(&mut self, consumer: ConsumerKey, error: Option<ConsumeError>) {
+        self.ended.insert(consumer, error);
+        self.emit(ReliableEvent::Readable(consumer));
+    }
+
+    /// The broker refused the consumer, for good.
+    pub(super) fn consumer_failed(&mut self, consumer: ConsumerKey, error: ConsumeError, reader: bool) {
+        if reader {
+            self.end_consumer(consumer, Some(error.clone()));
         }
-        match self.current.as_mut() {
-            Some(current) if current.id == acker.link && current.connected => {
-                if current.unacked.remove(&acker.tag) {
-                    Ok(current)
-                } else {
-                    Err(AckError::AlreadySettled)
-                }
-            }
-            _ => Err(AckError::Stale { link: acker.link }),
-        }
+        self.status(ConnectionEvent::ConsumerFailed { consumer, error });
     }
 
     pub(super) fn subscribe(&mut self, now: Duration, key: ConsumerKey) {
@@ -150,10 +131,12 @@ impl Core {
         // A stream consumer that was given something continues after what it acked.
         spec.stream.resubscribed();
         let offset = spec.stream.resume().map(StreamOffset::Offset).or(spec.options.stream_offset);
-        let (auto_ack, prefetch) = (spec.options.auto_ack, spec.options.prefetch);
+        let window = spec.options.window();
         let subscribed = match offset {
-            Some(offset) if !auto_ack => channel.basic_consume_stream(now, &spec.queue, prefetch, &offset),
-            _ => channel.basic_consume(now, &spec.queue, auto_ack, Some(prefetch)),
+            Some(offset) if !spec.options.auto_ack => channel.basic_consume_stream(now, &spec.queue, window, &offset),
+            // Auto-ack: client acks (cumulative) and a window, acked as the reader takes.
+            _ if spec.options.auto_ack => channel.basic_consume_with(now, &spec.queue, AckMode::Client, window),
+            _ => channel.basic_consume_with(now, &spec.queue, AckMode::ClientIndividual, window),
         };
         match subscribed {
             Ok(ConsumeOk { consumer_tag: sub, receipt }) => {
@@ -164,51 +147,8 @@ impl Core {
             }
             Err(error) => {
                 self.consumers.remove(&key);
-                self.status(ConnectionEvent::ConsumerFailed { consumer: key, error: ConsumeError::Invalid(error) });
+                self.consumer_failed(key, ConsumeError::Invalid(error), true);
             }
-        }
-    }
-
-    pub(super) fn on_message(&mut self, now: Duration, message: Message) {
-        let Some(current) = self.current.as_mut() else { return };
-        let consumer = current.subs.get(&message.subscription).copied();
-        match (consumer, message.ack.clone()) {
-            (Some(consumer), ack) => {
-                let mut delivery = Delivery::from_owned_message(message);
-                let stream = match self.consumers.get_mut(&consumer) {
-                    Some(spec) => Some(&mut spec.stream),
-                    None => self.retired.get_mut(&consumer),
-                };
-                if let (Some(offset), Some(tag), Some(stream)) = (delivery.stream_offset, ack.as_ref(), stream) {
-                    match stream.arrived(offset) {
-                        // Acked before the resubscription: ack it again for the
-                        // credit, and keep it from the user.
-                        None => {
-                            let _ = current.link.channel_mut().basic_ack(now, tag);
-                            return;
-                        }
-                        // RabbitMQ never marks a stream message redelivered; a
-                        // second copy of an offset is one all the same.
-                        Some(repeat) => delivery.redelivered |= repeat,
-                    }
-                }
-                let acker = ack.map(|tag| {
-                    current.unacked.insert(tag.clone());
-                    Acker { link: current.id, consumer, tag, offset: delivery.stream_offset }
-                });
-                self.emit(ReliableEvent::Delivery { consumer, delivery, acker });
-            }
-            // A subscription nobody holds (its UNSUBSCRIBE is confirmed): give the
-            // message back rather than leave it unacked until the connection ends
-            // (a stream's is acked: RabbitMQ closes the connection on a NACK there).
-            (None, Some(tag)) => {
-                if message.header(STREAM_OFFSET_HEADER).is_some() {
-                    let _ = current.link.channel_mut().basic_ack(now, &tag);
-                } else {
-                    let _ = current.link.channel_mut().basic_nack(now, &tag, true);
-                }
-            }
-            (None, None) => self.status(ConnectionEvent::Warning(Warning::UnknownSubscription(message.subscription))),
         }
     }
 }

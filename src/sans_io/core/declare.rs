@@ -1,4 +1,5 @@
-//! `queue_declare` on the current connection.
+//! `queue_declare` on the current connection, or over a side connection when
+//! this one declared the queue already (see `side`).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,13 +10,19 @@ use crate::rabbit::{QueueOptions, RabbitError};
 use super::{Core, DeclareError, DeclareId, Life, Pending};
 
 impl Core {
-    /// pika's `queue_declare` on the current connection; the outcome comes as
-    /// [`ReliableEvent::Declared`].
+    /// pika's `queue_declare`, on the current connection; the outcome comes as
+    /// [`super::ReliableEvent::Declared`], a refusal in RabbitMQ's words (rebuilt
+    /// from the management API when Web-STOMP closed without them).
+    ///
+    /// RabbitMQ's STOMP adapter declares a queue once per connection, so a second
+    /// declare of a queue this connection declared with other options goes over a
+    /// short-lived side connection to the same node: the broker answers it there
+    /// (usually `PRECONDITION_FAILED`) and this connection stays as it is.
     ///
     /// # Errors
     ///
-    /// [`DeclareError::NotConnected`], [`DeclareError::Invalid`],
-    /// [`DeclareError::AlreadyDeclared`], [`DeclareError::Stopped`].
+    /// [`DeclareError::NotConnected`], [`DeclareError::Invalid`] (nothing sent),
+    /// [`DeclareError::Stopped`].
     pub fn queue_declare(
         &mut self,
         now: Duration,
@@ -28,14 +35,19 @@ impl Core {
         let Some(current) = self.current.as_mut().filter(|c| c.connected) else {
             return Err(DeclareError::NotConnected);
         };
-        let receipt = match current.link.channel_mut().queue_declare(now, queue, options) {
-            Ok(receipt) => receipt,
-            Err(RabbitError::AlreadyDeclared { queue }) => return Err(DeclareError::AlreadyDeclared(queue)),
-            Err(other) => return Err(DeclareError::Invalid(other)),
-        };
+        let declared = current.link.channel_mut().queue_declare(now, queue, options);
+        let url = current.url.clone();
         self.next_declare += 1;
         let id = DeclareId(self.next_declare);
-        current.requests.insert(receipt, Pending::Declare(id));
+        match declared {
+            Ok(receipt) => {
+                current.requests.insert(receipt, Pending::Declare(id));
+                self.declares.insert(id, (queue.to_owned(), options.clone()));
+            }
+            Err(RabbitError::AlreadyDeclared { .. }) => self.side_declare(now, url, id, queue, options),
+            Err(other) => return Err(DeclareError::Invalid(other)),
+        }
+        self.sync_timers();
         Ok(id)
     }
 }

@@ -25,6 +25,11 @@ pub enum AckError {
     /// The connection was stopped.
     #[error("the connection was stopped; RabbitMQ will redeliver the message")]
     Stopped,
+    /// Its consumer was cancelled: RabbitMQ's STOMP adapter takes no ack for a
+    /// subscription that is gone (it would answer with an ERROR). Nothing was sent;
+    /// the message returns to its queue when the connection closes.
+    #[error("the delivery's consumer was cancelled, and RabbitMQ takes no ack after that; the message returns to its queue when the connection closes")]
+    Cancelled,
     /// A stream delivery cannot be nacked: RabbitMQ closes the connection ("basic.nack
     /// and basic.reject not supported by stream queues"). Nothing was sent.
     #[error("a message from a stream cannot be nacked (RabbitMQ would close the connection): ack it, and read it again from its offset if needed")]
@@ -91,16 +96,11 @@ pub enum DeclareError {
     /// Refused before sending.
     #[error("{0}")]
     Invalid(#[source] RabbitError),
-    /// This connection already declared the queue with other options, and
-    /// RabbitMQ's STOMP adapter declares a queue once per connection: declare it
-    /// from another connection to hear the broker's answer.
-    #[error("this connection already declared {0:?} with other options")]
-    AlreadyDeclared(String),
     /// The broker refused, in its words.
     #[error("{0}")]
     Refused(#[source] Refusal),
-    /// The connection closed before the broker answered: by the broker (a refusal
-    /// it did not explain; look the queue up) or by the network.
+    /// The connection closed before the broker answered: by the network, or by the
+    /// broker without words when the management API could not explain it.
     #[error("the connection closed before RabbitMQ answered the declare: {0}")]
     Closed(#[source] CloseReason),
     /// The connection was stopped.
@@ -116,13 +116,16 @@ pub enum StopReason {
     /// The broker refused CONNECT in a way retrying cannot fix (credentials, vhost),
     /// or the options cannot be sent.
     Refused(CloseReason),
+    /// The connection closed, for this reason, and reconnects are off
+    /// ([`super::ReliableOptions::reconnect`]).
+    Closed(CloseReason),
 }
 
 impl std::error::Error for StopReason {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StopReason::Requested => None,
-            StopReason::Refused(reason) => Some(reason),
+            StopReason::Refused(reason) | StopReason::Closed(reason) => Some(reason),
         }
     }
 }
@@ -135,6 +138,7 @@ impl fmt::Display for StopReason {
                 write!(f, "{}", Refusal::from_server_error(error))
             }
             StopReason::Refused(reason) => write!(f, "{reason}"),
+            StopReason::Closed(reason) => write!(f, "closed: {reason}"),
         }
     }
 }

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, ConnectionInfo, LocalError, SubscriptionId};
-use crate::rabbit::{Delivery, OutboxId};
+use crate::rabbit::OutboxId;
 
-use super::{Acker, ConsumeError, ConsumerKey, DeclareError, DeclareId, LinkId, PublishError, StopReason};
+use super::{ConsumeError, ConsumerKey, DeclareError, DeclareId, LinkId, PublishError, StopReason};
 
 /// What a connection reports about itself, from the core to every user as it
 /// is: the Rust API's status stream, the JavaScript API's status objects and the
@@ -62,21 +62,17 @@ pub enum ConnectionEvent {
 
 /// Everything the core reports: the connection's status ([`ConnectionEvent`]),
 /// and the outcome of each request, for the driver to hand to whoever awaits it.
-// Deliveries are most of the traffic; boxing them would cost an allocation each.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReliableEvent {
     /// The connection's status, for the user as it is.
     Connection(ConnectionEvent),
-    /// A delivery to one of the consumers.
-    Delivery {
-        /// Which consumer.
-        consumer: ConsumerKey,
-        /// The delivery.
-        delivery: Delivery,
-        /// Acknowledges it; `None` for an auto-ack consumer.
-        acker: Option<Acker>,
-    },
+    /// A consumer has something to take ([`super::Core::take_delivery`]): a
+    /// delivery, or its end. Said when its buffer stops being empty, so a reader
+    /// that found it empty knows when to look again.
+    Readable(ConsumerKey),
+    /// A publish that waited for room ([`super::Core::basic_publish_or_wait`]) is
+    /// in the outbox now.
+    Admitted(OutboxId),
     /// The broker confirmed a message from the outbox.
     Confirmed(OutboxId),
     /// A message left the outbox unconfirmed, for this reason.
@@ -86,7 +82,8 @@ pub enum ReliableEvent {
         /// Why.
         error: PublishError,
     },
-    /// A cancelled consumer's subscription ended: no more deliveries for it.
+    /// A cancelled consumer's UNSUBSCRIBE was confirmed (or its connection ended):
+    /// the broker delivers nothing more for it.
     ConsumerCancelled(ConsumerKey),
     /// A `queue_declare` was answered.
     Declared {
@@ -104,8 +101,8 @@ pub enum Warning {
     /// The session reported a problem on our side (a receipt nobody asked for).
     #[error("{0}")]
     Local(#[from] LocalError),
-    /// An auto-ack delivery came for a subscription no consumer holds any more
-    /// (its cancel crossed it); nothing can be done with it.
-    #[error("an auto-ack delivery for unknown subscription {0} was dropped")]
+    /// A delivery came for a subscription this connection never made; it was
+    /// dropped unacked (RabbitMQ takes no ack for it).
+    #[error("a delivery for unknown subscription {0} was dropped")]
     UnknownSubscription(SubscriptionId),
 }

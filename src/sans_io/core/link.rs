@@ -39,6 +39,11 @@ impl Core {
     /// every unconfirmed publish fails with [`PublishError::Stopped`] and
     /// [`ConnectionEvent::Stopped`] comes, last.
     pub fn stop(&mut self, now: Duration) {
+        if let Some(reason) = self.stop_after_lookups.take() {
+            // Stopped already, waiting for look-ups: the user does not wait for them.
+            self.settle_lookups();
+            self.status(ConnectionEvent::Stopped(reason));
+        }
         match self.life {
             Life::Stopping | Life::Stopped => return,
             Life::Idle | Life::Running => {}
@@ -68,6 +73,7 @@ impl Core {
             link: Link::new(self.options.clone(), self.settings.limits),
             connected: false,
             subs: HashMap::new(),
+            unsubscribed: HashSet::new(),
             requests: HashMap::new(),
             unacked: HashSet::new(),
             cancelling: Vec::new(),
@@ -101,11 +107,11 @@ impl Core {
                         self.status(ConnectionEvent::ConsumerReady(key));
                     }
                 }
-                Pending::Unsubscribe(key) => {
-                    current.subs.retain(|_, k| *k != key);
-                    self.emit(ReliableEvent::ConsumerCancelled(key));
+                Pending::Unsubscribe(key) => self.emit(ReliableEvent::ConsumerCancelled(key)),
+                Pending::Declare(request) => {
+                    self.declares.remove(&request);
+                    self.emit(ReliableEvent::Declared { request, result: Ok(()) });
                 }
-                Pending::Declare(request) => self.emit(ReliableEvent::Declared { request, result: Ok(()) }),
             }
             return;
         }
@@ -124,14 +130,29 @@ impl Core {
         let close = reason.socket_code();
         self.actions.push_back(Action::Close { link: current.id, code: close.code, reason: close.reason.to_owned() });
         if current.connected && reason.fault() == Fault::Broker {
-            self.blame(&mut current, &reason);
+            self.blame(now, &mut current, &reason);
         }
-        // Whatever is still pending on it will never be answered there.
+        self.settle_link(now, &mut current, &reason);
+        self.outbox.connection_lost();
+        match self.life {
+            Life::Stopping => self.finish_stop(StopReason::Requested),
+            Life::Running => self.after_link(now, reason, current.connected),
+            Life::Idle | Life::Stopped => {}
+        }
+    }
+
+    /// Whatever is still pending on a link that ended will never be answered there.
+    fn settle_link(&mut self, now: Duration, current: &mut Current, reason: &CloseReason) {
         let mut requests: Vec<(ReceiptId, Pending)> = current.requests.drain().collect();
         requests.sort_by(|a, b| sent_order(&a.0).cmp(&sent_order(&b.0)));
         for (_, request) in requests {
             match request {
+                // Web-STOMP closed without the broker's words: look the queue up.
+                Pending::Declare(request) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
+                    self.explain_declare(now, current.url.clone(), request, DeclareError::Closed(reason.clone()));
+                }
                 Pending::Declare(request) => {
+                    self.declares.remove(&request);
                     let error = DeclareError::Closed(reason.clone());
                     self.emit(ReliableEvent::Declared { request, result: Err(error) });
                 }
@@ -146,21 +167,24 @@ impl Core {
             spec.sub = None;
             spec.ready = false;
         }
-        self.outbox.connection_lost();
-        if self.life == Life::Stopping {
-            self.finish_stop(StopReason::Requested);
-            return;
-        }
-        if self.life != Life::Running {
-            return;
-        }
+        self.drop_buffers();
+    }
+
+    /// A link of a running core ended: stop (a refusal at CONNECT, or reconnects
+    /// off), or schedule the next attempt, to the next URL when this one failed.
+    fn after_link(&mut self, now: Duration, reason: CloseReason, connected: bool) {
         if !is_retryable(&reason) {
             self.life = Life::Stopping;
             self.finish_stop(StopReason::Refused(reason));
             return;
         }
+        if !self.settings.reconnect {
+            self.life = Life::Stopping;
+            self.finish_stop(StopReason::Closed(reason));
+            return;
+        }
         // A cluster: the next node, with the same backoff.
-        if !current.connected || reason.fault() == Fault::Network {
+        if !connected || reason.fault() == Fault::Network {
             self.next_url = (self.next_url + 1) % self.urls.len().max(1);
         }
         let random = self.random_unit();
@@ -187,14 +211,25 @@ impl Core {
         if let Some(current) = self.current.take() {
             self.actions.push_back(Action::Close { link: current.id, code: 1000, reason: "stopped".into() });
         }
+        self.stop_side();
         for (publish, _) in self.outbox.drain() {
             self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Stopped });
         }
+        self.fail_waiting();
+        self.declares.clear();
         self.probation.clear();
         self.consumers.clear();
-        self.retired.clear();
+        self.ended.clear();
         self.suspects.clear();
-        self.status(ConnectionEvent::Stopped(reason));
+        self.timers = Default::default();
+        if reason == StopReason::Requested || self.lookups.is_empty() {
+            self.settle_lookups();
+            self.status(ConnectionEvent::Stopped(reason));
+        } else {
+            // A refusal that ended a one-off connection is still being explained:
+            // its answer comes first, then Stopped.
+            self.stop_after_lookups = Some(reason);
+        }
     }
 }
 

@@ -2,68 +2,93 @@
 //! outages, with no socket, no timer and no clock.
 //!
 //! [`Core`] takes what happened ([`Core::handle_opened`], [`Core::handle_bytes`],
-//! [`Core::handle_closed`], [`Core::handle_timeout`]) and what the user asks
-//! ([`Core::basic_publish`], [`Core::basic_consume`], [`Core::basic_ack`],
-//! [`Core::stop`], …), and says what to do: [`Core::poll_action`] (open or close a
-//! socket), [`Core::poll_transmit`] (bytes to write), [`Core::poll_event`] (what to
-//! tell the user) and [`Core::poll_timeout`] (when to wake it). The browser driver
-//! (`reliable::ReliableConnection`) only carries these out; the simulator in
+//! [`Core::handle_closed`], [`Core::handle_timeout`], [`Core::handle_queue_facts`])
+//! and what the user asks ([`Core::basic_publish`], [`Core::basic_consume`],
+//! [`Core::take_delivery`], [`Core::basic_ack`], [`Core::stop`], …), each with the
+//! time, and says what to do: [`Core::poll_action`] (open or close a socket, read
+//! the management API), [`Core::poll_transmit`] (bytes to write),
+//! [`Core::poll_event`] (what to tell whom) and [`Core::poll_timeout`] (when to
+//! wake it). After every input, a driver drains the `poll_*` outputs until each
+//! says nothing, then waits for `poll_timeout` or the next input. The browser
+//! driver (`reliable::ReliableConnection`) only carries this out; the simulator in
 //! `tests/simulation.rs` drives it against a simulated broker.
 //!
 //! What it guarantees by construction:
 //! - a socket that opens after [`Core::stop`], or that is not the current one, is
 //!   closed at once and never sends CONNECT (no zombie consumer);
 //! - [`ConnectionEvent::Stopped`] is emitted exactly once and is the last event;
-//! - a publish is checked (names, headers, frame size) before it enters the outbox,
-//!   and refused there in words; a message the broker refuses fails alone and the
-//!   outbox goes on; the outbox is bounded in messages and bytes;
+//! - a publish is checked once (names, headers, frame size) before it enters the
+//!   outbox, and refused there in words; a message the broker refuses fails alone
+//!   and the outbox goes on; the outbox is bounded in messages and bytes, and
+//!   publishers waiting for room enter it in the order they came;
 //! - at most [`Window::messages`] publishes (and about [`Window::bytes`]) await their
 //!   confirm at once, well under RabbitMQ's credit, so a burst of any size cannot
 //!   trip Web-STOMP's `{unexpected_message,resume}` crash;
+//! - each consumer's unread deliveries are bounded by its window (auto-ack
+//!   consumers included, see [`ConsumeOptions::auto_ack`]); what a cancelled
+//!   consumer left unread goes back to the broker;
 //! - only a refusal at CONNECT stops reconnecting; a broker's ERROR mid-session
-//!   fails the request it refused and the session comes back;
+//!   fails the request it refused and the session comes back; a refusal Web-STOMP
+//!   closed on without words is explained from the management API's facts;
 //! - an ack carries its connection ([`Acker`]): acking a delivery of an earlier
 //!   connection is refused as stale and never reaches another socket;
 //! - a stream consumer resumes after a reconnect at the lowest offset it was given
 //!   and did not ack (or just after the highest it acked): nothing skipped, and
 //!   only what was not acked comes again, marked (an acked offset that comes
 //!   again is acked here, not handed out twice); a stream delivery is never nacked
+//!   (RabbitMQ closes the connection on it).
 //!
 //! Code map: `types` (ids, options, [`Acker`]), `errors`, `events`, `timer` (the
-//! table of named deadlines), `publish` (outbox and window), `consumers` (subscribe,
-//! deliveries, acks), `stream` (a stream consumer's place), `declare`, `blame`
-//! (which request the broker refused), `link` (connections, reconnect and
-//! failover, stop), `pacer` (write batching for the driver).
+//! table of named deadlines), `alarm` (when a driver re-arms its timer), `pacer`
+//! (write batching), `publish` (waiting line, outbox and window), `consumers`
+//! (subscribing, cancelling), `deliveries` (bounded buffers, auto acks, giving
+//! back), `acks`, `stream` (a stream consumer's place), `declare` and `side` (a
+//! second declare over a side connection), `blame` (which request the broker
+//! refused) and `lookup` (explaining it), `link` (connections, reconnect and
+//! failover, stop).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
-use crate::client::{ConnectionInfo, ConnectOptions, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId};
-use crate::rabbit::{HeartBeats, Link, Outbox, OutboxId};
+use crate::client::{
+    CloseReason, ConnectOptions, ConnectionInfo, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId,
+};
+use crate::rabbit::{CheckedPublish, HeartBeats, Link, Outbox, OutboxId, QueueOptions};
 
+mod acks;
+mod alarm;
 mod blame;
 mod consumers;
 mod declare;
+mod deliveries;
 mod errors;
 mod events;
 mod link;
+mod lookup;
 mod pacer;
 mod publish;
+mod side;
 mod stream;
 mod timer;
 mod types;
 
+pub use self::alarm::{Alarm, MAX_DELAY};
 pub use self::errors::{AckError, ConsumeError, DeclareError, PublishError, StopReason};
 pub use self::events::{ConnectionEvent, ReliableEvent, Warning};
 pub use self::link::parse_urls;
+pub use self::lookup::LOOK_UP_TIMEOUT;
 pub use self::pacer::{Pacer, Pacing};
 pub use self::timer::Timer;
 pub use self::types::{
-    Acker, Action, ConsumeOptions, ConsumerKey, DeclareId, LinkId, Phase, ReliableOptions, Window,
+    Acker, Action, ConsumeOptions, ConsumerKey, DeclareId, LinkId, LookUpId, Phase, QueueLookUp, ReliableOptions,
+    Taken, Window, AUTO_ACK_DELAY, AUTO_ACK_WINDOW,
 };
 
+use self::deliveries::{AutoAcks, Buffered};
+use self::lookup::Explain;
+use self::side::{SideDeclare, SideLink};
 use self::stream::StreamPosition;
 use self::timer::TimerTable;
 
@@ -82,9 +107,11 @@ struct Current {
     url: String,
     link: Link,
     connected: bool,
-    /// Live subscriptions on this link, to their consumers (cancelled ones stay
-    /// until their UNSUBSCRIBE is confirmed, so late deliveries still find them).
+    /// Live subscriptions on this link, to their consumers.
     subs: HashMap<SubscriptionId, ConsumerKey>,
+    /// Subscriptions whose UNSUBSCRIBE went: a delivery still on its way for one
+    /// stays unacked (RabbitMQ takes no ack for it) until the connection ends.
+    unsubscribed: HashSet<SubscriptionId>,
     /// Requests other than publishes awaiting their receipt.
     requests: HashMap<ReceiptId, Pending>,
     /// Delivery tags handed out and not yet acked or nacked.
@@ -105,6 +132,10 @@ struct ConsumerSpec {
     ready: bool,
     /// Where it is in a stream (empty for other queues).
     stream: StreamPosition,
+    /// Deliveries of the current link not yet taken by the reader.
+    buffer: VecDeque<Buffered>,
+    /// An auto-ack consumer's taken deliveries not yet acked.
+    auto: AutoAcks,
 }
 
 /// Lifecycle of the whole core.
@@ -137,7 +168,7 @@ enum Life {
 /// // The socket opened: CONNECT goes out; the broker answers.
 /// core.handle_opened(ms(5), link);
 /// let mut out = Vec::new();
-/// assert_eq!(core.poll_transmit(&mut out), Some(link));
+/// assert_eq!(core.poll_transmit(ms(5), &mut out), Some(link));
 /// assert!(out.starts_with(b"CONNECT\n"));
 /// core.handle_bytes(ms(9), link, b"CONNECTED\nversion:1.2\n\n\0");
 ///
@@ -150,7 +181,7 @@ enum Life {
 /// };
 /// let id = core.basic_publish(ms(10), hello)?;
 /// out.clear();
-/// core.poll_transmit(&mut out);
+/// core.poll_transmit(ms(10), &mut out);
 /// let sent = String::from_utf8_lossy(&out).into_owned();
 /// let receipt = sent.lines().find_map(|line| line.strip_prefix("receipt:")).expect("a receipt header");
 ///
@@ -177,20 +208,33 @@ pub struct Core {
     current: Option<Current>,
     next_link: u64,
     outbox: Outbox,
+    /// Publishes waiting for room in the outbox, in the order they came.
+    waiting: VecDeque<(OutboxId, CheckedPublish)>,
     /// Messages in flight when the broker last ended a connection without saying
     /// which request it refused: they go one at a time until each is confirmed or
     /// ends a connection alone (then it is the one refused).
     probation: BTreeSet<OutboxId>,
     consumers: BTreeMap<ConsumerKey, ConsumerSpec>,
-    /// Stream positions of consumers cancelled while their subscription still
-    /// delivers (until [`ReliableEvent::ConsumerCancelled`]), so those late
-    /// deliveries are still marked and acked ones still held back.
-    retired: HashMap<ConsumerKey, StreamPosition>,
+    /// Consumers that are over and whose reader has not seen the end yet: `None`
+    /// cancelled, `Some` refused.
+    ended: HashMap<ConsumerKey, Option<ConsumeError>>,
     /// Consumers whose subscription was pending when the broker last ended a
     /// connection without saying why: a second time, they are what it refuses.
     suspects: HashSet<ConsumerKey>,
     next_consumer: u64,
+    /// Declares awaiting their answer: what was declared, to explain a refusal.
+    declares: HashMap<DeclareId, (String, QueueOptions)>,
     next_declare: u64,
+    /// Refusals waiting for the management API's facts to be explained.
+    lookups: BTreeMap<LookUpId, Explain>,
+    next_lookup: u64,
+    /// Stopped (not by [`Core::stop`]) while refusals waited for their facts: the
+    /// Stopped event waits for them, so it stays the last.
+    stop_after_lookups: Option<StopReason>,
+    /// The side connection of a second declare, and the ones waiting for it.
+    side: Option<SideLink>,
+    side_waiting: VecDeque<SideDeclare>,
+    pacer: Pacer,
     timers: TimerTable,
     actions: VecDeque<Action>,
     events: VecDeque<ReliableEvent>,
@@ -209,16 +253,24 @@ impl Core {
             options,
             reconnector: Reconnector::new(settings.backoff.clone()),
             outbox: Outbox::new(settings.outbox),
+            pacer: Pacer::new(settings.pacing),
             settings,
             life: Life::Idle,
             current: None,
             next_link: 0,
+            waiting: VecDeque::new(),
             probation: BTreeSet::new(),
             consumers: BTreeMap::new(),
-            retired: HashMap::new(),
+            ended: HashMap::new(),
             suspects: HashSet::new(),
             next_consumer: 0,
+            declares: HashMap::new(),
             next_declare: 0,
+            lookups: BTreeMap::new(),
+            next_lookup: 0,
+            stop_after_lookups: None,
+            side: None,
+            side_waiting: VecDeque::new(),
             timers: TimerTable::default(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -258,6 +310,11 @@ impl Core {
         &self.outbox
     }
 
+    /// Publishes waiting for room in the outbox.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// Heart-beats on the current connection.
     pub fn heartbeats(&self) -> HeartBeats {
         self.current.as_ref().map(|c| c.link.heartbeats()).unwrap_or_default()
@@ -282,14 +339,14 @@ impl Core {
 
     /// The socket `link` opened.
     pub fn handle_opened(&mut self, now: Duration, link: LinkId) {
-        match self.current.as_mut() {
-            Some(current) if current.id == link && self.life == Life::Running => {
-                current.opened = true;
-                current.link.handle_open(now);
-                self.process(now);
-            }
+        let running = self.life == Life::Running;
+        if let Some(current) = self.current.as_mut().filter(|c| c.id == link && running) {
+            current.opened = true;
+            current.link.handle_open(now);
+            self.process(now);
+        } else if !self.side_opened(now, link) {
             // Stopped, or superseded while it opened: it must not CONNECT.
-            _ => self.actions.push_back(Action::Close { link, code: 1000, reason: "not needed".into() }),
+            self.actions.push_back(Action::Close { link, code: 1000, reason: "not needed".into() });
         }
         self.sync_timers();
     }
@@ -299,6 +356,8 @@ impl Core {
         if let Some(current) = self.current.as_mut().filter(|c| c.id == link) {
             current.link.handle_bytes(now, bytes);
             self.process(now);
+        } else {
+            self.side_input(now, link, |side| side.handle_bytes(now, bytes));
         }
         self.sync_timers();
     }
@@ -308,6 +367,8 @@ impl Core {
         if let Some(current) = self.current.as_mut().filter(|c| c.id == link) {
             current.link.handle_closed(now, closed);
             self.process(now);
+        } else {
+            self.side_input(now, link, |side| side.handle_closed(now, closed));
         }
         self.sync_timers();
     }
@@ -317,6 +378,8 @@ impl Core {
         if let Some(current) = self.current.as_mut().filter(|c| c.id == link) {
             current.link.handle_transport_error(now, problem);
             self.process(now);
+        } else {
+            self.side_input(now, link, |side| side.handle_transport_error(now, problem));
         }
         self.sync_timers();
     }
@@ -331,7 +394,7 @@ impl Core {
             match timer {
                 Timer::SocketOpen => {
                     let waited = self.options.connect_timeout;
-                    self.end_link(now, crate::client::CloseReason::ConnectTimeout(waited));
+                    self.end_link(now, CloseReason::ConnectTimeout(waited));
                 }
                 Timer::Link => {
                     if let Some(current) = self.current.as_mut() {
@@ -344,6 +407,11 @@ impl Core {
                         self.open_link(now);
                     }
                 }
+                // The held bytes go at the next poll_transmit.
+                Timer::Pacing => self.timers.stop(Timer::Pacing),
+                Timer::AutoAck => self.flush_auto_acks(now),
+                Timer::SideLink => self.side_timeout(now),
+                Timer::LookUp => self.look_up_timeout(now),
             }
             self.sync_timers();
         }
@@ -351,18 +419,34 @@ impl Core {
 
     // ---- outputs to the driver ----
 
-    /// The next socket action.
+    /// The next action: open or close a socket, or read the management API.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
-    /// Appends the bytes to write to `out` and says on which socket; `None` when
-    /// there is nothing to write. Everything queued goes in one buffer, so the
-    /// driver makes one socket send per turn, not one per frame (a driver may batch
-    /// further across turns, see [`Pacer`]).
-    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<LinkId> {
-        let current = self.current.as_mut()?;
-        (current.link.write_transmits(out) > 0).then_some(current.id)
+    /// Appends bytes to write to `out` and says on which socket; `None` when there
+    /// is nothing to write now. Everything queued for a socket goes in one buffer,
+    /// so the driver makes one socket send, not one per frame; under load the
+    /// current connection's writes are batched further ([`Pacing`]): what exceeds
+    /// the burst waits for [`Timer::Pacing`]. Call it until it says `None`.
+    pub fn poll_transmit(&mut self, now: Duration, out: &mut Vec<u8>) -> Option<LinkId> {
+        if let Some(current) = self.current.as_mut().filter(|c| c.link.has_transmits()) {
+            if self.pacer.may_write(now) {
+                current.link.write_transmits(out);
+                self.pacer.wrote();
+                self.timers.stop(Timer::Pacing);
+                return Some(current.id);
+            }
+            self.timers.set(Timer::Pacing, self.pacer.release_at());
+        }
+        self.side_transmit(out)
+    }
+
+    /// Whether bytes wait to be written: held back by [`Pacing`] until
+    /// [`Timer::Pacing`], or not polled yet.
+    pub fn has_transmits(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| c.link.has_transmits())
+            || self.side.as_ref().is_some_and(SideLink::has_transmits)
     }
 
     /// The next event for the user.
@@ -382,7 +466,7 @@ impl Core {
 
     // ---- inside ----
 
-    /// Copies the deadlines the link and the reconnector keep into the table.
+    /// Copies the deadlines the links and the reconnector keep into the table.
     fn sync_timers(&mut self) {
         let opening = self.current.as_ref().is_some_and(|c| !c.opened);
         if !opening {
@@ -392,12 +476,13 @@ impl Core {
         self.timers.put(Timer::Link, link);
         let retry = if self.life == Life::Running { self.reconnector.poll_timeout() } else { None };
         self.timers.put(Timer::Retry, retry);
+        let side = self.side.as_ref().and_then(SideLink::poll_timeout);
+        self.timers.put(Timer::SideLink, side);
+        let look_up = self.look_up_deadline();
+        self.timers.put(Timer::LookUp, look_up);
     }
 
     fn emit(&mut self, event: ReliableEvent) {
-        if let ReliableEvent::ConsumerCancelled(key) = &event {
-            self.retired.remove(key);
-        }
         // Stopped is the last word: nothing after it, whatever the path.
         if !self.stopped_emitted {
             self.stopped_emitted = matches!(event, ReliableEvent::Connection(ConnectionEvent::Stopped(_)));
@@ -435,6 +520,7 @@ impl Core {
                 }
             }
         }
+        self.admit_waiting();
         self.flush(now);
     }
 }

@@ -1,29 +1,16 @@
-//! The publish path: a publish is checked once, enters the bounded outbox, and
-//! goes out as far as the window of unconfirmed publishes allows.
+//! The publish path: a publish is checked once, waits in line for room if it
+//! must, enters the bounded outbox, and goes out as far as the window of
+//! unconfirmed publishes allows.
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
-use crate::rabbit::{OutboxId, PendingPublish, RabbitError, Unsent};
+use crate::rabbit::{CheckedPublish, OutboxId, PendingPublish, RabbitError, Unsent};
 
 use super::{Core, Life, PublishError, ReliableEvent};
 
 impl Core {
-    /// Whether a publish with a body of `size` bytes would be taken now; a driver
-    /// waits for room (backpressure) when not.
-    ///
-    /// # Errors
-    ///
-    /// [`PublishError::Full`] while the outbox is full, [`PublishError::Stopped`]
-    /// once stopped.
-    pub fn check_room(&self, size: usize) -> Result<(), PublishError> {
-        if matches!(self.life, Life::Stopping | Life::Stopped) {
-            return Err(PublishError::Stopped);
-        }
-        self.outbox.check_room(size).map_err(PublishError::Full)
-    }
-
     /// pika's `basic_publish`, always with a publisher confirm: checks the message
     /// (once: the outbox keeps it checked), puts it in the outbox and sends it as
     /// soon as the window allows. Its outcome comes as [`ReliableEvent::Confirmed`]
@@ -31,17 +18,90 @@ impl Core {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Invalid`] (nothing sent), [`PublishError::Full`] or
-    /// [`PublishError::Stopped`].
+    /// [`PublishError::Invalid`] (nothing sent), [`PublishError::Full`] while the
+    /// outbox is full or publishers wait for room (this one does not overtake
+    /// them), or [`PublishError::Stopped`].
     pub fn basic_publish(&mut self, now: Duration, publish: PendingPublish) -> Result<OutboxId, PublishError> {
-        if matches!(self.life, Life::Stopping | Life::Stopped) {
-            return Err(PublishError::Stopped);
-        }
-        let checked = publish.check(self.settings.max_frame).map_err(PublishError::Invalid)?;
-        let id = self.outbox.push(checked).map_err(|full| PublishError::Full(full.error))?;
+        let checked = self.check(publish)?;
+        let id = if self.waiting.is_empty() {
+            self.outbox.push(checked).map_err(|full| PublishError::Full(full.error))?
+        } else {
+            // Checked against an empty message: what stops it is the line, not its size.
+            let error = self.outbox.check_room(0).err().unwrap_or(crate::rabbit::OutboxError::Full {
+                capacity: self.outbox.limits().messages,
+            });
+            return Err(PublishError::Full(error));
+        };
         self.flush(now);
         self.sync_timers();
         Ok(id)
+    }
+
+    /// [`Core::basic_publish`] that waits for room instead of failing with
+    /// [`PublishError::Full`]: the message takes its place in line behind the
+    /// publishers already waiting, and enters the outbox in that order as confirms
+    /// make room ([`ReliableEvent::Admitted`] then says so). Its outcome comes as
+    /// for [`Core::basic_publish`], under the id returned here.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Invalid`] (nothing sent) or [`PublishError::Stopped`].
+    pub fn basic_publish_or_wait(&mut self, now: Duration, publish: PendingPublish) -> Result<OutboxId, PublishError> {
+        let checked = self.check(publish)?;
+        let id = if self.waiting.is_empty() {
+            match self.outbox.push(checked) {
+                Ok(id) => id,
+                Err(full) => {
+                    let id = self.outbox.reserve_id();
+                    self.waiting.push_back((id, *full.publish));
+                    id
+                }
+            }
+        } else {
+            let id = self.outbox.reserve_id();
+            self.waiting.push_back((id, checked));
+            id
+        };
+        self.flush(now);
+        self.sync_timers();
+        Ok(id)
+    }
+
+    /// Whether publish `id` waits for room (see [`Core::basic_publish_or_wait`]).
+    pub fn is_waiting(&self, id: OutboxId) -> bool {
+        self.waiting.iter().any(|(waiting, _)| *waiting == id)
+    }
+
+    /// A publisher waiting for room gave up: its message leaves the line and is
+    /// never sent (no event follows). Returns `false` if it is not waiting (it is
+    /// in the outbox already, or over).
+    pub fn withdraw(&mut self, id: OutboxId) -> bool {
+        let before = self.waiting.len();
+        self.waiting.retain(|(waiting, _)| *waiting != id);
+        let withdrawn = self.waiting.len() != before;
+        if withdrawn {
+            // The next in line may fit where this one did not.
+            self.admit_waiting();
+        }
+        withdrawn
+    }
+
+    fn check(&self, publish: PendingPublish) -> Result<CheckedPublish, PublishError> {
+        if matches!(self.life, Life::Stopping | Life::Stopped) {
+            return Err(PublishError::Stopped);
+        }
+        publish.check(self.settings.max_frame).map_err(PublishError::Invalid)
+    }
+
+    /// Moves publishers waiting in line into the outbox while it has room, in order.
+    pub(super) fn admit_waiting(&mut self) {
+        while let Some((id, publish)) = self.waiting.pop_front() {
+            if let Err(full) = self.outbox.push_reserved(id, publish) {
+                self.waiting.push_front((id, *full.publish));
+                break;
+            }
+            self.emit(ReliableEvent::Admitted(id));
+        }
     }
 
     /// Sends what the outbox holds, as far as the window allows.
@@ -73,6 +133,13 @@ impl Core {
         }
         for (publish, error) in failed {
             self.emit(ReliableEvent::PublishFailed { publish, error });
+        }
+    }
+
+    /// Stopped: every publish still waiting for room fails, in order.
+    pub(super) fn fail_waiting(&mut self) {
+        for (publish, _) in std::mem::take(&mut self.waiting) {
+            self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Stopped });
         }
     }
 }

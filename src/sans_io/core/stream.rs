@@ -22,7 +22,7 @@ pub(super) struct StreamPosition {
     /// The highest offset acked.
     max_acked: Option<u64>,
     /// The highest offset handed out: a delivery at or below it is a repeat.
-    pub(super) high: Option<u64>,
+    high: Option<u64>,
     /// The highest offset that arrived on the current subscription (deliveries
     /// come in offset order, so an acked offset at or below it is not coming again
     /// on it).
@@ -41,17 +41,21 @@ impl StreamPosition {
         self.link_high = None;
     }
 
-    /// A delivery at `offset` arrived: `None` when it was acked already (it must
-    /// not reach the user again); otherwise whether it is a repeat.
-    pub(super) fn arrived(&mut self, offset: u64) -> Option<bool> {
+    /// A delivery at `offset` arrived: `false` when it was acked already (it must
+    /// not reach the user again).
+    pub(super) fn arrived(&mut self, offset: u64) -> bool {
         self.link_high = Some(self.link_high.map_or(offset, |high| high.max(offset)));
-        if self.acked.contains(&offset) {
-            return None;
-        }
+        !self.acked.contains(&offset)
+    }
+
+    /// The reader took the delivery at `offset`: whether it is a repeat of one it
+    /// was given before. (Counted when taken, not when it arrived: one dropped
+    /// unread with its connection was never given.)
+    pub(super) fn handed(&mut self, offset: u64) -> bool {
         let repeat = self.high.is_some_and(|high| offset <= high);
         self.high = Some(self.high.map_or(offset, |high| high.max(offset)));
         self.pending.insert(offset);
-        Some(repeat)
+        repeat
     }
 
     /// The user acked `offset`.

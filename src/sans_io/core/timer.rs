@@ -18,11 +18,23 @@ pub enum Timer {
     Link,
     /// The next reconnect attempt.
     Retry,
+    /// Writes held back by [`super::Pacing`] may go.
+    Pacing,
+    /// Deliveries auto-ack consumers took get their (cumulative) ack.
+    AutoAck,
+    /// The short-lived side connection of a second declare (see
+    /// [`super::Core::queue_declare`]): its socket must open, or its session's own
+    /// deadline.
+    SideLink,
+    /// A management API look-up that has not answered by then stops counting: the
+    /// refusal it would explain comes out as it is.
+    LookUp,
 }
 
 impl Timer {
     /// Every timer, in the order [`super::Core::handle_timeout`] handles them.
-    pub const VALUES: [Timer; 3] = [Timer::SocketOpen, Timer::Link, Timer::Retry];
+    pub const VALUES: [Timer; 7] =
+        [Timer::SocketOpen, Timer::Link, Timer::Retry, Timer::Pacing, Timer::AutoAck, Timer::SideLink, Timer::LookUp];
 
     fn index(self) -> usize {
         self as usize

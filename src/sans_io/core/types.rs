@@ -7,10 +7,10 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::client::Backoff;
-use crate::rabbit::{OutboxLimits, StreamOffset, ROUND_TRIP_MAX_FRAME};
+use crate::rabbit::{Delivery, OutboxLimits, StreamOffset, ROUND_TRIP_MAX_FRAME};
 use crate::stomp::Limits;
 
-use super::Pacing;
+use super::{ConsumeError, Pacing};
 
 /// One socket the core asked for; a new one for every connection attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,7 +30,27 @@ pub struct ConsumerKey(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DeclareId(pub u64);
 
-/// What the driver must do with sockets.
+/// Which management look-up an answer ([`super::Core::handle_queue_facts`]) is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LookUpId(pub u64);
+
+/// A question for RabbitMQ's management API: how does `queue` exist in `vhost`?
+/// The core asks it when Web-STOMP closed on a declare or a subscription without
+/// saying why, and rebuilds the broker's words from the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueLookUp {
+    /// The id to answer with.
+    pub id: LookUpId,
+    /// The Web-STOMP URL of the connection that was refused (where the management
+    /// API is, by RabbitMQ's defaults, unless the options name it).
+    pub url: String,
+    /// The virtual host.
+    pub vhost: String,
+    /// The queue.
+    pub queue: String,
+}
+
+/// What the driver must do: open or close sockets, or read the management API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Open a WebSocket to `url` and report it as `link`.
@@ -49,6 +69,9 @@ pub enum Action {
         /// The close reason.
         reason: String,
     },
+    /// Read the queue from RabbitMQ's management API and answer with
+    /// [`super::Core::handle_queue_facts`] (also when it cannot be read).
+    LookUp(QueueLookUp),
 }
 
 /// How many publishes may await their confirm at once.
@@ -83,9 +106,17 @@ pub struct ReliableOptions {
     pub max_frame: usize,
     /// What the decoder accepts from the broker.
     pub limits: Limits,
-    /// How the browser driver batches socket writes under load (the core itself
-    /// hands out every frame at once).
+    /// How socket writes are batched under load: [`super::Core::poll_transmit`]
+    /// holds what exceeds the burst until [`super::Timer::Pacing`].
     pub pacing: Pacing,
+    /// Reconnect after a lost connection (with [`ReliableOptions::backoff`]). Off:
+    /// a plain one-off connection, whose end is
+    /// [`super::StopReason::Closed`] with why.
+    pub reconnect: bool,
+    /// The browser driver also wakes the core with the page's own timer. The
+    /// worker's tick always runs; off shows it suffices (a background tab's timers
+    /// are throttled to once a minute).
+    pub page_timer: bool,
     /// Where the browser driver reads RabbitMQ's management API (such as
     /// `http://127.0.0.1:15672/api`) to explain refusals Web-STOMP closed without
     /// words; `None`: where RabbitMQ's defaults put it for the connection's URL.
@@ -101,15 +132,30 @@ impl Default for ReliableOptions {
             max_frame: ROUND_TRIP_MAX_FRAME,
             limits: Limits::default(),
             pacing: Pacing::default(),
+            reconnect: true,
+            page_timer: true,
             management_url: None,
         }
     }
 }
 
+/// The least window of an auto-ack consumer (see [`ConsumeOptions::auto_ack`]).
+pub const AUTO_ACK_WINDOW: u16 = 256;
+
+/// How long a delivery an auto-ack consumer took may wait for its (cumulative)
+/// ack when fewer than half a window were taken.
+pub const AUTO_ACK_DELAY: Duration = Duration::from_millis(50);
+
 /// How to consume: pika's `basic_consume` arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumeOptions {
-    /// The broker counts a delivery acknowledged once sent (`auto_ack=True`).
+    /// Nothing to ack (pika's `auto_ack=True`). RabbitMQ's own auto-ack would send
+    /// without limit into a slow reader, so Burrow acks for you instead: it
+    /// subscribes with client acks and a window of `max(prefetch, 256)`
+    /// ([`AUTO_ACK_WINDOW`]) deliveries, and acks cumulatively what you took, each
+    /// half window or [`AUTO_ACK_DELAY`] after a take. At most the window waits
+    /// unread; a delivery not yet acked when its connection is lost comes again,
+    /// marked redelivered (at least once, where RabbitMQ's is at most once).
     pub auto_ack: bool,
     /// At most this many unacknowledged deliveries at once; 0 is unlimited.
     pub prefetch: u16,
@@ -132,6 +178,34 @@ impl ConsumeOptions {
     pub fn stream(offset: StreamOffset, prefetch: u16) -> Self {
         ConsumeOptions { auto_ack: false, prefetch, stream_offset: Some(offset) }
     }
+
+    /// The prefetch the SUBSCRIBE asks for: an auto-ack consumer's window, or
+    /// [`ConsumeOptions::prefetch`].
+    pub fn window(&self) -> u16 {
+        if self.auto_ack {
+            self.prefetch.max(AUTO_ACK_WINDOW)
+        } else {
+            self.prefetch
+        }
+    }
+}
+
+/// What [`super::Core::take_delivery`] gives a consumer's reader.
+// A delivery is what it is mostly asked for; boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Taken {
+    /// The next delivery, with what acknowledges it (`None` for auto-ack).
+    Delivery {
+        /// The message.
+        delivery: Delivery,
+        /// Acknowledges it on its own connection.
+        acker: Option<Acker>,
+    },
+    /// Nothing yet: [`super::ReliableEvent::Readable`] says when there is.
+    Empty,
+    /// The consumer is over: cancelled (`None`), or refused by the broker (why).
+    Ended(Option<ConsumeError>),
 }
 
 /// Acknowledges one delivery, on the connection it came on only.

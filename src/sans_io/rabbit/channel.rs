@@ -234,6 +234,19 @@ impl Channel {
         self.subscribe(now, queue, ack, prefetch, None)
     }
 
+    /// `basic_consume(queue)` with the STOMP ack mode given outright: `client`
+    /// (one ACK acknowledges every earlier delivery of the subscription, as
+    /// AMQP's `multiple=True`), `client-individual` or `auto`, and `prefetch`.
+    pub fn basic_consume_with(
+        &mut self,
+        now: Duration,
+        queue: &str,
+        ack: AckMode,
+        prefetch: u16,
+    ) -> Result<ConsumeOk, RabbitError> {
+        self.subscribe(now, queue, ack, prefetch, None)
+    }
+
     /// `basic_consume(queue, arguments={'x-stream-offset': offset})` on a stream:
     /// manual acknowledgement (each ack is credit for one more message) and
     /// `prefetch` above 0, as RabbitMQ requires.

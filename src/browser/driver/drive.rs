@@ -1,0 +1,339 @@
+//! The loop: every browser callback (a socket's open, bytes and close, the page
+//! timer, the worker's tick, a management API answer) is one input to the core,
+//! with the time; after it, [`pump`] drains the core's outputs until each says
+//! nothing (actions carried out, bytes written, events handed on in order), then
+//! arms the one timer for `poll_timeout` as the sans-IO [`Alarm`] says.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::{Rc, Weak};
+use std::task::Waker;
+
+use futures_channel::{mpsc, oneshot};
+use gloo_timers::callback::Timeout;
+
+use super::publish::ConfirmSink;
+use crate::client::ConnectOptions;
+use crate::management::ManagementApi;
+use crate::rabbit::OutboxId;
+use crate::sans_io::core::{
+    Action, Alarm, ConnectionEvent, ConsumerKey, Core, DeclareError, DeclareId, LinkId, PublishError, QueueLookUp,
+    ReliableEvent,
+};
+use crate::transport::{now, Socket, SocketHandlers, Ticker};
+
+pub(super) type Shared = Rc<RefCell<Driver>>;
+
+/// The driver's state: the core, and only what carries its decisions out.
+pub(crate) struct Driver {
+    pub(super) core: Core,
+    pub(super) sockets: HashMap<LinkId, Socket>,
+    /// The page timer, armed as `alarm` says.
+    timer: Option<Timeout>,
+    alarm: Alarm,
+    page_timer: bool,
+    pub(super) ticker: Option<Ticker>,
+    pub(super) status: mpsc::UnboundedSender<ConnectionEvent>,
+    /// Where each publish's outcome goes.
+    pub(super) confirms: HashMap<OutboxId, ConfirmSink>,
+    /// Publishers waiting in the core's line for room, woken when admitted.
+    pub(super) admissions: HashMap<OutboxId, oneshot::Sender<()>>,
+    /// Consumer streams waiting for something to take.
+    pub(super) readers: HashMap<ConsumerKey, Waker>,
+    pub(super) declares: HashMap<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
+    /// Callers waiting for the connection to be up (or stopped).
+    pub(super) up: Vec<oneshot::Sender<()>>,
+    /// A reused buffer for what goes to a socket.
+    out: Vec<u8>,
+    /// The core's events not handed on yet, in order.
+    queue: VecDeque<ReliableEvent>,
+    /// A pump is handing events on: a pump within it only drains the core.
+    dispatching: bool,
+    options: ConnectOptions,
+    management_url: Option<String>,
+    pub(super) weak: Weak<RefCell<Driver>>,
+}
+
+impl Driver {
+    pub(super) fn new(
+        core: Core,
+        status: mpsc::UnboundedSender<ConnectionEvent>,
+        options: ConnectOptions,
+        management_url: Option<String>,
+        page_timer: bool,
+        weak: Weak<RefCell<Driver>>,
+    ) -> Self {
+        Driver {
+            core,
+            sockets: HashMap::new(),
+            timer: None,
+            alarm: Alarm::default(),
+            page_timer,
+            ticker: None,
+            status,
+            confirms: HashMap::new(),
+            admissions: HashMap::new(),
+            readers: HashMap::new(),
+            declares: HashMap::new(),
+            up: Vec::new(),
+            out: Vec::new(),
+            queue: VecDeque::new(),
+            dispatching: false,
+            options,
+            management_url,
+            weak,
+        }
+    }
+
+    /// Drains every output of the core until none says anything, then arms the timer.
+    fn drain(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(action) = self.core.poll_action() {
+                busy = true;
+                self.act(action);
+            }
+            let now = now();
+            loop {
+                self.out.clear();
+                let Some(link) = self.core.poll_transmit(now, &mut self.out) else { break };
+                busy = true;
+                let sent = self.sockets.get(&link).map(|socket| socket.send(&self.out));
+                if let Some(Err(problem)) = sent {
+                    self.core.handle_send_failed(now, link, format!("sending failed: {problem}"));
+                }
+            }
+            while let Some(event) = self.core.poll_event() {
+                busy = true;
+                self.queue.push_back(event);
+            }
+            if !busy {
+                break;
+            }
+        }
+        self.arm_timer();
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Open { link, url } => match Socket::open(&url, handlers(&self.weak, link)) {
+                Ok(socket) => {
+                    self.sockets.insert(link, socket);
+                }
+                Err(error) => self.core.handle_send_failed(now(), link, error.to_string()),
+            },
+            Action::Close { link, code, reason } => {
+                if let Some(socket) = self.sockets.remove(&link) {
+                    socket.close(code, &reason);
+                }
+            }
+            Action::LookUp(question) => {
+                let api = ManagementApi::for_connection(&question.url, self.management_url.as_deref(), &self.options);
+                look_up(self.weak.clone(), api, question);
+            }
+        }
+    }
+
+    fn arm_timer(&mut self) {
+        if !self.page_timer {
+            return;
+        }
+        let Some(delay) = self.alarm.arm(now(), self.core.poll_timeout()) else { return };
+        let weak = self.weak.clone();
+        // The alarm keeps delays within what a browser timer takes (2^31 - 1 ms).
+        let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        self.timer = Some(Timeout::new(millis, move || {
+            with_driver(&weak, |shared| {
+                if let Ok(mut driver) = shared.try_borrow_mut() {
+                    driver.alarm.fired();
+                    driver.core.handle_timeout(now());
+                }
+                pump(shared);
+            })
+        }));
+    }
+
+    /// Stopped: every waiter hears of it, and nothing of the browser's stays.
+    fn stopped(&mut self) -> Vec<ConfirmSink> {
+        for (_, waker) in self.readers.drain() {
+            waker.wake();
+        }
+        self.admissions.clear();
+        self.declares.clear();
+        for waiter in self.up.drain(..) {
+            let _ = waiter.send(());
+        }
+        self.ticker = None;
+        self.sockets.clear();
+        self.timer = None;
+        // The core failed every unconfirmed publish before Stopped; a callback is
+        // never left uncalled all the same.
+        self.confirms.drain().map(|(_, sink)| sink).collect()
+    }
+}
+
+pub(super) fn with_driver(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&Shared)) {
+    if let Some(shared) = weak.upgrade() {
+        f(&shared);
+    }
+}
+
+/// After an input: drains the core, then hands its events on, in order. A pump
+/// that runs while events are handed on (a callback called back) only drains;
+/// the pump under it hands on what it found.
+pub(super) fn pump(shared: &Shared) {
+    match shared.try_borrow_mut() {
+        Ok(mut driver) => {
+            driver.drain();
+            if driver.dispatching {
+                return;
+            }
+            driver.dispatching = true;
+        }
+        // Borrowed by the caller: it pumps once it let go.
+        Err(_) => return,
+    }
+    loop {
+        let event = match shared.try_borrow_mut() {
+            Ok(mut driver) => driver.queue.pop_front(),
+            Err(_) => None,
+        };
+        let Some(event) = event else { break };
+        route(shared, event);
+    }
+    if let Ok(mut driver) = shared.try_borrow_mut() {
+        driver.dispatching = false;
+    }
+}
+
+/// Hands one event to whoever waits for it; sinks are called with the driver let go.
+fn route(shared: &Shared, event: ReliableEvent) {
+    let mut driver = match shared.try_borrow_mut() {
+        Ok(driver) => driver,
+        Err(_) => return,
+    };
+    match event {
+        ReliableEvent::Connection(status) => {
+            let sinks = on_status(&mut driver, &status);
+            let stopped = matches!(status, ConnectionEvent::Stopped(_));
+            let _ = driver.status.unbounded_send(status);
+            if stopped {
+                // The stream ends after Stopped, so readers are not left waiting.
+                driver.status.close_channel();
+            }
+            drop(driver);
+            for sink in sinks {
+                sink.settle(Err(PublishError::Stopped));
+            }
+        }
+        ReliableEvent::Readable(key) | ReliableEvent::ConsumerCancelled(key) => {
+            if let Some(waker) = driver.readers.remove(&key) {
+                waker.wake();
+            }
+        }
+        ReliableEvent::Admitted(id) => {
+            if let Some(tx) = driver.admissions.remove(&id) {
+                let _ = tx.send(());
+            }
+        }
+        ReliableEvent::Confirmed(id) => {
+            let sink = driver.confirms.remove(&id);
+            drop(driver);
+            if let Some(sink) = sink {
+                sink.settle(Ok(()));
+            }
+        }
+        ReliableEvent::PublishFailed { publish, error } => {
+            // A publisher still waiting for room hears it through its confirm.
+            driver.admissions.remove(&publish);
+            let sink = driver.confirms.remove(&publish);
+            drop(driver);
+            if let Some(sink) = sink {
+                sink.settle(Err(error));
+            }
+        }
+        ReliableEvent::Declared { request, result } => {
+            if let Some(tx) = driver.declares.remove(&request) {
+                let _ = tx.send(result);
+            }
+        }
+    }
+}
+
+/// What a status event means for the driver's own waiters.
+fn on_status(driver: &mut Driver, status: &ConnectionEvent) -> Vec<ConfirmSink> {
+    match status {
+        ConnectionEvent::Connected { .. } => {
+            for waiter in driver.up.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
+        ConnectionEvent::ConsumerFailed { consumer, .. } => {
+            if let Some(waker) = driver.readers.remove(consumer) {
+                waker.wake();
+            }
+        }
+        ConnectionEvent::Stopped(_) => return driver.stopped(),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Reads the queue from the management API, then gives the core the answer.
+fn look_up(weak: Weak<RefCell<Driver>>, api: Option<ManagementApi>, question: QueueLookUp) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let facts = match api {
+            Some(api) => match api.queue(&question.vhost, &question.queue).await {
+                Ok(state) => Ok(state.map(|state| state.facts())),
+                Err(error) => Err(error.to_string()),
+            },
+            None => Err(format!("no management API is known for {}", question.url)),
+        };
+        with_driver(&weak, |shared| {
+            if let Ok(mut driver) = shared.try_borrow_mut() {
+                driver.core.handle_queue_facts(now(), question.id, facts);
+            }
+            pump(shared);
+        });
+    });
+}
+
+/// Calls the core on each worker tick when a deadline passed (a background tab
+/// throttles the page timer; the worker's keeps its pace).
+pub(super) fn start_ticker(weak: Weak<RefCell<Driver>>) -> Option<Ticker> {
+    Ticker::start(move || {
+        with_driver(&weak, |shared| {
+            let due = shared.try_borrow().is_ok_and(|driver| driver.core.poll_timeout().is_some_and(|at| at <= now()));
+            if due {
+                if let Ok(mut driver) = shared.try_borrow_mut() {
+                    driver.core.handle_timeout(now());
+                }
+                pump(shared);
+            }
+        })
+    })
+}
+
+fn handlers(weak: &Weak<RefCell<Driver>>, link: LinkId) -> SocketHandlers {
+    let (open_weak, bytes_weak, close_weak) = (weak.clone(), weak.clone(), weak.clone());
+    SocketHandlers {
+        on_open: Box::new(move || input(&open_weak, |driver| driver.core.handle_opened(now(), link))),
+        on_bytes: Box::new(move |bytes| input(&bytes_weak, |driver| driver.core.handle_bytes(now(), link, bytes))),
+        on_close: Box::new(move |closed| {
+            input(&close_weak, |driver| {
+                driver.sockets.remove(&link);
+                driver.core.handle_closed(now(), link, closed);
+            })
+        }),
+    }
+}
+
+/// One input to the core, then the drain.
+fn input(weak: &Weak<RefCell<Driver>>, call: impl FnOnce(&mut Driver)) {
+    with_driver(weak, |shared| {
+        if let Ok(mut driver) = shared.try_borrow_mut() {
+            call(&mut driver);
+        }
+        pump(shared);
+    })
+}

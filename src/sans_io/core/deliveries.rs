@@ -1,0 +1,183 @@
+//! Deliveries: each consumer's buffer of what its reader has not taken (bounded
+//! by the consumer's window, which the broker keeps to), the acks an auto-ack
+//! consumer's takes earn, and giving back what nobody will read.
+//!
+//! Why a window for auto-ack too: RabbitMQ's own auto-ack sends without limit, so
+//! a reader slower than the queue would grow the page's memory without bound.
+//! Burrow's auto-ack subscribes with `ack:client` (cumulative acks) and a window
+//! instead, and acks what the reader took, each half window or
+//! [`super::AUTO_ACK_DELAY`] after a take: one ACK per many messages, and at
+//! most a window unread. Deliveries of a lost connection are dropped from the
+//! buffer: the broker gives them out again.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use crate::client::Message;
+use crate::rabbit::Delivery;
+
+use super::{
+    Acker, ConnectionEvent, ConsumerKey, ConsumerSpec, Core, LinkId, ReliableEvent, Taken, Timer, Warning,
+    AUTO_ACK_DELAY,
+};
+
+/// A delivery waiting for its reader.
+#[derive(Debug, Clone)]
+pub(super) struct Buffered {
+    delivery: Delivery,
+    /// The broker's ack id (an auto-ack consumer's too: Burrow acks for it).
+    tag: Option<String>,
+    link: LinkId,
+}
+
+/// What an auto-ack consumer took on the current link and did not ack yet.
+#[derive(Debug, Clone, Default)]
+pub(super) struct AutoAcks {
+    /// The last delivery taken: acking it acks every earlier one (`ack:client`).
+    last: Option<String>,
+    /// How many were taken since the last ack.
+    taken: u32,
+}
+
+impl Core {
+    /// The next delivery for `consumer`'s reader, or [`Taken::Empty`] (then
+    /// [`ReliableEvent::Readable`] says when to look again), or the consumer's end.
+    /// An auto-ack consumer's take earns its ack.
+    pub fn take_delivery(&mut self, now: Duration, consumer: ConsumerKey) -> Taken {
+        let Some(spec) = self.consumers.get_mut(&consumer) else {
+            if self.lookups.values().any(|explain| explain.reader() == Some(consumer)) {
+                // Refused, and the broker's words are being looked up.
+                return Taken::Empty;
+            }
+            return Taken::Ended(self.ended.remove(&consumer).flatten());
+        };
+        let Some(Buffered { mut delivery, tag, link }) = spec.buffer.pop_front() else { return Taken::Empty };
+        if let Some(offset) = delivery.stream_offset {
+            // RabbitMQ never marks a stream message redelivered; a second copy of an
+            // offset is one all the same.
+            delivery.redelivered |= spec.stream.handed(offset);
+        }
+        let mut half_window = false;
+        let acker = match (spec.options.auto_ack, tag) {
+            (true, Some(tag)) => {
+                spec.auto.last = Some(tag);
+                spec.auto.taken = spec.auto.taken.saturating_add(1);
+                half_window = spec.auto.taken >= u32::from(spec.options.window() / 2).max(1);
+                if !half_window && self.timers.get(Timer::AutoAck).is_none() {
+                    self.timers.set(Timer::AutoAck, now.saturating_add(AUTO_ACK_DELAY));
+                }
+                None
+            }
+            (true, None) => None,
+            (false, tag) => tag.map(|tag| {
+                if let Some(current) = self.current.as_mut().filter(|c| c.id == link) {
+                    current.unacked.insert(tag.clone());
+                }
+                Acker { link, consumer, tag, offset: delivery.stream_offset }
+            }),
+        };
+        if half_window {
+            self.ack_taken(now, consumer);
+        }
+        self.sync_timers();
+        Taken::Delivery { delivery, acker }
+    }
+
+    /// How many deliveries wait for `consumer`'s reader.
+    pub fn buffered(&self, consumer: ConsumerKey) -> usize {
+        self.consumers.get(&consumer).map_or(0, |spec| spec.buffer.len())
+    }
+
+    pub(super) fn on_message(&mut self, now: Duration, message: Message) {
+        let Some(current) = self.current.as_mut() else { return };
+        let link = current.id;
+        let Some(&consumer) = current.subs.get(&message.subscription) else {
+            // Sent before our UNSUBSCRIBE reached the broker: it stays unacked
+            // until the connection ends (RabbitMQ takes no ack for it now).
+            if !current.unsubscribed.contains(&message.subscription) {
+                self.status(ConnectionEvent::Warning(Warning::UnknownSubscription(message.subscription)));
+            }
+            return;
+        };
+        let Some(spec) = self.consumers.get_mut(&consumer) else { return };
+        let mut delivery = Delivery::from_owned_message(message);
+        let tag = delivery.delivery_tag.clone();
+        if let (Some(offset), Some(tag)) = (delivery.stream_offset, tag.as_ref()) {
+            if !spec.stream.arrived(offset) {
+                // Acked before the resubscription: ack it again for the credit,
+                // and keep it from the reader.
+                let _ = current.link.channel_mut().basic_ack(now, tag);
+                return;
+            }
+        }
+        if spec.options.auto_ack {
+            // Burrow acks it; the reader has nothing to ack.
+            delivery.delivery_tag = None;
+        }
+        let first = spec.buffer.is_empty();
+        spec.buffer.push_back(Buffered { delivery, tag, link });
+        if first {
+            self.emit(ReliableEvent::Readable(consumer));
+        }
+    }
+
+    /// Acks what an auto-ack consumer took, in one cumulative ACK.
+    fn ack_taken(&mut self, now: Duration, consumer: ConsumerKey) {
+        let Some(spec) = self.consumers.get_mut(&consumer) else { return };
+        let Some(last) = spec.auto.last.take() else { return };
+        spec.auto.taken = 0;
+        if let Some(current) = self.current.as_mut().filter(|c| c.connected) {
+            let _ = current.link.channel_mut().basic_ack(now, &last);
+        }
+    }
+
+    /// [`Timer::AutoAck`]: every auto-ack consumer's takes get their ack.
+    pub(super) fn flush_auto_acks(&mut self, now: Duration) {
+        self.timers.stop(Timer::AutoAck);
+        let keys: Vec<ConsumerKey> =
+            self.consumers.iter().filter(|(_, spec)| spec.auto.last.is_some()).map(|(key, _)| *key).collect();
+        for key in keys {
+            self.ack_taken(now, key);
+        }
+    }
+
+    /// Gives back what a consumer's reader did not take, on the current link: a
+    /// NACK (requeue) each, one cumulative NACK after acking what an auto-ack
+    /// consumer took, an ACK for a stream's (a stream takes no NACK; the ack is only
+    /// credit there).
+    pub(super) fn give_back(&mut self, now: Duration, spec: &mut ConsumerSpec) {
+        let buffer = std::mem::take(&mut spec.buffer);
+        let last_taken = spec.auto.last.take();
+        spec.auto.taken = 0;
+        let Some(current) = self.current.as_mut().filter(|c| c.connected) else { return };
+        let channel = current.link.channel_mut();
+        if spec.options.auto_ack {
+            if let Some(last) = last_taken {
+                let _ = channel.basic_ack(now, &last);
+            }
+            if let Some(tag) = buffer.back().filter(|b| b.link == current.id).and_then(|b| b.tag.as_ref()) {
+                let _ = channel.basic_nack(now, tag, true);
+            }
+            return;
+        }
+        for Buffered { delivery, tag, link } in buffer {
+            let Some(tag) = tag.filter(|_| link == current.id) else { continue };
+            let _ = if delivery.stream_offset.is_some() {
+                channel.basic_ack(now, &tag)
+            } else {
+                channel.basic_nack(now, &tag, true)
+            };
+        }
+    }
+
+    /// The current link is over: what waited for readers was of it, and the broker
+    /// gives it out again; auto-ack takes not acked come again too.
+    pub(super) fn drop_buffers(&mut self) {
+        for spec in self.consumers.values_mut() {
+            spec.buffer.clear();
+            spec.auto = AutoAcks::default();
+        }
+        self.timers.stop(Timer::AutoAck);
+    }
+}

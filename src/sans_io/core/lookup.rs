@@ -1,0 +1,161 @@
+//! Explaining a refusal Web-STOMP closed on without words: RabbitMQ 3.10.8 often
+//! closes ("STOMP died") before the ERROR frame that says why reaches the page.
+//! The core asks the driver to read the queue from the management API
+//! ([`super::Action::LookUp`], plain data), takes the facts back
+//! ([`Core::handle_queue_facts`]) and rebuilds the broker's words from them
+//! (`rabbit::diagnose_*`); without facts, the refusal stays as it was.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use crate::rabbit::{diagnose_consume, diagnose_declare, QueueFacts, QueueOptions, RefusalKind};
+
+use super::{
+    Action, ConsumeError, ConsumerKey, Core, DeclareError, DeclareId, LookUpId, QueueLookUp, ReliableEvent,
+};
+
+/// How long a look-up may take before the refusal comes out unexplained.
+pub const LOOK_UP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A refusal waiting for the facts that explain it.
+#[derive(Debug, Clone)]
+pub(super) struct Explain {
+    queue: String,
+    what: Refused,
+    /// When to stop waiting for the answer.
+    deadline: Duration,
+}
+
+#[derive(Debug, Clone)]
+enum Refused {
+    /// A subscription; `reader` while its reader is there to see the end.
+    Consume { consumer: ConsumerKey, reader: bool, fallback: ConsumeError },
+    /// A declare.
+    Declare { request: DeclareId, options: QueueOptions, fallback: DeclareError },
+}
+
+impl Explain {
+    /// The consumer whose reader waits for this, if any.
+    pub(super) fn reader(&self) -> Option<ConsumerKey> {
+        match &self.what {
+            Refused::Consume { consumer, reader: true, .. } => Some(*consumer),
+            _ => None,
+        }
+    }
+
+    /// The consumer's reader is gone.
+    pub(super) fn forget_reader(&mut self, gone: ConsumerKey) {
+        if let Refused::Consume { consumer, reader, .. } = &mut self.what {
+            if *consumer == gone {
+                *reader = false;
+            }
+        }
+    }
+}
+
+impl Core {
+    /// A subscription of `consumer` to `queue`, refused without words on the
+    /// connection to `url`: ask for the facts; `fallback` stands until they come.
+    pub(super) fn explain_consume(
+        &mut self,
+        now: Duration,
+        url: String,
+        queue: String,
+        consumer: ConsumerKey,
+        fallback: ConsumeError,
+    ) {
+        let what = Refused::Consume { consumer, reader: true, fallback };
+        self.look_up(url, Explain { queue, what, deadline: now.saturating_add(LOOK_UP_TIMEOUT) });
+    }
+
+    /// The same for a declare.
+    pub(super) fn explain_declare(&mut self, now: Duration, url: String, request: DeclareId, fallback: DeclareError) {
+        let Some((queue, options)) = self.declares.remove(&request) else {
+            self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
+            return;
+        };
+        let what = Refused::Declare { request, options, fallback };
+        self.look_up(url, Explain { queue, what, deadline: now.saturating_add(LOOK_UP_TIMEOUT) });
+    }
+
+    fn look_up(&mut self, url: String, explain: Explain) {
+        self.next_lookup += 1;
+        let id = LookUpId(self.next_lookup);
+        let vhost = self.options.host.clone();
+        let queue = explain.queue.clone();
+        self.lookups.insert(id, explain);
+        self.actions.push_back(Action::LookUp(QueueLookUp { id, url, vhost, queue }));
+    }
+
+    /// The answer to [`super::Action::LookUp`] `id`: the queue as the management
+    /// API has it (`Ok(None)`: it does not exist), or why the API could not say.
+    /// The refusal it explains comes out now, in RabbitMQ's words when the facts
+    /// allow.
+    pub fn handle_queue_facts(&mut self, now: Duration, id: LookUpId, facts: Result<Option<QueueFacts>, String>) {
+        let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else { return };
+        let vhost = self.options.host.clone();
+        match (what, facts) {
+            (Refused::Consume { consumer, reader, fallback }, Ok(existing)) => {
+                let refusal = diagnose_consume(&queue, &vhost, existing.as_ref());
+                // Facts that explain nothing leave the refusal as it was.
+                let error = if refusal.kind == RefusalKind::Other { fallback } else { ConsumeError::Refused(refusal) };
+                self.consumer_failed(consumer, error, reader);
+            }
+            (Refused::Consume { consumer, reader, fallback }, Err(_)) => {
+                self.consumer_failed(consumer, fallback, reader);
+            }
+            (Refused::Declare { request, options, fallback }, Ok(existing)) => {
+                let refusal = diagnose_declare(&queue, &vhost, &options, existing.as_ref());
+                let error = if refusal.kind == RefusalKind::Other { fallback } else { DeclareError::Refused(refusal) };
+                self.emit(ReliableEvent::Declared { request, result: Err(error) });
+            }
+            (Refused::Declare { request, fallback, .. }, Err(_)) => {
+                self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
+            }
+        }
+        self.after_look_up(now);
+    }
+
+    /// [`super::Timer::LookUp`]: look-ups past their deadline stop counting.
+    pub(super) fn look_up_timeout(&mut self, now: Duration) {
+        let late: Vec<LookUpId> =
+            self.lookups.iter().filter(|(_, explain)| explain.deadline <= now).map(|(id, _)| *id).collect();
+        for id in late {
+            if let Some(explain) = self.lookups.remove(&id) {
+                self.unexplained(explain);
+            }
+        }
+        self.after_look_up(now);
+    }
+
+    /// The earliest look-up deadline.
+    pub(super) fn look_up_deadline(&self) -> Option<Duration> {
+        self.lookups.values().map(|explain| explain.deadline).min()
+    }
+
+    /// Every refusal still waiting for its facts comes out as it is (stopping).
+    pub(super) fn settle_lookups(&mut self) {
+        for (_, explain) in std::mem::take(&mut self.lookups) {
+            self.unexplained(explain);
+        }
+    }
+
+    fn unexplained(&mut self, Explain { what, .. }: Explain) {
+        match what {
+            Refused::Consume { consumer, reader, fallback } => self.consumer_failed(consumer, fallback, reader),
+            Refused::Declare { request, fallback, .. } => {
+                self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
+            }
+        }
+    }
+
+    /// A stop that waited for the last look-up (see `link`) comes now.
+    fn after_look_up(&mut self, _now: Duration) {
+        if self.lookups.is_empty() {
+            if let Some(reason) = self.stop_after_lookups.take() {
+                self.status(super::ConnectionEvent::Stopped(reason));
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The side connection of a second declare. RabbitMQ's STOMP adapter declares a
+//! queue at most once per connection and skips a second declare silently, so a
+//! declare of a queue the current connection already declared with other
+//! options goes over a short-lived connection of its own to the same URL, with
+//! the same credentials: CONNECT, the declare, DISCONNECT. It carries nothing
+//! else; one runs at a time (the others wait in line), and stopping ends it.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use crate::client::{CloseReason, Event, Fault, ReceiptId};
+use crate::rabbit::{Link, QueueOptions, Refusal};
+
+use super::blame::unexplained;
+use super::{Action, Core, DeclareError, DeclareId, Life, LinkId, ReliableEvent};
+
+/// A declare that goes over a side connection.
+#[derive(Debug, Clone)]
+pub(super) struct SideDeclare {
+    request: DeclareId,
+    url: String,
+    queue: String,
+    options: QueueOptions,
+}
+
+/// The side connection under way.
+#[derive(Debug)]
+pub(super) struct SideLink {
+    id: LinkId,
+    link: Link,
+    declare: SideDeclare,
+    opened: bool,
+    /// When to give up on the socket ever opening.
+    open_deadline: Duration,
+    /// The declare's receipt, once sent.
+    receipt: Option<ReceiptId>,
+    /// The declare has its outcome; what follows is the goodbye.
+    answered: bool,
+}
+
+impl SideLink {
+    pub(super) fn has_transmits(&self) -> bool {
+        self.link.has_transmits()
+    }
+
+    /// When it needs [`Core::handle_timeout`] next.
+    pub(super) fn poll_timeout(&self) -> Option<Duration> {
+        if self.opened {
+            self.link.poll_timeout()
+        } else {
+            Some(self.open_deadline)
+        }
+    }
+}
+
+impl Core {
+    /// Declares over a side connection (after those already waiting for one).
+    pub(super) fn side_declare(
+        &mut self,
+        now: Duration,
+        url: String,
+        request: DeclareId,
+        queue: &str,
+        options: &QueueOptions,
+    ) {
+        let declare = SideDeclare { request, url, queue: queue.to_owned(), options: options.clone() };
+        self.side_waiting.push_back(declare);
+        self.open_side(now);
+    }
+
+    fn open_side(&mut self, now: Duration) {
+        if self.side.is_some() || self.life != Life::Running {
+            return;
+        }
+        let Some(declare) = self.side_waiting.pop_front() else { return };
+        self.next_link += 1;
+        let id = LinkId(self.next_link);
+        let url = declare.url.clone();
+        self.side = Some(SideLink {
+            id,
+            link: Link::new(self.options.clone(), self.settings.limits),
+            declare,
+            opened: false,
+            open_deadline: now.saturating_add(self.options.connect_timeout),
+            receipt: None,
+            answered: false,
+        });
+        self.actions.push_back(Action::Open { link: id, url });
+    }
+
+    /// The socket `link` opened; `false` if it is not the side connection's.
+    pub(super) fn side_opened(&mut self, now: Duration, link: LinkId) -> bool {
+        let Some(side) = self.side.as_mut().filter(|s| s.id == link && !s.opened) else { return false };
+        side.opened = true;
+        side.link.handle_open(now);
+        self.process_side(now);
+        true
+    }
+
+    /// Hands what the socket `link` did to the side connection, if it is its.
+    pub(super) fn side_input(&mut self, now: Duration, link: LinkId, input: impl FnOnce(&mut Link)) {
+        if let Some(side) = self.side.as_mut().filter(|s| s.id == link) {
+            input(&mut side.link);
+            self.process_side(now);
+        }
+    }
+
+    /// The side connection's bytes to write, if any.
+    pub(super) fn side_transmit(&mut self, out: &mut Vec<u8>) -> Option<LinkId> {
+        let side = self.side.as_mut()?;
+        (side.link.write_transmits(out) > 0).then_some(side.id)
+    }
+
+    /// [`super::Timer::SideLink`].
+    pub(super) fn side_timeout(&mut self, now: Duration) {
+        let Some(side) = self.side.as_mut() else { return };
+        if side.opened {
+            side.link.handle_timeout(now);
+            self.process_side(now);
+        } else if now >= side.open_deadline {
+            let waited = self.options.connect_timeout;
+            self.side_closed(now, CloseReason::ConnectTimeout(waited));
+        }
+    }
+
+    fn process_side(&mut self, now: Duration) {
+        while let Some(event) = self.side.as_mut().and_then(|side| side.link.poll_event()) {
+            match event {
+                Event::Connected(_) => self.side_send_declare(now),
+                Event::Receipt { id, .. } => {
+                    let Some(side) = self.side.as_mut().filter(|s| s.receipt.as_ref() == Some(&id)) else { continue };
+                    side.answered = true;
+                    let request = side.declare.request;
+                    // Done: say goodbye; the close that follows ends it.
+                    if side.link.channel_mut().session_mut().disconnect(now).is_err() {
+                        self.side_closed(now, CloseReason::Disconnected);
+                    }
+                    self.emit(ReliableEvent::Declared { request, result: Ok(()) });
+                }
+                Event::Closed(reason) => {
+                    self.side_closed(now, reason);
+                    break;
+                }
+                Event::Message(_) | Event::Error(_) | Event::ReceiptsLost(_) | Event::LocalError(_) => {}
+            }
+        }
+    }
+
+    fn side_send_declare(&mut self, now: Duration) {
+        let Some(side) = self.side.as_mut() else { return };
+        let SideDeclare { queue, options, request, .. } = side.declare.clone();
+        match side.link.channel_mut().queue_declare(now, &queue, &options) {
+            Ok(receipt) => side.receipt = Some(receipt),
+            Err(error) => {
+                side.answered = true;
+                let _ = side.link.channel_mut().session_mut().disconnect(now);
+                self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Invalid(error)) });
+            }
+        }
+    }
+
+    /// The side connection is over: its declare gets its outcome if it has none,
+    /// and the next waiting one starts.
+    fn side_closed(&mut self, now: Duration, reason: CloseReason) {
+        let Some(side) = self.side.take() else { return };
+        let close = reason.socket_code();
+        self.actions.push_back(Action::Close { link: side.id, code: close.code, reason: close.reason.to_owned() });
+        if !side.answered {
+            let SideDeclare { request, url, queue, options } = side.declare;
+            match (reason.server_error(), reason.fault()) {
+                (Some(error), _) => {
+                    let error = DeclareError::Refused(Refusal::from_server_error(error));
+                    self.emit(ReliableEvent::Declared { request, result: Err(error) });
+                }
+                // Web-STOMP closed without the broker's words: look the queue up.
+                (None, Fault::Broker) => {
+                    self.declares.insert(request, (queue, options));
+                    self.explain_declare(now, url, request, DeclareError::Refused(unexplained(&reason)));
+                }
+                (None, _) => self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) }),
+            }
+        }
+        self.open_side(now);
+    }
+
+    /// Stopping: the side connection closes, and its declare and those waiting
+    /// fail as stopped.
+    pub(super) fn stop_side(&mut self) {
+        if let Some(side) = self.side.take() {
+            self.actions.push_back(Action::Close { link: side.id, code: 1000, reason: "stopped".into() });
+            if !side.answered {
+                let request = side.declare.request;
+                self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Stopped) });
+            }
+        }
+        for SideDeclare { request, .. } in std::mem::take(&mut self.side_waiting) {
+            self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Stopped) });
+        }
+    }
+}
