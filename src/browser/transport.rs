@@ -39,12 +39,27 @@ pub enum TransportError {
 thread_local! {
     /// The page's `performance`, looked up once: every socket event reads the clock.
     static PERFORMANCE: Option<web_sys::Performance> = web_sys::window().and_then(|w| w.performance());
+    /// The latest time `now` gave: it never gives less.
+    static LAST: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
 }
 
-/// The current time for the sans-IO layers: a monotonic clock from the page's `performance`.
+/// The current time for the sans-IO layers: the page's monotonic clock
+/// (`performance.now()`). A page without one gets the wall clock, kept from going
+/// back (see [`has_monotonic_clock`]), so deadlines never move backwards.
 pub fn now() -> Duration {
     let millis = PERFORMANCE.with(|p| p.as_ref().map(|p| p.now())).unwrap_or_else(js_sys::Date::now);
-    Duration::from_micros((millis.max(0.0) * 1000.0) as u64)
+    let read = Duration::from_micros((millis.max(0.0) * 1000.0) as u64);
+    LAST.with(|last| {
+        let now = last.get().max(read);
+        last.set(now);
+        now
+    })
+}
+
+/// Whether the page has a monotonic clock (`performance`); without one, [`now`]
+/// follows the wall clock, which may jump (it is never let go back).
+pub fn has_monotonic_clock() -> bool {
+    PERFORMANCE.with(Option::is_some)
 }
 
 /// Whether `url` (ws:// or wss://) points at the host that served this page.
@@ -156,28 +171,43 @@ pub(crate) struct Ticker {
     worker: web_sys::Worker,
     url: String,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Drop for Ticker {
     fn drop(&mut self) {
         self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
         self.worker.terminate();
         let _ = web_sys::Url::revoke_object_url(&self.url);
     }
 }
 
 impl Ticker {
-    /// Calls `tick` every [`TICK_MS`] until dropped; `None` if the page cannot start workers.
-    pub(crate) fn start(mut tick: impl FnMut() + 'static) -> Option<Ticker> {
+    /// Calls `tick` every [`TICK_MS`] until dropped. A worker that the page cannot
+    /// start is an `Err` in the browser's words, or, when the browser only says so
+    /// afterwards (a Content-Security-Policy without `blob:` in `worker-src`),
+    /// `failed` with why.
+    pub(crate) fn start(
+        mut tick: impl FnMut() + 'static,
+        failed: impl FnOnce(String) + 'static,
+    ) -> Result<Ticker, String> {
         let source = format!("setInterval(function () {{ postMessage(0); }}, {TICK_MS});");
         let parts = js_sys::Array::of1(&JsValue::from_str(&source));
         let bag = web_sys::BlobPropertyBag::new();
         bag.set_type("text/javascript");
-        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).ok()?;
-        let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
-        let worker = web_sys::Worker::new(&url).ok()?;
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).map_err(|e| describe(&e))?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| describe(&e))?;
+        let worker = web_sys::Worker::new(&url).map_err(|e| describe(&e))?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |_| tick());
+        let mut failed = Some(failed);
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if let Some(failed) = failed.take() {
+                failed("the browser refused to run it; a Content-Security-Policy without blob: in worker-src does".into());
+            }
+        });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        Some(Ticker { worker, url, _on_message: on_message })
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Ticker { worker, url, _on_message: on_message, _on_error: on_error })
     }
 }

@@ -18,7 +18,7 @@ use crate::management::ManagementApi;
 use crate::rabbit::OutboxId;
 use crate::sans_io::core::{
     Action, Alarm, ConnectionEvent, ConsumerKey, Core, DeclareError, DeclareId, LinkId, PublishError, QueueLookUp,
-    ReliableEvent,
+    ReliableEvent, Warning,
 };
 use crate::transport::{now, Socket, SocketHandlers, Ticker};
 
@@ -299,19 +299,30 @@ fn look_up(weak: Weak<RefCell<Driver>>, api: Option<ManagementApi>, question: Qu
 }
 
 /// Calls the core on each worker tick when a deadline passed (a background tab
-/// throttles the page timer; the worker's keeps its pace).
-pub(super) fn start_ticker(weak: Weak<RefCell<Driver>>) -> Option<Ticker> {
-    Ticker::start(move || {
-        with_driver(&weak, |shared| {
-            let due = shared.try_borrow().is_ok_and(|driver| driver.core.poll_timeout().is_some_and(|at| at <= now()));
-            if due {
-                if let Ok(mut driver) = shared.try_borrow_mut() {
-                    driver.core.handle_timeout(now());
+/// throttles the page timer; the worker's keeps its pace). A worker that cannot
+/// start is said, as a Warning.
+pub(super) fn start_ticker(shared: &Shared) {
+    let weak = Rc::downgrade(shared);
+    let failed = weak.clone();
+    let started = Ticker::start(
+        move || {
+            with_driver(&weak, |shared| {
+                let due =
+                    shared.try_borrow().is_ok_and(|driver| driver.core.poll_timeout().is_some_and(|at| at <= now()));
+                if due {
+                    input(&Rc::downgrade(shared), |driver| driver.core.handle_timeout(now()));
                 }
-                pump(shared);
-            }
-        })
-    })
+            })
+        },
+        move |why| input(&failed, |driver| driver.core.handle_warning(Warning::TickerUnavailable(why))),
+    );
+    match started {
+        Ok(ticker) => input(&Rc::downgrade(shared), |driver| driver.ticker = Some(ticker)),
+        Err(why) => input(&Rc::downgrade(shared), |driver| driver.core.handle_warning(Warning::TickerUnavailable(why))),
+    }
+    if !crate::transport::has_monotonic_clock() {
+        input(&Rc::downgrade(shared), |driver| driver.core.handle_warning(Warning::NoMonotonicClock));
+    }
 }
 
 fn handlers(weak: &Weak<RefCell<Driver>>, link: LinkId) -> SocketHandlers {

@@ -121,13 +121,9 @@ impl ReliableConnection {
         let shared = Rc::new_cyclic(|weak| {
             std::cell::RefCell::new(Driver::new(core, status, options, management_url, page_timer, weak.clone()))
         });
-        let ticker = start_ticker(Rc::downgrade(&shared));
-        {
-            let mut driver = shared.borrow_mut();
-            driver.ticker = ticker;
-            driver.core.start(now());
-        }
+        shared.borrow_mut().core.start(now());
         pump(&shared);
+        start_ticker(&shared);
         Ok(ReliableConnection { shared, events })
     }
 

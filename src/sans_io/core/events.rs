@@ -105,4 +105,14 @@ pub enum Warning {
     /// dropped unacked (RabbitMQ takes no ack for it).
     #[error("a delivery for unknown subscription {0} was dropped")]
     UnknownSubscription(SubscriptionId),
+    /// The heart-beat worker could not start (a Content-Security-Policy without
+    /// `blob:` in `worker-src`, for one): heart-beats now depend on the page's
+    /// timers, which browsers throttle in a background tab (Chrome to once a
+    /// minute), so a hidden page may lose its connection.
+    #[error("the heart-beat worker could not start ({0}); in a background tab heart-beats depend on the page's timers, which browsers throttle")]
+    TickerUnavailable(String),
+    /// The page has no monotonic clock (`performance`): time follows the wall
+    /// clock, kept from going back, so a clock change can make timers early or late.
+    #[error("the page has no monotonic clock (performance.now); Burrow keeps time by the wall clock, never letting it go back")]
+    NoMonotonicClock,
 }

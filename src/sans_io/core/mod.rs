@@ -384,6 +384,13 @@ impl Core {
         self.sync_timers();
     }
 
+    /// Something the driver noticed that changes nothing the core decides (its
+    /// worker could not start): said as a [`ConnectionEvent::Warning`], in order,
+    /// and never after Stopped.
+    pub fn handle_warning(&mut self, warning: Warning) {
+        self.status(ConnectionEvent::Warning(warning));
+    }
+
     /// The time [`Core::poll_timeout`] asked for came (early or late calls are
     /// fine): handles every [`Timer`] that is due, in [`Timer::VALUES`] order.
     pub fn handle_timeout(&mut self, now: Duration) {
