@@ -132,6 +132,39 @@ async fn redeclaring_with_other_durability_is_refused() {
     assert!(first.is_connected(), "the other connection is untouched");
 }
 
+/// Defect 8: a durable queue declared by another program (pika), then a fresh
+/// connection's first declare of it as not durable: RabbitMQ 3.10.8's Web-STOMP
+/// closes without the PRECONDITION_FAILED, and the refusal said only "ended the
+/// connection … without saying why". Rebuilt from the management API's facts now.
+#[wasm_bindgen_test]
+async fn a_fresh_first_declare_against_a_durable_queue_is_refused_in_rabbitmqs_words() {
+    let queue = fresh_name("pika-durable");
+    within("declare elsewhere", common::declare_durable_elsewhere(&queue)).await.expect("declared durable");
+    let connection = connect().await;
+    let error = within("declare", connection.queue_declare(&queue, &QueueOptions::default()))
+        .await
+        .expect_err("other durability must be refused");
+    let refusal = error.refusal().unwrap_or_else(|| panic!("expected the broker's refusal, got {error}"));
+    assert_eq!(refusal.kind, RefusalKind::PreconditionFailed, "{refusal}");
+    assert!(refusal.detail.contains("inequivalent arg 'durable'"), "{}", refusal.detail);
+}
+
+/// Defect 8: a queue name starting with `amq.` got the same unexplained close;
+/// refused before sending now, naming the reserved prefix.
+#[wasm_bindgen_test]
+async fn a_queue_name_with_the_reserved_prefix_is_refused_naming_it() {
+    let connection = connect().await;
+    let error = within("declare", connection.queue_declare("amq.burrow-test", &QueueOptions::default()))
+        .await
+        .expect_err("a reserved name must be refused");
+    assert!(
+        matches!(&error, burrow::reliable::DeclareError::Invalid(burrow::rabbit::RabbitError::ReservedQueueName(_))),
+        "{error}"
+    );
+    assert!(error.to_string().contains("reserved prefix 'amq.*'"), "{error}");
+    assert!(connection.is_connected(), "nothing was sent: the connection stays");
+}
+
 /// Consuming from a queue that does not exist is refused with NOT_FOUND.
 #[wasm_bindgen_test]
 async fn consuming_an_unknown_queue_is_refused_as_not_found() {

@@ -298,3 +298,17 @@ fn a_header_value_cannot_inject_a_header() {
     assert_eq!(back.header("persistent"), None);
     assert_eq!(back.headers.iter().filter(|(n, _)| n == "destination").count(), 1);
 }
+
+/// RabbitMQ keeps queue names starting with `amq.` for itself: declaring one got
+/// "RabbitMQ ended the connection … without saying why" (Web-STOMP lost the
+/// ACCESS_REFUSED). Refused before sending now, in RabbitMQ's words.
+#[test]
+fn a_queue_name_with_the_reserved_prefix_is_refused_before_sending_naming_it() {
+    let mut channel = connected_channel();
+    let error = channel.queue_declare(NOW, "amq.mine", &QueueOptions::default()).unwrap_err();
+    assert_eq!(error, RabbitError::ReservedQueueName("amq.mine".into()));
+    assert!(error.to_string().contains("reserved prefix 'amq.*'"), "{error}");
+    assert!(sent_frames(&mut channel).is_empty(), "nothing sent");
+    // Only the prefix is reserved.
+    assert!(channel.queue_declare(NOW, "amqp.mine", &QueueOptions::default()).is_ok());
+}

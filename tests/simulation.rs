@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 use burrow::client::{CloseReason, ConnectOptions, SocketClose, WEB_STOMP_DIED};
 use burrow::rabbit::{
     BasicProperties, OutboxId, OutboxLimits, PendingPublish, QueueFacts, QueueOptions, QueueType, RabbitError,
-    StreamOffset,
+    RefusalKind, StreamOffset,
 };
 use burrow::reliable::{
     AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId,
@@ -2663,6 +2663,23 @@ impl Sim {
         }
     }
 
+    /// A node shut down cleanly: each of its sessions gets ERROR connection_forced
+    /// (which 3.10.8 may lose) and "STOMP died", then it is down for `for_`.
+    fn stop_node_gracefully(&mut self, node: usize, for_: Duration) {
+        let links: Vec<LinkId> = self
+            .socks
+            .iter()
+            .filter(|(link, s)| s.node == node && self.broker.conns.get(link).is_some_and(|c| c.connected))
+            .map(|(link, _)| *link)
+            .collect();
+        for link in links {
+            let detail = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'".to_owned();
+            self.broker.refuse(link, "connection_forced", detail, false);
+        }
+        self.flush_broker();
+        self.stop_node(node, for_);
+    }
+
     /// `rabbitmqctl stop_app` on one node of the cluster: its sockets close without a
     /// close frame, and new ones fail to open until it is back.
     fn stop_node(&mut self, node: usize, for_: Duration) {
@@ -3481,8 +3498,9 @@ fn missing_exchange_fails_alone(lose_error: u64) {
         })
         .expect("refused");
     // With the ERROR frame it fails on the spot; without it, it goes alone on the
-    // next connection and fails there. Never more.
-    let (sends, says) = if lose_error == 0 { (1, "no exchange 'nope'") } else { (2, "without saying why") };
+    // next connections and fails when it ended two of them alone (one could have
+    // been a node shutting down). Never more.
+    let (sends, says) = if lose_error == 0 { (1, "no exchange 'nope'") } else { (3, "without saying why") };
     assert!(refusal.to_string().contains(says), "{refusal}");
     assert_eq!(sim.broker.sends_seen.get(&doomed_tag), Some(&sends), "sent {sends} time(s), not resent forever");
     let last = sim.publish().expect("publish");
@@ -3921,6 +3939,38 @@ fn a_stream_consumer_with_auto_ack_or_prefetch_0_is_refused_before_sending() {
     assert_eq!(sim.core.consumers().count(), 0);
 }
 
+/// Defect 8: a durable queue declared elsewhere (by pika), then this connection's
+/// first declare of it as not durable: Web-STOMP 3.10.8 closes without the
+/// PRECONDITION_FAILED, and the refusal said only "ended the connection … without
+/// saying why". The core looks the queue up (the management API's facts) and
+/// rebuilds RabbitMQ's words; without facts the refusal stays as it was.
+#[test]
+fn a_first_declare_refused_without_words_is_explained_from_the_queues_facts() {
+    for facts in [true, false] {
+        let mut sim = Sim::scripted();
+        sim.broker.lose_error = 100;
+        sim.cfg.lookup_fails = if facts { 0 } else { 100 };
+        sim.connect();
+        let mark = sim.mark();
+        // The simulated broker's "q" is durable, as pika declared it.
+        let id = sim.declare("q", &QueueOptions::default(), DeclareExpect::Refused).expect("sent");
+        sim.run_for(secs(1));
+        let answer = sim.events_since(mark).into_iter().find_map(|e| match e {
+            ReliableEvent::Declared { request, result } if request == id => Some(result),
+            _ => None,
+        });
+        let Some(Err(DeclareError::Refused(refusal))) = answer else { panic!("refused, got {answer:?}") };
+        if facts {
+            assert_eq!(refusal.kind, RefusalKind::PreconditionFailed, "{refusal}");
+            assert!(refusal.detail.contains("inequivalent arg 'durable'"), "{}", refusal.detail);
+            assert!(refusal.detail.contains("received 'false' but current is 'true'"), "{}", refusal.detail);
+        } else {
+            assert_eq!(refusal.kind, RefusalKind::Other, "no facts, no words: {refusal}");
+        }
+        assert_eq!(sim.stats.lookups, 1, "one look-up");
+    }
+}
+
 #[test]
 fn quorum_and_stream_declares_rabbitmq_would_refuse_are_refused_before_sending() {
     let mut sim = Sim::scripted();
@@ -3998,6 +4048,83 @@ fn a_stopped_node_sends_the_connection_to_the_next_url_where_consumers_and_the_o
     assert_eq!(sim.opened_urls_since(actions), vec!["ws://node2.sim:15674/ws"]);
     assert!(sim.core.is_connected());
     assert_eq!(sim.stats.failovers, 2);
+}
+
+/// Defect 2: a node that shuts down cleanly ends its sessions with ERROR
+/// connection_forced (or, when 3.10.8 loses it, "STOMP died" alone): after
+/// CONNECTED that counted as the broker's refusal, and the next attempt went to
+/// the same, lost, node. A lost node moves the connection on to the next URL.
+#[test]
+fn a_node_shut_down_cleanly_sends_the_connection_to_the_next_url() {
+    for lose_error in [0, 100] {
+        let mut sim = Sim::scripted_cluster(3);
+        sim.broker.lose_error = lose_error;
+        sim.connect();
+        let (mark, actions) = (sim.mark(), sim.actions.len());
+        sim.stop_node_gracefully(0, secs(600));
+        sim.run_for(secs(5));
+        let announced = sim.events_since(mark).into_iter().find_map(|e| match e {
+            ReliableEvent::Connection(ConnectionEvent::Reconnecting { next_url, .. }) => Some(next_url),
+            _ => None,
+        });
+        assert_eq!(announced.as_deref(), Some("ws://node1.sim:15674/ws"), "lose_error {lose_error}");
+        assert_eq!(sim.opened_urls_since(actions), vec!["ws://node1.sim:15674/ws"], "lose_error {lose_error}");
+        assert!(sim.core.is_connected());
+    }
+}
+
+/// Defect 1: an ERROR such as connection_forced (a node shutting down, an
+/// administrator closing the connection) refuses no request, yet a SUBSCRIBE or a
+/// declare awaiting its receipt was failed for good as "refused". They come back
+/// after the reconnect instead.
+#[test]
+fn a_forced_close_fails_no_subscription_or_declare_awaiting_its_receipt() {
+    let mut sim = Sim::scripted();
+    sim.cfg.latency = 50;
+    sim.connect();
+    let key = sim.consume("q", false, 1).expect("consumer");
+    let declare = sim.declare("tmp-forced", &QueueOptions::default(), DeclareExpect::Ok).expect("sent");
+    // The SUBSCRIBE and the declare are on their way; the node shuts down first.
+    let mark = sim.mark();
+    sim.stop_node_gracefully(0, ms(200));
+    sim.run_for(secs(5));
+    let events = sim.events_since(mark);
+    assert!(
+        !events.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { .. }))),
+        "the consumer was not refused: {events:?}"
+    );
+    let declared = events.iter().find_map(|e| match e {
+        ReliableEvent::Declared { request, result } if *request == declare => Some(result.clone()),
+        _ => None,
+    });
+    assert!(matches!(declared, Some(Err(DeclareError::Closed(_)))), "closed, not refused: {declared:?}");
+    assert!(sim.core.consumers().any(|k| k == key) && sim.core.is_connected(), "back and subscribed");
+}
+
+/// Defect 1: after an unexplained close puts the messages in flight on probation,
+/// the next unexplained close (a node shutting down, its ERROR lost) blamed the one
+/// message then in flight as refused. It takes that message ending two
+/// connections alone to blame it.
+#[test]
+fn a_message_on_probation_is_not_blamed_for_one_more_unexplained_close() {
+    let mut sim = Sim::scripted();
+    sim.broker.lose_error = 100;
+    sim.broker.slow_confirms = true;
+    sim.connect();
+    let first = sim.publish().expect("publish");
+    let second = sim.publish().expect("publish");
+    sim.settle();
+    assert_eq!(sim.core.outbox().in_flight(), 2);
+    // A clean shutdown whose ERROR is lost: both in flight go on probation.
+    sim.restart_broker(ms(100), true);
+    sim.run_for(secs(2));
+    // One goes alone; the broker shuts down again while it is in flight.
+    assert_eq!(sim.core.outbox().in_flight(), 1, "probation: one at a time");
+    sim.restart_broker(ms(100), true);
+    sim.broker.slow_confirms = false;
+    sim.run_for(secs(10));
+    assert_eq!(sim.outcome(first), Some(Outcome::Confirmed));
+    assert_eq!(sim.outcome(second), Some(Outcome::Confirmed));
 }
 
 #[test]

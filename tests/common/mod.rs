@@ -324,24 +324,32 @@ pub fn management() -> burrow::management::ManagementApi {
 
 /// Binds `queue` to `exchange` with `routing_key`, through the management API.
 pub async fn bind_queue(exchange: &str, queue: &str, routing_key: &str) -> Result<(), String> {
-    use wasm_bindgen::JsCast;
     let encode = |name: &str| String::from(js_sys::encode_uri_component(name));
-    let url = format!("http://127.0.0.1:15672/api/bindings/%2F/e/{}/q/{}", encode(exchange), encode(queue));
+    let path = format!("/bindings/%2F/e/{}/q/{}", encode(exchange), encode(queue));
+    management_call("POST", &path, &serde_json::json!({ "routing_key": routing_key })).await
+}
+
+/// Declares `queue` durable through the management API, as a pika program would
+/// have (outside any connection of the test).
+pub async fn declare_durable_elsewhere(queue: &str) -> Result<(), String> {
+    let path = format!("/queues/%2F/{}", String::from(js_sys::encode_uri_component(queue)));
+    management_call("PUT", &path, &serde_json::json!({ "durable": true })).await
+}
+
+/// A write to the management API as the setup's user.
+async fn management_call(method: &str, path: &str, body: &serde_json::Value) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let url = format!("http://127.0.0.1:15672/api{path}");
     let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    let body = serde_json::json!({ "routing_key": routing_key }).to_string();
-    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    init.set_method(method);
+    init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
     let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
-    let token = js_sys::global()
-        .dyn_into::<web_sys::Window>()
-        .map_err(|_| "no window".to_owned())?
-        .btoa(&format!("{LOGIN}:{PASSCODE}"))
-        .map_err(|e| format!("{e:?}"))?;
+    let window = web_sys::window().ok_or("no window")?;
+    let token = window.btoa(&format!("{LOGIN}:{PASSCODE}")).map_err(|e| format!("{e:?}"))?;
     headers.set("authorization", &format!("Basic {token}")).map_err(|e| format!("{e:?}"))?;
     headers.set("content-type", "application/json").map_err(|e| format!("{e:?}"))?;
     init.set_headers(&headers);
     let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(|e| format!("{e:?}"))?;
-    let window = web_sys::window().ok_or("no window")?;
     let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(|e| format!("{e:?}"))?;
@@ -349,7 +357,7 @@ pub async fn bind_queue(exchange: &str, queue: &str, routing_key: &str) -> Resul
     if response.ok() {
         Ok(())
     } else {
-        Err(format!("binding {queue} to {exchange}: HTTP {}", response.status()))
+        Err(format!("{method} {path}: HTTP {}", response.status()))
     }
 }
 

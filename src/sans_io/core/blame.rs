@@ -14,22 +14,27 @@ use super::{ConsumeError, Core, Current, DeclareError, Pending, PublishError, Re
 
 impl Core {
     /// The broker ended a connected session on purpose: find the request it refused
-    /// and fail that one alone, so the rest can go on after the reconnect.
-    pub(super) fn blame(&mut self, now: Duration, current: &mut Current, reason: &CloseReason) {
+    /// and fail that one alone, so the rest can go on after the reconnect. Returns
+    /// whether it found one (else the node may be what went, not a request).
+    pub(super) fn blame(&mut self, now: Duration, current: &mut Current, reason: &CloseReason) -> bool {
         let error = reason.server_error();
         let refusal = match error {
             Some(error) => Refusal::from_server_error(error),
             None => unexplained(reason),
         };
+        // 0. A node shutting down or an administrator closed it: nothing was refused.
+        if refusal.is_connection_forced() {
+            return false;
+        }
         // 1. The ERROR names the request by its receipt.
         if let Some(receipt) = error.and_then(|e| e.receipt_id.as_ref()) {
             if let Some(request) = current.requests.remove(receipt) {
                 self.fail_request(now, request, refusal, &current.url, true);
-                return;
+                return true;
             }
             if let Some(publish) = self.outbox.by_receipt(receipt) {
                 self.fail_publish(publish, refusal);
-                return;
+                return true;
             }
         }
         // 2. The ERROR names an exchange that does not exist: every message for it
@@ -44,7 +49,7 @@ impl Core {
                     for id in doomed {
                         self.fail_publish(id, refusal.clone());
                     }
-                    return;
+                    return true;
                 }
             }
         }
@@ -70,24 +75,32 @@ impl Core {
                 // has no second one).
                 if let (None, Pending::Subscribe(key)) = (error, request) {
                     if self.settings.reconnect && self.suspects.insert(*key) {
-                        return;
+                        return false;
                     }
                 }
                 current.requests.remove(receipt);
                 self.fail_request(now, *request, refusal, &current.url, error.is_some());
-                return;
+                return true;
             }
         }
-        // 4. No words: the messages in flight go one at a time until one ends a
-        //    connection alone, which is then the one refused.
+        // 4. No words: the messages in flight go one at a time until one ends two
+        //    connections alone, which is then the one refused (once could be a node
+        //    shutting down whose words were lost).
         let in_flight: Vec<OutboxId> = self.outbox.in_flight_ids().collect();
         match in_flight.as_slice() {
             [only] if self.probation.contains(only) && oldest.is_none() => {
                 let only = *only;
+                if self.lone_deaths.insert(only) {
+                    return false;
+                }
                 self.fail_publish(only, refusal);
+                true
             }
-            [] => {}
-            many => self.probation.extend(many.iter().copied()),
+            [] => false,
+            many => {
+                self.probation.extend(many.iter().copied());
+                false
+            }
         }
     }
 
@@ -122,6 +135,7 @@ impl Core {
 
     fn fail_publish(&mut self, publish: OutboxId, refusal: Refusal) {
         self.probation.remove(&publish);
+        self.lone_deaths.remove(&publish);
         if self.outbox.remove(publish).is_some() {
             self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Refused(refusal) });
         }

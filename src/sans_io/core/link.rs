@@ -118,6 +118,7 @@ impl Core {
         if let Request::Send { .. } = request {
             if let Some(publish) = self.outbox.confirmed(&id) {
                 self.probation.remove(&publish);
+                self.lone_deaths.remove(&publish);
                 self.emit(ReliableEvent::Confirmed(publish));
             }
         }
@@ -129,14 +130,14 @@ impl Core {
         let Some(mut current) = self.current.take() else { return };
         let close = reason.socket_code();
         self.actions.push_back(Action::Close { link: current.id, code: close.code, reason: close.reason.to_owned() });
-        if current.connected && reason.fault() == Fault::Broker {
-            self.blame(now, &mut current, &reason);
-        }
+        // A refusal the broker named leaves the node as it was; anything else
+        // after CONNECTED may be the node going.
+        let refused = current.connected && reason.fault() == Fault::Broker && self.blame(now, &mut current, &reason);
         self.settle_link(now, &mut current, &reason);
         self.outbox.connection_lost();
         match self.life {
             Life::Stopping => self.finish_stop(StopReason::Requested),
-            Life::Running => self.after_link(now, reason, current.connected),
+            Life::Running => self.after_link(now, reason, !refused),
             Life::Idle | Life::Stopped => {}
         }
     }
@@ -171,8 +172,9 @@ impl Core {
     }
 
     /// A link of a running core ended: stop (a refusal at CONNECT, or reconnects
-    /// off), or schedule the next attempt, to the next URL when this one failed.
-    fn after_link(&mut self, now: Duration, reason: CloseReason, connected: bool) {
+    /// off), or schedule the next attempt: at the next URL (a cluster's next node)
+    /// unless the broker closed it to refuse a request it named (`lost` false).
+    fn after_link(&mut self, now: Duration, reason: CloseReason, lost: bool) {
         if !is_retryable(&reason) {
             self.life = Life::Stopping;
             self.finish_stop(StopReason::Refused(reason));
@@ -184,7 +186,7 @@ impl Core {
             return;
         }
         // A cluster: the next node, with the same backoff.
-        if !connected || reason.fault() == Fault::Network {
+        if lost {
             self.next_url = (self.next_url + 1) % self.urls.len().max(1);
         }
         let random = self.random_unit();
@@ -218,6 +220,7 @@ impl Core {
         self.fail_waiting();
         self.declares.clear();
         self.probation.clear();
+        self.lone_deaths.clear();
         self.consumers.clear();
         self.ended.clear();
         self.suspects.clear();

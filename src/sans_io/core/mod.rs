@@ -214,6 +214,9 @@ pub struct Core {
     /// which request it refused: they go one at a time until each is confirmed or
     /// ends a connection alone (then it is the one refused).
     probation: BTreeSet<OutboxId>,
+    /// Messages on probation that ended a connection alone once: a second time,
+    /// they are what the broker refuses.
+    lone_deaths: BTreeSet<OutboxId>,
     consumers: BTreeMap<ConsumerKey, ConsumerSpec>,
     /// Consumers that are over and whose reader has not seen the end yet: `None`
     /// cancelled, `Some` refused.
@@ -260,6 +263,7 @@ impl Core {
             next_link: 0,
             waiting: VecDeque::new(),
             probation: BTreeSet::new(),
+            lone_deaths: BTreeSet::new(),
             consumers: BTreeMap::new(),
             ended: HashMap::new(),
             suspects: HashSet::new(),

@@ -127,6 +127,7 @@ impl Core {
                 Err(error) => {
                     self.outbox.remove(id);
                     self.probation.remove(&id);
+                    self.lone_deaths.remove(&id);
                     failed.push((id, PublishError::Invalid(RabbitError::Client(error))));
                 }
             }

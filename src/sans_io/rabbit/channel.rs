@@ -134,6 +134,9 @@ impl Channel {
         if queue.is_empty() {
             return Err(RabbitError::EmptyQueueName);
         }
+        if queue.starts_with("amq.") {
+            return Err(RabbitError::ReservedQueueName(queue.to_owned()));
+        }
         let arguments = queue_type::check_queue_type(options, check_arguments(&options.arguments)?)?;
         match self.declared.get(queue) {
             Some(previous) if previous != options => {

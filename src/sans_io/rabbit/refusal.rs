@@ -78,6 +78,12 @@ impl Refusal {
         Refusal { kind, message, detail }
     }
 
+    /// The broker closed the connection itself (`CONNECTION_FORCED`: a node
+    /// shutting down, an administrator closing it): no request was refused.
+    pub fn is_connection_forced(&self) -> bool {
+        format!("{} {}", self.message, self.detail).to_ascii_lowercase().contains("connection_forced")
+    }
+
     /// What a user can do about it, in plain words.
     pub fn hint(&self) -> &'static str {
         match self.kind {
@@ -115,6 +121,10 @@ pub enum RabbitError {
     /// Web-STOMP cannot declare server-named queues: a name is needed.
     #[error("a queue name is needed (RabbitMQ's STOMP adapter cannot make server-named queues)")]
     EmptyQueueName,
+    /// Queue names starting with `amq.` are RabbitMQ's own: it refuses to declare
+    /// one (and Web-STOMP closes the connection on it, often without the words).
+    #[error("ACCESS_REFUSED - queue name '{0}' contains reserved prefix 'amq.*' (RabbitMQ keeps queue names starting with amq. for itself; choose another name)")]
+    ReservedQueueName(String),
     /// AMQP limits names to 255 bytes.
     #[error("the name {0:?} is longer than 255 bytes")]
     NameTooLong(String),
