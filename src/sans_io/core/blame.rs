@@ -29,7 +29,7 @@ impl Core {
         // 1. The ERROR names the request by its receipt.
         if let Some(receipt) = error.and_then(|e| e.receipt_id.as_ref()) {
             if let Some(request) = current.requests.remove(receipt) {
-                self.fail_request(now, request, refusal, &current.url, true);
+                self.fail_request(now, request, refusal, &current.url, reason);
                 return true;
             }
             if let Some(publish) = self.outbox.by_receipt(receipt) {
@@ -79,16 +79,21 @@ impl Core {
                     }
                 }
                 current.requests.remove(receipt);
-                self.fail_request(now, *request, refusal, &current.url, error.is_some());
+                self.fail_request(now, *request, refusal, &current.url, reason);
                 return true;
             }
         }
-        // 4. No words: the messages in flight go one at a time until one ends two
-        //    connections alone, which is then the one refused (once could be a node
-        //    shutting down whose words were lost).
+        self.blame_in_flight(refusal, oldest.is_none())
+    }
+
+    /// 4. No words: the messages in flight go one at a time until one ends two
+    ///    connections alone, which is then the one refused (once could be a node
+    ///    shutting down whose words were lost). `alone`: no declare or subscription
+    ///    was pending either.
+    fn blame_in_flight(&mut self, refusal: Refusal, alone: bool) -> bool {
         let in_flight: Vec<OutboxId> = self.outbox.in_flight_ids().collect();
         match in_flight.as_slice() {
-            [only] if self.probation.contains(only) && oldest.is_none() => {
+            [only] if self.probation.contains(only) && alone => {
                 let only = *only;
                 if self.lone_deaths.insert(only) {
                     return false;
@@ -106,7 +111,8 @@ impl Core {
 
     /// Fails the request the broker refused; without the broker's `words`, after
     /// asking the management API for the facts that explain it (see `lookup`).
-    fn fail_request(&mut self, now: Duration, request: Pending, refusal: Refusal, url: &str, words: bool) {
+    fn fail_request(&mut self, now: Duration, request: Pending, refusal: Refusal, url: &str, reason: &CloseReason) {
+        let words = reason.server_error().is_some();
         match request {
             Pending::Subscribe(consumer) => {
                 self.suspects.remove(&consumer);
@@ -121,12 +127,14 @@ impl Core {
                 }
             }
             Pending::Declare(request) => {
-                let error = DeclareError::Refused(refusal);
                 if words {
                     self.declares.remove(&request);
+                    let error = DeclareError::Refused(refusal);
                     self.emit(ReliableEvent::Declared { request, result: Err(error) });
                 } else {
-                    self.explain_declare(now, url.to_owned(), request, error);
+                    // Without words or facts, all that is known is that the close cut it.
+                    let error = DeclareError::Closed(reason.clone());
+                    self.explain_declare(now, url.to_owned(), request, reason, error);
                 }
             }
             Pending::Unsubscribe(consumer) => self.emit(ReliableEvent::ConsumerCancelled(consumer)),

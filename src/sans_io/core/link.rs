@@ -150,7 +150,7 @@ impl Core {
             match request {
                 // Web-STOMP closed without the broker's words: look the queue up.
                 Pending::Declare(request) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
-                    self.explain_declare(now, current.url.clone(), request, DeclareError::Closed(reason.clone()));
+                    self.explain_declare(now, current.url.clone(), request, reason, DeclareError::Closed(reason.clone()));
                 }
                 Pending::Declare(request) => {
                     self.declares.remove(&request);

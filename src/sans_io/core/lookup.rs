@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use crate::client::CloseReason;
 use crate::rabbit::{diagnose_consume, diagnose_declare, QueueFacts, QueueOptions, RefusalKind};
 
 use super::{
@@ -31,8 +32,8 @@ pub(super) struct Explain {
 enum Refused {
     /// A subscription; `reader` while its reader is there to see the end.
     Consume { consumer: ConsumerKey, reader: bool, fallback: ConsumeError },
-    /// A declare.
-    Declare { request: DeclareId, options: QueueOptions, fallback: DeclareError },
+    /// A declare, cut by the connection closing for `closed`.
+    Declare { request: DeclareId, options: QueueOptions, closed: CloseReason, fallback: DeclareError },
 }
 
 impl Explain {
@@ -69,13 +70,20 @@ impl Core {
         self.look_up(url, Explain { queue, what, deadline: now.saturating_add(LOOK_UP_TIMEOUT) });
     }
 
-    /// The same for a declare.
-    pub(super) fn explain_declare(&mut self, now: Duration, url: String, request: DeclareId, fallback: DeclareError) {
+    /// The same for a declare, whose connection closed for `closed`.
+    pub(super) fn explain_declare(
+        &mut self,
+        now: Duration,
+        url: String,
+        request: DeclareId,
+        closed: &CloseReason,
+        fallback: DeclareError,
+    ) {
         let Some((queue, options)) = self.declares.remove(&request) else {
             self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
             return;
         };
-        let what = Refused::Declare { request, options, fallback };
+        let what = Refused::Declare { request, options, closed: closed.clone(), fallback };
         self.look_up(url, Explain { queue, what, deadline: now.saturating_add(LOOK_UP_TIMEOUT) });
     }
 
@@ -98,16 +106,28 @@ impl Core {
         match (what, facts) {
             (Refused::Consume { consumer, reader, fallback }, Ok(existing)) => {
                 let refusal = diagnose_consume(&queue, &vhost, existing.as_ref());
-                // Facts that explain nothing leave the refusal as it was.
-                let error = if refusal.kind == RefusalKind::Other { fallback } else { ConsumeError::Refused(refusal) };
-                self.consumer_failed(consumer, error, reader);
+                match refusal.kind {
+                    // Nothing in the facts refuses it, and a one-off connection died
+                    // once: it ends with its connection (Stopped says why).
+                    RefusalKind::Other if !self.settings.reconnect => {
+                        if reader {
+                            self.end_consumer(consumer, None);
+                        }
+                    }
+                    // Twice (see blame): refused, though nobody says why.
+                    RefusalKind::Other => self.consumer_failed(consumer, fallback, reader),
+                    _ => self.consumer_failed(consumer, ConsumeError::Refused(refusal), reader),
+                }
             }
             (Refused::Consume { consumer, reader, fallback }, Err(_)) => {
                 self.consumer_failed(consumer, fallback, reader);
             }
-            (Refused::Declare { request, options, fallback }, Ok(existing)) => {
+            (Refused::Declare { request, options, closed, .. }, Ok(existing)) => {
                 let refusal = diagnose_declare(&queue, &vhost, &options, existing.as_ref());
-                let error = if refusal.kind == RefusalKind::Other { fallback } else { DeclareError::Refused(refusal) };
+                // Nothing in the facts refuses it: the close only cut it short (a
+                // node going, its words lost), it was not refused.
+                let error =
+                    if refusal.kind == RefusalKind::Other { DeclareError::Closed(closed) } else { DeclareError::Refused(refusal) };
                 self.emit(ReliableEvent::Declared { request, result: Err(error) });
             }
             (Refused::Declare { request, fallback, .. }, Err(_)) => {

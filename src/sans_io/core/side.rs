@@ -12,7 +12,6 @@ use std::time::Duration;
 use crate::client::{CloseReason, Event, Fault, ReceiptId};
 use crate::rabbit::{Link, QueueOptions, Refusal};
 
-use super::blame::unexplained;
 use super::{Action, Core, DeclareError, DeclareId, Life, LinkId, ReliableEvent};
 
 /// A declare that goes over a side connection.
@@ -176,7 +175,7 @@ impl Core {
                 // Web-STOMP closed without the broker's words: look the queue up.
                 (None, Fault::Broker) => {
                     self.declares.insert(request, (queue, options));
-                    self.explain_declare(now, url, request, DeclareError::Refused(unexplained(&reason)));
+                    self.explain_declare(now, url, request, &reason, DeclareError::Closed(reason.clone()));
                 }
                 (None, _) => self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) }),
             }
