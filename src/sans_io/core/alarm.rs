@@ -84,7 +84,9 @@ mod tests {
     fn a_deadline_beyond_what_browsers_take_is_armed_in_steps_that_never_spin() {
         let mut alarm = Alarm::default();
         let far = Duration::from_secs(40 * 24 * 3600);
-        assert_eq!(alarm.arm(Duration::ZERO, Some(far)), Some(MAX_DELAY));
+        // Defect 5: clamped to u32::MAX ms, browsers fired it at once, again and again.
+        let longest = Duration::from_millis(2_147_483_647);
+        assert_eq!(alarm.arm(Duration::ZERO, Some(far)), Some(longest));
         // It fires with the deadline still ahead: armed again, just as far.
         alarm.fired();
         assert_eq!(alarm.arm(MAX_DELAY, Some(far)), Some(far - MAX_DELAY));
