@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use native::{wait_for_port, Services};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{key::Key, Client, ClientBuilder, Locator};
 
 const APP_PORT: u16 = 8090;
 const DRIVER_PORT: u16 = 9515;
@@ -95,10 +95,22 @@ async fn click(client: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
 }
 
+/// Replaces the field's text with `text`. A clear alone is not enough: a
+/// re-render between the clear and the typing (the countdown re-renders the app
+/// every second) puts the old value back, and "1" typed after it read "11".
 async fn type_into(client: &Client, css: &str, text: &str) {
     let element = element(client, css).await;
-    element.clear().await.unwrap_or_else(|e| panic!("cannot clear `{css}`: {e}"));
-    element.send_keys(text).await.unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
+    let select_all = format!("{}a{}", char::from(Key::Control), char::from(Key::Null));
+    let mut value = None;
+    for _ in 0..3 {
+        element.clear().await.unwrap_or_else(|e| panic!("cannot clear `{css}`: {e}"));
+        element.send_keys(&format!("{select_all}{text}")).await.unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
+        value = element.prop("value").await.ok().flatten();
+        if value.as_deref() == Some(text) {
+            return;
+        }
+    }
+    panic!("`{css}` reads {value:?} after typing {text:?} into it");
 }
 
 fn fresh(prefix: &str) -> String {
@@ -425,6 +437,17 @@ async fn credentials_are_kept_only_when_asked(client: &Client) {
     client.execute("localStorage.clear()", vec![]).await.expect("clean up");
 }
 
+/// Starts the broker again when dropped armed (a panic while it was stopped).
+struct BrokerDown(bool);
+
+impl Drop for BrokerDown {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/burrow")).arg("start-broker").status();
+        }
+    }
+}
+
 /// The broker restarts under the app: the status counts down to the next attempt,
 /// a message published meanwhile waits in the outbox, and after the reconnect the
 /// consumer (subscription restored) gets it.
@@ -438,6 +461,8 @@ async fn survives_a_broker_restart(client: &Client) {
         .arg("stop-broker")
         .status()
         .expect("./burrow stop-broker");
+    // The broker is shared: if this test fails while it is down, start it again.
+    let mut down = BrokerDown(true);
     assert!(stop.success(), "the broker stopped");
     wait_text(client, "[data-testid='connection-status']", "countdown", |t| t.contains("Reconnecting in")).await;
     publish(client, &queue, "sent while the broker was down", 1).await;
@@ -447,6 +472,7 @@ async fn survives_a_broker_restart(client: &Client) {
         .status()
         .expect("./burrow start-broker");
     assert!(start.success(), "the broker started");
+    down.0 = false;
     // Backoff may have grown to several seconds while the broker was down.
     let long = Duration::from_secs(60);
     let started = Instant::now();
