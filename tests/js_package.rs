@@ -4,6 +4,8 @@
 //! package, opens it through WebDriver and reads the verdict the page writes.
 //! Needs `./burrow package` and the broker helper (flow 4 restarts the broker), so
 //! it is `#[ignore]`d in a plain `cargo test`; `./burrow test` runs it.
+//! `BURROW_WS_URL` and `BURROW_HELPER_URL` (read when it runs) point the page at
+//! another broker and its helper: `./burrow test` runs it against RabbitMQ 4.0.5 too.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod native;
@@ -88,8 +90,14 @@ fn the_four_flows_from_javascript_with_only_the_package() {
             .expect("a WebDriver session in headless Chromium");
         let user = std::env::var("BURROW_RABBIT_USER").unwrap_or_else(|_| "burrow".into());
         let password = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
+        let mut page = format!("http://127.0.0.1:{PAGE_PORT}/index.html?login={user}&passcode={password}");
+        for (variable, parameter) in [("BURROW_WS_URL", "url"), ("BURROW_HELPER_URL", "restarter")] {
+            if let Ok(value) = std::env::var(variable) {
+                page.push_str(&format!("&{parameter}={value}"));
+            }
+        }
         client
-            .goto(&format!("http://127.0.0.1:{PAGE_PORT}/index.html?login={user}&passcode={password}"))
+            .goto(&page)
             .await
             .expect("the test page loads");
         // The flows include a broker restart: allow two minutes.

@@ -1132,7 +1132,8 @@ fn unexplained(detail: String) -> Refusal {
 /// 15672 when Web-STOMP is on its own port 15674, else the same origin (a reverse
 /// proxy, such as `trunk serve`'s, forwards `/api`).
 /// The nodes of Burrow's test cluster (Web-STOMP on 15691–15693) map to their
-/// management ports (15681–15683).
+/// management ports (15681–15683), the test run's RabbitMQ 4.0.5 (15675) to 15673
+/// and its OAuth2 node (15676) to 15677.
 pub fn management_url_for(web_stomp_url: &str) -> Option<String> {
     let (scheme, rest) = web_stomp_url.split_once("://")?;
     let http = match scheme {
@@ -1146,6 +1147,10 @@ pub fn management_url_for(web_stomp_url: &str) -> Option<String> {
         // The nodes of Burrow's test cluster (tests/support/cluster.sh): Web-STOMP
         // on 1569N, management on 1568N.
         Some((host, port @ ("15691" | "15692" | "15693"))) => format!("{host}:1568{}", &port[4..]),
+        // Stopgap until the management URL is an explicit option: the test run's
+        // second broker (tests/support/broker4.sh) and OAuth2 node (tests/support/oauth.sh).
+        Some((host, "15675")) => format!("{host}:15673"),
+        Some((host, "15676")) => format!("{host}:15677"),
         _ => authority.to_owned(),
     };
     Some(format!("{http}://{authority}/api"))

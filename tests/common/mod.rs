@@ -10,8 +10,21 @@ use burrow::transport::Connection;
 use futures_util::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
 
-/// Web-STOMP as `./burrow setup` configures it.
-pub const BROKER_URL: &str = "ws://127.0.0.1:15674/ws";
+/// The broker's Web-STOMP: the host's RabbitMQ 3.10.8 as `./burrow setup`
+/// configures it, or another broker chosen at build time with `BURROW_WS_URL`
+/// (`./burrow test` builds the suites again with RabbitMQ 4.0.5's,
+/// `ws://127.0.0.1:15675/ws`).
+pub const BROKER_URL: &str = match option_env!("BURROW_WS_URL") {
+    Some(url) => url,
+    None => "ws://127.0.0.1:15674/ws",
+};
+
+/// The same broker's management API (`BURROW_MANAGEMENT_URL` at build time,
+/// without the `/api`).
+pub const MANAGEMENT_URL: &str = match option_env!("BURROW_MANAGEMENT_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:15672",
+};
 
 /// The user `./burrow setup` creates; the same environment variables override both.
 pub const LOGIN: &str = match option_env!("BURROW_RABBIT_USER") {
@@ -84,6 +97,14 @@ pub async fn next_close(connection: &mut Connection, what: &str) -> burrow::clie
     .await
 }
 
+/// Where `tests/support/broker_restarter.py` listens for this run's broker
+/// (`BURROW_HELPER_URL` at build time; `./burrow test` runs one with `--broker4`
+/// on 8094 for RabbitMQ 4.0.5).
+pub const HELPER_URL: &str = match option_env!("BURROW_HELPER_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8093",
+};
+
 /// POSTs to `tests/support/broker_restarter.py` (`/restart`, `/pause`, `/resume`);
 /// resolves when it has done it.
 pub async fn ask_broker_helper(path: &str) -> Result<(), String> {
@@ -95,7 +116,7 @@ pub async fn ask_broker_helper_text(path: &str) -> Result<String, String> {
     use wasm_bindgen::JsCast;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    let url = format!("http://127.0.0.1:8093{path}");
+    let url = format!("{HELPER_URL}{path}");
     let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(|e| format!("{e:?}"))?;
     let window = web_sys::window().ok_or("no window")?;
     let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
@@ -127,7 +148,33 @@ pub async fn broker_crashes_since(mark: u64) -> (u64, u64) {
 
 /// The management API as the setup's user.
 pub fn management() -> burrow::management::ManagementApi {
-    burrow::management::ManagementApi::new("http://127.0.0.1:15672/api", LOGIN, PASSCODE)
+    burrow::management::ManagementApi::new(&format!("{MANAGEMENT_URL}/api"), LOGIN, PASSCODE)
+}
+
+/// The broker's version from a CONNECTED frame's `server` header
+/// (`RabbitMQ/4.0.5` → `(4, 0, 5)`); `None` for a broker that did not say.
+pub fn broker_version(info: &burrow::client::ConnectionInfo) -> Option<(u32, u32, u32)> {
+    let version = info.server.as_deref()?.strip_prefix("RabbitMQ/")?;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+}
+
+/// The version of the broker the suites run against, from CONNECTED's `server`
+/// header (a fresh connection, closed again): tests assert per version.
+pub async fn server_version() -> (u32, u32, u32) {
+    let connection = connect().await;
+    let info = connection.info().unwrap_or_else(|| panic!("connected without CONNECTED's headers"));
+    let version = broker_version(&info).unwrap_or_else(|| panic!("CONNECTED's server header {:?}", info.server));
+    let _ = connection.close().await;
+    version
+}
+
+/// Whether Web-STOMP delivers the ERROR frame of a refused SUBSCRIBE or queue
+/// declare before it closes: RabbitMQ 4.0.5 does (measured), 3.10.8 closes
+/// without it (fixed upstream in 3.10.14), so there the refusal's words come from
+/// the management API. A SEND to a missing exchange gets no ERROR frame on either.
+pub fn delivers_error_frames(version: (u32, u32, u32)) -> bool {
+    version >= (3, 10, 14)
 }
 
 /// Bytes of wasm memory now (it only grows).
