@@ -13,15 +13,15 @@ close without a close frame). It only reports: nothing is asserted.
 Cases: 1 framing and heart-beats; 2 several frames in one WebSocket message;
 3 SEND to a missing exchange; 4 SUBSCRIBE to a missing queue; 5 broker shutdown
 (on cluster node burrow-c2, see tests/support/cluster.sh; never the main broker);
-6 quorum queues; 7 stream queues; 8 a burst of 2000 SENDs with receipts;
-9 refusals and queue rules where brokers differ (a bad destination, a duplicate
-subscription id, an unknown ACK, a redeclare, transient and exclusive queues).
+6 quorum queues; 7 stream queues; 8 a burst of 2000 SENDs with receipts.
+Where brokers differ (refusals, queue rules, memory alarms, stream filters,
+consumer priorities): tests/support/broker_facts.py, which uses this file.
 
 Another broker: FACTS_WS_URL, FACTS_MGMT_URL and FACTS_LOG_DIR, e.g. the test
 run's RabbitMQ 4.0.5 (tests/support/broker4.sh):
 
     FACTS_WS_URL=ws://127.0.0.1:15675/ws FACTS_MGMT_URL=http://127.0.0.1:15673 \
-    FACTS_LOG_DIR=/var/lib/burrow-rmq4/root/var/log/rabbitmq python3 tests/support/webstomp_facts.py 4 9
+    FACTS_LOG_DIR=/var/lib/burrow-rmq4/root/var/log/rabbitmq python3 tests/support/webstomp_facts.py 3 4
 Queues it makes are named facts-*; it deletes them at the end of each case.
 """
 import argparse
@@ -890,83 +890,7 @@ def case8(count=2000, size=100, batch=1, dest=None, heart_beats=("10000,10000", 
         delete_queue(q)
 
 
-def frames_after(label, peer, seconds=3):
-    """Reads for `seconds` (or until the end), then prints every frame but CONNECTED and the end."""
-    peer.drain(seconds)
-    out(f"  {label}:")
-    for f in peer.frames:
-        if f.command != "CONNECTED":
-            out(f"    {f.command} {f.headers} body={f.body!r}")
-    out(f"    end of socket: {end_of(peer)}")
-    peer.shutdown()
-
-
-def case9():
-    header("9. refusals and queue rules where brokers differ")
-    p = Peer(name="bad-dest", quiet=True)
-    p.connect()
-    p.send("SEND", [("destination", "/bogus/x"), ("receipt", "r-bogus")], "x", log=False)
-    p.send("SEND", [("destination", "/exchange/amq.topic/facts.none"), ("receipt", "r-after")], "y", log=False)
-    frames_after("SEND to /bogus/x with a receipt, then a good SEND with a receipt", p)
-
-    p = Peer(name="dup-id", quiet=True)
-    p.connect()
-    for r in ("r-sub1", "r-sub2"):
-        p.send("SUBSCRIBE", [("destination", "/exchange/amq.topic/facts.dup"), ("id", "same"), ("receipt", r)], log=False)
-    frames_after("two SUBSCRIBEs with the same id, each with a receipt", p)
-
-    p = Peer(name="ack-unknown", quiet=True)
-    p.connect()
-    p.send("ACK", [("id", "T_no-such-delivery@@session-x@@1"), ("receipt", "r-ack")], log=False)
-    frames_after("ACK of an unknown delivery, with a receipt", p)
-
-    q = f"facts-redeclare-{RUN}"
-    p = Peer(name="redeclare", quiet=True)
-    p.connect()
-    out(f"  declare {q} durable: {declare(p, q, [('durable', 'true'), ('auto-delete', 'false'), ('exclusive', 'false')], 'tx1')}")
-    p.shutdown()
-    p = Peer(name="redeclare", quiet=True)
-    p.connect()
-    declare(p, q, [("durable", "false"), ("auto-delete", "false"), ("exclusive", "false")], "tx2")
-    frames_after(f"redeclare {q} with durable:false (Burrow's declare: BEGIN, SEND, ABORT, fenced SEND)", p)
-    out(f"  management: {describe_queue(q)}")
-    delete_queue(q)
-
-    t = f"facts-transient-{RUN}"
-    p = Peer(name="transient", quiet=True)
-    p.connect()
-    out(f"  declare {t} durable:false exclusive:false (a transient non-exclusive queue): "
-        f"{declare(p, t, [('durable', 'false'), ('auto-delete', 'false'), ('exclusive', 'false')], 'tx3')}")
-    out(f"  management: {describe_queue(t)}")
-    p.shutdown()
-    delete_queue(t)
-
-    x = f"facts-exclusive-{RUN}"
-    owner = Peer(name="owner", quiet=True)
-    owner.connect()
-    out(f"  owner declares {x} exclusive:true: "
-        f"{declare(owner, x, [('durable', 'false'), ('auto-delete', 'false'), ('exclusive', 'true')], 'tx4')}")
-    out(f"  management: {describe_queue(x)}")
-    other = Peer(name="other", quiet=True)
-    other.connect()
-    other.send("SUBSCRIBE", [("destination", f"/amq/queue/{x}"), ("id", "s1"), ("receipt", "r-sub")], log=False)
-    frames_after("another connection SUBSCRIBEs to the exclusive queue (/amq/queue/), with a receipt", other)
-    other = Peer(name="other", quiet=True)
-    other.connect()
-    declare(other, x, [("durable", "false"), ("auto-delete", "false"), ("exclusive", "true")], "tx5")
-    frames_after("another connection declares the same exclusive queue", other)
-    other = Peer(name="other", quiet=True)
-    other.connect()
-    other.send("SEND", [("destination", f"/amq/queue/{x}"), ("receipt", "r-pub")], "to the exclusive queue", log=False)
-    frames_after("another connection SENDs to the exclusive queue, with a receipt", other)
-    owner.send("DISCONNECT", [("receipt", "bye")], log=False)
-    owner.drain(2)
-    owner.shutdown()
-    time.sleep(0.5)
-    out(f"  after the owner disconnected: {describe_queue(x)}")
-
-
-CASES = {"1": case1, "2": case2, "3": case3, "4": case4, "5": case5, "6": case6, "7": case7, "8": case8, "9": case9}
+CASES = {"1": case1, "2": case2, "3": case3, "4": case4, "5": case5, "6": case6, "7": case7, "8": case8}
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
