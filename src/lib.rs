@@ -103,16 +103,38 @@
 )]
 #![warn(missing_docs)]
 
-pub mod client;
-pub mod rabbit;
-pub mod reliable;
-pub mod stomp;
+mod sans_io;
+#[cfg(target_arch = "wasm32")]
+mod browser;
+
+pub use sans_io::{client, rabbit, stomp};
+
+/// A connection that survives outages: it reconnects with backoff, restores its
+/// consumers, and republishes from a bounded outbox whatever was not confirmed.
+///
+/// The decisions live in the sans-IO [`Core`] (native and wasm, tested by a
+/// deterministic simulation); in the browser, `ReliableConnection` only drives it
+/// with a WebSocket and timers. Delivery is at-least-once: a message may arrive
+/// twice, and every such second copy is marked
+/// ([`crate::rabbit::Delivery::possibly_duplicate`]).
+///
+/// In the browser (wasm), the API is lapin's shape with pika's names:
+/// `ReliableConnection::basic_consume` gives a `Consumer`, a `Stream` of
+/// `Delivery`s that ack themselves (`delivery.ack()`) on the connection they
+/// came on; `ReliableConnection::basic_publish` gives a `PublishConfirm`, a
+/// future that resolves on RabbitMQ's confirm. See the crate root for an example.
+pub mod reliable {
+    pub use crate::sans_io::core::*;
+
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::browser::driver::{
+        AckHandle, ConnectionEvent, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
+    };
+}
 
 #[cfg(target_arch = "wasm32")]
-pub mod management;
-#[cfg(target_arch = "wasm32")]
-pub mod transport;
-#[cfg(all(target_arch = "wasm32", feature = "ui"))]
-pub mod ui;
+pub use browser::{management, transport};
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
-pub mod js;
+pub use browser::js;
+#[cfg(all(target_arch = "wasm32", feature = "ui"))]
+pub use browser::ui;

@@ -159,9 +159,11 @@ async fn producer_and_consumer_survive_losing_their_nodes_with_nothing_confirmed
     let queue = fresh_name("cluster-quorum");
     let urls = |first: usize| (0..3).map(|i| NODES[(first + i) % 3].to_owned()).collect::<Vec<_>>();
     // Each starts on a different node, so each failover is its own.
-    let mut producer = ReliableConnection::start_with_urls(urls(0), connect_options(), ReliableOptions::default())
+    // Any node's management API describes the whole cluster: node 1's explains refusals.
+    let options = ReliableOptions { management_url: Some("http://127.0.0.1:15681/api".into()), ..ReliableOptions::default() };
+    let mut producer = ReliableConnection::start_with_urls(urls(0), connect_options(), options.clone())
         .expect("ws:// URLs");
-    let mut consumer = ReliableConnection::start_with_urls(urls(1), connect_options(), ReliableOptions::default())
+    let mut consumer = ReliableConnection::start_with_urls(urls(1), connect_options(), options)
         .expect("ws:// URLs");
     let producer_timeline = follow(&mut producer);
     let consumer_timeline = follow(&mut consumer);

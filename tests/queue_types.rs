@@ -1,7 +1,7 @@
 //! Quorum queues and streams in the RabbitMQ mapping (native, no broker): the
 //! declares and subscriptions they become, what RabbitMQ 3.10.8 would refuse
 //! (refused here first, since Web-STOMP closes without saying why), and what
-//! deliveries and the management API say about them.
+//! deliveries say about them.
 #![cfg(not(target_arch = "wasm32"))]
 
 use burrow::client::*;
@@ -217,37 +217,8 @@ fn a_delivery_exposes_its_delivery_count_and_stream_offset() {
 }
 
 #[test]
-fn queue_figures_show_a_quorum_queue_s_leader_and_members() {
-    let json = r#"{"name":"orders","durable":true,"exclusive":false,"auto_delete":false,
-        "arguments":{"x-queue-type":"quorum"},"type":"quorum","leader":"burrow-c2@localhost",
-        "members":["burrow-c1@localhost","burrow-c2@localhost","burrow-c3@localhost"],
-        "online":["burrow-c2@localhost","burrow-c3@localhost"],"node":"burrow-c2@localhost",
-        "messages_ready":5,"messages_unacknowledged":1,"consumers":1,
-        "consumer_details":[{"channel_details":{"connection_name":"127.0.0.1:5000 -> 127.0.0.1:15692"}}]}"#;
-    let state = QueueState::from_management_json(json).unwrap();
-    assert_eq!(state.queue_type, "quorum");
-    assert_eq!(state.leader.as_deref(), Some("burrow-c2@localhost"));
-    assert_eq!(state.members.len(), 3);
-    assert_eq!(state.online, ["burrow-c2@localhost", "burrow-c3@localhost"]);
-    assert_eq!(state.node.as_deref(), Some("burrow-c2@localhost"));
-    assert_eq!(state.consumer_connections, ["127.0.0.1:5000 -> 127.0.0.1:15692"]);
-    // A stream has no leader field (null); a classic queue no members.
-    let stream = r#"{"name":"s","type":"stream","leader":null,"members":["rabbit@vm"],"node":"rabbit@vm"}"#;
-    let state = QueueState::from_management_json(stream).unwrap();
-    assert_eq!((state.queue_type.as_str(), state.leader, state.members.len()), ("stream", None, 1));
-    let classic = QueueState::from_management_json(r#"{"name":"c","type":"classic","node":"rabbit@vm"}"#).unwrap();
-    assert!(classic.members.is_empty() && classic.leader.is_none());
-}
-
-#[test]
 fn a_refused_declare_names_the_queue_type_it_differs_in() {
-    let existing = QueueState {
-        name: "orders".into(),
-        durable: true,
-        arguments: args(&[("x-queue-type", "quorum")]),
-        queue_type: "quorum".into(),
-        ..QueueState::default()
-    };
+    let existing = QueueFacts { durable: true, arguments: args(&[("x-queue-type", "quorum")]), ..QueueFacts::default() };
     let refusal = diagnose_declare("orders", "/", &QueueOptions::durable(), Some(&existing));
     assert_eq!(refusal.kind, RefusalKind::PreconditionFailed);
     assert!(refusal.detail.contains("inequivalent arg 'x-queue-type'"), "{}", refusal.detail);
@@ -255,11 +226,4 @@ fn a_refused_declare_names_the_queue_type_it_differs_in() {
     // Asked for the same type by the field: nothing differs there.
     let same = diagnose_declare("orders", "/", &QueueOptions::quorum(), Some(&existing));
     assert!(!same.detail.contains("x-queue-type"), "{}", same.detail);
-}
-
-#[test]
-fn the_test_cluster_s_nodes_find_their_management_api() {
-    assert_eq!(management_url_for("ws://127.0.0.1:15691/ws").as_deref(), Some("http://127.0.0.1:15681/api"));
-    assert_eq!(management_url_for("ws://127.0.0.1:15693/ws").as_deref(), Some("http://127.0.0.1:15683/api"));
-    assert_eq!(management_url_for("ws://127.0.0.1:15674/ws").as_deref(), Some("http://127.0.0.1:15672/api"));
 }

@@ -298,14 +298,3 @@ fn a_header_value_cannot_inject_a_header() {
     assert_eq!(back.header("persistent"), None);
     assert_eq!(back.headers.iter().filter(|(n, _)| n == "destination").count(), 1);
 }
-
-#[test]
-fn the_management_api_is_found_from_the_web_stomp_url() {
-    assert_eq!(management_url_for("ws://127.0.0.1:15674/ws").as_deref(), Some("http://127.0.0.1:15672/api"));
-    assert_eq!(management_url_for("ws://127.0.0.1:8080/ws").as_deref(), Some("http://127.0.0.1:8080/api"));
-    assert_eq!(management_url_for("ws://127.0.0.1:15675/ws").as_deref(), Some("http://127.0.0.1:15673/api"));
-    assert_eq!(management_url_for("ws://127.0.0.1:15676/ws").as_deref(), Some("http://127.0.0.1:15677/api"));
-    assert_eq!(management_url_for("wss://rabbit.example/ws").as_deref(), Some("https://rabbit.example/api"));
-    assert_eq!(management_url_for("http://x/ws"), None);
-    assert_eq!(management_url_for("ws://"), None);
-}

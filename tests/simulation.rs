@@ -3445,7 +3445,7 @@ fn a_message_published_again_after_a_lost_confirm_is_marked() {
     assert_eq!(deliveries, vec![(false, false), (true, true)], "two copies, the second marked");
 }
 
-// ---- defects the simulation found in the core (see the fixes in src/reliable/core.rs)
+// ---- defects the simulation found in the core (see the fixes in src/sans_io/core/)
 
 /// Seed 0 found it: `blame` preferred any subscription awaiting its receipt over
 /// the ERROR's own words, so a consumer subscribed just after a publish to a

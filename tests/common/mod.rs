@@ -45,11 +45,24 @@ pub fn connect_options() -> ConnectOptions {
     ConnectOptions::new("/").with_credentials(LOGIN, PASSCODE)
 }
 
-/// A connection with the setup's user, or a failed test saying why not.
+/// A connection with the setup's user, or a failed test saying why not. Its
+/// management API is the broker's own ([`MANAGEMENT_URL`]): RabbitMQ's default
+/// ports say where only for the first broker.
 pub async fn connect() -> Connection {
-    within("CONNECTED", Connection::open(BROKER_URL, connect_options()))
+    let mut connection = within("CONNECTED", Connection::open(BROKER_URL, connect_options()))
         .await
-        .unwrap_or_else(|e| panic!("CONNECT to {BROKER_URL} failed: {e}"))
+        .unwrap_or_else(|e| panic!("CONNECT to {BROKER_URL} failed: {e}"));
+    connection.set_management(Some(management()));
+    connection
+}
+
+/// Reliable-connection options whose management API is the broker's own
+/// ([`MANAGEMENT_URL`]), for explaining refusals Web-STOMP closes without a word.
+pub fn reliable_options() -> burrow::reliable::ReliableOptions {
+    burrow::reliable::ReliableOptions {
+        management_url: Some(format!("{MANAGEMENT_URL}/api")),
+        ..Default::default()
+    }
 }
 
 /// `future`'s output, or a failed test naming what did not come in time.

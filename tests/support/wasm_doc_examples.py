@@ -16,8 +16,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-FILES = ["src/lib.rs", "src/transport.rs", "src/reliable/mod.rs", "src/reliable/driver.rs",
-         "src/management.rs", "src/js.rs"]
+# The crate root and the browser half (everything under src/browser exists on wasm32 only).
+FILES = ["src/lib.rs"] + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "src" / "browser").rglob("*.rs"))
 OUT = ROOT / "target" / "wasm-doc-examples"
 
 

@@ -47,6 +47,10 @@ use crate::rabbit::{
 };
 use crate::stomp::Limits;
 
+mod pacer;
+
+pub use self::pacer::{Pacer, Pacing};
+
 /// One socket the core asked for; a new one for every connection attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkId(pub u64);
@@ -120,7 +124,11 @@ pub struct ReliableOptions {
     pub limits: Limits,
     /// How the browser driver batches socket writes under load (the core itself
     /// hands out every frame at once).
-    pub pacing: super::Pacing,
+    pub pacing: Pacing,
+    /// Where the browser driver reads RabbitMQ's management API (such as
+    /// `http://127.0.0.1:15672/api`) to explain refusals Web-STOMP closed without
+    /// words; `None`: where RabbitMQ's defaults put it for the connection's URL.
+    pub management_url: Option<String>,
 }
 
 impl Default for ReliableOptions {
@@ -131,7 +139,8 @@ impl Default for ReliableOptions {
             window: Window::default(),
             max_frame: ROUND_TRIP_MAX_FRAME,
             limits: Limits::default(),
-            pacing: super::Pacing::default(),
+            pacing: Pacing::default(),
+            management_url: None,
         }
     }
 }
@@ -814,7 +823,7 @@ impl Core {
     /// Appends the bytes to write to `out` and says on which socket; `None` when
     /// there is nothing to write. Everything queued goes in one buffer, so the
     /// driver makes one socket send per turn, not one per frame (a driver may batch
-    /// further across turns, see [`super::Pacer`]).
+    /// further across turns, see [`Pacer`]).
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<LinkId> {
         let current = self.current.as_mut()?;
         (current.link.write_transmits(out) > 0).then_some(current.id)

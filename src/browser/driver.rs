@@ -15,15 +15,15 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::{Stream, StreamExt};
 use gloo_timers::callback::Timeout;
 
-use super::Pacer;
-use super::core::{
+use crate::sans_io::core::{
+    Pacer,
     AckError, Acker, Action, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId,
     Phase, PublishError, ReliableEvent, ReliableOptions, StopReason, Warning,
 };
 use crate::client::{CloseReason, ConnectOptions, ConnectionInfo, Fault, SocketClose};
 use crate::management::ManagementApi;
 use crate::rabbit::{
-    diagnose_consume, diagnose_declare, management_url_for, BasicProperties, HeartBeats, OutboxId, PendingPublish,
+    diagnose_consume, diagnose_declare, BasicProperties, HeartBeats, OutboxId, PendingPublish,
     QueueOptions, RefusalKind,
 };
 use crate::transport::{declare_on_new_connection, now, Socket, SocketHandlers, Ticker, TransportError, TransportOptions};
@@ -112,6 +112,8 @@ struct Driver {
     options: ConnectOptions,
     /// Where the last connection went, for management API look-ups after it closed.
     last_url: Option<String>,
+    /// The management API's address, when given ([`ReliableOptions::management_url`]).
+    management_url: Option<String>,
     weak: Weak<RefCell<Driver>>,
 }
 
@@ -204,6 +206,7 @@ impl ReliableConnection {
                 flush_timer: None,
                 options,
                 last_url: None,
+                management_url: reliable.management_url.clone(),
                 weak: weak.clone(),
             })
         });
@@ -434,7 +437,7 @@ impl ReliableConnection {
         match result {
             Err(DeclareError::Closed(reason)) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
                 let existing = match self.management() {
-                    Some((api, vhost)) => api.queue(&vhost, queue).await.ok().flatten(),
+                    Some((api, vhost)) => api.queue(&vhost, queue).await.ok().flatten().map(|q| q.facts()),
                     None => None,
                 };
                 let vhost = self.shared.borrow().options.host.clone();
@@ -473,14 +476,8 @@ impl ReliableConnection {
             Phase::Connected { url } | Phase::Connecting { url } => url,
             _ => return None,
         };
-        let base = management_url_for(&url)?;
-        let options = &driver.options;
-        let api = ManagementApi::new(
-            base,
-            options.login.as_deref().unwrap_or_default(),
-            options.passcode.as_deref().unwrap_or_default(),
-        );
-        Some((api, options.host.clone()))
+        let api = ManagementApi::for_connection(&url, driver.management_url.as_deref(), &driver.options)?;
+        Some((api, driver.options.host.clone()))
     }
 
     /// Stops: DISCONNECT, no more attempts. Unconfirmed publishes fail with
@@ -1050,18 +1047,16 @@ fn refine_consume_failure(driver: &mut Driver, consumer: ConsumerKey, queue: Str
     let events = driver.events.clone();
     let options = driver.options.clone();
     let url = driver.last_url.clone();
+    let configured = driver.management_url.clone();
     let weak = driver.weak.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let api = url.as_deref().and_then(management_url_for).map(|base| {
-            ManagementApi::new(
-                base,
-                options.login.as_deref().unwrap_or_default(),
-                options.passcode.as_deref().unwrap_or_default(),
-            )
-        });
+        let api = url.as_deref().and_then(|url| ManagementApi::for_connection(url, configured.as_deref(), &options));
         let error = match api {
             Some(api) => match api.queue(&options.host, &queue).await {
-                Ok(existing) => ConsumeError::Refused(diagnose_consume(&queue, &options.host, existing.as_ref())),
+                Ok(existing) => {
+                    let facts = existing.map(|queue| queue.facts());
+                    ConsumeError::Refused(diagnose_consume(&queue, &options.host, facts.as_ref()))
+                }
                 Err(_) => ConsumeError::Refused(refusal),
             },
             None => ConsumeError::Refused(refusal),

@@ -54,7 +54,7 @@ use crate::client::{
 };
 use crate::management::{describe, ManagementApi};
 use crate::rabbit::{
-    diagnose_consume, diagnose_declare, management_url_for, BasicProperties, Channel, ConsumeOk, HeartBeats, Link,
+    diagnose_consume, diagnose_declare, BasicProperties, Channel, ConsumeOk, HeartBeats, Link,
     QueueOptions, RabbitError, Refusal,
 };
 use crate::stomp::Limits;
@@ -341,11 +341,7 @@ impl Connection {
     ) -> Result<Connection, TransportError> {
         // The same user reads the management API, to explain refusals that
         // Web-STOMP closes on without an ERROR frame.
-        let management = management_url_for(url).map(|base| {
-            let login = options.login.clone().unwrap_or_default();
-            let passcode = options.passcode.clone().unwrap_or_default();
-            ManagementApi::new(base, &login, &passcode)
-        });
+        let management = ManagementApi::for_connection(url, None, &options);
         let (events_tx, events_rx) = mpsc::unbounded();
         let (opened_tx, opened_rx) = oneshot::channel();
         let inner = Rc::new(RefCell::new(Inner {
@@ -585,9 +581,9 @@ impl Connection {
 
     /// The queue as the management API has it; `None` if it does not exist or the
     /// API cannot say.
-    async fn look_up(&self, queue: &str) -> Option<crate::rabbit::QueueState> {
+    async fn look_up(&self, queue: &str) -> Option<crate::rabbit::QueueFacts> {
         let api = self.management.as_ref()?;
-        api.queue(&self.vhost, queue).await.ok().flatten()
+        api.queue(&self.vhost, queue).await.ok().flatten().map(|queue| queue.facts())
     }
 
     /// pika's `basic_publish`; with `confirm`, resolves after RabbitMQ's publisher

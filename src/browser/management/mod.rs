@@ -5,7 +5,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-use crate::rabbit::{QueueState, QueueStateError};
+use crate::client::ConnectOptions;
+
+mod queue_state;
+
+pub use queue_state::{QueueState, QueueStateError};
 
 /// Why the management API could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +71,19 @@ impl ManagementApi {
     pub fn new(base: impl Into<String>, login: &str, passcode: &str) -> Self {
         let token = base64(format!("{login}:{passcode}").as_bytes());
         ManagementApi { base: base.into(), authorization: format!("Basic {token}") }
+    }
+
+    /// The API for a connection: at `configured` when given (such as
+    /// `http://127.0.0.1:15672/api`), else where RabbitMQ's defaults put it for
+    /// `web_stomp_url` ([`default_base_url`]), with the connection's credentials.
+    /// `None` when neither says where.
+    pub fn for_connection(web_stomp_url: &str, configured: Option<&str>, options: &ConnectOptions) -> Option<Self> {
+        let base = match configured {
+            Some(base) => base.trim_end_matches('/').to_owned(),
+            None => default_base_url(web_stomp_url)?,
+        };
+        let login = options.login.as_deref().unwrap_or_default();
+        Some(ManagementApi::new(base, login, options.passcode.as_deref().unwrap_or_default()))
     }
 
     /// One queue, or `None` when it does not exist.
@@ -131,6 +148,37 @@ impl ManagementApi {
             status => Err(ManagementError::Status { status, body: text.chars().take(200).collect() }),
         }
     }
+}
+
+/// Where RabbitMQ's defaults put the management API for a Web-STOMP URL:
+/// Web-STOMP on its own port 15674 means the management API on port 15672 of the
+/// same host; any other address is taken to be a reverse proxy (such as `trunk
+/// serve`'s) that forwards `/api` on the same origin. Other layouts (a cluster's
+/// nodes on other ports) need the address given
+/// ([`crate::reliable::ReliableOptions::management_url`]).
+///
+/// ```
+/// # #[cfg(target_arch = "wasm32")] {
+/// use burrow::management::default_base_url;
+///
+/// assert_eq!(default_base_url("ws://127.0.0.1:15674/ws").as_deref(), Some("http://127.0.0.1:15672/api"));
+/// assert_eq!(default_base_url("wss://rabbit.example/ws").as_deref(), Some("https://rabbit.example/api"));
+/// assert_eq!(default_base_url("http://x/ws"), None);
+/// # }
+/// ```
+pub fn default_base_url(web_stomp_url: &str) -> Option<String> {
+    let (scheme, rest) = web_stomp_url.split_once("://")?;
+    let http = match scheme {
+        "ws" => "http",
+        "wss" => "https",
+        _ => return None,
+    };
+    let authority = rest.split('/').next().filter(|a| !a.is_empty())?;
+    let authority = match authority.rsplit_once(':') {
+        Some((host, "15674")) => format!("{host}:15672"),
+        _ => authority.to_owned(),
+    };
+    Some(format!("{http}://{authority}/api"))
 }
 
 fn component(text: &str) -> String {

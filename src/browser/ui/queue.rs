@@ -8,7 +8,8 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::management::ManagementApi;
-use crate::rabbit::{management_url_for, QueueOptions, QueueState, QueueType};
+use crate::management::QueueState;
+use crate::rabbit::{QueueOptions, QueueType};
 
 use super::actions;
 use super::state::Workbench;
@@ -149,12 +150,7 @@ pub fn queue_figures() -> Html {
     let update = use_force_update();
     let target = workbench.as_ref().and_then(|w| {
         let (url, options) = w.settings.clone()?;
-        let base = management_url_for(&url)?;
-        let api = ManagementApi::new(
-            base,
-            options.login.as_deref().unwrap_or_default(),
-            options.passcode.as_deref().unwrap_or_default(),
-        );
+        let api = ManagementApi::for_connection(&url, None, &options)?;
         Some((api, options.host, w.queue.clone()))
     });
     {
