@@ -45,6 +45,19 @@ unavailable() { printf 'broker4: %s\n' "$*" >&2; exit $UNAVAILABLE; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it uses chroot and mount)"
 
+# Runs a command without the descriptors this shell inherited beyond 0-2: a broker
+# (or epmd) started under `flock /tmp/burrow-broker.lock` would otherwise keep the
+# lock's descriptor, and so the lock, for as long as it runs.
+without_inherited_fds() {
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+        done
+        exec "$@"
+    )
+}
+
 # rabbitmqctl and friends inside the chroot, as its rabbitmq user (the Debian
 # wrapper switches user), so they use the chroot's cookie and Erlang.
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
@@ -199,12 +212,13 @@ start() {
     # chroot's, which would outlive it and serve the host's broker later.
     if ! port_open 4369; then
         command -v epmd >/dev/null || die "no epmd on the host (Debian's erlang-base, with rabbitmq-server)"
-        epmd -daemon
+        without_inherited_fds epmd -daemon
     fi
     if ! node_pid >/dev/null; then
         mkdir -p "$BASE"
         # The wrapper runs the server as the rabbitmq user; its log goes to /var/log/rabbitmq in the chroot.
-        in_root rabbitmq-server -detached >"$BASE/start.log" 2>&1 || true
+        without_inherited_fds chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+            rabbitmq-server -detached >"$BASE/start.log" 2>&1 || true
     fi
     # await_startup fails at once until the node has registered with epmd: poll.
     local deadline=$((SECONDS + 120)) gone=0

@@ -51,6 +51,19 @@ node_env() {
         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
 }
 
+# Runs a command without the descriptors this shell inherited beyond 0-2: a broker
+# (or epmd) started under `flock /tmp/burrow-broker.lock` would otherwise keep the
+# lock's descriptor, and so the lock, for as long as it runs.
+without_inherited_fds() {
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+        done
+        exec "$@"
+    )
+}
+
 ctl() {
     local env=()
     mapfile -t env < <(node_env)
@@ -141,7 +154,7 @@ start() {
     if ! node_pid >/dev/null; then
         local env=()
         mapfile -t env < <(node_env)
-        $SUDO env "${env[@]}" rabbitmq-server -detached >/dev/null 2>&1 || true
+        without_inherited_fds $SUDO env "${env[@]}" rabbitmq-server -detached >/dev/null 2>&1 || true
     fi
     # await_startup fails at once until the node has registered: poll.
     local deadline=$((SECONDS + 120)) gone=0
