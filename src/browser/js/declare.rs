@@ -1,8 +1,8 @@
 //! `connection.queueDeclare` for JavaScript.
 
-use js_sys::{Array, Promise};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::spawn_local;
 
 use super::entry;
 use super::errors::declare_error;
@@ -10,11 +10,23 @@ use crate::rabbit::QueueOptions;
 use crate::reliable::DeclareError;
 
 /// pika's `queue_declare` on connection `id` (flags checked by `index.js`;
-/// `arguments` a flat `[name, value, ...]` of strings). Resolves once RabbitMQ
-/// accepted it; rejects with `DeclareRefusedError` in RabbitMQ's words,
-/// `DeclareInvalidError` for what it would refuse (nothing sent), or `StoppedError`.
+/// `arguments` a flat `[name, value, ...]` of strings). Calls `resolve` once
+/// RabbitMQ accepted it, or `reject` with `DeclareRefusedError` in RabbitMQ's
+/// words, `DeclareInvalidError` for what it would refuse (nothing sent), or
+/// `StoppedError`. (The Promise is made in JavaScript: js_sys's
+/// `future_to_promise` would cost the wasm 4 KB.)
 #[wasm_bindgen(js_name = rawDeclare)]
-pub fn raw_declare(id: u32, queue: String, durable: bool, exclusive: bool, auto_delete: bool, arguments: Array) -> Promise {
+#[allow(clippy::too_many_arguments)]
+pub fn raw_declare(
+    id: u32,
+    queue: String,
+    durable: bool,
+    exclusive: bool,
+    auto_delete: bool,
+    arguments: Array,
+    resolve: Function,
+    reject: Function,
+) {
     let flat: Vec<String> = arguments.iter().filter_map(|v| v.as_string()).collect();
     let arguments = flat
         .chunks_exact(2)
@@ -25,8 +37,14 @@ pub fn raw_declare(id: u32, queue: String, durable: bool, exclusive: bool, auto_
         .collect();
     let declare = QueueOptions { durable, exclusive, auto_delete, arguments, queue_type: None };
     let entry = entry(id);
-    future_to_promise(async move {
-        let Some(entry) = entry else { return Err(declare_error(DeclareError::Stopped)) };
-        entry.connection.queue_declare(&queue, &declare).await.map(|()| JsValue::UNDEFINED).map_err(declare_error)
-    })
+    spawn_local(async move {
+        let outcome = match entry {
+            Some(entry) => entry.connection.queue_declare(&queue, &declare).await,
+            None => Err(DeclareError::Stopped),
+        };
+        let _ = match outcome {
+            Ok(()) => resolve.call0(&JsValue::UNDEFINED),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, &declare_error(e)),
+        };
+    });
 }

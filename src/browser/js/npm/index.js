@@ -142,7 +142,8 @@ export class Connection {
         else if (Number.isSafeInteger(value)) flat.push(name, String(value));
         else throw check.wrong(where, what, "a string or a whole number", value);
       }
-      return raw.rawDeclare(this.#id, queue, durable, exclusive, autoDelete, flat);
+      const id = this.#id;
+      return new Promise((resolve, reject) => raw.rawDeclare(id, queue, durable, exclusive, autoDelete, flat, resolve, reject));
     } catch (error) {
       return Promise.reject(error);
     }
