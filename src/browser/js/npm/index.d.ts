@@ -299,7 +299,10 @@ export declare class Connection {
 /** A consumer made by `connection.consume`. */
 export declare class Subscription {
   private constructor();
-  /** pika's `basic_cancel`: no more messages after those already on their way. */
+  /** pika's `basic_cancel`: no more messages after those already on their way.
+   * RabbitMQ's Web-STOMP ignores an ack after the cancel: a message that arrives
+   * after it stays unacknowledged until the connection closes, then RabbitMQ
+   * delivers it again. */
   cancel(): void;
   /** The consumer's number, as in `consumer-ready` / `consumer-failed` status events. */
   readonly consumer: number;

@@ -94,9 +94,10 @@ export function connect(url, options) {
     throw new TypeError(`${where}: options.maxReconnectDelay (${settings.maxReconnectDelay}) must be at least options.reconnectDelay (${first}${settings.reconnectDelay === undefined ? ", the default" : ""})`);
   }
   settings.window = check.optionalWhole(where, "options.window", given.window, 1, 65535);
-  if (given.writesPerMs !== Infinity) {
-    settings.writesPerMs = check.optionalWhole(where, "options.writesPerMs", given.writesPerMs, 0, 1000000);
-  }
+  // Infinity, like 0: never batch.
+  settings.writesPerMs = given.writesPerMs === Infinity
+    ? 0
+    : check.optionalWhole(where, "options.writesPerMs", given.writesPerMs, 0, 1000000);
   settings.outboxMessages = check.optionalWhole(where, "options.outboxMessages", given.outboxMessages, 1, MAX_U32);
   settings.outboxBytes = check.optionalWhole(where, "options.outboxBytes", given.outboxBytes, 1, MAX_U32);
   settings.managementUrl = check.optionalString(where, "options.managementUrl", given.managementUrl);
