@@ -42,12 +42,16 @@ async function workQueues() {
   const got = [[], []];
   let resolveAll;
   const all = new Promise((resolve) => { resolveAll = resolve; });
-  // Each worker acks as it goes: with prefetch 1, the broker gives a worker its
-  // next task only once it acked the last, so the ten go five and five.
+  // Each worker works 20 ms on a task, as the tutorial's workers sleep, then
+  // acks: with prefetch 1, the broker gives a worker its next task only once it
+  // acked the last, so the ten go five and five. (Acking at once made the split
+  // depend on which page task ran first: 6 and 4 on a loaded machine.)
   workers.forEach((worker, i) => worker.consume(queue, (message) => {
     got[i].push(message.text);
-    message.ack();
-    if (got[0].length + got[1].length === 10) resolveAll();
+    setTimeout(() => {
+      message.ack();
+      if (got[0].length + got[1].length === 10) resolveAll();
+    }, 20);
   }, { ack: "manual", prefetch: 1 }));
   await within("both consumers ready", Promise.all(ready));
   await Promise.all(Array.from({ length: 10 }, (_, n) => producer.publish(queue, `task ${n}`)));
