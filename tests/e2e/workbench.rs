@@ -1,181 +1,18 @@
-//! End to end: the built app in headless Chromium, driven through WebDriver
-//! (chromedriver + fantoccini), against the real broker. It starts `trunk serve`
-//! (so `/ws` and `/api` are proxied on the page's origin) and `chromedriver`
-//! itself, and stops them at the end. Needs the setup, so it is `#[ignore]`d in a
-//! plain `cargo test`; `./burrow test` runs it:
-//! `cargo test --test e2e -- --ignored --test-threads=1`.
-#![cfg(not(target_arch = "wasm32"))]
+//! The workbench as a person uses it: round-robin (and the screenshot), a crash
+//! and its redelivery, refusals in words, bodies as text, the embed page, the
+//! countdown's Disconnect, remembered credentials, a broker restart.
 
-mod native;
-
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use native::{wait_for_port, Services};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 
-const APP_PORT: u16 = 8090;
-const DRIVER_PORT: u16 = 9515;
-const WAIT: Duration = Duration::from_secs(15);
-
-
-
-fn start_services() -> Services {
-    let trunk = Command::new("trunk")
-        .args(["serve", "--offline", "--no-autoreload", "--port", &APP_PORT.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("trunk is installed by ./burrow setup");
-    let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-        .arg(format!("--port={DRIVER_PORT}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver is installed by ./burrow setup");
-    let services = Services(vec![trunk, driver]);
-    // The first trunk build may compile the app.
-    wait_for_port(APP_PORT, "trunk serve", Duration::from_secs(600));
-    wait_for_port(DRIVER_PORT, "chromedriver", Duration::from_secs(30));
-    services
-}
-
-async fn browser() -> Client {
-    let capabilities = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,1900"
-            ]
-        }
-    });
-    let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
-    ClientBuilder::native()
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
-        .await
-        .expect("a WebDriver session in headless Chromium")
-}
-
-/// Waits until the text of `css` satisfies `ok`, or fails naming `what`.
-async fn wait_text(client: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    let mut last = String::new();
-    loop {
-        if let Ok(element) = client.find(Locator::Css(css)).await {
-            if let Ok(text) = element.text().await {
-                if ok(&text) {
-                    return text;
-                }
-                last = text;
-            }
-        }
-        assert!(start.elapsed() < WAIT, "{what}: `{css}` still reads {last:?} after {WAIT:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The element, once it exists (the app renders after its wasm loads).
-async fn element(client: &Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no `{css}` within {WAIT:?}: {e}"))
-}
-
-async fn click(client: &Client, css: &str) {
-    element(client, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
-}
-
-async fn type_into(client: &Client, css: &str, text: &str) {
-    let element = element(client, css).await;
-    element.clear().await.unwrap_or_else(|e| panic!("cannot clear `{css}`: {e}"));
-    element.send_keys(text).await.unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
-}
-
-fn fresh(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{prefix}-{nanos}")
-}
-
-/// Opens the app and connects with the setup's user.
-async fn open_connected(client: &Client) {
-    client.goto(&format!("http://127.0.0.1:{APP_PORT}/")).await.expect("the app loads");
-    let passcode = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
-    let login = std::env::var("BURROW_RABBIT_USER").unwrap_or_else(|_| "burrow".into());
-    type_into(client, "section[aria-label='Connection'] input[name='login']", &login).await;
-    type_into(client, "section[aria-label='Connection'] input[name='passcode']", &passcode).await;
-    click(client, "section[aria-label='Connection'] button[type='submit']").await;
-    wait_text(client, "[data-testid='connection-status']", "connect", |t| t.contains("Connected to")).await;
-}
-
-async fn declare(client: &Client, queue: &str, durable: bool) -> String {
-    type_into(client, "section[aria-label='Queue'] input[name='queue']", queue).await;
-    let checkbox = client
-        .find(Locator::Css("section[aria-label='Queue'] input[name='durable']"))
-        .await
-        .expect("durable checkbox");
-    if checkbox.is_selected().await.unwrap_or(false) != durable {
-        checkbox.click().await.expect("toggle durable");
-    }
-    // The previous outcome, if any, must be replaced by this declare's.
-    let before = match client.find(Locator::Css("[data-testid='declare-result']")).await {
-        Ok(element) => element.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    click(client, "section[aria-label='Queue'] button[type='submit']").await;
-    wait_text(client, "[data-testid='declare-result']", "declare outcome", |t| !t.is_empty() && t != before).await
-}
-
-async fn add_consumer(client: &Client, queue: &str, auto_ack: bool, prefetch: u16) {
-    type_into(client, "section[aria-label='Consumers'] input[name='consume-queue']", queue).await;
-    let mode = if auto_ack { "auto" } else { "manual" };
-    click(client, &format!("section[aria-label='Consumers'] select[name='ack'] option[value='{mode}']")).await;
-    type_into(client, "section[aria-label='Consumers'] input[name='prefetch']", &prefetch.to_string()).await;
-    click(client, "section[aria-label='Consumers'] button[type='submit']").await;
-}
-
-async fn publish(client: &Client, queue: &str, body: &str, count: u32) {
-    type_into(client, "section[aria-label='Producer'] input[name='routing-key']", queue).await;
-    type_into(client, "section[aria-label='Producer'] textarea[name='body']", body).await;
-    type_into(client, "section[aria-label='Producer'] input[name='count']", &count.to_string()).await;
-    click(client, "section[aria-label='Producer'] button[type='submit']").await;
-}
-
-async fn consumer_text(client: &Client, number: u32, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    wait_text(client, &format!("[data-testid='consumer-{number}']"), what, ok).await
-}
-
-/// Waits until style.css is applied (its custom properties are set on `.burrow`:
-/// the sheet can arrive after the app renders) and the fonts have loaded, so a
-/// screenshot shows the page a user sees, not the unstyled markup.
-async fn wait_for_styles(client: &Client) {
-    let check = r#"
-        const app = document.querySelector('.burrow');
-        const sheet = [...document.styleSheets].some(s => (s.href || '').endsWith('.css'));
-        return !!app && sheet && getComputedStyle(app).getPropertyValue('--fg').trim() !== ''
-            && document.fonts.status === 'loaded';"#;
-    let start = Instant::now();
-    while client.execute(check, vec![]).await.ok() != Some(serde_json::Value::Bool(true)) {
-        assert!(start.elapsed() < WAIT, "style.css was not applied within {WAIT:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use super::broker::connection_names;
+use super::page::*;
 
 /// The chart a user reads: axes labelled (msg/s from 0, two minutes to now) and a
 /// legend with each line's current value.
-async fn chart_is_labelled(client: &Client) {
+pub async fn chart_is_labelled(client: &Client) {
     element(client, "[data-testid='rate-chart']").await;
     let script = "return [...document.querySelectorAll(\"[data-testid='rate-chart'] text\")].map(t => t.textContent)";
     let labels = client.execute(script, vec![]).await.expect("the chart's labels");
@@ -190,7 +27,7 @@ async fn chart_is_labelled(client: &Client) {
     assert!(legend.chars().any(|c| c.is_ascii_digit()), "the legend shows the current values: {legend}");
 }
 
-async fn round_robin_and_screenshot(client: &Client) {
+pub async fn round_robin_and_screenshot(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-work");
     let outcome = declare(client, &queue, false).await;
@@ -221,7 +58,7 @@ async fn round_robin_and_screenshot(client: &Client) {
     std::fs::write(path, png).expect("write docs/screenshot.png");
 }
 
-async fn crash_and_redelivery(client: &Client) {
+pub async fn crash_and_redelivery(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-ack");
     declare(client, &queue, false).await;
@@ -239,7 +76,7 @@ async fn crash_and_redelivery(client: &Client) {
     consumer_text(client, 2, "acked", |t| t.contains("acked")).await;
 }
 
-async fn refused_redeclare_in_words(client: &Client) {
+pub async fn refused_redeclare_in_words(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-durable");
     let first = declare(client, &queue, true).await;
@@ -250,7 +87,7 @@ async fn refused_redeclare_in_words(client: &Client) {
     assert!(refused.contains("use a new queue"), "says what to do: {refused}");
 }
 
-async fn bodies_are_text_never_html(client: &Client) {
+pub async fn bodies_are_text_never_html(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-html");
     declare(client, &queue, false).await;
@@ -265,8 +102,8 @@ async fn bodies_are_text_never_html(client: &Client) {
     assert_ne!(title, "owned");
 }
 
-async fn embed_page_with_two_widgets(client: &Client) {
-    client.goto(&format!("http://127.0.0.1:{APP_PORT}/examples/embed.html")).await.expect("embed page");
+pub async fn embed_page_with_two_widgets(client: &Client) {
+    client.goto(&app_url("/examples/embed.html")).await.expect("embed page");
     for widget in ["producer-widget", "consumer-widget"] {
         wait_text(client, &format!("#{widget} [data-testid='connection-status']"), widget, |t| t.contains("Connected to")).await;
     }
@@ -293,40 +130,8 @@ async fn embed_page_with_two_widgets(client: &Client) {
     assert!(font.as_str().unwrap_or_default().contains("Georgia"), "host font kept: {font}");
 }
 
-/// The names of the broker's client connections now, from the management API.
-/// The names of the broker's client connections opened at or after `since`
-/// (milliseconds since the epoch), from the management API: the app page's
-/// connections, which may still be closing when the embed page loads, are older.
-fn connection_names(since: u128) -> std::collections::BTreeSet<String> {
-    let user = std::env::var("BURROW_RABBIT_USER").unwrap_or_else(|_| "burrow".into());
-    let password = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "-u",
-            &format!("{user}:{password}"),
-            "http://127.0.0.1:15672/api/connections?columns=name,connected_at",
-        ])
-        .output()
-        .expect("curl the management API");
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    list.as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter(|c| c["connected_at"].as_u64().is_some_and(|at| u128::from(at) >= since))
-                .filter_map(|c| c["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn epoch_ms() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
-}
-
 /// `unmount()` ends a widget's connections, its main one and its consumers'.
-async fn unmounted_widgets_leave_no_connection(client: &Client, since: u128) {
+pub async fn unmounted_widgets_leave_no_connection(client: &Client, since: u128) {
     // Two widgets and a consumer card hold connections; the management API lists
     // them within a second or so.
     let started = Instant::now();
@@ -356,8 +161,8 @@ async fn unmounted_widgets_leave_no_connection(client: &Client, since: u128) {
 
 /// Disconnect while the status counts down to the next attempt brings Connect back
 /// at once: nothing stays "Reconnecting".
-async fn disconnect_during_the_countdown(client: &Client) {
-    client.goto(&format!("http://127.0.0.1:{APP_PORT}/")).await.expect("the app loads");
+pub async fn disconnect_during_the_countdown(client: &Client) {
+    client.goto(&app_url("/")).await.expect("the app loads");
     // Nothing listens there: every attempt fails and a countdown runs.
     type_into(client, "section[aria-label='Connection'] [name='url']", "ws://127.0.0.1:15999/ws").await;
     type_into(client, "section[aria-label='Connection'] input[name='passcode']", "burrow").await;
@@ -382,7 +187,7 @@ async fn disconnect_during_the_countdown(client: &Client) {
 /// A routing key over 255 bytes is refused at publish, in words, every time; the
 /// next valid publish is confirmed (and refused records get list keys of their own,
 /// which yew's debug build checks).
-async fn an_impossible_publish_is_refused_alone(client: &Client) {
+pub async fn an_impossible_publish_is_refused_alone(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-long-key");
     declare(client, &queue, false).await;
@@ -400,7 +205,7 @@ async fn an_impossible_publish_is_refused_alone(client: &Client) {
 }
 
 /// Credentials stay in memory unless "remember" is ticked.
-async fn credentials_are_kept_only_when_asked(client: &Client) {
+pub async fn credentials_are_kept_only_when_asked(client: &Client) {
     let stored = |client: &Client| {
         let client = client.clone();
         async move {
@@ -428,7 +233,7 @@ async fn credentials_are_kept_only_when_asked(client: &Client) {
 /// The broker restarts under the app: the status counts down to the next attempt,
 /// a message published meanwhile waits in the outbox, and after the reconnect the
 /// consumer (subscription restored) gets it.
-async fn survives_a_broker_restart(client: &Client) {
+pub async fn survives_a_broker_restart(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-restart");
     declare(client, &queue, true).await;
@@ -463,26 +268,3 @@ async fn survives_a_broker_restart(client: &Client) {
     wait_text(client, "[data-testid='outbox']", "outbox empties", |t| t.starts_with("outbox: 0 waiting")).await;
 }
 
-#[test]
-#[ignore = "needs ./burrow setup (broker, trunk, chromedriver); run by ./burrow test"]
-fn the_app_and_the_widget_in_headless_chromium() {
-    let _services = start_services();
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(async {
-        let client = browser().await;
-        round_robin_and_screenshot(&client).await;
-        crash_and_redelivery(&client).await;
-        refused_redeclare_in_words(&client).await;
-        bodies_are_text_never_html(&client).await;
-        disconnect_during_the_countdown(&client).await;
-        an_impossible_publish_is_refused_alone(&client).await;
-        // Leave the app page; connections listed now are not the widgets'.
-        client.goto("about:blank").await.expect("blank page");
-        let before_widgets = epoch_ms();
-        embed_page_with_two_widgets(&client).await;
-        unmounted_widgets_leave_no_connection(&client, before_widgets).await;
-        credentials_are_kept_only_when_asked(&client).await;
-        survives_a_broker_restart(&client).await;
-        client.close().await.expect("end the WebDriver session");
-    });
-}
