@@ -68,7 +68,7 @@ pub async fn crash_and_redelivery(client: &Client) {
     consumer_text(client, 1, "consumer 1 gets it", |t| t.contains("important work")).await;
     add_consumer(client, &queue, false, 1).await;
     consumer_text(client, 2, "consumer 2 subscribed", |t| t.contains("consuming")).await;
-    click(client, "button[aria-label='Crash consumer 1']").await;
+    click(client, "button[aria-label='Crash Consumer 1']").await;
     consumer_text(client, 1, "consumer 1 crashed", |t| t.contains("crashed")).await;
     let second = consumer_text(client, 2, "redelivered to consumer 2", |t| t.contains("important work")).await;
     assert!(second.contains("redelivered"), "marked redelivered: {second}");
