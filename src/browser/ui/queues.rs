@@ -3,6 +3,7 @@
 //! panels use, and opens peek, purge and delete.
 
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use yew::prelude::*;
 
@@ -73,7 +74,7 @@ impl SortKey {
 
 /// How the list is shown: filter and order.
 #[derive(Debug, Clone, PartialEq)]
-struct View {
+pub struct View {
     filter: String,
     sort: SortKey,
     descending: bool,
@@ -103,6 +104,15 @@ pub fn queues_panel() -> Html {
     let period = workbench.as_ref().and_then(|w| w.refresh_ms);
     let on_types = workbench.clone().map(|w| Callback::from(move |types| w.dispatch(Action::QueueTypes(types))));
     let handle = use_queue_list(settings.clone(), period, on_types.unwrap_or_default());
+    // Stable callbacks: the table (hundreds of rows) redraws only when its data changes.
+    let on_view = use_callback(view.setter(), |next: View, setter| setter.set(next));
+    let on_tool = use_callback(tool.setter(), |next: QueueTool, setter| setter.set(Some(next)));
+    let dispatcher = workbench.as_ref().map(|w| w.dispatcher());
+    let on_select = use_callback(dispatcher, |queue: String, dispatcher| {
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.dispatch(Action::SelectQueue(queue));
+        }
+    });
     let Some(workbench) = workbench else { return html! {} };
     if settings.is_none() {
         return html! {
@@ -141,7 +151,8 @@ pub fn queues_panel() -> Html {
                 <p class="outcome bad" role="status" data-testid="queues-problem">{ problem.words() }</p>
             }
             if list.read_at.is_some() {
-                { queue_table(&view, list, &workbench, &tool) }
+                <QueueTable queues={list.queues.clone()} selected={workbench.queue.clone()} view={(*view).clone()}
+                    on_view={on_view} on_select={on_select} on_tool={on_tool} />
             }
             <QueueTools tool={(*tool).clone()} on_close={{ let tool = tool.clone(); Callback::from(move |()| tool.set(None)) }}
                 on_changed={handle.refresh.clone()} />
@@ -159,25 +170,33 @@ fn read_at(list: &QueueList, workbench: &Workbench) -> String {
     }
 }
 
+/// Props of [`QueueTable`].
+#[derive(Properties, PartialEq)]
+struct QueueTableProps {
+    queues: Rc<Vec<QueueState>>,
+    selected: String,
+    view: View,
+    on_view: Callback<View>,
+    on_select: Callback<String>,
+    on_tool: Callback<QueueTool>,
+}
+
 /// The table itself, with sortable headers.
-fn queue_table(view: &UseStateHandle<View>, list: &QueueList, workbench: &Workbench, tool: &UseStateHandle<Option<QueueTool>>) -> Html {
-    let shown = view.apply(&list.queues);
+#[function_component(QueueTable)]
+fn queue_table(props: &QueueTableProps) -> Html {
+    let view = &props.view;
+    let shown = view.apply(&props.queues);
     let header = |key: SortKey, label: &'static str| {
         let sorted = view.sort == key;
-        let aria = match (sorted, view.descending) {
-            (false, _) => "none",
-            (true, false) => "ascending",
-            (true, true) => "descending",
+        let (aria, arrow) = match (sorted, view.descending) {
+            (false, _) => ("none", ""),
+            (true, false) => ("ascending", " ▲"),
+            (true, true) => ("descending", " ▼"),
         };
-        let arrow = match (sorted, view.descending) {
-            (false, _) => "",
-            (true, false) => " ▲",
-            (true, true) => " ▼",
-        };
-        let view = view.clone();
+        let (view, on_view) = (view.clone(), props.on_view.clone());
         let onclick = Callback::from(move |_: MouseEvent| {
             let descending = if view.sort == key { !view.descending } else { key != SortKey::Name && key != SortKey::Type };
-            view.set(View { sort: key, descending, ..(*view).clone() });
+            on_view.emit(View { sort: key, descending, ..view.clone() });
         });
         html! { <th scope="col" aria-sort={aria}><button type="button" class="sort" onclick={onclick}>{ label }{ arrow }</button></th> }
     };
@@ -190,27 +209,27 @@ fn queue_table(view: &UseStateHandle<View>, list: &QueueList, workbench: &Workbe
                     <th scope="col"><span class="visually-hidden">{ "actions" }</span></th>
                 </tr></thead>
                 <tbody>
-                    { for shown.iter().map(|queue| queue_row(queue, workbench, tool)) }
+                    { for shown.iter().map(|queue| queue_row(queue, props)) }
                 </tbody>
             </table>
             if shown.is_empty() {
-                <p class="muted">{ if list.queues.is_empty() { "No queues yet." } else { "No queue name matches the filter." } }</p>
+                <p class="muted">{ if props.queues.is_empty() { "No queues yet." } else { "No queue name matches the filter." } }</p>
             }
         </div>
     }
 }
 
 /// One queue: its name selects it; peek, purge and delete open their tool.
-fn queue_row(queue: &QueueState, workbench: &Workbench, tool: &UseStateHandle<Option<QueueTool>>) -> Html {
+fn queue_row(queue: &QueueState, props: &QueueTableProps) -> Html {
     let name = queue.name.clone();
-    let selected = workbench.queue == name;
+    let selected = props.selected == name;
     let select = {
-        let (workbench, name) = (workbench.clone(), name.clone());
-        Callback::from(move |_: MouseEvent| workbench.dispatch(Action::SelectQueue(name.clone())))
+        let (on_select, name) = (props.on_select.clone(), name.clone());
+        Callback::from(move |_: MouseEvent| on_select.emit(name.clone()))
     };
     let open = |make: fn(&QueueState) -> QueueTool| {
-        let (tool, chosen) = (tool.clone(), make(queue));
-        Callback::from(move |_: MouseEvent| tool.set(Some(chosen.clone())))
+        let (on_tool, chosen) = (props.on_tool.clone(), make(queue));
+        Callback::from(move |_: MouseEvent| on_tool.emit(chosen.clone()))
     };
     let stream = queue.queue_type == "stream";
     html! {

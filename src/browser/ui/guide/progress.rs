@@ -10,9 +10,10 @@ fn bound(progress: &LessonProgress, ws: &WorkbenchState, role: &str) -> Option<u
     progress.consumers.get(role).copied().filter(|n| ws.consumers.get(*n).is_some())
 }
 
-/// Whether the lesson's `queue` is there to use: it declared it, or the broker lists it.
-fn usable(progress: &LessonProgress, ws: &WorkbenchState, queue: &str) -> bool {
-    progress.declared(queue) || ws.queue_type(queue).is_some()
+/// Whether the lesson's `queue` is there to use: the lesson declared it (as the
+/// tutorial does first, every time).
+fn usable(progress: &LessonProgress, queue: &str) -> bool {
+    progress.declared(queue)
 }
 
 /// The words on `action`'s button (the `index`th of `lesson`).
@@ -54,10 +55,10 @@ pub fn enabled(action: &LessonAction, progress: &LessonProgress, ws: &WorkbenchS
         LessonAction::Declare { .. } if !connected => Err("connect first".to_owned()),
         LessonAction::Declare { .. } => Ok(()),
         LessonAction::Publish { .. } if !ws.main.running => Err("connect first".to_owned()),
-        LessonAction::Publish { queue, .. } if !usable(progress, ws, queue) => Err(format!("declare {queue} first")),
+        LessonAction::Publish { queue, .. } if !usable(progress, queue) => Err(format!("declare {queue} first")),
         LessonAction::Publish { .. } => Ok(()),
         LessonAction::AddConsumer { .. } if ws.main.settings.is_none() => Err("connect first".to_owned()),
-        LessonAction::AddConsumer { queue, .. } if !usable(progress, ws, queue) => Err(format!("declare {queue} first")),
+        LessonAction::AddConsumer { queue, .. } if !usable(progress, queue) => Err(format!("declare {queue} first")),
         LessonAction::AddConsumer { role, .. } => match bound(progress, ws, role) {
             Some(number) => Err(format!("Consumer {number} is this lesson's {role} consumer")),
             None => Ok(()),

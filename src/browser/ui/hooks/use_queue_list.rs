@@ -60,18 +60,11 @@ pub fn clock_now() -> String {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QueueList {
     /// The queues of the last reading.
-    pub queues: Vec<QueueState>,
+    pub queues: Rc<Vec<QueueState>>,
     /// When it was read (local time), once it was.
     pub read_at: Option<String>,
     /// Why the last reading failed, if it did.
     pub problem: Option<ReadProblem>,
-}
-
-impl QueueList {
-    /// The types of the queues read, for the consumer form's checks.
-    pub fn types(&self) -> Vec<(String, QueueType)> {
-        self.queues.iter().filter_map(|q| Some((q.name.clone(), q.queue_type.parse().ok()?))).collect()
-    }
 }
 
 /// What happens to the list.
@@ -91,7 +84,7 @@ impl Reducible for QueueList {
         let mut next = (*self).clone();
         match action {
             ListAction::Read(queues) => {
-                next.queues = queues;
+                next.queues = Rc::new(queues);
                 next.read_at = Some(clock_now());
                 next.problem = None;
             }
@@ -147,8 +140,8 @@ fn read_list(list: UseReducerHandle<QueueList>, settings: Option<ConnectionSetti
     spawn_local(async move {
         match api.queues(settings.vhost()).await {
             Ok(queues) => {
-                let read = QueueList { queues: queues.clone(), ..QueueList::default() };
-                on_types.emit(read.types());
+                let types = queues.iter().filter_map(|q| Some((q.name.clone(), q.queue_type.parse().ok()?))).collect();
+                on_types.emit(types);
                 list.dispatch(ListAction::Read(queues));
             }
             Err(error) => list.dispatch(ListAction::Failed(ReadProblem::from_error(&error, &settings))),
