@@ -14,14 +14,21 @@
 mod native;
 
 mod broker;
+mod disconnect;
 mod measure;
 mod page;
+mod producer;
+mod proxy;
+mod queues;
+mod streams;
+mod tutorial;
 mod workbench;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder};
+use futures_util::FutureExt;
 use native::{wait_for_port, Services};
 
 const APP_PORT: u16 = 8090;
@@ -87,8 +94,22 @@ fn the_app_and_the_widget_in_headless_chromium() {
     let _services = start_services();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async {
-        use workbench::*;
         let client = browser().await;
+        // Close the browser even when a scenario fails: a page left open keeps
+        // reconnecting to the next run's trunk and its connections skew that run.
+        let outcome = std::panic::AssertUnwindSafe(scenarios(&client)).catch_unwind().await;
+        let _ = client.close().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+/// Every scenario that [`wanted`] picks, in order.
+async fn scenarios(client: &Client) {
+    {
+        use workbench::*;
+        let client = client.clone();
         if wanted("round_robin_and_screenshot") {
             round_robin_and_screenshot(&client).await;
         }
@@ -101,8 +122,48 @@ fn the_app_and_the_widget_in_headless_chromium() {
         if wanted("bodies_are_text_never_html") {
             bodies_are_text_never_html(&client).await;
         }
-        if wanted("disconnect_during_the_countdown") {
-            disconnect_during_the_countdown(&client).await;
+        if wanted("disconnect_during_the_countdown_stops_for_good") {
+            disconnect::disconnect_during_the_countdown_stops_for_good(&client).await;
+        }
+        if wanted("disconnect_says_what_keeps_running") {
+            disconnect::disconnect_says_what_keeps_running_and_stop_all_ends_it(&client).await;
+        }
+        if wanted("a_crashed_card_marks_its_messages_returned") {
+            disconnect::a_crashed_card_marks_its_messages_returned(&client).await;
+        }
+        if wanted("selecting_an_existing_queue_shows_its_figures") {
+            queues::selecting_an_existing_queue_shows_its_figures(&client).await;
+        }
+        if wanted("peek_returns_the_messages_to_the_queue") {
+            queues::peek_returns_the_messages_to_the_queue(&client).await;
+            measure::axe(&client, "the workbench (queue list, peek, a consumer card)").await;
+        }
+        if wanted("purge_and_delete_ask_first") {
+            queues::purge_and_delete_ask_first(&client).await;
+        }
+        if wanted("a_stream_is_peeked_from_an_offset") {
+            queues::a_stream_is_peeked_from_an_offset(&client).await;
+        }
+        if wanted("without_the_management_tag") {
+            queues::without_the_management_tag(&client).await;
+        }
+        if wanted("a_publish_that_routes_nowhere_says_so") {
+            producer::a_publish_that_routes_nowhere_says_so(&client).await;
+        }
+        if wanted("every_property_and_header_arrives") {
+            producer::every_property_and_header_arrives(&client).await;
+        }
+        if wanted("forms_keep_what_was_typed_and_check_numbers") {
+            producer::forms_keep_what_was_typed_and_check_numbers(&client).await;
+        }
+        if wanted("long_names_wrap") {
+            producer::long_names_wrap(&client).await;
+        }
+        if wanted("a_stream_consumer_needs_a_start") {
+            streams::a_stream_consumer_needs_a_start_and_replays_under_a_divider(&client).await;
+        }
+        if wanted("the_tutorial_shows_its_progress_and_resets") {
+            tutorial::the_tutorial_shows_its_progress_and_resets(&client).await;
         }
         if wanted("an_impossible_publish_is_refused_alone") {
             an_impossible_publish_is_refused_alone(&client).await;
@@ -115,6 +176,7 @@ fn the_app_and_the_widget_in_headless_chromium() {
             client.goto("about:blank").await.expect("blank page");
             let before_widgets = broker::epoch_ms();
             embed_page_with_two_widgets(&client).await;
+            measure::axe(&client, "the embed page's widgets").await;
             unmounted_widgets_leave_no_connection(&client, before_widgets).await;
         }
         if wanted("credentials_are_kept_only_when_asked") {
@@ -123,6 +185,5 @@ fn the_app_and_the_widget_in_headless_chromium() {
         if wanted("survives_a_broker_restart") {
             survives_a_broker_restart(&client).await;
         }
-        client.close().await.expect("end the WebDriver session");
-    });
+    }
 }

@@ -32,6 +32,7 @@ pub async fn round_robin_and_screenshot(client: &Client) {
     let queue = fresh("e2e-work");
     let outcome = declare(client, &queue, false).await;
     assert!(outcome.contains("declared"), "{outcome}");
+    println!("declared: {outcome}; the broker has: {:?}", super::broker::queue(&queue).map(|q| (q["durable"].clone(), q["exclusive"].clone(), q["auto_delete"].clone())));
     add_consumer(client, &queue, true, 0).await;
     add_consumer(client, &queue, true, 0).await;
     for number in [1, 2] {
@@ -157,31 +158,6 @@ pub async fn unmounted_widgets_leave_no_connection(client: &Client, since: u128)
         assert!(started.elapsed() < WAIT, "connections still open after unmount(): {left:?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-/// Disconnect while the status counts down to the next attempt brings Connect back
-/// at once: nothing stays "Reconnecting".
-pub async fn disconnect_during_the_countdown(client: &Client) {
-    client.goto(&app_url("/")).await.expect("the app loads");
-    // Nothing listens there: every attempt fails and a countdown runs.
-    type_into(client, "section[aria-label='Connection'] [name='url']", "ws://127.0.0.1:15999/ws").await;
-    type_into(client, "section[aria-label='Connection'] input[name='passcode']", "burrow").await;
-    click(client, "section[aria-label='Connection'] button[type='submit']").await;
-    wait_text(client, "[data-testid='connection-status']", "countdown", |t| t.contains("Reconnecting in")).await;
-    click(client, "section[aria-label='Connection'] button.secondary").await;
-    let clicked = Instant::now();
-    loop {
-        let button = client.find(Locator::Css("section[aria-label='Connection'] button[type='submit']")).await;
-        if let Ok(button) = button {
-            if button.text().await.unwrap_or_default() == "Connect" {
-                break;
-            }
-        }
-        assert!(clicked.elapsed() < Duration::from_secs(1), "Connect did not come back within a second");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let status = wait_text(client, "[data-testid='connection-status']", "closed", |t| t.contains("Closed")).await;
-    assert!(!status.contains("Reconnecting"), "{status}");
 }
 
 /// A routing key over 255 bytes is refused at publish, in words, every time; the

@@ -72,7 +72,7 @@ async fn follow(
             ConnectionEvent::Stopped(reason) => {
                 live.release_main(&reliable);
                 workbench.dispatch(Action::Closed { generation, reason: reason.to_string() });
-                break;
+                return;
             }
             _ => {}
         }
@@ -80,6 +80,8 @@ async fn follow(
             workbench.dispatch(Action::Outbox { generation, outbox: reliable.outbox() });
         }
     }
+    // The connection went (a newer Connect replaced it) before it said Stopped.
+    workbench.dispatch(Action::Closed { generation, reason: "stopped".to_owned() });
 }
 
 /// Disconnects the main connection; no more reconnects. The consumers' own

@@ -49,9 +49,10 @@ impl LiveHandles {
         self.0.main.borrow().clone()
     }
 
-    /// A Connect begins: any earlier main connection stops; the new one's generation.
+    /// A Connect begins: any earlier main connection goes at once (its follower
+    /// reports it closed, as news of an earlier generation); the new one's generation.
     pub fn begin_main(&self) -> u64 {
-        self.stop_main();
+        self.drop_main();
         let generation = self.0.generations.get() + 1;
         self.0.generations.set(generation);
         generation
@@ -73,9 +74,19 @@ impl LiveHandles {
         }
     }
 
-    /// Stops the main connection and lets go of it.
+    /// Stops the main connection. It is let go of when it says it stopped
+    /// ([`LiveHandles::release_main`]): dropped at once, it could not say so.
     pub fn stop_main(&self) {
-        if let Some(main) = self.0.main.borrow_mut().take() {
+        if let Some(main) = self.main() {
+            main.stop();
+        }
+    }
+
+    /// Stops the main connection and lets go of it at once (the workbench goes:
+    /// nobody waits for it to say it stopped, and its socket closes now).
+    pub fn drop_main(&self) {
+        let main = self.0.main.borrow_mut().take();
+        if let Some(main) = main {
             main.stop();
         }
     }

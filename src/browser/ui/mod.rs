@@ -95,7 +95,7 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
     {
         // The main connection stops when the workbench goes (a widget's unmount()).
         let live = (*live).clone();
-        use_effect_with((), move |_| move || live.stop_main());
+        use_effect_with((), move |_| move || live.drop_main());
     }
     {
         let (state, live) = (state.clone(), (*live).clone());
@@ -138,7 +138,8 @@ pub fn app() -> Html {
         title: Some("Burrow: RabbitMQ in the browser".to_owned()),
         ..WorkbenchConfig::default()
     };
-    html! { <Workbench {config} /> }
+    // The page's main landmark (a widget lives in its host page's).
+    html! { <main><Workbench {config} /></main> }
 }
 
 /// Mounts the app into `#burrow-app`. A page without that element (one that

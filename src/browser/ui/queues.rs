@@ -239,9 +239,9 @@ fn queue_row(queue: &QueueState, props: &QueueTableProps) -> Html {
                     title="Use this queue in the figures, the producer and the consumer form">{ name.clone() }</button>
             </th>
             <td>{ queue.queue_type.clone() }</td>
-            <td class="n">{ queue.messages_ready }</td>
-            <td class="n">{ queue.messages_unacknowledged }</td>
-            <td class="n">{ queue.messages_ready + queue.messages_unacknowledged }</td>
+            <td class="n ready">{ queue.messages_ready }</td>
+            <td class="n unacked">{ queue.messages_unacknowledged }</td>
+            <td class="n total">{ queue.messages_ready + queue.messages_unacknowledged }</td>
             <td class="n">{ queue.consumers }</td>
             <td class="n">{ format!("{:.1}", queue.publish_rate) }</td>
             <td class="n">{ format!("{:.1}", queue.deliver_rate) }</td>
