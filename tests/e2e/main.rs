@@ -36,7 +36,7 @@ const DRIVER_PORT: u16 = 9515;
 
 fn start_services() -> Services {
     // BURROW_E2E_RELEASE=1 serves the release build (for the long-task figures).
-    let release = std::env::var_os("BURROW_E2E_RELEASE").is_some();
+    let release = std::env::var("BURROW_E2E_RELEASE").is_ok_and(|v| !v.is_empty() && v != "0");
     let trunk = Command::new("trunk")
         .args(["serve", "--offline", "--no-autoreload", "--port", &APP_PORT.to_string()])
         .args(release.then_some("--release"))
@@ -64,7 +64,7 @@ async fn browser() -> Client {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,1900"
+                "--no-first-run", "--window-size=1280,2200"
             ]
         }
     });

@@ -81,7 +81,8 @@ pub async fn every_property_and_header_arrives(client: &Client) {
         assert!(card.contains(copy), "{copy} shown: {card}");
     }
     click(client, "[data-testid='consumer-1'] li.delivery details summary").await;
-    let details = element(client, "[data-testid='consumer-1'] li.delivery details").await.text().await.unwrap_or_default();
+    // Details are drawn when opened.
+    let details = wait_text(client, "[data-testid='consumer-1'] li.delivery details", "the details", |t| t.contains("routing key")).await;
     for (_, value) in fields {
         assert!(details.contains(value), "{value} arrived: {details}");
     }

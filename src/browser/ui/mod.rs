@@ -120,8 +120,8 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
                 <div class="panels">
                     if panels.guide { <Guide /> }
                     if panels.connection { <ConnectionPanel /> }
-                    if panels.queues { <QueuesPanel /> }
                     if panels.queue { <QueuePanel /> }
+                    if panels.queues { <QueuesPanel /> }
                     if panels.producer { <ProducerPanel /> }
                     if panels.consumers { <ConsumersPanel /> }
                 </div>

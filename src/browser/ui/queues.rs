@@ -145,7 +145,7 @@ pub fn queues_panel() -> Html {
                     </select>
                 </label>
                 <button type="button" class="secondary" onclick={Callback::from(move |_| refresh.emit(()))}>{ "Refresh now" }</button>
-                <p class="muted read-at" data-testid="queues-read-at" aria-live="polite">{ read_at(list, &workbench) }</p>
+                <p class="muted read-at" data-testid="queues-read-at" aria-live="polite">{ read_at(list, &workbench, &view) }</p>
             </div>
             if let Some(problem) = &list.problem {
                 <p class="outcome bad" role="status" data-testid="queues-problem">{ problem.words() }</p>
@@ -161,10 +161,12 @@ pub fn queues_panel() -> Html {
 }
 
 /// "read at 18:33:04: 12 queues in “/”".
-fn read_at(list: &QueueList, workbench: &Workbench) -> String {
+fn read_at(list: &QueueList, workbench: &Workbench, view: &View) -> String {
     let vhost = workbench.main.settings.as_ref().map(|s| s.vhost().to_owned()).unwrap_or_default();
+    let shown = view.apply(&list.queues).len();
+    let filtered = if shown < list.queues.len() { format!(" ({shown} shown)") } else { String::new() };
     match &list.read_at {
-        Some(at) => format!("Read at {at}: {} queues in virtual host “{vhost}”.", list.queues.len()),
+        Some(at) => format!("Read at {at}: {} queues in virtual host “{vhost}”{filtered}.", list.queues.len()),
         None if list.problem.is_none() => "Reading…".to_owned(),
         None => String::new(),
     }

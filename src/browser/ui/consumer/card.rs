@@ -77,10 +77,13 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
                 <Replay number={spec.number} first={state.first_offset} />
             }
             <ol class="log" aria-label={format!("Deliveries to {name}")}>
-                { for state.entries.newest(DELIVERY_LOG_LIMIT).iter().map(|entry| match entry {
-                    CardEntry::Delivery(shown) => delivery_item(shown, live, &consumer.settle),
+                { for state.entries.newest(DELIVERY_LOG_LIMIT).into_iter().map(|entry| match entry {
+                    CardEntry::Delivery(shown) => {
+                        let key = shown.number;
+                        html! { <DeliveryItem {key} {shown} {live} settle={consumer.settle.clone()} /> }
+                    }
                     CardEntry::Replay { number, from } => html! {
-                        <li class="divider" key={*number} data-testid="replay-divider">
+                        <li class="divider" key={number} data-testid="replay-divider">
                             { format!("▲ replayed from {from}; below: read before") }
                         </li>
                     },
@@ -106,15 +109,36 @@ fn counts(state: &CardState) -> String {
     words
 }
 
-/// One delivery: its body as text, its marks, its buttons, its details.
-fn delivery_item(shown: &Shown, live: bool, settle: &Callback<(u64, SettleChoice)>) -> Html {
+/// Props of [`DeliveryItem`].
+#[derive(Properties, PartialEq)]
+struct DeliveryItemProps {
+    shown: Shown,
+    /// Its consumer is up: it can be acked.
+    live: bool,
+    settle: Callback<(u64, SettleChoice)>,
+}
+
+/// One delivery: its body as text, its marks, its buttons, its details (drawn
+/// only while open). Its own component: a batch of new deliveries redraws only them.
+#[function_component(DeliveryItem)]
+fn delivery_item(props: &DeliveryItemProps) -> Html {
+    let open = use_state(|| false);
+    let shown = &props.shown;
     let button = |choice: SettleChoice, label: &'static str, class: &'static str| {
-        let (settle, number) = (settle.clone(), shown.number);
+        let (settle, number) = (props.settle.clone(), shown.number);
         html! { <button type="button" class={classes!("small", class)} onclick={Callback::from(move |_| settle.emit((number, choice)))}>{ label }</button> }
     };
     let size = (shown.size > shown.preview.len()).then(|| format!("{} bytes", shown.size));
+    let ontoggle = {
+        let open = open.clone();
+        Callback::from(move |event: Event| {
+            if let Some(details) = event.target_dyn_into::<web_sys::Element>() {
+                open.set(details.has_attribute("open"));
+            }
+        })
+    };
     html! {
-        <li class="delivery" data-testid="delivery" key={shown.number}>
+        <li class="delivery" data-testid="delivery">
             // Text nodes only: a body is never parsed as HTML.
             <span class="body">{ shown.preview.clone() }</span>
             if let Some(copy) = &shown.copy { <span class="badge" title="the producer's copy number (header burrow-copy)">{ format!("#{copy}") }</span> }
@@ -131,7 +155,7 @@ fn delivery_item(shown: &Shown, live: bool, settle: &Callback<(u64, SettleChoice
                 </span>
             }
             if let Some(how) = &shown.settled { <span class="badge good" data-testid="settled">{ how.words() }</span> }
-            if shown.unsettled() && live {
+            if shown.unsettled() && props.live {
                 <span class="actions">
                     { button(SettleChoice::Ack, "Ack", "") }
                     // A stream message cannot be nacked (RabbitMQ closes the connection).
@@ -141,11 +165,13 @@ fn delivery_item(shown: &Shown, live: bool, settle: &Callback<(u64, SettleChoice
                     }
                 </span>
             }
-            <details>
+            <details {ontoggle}>
                 <summary>{ "properties and headers" }</summary>
-                <dl class="headers">
-                    { for shown.details.iter().map(|(k, v)| html! { <><dt>{ k.clone() }</dt><dd>{ v.clone() }</dd></> }) }
-                </dl>
+                if *open {
+                    <dl class="headers">
+                        { for shown.details.iter().map(|(k, v)| html! { <><dt>{ k.clone() }</dt><dd>{ v.clone() }</dd></> }) }
+                    </dl>
+                }
             </details>
         </li>
     }
