@@ -38,12 +38,21 @@ pub async fn longest_frame_gap(client: &Client) -> f64 {
     run(client, "return window.burrowFrames ? window.burrowFrames.worst : 0").await.as_f64().unwrap_or(0.0)
 }
 
-/// The long tasks recorded since [`record_long_tasks`]: (longest, how many, their total), in ms.
+/// The long tasks recorded since [`record_long_tasks`]: (longest, how many, their
+/// total), in ms; prints when each began (ms after recording started).
 pub async fn long_tasks(client: &Client) -> (f64, usize, f64) {
     let tasks = run(client, "return window.burrowLongTasks || []").await;
-    let tasks: Vec<f64> = tasks.as_array().into_iter().flatten().filter_map(|t| t.as_f64()).collect();
-    let longest = tasks.iter().copied().fold(0.0, f64::max);
-    (longest, tasks.len(), tasks.iter().sum())
+    let tasks: Vec<(f64, f64)> = tasks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t.get(0)?.as_f64()?, t.get(1)?.as_f64()?)))
+        .collect();
+    for (duration, start) in &tasks {
+        println!("  a long task of {duration:.0} ms, {start:.0} ms after the click");
+    }
+    let longest = tasks.iter().map(|t| t.0).fold(0.0, f64::max);
+    (longest, tasks.len(), tasks.iter().map(|t| t.0).sum())
 }
 
 /// 10,000 messages wait in a queue; an auto-ack consumer card (prefetch 0, the

@@ -151,18 +151,26 @@ pub async fn consumer_text(client: &Client, number: u32, what: &str, ok: impl Fn
 }
 
 /// Waits until style.css is applied (its custom properties are set on `.burrow`:
-/// the sheet can arrive after the app renders) and the fonts have loaded, so a
+/// the sheet can arrive after the app renders) and the fonts have loaded (a
+/// glyph first drawn late, such as a CJK one, loads its font then), so a
 /// screenshot shows the page a user sees, not the unstyled markup.
 pub async fn wait_for_styles(client: &Client) {
     let check = r#"
         const app = document.querySelector('.burrow');
         const sheet = [...document.styleSheets].some(s => (s.href || '').endsWith('.css'));
-        return !!app && sheet && getComputedStyle(app).getPropertyValue('--fg').trim() !== ''
-            && document.fonts.status === 'loaded';"#;
+        return !!app && sheet && getComputedStyle(app).getPropertyValue('--fg').trim() !== '';"#;
     let start = Instant::now();
     while client.execute(check, vec![]).await.ok() != Some(serde_json::Value::Bool(true)) {
         assert!(start.elapsed() < WAIT, "style.css was not applied within {WAIT:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fonts = r#"
+        const done = arguments[arguments.length - 1];
+        Promise.race([document.fonts.ready.then(() => 'loaded'), new Promise(r => setTimeout(() => r(document.fonts.status), 5000))])
+            .then(done);"#;
+    let status = client.execute_async(fonts, vec![]).await.unwrap_or(serde_json::Value::Null);
+    if status.as_str() != Some("loaded") {
+        println!("fonts still {status} after 5 s: the screenshot is taken anyway");
     }
 }
 
