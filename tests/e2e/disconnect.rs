@@ -96,7 +96,9 @@ pub async fn disconnect_says_what_keeps_running_and_stop_all_ends_it(client: &Cl
     let before = connections_of(E2E_USER);
     open_as_e2e_user(client).await;
     let queue = fresh("e2e-keeps");
-    declare(client, &queue, false).await;
+    let declared = declare(client, &queue, false).await;
+    assert!(declared.contains("declared"), "{declared}");
+    println!("declared: {declared}; the broker has it: {}", broker::queue(&queue).is_some());
     add_consumer(client, &queue, true, 0).await;
     add_consumer(client, &queue, true, 0).await;
     for number in [1, 2] {

@@ -99,13 +99,18 @@ pub fn on_input(set: impl Fn(String) + 'static) -> Callback<InputEvent> {
     })
 }
 
-/// A `change` callback for a select or a checkbox: the value, or "true"/"false".
+/// A `change` callback: a select's value, a checkbox's "true"/"false", a text
+/// field's or a textarea's value (a change without an `input` event, such as
+/// a script clearing it, must reach the draft too, or the next redraw puts the
+/// old text back).
 pub fn on_change(set: impl Fn(String) + 'static) -> Callback<Event> {
     Callback::from(move |event: Event| {
         if let Some(select) = event.target_dyn_into::<HtmlSelectElement>() {
             set(select.value());
         } else if let Some(input) = event.target_dyn_into::<HtmlInputElement>() {
             set(if input.type_() == "checkbox" { input.checked().to_string() } else { input.value() });
+        } else if let Some(area) = event.target_dyn_into::<HtmlTextAreaElement>() {
+            set(area.value());
         }
     })
 }
@@ -153,11 +158,11 @@ pub fn text_field(props: &TextFieldProps) -> Html {
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
-    let set = props.oninput.clone();
+    let (set, changed) = (props.oninput.clone(), props.oninput.clone());
     html! {
         <div class={classes!("field", props.wide.then_some("wide"))}>
             <label for={id.clone()}>{ props.label.clone() }</label>
-            <input id={id} name={props.name.clone()} value={props.value.clone()} oninput={on_input(move |v| set.emit(v))}
+            <input id={id} name={props.name.clone()} value={props.value.clone()} oninput={on_input(move |v| set.emit(v))} onchange={on_change(move |v| changed.emit(v))}
                 placeholder={props.placeholder.clone()} inputmode={props.inputmode.clone()} required={props.required}
                 aria-invalid={props.error.is_some().then_some("true")}
                 aria-describedby={(!described.is_empty()).then_some(described)} spellcheck="false" />

@@ -70,7 +70,8 @@ pub fn producer_panel() -> Html {
                 <TextField label={if typed.exchange.trim().is_empty() { "To queue (routing key)" } else { "Routing key" }}
                     name="routing-key" value={typed.routing_key.clone()} oninput={setter(&draft, "routing-key")} />
                 <label class="wide">{ "Body" }
-                    <textarea name="body" rows="2" value={typed.body.clone()} oninput={on_input({ let set = setter(&draft, "body"); move |v| set.emit(v) })} />
+                    <textarea name="body" rows="2" value={typed.body.clone()} oninput={on_input({ let set = setter(&draft, "body"); move |v| set.emit(v) })}
+                        onchange={on_change({ let set = setter(&draft, "body"); move |v| set.emit(v) })} />
                 </label>
                 { copies_fields(&draft, &typed) }
                 <label class="check"><input type="checkbox" name="persistent" checked={typed.persistent}

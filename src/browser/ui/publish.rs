@@ -12,7 +12,9 @@ use crate::reliable::{PublishConfirm, PublishError, ReliableConnection};
 
 use super::actions::page_now_ms;
 use super::live::{LiveHandles, RouteKnown, ROUTE_CHECK_FRESH_MS};
-use super::state::{Action, ConnectionSettings, Destination, PublishOutcome, PublishRecord, Workbench};
+use yew::UseReducerDispatcher;
+
+use super::state::{Action, ConnectionSettings, Destination, PublishOutcome, PublishRecord, Workbench, WorkbenchState};
 
 /// The header that numbers copies when "How many" is above 1 (by default).
 pub const COPY_HEADER: &str = "burrow-copy";
@@ -111,7 +113,10 @@ fn confirmed(route: RouteKnown) -> PublishOutcome {
 /// waits for room. The destination is checked before the first copy.
 pub fn publish(workbench: Workbench, live: LiveHandles, request: PublishRequest) {
     let Some(reliable) = live.main() else { return };
+    // Read once: a handle kept by a task keeps every state it reads (yew's deref history).
     let settings = workbench.main.settings.clone();
+    let generation = workbench.main.generation;
+    let workbench = workbench.dispatcher();
     // Held weakly between messages, so Disconnect or unmount ends the loop.
     let reliable = Rc::downgrade(&reliable);
     let request = Rc::new(request);
@@ -140,9 +145,9 @@ pub fn publish(workbench: Workbench, live: LiveHandles, request: PublishRequest)
                 outcome,
                 lesson: request.lesson,
             }));
-            workbench.dispatch(Action::Outbox { generation: workbench.main.generation, outbox: reliable.outbox() });
+            workbench.dispatch(Action::Outbox { generation, outbox: reliable.outbox() });
             if let Ok(confirm) = published {
-                let settled = Settle { workbench: workbench.clone(), live: live.clone(), settings: settings.clone() };
+                let settled = Settle { workbench: workbench.clone(), live: live.clone(), settings: settings.clone(), generation };
                 spawn_local(settled.wait(confirm, Rc::downgrade(&reliable), number, request.clone()));
             }
             if stopped {
@@ -154,9 +159,10 @@ pub fn publish(workbench: Workbench, live: LiveHandles, request: PublishRequest)
 
 /// What a confirm's waiter needs.
 struct Settle {
-    workbench: Workbench,
+    workbench: UseReducerDispatcher<WorkbenchState>,
     live: LiveHandles,
     settings: Option<ConnectionSettings>,
+    generation: u64,
 }
 
 impl Settle {
@@ -167,8 +173,7 @@ impl Settle {
         };
         self.workbench.dispatch(Action::PublishSettled { number, outcome, lesson: request.lesson });
         if let Some(reliable) = reliable.upgrade() {
-            let generation = self.workbench.main.generation;
-            self.workbench.dispatch(Action::Outbox { generation, outbox: reliable.outbox() });
+            self.workbench.dispatch(Action::Outbox { generation: self.generation, outbox: reliable.outbox() });
         }
     }
 }

@@ -132,7 +132,8 @@ pub fn queue_panel() -> Html {
                 </fieldset>
                 <label>{ "Arguments (name=value per line)" }
                     <textarea name="arguments" rows="2" value={draft.arguments.clone()}
-                        oninput={super::fields::on_input(move |v| arguments_set.emit(v))}
+                        oninput={super::fields::on_input({ let set = arguments_set.clone(); move |v| set.emit(v) })}
+                        onchange={on_change(move |v| arguments_set.emit(v))}
                         placeholder={"x-message-ttl=60000\nx-max-length=1000"} />
                 </label>
                 <button type="submit" disabled={!workbench.main.connected}>{ "Declare" }</button>
