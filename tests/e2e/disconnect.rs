@@ -98,7 +98,6 @@ pub async fn disconnect_says_what_keeps_running_and_stop_all_ends_it(client: &Cl
     let queue = fresh("e2e-keeps");
     let declared = declare(client, &queue, false).await;
     assert!(declared.contains("declared"), "{declared}");
-    println!("declared: {declared}; the broker has it: {}", broker::queue(&queue).is_some());
     add_consumer(client, &queue, true, 0).await;
     add_consumer(client, &queue, true, 0).await;
     for number in [1, 2] {

@@ -32,7 +32,6 @@ pub async fn round_robin_and_screenshot(client: &Client) {
     let queue = fresh("e2e-work");
     let outcome = declare(client, &queue, false).await;
     assert!(outcome.contains("declared"), "{outcome}");
-    println!("declared: {outcome}; the broker has: {:?}", super::broker::queue(&queue).map(|q| (q["durable"].clone(), q["exclusive"].clone(), q["auto_delete"].clone())));
     add_consumer(client, &queue, true, 0).await;
     add_consumer(client, &queue, true, 0).await;
     for number in [1, 2] {
