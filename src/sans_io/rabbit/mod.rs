@@ -34,6 +34,7 @@ mod limits;
 mod link;
 mod outbox;
 mod queue_type;
+mod routing;
 
 pub use diagnose::{diagnose_consume, diagnose_declare, QueueFacts};
 pub use limits::{
@@ -42,6 +43,9 @@ pub use limits::{
 };
 pub use link::{HeartBeats, Link};
 pub use outbox::{Outbox, OutboxError, OutboxId, OutboxLimits, PendingPublish, Unsent};
+pub use routing::{
+    binding_matches, matching_bindings, topic_matches, Binding, BindingDestination, ExchangeKind, Unroutable,
+};
 pub use queue_type::{
     check_stream_consume, QueueType, QueueTypeProblem, StreamConsumeProblem, StreamOffset, QUEUE_TYPE_ARGUMENT,
 };
