@@ -161,7 +161,7 @@ pub async fn broker_crashes_since(mark: u64) -> (u64, u64) {
 
 /// The management API as the setup's user.
 pub fn management() -> burrow::management::ManagementApi {
-    burrow::management::ManagementApi::new(&format!("{MANAGEMENT_URL}/api"), LOGIN, PASSCODE)
+    burrow::management::ManagementApi::new(format!("{MANAGEMENT_URL}/api"), LOGIN, PASSCODE)
 }
 
 /// The broker's version from a CONNECTED frame's `server` header
