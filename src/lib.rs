@@ -82,8 +82,11 @@
 //! - `ui` (default): the yew app and the embeddable widget (`ui`). Turn it off
 //!   (`burrow = { version = "0.1", default-features = false }`) for the client alone:
 //!   no yew is compiled in.
-//! - `js`: the JavaScript/TypeScript API (`js`: `connect`, `Connection`, `Message`)
-//!   that `./burrow package` builds into an npm package (see `docs/npm-README.md`).
+//! - `js`: the wasm half of the npm package's JavaScript/TypeScript API (`js`),
+//!   which `./burrow package` builds together with the package's own modules
+//!   (`src/browser/js/npm/`: `connect`, `Connection`, `Message`; see
+//!   `docs/npm-README.md`). Its glue imports those modules, so it is for that
+//!   package only.
 //!
 //! # More
 //!

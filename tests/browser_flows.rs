@@ -6,7 +6,7 @@ mod common;
 
 use burrow::client::CloseReason;
 use burrow::rabbit::{BasicProperties, QueueOptions, RefusalKind};
-use burrow::reliable::StopReason;
+use burrow::reliable::{ReliableOptions, StopReason};
 use common::{connect, fresh_name, next_delivery, within, Plain, Refused};
 use wasm_bindgen_test::*;
 
@@ -165,15 +165,57 @@ async fn a_queue_name_with_the_reserved_prefix_is_refused_naming_it() {
     assert!(connection.is_connected(), "nothing was sent: the connection stays");
 }
 
+/// With the management API turned off, a refused redeclare is in the broker's own
+/// words where Web-STOMP sends its ERROR frame (RabbitMQ 4.0.5), and said to be
+/// unexplained where it closes without one (3.10.8).
+#[wasm_bindgen_test]
+async fn without_the_management_api_a_refusal_is_in_the_brokers_words_where_it_sends_them() {
+    let queue = fresh_name("no-management");
+    let first = connect().await;
+    within("declare", first.queue_declare(&queue, &QueueOptions::default())).await.expect("declare");
+    // A management API that is not there (nothing listens on port 9).
+    let nowhere = ReliableOptions { management_url: Some("http://127.0.0.1:9/api".into()), ..common::one_off() };
+    let second = within("CONNECTED", Plain::open_with(common::BROKER_URL, common::connect_options(), nowhere))
+        .await
+        .expect("connect");
+    let info = second.info().expect("CONNECTED's headers");
+    let error = within("redeclare", second.queue_declare(&queue, &QueueOptions::durable()))
+        .await
+        .expect_err("other durability must be refused");
+    if common::broker_version(&info).is_some_and(common::delivers_error_frames) {
+        let refusal = error.refusal().unwrap_or_else(|| panic!("expected a refusal, got {error}"));
+        assert_eq!(refusal.kind, RefusalKind::PreconditionFailed, "{refusal}");
+        assert_eq!(refusal.message, "precondition_failed");
+        assert_eq!(
+            refusal.detail,
+            format!("PRECONDITION_FAILED - inequivalent arg 'durable' for queue '{queue}' in vhost '/': received 'true' but current is 'false'")
+        );
+    } else {
+        // No words from the broker and none from the management API: the declare
+        // ended with its connection, and nothing pretends to know why.
+        assert!(matches!(error, burrow::reliable::DeclareError::Closed(_)), "{:?}: {error}", info.server);
+    }
+    assert!(!second.is_connected(), "RabbitMQ closes the connection after the refusal");
+}
+
 /// Consuming from a queue that does not exist is refused with NOT_FOUND.
 #[wasm_bindgen_test]
 async fn consuming_an_unknown_queue_is_refused_as_not_found() {
     let mut connection = connect().await;
-    let error = within("consume", connection.basic_consume(&fresh_name("nope"), true, None))
+    let info = connection.info().expect("CONNECTED's headers");
+    let queue = fresh_name("nope");
+    let error = within("consume", connection.basic_consume(&queue, true, None))
         .await
         .expect_err("an unknown queue must be refused");
     let refusal = error.refusal().unwrap_or_else(|| panic!("expected the broker's refusal, got {error}"));
     assert_eq!(refusal.kind, RefusalKind::NotFound, "{refusal}");
+    assert_eq!(refusal.detail, format!("NOT_FOUND - no queue '{queue}' in vhost '/'"));
+    // RabbitMQ 4.0.5 sends ERROR, then the SUBSCRIBE's RECEIPT, then closes: the
+    // words come from the ERROR frame. 3.10.8 closes without a word: they come
+    // from the management API.
+    let from_error_frame = matches!(&error, TransportError::Closed(reason) if reason.server_error().is_some());
+    let sends_error = common::broker_version(&info).is_some_and(common::delivers_error_frames);
+    assert_eq!(from_error_frame, sends_error, "{:?}: {error:?}", info.server);
     let closed = common::next_close(&mut connection, "close event").await;
     assert_ne!(closed, CloseReason::Disconnected, "the broker ended it");
     assert!(!connection.is_connected());
@@ -202,10 +244,14 @@ async fn declare_makes_the_queue_as_asked_and_redeclaring_touches_no_message() {
     assert!(state.durable && !state.exclusive && !state.auto_delete, "{state:?}");
     let mut arguments = state.arguments.clone();
     arguments.sort();
-    assert_eq!(
-        arguments,
-        vec![("x-max-length".to_owned(), "100".to_owned()), ("x-message-ttl".to_owned(), "600000".to_owned())]
-    );
+    let mut expected =
+        vec![("x-max-length".to_owned(), "100".to_owned()), ("x-message-ttl".to_owned(), "600000".to_owned())];
+    // RabbitMQ 4 records the default queue type among the arguments; 3.10 does not.
+    let info = first.info().expect("CONNECTED's headers");
+    if common::broker_version(&info).is_some_and(|v| v >= (4, 0, 0)) {
+        expected.push(("x-queue-type".to_owned(), "classic".to_owned()));
+    }
+    assert_eq!(arguments, expected, "the queue's arguments on {:?}", info.server);
 
     for body in ["one", "two"] {
         within("publish", first.basic_publish("", &queue, body.into(), &BasicProperties::default(), true))

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use burrow::rabbit::{BasicProperties, QueueOptions, QueueType, QueueTypeProblem, RabbitError, StreamOffset};
 use burrow::reliable::{
     AckError, ConnectionEvent, ConsumeError, ConsumeOptions, Consumer, DeclareError, Delivery, ReliableConnection,
-    ReliableOptions,
 };
 use common::{connect_options, fresh_name, management, within, BROKER_URL};
 use futures_util::StreamExt;
@@ -24,7 +23,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn start() -> ReliableConnection {
-    ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("a ws:// URL")
+    ReliableConnection::start(BROKER_URL, connect_options(), common::reliable_options()).expect("a ws:// URL")
 }
 
 async fn next(consumer: &mut Consumer, what: &str) -> Delivery {

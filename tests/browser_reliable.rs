@@ -67,7 +67,7 @@ async fn disconnect_during_the_countdown_stops_within_a_second() {
 #[wasm_bindgen_test]
 async fn a_300_byte_routing_key_is_refused_in_words_and_the_next_publish_is_confirmed() {
     let queue = durable_queue("reliable-key").await;
-    let mut c = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    let mut c = ReliableConnection::start(BROKER_URL, connect_options(), common::reliable_options()).expect("url");
     common::until_event(&mut c, "CONNECTED", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
     let bad = c.try_basic_publish("", &"k".repeat(300), b"bad".to_vec(), &BasicProperties::default());
     match bad {
@@ -94,7 +94,7 @@ async fn a_300_byte_routing_key_is_refused_in_words_and_the_next_publish_is_conf
 #[wasm_bindgen_test]
 async fn a_publish_to_a_missing_exchange_fails_alone() {
     let queue = durable_queue("reliable-missing-exchange").await;
-    let mut c = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    let mut c = ReliableConnection::start(BROKER_URL, connect_options(), common::reliable_options()).expect("url");
     common::until_event(&mut c, "CONNECTED", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
     let before = c.try_basic_publish("", &queue, b"before".to_vec(), &BasicProperties::default()).expect("taken");
     within("the first confirm", before).await.expect("confirmed");
@@ -120,7 +120,7 @@ async fn removing_an_auto_ack_consumer_during_a_reconnect_leaves_no_consumer() {
     let mut options = connect_options();
     options.heart_beat = HeartBeat::both(Duration::from_millis(1000));
     let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(400), Jitter::Equal);
-    let mut c = ReliableConnection::start(BROKER_URL, options, ReliableOptions { backoff, ..Default::default() })
+    let mut c = ReliableConnection::start(BROKER_URL, options, ReliableOptions { backoff, ..common::reliable_options() })
         .expect("url");
     let consumer = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None }).expect("consume");
     common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
@@ -179,7 +179,7 @@ async fn removing_an_auto_ack_consumer_during_a_reconnect_leaves_no_consumer() {
 #[wasm_bindgen_test]
 async fn a_consumer_on_a_missing_queue_fails_in_words_and_the_connection_comes_back() {
     let queue = durable_queue("reliable-other").await;
-    let c = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    let c = ReliableConnection::start(BROKER_URL, connect_options(), common::reliable_options()).expect("url");
     let mut missing = c.basic_consume("burrow-no-such-queue", ConsumeOptions::default()).expect("consume");
     match within("the refusal", missing.next()).await {
         Some(Err(error)) => assert!(error.to_string().contains("NOT_FOUND"), "{error}"),
@@ -201,7 +201,7 @@ async fn a_consumer_on_a_missing_queue_fails_in_words_and_the_connection_comes_b
 async fn burst(count: u32) -> (u32, u32) {
     let queue = durable_queue("reliable-burst").await;
     let mark = common::broker_log_mark().await;
-    let mut c = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    let mut c = ReliableConnection::start(BROKER_URL, connect_options(), common::reliable_options()).expect("url");
     let mut events = c.take_events();
     let properties = BasicProperties::persistent();
     let mut after_ten_thousand = 0;
@@ -252,7 +252,7 @@ async fn publishers_waiting_for_room_go_in_order_and_one_that_gives_up_blocks_no
     use burrow::rabbit::OutboxLimits;
     use futures_util::future::join_all;
     let queue = durable_queue("reliable-order").await;
-    let options = ReliableOptions { outbox: OutboxLimits { messages: 5, ..Default::default() }, ..Default::default() };
+    let options = ReliableOptions { outbox: OutboxLimits { messages: 5, ..Default::default() }, ..common::reliable_options() };
     let c = ReliableConnection::start(BROKER_URL, connect_options(), options).expect("url");
     let publish = |n: usize| {
         let (c, queue) = (&c, queue.clone());

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use burrow::ui::{Action, PublishOutcome, PublishRecord, WorkbenchConfig, WorkbenchState};
+use burrow::ui::{Action, Destination, PublishOutcome, PublishRecord, WorkbenchConfig, WorkbenchState};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use yew::functional::Reducible;
@@ -21,13 +21,15 @@ fn wasm_memory_bytes() -> u32 {
 fn publish(state: Rc<WorkbenchState>, number: u64) -> Rc<WorkbenchState> {
     let record = PublishRecord {
         number,
-        routing_key: "task_queue".into(),
-        body: format!("大郎 起来喝药了 #{number}"),
+        destination: Destination::queue("task_queue"),
+        body: "大郎 起来喝药了".into(),
         persistent: number % 2 == 0,
+        copy: Some(format!("{number}/1000000")),
         outcome: PublishOutcome::Pending,
+        lesson: None,
     };
     let state = state.reduce(Action::PublishSent(record));
-    state.reduce(Action::PublishSettled(number, PublishOutcome::Confirmed))
+    state.reduce(Action::PublishSettled { number, outcome: PublishOutcome::Confirmed, lesson: None })
 }
 
 #[wasm_bindgen_test]
@@ -41,11 +43,13 @@ fn a_million_publishes_keep_the_log_bounded_and_memory_flat() {
         state = publish(state, number);
     }
     let after_a_million = wasm_memory_bytes();
-    assert_eq!(state.published, 1_000_000);
-    assert_eq!(state.confirmed, 1_000_000);
-    assert_eq!(state.publishes.total(), 1_000_000);
-    assert_eq!(state.publishes.len(), burrow::ui::PUBLISH_LOG_LIMIT);
-    let newest = state.publishes.newest(1);
+    let publishing = &state.publishing;
+    assert_eq!(publishing.counts.published, 1_000_000);
+    assert_eq!(publishing.counts.confirmed, 1_000_000);
+    assert_eq!(publishing.counts.pending(), 0);
+    assert_eq!(publishing.records.total(), 1_000_000);
+    assert_eq!(publishing.records.len(), burrow::ui::PUBLISH_LOG_LIMIT);
+    let newest = publishing.records.newest(1);
     assert_eq!(newest.first().map(|r| r.number), Some(1_000_000));
     assert_eq!(newest.first().map(|r| r.outcome.clone()), Some(PublishOutcome::Confirmed));
     assert_eq!(after_a_million, after_ten_thousand, "wasm memory grew from {after_ten_thousand} to {after_a_million} bytes");
@@ -83,7 +87,7 @@ async fn the_rate_chart_has_labelled_axes_and_both_lines() {
         RateSample { publish: 1.2, deliver: 0.6 },
         RateSample { publish: 3.2, deliver: 3.2 },
     ];
-    yew::Renderer::<RateChart>::with_root_and_props(root.clone(), RateChartProps { history }).render();
+    yew::Renderer::<RateChart>::with_root_and_props(root.clone(), RateChartProps { history, period_ms: 2_000 }).render();
     // yew renders on its scheduler: give it a turn.
     gloo_timers::future::TimeoutFuture::new(10).await;
 

@@ -44,7 +44,7 @@ fn text(root: &Element, css: &str) -> String {
 }
 
 /// Sets an input's, textarea's or select's value, as typing or choosing would,
-/// and tells the page (a `change` event).
+/// and tells the page (an `input` and a `change` event, as a browser does).
 fn fill(root: &Element, css: &str, value: &str) {
     let element = find(root, css);
     if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
@@ -56,11 +56,13 @@ fn fill(root: &Element, css: &str, value: &str) {
     } else {
         panic!("`{css}` takes no value");
     }
-    // It bubbles, as a real one does: yew listens at the root.
+    // They bubble, as real ones do: yew listens at the root.
     let document = web_sys::window().and_then(|w| w.document()).expect("a document");
-    let change = document.create_event("Event").expect("an event");
-    change.init_event_with_bubbles("change", true);
-    element.dispatch_event(&change).expect("dispatched");
+    for kind in ["input", "change"] {
+        let event = document.create_event("Event").expect("an event");
+        event.init_event_with_bubbles(kind, true);
+        element.dispatch_event(&event).expect("dispatched");
+    }
 }
 
 fn click(root: &Element, css: &str) {
@@ -94,7 +96,13 @@ async fn a_stream_declared_in_the_form_is_read_from_first_shows_offsets_and_repl
     // Declare it a stream: choosing the type ticks durable for it.
     fill(&page, "section[aria-label='Queue'] input[name='queue']", &stream);
     fill(&page, "select[name='queue-type']", "stream");
-    assert!(find(&page, "input[name='durable']").dyn_into::<HtmlInputElement>().expect("a checkbox").checked());
+    let durable = find(&page, "input[name='durable']").dyn_into::<HtmlInputElement>().expect("a checkbox");
+    within("durable ticked", async {
+        while !durable.checked() {
+            TimeoutFuture::new(10).await;
+        }
+    })
+    .await;
     click(&page, "section[aria-label='Queue'] button[type='submit']");
     let declared = until_text(&page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await;
     assert!(declared.contains("a stream"), "{declared}");
@@ -123,7 +131,7 @@ async fn a_stream_declared_in_the_form_is_read_from_first_shows_offsets_and_repl
     // Replay from offset 3: two more deliveries, 3 and 4 again.
     fill(&page, "select[name='replay-from']", "offset");
     fill(&page, "input[name='replay-value']", "3");
-    click(&page, "button[aria-label='Replay consumer 1']");
+    click(&page, "button[aria-label='Replay Consumer 1']");
     let replayed = until_text(&page, "[data-testid='consumer-counts']", "the replay", |t| t.contains("received 7")).await;
     assert!(replayed.contains("received 7"), "{replayed}");
     let shown = text(&page, card);
@@ -132,7 +140,7 @@ async fn a_stream_declared_in_the_form_is_read_from_first_shows_offsets_and_repl
     // A bad offset is refused in words, in place.
     fill(&page, "select[name='replay-from']", "offset");
     fill(&page, "input[name='replay-value']", "three");
-    click(&page, "button[aria-label='Replay consumer 1']");
+    click(&page, "button[aria-label='Replay Consumer 1']");
     until_text(&page, "[aria-label='Consumer 1'] [role='alert']", "the refusal", |t| t.contains("not an offset")).await;
     widget.unmount();
     producer.stop();
@@ -161,7 +169,7 @@ async fn a_quorum_queue_shows_its_type_leader_and_members_and_its_redelivery_cou
     fill(&page, "input[name='consume-queue']", &queue);
     click(&page, "section[aria-label='Consumers'] button[type='submit']");
     until_text(&page, "[data-testid='consumer-1']", "the first delivery", |t| t.contains("Ack")).await;
-    click(&page, "button[aria-label='Crash consumer 1']");
+    click(&page, "button[aria-label='Crash Consumer 1']");
     click(&page, "section[aria-label='Consumers'] button[type='submit']");
     let again = until_text(&page, "[data-testid='consumer-2']", "the redelivery", |t| t.contains("before")).await;
     assert!(again.contains("delivered 1× before") && again.contains("redelivered"), "{again}");

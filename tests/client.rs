@@ -200,6 +200,55 @@ fn an_error_while_connected_becomes_the_reason_of_the_close_that_follows() {
     assert_eq!(peer.events(), vec![Event::Closed(CloseReason::ServerError(expected))]);
 }
 
+/// RabbitMQ 4.0.5 answers a SUBSCRIBE to a missing queue with ERROR
+/// (`message:not_found`), then the SUBSCRIBE's RECEIPT, then the close: that
+/// receipt does not mean the subscription exists (measured with
+/// tests/support/webstomp_facts.py case 4).
+#[test]
+fn a_receipt_after_an_error_that_ends_the_connection_confirms_nothing() {
+    let mut peer = Peer::connected(options(), "0,0");
+    let Subscribed { id, receipt } =
+        peer.session.subscribe("/amq/queue/nope", AckMode::ClientIndividual, vec![], true).unwrap();
+    let receipt = receipt.unwrap();
+    let sub = peer.frames().remove(0);
+    let error = Frame::new(Command::Error)
+        .with_header("message", "not_found")
+        .with_body("NOT_FOUND - no queue 'nope' in vhost '/'");
+    peer.session.handle_frame(ms(10), error.clone());
+    peer.session.handle_frame(ms(11), receipt_for(&sub));
+    let expected = ServerError::from_frame(&error);
+    assert_eq!(peer.events(), vec![Event::Error(expected.clone())], "no Receipt event");
+    peer.session.handle_closed(ms(12), SocketClose::new(1000, WEB_STOMP_DIED));
+    assert_eq!(
+        peer.events(),
+        vec![
+            Event::ReceiptsLost(vec![LostReceipt { id: receipt, request: Request::Subscribe(id) }]),
+            Event::Closed(CloseReason::ServerError(expected)),
+        ]
+    );
+}
+
+/// RabbitMQ's own STOMP checks (`Unknown destination`, `Subscription not found`)
+/// send an ERROR and go on: the receipts that follow still count.
+#[test]
+fn receipts_after_an_error_that_does_not_end_the_connection_still_count() {
+    let mut peer = Peer::connected(options(), "0,0");
+    let r = peer.session.send("/queue/a", vec![], b"m".to_vec(), true).unwrap().unwrap();
+    let send = peer.frames().remove(0);
+    let error = Frame::new(Command::Error)
+        .with_header("message", "Subscription not found")
+        .with_body("Message with id \"T_x@@session-x@@1\" has no subscription");
+    peer.session.handle_frame(ms(10), error.clone());
+    peer.session.handle_frame(ms(11), receipt_for(&send));
+    assert_eq!(
+        peer.events(),
+        vec![
+            Event::Error(ServerError::from_frame(&error)),
+            Event::Receipt { id: r, request: Request::Send { destination: "/queue/a".into() } },
+        ]
+    );
+}
+
 #[test]
 fn a_socket_closing_on_its_own_is_a_socket_close() {
     let mut peer = Peer::connected(options(), "0,0");

@@ -1,5 +1,5 @@
-//! The npm package's module: everything it exports comes from the library
-//! (`burrow::js`, and `mount` from `burrow::ui::widget`); starting it does nothing.
+//! The npm package's main wasm: the library's JavaScript API (`burrow::js`),
+//! built without the `ui` feature, so no yew. Starting it does nothing.
 
 #[cfg(target_arch = "wasm32")]
 pub use burrow::js::*;

@@ -15,8 +15,21 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 
-/// Web-STOMP as `./burrow setup` configures it.
-pub const BROKER_URL: &str = "ws://127.0.0.1:15674/ws";
+/// The broker's Web-STOMP: the host's RabbitMQ 3.10.8 as `./burrow setup`
+/// configures it, or another broker chosen at build time with `BURROW_WS_URL`
+/// (`./burrow test` builds the suites again with RabbitMQ 4.0.5's,
+/// `ws://127.0.0.1:15675/ws`).
+pub const BROKER_URL: &str = match option_env!("BURROW_WS_URL") {
+    Some(url) => url,
+    None => "ws://127.0.0.1:15674/ws",
+};
+
+/// The same broker's management API (`BURROW_MANAGEMENT_URL` at build time,
+/// without the `/api`).
+pub const MANAGEMENT_URL: &str = match option_env!("BURROW_MANAGEMENT_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:15672",
+};
 
 /// The user `./burrow setup` creates; the same environment variables override both.
 pub const LOGIN: &str = match option_env!("BURROW_RABBIT_USER") {
@@ -37,11 +50,22 @@ pub fn connect_options() -> ConnectOptions {
     ConnectOptions::new("/").with_credentials(LOGIN, PASSCODE)
 }
 
-/// A plain one-off connection with the setup's user, or a failed test saying why not.
+/// A plain one-off connection with the setup's user, or a failed test saying
+/// why not. Its management API is the broker's own ([`MANAGEMENT_URL`]):
+/// RabbitMQ's default ports say where only for the first broker.
 pub async fn connect() -> Plain {
     within("CONNECTED", Plain::open(BROKER_URL, connect_options()))
         .await
         .unwrap_or_else(|e| panic!("CONNECT to {BROKER_URL} failed: {e}"))
+}
+
+/// Reliable-connection options whose management API is the broker's own
+/// ([`MANAGEMENT_URL`]), for explaining refusals Web-STOMP closes without a word.
+pub fn reliable_options() -> burrow::reliable::ReliableOptions {
+    burrow::reliable::ReliableOptions {
+        management_url: Some(format!("{MANAGEMENT_URL}/api")),
+        ..Default::default()
+    }
 }
 
 /// `future`'s output, or a failed test naming what did not come in time.
@@ -53,9 +77,10 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     }
 }
 
-/// The options of a plain one-off connection: the one driver with reconnects off.
+/// The options of a plain one-off connection: the one driver with reconnects off,
+/// reading the broker's own management API.
 pub fn one_off() -> ReliableOptions {
-    ReliableOptions { reconnect: false, ..ReliableOptions::default() }
+    ReliableOptions { reconnect: false, ..reliable_options() }
 }
 
 /// A plain one-off connection for the tests: `ReliableConnection` with reconnects
@@ -276,6 +301,14 @@ pub fn fresh_name(prefix: &str) -> String {
     format!("{prefix}-{stamp}-{random}")
 }
 
+/// Where `tests/support/broker_restarter.py` listens for this run's broker
+/// (`BURROW_HELPER_URL` at build time; `./burrow test` runs one with `--broker4`
+/// on 8094 for RabbitMQ 4.0.5).
+pub const HELPER_URL: &str = match option_env!("BURROW_HELPER_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8093",
+};
+
 /// POSTs to `tests/support/broker_restarter.py` (`/restart`, `/pause`, `/resume`);
 /// resolves when it has done it.
 pub async fn ask_broker_helper(path: &str) -> Result<(), String> {
@@ -287,7 +320,7 @@ pub async fn ask_broker_helper_text(path: &str) -> Result<String, String> {
     use wasm_bindgen::JsCast;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    let url = format!("http://127.0.0.1:8093{path}");
+    let url = format!("{HELPER_URL}{path}");
     let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(|e| format!("{e:?}"))?;
     let window = web_sys::window().ok_or("no window")?;
     let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
@@ -319,7 +352,33 @@ pub async fn broker_crashes_since(mark: u64) -> (u64, u64) {
 
 /// The management API as the setup's user.
 pub fn management() -> burrow::management::ManagementApi {
-    burrow::management::ManagementApi::new("http://127.0.0.1:15672/api", LOGIN, PASSCODE)
+    burrow::management::ManagementApi::new(format!("{MANAGEMENT_URL}/api"), LOGIN, PASSCODE)
+}
+
+/// The broker's version from a CONNECTED frame's `server` header
+/// (`RabbitMQ/4.0.5` → `(4, 0, 5)`); `None` for a broker that did not say.
+pub fn broker_version(info: &burrow::client::ConnectionInfo) -> Option<(u32, u32, u32)> {
+    let version = info.server.as_deref()?.strip_prefix("RabbitMQ/")?;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+}
+
+/// The version of the broker the suites run against, from CONNECTED's `server`
+/// header (a fresh connection, closed again): tests assert per version.
+pub async fn server_version() -> (u32, u32, u32) {
+    let mut connection = connect().await;
+    let info = connection.info().unwrap_or_else(|| panic!("connected without CONNECTED's headers"));
+    let version = broker_version(&info).unwrap_or_else(|| panic!("CONNECTED's server header {:?}", info.server));
+    let _ = connection.close().await;
+    version
+}
+
+/// Whether Web-STOMP delivers the ERROR frame of a refused SUBSCRIBE or queue
+/// declare before it closes: RabbitMQ 4.0.5 does (measured), 3.10.8 closes
+/// without it (fixed upstream in 3.10.14), so there the refusal's words come from
+/// the management API. A SEND to a missing exchange gets no ERROR frame on either.
+pub fn delivers_error_frames(version: (u32, u32, u32)) -> bool {
+    version >= (3, 10, 14)
 }
 
 /// Binds `queue` to `exchange` with `routing_key`, through the management API.
@@ -339,7 +398,7 @@ pub async fn declare_durable_elsewhere(queue: &str) -> Result<(), String> {
 /// A write to the management API as the setup's user.
 async fn management_call(method: &str, path: &str, body: &serde_json::Value) -> Result<(), String> {
     use wasm_bindgen::JsCast;
-    let url = format!("http://127.0.0.1:15672/api{path}");
+    let url = format!("{MANAGEMENT_URL}/api{path}");
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));

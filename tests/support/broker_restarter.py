@@ -19,7 +19,13 @@ The soak test (tests/soak.rs) runs in headless Chromium and cannot run commands;
 it asks this helper, which `./burrow test` starts beside it. The answer comes once
 the broker is back (or with 500 and the output if the restart failed). Only the
 browser tests' page (http://127.0.0.1:8091) and the JavaScript package's test page
-(http://127.0.0.1:8096) may call it.
+(http://127.0.0.1:8096) may call it, and the pages of suites run side by side
+(8097, 8098, 8101-8105).
+
+With --broker4 every endpoint acts on the test run's RabbitMQ 4.0.5 instead
+(tests/support/broker4.sh: restart, freeze, its log), never on the main broker:
+
+    python3 tests/support/broker_restarter.py --broker4 --port 8094
 """
 import argparse
 import glob
@@ -31,12 +37,36 @@ import urllib.parse
 
 # The browser tests' page, the JavaScript package's test page, and the pages of
 # test suites run side by side (see ./burrow's CORS origins).
-ORIGINS = ("http://127.0.0.1:8091", "http://127.0.0.1:8096", "http://127.0.0.1:8097", "http://127.0.0.1:8098")
+ORIGINS = ("http://127.0.0.1:8091", "http://127.0.0.1:8096", "http://127.0.0.1:8097", "http://127.0.0.1:8098",
+           "http://127.0.0.1:8101", "http://127.0.0.1:8102", "http://127.0.0.1:8103", "http://127.0.0.1:8104",
+           "http://127.0.0.1:8105")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BROKER4 = os.path.join(ROOT, "tests", "support", "broker4.sh")
+BROKER4_ROOT = "/var/lib/burrow-rmq4/root"
+# Set from --broker4: act on RabbitMQ 4.0.5 in its chroot instead of the main broker.
+USE_BROKER4 = False
+
+
+def broker4_pid():
+    """RabbitMQ 4.0.5's Erlang VM: the beam.smp whose root is the chroot."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().strip() != "beam.smp":
+                    continue
+            if os.readlink(f"/proc/{entry}/root") == BROKER4_ROOT:
+                return int(entry)
+        except OSError:
+            pass
+    return 0
 
 
 def broker_pid():
     """The main broker's OS process id, from the pid file the Debian package's node writes."""
+    if USE_BROKER4:
+        return broker4_pid()
     for pid_file in glob.glob("/var/lib/rabbitmq/mnesia/rabbit@*.pid"):
         try:
             with open(pid_file) as f:
@@ -81,7 +111,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_file(self):
-        logs = sorted(glob.glob("/var/log/rabbitmq/rabbit@*.log"))
+        pattern = BROKER4_ROOT + "/var/log/rabbitmq/rabbit4@*.log" if USE_BROKER4 else "/var/log/rabbitmq/rabbit@*.log"
+        logs = sorted(glob.glob(pattern))
         logs = [log for log in logs if not log.endswith("_upgrade.log")]
         return logs[0] if logs else None
 
@@ -138,8 +169,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         before = broker_pid()
-        done = subprocess.run([os.path.join(ROOT, "burrow"), "restart-broker"],
-                              capture_output=True, text=True)
+        restart = ([BROKER4, "restart"] if USE_BROKER4 else [os.path.join(ROOT, "burrow"), "restart-broker"])
+        done = subprocess.run(restart, capture_output=True, text=True)
         if done.returncode != 0:
             return self.answer(500, done.stdout + done.stderr)
         # The broker's process id before and after: a test sees the restart happened.
@@ -155,4 +186,7 @@ parser = argparse.ArgumentParser(description="Restarts, freezes and reads the lo
 # 8093 for ./burrow test; another port lets a second helper run beside it
 # (./burrow test-cluster uses 8092).
 parser.add_argument("--port", type=int, default=8093)
-http.server.HTTPServer(("127.0.0.1", parser.parse_args().port), Handler).serve_forever()
+parser.add_argument("--broker4", action="store_true", help="act on RabbitMQ 4.0.5 (tests/support/broker4.sh)")
+arguments = parser.parse_args()
+USE_BROKER4 = arguments.broker4
+http.server.HTTPServer(("127.0.0.1", arguments.port), Handler).serve_forever()

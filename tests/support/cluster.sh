@@ -62,6 +62,19 @@ node_env() {
         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
 }
 
+# Runs a command without the descriptors this shell inherited beyond 0-2: a broker
+# (or epmd) started under `flock /tmp/burrow-broker.lock` would otherwise keep the
+# lock's descriptor, and so the lock, for as long as it runs.
+without_inherited_fds() {
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+        done
+        exec "$@"
+    )
+}
+
 # rabbitmqctl against node N. Output is the caller's business.
 ctl() {
     local n=$1
@@ -192,7 +205,7 @@ memory() {
 start_node() {
     local env=()
     mapfile -t env < <(node_env "$1")
-    $SUDO env "${env[@]}" rabbitmq-server -detached >/dev/null 2>&1 || true
+    without_inherited_fds $SUDO env "${env[@]}" rabbitmq-server -detached >/dev/null 2>&1 || true
 }
 
 start() {

@@ -14,6 +14,14 @@ Cases: 1 framing and heart-beats; 2 several frames in one WebSocket message;
 3 SEND to a missing exchange; 4 SUBSCRIBE to a missing queue; 5 broker shutdown
 (on cluster node burrow-c2, see tests/support/cluster.sh; never the main broker);
 6 quorum queues; 7 stream queues; 8 a burst of 2000 SENDs with receipts.
+Where brokers differ (refusals, queue rules, memory alarms, stream filters,
+consumer priorities): tests/support/broker_facts.py, which uses this file.
+
+Another broker: FACTS_WS_URL, FACTS_MGMT_URL and FACTS_LOG_DIR, e.g. the test
+run's RabbitMQ 4.0.5 (tests/support/broker4.sh):
+
+    FACTS_WS_URL=ws://127.0.0.1:15675/ws FACTS_MGMT_URL=http://127.0.0.1:15673 \
+    FACTS_LOG_DIR=/var/lib/burrow-rmq4/root/var/log/rabbitmq python3 tests/support/webstomp_facts.py 3 4
 Queues it makes are named facts-*; it deletes them at the end of each case.
 """
 import argparse

@@ -7,9 +7,13 @@ use web_sys::{Request, RequestInit, Response};
 
 use crate::client::ConnectOptions;
 
+mod peek;
 mod queue_state;
+mod route;
 
+pub use peek::{PeekedMessage, PEEK_TRUNCATE_BYTES};
 pub use queue_state::{QueueState, QueueStateError};
+pub use route::RouteCheck;
 
 /// Why the management API could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,8 +26,10 @@ pub enum ManagementError {
         /// The browser's words.
         reason: String,
     },
-    /// 401: the login or passcode is wrong for the management API.
-    #[error("the management API refused the login (HTTP 401)")]
+    /// 401: the management API refused the login: a wrong login or passcode, or
+    /// (when the same login works over Web-STOMP) a user without a management
+    /// tag (`management`, `monitoring` or `administrator`).
+    #[error("the management API refused the login (HTTP 401): a wrong login or passcode, or a user without a management tag")]
     Unauthorized,
     /// Any other unexpected status.
     #[error("the management API answered HTTP {status}: {body}")]
@@ -116,6 +122,34 @@ impl ManagementApi {
         Ok(self.request("DELETE", &path).await?.is_some())
     }
 
+    /// Removes every ready message from a queue (the management UI's "Purge");
+    /// `false` when there was no such queue. A stream cannot be purged: RabbitMQ
+    /// answers HTTP 400, which comes back as [`ManagementError::Status`].
+    pub async fn purge_queue(&self, vhost: &str, name: &str) -> Result<bool, ManagementError> {
+        let path = format!("/queues/{}/{}/contents", component(vhost), component(name));
+        Ok(self.request("DELETE", &path).await?.is_some())
+    }
+
+    /// The management UI's "Get messages" with "Nack message requeue true": up to
+    /// `count` messages from the head of a classic or quorum queue, with their
+    /// properties and bodies (the first [`PEEK_TRUNCATE_BYTES`] of each), put back
+    /// in the queue afterwards. RabbitMQ then marks them redelivered, so a
+    /// consumer sees them marked. `None` when there is no such queue; a stream
+    /// refuses it (HTTP 400: read a stream with a consumer from an offset).
+    pub async fn get_messages(&self, vhost: &str, name: &str, count: u32) -> Result<Option<Vec<PeekedMessage>>, ManagementError> {
+        let path = format!("/queues/{}/{}/get", component(vhost), component(name));
+        let body = serde_json::json!({
+            "count": count,
+            "ackmode": "reject_requeue_true",
+            "encoding": "auto",
+            "truncate": PEEK_TRUNCATE_BYTES,
+        });
+        match self.send("POST", &path, Some(&body.to_string())).await? {
+            None => Ok(None),
+            Some(json) => PeekedMessage::list_from_management_json(&json).map(Some).map_err(ManagementError::BadAnswer),
+        }
+    }
+
     /// GETs `path`; `None` on 404.
     async fn get(&self, path: &str) -> Result<Option<String>, ManagementError> {
         self.request("GET", path).await
@@ -123,14 +157,25 @@ impl ManagementApi {
 
     /// Sends `method` to `path`; the answer's text, `None` on 404.
     async fn request(&self, method: &str, path: &str) -> Result<Option<String>, ManagementError> {
+        self.send(method, path, None).await
+    }
+
+    /// Sends `method` to `path` with a JSON `body`; the answer's text, `None` on 404.
+    async fn send(&self, method: &str, path: &str, body: Option<&str>) -> Result<Option<String>, ManagementError> {
         let url = format!("{}{path}", self.base);
         let unreachable =
             |reason: String| ManagementError::Unreachable { url: url.clone(), reason };
         let init = RequestInit::new();
         init.set_method(method);
+        if let Some(body) = body {
+            init.set_body(&wasm_bindgen::JsValue::from_str(body));
+        }
         let request = Request::new_with_str_and_init(&url, &init).map_err(|e| unreachable(describe(&e)))?;
         let headers = request.headers();
         headers.set("Authorization", &self.authorization).map_err(|e| unreachable(describe(&e)))?;
+        if body.is_some() {
+            headers.set("Content-Type", "application/json").map_err(|e| unreachable(describe(&e)))?;
+        }
         let window = web_sys::window().ok_or_else(|| unreachable("no window".to_owned()))?;
         let response = JsFuture::from(window.fetch_with_request(&request))
             .await
@@ -181,7 +226,7 @@ pub fn default_base_url(web_stomp_url: &str) -> Option<String> {
     Some(format!("{http}://{authority}/api"))
 }
 
-fn component(text: &str) -> String {
+pub(crate) fn component(text: &str) -> String {
     String::from(js_sys::encode_uri_component(text))
 }
 

@@ -1,5 +1,5 @@
-//! What the panels' buttons (and the guided flows) do: calls on the main
-//! connection whose outcomes go back into the workbench reducer.
+//! What the connection and queue buttons (and the tutorial's) do: calls on the
+//! main connection whose outcomes go back into the workbench reducer.
 
 use std::rc::{Rc, Weak};
 
@@ -7,10 +7,11 @@ use futures_util::StreamExt;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::client::{CloseReason, ConnectOptions};
-use crate::rabbit::{BasicProperties, QueueOptions, QueueType};
+use crate::rabbit::{QueueOptions, QueueType};
 use crate::reliable::{parse_urls, ConnectionEvent, ReliableConnection, ReliableOptions};
 
-use super::state::{Action, PublishOutcome, PublishRecord, Workbench};
+use super::live::LiveHandles;
+use super::state::{Action, ConnectionSettings, DeclareResult, Workbench};
 
 /// Plain words for why a connection ended.
 pub fn explain_close(reason: &CloseReason) -> String {
@@ -28,135 +29,98 @@ pub fn page_now_ms() -> f64 {
 /// Opens the main connection, which reconnects by itself, and follows it. `urls`
 /// is what the user typed: one Web-STOMP URL, or several (a cluster's nodes, one
 /// per line or comma-separated); each failure moves to the next.
-pub fn connect(workbench: Workbench, urls: String, options: ConnectOptions) {
+pub fn connect(workbench: Workbench, live: LiveHandles, urls: String, options: ConnectOptions) {
     let urls = parse_urls(&urls);
-    let first = urls.first().cloned().unwrap_or_default();
-    let mut reliable = match ReliableConnection::start_with_urls(urls.clone(), options.clone(), ReliableOptions::default()) {
+    let generation = live.begin_main();
+    workbench.dispatch(Action::Connecting { generation, urls: urls.clone() });
+    let mut reliable = match ReliableConnection::start_with_urls(urls, options.clone(), ReliableOptions::default()) {
         Ok(reliable) => reliable,
         Err(error) => {
-            workbench.dispatch(Action::Closed(error.to_string()));
+            workbench.dispatch(Action::Closed { generation, reason: error.to_string() });
             return;
         }
     };
-    workbench.dispatch(Action::UseUrls(urls));
-    let url = first;
     let events = reliable.take_events();
     let reliable = Rc::new(reliable);
     // The follower holds it weakly: when the workbench lets go (Disconnect, unmount),
     // the connection is dropped and stops, whatever this task is waiting for.
     let weak = Rc::downgrade(&reliable);
-    workbench.dispatch(Action::Connecting(url, reliable));
-    spawn_local(follow(workbench, weak, events, options));
+    live.set_main(reliable);
+    spawn_local(follow(workbench, live, weak, events, options, generation));
 }
 
 async fn follow(
     workbench: Workbench,
+    live: LiveHandles,
     reliable: Weak<ReliableConnection>,
     mut events: futures_channel::mpsc::UnboundedReceiver<ConnectionEvent>,
     options: ConnectOptions,
+    generation: u64,
 ) {
     while let Some(event) = events.next().await {
         match event {
-            ConnectionEvent::Connecting { url, .. } => workbench.dispatch(Action::Opening(url)),
+            ConnectionEvent::Connecting { url, .. } => workbench.dispatch(Action::Opening { generation, url }),
             ConnectionEvent::Connected { url, info, .. } => {
-                workbench.dispatch(Action::Connected { url, options: options.clone(), info });
+                let settings = ConnectionSettings { url, options: options.clone() };
+                workbench.dispatch(Action::Connected { generation, settings, info });
             }
             ConnectionEvent::Reconnecting { reason, attempt, retry_at, next_url, .. } => {
+                // The core's clock is the page's performance.now(), in the same milliseconds.
                 let retry_at = retry_at.as_secs_f64() * 1000.0;
                 let reason = explain_close(&reason);
-                workbench.dispatch(Action::Reconnecting { reason, attempt, retry_at, next_url });
+                workbench.dispatch(Action::Reconnecting { generation, reason, attempt, retry_at, next_url });
             }
             ConnectionEvent::Stopped(reason) => {
-                workbench.dispatch(Action::Closed(reason.to_string()));
-                break;
+                live.release_main(&reliable);
+                workbench.dispatch(Action::Closed { generation, reason: reason.to_string() });
+                return;
             }
-            ConnectionEvent::ConsumerReady(_) | ConnectionEvent::ConsumerFailed { .. } | ConnectionEvent::Warning(_) => {}
+            _ => {}
         }
         if let Some(reliable) = reliable.upgrade() {
-            workbench.dispatch(Action::Outbox(reliable.outbox()));
+            workbench.dispatch(Action::Outbox { generation, outbox: reliable.outbox() });
         }
     }
+    // The connection went (a newer Connect replaced it) before it said Stopped.
+    workbench.dispatch(Action::Closed { generation, reason: "stopped".to_owned() });
 }
 
-/// Disconnects the main connection; no more reconnects.
-pub fn disconnect(workbench: &Workbench) {
-    if let Some(reliable) = workbench.reliable.clone() {
-        reliable.stop();
+/// Disconnects the main connection; no more reconnects. The consumers' own
+/// connections go on (the connection panel says so, and offers to stop them).
+pub fn disconnect(workbench: &Workbench, live: &LiveHandles) {
+    workbench.dispatch(Action::DisconnectClicked);
+    live.stop_main();
+}
+
+/// What a successful declare of `options` made, in words.
+fn declared_kind(options: &QueueOptions) -> &'static str {
+    match options.queue_type {
+        Some(QueueType::Quorum) => "a quorum queue, replicated",
+        Some(QueueType::Stream) => "a stream",
+        _ if options.durable => "durable",
+        _ => "transient",
     }
 }
 
-/// Declares `queue`; the outcome, in words, lands next to the form.
-pub fn declare(workbench: Workbench, queue: String, options: QueueOptions) {
-    let Some(reliable) = workbench.reliable.clone().filter(|_| workbench.connected) else {
-        workbench.dispatch(Action::Declared(false, "Connect first.".to_owned()));
+/// Declares `queue`; the outcome, in words, lands next to the form (and in the
+/// lesson's progress when a lesson declared it).
+pub fn declare(workbench: Workbench, live: LiveHandles, queue: String, options: QueueOptions, lesson: Option<usize>) {
+    let reliable = live.main().filter(|_| workbench.main.connected);
+    let Some(reliable) = reliable else {
+        let result = DeclareResult::Refused { queue, words: "Connect first.".to_owned() };
+        workbench.dispatch(Action::Declared { result, queue_type: None, lesson });
         return;
     };
-    workbench.dispatch(Action::SetQueue(queue.clone()));
+    workbench.dispatch(Action::SelectQueue(queue.clone()));
     spawn_local(async move {
-        let outcome = match reliable.queue_declare(&queue, &options).await {
+        let (result, queue_type) = match reliable.queue_declare(&queue, &options).await {
             Ok(()) => {
-                let kind = match options.queue_type {
-                    Some(QueueType::Quorum) => "a quorum queue, replicated",
-                    Some(QueueType::Stream) => "a stream",
-                    _ if options.durable => "durable",
-                    _ => "transient",
-                };
-                (true, format!("Queue “{queue}” declared ({kind})."))
+                let words = format!("Queue “{queue}” declared ({}).", declared_kind(&options));
+                (DeclareResult::Declared { queue, words }, Some(options.queue_type.unwrap_or(QueueType::Classic)))
             }
-            Err(error) => (false, error.to_string()),
+            Err(error) => (DeclareResult::Refused { queue, words: error.to_string() }, None),
         };
-        workbench.dispatch(Action::Declared(outcome.0, outcome.1));
-    });
-}
-
-/// Publishes `count` messages to `routing_key` on the default exchange through the
-/// outbox: each is confirmed, or kept and sent again after a reconnect. When the
-/// outbox is full the next one waits for room. Bodies get ` #n` appended when more than one.
-pub fn publish(workbench: Workbench, routing_key: String, body: String, persistent: bool, count: u32) {
-    let Some(reliable) = workbench.reliable.clone() else { return };
-    let properties = BasicProperties {
-        persistent,
-        content_type: Some("text/plain; charset=utf-8".to_owned()),
-        ..BasicProperties::default()
-    };
-    // Held weakly between messages, so Disconnect or unmount ends the loop.
-    let reliable = Rc::downgrade(&reliable);
-    spawn_local(async move {
-        for index in 0..count {
-            let Some(reliable) = reliable.upgrade() else { break };
-            let text = if count > 1 { format!("{body} #{}", index + 1) } else { body.clone() };
-            let number = workbench.next_publish_number();
-            let published = reliable.basic_publish("", &routing_key, text.clone().into_bytes(), &properties).await;
-            let stopped = matches!(published, Err(crate::reliable::PublishError::Stopped));
-            let outcome = match &published {
-                Ok(_) => PublishOutcome::Pending,
-                // Refused before sending (a bad name, too large): shown, never queued.
-                Err(error) => PublishOutcome::Failed(error.to_string()),
-            };
-            workbench.dispatch(Action::PublishSent(PublishRecord {
-                number,
-                routing_key: routing_key.clone(),
-                body: text,
-                persistent,
-                outcome,
-            }));
-            workbench.dispatch(Action::Outbox(reliable.outbox()));
-            if let Ok(confirm) = published {
-                let (workbench, reliable) = (workbench.clone(), Rc::downgrade(&reliable));
-                spawn_local(async move {
-                    let outcome = match confirm.await {
-                        Ok(()) => PublishOutcome::Confirmed,
-                        Err(error) => PublishOutcome::Failed(error.to_string()),
-                    };
-                    workbench.dispatch(Action::PublishSettled(number, outcome));
-                    if let Some(reliable) = reliable.upgrade() {
-                        workbench.dispatch(Action::Outbox(reliable.outbox()));
-                    }
-                });
-            }
-            if stopped {
-                break;
-            }
-        }
+        live.forget_routes();
+        workbench.dispatch(Action::Declared { result, queue_type, lesson });
     });
 }

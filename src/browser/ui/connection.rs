@@ -6,7 +6,8 @@ use yew::prelude::*;
 use crate::client::{ConnectOptions, ConnectionInfo};
 
 use super::actions;
-use super::state::{ConnectionStatus, Workbench};
+use super::live::LiveHandles;
+use super::state::{Action, ConnectionStatus, Workbench};
 
 const REMEMBER_LOGIN: &str = "burrow.login";
 const REMEMBER_PASSCODE: &str = "burrow.passcode";
@@ -38,85 +39,132 @@ fn remember(credentials: Option<(&str, &str)>) {
     }
 }
 
+/// The connection form's fields.
+#[derive(Clone)]
+struct FormRefs {
+    url: NodeRef,
+    login: NodeRef,
+    passcode: NodeRef,
+    vhost: NodeRef,
+    keep: NodeRef,
+    beats: NodeRef,
+}
+
+impl FormRefs {
+    /// The URLs typed and the options they ask for; remembers the credentials
+    /// when "remember" is ticked, forgets them otherwise.
+    fn read(&self) -> (String, ConnectOptions) {
+        let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+        // One URL, or a cluster's nodes one per line (or comma-separated).
+        let urls = self.url.cast::<HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default();
+        let mut options = ConnectOptions::new(value(&self.vhost));
+        let (user, pass) = (value(&self.login), value(&self.passcode));
+        let keep = self.keep.cast::<HtmlInputElement>().is_some_and(|i| i.checked());
+        remember(keep.then_some((user.as_str(), pass.as_str())));
+        options.login = (!user.is_empty()).then_some(user);
+        options.passcode = (!pass.is_empty()).then_some(pass);
+        if !self.beats.cast::<HtmlInputElement>().is_none_or(|i| i.checked()) {
+            // The broker then notices a vanished browser only through TCP.
+            options.heart_beat.outgoing = std::time::Duration::ZERO;
+        }
+        (urls, options)
+    }
+}
+
 /// Web-STOMP URL, login, passcode and vhost; connect / disconnect. Credentials stay
 /// in memory unless the user ticks "remember" (then in this browser's localStorage).
 #[function_component(ConnectionPanel)]
 pub fn connection_panel() -> Html {
     let workbench = use_context::<Workbench>();
-    let url = use_node_ref();
-    let login = use_node_ref();
-    let passcode = use_node_ref();
-    let vhost = use_node_ref();
-    let keep = use_node_ref();
-    let beats = use_node_ref();
+    let live = use_context::<LiveHandles>().unwrap_or_default();
+    let refs = FormRefs {
+        url: use_node_ref(),
+        login: use_node_ref(),
+        passcode: use_node_ref(),
+        vhost: use_node_ref(),
+        keep: use_node_ref(),
+        beats: use_node_ref(),
+    };
     let saved = use_memo((), |_| remembered());
     let Some(workbench) = workbench else { return html! {} };
-
     let on_connect = {
-        let workbench = workbench.clone();
-        let (url, login, passcode, vhost, keep, beats) =
-            (url.clone(), login.clone(), passcode.clone(), vhost.clone(), keep.clone(), beats.clone());
+        let (workbench, live, refs) = (workbench.clone(), live.clone(), refs.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
-            // One URL, or a cluster's nodes one per line (or comma-separated).
-            let urls = url.cast::<HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default();
-            let mut options = ConnectOptions::new(value(&vhost));
-            let (user, pass) = (value(&login), value(&passcode));
-            let keep = keep.cast::<HtmlInputElement>().is_some_and(|i| i.checked());
-            remember(keep.then_some((user.as_str(), pass.as_str())));
-            options.login = (!user.is_empty()).then_some(user);
-            options.passcode = (!pass.is_empty()).then_some(pass);
-            if !beats.cast::<HtmlInputElement>().is_none_or(|i| i.checked()) {
-                // The broker then notices a vanished browser only through TCP.
-                options.heart_beat.outgoing = std::time::Duration::ZERO;
-            }
-            actions::connect(workbench.clone(), urls, options);
+            let (urls, options) = refs.read();
+            actions::connect(workbench.clone(), live.clone(), urls, options);
         })
     };
     let on_disconnect = {
-        let workbench = workbench.clone();
-        Callback::from(move |_| actions::disconnect(&workbench))
+        let (workbench, live) = (workbench.clone(), live.clone());
+        Callback::from(move |event: MouseEvent| {
+            // This click re-renders the form: the button in its place becomes
+            // Connect, a submit button, before the click's default action runs.
+            // Cancelling it keeps that action from submitting the form.
+            event.prevent_default();
+            actions::disconnect(&workbench, &live);
+        })
     };
-
     let config = &workbench.config;
+    let main = &workbench.main;
     // From Connect until Disconnect (reconnects included) the button disconnects.
-    let connected = workbench.reliable.is_some() && !matches!(workbench.status, ConnectionStatus::Connecting { .. });
-    let busy = matches!(workbench.status, ConnectionStatus::Connecting { .. });
+    let running = main.running && !matches!(main.status, ConnectionStatus::Connecting { .. });
+    let busy = matches!(main.status, ConnectionStatus::Connecting { .. });
+    let login = saved.as_ref().as_ref().map(|(l, _)| l.clone()).unwrap_or_else(|| config.login.clone());
+    let passcode = config.passcode.clone().or_else(|| saved.as_ref().as_ref().map(|(_, p)| p.clone())).unwrap_or_default();
     html! {
         <section class="card" aria-label="Connection">
             <h2>{ "Connection" }</h2>
             <form class="grid" onsubmit={on_connect}>
                 <label title="Several URLs (a cluster's nodes, one per line or comma-separated): each failure moves to the next">
                     { "Web-STOMP URL (one per node of a cluster)" }
-                    <textarea ref={url} name="url" rows="1" value={config.url.clone()} required=true spellcheck="false" />
+                    <textarea ref={refs.url} name="url" rows="1" value={config.url.clone()} required=true spellcheck="false" />
                 </label>
                 <label>{ "Login" }
-                    <input ref={login} name="login" autocomplete="username"
-                        value={saved.as_ref().as_ref().map(|(l, _)| l.clone()).unwrap_or_else(|| config.login.clone())} />
+                    <input ref={refs.login} name="login" autocomplete="username" value={login} />
                 </label>
                 <label>{ "Passcode" }
-                    <input ref={passcode} name="passcode" type="password" autocomplete="current-password"
-                        value={config.passcode.clone().or_else(|| saved.as_ref().as_ref().map(|(_, p)| p.clone())).unwrap_or_default()} />
+                    <input ref={refs.passcode} name="passcode" type="password" autocomplete="current-password" value={passcode} />
                 </label>
                 <label>{ "Virtual host" }
-                    <input ref={vhost} name="vhost" value={config.vhost.clone()} />
+                    <input ref={refs.vhost} name="vhost" value={config.vhost.clone()} />
                 </label>
                 <label class="check">
-                    <input ref={keep} type="checkbox" name="remember" checked={saved.is_some()} />
+                    <input ref={refs.keep} type="checkbox" name="remember" checked={saved.is_some()} />
                     { "Remember login and passcode in this browser" }
                 </label>
                 <label class="check" title="Off: RabbitMQ notices a closed tab only when TCP does, and its unacked messages wait until then">
-                    <input ref={beats} type="checkbox" name="heartbeats" checked=true />
+                    <input ref={refs.beats} type="checkbox" name="heartbeats" checked=true />
                     { "Send heart-beats to the broker" }
                 </label>
-                if connected {
-                    <button type="button" class="secondary" onclick={on_disconnect}>{ "Disconnect" }</button>
+                // Keyed: the two are different buttons, never one that changes its role.
+                if running {
+                    <button key="disconnect" type="button" class="secondary" onclick={on_disconnect}>{ "Disconnect" }</button>
                 } else {
-                    <button type="submit" disabled={busy}>{ "Connect" }</button>
+                    <button key="connect" type="submit" disabled={busy}>{ "Connect" }</button>
                 }
             </form>
+            <StillRunning />
         </section>
+    }
+}
+
+/// After Disconnect: what keeps running (each consumer card is its own worker,
+/// with its own connection), and a way to stop them all.
+#[function_component(StillRunning)]
+fn still_running() -> Html {
+    let Some(workbench) = use_context::<Workbench>() else { return html! {} };
+    let running = workbench.consumers.running();
+    if workbench.main.running || running == 0 || !workbench.main.stopped_by_user {
+        return html! {};
+    }
+    let stop_all = Callback::from(move |_: MouseEvent| workbench.dispatch(Action::StopAllConsumers));
+    let cards = if running == 1 { "1 consumer card keeps".to_owned() } else { format!("{running} consumer cards keep") };
+    html! {
+        <div class="outcome warn" role="status" data-testid="still-running">
+            <p>{ format!("Disconnected the main connection. {cards} consuming on their own connections: each is a separate worker, as the tutorial's consumers are separate processes.") }</p>
+            <button key="stop-all" type="button" class="danger" onclick={stop_all}>{ "Stop all consumers" }</button>
+        </div>
     }
 }
 

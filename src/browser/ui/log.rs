@@ -34,15 +34,17 @@ impl<T: Clone> BoundedLog<T> {
         BoundedLog { shared: Rc::new(RefCell::new(VecDeque::new())), limit, total: 0, version: 0 }
     }
 
-    /// Appends `entry`, dropping the oldest beyond the limit.
-    pub fn push(&mut self, entry: T) {
+    /// Appends `entry`, dropping the oldest beyond the limit; the one dropped, if any.
+    pub fn push(&mut self, entry: T) -> Option<T> {
         let mut entries = self.shared.borrow_mut();
         entries.push_back(entry);
+        let mut dropped = None;
         while entries.len() > self.limit {
-            entries.pop_front();
+            dropped = entries.pop_front();
         }
         self.total += 1;
         self.version += 1;
+        dropped
     }
 
     /// Changes the newest entry that `matches`; false when none does (it scrolled out).
@@ -56,6 +58,17 @@ impl<T: Clone> BoundedLog<T> {
             }
             None => false,
         }
+    }
+
+    /// Changes every kept entry (`change` leaves alone what it need not touch).
+    pub fn update_all(&mut self, change: impl FnMut(&mut T)) {
+        self.shared.borrow_mut().iter_mut().for_each(change);
+        self.version += 1;
+    }
+
+    /// How many kept entries satisfy `test`.
+    pub fn count(&self, test: impl Fn(&T) -> bool) -> usize {
+        self.shared.borrow().iter().filter(|e| test(e)).count()
     }
 
     /// Entries kept now, newest first, at most `n`.

@@ -1,27 +1,45 @@
-//! The yew user interface (wasm only): function components, state in one reducer
-//! shared by a context. The same [`Workbench`] is the app and the embeddable widget.
+//! The yew user interface (wasm only): function components that draw, hooks
+//! ([`hooks`]) that run connections and poll the management API, state in one
+//! reducer of plain data shared by a context, and the live handles (the main
+//! connection) in another. The same [`Workbench`] is the app and the embeddable widget.
 
 mod actions;
+mod chart;
 mod connection;
 mod consumer;
+mod fields;
 mod guide;
+pub mod hooks;
+mod live;
 mod log;
+mod peek;
 mod producer;
+mod producer_draft;
+mod properties;
+mod publish;
 mod queue;
+mod queue_tools;
+mod queues;
 mod state;
 pub mod widget;
 
 use yew::prelude::*;
 
+pub use chart::{rate_scale, RateChart, RateChartProps, RateSample};
 pub use connection::{ConnectionPanel, StatusLine};
-pub use consumer::{ConsumerCard, ConsumersPanel};
-pub use guide::Guide;
+pub use consumer::{ConsumerCard, ConsumersPanel, DELIVERY_LOG_LIMIT};
+pub use fields::whole_number;
+pub use guide::{Guide, Lesson, LessonAction, LESSONS};
+pub use live::LiveHandles;
 pub use log::BoundedLog;
 pub use producer::ProducerPanel;
-pub use queue::{parse_arguments, rate_scale, QueueFigures, QueuePanel, RateChart, RateChartProps, RateSample};
+pub use publish::{Numbering, PublishRequest, COPY_HEADER};
+pub use queue::{parse_arguments, QueueFigures, QueuePanel};
+pub use queues::QueuesPanel;
 pub use state::{
-    Action, ConnectionStatus, ConsumerSpec, Panels, PublishOutcome, PublishRecord, WorkbenchConfig, PUBLISH_LOG_LIMIT,
-    WorkbenchState,
+    Action, CardPhase, ConnectionSettings, ConnectionStatus, ConsumerProgress, ConsumerSource, ConsumerSpec, Consumers,
+    DeclareResult, Destination, GuideProgress, LessonProgress, MainConnection, NewConsumer, Panels, PublishCounts,
+    PublishOutcome, PublishRecord, Publishing, WorkbenchConfig, WorkbenchState, DEFAULT_REFRESH_MS, PUBLISH_LOG_LIMIT,
 };
 
 /// The id of the element the app mounts into (see `index.html`).
@@ -68,52 +86,48 @@ pub struct WorkbenchProps {
     pub config: WorkbenchConfig,
 }
 
-/// The panels, around one shared state.
+/// The panels, around one shared state (plain data) and the live handles (the
+/// main connection), each in its own context.
 #[function_component(Workbench)]
 pub fn workbench(props: &WorkbenchProps) -> Html {
-    let state = use_reducer(|| WorkbenchState::new(props.config.clone()));
-    // The main connection, as of the latest render: stopped when the workbench goes
-    // (a widget's unmount()), whatever else still holds it.
-    let latest = use_mut_ref(|| None::<std::rc::Rc<crate::reliable::ReliableConnection>>);
-    *latest.borrow_mut() = state.reliable.clone();
+    let state = use_reducer_eq(|| WorkbenchState::new(props.config.clone()));
+    let live = use_memo((), |_| LiveHandles::default());
     {
-        let latest = latest.clone();
-        use_effect_with((), move |_| {
-            move || {
-                if let Some(reliable) = latest.borrow_mut().take() {
-                    reliable.stop();
-                }
-            }
-        });
+        // The main connection stops when the workbench goes (a widget's unmount()).
+        let live = (*live).clone();
+        use_effect_with((), move |_| move || live.drop_main());
     }
     {
-        let state = state.clone();
+        let (state, live) = (state.clone(), (*live).clone());
         let config = props.config.clone();
         use_effect_with((), move |_| {
             if let (true, Some(passcode)) = (config.auto_connect, config.passcode.clone()) {
                 let options = crate::client::ConnectOptions::new(config.vhost.clone())
                     .with_credentials(config.login.clone(), passcode);
-                actions::connect(state, config.url.clone(), options);
+                actions::connect(state, live, config.url.clone(), options);
             }
         });
     }
     let panels = &props.config.panels;
     html! {
+        <ContextProvider<LiveHandles> context={(*live).clone()}>
         <ContextProvider<state::Workbench> context={state.clone()}>
             <div class="burrow">
                 if let Some(title) = &props.config.title {
                     <h1>{ title.clone() }</h1>
                 }
-                <StatusLine status={state.status.clone()} urls={state.urls.clone()} />
+                <StatusLine status={state.main.status.clone()} urls={state.main.urls.clone()} />
                 <div class="panels">
                     if panels.guide { <Guide /> }
                     if panels.connection { <ConnectionPanel /> }
                     if panels.queue { <QueuePanel /> }
+                    if panels.queues { <QueuesPanel /> }
                     if panels.producer { <ProducerPanel /> }
                     if panels.consumers { <ConsumersPanel /> }
                 </div>
             </div>
         </ContextProvider<state::Workbench>>
+        </ContextProvider<LiveHandles>>
     }
 }
 
@@ -124,7 +138,8 @@ pub fn app() -> Html {
         title: Some("Burrow: RabbitMQ in the browser".to_owned()),
         ..WorkbenchConfig::default()
     };
-    html! { <Workbench {config} /> }
+    // The page's main landmark (a widget lives in its host page's).
+    html! { <main><Workbench {config} /></main> }
 }
 
 /// Mounts the app into `#burrow-app`. A page without that element (one that

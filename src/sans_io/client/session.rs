@@ -375,6 +375,11 @@ impl Session {
             self.close(CloseReason::Protocol(ProtocolError::ReceiptWithoutId));
             return;
         };
+        // RabbitMQ 4.0.5 sends a failed request's RECEIPT after the ERROR that ends
+        // the connection: it confirms nothing; the close reports the request lost.
+        if self.last_error.as_ref().is_some_and(ServerError::ends_connection) {
+            return;
+        }
         let Some(request) = self.pending_receipts.remove(&id) else {
             // Not ours (or already given up on): report, but keep the session.
             self.events.push_back(Event::LocalError(LocalError::UnknownReceipt(id)));

@@ -250,6 +250,16 @@ impl ServerError {
         }
     }
 
+    /// Whether the error names an AMQP error (`not_found`, `precondition_failed`,
+    /// `resource_locked`, …): RabbitMQ sends those when the request ended its
+    /// channel, and the connection ends with it. Its own STOMP checks use words
+    /// (`Unknown destination`, `Subscription not found`) and the session goes on.
+    pub fn ends_connection(&self) -> bool {
+        self.message
+            .as_deref()
+            .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+    }
+
     fn describe(&self) -> String {
         let body = self.body.trim();
         match (self.message.as_deref(), body.is_empty()) {

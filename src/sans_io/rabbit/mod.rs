@@ -36,6 +36,7 @@ mod properties;
 mod publish;
 mod queue_type;
 mod refusal;
+mod routing;
 
 pub use channel::{Channel, ConsumeOk, Consumer};
 pub use diagnose::{diagnose_consume, diagnose_declare, QueueFacts};
@@ -47,6 +48,9 @@ pub use link::{HeartBeats, Link};
 pub use outbox::{NoRoom, Outbox, OutboxError, OutboxId, OutboxLimits, Unsent};
 pub use properties::{BasicProperties, Delivery, DELIVERY_COUNT_HEADER, RESENT_HEADER, STREAM_OFFSET_HEADER};
 pub use publish::{check_publish, CheckedPublish, PendingPublish};
+pub use routing::{
+    binding_matches, matching_bindings, topic_matches, Binding, BindingDestination, ExchangeKind, Unroutable,
+};
 pub use queue_type::{
     check_stream_consume, QueueType, QueueTypeProblem, StreamConsumeProblem, StreamOffset, QUEUE_TYPE_ARGUMENT,
 };

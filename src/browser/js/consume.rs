@@ -1,0 +1,228 @@
+//! Consumers for JavaScript: `consume` and `messages` in `npm/index.js`. Each
+//! consumer runs on a task of its own until cancelled, refused, or its
+//! connection stops; the task, not a JavaScript object, owns it. Delivered
+//! messages are built by `makeMessage` in `npm/message.js` with the body copied
+//! out once; wasm keeps only the acker, under a number, until ack or nack.
+
+use std::collections::HashMap;
+
+use futures_channel::oneshot;
+use futures_util::{FutureExt, StreamExt};
+use js_sys::{Function, Object, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use super::errors::{ack_error, consume_error, error};
+use super::{entry, set, Entry};
+use crate::rabbit::StreamOffset;
+use crate::reliable::{AckError, AckHandle, ConsumeError, ConsumeOptions, Delivery};
+
+#[wasm_bindgen(raw_module = "./message.js")]
+extern "C" {
+    /// `makeMessage(...)` in `npm/message.js`: a `Message`.
+    #[wasm_bindgen(js_name = makeMessage)]
+    #[allow(clippy::too_many_arguments)]
+    fn make_message(
+        owner: &JsValue,
+        token: f64,
+        body: Uint8Array,
+        routing_key: &str,
+        exchange: &str,
+        flags: u32,
+        headers: JsValue,
+        content_type: Option<&str>,
+        content_encoding: Option<&str>,
+        correlation_id: Option<&str>,
+        reply_to: Option<&str>,
+        expiration: Option<&str>,
+        message_id: Option<&str>,
+        kind: Option<&str>,
+        user_id: Option<&str>,
+        app_id: Option<&str>,
+        priority: Option<f64>,
+        timestamp: Option<f64>,
+        delivery_count: Option<f64>,
+        stream_offset: Option<f64>,
+    ) -> JsValue;
+}
+
+/// The ackers of messages handed to JavaScript, by number, so a message's body is
+/// not held in wasm memory until the JavaScript garbage collector gets to it.
+#[derive(Default)]
+pub(super) struct AckTable {
+    next: u64,
+    handles: HashMap<u64, AckHandle>,
+}
+
+impl AckTable {
+    fn insert(&mut self, handle: AckHandle) -> f64 {
+        self.next += 1;
+        self.handles.insert(self.next, handle);
+        self.next as f64
+    }
+
+    /// `how`: 0 ack, 1 nack with requeue, 2 nack without.
+    fn settle(&mut self, token: f64, how: u32) -> JsValue {
+        let Some(handle) = self.handles.remove(&(token as u64)) else {
+            return ack_error(AckError::AlreadySettled);
+        };
+        let result = match how {
+            0 => handle.ack(),
+            1 => handle.nack(true),
+            _ => handle.nack(false),
+        };
+        match result {
+            Ok(()) => JsValue::UNDEFINED,
+            // A nack refused before sending (a stream message) can still be acked.
+            Err(refused @ AckError::StreamNack) => {
+                self.handles.insert(token as u64, handle);
+                ack_error(refused)
+            }
+            Err(other) => ack_error(other),
+        }
+    }
+}
+
+/// `message.ack()` / `message.nack()`: settles message `token` of connection `id`.
+/// Returns the error to throw, or `undefined`. A connection that is gone makes it
+/// `Stale`: RabbitMQ redelivers the message.
+#[wasm_bindgen(js_name = rawSettle)]
+pub fn raw_settle(id: u32, token: f64, how: u32) -> JsValue {
+    match entry(id) {
+        Some(entry) => entry.acks.borrow_mut().settle(token, how),
+        None => error("Stale", "the connection this message came on is closed; RabbitMQ redelivers the message"),
+    }
+}
+
+/// A stream offset from its kind (0 none, 1 first, 2 last, 3 next, 4 an offset,
+/// 5 a timestamp in seconds) and value, as `index.js` encodes it.
+fn stream_offset(kind: u32, value: f64) -> Option<StreamOffset> {
+    match kind {
+        1 => Some(StreamOffset::First),
+        2 => Some(StreamOffset::Last),
+        3 => Some(StreamOffset::Next),
+        4 => Some(StreamOffset::Offset(value as u64)),
+        5 => Some(StreamOffset::Timestamp(value as u64)),
+        _ => None,
+    }
+}
+
+/// Starts a consumer on connection `id` (options checked by `index.js`):
+/// `on_message` gets each `Message`, `on_end` is called once when it ends, with
+/// the error if RabbitMQ refused it. Returns its number.
+#[wasm_bindgen(js_name = rawConsume)]
+#[allow(clippy::too_many_arguments)]
+pub fn raw_consume(
+    id: u32,
+    queue: &str,
+    auto_ack: bool,
+    prefetch: u32,
+    offset_kind: u32,
+    offset: f64,
+    on_message: Function,
+    on_end: Function,
+) -> Result<u32, JsValue> {
+    let Some(entry) = entry(id) else {
+        return Err(consume_error(ConsumeError::Stopped));
+    };
+    let options = ConsumeOptions {
+        auto_ack,
+        prefetch: prefetch.min(u32::from(u16::MAX)) as u16,
+        stream_offset: stream_offset(offset_kind, offset),
+    };
+    let mut consumer = entry.connection.basic_consume(queue, options).map_err(consume_error)?;
+    let key = consumer.key().0 as u32;
+    let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+    entry.consumers.borrow_mut().insert(key, cancel_tx);
+    let weak = std::rc::Rc::downgrade(&entry);
+    drop(entry);
+    spawn_local(async move {
+        let mut cancel = cancel_rx.fuse();
+        let mut failure = None;
+        loop {
+            futures_util::select! {
+                // Cancelled, or its connection is gone (the switch dropped with it).
+                _ = cancel => consumer.cancel(),
+                item = consumer.next() => match item {
+                    Some(Ok(delivery)) => {
+                        let Some(entry) = weak.upgrade() else { continue };
+                        let message = js_message(&entry, &delivery);
+                        // The body is in the message now; wasm keeps only the acker.
+                        drop((delivery, entry));
+                        if let Err(thrown) = on_message.call1(&JsValue::NULL, &message) {
+                            web_sys::console::error_2(&"burrow-rabbitmq: onMessage threw".into(), &thrown);
+                        }
+                    }
+                    // The failure is also a status event; the stream ends next.
+                    Some(Err(e)) => failure = Some(e),
+                    None => break,
+                },
+            }
+        }
+        if let Some(entry) = weak.upgrade() {
+            entry.consumers.borrow_mut().remove(&key);
+        }
+        let end = match failure {
+            None | Some(ConsumeError::Stopped) => JsValue::UNDEFINED,
+            Some(other) => consume_error(other),
+        };
+        if let Err(thrown) = on_end.call1(&JsValue::NULL, &end) {
+            web_sys::console::error_2(&"burrow-rabbitmq: a consumer's end handler threw".into(), &thrown);
+        }
+    });
+    Ok(key)
+}
+
+/// `subscription.cancel()`: no more messages after those already on their way.
+#[wasm_bindgen(js_name = rawCancel)]
+pub fn raw_cancel(id: u32, consumer: u32) {
+    let switch = entry(id).and_then(|entry| entry.consumers.borrow_mut().remove(&consumer));
+    if let Some(switch) = switch {
+        let _ = switch.send(());
+    }
+}
+
+/// The JavaScript `Message` for `delivery`: its body copied out once, its acker
+/// left in the table under a number (0 for auto-ack: nothing to settle).
+fn js_message(entry: &Entry, delivery: &Delivery) -> JsValue {
+    let handle = delivery.ack_handle();
+    let token = if handle.needs_ack() { entry.acks.borrow_mut().insert(handle) } else { 0.0 };
+    let properties = &delivery.properties;
+    let flags = u32::from(delivery.redelivered)
+        | u32::from(delivery.possibly_duplicate()) << 1
+        | u32::from(properties.persistent) << 2;
+    // Web-STOMP shows a bare reply-to queue name as "/reply-queue/<name>": give the
+    // name back, as AMQP clients see it, so `publish(message.replyTo, …)` answers.
+    let reply_to = properties.reply_to.as_deref().map(|to| to.strip_prefix("/reply-queue/").unwrap_or(to));
+    let headers = if properties.headers.is_empty() {
+        JsValue::UNDEFINED
+    } else {
+        let object = Object::new();
+        for (name, value) in &properties.headers {
+            set(&object, name, value.as_str());
+        }
+        object.into()
+    };
+    make_message(
+        &entry.owner,
+        token,
+        Uint8Array::from(delivery.body.as_slice()),
+        &delivery.routing_key,
+        &delivery.exchange,
+        flags,
+        headers,
+        properties.content_type.as_deref(),
+        properties.content_encoding.as_deref(),
+        properties.correlation_id.as_deref(),
+        reply_to,
+        properties.expiration.as_deref(),
+        properties.message_id.as_deref(),
+        properties.kind.as_deref(),
+        properties.user_id.as_deref(),
+        properties.app_id.as_deref(),
+        properties.priority.map(f64::from),
+        properties.timestamp.map(|t| t as f64),
+        delivery.delivery_count.map(|n| n as f64),
+        delivery.stream_offset.map(|n| n as f64),
+    )
+}

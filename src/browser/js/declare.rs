@@ -1,0 +1,50 @@
+//! `connection.queueDeclare` for JavaScript.
+
+use js_sys::{Array, Function};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use super::entry;
+use super::errors::declare_error;
+use crate::rabbit::QueueOptions;
+use crate::reliable::DeclareError;
+
+/// pika's `queue_declare` on connection `id` (flags checked by `index.js`;
+/// `arguments` a flat `[name, value, ...]` of strings). Calls `resolve` once
+/// RabbitMQ accepted it, or `reject` with `DeclareRefusedError` in RabbitMQ's
+/// words, `DeclareInvalidError` for what it would refuse (nothing sent), or
+/// `StoppedError`. (The Promise is made in JavaScript: js_sys's
+/// `future_to_promise` would cost the wasm 4 KB.)
+#[wasm_bindgen(js_name = rawDeclare)]
+#[allow(clippy::too_many_arguments)]
+pub fn raw_declare(
+    id: u32,
+    queue: String,
+    durable: bool,
+    exclusive: bool,
+    auto_delete: bool,
+    arguments: Array,
+    resolve: Function,
+    reject: Function,
+) {
+    let flat: Vec<String> = arguments.iter().filter_map(|v| v.as_string()).collect();
+    let arguments = flat
+        .chunks_exact(2)
+        .filter_map(|pair| match pair {
+            [name, value] => Some((name.clone(), value.clone())),
+            _ => None,
+        })
+        .collect();
+    let declare = QueueOptions { durable, exclusive, auto_delete, arguments, queue_type: None };
+    let entry = entry(id);
+    spawn_local(async move {
+        let outcome = match entry {
+            Some(entry) => entry.connection.queue_declare(&queue, &declare).await,
+            None => Err(DeclareError::Stopped),
+        };
+        let _ = match outcome {
+            Ok(()) => resolve.call0(&JsValue::UNDEFINED),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, &declare_error(e)),
+        };
+    });
+}

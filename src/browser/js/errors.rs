@@ -1,0 +1,65 @@
+//! Every failure the JavaScript API reports becomes an instance of one of the
+//! classes in `npm/errors.js` (all under `BurrowError`), made there by
+//! `makeError`, so `instanceof` works as well as `error.name`.
+
+use std::fmt::Display;
+
+use wasm_bindgen::prelude::*;
+
+use crate::reliable::{AckError, ConsumeError, DeclareError, PublishError, StartError};
+
+#[wasm_bindgen(raw_module = "./errors.js")]
+extern "C" {
+    /// `makeError(name, message)` in `npm/errors.js`: the class of that name.
+    #[wasm_bindgen(js_name = makeError)]
+    fn make_error(name: &str, message: &str) -> JsValue;
+}
+
+/// The error class called `name` ("Stopped" is `StoppedError`), saying `message`.
+pub(crate) fn error(name: &str, message: impl Display) -> JsValue {
+    make_error(name, &message.to_string())
+}
+
+pub(crate) fn start_error(e: StartError) -> JsValue {
+    // index.js checks URLs first; this only says the same if one gets through.
+    error("TypeError", format_args!("connect: {e}"))
+}
+
+pub(crate) fn publish_error(e: PublishError) -> JsValue {
+    let name = match &e {
+        PublishError::Invalid(_) => "PublishInvalid",
+        PublishError::Full(_) => "OutboxFull",
+        PublishError::Refused(_) => "PublishRefused",
+        PublishError::Stopped => "Stopped",
+    };
+    error(name, e)
+}
+
+pub(crate) fn declare_error(e: DeclareError) -> JsValue {
+    let name = match &e {
+        DeclareError::Invalid(_) => "DeclareInvalid",
+        DeclareError::Stopped => "Stopped",
+        _ => "DeclareRefused",
+    };
+    error(name, e)
+}
+
+pub(crate) fn consume_error(e: ConsumeError) -> JsValue {
+    let name = match &e {
+        ConsumeError::Invalid(_) => "ConsumeInvalid",
+        ConsumeError::Refused(_) => "ConsumeRefused",
+        ConsumeError::Stopped => "Stopped",
+    };
+    error(name, e)
+}
+
+pub(crate) fn ack_error(e: AckError) -> JsValue {
+    let name = match &e {
+        // Its connection is gone either way: RabbitMQ redelivers the message.
+        AckError::Stale { .. } | AckError::Stopped => "Stale",
+        AckError::AlreadySettled => "AlreadySettled",
+        AckError::StreamNack => "StreamNack",
+        AckError::Client(_) => "AckFailed",
+    };
+    error(name, e)
+}

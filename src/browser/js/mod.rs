@@ -1,0 +1,226 @@
+//! The wasm half of the JavaScript/TypeScript package (wasm only, feature `js`).
+//! `./burrow package` builds it into `burrow_bg.wasm` and its glue `burrow.js`,
+//! which only the package's own modules call: `npm/index.js` (the public API,
+//! typed by `npm/index.d.ts`) checks every argument and hands these functions
+//! nothing but the types they declare. See `docs/npm-README.md`.
+//!
+//! Lifetimes never depend on the JavaScript garbage collector: nothing here is an
+//! exported wasm-bindgen object that a `FinalizationRegistry` could free. Each
+//! connection lives in a table under a number until its `stopped` event, with its
+//! consumers, their callbacks and the ackers of delivered messages; `close()` and
+//! `cancel()` end them, dropping a JavaScript handle does not.
+//!
+//! Everything goes through [`ReliableConnection`]: reconnects with backoff,
+//! consumers resubscribed, unconfirmed publishes resent, at most a window of
+//! publishes in flight.
+
+mod consume;
+mod declare;
+mod decoder;
+mod errors;
+mod publish;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::client::{Backoff, ConnectOptions, HeartBeat, Jitter};
+use crate::rabbit::OutboxLimits;
+use crate::reliable::{ConnectionEvent, Pacing, Phase, ReliableConnection, ReliableOptions, Window};
+
+pub use consume::{raw_cancel, raw_consume, raw_settle};
+pub use declare::raw_declare;
+pub use decoder::JsFrameDecoder;
+pub use publish::{raw_publish_bytes, raw_publish_text};
+
+/// One connection of the table: the connection, the JavaScript `Connection`
+/// object that owns it (messages call back into it to ack), its consumers'
+/// cancel switches and the ackers of messages handed to JavaScript.
+struct Entry {
+    connection: ReliableConnection,
+    owner: JsValue,
+    consumers: RefCell<HashMap<u32, futures_channel::oneshot::Sender<()>>>,
+    acks: RefCell<consume::AckTable>,
+}
+
+thread_local! {
+    static CONNECTIONS: RefCell<HashMap<u32, Rc<Entry>>> = RefCell::new(HashMap::new());
+    static NEXT_ID: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The live connection numbered `id`; `None` once it has stopped.
+fn entry(id: u32) -> Option<Rc<Entry>> {
+    CONNECTIONS.with(|table| table.borrow().get(&id).cloned())
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn millis(value: f64) -> Duration {
+    Duration::from_millis(value.clamp(0.0, f64::from(u32::MAX)) as u64)
+}
+
+/// The connection options `index.js` checked: only those given are present.
+fn options(settings: &Object) -> (ConnectOptions, ReliableOptions) {
+    let settings: &JsValue = settings;
+    let text = |key| get(settings, key).as_string();
+    let number = |key| get(settings, key).as_f64();
+    let mut connect = ConnectOptions::new(text("vhost").unwrap_or_else(|| "/".to_owned()));
+    connect.login = text("login");
+    connect.passcode = text("passcode");
+    let outgoing = number("heartbeatOutgoing").map_or(connect.heart_beat.outgoing, millis);
+    let incoming = number("heartbeatIncoming").map_or(connect.heart_beat.incoming, millis);
+    connect.heart_beat = HeartBeat::new(outgoing, incoming);
+    let mut reliable = ReliableOptions::default();
+    let initial = number("reconnectDelay").map_or(Duration::from_millis(500), millis);
+    let cap = number("maxReconnectDelay").map_or(Duration::from_secs(30), millis);
+    reliable.backoff = Backoff::new(initial, 2, cap.max(initial), Jitter::Equal);
+    if let Some(window) = number("window") {
+        reliable.window = Window { messages: (window as usize).max(1), ..Window::default() };
+    }
+    // Absent: Infinity, every write at once; 0 too.
+    let writes = get(settings, "writesPerMs");
+    if !writes.is_undefined() {
+        reliable.pacing = match writes.as_f64() {
+            Some(writes) if writes >= 1.0 => Pacing { burst: writes as u32, slot: Duration::from_millis(1) },
+            _ => Pacing::off(),
+        };
+    }
+    let defaults = OutboxLimits::default();
+    reliable.outbox = OutboxLimits {
+        messages: number("outboxMessages").map_or(defaults.messages, |n| n as usize),
+        bytes: number("outboxBytes").map_or(defaults.bytes, |n| n as usize),
+    };
+    reliable.management_url = text("managementUrl");
+    (connect, reliable)
+}
+
+/// Starts a connection (`connect()` in `index.js`): `urls` are Web-STOMP URLs,
+/// `settings` the checked options, `owner` the JavaScript `Connection` (kept, with
+/// `on_status`, until `stopped`). Returns its number in the table.
+#[wasm_bindgen(js_name = rawConnect)]
+pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Function) -> Result<u32, JsValue> {
+    let urls: Vec<String> = urls.iter().filter_map(|url| url.as_string()).collect();
+    let (connect, reliable) = options(&settings);
+    let mut connection =
+        ReliableConnection::start_with_urls(urls, connect, reliable).map_err(errors::start_error)?;
+    let mut events = connection.take_events();
+    let id = NEXT_ID.with(|next| {
+        next.set(next.get().wrapping_add(1));
+        next.get()
+    });
+    let entry = Entry {
+        connection,
+        owner,
+        consumers: RefCell::new(HashMap::new()),
+        acks: RefCell::new(consume::AckTable::default()),
+    };
+    CONNECTIONS.with(|table| table.borrow_mut().insert(id, Rc::new(entry)));
+    spawn_local(async move {
+        // The stream ends right after `stopped`, its last event.
+        while let Some(event) = events.next().await {
+            if let Err(thrown) = on_status.call1(&JsValue::NULL, &status_object(&event)) {
+                web_sys::console::error_2(&"burrow-rabbitmq: the status dispatcher threw".into(), &thrown);
+            }
+        }
+        // Stopped: out of the table. What still refers to it by number finds it
+        // gone (a late ack is Stale, a publish Stopped).
+        let gone = CONNECTIONS.with(|table| table.borrow_mut().remove(&id));
+        drop(gone);
+    });
+    Ok(id)
+}
+
+/// `connection.close()`: DISCONNECT, no more reconnects; `stopped` comes last.
+#[wasm_bindgen(js_name = rawClose)]
+pub fn raw_close(id: u32) {
+    if let Some(entry) = entry(id) {
+        entry.connection.stop();
+    }
+}
+
+/// Whether connection `id` is connected now.
+#[wasm_bindgen(js_name = rawConnected)]
+pub fn raw_connected(id: u32) -> bool {
+    entry(id).is_some_and(|entry| entry.connection.is_connected())
+}
+
+/// Whether connection `id` was stopped (or is gone).
+#[wasm_bindgen(js_name = rawClosed)]
+pub fn raw_closed(id: u32) -> bool {
+    entry(id).is_none_or(|entry| entry.connection.phase() == Phase::Stopped)
+}
+
+/// Connection `id`'s outbox: `[messages, bytes, inFlight]`.
+#[wasm_bindgen(js_name = rawOutbox)]
+pub fn raw_outbox(id: u32) -> Vec<f64> {
+    let outbox = entry(id).map(|entry| entry.connection.outbox()).unwrap_or_default();
+    vec![outbox.messages as f64, outbox.bytes as f64, outbox.in_flight as f64]
+}
+
+/// Milliseconds until connection `id`'s next reconnect attempt, if one is scheduled.
+#[wasm_bindgen(js_name = rawReconnectIn)]
+pub fn raw_reconnect_in(id: u32) -> Option<f64> {
+    entry(id).and_then(|entry| entry.connection.countdown()).map(|d| d.as_millis() as f64)
+}
+
+fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
+}
+
+/// A status event as the `StatusEvent` union of `index.d.ts` has it.
+fn status_object(event: &ConnectionEvent) -> Object {
+    let object = Object::new();
+    match event {
+        ConnectionEvent::Connecting { url, .. } => {
+            set(&object, "type", "connecting");
+            set(&object, "url", url.as_str());
+        }
+        ConnectionEvent::Connected { url, info, .. } => {
+            set(&object, "type", "connected");
+            set(&object, "url", url.as_str());
+            set(&object, "server", info.server.clone().map_or(JsValue::NULL, JsValue::from));
+            set(&object, "heartbeatOutgoing", info.heart_beat.outgoing.as_millis() as f64);
+            set(&object, "heartbeatIncoming", info.heart_beat.incoming.as_millis() as f64);
+        }
+        ConnectionEvent::Reconnecting { reason, attempt, delay, next_url, .. } => {
+            set(&object, "type", "reconnecting");
+            set(&object, "reason", reason.to_string());
+            let fault = match reason.fault() {
+                crate::client::Fault::Network => "network",
+                crate::client::Fault::Broker => "broker",
+                crate::client::Fault::Local => "local",
+                crate::client::Fault::User => "user",
+            };
+            set(&object, "fault", fault);
+            set(&object, "attempt", *attempt);
+            set(&object, "delayMs", delay.as_millis() as f64);
+            set(&object, "nextUrl", next_url.as_str());
+        }
+        ConnectionEvent::ConsumerReady(key) => {
+            set(&object, "type", "consumer-ready");
+            set(&object, "consumer", key.0 as f64);
+        }
+        ConnectionEvent::ConsumerFailed { consumer, error, .. } => {
+            set(&object, "type", "consumer-failed");
+            set(&object, "consumer", consumer.0 as f64);
+            set(&object, "reason", error.to_string());
+        }
+        ConnectionEvent::Warning(words) => {
+            set(&object, "type", "warning");
+            set(&object, "message", words.to_string());
+        }
+        ConnectionEvent::Stopped(reason) => {
+            set(&object, "type", "stopped");
+            set(&object, "reason", reason.to_string());
+        }
+    }
+    object
+}

@@ -1,0 +1,58 @@
+// The errors burrow-rabbitmq rejects or throws with: one class per failure,
+// all under BurrowError, so `instanceof` and `error.name` both tell them apart.
+// Wrong arguments are a plain TypeError instead (index.js), as in the platform.
+// The wasm glue builds these through makeError (imported by src/browser/js/errors.rs).
+
+/** Base class of every error Burrow reports (not of argument TypeErrors). */
+export class BurrowError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    // The subclass's name without "Error", as Burrow has always reported it.
+    Object.defineProperty(this, "name", { value: new.target.errorName, configurable: true, writable: true });
+  }
+  static errorName = "BurrowError";
+}
+
+/** `init()` was not awaited before the first call. */
+export class NotInitializedError extends BurrowError { static errorName = "NotInitialized"; }
+/** The connection was closed (or RabbitMQ refused CONNECT for good) before it could happen. */
+export class StoppedError extends BurrowError { static errorName = "Stopped"; }
+/** RabbitMQ refused a queue declaration, in its words (e.g. PRECONDITION_FAILED). */
+export class DeclareRefusedError extends BurrowError { static errorName = "DeclareRefused"; }
+/** A declaration RabbitMQ would refuse, refused before sending. */
+export class DeclareInvalidError extends BurrowError { static errorName = "DeclareInvalid"; }
+/** A publish refused before sending: a name over 255 bytes, a reserved header, too large. */
+export class PublishInvalidError extends BurrowError { static errorName = "PublishInvalid"; }
+/** RabbitMQ refused this message (e.g. a missing exchange); the others go on. */
+export class PublishRefusedError extends BurrowError { static errorName = "PublishRefused"; }
+/** The outbox is full. Not exported: `publish` waits for room instead. */
+export class OutboxFullError extends BurrowError { static errorName = "OutboxFull"; }
+/** A consumer RabbitMQ would refuse, refused before sending. */
+export class ConsumeInvalidError extends BurrowError { static errorName = "ConsumeInvalid"; }
+/** RabbitMQ refused (or ended) a consumer, e.g. NOT_FOUND: no such queue. */
+export class ConsumeRefusedError extends BurrowError { static errorName = "ConsumeRefused"; }
+/** An ack or nack for a message whose connection is gone: RabbitMQ redelivers it, marked. */
+export class StaleError extends BurrowError { static errorName = "Stale"; }
+/** A second ack or nack of the same message. */
+export class AlreadySettledError extends BurrowError { static errorName = "AlreadySettled"; }
+/** A message from a stream cannot be nacked (RabbitMQ would close the connection). */
+export class StreamNackError extends BurrowError { static errorName = "StreamNack"; }
+/** The ack or nack could not be sent. */
+export class AckFailedError extends BurrowError { static errorName = "AckFailed"; }
+/** Bytes given to a FrameDecoder that are not STOMP. */
+export class MalformedFrameError extends BurrowError { static errorName = "MalformedFrame"; }
+
+const byName = new Map(
+  [
+    NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
+    PublishRefusedError, OutboxFullError, ConsumeInvalidError, ConsumeRefusedError, StaleError,
+    AlreadySettledError, StreamNackError, AckFailedError, MalformedFrameError,
+  ].map((kind) => [kind.errorName, kind]),
+);
+
+/** For the wasm glue: the error of that name ("TypeError" for arguments). */
+export function makeError(name, message) {
+  if (name === "TypeError") return new TypeError(message);
+  const Kind = byName.get(name) ?? BurrowError;
+  return new Kind(message);
+}

@@ -1,0 +1,375 @@
+// Types of burrow-rabbitmq's main entry (index.js). Every wrong argument is a
+// TypeError at run time too, naming the argument and what it got.
+
+/** Where the wasm is, for `init()`: its URL, its bytes, or the compiled module. */
+export type WasmSource =
+  | string
+  | URL
+  | Request
+  | Response
+  | BufferSource
+  | WebAssembly.Module
+  | Promise<Response | BufferSource | WebAssembly.Module>;
+
+/** What `init()` resolves to. */
+export interface InitOutput {
+  /** The wasm's memory, for measuring (it never shrinks). */
+  readonly memory: WebAssembly.Memory;
+}
+
+/**
+ * Loads the wasm; await it once before anything else (later calls return the same
+ * Promise). Without `wasm` it is fetched from `burrow_bg.wasm` beside this module;
+ * a bundler gives its URL instead (`import wasm from "burrow-rabbitmq/burrow_bg.wasm"`
+ * with a file loader).
+ */
+export default function init(wasm?: WasmSource): Promise<InitOutput>;
+
+/** How to connect. Every field is optional; an unknown one is a TypeError. */
+export interface ConnectOptions {
+  /** RabbitMQ user (the tutorial's `burrow`). */
+  login?: string;
+  /** Its password; kept in memory only. */
+  passcode?: string;
+  /** Virtual host, default "/". */
+  vhost?: string;
+  /** We send a heart-beat at least this often, in ms (default 10000; 0 turns it off). */
+  heartbeatOutgoing?: number;
+  /** We want the broker's heart-beat this often, in ms (default 10000; 0 turns it off). */
+  heartbeatIncoming?: number;
+  /** First reconnect delay in ms, 1 or more (default 500); it doubles up to `maxReconnectDelay`. */
+  reconnectDelay?: number;
+  /** Longest reconnect delay in ms, at least `reconnectDelay` (default 30000). */
+  maxReconnectDelay?: number;
+  /** Publishes awaiting their confirm at once, 1 to 65535 (default 128). */
+  window?: number;
+  /** Socket writes at once per millisecond before frames are batched into one
+   * write (default 4; 0 or Infinity: never batch). */
+  writesPerMs?: number;
+  /** Most messages waiting in the outbox (default 10000); `publish` waits beyond it. */
+  outboxMessages?: number;
+  /** Most body bytes waiting in the outbox (default 64 MiB). */
+  outboxBytes?: number;
+  /** RabbitMQ's management API (such as "http://127.0.0.1:15672/api"), read to explain
+   * refusals Web-STOMP closes without words; default: where RabbitMQ puts it for the URL. */
+  managementUrl?: string;
+  /** Called with each status event, `connecting` to `stopped` (as `on("status", fn)`). */
+  onStatus?: (event: StatusEvent) => void;
+}
+
+/** The connection is opening a socket to `url`. */
+export interface ConnectingEvent { readonly type: "connecting"; readonly url: string }
+/** Connected (again): consumers are restored and the outbox resent. */
+export interface ConnectedEvent {
+  readonly type: "connected";
+  readonly url: string;
+  /** CONNECTED's `server` header, such as "RabbitMQ/3.10.8". */
+  readonly server: string | null;
+  /** The heart-beats agreed, in ms (0: none). */
+  readonly heartbeatOutgoing: number;
+  readonly heartbeatIncoming: number;
+}
+/** The connection was lost; the next attempt comes after `delayMs`. */
+export interface ReconnectingEvent {
+  readonly type: "reconnecting";
+  /** Why, in words. */
+  readonly reason: string;
+  /** Which side failed. */
+  readonly fault: "network" | "broker" | "local" | "user";
+  /** Which retry this is, from 1. */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** Where the next attempt goes (a cluster's next node). */
+  readonly nextUrl: string;
+}
+/** RabbitMQ accepted a consumer's subscription (again, after a reconnect). */
+export interface ConsumerReadyEvent { readonly type: "consumer-ready"; readonly consumer: number }
+/** A consumer ended because RabbitMQ refused it (such as NOT_FOUND). */
+export interface ConsumerFailedEvent { readonly type: "consumer-failed"; readonly consumer: number; readonly reason: string }
+/** Something odd that changes nothing. */
+export interface WarningEvent { readonly type: "warning"; readonly message: string }
+/** No more connections: `close()`, or a CONNECT refusal retrying cannot fix. Always the last event. */
+export interface StoppedEvent { readonly type: "stopped"; readonly reason: string }
+
+/** What a connection reports about itself. `stopped` is always the last. */
+export type StatusEvent =
+  | ConnectingEvent
+  | ConnectedEvent
+  | ReconnectingEvent
+  | ConsumerReadyEvent
+  | ConsumerFailedEvent
+  | WarningEvent
+  | StoppedEvent;
+
+/** A status event's `type`. */
+export type StatusEventType = StatusEvent["type"];
+
+/** pika's `queue_declare` flags. */
+export interface QueueDeclareOptions {
+  /** Survives a broker restart (default false). */
+  durable?: boolean;
+  /** Only this connection may use it; deleted when it closes (default false). */
+  exclusive?: boolean;
+  /** Deleted when its last consumer goes (default false). */
+  autoDelete?: boolean;
+  /**
+   * x- arguments, such as { "x-queue-type": "quorum" } or { "x-message-ttl": 60000 }
+   * (numbers must be whole). A quorum queue or a stream must be durable, not
+   * exclusive, not auto-delete.
+   */
+  arguments?: Record<string, string | number>;
+}
+
+/**
+ * A header value on publish. STOMP headers are text: a number or boolean travels as
+ * its text (`42` as "42", `true` as "true") and a received message's headers are
+ * all strings, as AMQP clients see them too.
+ */
+export type HeaderValue = string | number | boolean;
+
+/** What `publish` sends: a string (as UTF-8), an ArrayBuffer, or any view of one (its bytes). */
+export type Body = string | ArrayBuffer | ArrayBufferView;
+
+/** pika's `basic_publish` properties. */
+export interface PublishOptions {
+  /** The exchange; "" (the default) routes by queue name. */
+  exchange?: string;
+  /** delivery_mode=2: survives a broker restart in a durable queue. */
+  persistent?: boolean;
+  /** MIME type of the body, such as "application/json". */
+  contentType?: string;
+  /** Encoding of the body, such as "gzip". */
+  contentEncoding?: string;
+  /** Correlates a reply with its request. */
+  correlationId?: string;
+  /** Where to send a reply (a queue name). */
+  replyTo?: string;
+  /** Per-message time to live in ms: a whole number, or a string of digits. */
+  expiration?: string | number;
+  /** The application's message id. */
+  messageId?: string;
+  /** When it was made: a Date or whole seconds since the epoch (AMQP keeps seconds). */
+  timestamp?: Date | number;
+  /** The message's type name. */
+  type?: string;
+  /** The publishing user: RabbitMQ refuses the message unless it is the connection's login. */
+  userId?: string;
+  /** The publishing application. */
+  appId?: string;
+  /** 0 to 255; used by queues with x-max-priority. */
+  priority?: number;
+  /** Application headers; names starting "x-" and STOMP's own are refused (PublishInvalidError). */
+  headers?: Record<string, HeaderValue>;
+}
+
+/** A message delivered to a consumer. */
+export interface Message {
+  /** The body, byte for byte. */
+  readonly body: Uint8Array;
+  /** The body as text (UTF-8; invalid bytes shown as U+FFFD). */
+  readonly text: string;
+  /** The routing key (for the default exchange: the queue). */
+  readonly routingKey: string;
+  /** The exchange ("" for the default exchange). */
+  readonly exchange: string;
+  /** Delivered before and not acknowledged (its consumer crashed). */
+  readonly redelivered: boolean;
+  /** Redelivered, or published again after a lost confirm: the only messages that may arrive twice. */
+  readonly possiblyDuplicate: boolean;
+  /** Persistent (delivery_mode=2). */
+  readonly persistent: boolean;
+  /** Application headers, all strings (see HeaderValue). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** MIME type of the body. */
+  readonly contentType: string | undefined;
+  /** Encoding of the body. */
+  readonly contentEncoding: string | undefined;
+  /** Correlates a reply with its request. */
+  readonly correlationId: string | undefined;
+  /** Where to send a reply: `publish(message.replyTo, …)` answers. (Web-STOMP shows a
+   * bare queue name as "/reply-queue/<name>"; Burrow gives the name back, as AMQP clients see it.) */
+  readonly replyTo: string | undefined;
+  /** Per-message time to live in ms, as text. */
+  readonly expiration: string | undefined;
+  /** The application's message id. */
+  readonly messageId: string | undefined;
+  /** When it was made (to the second). */
+  readonly timestamp: Date | undefined;
+  /** The message's type name. */
+  readonly type: string | undefined;
+  /** The publishing user, as RabbitMQ checked it. */
+  readonly userId: string | undefined;
+  /** The publishing application. */
+  readonly appId: string | undefined;
+  /** 0 to 255. */
+  readonly priority: number | undefined;
+  /** Quorum queues: how many times it was delivered before (x-delivery-count). */
+  readonly deliveryCount: number | undefined;
+  /** Streams: its offset (x-stream-offset). */
+  readonly streamOffset: number | undefined;
+  /** The body parsed as JSON; throws a SyntaxError saying so when it is not JSON. */
+  json(): unknown;
+  /** pika's basic_ack, on the connection it came on. Throws StaleError when that
+   * connection is gone (RabbitMQ redelivers it, marked), AlreadySettledError the
+   * second time. Nothing to do for auto-ack. */
+  ack(): void;
+  /** pika's basic_nack: `{ requeue: false }` drops (or dead-letters) it; by default it
+   * goes back. Throws as `ack`, and StreamNackError for a stream's message. */
+  nack(options?: NackOptions): void;
+}
+
+/** How to nack. */
+export interface NackOptions {
+  /** Back to the queue (default true), or dropped / dead-lettered. */
+  requeue?: boolean;
+}
+
+/** Where a stream consumer starts. A number is an offset; a Date or
+ * `{ timestamp }` (a Date or seconds since the epoch) a time. */
+export type StreamOffset = "first" | "last" | "next" | number | Date | { timestamp: number | Date };
+
+/** How to consume. */
+export interface ConsumeOptions {
+  /** "manual" (default): call message.ack(); "auto": the broker counts it done once sent
+   * (for `messages()`: acked as the loop takes it). */
+  ack?: "manual" | "auto";
+  /** Unacknowledged messages at once, 0 to 65535; 0 is unlimited (default 1).
+   * `messages()` needs 1 or more. */
+  prefetch?: number;
+  /**
+   * For a stream: where to start reading (RabbitMQ's x-stream-offset). Needs
+   * `ack: "manual"` and a prefetch above 0. After a reconnect the consumer goes on
+   * from the first message it did not ack, whatever this says.
+   */
+  offset?: StreamOffset;
+}
+
+/** A status listener for `on` / `off`: "status" gets every event, a type only its own. */
+export type StatusListener<T extends StatusEventType | "status"> =
+  (event: T extends StatusEventType ? Extract<StatusEvent, { type: T }> : StatusEvent) => void;
+
+/** A connection to RabbitMQ that survives outages; made by `connect()`. It lives
+ * until `close()`: dropping the object does not close it. */
+export declare class Connection {
+  private constructor();
+  /** pika's `queue_declare`. Resolves once RabbitMQ accepted it; rejects with
+   * DeclareRefusedError in RabbitMQ's words (such as PRECONDITION_FAILED for a
+   * redeclare with other durability), DeclareInvalidError for what RabbitMQ would
+   * refuse (nothing sent), or StoppedError. */
+  queueDeclare(queue: string, options?: QueueDeclareOptions): Promise<void>;
+  /** pika's `basic_publish` with a publisher confirm: resolves when RabbitMQ has the
+   * message. While the outbox is full it waits (backpressure). Across reconnects the
+   * message is kept and sent again, marked as a possible duplicate. Rejects with
+   * PublishInvalidError (refused before sending: a name over 255 bytes, a reserved
+   * header, too large), PublishRefusedError (the broker refused it, e.g. a missing
+   * exchange) or StoppedError (closed before its confirm). */
+  publish(routingKey: string, body: Body, options?: PublishOptions): Promise<void>;
+  /** pika's `basic_consume`: `onMessage` is called with each message; with
+   * `ack: "manual"` (the default) call `message.ack()` when done. It is resubscribed
+   * after every reconnect until `subscription.cancel()` or `close()`; dropping the
+   * Subscription cancels nothing. Throws ConsumeInvalidError for what RabbitMQ would
+   * refuse (a stream with auto-ack or prefetch 0), StoppedError once closed. */
+  consume(queue: string, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
+  /** The messages of `queue` for `for await`: at most `prefetch` (default 1) wait in
+   * it, so a slow loop slows the broker instead of filling memory. Leaving the loop
+   * cancels the consumer; the messages it had received and not handed out stay
+   * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
+   * after a cancel), then RabbitMQ delivers them again. */
+  messages(queue: string, options?: ConsumeOptions): MessageIterator;
+  /** Adds a status listener ("status" for every event, or one type); a listener
+   * added twice is called once. Returns the connection. */
+  on<T extends StatusEventType | "status">(event: T, listener: StatusListener<T>): this;
+  /** Removes a listener added with `on`. Returns the connection. */
+  off<T extends StatusEventType | "status">(event: T, listener: StatusListener<T>): this;
+  /** Closes: DISCONNECT, no more reconnects. Every unconfirmed publish rejects with
+   * StoppedError. Resolves after the `stopped` event. */
+  close(): Promise<void>;
+  /** Whether it is connected now. */
+  readonly connected: boolean;
+  /** Whether `close()` was called or RabbitMQ refused CONNECT for good. */
+  readonly closed: boolean;
+  /** The latest status event (`null` before the first). */
+  readonly status: StatusEvent | null;
+  /** The outbox: messages (and their body bytes) waiting for their confirm, and how many are in flight. */
+  readonly outbox: { readonly messages: number; readonly bytes: number; readonly inFlight: number };
+  /** Milliseconds until the next reconnect attempt, or `null` when none is scheduled. */
+  readonly reconnectIn: number | null;
+}
+
+/** A consumer made by `connection.consume`. */
+export declare class Subscription {
+  private constructor();
+  /** pika's `basic_cancel`: no more messages after those already on their way.
+   * RabbitMQ's Web-STOMP ignores an ack after the cancel: a message that arrives
+   * after it stays unacknowledged until the connection closes, then RabbitMQ
+   * delivers it again. */
+  cancel(): void;
+  /** The consumer's number, as in `consumer-ready` / `consumer-failed` status events. */
+  readonly consumer: number;
+  /** False once cancelled, closed with its connection, or refused by RabbitMQ. */
+  readonly active: boolean;
+}
+
+/** `connection.messages(queue)`: an async iterator of messages. */
+export interface MessageIterator extends AsyncIterableIterator<Message> {
+  /** Messages received and not yet taken by the loop: never more than the prefetch. */
+  readonly buffered: number;
+  /** The consumer's number, as in status events. */
+  readonly consumer: number;
+  /** Ends the iteration (as `break` does): cancels the consumer. */
+  cancel(): void;
+  /** The next message; done once cancelled or closed; rejects with ConsumeRefusedError
+   * if RabbitMQ refused the consumer. */
+  next(): Promise<IteratorResult<Message, undefined>>;
+  /** What `break` calls: as `cancel()`. */
+  return(): Promise<IteratorResult<Message, undefined>>;
+}
+
+/**
+ * Connects to RabbitMQ's Web-STOMP at `url` (or the first of several URLs, the nodes
+ * of a cluster: a lost node sends the connection to the next) and keeps the connection
+ * up until `close()`: reconnects with backoff, resubscribes consumers, resends
+ * unconfirmed publishes. Throws NotInitializedError before `init()`.
+ */
+export function connect(url: string | readonly string[], options?: ConnectOptions): Connection;
+
+/** Burrow's STOMP frame decoder on its own, for measuring and for pages that bring their own socket. */
+export declare class FrameDecoder {
+  /** A decoder with the default limits (16 MiB bodies). */
+  constructor();
+  /** Takes the bytes of one WebSocket message; returns how many whole frames they
+   * completed (heart-beats not counted). Throws MalformedFrameError on bytes that are not STOMP. */
+  push(chunk: ArrayBuffer | ArrayBufferView): number;
+}
+
+/** Base class of every error Burrow reports; `name` is the class's name without "Error".
+ * (A wrong argument is a plain TypeError instead.) */
+export declare class BurrowError extends Error {
+  constructor(message?: string, options?: { cause?: unknown });
+}
+/** `init()` was not awaited before the first call. */
+export declare class NotInitializedError extends BurrowError {}
+/** The connection was closed (or RabbitMQ refused CONNECT for good) first. */
+export declare class StoppedError extends BurrowError {}
+/** RabbitMQ refused a queue declaration, in its words (e.g. PRECONDITION_FAILED). */
+export declare class DeclareRefusedError extends BurrowError {}
+/** A declaration RabbitMQ would refuse, refused before sending. */
+export declare class DeclareInvalidError extends BurrowError {}
+/** A publish refused before sending: a name over 255 bytes, a reserved header, too large. */
+export declare class PublishInvalidError extends BurrowError {}
+/** RabbitMQ refused this message (e.g. a missing exchange); the others go on. */
+export declare class PublishRefusedError extends BurrowError {}
+/** A consumer RabbitMQ would refuse, refused before sending. */
+export declare class ConsumeInvalidError extends BurrowError {}
+/** RabbitMQ refused a consumer, e.g. NOT_FOUND: no such queue. */
+export declare class ConsumeRefusedError extends BurrowError {}
+/** An ack or nack for a message whose connection is gone: RabbitMQ redelivers it, marked. */
+export declare class StaleError extends BurrowError {}
+/** A second ack or nack of the same message. */
+export declare class AlreadySettledError extends BurrowError {}
+/** A message from a stream cannot be nacked (RabbitMQ would close the connection). */
+export declare class StreamNackError extends BurrowError {}
+/** The ack or nack could not be sent. */
+export declare class AckFailedError extends BurrowError {}
+/** Bytes given to a FrameDecoder that are not STOMP. */
+export declare class MalformedFrameError extends BurrowError {}

@@ -1,0 +1,424 @@
+// burrow-rabbitmq: RabbitMQ in the browser. This module is the package's whole
+// public surface (index.d.ts types it). It checks every argument (checks.js), then
+// calls the wasm glue (burrow.js, written by wasm-bindgen from src/browser/js/).
+//
+// Lifetimes never depend on the garbage collector: these classes are plain
+// JavaScript, and the wasm keeps each connection (and its consumers and callbacks)
+// in a table until it has stopped. Dropping a Connection or Subscription object
+// closes or cancels nothing; close() and cancel() do.
+
+import rawInit, * as raw from "./burrow.js";
+import { NotInitializedError } from "./errors.js";
+import { SETTLE } from "./message.js";
+import { MessageIterator, PUSH, END, ATTACH } from "./iterator.js";
+import * as check from "./checks.js";
+
+export {
+  BurrowError, NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
+  PublishRefusedError, ConsumeInvalidError, ConsumeRefusedError, StaleError, AlreadySettledError,
+  StreamNackError, AckFailedError, MalformedFrameError,
+} from "./errors.js";
+
+let initialized = null;
+let ready = false;
+
+/**
+ * Loads the wasm. Await it once before anything else; later calls return the same
+ * Promise. `wasm` says where it is (default: `burrow_bg.wasm` beside this module).
+ */
+export default function init(wasm) {
+  if (wasm !== undefined && !check.isWasmSource(wasm)) {
+    return Promise.reject(check.wrong("init", "wasm", "a URL, a string, a Request, a Response, a BufferSource, a WebAssembly.Module or a Promise of one", wasm));
+  }
+  if (initialized === null) {
+    initialized = rawInit(wasm === undefined ? undefined : { module_or_path: wasm }).then(
+      (exports) => {
+        ready = true;
+        return Object.freeze({ memory: exports.memory });
+      },
+      (error) => {
+        initialized = null;
+        throw error;
+      },
+    );
+  }
+  return initialized;
+}
+
+function needInit(where) {
+  if (!ready) throw new NotInitializedError(`${where}: the wasm is not loaded yet: await init() first`);
+}
+
+const CREATE = Symbol("burrow.create");
+const DISPATCH = Symbol("burrow.dispatch");
+const ENDED = Symbol("burrow.ended");
+
+const CONNECT_OPTIONS = ["login", "passcode", "vhost", "heartbeatOutgoing", "heartbeatIncoming", "reconnectDelay",
+  "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus"];
+const DECLARE_OPTIONS = ["durable", "exclusive", "autoDelete", "arguments"];
+const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncoding", "correlationId", "replyTo",
+  "expiration", "messageId", "timestamp", "type", "userId", "appId", "priority", "headers"];
+const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlationId", "replyTo", "messageId",
+  "type", "userId", "appId"];
+const CONSUME_OPTIONS = ["ack", "prefetch", "offset"];
+const EVENTS = ["status", "connecting", "connected", "reconnecting", "consumer-ready", "consumer-failed", "warning", "stopped"];
+const MAX_U32 = 4294967295;
+
+/**
+ * Connects to RabbitMQ's Web-STOMP at `url` (or the first of several URLs, the
+ * nodes of a cluster) and keeps the connection up until `close()`.
+ */
+export function connect(url, options) {
+  const where = "connect";
+  const urls = typeof url === "string" ? [url] : url;
+  if (!Array.isArray(urls) || urls.length === 0) {
+    throw check.wrong(where, "url", "a ws:// or wss:// URL, or a non-empty array of them", url);
+  }
+  urls.forEach((each, n) => {
+    const what = typeof url === "string" ? "url" : `url[${n}]`;
+    if (typeof each !== "string" || !/^wss?:\/\//.test(each)) {
+      throw check.wrong(where, what, "a ws:// or wss:// URL (such as ws://127.0.0.1:15674/ws)", each);
+    }
+  });
+  const given = check.options(where, "options", options, CONNECT_OPTIONS) ?? {};
+  const settings = {};
+  for (const name of ["login", "passcode", "vhost"]) {
+    settings[name] = check.optionalString(where, `options.${name}`, given[name]);
+  }
+  settings.heartbeatOutgoing = check.optionalMillis(where, "options.heartbeatOutgoing", given.heartbeatOutgoing, 0);
+  settings.heartbeatIncoming = check.optionalMillis(where, "options.heartbeatIncoming", given.heartbeatIncoming, 0);
+  settings.reconnectDelay = check.optionalMillis(where, "options.reconnectDelay", given.reconnectDelay, 1);
+  settings.maxReconnectDelay = check.optionalMillis(where, "options.maxReconnectDelay", given.maxReconnectDelay, 1);
+  const first = settings.reconnectDelay ?? 500;
+  if (settings.maxReconnectDelay !== undefined && settings.maxReconnectDelay < first) {
+    throw new TypeError(`${where}: options.maxReconnectDelay (${settings.maxReconnectDelay}) must be at least options.reconnectDelay (${first}${settings.reconnectDelay === undefined ? ", the default" : ""})`);
+  }
+  settings.window = check.optionalWhole(where, "options.window", given.window, 1, 65535);
+  // Infinity, like 0: never batch.
+  settings.writesPerMs = given.writesPerMs === Infinity
+    ? 0
+    : check.optionalWhole(where, "options.writesPerMs", given.writesPerMs, 0, 1000000);
+  settings.outboxMessages = check.optionalWhole(where, "options.outboxMessages", given.outboxMessages, 1, MAX_U32);
+  settings.outboxBytes = check.optionalWhole(where, "options.outboxBytes", given.outboxBytes, 1, MAX_U32);
+  settings.managementUrl = check.optionalString(where, "options.managementUrl", given.managementUrl);
+  if (settings.managementUrl !== undefined && !/^https?:\/\//.test(settings.managementUrl)) {
+    throw check.wrong(where, "options.managementUrl", "an http:// or https:// URL (such as http://127.0.0.1:15672/api)", settings.managementUrl);
+  }
+  const onStatus = check.optionalFunction(where, "options.onStatus", given.onStatus);
+  needInit(where);
+  // Only what was given goes to the wasm; it fills in the defaults.
+  for (const name of Object.keys(settings)) if (settings[name] === undefined) delete settings[name];
+  return new Connection(CREATE, urls.slice(), settings, onStatus);
+}
+
+/** A connection to RabbitMQ that survives outages; made by `connect()`. */
+export class Connection {
+  #id;
+  #onStatus;
+  #listeners = new Map();
+  #status = null;
+  #stopped = false;
+  #whenStopped = [];
+
+  constructor(token, urls, settings, onStatus) {
+    if (token !== CREATE) throw new TypeError("Connection: made by connect(url, options), not with new");
+    this.#onStatus = onStatus;
+    this.#id = raw.rawConnect(urls, settings, this, (event) => this[DISPATCH](event));
+  }
+
+  /** pika's queue_declare; resolves once RabbitMQ accepted it. */
+  queueDeclare(queue, options) {
+    const where = "queueDeclare";
+    try {
+      check.string(where, "queue", queue);
+      const given = check.options(where, "options", options, DECLARE_OPTIONS) ?? {};
+      const durable = check.optionalBoolean(where, "options.durable", given.durable) ?? false;
+      const exclusive = check.optionalBoolean(where, "options.exclusive", given.exclusive) ?? false;
+      const autoDelete = check.optionalBoolean(where, "options.autoDelete", given.autoDelete) ?? false;
+      const args = check.record(where, "options.arguments", given.arguments) ?? {};
+      const flat = [];
+      for (const [name, value] of Object.entries(args)) {
+        const what = `options.arguments[${JSON.stringify(name)}]`;
+        if (typeof value === "string") flat.push(name, value);
+        else if (Number.isSafeInteger(value)) flat.push(name, String(value));
+        else throw check.wrong(where, what, "a string or a whole number", value);
+      }
+      const id = this.#id;
+      return new Promise((resolve, reject) => raw.rawDeclare(id, queue, durable, exclusive, autoDelete, flat, resolve, reject));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** pika's basic_publish with a publisher confirm: resolves when RabbitMQ has the message. */
+  publish(routingKey, body, options) {
+    if (typeof routingKey !== "string") {
+      return Promise.reject(check.wrong("publish", "routingKey", "a string (the queue, for the default exchange)", routingKey));
+    }
+    let properties;
+    if (options !== undefined) {
+      try {
+        properties = publishProperties(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const id = this.#id;
+    // The confirm settles the Promise straight from the wasm: no task per message.
+    if (typeof body === "string") {
+      return new Promise((resolve, reject) => raw.rawPublishText(id, routingKey, body, properties, resolve, reject));
+    }
+    const bytes = check.bytesOf(body);
+    if (bytes === null) {
+      return Promise.reject(check.wrong("publish", "body", "a string, an ArrayBuffer or an ArrayBufferView (such as a Uint8Array)", body));
+    }
+    return new Promise((resolve, reject) => raw.rawPublishBytes(id, routingKey, bytes, properties, resolve, reject));
+  }
+
+  /** pika's basic_consume: `onMessage` is called with each message until `cancel()` or `close()`. */
+  consume(queue, onMessage, options) {
+    const where = "consume";
+    check.string(where, "queue", queue);
+    if (typeof onMessage !== "function") throw check.wrong(where, "onMessage", "a function", onMessage);
+    const settings = consumeOptions(where, options, 0);
+    let subscription = null;
+    const key = raw.rawConsume(this.#id, queue, settings.auto, settings.prefetch, settings.offsetKind, settings.offset,
+      onMessage, (error) => subscription?.[ENDED](error));
+    subscription = new Subscription(CREATE, this.#id, key);
+    return subscription;
+  }
+
+  /**
+   * The messages of `queue` as an async iterator, for `for await`. At most
+   * `prefetch` messages wait in it: a slow loop slows the broker down.
+   */
+  messages(queue, options) {
+    const where = "messages";
+    check.string(where, "queue", queue);
+    const settings = consumeOptions(where, options, 1);
+    // Always manual underneath: "auto" acks each message as the loop takes it, so
+    // the broker still stops at the prefetch.
+    const iterator = new MessageIterator(settings.auto);
+    const key = raw.rawConsume(this.#id, queue, false, settings.prefetch, settings.offsetKind, settings.offset,
+      (message) => iterator[PUSH](message), (error) => iterator[END](error));
+    iterator[ATTACH](new Subscription(CREATE, this.#id, key));
+    return iterator;
+  }
+
+  /** Adds a status listener: `event` is a StatusEvent type, or "status" for all of them. */
+  on(event, listener) {
+    this.#listenerArguments("on", event, listener);
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return this;
+  }
+
+  /** Removes a listener added with `on`. */
+  off(event, listener) {
+    this.#listenerArguments("off", event, listener);
+    this.#listeners.get(event)?.delete(listener);
+    return this;
+  }
+
+  #listenerArguments(where, event, listener) {
+    if (typeof event !== "string" || !EVENTS.includes(event)) {
+      throw check.wrong(where, "event", `one of ${EVENTS.map((e) => JSON.stringify(e)).join(", ")}`, event);
+    }
+    if (typeof listener !== "function") throw check.wrong(where, "listener", "a function", listener);
+  }
+
+  /**
+   * Closes: DISCONNECT, no more reconnects; unconfirmed publishes reject with
+   * StoppedError. Resolves after the `stopped` event.
+   */
+  close() {
+    if (this.#stopped) return Promise.resolve();
+    const stopped = new Promise((resolve) => this.#whenStopped.push(resolve));
+    raw.rawClose(this.#id);
+    return stopped;
+  }
+
+  /** Whether it is connected now. */
+  get connected() {
+    return !this.#stopped && raw.rawConnected(this.#id);
+  }
+
+  /** Whether `close()` was called or RabbitMQ refused CONNECT for good. */
+  get closed() {
+    return this.#stopped || raw.rawClosed(this.#id);
+  }
+
+  /** The latest status event (`null` before the first). */
+  get status() {
+    return this.#status;
+  }
+
+  /** The outbox: messages and bytes waiting for their confirm, and how many are in flight. */
+  get outbox() {
+    const [messages, bytes, inFlight] = this.#stopped ? [0, 0, 0] : raw.rawOutbox(this.#id);
+    return { messages, bytes, inFlight };
+  }
+
+  /** Milliseconds until the next reconnect attempt, or `null` when none is scheduled. */
+  get reconnectIn() {
+    return this.#stopped ? null : raw.rawReconnectIn(this.#id) ?? null;
+  }
+
+  [SETTLE](token, how) {
+    const error = raw.rawSettle(this.#id, token, how);
+    if (error !== undefined) throw error;
+  }
+
+  [DISPATCH](event) {
+    Object.freeze(event);
+    this.#status = event;
+    if (event.type === "stopped") this.#stopped = true;
+    const call = (listener) => {
+      try {
+        listener.call(undefined, event);
+      } catch (thrown) {
+        // A listener that throws must not stop the others.
+        console.error("burrow-rabbitmq: a status listener threw", thrown);
+      }
+    };
+    if (this.#onStatus !== undefined) call(this.#onStatus);
+    for (const type of ["status", event.type]) {
+      const set = this.#listeners.get(type);
+      if (set !== undefined) [...set].forEach(call);
+    }
+    if (event.type === "stopped") this.#whenStopped.splice(0).forEach((resolve) => resolve());
+  }
+}
+
+/** A consumer made by `connection.consume`; it lives until `cancel()` or the connection's `close()`. */
+export class Subscription {
+  #connection;
+  #key;
+  #active = true;
+
+  constructor(token, connection, key) {
+    if (token !== CREATE) throw new TypeError("Subscription: made by connection.consume(), not with new");
+    this.#connection = connection;
+    this.#key = key;
+  }
+
+  /** pika's basic_cancel: no more messages after those already on their way. */
+  cancel() {
+    if (this.#active) raw.rawCancel(this.#connection, this.#key);
+  }
+
+  /** The consumer's number, as in `consumer-ready` / `consumer-failed` status events. */
+  get consumer() {
+    return this.#key;
+  }
+
+  /** False once cancelled, closed with its connection, or refused by RabbitMQ. */
+  get active() {
+    return this.#active;
+  }
+
+  [ENDED]() {
+    this.#active = false;
+  }
+}
+
+/** The consume options, checked; `minPrefetch` is 1 for `messages()` (its buffer must be bounded). */
+function consumeOptions(where, options, minPrefetch) {
+  const given = check.options(where, "options", options, CONSUME_OPTIONS) ?? {};
+  if (given.ack !== undefined && given.ack !== "manual" && given.ack !== "auto") {
+    throw check.wrong(where, "options.ack", '"manual" or "auto"', given.ack);
+  }
+  const prefetch = given.prefetch === undefined ? 1 : given.prefetch;
+  if (typeof prefetch !== "number" || !Number.isInteger(prefetch) || prefetch < minPrefetch || prefetch > 65535) {
+    const why = minPrefetch === 1 ? " (0, unlimited, would let the buffer grow without bound)" : " (0 is unlimited)";
+    throw check.wrong(where, "options.prefetch", `a whole number from ${minPrefetch} to 65535${why}`, given.prefetch);
+  }
+  const [offsetKind, offset] = streamOffset(where, given.offset);
+  return { auto: given.ack === "auto", prefetch, offsetKind, offset };
+}
+
+/** A stream offset as (kind, value): 0 none, 1 first, 2 last, 3 next, 4 an offset, 5 a timestamp in seconds. */
+function streamOffset(where, value) {
+  const what = "options.offset";
+  if (value === undefined) return [0, 0];
+  const named = ["first", "last", "next"].indexOf(value);
+  if (named >= 0) return [named + 1, 0];
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value < 0) throw check.wrong(where, what, "a whole number 0 or more (an offset)", value);
+    return [4, value];
+  }
+  if (value instanceof Date) return [5, check.epochSeconds(where, what, value)];
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const given = check.options(where, what, value, ["timestamp"]);
+    return [5, check.epochSeconds(where, `${what}.timestamp`, given.timestamp)];
+  }
+  throw check.wrong(where, what, '"first", "last", "next", an offset, a Date or { timestamp }', value);
+}
+
+/** The publish options, checked, as the wasm reads them; `undefined` when there are none. */
+function publishProperties(options) {
+  const where = "publish";
+  const given = check.options(where, "options", options, PUBLISH_OPTIONS);
+  const out = {};
+  let any = false;
+  for (const name of PUBLISH_STRINGS) {
+    if (given[name] !== undefined) {
+      out[name] = check.string(where, `options.${name}`, given[name]);
+      any = true;
+    }
+  }
+  if (given.persistent !== undefined) {
+    out.persistent = check.optionalBoolean(where, "options.persistent", given.persistent);
+    any = true;
+  }
+  if (given.priority !== undefined) {
+    out.priority = check.optionalWhole(where, "options.priority", given.priority, 0, 255);
+    any = true;
+  }
+  if (given.expiration !== undefined) {
+    const value = given.expiration;
+    const ok = (typeof value === "string" && /^[0-9]{1,10}$/.test(value)) || (Number.isInteger(value) && value >= 0 && value <= MAX_U32);
+    if (!ok) throw check.wrong(where, "options.expiration", "milliseconds to live: a whole number or a string of digits", value);
+    out.expiration = String(value);
+    any = true;
+  }
+  if (given.timestamp !== undefined) {
+    out.timestamp = check.epochSeconds(where, "options.timestamp", given.timestamp);
+    any = true;
+  }
+  if (given.headers !== undefined) {
+    const headers = check.record(where, "options.headers", given.headers);
+    const flat = [];
+    for (const [name, value] of Object.entries(headers)) {
+      // STOMP headers are text: numbers and booleans travel as their text.
+      if (typeof value === "string") flat.push(name, value);
+      else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean") flat.push(name, String(value));
+      else throw check.wrong(where, `options.headers[${JSON.stringify(name)}]`, "a string, a finite number or a boolean", value);
+    }
+    out.headers = flat;
+    any = true;
+  }
+  return any ? out : undefined;
+}
+
+/**
+ * Burrow's STOMP frame decoder on its own: push the bytes of each WebSocket
+ * message; returns how many whole frames they completed. For measuring.
+ */
+export class FrameDecoder {
+  #decoder;
+
+  constructor() {
+    needInit("FrameDecoder");
+    this.#decoder = new raw.FrameDecoder();
+  }
+
+  /** Takes one chunk; returns how many whole frames it completed (heart-beats not counted). */
+  push(chunk) {
+    const bytes = check.bytesOf(chunk);
+    if (bytes === null) throw check.wrong("FrameDecoder.push", "chunk", "an ArrayBuffer or an ArrayBufferView (such as a Uint8Array)", chunk);
+    return this.#decoder.push(bytes);
+  }
+}
+

@@ -1,0 +1,45 @@
+// Types of burrow-rabbitmq/widget (widget.js): the embeddable workbench.
+
+import type { WasmSource } from "./index.js";
+
+/**
+ * Loads the widget's wasm (its own, with yew); await it once before `mount`.
+ * Without `wasm` it is fetched from `widget/burrow_widget_bg.wasm` beside this module.
+ */
+export default function init(wasm?: WasmSource): Promise<void>;
+
+/** A workbench panel. */
+export type Panel = "connection" | "queue" | "producer" | "consumers" | "guide";
+
+/** How to mount a widget. Every field is optional; an unknown one is a TypeError. */
+export interface WidgetOptions {
+  /** Web-STOMP URL (default: /ws on the page's origin). */
+  url?: string;
+  /** RabbitMQ user. */
+  login?: string;
+  /** Its password; without it the user is asked in the connection panel. */
+  passcode?: string;
+  /** Virtual host, default "/". */
+  vhost?: string;
+  /** The queue the panels start on. */
+  queue?: string;
+  /** Which panels to show (default: all but the guide). */
+  panels?: readonly Panel[];
+  /** Connect at once (default: when a passcode is given). */
+  connect?: boolean;
+  /** A title above the panels. */
+  title?: string;
+}
+
+/** A mounted widget. */
+export interface Widget {
+  /** Removes the widget and closes its connections. */
+  unmount(): void;
+}
+
+/**
+ * Mounts a Burrow workbench into `element`. It renders only inside the element: it
+ * does not touch the page's URL, title or styles (its rules are scoped under `.burrow`,
+ * in the app's style.css). Each call makes an independent widget.
+ */
+export function mount(element: Element, options?: WidgetOptions): Widget;

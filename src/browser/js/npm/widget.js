@@ -1,0 +1,76 @@
+// burrow-rabbitmq/widget: the embeddable RabbitMQ workbench (yew), in a wasm of
+// its own (widget/burrow_widget_bg.wasm) so the main entry carries no yew.
+
+import rawInit, { mount as rawMount } from "./widget/burrow_widget.js";
+import { NotInitializedError } from "./errors.js";
+import * as check from "./checks.js";
+
+let initialized = null;
+let ready = false;
+
+/** Loads the widget's wasm; await it once before `mount`. */
+export default function init(wasm) {
+  if (wasm !== undefined && !check.isWasmSource(wasm)) {
+    return Promise.reject(check.wrong("init", "wasm", "a URL, a string, a Request, a Response, a BufferSource, a WebAssembly.Module or a Promise of one", wasm));
+  }
+  if (initialized === null) {
+    initialized = rawInit(wasm === undefined ? undefined : { module_or_path: wasm }).then(
+      () => {
+        ready = true;
+      },
+      (error) => {
+        initialized = null;
+        throw error;
+      },
+    );
+  }
+  return initialized;
+}
+
+const OPTIONS = ["url", "login", "passcode", "vhost", "queue", "panels", "connect", "title"];
+const PANELS = ["connection", "queue", "producer", "consumers", "guide"];
+
+/** Mounts a workbench into `element`; see widget.d.ts. */
+export function mount(element, options) {
+  const where = "mount";
+  if (typeof Element === "undefined" || !(element instanceof Element)) {
+    throw check.wrong(where, "element", "a DOM Element", element);
+  }
+  const given = check.options(where, "options", options, OPTIONS) ?? {};
+  const settings = {};
+  for (const name of ["url", "login", "passcode", "vhost", "queue", "title"]) {
+    const value = check.optionalString(where, `options.${name}`, given[name]);
+    if (value !== undefined) settings[name] = value;
+  }
+  if (settings.url !== undefined && !/^wss?:\/\//.test(settings.url)) {
+    throw check.wrong(where, "options.url", "a ws:// or wss:// URL", settings.url);
+  }
+  const connect = check.optionalBoolean(where, "options.connect", given.connect);
+  if (connect !== undefined) settings.connect = connect;
+  if (given.panels !== undefined) {
+    if (!Array.isArray(given.panels)) throw check.wrong(where, "options.panels", `an array of ${PANELS.join(", ")}`, given.panels);
+    given.panels.forEach((panel, n) => {
+      if (!PANELS.includes(panel)) throw check.wrong(where, `options.panels[${n}]`, `one of ${PANELS.join(", ")}`, panel);
+    });
+    settings.panels = given.panels.slice();
+  }
+  if (!ready) throw new NotInitializedError(`${where}: the widget's wasm is not loaded yet: await init() first`);
+  return new Widget(rawMount(element, settings));
+}
+
+/** A mounted widget. */
+class Widget {
+  #raw;
+
+  constructor(raw) {
+    this.#raw = raw;
+  }
+
+  /** Removes the widget and closes its connections. */
+  unmount() {
+    if (this.#raw === null) return;
+    this.#raw.unmount();
+    this.#raw.free();
+    this.#raw = null;
+  }
+}

@@ -1,0 +1,147 @@
+//! `connection.publish` for JavaScript: the body comes as the string or the bytes
+//! `index.js` made of it, the options as the object it checked, and the Promise's
+//! `resolve` / `reject` are called straight from the confirm (no task, no channel
+//! per message while the outbox has room).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use super::errors::publish_error;
+use super::{entry, get, Entry};
+use crate::rabbit::BasicProperties;
+use crate::reliable::PublishError;
+
+/// Where a publish's outcome goes; called once.
+type Then = Box<dyn FnOnce(Result<(), PublishError>)>;
+
+/// `publish(routingKey, aString, options)`: the string's UTF-8 bytes.
+#[wasm_bindgen(js_name = rawPublishText)]
+pub fn raw_publish_text(
+    id: u32,
+    routing_key: &str,
+    body: String,
+    properties: Option<Object>,
+    resolve: Function,
+    reject: Function,
+) {
+    publish(id, routing_key, body.into_bytes(), properties, Outcome { resolve, reject });
+}
+
+/// `publish(routingKey, bytes, options)`: an ArrayBuffer's or ArrayBufferView's bytes.
+#[wasm_bindgen(js_name = rawPublishBytes)]
+pub fn raw_publish_bytes(
+    id: u32,
+    routing_key: &str,
+    body: Vec<u8>,
+    properties: Option<Object>,
+    resolve: Function,
+    reject: Function,
+) {
+    publish(id, routing_key, body, properties, Outcome { resolve, reject });
+}
+
+/// A publish Promise's two ends.
+struct Outcome {
+    resolve: Function,
+    reject: Function,
+}
+
+impl Outcome {
+    fn settle(self, outcome: Result<(), PublishError>) {
+        let _ = match outcome {
+            Ok(()) => self.resolve.call0(&JsValue::UNDEFINED),
+            Err(e) => self.reject.call1(&JsValue::UNDEFINED, &publish_error(e)),
+        };
+    }
+}
+
+fn publish(id: u32, routing_key: &str, body: Vec<u8>, properties: Option<Object>, outcome: Outcome) {
+    let Some(entry) = entry(id) else {
+        return outcome.settle(Err(PublishError::Stopped));
+    };
+    let (exchange, properties) = match properties {
+        Some(given) => read_properties(&given),
+        None => (String::new(), BasicProperties::default()),
+    };
+    send(&entry, &exchange, routing_key, body, &properties, Box::new(move |result| outcome.settle(result)));
+}
+
+/// How a publish goes out, decided in this one place: with room in the outbox,
+/// straight in, its outcome called back from the confirm; otherwise a task that
+/// waits for room in turn (never overtaking an earlier waiting publish).
+fn send(entry: &Rc<Entry>, exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties, then: Then) {
+    let connection = &entry.connection;
+    if connection.has_room(body.len()) {
+        // The driver drops `then` uncalled when it refuses the message at once:
+        // keep a way to call it with the refusal.
+        let slot = Rc::new(Cell::new(Some(then)));
+        let callback = {
+            let slot = slot.clone();
+            Box::new(move |result| {
+                if let Some(then) = slot.take() {
+                    then(result);
+                }
+            })
+        };
+        if let Err(refused) = connection.try_basic_publish_then(exchange, routing_key, body, properties, callback) {
+            if let Some(then) = slot.take() {
+                then(Err(refused));
+            }
+        }
+        return;
+    }
+    let entry = entry.clone();
+    let (exchange, routing_key, properties) = (exchange.to_owned(), routing_key.to_owned(), properties.clone());
+    spawn_local(async move {
+        let queued = entry.connection.basic_publish(&exchange, &routing_key, body, &properties).await;
+        // Only the confirm keeps going; the connection may be closed meanwhile.
+        drop(entry);
+        then(match queued {
+            Ok(confirm) => confirm.await,
+            Err(refused) => Err(refused),
+        });
+    });
+}
+
+/// The publish options `index.js` checked (`exchange` and the properties; only
+/// those given are present; `headers` a flat `[name, value, ...]` of strings).
+fn read_properties(given: &Object) -> (String, BasicProperties) {
+    let mut exchange = String::new();
+    let mut properties = BasicProperties::default();
+    for key in Object::keys(given).iter() {
+        let Some(name) = key.as_string() else { continue };
+        let value = get(given, &name);
+        let text = value.as_string();
+        match name.as_str() {
+            "exchange" => exchange = text.unwrap_or_default(),
+            "persistent" => properties.persistent = value.as_bool().unwrap_or(false),
+            "contentType" => properties.content_type = text,
+            "contentEncoding" => properties.content_encoding = text,
+            "correlationId" => properties.correlation_id = text,
+            "replyTo" => properties.reply_to = text,
+            "expiration" => properties.expiration = text,
+            "messageId" => properties.message_id = text,
+            "type" => properties.kind = text,
+            "userId" => properties.user_id = text,
+            "appId" => properties.app_id = text,
+            "priority" => properties.priority = value.as_f64().map(|p| p.clamp(0.0, 255.0) as u8),
+            "timestamp" => properties.timestamp = value.as_f64().map(|t| t.max(0.0) as u64),
+            "headers" => {
+                let flat: Vec<String> = Array::from(&value).iter().filter_map(|v| v.as_string()).collect();
+                properties.headers = flat
+                    .chunks_exact(2)
+                    .filter_map(|pair| match pair {
+                        [name, value] => Some((name.clone(), value.clone())),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    (exchange, properties)
+}

@@ -1,0 +1,363 @@
+//! A consumer card's state: plain data (its connection and ack handles live in
+//! its hook, [`crate::ui::hooks::use_reliable_consumer`]).
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use crate::rabbit::StreamOffset;
+use crate::reliable::Delivery;
+
+use super::super::log::BoundedLog;
+use super::super::properties::property_rows;
+use super::super::state::{CardPhase, ConsumerProgress};
+
+/// How many deliveries a consumer card keeps on screen; the rest are counted.
+pub const DELIVERY_LOG_LIMIT: usize = 50;
+
+/// How much of a body a card shows; the rest is only counted, so a card never
+/// holds whole large bodies.
+const PREVIEW_CHARS: usize = 2_000;
+
+/// How a delivery was settled, as its card shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// basic_ack.
+    Acked,
+    /// basic_nack, requeue: back in the queue.
+    Requeued,
+    /// basic_nack without requeue: dropped or dead-lettered.
+    Rejected,
+    /// Its connection was gone when acked: RabbitMQ redelivers it, marked.
+    Stale,
+    /// Never acked, and its connection ended (a crash, a lost connection, a
+    /// stop): RabbitMQ put it back in the queue.
+    ReturnedToQueue,
+    /// The ack was refused, in words.
+    Refused(String),
+}
+
+impl Settlement {
+    /// In words, for its badge.
+    pub fn words(&self) -> String {
+        match self {
+            Settlement::Acked => "acked".to_owned(),
+            Settlement::Requeued => "requeued".to_owned(),
+            Settlement::Rejected => "rejected".to_owned(),
+            Settlement::Stale => "stale: will be redelivered".to_owned(),
+            Settlement::ReturnedToQueue => "returned to the queue".to_owned(),
+            Settlement::Refused(words) => words.clone(),
+        }
+    }
+}
+
+/// What the user asks of an unsettled delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettleChoice {
+    /// basic_ack.
+    Ack,
+    /// basic_nack, requeue.
+    Requeue,
+    /// basic_nack, no requeue.
+    Reject,
+}
+
+/// A delivery as a card shows it: decoded once, bounded, no body kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// Numbers deliveries within the card, for list keys and acks.
+    pub number: u64,
+    /// The start of the body, as text.
+    pub preview: String,
+    /// Body bytes in all (the preview may show fewer).
+    pub size: usize,
+    /// Marked redelivered by RabbitMQ.
+    pub redelivered: bool,
+    /// Published again by an outbox after a lost confirm.
+    pub resent: bool,
+    /// delivery_mode=2.
+    pub persistent: bool,
+    /// Its stream offset (a stream's deliveries only).
+    pub offset: Option<u64>,
+    /// A quorum queue's count of earlier deliveries.
+    pub delivery_count: Option<u64>,
+    /// "3/10" from the producer's copy header.
+    pub copy: Option<String>,
+    /// Exchange, routing key, every property and header, as rows.
+    pub details: Vec<(String, String)>,
+    /// Needs an ack (manual mode).
+    pub needs_ack: bool,
+    /// How it was settled, once it was.
+    pub settled: Option<Settlement>,
+}
+
+impl Shown {
+    /// Reads what the card shows of `delivery`.
+    pub fn new(number: u64, delivery: &Delivery) -> Self {
+        let text = String::from_utf8_lossy(&delivery.body);
+        let preview = match text.char_indices().nth(PREVIEW_CHARS) {
+            Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
+            None => text.into_owned(),
+        };
+        let properties = &delivery.properties;
+        let copy = properties.headers.iter().find(|(k, _)| k == super::super::publish::COPY_HEADER).map(|(_, v)| v.clone());
+        let mut details = vec![
+            ("exchange".to_owned(), if delivery.exchange.is_empty() { "(default)".to_owned() } else { delivery.exchange.clone() }),
+            ("routing key".to_owned(), delivery.routing_key.clone()),
+        ];
+        details.extend(property_rows(properties));
+        Shown {
+            number,
+            preview,
+            size: delivery.body.len(),
+            redelivered: delivery.redelivered,
+            resent: delivery.resent,
+            persistent: properties.persistent,
+            offset: delivery.stream_offset,
+            delivery_count: delivery.delivery_count,
+            copy,
+            details,
+            needs_ack: delivery.ack_handle().needs_ack(),
+            settled: None,
+        }
+    }
+
+    /// Still waiting for the user's ack or nack.
+    pub fn unsettled(&self) -> bool {
+        self.needs_ack && self.settled.is_none()
+    }
+}
+
+/// One line of a card's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardEntry {
+    /// A delivery.
+    Delivery(Shown),
+    /// Where a replay began: what follows (above, newest first) is read again.
+    Replay {
+        /// Its key in the list.
+        number: u64,
+        /// Where it reads from.
+        from: StreamOffset,
+    },
+}
+
+impl CardEntry {
+    /// Its key in the list.
+    pub fn number(&self) -> u64 {
+        match self {
+            CardEntry::Delivery(shown) => shown.number,
+            CardEntry::Replay { number, .. } => *number,
+        }
+    }
+}
+
+/// Where the card's consumer stands, with what the card says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardStatus {
+    /// Not started yet, or connecting.
+    Starting(String),
+    /// Subscribed.
+    Consuming {
+        /// The node it is on.
+        node: String,
+    },
+    /// Its connection was lost; it comes back by itself.
+    Reconnecting {
+        /// Why, in words.
+        reason: String,
+        /// Which retry.
+        attempt: u32,
+        /// In how many seconds.
+        seconds: u64,
+    },
+    /// The user crashed it.
+    Crashed,
+    /// "Stop all consumers".
+    Stopped,
+    /// Ended: refused, or closed for good (why, in words).
+    Ended(String),
+}
+
+impl CardStatus {
+    /// Where it stands, in short.
+    pub fn phase(&self) -> CardPhase {
+        match self {
+            CardStatus::Starting(_) => CardPhase::Starting,
+            CardStatus::Consuming { .. } => CardPhase::Consuming,
+            CardStatus::Reconnecting { .. } => CardPhase::Reconnecting,
+            CardStatus::Crashed => CardPhase::Crashed,
+            CardStatus::Stopped | CardStatus::Ended(_) => CardPhase::Ended,
+        }
+    }
+}
+
+/// Deliveries that arrived since the card last drew: drawn together.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Arrivals {
+    /// The newest of them (at most [`DELIVERY_LOG_LIMIT`]), oldest first.
+    pub shown: Vec<Shown>,
+    /// How many arrived in all.
+    pub received: u64,
+    /// How many of them were marked redelivered.
+    pub redelivered: u64,
+    /// The lowest stream offset among them.
+    pub first_offset: Option<u64>,
+    /// Deliveries that needed an ack and were never shown (more arrived at once
+    /// than a card keeps).
+    pub hidden_unacked: u64,
+}
+
+/// Everything a card shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CardState {
+    /// Where its consumer stands.
+    pub status: CardStatus,
+    /// The newest deliveries (and replay dividers).
+    pub entries: BoundedLog<CardEntry>,
+    /// Deliveries received in all.
+    pub received: u64,
+    /// Of them, marked redelivered.
+    pub redelivered: u64,
+    /// The lowest stream offset it was given ("Replay from" starts there).
+    pub first_offset: Option<u64>,
+    /// Deliveries waiting for an ack that are not on screen (more came than a
+    /// card keeps): they go back to the queue when the consumer ends.
+    pub hidden_unacked: u64,
+    /// Which of the card's consumers is current (a replay makes a new one); news
+    /// from an earlier one is ignored.
+    pub generation: u32,
+}
+
+impl Default for CardState {
+    fn default() -> Self {
+        CardState {
+            status: CardStatus::Starting("connecting…".to_owned()),
+            entries: BoundedLog::new(DELIVERY_LOG_LIMIT),
+            received: 0,
+            redelivered: 0,
+            first_offset: None,
+            hidden_unacked: 0,
+            generation: 0,
+        }
+    }
+}
+
+impl CardState {
+    /// Deliveries shown and still waiting for an ack.
+    pub fn unacked_shown(&self) -> u64 {
+        self.entries.count(|e| matches!(e, CardEntry::Delivery(s) if s.unsettled())) as u64
+    }
+
+    /// What it reports to the workbench.
+    pub fn progress(&self) -> ConsumerProgress {
+        ConsumerProgress {
+            phase: self.status.phase(),
+            received: self.received,
+            redelivered: self.redelivered,
+            unacked: self.unacked_shown() + self.hidden_unacked,
+        }
+    }
+
+    /// Whether it read from a stream (it can replay).
+    pub fn stream(&self) -> bool {
+        self.first_offset.is_some()
+    }
+}
+
+/// What can happen to a card.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardAction {
+    /// Consumer `generation` started (the first, or a replay from `replay`).
+    Started {
+        /// Which.
+        generation: u32,
+        /// Its status.
+        status: CardStatus,
+        /// For a replay: where it reads from (a divider goes in the list).
+        replay: Option<StreamOffset>,
+    },
+    /// Consumer `generation`'s status changed.
+    Status(u32, CardStatus),
+    /// It ended without a chance to ack (crash, lost connection, stop): what it
+    /// held went back to the queue.
+    Returned(CardStatus),
+    /// Deliveries arrived for consumer `generation`.
+    Arrived(u32, Arrivals),
+    /// A delivery was settled.
+    Settled(u64, Settlement),
+}
+
+impl Reducible for CardState {
+    type Action = CardAction;
+
+    fn reduce(self: Rc<Self>, action: CardAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            CardAction::Started { generation, status, replay } => {
+                next.generation = generation;
+                next.status = status;
+                if let Some(from) = replay {
+                    let number = next.entries.total() + 1;
+                    next.entries.push(CardEntry::Replay { number: u64::MAX - number, from });
+                }
+            }
+            CardAction::Status(generation, _) | CardAction::Arrived(generation, _) if generation != next.generation => {}
+            // A crash or a stop is final until a replay starts the card again.
+            CardAction::Status(_, _) if matches!(next.status, CardStatus::Crashed | CardStatus::Stopped) => {}
+            CardAction::Status(_, status) => {
+                if matches!(status, CardStatus::Reconnecting { .. } | CardStatus::Ended(_)) {
+                    return_unacked(&mut next.entries);
+                    next.hidden_unacked = 0;
+                }
+                next.status = status;
+            }
+            CardAction::Returned(status) => {
+                return_unacked(&mut next.entries);
+                next.hidden_unacked = 0;
+                next.status = status;
+            }
+            CardAction::Arrived(_, arrivals) => {
+                next.received += arrivals.received;
+                next.redelivered += arrivals.redelivered;
+                next.first_offset = match (next.first_offset, arrivals.first_offset) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                next.hidden_unacked += arrivals.hidden_unacked;
+                for shown in arrivals.shown {
+                    if let Some(CardEntry::Delivery(old)) = next.entries.push(CardEntry::Delivery(shown)) {
+                        next.hidden_unacked += u64::from(old.unsettled());
+                    }
+                }
+                // Deliveries still buffered when it crashed or stopped went back too.
+                if matches!(next.status, CardStatus::Crashed | CardStatus::Stopped | CardStatus::Ended(_)) {
+                    return_unacked(&mut next.entries);
+                    next.hidden_unacked = 0;
+                }
+            }
+            CardAction::Settled(number, how) => {
+                next.entries.update(
+                    |e| e.number() == number,
+                    |e| {
+                        if let CardEntry::Delivery(shown) = e {
+                            shown.settled = Some(how);
+                        }
+                    },
+                );
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+/// Marks every delivery still waiting for an ack as returned to the queue.
+fn return_unacked(entries: &mut BoundedLog<CardEntry>) {
+    entries.update_all(|e| {
+        if let CardEntry::Delivery(shown) = e {
+            if shown.unsettled() {
+                shown.settled = Some(Settlement::ReturnedToQueue);
+            }
+        }
+    });
+}

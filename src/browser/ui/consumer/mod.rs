@@ -1,0 +1,133 @@
+//! Consumers: a form that keeps what was typed, and one card per consumer, each
+//! on its own connection (as each worker in the tutorial is its own process),
+//! so crashing one affects no other.
+
+pub(crate) mod card;
+pub(crate) mod card_state;
+mod offset;
+
+use yew::prelude::*;
+
+use crate::rabbit::{QueueType, StreamOffset};
+
+use super::fields::{on_change, use_draft, whole_number, TextField};
+use super::state::{Action, ConsumerSource, NewConsumer, Workbench};
+
+pub use card::ConsumerCard;
+pub use card_state::DELIVERY_LOG_LIMIT;
+pub(crate) use offset::{read_offset, OFFSET_CHOICES};
+
+/// The consumer form as typed.
+#[derive(Debug, Clone, PartialEq)]
+struct ConsumerDraft {
+    queue: String,
+    auto_ack: bool,
+    prefetch: String,
+    offset: String,
+    offset_value: String,
+}
+
+impl ConsumerDraft {
+    fn prefetch_error(&self) -> Option<String> {
+        whole_number(&self.prefetch, 0, u64::from(u16::MAX), "prefetch").err()
+    }
+
+    /// The consumer it asks for, or what is wrong in words. `kind` is the
+    /// queue's type when known.
+    fn consumer(&self, kind: Option<QueueType>) -> Result<NewConsumer, String> {
+        let prefetch = whole_number(&self.prefetch, 0, u64::from(u16::MAX), "prefetch")?;
+        let stream_offset: Option<StreamOffset> = read_offset(&self.offset, &self.offset_value)?;
+        if kind == Some(QueueType::Stream) && stream_offset.is_none() {
+            return Err(format!(
+                "“{}” is a stream: choose where to read from (“Stream: read from”: first, last, next, an offset or a time). \
+                 Without one it would wait for new messages only.",
+                self.queue
+            ));
+        }
+        Ok(NewConsumer {
+            source: ConsumerSource::Queue(self.queue.clone()),
+            auto_ack: self.auto_ack,
+            prefetch: u16::try_from(prefetch).unwrap_or(u16::MAX),
+            stream_offset,
+            lesson: None,
+        })
+    }
+}
+
+/// The form to add consumers, and one card per consumer.
+#[function_component(ConsumersPanel)]
+pub fn consumers_panel() -> Html {
+    let workbench = use_context::<Workbench>();
+    let selected = workbench.as_ref().map(|w| w.queue.clone()).unwrap_or_default();
+    let draft = use_draft(|| ConsumerDraft {
+        queue: selected.clone(),
+        auto_ack: false,
+        prefetch: "1".to_owned(),
+        offset: String::new(),
+        offset_value: String::new(),
+    });
+    let problem = use_state(|| None::<String>);
+    {
+        // A queue selected elsewhere (the list, a declare, a lesson) becomes the form's.
+        let draft = draft.clone();
+        use_effect_with(selected, move |queue| {
+            if draft.get().queue != *queue {
+                draft.change(|d| d.queue = queue.clone());
+            }
+        });
+    }
+    let Some(workbench) = workbench else { return html! {} };
+    let on_add = {
+        let (workbench, draft, problem) = (workbench.clone(), draft.clone(), problem.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let draft = draft.get();
+            match draft.consumer(workbench.queue_type(&draft.queue)) {
+                Ok(consumer) => {
+                    problem.set(None);
+                    workbench.dispatch(Action::AddConsumer(consumer));
+                }
+                Err(words) => problem.set(Some(words)),
+            }
+        })
+    };
+    let set = |change: fn(&mut ConsumerDraft, String)| draft.setter(change);
+    let can_add = workbench.main.settings.is_some();
+    let draft = draft.get();
+    html! {
+        <section class="card consumers-panel" aria-label="Consumers">
+            <h2>{ "Consumers" }</h2>
+            <form class="grid" onsubmit={on_add}>
+                <TextField label="From queue" name="consume-queue" value={draft.queue.clone()} oninput={set(|d, v| d.queue = v)} required=true />
+                <label>{ "Acknowledgement" }
+                    <select name="ack" onchange={{ let s = set(|d, v| d.auto_ack = v == "auto"); on_change(move |v| s.emit(v)) }}>
+                        <option value="manual" selected={!draft.auto_ack}>{ "manual (basic_ack)" }</option>
+                        <option value="auto" selected={draft.auto_ack}>{ "auto (auto_ack=True)" }</option>
+                    </select>
+                </label>
+                <TextField label="Prefetch (0 = unlimited)" name="prefetch" value={draft.prefetch.clone()} oninput={set(|d, v| d.prefetch = v)}
+                    inputmode="numeric" error={draft.prefetch_error()} />
+                <label title="A stream is read from an offset, with manual ack and a prefetch above 0">
+                    { "Stream: read from" }
+                    <select name="offset" onchange={{ let s = set(|d, v| d.offset = v); on_change(move |v| s.emit(v)) }}>
+                        <option value="" selected={draft.offset.is_empty()}>{ "— (not a stream)" }</option>
+                        { for OFFSET_CHOICES.iter().map(|(value, label)| html! {
+                            <option value={*value} selected={draft.offset == *value}>{ *label }</option>
+                        }) }
+                    </select>
+                </label>
+                <TextField label="Offset or time" name="offset-value" value={draft.offset_value.clone()}
+                    oninput={set(|d, v| d.offset_value = v)} placeholder="500, or 2026-11-27 09:30" />
+                <button type="submit" disabled={!can_add}>{ "Add consumer" }</button>
+            </form>
+            if let Some(words) = (*problem).clone() {
+                <p class="outcome bad" role="alert" data-testid="consumer-problem">{ words }</p>
+            }
+            <div class="consumers">
+                { for workbench.consumers.specs.iter().map(|spec| html! {
+                    <ConsumerCard key={spec.number} spec={spec.clone()} />
+                }) }
+            </div>
+        </section>
+    }
+}

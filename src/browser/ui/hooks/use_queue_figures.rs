@@ -1,0 +1,118 @@
+//! One queue's figures from the management API, read again at the user's rate,
+//! with a short history of its rates for the chart and the time of the reading.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use crate::management::QueueState;
+use crate::rabbit::QueueType;
+
+use super::super::chart::{RateSample, HISTORY};
+use super::super::state::ConnectionSettings;
+use super::use_queue_list::{clock_now, ReadProblem};
+
+/// What the figures show.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Figures {
+    /// The last reading, while the queue exists.
+    pub latest: Option<QueueState>,
+    /// The queue the readings are of.
+    pub queue: String,
+    /// No such queue (yet).
+    pub missing: bool,
+    /// Why the last reading failed, if it did.
+    pub problem: Option<ReadProblem>,
+    /// When it was last read (local time).
+    pub read_at: Option<String>,
+    /// The rates of the recent readings, oldest first.
+    pub history: VecDeque<RateSample>,
+}
+
+/// What happens to the figures.
+pub enum FiguresAction {
+    /// Another queue is selected: start afresh.
+    For(String),
+    /// A reading of a queue (`None`: it does not exist).
+    Read(String, Option<QueueState>),
+    /// A reading failed.
+    Failed(ReadProblem),
+}
+
+impl Reducible for Figures {
+    type Action = FiguresAction;
+
+    fn reduce(self: Rc<Self>, action: FiguresAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            FiguresAction::For(queue) => next = Figures { queue, ..Figures::default() },
+            // A reading of the queue selected before comes too late.
+            FiguresAction::Read(queue, _) if queue != next.queue => {}
+            FiguresAction::Read(_, state) => {
+                next.read_at = Some(clock_now());
+                next.problem = None;
+                next.missing = state.is_none();
+                if let Some(state) = &state {
+                    next.history.push_back(RateSample { publish: state.publish_rate, deliver: state.deliver_rate });
+                    while next.history.len() > HISTORY {
+                        next.history.pop_front();
+                    }
+                }
+                next.latest = state;
+            }
+            FiguresAction::Failed(problem) => next.problem = Some(problem),
+        }
+        Rc::new(next)
+    }
+}
+
+/// Reads `queue`'s figures now and every `period_ms`; `on_type` hears its type.
+#[hook]
+pub fn use_queue_figures(
+    settings: Option<ConnectionSettings>,
+    queue: String,
+    period_ms: Option<u32>,
+    on_type: Callback<Vec<(String, QueueType)>>,
+) -> Figures {
+    let figures = use_reducer_eq(Figures::default);
+    {
+        let figures = figures.clone();
+        use_effect_with((settings, queue, period_ms), move |(settings, queue, period)| {
+            figures.dispatch(FiguresAction::For(queue.clone()));
+            let interval = settings.clone().map(|settings| {
+                let queue = queue.clone();
+                let read = move || read_figures(figures.clone(), settings.clone(), queue.clone(), on_type.clone());
+                read();
+                period.map(|ms| Interval::new(ms, read))
+            });
+            move || drop(interval)
+        });
+    }
+    (*figures).clone()
+}
+
+fn read_figures(
+    figures: UseReducerHandle<Figures>,
+    settings: ConnectionSettings,
+    queue: String,
+    on_type: Callback<Vec<(String, QueueType)>>,
+) {
+    let Some(api) = settings.management() else {
+        figures.dispatch(FiguresAction::Failed(ReadProblem::NoApi));
+        return;
+    };
+    spawn_local(async move {
+        match api.queue(settings.vhost(), &queue).await {
+            Ok(state) => {
+                if let Some(kind) = state.as_ref().and_then(|s| s.queue_type.parse::<QueueType>().ok()) {
+                    on_type.emit(vec![(queue.clone(), kind)]);
+                }
+                figures.dispatch(FiguresAction::Read(queue, state));
+            }
+            Err(error) => figures.dispatch(FiguresAction::Failed(ReadProblem::from_error(&error, &settings))),
+        }
+    });
+}

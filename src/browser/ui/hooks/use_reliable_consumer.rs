@@ -1,0 +1,260 @@
+//! A consumer card's behaviour: its own connection (as each tutorial worker is
+//! its own process), its consumer, its deliveries drawn in batches, acks, crash,
+//! stop and replay.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use crate::reliable::{AckError, AckHandle, ConnectionEvent, ConsumeOptions, Consumer, ReliableConnection, ReliableOptions};
+
+use super::super::actions::explain_close;
+use super::super::consumer::card_state::{
+    Arrivals, CardAction, CardState, CardStatus, SettleChoice, Settlement, Shown, DELIVERY_LOG_LIMIT,
+};
+use super::super::state::{ConnectionSettings, ConsumerSpec};
+
+/// How often a card draws what arrived, at most (ms): a flood of deliveries
+/// becomes a few renders a second, never one per message.
+const DRAW_EVERY_MS: u32 = 100;
+/// How many deliveries the reading loop takes before it lets the page breathe.
+const READ_SLICE: u32 = 200;
+
+/// What a card's hook keeps besides its drawn state: the live parts.
+#[derive(Default)]
+struct CardLive {
+    connection: Option<ReliableConnection>,
+    /// Ack handles of the deliveries on screen, by number.
+    acks: BTreeMap<u64, AckHandle>,
+    /// The last number given to a delivery.
+    numbered: u64,
+    /// Arrived, not drawn yet (the newest [`DELIVERY_LOG_LIMIT`]).
+    inbox: VecDeque<Shown>,
+    /// Counts of what arrived since the last draw.
+    arrived: Arrivals,
+    /// A draw is scheduled.
+    drawing: bool,
+}
+
+type Shared = Rc<RefCell<CardLive>>;
+
+/// What a consumer card gets from [`use_reliable_consumer`].
+pub struct ConsumerHandle {
+    /// What to draw.
+    pub state: UseReducerHandle<CardState>,
+    /// Acks or nacks delivery number n.
+    pub settle: Callback<(u64, SettleChoice)>,
+}
+
+/// Runs consumer `spec` on its own connection (over every node of `urls`,
+/// starting with the main connection's) while the card lives: started again
+/// for each replay, crashed or stopped when the spec says so.
+#[hook]
+pub fn use_reliable_consumer(spec: &ConsumerSpec, settings: Option<ConnectionSettings>, urls: Vec<String>) -> ConsumerHandle {
+    let state = use_reducer(CardState::default);
+    let live: Shared = use_mut_ref(CardLive::default);
+    {
+        let (state, live, spec) = (state.clone(), live.clone(), spec.clone());
+        use_effect_with((spec.number, spec.replays, spec.stopped), move |_| {
+            if spec.stopped {
+                stop(&live, &state, CardStatus::Stopped);
+            } else {
+                start(&live, &state, &spec, settings, urls);
+            }
+            move || {
+                // Dropping it stops it at once, reconnect attempts included;
+                // unacked messages return to the queue.
+                live.borrow_mut().connection.take();
+            }
+        });
+    }
+    {
+        let (state, live) = (state.clone(), live.clone());
+        use_effect_with(spec.crash_requested, move |crash| {
+            if *crash {
+                // The tutorial's crash: the connection drops, nothing is acked.
+                if let Some(connection) = live.borrow_mut().connection.take() {
+                    connection.crash();
+                }
+                stop(&live, &state, CardStatus::Crashed);
+            }
+        });
+    }
+    let settle = {
+        let (state, live) = (state.clone(), live.clone());
+        Callback::from(move |(number, choice): (u64, SettleChoice)| {
+            let handle = live.borrow_mut().acks.remove(&number);
+            let Some(handle) = handle else { return };
+            let result = match choice {
+                SettleChoice::Ack => handle.ack(),
+                SettleChoice::Requeue => handle.nack(true),
+                SettleChoice::Reject => handle.nack(false),
+            };
+            let how = match (result, choice) {
+                (Ok(()), SettleChoice::Ack) => Settlement::Acked,
+                (Ok(()), SettleChoice::Requeue) => Settlement::Requeued,
+                (Ok(()), SettleChoice::Reject) => Settlement::Rejected,
+                // Its connection is gone: the broker redelivers it, marked.
+                (Err(AckError::Stale { .. }), _) => Settlement::Stale,
+                (Err(error), _) => Settlement::Refused(error.to_string()),
+            };
+            state.dispatch(CardAction::Settled(number, how));
+        })
+    };
+    ConsumerHandle { state, settle }
+}
+
+/// Ends the card's consumer (crash or stop): what it held goes back to the queue.
+fn stop(live: &Shared, state: &UseReducerHandle<CardState>, status: CardStatus) {
+    draw(live, state, state.generation);
+    let mut card = live.borrow_mut();
+    card.connection.take();
+    card.acks.clear();
+    state.dispatch(CardAction::Returned(status));
+}
+
+/// Starts the card's connection and consumer for `spec`.
+fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec, settings: Option<ConnectionSettings>, urls: Vec<String>) {
+    let generation = spec.replays;
+    let replay = spec.stream_offset.filter(|_| generation > 0);
+    let started = settings.ok_or_else(|| "connect first".to_owned()).and_then(|settings| {
+        let mut nodes = urls;
+        match nodes.iter().position(|u| *u == settings.url) {
+            Some(at) => nodes.rotate_left(at),
+            None => nodes = vec![settings.url.clone()],
+        }
+        let mut reliable = ReliableConnection::start_with_urls(nodes, settings.options, ReliableOptions::default())
+            .map_err(|e| e.to_string())?;
+        let events = reliable.take_events();
+        let consume = ConsumeOptions { auto_ack: spec.auto_ack, prefetch: spec.prefetch, stream_offset: spec.stream_offset };
+        let consumer = reliable.basic_consume(spec.queue(), consume).map_err(|e| e.to_string())?;
+        Ok((reliable, events, consumer))
+    });
+    match started {
+        Ok((reliable, events, consumer)) => {
+            live.borrow_mut().connection = Some(reliable);
+            let status = match replay {
+                Some(offset) => CardStatus::Starting(format!("replaying from {offset}…")),
+                None => CardStatus::Starting("connecting…".to_owned()),
+            };
+            state.dispatch(CardAction::Started { generation, status, replay });
+            let follower = Follower { live: live.clone(), state: state.clone(), generation };
+            spawn_local(follower.run(events, consumer));
+        }
+        Err(words) => state.dispatch(CardAction::Started { generation, status: CardStatus::Ended(words), replay }),
+    }
+}
+
+/// Follows one of the card's consumers until it or its connection ends.
+struct Follower {
+    live: Shared,
+    state: UseReducerHandle<CardState>,
+    generation: u32,
+}
+
+impl Follower {
+    async fn run(self, mut events: futures_channel::mpsc::UnboundedReceiver<ConnectionEvent>, mut consumer: Consumer) {
+        let mut node = String::new();
+        let mut read = 0u32;
+        loop {
+            futures_util::select! {
+                event = events.next() => match event {
+                    Some(ConnectionEvent::Connected { url, .. }) => node = url,
+                    Some(ConnectionEvent::ConsumerReady(_)) => self.status(CardStatus::Consuming { node: node.clone() }),
+                    Some(ConnectionEvent::Reconnecting { reason, attempt, delay, .. }) => {
+                        self.forget_acks();
+                        let seconds = delay.as_secs_f64().ceil() as u64;
+                        self.status(CardStatus::Reconnecting { reason: explain_close(&reason), attempt, seconds });
+                    }
+                    Some(ConnectionEvent::Stopped(reason)) => {
+                        self.status(CardStatus::Ended(format!("closed: {reason}")));
+                        break;
+                    }
+                    Some(_) => {}
+                    None => break,
+                },
+                delivery = consumer.next() => match delivery {
+                    Some(Ok(delivery)) => {
+                        self.arrived(&delivery);
+                        read += 1;
+                        if read % READ_SLICE == 0 {
+                            TimeoutFuture::new(0).await;
+                        }
+                    }
+                    Some(Err(error)) => self.status(CardStatus::Ended(error.to_string())),
+                    None => {}
+                },
+            }
+        }
+        draw(&self.live, &self.state, self.generation);
+    }
+
+    fn status(&self, status: CardStatus) {
+        // What arrived before the news is drawn before it.
+        draw(&self.live, &self.state, self.generation);
+        self.state.dispatch(CardAction::Status(self.generation, status));
+    }
+
+    /// The connection is gone: its deliveries cannot be acked any more.
+    fn forget_acks(&self) {
+        self.live.borrow_mut().acks.clear();
+    }
+
+    /// Takes a delivery into the inbox, and schedules a draw.
+    fn arrived(&self, delivery: &crate::reliable::Delivery) {
+        let mut card = self.live.borrow_mut();
+        card.numbered += 1;
+        let number = card.numbered;
+        let shown = Shown::new(number, delivery);
+        if shown.needs_ack {
+            card.acks.insert(number, delivery.ack_handle());
+        }
+        let arrived = &mut card.arrived;
+        arrived.received += 1;
+        arrived.redelivered += u64::from(shown.redelivered);
+        arrived.first_offset = match (arrived.first_offset, shown.offset) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        card.inbox.push_back(shown);
+        if card.inbox.len() > DELIVERY_LOG_LIMIT {
+            if let Some(dropped) = card.inbox.pop_front() {
+                // Never shown: its ack handle goes (the message stays unacked
+                // until the consumer ends), and the card counts it.
+                if card.acks.remove(&dropped.number).is_some() {
+                    card.arrived.hidden_unacked += 1;
+                }
+            }
+        }
+        if !std::mem::replace(&mut card.drawing, true) {
+            let (live, state, generation) = (self.live.clone(), self.state.clone(), self.generation);
+            spawn_local(async move {
+                TimeoutFuture::new(DRAW_EVERY_MS).await;
+                draw(&live, &state, generation);
+            });
+        }
+    }
+}
+
+/// Draws what arrived since the last draw, in one render.
+fn draw(live: &Shared, state: &UseReducerHandle<CardState>, generation: u32) {
+    let arrivals = {
+        let mut card = live.borrow_mut();
+        card.drawing = false;
+        if card.inbox.is_empty() && card.arrived.received == 0 {
+            return;
+        }
+        let mut arrivals = std::mem::take(&mut card.arrived);
+        arrivals.shown = card.inbox.drain(..).collect();
+        // Ack handles only for what the card can still show.
+        let oldest_kept = card.numbered.saturating_sub(2 * DELIVERY_LOG_LIMIT as u64);
+        card.acks.retain(|number, _| *number > oldest_kept);
+        arrivals
+    };
+    state.dispatch(CardAction::Arrived(generation, arrivals));
+}

@@ -1,0 +1,30 @@
+//! A message's properties as rows of a list, the way the cards and a peek show them.
+
+use crate::rabbit::BasicProperties;
+
+/// Every property that is set, then every header, as (name, value) rows; names
+/// as pika spells them.
+pub fn property_rows(properties: &BasicProperties) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    let mut row = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            rows.push((name.to_owned(), value));
+        }
+    };
+    row("delivery_mode", properties.persistent.then(|| "2 (persistent)".to_owned()));
+    row("content_type", properties.content_type.clone());
+    row("content_encoding", properties.content_encoding.clone());
+    row("priority", properties.priority.map(|p| p.to_string()));
+    row("correlation_id", properties.correlation_id.clone());
+    row("reply_to", properties.reply_to.clone());
+    row("expiration", properties.expiration.clone());
+    row("message_id", properties.message_id.clone());
+    row("timestamp", properties.timestamp.map(|t| t.to_string()));
+    row("type", properties.kind.clone());
+    row("user_id", properties.user_id.clone());
+    row("app_id", properties.app_id.clone());
+    for (name, value) in &properties.headers {
+        rows.push((format!("header {name}"), value.clone()));
+    }
+    rows
+}

@@ -1,0 +1,154 @@
+//! What a row of the queue list opens: a peek at its messages (returned to the
+//! queue), or a purge or delete that first names the queue and its count.
+
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use crate::management::QueueState;
+
+use super::live::LiveHandles;
+use super::peek::PeekPanel;
+use super::state::{Action, Workbench};
+
+/// The tool open under the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueTool {
+    /// Look at the first messages (a stream: read from an offset).
+    Peek {
+        /// The queue.
+        queue: String,
+        /// It is a stream.
+        stream: bool,
+    },
+    /// Asks before purging.
+    Purge {
+        /// The queue.
+        queue: String,
+        /// Its ready messages at the last reading.
+        ready: u64,
+    },
+    /// Asks before deleting.
+    Delete {
+        /// The queue.
+        queue: String,
+        /// Its ready messages at the last reading.
+        ready: u64,
+        /// Its unacked messages at the last reading.
+        unacked: u64,
+    },
+}
+
+impl QueueTool {
+    /// Peek into `queue`.
+    pub fn peek(queue: &QueueState) -> Self {
+        QueueTool::Peek { queue: queue.name.clone(), stream: queue.queue_type == "stream" }
+    }
+
+    /// Purge `queue`, once confirmed.
+    pub fn purge(queue: &QueueState) -> Self {
+        QueueTool::Purge { queue: queue.name.clone(), ready: queue.messages_ready }
+    }
+
+    /// Delete `queue`, once confirmed.
+    pub fn delete(queue: &QueueState) -> Self {
+        QueueTool::Delete { queue: queue.name.clone(), ready: queue.messages_ready, unacked: queue.messages_unacknowledged }
+    }
+}
+
+/// Props of [`QueueTools`].
+#[derive(Properties, PartialEq)]
+pub struct QueueToolsProps {
+    /// What is open.
+    pub tool: Option<QueueTool>,
+    /// Closes it.
+    pub on_close: Callback<()>,
+    /// The broker's queues changed: read the list again.
+    pub on_changed: Callback<()>,
+}
+
+/// "1 message", "12 messages".
+pub fn messages(n: u64) -> String {
+    if n == 1 { "1 message".to_owned() } else { format!("{n} messages") }
+}
+
+/// The open tool, and the outcome of the last purge or delete.
+#[function_component(QueueTools)]
+pub fn queue_tools(props: &QueueToolsProps) -> Html {
+    let workbench = use_context::<Workbench>();
+    let live = use_context::<LiveHandles>().unwrap_or_default();
+    let outcome = use_state(|| None::<(bool, String)>);
+    let Some(workbench) = workbench else { return html! {} };
+    let cancel = {
+        let close = props.on_close.clone();
+        Callback::from(move |_: MouseEvent| close.emit(()))
+    };
+    let run = |tool: QueueTool| {
+        let (workbench, live, outcome) = (workbench.clone(), live.clone(), outcome.clone());
+        let (close, changed) = (props.on_close.clone(), props.on_changed.clone());
+        Callback::from(move |_: MouseEvent| {
+            close.emit(());
+            spawn_local(carry_out(tool.clone(), workbench.clone(), live.clone(), outcome.clone(), changed.clone()));
+        })
+    };
+    let confirm = match &props.tool {
+        Some(QueueTool::Peek { queue, stream }) => {
+            html! { <PeekPanel key={queue.clone()} queue={queue.clone()} stream={*stream} on_close={props.on_close.clone()} on_changed={props.on_changed.clone()} /> }
+        }
+        Some(tool @ QueueTool::Purge { queue, ready }) => html! {
+            <div class="confirm" role="group" aria-label={format!("Purge {queue}?")} data-testid="confirm">
+                <p>{ format!("Purge “{queue}”? Its {} ready are deleted for good; unacked ones stay with their consumers.", messages(*ready)) }</p>
+                <button key="purge" type="button" class="danger" onclick={run(tool.clone())}>{ format!("Purge {} from “{queue}”", messages(*ready)) }</button>
+                <button key="cancel" type="button" class="secondary" onclick={cancel.clone()}>{ "Cancel" }</button>
+            </div>
+        },
+        Some(tool @ QueueTool::Delete { queue, ready, unacked }) => html! {
+            <div class="confirm" role="group" aria-label={format!("Delete {queue}?")} data-testid="confirm">
+                <p>{ format!("Delete “{queue}” and its {} ({ready} ready, {unacked} unacked)? Its consumers are cancelled.", messages(ready + unacked)) }</p>
+                <button key="delete" type="button" class="danger" onclick={run(tool.clone())}>{ format!("Delete “{queue}”") }</button>
+                <button key="cancel" type="button" class="secondary" onclick={cancel}>{ "Cancel" }</button>
+            </div>
+        },
+        None => html! {},
+    };
+    html! {
+        <>
+            { confirm }
+            if let Some((ok, words)) = &*outcome {
+                <p class={classes!("outcome", if *ok { "good" } else { "bad" })} role="status" data-testid="queue-tool-outcome">{ words.clone() }</p>
+            }
+        </>
+    }
+}
+
+/// Purges or deletes through the management API; the outcome in words.
+async fn carry_out(
+    tool: QueueTool,
+    workbench: Workbench,
+    live: LiveHandles,
+    outcome: UseStateHandle<Option<(bool, String)>>,
+    changed: Callback<()>,
+) {
+    let Some(settings) = workbench.main.settings.clone() else { return };
+    let Some(api) = settings.management() else { return };
+    let vhost = settings.vhost().to_owned();
+    let result = match &tool {
+        QueueTool::Purge { queue, ready } => api.purge_queue(&vhost, queue).await.map(|found| match found {
+            true => format!("Purged “{queue}”: {} deleted.", messages(*ready)),
+            false => format!("No queue “{queue}” any more."),
+        }),
+        QueueTool::Delete { queue, .. } => api.delete_queue(&vhost, queue).await.map(|found| {
+            workbench.dispatch(Action::QueueDeleted(queue.clone()));
+            match found {
+                true => format!("Deleted “{queue}”."),
+                false => format!("No queue “{queue}” any more."),
+            }
+        }),
+        QueueTool::Peek { .. } => return,
+    };
+    live.forget_routes();
+    outcome.set(Some(match result {
+        Ok(words) => (true, words),
+        Err(error) => (false, error.to_string()),
+    }));
+    changed.emit(());
+}

@@ -1,0 +1,106 @@
+//! The main connection as the panels see it: plain data (the live connection
+//! itself is in [`crate::ui::LiveHandles`]).
+
+use crate::client::{ConnectOptions, ConnectionInfo};
+use crate::management::ManagementApi;
+use crate::reliable::OutboxStatus;
+
+/// The connection's status line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectionStatus {
+    /// Nothing tried yet.
+    Idle,
+    /// WebSocket opening or CONNECT sent.
+    Connecting {
+        /// Where to.
+        url: String,
+    },
+    /// CONNECTED received.
+    Connected {
+        /// Where to.
+        url: String,
+        /// What the broker said in CONNECTED.
+        info: ConnectionInfo,
+    },
+    /// Lost; the next attempt is at `retry_at` (the page's clock, in ms).
+    Reconnecting {
+        /// Why it was lost, in words.
+        reason: String,
+        /// Which retry is next, from 1.
+        attempt: u32,
+        /// When it comes, on `performance.now()`'s clock, in milliseconds.
+        retry_at: f64,
+        /// Where it will go (with several URLs, the next node).
+        next_url: String,
+    },
+    /// Closed, with the reason in plain words.
+    Closed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where the last successful connect went, and how: the management API and
+/// the consumers' own connections use the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// The Web-STOMP URL connected to (with several, the node it is on).
+    pub url: String,
+    /// Login, passcode, virtual host, heart-beats.
+    pub options: ConnectOptions,
+}
+
+impl ConnectionSettings {
+    /// The management API for this connection (same origin through a proxy, or
+    /// RabbitMQ's default port), with the same credentials.
+    pub fn management(&self) -> Option<ManagementApi> {
+        ManagementApi::for_connection(&self.url, None, &self.options)
+    }
+
+    /// The virtual host.
+    pub fn vhost(&self) -> &str {
+        &self.options.host
+    }
+
+    /// The login, for messages such as "the user x has no management tag".
+    pub fn login(&self) -> &str {
+        self.options.login.as_deref().unwrap_or_default()
+    }
+}
+
+/// The main connection, from the panels' side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MainConnection {
+    /// The status line.
+    pub status: ConnectionStatus,
+    /// From Connect until it stops (reconnects included): the button disconnects.
+    pub running: bool,
+    /// Connected now (declares need it).
+    pub connected: bool,
+    /// The last successful connect.
+    pub settings: Option<ConnectionSettings>,
+    /// The Web-STOMP URLs of the last Connect (several for a cluster's nodes);
+    /// consumers' own connections get them all.
+    pub urls: Vec<String>,
+    /// Messages in its outbox.
+    pub outbox: OutboxStatus,
+    /// Which Connect it is, from 1: news of an earlier one is ignored.
+    pub generation: u64,
+    /// The user clicked Disconnect: the panel says what keeps running.
+    pub stopped_by_user: bool,
+}
+
+impl Default for MainConnection {
+    fn default() -> Self {
+        MainConnection {
+            status: ConnectionStatus::Idle,
+            running: false,
+            connected: false,
+            settings: None,
+            urls: Vec::new(),
+            outbox: OutboxStatus::default(),
+            generation: 0,
+            stopped_by_user: false,
+        }
+    }
+}

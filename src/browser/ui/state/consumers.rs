@@ -1,0 +1,124 @@
+//! The consumers the user added, and what each card reports back (for the
+//! tutorial's progress): plain data.
+
+use std::collections::BTreeMap;
+
+use crate::rabbit::StreamOffset;
+
+/// Where a consumer's messages come from.
+///
+/// One kind today; a consumer bound to an exchange with a binding key (the
+/// tutorial's publish/subscribe, routing and topics) is another variant here,
+/// started by the same card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsumerSource {
+    /// An existing queue, by name.
+    Queue(String),
+}
+
+/// A consumer the user (or a tutorial lesson) added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerSpec {
+    /// Its number on screen, from 1: its card is "Consumer n".
+    pub number: u32,
+    /// What it consumes.
+    pub source: ConsumerSource,
+    /// Auto-ack or manual ack.
+    pub auto_ack: bool,
+    /// Prefetch; 0 is unlimited.
+    pub prefetch: u16,
+    /// For a stream: where it reads from (`None`: not a stream).
+    pub stream_offset: Option<StreamOffset>,
+    /// How many times the user asked it to read the stream again ("Replay from");
+    /// each makes a new consumer from [`ConsumerSpec::stream_offset`].
+    pub replays: u32,
+    /// Asked to crash (drop its connection without acking).
+    pub crash_requested: bool,
+    /// Stopped ("Stop all consumers"): its connection is closed, its card stays.
+    pub stopped: bool,
+    /// The tutorial lesson that added it, and its role there ("first", "second").
+    pub lesson: Option<(usize, &'static str)>,
+}
+
+impl ConsumerSpec {
+    /// Its name, as its card and the tutorial say it.
+    pub fn name(&self) -> String {
+        format!("Consumer {}", self.number)
+    }
+
+    /// The queue it reads.
+    pub fn queue(&self) -> &str {
+        match &self.source {
+            ConsumerSource::Queue(queue) => queue,
+        }
+    }
+}
+
+/// Where a card stands, in short (the card itself has the words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CardPhase {
+    /// Connecting, or not started.
+    #[default]
+    Starting,
+    /// Subscribed: deliveries come.
+    Consuming,
+    /// Its connection is lost and comes back by itself.
+    Reconnecting,
+    /// The user crashed it.
+    Crashed,
+    /// Stopped or closed for good.
+    Ended,
+}
+
+impl CardPhase {
+    /// Whether its connection is up and subscribed.
+    pub fn live(self) -> bool {
+        self == CardPhase::Consuming
+    }
+
+    /// Whether it still holds (or is getting) a connection.
+    pub fn running(self) -> bool {
+        matches!(self, CardPhase::Starting | CardPhase::Consuming | CardPhase::Reconnecting)
+    }
+}
+
+/// What a card reports to the workbench (the tutorial shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConsumerProgress {
+    /// Where it stands.
+    pub phase: CardPhase,
+    /// Deliveries received.
+    pub received: u64,
+    /// Of them, marked redelivered.
+    pub redelivered: u64,
+    /// Delivered and not yet acked or nacked.
+    pub unacked: u64,
+}
+
+/// Every consumer, and their cards' reports.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Consumers {
+    /// In the order added.
+    pub specs: Vec<ConsumerSpec>,
+    /// The last number given.
+    pub last_number: u32,
+    /// Each card's latest report, by number.
+    pub progress: BTreeMap<u32, ConsumerProgress>,
+}
+
+impl Consumers {
+    /// The consumer numbered `number`.
+    pub fn get(&self, number: u32) -> Option<&ConsumerSpec> {
+        self.specs.iter().find(|c| c.number == number)
+    }
+
+    /// Its card's latest report.
+    pub fn progress_of(&self, number: u32) -> ConsumerProgress {
+        self.progress.get(&number).copied().unwrap_or_default()
+    }
+
+    /// Consumers whose connection still runs (they outlive a Disconnect).
+    pub fn running(&self) -> usize {
+        self.specs.iter().filter(|c| !c.stopped && self.progress_of(c.number).phase.running()).count()
+    }
+}

@@ -1,0 +1,84 @@
+//! What each tutorial lesson did, for its progress panel: plain data.
+
+use std::collections::BTreeMap;
+
+use super::publishing::PublishCounts;
+
+/// A declare's outcome, in words, for the queue it was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclareResult {
+    /// RabbitMQ declared it (or it existed with the same properties).
+    Declared {
+        /// The queue.
+        queue: String,
+        /// What the form shows.
+        words: String,
+    },
+    /// Refused: by Burrow before sending, or by RabbitMQ.
+    Refused {
+        /// The queue.
+        queue: String,
+        /// Why, in words.
+        words: String,
+    },
+}
+
+impl DeclareResult {
+    /// Whether the queue was declared.
+    pub fn ok(&self) -> bool {
+        matches!(self, DeclareResult::Declared { .. })
+    }
+
+    /// What to show.
+    pub fn words(&self) -> &str {
+        match self {
+            DeclareResult::Declared { words, .. } | DeclareResult::Refused { words, .. } => words,
+        }
+    }
+
+    /// The queue it was about.
+    pub fn queue(&self) -> &str {
+        match self {
+            DeclareResult::Declared { queue, .. } | DeclareResult::Refused { queue, .. } => queue,
+        }
+    }
+}
+
+/// What one lesson did since it started (or was reset).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LessonProgress {
+    /// The last declare of each of its queues.
+    pub declares: BTreeMap<String, DeclareResult>,
+    /// The consumers it added, by role ("first", "second").
+    pub consumers: BTreeMap<&'static str, u32>,
+    /// Its publishes, counted.
+    pub publishes: PublishCounts,
+    /// What the last "Reset this lesson" did, in words.
+    pub reset: Option<String>,
+}
+
+impl LessonProgress {
+    /// Whether its queue `queue` was declared.
+    pub fn declared(&self, queue: &str) -> bool {
+        self.declares.get(queue).is_some_and(DeclareResult::ok)
+    }
+}
+
+/// Every lesson's progress, by its index.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GuideProgress {
+    /// By lesson index.
+    pub lessons: BTreeMap<usize, LessonProgress>,
+}
+
+impl GuideProgress {
+    /// Lesson `lesson`'s progress (empty when it did nothing yet).
+    pub fn lesson(&self, lesson: usize) -> LessonProgress {
+        self.lessons.get(&lesson).cloned().unwrap_or_default()
+    }
+
+    /// Lesson `lesson`'s progress, to change.
+    pub fn lesson_mut(&mut self, lesson: usize) -> &mut LessonProgress {
+        self.lessons.entry(lesson).or_default()
+    }
+}

@@ -1,0 +1,166 @@
+// The package's contract, with nothing but the package (imported as
+// "burrow-rabbitmq" through the page's import map, unbundled): lifetimes that
+// never depend on the garbage collector, close() settling everything, status
+// listeners, bodies of every kind, every property both ways, the async iterator's
+// bound. tests/js_package.rs opens contract.html in headless Chromium (with
+// --js-flags=--expose-gc) and reads #result; ?only=a,b runs some checks.
+import * as burrow from "burrow-rabbitmq";
+import { URL_, options, fresh, within, until, pause, assert, collect, event, collectGarbage, run } from "./helpers.js";
+import { bodies, properties, iterator, iteratorEnds } from "./contract_messages.js";
+import { theIssuesWrongCalls, wrongArguments } from "./contract_arguments.js";
+
+const { connect } = burrow;
+
+/** A connection (made with `onStatus`, as the first releases had only that) whose
+ * consumer on `queue` is ready when this resolves. */
+async function readyConsumer(queue, onMessage, consumeOptions) {
+  let ready;
+  const isReady = new Promise((resolve) => { ready = resolve; });
+  const connection = connect(URL_, { ...options, onStatus: (e) => { if (e.type === "consumer-ready") ready(); } });
+  connection.consume(queue, onMessage, consumeOptions);
+  await within("the consumer is ready", isReady);
+  return connection;
+}
+
+async function beforeInit() {
+  // Runs first, before init(): a clear error, not a trap in the wasm.
+  let thrown = null;
+  try { connect(URL_, options); } catch (error) { thrown = error; }
+  assert(thrown && thrown.name === "NotInitialized" && thrown instanceof burrow.BurrowError && /init\(\)/.test(thrown.message),
+    `connect before init() says to await init(): ${thrown}`);
+}
+
+/** Regression: a consumer whose Subscription was not kept was cancelled by the
+ * first garbage collection (wasm-bindgen's FinalizationRegistry freed it). */
+async function unkeptSubscription() {
+  const queue = fresh("unkept-subscription");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  const got = [];
+  const consumer = await readyConsumer(queue, (message) => { got.push(message.text); message.ack(); }, { prefetch: 10 });
+  await producer.publish(queue, "before");
+  await until("the first message", () => got.length === 1);
+  await collectGarbage();
+  for (let n = 0; n < 5; n++) await producer.publish(queue, `after ${n}`);
+  await until(`5 of 5 after the collections (got ${got.length - 1})`, () => got.length === 6);
+  producer.close();
+  consumer.close();
+}
+
+/** Regression: a Connection held only in a local variable stopped silently when
+ * collected: no stopped event, messages no longer delivered. */
+async function unkeptConnection() {
+  const queue = fresh("unkept-connection");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  const got = [];
+  let weak;
+  await (async () => {
+    const consumer = await readyConsumer(queue, (message) => { got.push(message.text); message.ack(); }, { prefetch: 10 });
+    weak = new WeakRef(consumer);
+  })();
+  await collectGarbage();
+  for (let n = 0; n < 5; n++) await producer.publish(queue, `after ${n}`);
+  await until(`5 of 5 to a connection nobody kept (got ${got.length})`, () => got.length === 5);
+  const kept = weak.deref();
+  assert(kept !== undefined && kept.connected, "the connection lives until close()");
+  producer.close();
+  kept.close();
+}
+
+/** close(): a Promise that resolves after `stopped`; every pending publish and
+ * declare settles, as StoppedError; a late ack is StaleError, never a call into freed memory. */
+async function closeSettlesEverything() {
+  const queue = fresh("close");
+  const connection = connect(URL_, { ...options, outboxMessages: 5 });
+  await connection.queueDeclare(queue);
+  const inbox = collect(connection, queue, { prefetch: 1 });
+  await connection.publish(queue, "to ack late");
+  const message = await inbox.next("a delivery");
+  const seen = [];
+  connection.on("stopped", () => seen.push("listener"));
+  const pending = [];
+  for (let n = 0; n < 300; n++) pending.push(connection.publish(queue, `late ${n}`));
+  const closed = connection.close().then(() => seen.push("close() resolved"));
+  const settled = await within("every publish settled after close()", Promise.allSettled(pending));
+  await within("close() resolves", closed);
+  assert(seen.join() === "listener,close() resolved", `close() resolves after the stopped event: ${seen}`);
+  assert(connection.status.type === "stopped" && connection.closed && !connection.connected, "stopped");
+  const wrong = settled.filter((s) => s.status === "rejected" && !(s.reason instanceof burrow.StoppedError && s.reason.name === "Stopped"));
+  assert(wrong.length === 0, `unconfirmed publishes reject with StoppedError: ${wrong.map((s) => s.reason)}`);
+  assert(settled.some((s) => s.status === "rejected"), "close() came before some confirms");
+  let late = null;
+  try { message.ack(); } catch (error) { late = error; }
+  assert(late instanceof burrow.StaleError && late.name === "Stale", `an ack after close() is Stale: ${late}`);
+  // Once the connection is gone from the wasm's table too.
+  await pause(50);
+  late = null;
+  try { message.nack(); } catch (error) { late = error; }
+  assert(late instanceof burrow.StaleError, `a nack after close() is Stale: ${late}`);
+  const after = await connection.publish(queue, "after close").then(() => null, (error) => error);
+  assert(after instanceof burrow.StoppedError, `a publish after close() rejects with StoppedError: ${after}`);
+  const declare = await connection.queueDeclare(queue).then(() => null, (error) => error);
+  assert(declare instanceof burrow.StoppedError, `a declare after close() rejects with StoppedError: ${declare}`);
+  let consume = null;
+  try { connection.consume(queue, () => {}); } catch (error) { consume = error; }
+  assert(consume instanceof burrow.StoppedError, `a consume after close() throws StoppedError: ${consume}`);
+  await within("close() again resolves", connection.close());
+}
+
+/** on / off besides onStatus; a throwing listener does not stop the others. */
+async function statusListeners() {
+  const calls = [];
+  const connection = connect(URL_, { ...options, onStatus: (e) => calls.push(`onStatus ${e.type}`) });
+  const all = (e) => calls.push(`status ${e.type}`);
+  const removed = () => calls.push("removed");
+  connection.on("status", all).on("connected", () => { throw new Error("a listener that throws"); });
+  connection.on("connected", removed).off("connected", removed);
+  connection.on("connected", (e) => calls.push(`connected ${e.server}`));
+  await event(connection, "connected");
+  await connection.close();
+  assert(calls.includes("onStatus connected") && calls.includes("status connected") && calls.includes("status stopped"),
+    `onStatus and on("status") get every event: ${calls}`);
+  assert(calls.some((c) => /^connected RabbitMQ/.test(c)), `on("connected") gets the event, after one that threw: ${calls}`);
+  assert(!calls.includes("removed"), "off() removes the listener");
+}
+
+/** Errors are classes under one base class; error.name still tells them apart. */
+async function errorClasses() {
+  const connection = connect(URL_, options);
+  const queue = fresh("errors");
+  await connection.queueDeclare(queue, { durable: true });
+  const refused = await connection.queueDeclare(queue, { durable: false }).then(() => null, (e) => e);
+  assert(refused instanceof burrow.DeclareRefusedError && refused instanceof burrow.BurrowError && refused instanceof Error
+    && refused.name === "DeclareRefused" && /PRECONDITION_FAILED/.test(refused.message), `DeclareRefusedError: ${refused}`);
+  const invalid = await connection.publish("k".repeat(300), "x").then(() => null, (e) => e);
+  assert(invalid instanceof burrow.PublishInvalidError && invalid.name === "PublishInvalid", `PublishInvalidError: ${invalid}`);
+  const reserved = await connection.publish(queue, "x", { headers: { "x-mine": "1" } }).then(() => null, (e) => e);
+  assert(reserved instanceof burrow.PublishInvalidError, `a reserved header: ${reserved}`);
+  const missing = await connection.publish("k", "x", { exchange: "burrow-no-such-exchange" }).then(() => null, (e) => e);
+  assert(missing instanceof burrow.PublishRefusedError && missing.name === "PublishRefused", `PublishRefusedError: ${missing}`);
+  const failed = connection.messages(fresh("no-such-queue"));
+  const notFound = await within("the refusal", failed.next().then(() => null, (e) => e), 15000);
+  assert(notFound instanceof burrow.ConsumeRefusedError && /NOT_FOUND|no queue|not found|does not exist/i.test(notFound.message), `ConsumeRefusedError: ${notFound}`);
+  await connection.close();
+}
+
+const checks = {
+  beforeInit,
+  unkeptSubscription,
+  unkeptConnection,
+  closeSettlesEverything,
+  statusListeners,
+  errorClasses,
+  bodies,
+  properties,
+  iterator,
+  iteratorEnds,
+  theIssuesWrongCalls,
+  wrongArguments,
+};
+
+// beforeInit needs the wasm not loaded yet: it runs before init().
+const only = new URLSearchParams(location.search).get("only")?.split(",");
+const early = !only || only.includes("beforeInit") ? await beforeInit().then(() => null, (e) => e) : null;
+await burrow.default();
+await run({ ...checks, beforeInit: async () => { if (early) throw early; } });

@@ -1,0 +1,158 @@
+// Every public call of burrow-rabbitmq, typed as an app would write it; compiled
+// with `tsc --strict --noEmit` by tests/js_package.rs against the installed tarball.
+// Each `@ts-expect-error` line must be an error: were the types `any`, tsc would
+// report the directive unused and fail.
+
+import init, {
+  connect,
+  Connection,
+  Subscription,
+  FrameDecoder,
+  BurrowError,
+  NotInitializedError,
+  StoppedError,
+  DeclareRefusedError,
+  DeclareInvalidError,
+  PublishInvalidError,
+  PublishRefusedError,
+  ConsumeInvalidError,
+  ConsumeRefusedError,
+  StaleError,
+  AlreadySettledError,
+  StreamNackError,
+  AckFailedError,
+  MalformedFrameError,
+  type ConnectOptions,
+  type ConsumeOptions,
+  type Message,
+  type MessageIterator,
+  type PublishOptions,
+  type QueueDeclareOptions,
+  type StatusEvent,
+  type StreamOffset,
+  type InitOutput,
+} from "burrow-rabbitmq";
+import initWidget, { mount, type Widget, type WidgetOptions } from "burrow-rabbitmq/widget";
+import wasmUrl from "burrow-rabbitmq/burrow_bg.wasm";
+
+function describe(event: StatusEvent): string {
+  switch (event.type) {
+    case "connecting":
+      return event.url;
+    case "connected":
+      return `${event.url} ${event.server ?? "?"} ${event.heartbeatOutgoing + event.heartbeatIncoming}`;
+    case "reconnecting":
+      return `${event.reason} ${event.fault} ${event.attempt} ${event.delayMs} ${event.nextUrl}`;
+    case "consumer-ready":
+      return String(event.consumer);
+    case "consumer-failed":
+      return `${event.consumer} ${event.reason}`;
+    case "warning":
+      return event.message;
+    case "stopped":
+      return event.reason;
+  }
+}
+
+function read(message: Message): string {
+  const body: Uint8Array = message.body;
+  const parsed: unknown = message.json();
+  const when: Date | undefined = message.timestamp;
+  const headers: Readonly<Record<string, string>> = message.headers;
+  const optional: (string | undefined)[] = [message.contentType, message.contentEncoding, message.correlationId,
+    message.replyTo, message.expiration, message.messageId, message.type, message.userId, message.appId];
+  const numbers: (number | undefined)[] = [message.priority, message.deliveryCount, message.streamOffset];
+  const flags: boolean[] = [message.redelivered, message.possiblyDuplicate, message.persistent];
+  message.ack();
+  message.nack();
+  message.nack({ requeue: false });
+  // @ts-expect-error json() is unknown, not any
+  const wrong: number = message.json();
+  void [body, parsed, when, headers, optional, numbers, flags, wrong];
+  return `${message.text} ${message.routingKey} ${message.exchange}`;
+}
+
+export async function sample(element: Element): Promise<void> {
+  const output: InitOutput = await init(wasmUrl);
+  const memory: number = output.memory.buffer.byteLength;
+  await init();
+  const connectOptions: ConnectOptions = {
+    login: "burrow", passcode: "burrow", vhost: "/", heartbeatOutgoing: 10000, heartbeatIncoming: 10000,
+    reconnectDelay: 500, maxReconnectDelay: 30000, window: 128, writesPerMs: Infinity, outboxMessages: 10000,
+    outboxBytes: 1 << 26, managementUrl: "http://127.0.0.1:15672/api", onStatus: (event) => void describe(event),
+  };
+  const connection: Connection = connect("ws://127.0.0.1:15674/ws", connectOptions);
+  connect(["ws://a:15674/ws", "ws://b:15674/ws"] as const).close();
+  const reconnecting = (event: { attempt: number; delayMs: number }) => void event;
+  connection.on("reconnecting", reconnecting).on("status", (event) => void describe(event)).off("reconnecting", reconnecting);
+  connection.on("connected", (event) => void event.server);
+  const declare: QueueDeclareOptions = { durable: true, exclusive: false, autoDelete: false, arguments: { "x-queue-type": "quorum", "x-max-length": 10 } };
+  await connection.queueDeclare("task_queue", declare);
+  const publish: PublishOptions = {
+    exchange: "", persistent: true, contentType: "application/json", contentEncoding: "identity", correlationId: "c",
+    replyTo: "replies", expiration: 60000, messageId: "m", timestamp: new Date(), type: "t", userId: "burrow", appId: "a",
+    priority: 1, headers: { text: "x", number: 1, flag: true },
+  };
+  await connection.publish("task_queue", "text", publish);
+  await connection.publish("task_queue", new ArrayBuffer(1), { expiration: "60000", timestamp: 1733250000 });
+  await connection.publish("task_queue", new Uint8Array(1));
+  await connection.publish("task_queue", new DataView(new ArrayBuffer(2)));
+  const offsets: StreamOffset[] = ["first", "last", "next", 5, new Date(), { timestamp: 1733250000 }, { timestamp: new Date() }];
+  const consumeOptions: ConsumeOptions = { ack: "manual", prefetch: 10, offset: offsets[0] };
+  const subscription: Subscription = connection.consume("task_queue", (message) => void read(message), consumeOptions);
+  const state: [number, boolean] = [subscription.consumer, subscription.active];
+  subscription.cancel();
+  const messages: MessageIterator = connection.messages("task_queue", { prefetch: 5, ack: "auto" });
+  for await (const message of messages) {
+    read(message);
+    if (messages.buffered > 4) break;
+  }
+  messages.cancel();
+  const next: IteratorResult<Message, undefined> = await connection.messages("task_queue").next();
+  if (!next.done) next.value.ack();
+  const status: StatusEvent | null = connection.status;
+  const outbox: number = connection.outbox.messages + connection.outbox.bytes + connection.outbox.inFlight;
+  const countdown: number | null = connection.reconnectIn;
+  const up: boolean = connection.connected && !connection.closed;
+  await connection.close();
+  const decoder = new FrameDecoder();
+  const frames: number = decoder.push(new Uint8Array([10])) + decoder.push(new ArrayBuffer(0));
+  try {
+    await connection.publish("q", "x");
+  } catch (error) {
+    if (error instanceof StoppedError) {
+      const name: string = error.name;
+      void name;
+    }
+    const kinds = [NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
+      PublishRefusedError, ConsumeInvalidError, ConsumeRefusedError, StaleError, AlreadySettledError, StreamNackError,
+      AckFailedError, MalformedFrameError];
+    const ours: boolean = error instanceof BurrowError && kinds.some((kind) => error instanceof kind);
+    void ours;
+  }
+  await initWidget();
+  const widgetOptions: WidgetOptions = { url: "ws://127.0.0.1:15674/ws", login: "burrow", passcode: "burrow", vhost: "/",
+    queue: "hello", panels: ["connection", "queue", "producer", "consumers", "guide"], connect: true, title: "Burrow" };
+  const widget: Widget = mount(element, widgetOptions);
+  widget.unmount();
+  void [memory, state, status, outbox, countdown, up, frames];
+
+  // @ts-expect-error a number is not a queue name
+  await connection.publish(42, "x");
+  // @ts-expect-error a number is not a body
+  await connection.publish("q", 42);
+  // @ts-expect-error a header value of another type
+  await connection.publish("q", "x", { headers: { h: {} } });
+  // @ts-expect-error an unknown option
+  connect("ws://x", { prefech: 1 });
+  // @ts-expect-error prefetch is a number
+  connection.consume("q", () => {}, { prefetch: "1" });
+  // @ts-expect-error no such event
+  connection.on("nope", () => {});
+  // @ts-expect-error a reconnecting event has no server
+  connection.on("reconnecting", (event) => event.server);
+  // @ts-expect-error made by connect(), not with new
+  new Connection();
+  // @ts-expect-error not a panel
+  mount(element, { panels: ["nope"] });
+}
