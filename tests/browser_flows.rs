@@ -210,15 +210,21 @@ async fn consuming_an_unknown_queue_is_refused_as_not_found() {
     let refusal = error.refusal().unwrap_or_else(|| panic!("expected the broker's refusal, got {error}"));
     assert_eq!(refusal.kind, RefusalKind::NotFound, "{refusal}");
     assert_eq!(refusal.detail, format!("NOT_FOUND - no queue '{queue}' in vhost '/'"));
-    // RabbitMQ 4.0.5 sends ERROR, then the SUBSCRIBE's RECEIPT, then closes: the
-    // words come from the ERROR frame. 3.10.8 closes without a word: they come
-    // from the management API.
-    let from_error_frame = matches!(&error, TransportError::Closed(reason) if reason.server_error().is_some());
-    let sends_error = common::broker_version(&info).is_some_and(common::delivers_error_frames);
-    assert_eq!(from_error_frame, sends_error, "{:?}: {error:?}", info.server);
     let closed = common::next_close(&mut connection, "close event").await;
     assert_ne!(closed, CloseReason::Disconnected, "the broker ended it");
     assert!(!connection.is_connected());
+    // Where the words come from: RabbitMQ 4.0.5 sends ERROR, then the SUBSCRIBE's
+    // RECEIPT, then closes, so the words come from the ERROR frame even with no
+    // management API to ask; 3.10.8 closes without a word, so without the
+    // management API nothing can say the queue is missing.
+    let nowhere = ReliableOptions { management_url: Some("http://127.0.0.1:9/api".into()), ..common::one_off() };
+    let mut blind = within("CONNECTED", Plain::open_with(common::BROKER_URL, common::connect_options(), nowhere))
+        .await
+        .expect("connect");
+    let error = within("consume", blind.basic_consume(&queue, true, None)).await.expect_err("still refused");
+    let not_found = error.refusal().is_some_and(|refusal| refusal.kind == RefusalKind::NotFound);
+    let sends_error = common::broker_version(&info).is_some_and(common::delivers_error_frames);
+    assert_eq!(not_found, sends_error, "{:?}: {error:?}", info.server);
 }
 
 /// `queue_declare` makes the queue with exactly the properties asked, as the

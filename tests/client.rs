@@ -208,7 +208,7 @@ fn an_error_while_connected_becomes_the_reason_of_the_close_that_follows() {
 fn a_receipt_after_an_error_that_ends_the_connection_confirms_nothing() {
     let mut peer = Peer::connected(options(), "0,0");
     let Subscribed { id, receipt } =
-        peer.session.subscribe("/amq/queue/nope", AckMode::ClientIndividual, vec![], true).unwrap();
+        peer.session.subscribe(ms(5), "/amq/queue/nope", AckMode::ClientIndividual, vec![], true).unwrap();
     let receipt = receipt.unwrap();
     let sub = peer.frames().remove(0);
     let error = Frame::new(Command::Error)
@@ -233,7 +233,7 @@ fn a_receipt_after_an_error_that_ends_the_connection_confirms_nothing() {
 #[test]
 fn receipts_after_an_error_that_does_not_end_the_connection_still_count() {
     let mut peer = Peer::connected(options(), "0,0");
-    let r = peer.session.send("/queue/a", vec![], b"m".to_vec(), true).unwrap().unwrap();
+    let r = peer.session.send(ms(5), "/queue/a", vec![], b"m".to_vec(), true).unwrap().unwrap();
     let send = peer.frames().remove(0);
     let error = Frame::new(Command::Error)
         .with_header("message", "Subscription not found")

@@ -63,11 +63,16 @@ pub async fn click(client: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
 }
 
-/// Replaces what `css` holds with `text`, typed key by key.
+/// Replaces what `css` holds with `text`, typed key by key, and checks the field
+/// reads it: a typo of the test (a re-render putting the old text back between
+/// the clear and the typing, "1" reading "11") fails here, in words, rather than
+/// as a message that never arrives.
 pub async fn type_into(client: &Client, css: &str, text: &str) {
     let element = element(client, css).await;
     element.clear().await.unwrap_or_else(|e| panic!("cannot clear `{css}`: {e}"));
     element.send_keys(text).await.unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
+    let value = element.prop("value").await.ok().flatten();
+    assert_eq!(value.as_deref(), Some(text), "`{css}` reads {value:?} after typing {text:?} into it");
 }
 
 /// The value an input, select or textarea holds now.

@@ -59,6 +59,9 @@ pub(crate) fn ack_error(e: AckError) -> JsValue {
         AckError::Stale { .. } | AckError::Stopped => "Stale",
         AckError::AlreadySettled => "AlreadySettled",
         AckError::StreamNack => "StreamNack",
+        // Acked after its consumer's cancel: RabbitMQ would ignore it; the
+        // message went back to the queue with the cancel.
+        AckError::Cancelled => "Cancelled",
         AckError::Client(_) => "AckFailed",
     };
     error(name, e)

@@ -8,7 +8,6 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
 
 use super::errors::publish_error;
 use super::{entry, get, Entry};
@@ -70,41 +69,26 @@ fn publish(id: u32, routing_key: &str, body: Vec<u8>, properties: Option<Object>
     send(&entry, &exchange, routing_key, body, &properties, Box::new(move |result| outcome.settle(result)));
 }
 
-/// How a publish goes out, decided in this one place: with room in the outbox,
-/// straight in, its outcome called back from the confirm; otherwise a task that
-/// waits for room in turn (never overtaking an earlier waiting publish).
+/// How a publish goes out: into the core's line for room (first come, first in),
+/// its outcome called back from the confirm, with no task and no channel per
+/// message.
 fn send(entry: &Rc<Entry>, exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties, then: Then) {
-    let connection = &entry.connection;
-    if connection.has_room(body.len()) {
-        // The driver drops `then` uncalled when it refuses the message at once:
-        // keep a way to call it with the refusal.
-        let slot = Rc::new(Cell::new(Some(then)));
-        let callback = {
-            let slot = slot.clone();
-            Box::new(move |result| {
-                if let Some(then) = slot.take() {
-                    then(result);
-                }
-            })
-        };
-        if let Err(refused) = connection.try_basic_publish_then(exchange, routing_key, body, properties, callback) {
+    // The driver drops `then` uncalled when it refuses the message at once:
+    // keep a way to call it with the refusal.
+    let slot = Rc::new(Cell::new(Some(then)));
+    let callback = {
+        let slot = slot.clone();
+        Box::new(move |result| {
             if let Some(then) = slot.take() {
-                then(Err(refused));
+                then(result);
             }
+        })
+    };
+    if let Err(refused) = entry.connection.publish_then(exchange, routing_key, body, properties, callback) {
+        if let Some(then) = slot.take() {
+            then(Err(refused));
         }
-        return;
     }
-    let entry = entry.clone();
-    let (exchange, routing_key, properties) = (exchange.to_owned(), routing_key.to_owned(), properties.clone());
-    spawn_local(async move {
-        let queued = entry.connection.basic_publish(&exchange, &routing_key, body, &properties).await;
-        // Only the confirm keeps going; the connection may be closed meanwhile.
-        drop(entry);
-        then(match queued {
-            Ok(confirm) => confirm.await,
-            Err(refused) => Err(refused),
-        });
-    });
 }
 
 /// The publish options `index.js` checked (`exchange` and the properties; only

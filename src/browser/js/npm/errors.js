@@ -37,6 +37,9 @@ export class StaleError extends BurrowError { static errorName = "Stale"; }
 export class AlreadySettledError extends BurrowError { static errorName = "AlreadySettled"; }
 /** A message from a stream cannot be nacked (RabbitMQ would close the connection). */
 export class StreamNackError extends BurrowError { static errorName = "StreamNack"; }
+/** An ack or nack after its consumer's cancel: RabbitMQ would ignore it; the message
+ * goes back to the queue when the connection ends (marked redelivered). */
+export class CancelledError extends BurrowError { static errorName = "Cancelled"; }
 /** The ack or nack could not be sent. */
 export class AckFailedError extends BurrowError { static errorName = "AckFailed"; }
 /** Bytes given to a FrameDecoder that are not STOMP. */
@@ -46,7 +49,7 @@ const byName = new Map(
   [
     NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
     PublishRefusedError, OutboxFullError, ConsumeInvalidError, ConsumeRefusedError, StaleError,
-    AlreadySettledError, StreamNackError, AckFailedError, MalformedFrameError,
+    AlreadySettledError, StreamNackError, CancelledError, AckFailedError, MalformedFrameError,
   ].map((kind) => [kind.errorName, kind]),
 );
 

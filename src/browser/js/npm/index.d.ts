@@ -369,6 +369,9 @@ export declare class StaleError extends BurrowError {}
 export declare class AlreadySettledError extends BurrowError {}
 /** A message from a stream cannot be nacked (RabbitMQ would close the connection). */
 export declare class StreamNackError extends BurrowError {}
+/** An ack or nack after its consumer's cancel: RabbitMQ would ignore it; the message
+ * goes back to the queue when the connection ends (marked redelivered). */
+export declare class CancelledError extends BurrowError {}
 /** The ack or nack could not be sent. */
 export declare class AckFailedError extends BurrowError {}
 /** Bytes given to a FrameDecoder that are not STOMP. */

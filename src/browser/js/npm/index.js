@@ -16,7 +16,7 @@ import * as check from "./checks.js";
 export {
   BurrowError, NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
   PublishRefusedError, ConsumeInvalidError, ConsumeRefusedError, StaleError, AlreadySettledError,
-  StreamNackError, AckFailedError, MalformedFrameError,
+  StreamNackError, CancelledError, AckFailedError, MalformedFrameError,
 } from "./errors.js";
 
 let initialized = null;
