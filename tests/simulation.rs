@@ -70,6 +70,7 @@ use burrow::rabbit::{
 use burrow::reliable::{
     AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId,
     LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions, Alarm, Pacing, Phase, StopReason, Taken, Window,
+    HELD_BACK_AFTER,
 };
 use burrow::stomp::{encode, Command, Decoded, Decoder, Frame, Limits};
 
@@ -227,6 +228,11 @@ struct Broker {
     unpersisted: HashSet<u64>,
     confirms: Vec<Confirm>,
     slow_confirms: bool,
+    /// A resource alarm holds publishers back until then: every queued publish's
+    /// confirm waits for its end, while deliveries and heart-beats go on (what
+    /// AMQP's connection.blocked means; RabbitMQ's Web-STOMP did not do it in
+    /// 3.10.8 or 4.0.5, so the core must cope either way).
+    alarm_until: Option<Duration>,
     frozen_until: Option<Duration>,
     down_until: Option<Duration>,
     /// Cluster nodes (by URL index) stopped until then: their sockets fail to open.
@@ -267,6 +273,7 @@ impl Broker {
             unpersisted: HashSet::new(),
             confirms: Vec::new(),
             slow_confirms: false,
+            alarm_until: None,
             frozen_until: None,
             down_until: None,
             nodes_down: HashMap::new(),
@@ -598,6 +605,14 @@ impl Broker {
         }
         self.add_copy(tag);
         let Some(receipt) = receipt else { return };
+        if let Some(end) = self.alarm_until.filter(|end| now < *end) {
+            // Held until the alarm clears, in order with any slower confirm.
+            let Some(conn) = self.conns.get_mut(&link) else { return };
+            let due = end.max(conn.last_confirm);
+            conn.last_confirm = due;
+            self.confirms.push(Confirm { due, link, receipt, uid });
+            return;
+        }
         // A stream's confirms are immediate here (so a restart never cuts its log).
         if self.slow_confirms && durable && persistent && !stream {
             // The confirm waits for the fsync; confirms on a channel stay in order.
@@ -875,6 +890,7 @@ impl Broker {
     /// The broker is killed and restarted: every connection drops, unconfirmed
     /// messages may be lost, durable queues keep the rest.
     fn restart(&mut self, now: Duration, down_for: Duration) {
+        self.alarm_until = None;
         let links: Vec<LinkId> = self.conns.keys().copied().collect();
         for link in links {
             self.drop_conn(link);
@@ -1181,6 +1197,8 @@ stats!(
     broker_restarts,
     graceful_restarts,
     freezes,
+    alarms,
+    held_back,
     lost_errors,
     acks,
     nacks,
@@ -1874,6 +1892,16 @@ impl Sim {
                     (DeclareExpect::Refused, Err(DeclareError::Refused(_))) => self.stats.declares_refused += 1,
                     (expect, result) => fail!(self, "declare {request:?} (expected {expect:?}) answered {result:?}"),
                 }
+            }
+            ReliableEvent::Connection(ConnectionEvent::PublishesHeldBack { since, in_flight }) => {
+                self.stats.held_back += 1;
+                vlog!(self, "publishes held back since {since:?} ({in_flight} in flight)");
+                if in_flight == 0 || self.now < since + HELD_BACK_AFTER {
+                    fail!(self, "held back said with {in_flight} in flight, since {since:?}");
+                }
+            }
+            ReliableEvent::Connection(ConnectionEvent::PublishesFlowing { held_for }) => {
+                vlog!(self, "publishes flowing after {held_for:?}");
             }
             ReliableEvent::Connection(ConnectionEvent::Warning(words)) => {
                 self.stats.warnings += 1;
@@ -3065,9 +3093,15 @@ impl Sim {
                 let for_ = ms(self.rng.range(5_000, 60_000));
                 self.freeze(for_);
             }
-            475..=494 => {
+            475..=489 => {
                 self.broker.slow_confirms = !self.broker.slow_confirms;
                 vlog!(self, "slow confirms {}", self.broker.slow_confirms);
+            }
+            490..=494 => {
+                let for_ = ms(self.rng.range(2_000, 40_000));
+                self.stats.alarms += 1;
+                vlog!(self, "resource alarm for {for_:?}");
+                self.broker.alarm_until = Some(self.now + for_);
             }
             495..=739 => {
                 let n = self.rng.range(1, 12);
@@ -3910,6 +3944,45 @@ fn stale_and_double_acks_are_refused_and_send_nothing() {
     // The broker redelivered it on the new connection, marked.
     let redelivered = sim.taken.last().map(|(_, delivery)| delivery.clone());
     assert!(redelivered.is_some_and(|d| d.redelivered && d.possibly_duplicate()));
+    assert!(sim.broker.violations.is_empty());
+}
+
+/// A resource alarm that holds publishers back (confirms wait, deliveries and
+/// heart-beats go on) is said as such after 5 s, costs no connection, and ends
+/// with every publish confirmed and the status saying confirms flow again.
+#[test]
+fn publishes_held_back_by_an_alarm_are_said_and_wait_without_a_reconnect() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    let link = sim.core.current_link().expect("link");
+    sim.consume("q", true, 0).expect("consumer");
+    sim.broker.alarm_until = Some(sim.now + secs(30));
+    let mark = sim.mark();
+    let ids: Vec<_> = (0..20).map(|_| sim.publish().expect("publish")).collect();
+    sim.run_for(secs(4));
+    let said = |sim: &Sim| {
+        sim.events_since(mark)
+            .into_iter()
+            .filter_map(|e| match e {
+                ReliableEvent::Connection(ConnectionEvent::PublishesHeldBack { in_flight, .. }) => Some(in_flight),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(said(&sim).is_empty(), "not within 5 s");
+    sim.run_for(secs(2));
+    assert_eq!(said(&sim), [20], "said once, with every publish waiting");
+    // The consumer keeps getting what the broker holds, heart-beats keep the
+    // connection, and the publishes wait.
+    sim.run_for(secs(30));
+    assert_eq!(said(&sim).len(), 1, "said once for the whole wait");
+    assert_eq!(sim.core.current_link(), Some(link), "no reconnect for an alarm");
+    assert!(ids.iter().all(|id| sim.outcome(*id) == Some(Outcome::Confirmed)), "every publish confirmed after the alarm");
+    let flowing = sim.events_since(mark).into_iter().filter_map(|e| match e {
+        ReliableEvent::Connection(ConnectionEvent::PublishesFlowing { held_for }) => Some(held_for),
+        _ => None,
+    });
+    assert!(flowing.collect::<Vec<_>>().first().is_some_and(|held| *held >= secs(29)), "confirms flow again, said once");
     assert!(sim.broker.violations.is_empty());
 }
 

@@ -213,6 +213,15 @@ fn status_object(event: &ConnectionEvent) -> Object {
             set(&object, "consumer", consumer.0 as f64);
             set(&object, "reason", error.to_string());
         }
+        ConnectionEvent::PublishesHeldBack { since, in_flight } => {
+            set(&object, "type", "publishes-held-back");
+            set(&object, "sinceMs", since.as_secs_f64() * 1000.0);
+            set(&object, "inFlight", *in_flight as f64);
+        }
+        ConnectionEvent::PublishesFlowing { held_for } => {
+            set(&object, "type", "publishes-flowing");
+            set(&object, "heldForMs", held_for.as_secs_f64() * 1000.0);
+        }
         ConnectionEvent::Warning(words) => {
             set(&object, "type", "warning");
             set(&object, "message", words.to_string());

@@ -53,6 +53,21 @@ pub enum ConnectionEvent {
         /// Why.
         error: ConsumeError,
     },
+    /// Publishes on a live connection have waited `HELD_BACK_AFTER` (5 s) and
+    /// more for any confirm: the broker holds publishers back (RabbitMQ does
+    /// under a memory or disk alarm). They wait in the window and the outbox;
+    /// nothing is lost, and the connection is not declared lost for it.
+    PublishesHeldBack {
+        /// Since when no confirm came, on the clock passed in.
+        since: Duration,
+        /// How many publishes await their confirm.
+        in_flight: usize,
+    },
+    /// Confirms come again after [`ConnectionEvent::PublishesHeldBack`].
+    PublishesFlowing {
+        /// How long they were held back.
+        held_for: Duration,
+    },
     /// Something odd that changes nothing (a receipt nobody asked for).
     Warning(Warning),
     /// No more connections: the user stopped it, or the broker refused CONNECT in

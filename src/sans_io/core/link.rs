@@ -96,7 +96,7 @@ impl Core {
         }
     }
 
-    pub(super) fn on_receipt(&mut self, id: ReceiptId, request: Request) {
+    pub(super) fn on_receipt(&mut self, now: Duration, id: ReceiptId, request: Request) {
         let Some(current) = self.current.as_mut() else { return };
         if let Some(request) = current.requests.remove(&id) {
             match request {
@@ -120,6 +120,9 @@ impl Core {
                 self.probation.remove(&publish);
                 self.lone_deaths.remove(&publish);
                 self.emit(ReliableEvent::Confirmed(publish));
+                if let Some(held_for) = self.confirm_watch.confirmed(now, self.outbox.in_flight()) {
+                    self.status(ConnectionEvent::PublishesFlowing { held_for });
+                }
             }
         }
     }
@@ -128,6 +131,7 @@ impl Core {
     /// stop or schedule the next attempt.
     pub(super) fn end_link(&mut self, now: Duration, reason: CloseReason) {
         let Some(mut current) = self.current.take() else { return };
+        self.confirm_watch.reset();
         let close = reason.socket_code();
         self.actions.push_back(Action::Close { link: current.id, code: close.code, reason: close.reason.to_owned() });
         // A refusal the broker named leaves the node as it was; anything else

@@ -65,6 +65,7 @@ mod declare;
 mod deliveries;
 mod errors;
 mod events;
+mod held_back;
 mod link;
 mod lookup;
 mod pacer;
@@ -77,6 +78,7 @@ mod types;
 pub use self::alarm::{Alarm, MAX_DELAY};
 pub use self::errors::{AckError, ConsumeError, DeclareError, PublishError, StopReason};
 pub use self::events::{ConnectionEvent, ReliableEvent, Warning};
+pub use self::held_back::HELD_BACK_AFTER;
 pub use self::link::parse_urls;
 pub use self::lookup::LOOK_UP_TIMEOUT;
 pub use self::pacer::{Pacer, Pacing};
@@ -87,6 +89,7 @@ pub use self::types::{
 };
 
 use self::deliveries::{AutoAcks, Buffered};
+use self::held_back::ConfirmWatch;
 use self::lookup::Explain;
 use self::side::{SideDeclare, SideLink};
 use self::stream::StreamPosition;
@@ -239,6 +242,8 @@ pub struct Core {
     side_waiting: VecDeque<SideDeclare>,
     pacer: Pacer,
     timers: TimerTable,
+    /// Whether publishes in flight wait unusually long for their confirm.
+    confirm_watch: ConfirmWatch,
     actions: VecDeque<Action>,
     events: VecDeque<ReliableEvent>,
     stopped_emitted: bool,
@@ -276,6 +281,7 @@ impl Core {
             side: None,
             side_waiting: VecDeque::new(),
             timers: TimerTable::default(),
+            confirm_watch: ConfirmWatch::default(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             stopped_emitted: false,
@@ -423,6 +429,12 @@ impl Core {
                 Timer::AutoAck => self.flush_auto_acks(now),
                 Timer::SideLink => self.side_timeout(now),
                 Timer::LookUp => self.look_up_timeout(now),
+                Timer::HeldBack => {
+                    if let Some(since) = self.confirm_watch.timeout(now) {
+                        let in_flight = self.outbox.in_flight();
+                        self.status(ConnectionEvent::PublishesHeldBack { since, in_flight });
+                    }
+                }
             }
             self.sync_timers();
         }
@@ -491,6 +503,7 @@ impl Core {
         self.timers.put(Timer::SideLink, side);
         let look_up = self.look_up_deadline();
         self.timers.put(Timer::LookUp, look_up);
+        self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
     }
 
     fn emit(&mut self, event: ReliableEvent) {
@@ -521,7 +534,7 @@ impl Core {
             match event {
                 Event::Connected(info) => self.on_connected(now, info),
                 Event::Message(message) => self.on_message(now, message),
-                Event::Receipt { id, request } => self.on_receipt(id, request),
+                Event::Receipt { id, request } => self.on_receipt(now, id, request),
                 // The close that follows carries the error.
                 Event::Error(_) | Event::ReceiptsLost(_) => {}
                 Event::LocalError(error) => self.status(ConnectionEvent::Warning(error.into())),

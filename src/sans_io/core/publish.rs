@@ -122,6 +122,7 @@ impl Core {
             match current.link.channel_mut().publish_checked(now, publish, sends > 0) {
                 Ok(receipt) => {
                     self.outbox.sent(id, receipt);
+                    self.confirm_watch.sent(now);
                 }
                 // The session could not take it: it fails alone.
                 Err(error) => {

@@ -47,6 +47,10 @@ function describe(event: StatusEvent): string {
       return String(event.consumer);
     case "consumer-failed":
       return `${event.consumer} ${event.reason}`;
+    case "publishes-held-back":
+      return `${event.inFlight} since ${event.sinceMs}`;
+    case "publishes-flowing":
+      return `after ${event.heldForMs} ms`;
     case "warning":
       return event.message;
     case "stopped":

@@ -86,6 +86,20 @@ export interface ReconnectingEvent {
 export interface ConsumerReadyEvent { readonly type: "consumer-ready"; readonly consumer: number }
 /** A consumer ended because RabbitMQ refused it (such as NOT_FOUND). */
 export interface ConsumerFailedEvent { readonly type: "consumer-failed"; readonly consumer: number; readonly reason: string }
+/**
+ * Publishes on a live connection have waited 5 s and more for any confirm: the
+ * broker holds publishers back (RabbitMQ does under a memory or disk alarm; its
+ * Web-STOMP did not in 3.10.8 and 4.0.5). They wait; nothing is lost.
+ */
+export interface PublishesHeldBackEvent {
+  readonly type: "publishes-held-back";
+  /** Since when no confirm came, on `performance.now()`'s clock (ms). */
+  readonly sinceMs: number;
+  /** How many publishes await their confirm. */
+  readonly inFlight: number;
+}
+/** Confirms come again after `publishes-held-back`. */
+export interface PublishesFlowingEvent { readonly type: "publishes-flowing"; readonly heldForMs: number }
 /** Something odd that changes nothing. */
 export interface WarningEvent { readonly type: "warning"; readonly message: string }
 /** No more connections: `close()`, or a CONNECT refusal retrying cannot fix. Always the last event. */
@@ -98,6 +112,8 @@ export type StatusEvent =
   | ReconnectingEvent
   | ConsumerReadyEvent
   | ConsumerFailedEvent
+  | PublishesHeldBackEvent
+  | PublishesFlowingEvent
   | WarningEvent
   | StoppedEvent;
 

@@ -61,7 +61,7 @@ const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncodi
 const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlationId", "replyTo", "messageId",
   "type", "userId", "appId"];
 const CONSUME_OPTIONS = ["ack", "prefetch", "offset"];
-const EVENTS = ["status", "connecting", "connected", "reconnecting", "consumer-ready", "consumer-failed", "warning", "stopped"];
+const EVENTS = ["status", "connecting", "connected", "reconnecting", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing", "warning", "stopped"];
 const MAX_U32 = 4294967295;
 
 /**
