@@ -1875,6 +1875,11 @@ impl Sim {
                     (expect, result) => fail!(self, "declare {request:?} (expected {expect:?}) answered {result:?}"),
                 }
             }
+            // The simulated consumers read queues only: a gap is a transient
+            // exchange subscription's, which this simulation never makes.
+            ReliableEvent::Connection(ConnectionEvent::SubscriptionGap { consumer, .. }) => {
+                fail!(self, "a subscription gap for {consumer:?}, which reads a queue");
+            }
             ReliableEvent::Connection(ConnectionEvent::Warning(words)) => {
                 self.stats.warnings += 1;
                 vlog!(self, "warning: {words}");
