@@ -18,6 +18,7 @@ mod consume;
 mod declare;
 mod decoder;
 mod errors;
+mod exchanges;
 mod publish;
 
 use std::cell::{Cell, RefCell};
