@@ -22,8 +22,12 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Where `tests/support/pika_helper.py` listens.
-const PIKA_URL: &str = "http://127.0.0.1:8099";
+/// Where `tests/support/pika_helper.py` listens (`BURROW_PIKA_URL` at build time:
+/// `./burrow test` runs one on 8100 talking to RabbitMQ 4.0.5 for that run).
+const PIKA_URL: &str = match option_env!("BURROW_PIKA_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8099",
+};
 
 async fn open() -> ReliableConnection {
     open_with(reliable_options()).await

@@ -149,7 +149,12 @@ fn open_page(folder: &Path, port: u16, driver_port: u16, page: &str, limit: Dura
         let password = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
         let separator = if page.contains('?') { '&' } else { '?' };
         let mut address = format!("http://127.0.0.1:{port}/{page}{separator}login={user}&passcode={password}");
-        for (variable, parameter) in [("BURROW_WS_URL", "url"), ("BURROW_HELPER_URL", "restarter"), ("BURROW_MANAGEMENT_URL", "management")] {
+        for (variable, parameter) in [
+            ("BURROW_WS_URL", "url"),
+            ("BURROW_HELPER_URL", "restarter"),
+            ("BURROW_MANAGEMENT_URL", "management"),
+            ("BURROW_PIKA_URL", "pika"),
+        ] {
             if let Ok(value) = std::env::var(variable) {
                 address.push_str(&format!("&{parameter}={value}"));
             }
