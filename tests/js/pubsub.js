@@ -220,13 +220,13 @@ async function wrongArguments() {
   };
   const noop = () => {};
   throws(() => c.consume({ exchange: 1 }, noop), "source.exchange");
-  throws(() => c.consume({ routingKey: "k" }, noop), "source.exchange");
+  throws(() => c.consume({ routingKey: "k" }, noop), "{ exchange, routingKey");
   throws(() => c.consume({ exchange: "x", routingKey: 2 }, noop), "source.routingKey");
   throws(() => c.consume({ exchange: "x", queue: "q" }, noop), "source.durable");
   throws(() => c.consume({ exchange: "x", durable: true }, noop), "source.queue");
   throws(() => c.consume({ exchange: "x", durable: "yes", queue: "q" }, noop), "source.durable");
   throws(() => c.consume({ exchange: "x", bindingKey: "k" }, noop), "source.bindingKey");
-  throws(() => c.consume(null, noop), "source");
+  throws(() => c.consume(null, noop), "queue");
   throws(() => c.consume({ exchange: "x" }, noop, { offset: "first" }), "options.offset");
   throws(() => c.messages({ exchange: "x", queue: "q" }), "source.durable");
   const rejects = async (promise, words) => {

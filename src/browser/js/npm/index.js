@@ -411,8 +411,9 @@ export class Subscription {
  */
 function consumeSource(where, source) {
   if (typeof source === "string") return { queue: source };
-  if (source === null || typeof source !== "object" || Array.isArray(source)) {
-    throw check.wrong(where, "source", "a queue's name or { exchange, routingKey, queue?, durable? }", source);
+  // The first argument is `queue` unless it is an exchange subscription.
+  if (source === null || typeof source !== "object" || Array.isArray(source) || !("exchange" in source)) {
+    throw check.wrong(where, "queue", "a queue's name, or { exchange, routingKey, queue?, durable? } to subscribe to an exchange", source);
   }
   const given = check.options(where, "source", source, SOURCE_KEYS);
   const exchange = check.string(where, "source.exchange", given.exchange);
