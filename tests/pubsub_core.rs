@@ -98,7 +98,8 @@ fn a_transient_exchange_subscription_subscribes_to_the_exchange_and_announces_it
 #[test]
 fn a_durable_subscription_names_its_queue_and_has_no_gap() {
     let (key, headers, after) = across_a_reconnect(ConsumeFrom::durable("logs", "", "log-archive"));
-    for header in ["destination:/exchange/logs", "x-queue-name:log-archive", "durable:true", "auto-delete:false"] {
+    let needed = ["destination:/exchange/logs", "x-queue-name:log-archive", "durable:true", "auto-delete:false", "exclusive:false"];
+    for header in needed {
         assert!(headers.contains(&header.to_owned()), "{header} in {headers:?}");
     }
     assert!(after.contains(&ConnectionEvent::ConsumerReady(key)), "{after:?}");

@@ -276,8 +276,8 @@ impl Channel {
     /// [`Channel::basic_consume_with`], or an exchange subscription.
     ///
     /// Frame: `SUBSCRIBE /exchange/<exchange>/<binding key>` (RabbitMQ makes and
-    /// binds the queue), with `x-queue-name`, `durable:true`, `auto-delete:false`
-    /// for a durable one; `prefetch-count` and the ack mode as for a queue.
+    /// binds the queue), with `x-queue-name`, `durable:true`, `auto-delete:false`,
+    /// `exclusive:false` for a durable one; `prefetch-count` and the ack mode as for a queue.
     ///
     /// # Errors
     ///

@@ -17,7 +17,7 @@ use super::{check_name, escape_name, RabbitError};
 ///   connection was down is lost** (the core says so with
 ///   `ConnectionEvent::SubscriptionGap`).
 /// - [`ConsumeFrom::durable`]: the same SUBSCRIBE with `x-queue-name:<queue>`,
-///   `durable:true` and `auto-delete:false`: a named durable queue that outlives
+///   `durable:true`, `auto-delete:false` and `exclusive:false`: a named durable queue that outlives
 ///   the connection (and, with persistent messages, a broker restart), so a
 ///   reconnect loses nothing. It lasts until deleted (the management API's
 ///   `delete_queue`); an UNSUBSCRIBE does not delete it.
@@ -156,14 +156,17 @@ impl ConsumeFrom {
     }
 
     /// The SUBSCRIBE's headers besides id, ack and prefetch: a durable
-    /// subscription's `x-queue-name`, `durable:true`, `auto-delete:false`
-    /// (without it RabbitMQ 3.10.8 makes the durable queue auto-delete).
+    /// subscription's `x-queue-name`, `durable:true`, `auto-delete:false` and
+    /// `exclusive:false`. Each is needed: without `auto-delete:false` RabbitMQ
+    /// 3.10.8 makes the named queue auto-delete; without `exclusive:false`
+    /// RabbitMQ 4.0.5 makes it exclusive and not durable (gone with the connection).
     pub fn subscribe_headers(&self) -> Vec<(String, String)> {
         match self {
             ConsumeFrom::Exchange(ExchangeSubscription { durable_queue: Some(queue), .. }) => vec![
                 ("x-queue-name".to_owned(), queue.clone()),
                 ("durable".to_owned(), "true".to_owned()),
                 ("auto-delete".to_owned(), "false".to_owned()),
+                ("exclusive".to_owned(), "false".to_owned()),
             ],
             _ => Vec::new(),
         }

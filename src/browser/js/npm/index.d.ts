@@ -327,7 +327,7 @@ export declare class Connection {
    * durable: true }` a durable one through a named queue (nothing lost). Acks,
    * prefetch and `ack: "auto"` work as for a queue; `offset` is refused
    * (TypeError). Frame: `SUBSCRIBE /exchange/<exchange>/<routingKey>` (with
-   * `x-queue-name`, `durable:true`, `auto-delete:false` for a durable one). */
+   * `x-queue-name`, `durable:true`, `auto-delete:false`, `exclusive:false` for a durable one). */
   consume(source: ExchangeSource, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
   /** The messages of `queue` for `for await`: at most `prefetch` (default 1) wait in
    * it, so a slow loop slows the broker instead of filling memory. Leaving the loop
