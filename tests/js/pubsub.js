@@ -12,6 +12,9 @@ const { connect } = burrow;
 const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
 // The tests' MANAGEMENT may be given without /api (BURROW_MANAGEMENT_URL).
 const API = MANAGEMENT.endsWith("/api") ? MANAGEMENT : `${MANAGEMENT}/api`;
+// The management API the exchange calls use: this broker's (RabbitMQ 4.0.5's is
+// not where its Web-STOMP URL would put it by default).
+const opts = { ...options, managementUrl: API };
 const auth = { authorization: `Basic ${btoa(`${LOGIN}:${PASSCODE}`)}` };
 
 /** A consumer of `source` whose messages can be awaited one by one, ready when this resolves. */
@@ -65,10 +68,10 @@ async function pika(path) {
 
 async function fanoutTwoSubscribers() {
   const exchange = fresh("js-fanout");
-  const publisher = connect(URL_, options);
+  const publisher = connect(URL_, opts);
   await publisher.exchangeDeclare(exchange, "fanout", { autoDelete: true });
-  const a = connect(URL_, options);
-  const b = connect(URL_, options);
+  const a = connect(URL_, opts);
+  const b = connect(URL_, opts);
   const sa = await subscriber(a, { exchange }, { prefetch: 5 });
   const sb = await subscriber(b, { exchange, routingKey: "" }, { ack: "auto" });
   const sent = Array.from({ length: 10 }, (_, i) => `log ${i}`);
@@ -87,9 +90,9 @@ async function fanoutTwoSubscribers() {
 
 async function topicPatterns() {
   const exchange = fresh("js-topic");
-  const publisher = connect(URL_, options);
+  const publisher = connect(URL_, opts);
   await publisher.exchangeDeclare(exchange, "topic", { autoDelete: true });
-  const c = connect(URL_, options);
+  const c = connect(URL_, opts);
   const critical = await subscriber(c, { exchange, routingKey: "*.critical" }, { ack: "auto" });
   const kern = await subscriber(c, { exchange, routingKey: "kern.*" });
   for (const key of ["kern.critical", "kern.info", "app.critical", "app.info", "kern.disk.full", "critical"]) {
@@ -112,9 +115,9 @@ async function topicPatterns() {
 async function durableSurvivesReconnect() {
   const exchange = fresh("js-durable-topic");
   const queue = fresh("js-durable-sub");
-  const publisher = connect(URL_, options);
+  const publisher = connect(URL_, opts);
   await publisher.exchangeDeclare(exchange, "topic", { durable: true });
-  const c = connect(URL_, options);
+  const c = connect(URL_, opts);
   const gaps = [];
   c.on("subscription-gap", (e) => gaps.push(e));
   const s = await subscriber(c, { exchange, routingKey: "orders.*", queue, durable: true }, { prefetch: 10 });
@@ -151,10 +154,10 @@ async function durableSurvivesReconnect() {
 
 async function transientGap() {
   const exchange = fresh("js-transient");
-  const publisher = connect(URL_, options);
+  const publisher = connect(URL_, opts);
   // Not autoDelete: it would go with the subscription's queue.
   await publisher.exchangeDeclare(exchange, "fanout");
-  const c = connect(URL_, { ...options, reconnectDelay: 2000, maxReconnectDelay: 2000 });
+  const c = connect(URL_, { ...opts, reconnectDelay: 2000, maxReconnectDelay: 2000 });
   const s = await subscriber(c, { exchange }, { ack: "auto" });
   await publisher.publish("", "before", { exchange });
   assert((await s.next("before")).text === "before", "before");
@@ -179,7 +182,7 @@ async function transientGap() {
 async function exchangeCallsInWords() {
   const exchange = fresh("js-direct");
   const queue = fresh("js-bound");
-  const c = connect(URL_, options);
+  const c = connect(URL_, opts);
   const failure = (promise) => promise.then(() => null, (error) => error);
   assert(await c.exchangeDeclare(exchange, "direct") === undefined, "declared");
   await c.exchangeDeclare(exchange, "direct");
@@ -205,14 +208,14 @@ async function exchangeCallsInWords() {
   assert(await c.queueUnbind(queue, exchange, "error") === true, "unbound");
   assert(await c.queueUnbind(queue, exchange, "error") === false, "no such binding now");
   assert(await c.exchangeDelete(exchange) === true && await c.exchangeDelete(exchange) === false, "deleted once");
-  const far = connect(URL_, { ...options, managementUrl: "http://127.0.0.1:9/api" });
+  const far = connect(URL_, { ...opts, managementUrl: "http://127.0.0.1:9/api" });
   const unreachable = await failure(far.exchangeDeclare("logs", "fanout"));
   assert(unreachable instanceof burrow.ManagementUnreachableError && /not reachable/.test(unreachable.message), `${unreachable}`);
   await Promise.all([c.close(), far.close()]);
 }
 
 async function wrongArguments() {
-  const c = connect(URL_, options);
+  const c = connect(URL_, opts);
   const throws = (call, words) => {
     let thrown = null;
     try { call(); } catch (error) { thrown = error; }
@@ -248,8 +251,8 @@ async function wrongArguments() {
 }
 
 async function pikaEmitLogReachesTwoSubscribers() {
-  const a = connect(URL_, options);
-  const b = connect(URL_, options);
+  const a = connect(URL_, opts);
+  const b = connect(URL_, opts);
   await a.exchangeDeclare("logs", "fanout");
   const sa = await subscriber(a, { exchange: "logs" }, { ack: "auto" });
   const sb = await subscriber(b, { exchange: "logs" }, { ack: "auto" });
@@ -268,7 +271,7 @@ async function pikaEmitLogReachesTwoSubscribers() {
 }
 
 async function browserEmitsForPikaTopicConsumer() {
-  const c = connect(URL_, options);
+  const c = connect(URL_, opts);
   await c.exchangeDeclare("topic_logs", "topic");
   const id = await pika("/topic/start?keys=*.critical");
   const run = fresh("js-run");
