@@ -8,6 +8,9 @@
 //! - the tutorial's four flows (`tests/js/flows.js`) as an app would ship them:
 //!   the tarball installed with npm, bundled with esbuild, run in the browser
 //!   (flow 4 restarts the broker through `tests/support/broker_restarter.py`);
+//! - publish/subscribe, routing and topics (`tests/js/pubsub.html`): exchange
+//!   subscriptions across a reconnect, exchanges and bindings with their
+//!   refusals, pika's tutorial programs on the other side;
 //! - its types: a sample using every public call compiles with `tsc --strict`;
 //! - its shape: no yew in the main entry, the widget in its own.
 //!
@@ -146,7 +149,12 @@ fn open_page(folder: &Path, port: u16, driver_port: u16, page: &str, limit: Dura
         let password = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
         let separator = if page.contains('?') { '&' } else { '?' };
         let mut address = format!("http://127.0.0.1:{port}/{page}{separator}login={user}&passcode={password}");
-        for (variable, parameter) in [("BURROW_WS_URL", "url"), ("BURROW_HELPER_URL", "restarter"), ("BURROW_MANAGEMENT_URL", "management")] {
+        for (variable, parameter) in [
+            ("BURROW_WS_URL", "url"),
+            ("BURROW_HELPER_URL", "restarter"),
+            ("BURROW_MANAGEMENT_URL", "management"),
+            ("BURROW_PIKA_URL", "pika"),
+        ] {
             if let Ok(value) = std::env::var(variable) {
                 address.push_str(&format!("&{parameter}={value}"));
             }
@@ -215,6 +223,18 @@ fn the_four_flows_bundled_with_esbuild() {
     let (verdict, log) = open_page(&dist, 8096, 9516, &with_only("index.html"), Duration::from_secs(180));
     println!("{log}");
     assert!(verdict.starts_with(r#"{"ok":true"#), "the bundled app's flows failed: {verdict}\n{log}");
+}
+
+#[test]
+#[ignore = "needs ./burrow package, the broker and tests/support/pika_helper.py; run by ./burrow test"]
+fn publish_subscribe_routing_and_topics_from_javascript() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let folder = fresh_folder("pubsub");
+    copy_test_files(&folder, &["pubsub.html", "pubsub.js", "helpers.js"]);
+    copy_tree(&package(), &folder.join("burrow"));
+    let (verdict, log) = open_page(&folder, 8101, 9518, &with_only("pubsub.html"), Duration::from_secs(180));
+    println!("{log}");
+    assert!(verdict.starts_with(r#"{"ok":true"#), "publish/subscribe from JavaScript failed: {verdict}\n{log}");
 }
 
 #[test]

@@ -1903,6 +1903,11 @@ impl Sim {
             ReliableEvent::Connection(ConnectionEvent::PublishesFlowing { held_for }) => {
                 vlog!(self, "publishes flowing after {held_for:?}");
             }
+            // The simulated consumers read queues only: a gap is a transient
+            // exchange subscription's, which this simulation never makes.
+            ReliableEvent::Connection(ConnectionEvent::SubscriptionGap { consumer, .. }) => {
+                fail!(self, "a subscription gap for {consumer:?}, which reads a queue");
+            }
             ReliableEvent::Connection(ConnectionEvent::Warning(words)) => {
                 self.stats.warnings += 1;
                 vlog!(self, "warning: {words}");

@@ -17,7 +17,7 @@ use crate::client::ConnectOptions;
 use crate::management::ManagementApi;
 use crate::rabbit::OutboxId;
 use crate::sans_io::core::{
-    Action, Alarm, ConnectionEvent, ConsumerKey, Core, DeclareError, DeclareId, LinkId, PublishError, QueueLookUp,
+    Action, Alarm, ConnectionEvent, ConsumerKey, Core, DeclareError, DeclareId, LinkId, Phase, PublishError, QueueLookUp,
     ReliableEvent, Warning,
 };
 use crate::transport::{now, Socket, SocketHandlers, Ticker};
@@ -83,6 +83,21 @@ impl Driver {
             management_url,
             weak,
         }
+    }
+
+    /// The management API for this connection: where its options say, else by
+    /// RabbitMQ's defaults for the current (or first) URL, with its credentials.
+    pub(super) fn management(&self) -> Option<ManagementApi> {
+        let url = match self.core.phase() {
+            Phase::Connected { url } | Phase::Connecting { url } => url,
+            _ => self.core.urls().first().cloned()?,
+        };
+        ManagementApi::for_connection(&url, self.management_url.as_deref(), &self.options)
+    }
+
+    /// The virtual host it connects to.
+    pub(super) fn vhost(&self) -> String {
+        self.options.host.clone()
     }
 
     /// Drains every output of the core until none says anything, then arms the timer.

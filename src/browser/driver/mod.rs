@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 
 mod consumer;
 mod drive;
+mod exchanges;
 mod publish;
 
 pub use self::consumer::{AckHandle, Consumer, Delivery};
@@ -233,12 +234,25 @@ impl ReliableConnection {
     /// and again after every reconnect. Its deliveries come through the returned
     /// [`Consumer`] stream; each one acks itself.
     ///
+    /// `source` is a queue (`"task_queue"`) or an exchange subscription:
+    /// [`crate::rabbit::ConsumeFrom::exchange`]`("logs", "")` (transient: what is
+    /// published while the connection is down is lost, and the status stream says
+    /// [`crate::reliable::ConnectionEvent::SubscriptionGap`] after the reconnect), or
+    /// [`crate::rabbit::ConsumeFrom::durable`]`("topic_logs", "kern.*", "kern-log")`
+    /// (a named durable queue: nothing is lost; delete it with
+    /// [`crate::management::ManagementApi::delete_queue`] when done).
+    ///
     /// # Errors
     ///
-    /// [`ConsumeError::Invalid`] for an empty or too long queue name,
+    /// [`ConsumeError::Invalid`] for an empty or too long queue name (or a name
+    /// RabbitMQ could not read back, see [`crate::rabbit::ConsumeFrom::check`]),
     /// [`ConsumeError::Stopped`] once stopped.
-    pub fn basic_consume(&self, queue: &str, options: ConsumeOptions) -> Result<Consumer, ConsumeError> {
-        let key = self.shared.borrow_mut().core.basic_consume(now(), queue, options)?;
+    pub fn basic_consume(
+        &self,
+        source: impl Into<crate::rabbit::ConsumeFrom>,
+        options: ConsumeOptions,
+    ) -> Result<Consumer, ConsumeError> {
+        let key = self.shared.borrow_mut().core.basic_consume(now(), source, options)?;
         pump(&self.shared);
         Ok(Consumer::new(key, Rc::downgrade(&self.shared)))
     }

@@ -14,7 +14,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::errors::{ack_error, consume_error, error};
 use super::{entry, set, Entry};
-use crate::rabbit::StreamOffset;
+use crate::rabbit::{ConsumeFrom, StreamOffset};
 use crate::reliable::{AckError, AckHandle, ConsumeError, ConsumeOptions, Delivery};
 
 #[wasm_bindgen(raw_module = "./message.js")]
@@ -122,6 +122,44 @@ pub fn raw_consume(
     on_message: Function,
     on_end: Function,
 ) -> Result<u32, JsValue> {
+    consume_from(id, ConsumeFrom::queue(queue), auto_ack, prefetch, offset_kind, offset, on_message, on_end)
+}
+
+/// As `rawConsume`, from an exchange with a binding key: transient, or durable
+/// into the queue `durable_queue` (`connection.consume({ exchange, routingKey,
+/// queue, durable: true }, …)`; checked by `index.js`).
+#[wasm_bindgen(js_name = rawConsumeExchange)]
+#[allow(clippy::too_many_arguments)]
+pub fn raw_consume_exchange(
+    id: u32,
+    exchange: String,
+    routing_key: String,
+    durable_queue: Option<String>,
+    auto_ack: bool,
+    prefetch: u32,
+    offset_kind: u32,
+    offset: f64,
+    on_message: Function,
+    on_end: Function,
+) -> Result<u32, JsValue> {
+    let source = match durable_queue {
+        Some(queue) => ConsumeFrom::durable(exchange, routing_key, queue),
+        None => ConsumeFrom::exchange(exchange, routing_key),
+    };
+    consume_from(id, source, auto_ack, prefetch, offset_kind, offset, on_message, on_end)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn consume_from(
+    id: u32,
+    source: ConsumeFrom,
+    auto_ack: bool,
+    prefetch: u32,
+    offset_kind: u32,
+    offset: f64,
+    on_message: Function,
+    on_end: Function,
+) -> Result<u32, JsValue> {
     let Some(entry) = entry(id) else {
         return Err(consume_error(ConsumeError::Stopped));
     };
@@ -130,7 +168,7 @@ pub fn raw_consume(
         prefetch: prefetch.min(u32::from(u16::MAX)) as u16,
         stream_offset: stream_offset(offset_kind, offset),
     };
-    let mut consumer = entry.connection.basic_consume(queue, options).map_err(consume_error)?;
+    let mut consumer = entry.connection.basic_consume(source, options).map_err(consume_error)?;
     let key = consumer.key().0 as u32;
     let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
     entry.consumers.borrow_mut().insert(key, cancel_tx);

@@ -18,6 +18,7 @@ mod consume;
 mod declare;
 mod decoder;
 mod errors;
+mod exchanges;
 mod publish;
 
 use std::cell::{Cell, RefCell};
@@ -207,6 +208,12 @@ fn status_object(event: &ConnectionEvent) -> Object {
         ConnectionEvent::ConsumerReady(key) => {
             set(&object, "type", "consumer-ready");
             set(&object, "consumer", key.0 as f64);
+        }
+        ConnectionEvent::SubscriptionGap { consumer, exchange, routing_key } => {
+            set(&object, "type", "subscription-gap");
+            set(&object, "consumer", consumer.0 as f64);
+            set(&object, "exchange", exchange.as_str());
+            set(&object, "routingKey", routing_key.as_str());
         }
         ConnectionEvent::ConsumerFailed { consumer, error, .. } => {
             set(&object, "type", "consumer-failed");

@@ -1,5 +1,7 @@
 //! RabbitMQ's management HTTP API from the browser (wasm only): queue figures for
-//! the UI, and the facts behind a refusal that Web-STOMP closed without explaining.
+//! the UI, the facts behind a refusal that Web-STOMP closed without explaining,
+//! and pika's exchange and binding calls (`exchange_declare`, `queue_bind`, …),
+//! which STOMP cannot make.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -7,11 +9,13 @@ use web_sys::{Request, RequestInit, Response};
 
 use crate::client::ConnectOptions;
 
+mod exchanges;
 mod json;
 mod peek;
 mod queue_state;
 mod route;
 
+pub use exchanges::ExchangeError;
 pub use peek::{PeekedMessage, PEEK_TRUNCATE_BYTES};
 pub use queue_state::{QueueState, QueueStateError};
 pub use route::RouteCheck;
@@ -163,6 +167,18 @@ impl ManagementApi {
 
     /// Sends `method` to `path` with a JSON `body`; the answer's text, `None` on 404.
     async fn send(&self, method: &str, path: &str, body: Option<&str>) -> Result<Option<String>, ManagementError> {
+        let (status, text) = self.send_raw(method, path, body).await?;
+        match status {
+            200..=299 => Ok(Some(text)),
+            404 => Ok(None),
+            401 => Err(ManagementError::Unauthorized),
+            status => Err(ManagementError::Status { status, body: text.chars().take(200).collect() }),
+        }
+    }
+
+    /// Sends `method` to `path` with a JSON `body`: the answer's status and text,
+    /// whatever the status; an error only when nothing answered.
+    async fn send_raw(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), ManagementError> {
         let url = format!("{}{path}", self.base);
         let unreachable =
             |reason: String| ManagementError::Unreachable { url: url.clone(), reason };
@@ -182,17 +198,11 @@ impl ManagementApi {
             .await
             .map_err(|e| unreachable(describe(&e)))?;
         let response: Response = response.dyn_into().map_err(|e| unreachable(describe(&e)))?;
-        let status = response.status();
         let text = match response.text() {
             Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
             Err(_) => String::new(),
         };
-        match status {
-            200..=299 => Ok(Some(text)),
-            404 => Ok(None),
-            401 => Err(ManagementError::Unauthorized),
-            status => Err(ManagementError::Status { status, body: text.chars().take(200).collect() }),
-        }
+        Ok((response.status(), text))
     }
 }
 

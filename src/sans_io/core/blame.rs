@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, ReceiptId};
-use crate::rabbit::{OutboxId, Refusal, RefusalKind};
+use crate::rabbit::{ConsumeFrom, OutboxId, Refusal, RefusalKind};
 
 use super::{ConsumeError, Core, Current, DeclareError, Pending, PublishError, ReliableEvent};
 
@@ -119,10 +119,17 @@ impl Core {
                 // A consumer cancelled meanwhile ends as cancelled only.
                 if let Some(spec) = self.consumers.remove(&consumer) {
                     let error = ConsumeError::Refused(refusal);
-                    if words {
-                        self.consumer_failed(consumer, error, true);
-                    } else {
-                        self.explain_consume(now, url.to_owned(), spec.queue, consumer, error);
+                    match (words, spec.source) {
+                        (false, ConsumeFrom::Queue(queue)) => {
+                            self.explain_consume(now, url.to_owned(), queue, consumer, error);
+                        }
+                        // The queue's facts cannot explain an exchange subscription
+                        // (3.10.8 closes on a missing exchange without words).
+                        (false, source @ ConsumeFrom::Exchange(_)) => {
+                            let refusal = exchange_unexplained(&source, reason);
+                            self.consumer_failed(consumer, ConsumeError::Refused(refusal), true);
+                        }
+                        (true, _) => self.consumer_failed(consumer, error, true),
                     }
                 }
             }
@@ -158,6 +165,18 @@ pub(super) fn unexplained(reason: &CloseReason) -> Refusal {
         message: "refused".to_owned(),
         detail: format!(
             "RabbitMQ ended the connection whenever this was sent, without saying why ({reason}); check that the exchange or queue exists and the user's permissions"
+        ),
+    }
+}
+
+/// An exchange subscription Web-STOMP closed on twice without words: RabbitMQ
+/// 3.10.8 does that for a missing exchange ("STOMP died", no ERROR frame).
+fn exchange_unexplained(source: &ConsumeFrom, reason: &CloseReason) -> Refusal {
+    Refusal {
+        kind: RefusalKind::Other,
+        message: "refused".to_owned(),
+        detail: format!(
+            "RabbitMQ ended the connection whenever the subscription to {source} was sent, without saying why ({reason}); check that the exchange exists (exchange_declare) and the user's read permission on it"
         ),
     }
 }

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::client::{AckMode, SubscriptionId};
-use crate::rabbit::{check_stream_consume, ConsumeOk, RabbitError, StreamOffset};
+use crate::rabbit::{check_stream_consume, ConsumeFrom, ConsumeOk, RabbitError, StreamOffset};
 
 use super::{
     AutoAcks, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, ConsumerSpec, Core, Life, Pending,
@@ -19,6 +19,12 @@ impl Core {
     /// again after every reconnect, until [`Core::basic_cancel`] or [`Core::stop`].
     /// Its deliveries wait for [`Core::take_delivery`], at most its window of them.
     ///
+    /// `source` is a queue (`"hello"`) or an exchange subscription
+    /// ([`ConsumeFrom::exchange`], [`ConsumeFrom::durable`]). A transient
+    /// exchange subscription's queue is made anew after each reconnect: what was
+    /// published in between is lost, and [`ConnectionEvent::SubscriptionGap`]
+    /// says so when the new one is ready.
+    ///
     /// # Errors
     ///
     /// [`ConsumeError::Invalid`] for a name the broker cannot take,
@@ -26,25 +32,22 @@ impl Core {
     pub fn basic_consume(
         &mut self,
         now: Duration,
-        queue: &str,
+        source: impl Into<ConsumeFrom>,
         options: ConsumeOptions,
     ) -> Result<ConsumerKey, ConsumeError> {
         if matches!(self.life, Life::Stopping | Life::Stopped) {
             return Err(ConsumeError::Stopped);
         }
-        if queue.is_empty() {
-            return Err(ConsumeError::Invalid(RabbitError::EmptyQueueName));
-        }
-        if queue.len() > 255 {
-            return Err(ConsumeError::Invalid(RabbitError::NameTooLong(queue.to_owned())));
-        }
+        let source = source.into();
+        source.check().map_err(ConsumeError::Invalid)?;
         if options.stream_offset.is_some() {
             check_stream_consume(options.auto_ack, options.prefetch).map_err(ConsumeError::Invalid)?;
         }
         self.next_consumer += 1;
         let key = ConsumerKey(self.next_consumer);
         let spec = ConsumerSpec {
-            queue: queue.to_owned(),
+            source,
+            was_ready: false,
             options,
             sub: None,
             ready: false,
@@ -133,10 +136,14 @@ impl Core {
         let offset = spec.stream.resume().map(StreamOffset::Offset).or(spec.options.stream_offset);
         let window = spec.options.window();
         let subscribed = match offset {
-            Some(offset) if !spec.options.auto_ack => channel.basic_consume_stream(now, &spec.queue, window, &offset),
+            Some(offset) if !spec.options.auto_ack => match &spec.source {
+                ConsumeFrom::Queue(queue) => channel.basic_consume_stream(now, queue, window, &offset),
+                // Only a stream has offsets; RabbitMQ's subscription queue is classic.
+                ConsumeFrom::Exchange(_) => Err(RabbitError::InvalidStreamOffset(offset.header_value())),
+            },
             // Auto-ack: client acks (cumulative) and a window, acked as the reader takes.
-            _ if spec.options.auto_ack => channel.basic_consume_with(now, &spec.queue, AckMode::Client, window),
-            _ => channel.basic_consume_with(now, &spec.queue, AckMode::ClientIndividual, window),
+            _ if spec.options.auto_ack => channel.basic_consume_from(now, &spec.source, AckMode::Client, window),
+            _ => channel.basic_consume_from(now, &spec.source, AckMode::ClientIndividual, window),
         };
         match subscribed {
             Ok(ConsumeOk { consumer_tag: sub, receipt }) => {

@@ -46,6 +46,19 @@ pub enum ConnectionEvent {
     },
     /// The broker accepted a consumer's subscription (again, after a reconnect).
     ConsumerReady(ConsumerKey),
+    /// A transient exchange subscription ([`crate::rabbit::ConsumeFrom::exchange`])
+    /// was made again after a reconnect, into a new queue: what the exchange
+    /// routed while the connection was down (from the `Reconnecting` that
+    /// preceded this until now) went to the old queue, deleted with its
+    /// connection, and is lost. A durable subscription never has this gap.
+    SubscriptionGap {
+        /// Which consumer.
+        consumer: ConsumerKey,
+        /// Its exchange.
+        exchange: String,
+        /// Its binding key.
+        routing_key: String,
+    },
     /// A consumer ended because the broker refused it; it is gone.
     ConsumerFailed {
         /// Which consumer.

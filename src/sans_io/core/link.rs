@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::client::{is_retryable, CloseReason, ConnectionInfo, Fault, OptionsError, ReceiptId, Request};
-use crate::rabbit::Link;
+use crate::rabbit::{ConsumeFrom, Link};
 
 use super::blame::sent_order;
 use super::{
@@ -104,6 +104,16 @@ impl Core {
                     self.suspects.remove(&key);
                     if let Some(spec) = self.consumers.get_mut(&key) {
                         spec.ready = true;
+                        let gap = match &spec.source {
+                            ConsumeFrom::Exchange(sub) if spec.was_ready && sub.durable_queue.is_none() => {
+                                Some((sub.exchange.clone(), sub.routing_key.clone()))
+                            }
+                            _ => None,
+                        };
+                        spec.was_ready = true;
+                        if let Some((exchange, routing_key)) = gap {
+                            self.status(ConnectionEvent::SubscriptionGap { consumer: key, exchange, routing_key });
+                        }
                         self.status(ConnectionEvent::ConsumerReady(key));
                     }
                 }

@@ -55,7 +55,7 @@ use std::time::Duration;
 use crate::client::{
     CloseReason, ConnectOptions, ConnectionInfo, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId,
 };
-use crate::rabbit::{CheckedPublish, HeartBeats, Link, Outbox, OutboxId, QueueOptions};
+use crate::rabbit::{CheckedPublish, ConsumeFrom, HeartBeats, Link, Outbox, OutboxId, QueueOptions};
 
 mod acks;
 mod alarm;
@@ -128,7 +128,10 @@ struct Current {
 
 #[derive(Debug, Clone)]
 struct ConsumerSpec {
-    queue: String,
+    source: ConsumeFrom,
+    /// The broker accepted its subscription on an earlier link: a transient
+    /// exchange subscription made again has lost what came in between.
+    was_ready: bool,
     options: ConsumeOptions,
     /// Its subscription on the current link.
     sub: Option<SubscriptionId>,
@@ -288,6 +291,11 @@ impl Core {
             // xorshift must not start at 0.
             rng: seed | 1,
         }
+    }
+
+    /// The Web-STOMP URLs it connects to, in the order it tries them.
+    pub fn urls(&self) -> &[String] {
+        &self.urls
     }
 
     /// Where it is.

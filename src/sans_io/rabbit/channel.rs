@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{
-    check_name, limits, check_stream_consume, escape_name, queue_type, BasicProperties, CheckedPublish, PendingPublish,
+    check_name, limits, check_stream_consume, escape_name, queue_type, BasicProperties, CheckedPublish, ConsumeFrom, PendingPublish,
     QueueOptions, RabbitError, StreamOffset, INTEGER_ARGUMENTS, RESENT_HEADER, STREAM_OFFSET_HEADER,
     SUPPORTED_ARGUMENTS,
 };
@@ -21,7 +21,8 @@ const FENCE_DESTINATION: &str = "/amq/queue/amq.burrow.fence";
 pub struct Consumer {
     /// Its tag (the STOMP subscription id).
     pub tag: SubscriptionId,
-    /// The queue it consumes from.
+    /// The queue it consumes from (for a transient exchange subscription, whose
+    /// queue RabbitMQ names: the subscription in words).
     pub queue: String,
     /// Whether the broker considers deliveries acknowledged on sending.
     pub auto_ack: bool,
@@ -271,6 +272,26 @@ impl Channel {
         self.subscribe(now, queue, AckMode::ClientIndividual, prefetch, Some(offset))
     }
 
+    /// `basic_consume` from a [`ConsumeFrom`]: a queue as
+    /// [`Channel::basic_consume_with`], or an exchange subscription.
+    ///
+    /// Frame: `SUBSCRIBE /exchange/<exchange>/<binding key>` (RabbitMQ makes and
+    /// binds the queue), with `x-queue-name`, `durable:true`, `auto-delete:false`,
+    /// `exclusive:false` for a durable one; `prefetch-count` and the ack mode as for a queue.
+    ///
+    /// # Errors
+    ///
+    /// The name checks of [`ConsumeFrom::check`]; nothing is sent then.
+    pub fn basic_consume_from(
+        &mut self,
+        now: Duration,
+        source: &ConsumeFrom,
+        ack: AckMode,
+        prefetch: u16,
+    ) -> Result<ConsumeOk, RabbitError> {
+        self.subscribe_to(now, source, ack, prefetch, None)
+    }
+
     fn subscribe(
         &mut self,
         now: Duration,
@@ -279,21 +300,30 @@ impl Channel {
         prefetch: u16,
         offset: Option<&StreamOffset>,
     ) -> Result<ConsumeOk, RabbitError> {
-        check_name(queue)?;
-        if queue.is_empty() {
-            return Err(RabbitError::EmptyQueueName);
-        }
+        self.subscribe_to(now, &ConsumeFrom::queue(queue), ack, prefetch, offset)
+    }
+
+    fn subscribe_to(
+        &mut self,
+        now: Duration,
+        source: &ConsumeFrom,
+        ack: AckMode,
+        prefetch: u16,
+        offset: Option<&StreamOffset>,
+    ) -> Result<ConsumeOk, RabbitError> {
+        let destination = source.destination()?;
         // Always sent: without it RabbitMQ keeps whatever prefetch an earlier
         // SUBSCRIBE on this connection set.
         let mut headers = vec![("prefetch-count".to_owned(), prefetch.to_string())];
         if let Some(offset) = offset {
             headers.push((STREAM_OFFSET_HEADER.to_owned(), offset.header_value()));
         }
-        let destination = format!("/amq/queue/{}", escape_name(queue));
+        headers.extend(source.subscribe_headers());
         let subscribed = self.session.subscribe(now, &destination, ack, headers, true)?;
         let consumer_tag = subscribed.id;
         let auto_ack = ack == AckMode::Auto;
-        let consumer = Consumer { tag: consumer_tag.clone(), queue: queue.to_owned(), auto_ack, prefetch };
+        let queue = source.queue_name().map_or_else(|| source.to_string(), str::to_owned);
+        let consumer = Consumer { tag: consumer_tag.clone(), queue, auto_ack, prefetch };
         self.consumers.insert(consumer_tag.clone(), consumer);
         let receipt = subscribed.receipt.ok_or(RabbitError::Client(ClientError::MissingReceipt))?;
         Ok(ConsumeOk { consumer_tag, receipt })

@@ -23,7 +23,8 @@
 //!   (unroutable messages are dropped, as with pika), SUBSCRIBE to a missing queue
 //!   is refused with `NOT_FOUND`. [`Channel::basic_publish`] and
 //!   [`Channel::basic_consume`] use it, which is what pika does.
-//! - `/exchange/<exchange>/<routing key>` publishes to a named exchange.
+//! - `/exchange/<exchange>/<routing key>` publishes to a named exchange; a
+//!   SUBSCRIBE to it makes a queue bound with that key ([`ConsumeFrom`]).
 //! - A `/` inside a name is written `%2F`.
 
 
@@ -37,6 +38,7 @@ mod publish;
 mod queue_type;
 mod refusal;
 mod routing;
+mod source;
 
 pub use channel::{Channel, ConsumeOk, Consumer};
 pub use diagnose::{diagnose_consume, diagnose_declare, QueueFacts};
@@ -55,6 +57,7 @@ pub use queue_type::{
     check_stream_consume, QueueType, QueueTypeProblem, StreamConsumeProblem, StreamOffset, QUEUE_TYPE_ARGUMENT,
 };
 pub use refusal::{RabbitError, Refusal, RefusalKind};
+pub use source::{ConsumeFrom, ExchangeSubscription};
 
 
 /// The queue arguments RabbitMQ's STOMP adapter passes on to `queue.declare`;

@@ -125,6 +125,10 @@ pub enum RabbitError {
     /// one (and Web-STOMP closes the connection on it, often without the words).
     #[error("ACCESS_REFUSED - queue name '{0}' contains reserved prefix 'amq.*' (RabbitMQ keeps queue names starting with amq. for itself; choose another name)")]
     ReservedQueueName(String),
+    /// RabbitMQ reads `%2F` in a destination back as `/`, so a name containing
+    /// `%2F` cannot be written in one (it would name something else).
+    #[error("the name {0:?} contains %2F, which RabbitMQ's STOMP adapter reads as '/': it cannot be subscribed to by that name")]
+    UnescapableName(String),
     /// AMQP limits names to 255 bytes.
     #[error("the name {0:?} is longer than 255 bytes")]
     NameTooLong(String),

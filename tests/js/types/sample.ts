@@ -22,6 +22,14 @@ import init, {
   StreamNackError,
   AckFailedError,
   MalformedFrameError,
+  NoPermissionError,
+  ManagementUnreachableError,
+  UnknownExchangeTypeError,
+  InequivalentError,
+  NotFoundError,
+  ManagementRefusedError,
+  type ExchangeSource,
+  type ExchangeDeclareOptions,
   type ConnectOptions,
   type ConsumeOptions,
   type Message,
@@ -51,6 +59,8 @@ function describe(event: StatusEvent): string {
       return `${event.inFlight} since ${event.sinceMs}`;
     case "publishes-flowing":
       return `after ${event.heldForMs} ms`;
+    case "subscription-gap":
+      return `${event.consumer} ${event.exchange} ${event.routingKey}`;
     case "warning":
       return event.message;
     case "stopped":
@@ -106,6 +116,20 @@ export async function sample(element: Element): Promise<void> {
   const subscription: Subscription = connection.consume("task_queue", (message) => void read(message), consumeOptions);
   const state: [number, boolean] = [subscription.consumer, subscription.active];
   subscription.cancel();
+  const declareExchange: ExchangeDeclareOptions = { durable: true, autoDelete: false };
+  await connection.exchangeDeclare("topic_logs", "topic", declareExchange);
+  await connection.exchangeDeclare("logs", "fanout");
+  const bound: void = await connection.queueBind("task_queue", "topic_logs", "kern.*");
+  const unbound: boolean = await connection.queueUnbind("task_queue", "topic_logs", "kern.*");
+  const gone: [boolean, boolean] = [await connection.exchangeDelete("logs"), await connection.queueDelete("kern-log")];
+  void [bound, unbound, gone];
+  const transient: ExchangeSource = { exchange: "topic_logs", routingKey: "*.critical" };
+  const durable: ExchangeSource = { exchange: "topic_logs", routingKey: "kern.*", queue: "kern-log", durable: true };
+  connection.consume(transient, (message) => void read(message), { ack: "auto" }).cancel();
+  connection.consume(durable, (message) => message.ack(), { prefetch: 10 }).cancel();
+  connection.consume({ exchange: "logs" }, () => {}).cancel();
+  connection.messages({ exchange: "logs" }, { prefetch: 5 }).cancel();
+  connection.on("subscription-gap", (event) => void `${event.exchange} ${event.routingKey}`);
   const messages: MessageIterator = connection.messages("task_queue", { prefetch: 5, ack: "auto" });
   for await (const message of messages) {
     read(message);
@@ -130,7 +154,8 @@ export async function sample(element: Element): Promise<void> {
     }
     const kinds = [NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
       PublishRefusedError, ConsumeInvalidError, ConsumeRefusedError, StaleError, AlreadySettledError, StreamNackError,
-      AckFailedError, MalformedFrameError];
+      AckFailedError, MalformedFrameError, NoPermissionError, ManagementUnreachableError, UnknownExchangeTypeError,
+      InequivalentError, NotFoundError, ManagementRefusedError];
     const ours: boolean = error instanceof BurrowError && kinds.some((kind) => error instanceof kind);
     void ours;
   }
@@ -151,6 +176,10 @@ export async function sample(element: Element): Promise<void> {
   connect("ws://x", { prefech: 1 });
   // @ts-expect-error prefetch is a number
   connection.consume("q", () => {}, { prefetch: "1" });
+  // @ts-expect-error a durable subscription needs its queue
+  connection.consume({ exchange: "logs", durable: true }, () => {});
+  // @ts-expect-error an exchange's name is a string
+  connection.consume({ exchange: 1 }, () => {});
   // @ts-expect-error no such event
   connection.on("nope", () => {});
   // @ts-expect-error a reconnecting event has no server

@@ -53,6 +53,29 @@ const byName = new Map(
   ].map((kind) => [kind.errorName, kind]),
 );
 
+/** No permission for an exchange or binding call (HTTP 401/403): a wrong login, a user
+ * without a management tag, no permission on the vhost or name, or a reserved amq. name. */
+export class NoPermissionError extends BurrowError { static errorName = "NoPermission"; }
+/** An exchange or binding call needs RabbitMQ's management API, which did not answer
+ * (the plugin is off, the address is wrong, or CORS forbids this page). */
+export class ManagementUnreachableError extends BurrowError { static errorName = "ManagementUnreachable"; }
+/** exchangeDeclare with a type RabbitMQ does not have (use direct, fanout, topic or headers). */
+export class UnknownExchangeTypeError extends BurrowError { static errorName = "UnknownExchangeType"; }
+/** exchangeDeclare of an exchange that exists with other properties (PRECONDITION_FAILED,
+ * inequivalent arg): declare it as it is, or delete it first. */
+export class InequivalentError extends BurrowError { static errorName = "Inequivalent"; }
+/** queueBind or queueUnbind naming an exchange or queue that does not exist (NOT_FOUND). */
+export class NotFoundError extends BurrowError { static errorName = "NotFound"; }
+/** Any other refusal of the management API, in its words. */
+export class ManagementRefusedError extends BurrowError { static errorName = "ManagementRefused"; }
+
+for (const kind of [
+  NoPermissionError, ManagementUnreachableError, UnknownExchangeTypeError, InequivalentError, NotFoundError,
+  ManagementRefusedError,
+]) {
+  byName.set(kind.errorName, kind);
+}
+
 /** For the wasm glue: the error of that name ("TypeError" for arguments). */
 export function makeError(name, message) {
   if (name === "TypeError") return new TypeError(message);

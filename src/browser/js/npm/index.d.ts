@@ -105,8 +105,23 @@ export interface WarningEvent { readonly type: "warning"; readonly message: stri
 /** No more connections: `close()`, or a CONNECT refusal retrying cannot fix. Always the last event. */
 export interface StoppedEvent { readonly type: "stopped"; readonly reason: string }
 
+/** A transient exchange subscription (`consume({ exchange, routingKey }, …)`) was
+ * made again after a reconnect, into a new queue: what the exchange routed while
+ * the connection was down went to the old queue, deleted with its connection, and
+ * is lost. A durable subscription (`durable: true`) never has this gap. */
+export interface SubscriptionGapEvent {
+  readonly type: "subscription-gap";
+  /** The consumer's number, as in `consumer-ready`. */
+  readonly consumer: number;
+  /** Its exchange. */
+  readonly exchange: string;
+  /** Its binding key. */
+  readonly routingKey: string;
+}
+
 /** What a connection reports about itself. `stopped` is always the last. */
 export type StatusEvent =
+  | SubscriptionGapEvent
   | ConnectingEvent
   | ConnectedEvent
   | ReconnectingEvent
@@ -244,6 +259,42 @@ export interface NackOptions {
  * `{ timestamp }` (a Date or seconds since the epoch) a time. */
 export type StreamOffset = "first" | "last" | "next" | number | Date | { timestamp: number | Date };
 
+/** What `consume` and `messages` read from an exchange (RabbitMQ's tutorials 3 to 5):
+ * a SUBSCRIBE to `/exchange/<exchange>/<routingKey>`, for which RabbitMQ makes a
+ * queue bound with that key. A string instead is a queue's name. */
+export type ExchangeSource =
+  | {
+      /** The exchange (it must exist: `exchangeDeclare`, or one of RabbitMQ's `amq.*`). */
+      exchange: string;
+      /** The binding key: a topic pattern such as `*.critical`, ignored by a fanout (default ""). */
+      routingKey?: string;
+      /** Transient (the default): RabbitMQ's auto-delete queue goes with the
+       * connection, so what is published while it is down is lost; a
+       * `subscription-gap` status event says so after the reconnect. */
+      durable?: false;
+    }
+  | {
+      /** The exchange. */
+      exchange: string;
+      /** The binding key (default ""). */
+      routingKey?: string;
+      /** The durable queue to subscribe through (`x-queue-name`): it outlives the
+       * connection and, with persistent messages, a broker restart, so nothing is
+       * lost. `cancel()` leaves it; `connection.queueDelete(queue)` ends it. */
+      queue: string;
+      /** A durable subscription. */
+      durable: true;
+    };
+
+/** Options of `exchangeDeclare` (pika's `exchange_declare`). */
+export interface ExchangeDeclareOptions {
+  /** Survives a broker restart (default false). */
+  durable?: boolean;
+  /** Deleted when its last binding goes (default false): a transient
+   * subscription's queue leaving takes such an exchange with it. */
+  autoDelete?: boolean;
+}
+
 /** How to consume. */
 export interface ConsumeOptions {
   /** "manual" (default): call message.ack(); "auto": the broker counts it done once sent
@@ -286,12 +337,39 @@ export declare class Connection {
    * Subscription cancels nothing. Throws ConsumeInvalidError for what RabbitMQ would
    * refuse (a stream with auto-ack or prefetch 0), StoppedError once closed. */
   consume(queue: string, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
+  /** An exchange subscription (tutorials 3 to 5): `{ exchange, routingKey }` is
+   * transient (what is published while the connection is down is lost, and a
+   * `subscription-gap` status event says so), `{ exchange, routingKey, queue,
+   * durable: true }` a durable one through a named queue (nothing lost). Acks,
+   * prefetch and `ack: "auto"` work as for a queue; `offset` is refused
+   * (TypeError). Frame: `SUBSCRIBE /exchange/<exchange>/<routingKey>` (with
+   * `x-queue-name`, `durable:true`, `auto-delete:false`, `exclusive:false` for a durable one). */
+  consume(source: ExchangeSource, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
   /** The messages of `queue` for `for await`: at most `prefetch` (default 1) wait in
    * it, so a slow loop slows the broker instead of filling memory. Leaving the loop
    * cancels the consumer; the messages it had received and not handed out stay
    * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
    * after a cancel), then RabbitMQ delivers them again. */
   messages(queue: string, options?: ConsumeOptions): MessageIterator;
+  /** The messages of an exchange subscription (as for `consume`) for `for await`. */
+  messages(source: ExchangeSource, options?: ConsumeOptions): MessageIterator;
+  /** pika's `exchange_declare(exchange, exchange_type, durable, auto_delete)`,
+   * through RabbitMQ's management API (STOMP cannot declare exchanges). `type`:
+   * "direct", "fanout", "topic" or "headers". Declaring it again as it is does
+   * nothing. Rejects with NoPermissionError (HTTP 401/403: no management tag, no
+   * permission, a reserved `amq.` name), ManagementUnreachableError,
+   * UnknownExchangeTypeError, InequivalentError (it exists with other properties). */
+  exchangeDeclare(exchange: string, type: string, options?: ExchangeDeclareOptions): Promise<void>;
+  /** pika's `exchange_delete`: resolves with whether there was such an exchange. */
+  exchangeDelete(exchange: string): Promise<boolean>;
+  /** pika's `queue_bind(queue, exchange, routing_key)`, through the management API.
+   * Rejects with NotFoundError for a missing exchange or queue, and as `exchangeDeclare`. */
+  queueBind(queue: string, exchange: string, routingKey?: string): Promise<void>;
+  /** pika's `queue_unbind`: resolves with whether there was such a binding. */
+  queueUnbind(queue: string, exchange: string, routingKey?: string): Promise<boolean>;
+  /** pika's `queue_delete`, through the management API: how a durable subscription
+   * ends for good (`cancel()` leaves its queue). Resolves with whether there was one. */
+  queueDelete(queue: string): Promise<boolean>;
   /** Adds a status listener ("status" for every event, or one type); a listener
    * added twice is called once. Returns the connection. */
   on<T extends StatusEventType | "status">(event: T, listener: StatusListener<T>): this;
@@ -392,3 +470,17 @@ export declare class CancelledError extends BurrowError {}
 export declare class AckFailedError extends BurrowError {}
 /** Bytes given to a FrameDecoder that are not STOMP. */
 export declare class MalformedFrameError extends BurrowError {}
+/** An exchange or binding call without permission (HTTP 401/403): a wrong login, a
+ * user without a management tag, no permission on the vhost or name, or a reserved
+ * `amq.` name. */
+export declare class NoPermissionError extends BurrowError {}
+/** An exchange or binding call needs RabbitMQ's management API, which did not answer. */
+export declare class ManagementUnreachableError extends BurrowError {}
+/** `exchangeDeclare` with a type RabbitMQ does not have. */
+export declare class UnknownExchangeTypeError extends BurrowError {}
+/** `exchangeDeclare` of an exchange that exists with other properties (PRECONDITION_FAILED). */
+export declare class InequivalentError extends BurrowError {}
+/** `queueBind`/`queueUnbind` naming an exchange or queue that does not exist (NOT_FOUND). */
+export declare class NotFoundError extends BurrowError {}
+/** Any other refusal of the management API, in its words. */
+export declare class ManagementRefusedError extends BurrowError {}

@@ -18,6 +18,10 @@ export {
   PublishRefusedError, ConsumeInvalidError, ConsumeRefusedError, StaleError, AlreadySettledError,
   StreamNackError, CancelledError, AckFailedError, MalformedFrameError,
 } from "./errors.js";
+export {
+  NoPermissionError, ManagementUnreachableError, UnknownExchangeTypeError, InequivalentError, NotFoundError,
+  ManagementRefusedError,
+} from "./errors.js";
 
 let initialized = null;
 let ready = false;
@@ -61,7 +65,10 @@ const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncodi
 const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlationId", "replyTo", "messageId",
   "type", "userId", "appId"];
 const CONSUME_OPTIONS = ["ack", "prefetch", "offset"];
-const EVENTS = ["status", "connecting", "connected", "reconnecting", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing", "warning", "stopped"];
+const EVENTS = ["status", "connecting", "connected", "reconnecting", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
+  "warning", "stopped", "subscription-gap"];
+const SOURCE_KEYS = ["exchange", "routingKey", "queue", "durable"];
+const EXCHANGE_DECLARE_OPTIONS = ["durable", "autoDelete"];
 const MAX_U32 = 4294967295;
 
 /**
@@ -175,34 +182,109 @@ export class Connection {
     return new Promise((resolve, reject) => raw.rawPublishBytes(id, routingKey, bytes, properties, resolve, reject));
   }
 
-  /** pika's basic_consume: `onMessage` is called with each message until `cancel()` or `close()`. */
-  consume(queue, onMessage, options) {
+  /**
+   * pika's basic_consume: `onMessage` is called with each message until `cancel()`
+   * or `close()`. `source` is a queue's name, or `{ exchange, routingKey }` (a
+   * transient subscription: lost across reconnects, announced by a
+   * `subscription-gap` status event), or `{ exchange, routingKey, queue, durable: true }`.
+   */
+  consume(source, onMessage, options) {
     const where = "consume";
-    check.string(where, "queue", queue);
+    const from = consumeSource(where, source);
     if (typeof onMessage !== "function") throw check.wrong(where, "onMessage", "a function", onMessage);
     const settings = consumeOptions(where, options, 0);
+    sourceWithOffset(where, from, settings);
     let subscription = null;
-    const key = raw.rawConsume(this.#id, queue, settings.auto, settings.prefetch, settings.offsetKind, settings.offset,
-      onMessage, (error) => subscription?.[ENDED](error));
+    const onEnd = (error) => subscription?.[ENDED](error);
+    const key = from.exchange === undefined
+      ? raw.rawConsume(this.#id, from.queue, settings.auto, settings.prefetch, settings.offsetKind, settings.offset,
+        onMessage, onEnd)
+      : raw.rawConsumeExchange(this.#id, from.exchange, from.routingKey, from.queue, settings.auto, settings.prefetch,
+        settings.offsetKind, settings.offset, onMessage, onEnd);
     subscription = new Subscription(CREATE, this.#id, key);
     return subscription;
   }
 
   /**
-   * The messages of `queue` as an async iterator, for `for await`. At most
-   * `prefetch` messages wait in it: a slow loop slows the broker down.
+   * The messages of `source` (as for `consume`) as an async iterator, for
+   * `for await`. At most `prefetch` messages wait in it: a slow loop slows the
+   * broker down.
    */
-  messages(queue, options) {
+  messages(source, options) {
     const where = "messages";
-    check.string(where, "queue", queue);
+    const from = consumeSource(where, source);
     const settings = consumeOptions(where, options, 1);
+    sourceWithOffset(where, from, settings);
     // Always manual underneath: "auto" acks each message as the loop takes it, so
     // the broker still stops at the prefetch.
     const iterator = new MessageIterator(settings.auto);
-    const key = raw.rawConsume(this.#id, queue, false, settings.prefetch, settings.offsetKind, settings.offset,
-      (message) => iterator[PUSH](message), (error) => iterator[END](error));
+    const push = (message) => iterator[PUSH](message);
+    const end = (error) => iterator[END](error);
+    const key = from.exchange === undefined
+      ? raw.rawConsume(this.#id, from.queue, false, settings.prefetch, settings.offsetKind, settings.offset, push, end)
+      : raw.rawConsumeExchange(this.#id, from.exchange, from.routingKey, from.queue, false, settings.prefetch,
+        settings.offsetKind, settings.offset, push, end);
     iterator[ATTACH](new Subscription(CREATE, this.#id, key));
     return iterator;
+  }
+
+  /**
+   * pika's exchange_declare, through RabbitMQ's management API (STOMP cannot
+   * declare an exchange). `type`: "direct", "fanout", "topic" or "headers".
+   */
+  exchangeDeclare(exchange, type, options) {
+    const where = "exchangeDeclare";
+    try {
+      check.string(where, "exchange", exchange);
+      check.string(where, "type", type);
+      const given = check.options(where, "options", options, EXCHANGE_DECLARE_OPTIONS) ?? {};
+      const durable = check.optionalBoolean(where, "options.durable", given.durable) ?? false;
+      const autoDelete = check.optionalBoolean(where, "options.autoDelete", given.autoDelete) ?? false;
+      return this.#exchangeCall(1, exchange, type, "", (durable ? 1 : 0) | (autoDelete ? 2 : 0));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** pika's exchange_delete; resolves with whether there was such an exchange. */
+  exchangeDelete(exchange) {
+    if (typeof exchange !== "string") return Promise.reject(check.wrong("exchangeDelete", "exchange", "a string", exchange));
+    return this.#exchangeCall(2, exchange, "", "", 0);
+  }
+
+  /** pika's queue_bind(queue, exchange, routing_key), through the management API. */
+  queueBind(queue, exchange, routingKey) {
+    return this.#bindingCall("queueBind", 3, queue, exchange, routingKey);
+  }
+
+  /** pika's queue_unbind; resolves with whether there was such a binding. */
+  queueUnbind(queue, exchange, routingKey) {
+    return this.#bindingCall("queueUnbind", 4, queue, exchange, routingKey);
+  }
+
+  /**
+   * pika's queue_delete, through the management API: how a durable subscription
+   * ends for good (cancel() leaves its queue). Resolves with whether there was one.
+   */
+  queueDelete(queue) {
+    if (typeof queue !== "string") return Promise.reject(check.wrong("queueDelete", "queue", "a string", queue));
+    return this.#exchangeCall(5, queue, "", "", 0);
+  }
+
+  #bindingCall(where, op, queue, exchange, routingKey) {
+    try {
+      check.string(where, "queue", queue);
+      check.string(where, "exchange", exchange);
+      const key = routingKey === undefined ? "" : check.string(where, "routingKey", routingKey);
+      return this.#exchangeCall(op, queue, exchange, key, 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #exchangeCall(op, a, b, c, flags) {
+    const id = this.#id;
+    return new Promise((resolve, reject) => raw.rawExchange(id, op, a, b, c, flags, resolve, reject));
   }
 
   /** Adds a status listener: `event` is a StatusEvent type, or "status" for all of them. */
@@ -320,6 +402,39 @@ export class Subscription {
 
   [ENDED]() {
     this.#active = false;
+  }
+}
+
+/**
+ * What `consume` and `messages` read: `{ queue }` for a queue's name, or
+ * `{ exchange, routingKey, queue }` (queue only for a durable subscription).
+ */
+function consumeSource(where, source) {
+  if (typeof source === "string") return { queue: source };
+  // The first argument is `queue` unless it is an exchange subscription.
+  if (source === null || typeof source !== "object" || Array.isArray(source) || !("exchange" in source)) {
+    throw check.wrong(where, "queue", "a queue's name, or { exchange, routingKey, queue?, durable? } to subscribe to an exchange", source);
+  }
+  const given = check.options(where, "source", source, SOURCE_KEYS);
+  const exchange = check.string(where, "source.exchange", given.exchange);
+  const routingKey = given.routingKey === undefined ? "" : check.string(where, "source.routingKey", given.routingKey);
+  const durable = check.optionalBoolean(where, "source.durable", given.durable) ?? false;
+  if (durable) {
+    if (typeof given.queue !== "string" || given.queue === "") {
+      throw check.wrong(where, "source.queue", "a queue's name (a durable subscription is a named queue)", given.queue);
+    }
+    return { exchange, routingKey, queue: given.queue };
+  }
+  if (given.queue !== undefined) {
+    throw check.wrong(where, "source.durable", "true with source.queue (a transient subscription's queue is RabbitMQ's)", given.durable);
+  }
+  return { exchange, routingKey, queue: undefined };
+}
+
+/** Only a stream has offsets: an exchange subscription's queue is classic. */
+function sourceWithOffset(where, from, settings) {
+  if (from.exchange !== undefined && settings.offsetKind !== 0) {
+    throw new TypeError(`${where}: options.offset is for a stream; an exchange subscription's queue has no offsets`);
   }
 }
 

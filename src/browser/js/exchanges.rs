@@ -1,0 +1,63 @@
+//! `connection.exchangeDeclare`, `exchangeDelete`, `queueBind`, `queueUnbind` and
+//! `queueDelete` for JavaScript: pika's calls through RabbitMQ's management API
+//! (STOMP cannot make them), refused with an error class per reason.
+
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use super::entry;
+use super::errors::error;
+use crate::management::ExchangeError;
+
+/// Which call `rawExchange` makes.
+const DECLARE: u32 = 1;
+const DELETE: u32 = 2;
+const BIND: u32 = 3;
+const UNBIND: u32 = 4;
+const QUEUE_DELETE: u32 = 5;
+
+/// One exchange or binding call on connection `id` (arguments checked by
+/// `index.js`): `op` 1 `exchange_declare(a, type b, durable: flags & 1,
+/// auto_delete: flags & 2)`, 2 `exchange_delete(a)`, 3 `queue_bind(queue a,
+/// exchange b, key c)`, 4 `queue_unbind(a, b, c)`, 5 `queue_delete(a)`. Calls
+/// `resolve` with `undefined` (declare, bind) or whether something was deleted,
+/// or `reject` with the error class of [`ExchangeError`]'s reason.
+#[wasm_bindgen(js_name = rawExchange)]
+#[allow(clippy::too_many_arguments)]
+pub fn raw_exchange(id: u32, op: u32, a: String, b: String, c: String, flags: u32, resolve: Function, reject: Function) {
+    let entry = entry(id);
+    spawn_local(async move {
+        let Some(entry) = entry else {
+            let _ = reject.call1(&JsValue::UNDEFINED, &error("Stopped", "the connection is closed"));
+            return;
+        };
+        let connection = &entry.connection;
+        let done = |()| JsValue::UNDEFINED;
+        let outcome: Result<JsValue, ExchangeError> = match op {
+            DECLARE => connection.exchange_declare(&a, &b, flags & 1 != 0, flags & 2 != 0).await.map(done),
+            DELETE => connection.exchange_delete(&a).await.map(JsValue::from),
+            BIND => connection.queue_bind(&a, &b, &c).await.map(done),
+            UNBIND => connection.queue_unbind(&a, &b, &c).await.map(JsValue::from),
+            QUEUE_DELETE => connection.queue_delete(&a).await.map(JsValue::from),
+            _ => Ok(JsValue::UNDEFINED),
+        };
+        let _ = match outcome {
+            Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, &exchange_error(e)),
+        };
+    });
+}
+
+/// The error class of each reason (`npm/errors.js`).
+fn exchange_error(e: ExchangeError) -> JsValue {
+    let name = match &e {
+        ExchangeError::NoPermission { .. } => "NoPermission",
+        ExchangeError::Unreachable { .. } => "ManagementUnreachable",
+        ExchangeError::UnknownType { .. } => "UnknownExchangeType",
+        ExchangeError::Inequivalent { .. } => "Inequivalent",
+        ExchangeError::NotFound { .. } => "NotFound",
+        ExchangeError::Other { .. } => "ManagementRefused",
+    };
+    error(name, e)
+}

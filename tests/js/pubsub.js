@@ -1,0 +1,305 @@
+// Publish/subscribe, routing and topics from JavaScript (RabbitMQ's tutorials 3
+// to 5), with nothing but the package (imported as "burrow-rabbitmq" through the
+// page's import map): exchange subscriptions, transient and durable across a
+// reconnect; exchanges and bindings with their refusals; pika running the
+// tutorial's own programs on the other side (tests/support/pika_helper.py on
+// 8099). tests/js_package.rs opens pubsub.html and reads #result; ?only=a,b runs
+// some checks.
+import * as burrow from "burrow-rabbitmq";
+import { URL_, LOGIN, PASSCODE, MANAGEMENT, options, fresh, within, until, pause, assert, event, run } from "./helpers.js";
+
+const { connect } = burrow;
+const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
+// The tests' MANAGEMENT may be given without /api (BURROW_MANAGEMENT_URL).
+const API = MANAGEMENT.endsWith("/api") ? MANAGEMENT : `${MANAGEMENT}/api`;
+// The management API the exchange calls use: this broker's (RabbitMQ 4.0.5's is
+// not where its Web-STOMP URL would put it by default).
+const opts = { ...options, managementUrl: API };
+const auth = { authorization: `Basic ${btoa(`${LOGIN}:${PASSCODE}`)}` };
+
+/** A consumer of `source` whose messages can be awaited one by one, ready when this resolves. */
+async function subscriber(connection, source, consumeOptions) {
+  const waiting = [];
+  const arrived = [];
+  const ready = event(connection, "consumer-ready");
+  const subscription = connection.consume(source, (message) => {
+    const next = waiting.shift();
+    if (next) next(message); else arrived.push(message);
+  }, consumeOptions);
+  await ready;
+  const next = (what, ms) => within(what, new Promise((resolve) => {
+    const got = arrived.shift();
+    if (got) resolve(got); else waiting.push(resolve);
+  }), ms);
+  return { subscription, next, arrived };
+}
+
+async function management(method, path) {
+  const response = await fetch(`${API}${path}`, { method, headers: auth });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+/** Force-closes (as an administrator would) the connections consuming from the
+ * queues bound to `exchange`; the management API's figures lag, so it asks again. */
+async function closeSubscribersOf(exchange) {
+  for (let round = 0; round < 50; round++) {
+    const { json: bindings } = await management("GET", `/exchanges/%2F/${encodeURIComponent(exchange)}/bindings/source`);
+    let closed = 0;
+    for (const binding of bindings ?? []) {
+      const { json: queue } = await management("GET", `/queues/%2F/${encodeURIComponent(binding.destination)}`);
+      for (const consumer of queue?.consumer_details ?? []) {
+        const name = consumer.channel_details?.connection_name;
+        if (name && (await management("DELETE", `/connections/${encodeURIComponent(name)}`)).status < 300) closed++;
+      }
+    }
+    if (closed > 0) return closed;
+    await pause(200);
+  }
+  throw new Error(`no subscriber of ${exchange} to close`);
+}
+
+async function pika(path) {
+  const response = await fetch(`${PIKA}${path}`, { method: "POST" });
+  const text = await response.text();
+  assert(response.ok, `pika helper ${path}: HTTP ${response.status}: ${text} (is tests/support/pika_helper.py running?)`);
+  return text;
+}
+
+async function fanoutTwoSubscribers() {
+  const exchange = fresh("js-fanout");
+  const publisher = connect(URL_, opts);
+  await publisher.exchangeDeclare(exchange, "fanout", { autoDelete: true });
+  const a = connect(URL_, opts);
+  const b = connect(URL_, opts);
+  const sa = await subscriber(a, { exchange }, { prefetch: 5 });
+  const sb = await subscriber(b, { exchange, routingKey: "" }, { ack: "auto" });
+  const sent = Array.from({ length: 10 }, (_, i) => `log ${i}`);
+  for (const body of sent) await publisher.publish("", body, { exchange });
+  for (const s of [sa, sb]) {
+    const got = [];
+    for (let i = 0; i < sent.length; i++) {
+      const message = await s.next("every message");
+      got.push(message.text);
+      message.ack();
+    }
+    assert(JSON.stringify(got) === JSON.stringify(sent), `every message, in order: ${got}`);
+  }
+  await Promise.all([publisher.close(), a.close(), b.close()]);
+}
+
+async function topicPatterns() {
+  const exchange = fresh("js-topic");
+  const publisher = connect(URL_, opts);
+  await publisher.exchangeDeclare(exchange, "topic", { autoDelete: true });
+  const c = connect(URL_, opts);
+  const critical = await subscriber(c, { exchange, routingKey: "*.critical" }, { ack: "auto" });
+  const kern = await subscriber(c, { exchange, routingKey: "kern.*" });
+  for (const key of ["kern.critical", "kern.info", "app.critical", "app.info", "kern.disk.full", "critical"]) {
+    await publisher.publish(key, key, { exchange });
+  }
+  await publisher.publish("kern.critical", "end", { exchange });
+  for (const [s, expected] of [[critical, ["kern.critical", "app.critical"]], [kern, ["kern.critical", "kern.info"]]]) {
+    const got = [];
+    for (;;) {
+      const message = await s.next("the matching messages");
+      message.ack();
+      if (message.text === "end") break;
+      got.push(message.routingKey);
+    }
+    assert(JSON.stringify(got) === JSON.stringify(expected), `exactly ${expected}, got ${got}`);
+  }
+  await Promise.all([publisher.close(), c.close()]);
+}
+
+async function durableSurvivesReconnect() {
+  const exchange = fresh("js-durable-topic");
+  const queue = fresh("js-durable-sub");
+  const publisher = connect(URL_, opts);
+  await publisher.exchangeDeclare(exchange, "topic", { durable: true });
+  const c = connect(URL_, opts);
+  const gaps = [];
+  c.on("subscription-gap", (e) => gaps.push(e));
+  const s = await subscriber(c, { exchange, routingKey: "orders.*", queue, durable: true }, { prefetch: 10 });
+  const { json: facts } = await management("GET", `/queues/%2F/${encodeURIComponent(queue)}`);
+  assert(facts.durable === true && facts.auto_delete === false && facts.exclusive === false, `a durable named queue: ${JSON.stringify(facts)}`);
+  const received = new Map();
+  const take = async () => {
+    const message = await s.next("an order", 15000);
+    try { message.ack(); } catch (error) { assert(error instanceof burrow.StaleError, `${error}`); }
+    const copies = received.get(message.text) ?? [];
+    copies.push(message.possiblyDuplicate || message.redelivered);
+    received.set(message.text, copies);
+  };
+  for (let i = 0; i < 10; i++) await publisher.publish("orders.new", `order ${i}`, { exchange, persistent: true });
+  for (let i = 0; i < 5; i++) await take();
+  const lost = event(c, "reconnecting");
+  await closeSubscribersOf(exchange);
+  await lost;
+  for (let i = 10; i < 20; i++) await publisher.publish("orders.new", `order ${i}`, { exchange, persistent: true });
+  while (received.size < 20) await take();
+  for (let i = 0; i < 20; i++) assert(received.has(`order ${i}`), `order ${i} arrived`);
+  for (const [body, copies] of received) {
+    assert(copies.filter((marked) => !marked).length <= 1, `${body}: at most one unmarked copy: ${copies}`);
+  }
+  assert(gaps.length === 0, `a durable subscription has no gap: ${JSON.stringify(gaps)}`);
+  s.subscription.cancel();
+  await pause(300);
+  assert((await management("GET", `/queues/%2F/${encodeURIComponent(queue)}`)).status === 200, "cancel() leaves the queue");
+  assert(await c.queueDelete(queue) === true, "queueDelete ends it");
+  assert(await c.queueDelete(queue) === false, "gone");
+  assert(await publisher.exchangeDelete(exchange) === true, "exchangeDelete");
+  await Promise.all([publisher.close(), c.close()]);
+}
+
+async function transientGap() {
+  const exchange = fresh("js-transient");
+  const publisher = connect(URL_, opts);
+  // Not autoDelete: it would go with the subscription's queue.
+  await publisher.exchangeDeclare(exchange, "fanout");
+  const c = connect(URL_, { ...opts, reconnectDelay: 2000, maxReconnectDelay: 2000 });
+  const s = await subscriber(c, { exchange }, { ack: "auto" });
+  await publisher.publish("", "before", { exchange });
+  assert((await s.next("before")).text === "before", "before");
+  const lost = event(c, "reconnecting");
+  const gap = event(c, "subscription-gap", 20000);
+  await closeSubscribersOf(exchange);
+  await lost;
+  // Said right after the gap, in the same turn: listen before.
+  const readyAgain = event(c, "consumer-ready", 20000);
+  await publisher.publish("", "during the outage", { exchange, persistent: true });
+  const said = await gap;
+  assert(said.exchange === exchange && said.routingKey === "" && typeof said.consumer === "number", `the gap: ${JSON.stringify(said)}`);
+  assert(said.consumer === s.subscription.consumer, "names the consumer");
+  await readyAgain;
+  await publisher.publish("", "after", { exchange });
+  const next = await s.next("after");
+  assert(next.text === "after", `what came during the outage is lost: got ${next.text}`);
+  await publisher.exchangeDelete(exchange);
+  await Promise.all([publisher.close(), c.close()]);
+}
+
+async function exchangeCallsInWords() {
+  const exchange = fresh("js-direct");
+  const queue = fresh("js-bound");
+  const c = connect(URL_, opts);
+  const failure = (promise) => promise.then(() => null, (error) => error);
+  assert(await c.exchangeDeclare(exchange, "direct") === undefined, "declared");
+  await c.exchangeDeclare(exchange, "direct");
+  const inequivalent = await failure(c.exchangeDeclare(exchange, "fanout"));
+  assert(inequivalent instanceof burrow.InequivalentError && /inequivalent arg 'type'/.test(inequivalent.message), `${inequivalent}`);
+  const unknown = await failure(c.exchangeDeclare(fresh("js-x"), "nonsense"));
+  assert(unknown instanceof burrow.UnknownExchangeTypeError && /nonsense/.test(unknown.message), `${unknown}`);
+  const reserved = await failure(c.exchangeDeclare("amq.js-test", "topic"));
+  assert(reserved instanceof burrow.NoPermissionError && reserved instanceof burrow.BurrowError, `${reserved}`);
+  const noQueue = await failure(c.queueBind(queue, exchange, "error"));
+  assert(noQueue instanceof burrow.NotFoundError && noQueue.message.includes(`no queue '${queue}'`), `${noQueue}`);
+  await c.queueDeclare(queue, { autoDelete: true });
+  assert(await c.queueBind(queue, exchange, "error") === undefined, "bound");
+  const got = [];
+  const ready = event(c, "consumer-ready");
+  c.consume(queue, (message) => got.push(message.text), { ack: "auto" });
+  await ready;
+  await c.publish("info", "not for this queue", { exchange });
+  await c.publish("error", "disk full", { exchange });
+  await until("the bound message", () => got.length === 1);
+  await pause(100);
+  assert(JSON.stringify(got) === '["disk full"]', `only what the binding routes: ${got}`);
+  assert(await c.queueUnbind(queue, exchange, "error") === true, "unbound");
+  assert(await c.queueUnbind(queue, exchange, "error") === false, "no such binding now");
+  assert(await c.exchangeDelete(exchange) === true && await c.exchangeDelete(exchange) === false, "deleted once");
+  const far = connect(URL_, { ...opts, managementUrl: "http://127.0.0.1:9/api" });
+  const unreachable = await failure(far.exchangeDeclare("logs", "fanout"));
+  assert(unreachable instanceof burrow.ManagementUnreachableError && /not reachable/.test(unreachable.message), `${unreachable}`);
+  await Promise.all([c.close(), far.close()]);
+}
+
+async function wrongArguments() {
+  const c = connect(URL_, opts);
+  const throws = (call, words) => {
+    let thrown = null;
+    try { call(); } catch (error) { thrown = error; }
+    assert(thrown instanceof TypeError && thrown.message.includes(words), `TypeError naming ${words}: ${thrown}`);
+  };
+  const noop = () => {};
+  throws(() => c.consume({ exchange: 1 }, noop), "source.exchange");
+  throws(() => c.consume({ routingKey: "k" }, noop), "{ exchange, routingKey");
+  throws(() => c.consume({ exchange: "x", routingKey: 2 }, noop), "source.routingKey");
+  throws(() => c.consume({ exchange: "x", queue: "q" }, noop), "source.durable");
+  throws(() => c.consume({ exchange: "x", durable: true }, noop), "source.queue");
+  throws(() => c.consume({ exchange: "x", durable: "yes", queue: "q" }, noop), "source.durable");
+  throws(() => c.consume({ exchange: "x", bindingKey: "k" }, noop), "source.bindingKey");
+  throws(() => c.consume(null, noop), "queue");
+  throws(() => c.consume({ exchange: "x" }, noop, { offset: "first" }), "options.offset");
+  throws(() => c.messages({ exchange: "x", queue: "q" }), "source.durable");
+  const rejects = async (promise, words) => {
+    const error = await promise.then(() => null, (e) => e);
+    assert(error instanceof TypeError && error.message.includes(words), `TypeError naming ${words}: ${error}`);
+  };
+  await rejects(c.exchangeDeclare(1, "topic"), "exchange");
+  await rejects(c.exchangeDeclare("x", undefined), "type");
+  await rejects(c.exchangeDeclare("x", "topic", { durable: "yes" }), "options.durable");
+  await rejects(c.exchangeDeclare("x", "topic", { internal: true }), "options.internal");
+  await rejects(c.exchangeDelete(null), "exchange");
+  await rejects(c.queueBind("q", 2, "k"), "exchange");
+  await rejects(c.queueBind(3, "x", "k"), "queue");
+  await rejects(c.queueUnbind("q", "x", 4), "routingKey");
+  await rejects(c.queueDelete({}), "queue");
+  const invalid = (() => { try { c.consume({ exchange: "a%2Fb" }, noop); return null; } catch (e) { return e; } })();
+  assert(invalid instanceof burrow.ConsumeInvalidError && /%2F/.test(invalid.message), `a name RabbitMQ would read otherwise: ${invalid}`);
+  await c.close();
+}
+
+async function pikaEmitLogReachesTwoSubscribers() {
+  const a = connect(URL_, opts);
+  const b = connect(URL_, opts);
+  await a.exchangeDeclare("logs", "fanout");
+  const sa = await subscriber(a, { exchange: "logs" }, { ack: "auto" });
+  const sb = await subscriber(b, { exchange: "logs" }, { ack: "auto" });
+  const run = fresh("js-run");
+  const sent = Array.from({ length: 5 }, (_, i) => `${run} info: line ${i}`);
+  for (const message of sent) await pika(`/emit_log?message=${encodeURIComponent(message)}`);
+  for (const s of [sa, sb]) {
+    const got = [];
+    while (got.length < sent.length) {
+      const text = (await s.next("pika's lines")).text;
+      if (text.startsWith(run)) got.push(text);
+    }
+    assert(JSON.stringify(got) === JSON.stringify(sent), `every line of emit_log: ${got}`);
+  }
+  await Promise.all([a.close(), b.close()]);
+}
+
+async function browserEmitsForPikaTopicConsumer() {
+  const c = connect(URL_, opts);
+  await c.exchangeDeclare("topic_logs", "topic");
+  const id = await pika("/topic/start?keys=*.critical");
+  const run = fresh("js-run");
+  for (const key of ["kern.critical", "kern.info", "app.critical", "critical", "a.b.critical"]) {
+    await c.publish(key, `${run} ${key}`, { exchange: "topic_logs" });
+  }
+  const mine = async () => (await pika(`/topic/received?id=${id}`)).split("\n")
+    .map((line) => line.split("\t")).filter(([, body]) => body?.startsWith(run)).map(([key]) => key);
+  let got = [];
+  for (let round = 0; round < 100 && got.length < 2; round++) {
+    got = await mine();
+    if (got.length < 2) await pause(100);
+  }
+  await pause(300);
+  got = await mine();
+  await pika(`/topic/stop?id=${id}`);
+  assert(JSON.stringify(got) === '["kern.critical","app.critical"]', `exactly the *.critical ones: ${got}`);
+  await c.close();
+}
+
+await burrow.default();
+await run({
+  fanoutTwoSubscribers,
+  topicPatterns,
+  durableSurvivesReconnect,
+  transientGap,
+  exchangeCallsInWords,
+  wrongArguments,
+  pikaEmitLogReachesTwoSubscribers,
+  browserEmitsForPikaTopicConsumer,
+});

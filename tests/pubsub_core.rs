@@ -1,0 +1,138 @@
+//! The core's decisions for exchange subscriptions, natively: the SUBSCRIBE each
+//! source makes, the names refused before sending, and the gap a transient
+//! subscription announces after a reconnect (a durable one has none).
+
+use std::time::Duration;
+
+use burrow::client::{ConnectOptions, SocketClose};
+use burrow::rabbit::{ConsumeFrom, RabbitError};
+use burrow::reliable::{
+    Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, LinkId, ReliableEvent, ReliableOptions,
+};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A core connected at `now` on a fresh link; returns the link.
+fn connect(core: &mut Core, now: Duration) -> LinkId {
+    let link = loop {
+        match core.poll_action() {
+            Some(Action::Open { link, .. }) => break link,
+            Some(_) => {}
+            None => panic!("a socket was asked for"),
+        }
+    };
+    core.handle_opened(now, link);
+    let mut out = Vec::new();
+    core.poll_transmit(now, &mut out);
+    core.handle_bytes(now, link, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    link
+}
+
+/// What the core writes now, as text.
+fn written(core: &mut Core, now: Duration) -> String {
+    let mut out = Vec::new();
+    while core.poll_transmit(now, &mut out).is_some() {}
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The SUBSCRIBE in `text`: its headers, one `name:value` a line.
+fn subscribe_frame(text: &str) -> Vec<String> {
+    let start = text.find("SUBSCRIBE\n").expect("a SUBSCRIBE was written");
+    let frame = &text[start..];
+    let end = frame.find("\n\n").expect("the end of its headers");
+    frame[..end].lines().skip(1).map(str::to_owned).collect()
+}
+
+fn receipt_of(headers: &[String]) -> String {
+    headers.iter().find_map(|h| h.strip_prefix("receipt:")).expect("a receipt header").to_owned()
+}
+
+fn events(core: &mut Core) -> Vec<ConnectionEvent> {
+    std::iter::from_fn(|| core.poll_event())
+        .filter_map(|e| match e {
+            ReliableEvent::Connection(event) => Some(event),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Subscribes `source`, loses the connection, reconnects: the events of the second
+/// subscription's acceptance.
+fn across_a_reconnect(source: ConsumeFrom) -> (ConsumerKey, Vec<String>, Vec<ConnectionEvent>) {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    let first = connect(&mut core, ms(1));
+    let key = core.basic_consume(ms(2), source, ConsumeOptions::default()).expect("consume");
+    let headers = subscribe_frame(&written(&mut core, ms(2)));
+    core.handle_bytes(ms(3), first, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    let ready = events(&mut core);
+    assert!(ready.contains(&ConnectionEvent::ConsumerReady(key)), "{ready:?}");
+    assert!(!ready.iter().any(|e| matches!(e, ConnectionEvent::SubscriptionGap { .. })), "no gap the first time");
+
+    core.handle_closed(ms(10), first, SocketClose::new(1006, "network"));
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    let second = connect(&mut core, retry);
+    let again = subscribe_frame(&written(&mut core, retry));
+    core.handle_bytes(retry, second, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&again)).as_bytes());
+    (key, headers, events(&mut core))
+}
+
+#[test]
+fn a_transient_exchange_subscription_subscribes_to_the_exchange_and_announces_its_gap() {
+    let (key, headers, after) = across_a_reconnect(ConsumeFrom::exchange("topic_logs", "*.critical"));
+    assert!(headers.contains(&"destination:/exchange/topic_logs/*.critical".to_owned()), "{headers:?}");
+    assert!(!headers.iter().any(|h| h.starts_with("x-queue-name")), "RabbitMQ names a transient one's queue");
+    let gap = ConnectionEvent::SubscriptionGap {
+        consumer: key,
+        exchange: "topic_logs".into(),
+        routing_key: "*.critical".into(),
+    };
+    let at = after.iter().position(|e| *e == gap).unwrap_or_else(|| panic!("the gap is said: {after:?}"));
+    let ready = after.iter().position(|e| *e == ConnectionEvent::ConsumerReady(key)).expect("ready again");
+    assert!(at < ready, "the gap comes before the consumer is ready again: {after:?}");
+}
+
+#[test]
+fn a_durable_subscription_names_its_queue_and_has_no_gap() {
+    let (key, headers, after) = across_a_reconnect(ConsumeFrom::durable("logs", "", "log-archive"));
+    let needed = ["destination:/exchange/logs", "x-queue-name:log-archive", "durable:true", "auto-delete:false", "exclusive:false"];
+    for header in needed {
+        assert!(headers.contains(&header.to_owned()), "{header} in {headers:?}");
+    }
+    assert!(after.contains(&ConnectionEvent::ConsumerReady(key)), "{after:?}");
+    assert!(!after.iter().any(|e| matches!(e, ConnectionEvent::SubscriptionGap { .. })), "{after:?}");
+}
+
+#[test]
+fn a_queue_source_is_what_it_always_was() {
+    let (key, headers, after) = across_a_reconnect("task_queue".into());
+    assert!(headers.contains(&"destination:/amq/queue/task_queue".to_owned()), "{headers:?}");
+    assert!(after.contains(&ConnectionEvent::ConsumerReady(key)));
+    assert!(!after.iter().any(|e| matches!(e, ConnectionEvent::SubscriptionGap { .. })));
+}
+
+#[test]
+fn names_rabbitmq_would_read_otherwise_are_refused_before_sending() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    connect(&mut core, ms(1));
+    let refused = |core: &mut Core, source: ConsumeFrom| {
+        core.basic_consume(ms(2), source, ConsumeOptions::default()).map(|_| ()).expect_err("refused")
+    };
+    let error = refused(&mut core, ConsumeFrom::exchange("a%2Fb", "k"));
+    assert_eq!(error, ConsumeError::Invalid(RabbitError::UnescapableName("a%2Fb".into())));
+    let error = refused(&mut core, ConsumeFrom::durable("logs", "", "amq.mine"));
+    assert_eq!(error, ConsumeError::Invalid(RabbitError::ReservedQueueName("amq.mine".into())));
+    let error = refused(&mut core, ConsumeFrom::durable("logs", "", ""));
+    assert_eq!(error, ConsumeError::Invalid(RabbitError::EmptyQueueName));
+    let error = refused(&mut core, ConsumeFrom::exchange("x".repeat(256), ""));
+    assert!(matches!(error, ConsumeError::Invalid(RabbitError::NameTooLong(_))), "{error:?}");
+    assert!(!written(&mut core, ms(2)).contains("SUBSCRIBE"), "nothing was sent");
+    // A `/` and Chinese are written as RabbitMQ reads them back.
+    core.basic_consume(ms(3), ConsumeFrom::exchange("日志/a", "内核/x.*"), ConsumeOptions::default()).expect("consume");
+    let headers = subscribe_frame(&written(&mut core, ms(3)));
+    assert!(headers.contains(&"destination:/exchange/日志%2Fa/内核%2Fx.*".to_owned()), "{headers:?}");
+}
