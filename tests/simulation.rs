@@ -1858,6 +1858,8 @@ impl Sim {
                     }
                 }
             }
+            // The simulated client makes no calls (RPC is tested by hand in tests/rpc.rs).
+            ReliableEvent::CallDone { call, .. } => fail!(self, "CallDone({call:?}) without a call"),
             ReliableEvent::Declared { request, result } => {
                 let Some(rec) = self.declares.get_mut(&request) else { fail!(self, "Declared of no declare") };
                 if rec.done {

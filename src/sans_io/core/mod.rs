@@ -69,6 +69,7 @@ mod link;
 mod lookup;
 mod pacer;
 mod publish;
+mod rpc;
 mod side;
 mod stream;
 mod timer;
@@ -80,6 +81,7 @@ pub use self::events::{ConnectionEvent, ReliableEvent, Warning};
 pub use self::link::parse_urls;
 pub use self::lookup::LOOK_UP_TIMEOUT;
 pub use self::pacer::{Pacer, Pacing};
+pub use self::rpc::{reply_route, CallError, CallId, ReplyError, REPLY_TO};
 pub use self::timer::Timer;
 pub use self::types::{
     Acker, Action, ConsumeOptions, ConsumerKey, DeclareId, LinkId, LookUpId, Phase, QueueLookUp, ReliableOptions,
@@ -88,6 +90,7 @@ pub use self::types::{
 
 use self::deliveries::{AutoAcks, Buffered};
 use self::lookup::Explain;
+use self::rpc::Calls;
 use self::side::{SideDeclare, SideLink};
 use self::stream::StreamPosition;
 use self::timer::TimerTable;
@@ -237,6 +240,8 @@ pub struct Core {
     /// The side connection of a second declare, and the ones waiting for it.
     side: Option<SideLink>,
     side_waiting: VecDeque<SideDeclare>,
+    /// Calls awaiting their reply ([`Core::call`]).
+    calls: Calls,
     pacer: Pacer,
     timers: TimerTable,
     actions: VecDeque<Action>,
@@ -275,6 +280,7 @@ impl Core {
             stop_after_lookups: None,
             side: None,
             side_waiting: VecDeque::new(),
+            calls: Calls::default(),
             timers: TimerTable::default(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -423,6 +429,7 @@ impl Core {
                 Timer::AutoAck => self.flush_auto_acks(now),
                 Timer::SideLink => self.side_timeout(now),
                 Timer::LookUp => self.look_up_timeout(now),
+                Timer::Call => self.call_timeouts(now),
             }
             self.sync_timers();
         }
@@ -491,9 +498,13 @@ impl Core {
         self.timers.put(Timer::SideLink, side);
         let look_up = self.look_up_deadline();
         self.timers.put(Timer::LookUp, look_up);
+        let call = if self.life == Life::Running { self.call_deadline() } else { None };
+        self.timers.put(Timer::Call, call);
     }
 
     fn emit(&mut self, event: ReliableEvent) {
+        // A call's request is the call's: its outcome does not reach publishers.
+        let Some(event) = self.call_publish_event(event) else { return };
         // Stopped is the last word: nothing after it, whatever the path.
         if !self.stopped_emitted {
             self.stopped_emitted = matches!(event, ReliableEvent::Connection(ConnectionEvent::Stopped(_)));

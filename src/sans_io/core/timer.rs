@@ -29,12 +29,22 @@ pub enum Timer {
     /// A management API look-up that has not answered by then stops counting: the
     /// refusal it would explain comes out as it is.
     LookUp,
+    /// The earliest call ([`super::Core::call`]) times out.
+    Call,
 }
 
 impl Timer {
     /// Every timer, in the order [`super::Core::handle_timeout`] handles them.
-    pub const VALUES: [Timer; 7] =
-        [Timer::SocketOpen, Timer::Link, Timer::Retry, Timer::Pacing, Timer::AutoAck, Timer::SideLink, Timer::LookUp];
+    pub const VALUES: [Timer; 8] = [
+        Timer::SocketOpen,
+        Timer::Link,
+        Timer::Retry,
+        Timer::Pacing,
+        Timer::AutoAck,
+        Timer::SideLink,
+        Timer::LookUp,
+        Timer::Call,
+    ];
 
     fn index(self) -> usize {
         self as usize
