@@ -19,6 +19,7 @@ mod declare;
 mod decoder;
 mod errors;
 mod publish;
+mod rpc;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -38,6 +39,7 @@ pub use consume::{raw_cancel, raw_consume, raw_settle};
 pub use declare::raw_declare;
 pub use decoder::JsFrameDecoder;
 pub use publish::{raw_publish_bytes, raw_publish_text};
+pub use rpc::{raw_call, raw_reply, raw_unmatched_replies};
 
 /// One connection of the table: the connection, the JavaScript `Connection`
 /// object that owns it (messages call back into it to ack), its consumers'

@@ -184,12 +184,30 @@ impl Core {
         now: Duration,
         request: &Delivery,
         body: Vec<u8>,
+        properties: BasicProperties,
+    ) -> Result<OutboxId, ReplyError> {
+        let asked = &request.properties;
+        self.reply_to(now, asked.reply_to.as_deref(), asked.correlation_id.as_deref(), body, properties)
+    }
+
+    /// [`Core::reply`] from a request's `reply_to` and `correlation_id` alone (as
+    /// the JavaScript API has them).
+    ///
+    /// # Errors
+    ///
+    /// As [`Core::reply`].
+    pub fn reply_to(
+        &mut self,
+        now: Duration,
+        reply_to: Option<&str>,
+        correlation_id: Option<&str>,
+        body: Vec<u8>,
         mut properties: BasicProperties,
     ) -> Result<OutboxId, ReplyError> {
-        let Some(reply_to) = request.properties.reply_to.as_deref() else { return Err(ReplyError::NoReplyTo) };
+        let Some(reply_to) = reply_to else { return Err(ReplyError::NoReplyTo) };
         let Route { exchange, routing_key } = reply_route(reply_to);
         if properties.correlation_id.is_none() {
-            properties.correlation_id = request.properties.correlation_id.clone();
+            properties.correlation_id = correlation_id.map(str::to_owned);
         }
         let reply = PendingPublish { exchange, routing_key, body, properties };
         self.basic_publish_or_wait(now, reply).map_err(ReplyError::Publish)
