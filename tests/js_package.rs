@@ -146,7 +146,7 @@ fn open_page(folder: &Path, port: u16, driver_port: u16, page: &str, limit: Dura
         let password = std::env::var("BURROW_RABBIT_PASSWORD").unwrap_or_else(|_| "burrow".into());
         let separator = if page.contains('?') { '&' } else { '?' };
         let mut address = format!("http://127.0.0.1:{port}/{page}{separator}login={user}&passcode={password}");
-        for (variable, parameter) in [("BURROW_WS_URL", "url"), ("BURROW_HELPER_URL", "restarter"), ("BURROW_MANAGEMENT_URL", "management")] {
+        for (variable, parameter) in [("BURROW_WS_URL", "url"), ("BURROW_HELPER_URL", "restarter"), ("BURROW_MANAGEMENT_URL", "management"), ("BURROW_PIKA_HELPER_URL", "pika")] {
             if let Ok(value) = std::env::var(variable) {
                 address.push_str(&format!("&{parameter}={value}"));
             }
@@ -215,6 +215,29 @@ fn the_four_flows_bundled_with_esbuild() {
     let (verdict, log) = open_page(&dist, 8096, 9516, &with_only("index.html"), Duration::from_secs(180));
     println!("{log}");
     assert!(verdict.starts_with(r#"{"ok":true"#), "the bundled app's flows failed: {verdict}\n{log}");
+}
+
+#[test]
+#[ignore = "needs ./burrow package, the broker and tests/support/pika_helper.py; run by ./burrow test"]
+fn the_rpc_flows_bundled_with_esbuild() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let app = app_with_package("rpc");
+    std::fs::create_dir_all(app.join("src")).expect("src");
+    for file in ["rpc.js", "helpers.js"] {
+        std::fs::copy(root().join("tests/js").join(file), app.join("src").join(file)).expect("copy the app");
+    }
+    let dist = app.join("dist");
+    run(
+        Command::new(node_tool("esbuild"))
+            .args(["src/rpc.js", "--bundle", "--format=esm", "--minify", "--outdir=dist", "--loader:.wasm=file"])
+            .current_dir(&app),
+        "esbuild",
+    );
+    std::fs::copy(root().join("tests/js/rpc.html"), dist.join("rpc.html")).expect("the page");
+    // 8102: a test page port the broker's and pika_helper.py's CORS allow.
+    let (verdict, log) = open_page(&dist, 8102, 9522, &with_only("rpc.html"), Duration::from_secs(120));
+    println!("{log}");
+    assert!(verdict.starts_with(r#"{"ok":true"#), "the RPC flows failed: {verdict}\n{log}");
 }
 
 #[test]
