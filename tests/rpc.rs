@@ -77,7 +77,7 @@ fn header<'a>(frame: &'a str, name: &str) -> Option<&'a str> {
     frame.lines().find_map(|line| line.strip_prefix(&format!("{name}:")[..]))
 }
 
-fn call_done(events: &[ReliableEvent]) -> Vec<(CallId, Result<Delivery, CallError>)> {
+fn call_done(events: &[ReliableEvent]) -> Vec<(CallId, Result<Box<Delivery>, CallError>)> {
     events
         .iter()
         .filter_map(|event| match event {

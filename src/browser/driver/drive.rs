@@ -267,7 +267,7 @@ fn route(shared: &Shared, event: ReliableEvent) {
             let sink = driver.calls.remove(&call);
             drop(driver);
             if let Some(sink) = sink {
-                sink.settle(result);
+                sink.settle(result.map(|reply| *reply));
             }
         }
     }

@@ -89,8 +89,9 @@ pub enum ReliableEvent {
     CallDone {
         /// Which call.
         call: CallId,
-        /// The reply (auto-acked: nothing to ack), or why none came.
-        result: Result<Delivery, CallError>,
+        /// The reply (auto-acked: nothing to ack), or why none came. Boxed: a
+        /// delivery is large next to the other events.
+        result: Result<Box<Delivery>, CallError>,
     },
     /// A `queue_declare` was answered.
     Declared {

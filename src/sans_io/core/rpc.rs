@@ -232,7 +232,7 @@ impl Core {
         let call = correlation_id.as_ref().and_then(|id| self.calls.by_correlation.get(id).copied());
         match call.and_then(|call| self.take_call(call).map(|_| call)) {
             Some(call) => {
-                let reply = Delivery::from_owned_message(message);
+                let reply = Box::new(Delivery::from_owned_message(message));
                 self.emit(ReliableEvent::CallDone { call, result: Ok(reply) });
             }
             None => {
