@@ -156,6 +156,14 @@ impl Core {
         self.calls.by_publish.insert(publish, call);
         let deadline = now.saturating_add(timeout);
         self.calls.pending.insert(call, PendingCall { correlation_id, publish, deadline, timeout, confirmed: false });
+        // The request may have gone, or failed, before it was known as a call's:
+        // what was said of it already is the call's too.
+        let said: Vec<ReliableEvent> = self.events.drain(..).collect();
+        for event in said {
+            if let Some(event) = self.call_publish_event(event) {
+                self.events.push_back(event);
+            }
+        }
         self.sync_timers();
         Ok(call)
     }
@@ -223,6 +231,12 @@ impl Core {
     /// Calls awaiting their reply.
     pub fn calls_in_flight(&self) -> usize {
         self.calls.pending.len()
+    }
+
+    /// Calls whose request still waits for room in the outbox (counted in
+    /// [`Core::waiting`] too).
+    pub fn calls_waiting(&self) -> usize {
+        self.calls.pending.values().filter(|pending| self.is_waiting(pending.publish)).count()
     }
 
     /// A MESSAGE for a temp queue's subscription: a reply, auto-acked by the
