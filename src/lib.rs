@@ -134,7 +134,7 @@ pub mod reliable {
 
     #[cfg(target_arch = "wasm32")]
     pub use crate::browser::driver::{
-        AckHandle, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
+        AckHandle, CallReply, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
     };
 }
 

@@ -13,11 +13,12 @@ use futures_channel::{mpsc, oneshot};
 use gloo_timers::callback::Timeout;
 
 use super::publish::ConfirmSink;
+use super::rpc::CallSink;
 use crate::client::ConnectOptions;
 use crate::management::ManagementApi;
 use crate::rabbit::OutboxId;
 use crate::sans_io::core::{
-    Action, Alarm, ConnectionEvent, ConsumerKey, Core, DeclareError, DeclareId, LinkId, Phase, PublishError, QueueLookUp,
+    Action, Alarm, CallId, ConnectionEvent, ConsumerKey, Core, DeclareError, DeclareId, LinkId, Phase, PublishError, QueueLookUp,
     ReliableEvent, Warning,
 };
 use crate::transport::{now, Socket, SocketHandlers, Ticker};
@@ -41,6 +42,8 @@ pub(crate) struct Driver {
     /// Consumer streams waiting for something to take.
     pub(super) readers: HashMap<ConsumerKey, Waker>,
     pub(super) declares: HashMap<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
+    /// Where each call's outcome goes.
+    pub(super) calls: HashMap<CallId, CallSink>,
     /// Callers waiting for the connection to be up (or stopped).
     pub(super) up: Vec<oneshot::Sender<()>>,
     /// A reused buffer for what goes to a socket.
@@ -75,6 +78,7 @@ impl Driver {
             admissions: HashMap::new(),
             readers: HashMap::new(),
             declares: HashMap::new(),
+            calls: HashMap::new(),
             up: Vec::new(),
             out: Vec::new(),
             queue: VecDeque::new(),
@@ -175,6 +179,8 @@ impl Driver {
         }
         self.admissions.clear();
         self.declares.clear();
+        // The core ended every call before Stopped.
+        self.calls.clear();
         for waiter in self.up.drain(..) {
             let _ = waiter.send(());
         }
@@ -270,6 +276,13 @@ fn route(shared: &Shared, event: ReliableEvent) {
         ReliableEvent::Declared { request, result } => {
             if let Some(tx) = driver.declares.remove(&request) {
                 let _ = tx.send(result);
+            }
+        }
+        ReliableEvent::CallDone { call, result } => {
+            let sink = driver.calls.remove(&call);
+            drop(driver);
+            if let Some(sink) = sink {
+                sink.settle(result.map(|reply| *reply));
             }
         }
     }

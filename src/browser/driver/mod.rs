@@ -19,9 +19,11 @@ mod consumer;
 mod drive;
 mod exchanges;
 mod publish;
+mod rpc;
 
 pub use self::consumer::{AckHandle, Consumer, Delivery};
 pub use self::publish::PublishConfirm;
+pub use self::rpc::CallReply;
 
 pub(crate) use self::drive::Driver;
 use self::drive::{pump, start_ticker, Shared};
@@ -379,7 +381,7 @@ impl Drop for ReliableConnection {
     }
 }
 
-fn pending(exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties) -> PendingPublish {
+pub(super) fn pending(exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties) -> PendingPublish {
     PendingPublish {
         exchange: exchange.to_owned(),
         routing_key: routing_key.to_owned(),

@@ -20,6 +20,7 @@ mod decoder;
 mod errors;
 mod exchanges;
 mod publish;
+mod rpc;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ pub use consume::{raw_cancel, raw_consume, raw_settle};
 pub use declare::raw_declare;
 pub use decoder::JsFrameDecoder;
 pub use publish::{raw_publish_bytes, raw_publish_text};
+pub use rpc::{raw_call, raw_reply, raw_unmatched_replies};
 
 /// One connection of the table: the connection, the JavaScript `Connection`
 /// object that owns it (messages call back into it to ack), its consumers'

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, ConnectionInfo, LocalError, SubscriptionId};
-use crate::rabbit::OutboxId;
+use crate::rabbit::{Delivery, OutboxId};
 
-use super::{ConsumeError, ConsumerKey, DeclareError, DeclareId, LinkId, PublishError, StopReason};
+use super::{CallError, CallId, ConsumeError, ConsumerKey, DeclareError, DeclareId, LinkId, PublishError, StopReason};
 
 /// What a connection reports about itself, from the core to every user as it
 /// is: the Rust API's status stream, the JavaScript API's status objects and the
@@ -113,6 +113,14 @@ pub enum ReliableEvent {
     /// A cancelled consumer's UNSUBSCRIBE was confirmed (or its connection ended):
     /// the broker delivers nothing more for it.
     ConsumerCancelled(ConsumerKey),
+    /// A call ([`super::Core::call`]) got its reply, or ended without one.
+    CallDone {
+        /// Which call.
+        call: CallId,
+        /// The reply (auto-acked: nothing to ack), or why none came. Boxed: a
+        /// delivery is large next to the other events.
+        result: Result<Box<Delivery>, CallError>,
+    },
     /// A `queue_declare` was answered.
     Declared {
         /// Which call.
@@ -133,6 +141,15 @@ pub enum Warning {
     /// dropped unacked (RabbitMQ takes no ack for it).
     #[error("a delivery for unknown subscription {0} was dropped")]
     UnknownSubscription(SubscriptionId),
+    /// A reply (a MESSAGE on the temp queue of calls) matched no call in flight: a
+    /// late reply to a call that timed out, or a reply with a wrong correlation id.
+    /// It was dropped (the broker had auto-acked it) and counted
+    /// ([`super::Core::unmatched_replies`]).
+    #[error("a reply with correlation id {correlation_id:?} matched no call in flight and was dropped")]
+    UnmatchedReply {
+        /// Its correlation id, if it had one.
+        correlation_id: Option<String>,
+    },
     /// The heart-beat worker could not start (a Content-Security-Policy without
     /// `blob:` in `worker-src`, for one): heart-beats now depend on the page's
     /// timers, which browsers throttle in a background tab (Chrome to once a

@@ -148,6 +148,7 @@ impl Core {
         // after CONNECTED may be the node going.
         let refused = current.connected && reason.fault() == Fault::Broker && self.blame(now, &mut current, &reason);
         self.settle_link(now, &mut current, &reason);
+        self.calls_link_lost(&reason);
         self.outbox.connection_lost();
         match self.life {
             Life::Stopping => self.finish_stop(StopReason::Requested),
@@ -232,6 +233,7 @@ impl Core {
             self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Stopped });
         }
         self.fail_waiting();
+        self.calls_stopped();
         self.declares.clear();
         self.probation.clear();
         self.lone_deaths.clear();

@@ -45,7 +45,7 @@
 //! back), `acks`, `stream` (a stream consumer's place), `declare` and `side` (a
 //! second declare over a side connection), `blame` (which request the broker
 //! refused) and `lookup` (explaining it), `link` (connections, reconnect and
-//! failover, stop).
+//! failover, stop), `rpc` (calls, their replies by correlation id, replying).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -70,6 +70,7 @@ mod link;
 mod lookup;
 mod pacer;
 mod publish;
+mod rpc;
 mod side;
 mod stream;
 mod timer;
@@ -82,6 +83,7 @@ pub use self::held_back::HELD_BACK_AFTER;
 pub use self::link::parse_urls;
 pub use self::lookup::LOOK_UP_TIMEOUT;
 pub use self::pacer::{Pacer, Pacing};
+pub use self::rpc::{reply_route, CallError, CallId, ReplyError, REPLY_TO};
 pub use self::timer::Timer;
 pub use self::types::{
     Acker, Action, ConsumeOptions, ConsumerKey, DeclareId, LinkId, LookUpId, Phase, QueueLookUp, ReliableOptions,
@@ -91,6 +93,7 @@ pub use self::types::{
 use self::deliveries::{AutoAcks, Buffered};
 use self::held_back::ConfirmWatch;
 use self::lookup::Explain;
+use self::rpc::Calls;
 use self::side::{SideDeclare, SideLink};
 use self::stream::StreamPosition;
 use self::timer::TimerTable;
@@ -243,6 +246,8 @@ pub struct Core {
     /// The side connection of a second declare, and the ones waiting for it.
     side: Option<SideLink>,
     side_waiting: VecDeque<SideDeclare>,
+    /// Calls awaiting their reply ([`Core::call`]).
+    calls: Calls,
     pacer: Pacer,
     timers: TimerTable,
     /// Whether publishes in flight wait unusually long for their confirm.
@@ -283,6 +288,7 @@ impl Core {
             stop_after_lookups: None,
             side: None,
             side_waiting: VecDeque::new(),
+            calls: Calls::default(),
             timers: TimerTable::default(),
             confirm_watch: ConfirmWatch::default(),
             actions: VecDeque::new(),
@@ -443,6 +449,7 @@ impl Core {
                         self.status(ConnectionEvent::PublishesHeldBack { since, in_flight });
                     }
                 }
+                Timer::Call => self.call_timeouts(now),
             }
             self.sync_timers();
         }
@@ -512,9 +519,13 @@ impl Core {
         let look_up = self.look_up_deadline();
         self.timers.put(Timer::LookUp, look_up);
         self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
+        let call = if self.life == Life::Running { self.call_deadline() } else { None };
+        self.timers.put(Timer::Call, call);
     }
 
     fn emit(&mut self, event: ReliableEvent) {
+        // A call's request is the call's: its outcome does not reach publishers.
+        let Some(event) = self.call_publish_event(event) else { return };
         // Stopped is the last word: nothing after it, whatever the path.
         if !self.stopped_emitted {
             self.stopped_emitted = matches!(event, ReliableEvent::Connection(ConnectionEvent::Stopped(_)));

@@ -32,11 +32,13 @@ pub enum Timer {
     /// Publishes in flight have waited long enough for a confirm to say the
     /// broker holds them back.
     HeldBack,
+    /// The earliest call ([`super::Core::call`]) times out.
+    Call,
 }
 
 impl Timer {
     /// Every timer, in the order [`super::Core::handle_timeout`] handles them.
-    pub const VALUES: [Timer; 8] = [
+    pub const VALUES: [Timer; 9] = [
         Timer::SocketOpen,
         Timer::Link,
         Timer::Retry,
@@ -45,6 +47,7 @@ impl Timer {
         Timer::SideLink,
         Timer::LookUp,
         Timer::HeldBack,
+        Timer::Call,
     ];
 
     fn index(self) -> usize {

@@ -30,6 +30,12 @@ import init, {
   ManagementRefusedError,
   type ExchangeSource,
   type ExchangeDeclareOptions,
+  TimeoutError,
+  ConnectionLostError,
+  CallInvalidError,
+  NoReplyToError,
+  type CallOptions,
+  type ReplyOptions,
   type ConnectOptions,
   type ConsumeOptions,
   type Message,
@@ -138,6 +144,21 @@ export async function sample(element: Element): Promise<void> {
   messages.cancel();
   const next: IteratorResult<Message, undefined> = await connection.messages("task_queue").next();
   if (!next.done) next.value.ack();
+  // RPC (tutorial 6): a call resolves with the reply; a server replies to a request.
+  const callOptions: CallOptions = { timeout: 5000, exchange: "", correlationId: "c-1", persistent: false };
+  const reply: Message = await connection.call("rpc_queue", "30", callOptions);
+  const replyOptions: ReplyOptions = { contentType: "text/plain" };
+  await connection.reply(reply, String(reply.text.length), replyOptions);
+  const unmatched: number = connection.unmatchedReplies;
+  try {
+    await connection.call("rpc_queue", new Uint8Array([51, 48]));
+  } catch (error) {
+    const rpcKinds = [TimeoutError, ConnectionLostError, CallInvalidError, NoReplyToError];
+    void rpcKinds.some((kind) => error instanceof kind);
+  }
+  // @ts-expect-error a call sets replyTo itself
+  await connection.call("rpc_queue", "30", { replyTo: "mine" });
+  void unmatched;
   const status: StatusEvent | null = connection.status;
   const outbox: number = connection.outbox.messages + connection.outbox.bytes + connection.outbox.inFlight;
   const countdown: number | null = connection.reconnectIn;

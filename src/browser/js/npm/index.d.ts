@@ -193,6 +193,19 @@ export interface PublishOptions {
   headers?: Record<string, HeaderValue>;
 }
 
+/** `call`'s options: the publish options but `replyTo` (the call sets it), and a timeout. */
+export interface CallOptions extends Omit<PublishOptions, "replyTo"> {
+  /** How long to wait for the reply, in ms (default 30000); then TimeoutError. */
+  timeout?: number;
+  /** Correlates the reply with this call; by default Burrow makes one. It must
+   * differ from every other call's in flight (else CallInvalidError). */
+  correlationId?: string;
+}
+
+/** `reply`'s options: the publish properties of the reply (its exchange and
+ * replyTo come from the request; its correlationId too, unless given). */
+export type ReplyOptions = Omit<PublishOptions, "exchange" | "replyTo">;
+
 /** A message delivered to a consumer. */
 export interface Message {
   /** The body, byte for byte. */
@@ -331,6 +344,26 @@ export declare class Connection {
    * header, too large), PublishRefusedError (the broker refused it, e.g. a missing
    * exchange) or StoppedError (closed before its confirm). */
   publish(routingKey: string, body: Body, options?: PublishOptions): Promise<void>;
+  /** An RPC call (RabbitMQ's tutorial 6): publishes `body` to `routingKey` (on
+   * `options.exchange`, default "") with `replyTo` set to this connection's reply
+   * queue (Web-STOMP's `/temp-queue/burrow.rpc`) and a `correlationId`, and resolves
+   * with the reply (nothing to ack: the broker auto-acks it). Replies are matched by
+   * correlationId; one that matches no call in flight is dropped and counted
+   * (`unmatchedReplies`, and a `warning` status event). Rejects with TimeoutError
+   * after `options.timeout` ms; ConnectionLostError when the connection dropped
+   * after RabbitMQ took the request (its reply queue went with the connection; a
+   * request not yet confirmed waits in the outbox and goes again after the
+   * reconnect instead, so a server may see it twice); StoppedError after
+   * `close()`; CallInvalidError for a correlationId already in flight; or a
+   * publish's errors (PublishInvalidError, PublishRefusedError). */
+  call(routingKey: string, body: Body, options?: CallOptions): Promise<Message>;
+  /** Answers an RPC request: publishes `body` to `message.replyTo` with its
+   * `correlationId`; resolves on RabbitMQ's confirm. Rejects with NoReplyToError
+   * for a message without a replyTo (nothing sent), or a publish's errors. */
+  reply(message: Message, body: Body, options?: ReplyOptions): Promise<void>;
+  /** Replies that matched no call in flight (a late reply after a timeout, a wrong
+   * correlationId): each was dropped and counted here. */
+  readonly unmatchedReplies: number;
   /** pika's `basic_consume`: `onMessage` is called with each message; with
    * `ack: "manual"` (the default) call `message.ack()` when done. It is resubscribed
    * after every reconnect until `subscription.cancel()` or `close()`; dropping the
@@ -484,3 +517,12 @@ export declare class InequivalentError extends BurrowError {}
 export declare class NotFoundError extends BurrowError {}
 /** Any other refusal of the management API, in its words. */
 export declare class ManagementRefusedError extends BurrowError {}
+/** No reply to a `call` came within its timeout. */
+export declare class TimeoutError extends BurrowError {}
+/** The connection dropped after RabbitMQ took a `call`'s request: its reply queue
+ * went with the connection, so no reply can arrive (the request may have been served). */
+export declare class ConnectionLostError extends BurrowError {}
+/** A `call` whose correlationId another call in flight has. */
+export declare class CallInvalidError extends BurrowError {}
+/** `reply` to a message without a replyTo: nobody asked for a reply. */
+export declare class NoReplyToError extends BurrowError {}
