@@ -133,7 +133,8 @@ pub mod reliable {
 
     #[cfg(target_arch = "wasm32")]
     pub use crate::browser::driver::{
-        AckHandle, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
+        AckHandle, Consumer, CredentialsProvider, Delivery, OutboxStatus, PublishConfirm, ReliableConnection,
+        StartError,
     };
 }
 

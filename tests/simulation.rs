@@ -62,7 +62,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use burrow::client::{jwt_expiry, CloseReason, ConnectOptions, Credentials, SocketClose, WEB_STOMP_DIED};
+use burrow::client::{jwt_expiry, CloseReason, ConnectOptions, Credentials, CredentialsError, SocketClose, WEB_STOMP_DIED};
 use burrow::rabbit::{
     BasicProperties, OutboxId, OutboxLimits, PendingPublish, QueueFacts, QueueOptions, QueueType, RabbitError,
     RefusalKind, StreamOffset,
@@ -1922,7 +1922,12 @@ impl Sim {
                         p.outcome = Some(Outcome::Refused);
                         self.stats.refused_publishes += 1;
                     }
-                    (PublishError::Stopped, _) if self.stop_called || self.broker.refuse_connect || !self.cfg.reconnect => {
+                    (PublishError::Stopped, _)
+                        if self.stop_called
+                            || self.broker.refuse_connect
+                            || !self.cfg.reconnect
+                            || (self.broker.expired_refusals > 0 && self.cfg.creds.is_none()) =>
+                    {
                         if p.waiting {
                             p.waiting = false;
                             self.waiting.retain(|w| *w != publish);
@@ -2001,6 +2006,12 @@ impl Sim {
                 match &reason {
                     StopReason::Requested if self.stop_called => self.stats.stops += 1,
                     StopReason::Refused(CloseReason::ConnectRefused(_)) if self.broker.refuse_connect => {
+                        self.stats.connect_refusals += 1;
+                    }
+                    // Fixed credentials whose token expired: nothing else to send.
+                    StopReason::Refused(CloseReason::TokenExpired(_))
+                        if self.broker.expired_refusals > 0 && self.cfg.creds.is_none() =>
+                    {
                         self.stats.connect_refusals += 1;
                     }
                     // A one-off connection ends with its first close.
@@ -4560,5 +4571,162 @@ fn a_node_that_refuses_connections_is_passed_over_with_the_same_backoff() {
         vec![(1, "ws://node1.sim:15674/ws".to_owned()), (2, "ws://node2.sim:15674/ws".to_owned())],
         "each failure moves on, and the backoff counts on"
     );
+    assert!(sim.core.is_connected());
+}
+
+// ---------------------------------------------------------------- credentials per connection (issue 18)
+
+impl Sim {
+    /// Scripted, with a provider: answers in 10 ms, tokens of `lifetime` ms.
+    fn scripted_provider(lifetime: Option<u64>, close_at_expiry: bool) -> Sim {
+        let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+        let creds = CredsCfg { delay: (10, 10), fails: 0, slow: 0, lifetime, says_expiry: false, close_at_expiry };
+        let mut sim = Sim::new(7, Config { creds: Some(creds), ..Config::scripted() }, verbose);
+        sim.record = true;
+        sim
+    }
+
+    fn statuses(&self) -> Vec<ConnectionEvent> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ReliableEvent::Connection(status) => Some(status.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn passcodes(&self) -> Vec<String> {
+        let links: BTreeSet<LinkId> = self.transmits.iter().map(|(_, l, _)| *l).collect();
+        links
+            .into_iter()
+            .flat_map(|link| self.frames_on(link))
+            .filter(|f| f.command == Command::Connect)
+            .filter_map(|f| f.header("passcode").map(str::to_owned))
+            .collect()
+    }
+}
+
+#[test]
+fn credentials_are_asked_for_before_every_connect_and_a_failing_provider_is_retried_with_the_backoff() {
+    let mut sim = Sim::scripted_provider(None, false);
+    sim.cfg.creds = Some(CredsCfg { fails: 100, ..sim.cfg.creds.expect("a provider") });
+    sim.start();
+    let published = sim.publish().expect("a publish waits in the outbox");
+    sim.run_for(secs(3));
+    // No socket yet, the provider failing: typed in the status, retried with the backoff.
+    assert!(!sim.actions.iter().any(|(_, a)| matches!(a, Action::Open { .. })), "no socket without credentials");
+    let failures: Vec<Duration> = sim
+        .statuses()
+        .into_iter()
+        .filter_map(|s| match s {
+            ConnectionEvent::Reconnecting { reason: CloseReason::Credentials(error), delay, .. } => {
+                assert_eq!(error.to_string(), "the credentials provider failed: the identity provider is unreachable");
+                Some(delay)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(failures.len() >= 2 && failures[1] > failures[0], "backing off: {failures:?}");
+    assert_eq!(sim.core.outbox().len(), 1, "the publish waits");
+    // The provider works again: it connects with what the provider gave, and the publish goes.
+    sim.cfg.creds = Some(CredsCfg { fails: 0, ..sim.cfg.creds.expect("a provider") });
+    sim.run_for(secs(10));
+    assert!(sim.core.is_connected());
+    assert_eq!(sim.outcome(published), Some(Outcome::Confirmed));
+    assert_eq!(sim.passcodes(), ["guest"]);
+}
+
+#[test]
+fn a_provider_that_does_not_answer_in_time_fails_the_attempt_and_its_late_answer_is_ignored() {
+    let mut sim = Sim::scripted_provider(None, false);
+    sim.cfg.creds = Some(CredsCfg { delay: (1_500, 1_500), ..sim.cfg.creds.expect("a provider") });
+    sim.start();
+    sim.run_for(ms(1_200));
+    let timed_out = sim.statuses().into_iter().any(|s| {
+        matches!(s, ConnectionEvent::Reconnecting { reason: CloseReason::Credentials(CredentialsError::TimedOut(t)), .. } if t == CREDS_TIMEOUT)
+    });
+    assert!(timed_out, "{:?}", sim.statuses());
+    sim.run_for(ms(500));
+    assert!(!sim.actions.iter().any(|(_, a)| matches!(a, Action::Open { .. })), "the late answer opened nothing");
+}
+
+#[test]
+fn tokens_that_expire_are_renewed_by_planned_reconnects_that_lose_nothing() {
+    // RabbitMQ 4.3 closes a connection whose token expired: planned reconnects come first.
+    let mut sim = Sim::scripted_provider(Some(5_000), true);
+    sim.connect();
+    let consumer = sim.consume("q", false, 10).expect("consumer");
+    let mut published = Vec::new();
+    for _ in 0..60 {
+        published.push(sim.publish().expect("publish"));
+        sim.run_for(ms(500));
+        sim.read_all();
+        sim.ack_all_held();
+    }
+    sim.run_for(secs(2));
+    sim.read_all();
+    sim.ack_all_held();
+    let renewals = sim.statuses().into_iter().filter(|s| matches!(s, ConnectionEvent::Renewing { .. })).count();
+    assert!((6..=9).contains(&renewals), "about one in 3.75 s of 30 s: {renewals}");
+    assert_eq!(sim.broker.expiry_closes, 0, "never closed by the broker at expiry");
+    assert!(published.iter().all(|id| sim.outcome(*id) == Some(Outcome::Confirmed)), "all confirmed");
+    let received: BTreeSet<u64> = sim.taken.iter().filter(|(c, _)| *c == consumer).filter_map(|(_, d)| parse_tag(&d.body)).collect();
+    assert_eq!(received.len(), 60, "all received");
+    let passcodes = sim.passcodes();
+    let distinct: BTreeSet<&String> = passcodes.iter().collect();
+    assert_eq!(distinct.len(), passcodes.len(), "a fresh token for every CONNECT");
+}
+
+#[test]
+fn a_broker_that_closes_at_expiry_is_not_taken_for_a_refusal() {
+    // Fixed credentials: a token of 3 s, no provider to renew it. RabbitMQ 4.3
+    // closes at expiry, without words, while publishes await their confirm: they
+    // are not what the broker refused (before, the second such close blamed them).
+    let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+    let mut sim = Sim::new(7, Config::scripted(), verbose);
+    sim.record = true;
+    sim.broker.close_at_expiry = true;
+    sim.broker.slow_confirms = true;
+    let options = ConnectOptions::new("/").with_credentials("burrow", token((UNIX0 + secs(3)).as_secs()));
+    sim.core = Core::new(sim.urls.clone(), options, ReliableOptions::default(), 7);
+    sim.connect();
+    let published: Vec<OutboxId> = (0..200).map(|_| sim.publish().expect("publish")).collect();
+    sim.run_for(secs(10));
+    assert_eq!(sim.broker.expiry_closes, 1, "the broker closed at expiry");
+    assert!(matches!(sim.stopped, Some(StopReason::Refused(CloseReason::TokenExpired(_)))), "{:?}", sim.stopped);
+    for id in published {
+        assert!(matches!(sim.outcome(id), Some(Outcome::Confirmed | Outcome::Stopped)), "{:?}", sim.outcome(id));
+    }
+}
+
+#[test]
+fn an_expired_token_is_explained_in_words_and_fixed_credentials_stop_there() {
+    let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+    let mut sim = Sim::new(7, Config::scripted(), verbose);
+    sim.record = true;
+    let expired = token((UNIX0 - secs(90)).as_secs());
+    let options = ConnectOptions::new("/").with_credentials("burrow", expired);
+    sim.core = Core::new(sim.urls.clone(), options, ReliableOptions::default(), 7);
+    sim.start();
+    sim.run_for(secs(1));
+    let Some(StopReason::Refused(reason @ CloseReason::TokenExpired(_))) = sim.stopped.clone() else {
+        panic!("stopped with {:?}", sim.stopped)
+    };
+    let words = StopReason::Refused(reason).to_string();
+    assert!(words.starts_with("the token sent as the passcode had expired"), "{words}");
+    assert!(words.contains("was 90 s before CONNECT") && words.contains("Access refused"), "{words}");
+}
+
+#[test]
+fn a_provider_that_gives_an_expired_token_is_asked_again_with_the_backoff() {
+    let mut sim = Sim::scripted_provider(Some(0), false);
+    sim.start();
+    sim.run_for(secs(2));
+    let expired = sim.statuses().into_iter().filter(|s| matches!(s, ConnectionEvent::Reconnecting { reason: CloseReason::TokenExpired(_), .. })).count();
+    assert!(expired >= 2, "{:?}", sim.statuses());
+    assert!(sim.stopped.is_none(), "a provider may give a fresh one");
+    sim.cfg.creds = Some(CredsCfg { lifetime: Some(60_000), ..sim.cfg.creds.expect("a provider") });
+    sim.run_for(secs(10));
     assert!(sim.core.is_connected());
 }

@@ -54,14 +54,16 @@ const DISPATCH = Symbol("burrow.dispatch");
 const ENDED = Symbol("burrow.ended");
 
 const CONNECT_OPTIONS = ["login", "passcode", "vhost", "heartbeatOutgoing", "heartbeatIncoming", "reconnectDelay",
-  "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus"];
+  "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus",
+  "credentials", "credentialsTimeout"];
 const DECLARE_OPTIONS = ["durable", "exclusive", "autoDelete", "arguments"];
 const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncoding", "correlationId", "replyTo",
   "expiration", "messageId", "timestamp", "type", "userId", "appId", "priority", "headers"];
 const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlationId", "replyTo", "messageId",
   "type", "userId", "appId"];
 const CONSUME_OPTIONS = ["ack", "prefetch", "offset"];
-const EVENTS = ["status", "connecting", "connected", "reconnecting", "consumer-ready", "consumer-failed", "warning", "stopped"];
+const EVENTS = ["status", "connecting", "connected", "reconnecting", "renewing", "consumer-ready", "consumer-failed",
+  "warning", "stopped"];
 const MAX_U32 = 4294967295;
 
 /**
@@ -105,6 +107,12 @@ export function connect(url, options) {
     throw check.wrong(where, "options.managementUrl", "an http:// or https:// URL (such as http://127.0.0.1:15672/api)", settings.managementUrl);
   }
   const onStatus = check.optionalFunction(where, "options.onStatus", given.onStatus);
+  const provider = check.optionalFunction(where, "options.credentials", given.credentials);
+  if (provider !== undefined && settings.passcode !== undefined) {
+    throw new TypeError(`${where}: give options.credentials (a function) or options.passcode, not both`);
+  }
+  settings.credentialsTimeout = check.optionalMillis(where, "options.credentialsTimeout", given.credentialsTimeout, 1);
+  if (provider !== undefined) settings.credentials = check.credentialsProvider(provider, settings.login);
   needInit(where);
   // Only what was given goes to the wasm; it fills in the defaults.
   for (const name of Object.keys(settings)) if (settings[name] === undefined) delete settings[name];
