@@ -381,7 +381,8 @@ pub enum CloseReason {
     Credentials(#[source] CredentialsError),
     /// The broker refused CONNECT, and the token sent as the passcode had expired.
     #[error("{0}")]
-    TokenExpired(#[source] TokenExpired),
+    // Boxed: the ERROR frame it carries would make every CloseReason larger.
+    TokenExpired(#[source] Box<TokenExpired>),
 }
 
 /// What made the broker's stream unusable ([`CloseReason::Protocol`]).

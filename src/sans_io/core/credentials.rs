@@ -231,6 +231,6 @@ impl Core {
             return reason;
         }
         let expired_for = unix_now.saturating_sub(expired_at);
-        CloseReason::TokenExpired(TokenExpired { expired_at: exp, expired_for, refused: refused.clone() })
+        CloseReason::TokenExpired(Box::new(TokenExpired { expired_at: exp, expired_for, refused: refused.clone() }))
     }
 }
