@@ -109,7 +109,7 @@ export function connect(url, options) {
   const onStatus = check.optionalFunction(where, "options.onStatus", given.onStatus);
   const provider = check.optionalFunction(where, "options.credentials", given.credentials);
   if (provider !== undefined && settings.passcode !== undefined) {
-    throw new TypeError(`${where}: give options.credentials (a function) or options.passcode, not both`);
+    throw check.wrong(where, "options.credentials", "left out when options.passcode is given (a provider or fixed credentials, not both)", provider);
   }
   settings.credentialsTimeout = check.optionalMillis(where, "options.credentialsTimeout", given.credentialsTimeout, 1);
   if (provider !== undefined) settings.credentials = check.credentialsProvider(provider, settings.login);
