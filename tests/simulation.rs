@@ -1186,11 +1186,11 @@ impl Config {
         // A page whose worker cannot start keeps the page timer, and the other way round.
         cfg.ticker = !cfg.page_timer || !rng.chance(15);
         // Drawn last, so that the schedules without a provider stay as they were.
-        cfg.creds = rng.chance(30).then(|| CredsCfg {
+        cfg.creds = rng.chance(20).then(|| CredsCfg {
             delay: rng.pick(&[(0, 5), (20, 400)]),
             fails: rng.pick(&[0, 0, 25]),
             slow: rng.pick(&[0, 10]),
-            lifetime: rng.pick(&[None, Some(2_500), Some(6_000), Some(30_000)]),
+            lifetime: rng.pick(&[None, Some(2_500), Some(10_000), Some(30_000)]),
             says_expiry: rng.chance(50),
             close_at_expiry: rng.chance(50),
         });
