@@ -45,7 +45,8 @@
 //! back), `acks`, `stream` (a stream consumer's place), `declare` and `side` (a
 //! second declare over a side connection), `blame` (which request the broker
 //! refused) and `lookup` (explaining it), `link` (connections, reconnect and
-//! failover, stop).
+//! failover, stop), `credentials` (credentials per connection, planned
+//! reconnects before they expire).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
