@@ -134,7 +134,8 @@ pub mod reliable {
 
     #[cfg(target_arch = "wasm32")]
     pub use crate::browser::driver::{
-        AckHandle, CallReply, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
+        AckHandle, CallReply, Consumer, CredentialsProvider, Delivery, OutboxStatus, PublishConfirm, ReliableConnection,
+        StartError,
     };
 }
 

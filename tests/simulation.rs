@@ -65,13 +65,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use burrow::client::{CloseReason, ConnectOptions, SocketClose, WEB_STOMP_DIED};
+use burrow::client::{jwt_expiry, CloseReason, ConnectOptions, Credentials, CredentialsError, SocketClose, WEB_STOMP_DIED};
 use burrow::rabbit::{
     BasicProperties, OutboxId, OutboxLimits, PendingPublish, QueueFacts, QueueOptions, QueueType, RabbitError,
     RefusalKind, StreamOffset,
 };
 use burrow::reliable::{
-    AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId,
+    AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId,
     LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions, Alarm, Pacing, Phase, StopReason, Taken, Window,
     HELD_BACK_AFTER,
 };
@@ -199,6 +199,8 @@ struct Conn {
     declared: HashSet<String>,
     transactions: HashSet<String>,
     last_confirm: Duration,
+    /// When the broker closes it because its token expired (RabbitMQ 4.3).
+    expires_at: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -253,6 +255,32 @@ struct Broker {
     lost_errors: u64,
     /// Replies to calls, due to be delivered (tests/sim/rpc.rs).
     replies: Vec<sim_rpc::Reply>,
+    /// RabbitMQ 4.3: a connection closes when its token expires.
+    close_at_expiry: bool,
+    /// CONNECTs refused because their token had expired; connections closed at expiry.
+    expired_refusals: u64,
+    expiry_closes: u64,
+}
+
+/// The simulated wall clock at simulated time zero (tokens' `exp` are on it).
+const UNIX0: Duration = Duration::from_secs(1_800_000_000);
+
+/// Base64url without padding, as JWTs have it.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// An (unsigned) JWT that expires at `exp` seconds since 1970.
+fn token(exp: u64) -> String {
+    format!("eyJhbGciOiJIUzI1NiJ9.{}.c2ln", base64url(format!("{{\"sub\":\"sim\",\"exp\":{exp}}}").as_bytes()))
 }
 
 fn parse_tag(text: &[u8]) -> Option<u64> {
@@ -283,6 +311,9 @@ impl Broker {
             down_until: None,
             nodes_down: HashMap::new(),
             refuse_connect: false,
+            close_at_expiry: false,
+            expired_refusals: 0,
+            expiry_closes: 0,
             lose_error,
             round_robin: HashMap::new(),
             out: Vec::new(),
@@ -365,6 +396,7 @@ impl Broker {
                 declared: HashSet::new(),
                 transactions: HashSet::new(),
                 last_confirm: now,
+                expires_at: None,
             },
         );
     }
@@ -494,6 +526,17 @@ impl Broker {
         if self.refuse_connect {
             self.refuse(link, "Bad CONNECT", "Access refused for user 'guest'".to_owned(), true);
             return;
+        }
+        // The OAuth2 backend: an expired token is refused with the same words as any.
+        let expires = frame.header("passcode").and_then(jwt_expiry).map(|exp| Duration::from_secs(exp).saturating_sub(UNIX0));
+        if expires.is_some_and(|at| at <= now) {
+            self.expired_refusals += 1;
+            self.refuse(link, "Bad CONNECT", "Access refused for user 'guest'".to_owned(), true);
+            return;
+        }
+        let close_at = expires.filter(|_| self.close_at_expiry);
+        if let Some(conn) = self.conns.get_mut(&link) {
+            conn.expires_at = close_at;
         }
         // heart-beat:cx,cy → the broker sends every cy and expects every cx, in whole
         // seconds, and says so in CONNECTED (rabbit_stomp_processor).
@@ -860,6 +903,12 @@ impl Broker {
         if self.frozen(now) {
             return;
         }
+        let expired: Vec<LinkId> =
+            self.conns.iter().filter(|(_, c)| c.expires_at.is_some_and(|at| at <= now)).map(|(l, _)| *l).collect();
+        for link in expired {
+            self.expiry_closes += 1;
+            self.close(link, SocketClose::new(1000, WEB_STOMP_DIED));
+        }
         let links: Vec<LinkId> = self.conns.keys().copied().collect();
         for link in links {
             let Some(conn) = self.conns.get_mut(&link) else { continue };
@@ -896,7 +945,8 @@ impl Broker {
             return None;
         }
         let ticks = self.conns.values().filter(|c| c.connected && c.tick.is_some()).map(|c| c.next_tick);
-        ticks.chain(self.confirms.iter().map(|c| c.due)).chain(self.replies.iter().map(|r| r.due)).min()
+        let expiries = self.conns.values().filter_map(|c| c.expires_at);
+        ticks.chain(self.confirms.iter().map(|c| c.due)).chain(self.replies.iter().map(|r| r.due)).chain(expiries).min()
     }
 
     /// The broker is killed and restarted: every connection drops, unconfirmed
@@ -1108,7 +1158,29 @@ struct Config {
     /// Some broker restarts are clean shutdowns that close each session with
     /// ERROR connection_forced and "STOMP died", like a refusal.
     graceful_restarts: bool,
+    /// Credentials from a provider before every CONNECT (else fixed ones).
+    creds: Option<CredsCfg>,
 }
+
+/// A simulated credentials provider, and the tokens it gives.
+#[derive(Debug, Clone, Copy)]
+struct CredsCfg {
+    /// How long it takes, in ms.
+    delay: (u64, u64),
+    /// Percent of requests it fails.
+    fails: u64,
+    /// Percent of requests it answers after the core's timeout.
+    slow: u64,
+    /// Each token's lifetime in ms (`None`: a plain password, no expiry).
+    lifetime: Option<u64>,
+    /// It says the expiry itself too (else only the JWT's `exp` tells).
+    says_expiry: bool,
+    /// The broker closes a connection when its token expires (RabbitMQ 4.3).
+    close_at_expiry: bool,
+}
+
+/// How long the simulated core waits for credentials.
+const CREDS_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Config {
     fn random(rng: &mut Rng) -> Self {
@@ -1137,9 +1209,19 @@ impl Config {
             revoke_at: rng.chance(4).then(|| rng.below(steps as u64) as usize),
             open_despite_close: rng.chance(20),
             graceful_restarts: true,
+            creds: None,
         };
         // A page whose worker cannot start keeps the page timer, and the other way round.
         cfg.ticker = !cfg.page_timer || !rng.chance(15);
+        // Drawn last, so that the schedules without a provider stay as they were.
+        cfg.creds = rng.chance(20).then(|| CredsCfg {
+            delay: rng.pick(&[(0, 5), (20, 400)]),
+            fails: rng.pick(&[0, 0, 25]),
+            slow: rng.pick(&[0, 10]),
+            lifetime: rng.pick(&[None, Some(2_500), Some(10_000), Some(30_000)]),
+            says_expiry: rng.chance(50),
+            close_at_expiry: rng.chance(50),
+        });
         cfg
     }
 
@@ -1169,6 +1251,7 @@ impl Config {
             revoke_at: None,
             open_despite_close: false,
             graceful_restarts: false,
+            creds: None,
         }
     }
 }
@@ -1251,6 +1334,11 @@ stats!(
     waited_for_room,
     withdrawn,
     early_timers,
+    credentials_asked,
+    credentials_failed,
+    renewals,
+    expired_refusals,
+    expiry_closes,
 );
 
 /// What one call into the core produced.
@@ -1313,6 +1401,10 @@ struct Sim {
     waiting: VecDeque<OutboxId>,
     /// Management API look-ups to answer: when, and the question.
     lookups: Vec<(Duration, QueueLookUp)>,
+    /// Credentials answers to give: when, for which request, what.
+    creds_due: Vec<(Duration, CredentialsId, Result<Credentials, String>)>,
+    /// Links a planned reconnect is ending.
+    renewing: HashSet<LinkId>,
     last_pump: (usize, usize),
     stats: Stats,
     /// Regression tests read these.
@@ -1403,15 +1495,19 @@ impl Sim {
             max_frame: MAX_FRAME,
             limits: Limits::default(),
             pacing: cfg.pacing,
+            ask_credentials: cfg.creds.is_some(),
+            credentials_timeout: CREDS_TIMEOUT,
             ..ReliableOptions::default()
         };
         let core = Core::new(urls.clone(), options, settings, seed);
+        let mut broker = Broker::new(seed, cfg.lose_error);
+        broker.close_at_expiry = cfg.creds.is_some_and(|c| c.close_at_expiry);
         Sim {
             seed,
             step: 0,
             verbose,
             rng: Rng::new(seed),
-            broker: Broker::new(seed, cfg.lose_error),
+            broker,
             cfg,
             urls,
             now: Duration::ZERO,
@@ -1444,6 +1540,8 @@ impl Sim {
             readable: BTreeSet::new(),
             waiting: VecDeque::new(),
             lookups: Vec::new(),
+            creds_due: Vec::new(),
+            renewing: HashSet::new(),
             last_pump: (0, 0),
             stats: Stats::default(),
             record: false,
@@ -1633,6 +1731,15 @@ impl Sim {
                     },
                 );
             }
+            Action::Credentials { id, url } => {
+                if self.stop_called || self.stopped.is_some() {
+                    fail!(self, "credentials asked for after stop()");
+                }
+                if !self.urls.contains(&url) {
+                    fail!(self, "credentials for unknown URL {url}");
+                }
+                self.ask_credentials(id);
+            }
             Action::LookUp(question) => {
                 if !self.urls.contains(&question.url) || question.queue.is_empty() || question.vhost != "/" {
                     fail!(self, "a look-up of {question:?}");
@@ -1789,6 +1896,10 @@ impl Sim {
             }
             ReliableEvent::Connection(ConnectionEvent::Reconnecting { reason, retry_at, .. }) => {
                 match reason {
+                    CloseReason::Credentials(_) => self.stats.credentials_failed += 1,
+                    CloseReason::TokenExpired(_) if self.cfg.creds.is_none() => {
+                        fail!(self, "an expired token retried without a provider")
+                    }
                     CloseReason::HeartBeatTimeout { .. } => self.stats.heartbeat_timeouts += 1,
                     CloseReason::ConnectTimeout(_) => self.stats.connect_timeouts += 1,
                     _ => {}
@@ -1857,7 +1968,12 @@ impl Sim {
                         p.outcome = Some(Outcome::Refused);
                         self.stats.refused_publishes += 1;
                     }
-                    (PublishError::Stopped, _) if self.stop_called || self.broker.refuse_connect || !self.cfg.reconnect => {
+                    (PublishError::Stopped, _)
+                        if self.stop_called
+                            || self.broker.refuse_connect
+                            || !self.cfg.reconnect
+                            || (self.broker.expired_refusals > 0 && self.cfg.creds.is_none()) =>
+                    {
                         if p.waiting {
                             p.waiting = false;
                             self.waiting.retain(|w| *w != publish);
@@ -1867,6 +1983,13 @@ impl Sim {
                     }
                     _ => fail!(self, "m-{tag} ({kind:?}) failed: {error}"),
                 }
+            }
+            ReliableEvent::Connection(ConnectionEvent::Renewing { link, .. }) => {
+                self.renewing.insert(link);
+                if self.cfg.creds.is_none_or(|c| c.lifetime.is_none()) {
+                    fail!(self, "a planned reconnect without credentials that expire");
+                }
+                self.stats.renewals += 1;
             }
             ReliableEvent::Connection(ConnectionEvent::ConsumerReady(key)) => {
                 let Some(rec) = self.consumers.get(&key) else { fail!(self, "ConsumerReady({key:?}) of no consumer") };
@@ -1953,6 +2076,12 @@ impl Sim {
                 match &reason {
                     StopReason::Requested if self.stop_called => self.stats.stops += 1,
                     StopReason::Refused(CloseReason::ConnectRefused(_)) if self.broker.refuse_connect => {
+                        self.stats.connect_refusals += 1;
+                    }
+                    // Fixed credentials whose token expired: nothing else to send.
+                    StopReason::Refused(CloseReason::TokenExpired(_))
+                        if self.broker.expired_refusals > 0 && self.cfg.creds.is_none() =>
+                    {
                         self.stats.connect_refusals += 1;
                     }
                     // A one-off connection ends with its first close.
@@ -2254,6 +2383,9 @@ impl Sim {
         for (due, _) in &self.lookups {
             consider(*due);
         }
+        for (due, _, _) in &self.creds_due {
+            consider(*due);
+        }
         if let Some(t) = self.broker.frozen_until {
             consider(t);
         }
@@ -2328,11 +2460,50 @@ impl Sim {
         self.broker.dispatch(now);
         self.flush_broker();
         self.answer_lookups();
+        self.answer_credentials();
         if self.timer.is_some_and(|at| at <= now) {
             self.fire_timer();
         }
         if self.next_tick.is_some_and(|at| at <= now) {
             self.tick();
+        }
+    }
+
+    /// The provider is asked: it answers (or fails) after its delay, some answers
+    /// too late.
+    fn ask_credentials(&mut self, id: CredentialsId) {
+        self.stats.credentials_asked += 1;
+        let Some(cfg) = self.cfg.creds else { fail!(self, "credentials asked for without a provider") };
+        let due = if self.rng.chance(cfg.slow) {
+            self.now + CREDS_TIMEOUT + ms(self.rng.range(1, 2_000))
+        } else {
+            self.now + ms(self.rng.range(cfg.delay.0, cfg.delay.1))
+        };
+        let answer = if self.rng.chance(cfg.fails) {
+            Err("the identity provider is unreachable".to_owned())
+        } else {
+            Ok(match cfg.lifetime {
+                Some(lifetime) => {
+                    let exp = (UNIX0 + due + ms(lifetime)).as_secs();
+                    let expires_in = cfg.says_expiry.then(|| ms(lifetime));
+                    Credentials { login: "sim".into(), passcode: token(exp), expires_in }
+                }
+                None => Credentials::new("guest", "guest"),
+            })
+        };
+        self.creds_due.push((due, id, answer));
+    }
+
+    fn answer_credentials(&mut self) {
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.creds_due).into_iter().partition(|(at, ..)| *at <= now);
+        self.creds_due = later;
+        for (_, id, answer) in due {
+            vlog!(self, "credentials {id:?}: {}", if answer.is_ok() { "given" } else { "failed" });
+            self.call(|c, now| {
+                c.handle_unix_time(now, UNIX0 + now);
+                c.handle_credentials(now, id, answer)
+            });
         }
     }
 
@@ -2487,7 +2658,10 @@ impl Sim {
     // ---------------------------------------------------------------- the user's calls
 
     fn start(&mut self) {
-        self.call(|c, now| c.start(now));
+        self.call(|c, now| {
+            c.handle_unix_time(now, UNIX0 + now);
+            c.start(now)
+        });
     }
 
     /// A publisher that waits for room: the core's line, first come first in.
@@ -2813,6 +2987,8 @@ impl Sim {
             // RabbitMQ takes no ack once the subscription is gone.
             (Err(AckError::Cancelled), false, true, false) if ended => self.stats.cancelled_acks += 1,
             (Err(AckError::Stale { link }), false, false, _) if *link == acker.link() => self.stats.stale_acks += 1,
+            // A planned reconnect's DISCONNECT went: the link is as good as gone.
+            (Err(AckError::Stale { link }), false, true, _) if self.renewing.contains(link) => self.stats.stale_acks += 1,
             (result, ..) => fail!(
                 self,
                 "ack of {} (stopping {stopping}, current {current}, settled before {settled_before}) returned {result:?}",
@@ -3232,6 +3408,8 @@ impl Sim {
         self.finish();
         self.stats.steps += self.cfg.steps as u64;
         self.stats.lost_errors += self.broker.lost_errors;
+        self.stats.expired_refusals += self.broker.expired_refusals;
+        self.stats.expiry_closes += self.broker.expiry_closes;
         self.stats.reconnects += self.stats.connects.saturating_sub(1);
         self.stats.seeds += 1;
     }
@@ -4516,5 +4694,162 @@ fn a_node_that_refuses_connections_is_passed_over_with_the_same_backoff() {
         vec![(1, "ws://node1.sim:15674/ws".to_owned()), (2, "ws://node2.sim:15674/ws".to_owned())],
         "each failure moves on, and the backoff counts on"
     );
+    assert!(sim.core.is_connected());
+}
+
+// ---------------------------------------------------------------- credentials per connection (issue 18)
+
+impl Sim {
+    /// Scripted, with a provider: answers in 10 ms, tokens of `lifetime` ms.
+    fn scripted_provider(lifetime: Option<u64>, close_at_expiry: bool) -> Sim {
+        let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+        let creds = CredsCfg { delay: (10, 10), fails: 0, slow: 0, lifetime, says_expiry: false, close_at_expiry };
+        let mut sim = Sim::new(7, Config { creds: Some(creds), ..Config::scripted() }, verbose);
+        sim.record = true;
+        sim
+    }
+
+    fn statuses(&self) -> Vec<ConnectionEvent> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ReliableEvent::Connection(status) => Some(status.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn passcodes(&self) -> Vec<String> {
+        let links: BTreeSet<LinkId> = self.transmits.iter().map(|(_, l, _)| *l).collect();
+        links
+            .into_iter()
+            .flat_map(|link| self.frames_on(link))
+            .filter(|f| f.command == Command::Connect)
+            .filter_map(|f| f.header("passcode").map(str::to_owned))
+            .collect()
+    }
+}
+
+#[test]
+fn credentials_are_asked_for_before_every_connect_and_a_failing_provider_is_retried_with_the_backoff() {
+    let mut sim = Sim::scripted_provider(None, false);
+    sim.cfg.creds = Some(CredsCfg { fails: 100, ..sim.cfg.creds.expect("a provider") });
+    sim.start();
+    let published = sim.publish().expect("a publish waits in the outbox");
+    sim.run_for(secs(3));
+    // No socket yet, the provider failing: typed in the status, retried with the backoff.
+    assert!(!sim.actions.iter().any(|(_, a)| matches!(a, Action::Open { .. })), "no socket without credentials");
+    let failures: Vec<Duration> = sim
+        .statuses()
+        .into_iter()
+        .filter_map(|s| match s {
+            ConnectionEvent::Reconnecting { reason: CloseReason::Credentials(error), delay, .. } => {
+                assert_eq!(error.to_string(), "the credentials provider failed: the identity provider is unreachable");
+                Some(delay)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(failures.len() >= 2 && failures[1] > failures[0], "backing off: {failures:?}");
+    assert_eq!(sim.core.outbox().len(), 1, "the publish waits");
+    // The provider works again: it connects with what the provider gave, and the publish goes.
+    sim.cfg.creds = Some(CredsCfg { fails: 0, ..sim.cfg.creds.expect("a provider") });
+    sim.run_for(secs(10));
+    assert!(sim.core.is_connected());
+    assert_eq!(sim.outcome(published), Some(Outcome::Confirmed));
+    assert_eq!(sim.passcodes(), ["guest"]);
+}
+
+#[test]
+fn a_provider_that_does_not_answer_in_time_fails_the_attempt_and_its_late_answer_is_ignored() {
+    let mut sim = Sim::scripted_provider(None, false);
+    sim.cfg.creds = Some(CredsCfg { delay: (1_500, 1_500), ..sim.cfg.creds.expect("a provider") });
+    sim.start();
+    sim.run_for(ms(1_200));
+    let timed_out = sim.statuses().into_iter().any(|s| {
+        matches!(s, ConnectionEvent::Reconnecting { reason: CloseReason::Credentials(CredentialsError::TimedOut(t)), .. } if t == CREDS_TIMEOUT)
+    });
+    assert!(timed_out, "{:?}", sim.statuses());
+    sim.run_for(ms(500));
+    assert!(!sim.actions.iter().any(|(_, a)| matches!(a, Action::Open { .. })), "the late answer opened nothing");
+}
+
+#[test]
+fn tokens_that_expire_are_renewed_by_planned_reconnects_that_lose_nothing() {
+    // RabbitMQ 4.3 closes a connection whose token expired: planned reconnects come first.
+    let mut sim = Sim::scripted_provider(Some(5_000), true);
+    sim.connect();
+    let consumer = sim.consume("q", false, 10).expect("consumer");
+    let mut published = Vec::new();
+    for _ in 0..60 {
+        published.push(sim.publish().expect("publish"));
+        sim.run_for(ms(500));
+        sim.read_all();
+        sim.ack_all_held();
+    }
+    sim.run_for(secs(2));
+    sim.read_all();
+    sim.ack_all_held();
+    let renewals = sim.statuses().into_iter().filter(|s| matches!(s, ConnectionEvent::Renewing { .. })).count();
+    assert!((6..=9).contains(&renewals), "about one in 3.75 s of 30 s: {renewals}");
+    assert_eq!(sim.broker.expiry_closes, 0, "never closed by the broker at expiry");
+    assert!(published.iter().all(|id| sim.outcome(*id) == Some(Outcome::Confirmed)), "all confirmed");
+    let received: BTreeSet<u64> = sim.taken.iter().filter(|(c, _)| *c == consumer).filter_map(|(_, d)| parse_tag(&d.body)).collect();
+    assert_eq!(received.len(), 60, "all received");
+    let passcodes = sim.passcodes();
+    let distinct: BTreeSet<&String> = passcodes.iter().collect();
+    assert_eq!(distinct.len(), passcodes.len(), "a fresh token for every CONNECT");
+}
+
+#[test]
+fn a_broker_that_closes_at_expiry_is_not_taken_for_a_refusal() {
+    // Fixed credentials: a token of 3 s, no provider to renew it. RabbitMQ 4.3
+    // closes at expiry, without words, while publishes await their confirm: they
+    // are not what the broker refused (before, the second such close blamed them).
+    let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+    let mut sim = Sim::new(7, Config::scripted(), verbose);
+    sim.record = true;
+    sim.broker.close_at_expiry = true;
+    sim.broker.slow_confirms = true;
+    let options = ConnectOptions::new("/").with_credentials("burrow", token((UNIX0 + secs(3)).as_secs()));
+    sim.core = Core::new(sim.urls.clone(), options, ReliableOptions::default(), 7);
+    sim.connect();
+    let published: Vec<OutboxId> = (0..200).map(|_| sim.publish().expect("publish")).collect();
+    sim.run_for(secs(10));
+    assert_eq!(sim.broker.expiry_closes, 1, "the broker closed at expiry");
+    assert!(matches!(sim.stopped, Some(StopReason::Refused(CloseReason::TokenExpired(_)))), "{:?}", sim.stopped);
+    for id in published {
+        assert!(matches!(sim.outcome(id), Some(Outcome::Confirmed | Outcome::Stopped)), "{:?}", sim.outcome(id));
+    }
+}
+
+#[test]
+fn an_expired_token_is_explained_in_words_and_fixed_credentials_stop_there() {
+    let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+    let mut sim = Sim::new(7, Config::scripted(), verbose);
+    sim.record = true;
+    let expired = token((UNIX0 - secs(90)).as_secs());
+    let options = ConnectOptions::new("/").with_credentials("burrow", expired);
+    sim.core = Core::new(sim.urls.clone(), options, ReliableOptions::default(), 7);
+    sim.start();
+    sim.run_for(secs(1));
+    let Some(StopReason::Refused(reason @ CloseReason::TokenExpired(_))) = sim.stopped.clone() else {
+        panic!("stopped with {:?}", sim.stopped)
+    };
+    let words = StopReason::Refused(reason).to_string();
+    assert!(words.starts_with("the token sent as the passcode had expired"), "{words}");
+    assert!(words.contains("was 90 s before CONNECT") && words.contains("Access refused"), "{words}");
+}
+
+#[test]
+fn a_provider_that_gives_an_expired_token_is_asked_again_with_the_backoff() {
+    let mut sim = Sim::scripted_provider(Some(0), false);
+    sim.start();
+    sim.run_for(secs(2));
+    let expired = sim.statuses().into_iter().filter(|s| matches!(s, ConnectionEvent::Reconnecting { reason: CloseReason::TokenExpired(_), .. })).count();
+    assert!(expired >= 2, "{:?}", sim.statuses());
+    assert!(sim.stopped.is_none(), "a provider may give a fresh one");
+    sim.cfg.creds = Some(CredsCfg { lifetime: Some(60_000), ..sim.cfg.creds.expect("a provider") });
+    sim.run_for(secs(10));
     assert!(sim.core.is_connected());
 }

@@ -32,9 +32,11 @@ use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::client::{Backoff, ConnectOptions, HeartBeat, Jitter};
+use crate::client::{Backoff, ConnectOptions, Credentials, HeartBeat, Jitter};
 use crate::rabbit::OutboxLimits;
-use crate::reliable::{ConnectionEvent, Pacing, Phase, ReliableConnection, ReliableOptions, Window};
+use crate::reliable::{
+    ConnectionEvent, CredentialsProvider, Pacing, Phase, ReliableConnection, ReliableOptions, Window,
+};
 
 pub use consume::{raw_cancel, raw_consume, raw_settle};
 pub use declare::raw_declare;
@@ -102,7 +104,34 @@ fn options(settings: &Object) -> (ConnectOptions, ReliableOptions) {
         bytes: number("outboxBytes").map_or(defaults.bytes, |n| n as usize),
     };
     reliable.management_url = text("managementUrl");
+    if let Some(timeout) = number("credentialsTimeout") {
+        reliable.credentials_timeout = millis(timeout);
+    }
     (connect, reliable)
+}
+
+/// The checked provider `index.js` made of `options.credentials`: each call
+/// resolves to `{ login, passcode, expiresInMs }`, or rejects (in its words).
+fn js_provider(function: Function) -> CredentialsProvider {
+    Rc::new(move || {
+        let called = function.call0(&JsValue::NULL);
+        Box::pin(async move {
+            let promise = called.map_err(|thrown| words(&thrown))?;
+            let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise))
+                .await
+                .map_err(|thrown| words(&thrown))?;
+            let passcode = get(&answer, "passcode").as_string().ok_or("the provider gave no passcode")?;
+            let login = get(&answer, "login").as_string().unwrap_or_default();
+            let mut credentials = Credentials::new(login, passcode);
+            credentials.expires_in = get(&answer, "expiresInMs").as_f64().map(millis);
+            Ok(credentials)
+        })
+    })
+}
+
+/// What a thrown value or a rejection says: an Error's message, or the value as text.
+fn words(thrown: &JsValue) -> String {
+    get(thrown, "message").as_string().or_else(|| thrown.as_string()).unwrap_or_else(|| format!("{thrown:?}"))
 }
 
 /// Starts a connection (`connect()` in `index.js`): `urls` are Web-STOMP URLs,
@@ -112,8 +141,12 @@ fn options(settings: &Object) -> (ConnectOptions, ReliableOptions) {
 pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Function) -> Result<u32, JsValue> {
     let urls: Vec<String> = urls.iter().filter_map(|url| url.as_string()).collect();
     let (connect, reliable) = options(&settings);
-    let mut connection =
-        ReliableConnection::start_with_urls(urls, connect, reliable).map_err(errors::start_error)?;
+    let provider = get(&settings, "credentials").dyn_into::<Function>().ok();
+    let started = match provider {
+        Some(provider) => ReliableConnection::start_with_provider(urls, connect, reliable, js_provider(provider)),
+        None => ReliableConnection::start_with_urls(urls, connect, reliable),
+    };
+    let mut connection = started.map_err(errors::start_error)?;
     let mut events = connection.take_events();
     let id = NEXT_ID.with(|next| {
         next.set(next.get().wrapping_add(1));
@@ -206,6 +239,10 @@ fn status_object(event: &ConnectionEvent) -> Object {
             set(&object, "attempt", *attempt);
             set(&object, "delayMs", delay.as_millis() as f64);
             set(&object, "nextUrl", next_url.as_str());
+        }
+        ConnectionEvent::Renewing { expires_in, .. } => {
+            set(&object, "type", "renewing");
+            set(&object, "expiresInMs", expires_in.as_millis() as f64);
         }
         ConnectionEvent::ConsumerReady(key) => {
             set(&object, "type", "consumer-ready");

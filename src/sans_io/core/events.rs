@@ -44,6 +44,15 @@ pub enum ConnectionEvent {
         /// Where it will go (the next URL when there are several).
         next_url: String,
     },
+    /// A planned reconnect began: the credentials expire in `expires_in`, so this
+    /// connection ends after its confirms (DISCONNECT) and the next one, with fresh
+    /// credentials, begins at once.
+    Renewing {
+        /// The connection that ends.
+        link: LinkId,
+        /// How long until its credentials expire.
+        expires_in: Duration,
+    },
     /// The broker accepted a consumer's subscription (again, after a reconnect).
     ConsumerReady(ConsumerKey),
     /// A transient exchange subscription ([`crate::rabbit::ConsumeFrom::exchange`])

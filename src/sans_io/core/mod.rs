@@ -45,7 +45,9 @@
 //! back), `acks`, `stream` (a stream consumer's place), `declare` and `side` (a
 //! second declare over a side connection), `blame` (which request the broker
 //! refused) and `lookup` (explaining it), `link` (connections, reconnect and
-//! failover, stop), `rpc` (calls, their replies by correlation id, replying).
+//! failover, stop), `rpc` (calls, their replies by correlation id, replying),
+//! `credentials` (credentials per connection, planned reconnects before they
+//! expire).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -61,6 +63,7 @@ mod acks;
 mod alarm;
 mod blame;
 mod consumers;
+mod credentials;
 mod declare;
 mod deliveries;
 mod errors;
@@ -77,6 +80,7 @@ mod timer;
 mod types;
 
 pub use self::alarm::{Alarm, MAX_DELAY};
+pub use self::credentials::{CredentialsId, EXPIRY_SLACK, RENEW_MARGIN};
 pub use self::errors::{AckError, ConsumeError, DeclareError, PublishError, StopReason};
 pub use self::events::{ConnectionEvent, ReliableEvent, Warning};
 pub use self::held_back::HELD_BACK_AFTER;
@@ -90,6 +94,7 @@ pub use self::types::{
     Taken, Window, AUTO_ACK_DELAY, AUTO_ACK_WINDOW,
 };
 
+use self::credentials::{Expiry, Fetching, Renewal};
 use self::deliveries::{AutoAcks, Buffered};
 use self::held_back::ConfirmWatch;
 use self::lookup::Explain;
@@ -127,6 +132,19 @@ struct Current {
     cancelling: Vec<ConsumerKey>,
     /// The socket opened (the session's own CONNECT deadline runs from then).
     opened: bool,
+    /// A planned reconnect (credentials about to expire) is ending it: nothing
+    /// more is published on it, and its end starts the next link at once.
+    planned: Option<Renewal>,
+    /// The `exp` of the JWT its CONNECT sent as the passcode, to explain a refusal.
+    token_exp: Option<u64>,
+}
+
+impl Current {
+    /// Connected and taking new requests: not after a planned reconnect's
+    /// DISCONNECT (they wait for the next link, as while reconnecting).
+    fn takes_requests(&self) -> bool {
+        self.connected && self.planned != Some(Renewal::Disconnecting)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -256,6 +274,15 @@ pub struct Core {
     events: VecDeque<ReliableEvent>,
     stopped_emitted: bool,
     rng: u64,
+    /// A credentials request awaiting its answer.
+    fetching: Option<Fetching>,
+    next_credentials: u64,
+    /// When the credentials in use expire.
+    expiry: Option<Expiry>,
+    /// The planned reconnect, decided at CONNECTED.
+    renew_at: Option<Duration>,
+    /// The wall clock minus the core's clock (see [`Core::handle_unix_time`]).
+    unix_minus_now: Option<Duration>,
 }
 
 impl Core {
@@ -296,6 +323,11 @@ impl Core {
             stopped_emitted: false,
             // xorshift must not start at 0.
             rng: seed | 1,
+            fetching: None,
+            next_credentials: 0,
+            expiry: None,
+            renew_at: None,
+            unix_minus_now: None,
         }
     }
 
@@ -312,6 +344,9 @@ impl Core {
             (Life::Stopped, _) => Phase::Stopped,
             (Life::Running, Some(current)) if current.connected => Phase::Connected { url: current.url.clone() },
             (Life::Running, Some(current)) => Phase::Connecting { url: current.url.clone() },
+            (Life::Running, None) if self.fetching_url().is_some() => {
+                Phase::Connecting { url: self.fetching_url().unwrap_or_default().to_owned() }
+            }
             (Life::Running, None) => match self.reconnector.poll_timeout() {
                 Some(retry_at) => Phase::Waiting { retry_at },
                 None => Phase::Stopped,
@@ -321,7 +356,7 @@ impl Core {
 
     /// Whether it is connected now.
     pub fn is_connected(&self) -> bool {
-        self.life == Life::Running && self.current.as_ref().is_some_and(|c| c.connected)
+        self.life == Life::Running && self.current.as_ref().is_some_and(Current::takes_requests)
     }
 
     /// Time left until the next reconnect attempt, when one is scheduled.
@@ -450,6 +485,8 @@ impl Core {
                     }
                 }
                 Timer::Call => self.call_timeouts(now),
+                Timer::Credentials => self.credentials_timeout(now),
+                Timer::Renew => self.renew(now),
             }
             self.sync_timers();
         }
@@ -521,6 +558,10 @@ impl Core {
         self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
         let call = if self.life == Life::Running { self.call_deadline() } else { None };
         self.timers.put(Timer::Call, call);
+        let credentials = if self.life == Life::Running { self.credentials_deadline() } else { None };
+        self.timers.put(Timer::Credentials, credentials);
+        let renew = self.renew_deadline();
+        self.timers.put(Timer::Renew, renew);
     }
 
     fn emit(&mut self, event: ReliableEvent) {
@@ -565,5 +606,6 @@ impl Core {
         }
         self.admit_waiting();
         self.flush(now);
+        self.continue_renewal(now);
     }
 }

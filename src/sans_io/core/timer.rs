@@ -34,11 +34,16 @@ pub enum Timer {
     HeldBack,
     /// The earliest call ([`super::Core::call`]) times out.
     Call,
+    /// The credentials provider must have answered by then
+    /// ([`super::Action::Credentials`]).
+    Credentials,
+    /// The planned reconnect before the credentials expire.
+    Renew,
 }
 
 impl Timer {
     /// Every timer, in the order [`super::Core::handle_timeout`] handles them.
-    pub const VALUES: [Timer; 9] = [
+    pub const VALUES: [Timer; 11] = [
         Timer::SocketOpen,
         Timer::Link,
         Timer::Retry,
@@ -48,6 +53,8 @@ impl Timer {
         Timer::LookUp,
         Timer::HeldBack,
         Timer::Call,
+        Timer::Credentials,
+        Timer::Renew,
     ];
 
     fn index(self) -> usize {

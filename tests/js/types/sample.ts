@@ -37,6 +37,7 @@ import init, {
   type CallOptions,
   type ReplyOptions,
   type ConnectOptions,
+  type Credentials,
   type ConsumeOptions,
   type Message,
   type MessageIterator,
@@ -57,6 +58,8 @@ function describe(event: StatusEvent): string {
       return `${event.url} ${event.server ?? "?"} ${event.heartbeatOutgoing + event.heartbeatIncoming}`;
     case "reconnecting":
       return `${event.reason} ${event.fault} ${event.attempt} ${event.delayMs} ${event.nextUrl}`;
+    case "renewing":
+      return String(event.expiresInMs);
     case "consumer-ready":
       return String(event.consumer);
     case "consumer-failed":
@@ -102,6 +105,13 @@ export async function sample(element: Element): Promise<void> {
     outboxBytes: 1 << 26, managementUrl: "http://127.0.0.1:15672/api", onStatus: (event) => void describe(event),
   };
   const connection: Connection = connect("ws://127.0.0.1:15674/ws", connectOptions);
+  const tokens: ConnectOptions = {
+    credentials: async (): Promise<Credentials> => ({ login: "burrow", passcode: "a.jwt.token", expiresAt: new Date() }),
+    credentialsTimeout: 10000,
+  };
+  // @ts-expect-error a provider answers a Promise, not credentials
+  const notAPromise: ConnectOptions = { credentials: () => ({ passcode: "x" }) };
+  void [tokens, notAPromise];
   connect(["ws://a:15674/ws", "ws://b:15674/ws"] as const).close();
   const reconnecting = (event: { attempt: number; delayMs: number }) => void event;
   connection.on("reconnecting", reconnecting).on("status", (event) => void describe(event)).off("reconnecting", reconnecting);

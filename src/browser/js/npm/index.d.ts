@@ -55,6 +55,29 @@ export interface ConnectOptions {
   managementUrl?: string;
   /** Called with each status event, `connecting` to `stopped` (as `on("status", fn)`). */
   onStatus?: (event: StatusEvent) => void;
+  /**
+   * Fetches the credentials of each connection attempt (the first, each reconnect,
+   * each node of a cluster), such as an OAuth2 token for RabbitMQ's OAuth2 backend:
+   * called before every CONNECT, and used for the management API too. Not with
+   * `passcode`. A rejection, or no answer within `credentialsTimeout`, fails the
+   * attempt (a `reconnecting` event says why) and it is retried with the backoff;
+   * nothing waiting to be published is lost. Before the credentials expire (the
+   * JWT's `exp`, or `expiresAt`), the connection reconnects with fresh ones
+   * (a `renewing` event).
+   */
+  credentials?: () => Promise<Credentials>;
+  /** How long `credentials` may take, in ms (default 10000). */
+  credentialsTimeout?: number;
+}
+
+/** What a `credentials` provider answers. */
+export interface Credentials {
+  /** Sent as `login` (default: `options.login`, else empty; RabbitMQ's OAuth2 backend ignores it). */
+  login?: string;
+  /** Sent as `passcode`: the token. A JWT's `exp` says when it expires. */
+  passcode: string;
+  /** When they expire, if the provider knows (a Date or milliseconds since 1970). */
+  expiresAt?: Date | number;
 }
 
 /** The connection is opening a socket to `url`. */
@@ -82,6 +105,12 @@ export interface ReconnectingEvent {
   /** Where the next attempt goes (a cluster's next node). */
   readonly nextUrl: string;
 }
+/**
+ * A planned reconnect began: the credentials expire in `expiresInMs`, so this
+ * connection closes after its confirms and the next, with fresh credentials,
+ * opens at once (consumers subscribe again, unconfirmed publishes go again, marked).
+ */
+export interface RenewingEvent { readonly type: "renewing"; readonly expiresInMs: number }
 /** RabbitMQ accepted a consumer's subscription (again, after a reconnect). */
 export interface ConsumerReadyEvent { readonly type: "consumer-ready"; readonly consumer: number }
 /** A consumer ended because RabbitMQ refused it (such as NOT_FOUND). */
@@ -125,6 +154,7 @@ export type StatusEvent =
   | ConnectingEvent
   | ConnectedEvent
   | ReconnectingEvent
+  | RenewingEvent
   | ConsumerReadyEvent
   | ConsumerFailedEvent
   | PublishesHeldBackEvent

@@ -59,7 +59,8 @@ const DISPATCH = Symbol("burrow.dispatch");
 const ENDED = Symbol("burrow.ended");
 
 const CONNECT_OPTIONS = ["login", "passcode", "vhost", "heartbeatOutgoing", "heartbeatIncoming", "reconnectDelay",
-  "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus"];
+  "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus",
+  "credentials", "credentialsTimeout"];
 const DECLARE_OPTIONS = ["durable", "exclusive", "autoDelete", "arguments"];
 const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncoding", "correlationId", "replyTo",
   "expiration", "messageId", "timestamp", "type", "userId", "appId", "priority", "headers"];
@@ -69,7 +70,7 @@ const CONSUME_OPTIONS = ["ack", "prefetch", "offset"];
 const CALL_OPTIONS = ["timeout", ...PUBLISH_OPTIONS.filter((name) => name !== "replyTo")];
 const REPLY_OPTIONS = PUBLISH_OPTIONS.filter((name) => name !== "exchange" && name !== "replyTo");
 const CALL_TIMEOUT = 30000;
-const EVENTS = ["status", "connecting", "connected", "reconnecting", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
+const EVENTS = ["status", "connecting", "connected", "reconnecting", "renewing", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
   "warning", "stopped", "subscription-gap"];
 const SOURCE_KEYS = ["exchange", "routingKey", "queue", "durable"];
 const EXCHANGE_DECLARE_OPTIONS = ["durable", "autoDelete"];
@@ -116,6 +117,12 @@ export function connect(url, options) {
     throw check.wrong(where, "options.managementUrl", "an http:// or https:// URL (such as http://127.0.0.1:15672/api)", settings.managementUrl);
   }
   const onStatus = check.optionalFunction(where, "options.onStatus", given.onStatus);
+  const provider = check.optionalFunction(where, "options.credentials", given.credentials);
+  if (provider !== undefined && settings.passcode !== undefined) {
+    throw check.wrong(where, "options.credentials", "left out when options.passcode is given (a provider or fixed credentials, not both)", provider);
+  }
+  settings.credentialsTimeout = check.optionalMillis(where, "options.credentialsTimeout", given.credentialsTimeout, 1);
+  if (provider !== undefined) settings.credentials = check.credentialsProvider(provider, settings.login);
   needInit(where);
   // Only what was given goes to the wasm; it fills in the defaults.
   for (const name of Object.keys(settings)) if (settings[name] === undefined) delete settings[name];
