@@ -90,8 +90,9 @@
 //!
 //! # More
 //!
-//! - `README.md`: what works, pika → Burrow with the frames sent, where Web-STOMP
-//!   differs from AMQP, the bad inputs and what each shows.
+//! - `docs/rust.md`: pika → Burrow with the frames sent, the reliable
+//!   connection, quorum queues, streams and a cluster; `docs/webstomp.md`: where
+//!   Web-STOMP differs from AMQP, the bad inputs and what each shows.
 //! - `docs/ARCHITECTURE.md`: the layers, who calls whom, and the reliability
 //!   core's invariants (checked by a deterministic simulation).
 //! - `examples/plain_page` and `examples/yew_app`: two pages on the library alone
@@ -133,7 +134,8 @@ pub mod reliable {
 
     #[cfg(target_arch = "wasm32")]
     pub use crate::browser::driver::{
-        AckHandle, Consumer, Delivery, OutboxStatus, PublishConfirm, ReliableConnection, StartError,
+        AckHandle, CallReply, Consumer, CredentialsProvider, Delivery, OutboxStatus, PublishConfirm, ReliableConnection,
+        StartError,
     };
 }
 

@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use burrow::client::ConnectOptions;
-use burrow::management::{default_base_url, ManagementApi, QueueState};
+use burrow::management::{default_base_url, ManagementApi, PeekedMessage, QueueState, QueueStateError};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -30,6 +30,35 @@ fn queue_figures_show_a_quorum_queue_s_leader_and_members() {
     assert_eq!((state.queue_type.as_str(), state.leader, state.members.len()), ("stream", None, 1));
     let classic = QueueState::from_management_json(r#"{"name":"c","type":"classic","node":"rabbit@vm"}"#).unwrap();
     assert!(classic.members.is_empty() && classic.leader.is_none());
+}
+
+/// The answers read with the browser's own `JSON`: rates and counts from nested
+/// members, arguments and headers of any JSON type as text, sorted by name;
+/// what is not JSON or not a list said so.
+#[wasm_bindgen_test]
+fn management_json_is_read_field_by_field_and_refused_in_words() {
+    let json = r#"{"name":"水续传","durable":true,"messages_ready":3,"consumers":1.5,
+        "arguments":{"x-queue-type":"classic","x-max-length":10,"x-dead":null},
+        "message_stats":{"publish_details":{"rate":2.5},"deliver_get_details":{"rate":0}}}"#;
+    let state = QueueState::from_management_json(json).unwrap();
+    assert_eq!((state.name.as_str(), state.durable, state.messages_ready), ("水续传", true, 3));
+    assert_eq!(state.consumers, 0, "a fraction is not a count");
+    assert_eq!((state.publish_rate, state.deliver_rate), (2.5, 0.0));
+    let arguments: Vec<(&str, &str)> = state.arguments.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(arguments, [("x-dead", "null"), ("x-max-length", "10"), ("x-queue-type", "classic")]);
+    let peeked = PeekedMessage::list_from_management_json(
+        r#"[{"payload":"大郎 起来喝药了","payload_encoding":"string","payload_bytes":22,"message_count":2,
+            "properties":{"priority":3,"headers":{"b":{"n":[1,true]},"a":"x"},"delivery_mode":2}}]"#,
+    )
+    .unwrap();
+    assert_eq!(peeked[0].body, "大郎 起来喝药了");
+    assert_eq!((peeked[0].size, peeked[0].remaining, peeked[0].base64), (22, 2, false));
+    assert_eq!(peeked[0].properties, [("delivery_mode".to_owned(), "2".to_owned()), ("priority".to_owned(), "3".to_owned())]);
+    assert_eq!(peeked[0].headers, [("a".to_owned(), "x".to_owned()), ("b".to_owned(), r#"{"n":[1,true]}"#.to_owned())]);
+    assert!(matches!(QueueState::from_management_json("<html>"), Err(QueueStateError::NotJson(words)) if !words.is_empty()));
+    assert_eq!(QueueState::list_from_management_json(r#"{"name":"q"}"#), Err(QueueStateError::NotAList));
+    assert_eq!(QueueState::from_management_json(r#"{"durable":true}"#), Err(QueueStateError::Unnamed));
+    assert_eq!(QueueState::from_management_json("[]"), Err(QueueStateError::Unnamed));
 }
 
 #[wasm_bindgen_test]

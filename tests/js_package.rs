@@ -238,6 +238,29 @@ fn publish_subscribe_routing_and_topics_from_javascript() {
 }
 
 #[test]
+#[ignore = "needs ./burrow package, the broker and tests/support/pika_helper.py; run by ./burrow test"]
+fn the_rpc_flows_bundled_with_esbuild() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let app = app_with_package("rpc");
+    std::fs::create_dir_all(app.join("src")).expect("src");
+    for file in ["rpc.js", "helpers.js"] {
+        std::fs::copy(root().join("tests/js").join(file), app.join("src").join(file)).expect("copy the app");
+    }
+    let dist = app.join("dist");
+    run(
+        Command::new(node_tool("esbuild"))
+            .args(["src/rpc.js", "--bundle", "--format=esm", "--minify", "--outdir=dist", "--loader:.wasm=file"])
+            .current_dir(&app),
+        "esbuild",
+    );
+    std::fs::copy(root().join("tests/js/rpc.html"), dist.join("rpc.html")).expect("the page");
+    // 8102: a test page port the broker's and pika_helper.py's CORS allow.
+    let (verdict, log) = open_page(&dist, 8102, 9522, &with_only("rpc.html"), Duration::from_secs(120));
+    println!("{log}");
+    assert!(verdict.starts_with(r#"{"ok":true"#), "the RPC flows failed: {verdict}\n{log}");
+}
+
+#[test]
 #[ignore = "needs ./burrow package (and its Node tooling); run by ./burrow test"]
 fn the_types_check_with_tsc_strict() {
     let app = app_with_package("types");

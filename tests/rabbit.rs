@@ -194,6 +194,24 @@ fn a_delivery_carries_consumer_redelivered_properties_and_body() {
     assert_eq!(delivery.body_text(), "abc");
 }
 
+/// RabbitMQ 4.0.5 marks a stream's messages `persistent:1` (a stream keeps every
+/// message on disk), 3.10.8 and both brokers' queues `persistent:true`: both
+/// read as persistent, anything else as not.
+#[test]
+fn a_delivery_reads_persistent_as_rabbitmq_4_writes_it_too() {
+    let message_with = |value: &str| Message {
+        subscription: SubscriptionId("sub-1".into()),
+        destination: "/amq/queue/events".into(),
+        message_id: "m".into(),
+        ack: None,
+        headers: vec![("persistent".into(), value.into())],
+        body: Vec::new(),
+    };
+    for (value, persistent) in [("true", true), ("1", true), ("false", false), ("0", false), ("", false)] {
+        assert_eq!(Delivery::from_message(&message_with(value)).properties.persistent, persistent, "persistent:{value}");
+    }
+}
+
 #[test]
 fn destinations_parse_back_to_exchange_and_routing_key() {
     assert_eq!(parse_destination("/queue/hello"), Route::new("", "hello"));

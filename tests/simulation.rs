@@ -47,7 +47,10 @@
 //!     to the next URL, where consumers and the outbox resume (1 and 4 cover them);
 //! 11. no consumer holds more unread deliveries than its window (an auto-ack
 //!     consumer's included), however slow its reader; publishers that wait for
-//!     room get in in the order they came.
+//!     room get in in the order they came;
+//! 12. RPC over temp queues (`tests/sim/rpc.rs`): a reply reaches only its caller,
+//!     each call ends once, never resolved after its timeout nor timed out early,
+//!     and none is left waiting after the heal or the stop.
 //!
 //! Also: no Open before the announced retry time, no timer that spins, only
 //! browser-legal close codes, acks refused as Stale/AlreadySettled send nothing,
@@ -62,14 +65,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use burrow::client::{CloseReason, ConnectOptions, SocketClose, WEB_STOMP_DIED};
+use burrow::client::{jwt_expiry, CloseReason, ConnectOptions, Credentials, CredentialsError, SocketClose, WEB_STOMP_DIED};
 use burrow::rabbit::{
     BasicProperties, OutboxId, OutboxLimits, PendingPublish, QueueFacts, QueueOptions, QueueType, RabbitError,
     RefusalKind, StreamOffset,
 };
 use burrow::reliable::{
-    AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId,
+    AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId,
     LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions, Alarm, Pacing, Phase, StopReason, Taken, Window,
+    HELD_BACK_AFTER,
 };
 use burrow::stomp::{encode, Command, Decoded, Decoder, Frame, Limits};
 
@@ -195,6 +199,8 @@ struct Conn {
     declared: HashSet<String>,
     transactions: HashSet<String>,
     last_confirm: Duration,
+    /// When the broker closes it because its token expired (RabbitMQ 4.3).
+    expires_at: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -227,6 +233,11 @@ struct Broker {
     unpersisted: HashSet<u64>,
     confirms: Vec<Confirm>,
     slow_confirms: bool,
+    /// A resource alarm holds publishers back until then: every queued publish's
+    /// confirm waits for its end, while deliveries and heart-beats go on (what
+    /// AMQP's connection.blocked means; RabbitMQ's Web-STOMP did not do it in
+    /// 3.10.8 or 4.0.5, so the core must cope either way).
+    alarm_until: Option<Duration>,
     frozen_until: Option<Duration>,
     down_until: Option<Duration>,
     /// Cluster nodes (by URL index) stopped until then: their sockets fail to open.
@@ -242,6 +253,34 @@ struct Broker {
     /// SEND frames processed per simulation message.
     sends_seen: HashMap<u64, u32>,
     lost_errors: u64,
+    /// Replies to calls, due to be delivered (tests/sim/rpc.rs).
+    replies: Vec<sim_rpc::Reply>,
+    /// RabbitMQ 4.3: a connection closes when its token expires.
+    close_at_expiry: bool,
+    /// CONNECTs refused because their token had expired; connections closed at expiry.
+    expired_refusals: u64,
+    expiry_closes: u64,
+}
+
+/// The simulated wall clock at simulated time zero (tokens' `exp` are on it).
+const UNIX0: Duration = Duration::from_secs(1_800_000_000);
+
+/// Base64url without padding, as JWTs have it.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// An (unsigned) JWT that expires at `exp` seconds since 1970.
+fn token(exp: u64) -> String {
+    format!("eyJhbGciOiJIUzI1NiJ9.{}.c2ln", base64url(format!("{{\"sub\":\"sim\",\"exp\":{exp}}}").as_bytes()))
 }
 
 fn parse_tag(text: &[u8]) -> Option<u64> {
@@ -267,10 +306,14 @@ impl Broker {
             unpersisted: HashSet::new(),
             confirms: Vec::new(),
             slow_confirms: false,
+            alarm_until: None,
             frozen_until: None,
             down_until: None,
             nodes_down: HashMap::new(),
             refuse_connect: false,
+            close_at_expiry: false,
+            expired_refusals: 0,
+            expiry_closes: 0,
             lose_error,
             round_robin: HashMap::new(),
             out: Vec::new(),
@@ -278,6 +321,7 @@ impl Broker {
             emptied: Vec::new(),
             sends_seen: HashMap::new(),
             lost_errors: 0,
+            replies: Vec::new(),
         }
     }
 
@@ -352,6 +396,7 @@ impl Broker {
                 declared: HashSet::new(),
                 transactions: HashSet::new(),
                 last_confirm: now,
+                expires_at: None,
             },
         );
     }
@@ -413,6 +458,8 @@ impl Broker {
             }
         }
         self.confirms.retain(|c| c.link != link);
+        // Its temp queue is gone with it.
+        self.replies.retain(|r| r.link != link);
     }
 
     /// Frames (and heart-beats) that arrived on `link`.
@@ -480,6 +527,17 @@ impl Broker {
             self.refuse(link, "Bad CONNECT", "Access refused for user 'guest'".to_owned(), true);
             return;
         }
+        // The OAuth2 backend: an expired token is refused with the same words as any.
+        let expires = frame.header("passcode").and_then(jwt_expiry).map(|exp| Duration::from_secs(exp).saturating_sub(UNIX0));
+        if expires.is_some_and(|at| at <= now) {
+            self.expired_refusals += 1;
+            self.refuse(link, "Bad CONNECT", "Access refused for user 'guest'".to_owned(), true);
+            return;
+        }
+        let close_at = expires.filter(|_| self.close_at_expiry);
+        if let Some(conn) = self.conns.get_mut(&link) {
+            conn.expires_at = close_at;
+        }
         // heart-beat:cx,cy → the broker sends every cy and expects every cx, in whole
         // seconds, and says so in CONNECTED (rabbit_stomp_processor).
         let (cx, cy) = frame
@@ -508,6 +566,9 @@ impl Broker {
             *self.sends_seen.entry(tag).or_insert(0) += 1;
         }
         let destination = frame.header("destination").unwrap_or_default().to_owned();
+        if destination == "/amq/queue/rpc" {
+            return self.on_call(now, link, &frame);
+        }
         if let Some(name) = destination.strip_prefix("/queue/") {
             // Declares the queue (once per connection), then publishes to it.
             let durable = frame.header("durable") != Some("false");
@@ -598,6 +659,14 @@ impl Broker {
         }
         self.add_copy(tag);
         let Some(receipt) = receipt else { return };
+        if let Some(end) = self.alarm_until.filter(|end| now < *end) {
+            // Held until the alarm clears, in order with any slower confirm.
+            let Some(conn) = self.conns.get_mut(&link) else { return };
+            let due = end.max(conn.last_confirm);
+            conn.last_confirm = due;
+            self.confirms.push(Confirm { due, link, receipt, uid });
+            return;
+        }
         // A stream's confirms are immediate here (so a restart never cuts its log).
         if self.slow_confirms && durable && persistent && !stream {
             // The confirm waits for the fsync; confirms on a channel stay in order.
@@ -834,6 +903,12 @@ impl Broker {
         if self.frozen(now) {
             return;
         }
+        let expired: Vec<LinkId> =
+            self.conns.iter().filter(|(_, c)| c.expires_at.is_some_and(|at| at <= now)).map(|(l, _)| *l).collect();
+        for link in expired {
+            self.expiry_closes += 1;
+            self.close(link, SocketClose::new(1000, WEB_STOMP_DIED));
+        }
         let links: Vec<LinkId> = self.conns.keys().copied().collect();
         for link in links {
             let Some(conn) = self.conns.get_mut(&link) else { continue };
@@ -850,6 +925,7 @@ impl Broker {
                 self.out.push((link, Out::Bytes(b"\n".to_vec())));
             }
         }
+        self.deliver_replies(now);
         if self.confirms.iter().any(|c| c.due <= now) {
             let (due, later): (Vec<Confirm>, Vec<Confirm>) =
                 std::mem::take(&mut self.confirms).into_iter().partition(|c| c.due <= now);
@@ -869,12 +945,14 @@ impl Broker {
             return None;
         }
         let ticks = self.conns.values().filter(|c| c.connected && c.tick.is_some()).map(|c| c.next_tick);
-        ticks.chain(self.confirms.iter().map(|c| c.due)).min()
+        let expiries = self.conns.values().filter_map(|c| c.expires_at);
+        ticks.chain(self.confirms.iter().map(|c| c.due)).chain(self.replies.iter().map(|r| r.due)).chain(expiries).min()
     }
 
     /// The broker is killed and restarted: every connection drops, unconfirmed
     /// messages may be lost, durable queues keep the rest.
     fn restart(&mut self, now: Duration, down_for: Duration) {
+        self.alarm_until = None;
         let links: Vec<LinkId> = self.conns.keys().copied().collect();
         for link in links {
             self.drop_conn(link);
@@ -1080,7 +1158,29 @@ struct Config {
     /// Some broker restarts are clean shutdowns that close each session with
     /// ERROR connection_forced and "STOMP died", like a refusal.
     graceful_restarts: bool,
+    /// Credentials from a provider before every CONNECT (else fixed ones).
+    creds: Option<CredsCfg>,
 }
+
+/// A simulated credentials provider, and the tokens it gives.
+#[derive(Debug, Clone, Copy)]
+struct CredsCfg {
+    /// How long it takes, in ms.
+    delay: (u64, u64),
+    /// Percent of requests it fails.
+    fails: u64,
+    /// Percent of requests it answers after the core's timeout.
+    slow: u64,
+    /// Each token's lifetime in ms (`None`: a plain password, no expiry).
+    lifetime: Option<u64>,
+    /// It says the expiry itself too (else only the JWT's `exp` tells).
+    says_expiry: bool,
+    /// The broker closes a connection when its token expires (RabbitMQ 4.3).
+    close_at_expiry: bool,
+}
+
+/// How long the simulated core waits for credentials.
+const CREDS_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Config {
     fn random(rng: &mut Rng) -> Self {
@@ -1109,9 +1209,25 @@ impl Config {
             revoke_at: rng.chance(4).then(|| rng.below(steps as u64) as usize),
             open_despite_close: rng.chance(20),
             graceful_restarts: true,
+            creds: None,
         };
         // A page whose worker cannot start keeps the page timer, and the other way round.
         cfg.ticker = !cfg.page_timer || !rng.chance(15);
+        // Drawn last, so that the schedules without a provider stay as they were.
+        cfg.creds = rng.chance(20).then(|| CredsCfg {
+            delay: rng.pick(&[(0, 5), (20, 400)]),
+            fails: rng.pick(&[0, 0, 25]),
+            slow: rng.pick(&[0, 10]),
+            lifetime: rng.pick(&[None, Some(2_500), Some(10_000), Some(30_000)]),
+            says_expiry: rng.chance(50),
+            close_at_expiry: rng.chance(50),
+        });
+        // A token that may expire before its socket opens (2.5 s tokens, opens of
+        // up to 2.5 s) can never keep a connection: no client could, and each
+        // renewal only redelivers what was unacked (seen: seed 7252 never healed).
+        if let Some(creds) = cfg.creds.as_mut().filter(|c| c.lifetime == Some(2_500) && cfg.open_delay.1 > 1_000) {
+            creds.lifetime = Some(10_000);
+        }
         cfg
     }
 
@@ -1141,6 +1257,7 @@ impl Config {
             revoke_at: None,
             open_despite_close: false,
             graceful_restarts: false,
+            creds: None,
         }
     }
 }
@@ -1162,6 +1279,11 @@ macro_rules! stats {
 }
 
 stats!(
+    rpc_calls,
+    rpc_replies,
+    rpc_timeouts,
+    rpc_lost,
+    rpc_failed,
     seeds,
     steps,
     published,
@@ -1181,6 +1303,8 @@ stats!(
     broker_restarts,
     graceful_restarts,
     freezes,
+    alarms,
+    held_back,
     lost_errors,
     acks,
     nacks,
@@ -1216,6 +1340,11 @@ stats!(
     waited_for_room,
     withdrawn,
     early_timers,
+    credentials_asked,
+    credentials_failed,
+    renewals,
+    expired_refusals,
+    expiry_closes,
 );
 
 /// What one call into the core produced.
@@ -1278,6 +1407,10 @@ struct Sim {
     waiting: VecDeque<OutboxId>,
     /// Management API look-ups to answer: when, and the question.
     lookups: Vec<(Duration, QueueLookUp)>,
+    /// Credentials answers to give: when, for which request, what.
+    creds_due: Vec<(Duration, CredentialsId, Result<Credentials, String>)>,
+    /// Links a planned reconnect is ending.
+    renewing: HashSet<LinkId>,
     last_pump: (usize, usize),
     stats: Stats,
     /// Regression tests read these.
@@ -1287,6 +1420,11 @@ struct Sim {
     actions: Vec<(Duration, Action)>,
     /// Deliveries the readers took.
     taken: Vec<(ConsumerKey, burrow::rabbit::Delivery)>,
+    /// RPC (tests/sim/rpc.rs): its own random numbers, the calls made, and ends
+    /// said before their call was known.
+    rpc_rng: Rng,
+    calls: HashMap<burrow::reliable::CallId, sim_rpc::CallRec>,
+    early_calls: Vec<(burrow::reliable::CallId, Result<Box<burrow::rabbit::Delivery>, burrow::reliable::CallError>)>,
 }
 
 macro_rules! vlog {
@@ -1305,6 +1443,9 @@ macro_rules! fail {
         )
     };
 }
+
+#[path = "sim/rpc.rs"]
+mod sim_rpc;
 
 fn describe_items(items: &[Decoded]) -> String {
     items
@@ -1360,15 +1501,19 @@ impl Sim {
             max_frame: MAX_FRAME,
             limits: Limits::default(),
             pacing: cfg.pacing,
+            ask_credentials: cfg.creds.is_some(),
+            credentials_timeout: CREDS_TIMEOUT,
             ..ReliableOptions::default()
         };
         let core = Core::new(urls.clone(), options, settings, seed);
+        let mut broker = Broker::new(seed, cfg.lose_error);
+        broker.close_at_expiry = cfg.creds.is_some_and(|c| c.close_at_expiry);
         Sim {
             seed,
             step: 0,
             verbose,
             rng: Rng::new(seed),
-            broker: Broker::new(seed, cfg.lose_error),
+            broker,
             cfg,
             urls,
             now: Duration::ZERO,
@@ -1401,6 +1546,8 @@ impl Sim {
             readable: BTreeSet::new(),
             waiting: VecDeque::new(),
             lookups: Vec::new(),
+            creds_due: Vec::new(),
+            renewing: HashSet::new(),
             last_pump: (0, 0),
             stats: Stats::default(),
             record: false,
@@ -1408,6 +1555,9 @@ impl Sim {
             transmits: Vec::new(),
             actions: Vec::new(),
             taken: Vec::new(),
+            rpc_rng: Rng::new(seed ^ 0x5250_4300),
+            calls: HashMap::new(),
+            early_calls: Vec::new(),
         }
     }
 
@@ -1587,6 +1737,15 @@ impl Sim {
                     },
                 );
             }
+            Action::Credentials { id, url } => {
+                if self.stop_called || self.stopped.is_some() {
+                    fail!(self, "credentials asked for after stop()");
+                }
+                if !self.urls.contains(&url) {
+                    fail!(self, "credentials for unknown URL {url}");
+                }
+                self.ask_credentials(id);
+            }
             Action::LookUp(question) => {
                 if !self.urls.contains(&question.url) || question.queue.is_empty() || question.vhost != "/" {
                     fail!(self, "a look-up of {question:?}");
@@ -1743,6 +1902,10 @@ impl Sim {
             }
             ReliableEvent::Connection(ConnectionEvent::Reconnecting { reason, retry_at, .. }) => {
                 match reason {
+                    CloseReason::Credentials(_) => self.stats.credentials_failed += 1,
+                    CloseReason::TokenExpired(_) if self.cfg.creds.is_none() => {
+                        fail!(self, "an expired token retried without a provider")
+                    }
                     CloseReason::HeartBeatTimeout { .. } => self.stats.heartbeat_timeouts += 1,
                     CloseReason::ConnectTimeout(_) => self.stats.connect_timeouts += 1,
                     _ => {}
@@ -1811,7 +1974,12 @@ impl Sim {
                         p.outcome = Some(Outcome::Refused);
                         self.stats.refused_publishes += 1;
                     }
-                    (PublishError::Stopped, _) if self.stop_called || self.broker.refuse_connect || !self.cfg.reconnect => {
+                    (PublishError::Stopped, _)
+                        if self.stop_called
+                            || self.broker.refuse_connect
+                            || !self.cfg.reconnect
+                            || (self.broker.expired_refusals > 0 && self.cfg.creds.is_none()) =>
+                    {
                         if p.waiting {
                             p.waiting = false;
                             self.waiting.retain(|w| *w != publish);
@@ -1821,6 +1989,13 @@ impl Sim {
                     }
                     _ => fail!(self, "m-{tag} ({kind:?}) failed: {error}"),
                 }
+            }
+            ReliableEvent::Connection(ConnectionEvent::Renewing { link, .. }) => {
+                self.renewing.insert(link);
+                if self.cfg.creds.is_none_or(|c| c.lifetime.is_none()) {
+                    fail!(self, "a planned reconnect without credentials that expire");
+                }
+                self.stats.renewals += 1;
             }
             ReliableEvent::Connection(ConnectionEvent::ConsumerReady(key)) => {
                 let Some(rec) = self.consumers.get(&key) else { fail!(self, "ConsumerReady({key:?}) of no consumer") };
@@ -1837,6 +2012,14 @@ impl Sim {
                 let queue = rec.queue.clone();
                 match (&error, queue.as_str()) {
                     (ConsumeError::Refused(_), "missing") => self.stats.consumer_failed += 1,
+                    // A one-off connection has no second connection to tell a
+                    // refusal from a close whose words were lost (a restart's
+                    // ERROR that 3.10.8 dropped): its pending subscription is blamed.
+                    (ConsumeError::Refused(refusal), _)
+                        if !self.cfg.reconnect && refusal.detail.contains("without saying why") =>
+                    {
+                        self.stats.consumer_failed += 1
+                    }
                     _ => fail!(self, "{consumer:?} on {queue} failed: {error}"),
                 }
             }
@@ -1858,6 +2041,7 @@ impl Sim {
                     }
                 }
             }
+            ReliableEvent::CallDone { call, result } => self.on_call_done(call, result),
             ReliableEvent::Declared { request, result } => {
                 let Some(rec) = self.declares.get_mut(&request) else { fail!(self, "Declared of no declare") };
                 if rec.done {
@@ -1875,6 +2059,16 @@ impl Sim {
                     (expect, result) => fail!(self, "declare {request:?} (expected {expect:?}) answered {result:?}"),
                 }
             }
+            ReliableEvent::Connection(ConnectionEvent::PublishesHeldBack { since, in_flight }) => {
+                self.stats.held_back += 1;
+                vlog!(self, "publishes held back since {since:?} ({in_flight} in flight)");
+                if in_flight == 0 || self.now < since + HELD_BACK_AFTER {
+                    fail!(self, "held back said with {in_flight} in flight, since {since:?}");
+                }
+            }
+            ReliableEvent::Connection(ConnectionEvent::PublishesFlowing { held_for }) => {
+                vlog!(self, "publishes flowing after {held_for:?}");
+            }
             // The simulated consumers read queues only: a gap is a transient
             // exchange subscription's, which this simulation never makes.
             ReliableEvent::Connection(ConnectionEvent::SubscriptionGap { consumer, .. }) => {
@@ -1888,6 +2082,12 @@ impl Sim {
                 match &reason {
                     StopReason::Requested if self.stop_called => self.stats.stops += 1,
                     StopReason::Refused(CloseReason::ConnectRefused(_)) if self.broker.refuse_connect => {
+                        self.stats.connect_refusals += 1;
+                    }
+                    // Fixed credentials whose token expired: nothing else to send.
+                    StopReason::Refused(CloseReason::TokenExpired(_))
+                        if self.broker.expired_refusals > 0 && self.cfg.creds.is_none() =>
+                    {
                         self.stats.connect_refusals += 1;
                     }
                     // A one-off connection ends with its first close.
@@ -2189,6 +2389,9 @@ impl Sim {
         for (due, _) in &self.lookups {
             consider(*due);
         }
+        for (due, _, _) in &self.creds_due {
+            consider(*due);
+        }
         if let Some(t) = self.broker.frozen_until {
             consider(t);
         }
@@ -2263,11 +2466,52 @@ impl Sim {
         self.broker.dispatch(now);
         self.flush_broker();
         self.answer_lookups();
+        self.answer_credentials();
         if self.timer.is_some_and(|at| at <= now) {
             self.fire_timer();
         }
         if self.next_tick.is_some_and(|at| at <= now) {
             self.tick();
+        }
+    }
+
+    /// The provider is asked: it answers (or fails) after its delay, some answers
+    /// too late.
+    fn ask_credentials(&mut self, id: CredentialsId) {
+        self.stats.credentials_asked += 1;
+        let Some(cfg) = self.cfg.creds else { fail!(self, "credentials asked for without a provider") };
+        // Healing is without faults: the provider answers in time, and does not fail.
+        let (slow, fails) = if self.healing { (0, 0) } else { (cfg.slow, cfg.fails) };
+        let due = if self.rng.chance(slow) {
+            self.now + CREDS_TIMEOUT + ms(self.rng.range(1, 2_000))
+        } else {
+            self.now + ms(self.rng.range(cfg.delay.0, cfg.delay.1))
+        };
+        let answer = if self.rng.chance(fails) {
+            Err("the identity provider is unreachable".to_owned())
+        } else {
+            Ok(match cfg.lifetime {
+                Some(lifetime) => {
+                    let exp = (UNIX0 + due + ms(lifetime)).as_secs();
+                    let expires_in = cfg.says_expiry.then(|| ms(lifetime));
+                    Credentials { login: "sim".into(), passcode: token(exp), expires_in }
+                }
+                None => Credentials::new("guest", "guest"),
+            })
+        };
+        self.creds_due.push((due, id, answer));
+    }
+
+    fn answer_credentials(&mut self) {
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.creds_due).into_iter().partition(|(at, ..)| *at <= now);
+        self.creds_due = later;
+        for (_, id, answer) in due {
+            vlog!(self, "credentials {id:?}: {}", if answer.is_ok() { "given" } else { "failed" });
+            self.call(|c, now| {
+                c.handle_unix_time(now, UNIX0 + now);
+                c.handle_credentials(now, id, answer)
+            });
         }
     }
 
@@ -2422,7 +2666,10 @@ impl Sim {
     // ---------------------------------------------------------------- the user's calls
 
     fn start(&mut self) {
-        self.call(|c, now| c.start(now));
+        self.call(|c, now| {
+            c.handle_unix_time(now, UNIX0 + now);
+            c.start(now)
+        });
     }
 
     /// A publisher that waits for room: the core's line, first come first in.
@@ -2450,7 +2697,8 @@ impl Sim {
             Err(PublishError::Stopped) if self.over() => {}
             Err(error) => fail!(self, "a publisher that waits was refused: {error}"),
         }
-        if self.core.waiting() != self.waiting.len() {
+        // Calls wait in the same line (tests/sim/rpc.rs); the simulation tracks publishes.
+        if self.core.waiting() != self.waiting.len() + self.core.calls_waiting() {
             fail!(self, "the core has {} publishers waiting, the simulation {:?}", self.core.waiting(), self.waiting);
         }
     }
@@ -2747,6 +2995,8 @@ impl Sim {
             // RabbitMQ takes no ack once the subscription is gone.
             (Err(AckError::Cancelled), false, true, false) if ended => self.stats.cancelled_acks += 1,
             (Err(AckError::Stale { link }), false, false, _) if *link == acker.link() => self.stats.stale_acks += 1,
+            // A planned reconnect's DISCONNECT went: the link is as good as gone.
+            (Err(AckError::Stale { link }), false, true, _) if self.renewing.contains(link) => self.stats.stale_acks += 1,
             (result, ..) => fail!(
                 self,
                 "ack of {} (stopping {stopping}, current {current}, settled before {settled_before}) returned {result:?}",
@@ -2963,6 +3213,10 @@ impl Sim {
             vlog!(self, "credentials revoked");
             self.broker.refuse_connect = true;
         }
+        if self.rpc_rng.chance(4) {
+            vlog!(self, "rpc call");
+            return self.rpc_call();
+        }
         match self.rng.below(1000) {
             0..=179 => {
                 let n = match self.rng.below(100) {
@@ -3070,9 +3324,15 @@ impl Sim {
                 let for_ = ms(self.rng.range(5_000, 60_000));
                 self.freeze(for_);
             }
-            475..=494 => {
+            475..=489 => {
                 self.broker.slow_confirms = !self.broker.slow_confirms;
                 vlog!(self, "slow confirms {}", self.broker.slow_confirms);
+            }
+            490..=494 => {
+                let for_ = ms(self.rng.range(2_000, 40_000));
+                self.stats.alarms += 1;
+                vlog!(self, "resource alarm for {for_:?}");
+                self.broker.alarm_until = Some(self.now + for_);
             }
             495..=739 => {
                 let n = self.rng.range(1, 12);
@@ -3156,6 +3416,8 @@ impl Sim {
         self.finish();
         self.stats.steps += self.cfg.steps as u64;
         self.stats.lost_errors += self.broker.lost_errors;
+        self.stats.expired_refusals += self.broker.expired_refusals;
+        self.stats.expiry_closes += self.broker.expiry_closes;
         self.stats.reconnects += self.stats.connects.saturating_sub(1);
         self.stats.seeds += 1;
     }
@@ -3210,6 +3472,7 @@ impl Sim {
                 && self.network_idle()
                 && self.held.is_empty()
                 && self.streams_caught_up()
+                && self.calls.values().all(|c| c.done)
             {
                 healed = true;
                 break;
@@ -3234,6 +3497,7 @@ impl Sim {
                 self.core.consumers().collect::<Vec<_>>()
             );
         }
+        self.check_calls_over();
         // Invariant 1 at the end: every confirmed message reached the user (auto-ack
         // ones too: Burrow's auto-ack acks what the reader took, at-least-once).
         let mut ids: Vec<&OutboxId> = self.pubs.keys().collect();
@@ -3282,6 +3546,7 @@ impl Sim {
                 fail!(self, "{key:?} cancelled but never ConsumerCancelled");
             }
         }
+        self.check_calls_over();
         if self.core.waiting() != 0 || !self.waiting.is_empty() {
             fail!(self, "after stop {} publishers still wait for room", self.core.waiting());
         }
@@ -3918,6 +4183,45 @@ fn stale_and_double_acks_are_refused_and_send_nothing() {
     assert!(sim.broker.violations.is_empty());
 }
 
+/// A resource alarm that holds publishers back (confirms wait, deliveries and
+/// heart-beats go on) is said as such after 5 s, costs no connection, and ends
+/// with every publish confirmed and the status saying confirms flow again.
+#[test]
+fn publishes_held_back_by_an_alarm_are_said_and_wait_without_a_reconnect() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    let link = sim.core.current_link().expect("link");
+    sim.consume("q", true, 0).expect("consumer");
+    sim.broker.alarm_until = Some(sim.now + secs(30));
+    let mark = sim.mark();
+    let ids: Vec<_> = (0..20).map(|_| sim.publish().expect("publish")).collect();
+    sim.run_for(secs(4));
+    let said = |sim: &Sim| {
+        sim.events_since(mark)
+            .into_iter()
+            .filter_map(|e| match e {
+                ReliableEvent::Connection(ConnectionEvent::PublishesHeldBack { in_flight, .. }) => Some(in_flight),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(said(&sim).is_empty(), "not within 5 s");
+    sim.run_for(secs(2));
+    assert_eq!(said(&sim), [20], "said once, with every publish waiting");
+    // The consumer keeps getting what the broker holds, heart-beats keep the
+    // connection, and the publishes wait.
+    sim.run_for(secs(30));
+    assert_eq!(said(&sim).len(), 1, "said once for the whole wait");
+    assert_eq!(sim.core.current_link(), Some(link), "no reconnect for an alarm");
+    assert!(ids.iter().all(|id| sim.outcome(*id) == Some(Outcome::Confirmed)), "every publish confirmed after the alarm");
+    let flowing = sim.events_since(mark).into_iter().filter_map(|e| match e {
+        ReliableEvent::Connection(ConnectionEvent::PublishesFlowing { held_for }) => Some(held_for),
+        _ => None,
+    });
+    assert!(flowing.collect::<Vec<_>>().first().is_some_and(|held| *held >= secs(29)), "confirms flow again, said once");
+    assert!(sim.broker.violations.is_empty());
+}
+
 #[test]
 fn a_message_published_again_after_a_lost_confirm_is_marked() {
     let mut sim = Sim::scripted();
@@ -4398,5 +4702,162 @@ fn a_node_that_refuses_connections_is_passed_over_with_the_same_backoff() {
         vec![(1, "ws://node1.sim:15674/ws".to_owned()), (2, "ws://node2.sim:15674/ws".to_owned())],
         "each failure moves on, and the backoff counts on"
     );
+    assert!(sim.core.is_connected());
+}
+
+// ---------------------------------------------------------------- credentials per connection (issue 18)
+
+impl Sim {
+    /// Scripted, with a provider: answers in 10 ms, tokens of `lifetime` ms.
+    fn scripted_provider(lifetime: Option<u64>, close_at_expiry: bool) -> Sim {
+        let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+        let creds = CredsCfg { delay: (10, 10), fails: 0, slow: 0, lifetime, says_expiry: false, close_at_expiry };
+        let mut sim = Sim::new(7, Config { creds: Some(creds), ..Config::scripted() }, verbose);
+        sim.record = true;
+        sim
+    }
+
+    fn statuses(&self) -> Vec<ConnectionEvent> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ReliableEvent::Connection(status) => Some(status.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn passcodes(&self) -> Vec<String> {
+        let links: BTreeSet<LinkId> = self.transmits.iter().map(|(_, l, _)| *l).collect();
+        links
+            .into_iter()
+            .flat_map(|link| self.frames_on(link))
+            .filter(|f| f.command == Command::Connect)
+            .filter_map(|f| f.header("passcode").map(str::to_owned))
+            .collect()
+    }
+}
+
+#[test]
+fn credentials_are_asked_for_before_every_connect_and_a_failing_provider_is_retried_with_the_backoff() {
+    let mut sim = Sim::scripted_provider(None, false);
+    sim.cfg.creds = Some(CredsCfg { fails: 100, ..sim.cfg.creds.expect("a provider") });
+    sim.start();
+    let published = sim.publish().expect("a publish waits in the outbox");
+    sim.run_for(secs(3));
+    // No socket yet, the provider failing: typed in the status, retried with the backoff.
+    assert!(!sim.actions.iter().any(|(_, a)| matches!(a, Action::Open { .. })), "no socket without credentials");
+    let failures: Vec<Duration> = sim
+        .statuses()
+        .into_iter()
+        .filter_map(|s| match s {
+            ConnectionEvent::Reconnecting { reason: CloseReason::Credentials(error), delay, .. } => {
+                assert_eq!(error.to_string(), "the credentials provider failed: the identity provider is unreachable");
+                Some(delay)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(failures.len() >= 2 && failures[1] > failures[0], "backing off: {failures:?}");
+    assert_eq!(sim.core.outbox().len(), 1, "the publish waits");
+    // The provider works again: it connects with what the provider gave, and the publish goes.
+    sim.cfg.creds = Some(CredsCfg { fails: 0, ..sim.cfg.creds.expect("a provider") });
+    sim.run_for(secs(10));
+    assert!(sim.core.is_connected());
+    assert_eq!(sim.outcome(published), Some(Outcome::Confirmed));
+    assert_eq!(sim.passcodes(), ["guest"]);
+}
+
+#[test]
+fn a_provider_that_does_not_answer_in_time_fails_the_attempt_and_its_late_answer_is_ignored() {
+    let mut sim = Sim::scripted_provider(None, false);
+    sim.cfg.creds = Some(CredsCfg { delay: (1_500, 1_500), ..sim.cfg.creds.expect("a provider") });
+    sim.start();
+    sim.run_for(ms(1_200));
+    let timed_out = sim.statuses().into_iter().any(|s| {
+        matches!(s, ConnectionEvent::Reconnecting { reason: CloseReason::Credentials(CredentialsError::TimedOut(t)), .. } if t == CREDS_TIMEOUT)
+    });
+    assert!(timed_out, "{:?}", sim.statuses());
+    sim.run_for(ms(500));
+    assert!(!sim.actions.iter().any(|(_, a)| matches!(a, Action::Open { .. })), "the late answer opened nothing");
+}
+
+#[test]
+fn tokens_that_expire_are_renewed_by_planned_reconnects_that_lose_nothing() {
+    // RabbitMQ 4.3 closes a connection whose token expired: planned reconnects come first.
+    let mut sim = Sim::scripted_provider(Some(5_000), true);
+    sim.connect();
+    let consumer = sim.consume("q", false, 10).expect("consumer");
+    let mut published = Vec::new();
+    for _ in 0..60 {
+        published.push(sim.publish().expect("publish"));
+        sim.run_for(ms(500));
+        sim.read_all();
+        sim.ack_all_held();
+    }
+    sim.run_for(secs(2));
+    sim.read_all();
+    sim.ack_all_held();
+    let renewals = sim.statuses().into_iter().filter(|s| matches!(s, ConnectionEvent::Renewing { .. })).count();
+    assert!((6..=9).contains(&renewals), "about one in 3.75 s of 30 s: {renewals}");
+    assert_eq!(sim.broker.expiry_closes, 0, "never closed by the broker at expiry");
+    assert!(published.iter().all(|id| sim.outcome(*id) == Some(Outcome::Confirmed)), "all confirmed");
+    let received: BTreeSet<u64> = sim.taken.iter().filter(|(c, _)| *c == consumer).filter_map(|(_, d)| parse_tag(&d.body)).collect();
+    assert_eq!(received.len(), 60, "all received");
+    let passcodes = sim.passcodes();
+    let distinct: BTreeSet<&String> = passcodes.iter().collect();
+    assert_eq!(distinct.len(), passcodes.len(), "a fresh token for every CONNECT");
+}
+
+#[test]
+fn a_broker_that_closes_at_expiry_is_not_taken_for_a_refusal() {
+    // Fixed credentials: a token of 3 s, no provider to renew it. RabbitMQ 4.3
+    // closes at expiry, without words, while publishes await their confirm: they
+    // are not what the broker refused (before, the second such close blamed them).
+    let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+    let mut sim = Sim::new(7, Config::scripted(), verbose);
+    sim.record = true;
+    sim.broker.close_at_expiry = true;
+    sim.broker.slow_confirms = true;
+    let options = ConnectOptions::new("/").with_credentials("burrow", token((UNIX0 + secs(3)).as_secs()));
+    sim.core = Core::new(sim.urls.clone(), options, ReliableOptions::default(), 7);
+    sim.connect();
+    let published: Vec<OutboxId> = (0..200).map(|_| sim.publish().expect("publish")).collect();
+    sim.run_for(secs(10));
+    assert_eq!(sim.broker.expiry_closes, 1, "the broker closed at expiry");
+    assert!(matches!(sim.stopped, Some(StopReason::Refused(CloseReason::TokenExpired(_)))), "{:?}", sim.stopped);
+    for id in published {
+        assert!(matches!(sim.outcome(id), Some(Outcome::Confirmed | Outcome::Stopped)), "{:?}", sim.outcome(id));
+    }
+}
+
+#[test]
+fn an_expired_token_is_explained_in_words_and_fixed_credentials_stop_there() {
+    let verbose = std::env::var("BURROW_SIM_VERBOSE").is_ok();
+    let mut sim = Sim::new(7, Config::scripted(), verbose);
+    sim.record = true;
+    let expired = token((UNIX0 - secs(90)).as_secs());
+    let options = ConnectOptions::new("/").with_credentials("burrow", expired);
+    sim.core = Core::new(sim.urls.clone(), options, ReliableOptions::default(), 7);
+    sim.start();
+    sim.run_for(secs(1));
+    let Some(StopReason::Refused(reason @ CloseReason::TokenExpired(_))) = sim.stopped.clone() else {
+        panic!("stopped with {:?}", sim.stopped)
+    };
+    let words = StopReason::Refused(reason).to_string();
+    assert!(words.starts_with("the token sent as the passcode had expired"), "{words}");
+    assert!(words.contains("was 90 s before CONNECT") && words.contains("Access refused"), "{words}");
+}
+
+#[test]
+fn a_provider_that_gives_an_expired_token_is_asked_again_with_the_backoff() {
+    let mut sim = Sim::scripted_provider(Some(0), false);
+    sim.start();
+    sim.run_for(secs(2));
+    let expired = sim.statuses().into_iter().filter(|s| matches!(s, ConnectionEvent::Reconnecting { reason: CloseReason::TokenExpired(_), .. })).count();
+    assert!(expired >= 2, "{:?}", sim.statuses());
+    assert!(sim.stopped.is_none(), "a provider may give a fresh one");
+    sim.cfg.creds = Some(CredsCfg { lifetime: Some(60_000), ..sim.cfg.creds.expect("a provider") });
+    sim.run_for(secs(10));
     assert!(sim.core.is_connected());
 }

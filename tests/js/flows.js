@@ -139,6 +139,31 @@ async function statusAndErrors() {
   log("status events: connecting, connected, stopped last; an impossible publish is refused in words");
 }
 
+async function credentialsProvider() {
+  // Credentials from a function before every CONNECT: the first call fails (a
+  // reconnecting event says so in its words), the second gives them.
+  const events = [];
+  let calls = 0;
+  const credentials = async () => {
+    calls += 1;
+    if (calls === 1) throw new Error("identity provider down");
+    return { login: options.login, passcode: options.passcode };
+  };
+  const connection = connect(URL_, { credentials, reconnectDelay: 50, onStatus: (event) => events.push(event) });
+  const queue = fresh("tokens");
+  await within("the declare", connection.queueDeclare(queue));
+  const inbox = collect(connection, queue, { ack: "auto", prefetch: 0 });
+  await within("the confirm", connection.publish(queue, "with fresh credentials"));
+  const message = await inbox.next("the delivery");
+  assert(message.text === "with fresh credentials", `delivered: ${message.text}`);
+  const failed = events.find((e) => e.type === "reconnecting");
+  assert(failed && failed.reason === "the credentials provider failed: identity provider down" && failed.fault === "local",
+    `the failing provider in the status: ${JSON.stringify(failed)}`);
+  assert(calls === 2, `the provider was called before each CONNECT: ${calls}`);
+  connection.close();
+  log("credentials from a provider: a rejection is a reconnecting event in its words, retried; then connected with what it gave");
+}
+
 async function publishOutcomes() {
   // A message the broker refuses fails alone; the next one is confirmed.
   const connection = connect(URL_, options);
@@ -217,4 +242,4 @@ async function quorumAndStreams() {
 }
 
 await init(wasm);
-await run({ helloWorld, workQueues, acknowledgements, durability, statusAndErrors, publishOutcomes, quorumAndStreams });
+await run({ helloWorld, workQueues, acknowledgements, durability, statusAndErrors, credentialsProvider, publishOutcomes, quorumAndStreams });

@@ -7,17 +7,18 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 use std::task::Waker;
 
 use futures_channel::{mpsc, oneshot};
 use gloo_timers::callback::Timeout;
 
 use super::publish::ConfirmSink;
-use crate::client::ConnectOptions;
+use super::rpc::CallSink;
 use crate::management::ManagementApi;
 use crate::rabbit::OutboxId;
 use crate::sans_io::core::{
-    Action, Alarm, ConnectionEvent, ConsumerKey, Core, DeclareError, DeclareId, LinkId, Phase, PublishError, QueueLookUp,
+    Action, Alarm, CallId, ConnectionEvent, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId, LinkId, Phase, PublishError, QueueLookUp,
     ReliableEvent, Warning,
 };
 use crate::transport::{now, Socket, SocketHandlers, Ticker};
@@ -41,6 +42,8 @@ pub(crate) struct Driver {
     /// Consumer streams waiting for something to take.
     pub(super) readers: HashMap<ConsumerKey, Waker>,
     pub(super) declares: HashMap<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
+    /// Where each call's outcome goes.
+    pub(super) calls: HashMap<CallId, CallSink>,
     /// Callers waiting for the connection to be up (or stopped).
     pub(super) up: Vec<oneshot::Sender<()>>,
     /// A reused buffer for what goes to a socket.
@@ -49,7 +52,7 @@ pub(crate) struct Driver {
     queue: VecDeque<ReliableEvent>,
     /// A pump is handing events on: a pump within it only drains the core.
     dispatching: bool,
-    options: ConnectOptions,
+    provider: Option<super::CredentialsProvider>,
     management_url: Option<String>,
     pub(super) weak: Weak<RefCell<Driver>>,
 }
@@ -58,7 +61,7 @@ impl Driver {
     pub(super) fn new(
         core: Core,
         status: mpsc::UnboundedSender<ConnectionEvent>,
-        options: ConnectOptions,
+        provider: Option<super::CredentialsProvider>,
         management_url: Option<String>,
         page_timer: bool,
         weak: Weak<RefCell<Driver>>,
@@ -75,11 +78,12 @@ impl Driver {
             admissions: HashMap::new(),
             readers: HashMap::new(),
             declares: HashMap::new(),
+            calls: HashMap::new(),
             up: Vec::new(),
             out: Vec::new(),
             queue: VecDeque::new(),
             dispatching: false,
-            options,
+            provider,
             management_url,
             weak,
         }
@@ -92,12 +96,12 @@ impl Driver {
             Phase::Connected { url } | Phase::Connecting { url } => url,
             _ => self.core.urls().first().cloned()?,
         };
-        ManagementApi::for_connection(&url, self.management_url.as_deref(), &self.options)
+        ManagementApi::for_connection(&url, self.management_url.as_deref(), self.core.connect_options())
     }
 
     /// The virtual host it connects to.
     pub(super) fn vhost(&self) -> String {
-        self.options.host.clone()
+        self.core.connect_options().host.clone()
     }
 
     /// Drains every output of the core until none says anything, then arms the timer.
@@ -143,9 +147,15 @@ impl Driver {
                 }
             }
             Action::LookUp(question) => {
-                let api = ManagementApi::for_connection(&question.url, self.management_url.as_deref(), &self.options);
+                // The credentials of the latest CONNECT (a provider's fresh token).
+                let options = self.core.connect_options();
+                let api = ManagementApi::for_connection(&question.url, self.management_url.as_deref(), options);
                 look_up(self.weak.clone(), api, question);
             }
+            Action::Credentials { id, .. } => match self.provider.clone() {
+                Some(provider) => ask_provider(self.weak.clone(), &provider, id),
+                None => self.core.handle_credentials(now(), id, Err("no credentials provider was given".into())),
+            },
         }
     }
 
@@ -175,6 +185,8 @@ impl Driver {
         }
         self.admissions.clear();
         self.declares.clear();
+        // The core ended every call before Stopped.
+        self.calls.clear();
         for waiter in self.up.drain(..) {
             let _ = waiter.send(());
         }
@@ -272,6 +284,13 @@ fn route(shared: &Shared, event: ReliableEvent) {
                 let _ = tx.send(result);
             }
         }
+        ReliableEvent::CallDone { call, result } => {
+            let sink = driver.calls.remove(&call);
+            drop(driver);
+            if let Some(sink) = sink {
+                sink.settle(result.map(|reply| *reply));
+            }
+        }
     }
 }
 
@@ -292,6 +311,27 @@ fn on_status(driver: &mut Driver, status: &ConnectionEvent) -> Vec<ConfirmSink> 
         _ => {}
     }
     Vec::new()
+}
+
+/// The wall clock (time since 1970), for a JWT's `exp`.
+pub(super) fn unix_now() -> Duration {
+    Duration::from_millis(js_sys::Date::now().max(0.0) as u64)
+}
+
+/// Calls the credentials provider, then gives the core the answer (the core
+/// ignores one that comes after its timeout).
+fn ask_provider(weak: Weak<RefCell<Driver>>, provider: &super::CredentialsProvider, id: CredentialsId) {
+    let answer = provider();
+    wasm_bindgen_futures::spawn_local(async move {
+        let answer = answer.await;
+        with_driver(&weak, |shared| {
+            if let Ok(mut driver) = shared.try_borrow_mut() {
+                driver.core.handle_unix_time(now(), unix_now());
+                driver.core.handle_credentials(now(), id, answer);
+            }
+            pump(shared);
+        });
+    });
 }
 
 /// Reads the queue from the management API, then gives the core the answer.

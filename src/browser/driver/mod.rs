@@ -9,6 +9,8 @@
 //! A plain one-off connection is the same driver with reconnects off
 //! ([`ReliableOptions::reconnect`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -19,14 +21,16 @@ mod consumer;
 mod drive;
 mod exchanges;
 mod publish;
+mod rpc;
 
 pub use self::consumer::{AckHandle, Consumer, Delivery};
 pub use self::publish::PublishConfirm;
+pub use self::rpc::CallReply;
 
 pub(crate) use self::drive::Driver;
 use self::drive::{pump, start_ticker, Shared};
 use self::publish::{ConfirmSink, Waiting};
-use crate::client::{ConnectOptions, ConnectionInfo, SocketClose};
+use crate::client::{ConnectOptions, ConnectionInfo, Credentials, SocketClose};
 use crate::rabbit::{BasicProperties, HeartBeats, PendingPublish, QueueOptions};
 use crate::sans_io::core::{
     ConnectionEvent, ConsumeError, ConsumeOptions, Core, DeclareError, Phase, PublishError, ReliableOptions,
@@ -45,6 +49,33 @@ pub struct OutboxStatus {
     /// Publishes waiting for room to enter the outbox.
     pub waiting: usize,
 }
+
+/// Gives the credentials of each connection attempt (the first, each reconnect,
+/// each node of a cluster), an OAuth2 token as the passcode say: called before
+/// every CONNECT, and its answer is used for the management API's look-ups too.
+/// An `Err` (in the provider's words) or no answer within
+/// [`ReliableOptions::credentials_timeout`] fails the attempt, which is retried
+/// with the backoff. When the credentials expire ([`Credentials::expires_in`], or a
+/// JWT passcode's `exp`), the connection reconnects before they do
+/// ([`ConnectionEvent::Renewing`]).
+///
+/// ```no_run
+/// use std::rc::Rc;
+/// use burrow::client::{ConnectOptions, Credentials};
+/// use burrow::reliable::{CredentialsProvider, ReliableConnection, ReliableOptions};
+///
+/// # async fn fetch_token() -> Result<String, String> { Ok(String::new()) }
+/// let provider: CredentialsProvider = Rc::new(|| {
+///     Box::pin(async {
+///         let token = fetch_token().await?; // a JWT: its exp says when it expires
+///         Ok(Credentials::new("ignored", token))
+///     })
+/// });
+/// let urls = vec!["ws://127.0.0.1:15676/ws".to_owned()];
+/// let connection =
+///     ReliableConnection::start_with_provider(urls, ConnectOptions::new("/"), ReliableOptions::default(), provider);
+/// ```
+pub type CredentialsProvider = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Credentials, String>>>>>;
 
 /// A connection that reconnects by itself, restores its consumers and resends what
 /// was not confirmed; see the module documentation. Dropping it stops it.
@@ -108,6 +139,31 @@ impl ReliableConnection {
         options: ConnectOptions,
         reliable: ReliableOptions,
     ) -> Result<Self, StartError> {
+        Self::start_inner(urls, options, reliable, None)
+    }
+
+    /// As [`ReliableConnection::start_with_urls`], with credentials from
+    /// `provider` before every CONNECT instead of the options' fixed ones, and
+    /// planned reconnects before they expire (see [`CredentialsProvider`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`] for no URL or one that is not `ws://` or `wss://`.
+    pub fn start_with_provider(
+        urls: Vec<String>,
+        options: ConnectOptions,
+        reliable: ReliableOptions,
+        provider: CredentialsProvider,
+    ) -> Result<Self, StartError> {
+        Self::start_inner(urls, options, ReliableOptions { ask_credentials: true, ..reliable }, Some(provider))
+    }
+
+    fn start_inner(
+        urls: Vec<String>,
+        options: ConnectOptions,
+        reliable: ReliableOptions,
+        provider: Option<CredentialsProvider>,
+    ) -> Result<Self, StartError> {
         if urls.is_empty() {
             return Err(StartError::NoUrl);
         }
@@ -118,11 +174,15 @@ impl ReliableConnection {
         let (status, events) = mpsc::unbounded();
         let management_url = reliable.management_url.clone();
         let page_timer = reliable.page_timer;
-        let core = Core::new(urls, options.clone(), reliable, seed);
+        let core = Core::new(urls, options, reliable, seed);
         let shared = Rc::new_cyclic(|weak| {
-            std::cell::RefCell::new(Driver::new(core, status, options, management_url, page_timer, weak.clone()))
+            std::cell::RefCell::new(Driver::new(core, status, provider, management_url, page_timer, weak.clone()))
         });
-        shared.borrow_mut().core.start(now());
+        {
+            let mut driver = shared.borrow_mut();
+            driver.core.handle_unix_time(now(), drive::unix_now());
+            driver.core.start(now());
+        }
         pump(&shared);
         start_ticker(&shared);
         Ok(ReliableConnection { shared, events })
@@ -379,7 +439,7 @@ impl Drop for ReliableConnection {
     }
 }
 
-fn pending(exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties) -> PendingPublish {
+pub(super) fn pending(exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties) -> PendingPublish {
     PendingPublish {
         exchange: exchange.to_owned(),
         routing_key: routing_key.to_owned(),

@@ -225,6 +225,12 @@ pub fn raw_cancel(id: u32, consumer: u32) {
 fn js_message(entry: &Entry, delivery: &Delivery) -> JsValue {
     let handle = delivery.ack_handle();
     let token = if handle.needs_ack() { entry.acks.borrow_mut().insert(handle) } else { 0.0 };
+    message_object(entry, token, delivery)
+}
+
+/// The JavaScript `Message` for a delivery whose acker (if any) is under `token`
+/// (0: nothing to settle, as for an RPC reply).
+pub(super) fn message_object(entry: &Entry, token: f64, delivery: &crate::rabbit::Delivery) -> JsValue {
     let properties = &delivery.properties;
     let flags = u32::from(delivery.redelivered)
         | u32::from(delivery.possibly_duplicate()) << 1

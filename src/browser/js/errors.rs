@@ -6,7 +6,7 @@ use std::fmt::Display;
 
 use wasm_bindgen::prelude::*;
 
-use crate::reliable::{AckError, ConsumeError, DeclareError, PublishError, StartError};
+use crate::reliable::{AckError, CallError, ConsumeError, DeclareError, PublishError, ReplyError, StartError};
 
 #[wasm_bindgen(raw_module = "./errors.js")]
 extern "C" {
@@ -65,4 +65,22 @@ pub(crate) fn ack_error(e: AckError) -> JsValue {
         AckError::Client(_) => "AckFailed",
     };
     error(name, e)
+}
+
+pub(crate) fn call_error(e: CallError) -> JsValue {
+    let name = match e {
+        CallError::Publish(e) => return publish_error(e),
+        CallError::Timeout(_) => "Timeout",
+        CallError::ConnectionLost(_) => "ConnectionLost",
+        CallError::Stopped => "Stopped",
+        CallError::ReplyToGiven(_) | CallError::CorrelationInUse(_) => "CallInvalid",
+    };
+    error(name, e)
+}
+
+pub(crate) fn reply_error(e: ReplyError) -> JsValue {
+    match e {
+        ReplyError::Publish(e) => publish_error(e),
+        ReplyError::NoReplyTo => error("NoReplyTo", e),
+    }
 }

@@ -20,6 +20,7 @@ mod decoder;
 mod errors;
 mod exchanges;
 mod publish;
+mod rpc;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -31,14 +32,17 @@ use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::client::{Backoff, ConnectOptions, HeartBeat, Jitter};
+use crate::client::{Backoff, ConnectOptions, Credentials, HeartBeat, Jitter};
 use crate::rabbit::OutboxLimits;
-use crate::reliable::{ConnectionEvent, Pacing, Phase, ReliableConnection, ReliableOptions, Window};
+use crate::reliable::{
+    ConnectionEvent, CredentialsProvider, Pacing, Phase, ReliableConnection, ReliableOptions, Window,
+};
 
 pub use consume::{raw_cancel, raw_consume, raw_settle};
 pub use declare::raw_declare;
 pub use decoder::JsFrameDecoder;
 pub use publish::{raw_publish_bytes, raw_publish_text};
+pub use rpc::{raw_call, raw_reply, raw_unmatched_replies};
 
 /// One connection of the table: the connection, the JavaScript `Connection`
 /// object that owns it (messages call back into it to ack), its consumers'
@@ -100,7 +104,34 @@ fn options(settings: &Object) -> (ConnectOptions, ReliableOptions) {
         bytes: number("outboxBytes").map_or(defaults.bytes, |n| n as usize),
     };
     reliable.management_url = text("managementUrl");
+    if let Some(timeout) = number("credentialsTimeout") {
+        reliable.credentials_timeout = millis(timeout);
+    }
     (connect, reliable)
+}
+
+/// The checked provider `index.js` made of `options.credentials`: each call
+/// resolves to `{ login, passcode, expiresInMs }`, or rejects (in its words).
+fn js_provider(function: Function) -> CredentialsProvider {
+    Rc::new(move || {
+        let called = function.call0(&JsValue::NULL);
+        Box::pin(async move {
+            let promise = called.map_err(|thrown| words(&thrown))?;
+            let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise))
+                .await
+                .map_err(|thrown| words(&thrown))?;
+            let passcode = get(&answer, "passcode").as_string().ok_or("the provider gave no passcode")?;
+            let login = get(&answer, "login").as_string().unwrap_or_default();
+            let mut credentials = Credentials::new(login, passcode);
+            credentials.expires_in = get(&answer, "expiresInMs").as_f64().map(millis);
+            Ok(credentials)
+        })
+    })
+}
+
+/// What a thrown value or a rejection says: an Error's message, or the value as text.
+fn words(thrown: &JsValue) -> String {
+    get(thrown, "message").as_string().or_else(|| thrown.as_string()).unwrap_or_else(|| format!("{thrown:?}"))
 }
 
 /// Starts a connection (`connect()` in `index.js`): `urls` are Web-STOMP URLs,
@@ -110,8 +141,12 @@ fn options(settings: &Object) -> (ConnectOptions, ReliableOptions) {
 pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Function) -> Result<u32, JsValue> {
     let urls: Vec<String> = urls.iter().filter_map(|url| url.as_string()).collect();
     let (connect, reliable) = options(&settings);
-    let mut connection =
-        ReliableConnection::start_with_urls(urls, connect, reliable).map_err(errors::start_error)?;
+    let provider = get(&settings, "credentials").dyn_into::<Function>().ok();
+    let started = match provider {
+        Some(provider) => ReliableConnection::start_with_provider(urls, connect, reliable, js_provider(provider)),
+        None => ReliableConnection::start_with_urls(urls, connect, reliable),
+    };
+    let mut connection = started.map_err(errors::start_error)?;
     let mut events = connection.take_events();
     let id = NEXT_ID.with(|next| {
         next.set(next.get().wrapping_add(1));
@@ -205,6 +240,10 @@ fn status_object(event: &ConnectionEvent) -> Object {
             set(&object, "delayMs", delay.as_millis() as f64);
             set(&object, "nextUrl", next_url.as_str());
         }
+        ConnectionEvent::Renewing { expires_in, .. } => {
+            set(&object, "type", "renewing");
+            set(&object, "expiresInMs", expires_in.as_millis() as f64);
+        }
         ConnectionEvent::ConsumerReady(key) => {
             set(&object, "type", "consumer-ready");
             set(&object, "consumer", key.0 as f64);
@@ -219,6 +258,15 @@ fn status_object(event: &ConnectionEvent) -> Object {
             set(&object, "type", "consumer-failed");
             set(&object, "consumer", consumer.0 as f64);
             set(&object, "reason", error.to_string());
+        }
+        ConnectionEvent::PublishesHeldBack { since, in_flight } => {
+            set(&object, "type", "publishes-held-back");
+            set(&object, "sinceMs", since.as_secs_f64() * 1000.0);
+            set(&object, "inFlight", *in_flight as f64);
+        }
+        ConnectionEvent::PublishesFlowing { held_for } => {
+            set(&object, "type", "publishes-flowing");
+            set(&object, "heldForMs", held_for.as_secs_f64() * 1000.0);
         }
         ConnectionEvent::Warning(words) => {
             set(&object, "type", "warning");

@@ -93,7 +93,7 @@ fn send(entry: &Rc<Entry>, exchange: &str, routing_key: &str, body: Vec<u8>, pro
 
 /// The publish options `index.js` checked (`exchange` and the properties; only
 /// those given are present; `headers` a flat `[name, value, ...]` of strings).
-fn read_properties(given: &Object) -> (String, BasicProperties) {
+pub(super) fn read_properties(given: &Object) -> (String, BasicProperties) {
     let mut exchange = String::new();
     let mut properties = BasicProperties::default();
     for key in Object::keys(given).iter() {

@@ -2,8 +2,7 @@
 //! exchange or bind a queue, so pika's `exchange_declare`, `exchange_delete`,
 //! `queue_bind` and `queue_unbind` go over HTTP, refused in words.
 
-use serde_json::Value;
-
+use super::json::{object_text, Json};
 use super::{component, ManagementApi, ManagementError};
 
 /// Why an exchange or binding call failed, in words (what RabbitMQ 3.10.8's
@@ -92,7 +91,11 @@ impl ManagementApi {
     ) -> Result<(), ExchangeError> {
         let what = format!("declaring exchange '{exchange}'");
         let path = format!("/exchanges/{}/{}", component(vhost), component(exchange));
-        let body = serde_json::json!({ "type": exchange_type, "durable": durable, "auto_delete": auto_delete });
+        let body = object_text(&[
+            ("type", exchange_type.into()),
+            ("durable", durable.into()),
+            ("auto_delete", auto_delete.into()),
+        ]);
         match self.call("PUT", &path, Some(body), &what).await? {
             Ok(_) => Ok(()),
             Err(Answer { status: 400, reason }) if reason.contains("unknown exchange type") => {
@@ -133,7 +136,7 @@ impl ManagementApi {
     ) -> Result<(), ExchangeError> {
         let what = format!("binding queue '{queue}' to exchange '{exchange}' with key '{routing_key}'");
         let path = format!("/bindings/{}/e/{}/q/{}", component(vhost), component(exchange), component(queue));
-        let body = serde_json::json!({ "routing_key": routing_key, "arguments": {} });
+        let body = object_text(&[("routing_key", routing_key.into()), ("arguments", js_sys::Object::new().into())]);
         self.call("POST", &path, Some(body), &what).await?.map(drop).map_err(|answer| refused(what, answer))
     }
 
@@ -158,15 +161,15 @@ impl ManagementApi {
             Ok(json) => json,
             Err(answer) => return Err(refused(what, answer)),
         };
-        let bindings: Vec<Value> = serde_json::from_str(&json).unwrap_or_default();
+        let bindings = Json::parse(&json).ok().and_then(|list| list.as_array()).unwrap_or_default();
         let found = bindings.iter().find(|b| {
-            b.get("routing_key").and_then(Value::as_str) == Some(routing_key)
-                && b.get("arguments").and_then(Value::as_object).is_none_or(|a| a.is_empty())
+            b.get("routing_key").and_then(|k| k.as_str()).as_deref() == Some(routing_key)
+                && b.get("arguments").and_then(|a| a.entries()).is_none_or(|a| a.is_empty())
         });
-        let Some(key) = found.and_then(|b| b.get("properties_key")).and_then(Value::as_str) else {
+        let Some(key) = found.and_then(|b| b.get("properties_key")).and_then(|k| k.as_str()) else {
             return Ok(false);
         };
-        let path = format!("{list}/{}", component(key));
+        let path = format!("{list}/{}", component(&key));
         match self.call("DELETE", &path, None, &what).await? {
             Ok(_) => Ok(true),
             Err(Answer { status: 404, .. }) => Ok(false),
@@ -180,10 +183,9 @@ impl ManagementApi {
         &self,
         method: &str,
         path: &str,
-        body: Option<Value>,
+        body: Option<String>,
         what: &str,
     ) -> Result<Result<String, Answer>, ExchangeError> {
-        let body = body.map(|b| b.to_string());
         match self.send_raw(method, path, body.as_deref()).await {
             Ok((200..=299, text)) => Ok(Ok(text)),
             Ok((status, text)) => Ok(Err(Answer { status, reason: reason_of(&text) })),
@@ -204,8 +206,8 @@ fn refused(what: String, Answer { status, reason }: Answer) -> ExchangeError {
 
 /// The `reason` of RabbitMQ's JSON error answer, or the start of the text.
 fn reason_of(text: &str) -> String {
-    serde_json::from_str::<Value>(text)
+    Json::parse(text)
         .ok()
-        .and_then(|json| json.get("reason").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|json| json.get("reason").and_then(|r| r.as_str()))
         .unwrap_or_else(|| text.chars().take(200).collect())
 }

@@ -10,6 +10,7 @@ use web_sys::{Request, RequestInit, Response};
 use crate::client::ConnectOptions;
 
 mod exchanges;
+mod json;
 mod peek;
 mod queue_state;
 mod route;
@@ -142,13 +143,13 @@ impl ManagementApi {
     /// refuses it (HTTP 400: read a stream with a consumer from an offset).
     pub async fn get_messages(&self, vhost: &str, name: &str, count: u32) -> Result<Option<Vec<PeekedMessage>>, ManagementError> {
         let path = format!("/queues/{}/{}/get", component(vhost), component(name));
-        let body = serde_json::json!({
-            "count": count,
-            "ackmode": "reject_requeue_true",
-            "encoding": "auto",
-            "truncate": PEEK_TRUNCATE_BYTES,
-        });
-        match self.send("POST", &path, Some(&body.to_string())).await? {
+        let body = json::object_text(&[
+            ("count", count.into()),
+            ("ackmode", "reject_requeue_true".into()),
+            ("encoding", "auto".into()),
+            ("truncate", PEEK_TRUNCATE_BYTES.into()),
+        ]);
+        match self.send("POST", &path, Some(&body)).await? {
             None => Ok(None),
             Some(json) => PeekedMessage::list_from_management_json(&json).map(Some).map_err(ManagementError::BadAnswer),
         }

@@ -1,5 +1,6 @@
 //! A message as the management API's "Get messages" shows it, read from its JSON.
 
+use super::json::Json;
 use super::QueueStateError;
 
 /// How much of each body "Get messages" returns (RabbitMQ's `truncate`): enough
@@ -47,31 +48,27 @@ impl PeekedMessage {
     /// # Ok::<(), burrow::management::QueueStateError>(())
     /// ```
     pub fn list_from_management_json(json: &str) -> Result<Vec<PeekedMessage>, QueueStateError> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| QueueStateError::NotJson(e.to_string()))?;
-        let items = value.as_array().ok_or(QueueStateError::NotAList)?;
+        let items = Json::parse(json)?.as_array().ok_or(QueueStateError::NotAList)?;
         Ok(items.iter().map(Self::from_value).collect())
     }
 
-    fn from_value(value: &serde_json::Value) -> PeekedMessage {
-        let text = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    fn from_value(value: &Json) -> PeekedMessage {
+        let text = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default();
         let mut properties = Vec::new();
         let mut headers = Vec::new();
-        if let Some(all) = value.get("properties").and_then(|p| p.as_object()) {
-            for (name, property) in all {
-                if name == "headers" {
-                    headers = property
-                        .as_object()
-                        .map(|h| h.iter().map(|(k, v)| (k.clone(), as_text(v))).collect())
-                        .unwrap_or_default();
-                } else {
-                    properties.push((name.clone(), as_text(property)));
-                }
+        for (name, property) in value.get("properties").and_then(|p| p.entries()).unwrap_or_default() {
+            if name == "headers" {
+                headers = property
+                    .entries()
+                    .map(|h| h.into_iter().map(|(k, v)| (k, v.to_text())).collect())
+                    .unwrap_or_default();
+            } else {
+                properties.push((name, property.to_text()));
             }
         }
         PeekedMessage {
             body: text("payload"),
-            base64: value.get("payload_encoding").and_then(|e| e.as_str()) == Some("base64"),
+            base64: value.get("payload_encoding").and_then(|e| e.as_str()).as_deref() == Some("base64"),
             size: value.get("payload_bytes").and_then(|v| v.as_u64()).unwrap_or(0),
             redelivered: value.get("redelivered").and_then(|v| v.as_bool()).unwrap_or(false),
             exchange: text("exchange"),
@@ -81,9 +78,4 @@ impl PeekedMessage {
             headers,
         }
     }
-}
-
-/// A JSON value as text: a string as itself, anything else as JSON.
-fn as_text(value: &serde_json::Value) -> String {
-    value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())
 }

@@ -1,5 +1,6 @@
 //! A queue as the management API describes it, read from its JSON.
 
+use super::json::Json;
 use crate::rabbit::QueueFacts;
 
 /// A queue as the broker has it (read from the management API).
@@ -43,7 +44,7 @@ pub struct QueueState {
 /// Why the management API's answer could not be read as queues.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueueStateError {
-    /// Not JSON at all; serde_json's words (its error type is neither `Clone` nor `Eq`).
+    /// Not JSON at all; the browser's words.
     #[error("not JSON: {0}")]
     NotJson(String),
     /// A list of queues was expected.
@@ -79,58 +80,38 @@ impl QueueState {
     /// # Ok::<(), burrow::management::QueueStateError>(())
     /// ```
     pub fn from_management_json(json: &str) -> Result<QueueState, QueueStateError> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| QueueStateError::NotJson(e.to_string()))?;
-        Self::from_management_value(&value)
+        Self::from_management_value(&Json::parse(json)?)
     }
 
     /// Reads every queue from `GET /api/queues/{vhost}`.
     pub fn list_from_management_json(json: &str) -> Result<Vec<QueueState>, QueueStateError> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| QueueStateError::NotJson(e.to_string()))?;
-        let items = value.as_array().ok_or(QueueStateError::NotAList)?;
+        let items = Json::parse(json)?.as_array().ok_or(QueueStateError::NotAList)?;
         items.iter().map(Self::from_management_value).collect()
     }
 
-    fn from_management_value(value: &serde_json::Value) -> Result<QueueState, QueueStateError> {
+    fn from_management_value(value: &Json) -> Result<QueueState, QueueStateError> {
         let name = value.get("name").and_then(|n| n.as_str()).ok_or(QueueStateError::Unnamed)?;
         let flag = |key: &str| value.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
         let count = |key: &str| value.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
-        let rate = |stat: &str| {
-            value
-                .pointer(&format!("/message_stats/{stat}/rate"))
-                .and_then(|r| r.as_f64())
-                .unwrap_or(0.0)
-        };
+        let rate = |stat: &str| value.at(&["message_stats", stat, "rate"]).and_then(|r| r.as_f64()).unwrap_or(0.0);
         let arguments = value
             .get("arguments")
-            .and_then(|a| a.as_object())
-            .map(|args| {
-                args.iter()
-                    .map(|(k, v)| {
-                        let text = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
-                        (k.clone(), text)
-                    })
-                    .collect()
-            })
+            .and_then(|a| a.entries())
+            .map(|args| args.into_iter().map(|(k, v)| (k, v.to_text())).collect())
             .unwrap_or_default();
-        let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let text = |key: &str| value.get(key).and_then(|v| v.as_str());
         let names = |key: &str| -> Vec<String> {
             value
                 .get(key)
                 .and_then(|v| v.as_array())
-                .map(|items| items.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+                .map(|items| items.iter().filter_map(Json::as_str).collect())
                 .unwrap_or_default()
         };
         let consumer_connections = value
             .get("consumer_details")
             .and_then(|c| c.as_array())
             .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|c| c.pointer("/channel_details/connection_name").and_then(|n| n.as_str()))
-                    .map(str::to_owned)
-                    .collect()
+                items.iter().filter_map(|c| c.at(&["channel_details", "connection_name"]).and_then(|n| n.as_str())).collect()
             })
             .unwrap_or_default();
         Ok(QueueState {

@@ -3,6 +3,7 @@
 
 use crate::rabbit::{matching_bindings, Binding, BindingDestination, ExchangeKind, Unroutable};
 
+use super::json::Json;
 use super::{component, ManagementApi, ManagementError};
 
 /// How many exchange-to-exchange hops (and alternate exchanges) a check follows.
@@ -110,25 +111,23 @@ impl ManagementApi {
     async fn exchange_facts(&self, vhost: &str, name: &str) -> Result<Option<ExchangeFacts>, ManagementError> {
         let path = format!("/exchanges/{}/{}", component(vhost), component(name));
         let Some(json) = self.get(&path).await? else { return Ok(None) };
-        let value: serde_json::Value = serde_json::from_str(&json)
-            .map_err(|e| ManagementError::BadAnswer(super::QueueStateError::NotJson(e.to_string())))?;
-        let kind = ExchangeKind::from_name(value.get("type").and_then(|t| t.as_str()).unwrap_or_default());
-        let alternate = value.pointer("/arguments/alternate-exchange").and_then(|a| a.as_str()).map(str::to_owned);
+        let value = Json::parse(&json).map_err(ManagementError::BadAnswer)?;
+        let kind = ExchangeKind::from_name(&value.get("type").and_then(|t| t.as_str()).unwrap_or_default());
+        let alternate = value.at(&["arguments", "alternate-exchange"]).and_then(|a| a.as_str());
         let json = self.get(&format!("{path}/bindings/source")).await?.unwrap_or_else(|| "[]".to_owned());
-        let list: serde_json::Value = serde_json::from_str(&json)
-            .map_err(|e| ManagementError::BadAnswer(super::QueueStateError::NotJson(e.to_string())))?;
+        let list = Json::parse(&json).map_err(ManagementError::BadAnswer)?;
         let bindings = list
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|b| {
-                let to = b.get("destination")?.as_str()?.to_owned();
-                let destination = match b.get("destination_type")?.as_str()? {
+                let to = b.get("destination")?.as_str()?;
+                let destination = match b.get("destination_type")?.as_str()?.as_str() {
                     "queue" => BindingDestination::Queue(to),
                     "exchange" => BindingDestination::Exchange(to),
                     _ => return None,
                 };
-                let key = b.get("routing_key").and_then(|k| k.as_str()).unwrap_or_default().to_owned();
+                let key = b.get("routing_key").and_then(|k| k.as_str()).unwrap_or_default();
                 Some(Binding { destination, key })
             })
             .collect();

@@ -70,6 +70,11 @@ async fn follow(
                 let reason = explain_close(&reason);
                 workbench.dispatch(Action::Reconnecting { generation, reason, attempt, retry_at, next_url });
             }
+            ConnectionEvent::PublishesHeldBack { since, .. } => {
+                let since = Some(since.as_secs_f64() * 1000.0);
+                workbench.dispatch(Action::HeldBack { generation, since });
+            }
+            ConnectionEvent::PublishesFlowing { .. } => workbench.dispatch(Action::HeldBack { generation, since: None }),
             ConnectionEvent::Stopped(reason) => {
                 live.release_main(&reliable);
                 workbench.dispatch(Action::Closed { generation, reason: reason.to_string() });

@@ -197,6 +197,11 @@ fn publish_log(workbench: &Workbench) -> Html {
             <p class="muted" data-testid="outbox">
                 { format!("outbox: {} waiting for a confirm ({} in flight, {} bytes); kept and sent again after a reconnect", outbox.messages, outbox.in_flight, outbox.bytes) }
             </p>
+            if let Some(since) = workbench.main.held_back_since {
+                <p class="held-back" role="status" data-testid="held-back">
+                    { format!("RabbitMQ is holding publishes back: no confirm since {:.1} s into this page, while the connection is alive (a memory or disk alarm?). They wait in the outbox; nothing is lost.", since / 1000.0) }
+                </p>
+            }
             <ol class="log" aria-label="Recent publishes">
                 { for workbench.publishing.records.newest(20).iter().map(publish_item) }
             </ol>

@@ -9,10 +9,12 @@
 //! and which side it came from ([`Fault`]). [`Backoff`] and [`Reconnector`]
 //! decide when to try again, and [`is_retryable`] whether to.
 
+mod credentials;
 mod reconnect;
 mod session;
 mod types;
 
+pub use credentials::{jwt_expiry, Credentials, CredentialsError, TokenExpired};
 pub use reconnect::{is_retryable, Backoff, Jitter, ReconnectState, Reconnector};
 pub use session::{Session, Subscribed, Subscription};
 pub use types::{

@@ -260,7 +260,11 @@ pub fn is_retryable(reason: &CloseReason) -> bool {
         | CloseReason::DisconnectTimeout(_)
         | CloseReason::HeartBeatTimeout { .. }
         | CloseReason::ConnectTimeout(_)
-        | CloseReason::Protocol(_) => true,
+        | CloseReason::Protocol(_)
+        // Fresh credentials may come next time (the core stops itself when they
+        // are fixed and cannot).
+        | CloseReason::Credentials(_)
+        | CloseReason::TokenExpired(_) => true,
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::stomp::{Command, DecodeError, EncodeError, Frame};
+use super::credentials::{CredentialsError, TokenExpired};
 
 /// How CONNECT introduces us.
 ///
@@ -374,6 +375,14 @@ pub enum CloseReason {
     /// The connect options cannot be sent (for example, a line break in the login).
     #[error("invalid connect options: {0}")]
     InvalidOptions(#[source] OptionsError),
+    /// No credentials for this attempt: the credentials provider failed or took
+    /// too long (no socket was opened). Retried with the backoff.
+    #[error("{0}")]
+    Credentials(#[source] CredentialsError),
+    /// The broker refused CONNECT, and the token sent as the passcode had expired.
+    #[error("{0}")]
+    // Boxed: the ERROR frame it carries would make every CloseReason larger.
+    TokenExpired(#[source] Box<TokenExpired>),
 }
 
 /// What made the broker's stream unusable ([`CloseReason::Protocol`]).
@@ -426,7 +435,7 @@ impl CloseReason {
     pub fn fault(&self) -> Fault {
         match self {
             CloseReason::Disconnected => Fault::User,
-            CloseReason::ConnectRefused(_) | CloseReason::ServerError(_) => Fault::Broker,
+            CloseReason::ConnectRefused(_) | CloseReason::ServerError(_) | CloseReason::TokenExpired(_) => Fault::Broker,
             CloseReason::Socket(close) if close.by_broker() => Fault::Broker,
             CloseReason::Socket(_)
             | CloseReason::Transport(_)
@@ -435,7 +444,7 @@ impl CloseReason {
             | CloseReason::HeartBeatTimeout { .. } => Fault::Network,
             // A malformed frame is the broker's (or a proxy's) doing, not a refusal.
             CloseReason::Protocol(_) => Fault::Network,
-            CloseReason::InvalidOptions(_) => Fault::Local,
+            CloseReason::InvalidOptions(_) | CloseReason::Credentials(_) => Fault::Local,
         }
     }
 
@@ -443,6 +452,7 @@ impl CloseReason {
     pub fn server_error(&self) -> Option<&ServerError> {
         match self {
             CloseReason::ConnectRefused(error) | CloseReason::ServerError(error) => Some(error),
+            CloseReason::TokenExpired(expired) => Some(&expired.refused),
             _ => None,
         }
     }

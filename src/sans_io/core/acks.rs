@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{AckError, Acker, Core, Current, Life};
+use super::{AckError, Acker, Core, Current, Life, Renewal};
 
 impl Core {
     /// pika's `basic_ack`, on the delivery's own connection only.
@@ -49,7 +49,10 @@ impl Core {
         }
         let live = self.consumers.contains_key(&acker.consumer);
         match self.current.as_mut() {
-            Some(current) if current.id == acker.link && current.connected => {
+            // A planned reconnect's DISCONNECT went: the link is as good as gone.
+            Some(current)
+                if current.id == acker.link && current.connected && current.planned != Some(Renewal::Disconnecting) =>
+            {
                 if !current.unacked.contains(&acker.tag) {
                     Err(AckError::AlreadySettled)
                 } else if !live {

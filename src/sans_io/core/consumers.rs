@@ -129,7 +129,7 @@ impl Core {
 
     pub(super) fn subscribe(&mut self, now: Duration, key: ConsumerKey) {
         let Some(spec) = self.consumers.get_mut(&key) else { return };
-        let Some(current) = self.current.as_mut().filter(|c| c.connected) else { return };
+        let Some(current) = self.current.as_mut().filter(|c| c.takes_requests()) else { return };
         let channel = current.link.channel_mut();
         // A stream consumer that was given something continues after what it acked.
         spec.stream.resubscribed();

@@ -32,7 +32,7 @@ impl Core {
         if matches!(self.life, Life::Stopping | Life::Stopped) {
             return Err(DeclareError::Stopped);
         }
-        let Some(current) = self.current.as_mut().filter(|c| c.connected) else {
+        let Some(current) = self.current.as_mut().filter(|c| c.takes_requests()) else {
             return Err(DeclareError::NotConnected);
         };
         let declared = current.link.channel_mut().queue_declare(now, queue, options);

@@ -90,6 +90,10 @@ impl Core {
     }
 
     pub(super) fn on_message(&mut self, now: Duration, message: Message) {
+        // A reply to a call: no SUBSCRIBE made its subscription (see `rpc`).
+        if super::rpc::is_reply(&message) {
+            return self.on_reply(message);
+        }
         let Some(current) = self.current.as_mut() else { return };
         let link = current.id;
         let Some(&consumer) = current.subs.get(&message.subscription) else {

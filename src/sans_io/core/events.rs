@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, ConnectionInfo, LocalError, SubscriptionId};
-use crate::rabbit::OutboxId;
+use crate::rabbit::{Delivery, OutboxId};
 
-use super::{ConsumeError, ConsumerKey, DeclareError, DeclareId, LinkId, PublishError, StopReason};
+use super::{CallError, CallId, ConsumeError, ConsumerKey, DeclareError, DeclareId, LinkId, PublishError, StopReason};
 
 /// What a connection reports about itself, from the core to every user as it
 /// is: the Rust API's status stream, the JavaScript API's status objects and the
@@ -44,6 +44,15 @@ pub enum ConnectionEvent {
         /// Where it will go (the next URL when there are several).
         next_url: String,
     },
+    /// A planned reconnect began: the credentials expire in `expires_in`, so this
+    /// connection ends after its confirms (DISCONNECT) and the next one, with fresh
+    /// credentials, begins at once.
+    Renewing {
+        /// The connection that ends.
+        link: LinkId,
+        /// How long until its credentials expire.
+        expires_in: Duration,
+    },
     /// The broker accepted a consumer's subscription (again, after a reconnect).
     ConsumerReady(ConsumerKey),
     /// A transient exchange subscription ([`crate::rabbit::ConsumeFrom::exchange`])
@@ -65,6 +74,21 @@ pub enum ConnectionEvent {
         consumer: ConsumerKey,
         /// Why.
         error: ConsumeError,
+    },
+    /// Publishes on a live connection have waited `HELD_BACK_AFTER` (5 s) and
+    /// more for any confirm: the broker holds publishers back (RabbitMQ does
+    /// under a memory or disk alarm). They wait in the window and the outbox;
+    /// nothing is lost, and the connection is not declared lost for it.
+    PublishesHeldBack {
+        /// Since when no confirm came, on the clock passed in.
+        since: Duration,
+        /// How many publishes await their confirm.
+        in_flight: usize,
+    },
+    /// Confirms come again after [`ConnectionEvent::PublishesHeldBack`].
+    PublishesFlowing {
+        /// How long they were held back.
+        held_for: Duration,
     },
     /// Something odd that changes nothing (a receipt nobody asked for).
     Warning(Warning),
@@ -98,6 +122,14 @@ pub enum ReliableEvent {
     /// A cancelled consumer's UNSUBSCRIBE was confirmed (or its connection ended):
     /// the broker delivers nothing more for it.
     ConsumerCancelled(ConsumerKey),
+    /// A call ([`super::Core::call`]) got its reply, or ended without one.
+    CallDone {
+        /// Which call.
+        call: CallId,
+        /// The reply (auto-acked: nothing to ack), or why none came. Boxed: a
+        /// delivery is large next to the other events.
+        result: Result<Box<Delivery>, CallError>,
+    },
     /// A `queue_declare` was answered.
     Declared {
         /// Which call.
@@ -118,6 +150,15 @@ pub enum Warning {
     /// dropped unacked (RabbitMQ takes no ack for it).
     #[error("a delivery for unknown subscription {0} was dropped")]
     UnknownSubscription(SubscriptionId),
+    /// A reply (a MESSAGE on the temp queue of calls) matched no call in flight: a
+    /// late reply to a call that timed out, or a reply with a wrong correlation id.
+    /// It was dropped (the broker had auto-acked it) and counted
+    /// ([`super::Core::unmatched_replies`]).
+    #[error("a reply with correlation id {correlation_id:?} matched no call in flight and was dropped")]
+    UnmatchedReply {
+        /// Its correlation id, if it had one.
+        correlation_id: Option<String>,
+    },
     /// The heart-beat worker could not start (a Content-Security-Policy without
     /// `blob:` in `worker-src`, for one): heart-beats now depend on the page's
     /// timers, which browsers throttle in a background tab (Chrome to once a

@@ -63,8 +63,19 @@ impl Core {
         self.sync_timers();
     }
 
+    /// A connection attempt: credentials first when a provider gives them.
     pub(super) fn open_link(&mut self, now: Duration) {
         let url = self.urls.get(self.next_url % self.urls.len().max(1)).cloned().unwrap_or_default();
+        if self.settings.ask_credentials {
+            self.request_credentials(now, url);
+        } else {
+            self.open_socket(now, url);
+        }
+    }
+
+    /// The socket of a connection attempt, with the credentials in the options.
+    pub(super) fn open_socket(&mut self, now: Duration, url: String) {
+        let token_exp = self.options.passcode.as_deref().and_then(crate::client::jwt_expiry);
         self.next_link += 1;
         let id = LinkId(self.next_link);
         self.current = Some(Current {
@@ -78,6 +89,8 @@ impl Core {
             unacked: HashSet::new(),
             cancelling: Vec::new(),
             opened: false,
+            planned: None,
+            token_exp,
         });
         self.timers.set(Timer::SocketOpen, now.saturating_add(self.options.connect_timeout));
         self.actions.push_back(Action::Open { link: id, url: url.clone() });
@@ -89,6 +102,7 @@ impl Core {
         current.connected = true;
         let (link, url) = (current.id, current.url.clone());
         self.reconnector.on_connected();
+        self.plan_renewal(now);
         self.status(ConnectionEvent::Connected { link, url, info });
         let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
         for key in keys {
@@ -96,7 +110,7 @@ impl Core {
         }
     }
 
-    pub(super) fn on_receipt(&mut self, id: ReceiptId, request: Request) {
+    pub(super) fn on_receipt(&mut self, now: Duration, id: ReceiptId, request: Request) {
         let Some(current) = self.current.as_mut() else { return };
         if let Some(request) = current.requests.remove(&id) {
             match request {
@@ -130,6 +144,9 @@ impl Core {
                 self.probation.remove(&publish);
                 self.lone_deaths.remove(&publish);
                 self.emit(ReliableEvent::Confirmed(publish));
+                if let Some(held_for) = self.confirm_watch.confirmed(now, self.outbox.in_flight()) {
+                    self.status(ConnectionEvent::PublishesFlowing { held_for });
+                }
             }
         }
     }
@@ -138,15 +155,25 @@ impl Core {
     /// stop or schedule the next attempt.
     pub(super) fn end_link(&mut self, now: Duration, reason: CloseReason) {
         let Some(mut current) = self.current.take() else { return };
+        self.confirm_watch.reset();
+        let reason = self.explain_expired(now, current.token_exp, reason);
         let close = reason.socket_code();
         self.actions.push_back(Action::Close { link: current.id, code: close.code, reason: close.reason.to_owned() });
         // A refusal the broker named leaves the node as it was; anything else
         // after CONNECTED may be the node going.
-        let refused = current.connected && reason.fault() == Fault::Broker && self.blame(now, &mut current, &reason);
+        // A close once the credentials expired is the broker ending an expired
+        // session (RabbitMQ 4.3 at expiry, 3.10 at the next frame), not a refusal.
+        let refused = current.connected
+            && reason.fault() == Fault::Broker
+            && !self.credentials_expired(now)
+            && self.blame(now, &mut current, &reason);
         self.settle_link(now, &mut current, &reason);
+        self.calls_link_lost(&reason);
         self.outbox.connection_lost();
         match self.life {
             Life::Stopping => self.finish_stop(StopReason::Requested),
+            // A planned reconnect: the next link at once, at the same node.
+            Life::Running if current.planned.is_some() => self.open_link(now),
             Life::Running => self.after_link(now, reason, !refused),
             Life::Idle | Life::Stopped => {}
         }
@@ -184,8 +211,10 @@ impl Core {
     /// A link of a running core ended: stop (a refusal at CONNECT, or reconnects
     /// off), or schedule the next attempt: at the next URL (a cluster's next node)
     /// unless the broker closed it to refuse a request it named (`lost` false).
-    fn after_link(&mut self, now: Duration, reason: CloseReason, lost: bool) {
-        if !is_retryable(&reason) {
+    pub(super) fn after_link(&mut self, now: Duration, reason: CloseReason, lost: bool) {
+        // An expired token refused: only a provider can give another.
+        let fixed_token = matches!(reason, CloseReason::TokenExpired(_)) && !self.settings.ask_credentials;
+        if !is_retryable(&reason) || fixed_token {
             self.life = Life::Stopping;
             self.finish_stop(StopReason::Refused(reason));
             return;
@@ -220,6 +249,7 @@ impl Core {
         }
         self.life = Life::Stopped;
         self.reconnector.give_up();
+        self.fetching = None;
         if let Some(current) = self.current.take() {
             self.actions.push_back(Action::Close { link: current.id, code: 1000, reason: "stopped".into() });
         }
@@ -228,6 +258,7 @@ impl Core {
             self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Stopped });
         }
         self.fail_waiting();
+        self.calls_stopped();
         self.declares.clear();
         self.probation.clear();
         self.lone_deaths.clear();

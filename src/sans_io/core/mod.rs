@@ -45,7 +45,9 @@
 //! back), `acks`, `stream` (a stream consumer's place), `declare` and `side` (a
 //! second declare over a side connection), `blame` (which request the broker
 //! refused) and `lookup` (explaining it), `link` (connections, reconnect and
-//! failover, stop).
+//! failover, stop), `rpc` (calls, their replies by correlation id, replying),
+//! `credentials` (credentials per connection, planned reconnects before they
+//! expire).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -61,33 +63,42 @@ mod acks;
 mod alarm;
 mod blame;
 mod consumers;
+mod credentials;
 mod declare;
 mod deliveries;
 mod errors;
 mod events;
+mod held_back;
 mod link;
 mod lookup;
 mod pacer;
 mod publish;
+mod rpc;
 mod side;
 mod stream;
 mod timer;
 mod types;
 
 pub use self::alarm::{Alarm, MAX_DELAY};
+pub use self::credentials::{CredentialsId, EXPIRY_SLACK, RENEW_MARGIN};
 pub use self::errors::{AckError, ConsumeError, DeclareError, PublishError, StopReason};
 pub use self::events::{ConnectionEvent, ReliableEvent, Warning};
+pub use self::held_back::HELD_BACK_AFTER;
 pub use self::link::parse_urls;
 pub use self::lookup::LOOK_UP_TIMEOUT;
 pub use self::pacer::{Pacer, Pacing};
+pub use self::rpc::{reply_route, CallError, CallId, ReplyError, REPLY_TO};
 pub use self::timer::Timer;
 pub use self::types::{
     Acker, Action, ConsumeOptions, ConsumerKey, DeclareId, LinkId, LookUpId, Phase, QueueLookUp, ReliableOptions,
     Taken, Window, AUTO_ACK_DELAY, AUTO_ACK_WINDOW,
 };
 
+use self::credentials::{Expiry, Fetching, Renewal};
 use self::deliveries::{AutoAcks, Buffered};
+use self::held_back::ConfirmWatch;
 use self::lookup::Explain;
+use self::rpc::Calls;
 use self::side::{SideDeclare, SideLink};
 use self::stream::StreamPosition;
 use self::timer::TimerTable;
@@ -121,6 +132,19 @@ struct Current {
     cancelling: Vec<ConsumerKey>,
     /// The socket opened (the session's own CONNECT deadline runs from then).
     opened: bool,
+    /// A planned reconnect (credentials about to expire) is ending it: nothing
+    /// more is published on it, and its end starts the next link at once.
+    planned: Option<Renewal>,
+    /// The `exp` of the JWT its CONNECT sent as the passcode, to explain a refusal.
+    token_exp: Option<u64>,
+}
+
+impl Current {
+    /// Connected and taking new requests: not after a planned reconnect's
+    /// DISCONNECT (they wait for the next link, as while reconnecting).
+    fn takes_requests(&self) -> bool {
+        self.connected && self.planned != Some(Renewal::Disconnecting)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -240,12 +264,25 @@ pub struct Core {
     /// The side connection of a second declare, and the ones waiting for it.
     side: Option<SideLink>,
     side_waiting: VecDeque<SideDeclare>,
+    /// Calls awaiting their reply ([`Core::call`]).
+    calls: Calls,
     pacer: Pacer,
     timers: TimerTable,
+    /// Whether publishes in flight wait unusually long for their confirm.
+    confirm_watch: ConfirmWatch,
     actions: VecDeque<Action>,
     events: VecDeque<ReliableEvent>,
     stopped_emitted: bool,
     rng: u64,
+    /// A credentials request awaiting its answer.
+    fetching: Option<Fetching>,
+    next_credentials: u64,
+    /// When the credentials in use expire.
+    expiry: Option<Expiry>,
+    /// The planned reconnect, decided at CONNECTED.
+    renew_at: Option<Duration>,
+    /// The wall clock minus the core's clock (see [`Core::handle_unix_time`]).
+    unix_minus_now: Option<Duration>,
 }
 
 impl Core {
@@ -278,12 +315,19 @@ impl Core {
             stop_after_lookups: None,
             side: None,
             side_waiting: VecDeque::new(),
+            calls: Calls::default(),
             timers: TimerTable::default(),
+            confirm_watch: ConfirmWatch::default(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             stopped_emitted: false,
             // xorshift must not start at 0.
             rng: seed | 1,
+            fetching: None,
+            next_credentials: 0,
+            expiry: None,
+            renew_at: None,
+            unix_minus_now: None,
         }
     }
 
@@ -300,6 +344,9 @@ impl Core {
             (Life::Stopped, _) => Phase::Stopped,
             (Life::Running, Some(current)) if current.connected => Phase::Connected { url: current.url.clone() },
             (Life::Running, Some(current)) => Phase::Connecting { url: current.url.clone() },
+            (Life::Running, None) if self.fetching_url().is_some() => {
+                Phase::Connecting { url: self.fetching_url().unwrap_or_default().to_owned() }
+            }
             (Life::Running, None) => match self.reconnector.poll_timeout() {
                 Some(retry_at) => Phase::Waiting { retry_at },
                 None => Phase::Stopped,
@@ -309,7 +356,7 @@ impl Core {
 
     /// Whether it is connected now.
     pub fn is_connected(&self) -> bool {
-        self.life == Life::Running && self.current.as_ref().is_some_and(|c| c.connected)
+        self.life == Life::Running && self.current.as_ref().is_some_and(Current::takes_requests)
     }
 
     /// Time left until the next reconnect attempt, when one is scheduled.
@@ -431,6 +478,15 @@ impl Core {
                 Timer::AutoAck => self.flush_auto_acks(now),
                 Timer::SideLink => self.side_timeout(now),
                 Timer::LookUp => self.look_up_timeout(now),
+                Timer::HeldBack => {
+                    if let Some(since) = self.confirm_watch.timeout(now) {
+                        let in_flight = self.outbox.in_flight();
+                        self.status(ConnectionEvent::PublishesHeldBack { since, in_flight });
+                    }
+                }
+                Timer::Call => self.call_timeouts(now),
+                Timer::Credentials => self.credentials_timeout(now),
+                Timer::Renew => self.renew(now),
             }
             self.sync_timers();
         }
@@ -499,9 +555,18 @@ impl Core {
         self.timers.put(Timer::SideLink, side);
         let look_up = self.look_up_deadline();
         self.timers.put(Timer::LookUp, look_up);
+        self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
+        let call = if self.life == Life::Running { self.call_deadline() } else { None };
+        self.timers.put(Timer::Call, call);
+        let credentials = if self.life == Life::Running { self.credentials_deadline() } else { None };
+        self.timers.put(Timer::Credentials, credentials);
+        let renew = self.renew_deadline();
+        self.timers.put(Timer::Renew, renew);
     }
 
     fn emit(&mut self, event: ReliableEvent) {
+        // A call's request is the call's: its outcome does not reach publishers.
+        let Some(event) = self.call_publish_event(event) else { return };
         // Stopped is the last word: nothing after it, whatever the path.
         if !self.stopped_emitted {
             self.stopped_emitted = matches!(event, ReliableEvent::Connection(ConnectionEvent::Stopped(_)));
@@ -529,7 +594,7 @@ impl Core {
             match event {
                 Event::Connected(info) => self.on_connected(now, info),
                 Event::Message(message) => self.on_message(now, message),
-                Event::Receipt { id, request } => self.on_receipt(id, request),
+                Event::Receipt { id, request } => self.on_receipt(now, id, request),
                 // The close that follows carries the error.
                 Event::Error(_) | Event::ReceiptsLost(_) => {}
                 Event::LocalError(error) => self.status(ConnectionEvent::Warning(error.into())),
@@ -541,5 +606,6 @@ impl Core {
         }
         self.admit_waiting();
         self.flush(now);
+        self.continue_renewal(now);
     }
 }

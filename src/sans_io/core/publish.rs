@@ -106,7 +106,7 @@ impl Core {
 
     /// Sends what the outbox holds, as far as the window allows.
     pub(super) fn flush(&mut self, now: Duration) {
-        let Some(current) = self.current.as_mut().filter(|c| c.connected) else { return };
+        let Some(current) = self.current.as_mut().filter(|c| c.connected && c.planned.is_none()) else { return };
         if self.life != Life::Running {
             return;
         }
@@ -122,6 +122,7 @@ impl Core {
             match current.link.channel_mut().publish_checked(now, publish, sends > 0) {
                 Ok(receipt) => {
                     self.outbox.sent(id, receipt);
+                    self.confirm_watch.sent(now);
                 }
                 // The session could not take it: it fails alone.
                 Err(error) => {

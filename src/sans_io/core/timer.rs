@@ -29,12 +29,33 @@ pub enum Timer {
     /// A management API look-up that has not answered by then stops counting: the
     /// refusal it would explain comes out as it is.
     LookUp,
+    /// Publishes in flight have waited long enough for a confirm to say the
+    /// broker holds them back.
+    HeldBack,
+    /// The earliest call ([`super::Core::call`]) times out.
+    Call,
+    /// The credentials provider must have answered by then
+    /// ([`super::Action::Credentials`]).
+    Credentials,
+    /// The planned reconnect before the credentials expire.
+    Renew,
 }
 
 impl Timer {
     /// Every timer, in the order [`super::Core::handle_timeout`] handles them.
-    pub const VALUES: [Timer; 7] =
-        [Timer::SocketOpen, Timer::Link, Timer::Retry, Timer::Pacing, Timer::AutoAck, Timer::SideLink, Timer::LookUp];
+    pub const VALUES: [Timer; 11] = [
+        Timer::SocketOpen,
+        Timer::Link,
+        Timer::Retry,
+        Timer::Pacing,
+        Timer::AutoAck,
+        Timer::SideLink,
+        Timer::LookUp,
+        Timer::HeldBack,
+        Timer::Call,
+        Timer::Credentials,
+        Timer::Renew,
+    ];
 
     fn index(self) -> usize {
         self as usize

@@ -72,6 +72,15 @@ pub enum Action {
     /// Read the queue from RabbitMQ's management API and answer with
     /// [`super::Core::handle_queue_facts`] (also when it cannot be read).
     LookUp(QueueLookUp),
+    /// Call the credentials provider and answer with
+    /// [`super::Core::handle_credentials`] (also when it fails), before the socket
+    /// of a connection attempt to `url` opens.
+    Credentials {
+        /// The id to answer with.
+        id: super::CredentialsId,
+        /// Where the credentials are for (a cluster's node).
+        url: String,
+    },
 }
 
 /// How many publishes may await their confirm at once.
@@ -121,6 +130,13 @@ pub struct ReliableOptions {
     /// `http://127.0.0.1:15672/api`) to explain refusals Web-STOMP closed without
     /// words; `None`: where RabbitMQ's defaults put it for the connection's URL.
     pub management_url: Option<String>,
+    /// Ask the driver for credentials ([`Action::Credentials`]) before every
+    /// CONNECT instead of using the connect options' fixed ones, and reconnect
+    /// before they expire. The browser driver sets it when started with a provider.
+    pub ask_credentials: bool,
+    /// How long a credentials provider may take before the attempt fails
+    /// ([`crate::client::CredentialsError::TimedOut`]) and is retried with the backoff.
+    pub credentials_timeout: Duration,
 }
 
 impl Default for ReliableOptions {
@@ -135,6 +151,8 @@ impl Default for ReliableOptions {
             reconnect: true,
             page_timer: true,
             management_url: None,
+            ask_credentials: false,
+            credentials_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -166,7 +166,8 @@ impl BasicProperties {
             .cloned()
             .collect();
         BasicProperties {
-            persistent: get("persistent").is_some_and(|v| v == "true"),
+            // RabbitMQ 4.x writes a stream message's flag as `1`.
+            persistent: get("persistent").is_some_and(|v| v == "true" || v == "1"),
             content_type: get("content-type"),
             content_encoding: get("content-encoding"),
             priority: get("priority").and_then(|p| p.parse().ok()),

@@ -30,7 +30,14 @@ import init, {
   ManagementRefusedError,
   type ExchangeSource,
   type ExchangeDeclareOptions,
+  TimeoutError,
+  ConnectionLostError,
+  CallInvalidError,
+  NoReplyToError,
+  type CallOptions,
+  type ReplyOptions,
   type ConnectOptions,
+  type Credentials,
   type ConsumeOptions,
   type Message,
   type MessageIterator,
@@ -51,10 +58,16 @@ function describe(event: StatusEvent): string {
       return `${event.url} ${event.server ?? "?"} ${event.heartbeatOutgoing + event.heartbeatIncoming}`;
     case "reconnecting":
       return `${event.reason} ${event.fault} ${event.attempt} ${event.delayMs} ${event.nextUrl}`;
+    case "renewing":
+      return String(event.expiresInMs);
     case "consumer-ready":
       return String(event.consumer);
     case "consumer-failed":
       return `${event.consumer} ${event.reason}`;
+    case "publishes-held-back":
+      return `${event.inFlight} since ${event.sinceMs}`;
+    case "publishes-flowing":
+      return `after ${event.heldForMs} ms`;
     case "subscription-gap":
       return `${event.consumer} ${event.exchange} ${event.routingKey}`;
     case "warning":
@@ -92,6 +105,13 @@ export async function sample(element: Element): Promise<void> {
     outboxBytes: 1 << 26, managementUrl: "http://127.0.0.1:15672/api", onStatus: (event) => void describe(event),
   };
   const connection: Connection = connect("ws://127.0.0.1:15674/ws", connectOptions);
+  const tokens: ConnectOptions = {
+    credentials: async (): Promise<Credentials> => ({ login: "burrow", passcode: "a.jwt.token", expiresAt: new Date() }),
+    credentialsTimeout: 10000,
+  };
+  // @ts-expect-error a provider answers a Promise, not credentials
+  const notAPromise: ConnectOptions = { credentials: () => ({ passcode: "x" }) };
+  void [tokens, notAPromise];
   connect(["ws://a:15674/ws", "ws://b:15674/ws"] as const).close();
   const reconnecting = (event: { attempt: number; delayMs: number }) => void event;
   connection.on("reconnecting", reconnecting).on("status", (event) => void describe(event)).off("reconnecting", reconnecting);
@@ -134,6 +154,21 @@ export async function sample(element: Element): Promise<void> {
   messages.cancel();
   const next: IteratorResult<Message, undefined> = await connection.messages("task_queue").next();
   if (!next.done) next.value.ack();
+  // RPC (tutorial 6): a call resolves with the reply; a server replies to a request.
+  const callOptions: CallOptions = { timeout: 5000, exchange: "", correlationId: "c-1", persistent: false };
+  const reply: Message = await connection.call("rpc_queue", "30", callOptions);
+  const replyOptions: ReplyOptions = { contentType: "text/plain" };
+  await connection.reply(reply, String(reply.text.length), replyOptions);
+  const unmatched: number = connection.unmatchedReplies;
+  try {
+    await connection.call("rpc_queue", new Uint8Array([51, 48]));
+  } catch (error) {
+    const rpcKinds = [TimeoutError, ConnectionLostError, CallInvalidError, NoReplyToError];
+    void rpcKinds.some((kind) => error instanceof kind);
+  }
+  // @ts-expect-error a call sets replyTo itself
+  await connection.call("rpc_queue", "30", { replyTo: "mine" });
+  void unmatched;
   const status: StatusEvent | null = connection.status;
   const outbox: number = connection.outbox.messages + connection.outbox.bytes + connection.outbox.inFlight;
   const countdown: number | null = connection.reconnectIn;

@@ -108,3 +108,29 @@ export function isWasmSource(value) {
   if (ArrayBuffer.isView(value) || isArrayBuffer(value)) return true;
   return value !== null && typeof value === "object" && typeof value.then === "function";
 }
+
+/**
+ * Wraps the user's credentials provider: each call's answer is checked (a
+ * `passcode` string, an optional `login` string, an optional `expiresAt` Date
+ * or milliseconds since 1970) and handed to the wasm as plain
+ * `{ login, passcode, expiresInMs }`; a provider that throws or rejects, or
+ * answers something else, rejects with words saying so.
+ */
+export function credentialsProvider(provider, login) {
+  const where = "options.credentials()";
+  return async () => {
+    const given = await provider();
+    if (given === null || typeof given !== "object") throw wrong(where, "its answer", "an object { login?, passcode, expiresAt? }", given);
+    const passcode = string(where, "passcode", given.passcode);
+    const name = optionalString(where, "login", given.login) ?? login ?? "";
+    let expiresInMs;
+    if (given.expiresAt !== undefined) {
+      const at = given.expiresAt instanceof Date ? given.expiresAt.getTime() : given.expiresAt;
+      if (typeof at !== "number" || !Number.isFinite(at)) {
+        throw wrong(where, "expiresAt", "a Date or milliseconds since 1970", given.expiresAt);
+      }
+      expiresInMs = Math.max(0, at - Date.now());
+    }
+    return { login: name, passcode, expiresInMs };
+  };
+}

@@ -42,6 +42,15 @@ export class StreamNackError extends BurrowError { static errorName = "StreamNac
 export class CancelledError extends BurrowError { static errorName = "Cancelled"; }
 /** The ack or nack could not be sent. */
 export class AckFailedError extends BurrowError { static errorName = "AckFailed"; }
+/** No reply to a `call` came within its timeout. */
+export class TimeoutError extends BurrowError { static errorName = "Timeout"; }
+/** The connection dropped after RabbitMQ took a `call`'s request: its reply queue
+ * went with the connection, so no reply can arrive (the request may have been served). */
+export class ConnectionLostError extends BurrowError { static errorName = "ConnectionLost"; }
+/** A `call` Burrow cannot route a reply for: another call in flight has its correlationId. */
+export class CallInvalidError extends BurrowError { static errorName = "CallInvalid"; }
+/** `reply` to a message without a replyTo: nobody asked for a reply. */
+export class NoReplyToError extends BurrowError { static errorName = "NoReplyTo"; }
 /** Bytes given to a FrameDecoder that are not STOMP. */
 export class MalformedFrameError extends BurrowError { static errorName = "MalformedFrame"; }
 
@@ -50,6 +59,7 @@ const byName = new Map(
     NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
     PublishRefusedError, OutboxFullError, ConsumeInvalidError, ConsumeRefusedError, StaleError,
     AlreadySettledError, StreamNackError, CancelledError, AckFailedError, MalformedFrameError,
+    TimeoutError, ConnectionLostError, CallInvalidError, NoReplyToError,
   ].map((kind) => [kind.errorName, kind]),
 );
 

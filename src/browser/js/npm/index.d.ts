@@ -55,6 +55,29 @@ export interface ConnectOptions {
   managementUrl?: string;
   /** Called with each status event, `connecting` to `stopped` (as `on("status", fn)`). */
   onStatus?: (event: StatusEvent) => void;
+  /**
+   * Fetches the credentials of each connection attempt (the first, each reconnect,
+   * each node of a cluster), such as an OAuth2 token for RabbitMQ's OAuth2 backend:
+   * called before every CONNECT, and used for the management API too. Not with
+   * `passcode`. A rejection, or no answer within `credentialsTimeout`, fails the
+   * attempt (a `reconnecting` event says why) and it is retried with the backoff;
+   * nothing waiting to be published is lost. Before the credentials expire (the
+   * JWT's `exp`, or `expiresAt`), the connection reconnects with fresh ones
+   * (a `renewing` event).
+   */
+  credentials?: () => Promise<Credentials>;
+  /** How long `credentials` may take, in ms (default 10000). */
+  credentialsTimeout?: number;
+}
+
+/** What a `credentials` provider answers. */
+export interface Credentials {
+  /** Sent as `login` (default: `options.login`, else empty; RabbitMQ's OAuth2 backend ignores it). */
+  login?: string;
+  /** Sent as `passcode`: the token. A JWT's `exp` says when it expires. */
+  passcode: string;
+  /** When they expire, if the provider knows (a Date or milliseconds since 1970). */
+  expiresAt?: Date | number;
 }
 
 /** The connection is opening a socket to `url`. */
@@ -82,10 +105,30 @@ export interface ReconnectingEvent {
   /** Where the next attempt goes (a cluster's next node). */
   readonly nextUrl: string;
 }
+/**
+ * A planned reconnect began: the credentials expire in `expiresInMs`, so this
+ * connection closes after its confirms and the next, with fresh credentials,
+ * opens at once (consumers subscribe again, unconfirmed publishes go again, marked).
+ */
+export interface RenewingEvent { readonly type: "renewing"; readonly expiresInMs: number }
 /** RabbitMQ accepted a consumer's subscription (again, after a reconnect). */
 export interface ConsumerReadyEvent { readonly type: "consumer-ready"; readonly consumer: number }
 /** A consumer ended because RabbitMQ refused it (such as NOT_FOUND). */
 export interface ConsumerFailedEvent { readonly type: "consumer-failed"; readonly consumer: number; readonly reason: string }
+/**
+ * Publishes on a live connection have waited 5 s and more for any confirm: the
+ * broker holds publishers back (RabbitMQ does under a memory or disk alarm; its
+ * Web-STOMP did not in 3.10.8 and 4.0.5). They wait; nothing is lost.
+ */
+export interface PublishesHeldBackEvent {
+  readonly type: "publishes-held-back";
+  /** Since when no confirm came, on `performance.now()`'s clock (ms). */
+  readonly sinceMs: number;
+  /** How many publishes await their confirm. */
+  readonly inFlight: number;
+}
+/** Confirms come again after `publishes-held-back`. */
+export interface PublishesFlowingEvent { readonly type: "publishes-flowing"; readonly heldForMs: number }
 /** Something odd that changes nothing. */
 export interface WarningEvent { readonly type: "warning"; readonly message: string }
 /** No more connections: `close()`, or a CONNECT refusal retrying cannot fix. Always the last event. */
@@ -111,8 +154,11 @@ export type StatusEvent =
   | ConnectingEvent
   | ConnectedEvent
   | ReconnectingEvent
+  | RenewingEvent
   | ConsumerReadyEvent
   | ConsumerFailedEvent
+  | PublishesHeldBackEvent
+  | PublishesFlowingEvent
   | WarningEvent
   | StoppedEvent;
 
@@ -176,6 +222,19 @@ export interface PublishOptions {
   /** Application headers; names starting "x-" and STOMP's own are refused (PublishInvalidError). */
   headers?: Record<string, HeaderValue>;
 }
+
+/** `call`'s options: the publish options but `replyTo` (the call sets it), and a timeout. */
+export interface CallOptions extends Omit<PublishOptions, "replyTo"> {
+  /** How long to wait for the reply, in ms (default 30000); then TimeoutError. */
+  timeout?: number;
+  /** Correlates the reply with this call; by default Burrow makes one. It must
+   * differ from every other call's in flight (else CallInvalidError). */
+  correlationId?: string;
+}
+
+/** `reply`'s options: the publish properties of the reply (its exchange and
+ * replyTo come from the request; its correlationId too, unless given). */
+export type ReplyOptions = Omit<PublishOptions, "exchange" | "replyTo">;
 
 /** A message delivered to a consumer. */
 export interface Message {
@@ -315,6 +374,26 @@ export declare class Connection {
    * header, too large), PublishRefusedError (the broker refused it, e.g. a missing
    * exchange) or StoppedError (closed before its confirm). */
   publish(routingKey: string, body: Body, options?: PublishOptions): Promise<void>;
+  /** An RPC call (RabbitMQ's tutorial 6): publishes `body` to `routingKey` (on
+   * `options.exchange`, default "") with `replyTo` set to this connection's reply
+   * queue (Web-STOMP's `/temp-queue/burrow.rpc`) and a `correlationId`, and resolves
+   * with the reply (nothing to ack: the broker auto-acks it). Replies are matched by
+   * correlationId; one that matches no call in flight is dropped and counted
+   * (`unmatchedReplies`, and a `warning` status event). Rejects with TimeoutError
+   * after `options.timeout` ms; ConnectionLostError when the connection dropped
+   * after RabbitMQ took the request (its reply queue went with the connection; a
+   * request not yet confirmed waits in the outbox and goes again after the
+   * reconnect instead, so a server may see it twice); StoppedError after
+   * `close()`; CallInvalidError for a correlationId already in flight; or a
+   * publish's errors (PublishInvalidError, PublishRefusedError). */
+  call(routingKey: string, body: Body, options?: CallOptions): Promise<Message>;
+  /** Answers an RPC request: publishes `body` to `message.replyTo` with its
+   * `correlationId`; resolves on RabbitMQ's confirm. Rejects with NoReplyToError
+   * for a message without a replyTo (nothing sent), or a publish's errors. */
+  reply(message: Message, body: Body, options?: ReplyOptions): Promise<void>;
+  /** Replies that matched no call in flight (a late reply after a timeout, a wrong
+   * correlationId): each was dropped and counted here. */
+  readonly unmatchedReplies: number;
   /** pika's `basic_consume`: `onMessage` is called with each message; with
    * `ack: "manual"` (the default) call `message.ack()` when done. It is resubscribed
    * after every reconnect until `subscription.cancel()` or `close()`; dropping the
@@ -468,3 +547,12 @@ export declare class InequivalentError extends BurrowError {}
 export declare class NotFoundError extends BurrowError {}
 /** Any other refusal of the management API, in its words. */
 export declare class ManagementRefusedError extends BurrowError {}
+/** No reply to a `call` came within its timeout. */
+export declare class TimeoutError extends BurrowError {}
+/** The connection dropped after RabbitMQ took a `call`'s request: its reply queue
+ * went with the connection, so no reply can arrive (the request may have been served). */
+export declare class ConnectionLostError extends BurrowError {}
+/** A `call` whose correlationId another call in flight has. */
+export declare class CallInvalidError extends BurrowError {}
+/** `reply` to a message without a replyTo: nobody asked for a reply. */
+export declare class NoReplyToError extends BurrowError {}

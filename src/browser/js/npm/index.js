@@ -9,7 +9,7 @@
 
 import rawInit, * as raw from "./burrow.js";
 import { NotInitializedError } from "./errors.js";
-import { SETTLE } from "./message.js";
+import { SETTLE, Message } from "./message.js";
 import { MessageIterator, PUSH, END, ATTACH } from "./iterator.js";
 import * as check from "./checks.js";
 
@@ -17,6 +17,7 @@ export {
   BurrowError, NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
   PublishRefusedError, ConsumeInvalidError, ConsumeRefusedError, StaleError, AlreadySettledError,
   StreamNackError, CancelledError, AckFailedError, MalformedFrameError,
+  TimeoutError, ConnectionLostError, CallInvalidError, NoReplyToError,
 } from "./errors.js";
 export {
   NoPermissionError, ManagementUnreachableError, UnknownExchangeTypeError, InequivalentError, NotFoundError,
@@ -58,15 +59,19 @@ const DISPATCH = Symbol("burrow.dispatch");
 const ENDED = Symbol("burrow.ended");
 
 const CONNECT_OPTIONS = ["login", "passcode", "vhost", "heartbeatOutgoing", "heartbeatIncoming", "reconnectDelay",
-  "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus"];
+  "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus",
+  "credentials", "credentialsTimeout"];
 const DECLARE_OPTIONS = ["durable", "exclusive", "autoDelete", "arguments"];
 const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncoding", "correlationId", "replyTo",
   "expiration", "messageId", "timestamp", "type", "userId", "appId", "priority", "headers"];
 const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlationId", "replyTo", "messageId",
   "type", "userId", "appId"];
 const CONSUME_OPTIONS = ["ack", "prefetch", "offset"];
-const EVENTS = ["status", "connecting", "connected", "reconnecting", "consumer-ready", "consumer-failed", "warning", "stopped",
-  "subscription-gap"];
+const CALL_OPTIONS = ["timeout", ...PUBLISH_OPTIONS.filter((name) => name !== "replyTo")];
+const REPLY_OPTIONS = PUBLISH_OPTIONS.filter((name) => name !== "exchange" && name !== "replyTo");
+const CALL_TIMEOUT = 30000;
+const EVENTS = ["status", "connecting", "connected", "reconnecting", "renewing", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
+  "warning", "stopped", "subscription-gap"];
 const SOURCE_KEYS = ["exchange", "routingKey", "queue", "durable"];
 const EXCHANGE_DECLARE_OPTIONS = ["durable", "autoDelete"];
 const MAX_U32 = 4294967295;
@@ -112,6 +117,12 @@ export function connect(url, options) {
     throw check.wrong(where, "options.managementUrl", "an http:// or https:// URL (such as http://127.0.0.1:15672/api)", settings.managementUrl);
   }
   const onStatus = check.optionalFunction(where, "options.onStatus", given.onStatus);
+  const provider = check.optionalFunction(where, "options.credentials", given.credentials);
+  if (provider !== undefined && settings.passcode !== undefined) {
+    throw check.wrong(where, "options.credentials", "left out when options.passcode is given (a provider or fixed credentials, not both)", provider);
+  }
+  settings.credentialsTimeout = check.optionalMillis(where, "options.credentialsTimeout", given.credentialsTimeout, 1);
+  if (provider !== undefined) settings.credentials = check.credentialsProvider(provider, settings.login);
   needInit(where);
   // Only what was given goes to the wasm; it fills in the defaults.
   for (const name of Object.keys(settings)) if (settings[name] === undefined) delete settings[name];
@@ -180,6 +191,54 @@ export class Connection {
       return Promise.reject(check.wrong("publish", "body", "a string, an ArrayBuffer or an ArrayBufferView (such as a Uint8Array)", body));
     }
     return new Promise((resolve, reject) => raw.rawPublishBytes(id, routingKey, bytes, properties, resolve, reject));
+  }
+
+  /**
+   * An RPC call (RabbitMQ's tutorial 6): publishes `body` to `routingKey` with
+   * `replyTo` set to this connection's reply queue and a `correlationId`, and
+   * resolves with the reply Message. Rejects with TimeoutError after
+   * `options.timeout` ms (default 30000), ConnectionLostError when the connection
+   * dropped after RabbitMQ took the request, StoppedError after `close()`.
+   */
+  call(routingKey, body, options) {
+    const where = "call";
+    try {
+      check.string(where, "routingKey", routingKey);
+      const given = check.options(where, "options", options, CALL_OPTIONS) ?? {};
+      const timeout = check.optionalMillis(where, "options.timeout", given.timeout, 1) ?? CALL_TIMEOUT;
+      const { timeout: _, ...rest } = given;
+      const properties = Object.keys(rest).length === 0 ? undefined : publishProperties(rest, where);
+      const bytes = bodyBytes(where, body);
+      const id = this.#id;
+      return new Promise((resolve, reject) => raw.rawCall(id, routingKey, bytes, properties, timeout, resolve, reject));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Answers an RPC request: publishes `body` to `message.replyTo` with its
+   * `correlationId`; resolves on RabbitMQ's confirm. A message without a replyTo
+   * is refused with NoReplyToError (nothing is sent).
+   */
+  reply(message, body, options) {
+    const where = "reply";
+    try {
+      if (!(message instanceof Message)) throw check.wrong(where, "message", "a Message a consumer received", message);
+      const given = check.options(where, "options", options, REPLY_OPTIONS);
+      const properties = given === undefined ? undefined : publishProperties(given, where);
+      const bytes = bodyBytes(where, body);
+      const id = this.#id;
+      return new Promise((resolve, reject) =>
+        raw.rawReply(id, message.replyTo, message.correlationId, bytes, properties, resolve, reject));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Replies that matched no call in flight (a late reply after a timeout): dropped, counted here. */
+  get unmatchedReplies() {
+    return this.#stopped ? 0 : raw.rawUnmatchedReplies(this.#id);
   }
 
   /**
@@ -472,8 +531,7 @@ function streamOffset(where, value) {
 }
 
 /** The publish options, checked, as the wasm reads them; `undefined` when there are none. */
-function publishProperties(options) {
-  const where = "publish";
+function publishProperties(options, where = "publish") {
   const given = check.options(where, "options", options, PUBLISH_OPTIONS);
   const out = {};
   let any = false;
@@ -515,6 +573,16 @@ function publishProperties(options) {
     any = true;
   }
   return any ? out : undefined;
+}
+
+const utf8 = new TextEncoder();
+
+/** A body as bytes: a string's UTF-8, or an ArrayBuffer's or ArrayBufferView's bytes. */
+function bodyBytes(where, body) {
+  if (typeof body === "string") return utf8.encode(body);
+  const bytes = check.bytesOf(body);
+  if (bytes === null) throw check.wrong(where, "body", "a string, an ArrayBuffer or an ArrayBufferView (such as a Uint8Array)", body);
+  return bytes;
 }
 
 /**

@@ -84,6 +84,9 @@ pub struct MainConnection {
     pub urls: Vec<String>,
     /// Messages in its outbox.
     pub outbox: OutboxStatus,
+    /// The broker holds publishes back: since when no confirm came, in
+    /// `performance.now()` milliseconds.
+    pub held_back_since: Option<f64>,
     /// Which Connect it is, from 1: news of an earlier one is ignored.
     pub generation: u64,
     /// The user clicked Disconnect: the panel says what keeps running.
@@ -99,6 +102,7 @@ impl Default for MainConnection {
             settings: None,
             urls: Vec::new(),
             outbox: OutboxStatus::default(),
+            held_back_since: None,
             generation: 0,
             stopped_by_user: false,
         }

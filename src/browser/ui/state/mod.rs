@@ -133,6 +133,14 @@ pub enum Action {
         /// Its outbox.
         outbox: OutboxStatus,
     },
+    /// The broker holds publishes back (since when, in `performance.now()`
+    /// milliseconds), or confirms flow again (`None`).
+    HeldBack {
+        /// Which connection.
+        generation: u64,
+        /// Since when.
+        since: Option<f64>,
+    },
     /// The user clicked Disconnect.
     DisconnectClicked,
     /// The main connection stopped (Disconnect, or a refusal), for this reason.
@@ -250,18 +258,22 @@ fn main_connection(main: &MainConnection, action: &Action) -> Option<MainConnect
                 next_url: next_url.clone(),
             };
             next.connected = false;
+            next.held_back_since = None;
         }
         Action::Outbox { generation, outbox } if current(generation) => next.outbox = *outbox,
+        Action::HeldBack { generation, since } if current(generation) => next.held_back_since = *since,
         Action::DisconnectClicked => next.stopped_by_user = true,
         Action::Closed { generation, reason } if current(generation) => {
             next.status = ConnectionStatus::Closed { reason: reason.clone() };
             next.connected = false;
             next.running = false;
+            next.held_back_since = None;
         }
         Action::Opening { .. }
         | Action::Connected { .. }
         | Action::Reconnecting { .. }
         | Action::Outbox { .. }
+        | Action::HeldBack { .. }
         | Action::Closed { .. } => {}
         _ => return None,
     }

@@ -1,0 +1,236 @@
+//! Credentials per connection, and planned reconnects before they expire.
+//!
+//! With [`super::ReliableOptions::ask_credentials`] on, every connection attempt
+//! (the first, each reconnect, each node of a cluster) begins with
+//! [`super::Action::Credentials`]: the driver calls the user's provider and
+//! answers with [`Core::handle_credentials`]. A provider that fails, or does not
+//! answer within [`super::ReliableOptions::credentials_timeout`], fails the
+//! attempt ([`CloseReason::Credentials`]), which is retried with the backoff like
+//! any other; the outbox waits meanwhile.
+//!
+//! When the credentials expire (the provider says so, or the passcode is a JWT
+//! with an `exp`), the core reconnects before they do: a planned reconnect
+//! ([`ConnectionEvent::Renewing`]). It stops sending publishes, sends DISCONNECT
+//! (the broker answers it after every confirm of what was sent before it), then
+//! connects again at once with fresh credentials; unconfirmed publishes go again,
+//! marked, and consumers subscribe again. This is break-before-make: for the
+//! time of one reconnect nothing is delivered.
+//!
+//! A CONNECT refused while the JWT sent had expired is said in those words
+//! ([`CloseReason::TokenExpired`]): RabbitMQ says only "Access refused".
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use crate::client::{jwt_expiry, CloseReason, Credentials, CredentialsError, TokenExpired};
+
+use super::{Action, ConnectionEvent, Core, Life};
+
+/// Which credentials request an answer ([`Core::handle_credentials`]) is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CredentialsId(pub u64);
+
+/// The longest a planned reconnect comes before the expiry: a quarter of the
+/// credentials' lifetime, at most this.
+pub const RENEW_MARGIN: Duration = Duration::from_secs(60);
+
+/// A credentials request awaiting its answer.
+#[derive(Debug, Clone)]
+pub(super) struct Fetching {
+    id: CredentialsId,
+    url: String,
+    deadline: Duration,
+}
+
+/// A planned reconnect under way on the current link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Renewal {
+    /// Publishing paused: waiting for the confirms in flight, until then at most.
+    Draining {
+        /// When DISCONNECT goes whatever is still in flight (it goes again, marked).
+        until: Duration,
+    },
+    /// DISCONNECT sent: its receipt (or the close) ends the link.
+    Disconnecting,
+}
+
+/// How far the broker's clock may be ahead of the page's when a close is put
+/// down to an expired token.
+pub const EXPIRY_SLACK: Duration = Duration::from_secs(1);
+
+/// The longest a planned reconnect waits for the confirms in flight.
+const DRAIN_MAX: Duration = Duration::from_secs(5);
+
+/// When the credentials in use were obtained and when they expire (core clock).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Expiry {
+    obtained: Duration,
+    expires_at: Duration,
+}
+
+impl Core {
+    /// The wall clock: `unix` (time since 1970) is `now` on the core's clock. The
+    /// core reads a JWT's `exp` with it; a driver says it at start and with every
+    /// credentials answer.
+    pub fn handle_unix_time(&mut self, now: Duration, unix: Duration) {
+        self.unix_minus_now = Some(unix.saturating_sub(now));
+    }
+
+    /// The connect options the next CONNECT uses: the latest credentials from the
+    /// provider, for the management API's look-ups too.
+    pub fn connect_options(&self) -> &crate::client::ConnectOptions {
+        &self.options
+    }
+
+    /// The URL a credentials request is for, while one is awaited.
+    pub(super) fn fetching_url(&self) -> Option<&str> {
+        self.fetching.as_ref().map(|f| f.url.as_str())
+    }
+
+    /// The start of a connection attempt to `url`: ask for credentials.
+    pub(super) fn request_credentials(&mut self, now: Duration, url: String) {
+        self.next_credentials += 1;
+        let id = CredentialsId(self.next_credentials);
+        let deadline = now.saturating_add(self.settings.credentials_timeout);
+        self.fetching = Some(Fetching { id, url: url.clone(), deadline });
+        self.actions.push_back(Action::Credentials { id, url });
+    }
+
+    /// The answer to [`Action::Credentials`] `id`: credentials, or why the provider
+    /// failed in its words. A late answer (timed out, superseded, stopped) is
+    /// ignored.
+    pub fn handle_credentials(&mut self, now: Duration, id: CredentialsId, answer: Result<Credentials, String>) {
+        if self.life != Life::Running || self.fetching.as_ref().is_none_or(|f| f.id != id) {
+            return;
+        }
+        let Some(Fetching { url, .. }) = self.fetching.take() else { return };
+        match answer {
+            Ok(credentials) => {
+                let by_provider = credentials.expires_in.map(|d| now.saturating_add(d));
+                let by_token = jwt_expiry(&credentials.passcode).and_then(|exp| self.core_time(exp));
+                let expires_at = by_provider.into_iter().chain(by_token).min();
+                self.expiry = expires_at.map(|expires_at| Expiry { obtained: now, expires_at });
+                self.options.login = Some(credentials.login);
+                self.options.passcode = Some(credentials.passcode);
+                self.open_socket(now, url);
+            }
+            Err(words) => self.credentials_failed(now, CredentialsError::Failed(words)),
+        }
+        self.sync_timers();
+    }
+
+    /// [`super::Timer::Credentials`]: the provider took too long.
+    pub(super) fn credentials_timeout(&mut self, now: Duration) {
+        if self.fetching.take().is_some() {
+            self.credentials_failed(now, CredentialsError::TimedOut(self.settings.credentials_timeout));
+        }
+    }
+
+    pub(super) fn credentials_deadline(&self) -> Option<Duration> {
+        self.fetching.as_ref().map(|f| f.deadline)
+    }
+
+    fn credentials_failed(&mut self, now: Duration, error: CredentialsError) {
+        self.after_link(now, CloseReason::Credentials(error), false);
+    }
+
+    /// `exp` (seconds since 1970) on the core's clock, once the wall clock is known.
+    fn core_time(&self, exp: u64) -> Option<Duration> {
+        self.unix_minus_now.map(|offset| Duration::from_secs(exp).saturating_sub(offset))
+    }
+
+    /// When to reconnect before the credentials expire, decided at CONNECTED: a
+    /// quarter of their lifetime before (at most [`RENEW_MARGIN`]), or halfway to
+    /// the expiry when that is already past; never with fixed credentials (new
+    /// ones would be the same).
+    pub(super) fn plan_renewal(&mut self, now: Duration) {
+        self.renew_at = None;
+        if !self.settings.ask_credentials {
+            return;
+        }
+        let Some(Expiry { obtained, expires_at }) = self.expiry else { return };
+        let margin = (expires_at.saturating_sub(obtained) / 4).min(RENEW_MARGIN);
+        let planned = expires_at.saturating_sub(margin);
+        self.renew_at = if planned > now {
+            Some(planned)
+        } else if expires_at > now {
+            Some(now + (expires_at - now) / 2)
+        } else {
+            None
+        };
+    }
+
+    /// Whether the credentials in use have expired by `now`, give or take
+    /// [`EXPIRY_SLACK`] for the broker's clock.
+    pub(super) fn credentials_expired(&self, now: Duration) -> bool {
+        self.expiry.is_some_and(|e| now.saturating_add(EXPIRY_SLACK) >= e.expires_at)
+    }
+
+    /// [`super::Timer::Renew`]: the planned reconnect begins (publishing pauses,
+    /// auto acks go), or its wait for the confirms in flight is over.
+    pub(super) fn renew(&mut self, now: Duration) {
+        if self.life != Life::Running {
+            return;
+        }
+        let Some(current) = self.current.as_mut().filter(|c| c.connected) else { return };
+        match current.planned {
+            None => {
+                self.renew_at = None;
+                let expires_in = self.expiry.map(|e| e.expires_at.saturating_sub(now)).unwrap_or_default();
+                let until = now.saturating_add((expires_in / 2).min(DRAIN_MAX));
+                current.planned = Some(Renewal::Draining { until });
+                let link = current.id;
+                self.status(ConnectionEvent::Renewing { link, expires_in });
+                self.flush_auto_acks(now);
+                self.continue_renewal(now);
+            }
+            Some(Renewal::Draining { until }) if until <= now => self.disconnect_planned(now),
+            Some(_) => {}
+        }
+    }
+
+    /// A draining link whose confirms are all in goes: DISCONNECT (its receipt
+    /// ends the link, and the next begins at once, see `end_link`).
+    pub(super) fn continue_renewal(&mut self, now: Duration) {
+        let draining = self.current.as_ref().is_some_and(|c| matches!(c.planned, Some(Renewal::Draining { .. })));
+        if draining && self.outbox.in_flight() == 0 {
+            self.disconnect_planned(now);
+        }
+    }
+
+    fn disconnect_planned(&mut self, now: Duration) {
+        let Some(current) = self.current.as_mut() else { return };
+        current.planned = Some(Renewal::Disconnecting);
+        if current.link.channel_mut().session_mut().disconnect(now).is_err() {
+            self.end_link(now, CloseReason::Disconnected);
+        }
+    }
+
+    /// The deadline of [`super::Timer::Renew`]: the planned reconnect, or the end of
+    /// its wait for confirms.
+    pub(super) fn renew_deadline(&self) -> Option<Duration> {
+        let current = self.current.as_ref().filter(|c| c.connected && self.life == Life::Running)?;
+        match current.planned {
+            None => self.renew_at,
+            Some(Renewal::Draining { until }) => Some(until),
+            Some(Renewal::Disconnecting) => None,
+        }
+    }
+
+    /// A CONNECT refusal, said as a token that had expired when the JWT sent
+    /// (`token_exp`) had: RabbitMQ's words alone do not say it.
+    pub(super) fn explain_expired(&self, now: Duration, token_exp: Option<u64>, reason: CloseReason) -> CloseReason {
+        let (CloseReason::ConnectRefused(refused), Some(exp), Some(offset)) = (&reason, token_exp, self.unix_minus_now)
+        else {
+            return reason;
+        };
+        let unix_now = now.saturating_add(offset);
+        let expired_at = Duration::from_secs(exp);
+        if expired_at > unix_now {
+            return reason;
+        }
+        let expired_for = unix_now.saturating_sub(expired_at);
+        CloseReason::TokenExpired(Box::new(TokenExpired { expired_at: exp, expired_for, refused: refused.clone() }))
+    }
+}

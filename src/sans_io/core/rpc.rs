@@ -1,0 +1,342 @@
+//! Request/reply (RabbitMQ's tutorial 6) over Web-STOMP's temp queues: a call
+//! publishes with `reply-to: /temp-queue/burrow.rpc` and a `correlation-id`; the
+//! broker makes a private reply queue for the connection and delivers what is
+//! sent to it as MESSAGE frames with `subscription:/temp-queue/burrow.rpc`, for
+//! which no SUBSCRIBE was sent. The core routes those replies by correlation id
+//! to their call and counts (and drops) the ones no call awaits.
+//!
+//! What happens to a call when its connection drops: a call whose request the
+//! broker confirmed fails with [`CallError::ConnectionLost`] (its reply queue went
+//! with the connection, so its reply can never arrive); a call whose request is
+//! still in the outbox (not sent yet, or sent and unconfirmed) waits like any
+//! publish and goes out again on the next connection, with that connection's
+//! reply queue: the server may then see the request twice (the second copy
+//! marked, as every resend is), and a reply to the first copy is lost with the
+//! old connection. Every call ends by its `timeout` at the latest
+//! ([`CallError::Timeout`]); a request still waiting for room is then withdrawn,
+//! one already in the outbox still goes, and its reply is counted as unmatched.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use crate::client::{CloseReason, Message};
+use crate::rabbit::{parse_destination, BasicProperties, Delivery, OutboxId, PendingPublish, Route};
+
+use super::{ConnectionEvent, Core, Life, PublishError, ReliableEvent, Warning};
+
+/// The `reply-to` of every call: Web-STOMP makes one private reply queue per
+/// connection for this name, and names the replies' subscription after it.
+pub const REPLY_TO: &str = "/temp-queue/burrow.rpc";
+
+/// Which [`Core::call`] an outcome ([`ReliableEvent::CallDone`]) answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+/// Why a call ended without its reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The request could not be published: refused before sending, refused by the
+    /// broker (a missing exchange), or the outbox is full.
+    #[error("the request was not published: {0}")]
+    Publish(#[source] PublishError),
+    /// No reply came within the call's timeout.
+    #[error("no reply within {} ms", .0.as_millis())]
+    Timeout(Duration),
+    /// The broker had the request, then the connection dropped: its reply queue
+    /// went with the connection, so the reply can never arrive. The request may or
+    /// may not have been served.
+    #[error("the connection dropped after RabbitMQ took the request ({0}); its reply queue went with it, so no reply can arrive (the request may or may not have been served)")]
+    ConnectionLost(#[source] CloseReason),
+    /// The connection was stopped before the reply came.
+    #[error("the connection was stopped before the reply came")]
+    Stopped,
+    /// A call sets `reply_to` itself (to its connection's reply queue).
+    #[error("a call sets reply_to itself (to {REPLY_TO}); leave it out (it was {0:?})")]
+    ReplyToGiven(String),
+    /// Another call in flight has this correlation id: its reply could not be told apart.
+    #[error("another call in flight has correlation id {0:?}; replies could not be told apart")]
+    CorrelationInUse(String),
+}
+
+/// Why a reply could not be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    /// The request has no `reply_to`: there is nowhere to reply to.
+    #[error("the message has no reply_to: there is nowhere to send a reply (its sender did not ask for one)")]
+    NoReplyTo,
+    /// The reply could not be published.
+    #[error("{0}")]
+    Publish(#[source] PublishError),
+}
+
+/// A call awaiting its reply.
+#[derive(Debug, Clone)]
+struct PendingCall {
+    correlation_id: String,
+    publish: OutboxId,
+    deadline: Duration,
+    timeout: Duration,
+    /// The broker confirmed the request: a lost connection now loses the reply.
+    confirmed: bool,
+}
+
+/// The calls of a core.
+#[derive(Debug, Default)]
+pub(super) struct Calls {
+    pending: BTreeMap<CallId, PendingCall>,
+    by_correlation: HashMap<String, CallId>,
+    /// Requests whose publish outcome has not come yet (also of calls already
+    /// over): their Confirmed or PublishFailed is the call's, not a publisher's.
+    by_publish: HashMap<OutboxId, CallId>,
+    next: u64,
+    /// Makes generated correlation ids unlike another page's.
+    prefix: Option<String>,
+    unmatched: u64,
+}
+
+/// Where a reply to `reply_to` goes: Web-STOMP shows an AMQP reply queue as
+/// `/reply-queue/<name>` (its default exchange route), another STOMP destination
+/// as it is, and a bare name is a queue on the default exchange.
+///
+/// ```
+/// use burrow::rabbit::Route;
+/// use burrow::reliable::reply_route;
+///
+/// assert_eq!(reply_route("/reply-queue/amq.gen-Xy_1"), Route::new("", "amq.gen-Xy_1"));
+/// assert_eq!(reply_route("amq.gen-Xy_1"), Route::new("", "amq.gen-Xy_1"));
+/// assert_eq!(reply_route("/exchange/replies/client.7"), Route::new("replies", "client.7"));
+/// ```
+pub fn reply_route(reply_to: &str) -> Route {
+    match reply_to.strip_prefix("/reply-queue/") {
+        Some(name) => Route::new("", name),
+        None if reply_to.starts_with('/') => parse_destination(reply_to),
+        None => Route::new("", reply_to),
+    }
+}
+
+impl Core {
+    /// pika's RPC client (tutorial 6): publishes `request` with `reply_to` set to
+    /// [`REPLY_TO`] and a correlation id (the one in its properties, or a new
+    /// one), and reports the reply, or why none came within `timeout`, as
+    /// [`ReliableEvent::CallDone`]. The request waits for room in the outbox like
+    /// [`Core::basic_publish_or_wait`]; see the module's documentation for a call
+    /// in flight when the connection drops.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::ReplyToGiven`], [`CallError::CorrelationInUse`], or
+    /// [`CallError::Publish`] when the request is refused at once.
+    pub fn call(&mut self, now: Duration, mut request: PendingPublish, timeout: Duration) -> Result<CallId, CallError> {
+        if let Some(given) = request.properties.reply_to.take() {
+            return Err(CallError::ReplyToGiven(given));
+        }
+        let prefix = match &self.calls.prefix {
+            Some(prefix) => prefix.clone(),
+            None => {
+                let prefix = format!("burrow-{:012x}", (self.random_unit() * (1u64 << 48) as f64) as u64);
+                self.calls.prefix = Some(prefix.clone());
+                prefix
+            }
+        };
+        let call = CallId(self.calls.next);
+        let correlation_id = match request.properties.correlation_id.clone() {
+            Some(given) if self.calls.by_correlation.contains_key(&given) => {
+                return Err(CallError::CorrelationInUse(given));
+            }
+            Some(given) => given,
+            None => format!("{prefix}-{}", call.0),
+        };
+        request.properties.correlation_id = Some(correlation_id.clone());
+        request.properties.reply_to = Some(REPLY_TO.to_owned());
+        let publish = self.basic_publish_or_wait(now, request).map_err(CallError::Publish)?;
+        self.calls.next = self.calls.next.wrapping_add(1);
+        self.calls.by_correlation.insert(correlation_id.clone(), call);
+        self.calls.by_publish.insert(publish, call);
+        let deadline = now.saturating_add(timeout);
+        self.calls.pending.insert(call, PendingCall { correlation_id, publish, deadline, timeout, confirmed: false });
+        // The request may have gone, or failed, before it was known as a call's:
+        // what was said of it already is the call's too.
+        let said: Vec<ReliableEvent> = self.events.drain(..).collect();
+        for event in said {
+            if let Some(event) = self.call_publish_event(event) {
+                self.events.push_back(event);
+            }
+        }
+        self.sync_timers();
+        Ok(call)
+    }
+
+    /// The caller gave up on `call` (its future was dropped): a reply that still
+    /// comes is counted as unmatched; a request still waiting for room is withdrawn.
+    pub fn forget_call(&mut self, call: CallId) {
+        if let Some(pending) = self.take_call(call) {
+            if self.withdraw(pending.publish) {
+                self.calls.by_publish.remove(&pending.publish);
+            }
+        }
+        self.sync_timers();
+    }
+
+    /// pika's RPC server's reply: publishes `body` to `request`'s `reply_to` (see
+    /// [`reply_route`]) with its correlation id, waiting for room like
+    /// [`Core::basic_publish_or_wait`]; its confirm comes as any publish's.
+    ///
+    /// # Errors
+    ///
+    /// [`ReplyError::NoReplyTo`] for a message nobody awaits a reply to, or
+    /// [`ReplyError::Publish`].
+    pub fn reply(
+        &mut self,
+        now: Duration,
+        request: &Delivery,
+        body: Vec<u8>,
+        properties: BasicProperties,
+    ) -> Result<OutboxId, ReplyError> {
+        let asked = &request.properties;
+        self.reply_to(now, asked.reply_to.as_deref(), asked.correlation_id.as_deref(), body, properties)
+    }
+
+    /// [`Core::reply`] from a request's `reply_to` and `correlation_id` alone (as
+    /// the JavaScript API has them).
+    ///
+    /// # Errors
+    ///
+    /// As [`Core::reply`].
+    pub fn reply_to(
+        &mut self,
+        now: Duration,
+        reply_to: Option<&str>,
+        correlation_id: Option<&str>,
+        body: Vec<u8>,
+        mut properties: BasicProperties,
+    ) -> Result<OutboxId, ReplyError> {
+        let Some(reply_to) = reply_to else { return Err(ReplyError::NoReplyTo) };
+        let Route { exchange, routing_key } = reply_route(reply_to);
+        if properties.correlation_id.is_none() {
+            properties.correlation_id = correlation_id.map(str::to_owned);
+        }
+        let reply = PendingPublish { exchange, routing_key, body, properties };
+        self.basic_publish_or_wait(now, reply).map_err(ReplyError::Publish)
+    }
+
+    /// Replies that matched no call in flight (a late reply to a call that timed
+    /// out, a reply with a wrong correlation id): each was dropped and said as a
+    /// [`Warning::UnmatchedReply`].
+    pub fn unmatched_replies(&self) -> u64 {
+        self.calls.unmatched
+    }
+
+    /// Calls awaiting their reply.
+    pub fn calls_in_flight(&self) -> usize {
+        self.calls.pending.len()
+    }
+
+    /// Calls whose request still waits for room in the outbox (counted in
+    /// [`Core::waiting`] too).
+    pub fn calls_waiting(&self) -> usize {
+        self.calls.pending.values().filter(|pending| self.is_waiting(pending.publish)).count()
+    }
+
+    /// A MESSAGE for a temp queue's subscription: a reply, auto-acked by the
+    /// broker (Web-STOMP sends it without an `ack` header).
+    pub(super) fn on_reply(&mut self, message: Message) {
+        let correlation_id = message.header("correlation-id").map(str::to_owned);
+        let call = correlation_id.as_ref().and_then(|id| self.calls.by_correlation.get(id).copied());
+        match call.and_then(|call| self.take_call(call).map(|_| call)) {
+            Some(call) => {
+                let reply = Box::new(Delivery::from_owned_message(message));
+                self.emit(ReliableEvent::CallDone { call, result: Ok(reply) });
+            }
+            None => {
+                self.calls.unmatched = self.calls.unmatched.saturating_add(1);
+                self.status(ConnectionEvent::Warning(Warning::UnmatchedReply { correlation_id }));
+            }
+        }
+        self.sync_timers();
+    }
+
+    /// An event about a call's request is the call's: a confirm marks it, a
+    /// failure ends it; neither reaches the publishers' side. Others pass.
+    pub(super) fn call_publish_event(&mut self, event: ReliableEvent) -> Option<ReliableEvent> {
+        match event {
+            ReliableEvent::Admitted(id) if self.calls.by_publish.contains_key(&id) => None,
+            ReliableEvent::Confirmed(id) => match self.calls.by_publish.remove(&id) {
+                Some(call) => {
+                    if let Some(pending) = self.calls.pending.get_mut(&call) {
+                        pending.confirmed = true;
+                    }
+                    None
+                }
+                None => Some(ReliableEvent::Confirmed(id)),
+            },
+            ReliableEvent::PublishFailed { publish, error } => match self.calls.by_publish.remove(&publish) {
+                Some(call) => {
+                    self.take_call(call)?;
+                    let error = match error {
+                        PublishError::Stopped => CallError::Stopped,
+                        other => CallError::Publish(other),
+                    };
+                    Some(ReliableEvent::CallDone { call, result: Err(error) })
+                }
+                None => Some(ReliableEvent::PublishFailed { publish, error }),
+            },
+            other => Some(other),
+        }
+    }
+
+    /// The connection dropped: calls whose request the broker had lose their reply.
+    pub(super) fn calls_link_lost(&mut self, reason: &CloseReason) {
+        let lost: Vec<CallId> =
+            self.calls.pending.iter().filter(|(_, pending)| pending.confirmed).map(|(call, _)| *call).collect();
+        for call in lost {
+            self.take_call(call);
+            let error = if self.life == Life::Running {
+                CallError::ConnectionLost(reason.clone())
+            } else {
+                CallError::Stopped
+            };
+            self.emit(ReliableEvent::CallDone { call, result: Err(error) });
+        }
+    }
+
+    /// Stopped: every call still waiting ends, before Stopped.
+    pub(super) fn calls_stopped(&mut self) {
+        let calls: Vec<CallId> = self.calls.pending.keys().copied().collect();
+        for call in calls {
+            self.take_call(call);
+            self.emit(ReliableEvent::CallDone { call, result: Err(CallError::Stopped) });
+        }
+        self.calls.by_publish.clear();
+    }
+
+    /// The call timer: the calls whose time is up end.
+    pub(super) fn call_timeouts(&mut self, now: Duration) {
+        let due: Vec<CallId> =
+            self.calls.pending.iter().filter(|(_, pending)| pending.deadline <= now).map(|(call, _)| *call).collect();
+        for call in due {
+            let Some(pending) = self.take_call(call) else { continue };
+            if self.withdraw(pending.publish) {
+                self.calls.by_publish.remove(&pending.publish);
+            }
+            self.emit(ReliableEvent::CallDone { call, result: Err(CallError::Timeout(pending.timeout)) });
+        }
+    }
+
+    /// The earliest call deadline, for the call timer.
+    pub(super) fn call_deadline(&self) -> Option<Duration> {
+        self.calls.pending.values().map(|pending| pending.deadline).min()
+    }
+
+    fn take_call(&mut self, call: CallId) -> Option<PendingCall> {
+        let pending = self.calls.pending.remove(&call)?;
+        self.calls.by_correlation.remove(&pending.correlation_id);
+        Some(pending)
+    }
+}
+
+/// Whether a MESSAGE's subscription is a temp queue's (a reply to a call).
+pub(super) fn is_reply(message: &Message) -> bool {
+    message.subscription.0.starts_with("/temp-queue/")
+}

@@ -1,0 +1,124 @@
+// RPC (RabbitMQ's tutorial 6) from JavaScript, as an app that installed Burrow's
+// npm package writes it: connection.call and connection.reply against the real
+// broker, and pika's tutorial programs on the other side (pika_helper.py).
+// tests/js_package.rs bundles this with esbuild and reads #result.
+import init, { connect, TimeoutError, ConnectionLostError, NoReplyToError, BurrowError } from "burrow-rabbitmq";
+import wasm from "burrow-rabbitmq/burrow_bg.wasm";
+import { URL_, options, log, fresh, within, until, collect, assert, run, event } from "./helpers.js";
+
+const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
+
+function fib(n) {
+  let [a, b] = [0, 1];
+  for (let i = 0; i < n; i++) [a, b] = [b, a + b];
+  return a;
+}
+
+/** A connection serving tutorial 6's Fibonacci on a fresh queue; `seen` gets each request's replyTo. */
+async function fibServer(queue) {
+  const server = connect(URL_, options);
+  await server.queueDeclare(queue);
+  const seen = [];
+  server.consume(queue, async (message) => {
+    seen.push(message.replyTo);
+    await server.reply(message, String(fib(Number(message.text))));
+    message.ack();
+  }, { ack: "manual", prefetch: 10 });
+  await event(server, "consumer-ready");
+  return { server, seen };
+}
+
+async function pika(path) {
+  const response = await fetch(`${PIKA}${path}`, { method: "POST" });
+  const text = await response.text();
+  assert(response.ok, `pika_helper answered ${path} with HTTP ${response.status}: ${text}`);
+  return text;
+}
+
+async function callAndReply() {
+  const queue = fresh("rpc_queue");
+  const { server, seen } = await fibServer(queue);
+  const client = connect(URL_, options);
+  const reply = await within("fib(30)", client.call(queue, "30", { timeout: 5000 }));
+  assert(reply.text === "832040", `the reply: ${reply.text}`);
+  assert(typeof reply.correlationId === "string", `the reply carries its correlationId: ${reply.correlationId}`);
+  reply.ack(); // nothing to ack: a no-op
+  assert(/^amq\.gen-/.test(seen[0]), `the server sees the reply queue's name: ${seen[0]}`);
+  const many = await within("ten concurrent calls", Promise.all(
+    Array.from({ length: 10 }, (_, n) => client.call(queue, String(n + 10), { timeout: 5000 }))));
+  many.forEach((message, n) => assert(message.text === String(fib(n + 10)), `call ${n} got ${message.text}`));
+  assert(client.unmatchedReplies === 0, `no unmatched reply: ${client.unmatchedReplies}`);
+  server.close();
+  client.close();
+  log("rpc: fib(30) = 832040 from a server in the page; ten concurrent calls each got their own reply");
+}
+
+async function timeoutAndUnmatched() {
+  const queue = fresh("rpc_slow");
+  const server = connect(URL_, options);
+  await server.queueDeclare(queue);
+  const inbox = collect(server, queue, { ack: "manual", prefetch: 1 });
+  const client = connect(URL_, options);
+  const warnings = [];
+  client.on("warning", (e) => warnings.push(e.message));
+  let failed = null;
+  try { await client.call(queue, "1", { timeout: 300 }); } catch (error) { failed = error; }
+  assert(failed instanceof TimeoutError && failed instanceof BurrowError && failed.name === "Timeout",
+    `a TimeoutError: ${failed}`);
+  const request = await inbox.next("the request");
+  await server.reply(request, "late");
+  request.ack();
+  await until("the late reply counted", () => client.unmatchedReplies === 1);
+  assert(warnings.some((w) => w.includes(request.correlationId)), `a warning names it: ${warnings}`);
+  let refused = null;
+  const plain = fresh("rpc_plain");
+  await server.queueDeclare(plain);
+  const plainInbox = collect(server, plain, { ack: "auto" });
+  await server.publish(plain, "no reply wanted");
+  const message = await plainInbox.next("a plain message");
+  try { await server.reply(message, "?"); } catch (error) { refused = error; }
+  assert(refused instanceof NoReplyToError && /no reply_to/.test(refused.message), `NoReplyToError: ${refused}`);
+  server.close();
+  client.close();
+  log("rpc: a TimeoutError after 300 ms; the late reply counted (unmatchedReplies 1) and warned; reply to a message without replyTo refused");
+}
+
+async function connectionLost() {
+  const queue = fresh("rpc_dropped");
+  const server = connect(URL_, options);
+  await server.queueDeclare(queue);
+  const inbox = collect(server, queue, { ack: "manual", prefetch: 1 });
+  const client = connect(URL_, options);
+  const call = client.call(queue, "1", { timeout: 60000 });
+  const request = await inbox.next("the request");
+  await until("the request's confirm", () => client.outbox.messages === 0);
+  // RabbitMQ closes the connection for a subscription to a missing queue.
+  client.consume(fresh("no-such-queue"), () => {});
+  let failed = null;
+  try { await within("the call's end", call); } catch (error) { failed = error; }
+  assert(failed instanceof ConnectionLostError, `a ConnectionLostError: ${failed}`);
+  request.ack();
+  await event(client, "connected");
+  server.close();
+  client.close();
+  log("rpc: a call whose request RabbitMQ had fails with ConnectionLostError when the connection drops");
+}
+
+async function withPika() {
+  const queue = fresh("rpc_queue-pika");
+  await pika(`/rpc_server/start?queue=${queue}`);
+  const client = connect(URL_, options);
+  const reply = await within("pika's reply", client.call(queue, "30", { timeout: 10000 }));
+  assert(reply.text === "832040", `pika's rpc_server answered ${reply.text}`);
+  assert(await pika(`/rpc_server/stop?queue=${queue}`) === "1", "pika served one call");
+  client.close();
+  const served = fresh("rpc_queue-browser");
+  const { server } = await fibServer(served);
+  const answer = await within("pika's rpc_client", pika(`/rpc_client?queue=${served}&n=30`), 15000);
+  assert(answer === "832040", `pika's rpc_client got ${answer}`);
+  server.close();
+  log("rpc with pika: the browser calls pika's rpc_server (832040); pika's rpc_client calls the browser (832040)");
+}
+
+await init(wasm);
+await run({ callAndReply, timeoutAndUnmatched, connectionLost, withPika });

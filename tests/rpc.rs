@@ -1,0 +1,289 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! RPC in the core (native, no broker): the frames a call and a reply send, replies
+//! routed by correlation id, unmatched replies counted and dropped, the timeout,
+//! and a call in flight when the connection drops or the core stops.
+
+use std::time::Duration;
+
+use burrow::client::{ConnectOptions, SocketClose};
+use burrow::rabbit::{BasicProperties, Delivery, PendingPublish};
+use burrow::reliable::{
+    Action, CallError, CallId, ConnectionEvent, Core, LinkId, ReliableEvent, ReliableOptions, ReplyError, Warning,
+    REPLY_TO,
+};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A core connected by hand, as the driver would run it.
+struct Hand {
+    core: Core,
+    link: LinkId,
+    now: Duration,
+}
+
+impl Hand {
+    fn connected() -> Self {
+        let urls = vec!["ws://127.0.0.1:15674/ws".to_owned()];
+        let mut core = Core::new(urls, ConnectOptions::new("/"), ReliableOptions::default(), 7);
+        core.start(ms(0));
+        let Some(Action::Open { link, .. }) = core.poll_action() else { panic!("a socket first") };
+        let mut hand = Hand { core, link, now: ms(0) };
+        hand.open(link);
+        hand
+    }
+
+    fn open(&mut self, link: LinkId) {
+        self.link = link;
+        self.core.handle_opened(self.now, link);
+        self.sent();
+        self.core.handle_bytes(self.now, link, b"CONNECTED\nversion:1.2\n\n\0");
+    }
+
+    /// Every frame written since the last look, as text.
+    fn sent(&mut self) -> String {
+        let mut out = Vec::new();
+        while self.core.poll_transmit(self.now, &mut out).is_some() {}
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn events(&mut self) -> Vec<ReliableEvent> {
+        std::iter::from_fn(|| self.core.poll_event()).collect()
+    }
+
+    fn receive(&mut self, frame: &str) {
+        self.core.handle_bytes(self.now, self.link, format!("{frame}\0").as_bytes());
+    }
+
+    fn call(&mut self, body: &str, timeout: Duration) -> CallId {
+        let request = PendingPublish {
+            exchange: String::new(),
+            routing_key: "rpc_queue".into(),
+            body: body.as_bytes().to_vec(),
+            properties: BasicProperties::default(),
+        };
+        self.core.call(self.now, request, timeout).expect("the call is taken")
+    }
+
+    fn reply(&mut self, correlation_id: &str, body: &str) {
+        self.receive(&format!(
+            "MESSAGE\nsubscription:{REPLY_TO}\ndestination:/queue/amq.gen-abc\nmessage-id:T_{REPLY_TO}@@session-1@@1\ncorrelation-id:{correlation_id}\n\n{body}"
+        ));
+    }
+}
+
+fn header<'a>(frame: &'a str, name: &str) -> Option<&'a str> {
+    frame.lines().find_map(|line| line.strip_prefix(&format!("{name}:")[..]))
+}
+
+fn call_done(events: &[ReliableEvent]) -> Vec<(CallId, Result<Box<Delivery>, CallError>)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            ReliableEvent::CallDone { call, result } => Some((*call, result.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_call_sends_reply_to_and_correlation_and_resolves_with_its_reply() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let call = hand.call("30", Duration::from_secs(5));
+    let sent = hand.sent();
+    assert!(sent.starts_with("SEND\ndestination:/amq/queue/rpc_queue\n"), "{sent}");
+    assert_eq!(header(&sent, "reply-to"), Some(REPLY_TO));
+    let correlation = header(&sent, "correlation-id").expect("a correlation id").to_owned();
+    let receipt = header(&sent, "receipt").expect("a receipt").to_owned();
+    hand.receive(&format!("RECEIPT\nreceipt-id:{receipt}\n\n"));
+    // The request's confirm is the call's: no publisher hears of it.
+    assert!(hand.events().is_empty());
+    assert_eq!(hand.core.calls_in_flight(), 1);
+    hand.reply(&correlation, "832040");
+    let done = call_done(&hand.events());
+    let [(id, Ok(reply))] = &done[..] else { panic!("one reply: {done:?}") };
+    assert_eq!(*id, call);
+    assert_eq!(reply.body, b"832040");
+    // Web-STOMP auto-acks a temp queue's MESSAGE: nothing to ack, nothing acked.
+    assert_eq!(reply.delivery_tag, None);
+    assert!(!hand.sent().contains("ACK"));
+    assert_eq!(hand.core.calls_in_flight(), 0);
+    assert_eq!(hand.core.poll_timeout(), hand.core.next_timer().map(|(_, at)| at));
+}
+
+#[test]
+fn concurrent_calls_each_get_their_own_reply() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let calls: Vec<CallId> = (0..3).map(|n| hand.call(&n.to_string(), Duration::from_secs(5))).collect();
+    let sent = hand.sent();
+    let correlations: Vec<String> = sent
+        .split('\0')
+        .filter_map(|frame| header(frame, "correlation-id").map(str::to_owned))
+        .collect();
+    assert_eq!(correlations.len(), 3);
+    // Answered in reverse order: each reply still reaches its own call.
+    for (n, correlation) in correlations.iter().enumerate().rev() {
+        hand.reply(correlation, &format!("reply {n}"));
+    }
+    let done = call_done(&hand.events());
+    assert_eq!(done.len(), 3);
+    for (call, result) in done {
+        let n = calls.iter().position(|c| *c == call).expect("one of ours");
+        assert_eq!(result.expect("a reply").body, format!("reply {n}").into_bytes());
+    }
+}
+
+#[test]
+fn a_reply_that_matches_no_call_is_counted_and_dropped() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let _call = hand.call("1", Duration::from_secs(5));
+    hand.sent();
+    hand.reply("nobody-asked", "stray");
+    let events = hand.events();
+    assert!(call_done(&events).is_empty(), "{events:?}");
+    assert_eq!(
+        events,
+        [ReliableEvent::Connection(ConnectionEvent::Warning(Warning::UnmatchedReply {
+            correlation_id: Some("nobody-asked".into())
+        }))]
+    );
+    assert_eq!(hand.core.unmatched_replies(), 1);
+    assert_eq!(hand.core.calls_in_flight(), 1);
+}
+
+#[test]
+fn a_call_without_a_reply_times_out_and_its_late_reply_is_unmatched() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let call = hand.call("1", ms(300));
+    let correlation = header(&hand.sent(), "correlation-id").expect("a correlation id").to_owned();
+    assert_eq!(hand.core.poll_timeout(), Some(ms(300)).min(hand.core.poll_timeout()));
+    hand.now = ms(299);
+    hand.core.handle_timeout(hand.now);
+    assert!(call_done(&hand.events()).is_empty());
+    hand.now = ms(300);
+    hand.core.handle_timeout(hand.now);
+    assert_eq!(call_done(&hand.events()), [(call, Err(CallError::Timeout(ms(300))))]);
+    hand.reply(&correlation, "too late");
+    assert!(call_done(&hand.events()).is_empty());
+    assert_eq!(hand.core.unmatched_replies(), 1);
+}
+
+#[test]
+fn a_call_whose_request_was_confirmed_fails_when_the_connection_drops() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let call = hand.call("1", Duration::from_secs(5));
+    let receipt = header(&hand.sent(), "receipt").expect("a receipt").to_owned();
+    hand.receive(&format!("RECEIPT\nreceipt-id:{receipt}\n\n"));
+    let link = hand.link;
+    hand.core.handle_closed(hand.now, link, SocketClose::new(1006, ""));
+    let done = call_done(&hand.events());
+    assert!(matches!(&done[..], [(id, Err(CallError::ConnectionLost(_)))] if *id == call), "{done:?}");
+}
+
+#[test]
+fn a_call_not_yet_confirmed_goes_again_after_a_reconnect_and_gets_its_reply() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let call = hand.call("1", Duration::from_secs(60));
+    let first = hand.sent();
+    let correlation = header(&first, "correlation-id").expect("a correlation id").to_owned();
+    let link = hand.link;
+    hand.core.handle_closed(hand.now, link, SocketClose::new(1006, ""));
+    assert!(call_done(&hand.events()).is_empty());
+    hand.now = ms(40_000);
+    hand.core.handle_timeout(hand.now);
+    let Some(Action::Open { link, .. }) = std::iter::from_fn(|| hand.core.poll_action()).find(|a| matches!(a, Action::Open { .. })) else {
+        panic!("a reconnect")
+    };
+    hand.open(link);
+    let again = hand.sent();
+    assert_eq!(header(&again, "correlation-id"), Some(&correlation[..]), "{again}");
+    assert_eq!(header(&again, "reply-to"), Some(REPLY_TO));
+    hand.reply(&correlation, "after the outage");
+    let done = call_done(&hand.events());
+    assert!(matches!(&done[..], [(id, Ok(reply))] if *id == call && reply.body == b"after the outage"), "{done:?}");
+}
+
+#[test]
+fn stop_ends_every_call_before_stopped() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let confirmed = hand.call("1", Duration::from_secs(5));
+    let receipt = header(&hand.sent(), "receipt").expect("a receipt").to_owned();
+    hand.receive(&format!("RECEIPT\nreceipt-id:{receipt}\n\n"));
+    let unconfirmed = hand.call("2", Duration::from_secs(5));
+    hand.sent();
+    hand.core.stop(hand.now);
+    let disconnect = hand.sent();
+    if let Some(receipt) = header(&disconnect, "receipt") {
+        let receipt = receipt.to_owned();
+        hand.receive(&format!("RECEIPT\nreceipt-id:{receipt}\n\n"));
+    }
+    let link = hand.link;
+    hand.core.handle_closed(hand.now, link, SocketClose::new(1000, ""));
+    let events = hand.events();
+    let done = call_done(&events);
+    assert_eq!(done.len(), 2, "{events:?}");
+    assert!(done.iter().all(|(call, result)| [confirmed, unconfirmed].contains(call)
+        && *result == Err(CallError::Stopped)));
+    assert!(matches!(events.last(), Some(ReliableEvent::Connection(ConnectionEvent::Stopped(_)))));
+}
+
+#[test]
+fn a_call_refuses_a_reply_to_of_its_own_and_a_correlation_id_in_use() {
+    let mut hand = Hand::connected();
+    let mut request = PendingPublish {
+        exchange: String::new(),
+        routing_key: "rpc_queue".into(),
+        body: Vec::new(),
+        properties: BasicProperties { reply_to: Some("mine".into()), ..BasicProperties::default() },
+    };
+    assert_eq!(hand.core.call(hand.now, request.clone(), ms(10)), Err(CallError::ReplyToGiven("mine".into())));
+    request.properties = BasicProperties { correlation_id: Some("c1".into()), ..BasicProperties::default() };
+    assert!(hand.core.call(hand.now, request.clone(), ms(10)).is_ok());
+    assert_eq!(hand.core.call(hand.now, request, ms(10)), Err(CallError::CorrelationInUse("c1".into())));
+}
+
+#[test]
+fn a_reply_goes_to_the_requests_reply_to_with_its_correlation_id() {
+    let mut hand = Hand::connected();
+    hand.events();
+    hand.receive("MESSAGE\nsubscription:0\ndestination:/amq/queue/rpc_queue\nmessage-id:m1\nack:a1\nreply-to:/reply-queue/amq.gen-Xy_1\ncorrelation-id:c-7\n\n30");
+    // A delivery for no subscription of ours is only warned about; take its words.
+    let request = Delivery {
+        properties: BasicProperties {
+            reply_to: Some("/reply-queue/amq.gen-Xy_1".into()),
+            correlation_id: Some("c-7".into()),
+            ..BasicProperties::default()
+        },
+        ..delivery()
+    };
+    hand.core.reply(hand.now, &request, b"832040".to_vec(), BasicProperties::default()).expect("sent");
+    let sent = hand.sent();
+    assert!(sent.starts_with("SEND\ndestination:/amq/queue/amq.gen-Xy_1\n"), "{sent}");
+    assert_eq!(header(&sent, "correlation-id"), Some("c-7"));
+    assert!(sent.ends_with("832040\0"));
+    let nowhere = delivery();
+    assert_eq!(hand.core.reply(hand.now, &nowhere, Vec::new(), BasicProperties::default()), Err(ReplyError::NoReplyTo));
+}
+
+fn delivery() -> Delivery {
+    Delivery {
+        consumer_tag: burrow::client::SubscriptionId("0".into()),
+        delivery_tag: None,
+        redelivered: false,
+        resent: false,
+        delivery_count: None,
+        stream_offset: None,
+        exchange: String::new(),
+        routing_key: "rpc_queue".into(),
+        properties: BasicProperties::default(),
+        body: b"30".to_vec(),
+    }
+}
