@@ -369,6 +369,12 @@ async fn a_subscription_to_a_missing_exchange_is_refused_in_words() {
     let words = error.to_string();
     assert!(words.contains(&missing), "names the exchange: {words}");
     connection.stop();
+    // A one-off connection stops on that close: its reader still learns why.
+    let one_off = ReliableConnection::start(BROKER_URL, connect_options(), common::one_off()).expect("start");
+    assert!(within("connecting", one_off.wait_connected()).await, "connected");
+    let mut consumer = one_off.basic_consume(ConsumeFrom::exchange(&missing, "k"), auto_ack()).expect("consume");
+    let error = within("the refusal", consumer.next()).await.expect("an item").expect_err("refused");
+    assert!(error.to_string().contains(&missing), "names the exchange: {error}");
 }
 
 /// Tutorial 3 with pika on the other side: `emit_log.py` reaches two browser

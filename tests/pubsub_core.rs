@@ -136,3 +136,25 @@ fn names_rabbitmq_would_read_otherwise_are_refused_before_sending() {
     let headers = subscribe_frame(&written(&mut core, ms(3)));
     assert!(headers.contains(&"destination:/exchange/日志%2Fa/内核%2Fx.*".to_owned()), "{headers:?}");
 }
+
+/// RabbitMQ 3.10.8 closes ("STOMP died", no ERROR) on a SUBSCRIBE to a missing
+/// exchange: on a one-off connection the reader still learns why, in words
+/// naming the exchange (not a queue look-up).
+#[test]
+fn a_one_off_subscription_to_a_missing_exchange_ends_its_reader_in_words() {
+    use burrow::reliable::Taken;
+    let options = ReliableOptions { reconnect: false, ..ReliableOptions::default() };
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), options, 3);
+    core.start(ms(0));
+    let link = connect(&mut core, ms(1));
+    let key = core.basic_consume(ms(2), ConsumeFrom::exchange("no-such", "k"), ConsumeOptions::default()).expect("consume");
+    written(&mut core, ms(2));
+    core.handle_closed(ms(5), link, SocketClose::new(1000, "STOMP died"));
+    assert!(!std::iter::from_fn(|| core.poll_action()).any(|a| matches!(a, Action::LookUp(_))), "no queue look-up");
+    match core.take_delivery(ms(6), key) {
+        Taken::Ended(Some(ConsumeError::Refused(refusal))) => {
+            assert!(refusal.to_string().contains("exchange 'no-such'"), "{refusal}");
+        }
+        other => panic!("the reader sees the refusal, got {other:?}"),
+    }
+}

@@ -263,7 +263,9 @@ impl Core {
         self.probation.clear();
         self.lone_deaths.clear();
         self.consumers.clear();
-        self.ended.clear();
+        // A consumer the broker refused keeps its reason for its reader (a
+        // one-off connection stops on the same close that refused it).
+        self.ended.retain(|_, error| error.is_some());
         self.suspects.clear();
         self.timers = Default::default();
         if reason == StopReason::Requested || self.lookups.is_empty() {
