@@ -154,6 +154,48 @@ async fn a_fanout_reaches_both_subscribers_with_every_message() {
     }
 }
 
+/// Ten auto-ack subscriptions on one connection, read at once, each get every
+/// message, past their windows. Burrow's auto-ack once acked cumulatively
+/// (`ack:client`), which Web-STOMP applies to the connection's one channel: one
+/// subscription's ACK settled the others' deliveries, and RabbitMQ closed with
+/// "unknown delivery tag" (found by the fan-out benchmark; this test, before the
+/// fix: the reads stopped near 200 of 1,000 each).
+#[wasm_bindgen_test]
+async fn ten_auto_ack_subscriptions_on_one_connection_get_everything() {
+    let exchange = fresh_name("burrow.test.fan");
+    let publisher = open().await;
+    publisher.exchange_declare(&exchange, "topic", false, true).await.expect("exchange_declare");
+    let mut all = open().await;
+    let mut consumers = Vec::new();
+    for key in ["fan.out", "fan.*", "*.out", "#", "fan.#", "#.out", "*.*", "fan.out.#", "#.fan.out", "#.#"] {
+        consumers.push(subscribe(&mut all, ConsumeFrom::exchange(&exchange, key), auto_ack()).await);
+    }
+    let count = 1_000;
+    let confirms = futures_util::future::join_all((0..count).map(|i| {
+        let body = i.to_string().into_bytes();
+        let publisher = &publisher;
+        let exchange = &exchange;
+        async move { publisher.basic_publish(exchange, "fan.out", body, &BasicProperties::default()).await?.await }
+    }));
+    let reads = futures_util::future::join_all(consumers.iter_mut().map(|consumer| async move {
+        let mut got = 0;
+        while got < count {
+            match within("the next delivery", consumer.next()).await {
+                Some(Ok(_)) => got += 1,
+                _ => break,
+            }
+        }
+        got
+    }));
+    let (confirmed, got) = futures_util::join!(confirms, reads);
+    assert!(confirmed.iter().all(Result::is_ok), "every publish confirmed");
+    assert_eq!(got, vec![count; 10], "each subscription got every message");
+    assert!(all.is_connected(), "the connection was never closed");
+    for c in [&publisher, &all] {
+        c.stop();
+    }
+}
+
 /// Tutorial 5: `*.critical` and `kern.*` each get exactly the messages they match.
 #[wasm_bindgen_test]
 async fn topic_patterns_get_exactly_the_matching_messages() {

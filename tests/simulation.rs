@@ -760,9 +760,11 @@ impl Broker {
             return;
         };
         let settled: Vec<u64> = match self.conns.get(&link) {
-            Some(conn) if multi => {
-                conn.unacked.range(..=n).filter(|(_, e)| e.0 == sub_id).map(|(n, _)| *n).collect()
-            }
+            // RabbitMQ's Web-STOMP maps a cumulative ACK to basic.ack multiple on
+            // the connection's one channel: it settles every earlier delivery of
+            // every subscription on the connection, not only this one's (seen by
+            // the fan-out benchmark: two auto-ack subscriptions, "unknown delivery tag").
+            Some(conn) if multi => conn.unacked.range(..=n).map(|(n, _)| *n).collect(),
             _ => vec![n],
         };
         // Last first: requeued ones go back to the head in their order.

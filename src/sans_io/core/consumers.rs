@@ -141,8 +141,9 @@ impl Core {
                 // Only a stream has offsets; RabbitMQ's subscription queue is classic.
                 ConsumeFrom::Exchange(_) => Err(RabbitError::InvalidStreamOffset(offset.header_value())),
             },
-            // Auto-ack: client acks (cumulative) and a window, acked as the reader takes.
-            _ if spec.options.auto_ack => channel.basic_consume_from(now, &spec.source, AckMode::Client, window),
+            // Auto-ack too: Burrow acks each delivery as the reader takes it, with a
+            // window; never `ack:client`, whose cumulative ACK would settle other
+            // subscriptions' deliveries (see `deliveries`).
             _ => channel.basic_consume_from(now, &spec.source, AckMode::ClientIndividual, window),
         };
         match subscribed {

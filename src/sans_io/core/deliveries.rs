@@ -4,10 +4,13 @@
 //!
 //! Why a window for auto-ack too: RabbitMQ's own auto-ack sends without limit, so
 //! a reader slower than the queue would grow the page's memory without bound.
-//! Burrow's auto-ack subscribes with `ack:client` (cumulative acks) and a window
+//! Burrow's auto-ack subscribes with `ack:client-individual` and a window
 //! instead, and acks what the reader took, each half window or
-//! [`super::AUTO_ACK_DELAY`] after a take: one ACK per many messages, and at
-//! most a window unread. Deliveries of a lost connection are dropped from the
+//! [`super::AUTO_ACK_DELAY`] after a take (the ACKs of a batch in one write),
+//! and at most a window unread. Not `ack:client`'s cumulative ACK: Web-STOMP
+//! maps it to basic.ack multiple on the connection's one channel, which settles
+//! every other subscription's earlier deliveries too (two auto-ack
+//! subscriptions on one connection: "unknown delivery tag", connection closed). Deliveries of a lost connection are dropped from the
 //! buffer: the broker gives them out again.
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -34,10 +37,8 @@ pub(super) struct Buffered {
 /// What an auto-ack consumer took on the current link and did not ack yet.
 #[derive(Debug, Clone, Default)]
 pub(super) struct AutoAcks {
-    /// The last delivery taken: acking it acks every earlier one (`ack:client`).
-    last: Option<String>,
-    /// How many were taken since the last ack.
-    taken: u32,
+    /// The ack ids of the deliveries taken since the last acks.
+    taken: Vec<String>,
 }
 
 impl Core {
@@ -61,9 +62,8 @@ impl Core {
         let mut half_window = false;
         let acker = match (spec.options.auto_ack, tag) {
             (true, Some(tag)) => {
-                spec.auto.last = Some(tag);
-                spec.auto.taken = spec.auto.taken.saturating_add(1);
-                half_window = spec.auto.taken >= u32::from(spec.options.window() / 2).max(1);
+                spec.auto.taken.push(tag);
+                half_window = spec.auto.taken.len() >= usize::from(spec.options.window() / 2).max(1);
                 if !half_window && self.timers.get(Timer::AutoAck).is_none() {
                     self.timers.set(Timer::AutoAck, now.saturating_add(AUTO_ACK_DELAY));
                 }
@@ -126,13 +126,14 @@ impl Core {
         }
     }
 
-    /// Acks what an auto-ack consumer took, in one cumulative ACK.
+    /// Acks what an auto-ack consumer took, one ACK each (written together).
     fn ack_taken(&mut self, now: Duration, consumer: ConsumerKey) {
         let Some(spec) = self.consumers.get_mut(&consumer) else { return };
-        let Some(last) = spec.auto.last.take() else { return };
-        spec.auto.taken = 0;
+        let taken = std::mem::take(&mut spec.auto.taken);
         if let Some(current) = self.current.as_mut().filter(|c| c.connected) {
-            let _ = current.link.channel_mut().basic_ack(now, &last);
+            for tag in taken {
+                let _ = current.link.channel_mut().basic_ack(now, &tag);
+            }
         }
     }
 
@@ -140,30 +141,22 @@ impl Core {
     pub(super) fn flush_auto_acks(&mut self, now: Duration) {
         self.timers.stop(Timer::AutoAck);
         let keys: Vec<ConsumerKey> =
-            self.consumers.iter().filter(|(_, spec)| spec.auto.last.is_some()).map(|(key, _)| *key).collect();
+            self.consumers.iter().filter(|(_, spec)| !spec.auto.taken.is_empty()).map(|(key, _)| *key).collect();
         for key in keys {
             self.ack_taken(now, key);
         }
     }
 
     /// Gives back what a consumer's reader did not take, on the current link: a
-    /// NACK (requeue) each, one cumulative NACK after acking what an auto-ack
-    /// consumer took, an ACK for a stream's (a stream takes no NACK; the ack is only
-    /// credit there).
+    /// NACK (requeue) each, after acking what an auto-ack consumer took; an ACK
+    /// for a stream's (a stream takes no NACK; the ack is only credit there).
     pub(super) fn give_back(&mut self, now: Duration, spec: &mut ConsumerSpec) {
         let buffer = std::mem::take(&mut spec.buffer);
-        let last_taken = spec.auto.last.take();
-        spec.auto.taken = 0;
+        let taken = std::mem::take(&mut spec.auto.taken);
         let Some(current) = self.current.as_mut().filter(|c| c.connected) else { return };
         let channel = current.link.channel_mut();
-        if spec.options.auto_ack {
-            if let Some(last) = last_taken {
-                let _ = channel.basic_ack(now, &last);
-            }
-            if let Some(tag) = buffer.back().filter(|b| b.link == current.id).and_then(|b| b.tag.as_ref()) {
-                let _ = channel.basic_nack(now, tag, true);
-            }
-            return;
+        for tag in taken {
+            let _ = channel.basic_ack(now, &tag);
         }
         for Buffered { delivery, tag, link } in buffer {
             let Some(tag) = tag.filter(|_| link == current.id) else { continue };

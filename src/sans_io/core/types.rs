@@ -170,7 +170,7 @@ pub struct ConsumeOptions {
     /// Nothing to ack (pika's `auto_ack=True`). RabbitMQ's own auto-ack would send
     /// without limit into a slow reader, so Burrow acks for you instead: it
     /// subscribes with client acks and a window of `max(prefetch, 256)`
-    /// ([`AUTO_ACK_WINDOW`]) deliveries, and acks cumulatively what you took, each
+    /// ([`AUTO_ACK_WINDOW`]) deliveries, and acks what you took (one ACK each), each
     /// half window or [`AUTO_ACK_DELAY`] after a take. At most the window waits
     /// unread; a delivery not yet acked when its connection is lost comes again,
     /// marked redelivered (at least once, where RabbitMQ's is at most once).
