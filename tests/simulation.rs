@@ -1373,6 +1373,7 @@ stats!(
     ex_durable_subscriptions,
     ex_deliveries,
     ex_gaps,
+    ex_kept_across_restarts,
 );
 
 /// What one call into the core produced.
@@ -3223,6 +3224,7 @@ impl Sim {
             self.flush_broker();
         }
         self.broker.restart(now, down_for);
+        self.stats.ex_kept_across_restarts += self.broker.durable_subscription_messages();
         for sock in self.socks.values_mut() {
             match sock.state {
                 SockState::Open if !sock.broker_gone => {
@@ -3709,6 +3711,7 @@ fn run_seeds(first: u64, count: u64) {
             ("durable exchange subscriptions", total.ex_durable_subscriptions),
             ("deliveries from exchanges", total.ex_deliveries),
             ("subscription gaps", total.ex_gaps),
+            ("durable subscription messages kept across a restart", total.ex_kept_across_restarts),
         ] {
             assert!(n > 0, "no schedule reached {what}");
         }

@@ -181,6 +181,12 @@ impl Broker {
         self.enqueue(now, link, &last, frame);
     }
 
+    /// Messages the durable subscriptions' queues hold (the statistics count
+    /// those a restart kept).
+    pub(crate) fn durable_subscription_messages(&self) -> u64 {
+        DURABLE.iter().filter_map(|(_, _, q)| self.queues.get(*q)).map(|q| q.msgs.len() as u64).sum()
+    }
+
     fn is_durable(&self, queue: &str) -> bool {
         self.queues.get(queue).is_some_and(|q| q.durable)
     }
