@@ -50,7 +50,13 @@
 //!     room get in in the order they came;
 //! 12. RPC over temp queues (`tests/sim/rpc.rs`): a reply reaches only its caller,
 //!     each call ends once, never resolved after its timeout nor timed out early,
-//!     and none is left waiting after the heal or the stop.
+//!     and none is left waiting after the heal or the stop;
+//! 13. exchanges (`tests/sim/exchanges.rs`: fanout `logs`, direct `direct_logs`,
+//!     topic `topic_logs`, transient and durable subscriptions): a durable
+//!     subscription loses no confirmed publish routed to it, each delivery was
+//!     routed to its subscription by key, at most one unmarked copy per message
+//!     per subscription queue, and a SubscriptionGap comes only for a transient
+//!     subscription after a reconnect (and always then).
 //!
 //! Also: no Open before the announced retry time, no timer that spins, only
 //! browser-legal close codes, acks refused as Stale/AlreadySettled send nothing,
@@ -67,7 +73,7 @@ use std::time::{Duration, Instant};
 
 use burrow::client::{jwt_expiry, CloseReason, ConnectOptions, Credentials, CredentialsError, SocketClose, WEB_STOMP_DIED};
 use burrow::rabbit::{
-    BasicProperties, OutboxId, OutboxLimits, PendingPublish, QueueFacts, QueueOptions, QueueType, RabbitError,
+    BasicProperties, ConsumeFrom, ExchangeSubscription, OutboxId, OutboxLimits, PendingPublish, QueueFacts, QueueOptions, QueueType, RabbitError,
     RefusalKind, StreamOffset,
 };
 use burrow::reliable::{
@@ -255,6 +261,8 @@ struct Broker {
     lost_errors: u64,
     /// Replies to calls, due to be delivered (tests/sim/rpc.rs).
     replies: Vec<sim_rpc::Reply>,
+    /// Exchanges, bindings and subscription queues (tests/sim/exchanges.rs).
+    ex: sim_exchanges::BrokerExchanges,
     /// RabbitMQ 4.3: a connection closes when its token expires.
     close_at_expiry: bool,
     /// CONNECTs refused because their token had expired; connections closed at expiry.
@@ -322,6 +330,7 @@ impl Broker {
             sends_seen: HashMap::new(),
             lost_errors: 0,
             replies: Vec::new(),
+            ex: sim_exchanges::BrokerExchanges::new(),
         }
     }
 
@@ -460,6 +469,8 @@ impl Broker {
         self.confirms.retain(|c| c.link != link);
         // Its temp queue is gone with it.
         self.replies.retain(|r| r.link != link);
+        // And its exclusive queues, and auto-delete ones no one reads any more.
+        self.drop_unused_queues(Some(link));
     }
 
     /// Frames (and heart-beats) that arrived on `link`.
@@ -486,6 +497,9 @@ impl Broker {
         match command {
             Command::Connect | Command::Stomp => self.on_connect(now, link, &frame),
             Command::Send => self.on_send(now, link, frame),
+            Command::Subscribe if frame.header("destination").is_some_and(|d| d.starts_with("/exchange/")) => {
+                self.on_exchange_subscribe(link, &frame)
+            }
             Command::Subscribe => self.on_subscribe(link, &frame),
             Command::Unsubscribe => {
                 let id = frame.header("id").unwrap_or_default().to_owned();
@@ -493,6 +507,7 @@ impl Broker {
                 if removed.is_none() {
                     self.violations.push(format!("UNSUBSCRIBE of unknown subscription {id} on {link}"));
                 }
+                self.drop_unused_queues(None);
                 self.receipt(link, &frame);
             }
             Command::Ack => self.on_ack(link, &frame, false),
@@ -624,7 +639,10 @@ impl Broker {
             }
         } else if let Some(rest) = destination.strip_prefix("/exchange/") {
             let exchange = rest.split('/').next().unwrap_or_default();
-            if ["amq.direct", "amq.fanout", "amq.topic"].contains(&exchange) {
+            if self.ex.kinds.contains_key(exchange) {
+                let rest = rest.to_owned();
+                self.on_exchange_send(now, link, &rest, frame);
+            } else if ["amq.direct", "amq.fanout", "amq.topic"].contains(&exchange) {
                 self.receipt(link, &frame);
             } else {
                 let detail = format!("NOT_FOUND - no exchange '{exchange}' in vhost '/'");
@@ -976,6 +994,7 @@ impl Broker {
             });
         }
         self.queues.retain(|_, q| q.durable);
+        self.prune_bindings();
         for tag in lost {
             self.take_copy(tag);
         }
@@ -1042,6 +1061,8 @@ enum PubKind {
     Stream,
     Unrouted,
     MissingExchange,
+    /// To one of the simulated exchanges (tests/sim/exchanges.rs).
+    Exchange,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1073,6 +1094,8 @@ struct ConsumerRec {
     failed: bool,
     /// For a stream consumer: what it was handed and acked.
     stream: Option<StreamRec>,
+    /// For an exchange subscription: its exchange, binding key and durable queue.
+    exchange: Option<ExchangeSubscription>,
 }
 
 /// What a stream consumer was handed: always exactly the offsets `first..contig`.
@@ -1347,6 +1370,12 @@ stats!(
     renewals,
     expired_refusals,
     expiry_closes,
+    ex_publishes,
+    ex_subscriptions,
+    ex_durable_subscriptions,
+    ex_deliveries,
+    ex_gaps,
+    ex_kept_across_restarts,
 );
 
 /// What one call into the core produced.
@@ -1427,6 +1456,8 @@ struct Sim {
     rpc_rng: Rng,
     calls: HashMap<burrow::reliable::CallId, sim_rpc::CallRec>,
     early_calls: Vec<(burrow::reliable::CallId, Result<Box<burrow::rabbit::Delivery>, burrow::reliable::CallError>)>,
+    /// Exchange subscriptions and publishes (tests/sim/exchanges.rs).
+    ex: sim_exchanges::SimExchanges,
 }
 
 macro_rules! vlog {
@@ -1448,6 +1479,8 @@ macro_rules! fail {
 
 #[path = "sim/rpc.rs"]
 mod sim_rpc;
+#[path = "sim/exchanges.rs"]
+mod sim_exchanges;
 
 fn describe_items(items: &[Decoded]) -> String {
     items
@@ -1560,6 +1593,7 @@ impl Sim {
             rpc_rng: Rng::new(seed ^ 0x5250_4300),
             calls: HashMap::new(),
             early_calls: Vec::new(),
+            ex: sim_exchanges::SimExchanges::new(seed),
         }
     }
 
@@ -1946,7 +1980,7 @@ impl Sim {
                 let (tag, kind) = (publish.tag, publish.kind);
                 match kind {
                     PubKind::MissingExchange => fail!(self, "m-{tag}, published to a missing exchange, was confirmed"),
-                    PubKind::Unrouted => {}
+                    PubKind::Unrouted | PubKind::Exchange => {}
                     PubKind::Stream => {
                         if self.broker.copies_of(tag) == 0 {
                             fail!(self, "m-{tag} was confirmed but the stream does not have it");
@@ -2004,6 +2038,7 @@ impl Sim {
                 if rec.cancel_requested || rec.failed {
                     fail!(self, "ConsumerReady({key:?}) after it ended ({rec:?})");
                 }
+                self.on_exchange_ready(key);
             }
             ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { consumer, error }) => {
                 let Some(rec) = self.consumers.get_mut(&consumer) else { fail!(self, "ConsumerFailed of no consumer") };
@@ -2071,10 +2106,8 @@ impl Sim {
             ReliableEvent::Connection(ConnectionEvent::PublishesFlowing { held_for }) => {
                 vlog!(self, "publishes flowing after {held_for:?}");
             }
-            // The simulated consumers read queues only: a gap is a transient
-            // exchange subscription's, which this simulation never makes.
-            ReliableEvent::Connection(ConnectionEvent::SubscriptionGap { consumer, .. }) => {
-                fail!(self, "a subscription gap for {consumer:?}, which reads a queue");
+            ReliableEvent::Connection(ConnectionEvent::SubscriptionGap { consumer, exchange, routing_key }) => {
+                self.on_gap(consumer, &exchange, &routing_key);
             }
             ReliableEvent::Connection(ConnectionEvent::Warning(words)) => {
                 self.stats.warnings += 1;
@@ -2114,7 +2147,8 @@ impl Sim {
         if rec.cancel_requested || rec.failed {
             fail!(self, "m-{tag} delivered to {consumer:?} after it ended ({rec:?})");
         }
-        if rec.queue != "q" && rec.queue != "s" {
+        let from_exchange = rec.exchange.is_some();
+        if !from_exchange && rec.queue != "q" && rec.queue != "s" {
             fail!(self, "m-{tag} delivered to a consumer of {}", rec.queue);
         }
         if acker.is_some() == rec.auto {
@@ -2125,7 +2159,9 @@ impl Sim {
                 fail!(self, "m-{tag}: acker {acker:?} is not of the current link");
             }
         }
-        if rec.queue == "s" {
+        if from_exchange {
+            self.on_exchange_delivery(consumer, tag, &delivery);
+        } else if rec.queue == "s" {
             self.on_stream_delivery(consumer, tag, &delivery, acker.as_ref());
         } else {
             if delivery.stream_offset.is_some() || delivery.delivery_count.is_some() {
@@ -2181,7 +2217,11 @@ impl Sim {
                 fail!(self, "zombie: SUBSCRIBE {id} on {link} that no live consumer made");
             };
             let Some(rec) = self.consumers.get(&key) else { fail!(self, "SUBSCRIBE for unknown {key:?}") };
-            if destination != format!("/amq/queue/{}", rec.queue) {
+            let wanted = match &rec.exchange {
+                Some(sub) => ConsumeFrom::Exchange(sub.clone()).destination().unwrap_or_default(),
+                None => format!("/amq/queue/{}", rec.queue),
+            };
+            if destination != wanted {
                 fail!(self, "SUBSCRIBE for {key:?} to {destination}, not its queue {}", rec.queue);
             }
             // Invariant 9: a stream consumer resumes exactly after what it acked.
@@ -2807,6 +2847,15 @@ impl Sim {
     }
 
     fn consume_with(&mut self, queue: &str, options: ConsumeOptions) -> Option<ConsumerKey> {
+        self.consume_from(ConsumeFrom::queue(queue), options)
+    }
+
+    fn consume_from(&mut self, source: ConsumeFrom, options: ConsumeOptions) -> Option<ConsumerKey> {
+        let (queue, exchange) = match &source {
+            ConsumeFrom::Queue(name) => (name.clone(), None),
+            ConsumeFrom::Exchange(sub) => (source.to_string(), Some(sub.clone())),
+        };
+        let queue = queue.as_str();
         let before: Vec<ConsumerKey> = self.core.consumers().collect();
         let auto_ack = options.auto_ack;
         let stream = (queue == "s").then(|| StreamRec {
@@ -2817,7 +2866,7 @@ impl Sim {
         });
         let window = options.window();
         let slow = !self.healing && self.rng.chance(self.cfg.slow_readers);
-        let result = self.core.basic_consume(self.now, queue, options);
+        let result = self.core.basic_consume(self.now, source.clone(), options);
         let consumed = result.as_ref().ok().copied();
         if let Some(key) = consumed {
             self.stats.consumers += 1;
@@ -2834,6 +2883,7 @@ impl Sim {
                     cancelled: false,
                     failed: false,
                     stream,
+                    exchange,
                 },
             );
         }
@@ -3176,6 +3226,7 @@ impl Sim {
             self.flush_broker();
         }
         self.broker.restart(now, down_for);
+        self.stats.ex_kept_across_restarts += self.broker.durable_subscription_messages();
         for sock in self.socks.values_mut() {
             match sock.state {
                 SockState::Open if !sock.broker_gone => {
@@ -3218,6 +3269,9 @@ impl Sim {
         if self.rpc_rng.chance(4) {
             vlog!(self, "rpc call");
             return self.rpc_call();
+        }
+        if self.ex.rng.chance(6) {
+            return self.exchange_op();
         }
         match self.rng.below(1000) {
             0..=179 => {
@@ -3446,6 +3500,7 @@ impl Sim {
         self.healing = true;
         let prefetch = self.rng.range(0, 5) as u16;
         self.consume("q", false, prefetch);
+        self.heal_durable_subscriptions();
         self.ack_all_held();
         let mut healed = false;
         for _ in 0..1200 {
@@ -3465,7 +3520,8 @@ impl Sim {
                 self.drop_current();
                 continue;
             }
-            let queue_empty = self.broker.queues.get("q").is_none_or(|q| q.msgs.is_empty());
+            let queue_empty = self.broker.queues.get("q").is_none_or(|q| q.msgs.is_empty())
+                && self.subscription_queues_empty();
             if self.core.is_connected()
                 && self.core.outbox().is_empty()
                 && self.pubs.values().all(|p| p.outcome.is_some())
@@ -3500,6 +3556,7 @@ impl Sim {
             );
         }
         self.check_calls_over();
+        self.check_durable_subscriptions();
         // Invariant 1 at the end: every confirmed message reached the user (auto-ack
         // ones too: Burrow's auto-ack acks what the reader took, at-least-once).
         let mut ids: Vec<&OutboxId> = self.pubs.keys().collect();
@@ -3517,7 +3574,8 @@ impl Sim {
                         fail!(self, "confirmed m-{} is not in the stream", p.tag);
                     }
                 }
-                (PubKind::Unrouted, Some(Outcome::Confirmed)) | (PubKind::MissingExchange, Some(Outcome::Refused)) => {}
+                (PubKind::Unrouted | PubKind::Exchange, Some(Outcome::Confirmed))
+                | (PubKind::MissingExchange, Some(Outcome::Refused)) => {}
                 (kind, outcome) => fail!(self, "{id} m-{} ({kind:?}) ended {outcome:?}", p.tag),
             }
         }
@@ -3652,6 +3710,10 @@ fn run_seeds(first: u64, count: u64) {
             ("slow readers", total.slow_readers),
             ("full consumer buffers", total.full_buffers),
             ("acks refused after a cancel", total.cancelled_acks),
+            ("durable exchange subscriptions", total.ex_durable_subscriptions),
+            ("deliveries from exchanges", total.ex_deliveries),
+            ("subscription gaps", total.ex_gaps),
+            ("durable subscription messages kept across a restart", total.ex_kept_across_restarts),
         ] {
             assert!(n > 0, "no schedule reached {what}");
         }
