@@ -43,11 +43,16 @@ const HELP = `usage: node bench/run.mjs [--short] [options]
   --peer-n N              messages per fast-peer publish run (full 20000, short 5000)
   --peer-consume-n N      messages per fast-peer consume run (full 100000, short 20000)
   --memory-n N            messages received before the heap is read (full 100000, short 30000)
+  --fanout-n N            messages published to the topic exchange per fan-out run (full 10000, short 1000)
+  --fanout-subs K         subscriptions in the page (10), each its own binding key
+  --fanout-ack A          the subscriptions' ack mode: client-individual (default) or auto
+  --rpc-n N               calls per RPC run (full 2000, short 200)
+  --rpc-in-flight a,b     calls in flight at once, one row each (1,10)
   --peer-frames F         MESSAGE frames per WebSocket message from the fast peer
                           (1, as Web-STOMP sends them; 0 packs up to 16 KiB)
   --clients a,b,c         burrow,stompjs,raw,raw-batch (those whose adapter loads)
   --targets a,b           rabbit,peer
-  --only a,b              publish,consume,latency,burst,parse,memory
+  --only a,b              publish,consume,latency,burst,parse,memory,fanout,rpc
   --url URL               Web-STOMP (ws://127.0.0.1:15674/ws)
   --mgmt URL              management API (http://127.0.0.1:15672)
   --user U --password P   (BURROW_RABBIT_USER / BURROW_RABBIT_PASSWORD, else burrow/burrow)
@@ -101,9 +106,16 @@ const cfg = {
   parseMinMs: short ? 300 : 1000,
   memoryN: num(args['memory-n'], short ? 30000 : 100000),
   peerFrames: num(args['peer-frames'], 1),
+  fanoutN: num(args['fanout-n'], short ? 1000 : 10000),
+  fanoutSubs: num(args['fanout-subs'], 10),
+  fanoutSize: 100,
+  fanoutAck: args['fanout-ack'] ?? 'client-individual',
+  rpcN: num(args['rpc-n'], short ? 200 : 2000),
+  rpcInFlight: list(args['rpc-in-flight'], ['1', '10']).map(Number),
+  rpcSize: 100,
   clients: list(args.clients, ['burrow', 'stompjs', 'raw', 'raw-batch']),
   targets: list(args.targets, ['rabbit', 'peer']),
-  only: list(args.only, ['publish', 'consume', 'latency', 'burst', 'parse', 'memory']),
+  only: list(args.only, ['publish', 'consume', 'latency', 'burst', 'parse', 'memory', 'fanout', 'rpc']),
   url: args.url ?? 'ws://127.0.0.1:15674/ws',
   mgmt: (args.mgmt ?? 'http://127.0.0.1:15672').replace(/\/$/, ''),
   user: args.user ?? process.env.BURROW_RABBIT_USER ?? 'burrow',
@@ -275,6 +287,27 @@ async function deleteQueue(name) {
 async function deleteLeftoverQueues() {
   const qs = await mgmt('GET', '/api/queues/%2F?columns=name');
   for (const q of qs) if (q.name.startsWith(QUEUE_PREFIX)) await deleteQueue(q.name);
+  const xs = await mgmt('GET', '/api/exchanges/%2F?columns=name');
+  for (const x of xs) if (x.name.startsWith(QUEUE_PREFIX)) await deleteExchange(x.name);
+}
+
+const exchangesMade = new Set();
+
+/** A fresh exchange of `type` (transient), for one measurement. */
+async function newExchange(kind, type) {
+  const name = `${QUEUE_PREFIX}${kind}.${process.pid}.${++queueSeq}`;
+  await mgmt('PUT', `/api/exchanges/%2F/${encodeURIComponent(name)}`, { type, durable: false, auto_delete: false });
+  exchangesMade.add(name);
+  return name;
+}
+
+async function deleteExchange(name) {
+  try {
+    await mgmt('DELETE', `/api/exchanges/%2F/${encodeURIComponent(name)}`);
+  } catch (e) {
+    if (!/404/.test(e.message)) log(`  (could not delete exchange ${name}: ${e.message})`);
+  }
+  exchangesMade.delete(name);
 }
 
 /** How long the broker node has been up, or undefined if it does not answer. */
@@ -655,6 +688,63 @@ function cases(env) {
       });
     }
   }
+  if (env.rabbit && cfg.only.includes('fanout')) {
+    // Every binding key matches the publish key, each a different topic pattern.
+    const patterns = ['fan.out', 'fan.*', '*.out', '#', 'fan.#', '#.out', '*.*', 'fan.out.#', '#.fan.out', '*.#'];
+    const bindingKeys = Array.from({ length: cfg.fanoutSubs }, (_, i) => patterns[i % patterns.length]);
+    out.push({
+      target: 'rabbit', workload: 'fanout', variant: `${cfg.fanoutSubs} subs`, needs: 'fanout',
+      label: `fan-out: ${cfg.fanoutN} × ${fmtSize(cfg.fanoutSize)} to a topic exchange, ${cfg.fanoutSubs} subscriptions, ${cfg.fanoutAck === 'auto' ? 'auto-ack' : `${cfg.fanoutAck}, prefetch ${cfg.prefetch}`}`,
+      figures: [['deliveriesPerSec', 'deliveries/s', 'higher'], ['publishPerSec', 'msg/s published', 'higher']],
+      async run(client) {
+        const x = await newExchange('fanout', 'topic');
+        try {
+          const result = await runInPage({
+            workload: 'fanout', client, ...rabbit(), exchange: x, publishKey: 'fan.out', bindingKeys,
+            count: cfg.fanoutN, size: cfg.fanoutSize, window: cfg.window, ack: cfg.fanoutAck, prefetch: cfg.prefetch,
+            timeoutMs: cfg.runTimeoutMs,
+          });
+          const checks = [];
+          if (result.perSubscription) {
+            const off = result.perSubscription.filter((k) => k !== cfg.fanoutN);
+            checks.push({
+              what: `messages per subscription (${bindingKeys.length} subscriptions)`, expected: cfg.fanoutN,
+              observed: off.length ? result.perSubscription.join(',') : cfg.fanoutN, ok: off.length === 0,
+            });
+            checks.push({ what: 'bodies of the published size', expected: 0, observed: result.badBodies, ok: result.badBodies === 0 });
+          }
+          return { result, checks };
+        } finally { await deleteExchange(x); }
+      },
+    });
+  }
+  if (env.rabbit && cfg.only.includes('rpc')) {
+    for (const inFlight of cfg.rpcInFlight) {
+      out.push({
+        target: 'rabbit', workload: 'rpc', variant: `${inFlight} in flight`, needs: 'rpc',
+        label: `RPC: ${cfg.rpcN} calls of ${fmtSize(cfg.rpcSize)}, ${inFlight} in flight, reply served in the page`,
+        figures: [['callsPerSec', 'calls/s', 'higher'], ['p50', 'ms p50', 'lower'], ['p99', 'ms p99', 'lower']],
+        async run(client) {
+          const q = await newQueue('rpc');
+          try {
+            const result = await runInPage({
+              workload: 'rpc', client, ...rabbit(), queue: q, count: cfg.rpcN, inFlight, size: cfg.rpcSize,
+              prefetch: cfg.prefetch, callTimeoutMs: 10000, timeoutMs: cfg.runTimeoutMs,
+            });
+            const checks = [];
+            if (result.answered !== undefined) {
+              checks.push({ what: 'calls answered with their own body', expected: cfg.rpcN, observed: result.answered - result.wrong, ok: result.answered - result.wrong === cfg.rpcN });
+            }
+            if (!result.error) {
+              const d = await waitDepth(q, 0);
+              checks.push({ what: 'request queue depth afterwards', expected: 0, observed: d.observed, ok: d.ok });
+            }
+            return { result, checks };
+          } finally { await deleteQueue(q); }
+        },
+      });
+    }
+  }
   if (env.peer && cfg.only.includes('publish')) {
     for (const size of cfg.sizes) {
       out.push({
@@ -848,6 +938,7 @@ async function cleanup() {
   if (cleanedUp) return;
   cleanedUp = true;
   for (const q of [...queuesMade]) await deleteQueue(q).catch(() => {});
+  for (const x of [...exchangesMade]) await deleteExchange(x).catch(() => {});
   control.closed = true;
   deliver();
   await browser.close().catch(() => {});
@@ -881,7 +972,7 @@ try {
 
   log(`Burrow bench (${cfg.mode}): ${cfg.rounds} round(s); Chromium ${meta.chromium}; RabbitMQ ${meta.rabbitmq ?? '—'}; stompjs ${meta.stompjs}`);
   log(`clients: ${clientsRun.join(', ')}${skipped.length ? `; skipped: ${skipped.map((c) => `${c} (${availability[c]?.error})`).join('; ')}` : ''}`);
-  log(`N=${cfg.n} per RabbitMQ run, sizes ${cfg.sizes.join('/')}, window ${cfg.window}, prefetch ${cfg.prefetch}; peer N=${cfg.peerN}/${cfg.peerConsumeN}; latency ${cfg.rate}/s × ${cfg.latencySeconds} s; burst ${cfg.burst}`);
+  log(`N=${cfg.n} per RabbitMQ run, sizes ${cfg.sizes.join('/')}, window ${cfg.window}, prefetch ${cfg.prefetch}; peer N=${cfg.peerN}/${cfg.peerConsumeN}; latency ${cfg.rate}/s × ${cfg.latencySeconds} s; burst ${cfg.burst}; fan-out ${cfg.fanoutN} × ${cfg.fanoutSubs}; RPC ${cfg.rpcN} calls, ${cfg.rpcInFlight.join('/')} in flight`);
 
   const plan = cases(env);
   // Untimed warm-up, so that round 1 does not time each client's JIT compilation.
@@ -906,6 +997,7 @@ try {
           const has = await callPage('hasParser', client, 10000);
           if (!has) continue;
         }
+        if (c.needs && !(await callPage('supports', { client, workload: c.needs }, 10000))) continue;
         markLogs();
         const start = Date.now();
         let out;
