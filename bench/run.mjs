@@ -63,7 +63,8 @@ const HELP = `usage: node bench/run.mjs [--short] [options]
   --out FILE              (target/bench/results.json)
   --verbose               print every record (JSON) as it is made
   --strict                exit 1 on a finding not about another client, or a client that did not load (CI)
-  --page-query Q          query string for the page, read by adapters (burrowWritesPerMs=0)`;
+  --page-query Q          query string for the page, read by adapters (burrowWritesPerMs=0,
+                          stompjsRpcReceipts: stompjs asks a RECEIPT for each RPC request and reply)`;
 
 function parseArgs(argv) {
   const o = {};

@@ -12,6 +12,17 @@ export const supports = ['fanout', 'rpc'];
 // queue on the first SEND that names it, and delivers its replies as MESSAGEs for
 // subscription "/temp-queue/rpc-replies", which stompjs hands to onUnhandledMessage.
 const REPLY_TO = '/temp-queue/rpc-replies';
+// For experiments: ?stompjsRpcReceipts on the page asks a RECEIPT for every request
+// and reply (ignored, as Burrow's confirms are for a call), to compare like with like.
+const RPC_RECEIPTS = new URLSearchParams(location.search).has('stompjsRpcReceipts');
+let rpcReceipt = 0;
+/** A receipt header (and a watcher that ignores it) when RPC_RECEIPTS is on. */
+function maybeReceipt(client) {
+  if (!RPC_RECEIPTS) return {};
+  const receipt = `rpc-${rpcReceipt++}`;
+  client.watchForReceipt(receipt, () => {});
+  return { receipt };
+}
 
 export async function load() {
   if (typeof Client !== 'function') throw new Error('@stomp/stompjs did not load');
@@ -170,7 +181,7 @@ class StompjsClient {
       try {
         this.client.publish({
           destination: message.headers['reply-to'],
-          headers: { 'correlation-id': message.headers['correlation-id'] },
+          headers: { 'correlation-id': message.headers['correlation-id'], ...maybeReceipt(this.client) },
           binaryBody: message.binaryBody,
         });
       } catch (_) {
@@ -209,7 +220,7 @@ class StompjsClient {
       try {
         this.client.publish({
           destination: `/amq/queue/${queue}`,
-          headers: { 'reply-to': REPLY_TO, 'correlation-id': id },
+          headers: { 'reply-to': REPLY_TO, 'correlation-id': id, ...maybeReceipt(this.client) },
           binaryBody: body,
         });
       } catch (e) {
