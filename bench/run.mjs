@@ -26,6 +26,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { exchangeCases } from './cases-exchange.mjs';
+
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
 
@@ -689,62 +691,8 @@ function cases(env) {
       });
     }
   }
-  if (env.rabbit && cfg.only.includes('fanout')) {
-    // Every binding key matches the publish key, each a different topic pattern.
-    const patterns = ['fan.out', 'fan.*', '*.out', '#', 'fan.#', '#.out', '*.*', 'fan.out.#', '#.fan.out', '*.#'];
-    const bindingKeys = Array.from({ length: cfg.fanoutSubs }, (_, i) => patterns[i % patterns.length]);
-    out.push({
-      target: 'rabbit', workload: 'fanout', variant: `${cfg.fanoutSubs} subs`, needs: 'fanout',
-      label: `fan-out: ${cfg.fanoutN} × ${fmtSize(cfg.fanoutSize)} to a topic exchange, ${cfg.fanoutSubs} subscription${cfg.fanoutSubs === 1 ? "" : "s"}, ${cfg.fanoutAck === 'auto' ? 'auto-ack' : `${cfg.fanoutAck}, prefetch ${cfg.prefetch}`}`,
-      figures: [['deliveriesPerSec', 'deliveries/s', 'higher'], ['publishPerSec', 'msg/s published', 'higher']],
-      async run(client) {
-        const x = await newExchange('fanout', 'topic');
-        try {
-          const result = await runInPage({
-            workload: 'fanout', client, ...rabbit(), exchange: x, publishKey: 'fan.out', bindingKeys,
-            count: cfg.fanoutN, size: cfg.fanoutSize, window: cfg.window, ack: cfg.fanoutAck, prefetch: cfg.prefetch,
-            timeoutMs: cfg.runTimeoutMs,
-          });
-          const checks = [];
-          if (result.perSubscription) {
-            const off = result.perSubscription.filter((k) => k !== cfg.fanoutN);
-            checks.push({
-              what: `messages per subscription (${bindingKeys.length} subscriptions)`, expected: cfg.fanoutN,
-              observed: off.length ? result.perSubscription.join(',') : cfg.fanoutN, ok: off.length === 0,
-            });
-            checks.push({ what: 'bodies of the published size', expected: 0, observed: result.badBodies, ok: result.badBodies === 0 });
-          }
-          return { result, checks };
-        } finally { await deleteExchange(x); }
-      },
-    });
-  }
-  if (env.rabbit && cfg.only.includes('rpc')) {
-    for (const inFlight of cfg.rpcInFlight) {
-      out.push({
-        target: 'rabbit', workload: 'rpc', variant: `${inFlight} in flight`, needs: 'rpc',
-        label: `RPC: ${cfg.rpcN} calls of ${fmtSize(cfg.rpcSize)}, ${inFlight} in flight, reply served in the page`,
-        figures: [['callsPerSec', 'calls/s', 'higher'], ['p50', 'ms p50', 'lower'], ['p99', 'ms p99', 'lower']],
-        async run(client) {
-          const q = await newQueue('rpc');
-          try {
-            const result = await runInPage({
-              workload: 'rpc', client, ...rabbit(), queue: q, count: cfg.rpcN, inFlight, size: cfg.rpcSize,
-              prefetch: cfg.prefetch, callTimeoutMs: 10000, timeoutMs: cfg.runTimeoutMs,
-            });
-            const checks = [];
-            if (result.answered !== undefined) {
-              checks.push({ what: 'calls answered with their own body', expected: cfg.rpcN, observed: result.answered - result.wrong, ok: result.answered - result.wrong === cfg.rpcN });
-            }
-            if (!result.error) {
-              const d = await waitDepth(q, 0);
-              checks.push({ what: 'request queue depth afterwards', expected: 0, observed: d.observed, ok: d.ok });
-            }
-            return { result, checks };
-          } finally { await deleteQueue(q); }
-        },
-      });
-    }
+  if (env.rabbit) {
+    out.push(...exchangeCases({ cfg, rabbit, newExchange, deleteExchange, newQueue, deleteQueue, runInPage, waitDepth, fmtSize }));
   }
   if (env.peer && cfg.only.includes('publish')) {
     for (const size of cfg.sizes) {
