@@ -26,6 +26,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { exchangeCases } from './cases-exchange.mjs';
+
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
 
@@ -43,11 +45,16 @@ const HELP = `usage: node bench/run.mjs [--short] [options]
   --peer-n N              messages per fast-peer publish run (full 20000, short 5000)
   --peer-consume-n N      messages per fast-peer consume run (full 100000, short 20000)
   --memory-n N            messages received before the heap is read (full 100000, short 30000)
+  --fanout-n N            messages published to the topic exchange per fan-out run (full 10000, short 1000)
+  --fanout-subs K         subscriptions in the page (10), each its own binding key
+  --fanout-ack A          the subscriptions' ack mode: client-individual (default) or auto
+  --rpc-n N               calls per RPC run (full 2000, short 200)
+  --rpc-in-flight a,b     calls in flight at once, one row each (1,10)
   --peer-frames F         MESSAGE frames per WebSocket message from the fast peer
                           (1, as Web-STOMP sends them; 0 packs up to 16 KiB)
   --clients a,b,c         burrow,stompjs,raw,raw-batch (those whose adapter loads)
   --targets a,b           rabbit,peer
-  --only a,b              publish,consume,latency,burst,parse,memory
+  --only a,b              publish,consume,latency,burst,parse,memory,fanout,rpc
   --url URL               Web-STOMP (ws://127.0.0.1:15674/ws)
   --mgmt URL              management API (http://127.0.0.1:15672)
   --user U --password P   (BURROW_RABBIT_USER / BURROW_RABBIT_PASSWORD, else burrow/burrow)
@@ -58,7 +65,8 @@ const HELP = `usage: node bench/run.mjs [--short] [options]
   --out FILE              (target/bench/results.json)
   --verbose               print every record (JSON) as it is made
   --strict                exit 1 on a finding not about another client, or a client that did not load (CI)
-  --page-query Q          query string for the page, read by adapters (burrowWritesPerMs=0)`;
+  --page-query Q          query string for the page, read by adapters (burrowWritesPerMs=0,
+                          stompjsRpcReceipts: stompjs asks a RECEIPT for each RPC request and reply)`;
 
 function parseArgs(argv) {
   const o = {};
@@ -101,9 +109,16 @@ const cfg = {
   parseMinMs: short ? 300 : 1000,
   memoryN: num(args['memory-n'], short ? 30000 : 100000),
   peerFrames: num(args['peer-frames'], 1),
+  fanoutN: num(args['fanout-n'], short ? 1000 : 10000),
+  fanoutSubs: num(args['fanout-subs'], 10),
+  fanoutSize: 100,
+  fanoutAck: args['fanout-ack'] ?? 'client-individual',
+  rpcN: num(args['rpc-n'], short ? 200 : 2000),
+  rpcInFlight: list(args['rpc-in-flight'], ['1', '10']).map(Number),
+  rpcSize: 100,
   clients: list(args.clients, ['burrow', 'stompjs', 'raw', 'raw-batch']),
   targets: list(args.targets, ['rabbit', 'peer']),
-  only: list(args.only, ['publish', 'consume', 'latency', 'burst', 'parse', 'memory']),
+  only: list(args.only, ['publish', 'consume', 'latency', 'burst', 'parse', 'memory', 'fanout', 'rpc']),
   url: args.url ?? 'ws://127.0.0.1:15674/ws',
   mgmt: (args.mgmt ?? 'http://127.0.0.1:15672').replace(/\/$/, ''),
   user: args.user ?? process.env.BURROW_RABBIT_USER ?? 'burrow',
@@ -275,6 +290,27 @@ async function deleteQueue(name) {
 async function deleteLeftoverQueues() {
   const qs = await mgmt('GET', '/api/queues/%2F?columns=name');
   for (const q of qs) if (q.name.startsWith(QUEUE_PREFIX)) await deleteQueue(q.name);
+  const xs = await mgmt('GET', '/api/exchanges/%2F?columns=name');
+  for (const x of xs) if (x.name.startsWith(QUEUE_PREFIX)) await deleteExchange(x.name);
+}
+
+const exchangesMade = new Set();
+
+/** A fresh exchange of `type` (transient), for one measurement. */
+async function newExchange(kind, type) {
+  const name = `${QUEUE_PREFIX}${kind}.${process.pid}.${++queueSeq}`;
+  await mgmt('PUT', `/api/exchanges/%2F/${encodeURIComponent(name)}`, { type, durable: false, auto_delete: false });
+  exchangesMade.add(name);
+  return name;
+}
+
+async function deleteExchange(name) {
+  try {
+    await mgmt('DELETE', `/api/exchanges/%2F/${encodeURIComponent(name)}`);
+  } catch (e) {
+    if (!/404/.test(e.message)) log(`  (could not delete exchange ${name}: ${e.message})`);
+  }
+  exchangesMade.delete(name);
 }
 
 /** How long the broker node has been up, or undefined if it does not answer. */
@@ -655,6 +691,9 @@ function cases(env) {
       });
     }
   }
+  if (env.rabbit) {
+    out.push(...exchangeCases({ cfg, rabbit, newExchange, deleteExchange, newQueue, deleteQueue, runInPage, waitDepth, fmtSize }));
+  }
   if (env.peer && cfg.only.includes('publish')) {
     for (const size of cfg.sizes) {
       out.push({
@@ -848,6 +887,7 @@ async function cleanup() {
   if (cleanedUp) return;
   cleanedUp = true;
   for (const q of [...queuesMade]) await deleteQueue(q).catch(() => {});
+  for (const x of [...exchangesMade]) await deleteExchange(x).catch(() => {});
   control.closed = true;
   deliver();
   await browser.close().catch(() => {});
@@ -881,7 +921,7 @@ try {
 
   log(`Burrow bench (${cfg.mode}): ${cfg.rounds} round(s); Chromium ${meta.chromium}; RabbitMQ ${meta.rabbitmq ?? '—'}; stompjs ${meta.stompjs}`);
   log(`clients: ${clientsRun.join(', ')}${skipped.length ? `; skipped: ${skipped.map((c) => `${c} (${availability[c]?.error})`).join('; ')}` : ''}`);
-  log(`N=${cfg.n} per RabbitMQ run, sizes ${cfg.sizes.join('/')}, window ${cfg.window}, prefetch ${cfg.prefetch}; peer N=${cfg.peerN}/${cfg.peerConsumeN}; latency ${cfg.rate}/s × ${cfg.latencySeconds} s; burst ${cfg.burst}`);
+  log(`N=${cfg.n} per RabbitMQ run, sizes ${cfg.sizes.join('/')}, window ${cfg.window}, prefetch ${cfg.prefetch}; peer N=${cfg.peerN}/${cfg.peerConsumeN}; latency ${cfg.rate}/s × ${cfg.latencySeconds} s; burst ${cfg.burst}; fan-out ${cfg.fanoutN} × ${cfg.fanoutSubs}; RPC ${cfg.rpcN} calls, ${cfg.rpcInFlight.join('/')} in flight`);
 
   const plan = cases(env);
   // Untimed warm-up, so that round 1 does not time each client's JIT compilation.
@@ -906,6 +946,7 @@ try {
           const has = await callPage('hasParser', client, 10000);
           if (!has) continue;
         }
+        if (c.needs && !(await callPage('supports', { client, workload: c.needs }, 10000))) continue;
         markLogs();
         const start = Date.now();
         let out;

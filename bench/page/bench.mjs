@@ -51,8 +51,31 @@
 //       Memory the client holds outside the JS heap (e.g. WebAssembly.Memory's
 //       buffer.byteLength), reported beside the JS heap in the memory workload.
 //
+//   For the fan-out and RPC workloads (an adapter lists the ones it does in
+//   `export const supports = ['fanout', 'rpc']`; the others are skipped for it):
+//   subscribe({ exchange, routingKey, ack, prefetch, onMessage }): Promise<{ cancel() }>
+//       An exchange subscription (`/exchange/<exchange>/<routingKey>`, the
+//       exclusive auto-delete queue RabbitMQ makes for it), as the client's users
+//       write one; onMessage(body) per MESSAGE (acked if ack is
+//       'client-individual'). Resolves once RabbitMQ has the subscription (a
+//       RECEIPT for the SUBSCRIBE, so that a publish from another connection after
+//       it is routed to it). Rejects as consume does. publishConfirmed gets
+//       destinations `/exchange/<exchange>/<routingKey>` too.
+//   serve({ queue, prefetch }): Promise<{ cancel(), errors(): number }>      (rpc)
+//       An RPC server: consumes `queue` (auto-ack) and answers each request with
+//       its own body, sent to its reply-to with its correlation-id. errors()
+//       counts replies that failed. Resolves once the subscription is sent.
+//   call({ queue, body, timeoutMs }): Promise<Uint8Array>                   (rpc)
+//       An RPC call to `queue` with a reply-to and a correlation-id of its own;
+//       resolves with the reply's body (a copy). Calls overlap. Rejects after
+//       timeoutMs, on ERROR or close.
+//   unmatchedReplies?(): number                                       (rpc, optional)
+//       Replies that matched no call in flight.
+//
 // Timing: only the awaited call is timed (connect and close are not).
 // ────────────────────────────────────────────────────────────────────────────────
+
+import { exchangeWorkloads } from './exchanges.mjs';
 
 const KNOWN_CLIENTS = ['burrow', 'stompjs', 'raw', 'raw-batch'];
 const adapters = {};
@@ -402,7 +425,10 @@ async function memory(spec) {
   };
 }
 
-const workloads = { publish, prefill, consume, latency, burst, parse, memory };
+// Fan-out and RPC (exchange subscriptions, request/reply): in exchanges.mjs.
+const { fanout, rpc } = exchangeWorkloads({ adapter, within, connectOpts, closeQuietly, makeBody, sleep, describe });
+
+const workloads = { publish, prefill, consume, latency, burst, parse, memory, fanout, rpc };
 
 /** One measurement. Never throws: failures come back as { error }. */
 export async function run(spec) {
@@ -423,13 +449,18 @@ export function hasParser(name) {
   return typeof adapters[name]?.makeParser === 'function';
 }
 
-window.bench = { init, run, hasParser };
+/** Whether the client's adapter does the workload (`export const supports`). */
+export function supports({ client, workload }) {
+  return !!adapters[client]?.supports?.includes(workload);
+}
+
+window.bench = { init, run, hasParser, supports };
 window.benchReady = true;
 
 // ─── Control channel (when opened as index.html?control) ────────────────────────
 
 async function controlLoop() {
-  const handlers = { init, run, hasParser };
+  const handlers = { init, run, hasParser, supports };
   for (;;) {
     let job;
     try {

@@ -10,6 +10,14 @@
 // measurement fails the call, as a dropped connection does for the others.
 
 export const name = 'burrow';
+export const supports = ['fanout', 'rpc'];
+
+/** A workload's destination as publish's arguments: `/amq/queue/<q>` or `/exchange/<x>/<key>`. */
+function target(destination) {
+  const ex = /^\/exchange\/([^/]*)\/(.*)$/.exec(destination);
+  if (ex) return [ex[2], { exchange: ex[1] }];
+  return [destination.replace(/^\/amq\/queue\//, ''), undefined];
+}
 
 let burrow;
 let wasm;
@@ -74,7 +82,7 @@ class BurrowClient {
   }
 
   publishConfirmed({ destination, body, count, window, onReceipt }) {
-    const queue = destination.replace(/^\/amq\/queue\//, '');
+    const [routingKey, options] = target(destination);
     return new Promise((resolve, reject) => {
       if (this.error) return reject(this.error);
       this.failures.add(reject);
@@ -101,7 +109,7 @@ class BurrowClient {
         while (sent < count && inFlight < limit) {
           sent++;
           inFlight++;
-          this.connection.publish(queue, body).then(confirm, failed);
+          this.connection.publish(routingKey, body, options).then(confirm, failed);
         }
       };
       pump();
@@ -127,6 +135,58 @@ class BurrowClient {
         }
       }, { ack: manual ? 'manual' : 'auto', prefetch });
     });
+  }
+
+  // Fan-out: `consume({ exchange, routingKey }, …)`; ready on its consumer-ready
+  // event (Burrow emits it on the SUBSCRIBE's RECEIPT).
+  subscribe({ exchange, routingKey, ack, prefetch, onMessage }) {
+    return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
+      const manual = ack !== 'auto';
+      let subscription;
+      const ready = (event) => {
+        if (event.consumer !== subscription?.consumer) return;
+        this.connection.off('consumer-ready', ready);
+        this.connection.off('consumer-failed', refused);
+        this.failures.delete(reject);
+        resolve({ cancel: () => subscription.cancel() });
+      };
+      const refused = (event) => {
+        if (event.consumer !== subscription?.consumer) return;
+        this.connection.off('consumer-ready', ready);
+        this.connection.off('consumer-failed', refused);
+        this.failures.delete(reject);
+        reject(new Error(`consumer-failed: ${event.reason}`));
+      };
+      this.failures.add(reject);
+      this.connection.on('consumer-ready', ready);
+      this.connection.on('consumer-failed', refused);
+      subscription = this.connection.consume({ exchange, routingKey }, (message) => {
+        onMessage(message.body);
+        if (manual) message.ack();
+      }, { ack: manual ? 'manual' : 'auto', prefetch });
+    });
+  }
+
+  // RPC server: `reply(message, body)`, which publishes (confirmed) to its replyTo
+  // with its correlationId.
+  serve({ queue, prefetch }) {
+    let errors = 0;
+    const subscription = this.connection.consume(queue, (message) => {
+      this.connection.reply(message, message.body).catch(() => { errors++; });
+    }, { ack: 'auto', prefetch });
+    return Promise.resolve({ cancel: () => subscription.cancel(), errors: () => errors });
+  }
+
+  // RPC call: `await connection.call(queue, body, { timeout })`.
+  async call({ queue, body, timeoutMs }) {
+    if (this.error) throw this.error;
+    const reply = await this.connection.call(queue, body, { timeout: timeoutMs });
+    return reply.body;
+  }
+
+  unmatchedReplies() {
+    return this.connection.unmatchedReplies;
   }
 
   close() {

@@ -6,6 +6,7 @@ import { connectWith } from './raw.mjs';
 export { makeParser } from './raw.mjs';
 
 export const name = 'raw-batch';
+export const supports = ['fanout'];
 
 export function connect(opts) {
   return connectWith(opts, { coalesce: true });

@@ -7,10 +7,12 @@
 // raw-batch variant (clients/raw-batch.mjs) instead puts every frame it has ready
 // at once into one WebSocket message: the SENDs of one pump, the ACKs for one
 // incoming WebSocket message.
-// Minimal on purpose: one subscription at a time, no header unescaping, no checks
-// of incoming heart-beats (outgoing ones are sent as offered).
+// Minimal on purpose: one consume() at a time (the fan-out's subscribe() dispatches
+// on the subscription header), no header unescaping, no checks of incoming
+// heart-beats (outgoing ones are sent as offered).
 
 export const name = 'raw';
+export const supports = ['fanout'];
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -101,6 +103,8 @@ class FrameScanner {
     let ackEnd = -1;
     let receiptId = -1;
     let message;
+    let subStart = -1;
+    let subEnd = -1;
     for (;;) {
       const eol = buf.indexOf(LF, pos);
       if (eol < 0) return -1;
@@ -124,6 +128,8 @@ class FrameScanner {
           for (let i = pos + 11; i < lineEnd; i++) n = n * 10 + (buf[i] - 48);
           receiptId = n;
         }
+      } else if (k === 115 /* s */ && len > 13 && buf[pos + 12] === 58 && buf[pos + 1] === 117 /* subscription: */) {
+        if (subStart < 0) { subStart = pos + 13; subEnd = lineEnd; }
       } else if (k === 109 /* m */ && len > 7 && buf[pos + 7] === 58 && buf[pos + 1] === 101 /* message: */) {
         message ??= dec.decode(buf.subarray(pos + 8, lineEnd));
       }
@@ -140,7 +146,7 @@ class FrameScanner {
     // M(ESSAGE), R(ECEIPT), E(RROR), C(ONNECTED) are all this client tells apart.
     const command = c0 === 77 ? 'MESSAGE' : c0 === 82 ? 'RECEIPT' : c0 === 69 ? 'ERROR'
       : c0 === 67 ? 'CONNECTED' : dec.decode(buf.subarray(start, cmdEnd));
-    this.onFrame({ command, bytes: buf, start, ackStart, ackEnd, receiptId, message, bodyStart: pos, bodyEnd });
+    this.onFrame({ command, bytes: buf, start, ackStart, ackEnd, receiptId, message, subStart, subEnd, bodyStart: pos, bodyEnd });
     return bodyEnd + 1;
   }
 }
@@ -154,7 +160,8 @@ class RawClient {
     this.failures = new Set();
     this.receiptWaiters = new Map(); // receipt id (number) -> callback
     this.nextReceipt = 1;
-    this.sub = null; // the one active subscription's handler
+    this.sub = null; // the one active consume()'s handler
+    this.subs = new Map(); // subscribe()'s handlers by subscription id
     this.subCount = 0;
     this.pinger = undefined;
     this.onConnected = () => {};
@@ -194,6 +201,10 @@ class RawClient {
   onFrame(f) {
     switch (f.command) {
       case 'MESSAGE':
+        if (this.subs.size) {
+          const handler = this.subs.get(dec.decode(f.bytes.subarray(f.subStart, f.subEnd)));
+          if (handler) { handler(f); break; }
+        }
         if (this.sub) this.sub(f);
         break;
       case 'RECEIPT': {
@@ -339,6 +350,34 @@ class RawClient {
         `prefetch-count:${prefetch}\n\n\0`,
       ));
       if (count === 0) finish();
+    });
+  }
+
+  subscribe({ exchange, routingKey, ack, prefetch, onMessage }) {
+    return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
+      this.failures.add(reject);
+      const id = `f${this.subCount++}`;
+      const individual = ack !== 'auto';
+      const receipt = this.nextReceipt++;
+      this.subs.set(id, (f) => {
+        onMessage(f.bytes.subarray(f.bodyStart, f.bodyEnd));
+        if (individual) this.queueAck(f);
+      });
+      this.receiptWaiters.set(receipt, () => {
+        this.failures.delete(reject);
+        resolve({
+          cancel: () => {
+            if (!this.subs.delete(id) || this.error) return;
+            this.flushAcks();
+            this.ws.send(enc.encode(`UNSUBSCRIBE\nid:${id}\n\n\0`));
+          },
+        });
+      });
+      this.ws.send(enc.encode(
+        `SUBSCRIBE\nid:${id}\ndestination:/exchange/${exchange}/${routingKey}\n` +
+        `ack:${individual ? 'client-individual' : 'auto'}\nprefetch-count:${prefetch}\nreceipt:${receipt}\n\n\0`,
+      ));
     });
   }
 

@@ -6,6 +6,23 @@
 import { Client, Parser } from '@stomp/stompjs';
 
 export const name = 'stompjs';
+export const supports = ['fanout', 'rpc'];
+
+// The reply destination of this page's RPC calls: RabbitMQ makes the temporary
+// queue on the first SEND that names it, and delivers its replies as MESSAGEs for
+// subscription "/temp-queue/rpc-replies", which stompjs hands to onUnhandledMessage.
+const REPLY_TO = '/temp-queue/rpc-replies';
+// For experiments: ?stompjsRpcReceipts on the page asks a RECEIPT for every request
+// and reply (ignored, as Burrow's confirms are for a call), to compare like with like.
+const RPC_RECEIPTS = new URLSearchParams(location.search).has('stompjsRpcReceipts');
+let rpcReceipt = 0;
+/** A receipt header (and a watcher that ignores it) when RPC_RECEIPTS is on. */
+function maybeReceipt(client) {
+  if (!RPC_RECEIPTS) return {};
+  const receipt = `rpc-${rpcReceipt++}`;
+  client.watchForReceipt(receipt, () => {});
+  return { receipt };
+}
 
 export async function load() {
   if (typeof Client !== 'function') throw new Error('@stomp/stompjs did not load');
@@ -130,6 +147,93 @@ class StompjsClient {
       }
       if (count === 0) finish();
     });
+  }
+
+  // Fan-out: subscribe to /exchange/<x>/<key> with a receipt, ready when it arrives.
+  subscribe({ exchange, routingKey, ack, prefetch, onMessage }) {
+    return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
+      this.failures.add(reject);
+      const individual = ack !== 'auto';
+      const receipt = `sub-${this.nextReceipt++}`;
+      let sub;
+      this.client.watchForReceipt(receipt, () => {
+        this.failures.delete(reject);
+        resolve({ cancel: () => { try { sub.unsubscribe(); } catch (_) { /* closing anyway */ } } });
+      });
+      try {
+        sub = this.client.subscribe(`/exchange/${exchange}/${routingKey}`, (message) => {
+          onMessage(message.binaryBody);
+          if (individual) message.ack();
+        }, { ack: individual ? 'client-individual' : 'auto', 'prefetch-count': String(prefetch), receipt });
+      } catch (e) {
+        this.failures.delete(reject);
+        reject(e);
+      }
+    });
+  }
+
+  // RPC server, as a stompjs user writes it: subscribe to the request queue and
+  // publish each answer to the request's reply-to with its correlation-id.
+  serve({ queue, prefetch }) {
+    let errors = 0;
+    const sub = this.client.subscribe(`/amq/queue/${queue}`, (message) => {
+      try {
+        this.client.publish({
+          destination: message.headers['reply-to'],
+          headers: { 'correlation-id': message.headers['correlation-id'], ...maybeReceipt(this.client) },
+          binaryBody: message.binaryBody,
+        });
+      } catch (_) {
+        errors++;
+      }
+    }, { ack: 'auto', 'prefetch-count': String(prefetch) });
+    return Promise.resolve({ cancel: () => { try { sub.unsubscribe(); } catch (_) { /* closing */ } }, errors: () => errors });
+  }
+
+  // RPC call, by hand: a correlation-id per call, a reply-to temp queue, and
+  // onUnhandledMessage matching replies to calls.
+  call({ queue, body, timeoutMs }) {
+    return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
+      if (!this.calls) {
+        this.calls = new Map(); // correlation-id -> { resolve, reject, timer }
+        this.unmatched = 0;
+        this.nextCall = 0;
+        this.client.onUnhandledMessage = (message) => {
+          const call = this.calls.get(message.headers['correlation-id']);
+          if (!call) { this.unmatched++; return; }
+          this.calls.delete(message.headers['correlation-id']);
+          clearTimeout(call.timer);
+          this.failures.delete(call.reject);
+          call.resolve(message.binaryBody);
+        };
+      }
+      const id = `c-${this.nextCall++}`;
+      const timer = setTimeout(() => {
+        this.calls.delete(id);
+        this.failures.delete(reject);
+        reject(new Error(`no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.calls.set(id, { resolve, reject, timer });
+      this.failures.add(reject);
+      try {
+        this.client.publish({
+          destination: `/amq/queue/${queue}`,
+          headers: { 'reply-to': REPLY_TO, 'correlation-id': id, ...maybeReceipt(this.client) },
+          binaryBody: body,
+        });
+      } catch (e) {
+        clearTimeout(timer);
+        this.calls.delete(id);
+        this.failures.delete(reject);
+        reject(e);
+      }
+    });
+  }
+
+  unmatchedReplies() {
+    return this.unmatched ?? 0;
   }
 
   async close() {
