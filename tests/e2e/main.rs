@@ -22,6 +22,7 @@ mod proxy;
 mod queues;
 mod streams;
 mod tutorial;
+mod tutorial_steps;
 mod workbench;
 
 use std::process::{Command, Stdio};
@@ -110,8 +111,8 @@ async fn scenarios(client: &Client) {
     {
         use workbench::*;
         let client = client.clone();
-        if wanted("round_robin_and_screenshot") {
-            round_robin_and_screenshot(&client).await;
+        if wanted("round_robin") {
+            round_robin(&client).await;
         }
         if wanted("crash_and_redelivery") {
             crash_and_redelivery(&client).await;
@@ -164,6 +165,9 @@ async fn scenarios(client: &Client) {
         }
         if wanted("the_tutorial_shows_its_progress_and_resets") {
             tutorial::the_tutorial_shows_its_progress_and_resets(&client).await;
+        }
+        if wanted("the_six_tutorial_steps_and_screenshot") {
+            tutorial_steps::the_six_tutorial_steps_and_screenshot(&client).await;
         }
         if wanted("an_impossible_publish_is_refused_alone") {
             an_impossible_publish_is_refused_alone(&client).await;

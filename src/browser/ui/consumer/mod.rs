@@ -25,6 +25,11 @@ struct ConsumerDraft {
     prefetch: String,
     offset: String,
     offset_value: String,
+    /// An exchange to subscribe to instead of the queue (empty: the queue).
+    exchange: String,
+    routing_key: String,
+    /// A durable subscription's queue (empty: transient).
+    durable_queue: String,
 }
 
 impl ConsumerDraft {
@@ -44,12 +49,30 @@ impl ConsumerDraft {
                 self.queue
             ));
         }
+        let exchange = self.exchange.trim();
+        let durable = self.durable_queue.trim();
+        let source = if exchange.is_empty() {
+            if self.queue.trim().is_empty() {
+                return Err("give a queue to read, or an exchange to subscribe to".to_owned());
+            }
+            if !durable.is_empty() {
+                return Err("a durable queue name goes with an exchange: give the exchange to subscribe to".to_owned());
+            }
+            ConsumerSource::Queue(self.queue.clone())
+        } else {
+            ConsumerSource::Exchange {
+                exchange: exchange.to_owned(),
+                routing_key: self.routing_key.trim().to_owned(),
+                durable_queue: (!durable.is_empty()).then(|| durable.to_owned()),
+            }
+        };
         Ok(NewConsumer {
-            source: ConsumerSource::Queue(self.queue.clone()),
+            source,
             auto_ack: self.auto_ack,
             prefetch: u16::try_from(prefetch).unwrap_or(u16::MAX),
             stream_offset,
             lesson: None,
+            fib_server: false,
         })
     }
 }
@@ -65,6 +88,9 @@ pub fn consumers_panel() -> Html {
         prefetch: "1".to_owned(),
         offset: String::new(),
         offset_value: String::new(),
+        exchange: String::new(),
+        routing_key: String::new(),
+        durable_queue: String::new(),
     });
     let problem = use_state(|| None::<String>);
     {
@@ -98,7 +124,13 @@ pub fn consumers_panel() -> Html {
         <section class="card consumers-panel" aria-label="Consumers">
             <h2>{ "Consumers" }</h2>
             <form class="grid" onsubmit={on_add}>
-                <TextField label="From queue" name="consume-queue" value={draft.queue.clone()} oninput={set(|d, v| d.queue = v)} required=true />
+                <TextField label="From queue" name="consume-queue" value={draft.queue.clone()} oninput={set(|d, v| d.queue = v)} />
+                <TextField label="Or from exchange" name="consume-exchange" value={draft.exchange.clone()} oninput={set(|d, v| d.exchange = v)}
+                    note="a subscription through a queue bound to it; empty: the queue above" />
+                <TextField label="Binding key" name="binding-key" value={draft.routing_key.clone()} oninput={set(|d, v| d.routing_key = v)}
+                    placeholder="*.critical" />
+                <TextField label="Durable queue name (empty: transient)" name="durable-queue" value={draft.durable_queue.clone()}
+                    oninput={set(|d, v| d.durable_queue = v)} note="transient: what is published while it reconnects is lost" />
                 <label>{ "Acknowledgement" }
                     <select name="ack" onchange={{ let s = set(|d, v| d.auto_ack = v == "auto"); on_change(move |v| s.emit(v)) }}>
                         <option value="manual" selected={!draft.auto_ack}>{ "manual (basic_ack)" }</option>
