@@ -15,6 +15,7 @@ mod native;
 
 mod broker;
 mod disconnect;
+mod exchanges;
 mod measure;
 mod page;
 mod producer;
@@ -168,6 +169,9 @@ async fn scenarios(client: &Client) {
         }
         if wanted("the_six_tutorial_steps_and_screenshot") {
             tutorial_steps::the_six_tutorial_steps_and_screenshot(&client).await;
+        }
+        if wanted("exchange_subscriptions_and_rpc_calls") {
+            exchanges::exchange_subscriptions_and_rpc_calls(&client).await;
         }
         if wanted("an_impossible_publish_is_refused_alone") {
             an_impossible_publish_is_refused_alone(&client).await;

@@ -110,6 +110,19 @@ async fn publish_subscribe(client: &Client) {
 async fn screenshot(client: &Client) {
     type_into(client, "section[aria-label='Queues'] input[name='queue-filter']", "stomp-subscription").await;
     wait_text(client, "[data-testid='queues-read-at']", "the subscriptions' queues", |t| t.contains("shown)")).await;
+    // The list's figures lag the broker's statistics: wait until it shows each
+    // subscription's queue with its consumer.
+    let consumers = "return [...document.querySelectorAll(\"section[aria-label='Queues'] tbody tr\")].map(r => r.cells[5] ? r.cells[5].textContent : '')";
+    let start = std::time::Instant::now();
+    loop {
+        let cells = run(client, consumers).await;
+        let cells: Vec<&str> = cells.as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+        if cells.len() >= 2 && cells.iter().all(|c| *c == "1") {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "the queue list shows consumers {cells:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     wait_for_styles(client).await;
     run(client, "window.scrollTo(0, 0); document.activeElement.blur(); return true").await;
     let height = run(client, "return document.documentElement.scrollHeight").await.as_u64().unwrap_or(2200);
