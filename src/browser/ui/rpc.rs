@@ -130,18 +130,3 @@ pub fn rpc_panel() -> Html {
         </section>
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fib_is_the_tutorials() {
-        assert_eq!(fib(0), Some(0));
-        assert_eq!(fib(1), Some(1));
-        assert_eq!(fib(30), Some(832_040));
-        assert_eq!(fib_reply(b"30"), "832040");
-        assert!(fib_reply(b"x").starts_with("error:"));
-        assert!(fib_reply(b"100000").starts_with("error:"));
-    }
-}
