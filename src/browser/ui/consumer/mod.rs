@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use crate::rabbit::{QueueType, StreamOffset};
 
-use super::fields::{on_change, use_draft, whole_number, TextField};
+use super::fields::{on_change, use_draft, whole_number, Draft, TextField};
 use super::state::{Action, ConsumerSource, NewConsumer, Workbench};
 
 pub use card::ConsumerCard;
@@ -77,6 +77,22 @@ impl ConsumerDraft {
     }
 }
 
+/// The form's fields for an exchange subscription.
+fn exchange_fields(draft: &Draft<ConsumerDraft>) -> Html {
+    let set = |change: fn(&mut ConsumerDraft, String)| draft.setter(change);
+    let typed = draft.get();
+    html! {
+        <>
+            <TextField label="Or from exchange" name="consume-exchange" value={typed.exchange.clone()} oninput={set(|d, v| d.exchange = v)}
+                note="a subscription through a queue bound to it; empty: the queue above" />
+            <TextField label="Binding key" name="binding-key" value={typed.routing_key.clone()} oninput={set(|d, v| d.routing_key = v)}
+                placeholder="*.critical" />
+            <TextField label="Durable queue name (empty: transient)" name="durable-queue" value={typed.durable_queue.clone()}
+                oninput={set(|d, v| d.durable_queue = v)} note="transient: what is published while it reconnects is lost" />
+        </>
+    }
+}
+
 /// The form to add consumers, and one card per consumer.
 #[function_component(ConsumersPanel)]
 pub fn consumers_panel() -> Html {
@@ -119,18 +135,14 @@ pub fn consumers_panel() -> Html {
     };
     let set = |change: fn(&mut ConsumerDraft, String)| draft.setter(change);
     let can_add = workbench.main.settings.is_some();
+    let draft_handle = draft.clone();
     let draft = draft.get();
     html! {
         <section class="card consumers-panel" aria-label="Consumers">
             <h2>{ "Consumers" }</h2>
             <form class="grid" onsubmit={on_add}>
                 <TextField label="From queue" name="consume-queue" value={draft.queue.clone()} oninput={set(|d, v| d.queue = v)} />
-                <TextField label="Or from exchange" name="consume-exchange" value={draft.exchange.clone()} oninput={set(|d, v| d.exchange = v)}
-                    note="a subscription through a queue bound to it; empty: the queue above" />
-                <TextField label="Binding key" name="binding-key" value={draft.routing_key.clone()} oninput={set(|d, v| d.routing_key = v)}
-                    placeholder="*.critical" />
-                <TextField label="Durable queue name (empty: transient)" name="durable-queue" value={draft.durable_queue.clone()}
-                    oninput={set(|d, v| d.durable_queue = v)} note="transient: what is published while it reconnects is lost" />
+                { exchange_fields(&draft_handle) }
                 <label>{ "Acknowledgement" }
                     <select name="ack" onchange={{ let s = set(|d, v| d.auto_ack = v == "auto"); on_change(move |v| s.emit(v)) }}>
                         <option value="manual" selected={!draft.auto_ack}>{ "manual (basic_ack)" }</option>
