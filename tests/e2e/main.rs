@@ -15,6 +15,7 @@ mod native;
 
 mod broker;
 mod disconnect;
+mod exchanges;
 mod measure;
 mod page;
 mod producer;
@@ -22,6 +23,7 @@ mod proxy;
 mod queues;
 mod streams;
 mod tutorial;
+mod tutorial_steps;
 mod workbench;
 
 use std::process::{Command, Stdio};
@@ -110,8 +112,8 @@ async fn scenarios(client: &Client) {
     {
         use workbench::*;
         let client = client.clone();
-        if wanted("round_robin_and_screenshot") {
-            round_robin_and_screenshot(&client).await;
+        if wanted("round_robin") {
+            round_robin(&client).await;
         }
         if wanted("crash_and_redelivery") {
             crash_and_redelivery(&client).await;
@@ -164,6 +166,12 @@ async fn scenarios(client: &Client) {
         }
         if wanted("the_tutorial_shows_its_progress_and_resets") {
             tutorial::the_tutorial_shows_its_progress_and_resets(&client).await;
+        }
+        if wanted("the_six_tutorial_steps_and_screenshot") {
+            tutorial_steps::the_six_tutorial_steps_and_screenshot(&client).await;
+        }
+        if wanted("exchange_subscriptions_and_rpc_calls") {
+            exchanges::exchange_subscriptions_and_rpc_calls(&client).await;
         }
         if wanted("an_impossible_publish_is_refused_alone") {
             an_impossible_publish_is_refused_alone(&client).await;

@@ -1,4 +1,4 @@
-//! The workbench as a person uses it: round-robin (and the screenshot), a crash
+//! The workbench as a person uses it: round-robin, a crash
 //! and its redelivery, refusals in words, bodies as text, the embed page, the
 //! countdown's Disconnect, remembered credentials, a broker restart.
 
@@ -27,7 +27,7 @@ pub async fn chart_is_labelled(client: &Client) {
     assert!(legend.chars().any(|c| c.is_ascii_digit()), "the legend shows the current values: {legend}");
 }
 
-pub async fn round_robin_and_screenshot(client: &Client) {
+pub async fn round_robin(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-work");
     let outcome = declare(client, &queue, false).await;
@@ -52,14 +52,8 @@ pub async fn round_robin_and_screenshot(client: &Client) {
     })
     .await;
     chart_is_labelled(client).await;
-    // The picture shows this queue in the list, not every queue of the shared broker.
     type_into(client, "section[aria-label='Queues'] input[name='queue-filter']", &queue).await;
     wait_text(client, "[data-testid='queues-read-at']", "the filtered list", |t| t.contains("(1 shown)")).await;
-    wait_for_styles(client).await;
-    run(client, "window.scrollTo(0, 0); document.activeElement.blur(); return true").await;
-    let png = client.screenshot().await.expect("screenshot");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshot.png");
-    std::fs::write(path, png).expect("write docs/screenshot.png");
 }
 
 pub async fn crash_and_redelivery(client: &Client) {

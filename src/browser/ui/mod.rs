@@ -20,6 +20,7 @@ mod publish;
 mod queue;
 mod queue_tools;
 mod queues;
+mod rpc;
 mod state;
 pub mod widget;
 
@@ -123,6 +124,7 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
                     if panels.queue { <QueuePanel /> }
                     if panels.queues { <QueuesPanel /> }
                     if panels.producer { <ProducerPanel /> }
+                    if panels.producer { <rpc::RpcPanel /> }
                     if panels.consumers { <ConsumersPanel /> }
                 </div>
             </div>

@@ -202,7 +202,7 @@ fn publish_log(workbench: &Workbench) -> Html {
                     { format!("RabbitMQ is holding publishes back: no confirm since {:.1} s into this page, while the connection is alive (a memory or disk alarm?). They wait in the outbox; nothing is lost.", since / 1000.0) }
                 </p>
             }
-            <ol class="log" aria-label="Recent publishes">
+            <ol class="log" aria-label="Recent publishes" tabindex="0">
                 { for workbench.publishing.records.newest(20).iter().map(publish_item) }
             </ol>
         </>

@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use super::super::fields::{on_change, use_draft, TextField};
 use super::super::hooks::{use_progress_report, use_reliable_consumer};
-use super::super::state::{Action, ConsumerSpec, Workbench};
+use super::super::state::{Action, ConsumerSource, ConsumerSpec, Workbench};
 use super::card_state::{CardEntry, CardState, CardStatus, SettleChoice, Shown, DELIVERY_LOG_LIMIT};
 use super::{read_offset, OFFSET_CHOICES};
 
@@ -23,7 +23,11 @@ fn status_words(status: &CardStatus, spec: &ConsumerSpec) -> String {
         CardStatus::Consuming { node } => {
             let mode = if spec.auto_ack { "auto-ack" } else { "manual ack" };
             let from = spec.stream_offset.map(|o| format!(", from {o}")).unwrap_or_default();
-            format!("consuming “{}” ({mode}, prefetch {}{from}) on {node}", spec.queue(), spec.prefetch)
+            let what = match &spec.source {
+                ConsumerSource::Queue(queue) => format!("“{queue}”"),
+                ConsumerSource::Exchange { exchange, routing_key, .. } => format!("exchange “{exchange}”, key “{routing_key}”"),
+            };
+            format!("consuming {what} ({mode}, prefetch {}{from}) on {node}", spec.prefetch)
         }
         CardStatus::Reconnecting { reason, attempt, seconds } => {
             format!("connection lost ({reason}); reconnecting in {seconds} s (attempt {attempt})")
@@ -66,6 +70,13 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
                     { status_words(&state.status, spec) }
                 </span>
             </header>
+            <p class="muted" data-testid="consumer-source">
+                { format!("Reads {}", spec.source.words()) }
+                { if spec.fib_server { "; replies fib(n) to each request (the RPC server)." } else { "." } }
+            </p>
+            if let Some(note) = &state.note {
+                <p class="outcome bad" role="status" data-testid="consumer-note">{ note.clone() }</p>
+            }
             <p class="muted" data-testid="consumer-counts">{ counts(state) }</p>
             <div class="actions">
                 <button type="button" class="danger" onclick={on(Action::CrashConsumer)} disabled={!live}
@@ -76,7 +87,7 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
             if state.stream() || spec.stream_offset.is_some() {
                 <Replay number={spec.number} first={state.first_offset} />
             }
-            <ol class="log" aria-label={format!("Deliveries to {name}")}>
+            <ol class="log" aria-label={format!("Deliveries to {name}")} tabindex="0">
                 { for state.entries.newest(DELIVERY_LOG_LIMIT).into_iter().map(|entry| match entry {
                     CardEntry::Delivery(shown) => {
                         let key = shown.number;

@@ -227,6 +227,10 @@ pub struct CardState {
     /// Which of the card's consumers is current (a replay makes a new one); news
     /// from an earlier one is ignored.
     pub generation: u32,
+    /// What the card says beside its status, in words: a transient exchange
+    /// subscription's last gap (what was published while its connection was
+    /// down is lost), or a reply it could not send.
+    pub note: Option<String>,
 }
 
 impl Default for CardState {
@@ -239,6 +243,7 @@ impl Default for CardState {
             first_offset: None,
             hidden_unacked: 0,
             generation: 0,
+            note: None,
         }
     }
 }
@@ -286,6 +291,9 @@ pub enum CardAction {
     Arrived(u32, Arrivals),
     /// A delivery was settled.
     Settled(u64, Settlement),
+    /// Something to say beside the status: a transient subscription's gap after a
+    /// reconnect, a reply that could not be sent (in words).
+    Note(u32, String),
 }
 
 impl Reducible for CardState {
@@ -302,7 +310,9 @@ impl Reducible for CardState {
                     next.entries.push(CardEntry::Replay { number: u64::MAX - number, from });
                 }
             }
-            CardAction::Status(generation, _) | CardAction::Arrived(generation, _) if generation != next.generation => {}
+            CardAction::Status(generation, _) | CardAction::Arrived(generation, _) | CardAction::Note(generation, _)
+                if generation != next.generation => {}
+            CardAction::Note(_, words) => next.note = Some(words),
             // A crash or a stop is final until a replay starts the card again.
             CardAction::Status(_, _) if matches!(next.status, CardStatus::Crashed | CardStatus::Stopped) => {}
             CardAction::Status(_, status) => {

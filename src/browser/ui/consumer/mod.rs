@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use crate::rabbit::{QueueType, StreamOffset};
 
-use super::fields::{on_change, use_draft, whole_number, TextField};
+use super::fields::{on_change, use_draft, whole_number, Draft, TextField};
 use super::state::{Action, ConsumerSource, NewConsumer, Workbench};
 
 pub use card::ConsumerCard;
@@ -25,6 +25,11 @@ struct ConsumerDraft {
     prefetch: String,
     offset: String,
     offset_value: String,
+    /// An exchange to subscribe to instead of the queue (empty: the queue).
+    exchange: String,
+    routing_key: String,
+    /// A durable subscription's queue (empty: transient).
+    durable_queue: String,
 }
 
 impl ConsumerDraft {
@@ -44,13 +49,47 @@ impl ConsumerDraft {
                 self.queue
             ));
         }
+        let exchange = self.exchange.trim();
+        let durable = self.durable_queue.trim();
+        let source = if exchange.is_empty() {
+            if self.queue.trim().is_empty() {
+                return Err("give a queue to read, or an exchange to subscribe to".to_owned());
+            }
+            if !durable.is_empty() {
+                return Err("a durable queue name goes with an exchange: give the exchange to subscribe to".to_owned());
+            }
+            ConsumerSource::Queue(self.queue.clone())
+        } else {
+            ConsumerSource::Exchange {
+                exchange: exchange.to_owned(),
+                routing_key: self.routing_key.trim().to_owned(),
+                durable_queue: (!durable.is_empty()).then(|| durable.to_owned()),
+            }
+        };
         Ok(NewConsumer {
-            source: ConsumerSource::Queue(self.queue.clone()),
+            source,
             auto_ack: self.auto_ack,
             prefetch: u16::try_from(prefetch).unwrap_or(u16::MAX),
             stream_offset,
             lesson: None,
+            fib_server: false,
         })
+    }
+}
+
+/// The form's fields for an exchange subscription.
+fn exchange_fields(draft: &Draft<ConsumerDraft>) -> Html {
+    let set = |change: fn(&mut ConsumerDraft, String)| draft.setter(change);
+    let typed = draft.get();
+    html! {
+        <>
+            <TextField label="Or from exchange" name="consume-exchange" value={typed.exchange.clone()} oninput={set(|d, v| d.exchange = v)}
+                note="a subscription through a queue bound to it; empty: the queue above" />
+            <TextField label="Binding key" name="binding-key" value={typed.routing_key.clone()} oninput={set(|d, v| d.routing_key = v)}
+                placeholder="*.critical" />
+            <TextField label="Durable queue name (empty: transient)" name="durable-queue" value={typed.durable_queue.clone()}
+                oninput={set(|d, v| d.durable_queue = v)} note="transient: what is published while it reconnects is lost" />
+        </>
     }
 }
 
@@ -65,6 +104,9 @@ pub fn consumers_panel() -> Html {
         prefetch: "1".to_owned(),
         offset: String::new(),
         offset_value: String::new(),
+        exchange: String::new(),
+        routing_key: String::new(),
+        durable_queue: String::new(),
     });
     let problem = use_state(|| None::<String>);
     {
@@ -93,12 +135,14 @@ pub fn consumers_panel() -> Html {
     };
     let set = |change: fn(&mut ConsumerDraft, String)| draft.setter(change);
     let can_add = workbench.main.settings.is_some();
+    let draft_handle = draft.clone();
     let draft = draft.get();
     html! {
         <section class="card consumers-panel" aria-label="Consumers">
             <h2>{ "Consumers" }</h2>
             <form class="grid" onsubmit={on_add}>
-                <TextField label="From queue" name="consume-queue" value={draft.queue.clone()} oninput={set(|d, v| d.queue = v)} required=true />
+                <TextField label="From queue" name="consume-queue" value={draft.queue.clone()} oninput={set(|d, v| d.queue = v)} />
+                { exchange_fields(&draft_handle) }
                 <label>{ "Acknowledgement" }
                     <select name="ack" onchange={{ let s = set(|d, v| d.auto_ack = v == "auto"); on_change(move |v| s.emit(v)) }}>
                         <option value="manual" selected={!draft.auto_ack}>{ "manual (basic_ack)" }</option>

@@ -4,91 +4,18 @@
 
 mod lessons;
 mod progress;
+mod run;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use crate::rabbit::{BasicProperties, QueueOptions};
-
-use super::actions;
 use super::fields::use_unique_id;
 use super::live::LiveHandles;
-use super::publish::{self, Numbering, PublishRequest};
-use super::state::{Action, ConsumerSource, Destination, NewConsumer, Workbench};
+use super::state::Workbench;
+use run::{reset, run};
 
 pub use lessons::{Lesson, LessonAction, LESSONS};
-
-/// Carries out `action` of lesson `index`.
-fn run(action: LessonAction, index: usize, workbench: &Workbench, live: &LiveHandles) {
-    match action {
-        LessonAction::Declare { queue, durable } => {
-            let options = QueueOptions { durable, ..QueueOptions::default() };
-            actions::declare(workbench.clone(), live.clone(), queue.to_owned(), options, Some(index));
-        }
-        LessonAction::Publish { queue, body, persistent, count } => {
-            workbench.dispatch(Action::SelectQueue(queue.to_owned()));
-            let properties = BasicProperties {
-                persistent,
-                content_type: Some("text/plain; charset=utf-8".to_owned()),
-                ..BasicProperties::default()
-            };
-            let request = PublishRequest {
-                destination: Destination::queue(queue),
-                body: body.to_owned(),
-                properties,
-                count,
-                numbering: Numbering::Header,
-                lesson: Some(index),
-            };
-            publish::publish(workbench.clone(), live.clone(), request);
-        }
-        LessonAction::AddConsumer { role, queue, auto_ack, prefetch } => {
-            workbench.dispatch(Action::SelectQueue(queue.to_owned()));
-            workbench.dispatch(Action::AddConsumer(NewConsumer {
-                source: ConsumerSource::Queue(queue.to_owned()),
-                auto_ack,
-                prefetch,
-                stream_offset: None,
-                lesson: Some((index, role)),
-            }));
-        }
-        LessonAction::Crash { role } => {
-            if let Some(&number) = workbench.guide.lesson(index).consumers.get(role) {
-                workbench.dispatch(Action::CrashConsumer(number));
-            }
-        }
-    }
-}
-
-/// "Reset this lesson": its consumers removed, its queues deleted (through the
-/// management API), so the next run starts clean.
-async fn reset(index: usize, workbench: Workbench) {
-    let Some(lesson) = LESSONS.get(index) else { return };
-    let mut done = Vec::new();
-    let consumers: Vec<u32> = workbench.guide.lesson(index).consumers.values().copied().collect();
-    for number in &consumers {
-        workbench.dispatch(Action::RemoveConsumer(*number));
-    }
-    if !consumers.is_empty() {
-        let names: Vec<String> = consumers.iter().map(|n| format!("Consumer {n}")).collect();
-        done.push(format!("removed {}", names.join(" and ")));
-    }
-    let api = workbench.main.settings.as_ref().and_then(|s| s.management().map(|api| (api, s.vhost().to_owned())));
-    for queue in lesson.queues {
-        match &api {
-            Some((api, vhost)) => match api.delete_queue(vhost, queue).await {
-                Ok(true) => done.push(format!("deleted queue {queue}")),
-                Ok(false) => done.push(format!("queue {queue} was not there")),
-                Err(error) => done.push(format!("could not delete queue {queue}: {error}")),
-            },
-            None => done.push(format!("could not delete queue {queue}: no management API (connect first)")),
-        }
-        workbench.dispatch(Action::QueueDeleted((*queue).to_owned()));
-    }
-    let words = if done.is_empty() { "Nothing to reset.".to_owned() } else { format!("Reset: {}.", done.join("; ")) };
-    workbench.dispatch(Action::LessonReset { lesson: index, words });
-}
 
 /// Moves the selection with the arrow keys, Home and End (an ARIA tab list).
 fn on_tab_key(open: UseStateHandle<usize>, focus: UseStateHandle<bool>) -> Callback<KeyboardEvent> {
@@ -158,7 +85,7 @@ pub fn guide() -> Html {
 fn lesson_panel(lesson: &Lesson, index: usize, workbench: &Workbench, live: &LiveHandles) -> Html {
     let progress = workbench.guide.lesson(index);
     let happened = progress::lines(lesson, &progress, workbench);
-    let resettable = !progress.consumers.is_empty() || !progress.declares.is_empty() || progress.publishes.published > 0;
+    let resettable = progress.anything();
     let on_reset = {
         let workbench = workbench.clone();
         Callback::from(move |_: MouseEvent| spawn_local(reset(index, workbench.clone())))

@@ -45,6 +45,27 @@ pub fn label(lesson: &Lesson, index: usize, progress: &LessonProgress, ws: &Work
             Some(number) => format!("Crash Consumer {number}"),
             None => format!("Crash the {role} consumer"),
         },
+        _ => exchange_label(action, progress, ws),
+    }
+}
+
+/// The words on the buttons of the exchange and RPC lessons.
+fn exchange_label(action: &LessonAction, progress: &LessonProgress, ws: &WorkbenchState) -> String {
+    match *action {
+        LessonAction::DeclareExchange { exchange, kind } => format!("Declare exchange {exchange} ({kind})"),
+        LessonAction::Subscribe { role, exchange, routing_key } => match bound(progress, ws, role) {
+            Some(number) => format!("Consumer {number} subscribed"),
+            None if routing_key.is_empty() => format!("Subscribe a {role} consumer to {exchange}"),
+            None => format!("Subscribe a {role} consumer to {exchange} with key {routing_key}"),
+        },
+        LessonAction::PublishTo { routing_key: "", body, .. } => format!("Publish “{body}”"),
+        LessonAction::PublishTo { routing_key, body, .. } => format!("Publish “{body}” with key {routing_key}"),
+        LessonAction::Serve { role, queue } => match bound(progress, ws, role) {
+            Some(number) => format!("Consumer {number} serves {queue}"),
+            None => "Start the Fibonacci server".to_owned(),
+        },
+        LessonAction::Call { n, .. } => format!("Call fib({n})"),
+        _ => String::new(),
     }
 }
 
@@ -63,6 +84,27 @@ pub fn enabled(action: &LessonAction, progress: &LessonProgress, ws: &WorkbenchS
             Some(number) => Err(format!("Consumer {number} is this lesson's {role} consumer")),
             None => Ok(()),
         },
+        LessonAction::DeclareExchange { .. } if !connected => Err("connect first".to_owned()),
+        LessonAction::DeclareExchange { .. } => Ok(()),
+        LessonAction::Subscribe { .. } if ws.main.settings.is_none() => Err("connect first".to_owned()),
+        LessonAction::Subscribe { exchange, .. } if !progress.exchange_declared(exchange) => {
+            Err(format!("declare exchange {exchange} first"))
+        }
+        LessonAction::Subscribe { role, .. } | LessonAction::Serve { role, .. } if bound(progress, ws, role).is_some() => {
+            Err(format!("this lesson's {role} consumer is there"))
+        }
+        LessonAction::Subscribe { .. } => Ok(()),
+        LessonAction::PublishTo { .. } if !ws.main.running => Err("connect first".to_owned()),
+        LessonAction::PublishTo { exchange, .. } if !progress.exchange_declared(exchange) => {
+            Err(format!("declare exchange {exchange} first"))
+        }
+        LessonAction::PublishTo { .. } => Ok(()),
+        LessonAction::Serve { .. } if ws.main.settings.is_none() => Err("connect first".to_owned()),
+        LessonAction::Serve { queue, .. } if !usable(progress, queue) => Err(format!("declare {queue} first")),
+        LessonAction::Serve { .. } => Ok(()),
+        LessonAction::Call { .. } if !ws.main.running => Err("connect first".to_owned()),
+        LessonAction::Call { queue, .. } if !usable(progress, queue) => Err(format!("declare {queue} first")),
+        LessonAction::Call { .. } => Ok(()),
         LessonAction::Crash { role } => {
             let Some(number) = bound(progress, ws, role) else { return Err(format!("add the {role} consumer first")) };
             let report = ws.consumers.progress_of(number);
@@ -88,6 +130,9 @@ pub struct ProgressLine {
 /// What happened in the lesson so far.
 pub fn lines(lesson: &Lesson, progress: &LessonProgress, ws: &WorkbenchState) -> Vec<ProgressLine> {
     let mut lines = Vec::new();
+    for (ok, words) in progress.exchanges.values() {
+        lines.push(ProgressLine { ok: *ok, words: words.clone() });
+    }
     for result in progress.declares.values() {
         lines.push(ProgressLine { ok: result.ok(), words: result.words().to_owned() });
     }
@@ -103,12 +148,17 @@ pub fn lines(lesson: &Lesson, progress: &LessonProgress, ws: &WorkbenchState) ->
         lines.push(ProgressLine { ok: counts.failed == 0 && counts.nowhere == 0, words: format!("{words}.") });
     }
     let roles = lesson.actions.iter().filter_map(|a| match a {
-        LessonAction::AddConsumer { role, .. } => Some(*role),
+        LessonAction::AddConsumer { role, .. } | LessonAction::Subscribe { role, .. } | LessonAction::Serve { role, .. } => {
+            Some(*role)
+        }
         _ => None,
     });
     for role in roles {
         let Some(&number) = progress.consumers.get(role) else { continue };
         lines.push(consumer_line(number, ws));
+    }
+    for (ok, words) in &progress.calls {
+        lines.push(ProgressLine { ok: *ok, words: words.clone() });
     }
     if lines.is_empty() {
         if let Some(words) = &progress.reset {

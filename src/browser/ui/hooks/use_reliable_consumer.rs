@@ -132,7 +132,7 @@ fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec
             .map_err(|e| e.to_string())?;
         let events = reliable.take_events();
         let consume = ConsumeOptions { auto_ack: spec.auto_ack, prefetch: spec.prefetch, stream_offset: spec.stream_offset };
-        let consumer = reliable.basic_consume(spec.queue(), consume).map_err(|e| e.to_string())?;
+        let consumer = reliable.basic_consume(spec.source.consume_from(), consume).map_err(|e| e.to_string())?;
         Ok((reliable, events, consumer))
     });
     match started {
@@ -143,7 +143,7 @@ fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec
                 None => CardStatus::Starting("connecting…".to_owned()),
             };
             state.dispatch(CardAction::Started { generation, status, replay });
-            let follower = Follower { live: live.clone(), state: state.clone(), generation };
+            let follower = Follower { live: live.clone(), state: state.clone(), generation, fib_server: spec.fib_server };
             spawn_local(follower.run(events, consumer));
         }
         Err(words) => state.dispatch(CardAction::Started { generation, status: CardStatus::Ended(words), replay }),
@@ -155,6 +155,8 @@ struct Follower {
     live: Shared,
     state: UseReducerHandle<CardState>,
     generation: u32,
+    /// It replies fib(n) to each request (the RPC lesson's server).
+    fib_server: bool,
 }
 
 impl Follower {
@@ -171,6 +173,14 @@ impl Follower {
                         let seconds = delay.as_secs_f64().ceil() as u64;
                         self.status(CardStatus::Reconnecting { reason: explain_close(&reason), attempt, seconds });
                     }
+                    Some(ConnectionEvent::SubscriptionGap { exchange, routing_key, .. }) => {
+                        let words = format!(
+                            "Subscribed again after a reconnect, into a new queue: what exchange “{exchange}” routed with key “{routing_key}” \
+                             while the connection was down went to the old queue, deleted with that connection, and is lost. \
+                             A durable subscription (with a queue name) loses nothing."
+                        );
+                        self.state.dispatch(CardAction::Note(self.generation, words));
+                    }
                     Some(ConnectionEvent::Stopped(reason)) => {
                         self.status(CardStatus::Ended(format!("closed: {reason}")));
                         break;
@@ -181,6 +191,9 @@ impl Follower {
                 delivery = consumer.next() => match delivery {
                     Some(Ok(delivery)) => {
                         self.arrived(&delivery);
+                        if self.fib_server {
+                            self.serve(&delivery);
+                        }
                         read += 1;
                         if read % READ_SLICE == 0 {
                             TimeoutFuture::new(0).await;
@@ -198,6 +211,22 @@ impl Follower {
         // What arrived before the news is drawn before it.
         draw(&self.live, &self.state, self.generation);
         self.state.dispatch(CardAction::Status(self.generation, status));
+    }
+
+    /// Replies fib(n) to a request (RabbitMQ's rpc_server.py). A reply that
+    /// cannot be sent (no reply-to) is shown on the card in words.
+    fn serve(&self, request: &crate::reliable::Delivery) {
+        let answer = super::super::rpc::fib_reply(&request.body);
+        let properties = crate::rabbit::BasicProperties {
+            content_type: Some("text/plain; charset=utf-8".to_owned()),
+            ..crate::rabbit::BasicProperties::default()
+        };
+        let card = self.live.borrow();
+        let Some(connection) = card.connection.as_ref() else { return };
+        // The reply's confirm is not awaited: the caller sees the reply itself.
+        if let Err(error) = connection.reply(request, answer.into_bytes(), &properties) {
+            self.state.dispatch(CardAction::Note(self.generation, format!("Could not reply: {error}.")));
+        }
     }
 
     /// The connection is gone: its deliveries cannot be acked any more.

@@ -14,6 +14,51 @@ use crate::rabbit::StreamOffset;
 pub enum ConsumerSource {
     /// An existing queue, by name.
     Queue(String),
+    /// An exchange with a binding key (RabbitMQ's tutorials 3 to 5): through a
+    /// queue Web-STOMP makes and deletes with the subscription (transient: what
+    /// is published while the card reconnects is lost), or into the named
+    /// durable queue `durable_queue`, which outlives the connection.
+    Exchange {
+        /// The exchange.
+        exchange: String,
+        /// The binding key (a topic pattern for a topic exchange; a fanout ignores it).
+        routing_key: String,
+        /// `Some(name)`: a durable subscription into that queue.
+        durable_queue: Option<String>,
+    },
+}
+
+impl ConsumerSource {
+    /// What the library subscribes to.
+    pub fn consume_from(&self) -> crate::rabbit::ConsumeFrom {
+        use crate::rabbit::ConsumeFrom;
+        match self {
+            ConsumerSource::Queue(queue) => ConsumeFrom::queue(queue.clone()),
+            ConsumerSource::Exchange { exchange, routing_key, durable_queue: Some(queue) } => {
+                ConsumeFrom::durable(exchange.clone(), routing_key.clone(), queue.clone())
+            }
+            ConsumerSource::Exchange { exchange, routing_key, durable_queue: None } => {
+                ConsumeFrom::exchange(exchange.clone(), routing_key.clone())
+            }
+        }
+    }
+
+    /// What it reads, in words, as its card says it.
+    pub fn words(&self) -> String {
+        match self {
+            ConsumerSource::Queue(queue) => format!("queue “{queue}”"),
+            ConsumerSource::Exchange { exchange, routing_key, durable_queue } => {
+                let key = if routing_key.is_empty() { "no binding key".to_owned() } else { format!("binding key “{routing_key}”") };
+                match durable_queue {
+                    Some(queue) => format!("durable queue “{queue}”, bound to exchange “{exchange}” with {key}"),
+                    None => format!(
+                        "a queue RabbitMQ names for this subscription (stomp-subscription-…), bound to exchange “{exchange}” with {key}; \
+                         transient: deleted with the connection"
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// A consumer the user (or a tutorial lesson) added.
@@ -38,6 +83,9 @@ pub struct ConsumerSpec {
     pub stopped: bool,
     /// The tutorial lesson that added it, and its role there ("first", "second").
     pub lesson: Option<(usize, &'static str)>,
+    /// It serves RabbitMQ's tutorial 6: each request's body is a number n, and
+    /// it replies fib(n) to the request's reply-to.
+    pub fib_server: bool,
 }
 
 impl ConsumerSpec {
@@ -46,10 +94,12 @@ impl ConsumerSpec {
         format!("Consumer {}", self.number)
     }
 
-    /// The queue it reads.
-    pub fn queue(&self) -> &str {
+    /// The queue it reads, when named before it subscribes (not a transient
+    /// exchange subscription's, which RabbitMQ names).
+    pub fn queue(&self) -> Option<&str> {
         match &self.source {
-            ConsumerSource::Queue(queue) => queue,
+            ConsumerSource::Queue(queue) => Some(queue),
+            ConsumerSource::Exchange { durable_queue, .. } => durable_queue.as_deref(),
         }
     }
 }

@@ -51,6 +51,10 @@ pub struct LessonProgress {
     pub declares: BTreeMap<String, DeclareResult>,
     /// The consumers it added, by role ("first", "second").
     pub consumers: BTreeMap<&'static str, u32>,
+    /// The last declare of each of its exchanges: declared or not, in words.
+    pub exchanges: BTreeMap<String, (bool, String)>,
+    /// Its RPC calls' outcomes, in order: answered or not, in words.
+    pub calls: Vec<(bool, String)>,
     /// Its publishes, counted.
     pub publishes: PublishCounts,
     /// What the last "Reset this lesson" did, in words.
@@ -61,6 +65,20 @@ impl LessonProgress {
     /// Whether its queue `queue` was declared.
     pub fn declared(&self, queue: &str) -> bool {
         self.declares.get(queue).is_some_and(DeclareResult::ok)
+    }
+
+    /// Whether its exchange `exchange` was declared.
+    pub fn exchange_declared(&self, exchange: &str) -> bool {
+        self.exchanges.get(exchange).is_some_and(|(ok, _)| *ok)
+    }
+
+    /// Whether it did anything a reset would undo or clear.
+    pub fn anything(&self) -> bool {
+        !self.consumers.is_empty()
+            || !self.declares.is_empty()
+            || !self.exchanges.is_empty()
+            || !self.calls.is_empty()
+            || self.publishes.published > 0
     }
 }
 

@@ -85,6 +85,8 @@ pub struct NewConsumer {
     pub stream_offset: Option<StreamOffset>,
     /// The tutorial lesson adding it, and its role there.
     pub lesson: Option<(usize, &'static str)>,
+    /// It replies fib(n) to each request (the RPC lesson's server).
+    pub fib_server: bool,
 }
 
 /// What can happen to the workbench.
@@ -200,6 +202,26 @@ pub enum Action {
         number: u32,
         /// Its report.
         progress: ConsumerProgress,
+    },
+    /// A lesson declared an exchange (or was refused).
+    LessonExchange {
+        /// Which lesson.
+        lesson: usize,
+        /// The exchange.
+        exchange: String,
+        /// Declared, or refused.
+        ok: bool,
+        /// What happened, in words.
+        words: String,
+    },
+    /// A lesson's RPC call ended: its reply and time, or why not, in words.
+    LessonCall {
+        /// Which lesson.
+        lesson: usize,
+        /// Answered.
+        ok: bool,
+        /// What happened, in words.
+        words: String,
     },
     /// A lesson was reset: its consumers removed, its queues deleted.
     LessonReset {
@@ -346,6 +368,7 @@ fn reduce_consumers(next: &mut WorkbenchState, action: Action) {
                 crash_requested: false,
                 stopped: false,
                 lesson: new.lesson,
+                fib_server: new.fib_server,
             });
         }
         Action::ReplayConsumer { number, offset } => {
@@ -369,6 +392,10 @@ fn reduce_consumers(next: &mut WorkbenchState, action: Action) {
         Action::ConsumerProgress { number, progress } if consumers.get(number).is_some() => {
             consumers.progress.insert(number, progress);
         }
+        Action::LessonExchange { lesson, exchange, ok, words } => {
+            next.guide.lesson_mut(lesson).exchanges.insert(exchange, (ok, words));
+        }
+        Action::LessonCall { lesson, ok, words } => next.guide.lesson_mut(lesson).calls.push((ok, words)),
         Action::LessonReset { lesson, words } => {
             let progress = next.guide.lesson_mut(lesson);
             *progress = LessonProgress { reset: Some(words), ..LessonProgress::default() };
