@@ -50,6 +50,10 @@ impl Core {
         }
         self.reconnector.give_up();
         self.life = Life::Stopping;
+        // The side connection goes at once: its socket may still be opening, and
+        // nothing may CONNECT after stop (seed 1000912: a second declare's side
+        // socket opened while the main one awaited DISCONNECT's receipt).
+        self.stop_side();
         match self.current.as_mut() {
             Some(current) if current.connected => {
                 let session = current.link.channel_mut().session_mut();
