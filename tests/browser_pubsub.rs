@@ -128,6 +128,14 @@ async fn close_subscribers_of(exchange: &str) -> usize {
     0
 }
 
+/// The queues bound to `exchange`, as the management API lists them.
+async fn bound_queues(exchange: &str) -> Vec<String> {
+    let encode = |name: &str| String::from(js_sys::encode_uri_component(name));
+    let bindings = management_json(&format!("/exchanges/%2F/{}/bindings/source", encode(exchange))).await;
+    let queues = bindings.as_array().into_iter().flatten();
+    queues.filter_map(|b| b.get("destination").and_then(|d| d.as_str()).map(str::to_owned)).collect()
+}
+
 /// Tutorial 3: two subscribers of one fanout exchange both get every message, in order.
 #[wasm_bindgen_test]
 async fn a_fanout_reaches_both_subscribers_with_every_message() {
@@ -326,6 +334,11 @@ async fn a_transient_subscription_loses_the_outage_and_says_so() {
     };
     let mut sub = open_with(slow).await;
     let mut consumer = subscribe(&mut sub, ConsumeFrom::exchange(&exchange, ""), auto_ack()).await;
+    // Burrow names the subscription's queue (RabbitMQ would not say its name):
+    // the broker has that queue, bound to the exchange.
+    let first_queue = consumer.queue().expect("the subscription's queue, by name");
+    assert!(first_queue.starts_with("stomp-subscription-"), "{first_queue}");
+    assert_eq!(bound_queues(&exchange).await, vec![first_queue.clone()]);
     publish(&publisher, &exchange, "", "before", &BasicProperties::persistent()).await;
     assert_eq!(next_body(&mut consumer).await, "before");
 
@@ -342,6 +355,10 @@ async fn a_transient_subscription_loses_the_outage_and_says_so() {
     until_event(&mut sub, "the new subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(k) if *k == key)).await;
     publish(&publisher, &exchange, "", "after", &BasicProperties::persistent()).await;
     assert_eq!(next_body(&mut consumer).await, "after", "what came during the outage is lost");
+    // A new queue, named anew; the old one went with its connection.
+    let second_queue = consumer.queue().expect("the new queue, by name");
+    assert_ne!(second_queue, first_queue);
+    assert_eq!(bound_queues(&exchange).await, vec![second_queue]);
     assert!(publisher.exchange_delete(&exchange).await.expect("exchange_delete"));
     publisher.stop();
     sub.stop();

@@ -16,6 +16,11 @@ fn ms(n: u64) -> Duration {
 
 /// A core connected at `now` on a fresh link; returns the link.
 fn connect(core: &mut Core, now: Duration) -> LinkId {
+    connect_as(core, now, None)
+}
+
+/// As [`connect`], the broker's CONNECTED carrying `session` (RabbitMQ's always does).
+fn connect_as(core: &mut Core, now: Duration, session: Option<&str>) -> LinkId {
     let link = loop {
         match core.poll_action() {
             Some(Action::Open { link, .. }) => break link,
@@ -26,7 +31,8 @@ fn connect(core: &mut Core, now: Duration) -> LinkId {
     core.handle_opened(now, link);
     let mut out = Vec::new();
     core.poll_transmit(now, &mut out);
-    core.handle_bytes(now, link, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let session = session.map(|s| format!("session:{s}\n")).unwrap_or_default();
+    core.handle_bytes(now, link, format!("CONNECTED\nversion:1.2\n{session}heart-beat:0,0\n\n\0").as_bytes());
     link
 }
 
@@ -84,7 +90,8 @@ fn across_a_reconnect(source: ConsumeFrom) -> (ConsumerKey, Vec<String>, Vec<Con
 fn a_transient_exchange_subscription_subscribes_to_the_exchange_and_announces_its_gap() {
     let (key, headers, after) = across_a_reconnect(ConsumeFrom::exchange("topic_logs", "*.critical"));
     assert!(headers.contains(&"destination:/exchange/topic_logs/*.critical".to_owned()), "{headers:?}");
-    assert!(!headers.iter().any(|h| h.starts_with("x-queue-name")), "RabbitMQ names a transient one's queue");
+    // A broker that gives no session id: RabbitMQ (or whoever) names the queue.
+    assert!(!headers.iter().any(|h| h.starts_with("x-queue-name")), "no name without a session id: {headers:?}");
     let gap = ConnectionEvent::SubscriptionGap {
         consumer: key,
         exchange: "topic_logs".into(),
@@ -93,6 +100,44 @@ fn a_transient_exchange_subscription_subscribes_to_the_exchange_and_announces_it
     let at = after.iter().position(|e| *e == gap).unwrap_or_else(|| panic!("the gap is said: {after:?}"));
     let ready = after.iter().position(|e| *e == ConnectionEvent::ConsumerReady(key)).expect("ready again");
     assert!(at < ready, "the gap comes before the consumer is ready again: {after:?}");
+}
+
+/// RabbitMQ never says the name of the queue it makes for `/exchange/…`: Burrow
+/// names it (RabbitMQ's prefix, the connection's session id, a count), so the
+/// app's card and `subscription.queue` can say which queue it reads; a new
+/// connection makes a new one.
+#[test]
+fn a_transient_subscription_gets_a_queue_named_per_connection() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    let first = connect_as(&mut core, ms(1), Some("session-AbC_1"));
+    let key = core.basic_consume(ms(2), ConsumeFrom::exchange("logs", ""), ConsumeOptions::default()).expect("consume");
+    let headers = subscribe_frame(&written(&mut core, ms(2)));
+    for header in ["destination:/exchange/logs", "x-queue-name:stomp-subscription-AbC_1-1", "durable:false", "auto-delete:true"] {
+        assert!(headers.contains(&header.to_owned()), "{header} in {headers:?}");
+    }
+    assert!(!headers.iter().any(|h| h.starts_with("exclusive")), "left to the broker: {headers:?}");
+    assert_eq!(core.consumer_queue(key), Some("stomp-subscription-AbC_1-1"));
+
+    core.handle_closed(ms(10), first, SocketClose::new(1006, "network"));
+    assert_eq!(core.consumer_queue(key), None, "no queue while disconnected");
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    connect_as(&mut core, retry, Some("session-XyZ_2"));
+    let again = subscribe_frame(&written(&mut core, retry));
+    assert!(again.contains(&"x-queue-name:stomp-subscription-XyZ_2-1".to_owned()), "{again:?}");
+    assert_eq!(core.consumer_queue(key), Some("stomp-subscription-XyZ_2-1"));
+}
+
+#[test]
+fn a_queue_or_durable_subscription_reads_its_named_queue() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    connect_as(&mut core, ms(1), Some("session-s"));
+    let queue = core.basic_consume(ms(2), "水续传", ConsumeOptions::default()).expect("consume");
+    let durable = core.basic_consume(ms(2), ConsumeFrom::durable("logs", "", "log-archive"), ConsumeOptions::default()).expect("durable");
+    assert_eq!(core.consumer_queue(queue), Some("水续传"));
+    assert_eq!(core.consumer_queue(durable), Some("log-archive"));
 }
 
 #[test]
@@ -157,4 +202,42 @@ fn a_one_off_subscription_to_a_missing_exchange_ends_its_reader_in_words() {
         }
         other => panic!("the reader sees the refusal, got {other:?}"),
     }
+}
+
+/// RabbitMQ 3.10.8 closes ("STOMP died", no ERROR) on a publish to a missing
+/// exchange. Once that publish alone ended connections, it fails in words that
+/// say where it went (the RPC panel and the producer show them), not only
+/// "whenever this was sent".
+#[test]
+fn a_publish_refused_without_words_fails_naming_its_exchange() {
+    use burrow::rabbit::{BasicProperties, PendingPublish};
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    let publish = PendingPublish {
+        exchange: "no-such".into(),
+        routing_key: "rpc_queue".into(),
+        body: b"1".to_vec(),
+        properties: BasicProperties::default(),
+    };
+    let id = core.basic_publish(ms(1), publish).expect("queued");
+    let mut now = ms(1);
+    for _ in 0..6 {
+        let link = connect(&mut core, now);
+        assert!(written(&mut core, now).contains("SEND\ndestination:/exchange/no-such/rpc_queue"), "sent again");
+        now += ms(5);
+        core.handle_closed(now, link, SocketClose::new(1000, "STOMP died"));
+        let failed = std::iter::from_fn(|| core.poll_event()).find_map(|e| match e {
+            ReliableEvent::PublishFailed { publish, error } if publish == id => Some(error),
+            _ => None,
+        });
+        if let Some(error) = failed {
+            let words = error.to_string();
+            assert!(words.contains("publish to exchange 'no-such' with routing key 'rpc_queue'"), "{words}");
+            assert!(words.contains("check that exchange 'no-such' exists"), "{words}");
+            return;
+        }
+        now = core.poll_timeout().expect("a retry");
+        core.handle_timeout(now);
+    }
+    panic!("the publish never failed");
 }

@@ -38,6 +38,21 @@ async fn call(client: &Client, routing_key: &str, body: &str, timeout_ms: u32, w
     wait_text(client, &format!("{RPC} [data-testid='rpc-outcomes'] li:first-child"), what, ok).await
 }
 
+/// The queue a card's status says it reads through (“through queue “…””).
+fn card_queue(card: &str) -> String {
+    let after = card.split("through queue “").nth(1).unwrap_or_default();
+    after.split('”').next().unwrap_or_default().to_owned()
+}
+
+/// The queues bound to `exchange`, as the management API lists them.
+fn bound_queues(exchange: &str) -> Vec<String> {
+    let (_, bindings) = broker::api("GET", &format!("/exchanges/%2F/{}/bindings/source", encode(exchange)), None);
+    let list = bindings.as_array().cloned().unwrap_or_default();
+    let mut queues: Vec<String> = list.iter().filter_map(|b| b["destination"].as_str().map(str::to_owned)).collect();
+    queues.sort();
+    queues
+}
+
 /// Cards subscribed to an exchange, their gap after a reconnect, and RPC calls.
 pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     ensure_user(E2E_USER, E2E_PASSWORD, "administrator");
@@ -49,6 +64,10 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     subscribe(client, &exchange, "a.*", "").await;
     let card = consumer_text(client, 1, "transient subscription", |t| t.contains("consuming exchange")).await;
     assert!(card.contains(&format!("bound to exchange “{exchange}” with binding key “a.*”")) && card.contains("transient"), "{card}");
+    // The card names the queue it reads (Burrow names it: RabbitMQ would not say),
+    // and the broker has that queue bound to the exchange.
+    let first_queue = card_queue(&card);
+    assert_eq!(bound_queues(&exchange), vec![first_queue.clone()], "{card}");
     subscribe(client, &exchange, "a.*", &durable).await;
     let card = consumer_text(client, 2, "durable subscription", |t| t.contains("consuming exchange")).await;
     assert!(card.contains(&format!("Reads durable queue “{durable}”, bound to exchange “{exchange}”")), "{card}");
@@ -74,6 +93,9 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     }
     let gap = wait_text(client, "[data-testid='consumer-1'] [data-testid='consumer-note']", "the gap in words", |t| t.contains("is lost")).await;
     assert!(gap.contains(&format!("what exchange “{exchange}” routed with key “a.*”")), "{gap}");
+    // Back on a new queue, which the card names now.
+    let card = consumer_text(client, 1, "the new queue named", |t| t.contains("consuming exchange") && card_queue(t) != first_queue).await;
+    assert!(bound_queues(&exchange).contains(&card_queue(&card)), "{card}");
     consumer_text(client, 2, "the durable one is back", |t| t.contains("consuming exchange")).await;
     assert!(!exists(client, "[data-testid='consumer-2'] [data-testid='consumer-note']").await, "a durable subscription has no gap");
     wait_text(client, "[data-testid='connection-status']", "the main connection back", |t| t.contains("Connected to")).await;
@@ -81,6 +103,13 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     let nobody = fresh("e2e-nobody");
     let timed_out = call(client, &nobody, "1", 700, "the timeout", |t| t.contains("No reply")).await;
     assert!(timed_out.contains("no reply within 700 ms"), "{timed_out}");
+    // A call to an exchange that does not exist is refused, in words.
+    let missing = fresh("e2e-no-exchange");
+    type_into(client, &format!("{RPC} input[name='rpc-exchange']"), &missing).await;
+    let refused = call(client, "rpc_queue", "1", 5000, "the refusal", |t| t.contains(&missing)).await;
+    assert!(refused.contains(&format!("publish to exchange '{missing}'")) && refused.contains("exists"), "{refused}");
+    type_into(client, &format!("{RPC} input[name='rpc-exchange']"), "").await;
+    wait_text(client, "[data-testid='connection-status']", "the main connection after the refusal", |t| t.contains("Connected to")).await;
     // The RPC lesson's server answers the panel's call.
     broker::delete_queue("rpc_queue");
     click(client, &format!("{GUIDE} [role='tab']:nth-of-type(8)")).await;

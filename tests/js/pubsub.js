@@ -74,6 +74,13 @@ async function fanoutTwoSubscribers() {
   const b = connect(URL_, opts);
   const sa = await subscriber(a, { exchange }, { prefetch: 5 });
   const sb = await subscriber(b, { exchange, routingKey: "" }, { ack: "auto" });
+  // Each transient subscription reads a queue of its own, which it can name.
+  const queues = [sa.subscription.queue, sb.subscription.queue];
+  assert(queues.every((q) => typeof q === "string" && q.startsWith("stomp-subscription-")) && queues[0] !== queues[1],
+    `each subscription names its own queue: ${queues}`);
+  const { json: bindings } = await management("GET", `/exchanges/%2F/${encodeURIComponent(exchange)}/bindings/source`);
+  const bound = (bindings ?? []).map((b) => b.destination).sort();
+  assert(JSON.stringify(bound) === JSON.stringify([...queues].sort()), `the broker's bindings are those queues: ${bound}`);
   const sent = Array.from({ length: 10 }, (_, i) => `log ${i}`);
   for (const body of sent) await publisher.publish("", body, { exchange });
   for (const s of [sa, sb]) {

@@ -179,6 +179,15 @@ impl Consumer {
         driver.core.consumer_tag(self.key).cloned()
     }
 
+    /// The queue it reads on the current connection, by name (for a transient
+    /// exchange subscription, the queue Burrow named for it: a new one after each
+    /// reconnect); `None` before it subscribed or when the name is not known.
+    pub fn queue(&self) -> Option<String> {
+        let shared = self.shared.upgrade()?;
+        let driver = shared.try_borrow().ok()?;
+        driver.core.consumer_queue(self.key).map(str::to_owned)
+    }
+
     /// pika's `basic_cancel`: no more subscriptions. What was not read yet goes
     /// back to the broker, and the stream ends.
     pub fn cancel(&mut self) {
@@ -246,5 +255,14 @@ impl Drop for Consumer {
             driver.readers.remove(&self.key);
         }
         pump(&shared);
+    }
+}
+
+impl super::ReliableConnection {
+    /// The queue `consumer` reads on the current connection, by name: as
+    /// [`Consumer::queue`], for callers that keep only the consumer's key.
+    pub fn consumer_queue(&self, consumer: ConsumerKey) -> Option<String> {
+        let driver = self.shared.try_borrow().ok()?;
+        driver.core.consumer_queue(consumer).map(str::to_owned)
     }
 }

@@ -211,6 +211,14 @@ fn consume_from(
     Ok(key)
 }
 
+/// `subscription.queue`: the queue consumer `consumer` of connection `id` reads
+/// now, by name (a transient exchange subscription's queue is named by Burrow
+/// and new after each reconnect); `undefined` before it subscribed.
+#[wasm_bindgen(js_name = rawConsumerQueue)]
+pub fn raw_consumer_queue(id: u32, consumer: u32) -> Option<String> {
+    entry(id)?.connection.consumer_queue(crate::sans_io::core::ConsumerKey(u64::from(consumer)))
+}
+
 /// `subscription.cancel()`: no more messages after those already on their way.
 #[wasm_bindgen(js_name = rawCancel)]
 pub fn raw_cancel(id: u32, consumer: u32) {

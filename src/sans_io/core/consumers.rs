@@ -112,6 +112,18 @@ impl Core {
         self.consumers.get(&consumer)?.sub.as_ref()
     }
 
+    /// The queue a consumer reads on the current connection, by name: its queue,
+    /// a durable subscription's queue, or the queue Burrow named for a transient
+    /// exchange subscription (a new one after each reconnect). `None` before it
+    /// subscribed, or when RabbitMQ named the queue (a broker without session
+    /// ids) and so the name is not known.
+    pub fn consumer_queue(&self, consumer: ConsumerKey) -> Option<&str> {
+        let sub = self.consumers.get(&consumer)?.sub.as_ref()?;
+        let current = self.current.as_ref()?;
+        let subscribed = current.link.channel().consumer(sub)?;
+        subscribed.queue_named.then_some(subscribed.queue.as_str())
+    }
+
     /// The consumer is over (cancelled: `None`; refused: why): its reader sees
     /// that once it took what was left.
     pub(super) fn end_consumer(&mut self, consumer: ConsumerKey, error: Option<ConsumeError>) {

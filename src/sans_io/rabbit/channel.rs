@@ -21,9 +21,12 @@ const FENCE_DESTINATION: &str = "/amq/queue/amq.burrow.fence";
 pub struct Consumer {
     /// Its tag (the STOMP subscription id).
     pub tag: SubscriptionId,
-    /// The queue it consumes from (for a transient exchange subscription, whose
-    /// queue RabbitMQ names: the subscription in words).
+    /// The queue it consumes from: its name, or, for a transient exchange
+    /// subscription on a broker that gave no session id (so RabbitMQ names the
+    /// queue and never says the name), the subscription in words.
     pub queue: String,
+    /// Whether [`Consumer::queue`] is the queue's name.
+    pub queue_named: bool,
     /// Whether the broker considers deliveries acknowledged on sending.
     pub auto_ack: bool,
     /// At most this many unacknowledged deliveries at once; 0 is unlimited.
@@ -79,6 +82,8 @@ pub struct Channel {
     consumers: HashMap<SubscriptionId, Consumer>,
     prefetch: u16,
     next_transaction: u64,
+    /// Transient subscription queues named on this connection.
+    transient_queues: u64,
     max_frame: usize,
 }
 
@@ -91,6 +96,7 @@ impl Channel {
             consumers: HashMap::new(),
             prefetch: 0,
             next_transaction: 0,
+            transient_queues: 0,
             max_frame: limits::ROUND_TRIP_MAX_FRAME,
         }
     }
@@ -277,7 +283,10 @@ impl Channel {
     ///
     /// Frame: `SUBSCRIBE /exchange/<exchange>/<binding key>` (RabbitMQ makes and
     /// binds the queue), with `x-queue-name`, `durable:true`, `auto-delete:false`,
-    /// `exclusive:false` for a durable one; `prefetch-count` and the ack mode as for a queue.
+    /// `exclusive:false` for a durable one; for a transient one `x-queue-name:
+    /// stomp-subscription-<session>-<n>`, `durable:false`, `auto-delete:true` when
+    /// the broker gave a session id (so [`Consumer::queue`] is its name);
+    /// `prefetch-count` and the ack mode as for a queue.
     ///
     /// # Errors
     ///
@@ -318,15 +327,41 @@ impl Channel {
         if let Some(offset) = offset {
             headers.push((STREAM_OFFSET_HEADER.to_owned(), offset.header_value()));
         }
-        headers.extend(source.subscribe_headers());
+        let transient_queue = source.is_transient().then(|| self.transient_queue_name()).flatten();
+        match &transient_queue {
+            Some(name) => headers.extend(transient_queue_headers(name)),
+            None => headers.extend(source.subscribe_headers()),
+        }
         let subscribed = self.session.subscribe(now, &destination, ack, headers, true)?;
         let consumer_tag = subscribed.id;
         let auto_ack = ack == AckMode::Auto;
-        let queue = source.queue_name().map_or_else(|| source.to_string(), str::to_owned);
-        let consumer = Consumer { tag: consumer_tag.clone(), queue, auto_ack, prefetch };
+        let named = transient_queue.or_else(|| source.queue_name().map(str::to_owned));
+        let queue_named = named.is_some();
+        let queue = named.unwrap_or_else(|| source.to_string());
+        let consumer = Consumer { tag: consumer_tag.clone(), queue, queue_named, auto_ack, prefetch };
         self.consumers.insert(consumer_tag.clone(), consumer);
         let receipt = subscribed.receipt.ok_or(RabbitError::Client(ClientError::MissingReceipt))?;
         Ok(ConsumeOk { consumer_tag, receipt })
+    }
+
+    /// The consumer whose tag is `tag`, while subscribed.
+    pub fn consumer(&self, tag: &SubscriptionId) -> Option<&Consumer> {
+        self.consumers.get(tag)
+    }
+
+    /// The name Burrow gives a transient exchange subscription's queue, so that
+    /// the card and the API can say which queue it reads (RabbitMQ never tells
+    /// the name it makes up). Unique: the broker's session id of this connection
+    /// and a count; it keeps RabbitMQ's own prefix, so permissions and policies
+    /// written for Web-STOMP's names (`^stomp-subscription-`) still match.
+    /// `None` (RabbitMQ names it) when the broker gave no session id or the name
+    /// would be too long.
+    fn transient_queue_name(&mut self) -> Option<String> {
+        let session = self.session.info()?.session.as_deref()?;
+        self.transient_queues += 1;
+        let session = session.strip_prefix("session-").unwrap_or(session);
+        let name = format!("stomp-subscription-{session}-{}", self.transient_queues);
+        (name.len() <= 255 && !name.contains('/')).then_some(name)
     }
 
     /// `basic_cancel(consumer_tag)`: UNSUBSCRIBE, confirmed by receipt.
@@ -351,6 +386,16 @@ impl Channel {
         self.session.nack(now, delivery_tag, None, requeue, false)?;
         Ok(())
     }
+}
+
+/// A transient subscription's SUBSCRIBE headers with the queue named:
+/// non-durable and auto-delete as RabbitMQ's own (4.0.5 makes it exclusive too).
+fn transient_queue_headers(name: &str) -> [(String, String); 3] {
+    [
+        ("x-queue-name".to_owned(), name.to_owned()),
+        ("durable".to_owned(), "false".to_owned()),
+        ("auto-delete".to_owned(), "true".to_owned()),
+    ]
 }
 
 fn check_arguments(arguments: &[(String, String)]) -> Result<Vec<(String, String)>, RabbitError> {

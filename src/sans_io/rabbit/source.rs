@@ -13,6 +13,8 @@ use super::{check_name, escape_name, RabbitError};
 /// - [`ConsumeFrom::exchange`] (transient): `SUBSCRIBE /exchange/<exchange>/<key>`;
 ///   RabbitMQ makes a non-durable, auto-delete queue
 ///   (`stomp-subscription-…`) bound with the key, gone with the subscription.
+///   The channel names it (`x-queue-name`, from the connection's session id;
+///   see `Channel::basic_consume_from`), so the consumer can say which queue it reads.
 ///   **After a reconnect it is made anew: what was published while the
 ///   connection was down is lost** (the core says so with
 ///   `ConnectionEvent::SubscriptionGap`).
@@ -84,7 +86,7 @@ impl ConsumeFrom {
 
     /// The queue it reads, when it has a name before subscribing (a queue, or a
     /// durable subscription's queue); `None` for a transient subscription, whose
-    /// queue RabbitMQ names.
+    /// queue is named per connection when it subscribes.
     pub fn queue_name(&self) -> Option<&str> {
         match self {
             ConsumeFrom::Queue(name) => Some(name),

@@ -130,7 +130,8 @@ export async function sample(element: Element): Promise<void> {
   const offsets: StreamOffset[] = ["first", "last", "next", 5, new Date(), { timestamp: 1733250000 }, { timestamp: new Date() }];
   const consumeOptions: ConsumeOptions = { ack: "manual", prefetch: 10, offset: offsets[0] };
   const subscription: Subscription = connection.consume("task_queue", (message) => void read(message), consumeOptions);
-  const state: [number, boolean] = [subscription.consumer, subscription.active];
+  const readsQueue: string | undefined = subscription.queue;
+  const state: [number, boolean, string | undefined] = [subscription.consumer, subscription.active, readsQueue];
   subscription.cancel();
   const declareExchange: ExchangeDeclareOptions = { durable: true, autoDelete: false };
   await connection.exchangeDeclare("topic_logs", "topic", declareExchange);

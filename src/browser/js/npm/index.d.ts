@@ -461,6 +461,11 @@ export declare class Subscription {
    * after it stays unacknowledged until the connection closes, then RabbitMQ
    * delivers it again. */
   cancel(): void;
+  /** The queue it reads now, by name, once subscribed (after its `consumer-ready`
+   * event): its queue, a durable subscription's queue, or the queue Burrow names for
+   * a transient exchange subscription (`stomp-subscription-…`, a new one after each
+   * reconnect, deleted with the connection); undefined before that or once ended. */
+  readonly queue: string | undefined;
   /** The consumer's number, as in `consumer-ready` / `consumer-failed` status events. */
   readonly consumer: number;
   /** False once cancelled, closed with its connection, or refused by RabbitMQ. */

@@ -449,6 +449,14 @@ export class Subscription {
     if (this.#active) raw.rawCancel(this.#connection, this.#key);
   }
 
+  /** The queue it reads now, by name, once subscribed (`consumer-ready`): its queue,
+   * a durable subscription's queue, or the queue Burrow names for a transient
+   * exchange subscription (`stomp-subscription-…`, a new one after each reconnect);
+   * undefined before that. */
+  get queue() {
+    return this.#active ? raw.rawConsumerQueue(this.#connection, this.#key) : undefined;
+  }
+
   /** The consumer's number, as in `consumer-ready` / `consumer-failed` status events. */
   get consumer() {
     return this.#key;

@@ -20,12 +20,15 @@ pub struct ConsumerCardProps {
 fn status_words(status: &CardStatus, spec: &ConsumerSpec) -> String {
     match status {
         CardStatus::Starting(words) => words.clone(),
-        CardStatus::Consuming { node } => {
+        CardStatus::Consuming { node, queue } => {
             let mode = if spec.auto_ack { "auto-ack" } else { "manual ack" };
             let from = spec.stream_offset.map(|o| format!(", from {o}")).unwrap_or_default();
             let what = match &spec.source {
                 ConsumerSource::Queue(queue) => format!("“{queue}”"),
-                ConsumerSource::Exchange { exchange, routing_key, .. } => format!("exchange “{exchange}”, key “{routing_key}”"),
+                ConsumerSource::Exchange { exchange, routing_key, .. } => {
+                    let through = queue.as_ref().map(|q| format!(" through queue “{q}”")).unwrap_or_default();
+                    format!("exchange “{exchange}”, key “{routing_key}”{through}")
+                }
             };
             format!("consuming {what} ({mode}, prefetch {}{from}) on {node}", spec.prefetch)
         }

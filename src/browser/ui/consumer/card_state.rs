@@ -161,6 +161,9 @@ pub enum CardStatus {
     Consuming {
         /// The node it is on.
         node: String,
+        /// The queue it reads, by name, when known (a transient subscription's
+        /// queue is new after each reconnect).
+        queue: Option<String>,
     },
     /// Its connection was lost; it comes back by itself.
     Reconnecting {

@@ -167,7 +167,9 @@ impl Follower {
             futures_util::select! {
                 event = events.next() => match event {
                     Some(ConnectionEvent::Connected { url, .. }) => node = url,
-                    Some(ConnectionEvent::ConsumerReady(_)) => self.status(CardStatus::Consuming { node: node.clone() }),
+                    Some(ConnectionEvent::ConsumerReady(_)) => {
+                        self.status(CardStatus::Consuming { node: node.clone(), queue: consumer.queue() })
+                    }
                     Some(ConnectionEvent::Reconnecting { reason, attempt, delay, .. }) => {
                         self.forget_acks();
                         let seconds = delay.as_secs_f64().ceil() as u64;

@@ -52,8 +52,8 @@ impl ConsumerSource {
                 match durable_queue {
                     Some(queue) => format!("durable queue “{queue}”, bound to exchange “{exchange}” with {key}"),
                     None => format!(
-                        "a queue RabbitMQ names for this subscription (stomp-subscription-…), bound to exchange “{exchange}” with {key}; \
-                         transient: deleted with the connection"
+                        "a queue of its own (stomp-subscription-…, named in the status once subscribed), bound to exchange “{exchange}” with {key}; \
+                         transient: deleted with the connection, a new one after each reconnect"
                     ),
                 }
             }
@@ -95,7 +95,7 @@ impl ConsumerSpec {
     }
 
     /// The queue it reads, when named before it subscribes (not a transient
-    /// exchange subscription's, which RabbitMQ names).
+    /// exchange subscription's, named per connection when it subscribes).
     pub fn queue(&self) -> Option<&str> {
         match &self.source {
             ConsumerSource::Queue(queue) => Some(queue),
