@@ -83,14 +83,14 @@ impl Core {
                 return true;
             }
         }
-        self.blame_in_flight(refusal, oldest.is_none())
+        self.blame_in_flight(refusal, oldest.is_none(), reason)
     }
 
     /// 4. No words: the messages in flight go one at a time until one ends two
     ///    connections alone, which is then the one refused (once could be a node
     ///    shutting down whose words were lost). `alone`: no declare or subscription
     ///    was pending either.
-    fn blame_in_flight(&mut self, refusal: Refusal, alone: bool) -> bool {
+    fn blame_in_flight(&mut self, refusal: Refusal, alone: bool, reason: &CloseReason) -> bool {
         let in_flight: Vec<OutboxId> = self.outbox.in_flight_ids().collect();
         match in_flight.as_slice() {
             [only] if self.probation.contains(only) && alone => {
@@ -98,6 +98,13 @@ impl Core {
                 if self.lone_deaths.insert(only) {
                     return false;
                 }
+                // Without the broker's words, say at least where it went.
+                let refusal = match self.outbox.get(only) {
+                    Some(publish) if reason.server_error().is_none() => {
+                        publish_unexplained(publish.exchange(), publish.routing_key(), reason)
+                    }
+                    _ => refusal,
+                };
                 self.fail_publish(only, refusal);
                 true
             }
@@ -165,6 +172,23 @@ pub(super) fn unexplained(reason: &CloseReason) -> Refusal {
         message: "refused".to_owned(),
         detail: format!(
             "RabbitMQ ended the connection whenever this was sent, without saying why ({reason}); check that the exchange or queue exists and the user's permissions"
+        ),
+    }
+}
+
+/// A publish Web-STOMP closed on twice, alone, without words: RabbitMQ 3.10.8
+/// does that for a missing exchange or a user without write permission.
+fn publish_unexplained(exchange: &str, routing_key: &str, reason: &CloseReason) -> Refusal {
+    let (to, check) = if exchange.is_empty() {
+        (format!("to queue '{routing_key}' (the default exchange)"), format!("that queue '{routing_key}' exists"))
+    } else {
+        (format!("to exchange '{exchange}' with routing key '{routing_key}'"), format!("that exchange '{exchange}' exists (exchange_declare)"))
+    };
+    Refusal {
+        kind: RefusalKind::Other,
+        message: "refused".to_owned(),
+        detail: format!(
+            "RabbitMQ ended the connection whenever the publish {to} was sent, without saying why ({reason}); check {check} and the user's write permission on it"
         ),
     }
 }
