@@ -119,6 +119,30 @@ async function topicPatterns() {
   await Promise.all([publisher.close(), c.close()]);
 }
 
+/** What a stompjs user writes: destinations as strings, for consume and publish. */
+async function stompjsDestinations() {
+  const key = fresh("js-orders");
+  const exchange = fresh("js-direct");
+  const c = connect(URL_, opts);
+  await c.exchangeDeclare(exchange, "direct", { autoDelete: true });
+  const topic = await subscriber(c, `/topic/${key}.*`, { ack: "auto" });
+  const direct = await subscriber(c, `/exchange/${exchange}/${key}`, { ack: "auto" });
+  assert(topic.subscription.queue.startsWith("stomp-subscription-"), `a topic subscription's queue: ${topic.subscription.queue}`);
+  await c.publish(`/topic/${key}.new`, "to amq.topic");
+  await c.publish(`/exchange/${exchange}/${key}`, "to the direct exchange");
+  assert((await topic.next("/topic/ publish")).text === "to amq.topic", "the /topic/ subscription got the /topic/ publish");
+  assert((await direct.next("/exchange/ publish")).text === "to the direct exchange", "the /exchange/ subscription got its publish");
+  // A stompjs /queue/ destination would make RabbitMQ declare the queue: refused, saying what to call.
+  let thrown = null;
+  try { c.consume("/queue/js-auto", () => {}); } catch (error) { thrown = error; }
+  assert(thrown instanceof TypeError && thrown.message.includes("queueDeclare"), `consume("/queue/…"): ${thrown}`);
+  const rejected = await c.publish("/queue/js-auto", "x").then(() => null, (error) => error);
+  assert(rejected instanceof TypeError && rejected.message.includes("queueDeclare"), `publish("/queue/…"): ${rejected}`);
+  const both = await c.publish(`/topic/${key}`, "x", { exchange: "amq.topic" }).then(() => null, (error) => error);
+  assert(both instanceof TypeError && both.message.includes("options.exchange"), `a destination and options.exchange: ${both}`);
+  await c.close();
+}
+
 async function durableSurvivesReconnect() {
   const exchange = fresh("js-durable-topic");
   const queue = fresh("js-durable-sub");
@@ -303,6 +327,7 @@ await burrow.default();
 await run({
   fanoutTwoSubscribers,
   topicPatterns,
+  stompjsDestinations,
   durableSurvivesReconnect,
   transientGap,
   exchangeCallsInWords,

@@ -372,7 +372,12 @@ export declare class Connection {
    * message is kept and sent again, marked as a possible duplicate. Rejects with
    * PublishInvalidError (refused before sending: a name over 255 bytes, a reserved
    * header, too large), PublishRefusedError (the broker refused it, e.g. a missing
-   * exchange) or StoppedError (closed before its confirm). */
+   * exchange) or StoppedError (closed before its confirm). A stompjs destination
+   * as `routingKey` names the exchange too: `"/topic/<key>"` (amq.topic),
+   * `"/exchange/<name>/<key>"`, `"/amq/queue/<queue>"` (then leave out
+   * `options.exchange`); `"/queue/…"` and `"/temp-queue/…"` reject with a TypeError
+   * saying what to call instead (RabbitMQ would declare a queue; Burrow never does
+   * unasked). */
   publish(routingKey: string, body: Body, options?: PublishOptions): Promise<void>;
   /** An RPC call (RabbitMQ's tutorial 6): publishes `body` to `routingKey` (on
    * `options.exchange`, default "") with `replyTo` set to this connection's reply
@@ -398,7 +403,11 @@ export declare class Connection {
    * `ack: "manual"` (the default) call `message.ack()` when done. It is resubscribed
    * after every reconnect until `subscription.cancel()` or `close()`; dropping the
    * Subscription cancels nothing. Throws ConsumeInvalidError for what RabbitMQ would
-   * refuse (a stream with auto-ack or prefetch 0), StoppedError once closed. */
+   * refuse (a stream with auto-ack or prefetch 0), StoppedError once closed. A
+   * stompjs destination is read as one: `"/topic/<pattern>"` is `{ exchange:
+   * "amq.topic", routingKey: pattern }`, `"/exchange/<name>/<key>"` an exchange
+   * subscription, `"/amq/queue/<queue>"` the queue; `"/queue/…"` and
+   * `"/temp-queue/…"` throw a TypeError saying what to call instead. */
   consume(queue: string, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
   /** An exchange subscription (tutorials 3 to 5): `{ exchange, routingKey }` is
    * transient (what is published while the connection is down is lost, and a

@@ -174,12 +174,20 @@ export class Connection {
       return Promise.reject(check.wrong("publish", "routingKey", "a string (the queue, for the default exchange)", routingKey));
     }
     let properties;
-    if (options !== undefined) {
-      try {
-        properties = publishProperties(options);
-      } catch (error) {
-        return Promise.reject(error);
+    try {
+      if (options !== undefined) properties = publishProperties(options);
+      // A stompjs destination ("/topic/k", "/exchange/x/k", "/amq/queue/q") names
+      // the exchange too; else a key that starts with "/" would route nowhere.
+      const to = stompDestination("publish", routingKey);
+      if (to !== null) {
+        if (properties?.exchange !== undefined) {
+          throw new TypeError(`publish: "${routingKey}" is a destination, which names the exchange; leave out options.exchange`);
+        }
+        properties = to.queue === undefined ? { ...properties, exchange: to.exchange } : properties;
+        routingKey = to.queue ?? to.routingKey;
       }
+    } catch (error) {
+      return Promise.reject(error);
     }
     const id = this.#id;
     // The confirm settles the Promise straight from the wasm: no task per message.
@@ -476,8 +484,40 @@ export class Subscription {
  * What `consume` and `messages` read: `{ queue }` for a queue's name, or
  * `{ exchange, routingKey, queue }` (queue only for a durable subscription).
  */
+/**
+ * A stompjs destination as Burrow's source: `/topic/<key>` (amq.topic),
+ * `/exchange/<name>[/<key>]`, `/amq/queue/<name>`; null for a plain name. `%2F`
+ * reads as `/`, as RabbitMQ reads it. `/queue/…` and `/temp-queue/…` make RabbitMQ
+ * declare a queue, which Burrow never does unasked: a TypeError says what to call.
+ */
+function stompDestination(where, text) {
+  if (text.charCodeAt(0) !== 47) return null; // not "/": a queue's or key's name
+  const decode = (part) => part.replaceAll("%2F", "/");
+  if (text.startsWith("/topic/")) return { exchange: "amq.topic", routingKey: decode(text.slice(7)) };
+  if (text.startsWith("/exchange/")) {
+    const rest = text.slice(10);
+    const at = rest.indexOf("/");
+    if (at < 0) return { exchange: decode(rest), routingKey: "" };
+    return { exchange: decode(rest.slice(0, at)), routingKey: decode(rest.slice(at + 1)) };
+  }
+  if (text.startsWith("/amq/queue/")) return { queue: decode(text.slice(11)) };
+  if (text.startsWith("/queue/")) {
+    const name = decode(text.slice(7));
+    throw new TypeError(`${where}: "${text}" is a stompjs destination that makes RabbitMQ declare the queue; Burrow never declares unasked: `
+      + `call queueDeclare(${JSON.stringify(name)}, { durable: true }) once, then use the name ${JSON.stringify(name)}`);
+  }
+  if (text.startsWith("/temp-queue/")) {
+    throw new TypeError(`${where}: "${text}" is a reply queue: use connection.call() for request/reply`);
+  }
+  return null;
+}
+
 function consumeSource(where, source) {
-  if (typeof source === "string") return { queue: source };
+  if (typeof source === "string") {
+    const to = stompDestination(where, source);
+    if (to === null || to.queue !== undefined) return { queue: to?.queue ?? source };
+    return { exchange: to.exchange, routingKey: to.routingKey, queue: undefined };
+  }
   // The first argument is `queue` unless it is an exchange subscription.
   if (source === null || typeof source !== "object" || Array.isArray(source) || !("exchange" in source)) {
     throw check.wrong(where, "queue", "a queue's name, or { exchange, routingKey, queue?, durable? } to subscribe to an exchange", source);
