@@ -74,6 +74,11 @@ pub async fn disconnect_during_the_countdown_stops_for_good(client: &Client) {
     }
     let after = new_connections(&before);
     assert!(after.is_empty(), "a connection on the broker after Disconnect: {after:?}");
+    // The form still holds what the person typed, for the next Connect.
+    let url = value_of(client, "section[aria-label='Connection'] [name='url']").await;
+    assert_eq!(url, format!("ws://127.0.0.1:{}/ws", proxy.port), "the URL field after Disconnect");
+    let login = value_of(client, "section[aria-label='Connection'] input[name='login']").await;
+    assert_eq!(login, E2E_USER, "the login field after Disconnect");
 }
 
 /// The test user's connections now that are not in `before`.

@@ -1,11 +1,11 @@
 //! The connection form and the status line.
 
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::client::{ConnectOptions, ConnectionInfo};
 
 use super::actions;
+use super::fields::{on_change, on_input, use_draft};
 use super::live::LiveHandles;
 use super::state::{Action, ConnectionStatus, Workbench};
 
@@ -39,35 +39,34 @@ fn remember(credentials: Option<(&str, &str)>) {
     }
 }
 
-/// The connection form's fields.
-#[derive(Clone)]
-struct FormRefs {
-    url: NodeRef,
-    login: NodeRef,
-    passcode: NodeRef,
-    vhost: NodeRef,
-    keep: NodeRef,
-    beats: NodeRef,
+/// The connection form as typed. Yew writes an input's `value` and `checked` back
+/// on every redraw of the panel (any change of the workbench), so what the person
+/// typed lives here, changed by each keystroke, or a redraw would put the default
+/// URL and login back (after Disconnect, Connect went to the default broker).
+#[derive(Clone, PartialEq)]
+struct ConnectDraft {
+    /// One URL, or a cluster's nodes one per line (or comma-separated).
+    urls: String,
+    login: String,
+    passcode: String,
+    vhost: String,
+    remember: bool,
+    heart_beats: bool,
 }
 
-impl FormRefs {
+impl ConnectDraft {
     /// The URLs typed and the options they ask for; remembers the credentials
     /// when "remember" is ticked, forgets them otherwise.
     fn read(&self) -> (String, ConnectOptions) {
-        let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
-        // One URL, or a cluster's nodes one per line (or comma-separated).
-        let urls = self.url.cast::<HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default();
-        let mut options = ConnectOptions::new(value(&self.vhost));
-        let (user, pass) = (value(&self.login), value(&self.passcode));
-        let keep = self.keep.cast::<HtmlInputElement>().is_some_and(|i| i.checked());
-        remember(keep.then_some((user.as_str(), pass.as_str())));
-        options.login = (!user.is_empty()).then_some(user);
-        options.passcode = (!pass.is_empty()).then_some(pass);
-        if !self.beats.cast::<HtmlInputElement>().is_none_or(|i| i.checked()) {
+        let mut options = ConnectOptions::new(self.vhost.clone());
+        remember(self.remember.then_some((self.login.as_str(), self.passcode.as_str())));
+        options.login = (!self.login.is_empty()).then(|| self.login.clone());
+        options.passcode = (!self.passcode.is_empty()).then(|| self.passcode.clone());
+        if !self.heart_beats {
             // The broker then notices a vanished browser only through TCP.
             options.heart_beat.outgoing = std::time::Duration::ZERO;
         }
-        (urls, options)
+        (self.urls.clone(), options)
     }
 }
 
@@ -77,21 +76,24 @@ impl FormRefs {
 pub fn connection_panel() -> Html {
     let workbench = use_context::<Workbench>();
     let live = use_context::<LiveHandles>().unwrap_or_default();
-    let refs = FormRefs {
-        url: use_node_ref(),
-        login: use_node_ref(),
-        passcode: use_node_ref(),
-        vhost: use_node_ref(),
-        keep: use_node_ref(),
-        beats: use_node_ref(),
-    };
-    let saved = use_memo((), |_| remembered());
+    let config = workbench.as_ref().map(|w| w.config.clone()).unwrap_or_default();
+    let draft = use_draft(move || {
+        let saved = remembered();
+        ConnectDraft {
+            urls: config.url.clone(),
+            login: saved.as_ref().map(|(l, _)| l.clone()).unwrap_or_else(|| config.login.clone()),
+            passcode: config.passcode.clone().or_else(|| saved.as_ref().map(|(_, p)| p.clone())).unwrap_or_default(),
+            vhost: config.vhost.clone(),
+            remember: saved.is_some(),
+            heart_beats: true,
+        }
+    });
     let Some(workbench) = workbench else { return html! {} };
     let on_connect = {
-        let (workbench, live, refs) = (workbench.clone(), live.clone(), refs.clone());
+        let (workbench, live, draft) = (workbench.clone(), live.clone(), draft.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let (urls, options) = refs.read();
+            let (urls, options) = draft.get().read();
             actions::connect(workbench.clone(), live.clone(), urls, options);
         })
     };
@@ -105,36 +107,42 @@ pub fn connection_panel() -> Html {
             actions::disconnect(&workbench, &live);
         })
     };
-    let config = &workbench.config;
     let main = &workbench.main;
     // From Connect until Disconnect (reconnects included) the button disconnects.
     let running = main.running && !matches!(main.status, ConnectionStatus::Connecting { .. });
     let busy = matches!(main.status, ConnectionStatus::Connecting { .. });
-    let login = saved.as_ref().as_ref().map(|(l, _)| l.clone()).unwrap_or_else(|| config.login.clone());
-    let passcode = config.passcode.clone().or_else(|| saved.as_ref().as_ref().map(|(_, p)| p.clone())).unwrap_or_default();
+    let d = draft.get();
+    let text = |set: fn(&mut ConnectDraft, String)| {
+        let draft = draft.clone();
+        on_input(move |value| draft.change(|d| set(d, value)))
+    };
+    let tick = |set: fn(&mut ConnectDraft, bool)| {
+        let draft = draft.clone();
+        on_change(move |value| draft.change(|d| set(d, value == "true")))
+    };
     html! {
         <section class="card" aria-label="Connection">
             <h2>{ "Connection" }</h2>
             <form class="grid" onsubmit={on_connect}>
                 <label title="Several URLs (a cluster's nodes, one per line or comma-separated): each failure moves to the next">
                     { "Web-STOMP URL (one per node of a cluster)" }
-                    <textarea ref={refs.url} name="url" rows="1" value={config.url.clone()} required=true spellcheck="false" />
+                    <textarea name="url" rows="1" value={d.urls.clone()} oninput={text(|d, v| d.urls = v)} required=true spellcheck="false" />
                 </label>
                 <label>{ "Login" }
-                    <input ref={refs.login} name="login" autocomplete="username" value={login} />
+                    <input name="login" autocomplete="username" value={d.login.clone()} oninput={text(|d, v| d.login = v)} />
                 </label>
                 <label>{ "Passcode" }
-                    <input ref={refs.passcode} name="passcode" type="password" autocomplete="current-password" value={passcode} />
+                    <input name="passcode" type="password" autocomplete="current-password" value={d.passcode.clone()} oninput={text(|d, v| d.passcode = v)} />
                 </label>
                 <label>{ "Virtual host" }
-                    <input ref={refs.vhost} name="vhost" value={config.vhost.clone()} />
+                    <input name="vhost" value={d.vhost.clone()} oninput={text(|d, v| d.vhost = v)} />
                 </label>
                 <label class="check">
-                    <input ref={refs.keep} type="checkbox" name="remember" checked={saved.is_some()} />
+                    <input type="checkbox" name="remember" checked={d.remember} onchange={tick(|d, v| d.remember = v)} />
                     { "Remember login and passcode in this browser" }
                 </label>
                 <label class="check" title="Off: RabbitMQ notices a closed tab only when TCP does, and its unacked messages wait until then">
-                    <input ref={refs.beats} type="checkbox" name="heartbeats" checked=true />
+                    <input type="checkbox" name="heartbeats" checked={d.heart_beats} onchange={tick(|d, v| d.heart_beats = v)} />
                     { "Send heart-beats to the broker" }
                 </label>
                 // Keyed: the two are different buttons, never one that changes its role.
