@@ -411,7 +411,7 @@ impl Session {
         if !self.pending_receipts.is_empty() {
             let mut lost: Vec<_> =
                 self.pending_receipts.drain().map(|(id, request)| LostReceipt { id, request }).collect();
-            lost.sort_by(|a, b| a.id.cmp(&b.id));
+            lost.sort_unstable_by(|a, b| a.id.cmp(&b.id));
             self.events.push_back(Event::ReceiptsLost(lost));
         }
         self.state = State::Closed(reason.clone());
