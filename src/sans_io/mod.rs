@@ -8,6 +8,7 @@
 //! before it, and none knows about the browser.
 
 pub mod client;
+pub(crate) mod map;
 pub mod core;
 pub mod rabbit;
 pub mod stomp;

@@ -23,7 +23,7 @@ mod publish;
 mod rpc;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use crate::sans_io::map::Map;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -50,12 +50,12 @@ pub use rpc::{raw_call, raw_reply, raw_unmatched_replies};
 struct Entry {
     connection: ReliableConnection,
     owner: JsValue,
-    consumers: RefCell<HashMap<u32, futures_channel::oneshot::Sender<()>>>,
+    consumers: RefCell<Map<u32, futures_channel::oneshot::Sender<()>>>,
     acks: RefCell<consume::AckTable>,
 }
 
 thread_local! {
-    static CONNECTIONS: RefCell<HashMap<u32, Rc<Entry>>> = RefCell::new(HashMap::new());
+    static CONNECTIONS: RefCell<Map<u32, Rc<Entry>>> = RefCell::new(Map::new());
     static NEXT_ID: Cell<u32> = const { Cell::new(0) };
 }
 
@@ -155,7 +155,7 @@ pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Fun
     let entry = Entry {
         connection,
         owner,
-        consumers: RefCell::new(HashMap::new()),
+        consumers: RefCell::new(Map::new()),
         acks: RefCell::new(consume::AckTable::default()),
     };
     CONNECTIONS.with(|table| table.borrow_mut().insert(id, Rc::new(entry)));

@@ -1,6 +1,7 @@
 //! The STOMP session state machine.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
+use crate::sans_io::map::Map;
 use std::time::Duration;
 
 use crate::stomp::{Command, DecodeError, Frame};
@@ -86,8 +87,8 @@ pub struct Session {
     state: State,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
-    subscriptions: BTreeMap<SubscriptionId, Subscription>,
-    pending_receipts: HashMap<ReceiptId, Request>,
+    subscriptions: Map<SubscriptionId, Subscription>,
+    pending_receipts: Map<ReceiptId, Request>,
     next_id: u64,
     connect_deadline: Option<Duration>,
     disconnect_deadline: Option<Duration>,
@@ -118,8 +119,8 @@ impl Session {
             state: State::Idle,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            subscriptions: BTreeMap::new(),
-            pending_receipts: HashMap::new(),
+            subscriptions: Map::new(),
+            pending_receipts: Map::new(),
             next_id: 0,
             connect_deadline: None,
             disconnect_deadline: None,

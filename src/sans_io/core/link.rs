@@ -4,8 +4,8 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
-use std::collections::HashSet;
+use crate::sans_io::map::Map;
+use crate::sans_io::map::Set;
 use std::time::Duration;
 
 use crate::client::{is_retryable, CloseReason, ConnectionInfo, Fault, OptionsError, ReceiptId, Request};
@@ -87,10 +87,10 @@ impl Core {
             url: url.clone(),
             link: Link::new(self.options.clone(), self.settings.limits),
             connected: false,
-            subs: HashMap::new(),
-            unsubscribed: HashSet::new(),
-            requests: HashMap::new(),
-            unacked: HashSet::new(),
+            subs: Map::new(),
+            unsubscribed: Set::new(),
+            requests: Map::new(),
+            unacked: Set::new(),
             cancelling: Vec::new(),
             opened: false,
             planned: None,

@@ -18,7 +18,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, HashMap};
+use crate::sans_io::map::Map;
 use std::time::Duration;
 
 use crate::client::{CloseReason, Message};
@@ -85,11 +85,11 @@ struct PendingCall {
 /// The calls of a core.
 #[derive(Debug, Default)]
 pub(super) struct Calls {
-    pending: BTreeMap<CallId, PendingCall>,
-    by_correlation: HashMap<String, CallId>,
+    pending: Map<CallId, PendingCall>,
+    by_correlation: Map<String, CallId>,
     /// Requests whose publish outcome has not come yet (also of calls already
     /// over): their Confirmed or PublishFailed is the call's, not a publisher's.
-    by_publish: HashMap<OutboxId, CallId>,
+    by_publish: Map<OutboxId, CallId>,
     next: u64,
     /// Makes generated correlation ids unlike another page's.
     prefix: Option<String>,
