@@ -410,9 +410,9 @@ impl Session {
             return;
         }
         if !self.pending_receipts.is_empty() {
-            let mut lost: Vec<_> =
+            // In id order: the map drains sorted by key.
+            let lost: Vec<_> =
                 self.pending_receipts.drain().map(|(id, request)| LostReceipt { id, request }).collect();
-            lost.sort_unstable_by(|a, b| a.id.cmp(&b.id));
             self.events.push_back(Event::ReceiptsLost(lost));
         }
         self.state = State::Closed(reason.clone());

@@ -186,7 +186,7 @@ impl Core {
     /// Whatever is still pending on a link that ended will never be answered there.
     fn settle_link(&mut self, now: Duration, current: &mut Current, reason: &CloseReason) {
         let mut requests: Vec<(ReceiptId, Pending)> = current.requests.drain().collect();
-        requests.sort_unstable_by(|a, b| sent_order(&a.0).cmp(&sent_order(&b.0)));
+        crate::sans_io::sort::heap_sort_by(&mut requests, |a, b| sent_order(&a.0) < sent_order(&b.0));
         for (_, request) in requests {
             match request {
                 // Web-STOMP closed without the broker's words: look the queue up.
