@@ -42,7 +42,7 @@ pub enum CallError {
     #[error("the request was not published: {0}")]
     Publish(#[source] PublishError),
     /// No reply came within the call's timeout.
-    #[error("no reply within {} ms", .0.as_millis())]
+    #[error("no reply within {} ms", crate::sans_io::client::whole_millis(*.0))]
     Timeout(Duration),
     /// The broker had the request, then the connection dropped: its reply queue
     /// went with the connection, so the reply can never arrive. The request may or
