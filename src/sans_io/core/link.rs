@@ -90,7 +90,7 @@ impl Core {
             subs: Map::new(),
             unsubscribed: Set::new(),
             requests: Map::new(),
-            unacked: Set::new(),
+            unacked: std::collections::HashSet::new(),
             cancelling: Vec::new(),
             opened: false,
             planned: None,

@@ -86,7 +86,9 @@ struct PendingCall {
 #[derive(Debug, Default)]
 pub(super) struct Calls {
     pending: Map<CallId, PendingCall>,
-    by_correlation: Map<String, CallId>,
+    // A hash map, not a `map::Map`: generated ids grow as text ("…-9" < "…-10"
+    // is false) and would land mid-deque, O(n) each with many calls in flight.
+    by_correlation: std::collections::HashMap<String, CallId>,
     /// Requests whose publish outcome has not come yet (also of calls already
     /// over): their Confirmed or PublishFailed is the call's, not a publisher's.
     by_publish: Map<OutboxId, CallId>,
