@@ -8,6 +8,8 @@
 //! before it, and none knows about the browser.
 
 pub mod client;
+pub(crate) mod map;
+pub(crate) mod sort;
 pub mod core;
 pub mod rabbit;
 pub mod stomp;

@@ -5,7 +5,8 @@
 //! arms the one timer for `poll_timeout` as the sans-IO [`Alarm`] says.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use crate::sans_io::map::Map;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 use std::task::Waker;
@@ -28,7 +29,7 @@ pub(super) type Shared = Rc<RefCell<Driver>>;
 /// The driver's state: the core, and only what carries its decisions out.
 pub(crate) struct Driver {
     pub(super) core: Core,
-    pub(super) sockets: HashMap<LinkId, Socket>,
+    pub(super) sockets: Map<LinkId, Socket>,
     /// The page timer, armed as `alarm` says.
     timer: Option<Timeout>,
     alarm: Alarm,
@@ -36,14 +37,14 @@ pub(crate) struct Driver {
     pub(super) ticker: Option<Ticker>,
     pub(super) status: mpsc::UnboundedSender<ConnectionEvent>,
     /// Where each publish's outcome goes.
-    pub(super) confirms: HashMap<OutboxId, ConfirmSink>,
+    pub(super) confirms: Map<OutboxId, ConfirmSink>,
     /// Publishers waiting in the core's line for room, woken when admitted.
-    pub(super) admissions: HashMap<OutboxId, oneshot::Sender<()>>,
+    pub(super) admissions: Map<OutboxId, oneshot::Sender<()>>,
     /// Consumer streams waiting for something to take.
-    pub(super) readers: HashMap<ConsumerKey, Waker>,
-    pub(super) declares: HashMap<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
+    pub(super) readers: Map<ConsumerKey, Waker>,
+    pub(super) declares: Map<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
     /// Where each call's outcome goes.
-    pub(super) calls: HashMap<CallId, CallSink>,
+    pub(super) calls: Map<CallId, CallSink>,
     /// Callers waiting for the connection to be up (or stopped).
     pub(super) up: Vec<oneshot::Sender<()>>,
     /// A reused buffer for what goes to a socket.
@@ -68,17 +69,17 @@ impl Driver {
     ) -> Self {
         Driver {
             core,
-            sockets: HashMap::new(),
+            sockets: Map::new(),
             timer: None,
             alarm: Alarm::default(),
             page_timer,
             ticker: None,
             status,
-            confirms: HashMap::new(),
-            admissions: HashMap::new(),
-            readers: HashMap::new(),
-            declares: HashMap::new(),
-            calls: HashMap::new(),
+            confirms: Map::new(),
+            admissions: Map::new(),
+            readers: Map::new(),
+            declares: Map::new(),
+            calls: Map::new(),
             up: Vec::new(),
             out: Vec::new(),
             queue: VecDeque::new(),

@@ -23,7 +23,8 @@ mod publish;
 mod rpc;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use crate::sans_io::client::whole_millis;
+use crate::sans_io::map::Map;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -50,12 +51,12 @@ pub use rpc::{raw_call, raw_reply, raw_unmatched_replies};
 struct Entry {
     connection: ReliableConnection,
     owner: JsValue,
-    consumers: RefCell<HashMap<u32, futures_channel::oneshot::Sender<()>>>,
+    consumers: RefCell<Map<u32, futures_channel::oneshot::Sender<()>>>,
     acks: RefCell<consume::AckTable>,
 }
 
 thread_local! {
-    static CONNECTIONS: RefCell<HashMap<u32, Rc<Entry>>> = RefCell::new(HashMap::new());
+    static CONNECTIONS: RefCell<Map<u32, Rc<Entry>>> = RefCell::new(Map::new());
     static NEXT_ID: Cell<u32> = const { Cell::new(0) };
 }
 
@@ -155,7 +156,7 @@ pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Fun
     let entry = Entry {
         connection,
         owner,
-        consumers: RefCell::new(HashMap::new()),
+        consumers: RefCell::new(Map::new()),
         acks: RefCell::new(consume::AckTable::default()),
     };
     CONNECTIONS.with(|table| table.borrow_mut().insert(id, Rc::new(entry)));
@@ -204,7 +205,7 @@ pub fn raw_outbox(id: u32) -> Vec<f64> {
 /// Milliseconds until connection `id`'s next reconnect attempt, if one is scheduled.
 #[wasm_bindgen(js_name = rawReconnectIn)]
 pub fn raw_reconnect_in(id: u32) -> Option<f64> {
-    entry(id).and_then(|entry| entry.connection.countdown()).map(|d| d.as_millis() as f64)
+    entry(id).and_then(|entry| entry.connection.countdown()).map(|d| whole_millis(d) as f64)
 }
 
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
@@ -223,8 +224,8 @@ fn status_object(event: &ConnectionEvent) -> Object {
             set(&object, "type", "connected");
             set(&object, "url", url.as_str());
             set(&object, "server", info.server.clone().map_or(JsValue::NULL, JsValue::from));
-            set(&object, "heartbeatOutgoing", info.heart_beat.outgoing.as_millis() as f64);
-            set(&object, "heartbeatIncoming", info.heart_beat.incoming.as_millis() as f64);
+            set(&object, "heartbeatOutgoing", whole_millis(info.heart_beat.outgoing) as f64);
+            set(&object, "heartbeatIncoming", whole_millis(info.heart_beat.incoming) as f64);
         }
         ConnectionEvent::Reconnecting { reason, attempt, delay, next_url, .. } => {
             set(&object, "type", "reconnecting");
@@ -237,12 +238,12 @@ fn status_object(event: &ConnectionEvent) -> Object {
             };
             set(&object, "fault", fault);
             set(&object, "attempt", *attempt);
-            set(&object, "delayMs", delay.as_millis() as f64);
+            set(&object, "delayMs", whole_millis(*delay) as f64);
             set(&object, "nextUrl", next_url.as_str());
         }
         ConnectionEvent::Renewing { expires_in, .. } => {
             set(&object, "type", "renewing");
-            set(&object, "expiresInMs", expires_in.as_millis() as f64);
+            set(&object, "expiresInMs", whole_millis(*expires_in) as f64);
         }
         ConnectionEvent::ConsumerReady(key) => {
             set(&object, "type", "consumer-ready");

@@ -71,7 +71,7 @@ impl Json {
                 Some((pair.get(0).as_string()?, Json(pair.get(1))))
             })
             .collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::sans_io::sort::heap_sort_by(&mut entries, |a, b| a.0 < b.0);
         Some(entries)
     }
 

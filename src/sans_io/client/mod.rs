@@ -22,3 +22,4 @@ pub use types::{
     LocalError, LostReceipt, Message, NotConnected, OptionsError, ProtocolError, ReceiptId, Request, ServerError,
     SocketClose, State, SubscriptionId, Transmit, WEB_STOMP_DIED,
 };
+pub(crate) use types::whole_millis;

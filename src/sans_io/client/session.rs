@@ -1,6 +1,7 @@
 //! The STOMP session state machine.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
+use crate::sans_io::map::Map;
 use std::time::Duration;
 
 use crate::stomp::{Command, DecodeError, Frame};
@@ -86,8 +87,11 @@ pub struct Session {
     state: State,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
-    subscriptions: BTreeMap<SubscriptionId, Subscription>,
-    pending_receipts: HashMap<ReceiptId, Request>,
+    subscriptions: Map<SubscriptionId, Subscription>,
+    // A hash map, not a `map::Map`: receipt ids grow as text ("receipt-9" <
+    // "receipt-10" is false) and would land mid-deque, O(n) each with thousands
+    // of publishes in flight (measured natively: 21 ms instead of 1 ms for 5,000).
+    pending_receipts: std::collections::HashMap<ReceiptId, Request>,
     next_id: u64,
     connect_deadline: Option<Duration>,
     disconnect_deadline: Option<Duration>,
@@ -118,8 +122,8 @@ impl Session {
             state: State::Idle,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            subscriptions: BTreeMap::new(),
-            pending_receipts: HashMap::new(),
+            subscriptions: Map::new(),
+            pending_receipts: std::collections::HashMap::new(),
             next_id: 0,
             connect_deadline: None,
             disconnect_deadline: None,
@@ -411,7 +415,7 @@ impl Session {
         if !self.pending_receipts.is_empty() {
             let mut lost: Vec<_> =
                 self.pending_receipts.drain().map(|(id, request)| LostReceipt { id, request }).collect();
-            lost.sort_by(|a, b| a.id.cmp(&b.id));
+            crate::sans_io::sort::heap_sort_by(&mut lost, |a, b| a.id < b.id);
             self.events.push_back(Event::ReceiptsLost(lost));
         }
         self.state = State::Closed(reason.clone());

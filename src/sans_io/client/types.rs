@@ -114,7 +114,7 @@ impl HeartBeat {
 impl fmt::Display for HeartBeat {
     /// The header value: `outgoing,incoming` in milliseconds.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{},{}", self.outgoing.as_millis(), self.incoming.as_millis())
+        write!(f, "{},{}", whole_millis(self.outgoing), whole_millis(self.incoming))
     }
 }
 
@@ -354,7 +354,7 @@ pub enum CloseReason {
     #[error("the broker did not answer CONNECT within {}", Seconds(*.0))]
     ConnectTimeout(Duration),
     /// Nothing arrived from the broker for longer than the heart-beat allows.
-    #[error("the broker went silent: nothing received for {} ms (heart-beat every {} ms)", .silent_for.as_millis(), .interval.as_millis())]
+    #[error("the broker went silent: nothing received for {} ms (heart-beat every {} ms)", whole_millis(*.silent_for), whole_millis(*.interval))]
     HeartBeatTimeout {
         /// How long nothing arrived.
         silent_for: Duration,
@@ -568,6 +568,12 @@ pub enum NotConnected {
     Closed(#[source] CloseReason),
 }
 
+/// Whole milliseconds (`Duration::as_millis`, saturating at `u64::MAX`) as a u64:
+/// formatting a u128 would add its Display and division to every wasm build.
+pub(crate) fn whole_millis(duration: Duration) -> u64 {
+    duration.as_secs().saturating_mul(1000).saturating_add(u64::from(duration.subsec_millis()))
+}
+
 /// A duration in seconds for messages, with tenths when not whole ("10 s", "2.5 s"),
 /// without float formatting (which would add its tables to every wasm build).
 #[derive(Debug, Clone, Copy)]
@@ -575,7 +581,7 @@ pub(crate) struct Seconds(pub(crate) Duration);
 
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tenths = self.0.as_millis() / 100;
+        let tenths = whole_millis(self.0) / 100;
         match tenths % 10 {
             0 => write!(f, "{} s", tenths / 10),
             part => write!(f, "{}.{part} s", tenths / 10),

@@ -70,8 +70,10 @@ impl Alarm {
 }
 
 fn round_up_to_ms(delay: Duration) -> Duration {
-    let ms = delay.as_nanos().div_ceil(1_000_000);
-    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    // In u64 (whole seconds' nanoseconds are whole milliseconds): u128 division
+    // would add its code to every wasm build.
+    let ms = delay.as_secs().saturating_mul(1000).saturating_add(u64::from(delay.subsec_nanos().div_ceil(1_000_000)));
+    Duration::from_millis(ms)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
-use std::collections::HashSet;
+use crate::sans_io::map::Map;
+use crate::sans_io::map::Set;
 use std::time::Duration;
 
 use crate::client::{is_retryable, CloseReason, ConnectionInfo, Fault, OptionsError, ReceiptId, Request};
@@ -87,10 +87,10 @@ impl Core {
             url: url.clone(),
             link: Link::new(self.options.clone(), self.settings.limits),
             connected: false,
-            subs: HashMap::new(),
-            unsubscribed: HashSet::new(),
-            requests: HashMap::new(),
-            unacked: HashSet::new(),
+            subs: Map::new(),
+            unsubscribed: Set::new(),
+            requests: Map::new(),
+            unacked: std::collections::HashSet::new(),
             cancelling: Vec::new(),
             opened: false,
             planned: None,
@@ -186,7 +186,7 @@ impl Core {
     /// Whatever is still pending on a link that ended will never be answered there.
     fn settle_link(&mut self, now: Duration, current: &mut Current, reason: &CloseReason) {
         let mut requests: Vec<(ReceiptId, Pending)> = current.requests.drain().collect();
-        requests.sort_by(|a, b| sent_order(&a.0).cmp(&sent_order(&b.0)));
+        crate::sans_io::sort::heap_sort_by(&mut requests, |a, b| sent_order(&a.0) < sent_order(&b.0));
         for (_, request) in requests {
             match request {
                 // Web-STOMP closed without the broker's words: look the queue up.

@@ -51,7 +51,8 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+use crate::sans_io::map::{Map, Set};
 use std::time::Duration;
 
 use crate::client::{
@@ -119,14 +120,16 @@ struct Current {
     link: Link,
     connected: bool,
     /// Live subscriptions on this link, to their consumers.
-    subs: HashMap<SubscriptionId, ConsumerKey>,
+    subs: Map<SubscriptionId, ConsumerKey>,
     /// Subscriptions whose UNSUBSCRIBE went: a delivery still on its way for one
     /// stays unacked (RabbitMQ takes no ack for it) until the connection ends.
-    unsubscribed: HashSet<SubscriptionId>,
+    unsubscribed: Set<SubscriptionId>,
     /// Requests other than publishes awaiting their receipt.
-    requests: HashMap<ReceiptId, Pending>,
+    requests: Map<ReceiptId, Pending>,
     /// Delivery tags handed out and not yet acked or nacked.
-    unacked: HashSet<String>,
+    // A hash set, not a `map::Set`: ids that grow as text ("…-9" < "…-10" is
+    // false) land mid-deque, and a prefetch of thousands would make each O(n).
+    unacked: std::collections::HashSet<String>,
     /// Consumers cancelled while their UNSUBSCRIBE could not be sent: cancelled
     /// when this link ends.
     cancelling: Vec<ConsumerKey>,
@@ -240,23 +243,23 @@ pub struct Core {
     /// Messages in flight when the broker last ended a connection without saying
     /// which request it refused: they go one at a time until each is confirmed or
     /// ends a connection alone (then it is the one refused).
-    probation: BTreeSet<OutboxId>,
+    probation: Set<OutboxId>,
     /// Messages on probation that ended a connection alone once: a second time,
     /// they are what the broker refuses.
-    lone_deaths: BTreeSet<OutboxId>,
-    consumers: BTreeMap<ConsumerKey, ConsumerSpec>,
+    lone_deaths: Set<OutboxId>,
+    consumers: Map<ConsumerKey, ConsumerSpec>,
     /// Consumers that are over and whose reader has not seen the end yet: `None`
     /// cancelled, `Some` refused.
-    ended: HashMap<ConsumerKey, Option<ConsumeError>>,
+    ended: Map<ConsumerKey, Option<ConsumeError>>,
     /// Consumers whose subscription was pending when the broker last ended a
     /// connection without saying why: a second time, they are what it refuses.
-    suspects: HashSet<ConsumerKey>,
+    suspects: Set<ConsumerKey>,
     next_consumer: u64,
     /// Declares awaiting their answer: what was declared, to explain a refusal.
-    declares: HashMap<DeclareId, (String, QueueOptions)>,
+    declares: Map<DeclareId, (String, QueueOptions)>,
     next_declare: u64,
     /// Refusals waiting for the management API's facts to be explained.
-    lookups: BTreeMap<LookUpId, Explain>,
+    lookups: Map<LookUpId, Explain>,
     next_lookup: u64,
     /// Stopped (not by [`Core::stop`]) while refusals waited for their facts: the
     /// Stopped event waits for them, so it stays the last.
@@ -302,15 +305,15 @@ impl Core {
             current: None,
             next_link: 0,
             waiting: VecDeque::new(),
-            probation: BTreeSet::new(),
-            lone_deaths: BTreeSet::new(),
-            consumers: BTreeMap::new(),
-            ended: HashMap::new(),
-            suspects: HashSet::new(),
+            probation: Set::new(),
+            lone_deaths: Set::new(),
+            consumers: Map::new(),
+            ended: Map::new(),
+            suspects: Set::new(),
             next_consumer: 0,
-            declares: HashMap::new(),
+            declares: Map::new(),
             next_declare: 0,
-            lookups: BTreeMap::new(),
+            lookups: Map::new(),
             next_lookup: 0,
             stop_after_lookups: None,
             side: None,

@@ -18,7 +18,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, HashMap};
+use crate::sans_io::map::Map;
 use std::time::Duration;
 
 use crate::client::{CloseReason, Message};
@@ -42,7 +42,7 @@ pub enum CallError {
     #[error("the request was not published: {0}")]
     Publish(#[source] PublishError),
     /// No reply came within the call's timeout.
-    #[error("no reply within {} ms", .0.as_millis())]
+    #[error("no reply within {} ms", crate::sans_io::client::whole_millis(*.0))]
     Timeout(Duration),
     /// The broker had the request, then the connection dropped: its reply queue
     /// went with the connection, so the reply can never arrive. The request may or
@@ -85,11 +85,13 @@ struct PendingCall {
 /// The calls of a core.
 #[derive(Debug, Default)]
 pub(super) struct Calls {
-    pending: BTreeMap<CallId, PendingCall>,
-    by_correlation: HashMap<String, CallId>,
+    pending: Map<CallId, PendingCall>,
+    // A hash map, not a `map::Map`: generated ids grow as text ("…-9" < "…-10"
+    // is false) and would land mid-deque, O(n) each with many calls in flight.
+    by_correlation: std::collections::HashMap<String, CallId>,
     /// Requests whose publish outcome has not come yet (also of calls already
     /// over): their Confirmed or PublishFailed is the call's, not a publisher's.
-    by_publish: HashMap<OutboxId, CallId>,
+    by_publish: Map<OutboxId, CallId>,
     next: u64,
     /// Makes generated correlation ids unlike another page's.
     prefix: Option<String>,

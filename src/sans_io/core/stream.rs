@@ -3,7 +3,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
+use crate::sans_io::map::Set;
 
 /// Most acked offsets a stream consumer remembers above its lowest unacked one;
 /// beyond it, the oldest are forgotten and would only come again marked.
@@ -15,10 +15,10 @@ const ACKED_OFFSETS_KEPT: usize = 65_536;
 pub(super) struct StreamPosition {
     /// Offsets handed out and not acked, on any connection: a lost connection's
     /// stay until they come again and are acked.
-    pending: BTreeSet<u64>,
+    pending: Set<u64>,
     /// Acked offsets above the lowest pending one: they come again after a
     /// resubscription, and are then acked here instead of handed out twice.
-    acked: BTreeSet<u64>,
+    acked: Set<u64>,
     /// The highest offset acked.
     max_acked: Option<u64>,
     /// The highest offset handed out: a delivery at or below it is a repeat.

@@ -1,7 +1,7 @@
 //! pika's channel over a STOMP session: each call queues its frames and returns the
 //! receipt that will confirm it.
 
-use std::collections::HashMap;
+use crate::sans_io::map::Map;
 use std::time::Duration;
 
 use super::{
@@ -78,8 +78,8 @@ pub struct ConsumeOk {
 #[derive(Debug)]
 pub struct Channel {
     session: Session,
-    declared: HashMap<String, QueueOptions>,
-    consumers: HashMap<SubscriptionId, Consumer>,
+    declared: Map<String, QueueOptions>,
+    consumers: Map<SubscriptionId, Consumer>,
     prefetch: u16,
     next_transaction: u64,
     /// Transient subscription queues named on this connection.
@@ -92,8 +92,8 @@ impl Channel {
     pub fn new(session: Session) -> Self {
         Channel {
             session,
-            declared: HashMap::new(),
-            consumers: HashMap::new(),
+            declared: Map::new(),
+            consumers: Map::new(),
             prefetch: 0,
             next_transaction: 0,
             transient_queues: 0,

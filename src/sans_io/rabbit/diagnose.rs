@@ -50,7 +50,7 @@ pub fn diagnose_declare(queue: &str, vhost: &str, requested: &QueueOptions, exis
             };
             let asked_for = requested.effective_arguments();
             let mut names: Vec<&String> = asked_for.iter().chain(&existing.arguments).map(|(n, _)| n).collect();
-            names.sort();
+            crate::sans_io::sort::heap_sort_by(&mut names, |a, b| a < b);
             names.dedup();
             names.into_iter().find_map(|name| {
                 let (asked, has) = (value(&asked_for, name), value(&existing.arguments, name));

@@ -14,7 +14,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::sans_io::map::{Map, Set};
 use std::fmt;
 
 use super::CheckedPublish;
@@ -130,10 +130,10 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct Outbox {
     limits: OutboxLimits,
-    entries: BTreeMap<OutboxId, Entry>,
+    entries: Map<OutboxId, Entry>,
     /// Waiting to be (re)sent, oldest first.
-    unsent: BTreeSet<OutboxId>,
-    receipts: HashMap<ReceiptId, OutboxId>,
+    unsent: Set<OutboxId>,
+    receipts: Map<ReceiptId, OutboxId>,
     bytes: usize,
     in_flight_bytes: usize,
     next_id: u64,
@@ -144,9 +144,9 @@ impl Outbox {
     pub fn new(limits: OutboxLimits) -> Self {
         Outbox {
             limits,
-            entries: BTreeMap::new(),
-            unsent: BTreeSet::new(),
-            receipts: HashMap::new(),
+            entries: Map::new(),
+            unsent: Set::new(),
+            receipts: Map::new(),
             bytes: 0,
             in_flight_bytes: 0,
             next_id: 0,
