@@ -2839,7 +2839,7 @@ impl Sim {
     }
 
     fn consume(&mut self, queue: &str, auto_ack: bool, prefetch: u16) -> Option<ConsumerKey> {
-        self.consume_with(queue, ConsumeOptions { auto_ack, prefetch, stream_offset: None })
+        self.consume_with(queue, ConsumeOptions { auto_ack, prefetch, stream_offset: None, ..ConsumeOptions::default() })
     }
 
     fn consume_stream(&mut self, offset: StreamOffset, prefetch: u16) -> Option<ConsumerKey> {
@@ -2898,7 +2898,7 @@ impl Sim {
 
     /// A stream consumer RabbitMQ would close the connection on: refused at once.
     fn consume_invalid_stream(&mut self, auto_ack: bool) {
-        let options = ConsumeOptions { auto_ack, prefetch: if auto_ack { 5 } else { 0 }, stream_offset: Some(StreamOffset::First) };
+        let options = ConsumeOptions { auto_ack, prefetch: if auto_ack { 5 } else { 0 }, stream_offset: Some(StreamOffset::First), ..ConsumeOptions::default() };
         let before = self.core.consumers().count();
         let result = self.call(|c, now| c.basic_consume(now, "s", options));
         match result {

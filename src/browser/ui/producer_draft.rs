@@ -139,6 +139,7 @@ impl ProducerDraft {
             kind: text(&self.kind),
             user_id: text(&self.user_id),
             app_id: text(&self.app_id),
+            stream_filter_value: None,
             headers: self.headers.iter().filter(|(name, _)| !name.trim().is_empty()).map(|(n, v)| (n.trim().to_owned(), v.clone())).collect(),
         })
     }

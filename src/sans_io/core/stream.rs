@@ -27,6 +27,8 @@ pub(super) struct StreamPosition {
     /// come in offset order, so an acked offset at or below it is not coming again
     /// on it).
     link_high: Option<u64>,
+    /// Deliveries a stream filter kept from the reader (each counted once).
+    filtered_out: u64,
 }
 
 impl StreamPosition {
@@ -72,5 +74,17 @@ impl StreamPosition {
         while self.acked.len() > ACKED_OFFSETS_KEPT {
             self.acked.pop_first();
         }
+    }
+
+    /// The delivery at `offset` (arrived, not acked before) is not for the reader
+    /// (a stream filter's): acked here, and counted.
+    pub(super) fn filtered(&mut self, offset: u64) {
+        self.filtered_out = self.filtered_out.saturating_add(1);
+        self.acked(offset);
+    }
+
+    /// How many deliveries a stream filter kept from the reader.
+    pub(super) fn filtered_out(&self) -> u64 {
+        self.filtered_out
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{limits, outbox, QueueType, QueueTypeProblem, StreamConsumeProblem, SUPPORTED_ARGUMENTS};
+use super::{features, limits, outbox, QueueType, QueueTypeProblem, StreamConsumeProblem, SUPPORTED_ARGUMENTS};
 use crate::client::{ClientError, ServerError};
 
 /// What kind of refusal an ERROR frame carries, after AMQP's reply codes.
@@ -182,6 +182,13 @@ pub enum RabbitError {
     /// A stream offset that is not `first`, `last`, `next`, `offset=N` or `timestamp=S`.
     #[error("{0:?} is not a stream offset: use first, last, next, offset=N or timestamp=<seconds>")]
     InvalidStreamOffset(String),
+    /// A stream filter (or a publish's filter value) RabbitMQ's STOMP plugin
+    /// cannot carry as given.
+    #[error("{0}")]
+    InvalidStreamFilter(String),
+    /// The connected broker lacks the feature (it would ignore it silently).
+    #[error("{0}")]
+    Unsupported(#[from] features::Unsupported),
     /// An application header that STOMP or RabbitMQ uses for itself.
     #[error("the header name {0:?} is reserved; choose another application header name")]
     ReservedHeader(String),

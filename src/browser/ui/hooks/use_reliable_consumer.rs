@@ -131,7 +131,7 @@ fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec
         let mut reliable = ReliableConnection::start_with_urls(nodes, settings.options, ReliableOptions::default())
             .map_err(|e| e.to_string())?;
         let events = reliable.take_events();
-        let consume = ConsumeOptions { auto_ack: spec.auto_ack, prefetch: spec.prefetch, stream_offset: spec.stream_offset };
+        let consume = ConsumeOptions { auto_ack: spec.auto_ack, prefetch: spec.prefetch, stream_offset: spec.stream_offset, ..ConsumeOptions::default() };
         let consumer = reliable.basic_consume(spec.source.consume_from(), consume).map_err(|e| e.to_string())?;
         Ok((reliable, events, consumer))
     });
