@@ -207,7 +207,8 @@ impl ReliableConnection {
     /// # Errors
     ///
     /// [`PublishError::Invalid`] for a message the broker would refuse or that breaks
-    /// a limit (nothing sent), [`PublishError::Stopped`] once stopped.
+    /// a limit (nothing sent; a `stream_filter_value` on a broker before RabbitMQ
+    /// 3.13 too), [`PublishError::Stopped`] once stopped.
     pub async fn basic_publish(
         &self,
         exchange: &str,
@@ -306,7 +307,9 @@ impl ReliableConnection {
     ///
     /// [`ConsumeError::Invalid`] for an empty or too long queue name (or a name
     /// RabbitMQ could not read back, see [`crate::rabbit::ConsumeFrom::check`]),
-    /// [`ConsumeError::Stopped`] once stopped.
+    /// or for a stream filter or priority the connected broker lacks
+    /// ([`crate::rabbit::RabbitError::Unsupported`]; made before connecting, the
+    /// consumer ends with it once the broker is known), [`ConsumeError::Stopped`] once stopped.
     pub fn basic_consume(
         &self,
         source: impl Into<crate::rabbit::ConsumeFrom>,
