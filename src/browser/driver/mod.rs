@@ -33,7 +33,8 @@ use self::publish::{ConfirmSink, Waiting};
 use crate::client::{ConnectOptions, ConnectionInfo, Credentials, SocketClose};
 use crate::rabbit::{BasicProperties, HeartBeats, PendingPublish, QueueOptions};
 use crate::sans_io::core::{
-    ConnectionEvent, ConsumeError, ConsumeOptions, Core, DeclareError, Phase, PublishError, ReliableOptions,
+    ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, Phase, PublishError,
+    ReliableOptions,
 };
 use crate::transport::now;
 
@@ -318,6 +319,12 @@ impl ReliableConnection {
         let key = self.shared.borrow_mut().core.basic_consume(now(), source, options)?;
         pump(&self.shared);
         Ok(Consumer::new(key, Rc::downgrade(&self.shared)))
+    }
+
+    /// How many deliveries `consumer`'s stream filter kept back (see
+    /// [`Consumer::filtered_out`]); 0 for an unknown consumer.
+    pub fn filtered_out(&self, consumer: ConsumerKey) -> u64 {
+        self.shared.borrow().core.filtered_out(consumer)
     }
 
     /// Waits until connected; `false` if it stopped instead (a CONNECT refusal, or
