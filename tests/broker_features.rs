@@ -160,10 +160,10 @@ fn a_new_broker_gets_the_headers() {
     // Without an offset a filtered consumer reads a stream from `next`.
     assert_eq!(header(&subscribe, "x-stream-offset"), Some("next"));
     assert_eq!(header(&subscribe, "ack"), Some("client-individual"));
-    hand.consume(ConsumeOptions { stream_offset: Some(StreamOffset::First), ..prioritised(-3) }).expect("taken");
+    hand.consume(ConsumeOptions { prefetch: 10, ..prioritised(-3) }).expect("taken");
     let subscribe = hand.sent();
     assert_eq!(header(&subscribe, "x-priority"), Some("-3"));
-    assert_eq!(header(&subscribe, "x-stream-offset"), Some("first"));
+    assert_eq!(header(&subscribe, "x-stream-offset"), None);
     assert_eq!(header(&subscribe, "x-stream-filter"), None);
     hand.publish(Some("a")).expect("taken");
     let send = hand.sent();
@@ -192,6 +192,12 @@ fn bad_filters_are_refused_before_sending() {
     let auto = ConsumeOptions { auto_ack: true, ..filtered(&["a"], false) };
     assert!(matches!(hand.consume(auto), Err(ConsumeError::Invalid(RabbitError::StreamConsume(_)))));
     assert!(matches!(hand.publish(Some("x,y")), Err(PublishError::Invalid(RabbitError::InvalidStreamFilter(_)))));
+    // RabbitMQ 4.0.5 refuses x-priority on a stream (PRECONDITION_FAILED, measured).
+    let on_stream = ConsumeOptions { priority: Some(1), ..filtered(&["a"], false) };
+    let Err(ConsumeError::Invalid(RabbitError::StreamConsume(problem))) = hand.consume(on_stream) else { panic!("refused") };
+    assert!(problem.to_string().contains("takes no priority"), "{problem}");
+    let offset_only = ConsumeOptions { stream_offset: Some(StreamOffset::First), ..prioritised(1) };
+    assert!(matches!(hand.consume(offset_only), Err(ConsumeError::Invalid(RabbitError::StreamConsume(_)))));
     assert_eq!(hand.sent(), "");
 }
 

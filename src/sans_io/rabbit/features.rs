@@ -212,7 +212,8 @@ pub struct ConsumeArguments {
     pub stream_filter: Option<StreamFilter>,
     /// The consumer's priority (`x-priority`, RabbitMQ 4.0+): a queue gives its
     /// messages to the highest-priority consumers that have room, others only when
-    /// those are full. RabbitMQ's STOMP plugin passes it as a signed byte.
+    /// those are full. RabbitMQ's STOMP plugin passes it as a signed byte. Not for
+    /// a stream (RabbitMQ 4.0.5 refuses it there).
     pub priority: Option<i8>,
 }
 
@@ -230,6 +231,9 @@ impl ConsumeArguments {
         }
         if self.priority.is_some() {
             Feature::ConsumerPriority.check(server)?;
+            if self.is_stream() {
+                return Err(super::RabbitError::StreamConsume(super::StreamConsumeProblem::Priority));
+            }
         }
         Ok(())
     }

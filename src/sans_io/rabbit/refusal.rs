@@ -176,7 +176,7 @@ pub enum RabbitError {
         /// What it does not allow.
         problem: QueueTypeProblem,
     },
-    /// A stream subscription RabbitMQ would answer by closing the connection.
+    /// A stream subscription RabbitMQ would refuse (closing the connection).
     #[error("{0} (RabbitMQ closes the connection otherwise)")]
     StreamConsume(StreamConsumeProblem),
     /// A stream offset that is not `first`, `last`, `next`, `offset=N` or `timestamp=S`.
