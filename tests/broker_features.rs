@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use burrow::client::ConnectOptions;
+use burrow::client::{ConnectOptions, SocketClose};
 use burrow::rabbit::{BasicProperties, PendingPublish, RabbitError, StreamFilter, StreamOffset};
 use burrow::reliable::{
-    Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, LinkId, PublishError, ReliableEvent,
+    Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, LinkId, PublishError, ReliableEvent,
     ReliableOptions, Taken,
 };
 
@@ -21,6 +21,7 @@ const NEW: &str = "RabbitMQ/4.0.5";
 struct Hand {
     core: Core,
     link: LinkId,
+    now: Duration,
 }
 
 impl Hand {
@@ -31,7 +32,7 @@ impl Hand {
         core.start(Duration::ZERO);
         let Some(Action::Open { link, .. }) = core.poll_action() else { panic!("a socket first") };
         core.handle_opened(Duration::ZERO, link);
-        let mut hand = Hand { core, link };
+        let mut hand = Hand { core, link, now: Duration::ZERO };
         hand.sent();
         hand
     }
@@ -52,7 +53,7 @@ impl Hand {
     /// Every frame written since the last look, as text.
     fn sent(&mut self) -> String {
         let mut out = Vec::new();
-        while self.core.poll_transmit(Duration::ZERO, &mut out).is_some() {}
+        while self.core.poll_transmit(self.now, &mut out).is_some() {}
         String::from_utf8_lossy(&out).into_owned()
     }
 
@@ -61,18 +62,18 @@ impl Hand {
     }
 
     fn receive(&mut self, frame: &str) {
-        self.core.handle_bytes(Duration::ZERO, self.link, format!("{frame}\0").as_bytes());
+        self.core.handle_bytes(self.now, self.link, format!("{frame}\0").as_bytes());
     }
 
     fn consume(&mut self, options: ConsumeOptions) -> Result<ConsumerKey, ConsumeError> {
-        self.core.basic_consume(Duration::ZERO, "events", options)
+        self.core.basic_consume(self.now, "events", options)
     }
 
     fn publish(&mut self, value: Option<&str>) -> Result<burrow::rabbit::OutboxId, PublishError> {
         let properties = BasicProperties { stream_filter_value: value.map(str::to_owned), ..BasicProperties::default() };
         let publish =
             PendingPublish { exchange: String::new(), routing_key: "events".into(), body: b"m".to_vec(), properties };
-        self.core.basic_publish(Duration::ZERO, publish)
+        self.core.basic_publish(self.now, publish)
     }
 
     /// A stream MESSAGE at `offset` for subscription `sub`, with a filter value or none.
@@ -83,9 +84,35 @@ impl Hand {
         ));
     }
 
+    /// The connection drops; the next attempt opens and connects to `server`.
+    fn reconnect(&mut self, server: &str) {
+        self.core.handle_closed(self.now, self.link, SocketClose::new(1006, ""));
+        self.now += Duration::from_secs(60);
+        self.core.handle_timeout(self.now);
+        let opened = std::iter::from_fn(|| self.core.poll_action()).find_map(|action| match action {
+            Action::Open { link, .. } => Some(link),
+            _ => None,
+        });
+        let Some(link) = opened else { panic!("a reconnect") };
+        self.link = link;
+        self.core.handle_opened(self.now, link);
+        self.sent();
+        self.connected_to(Some(server));
+        self.events();
+    }
+
+    /// Takes every waiting delivery: (offset, redelivered, its acker).
+    fn take(&mut self, consumer: ConsumerKey) -> Vec<(u64, bool, Option<Acker>)> {
+        let mut taken = Vec::new();
+        while let Taken::Delivery { delivery, acker } = self.core.take_delivery(self.now, consumer) {
+            taken.push((delivery.stream_offset.unwrap_or(u64::MAX), delivery.redelivered, acker));
+        }
+        taken
+    }
+
     fn take_all(&mut self, consumer: ConsumerKey) -> Vec<u64> {
         let mut offsets = Vec::new();
-        while let Taken::Delivery { delivery, .. } = self.core.take_delivery(Duration::ZERO, consumer) {
+        while let Taken::Delivery { delivery, .. } = self.core.take_delivery(self.now, consumer) {
             offsets.push(delivery.stream_offset.unwrap_or(u64::MAX));
         }
         offsets
@@ -231,4 +258,75 @@ fn match_unfiltered_lets_messages_without_a_value_through() {
     hand.stream_message(&sub, 9, Some("a"));
     assert_eq!(hand.take_all(consumer), vec![7, 9]);
     assert_eq!(hand.core.filtered_out(consumer), 1);
+}
+
+#[test]
+fn after_a_reconnect_a_filtered_consumer_resumes_past_what_it_kept_back_and_counts_it_once() {
+    let mut hand = Hand::connected(Some(NEW));
+    let consumer = hand.consume(ConsumeOptions { stream_offset: Some(StreamOffset::First), ..filtered(&["a"], false) }).expect("taken");
+    let sub = header(&hand.sent(), "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 0, Some("a"));
+    hand.stream_message(&sub, 1, Some("b"));
+    let taken = hand.take(consumer);
+    let [(0, false, Some(acker))] = &taken[..] else { panic!("offset 0: {taken:?}") };
+    hand.core.basic_ack(hand.now, acker).expect("acked");
+    hand.sent();
+    // Offset 1 was kept back and acked: the next subscription starts after it.
+    hand.reconnect(NEW);
+    let subscribe = hand.sent();
+    assert_eq!(header(&subscribe, "x-stream-offset"), Some("offset=2"), "{subscribe}");
+    assert_eq!(header(&subscribe, "x-stream-filter"), Some("a"));
+    let sub = header(&subscribe, "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 2, Some("a"));
+    hand.stream_message(&sub, 3, Some("b"));
+    let taken = hand.take(consumer);
+    let [(2, false, Some(_unacked))] = &taken[..] else { panic!("offset 2: {taken:?}") };
+    assert_eq!(hand.core.filtered_out(consumer), 2);
+    // Offset 2 not acked: the next subscription starts there; 3 comes again,
+    // is acked again for the credit and not counted twice; 2 comes marked.
+    hand.reconnect(NEW);
+    let subscribe = hand.sent();
+    assert_eq!(header(&subscribe, "x-stream-offset"), Some("offset=2"), "{subscribe}");
+    let sub = header(&subscribe, "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 2, Some("a"));
+    hand.stream_message(&sub, 3, Some("b"));
+    hand.stream_message(&sub, 4, Some("a"));
+    let taken: Vec<(u64, bool)> = hand.take(consumer).into_iter().map(|(o, r, _)| (o, r)).collect();
+    assert_eq!(taken, [(2, true), (4, false)]);
+    assert_eq!(hand.core.filtered_out(consumer), 2);
+    assert!(hand.sent().contains("ACK\nid:a3\n"), "offset 3 acked again for the credit");
+}
+
+#[test]
+fn a_filtered_consumer_made_before_connecting_to_an_old_broker_ends_in_words() {
+    let mut hand = Hand::opened();
+    let consumer = hand.consume(filtered(&["a"], true)).expect("taken: no broker known yet");
+    hand.connected_to(Some(OLD));
+    assert!(!hand.sent().contains("SUBSCRIBE"));
+    let Taken::Ended(Some(error)) = hand.core.take_delivery(hand.now, consumer) else { panic!("ended") };
+    assert_eq!(error.to_string(), "stream filtering needs RabbitMQ 3.13.0 or later; this broker is RabbitMQ/3.10.8");
+}
+
+#[test]
+fn what_waits_for_the_reader_below_a_kept_back_ack_is_not_skipped_after_a_reconnect() {
+    let mut hand = Hand::connected(Some(NEW));
+    let consumer = hand.consume(ConsumeOptions { stream_offset: Some(StreamOffset::First), ..filtered(&["a"], false) }).expect("taken");
+    let sub = header(&hand.sent(), "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 0, Some("a"));
+    let taken = hand.take(consumer);
+    let [(0, false, Some(acker))] = &taken[..] else { panic!("offset 0: {taken:?}") };
+    // 1 and 3 are kept back (acked at once), 2 waits for the reader, unread.
+    hand.stream_message(&sub, 1, Some("b"));
+    hand.stream_message(&sub, 2, Some("a"));
+    hand.stream_message(&sub, 3, Some("b"));
+    hand.core.basic_ack(hand.now, acker).expect("acked");
+    hand.reconnect(NEW);
+    let subscribe = hand.sent();
+    assert_eq!(header(&subscribe, "x-stream-offset"), Some("offset=2"), "offset 2 was never read: {subscribe}");
+    let sub = header(&subscribe, "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 2, Some("a"));
+    hand.stream_message(&sub, 3, Some("b"));
+    let taken: Vec<(u64, bool)> = hand.take(consumer).into_iter().map(|(o, r, _)| (o, r)).collect();
+    assert_eq!(taken, [(2, false)], "read once, never given before");
+    assert_eq!(hand.core.filtered_out(consumer), 2);
 }

@@ -128,6 +128,10 @@ impl Core {
             // Burrow acks it; the reader has nothing to ack.
             delivery.delivery_tag = None;
         }
+        if let (Some(offset), Some(_)) = (delivery.stream_offset, &spec.options.stream_filter) {
+            // A filter acks ahead of what waits here (see `StreamPosition::waits`).
+            spec.stream.waits(offset);
+        }
         let first = spec.buffer.is_empty();
         spec.buffer.push_back(Buffered { delivery, tag, link });
         if first {
