@@ -39,6 +39,23 @@ struct ConsumerDraft {
 }
 
 impl ConsumerDraft {
+    /// The form as it starts, for `queue`: manual ack, prefetch 1.
+    fn new(queue: String) -> Self {
+        ConsumerDraft {
+            queue,
+            auto_ack: false,
+            prefetch: "1".to_owned(),
+            offset: String::new(),
+            offset_value: String::new(),
+            exchange: String::new(),
+            routing_key: String::new(),
+            durable_queue: String::new(),
+            filter: String::new(),
+            match_unfiltered: false,
+            priority: String::new(),
+        }
+    }
+
     fn prefetch_error(&self) -> Option<String> {
         whole_number(&self.prefetch, 0, u64::from(u16::MAX), "prefetch").err()
     }
@@ -147,19 +164,7 @@ fn exchange_fields(draft: &Draft<ConsumerDraft>) -> Html {
 pub fn consumers_panel() -> Html {
     let workbench = use_context::<Workbench>();
     let selected = workbench.as_ref().map(|w| w.queue.clone()).unwrap_or_default();
-    let draft = use_draft(|| ConsumerDraft {
-        queue: selected.clone(),
-        auto_ack: false,
-        prefetch: "1".to_owned(),
-        offset: String::new(),
-        offset_value: String::new(),
-        exchange: String::new(),
-        routing_key: String::new(),
-        durable_queue: String::new(),
-        filter: String::new(),
-        match_unfiltered: false,
-        priority: String::new(),
-    });
+    let draft = use_draft(|| ConsumerDraft::new(selected.clone()));
     let problem = use_state(|| None::<String>);
     {
         // A queue selected elsewhere (the list, a declare, a lesson) becomes the form's.
