@@ -144,7 +144,7 @@ fn an_old_broker_refuses_filters_and_priorities_in_words_with_nothing_sent() {
     let Err(ConsumeError::Invalid(error)) = hand.consume(prioritised(10)) else { panic!("refused") };
     assert_eq!(
         error.to_string(),
-        "consumer priorities (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.10.8"
+        "a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.10.8"
     );
     let Err(PublishError::Invalid(error)) = hand.publish(Some("a")) else { panic!("refused") };
     assert!(error.to_string().starts_with("stream filtering needs RabbitMQ 3.13.0"), "{error}");
@@ -173,7 +173,7 @@ fn what_was_asked_before_connecting_is_refused_when_the_broker_turns_out_old() {
         }
         _ => None,
     });
-    assert_eq!(words.as_deref(), Some("consumer priorities (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.10.8"));
+    assert_eq!(words.as_deref(), Some("a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.10.8"));
     assert!(matches!(hand.core.take_delivery(Duration::ZERO, consumer), Taken::Ended(Some(ConsumeError::Invalid(_)))));
 }
 

@@ -408,7 +408,7 @@ async fn the_higher_priority_consumer_gets_the_messages_from_4_0_and_priorities_
     if version < (4, 0, 0) {
         let refused = c.basic_consume(&queue, high_options).err().map(|e| e.to_string());
         let words = format!(
-            "consumer priorities (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/{}.{}.{}",
+            "a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/{}.{}.{}",
             version.0, version.1, version.2
         );
         assert_eq!(refused.as_deref(), Some(words.as_str()));

@@ -242,7 +242,7 @@ async fn a_stream_filter_and_a_priority_from_the_forms_work_where_the_broker_has
     let second = "[data-testid='consumer-2'] [data-testid='consumer-status']";
     if version < (4, 0, 0) {
         let refused = until_text(&page, second, "the refusal", |t| t.contains("needs RabbitMQ")).await;
-        assert!(refused.contains("consumer priorities (x-priority) needs RabbitMQ 4.0.0 or later"), "{refused}");
+        assert!(refused.contains("a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later"), "{refused}");
     } else {
         let status = until_text(&page, second, "consuming", |t| t.contains("consuming")).await;
         assert!(status.contains("priority 5"), "{status}");

@@ -305,7 +305,7 @@ async function consumerPriorities() {
   if (major < 4) {
     let refused = null;
     try { connection.consume(queue, () => {}, { priority: 10 }); } catch (error) { refused = error; }
-    const words = `consumer priorities (x-priority) needs RabbitMQ 4.0.0 or later; this broker is ${server}`;
+    const words = `a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is ${server}`;
     assert(refused?.name === "ConsumeInvalid" && refused.message === words, `x-priority on ${server} is refused in words: ${refused}`);
     connection.close();
     log(`consumer priorities on ${server}: refused in words, nothing sent`);

@@ -114,7 +114,7 @@ impl fmt::Display for Feature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Feature::StreamFilter => "stream filtering",
-            Feature::ConsumerPriority => "consumer priorities (x-priority)",
+            Feature::ConsumerPriority => "a consumer priority (x-priority)",
         })
     }
 }
@@ -324,7 +324,7 @@ mod tests {
         let refusal = prioritised.check(Some("RabbitMQ/3.13.7")).unwrap_err().to_string();
         assert_eq!(
             refusal,
-            "consumer priorities (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.13.7"
+            "a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.13.7"
         );
         assert!(filtered.check(Some("RabbitMQ/4.0.5")).is_ok() && prioritised.check(Some("RabbitMQ/4.0.5")).is_ok());
         assert!(ConsumeArguments::default().check(old).is_ok());
