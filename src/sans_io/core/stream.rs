@@ -59,6 +59,12 @@ impl StreamPosition {
     /// A new subscription (after a reconnect) starts reading again.
     pub(super) fn resubscribed(&mut self) {
         self.link_high = None;
+        if self.resume().is_none() {
+            // It starts from its own offset again (given nothing yet): what
+            // waited unread is no floor (a consumer from `next` would otherwise
+            // be sent back to it later, out of order; simulation seed 5490).
+            self.waiting.clear();
+        }
     }
 
     /// A delivery at `offset` arrived: `false` when it was acked already (it must
