@@ -123,7 +123,7 @@ async fn five_thousand_messages_move_while_the_tokens_expire_every_three_seconds
     });
     let started = now_ms();
     let mut deliveries =
-        consumer_conn.basic_consume(&queue, ConsumeOptions { auto_ack: false, prefetch: 100, stream_offset: None }).expect("consume");
+        consumer_conn.basic_consume(&queue, ConsumeOptions { auto_ack: false, prefetch: 100, stream_offset: None, ..ConsumeOptions::default() }).expect("consume");
     // Spread over about 10 s (250 every 500 ms), so that each token expires several times.
     let publishing = async {
         let mut confirms = Vec::with_capacity(MESSAGES);

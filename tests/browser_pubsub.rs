@@ -48,7 +48,7 @@ async fn subscribe(connection: &mut ReliableConnection, source: ConsumeFrom, opt
 }
 
 fn auto_ack() -> ConsumeOptions {
-    ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None }
+    ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None, ..ConsumeOptions::default() }
 }
 
 /// The next delivery's body, acked.

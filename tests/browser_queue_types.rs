@@ -5,18 +5,24 @@
 //! consumer whose connection the broker closes mid-read (the management API's
 //! "Force close", what RabbitMQ does to a client when an administrator or a
 //! failing node ends it) misses nothing and repeats only what it had not acked.
+//! What 4.x adds, asserted per broker version: a stream filter (3.13+) read
+//! back with only its value (the client's second filter counted), and consumer
+//! priorities (4.0+); refused in words with nothing sent on older brokers.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use burrow::rabbit::{BasicProperties, QueueOptions, QueueType, QueueTypeProblem, RabbitError, StreamOffset};
+use burrow::rabbit::{
+    BasicProperties, QueueOptions, QueueType, QueueTypeProblem, RabbitError, StreamFilter, StreamOffset,
+};
 use burrow::reliable::{
-    AckError, ConnectionEvent, ConsumeError, ConsumeOptions, Consumer, DeclareError, Delivery, ReliableConnection,
+    AckError, ConnectionEvent, ConsumeError, ConsumeOptions, Consumer, DeclareError, Delivery, PublishError,
+    ReliableConnection,
 };
 use common::{connect_options, fresh_name, management, within, BROKER_URL};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen_test::*;
 
@@ -283,4 +289,152 @@ async fn a_stream_consumer_closed_by_the_broker_mid_read_misses_nothing_and_repe
         repeated.first(), repeated.last(), after.len());
     c.stop();
     let _ = management().delete_queue("/", &stream).await;
+}
+
+// ---- What 4.x adds: stream filters (3.13+) and consumer priorities (4.0+) ----
+
+fn filtered(values: &[&str], match_unfiltered: bool) -> ConsumeOptions {
+    let filter = StreamFilter { match_unfiltered, ..StreamFilter::new(values.iter().copied()) };
+    ConsumeOptions { stream_filter: Some(filter), ..ConsumeOptions::stream(StreamOffset::First, 50) }
+}
+
+fn with_value(value: Option<&str>) -> BasicProperties {
+    BasicProperties { stream_filter_value: value.map(str::to_owned), ..BasicProperties::persistent() }
+}
+
+/// Publishes `count` messages `<value>-<n>` with that filter value (or none), and
+/// waits for their confirms: one batch, so RabbitMQ writes it in chunks of its own.
+async fn publish_batch(c: &ReliableConnection, stream: &str, value: Option<&str>, count: u32) {
+    let mut confirms = Vec::new();
+    for n in 0..count {
+        let body = format!("{}-{n}", value.unwrap_or("none")).into_bytes();
+        confirms.push(c.basic_publish("", stream, body, &with_value(value)).await.expect("taken"));
+    }
+    for confirm in confirms {
+        within("a confirm", confirm).await.expect("confirmed");
+    }
+}
+
+/// Reads until the body `end`; returns the bodies before it.
+async fn read_until_end(consumer: &mut Consumer) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let delivery = next(consumer, "a filtered stream delivery").await;
+        delivery.ack().expect("ack");
+        match delivery.body_text() {
+            end if end == "end" => return bodies,
+            body => bodies.push(body),
+        }
+    }
+}
+
+/// A publish after a SUBSCRIBE on the same connection: its confirm says the
+/// broker processed the SUBSCRIBE (frames are handled in order). Routed nowhere.
+async fn fence(c: &ReliableConnection) {
+    let nowhere = fresh_name("nowhere");
+    let confirm = c.basic_publish("", &nowhere, b"fence".to_vec(), &BasicProperties::default()).await.expect("taken");
+    within("the fence's confirm", confirm).await.expect("confirmed");
+}
+
+#[wasm_bindgen_test]
+async fn a_filtered_stream_consumer_gets_only_its_value_from_3_13_and_is_refused_in_words_before() {
+    let version = common::server_version().await;
+    let stream = fresh_name("stream-filter");
+    let c = start();
+    c.queue_declare(&stream, &QueueOptions::stream()).await.expect("declare a stream");
+    if version < (3, 13, 0) {
+        let refused = c.basic_consume(&stream, filtered(&["red"], false)).err().map(|e| e.to_string());
+        let words = format!("stream filtering needs RabbitMQ 3.13.0 or later; this broker is RabbitMQ/{}.{}.{}", version.0, version.1, version.2);
+        assert_eq!(refused.as_deref(), Some(words.as_str()));
+        let publish = c.basic_publish("", &stream, b"x".to_vec(), &with_value(Some("red"))).await;
+        assert!(matches!(&publish, Err(PublishError::Invalid(RabbitError::Unsupported(_)))), "refused");
+        // Nothing was sent: the connection is as it was, and the stream empty.
+        publish_batch(&c, &stream, None, 1).await;
+        let mut reader = c.basic_consume(&stream, ConsumeOptions::stream(StreamOffset::First, 10)).expect("consume");
+        assert_eq!(next(&mut reader, "the one message").await.body_text(), "none-0");
+        console_log!("stream filter on {version:?}: refused in words, nothing sent");
+        let _ = management().delete_queue("/", &stream).await;
+        return;
+    }
+    // Batches of one value each (their chunks hold that value only), then one
+    // batch of both interleaved (its chunks hold both), then unfiltered ones.
+    publish_batch(&c, &stream, Some("red"), 100).await;
+    publish_batch(&c, &stream, Some("blue"), 300).await;
+    publish_batch(&c, &stream, Some("red"), 100).await;
+    let mut mixed = Vec::new();
+    for n in 0..200 {
+        let value = if n % 2 == 0 { "red" } else { "blue" };
+        let body = format!("mixed-{value}-{n}").into_bytes();
+        mixed.push(c.basic_publish("", &stream, body, &with_value(Some(value))).await.expect("taken"));
+    }
+    for confirm in mixed {
+        within("a confirm", confirm).await.expect("confirmed");
+    }
+    publish_batch(&c, &stream, None, 20).await;
+    let end = c.basic_publish("", &stream, b"end".to_vec(), &with_value(Some("red"))).await.expect("taken");
+    within("the end's confirm", end).await.expect("confirmed");
+    let blue_published = 300 + 100;
+
+    let reader = start();
+    let mut red = reader.basic_consume(&stream, filtered(&["red"], false)).expect("a filtered consumer");
+    let bodies = read_until_end(&mut red).await;
+    assert_eq!(bodies.len(), 300, "every red message, and only those");
+    assert!(bodies.iter().all(|b| b.starts_with("red-") || b.starts_with("mixed-red-")), "only red");
+    let kept_back = red.filtered_out();
+    // The broker skipped chunks of blue alone; what came with red chunks the
+    // client kept back (and acked: the consumer went on to the end).
+    assert!(kept_back > 0 && kept_back < blue_published + 20, "kept back {kept_back}");
+
+    let mut unfiltered = reader.basic_consume(&stream, filtered(&["red"], true)).expect("a filtered consumer");
+    let with_none = read_until_end(&mut unfiltered).await;
+    assert_eq!(with_none.len(), 320, "red and the messages without a value");
+    assert_eq!(with_none.iter().filter(|b| b.starts_with("none-")).count(), 20);
+    console_log!(
+        "stream filter on {version:?}: {} messages published (400 blue); red read 300, client kept back {kept_back}; \
+         red + unfiltered read 320, kept back {}",
+        300 + blue_published + 21,
+        unfiltered.filtered_out()
+    );
+    let _ = management().delete_queue("/", &stream).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_higher_priority_consumer_gets_the_messages_from_4_0_and_priorities_are_refused_before() {
+    let version = common::server_version().await;
+    let queue = fresh_name("priority");
+    let c = start();
+    c.queue_declare(&queue, &QueueOptions::durable()).await.expect("declare");
+    let high_options = ConsumeOptions { prefetch: 100, priority: Some(10), ..ConsumeOptions::default() };
+    if version < (4, 0, 0) {
+        let refused = c.basic_consume(&queue, high_options).err().map(|e| e.to_string());
+        let words = format!(
+            "a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/{}.{}.{}",
+            version.0, version.1, version.2
+        );
+        assert_eq!(refused.as_deref(), Some(words.as_str()));
+        assert!(c.is_connected(), "nothing sent, nothing closed");
+        console_log!("x-priority on {version:?}: refused in words, nothing sent");
+        let _ = management().delete_queue("/", &queue).await;
+        return;
+    }
+    let (low_connection, high_connection) = (start(), start());
+    let low_options = ConsumeOptions { prefetch: 100, priority: Some(0), ..ConsumeOptions::default() };
+    let mut low = low_connection.basic_consume(&queue, low_options).expect("consume");
+    fence(&low_connection).await;
+    let mut high = high_connection.basic_consume(&queue, high_options).expect("consume");
+    fence(&high_connection).await;
+    publish_all(&c, &queue, 50).await;
+    for n in 0..50 {
+        let delivery = next(&mut high, "a delivery to the high-priority consumer").await;
+        assert_eq!(delivery.body_text(), format!("m-{n}"));
+        delivery.ack().expect("ack");
+    }
+    // All 50 went to the consumer with room and the higher priority.
+    assert!(low.next().now_or_never().is_none(), "nothing for the low-priority consumer");
+    // Once it is gone, the other gets what comes next.
+    high.cancel();
+    publish_all(&c, &queue, 1).await;
+    assert_eq!(next(&mut low, "a delivery to the low-priority consumer").await.body_text(), "m-0");
+    console_log!("x-priority on {version:?}: 50 of 50 to priority 10 (prefetch 100 each), 0 to priority 0");
+    let _ = management().delete_queue("/", &queue).await;
 }

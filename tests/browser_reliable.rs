@@ -122,7 +122,7 @@ async fn removing_an_auto_ack_consumer_during_a_reconnect_leaves_no_consumer() {
     let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(400), Jitter::Equal);
     let mut c = ReliableConnection::start(BROKER_URL, options, ReliableOptions { backoff, ..common::reliable_options() })
         .expect("url");
-    let consumer = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None }).expect("consume");
+    let consumer = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None, ..ConsumeOptions::default() }).expect("consume");
     common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
     // The consumer's connection as the broker names it, so that after the thaw the
     // old consumer (which the broker drops once it reads the close it missed while
@@ -271,7 +271,7 @@ async fn publishers_waiting_for_room_go_in_order_and_one_that_gives_up_blocks_no
     for outcome in within("199 confirms", join_all(waiting)).await {
         outcome.expect("confirmed");
     }
-    let mut deliveries = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None }).expect("consume");
+    let mut deliveries = c.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 0, stream_offset: None, ..ConsumeOptions::default() }).expect("consume");
     let expected: Vec<String> = (0..200).filter(|n| *n != 7).map(|n| format!("m-{n}")).collect();
     let mut got = Vec::new();
     while got.len() < expected.len() {

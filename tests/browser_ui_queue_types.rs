@@ -6,7 +6,7 @@
 
 mod common;
 
-use burrow::rabbit::BasicProperties;
+use burrow::rabbit::{BasicProperties, QueueOptions};
 use burrow::reliable::{ReliableConnection, ReliableOptions};
 use common::{connect_options, fresh_name, management, within, BROKER_URL, LOGIN, PASSCODE};
 use gloo_timers::future::TimeoutFuture;
@@ -188,4 +188,68 @@ async fn several_urls_fail_over_to_the_next_and_the_status_says_which_node() {
     let field = find(&page, "textarea[name='url']").dyn_into::<HtmlTextAreaElement>().expect("a textarea");
     assert_eq!(field.value(), urls, "the form shows both URLs");
     widget.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_filter_and_a_priority_from_the_forms_work_where_the_broker_has_them_and_are_refused_in_words_before() {
+    let version = common::server_version().await;
+    let stream = fresh_name("ui-filter");
+    let producer = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    producer.queue_declare(&stream, &QueueOptions::stream()).await.expect("declare a stream");
+    let (page, mut widget) = mount(BROKER_URL, &stream, &["connection", "producer", "consumers"]);
+    let server = connected(&page).await;
+    // Three red ones from the producer form.
+    fill(&page, "section[aria-label='Producer'] input[name='routing-key']", &stream);
+    fill(&page, "section[aria-label='Producer'] input[name='stream-filter-value']", "red");
+    fill(&page, "section[aria-label='Producer'] input[name='count']", "3");
+    click(&page, "section[aria-label='Producer'] button[type='submit']");
+    let counts = "[data-testid='publish-counts']";
+    if version < (3, 13, 0) {
+        let log = until_text(&page, "section[aria-label='Producer'] ol.log", "the refusal", |t| t.contains("failed")).await;
+        assert!(log.contains("stream filtering needs RabbitMQ 3.13.0 or later; this broker is RabbitMQ/"), "{log}");
+    } else {
+        until_text(&page, counts, "three confirms", |t| t.contains("published 3") && t.contains("pending 0")).await;
+        let blue = BasicProperties { stream_filter_value: Some("blue".into()), ..BasicProperties::default() };
+        for n in 0..5 {
+            let confirm = producer.basic_publish("", &stream, format!("b-{n}").into_bytes(), &blue).await.expect("taken");
+            within("a confirm", confirm).await.expect("confirmed");
+        }
+    }
+    // A filtered stream consumer, from the consumer form.
+    fill(&page, "input[name='consume-queue']", &stream);
+    fill(&page, "select[name='offset']", "first");
+    fill(&page, "input[name='prefetch']", "10");
+    fill(&page, "input[name='stream-filter']", "red");
+    click(&page, "section[aria-label='Consumers'] button[type='submit']");
+    if version < (3, 13, 0) {
+        let refused = until_text(&page, "[data-testid='consumer-1']", "the refusal", |t| t.contains("needs RabbitMQ")).await;
+        assert!(refused.contains("stream filtering needs RabbitMQ 3.13.0 or later; this broker is RabbitMQ/"), "{refused}");
+    } else {
+        let counts = "[data-testid='consumer-1'] [data-testid='consumer-counts']";
+        let shown = until_text(&page, counts, "three red", |t| t.contains("received 3")).await;
+        assert!(shown.contains("kept back by the stream filter"), "{shown}");
+        let status = text(&page, "[data-testid='consumer-1'] [data-testid='consumer-status']");
+        assert!(status.contains("filter red"), "{status}");
+    }
+    // A consumer with a priority on a classic queue.
+    let queue = fresh_name("ui-priority");
+    producer.queue_declare(&queue, &QueueOptions::durable()).await.expect("declare");
+    fill(&page, "input[name='consume-queue']", &queue);
+    fill(&page, "select[name='offset']", "");
+    fill(&page, "input[name='stream-filter']", "");
+    fill(&page, "input[name='consumer-priority']", "5");
+    click(&page, "section[aria-label='Consumers'] button[type='submit']");
+    let second = "[data-testid='consumer-2'] [data-testid='consumer-status']";
+    if version < (4, 0, 0) {
+        let refused = until_text(&page, second, "the refusal", |t| t.contains("needs RabbitMQ")).await;
+        assert!(refused.contains("a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later"), "{refused}");
+    } else {
+        let status = until_text(&page, second, "consuming", |t| t.contains("consuming")).await;
+        assert!(status.contains("priority 5"), "{status}");
+    }
+    console_log!("the forms on {server}: {}", text(&page, "[data-testid='consumer-1'] [data-testid='consumer-counts']"));
+    widget.unmount();
+    producer.stop();
+    let _ = management().delete_queue("/", &stream).await;
+    let _ = management().delete_queue("/", &queue).await;
 }

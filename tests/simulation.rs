@@ -41,7 +41,12 @@
 //!    first one without a gap, an offset it acked never again, any other second
 //!    copy marked; each resubscription asks for exactly the lowest offset it was
 //!    given and did not ack (or the one after the highest it acked); a nack of a
-//!    stream delivery is refused and sends nothing;
+//!    stream delivery is refused and sends nothing. On even seeds the broker says
+//!    `RabbitMQ/4.0.5`, stream messages carry filter values (red, blue, none) and
+//!    some stream consumers filter (red, with or without the unfiltered): such a
+//!    consumer is handed exactly its values, in order, none skipped, and resumes
+//!    no later than the next offset it must still be handed (the broker here
+//!    delivers every value, the worst a per-chunk filter can do);
 //! 10. a cluster (several URLs, one shared broker, nodes that stop and refuse
 //!     connections, as `rabbitmqctl stop_app` does): a lost node sends the client
 //!     to the next URL, where consumers and the outbox resume (1 and 4 cover them);
@@ -74,8 +79,16 @@ use std::time::{Duration, Instant};
 use burrow::client::{jwt_expiry, CloseReason, ConnectOptions, Credentials, CredentialsError, SocketClose, WEB_STOMP_DIED};
 use burrow::rabbit::{
     BasicProperties, ConsumeFrom, ExchangeSubscription, OutboxId, OutboxLimits, PendingPublish, QueueFacts, QueueOptions, QueueType, RabbitError,
-    RefusalKind, StreamOffset,
+    RefusalKind, StreamFilter, StreamOffset,
 };
+
+/// The broker version whose runs use stream filters (RabbitMQ 3.13+).
+const NEW_SERVER: &str = "RabbitMQ/4.0.5";
+
+/// A stream message's filter value in runs on [`NEW_SERVER`], by its number.
+fn filter_value(tag: u64) -> Option<&'static str> {
+    [Some("red"), Some("blue"), None][(tag % 3) as usize]
+}
 use burrow::reliable::{
     AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId,
     LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions, Alarm, Pacing, Phase, StopReason, Taken, Window,
@@ -251,6 +264,9 @@ struct Broker {
     refuse_connect: bool,
     /// Percent of refusals whose ERROR frame is lost (RabbitMQ 3.10.8 only closes).
     lose_error: u64,
+    /// CONNECTED's `server` header: `RabbitMQ/4.0.5` on even seeds, whose runs
+    /// publish to the stream with filter values and add filtered consumers.
+    server: &'static str,
     round_robin: HashMap<String, usize>,
     out: Vec<(LinkId, Out)>,
     violations: Vec<String>,
@@ -309,6 +325,7 @@ impl Broker {
             next_uid: 0,
             next_ack: 0,
             next_session: 0,
+            server: if seed % 2 == 0 { NEW_SERVER } else { "RabbitMQ/3.10.8" },
             ack_owner: HashMap::new(),
             copies: HashMap::new(),
             unpersisted: HashSet::new(),
@@ -569,7 +586,7 @@ impl Broker {
         conn.tick = (send > 0).then(|| ms(send * 1000 / 2));
         conn.next_tick = now + ms(send * 1000 / 2);
         let connected = Frame::new(Command::Connected)
-            .with_header("server", "RabbitMQ/3.10.8")
+            .with_header("server", self.server)
             .with_header("session", session)
             .with_header("heart-beat", format!("{},{}", send * 1000, receive * 1000))
             .with_header("version", "1.2");
@@ -1101,6 +1118,8 @@ struct ConsumerRec {
 /// What a stream consumer was handed: always exactly the offsets `first..contig`.
 #[derive(Debug)]
 struct StreamRec {
+    /// A filtered consumer's filter: offsets of other values are never handed.
+    filter: Option<StreamFilter>,
     start: StreamOffset,
     first: Option<u64>,
     contig: u64,
@@ -1119,6 +1138,19 @@ impl StreamRec {
                 format!("offset={resume}")
             }
         }
+    }
+}
+
+/// Whether a filtered consumer's SUBSCRIBE offset is one [`Sim::filtered_resume`]
+/// allows: its own start, or an offset no higher than the next it must be handed.
+fn filtered_resume_ok(offset: Option<&str>, expected: Option<&str>) -> bool {
+    let Some(rest) = expected.and_then(|e| e.strip_prefix("filtered:")) else { return false };
+    let Some((highest, literal)) = rest.split_once(':') else { return false };
+    let highest: u64 = highest.parse().unwrap_or(u64::MAX);
+    match offset {
+        Some(offset) if offset == literal => true,
+        Some(offset) => offset.strip_prefix("offset=").and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n <= highest),
+        None => false,
     }
 }
 
@@ -1350,6 +1382,7 @@ stats!(
     stream_consumers,
     stream_deliveries,
     stream_repeats,
+    filtered_deliveries,
     stream_resumes,
     stream_nacks_refused,
     invalid_consumes,
@@ -2202,7 +2235,10 @@ impl Sim {
             if self.queued_subs.contains_key(&(link, tag.clone())) {
                 continue;
             }
-            let expected = self.consumers.get(&key).and_then(|r| r.stream.as_ref()).map(StreamRec::expected_resume);
+            let expected = self.consumers.get(&key).and_then(|r| r.stream.as_ref()).map(|st| match &st.filter {
+                Some(filter) => self.filtered_resume(st, filter),
+                None => st.expected_resume(),
+            });
             self.queued_subs.insert((link, tag), (key, expected));
         }
     }
@@ -2225,7 +2261,7 @@ impl Sim {
                 fail!(self, "SUBSCRIBE for {key:?} to {destination}, not its queue {}", rec.queue);
             }
             // Invariant 9: a stream consumer resumes exactly after what it acked.
-            if offset != expected {
+            if offset != expected && !filtered_resume_ok(offset.as_deref(), expected.as_deref()) {
                 fail!(self, "SUBSCRIBE for {key:?} with x-stream-offset {offset:?}, expected {expected:?}");
             }
             if rec.stream.as_ref().is_some_and(|st| st.first.is_some()) {
@@ -2776,7 +2812,14 @@ impl Sim {
             exchange: exchange.to_owned(),
             routing_key: routing_key.to_owned(),
             body,
-            properties: BasicProperties { message_id: Some(format!("m-{tag}")), ..BasicProperties::persistent() },
+            properties: BasicProperties {
+                message_id: Some(format!("m-{tag}")),
+                stream_filter_value: (kind == PubKind::Stream && self.broker.server == NEW_SERVER)
+                    .then(|| filter_value(tag))
+                    .flatten()
+                    .map(str::to_owned),
+                ..BasicProperties::persistent()
+            },
         };
         let before = (self.core.outbox().len(), self.core.outbox().bytes());
         let result = self.call(|c, now| c.basic_publish(now, publish));
@@ -2839,7 +2882,7 @@ impl Sim {
     }
 
     fn consume(&mut self, queue: &str, auto_ack: bool, prefetch: u16) -> Option<ConsumerKey> {
-        self.consume_with(queue, ConsumeOptions { auto_ack, prefetch, stream_offset: None })
+        self.consume_with(queue, ConsumeOptions { auto_ack, prefetch, stream_offset: None, ..ConsumeOptions::default() })
     }
 
     fn consume_stream(&mut self, offset: StreamOffset, prefetch: u16) -> Option<ConsumerKey> {
@@ -2859,6 +2902,7 @@ impl Sim {
         let before: Vec<ConsumerKey> = self.core.consumers().collect();
         let auto_ack = options.auto_ack;
         let stream = (queue == "s").then(|| StreamRec {
+            filter: options.stream_filter.clone(),
             start: options.stream_offset.unwrap_or(StreamOffset::Next),
             first: None,
             contig: 0,
@@ -2898,7 +2942,7 @@ impl Sim {
 
     /// A stream consumer RabbitMQ would close the connection on: refused at once.
     fn consume_invalid_stream(&mut self, auto_ack: bool) {
-        let options = ConsumeOptions { auto_ack, prefetch: if auto_ack { 5 } else { 0 }, stream_offset: Some(StreamOffset::First) };
+        let options = ConsumeOptions { auto_ack, prefetch: if auto_ack { 5 } else { 0 }, stream_offset: Some(StreamOffset::First), ..ConsumeOptions::default() };
         let before = self.core.consumers().count();
         let result = self.call(|c, now| c.basic_consume(now, "s", options));
         match result {
@@ -2928,6 +2972,24 @@ impl Sim {
         if acker.and_then(Acker::stream_offset) != Some(offset) {
             fail!(self, "the acker of offset {offset} does not carry it: {acker:?}");
         }
+        let Some(rec) = self.consumers.get(&consumer).and_then(|r| r.stream.as_ref()) else {
+            fail!(self, "a stream delivery to a consumer without a stream record")
+        };
+        let (filter, contig, start) = (rec.filter.clone(), rec.contig, rec.start);
+        // A filtered consumer is handed only its values, in order, none skipped.
+        let next_for = |sim: &Self, from: u64| filter.as_ref().map_or(from, |f| sim.next_admitted(f, from).unwrap_or(from));
+        if let Some(filter) = &filter {
+            if !filter.admits(self.stream_value(offset).as_deref()) {
+                fail!(self, "offset {offset} ({:?}) reached {consumer:?}, whose filter is {filter:?}", self.stream_value(offset));
+            }
+            self.stats.filtered_deliveries += 1;
+        }
+        let next_expected = next_for(self, contig);
+        let start_expected = match start {
+            StreamOffset::First => Some(next_for(self, 0)),
+            StreamOffset::Offset(n) => Some(next_for(self, n)),
+            _ => None,
+        };
         let Some(st) = self.consumers.get_mut(&consumer).and_then(|r| r.stream.as_mut()) else {
             fail!(self, "a stream delivery to a consumer without a stream record")
         };
@@ -2946,19 +3008,14 @@ impl Sim {
             }
             match st.first {
                 None => {
-                    let expected = match st.start {
-                        StreamOffset::First => Some(0),
-                        StreamOffset::Offset(n) => Some(n),
-                        _ => None,
-                    };
-                    if expected.is_some_and(|e| e != offset) {
+                    if start_expected.is_some_and(|e| e != offset) {
                         let start = st.start;
                         fail!(self, "{consumer:?} from {start} began at offset {offset}");
                     }
                     st.first = Some(offset);
                     st.contig = offset + 1;
                 }
-                Some(_) if offset == st.contig => st.contig += 1,
+                Some(_) if offset == next_expected => st.contig = offset + 1,
                 Some(first) => {
                     let contig = st.contig;
                     fail!(self, "{consumer:?} was handed offset {offset} but never {contig} (it began at {first})");
@@ -2974,11 +3031,52 @@ impl Sim {
         }
     }
 
+    /// The filter value of the stream message at `offset`.
+    fn stream_value(&self, offset: u64) -> Option<String> {
+        let (msg, _) = self.broker.queues.get("s")?.log.get(offset as usize)?;
+        msg.headers.iter().find(|(name, _)| name == "x-stream-filter-value").map(|(_, value)| value.clone())
+    }
+
+    /// The first offset at or after `from` that `filter` admits, in the stream so far.
+    fn next_admitted(&self, filter: &StreamFilter, from: u64) -> Option<u64> {
+        let len = self.broker.queues.get("s").map_or(0, |q| q.log.len() as u64);
+        (from..len).find(|&offset| filter.admits(self.stream_value(offset).as_deref()))
+    }
+
+    /// Where a filtered consumer may resubscribe: after what it acked, and past
+    /// what its filter kept back (acked by the core as it came), but never past
+    /// an offset it must still be handed. `filtered:<highest>:<own start>`.
+    fn filtered_resume(&self, st: &StreamRec, filter: &StreamFilter) -> String {
+        let (lowest, literal) = match st.first {
+            None => {
+                let from = match st.start {
+                    StreamOffset::First => Some(0),
+                    StreamOffset::Offset(n) => Some(n),
+                    _ => None,
+                };
+                (from, st.start.header_value())
+            }
+            Some(first) => {
+                let admitted = |o: &u64| filter.admits(self.stream_value(*o).as_deref());
+                let resume = (first..st.contig).filter(admitted).find(|o| !st.acked.contains(o)).unwrap_or(st.contig);
+                (Some(resume), format!("offset={resume}"))
+            }
+        };
+        let highest = lowest.and_then(|from| self.next_admitted(filter, from)).unwrap_or(u64::MAX);
+        format!("filtered:{highest}:{literal}")
+    }
+
     /// Whether every live stream consumer has been handed all of the stream it should.
     fn streams_caught_up(&self) -> bool {
         let len = self.broker.queues.get("s").map_or(0, |q| q.log.len() as u64);
         self.consumers.values().filter(|r| !r.cancel_requested && !r.failed).all(|r| match &r.stream {
             None => true,
+            Some(StreamRec { filter: Some(filter), first, start, contig, .. }) => match (first, start) {
+                (Some(_), _) => self.next_admitted(filter, *contig).is_none(),
+                (None, StreamOffset::First) => self.next_admitted(filter, 0).is_none(),
+                (None, StreamOffset::Offset(n)) => self.next_admitted(filter, *n).is_none(),
+                (None, _) => true,
+            },
             Some(st) => match (st.first, st.start) {
                 (Some(_), _) => st.contig == len,
                 (None, StreamOffset::First) => len == 0,
@@ -3318,7 +3416,13 @@ impl Sim {
                                 _ => StreamOffset::Timestamp(seconds.saturating_sub(self.rng.range(0, 30))),
                             };
                             let prefetch = self.rng.range(1, 5) as u16;
-                            self.consume_stream(offset, prefetch);
+                            if self.broker.server == NEW_SERVER && self.consumers.len() % 2 == 1 {
+                                let filter = StreamFilter { match_unfiltered: self.consumers.len() % 4 == 1, ..StreamFilter::new(["red"]) };
+                                let options = ConsumeOptions { stream_filter: Some(filter), ..ConsumeOptions::stream(offset, prefetch) };
+                                self.consume_with("s", options);
+                            } else {
+                                self.consume_stream(offset, prefetch);
+                            }
                         }
                         25..=29 => {
                             let auto = self.rng.chance(50);
@@ -3694,6 +3798,7 @@ fn run_seeds(first: u64, count: u64) {
             ("possible duplicates", total.possible_duplicates),
             ("stream deliveries", total.stream_deliveries),
             ("stream repeats", total.stream_repeats),
+            ("filtered stream deliveries", total.filtered_deliveries),
             ("stream resumes", total.stream_resumes),
             ("refused stream nacks", total.stream_nacks_refused),
             ("refused stream consumers", total.invalid_consumes),

@@ -120,13 +120,13 @@ async fn soak(messages: u32, restart_at: &[usize], with_zombie: bool) {
     let mut consumer = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
     watch(producer.take_events(), producer_reconnects.clone());
     watch(consumer.take_events(), consumer_reconnects.clone());
-    let mut deliveries = consumer.basic_consume(&queue, ConsumeOptions { auto_ack: false, prefetch: 50, stream_offset: None }).expect("consume");
+    let mut deliveries = consumer.basic_consume(&queue, ConsumeOptions { auto_ack: false, prefetch: 50, stream_offset: None, ..ConsumeOptions::default() }).expect("consume");
 
     // The zombie candidate: an auto-ack consumer on its own connection, removed
     // while it reconnects after the first restart.
     let zombie = with_zombie.then(|| {
         let connection = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
-        let stream = connection.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 10, stream_offset: None }).expect("consume");
+        let stream = connection.basic_consume(&queue, ConsumeOptions { auto_ack: true, prefetch: 10, stream_offset: None, ..ConsumeOptions::default() }).expect("consume");
         Rc::new(RefCell::new(Some((connection, stream))))
     });
 

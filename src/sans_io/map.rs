@@ -424,7 +424,7 @@ mod tests {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             let key = (x >> 16) % 97;
             match step % 5 {
-                0 | 1 | 2 => assert_eq!(ours.insert(key, step), std.insert(key, step)),
+                0..=2 => assert_eq!(ours.insert(key, step), std.insert(key, step)),
                 3 => assert_eq!(ours.remove(&key), std.remove(&key)),
                 _ => {
                     assert_eq!(ours.get(&key), std.get(&key));

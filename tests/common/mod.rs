@@ -145,7 +145,7 @@ impl Plain {
         auto_ack: bool,
         prefetch: Option<u16>,
     ) -> Result<SubscriptionId, ConsumeError> {
-        let options = ConsumeOptions { auto_ack, prefetch: prefetch.unwrap_or(0), stream_offset: None };
+        let options = ConsumeOptions { auto_ack, prefetch: prefetch.unwrap_or(0), stream_offset: None, ..ConsumeOptions::default() };
         let mut consumer = self.connection.basic_consume(queue, options)?;
         let key = consumer.key();
         loop {

@@ -5,7 +5,7 @@
 import init, { connect } from "burrow-rabbitmq";
 // A bundler's file loader gives the wasm's URL (esbuild: --loader:.wasm=file).
 import wasm from "burrow-rabbitmq/burrow_bg.wasm";
-import { URL_, RESTARTER, options, log, fresh, within, collect, assert, run } from "./helpers.js";
+import { URL_, RESTARTER, options, log, fresh, within, until, collect, event, assert, run } from "./helpers.js";
 
 async function helloWorld() {
   const queue = fresh("水续传");
@@ -241,5 +241,93 @@ async function quorumAndStreams() {
   log("quorum queues and streams: an exclusive quorum queue refused before sending; a stream read from offset 1, each message's offset; auto-ack and nack refused");
 }
 
+/** RabbitMQ's version from a `connected` event's server header: [major, minor]. */
+function brokerVersion(server) {
+  const found = /^RabbitMQ\/(\d+)\.(\d+)/.exec(server ?? "");
+  assert(found, `CONNECTED's server header names RabbitMQ's version: ${server}`);
+  return [Number(found[1]), Number(found[2])];
+}
+
+/** Publishes each body with its filter value (or none) and waits for every confirm. */
+async function publishValued(connection, stream, bodies) {
+  const confirms = bodies.map(([body, value]) => connection.publish(stream, body, value ? { streamFilterValue: value } : {}));
+  await within("the confirms", Promise.all(confirms));
+}
+
+/** Stream filters (RabbitMQ 3.13+): read back with only their value, or refused in words. */
+async function streamFilters() {
+  const connection = connect(URL_, options);
+  const { server } = await event(connection, "connected");
+  const [major, minor] = brokerVersion(server);
+  const stream = fresh("stream-filter");
+  await connection.queueDeclare(stream, { durable: true, arguments: { "x-queue-type": "stream" } });
+  if (major < 3 || (major === 3 && minor < 13)) {
+    const words = `stream filtering needs RabbitMQ 3.13.0 or later; this broker is ${server}`;
+    let refused = null;
+    try { connection.consume(stream, () => {}, { streamFilter: "red", prefetch: 10 }); } catch (error) { refused = error; }
+    assert(refused?.name === "ConsumeInvalid" && refused.message === words, `a stream filter on ${server} is refused in words: ${refused}`);
+    let rejected = null;
+    try { await connection.publish(stream, "x", { streamFilterValue: "red" }); } catch (error) { rejected = error; }
+    assert(rejected?.name === "PublishInvalid" && rejected.message === words, `a filter value on ${server} is refused in words: ${rejected}`);
+    connection.close();
+    log(`stream filters on ${server}: refused in words, nothing sent`);
+    return;
+  }
+  const range = (n, f) => Array.from({ length: n }, (_, i) => f(i));
+  await publishValued(connection, stream, range(20, (i) => [`red-${i}`, "red"]));
+  await publishValued(connection, stream, range(60, (i) => [`blue-${i}`, "blue"]));
+  await publishValued(connection, stream, range(40, (i) => [i % 2 ? `blue-mixed-${i}` : `red-mixed-${i}`, i % 2 ? "blue" : "red"]));
+  await publishValued(connection, stream, [["none-0", null], ["end", "red"]]);
+  const reader = collect(connection, stream, { streamFilter: ["red"], offset: "first", prefetch: 10 });
+  const red = [];
+  for (;;) {
+    const message = await reader.next("a red message");
+    message.ack();
+    assert(message.streamFilterValue === "red", `only red arrives: ${message.text} (${message.streamFilterValue})`);
+    if (message.text === "end") break;
+    red.push(message.text);
+  }
+  assert(red.length === 40, `every red message: ${red.length}`);
+  const keptBack = reader.subscription.filteredOut;
+  assert(keptBack >= 0 && keptBack <= 81, `kept back on the client: ${keptBack}`);
+  reader.subscription.cancel();
+  connection.close();
+  log(`stream filters on ${server}: 40 red of 122 read back; the client kept back ${keptBack} that came in red chunks`);
+}
+
+/** Consumer priorities (RabbitMQ 4.0+): the higher one gets what it has room for, or refused in words. */
+async function consumerPriorities() {
+  const connection = connect(URL_, options);
+  const { server } = await event(connection, "connected");
+  const [major] = brokerVersion(server);
+  const queue = fresh("priority");
+  await connection.queueDeclare(queue, { durable: true });
+  if (major < 4) {
+    let refused = null;
+    try { connection.consume(queue, () => {}, { priority: 10 }); } catch (error) { refused = error; }
+    const words = `a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is ${server}`;
+    assert(refused?.name === "ConsumeInvalid" && refused.message === words, `x-priority on ${server} is refused in words: ${refused}`);
+    connection.close();
+    log(`consumer priorities on ${server}: refused in words, nothing sent`);
+    return;
+  }
+  const got = { high: 0, low: 0 };
+  const consumer = async (name, priority) => {
+    const c = connect(URL_, options);
+    const ready = event(c, "consumer-ready");
+    c.consume(queue, (message) => { got[name] += 1; message.ack(); }, { prefetch: 100, priority });
+    await ready;
+    return c;
+  };
+  const low = await consumer("low", 0);
+  const high = await consumer("high", 10);
+  await publishValued(connection, queue, Array.from({ length: 30 }, (_, i) => [`m-${i}`, null]));
+  await until("30 deliveries", () => got.high + got.low === 30);
+  assert(got.high === 30 && got.low === 0, `all to priority 10: ${JSON.stringify(got)}`);
+  for (const c of [low, high, connection]) c.close();
+  log(`consumer priorities on ${server}: 30 of 30 to priority 10, 0 to priority 0 (prefetch 100 each)`);
+}
+
 await init(wasm);
-await run({ helloWorld, workQueues, acknowledgements, durability, statusAndErrors, credentialsProvider, publishOutcomes, quorumAndStreams });
+await run({ helloWorld, workQueues, acknowledgements, durability, statusAndErrors, credentialsProvider, publishOutcomes, quorumAndStreams,
+  streamFilters, consumerPriorities });

@@ -283,7 +283,7 @@ impl Sim {
                 let auto_ack = self.ex.rng.chance(30);
                 let prefetch = self.ex.rng.range(0, 5) as u16;
                 vlog!(self, "subscribe to {source}");
-                self.consume_from(source, ConsumeOptions { auto_ack, prefetch, stream_offset: None });
+                self.consume_from(source, ConsumeOptions { auto_ack, prefetch, stream_offset: None, ..ConsumeOptions::default() });
             }
             _ => {
                 let live: Vec<ConsumerKey> = self
@@ -380,7 +380,7 @@ impl Sim {
                 !c.cancel_requested && !c.failed && c.exchange.as_ref().is_some_and(|s| s.durable_queue.as_deref() == Some(queue))
             });
             if !read {
-                let options = ConsumeOptions { auto_ack: false, prefetch: self.ex.rng.range(0, 5) as u16, stream_offset: None };
+                let options = ConsumeOptions { auto_ack: false, prefetch: self.ex.rng.range(0, 5) as u16, stream_offset: None, ..ConsumeOptions::default() };
                 self.consume_from(ConsumeFrom::durable(exchange, key, queue), options);
             }
         }
@@ -449,7 +449,7 @@ impl Sim {
 }
 
 fn options() -> ConsumeOptions {
-    ConsumeOptions { auto_ack: false, prefetch: 0, stream_offset: None }
+    ConsumeOptions { auto_ack: false, prefetch: 0, stream_offset: None, ..ConsumeOptions::default() }
 }
 
 fn unmarked(tags: &[u64]) -> Vec<(String, bool)> {

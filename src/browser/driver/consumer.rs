@@ -188,6 +188,17 @@ impl Consumer {
         driver.core.consumer_queue(self.key).map(str::to_owned)
     }
 
+    /// How many deliveries its stream filter
+    /// ([`ConsumeOptions::stream_filter`](crate::sans_io::core::ConsumeOptions::stream_filter))
+    /// kept from it: RabbitMQ filters per chunk, so messages of other values come
+    /// with a chunk that holds wanted ones; Burrow acks them (the stream's credit)
+    /// and counts them here.
+    pub fn filtered_out(&self) -> u64 {
+        let Some(shared) = self.shared.upgrade() else { return 0 };
+        let Ok(driver) = shared.try_borrow() else { return 0 };
+        driver.core.filtered_out(self.key)
+    }
+
     /// pika's `basic_cancel`: no more subscriptions. What was not read yet goes
     /// back to the broker, and the stream ends.
     pub fn cancel(&mut self) {

@@ -33,7 +33,8 @@ use self::publish::{ConfirmSink, Waiting};
 use crate::client::{ConnectOptions, ConnectionInfo, Credentials, SocketClose};
 use crate::rabbit::{BasicProperties, HeartBeats, PendingPublish, QueueOptions};
 use crate::sans_io::core::{
-    ConnectionEvent, ConsumeError, ConsumeOptions, Core, DeclareError, Phase, PublishError, ReliableOptions,
+    ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, Phase, PublishError,
+    ReliableOptions,
 };
 use crate::transport::now;
 
@@ -207,7 +208,8 @@ impl ReliableConnection {
     /// # Errors
     ///
     /// [`PublishError::Invalid`] for a message the broker would refuse or that breaks
-    /// a limit (nothing sent), [`PublishError::Stopped`] once stopped.
+    /// a limit (nothing sent; a `stream_filter_value` on a broker before RabbitMQ
+    /// 3.13 too), [`PublishError::Stopped`] once stopped.
     pub async fn basic_publish(
         &self,
         exchange: &str,
@@ -306,7 +308,9 @@ impl ReliableConnection {
     ///
     /// [`ConsumeError::Invalid`] for an empty or too long queue name (or a name
     /// RabbitMQ could not read back, see [`crate::rabbit::ConsumeFrom::check`]),
-    /// [`ConsumeError::Stopped`] once stopped.
+    /// or for a stream filter or priority the connected broker lacks
+    /// ([`crate::rabbit::RabbitError::Unsupported`]; made before connecting, the
+    /// consumer ends with it once the broker is known), [`ConsumeError::Stopped`] once stopped.
     pub fn basic_consume(
         &self,
         source: impl Into<crate::rabbit::ConsumeFrom>,
@@ -315,6 +319,12 @@ impl ReliableConnection {
         let key = self.shared.borrow_mut().core.basic_consume(now(), source, options)?;
         pump(&self.shared);
         Ok(Consumer::new(key, Rc::downgrade(&self.shared)))
+    }
+
+    /// How many deliveries `consumer`'s stream filter kept back (see
+    /// [`Consumer::filtered_out`]); 0 for an unknown consumer.
+    pub fn filtered_out(&self, consumer: ConsumerKey) -> u64 {
+        self.shared.borrow().core.filtered_out(consumer)
     }
 
     /// Waits until connected; `false` if it stopped instead (a CONNECT refusal, or

@@ -14,8 +14,8 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::errors::{ack_error, consume_error, error};
 use super::{entry, set, Entry};
-use crate::rabbit::{ConsumeFrom, StreamOffset};
-use crate::reliable::{AckError, AckHandle, ConsumeError, ConsumeOptions, Delivery};
+use crate::rabbit::{ConsumeFrom, StreamFilter, StreamOffset};
+use crate::reliable::{AckError, AckHandle, ConsumeError, ConsumeOptions, ConsumerKey, Delivery};
 
 #[wasm_bindgen(raw_module = "./message.js")]
 extern "C" {
@@ -43,6 +43,7 @@ extern "C" {
         timestamp: Option<f64>,
         delivery_count: Option<f64>,
         stream_offset: Option<f64>,
+        stream_filter_value: Option<&str>,
     ) -> JsValue;
 }
 
@@ -119,10 +120,14 @@ pub fn raw_consume(
     prefetch: u32,
     offset_kind: u32,
     offset: f64,
+    filter: Option<String>,
+    match_unfiltered: bool,
+    priority: Option<i32>,
     on_message: Function,
     on_end: Function,
 ) -> Result<u32, JsValue> {
-    consume_from(id, ConsumeFrom::queue(queue), auto_ack, prefetch, offset_kind, offset, on_message, on_end)
+    let options = consume_options(auto_ack, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
+    consume_from(id, ConsumeFrom::queue(queue), options, on_message, on_end)
 }
 
 /// As `rawConsume`, from an exchange with a binding key: transient, or durable
@@ -139,6 +144,9 @@ pub fn raw_consume_exchange(
     prefetch: u32,
     offset_kind: u32,
     offset: f64,
+    filter: Option<String>,
+    match_unfiltered: bool,
+    priority: Option<i32>,
     on_message: Function,
     on_end: Function,
 ) -> Result<u32, JsValue> {
@@ -146,27 +154,44 @@ pub fn raw_consume_exchange(
         Some(queue) => ConsumeFrom::durable(exchange, routing_key, queue),
         None => ConsumeFrom::exchange(exchange, routing_key),
     };
-    consume_from(id, source, auto_ack, prefetch, offset_kind, offset, on_message, on_end)
+    let options = consume_options(auto_ack, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
+    consume_from(id, source, options, on_message, on_end)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn consume_from(
-    id: u32,
-    source: ConsumeFrom,
+/// The consume options as `index.js` checked and encoded them: `filter` is the
+/// stream filter's values joined with commas (none may hold one), `priority` -128
+/// to 127.
+fn consume_options(
     auto_ack: bool,
     prefetch: u32,
     offset_kind: u32,
     offset: f64,
+    filter: Option<String>,
+    match_unfiltered: bool,
+    priority: Option<i32>,
+) -> ConsumeOptions {
+    let stream_filter = filter.map(|values| StreamFilter {
+        values: values.split(',').map(str::to_owned).collect(),
+        match_unfiltered,
+    });
+    ConsumeOptions {
+        auto_ack,
+        prefetch: prefetch.min(u32::from(u16::MAX)) as u16,
+        stream_offset: stream_offset(offset_kind, offset),
+        stream_filter,
+        priority: priority.map(|p| p.clamp(i32::from(i8::MIN), i32::from(i8::MAX)) as i8),
+    }
+}
+
+fn consume_from(
+    id: u32,
+    source: ConsumeFrom,
+    options: ConsumeOptions,
     on_message: Function,
     on_end: Function,
 ) -> Result<u32, JsValue> {
     let Some(entry) = entry(id) else {
         return Err(consume_error(ConsumeError::Stopped));
-    };
-    let options = ConsumeOptions {
-        auto_ack,
-        prefetch: prefetch.min(u32::from(u16::MAX)) as u16,
-        stream_offset: stream_offset(offset_kind, offset),
     };
     let mut consumer = entry.connection.basic_consume(source, options).map_err(consume_error)?;
     let key = consumer.key().0 as u32;
@@ -216,7 +241,14 @@ fn consume_from(
 /// and new after each reconnect); `undefined` before it subscribed.
 #[wasm_bindgen(js_name = rawConsumerQueue)]
 pub fn raw_consumer_queue(id: u32, consumer: u32) -> Option<String> {
-    entry(id)?.connection.consumer_queue(crate::sans_io::core::ConsumerKey(u64::from(consumer)))
+    entry(id)?.connection.consumer_queue(ConsumerKey(u64::from(consumer)))
+}
+
+/// `subscription.filteredOut`: how many messages consumer `consumer`'s stream
+/// filter kept back on the client (0 once its connection is gone).
+#[wasm_bindgen(js_name = rawFilteredOut)]
+pub fn raw_filtered_out(id: u32, consumer: u32) -> f64 {
+    entry(id).map_or(0.0, |entry| entry.connection.filtered_out(ConsumerKey(u64::from(consumer))) as f64)
 }
 
 /// `subscription.cancel()`: no more messages after those already on their way.
@@ -276,5 +308,6 @@ pub(super) fn message_object(entry: &Entry, token: f64, delivery: &crate::rabbit
         properties.timestamp.map(|t| t as f64),
         delivery.delivery_count.map(|n| n as f64),
         delivery.stream_offset.map(|n| n as f64),
+        properties.stream_filter_value.as_deref(),
     )
 }

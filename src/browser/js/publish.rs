@@ -112,6 +112,7 @@ pub(super) fn read_properties(given: &Object) -> (String, BasicProperties) {
             "type" => properties.kind = text,
             "userId" => properties.user_id = text,
             "appId" => properties.app_id = text,
+            "streamFilterValue" => properties.stream_filter_value = text,
             "priority" => properties.priority = value.as_f64().map(|p| p.clamp(0.0, 255.0) as u8),
             "timestamp" => properties.timestamp = value.as_f64().map(|t| t.max(0.0) as u64),
             "headers" => {

@@ -203,7 +203,7 @@ impl PeekRequest {
 /// consumer on the main connection, acked (a stream keeps them) and cancelled.
 async fn read_stream(main: Rc<ReliableConnection>, queue: &str, offset: StreamOffset, count: u64) -> Found {
     let prefetch = u16::try_from(count).unwrap_or(u16::MAX);
-    let options = ConsumeOptions { auto_ack: false, prefetch, stream_offset: Some(offset) };
+    let options = ConsumeOptions { auto_ack: false, prefetch, stream_offset: Some(offset), ..ConsumeOptions::default() };
     let mut consumer = match main.basic_consume(queue, options) {
         Ok(consumer) => consumer,
         Err(error) => return Found::Failed(error.to_string()),

@@ -147,6 +147,9 @@ fn properties_fields(draft: &Draft, typed: &ProducerDraft) -> Html {
                 { text("type", "type", &typed.kind) }
                 { text("app_id", "app-id", &typed.app_id) }
                 { text("user_id (must be the login)", "user-id", &typed.user_id) }
+                <TextField label="Stream filter value (RabbitMQ 3.13+)" name="stream-filter-value"
+                    value={typed.stream_filter_value.clone()} oninput={setter(draft, "stream-filter-value")}
+                    note="x-stream-filter-value: what a stream consumer's filter selects by; no commas" />
                 <label class="check"><input type="checkbox" name="timestamp" checked={typed.timestamp}
                     onchange={on_change(move |v| set_timestamp.emit(v))} />{ "timestamp: the time of publishing" }</label>
             </div>

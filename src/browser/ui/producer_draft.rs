@@ -42,6 +42,8 @@ pub struct ProducerDraft {
     pub kind: String,
     /// app_id.
     pub app_id: String,
+    /// A stream's filter value (x-stream-filter-value, RabbitMQ 3.13+).
+    pub stream_filter_value: String,
     /// user_id (RabbitMQ checks it is the connection's user).
     pub user_id: String,
     /// Set timestamp to the time of publishing.
@@ -69,6 +71,7 @@ impl ProducerDraft {
             message_id: String::new(),
             kind: String::new(),
             app_id: String::new(),
+            stream_filter_value: String::new(),
             user_id: String::new(),
             timestamp: false,
             headers: Vec::new(),
@@ -91,6 +94,7 @@ impl ProducerDraft {
             "message-id" => &mut self.message_id,
             "type" => &mut self.kind,
             "app-id" => &mut self.app_id,
+            "stream-filter-value" => &mut self.stream_filter_value,
             "user-id" => &mut self.user_id,
             _ => return,
         };
@@ -139,6 +143,7 @@ impl ProducerDraft {
             kind: text(&self.kind),
             user_id: text(&self.user_id),
             app_id: text(&self.app_id),
+            stream_filter_value: text(&self.stream_filter_value),
             headers: self.headers.iter().filter(|(name, _)| !name.trim().is_empty()).map(|(n, v)| (n.trim().to_owned(), v.clone())).collect(),
         })
     }

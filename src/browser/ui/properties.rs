@@ -23,6 +23,7 @@ pub fn property_rows(properties: &BasicProperties) -> Vec<(String, String)> {
     row("type", properties.kind.clone());
     row("user_id", properties.user_id.clone());
     row("app_id", properties.app_id.clone());
+    row("x-stream-filter-value", properties.stream_filter_value.clone());
     for (name, value) in &properties.headers {
         rows.push((format!("header {name}"), value.clone()));
     }

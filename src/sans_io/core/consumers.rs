@@ -40,9 +40,13 @@ impl Core {
         }
         let source = source.into();
         source.check().map_err(ConsumeError::Invalid)?;
-        if options.stream_offset.is_some() {
+        let arguments = options.arguments(None);
+        if arguments.is_stream() {
             check_stream_consume(options.auto_ack, options.prefetch).map_err(ConsumeError::Invalid)?;
         }
+        // Checked again at each subscription, against the broker of that link;
+        // here against the one connected now (none yet: it decides later).
+        arguments.check(self.server()).map_err(ConsumeError::Invalid)?;
         self.next_consumer += 1;
         let key = ConsumerKey(self.next_consumer);
         let spec = ConsumerSpec {
@@ -107,6 +111,19 @@ impl Core {
         }
     }
 
+    /// How many deliveries of a filtered stream consumer
+    /// ([`ConsumeOptions::stream_filter`]) Burrow kept from its reader because
+    /// their `x-stream-filter-value` was not asked for (RabbitMQ's filter is per
+    /// chunk); each was acked for the stream's credit. 0 for an unknown consumer.
+    pub fn filtered_out(&self, consumer: ConsumerKey) -> u64 {
+        self.consumers.get(&consumer).map_or(0, |spec| spec.stream.filtered_out())
+    }
+
+    /// The `server` header of the broker connected now (`RabbitMQ/4.0.5`).
+    pub fn server(&self) -> Option<&str> {
+        self.current.as_ref().filter(|c| c.connected).and_then(|c| c.link.channel().server())
+    }
+
     /// A consumer's subscription id on the current connection, while subscribed.
     pub fn consumer_tag(&self, consumer: ConsumerKey) -> Option<&SubscriptionId> {
         self.consumers.get(&consumer)?.sub.as_ref()
@@ -145,18 +162,20 @@ impl Core {
         let channel = current.link.channel_mut();
         // A stream consumer that was given something continues after what it acked.
         spec.stream.resubscribed();
-        let offset = spec.stream.resume().map(StreamOffset::Offset).or(spec.options.stream_offset);
+        let mut arguments = spec.options.arguments(spec.stream.resume().map(StreamOffset::Offset));
+        if spec.options.auto_ack {
+            // Refused when the consumer was made (a stream needs manual acks).
+            arguments.stream_offset = None;
+        }
         let window = spec.options.window();
-        let subscribed = match offset {
-            Some(offset) if !spec.options.auto_ack => match &spec.source {
-                ConsumeFrom::Queue(queue) => channel.basic_consume_stream(now, queue, window, &offset),
-                // Only a stream has offsets; RabbitMQ's subscription queue is classic.
-                ConsumeFrom::Exchange(_) => Err(RabbitError::InvalidStreamOffset(offset.header_value())),
-            },
-            // Auto-ack too: Burrow acks each delivery as the reader takes it, with a
-            // window; never `ack:client`, whose cumulative ACK would settle other
-            // subscriptions' deliveries (see `deliveries`).
-            _ => channel.basic_consume_from(now, &spec.source, AckMode::ClientIndividual, window),
+        // Auto-ack too: Burrow acks each delivery as the reader takes it, with a
+        // window; never `ack:client`, whose cumulative ACK would settle other
+        // subscriptions' deliveries (see `deliveries`). The channel refuses what
+        // this link's broker lacks (its `server` header), before sending.
+        let subscribed = match (&spec.source, arguments.stream_offset) {
+            // Only a stream has offsets; RabbitMQ's subscription queue is classic.
+            (ConsumeFrom::Exchange(_), Some(offset)) => Err(RabbitError::InvalidStreamOffset(offset.header_value())),
+            (source, _) => channel.basic_consume_arguments(now, source, AckMode::ClientIndividual, window, &arguments),
         };
         match subscribed {
             Ok(ConsumeOk { consumer_tag: sub, receipt }) => {

@@ -114,10 +114,23 @@ impl Core {
                 let _ = current.link.channel_mut().basic_ack(now, tag);
                 return;
             }
+            let value = delivery.properties.stream_filter_value.as_deref();
+            if spec.options.stream_filter.as_ref().is_some_and(|filter| !filter.admits(value)) {
+                // RabbitMQ filters per chunk: this message of another value came
+                // with the chunk. The ack is the stream's credit; without it the
+                // consumer would stall once a window of them arrived.
+                let _ = current.link.channel_mut().basic_ack(now, tag);
+                spec.stream.filtered(offset);
+                return;
+            }
         }
         if spec.options.auto_ack {
             // Burrow acks it; the reader has nothing to ack.
             delivery.delivery_tag = None;
+        }
+        if let (Some(offset), Some(_)) = (delivery.stream_offset, &spec.options.stream_filter) {
+            // A filter acks ahead of what waits here (see `StreamPosition::waits`).
+            spec.stream.waits(offset);
         }
         let first = spec.buffer.is_empty();
         spec.buffer.push_back(Buffered { delivery, tag, link });

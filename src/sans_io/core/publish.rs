@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::rabbit::{CheckedPublish, OutboxId, PendingPublish, RabbitError, Unsent};
+use crate::rabbit::{CheckedPublish, Feature, OutboxId, PendingPublish, RabbitError, Unsent};
 
 use super::{Core, Life, PublishError, ReliableEvent};
 
@@ -90,6 +90,10 @@ impl Core {
         if matches!(self.life, Life::Stopping | Life::Stopped) {
             return Err(PublishError::Stopped);
         }
+        if publish.properties.stream_filter_value.is_some() {
+            // Against the broker connected now; a publish made before, at its send.
+            Feature::StreamFilter.check(self.server()).map_err(|e| PublishError::Invalid(e.into()))?;
+        }
         publish.check(self.settings.max_frame).map_err(PublishError::Invalid)
     }
 
@@ -119,17 +123,25 @@ impl Core {
                 break;
             }
             let Some(Unsent { id, publish, sends }) = self.outbox.next_unsent() else { break };
-            match current.link.channel_mut().publish_checked(now, publish, sends > 0) {
+            let channel = current.link.channel_mut();
+            let sent = match publish.properties().stream_filter_value {
+                // An older broker would keep it as a plain header, filtering nothing.
+                Some(_) => Feature::StreamFilter.check(channel.server()).map_err(RabbitError::from),
+                None => Ok(()),
+            }
+            .and_then(|()| channel.publish_checked(now, publish, sends > 0).map_err(RabbitError::Client));
+            match sent {
                 Ok(receipt) => {
                     self.outbox.sent(id, receipt);
                     self.confirm_watch.sent(now);
                 }
-                // The session could not take it: it fails alone.
+                // The session could not take it, or this broker lacks stream
+                // filtering: it fails alone, nothing sent.
                 Err(error) => {
                     self.outbox.remove(id);
                     self.probation.remove(&id);
                     self.lone_deaths.remove(&id);
-                    failed.push((id, PublishError::Invalid(RabbitError::Client(error))));
+                    failed.push((id, PublishError::Invalid(error)));
                 }
             }
         }

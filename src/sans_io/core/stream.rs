@@ -27,18 +27,44 @@ pub(super) struct StreamPosition {
     /// come in offset order, so an acked offset at or below it is not coming again
     /// on it).
     link_high: Option<u64>,
+    /// Deliveries a stream filter kept from the reader (each counted once).
+    filtered_out: u64,
+    /// Offsets that arrived for the reader and were not handed out yet. A
+    /// filter acks what it keeps back as it arrives, ahead of these: they stay
+    /// a floor for where to resume until handed (else a lost connection would
+    /// skip them).
+    waiting: Set<u64>,
 }
 
 impl StreamPosition {
     /// Where to resubscribe: the lowest offset not acked, else after the highest
     /// acked; `None` before any delivery (then the consumer's own option counts).
     pub(super) fn resume(&self) -> Option<u64> {
-        self.pending.first().copied().or_else(|| self.max_acked.map(|m| m.saturating_add(1)))
+        let base = self.pending.first().copied().or_else(|| self.max_acked.map(|m| m.saturating_add(1)));
+        // Only below an ack (a filter's): otherwise what waits is above every ack,
+        // and a consumer given nothing yet still starts from its own offset.
+        let waiting = self.waiting.first().copied().filter(|w| self.max_acked.is_some_and(|m| *w < m));
+        match (base, waiting) {
+            (Some(base), Some(waiting)) => Some(base.min(waiting)),
+            (base, waiting) => base.or(waiting),
+        }
+    }
+
+    /// A delivery at `offset` waits for the reader (tracked for a filtered
+    /// consumer only: without a filter nothing is acked ahead of it).
+    pub(super) fn waits(&mut self, offset: u64) {
+        self.waiting.insert(offset);
     }
 
     /// A new subscription (after a reconnect) starts reading again.
     pub(super) fn resubscribed(&mut self) {
         self.link_high = None;
+        if self.resume().is_none() {
+            // It starts from its own offset again (given nothing yet): what
+            // waited unread is no floor (a consumer from `next` would otherwise
+            // be sent back to it later, out of order; simulation seed 5490).
+            self.waiting.clear();
+        }
     }
 
     /// A delivery at `offset` arrived: `false` when it was acked already (it must
@@ -52,6 +78,7 @@ impl StreamPosition {
     /// was given before. (Counted when taken, not when it arrived: one dropped
     /// unread with its connection was never given.)
     pub(super) fn handed(&mut self, offset: u64) -> bool {
+        self.waiting.remove(&offset);
         let repeat = self.high.is_some_and(|high| offset <= high);
         self.high = Some(self.high.map_or(offset, |high| high.max(offset)));
         self.pending.insert(offset);
@@ -61,6 +88,7 @@ impl StreamPosition {
     /// The user acked `offset`.
     pub(super) fn acked(&mut self, offset: u64) {
         self.pending.remove(&offset);
+        self.waiting.remove(&offset);
         self.acked.insert(offset);
         self.max_acked = Some(self.max_acked.map_or(offset, |m| m.max(offset)));
         // An acked offset below the next resume point that the current
@@ -72,5 +100,17 @@ impl StreamPosition {
         while self.acked.len() > ACKED_OFFSETS_KEPT {
             self.acked.pop_first();
         }
+    }
+
+    /// The delivery at `offset` (arrived, not acked before) is not for the reader
+    /// (a stream filter's): acked here, and counted.
+    pub(super) fn filtered(&mut self, offset: u64) {
+        self.filtered_out = self.filtered_out.saturating_add(1);
+        self.acked(offset);
+    }
+
+    /// How many deliveries a stream filter kept from the reader.
+    pub(super) fn filtered_out(&self) -> u64 {
+        self.filtered_out
     }
 }

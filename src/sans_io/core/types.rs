@@ -7,7 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::client::Backoff;
-use crate::rabbit::{Delivery, OutboxLimits, StreamOffset, ROUND_TRIP_MAX_FRAME};
+use crate::rabbit::{ConsumeArguments, Delivery, OutboxLimits, StreamFilter, StreamOffset, ROUND_TRIP_MAX_FRAME};
 use crate::stomp::Limits;
 
 use super::{ConsumeError, Pacing};
@@ -182,19 +182,42 @@ pub struct ConsumeOptions {
     /// 0. After a reconnect the consumer continues from what it had not acked,
     /// whatever this says.
     pub stream_offset: Option<StreamOffset>,
+    /// For a stream (RabbitMQ 3.13+): only messages published with these
+    /// `x-stream-filter-value`s (pika: `arguments={'x-stream-filter': [...]}`).
+    /// The broker filters per chunk, so Burrow filters each message again and acks
+    /// what it kept from the reader (the ack is a stream's credit); the consumer's
+    /// count of them: [`super::Core::filtered_out`]. Needs manual ack and a prefetch
+    /// above 0; without [`ConsumeOptions::stream_offset`] it starts at `next`.
+    /// Refused on an older broker ([`crate::rabbit::RabbitError::Unsupported`]).
+    pub stream_filter: Option<StreamFilter>,
+    /// The consumer's priority (`x-priority`, RabbitMQ 4.0+; `None`: 0). Refused
+    /// on an older broker, which would ignore it ([`crate::rabbit::RabbitError::Unsupported`]).
+    pub priority: Option<i8>,
 }
 
 impl Default for ConsumeOptions {
     /// Manual acknowledgement, prefetch 1: the tutorial's fair dispatch.
     fn default() -> Self {
-        ConsumeOptions { auto_ack: false, prefetch: 1, stream_offset: None }
+        ConsumeOptions { auto_ack: false, prefetch: 1, stream_offset: None, stream_filter: None, priority: None }
     }
 }
 
 impl ConsumeOptions {
     /// A stream consumer from `offset` with manual ack and `prefetch` unacked at once.
     pub fn stream(offset: StreamOffset, prefetch: u16) -> Self {
-        ConsumeOptions { auto_ack: false, prefetch, stream_offset: Some(offset) }
+        ConsumeOptions { auto_ack: false, prefetch, stream_offset: Some(offset), ..ConsumeOptions::default() }
+    }
+
+    /// The SUBSCRIBE arguments, starting a stream at `resume` when given (where a
+    /// resubscription continues), else at [`ConsumeOptions::stream_offset`], else
+    /// (a filtered stream consumer) at `next`.
+    pub fn arguments(&self, resume: Option<StreamOffset>) -> ConsumeArguments {
+        let default_start = self.stream_filter.as_ref().map(|_| StreamOffset::Next);
+        ConsumeArguments {
+            stream_offset: resume.or(self.stream_offset).or(default_start),
+            stream_filter: self.stream_filter.clone(),
+            priority: self.priority,
+        }
     }
 
     /// The prefetch the SUBSCRIBE asks for: an auto-ack consumer's window, or

@@ -5,8 +5,8 @@ use crate::sans_io::map::Map;
 use std::time::Duration;
 
 use super::{
-    check_name, limits, check_stream_consume, escape_name, queue_type, BasicProperties, CheckedPublish, ConsumeFrom, PendingPublish,
-    QueueOptions, RabbitError, StreamOffset, INTEGER_ARGUMENTS, RESENT_HEADER, STREAM_OFFSET_HEADER,
+    check_name, limits, check_stream_consume, escape_name, queue_type, BasicProperties, CheckedPublish, ConsumeArguments,
+    ConsumeFrom, Feature, PendingPublish, QueueOptions, RabbitError, StreamOffset, INTEGER_ARGUMENTS, RESENT_HEADER,
     SUPPORTED_ARGUMENTS,
 };
 use crate::client::{AckMode, ClientError, ReceiptId, Session, SubscriptionId};
@@ -193,6 +193,9 @@ impl Channel {
             body,
             properties: properties.clone(),
         };
+        if publish.properties.stream_filter_value.is_some() {
+            Feature::StreamFilter.check(self.server())?;
+        }
         let (destination, headers, body) = CheckedPublish::new(publish, self.max_frame)?.into_send_parts();
         Ok(self.session.send(now, &destination, headers, body, confirm)?)
     }
@@ -241,7 +244,7 @@ impl Channel {
     ) -> Result<ConsumeOk, RabbitError> {
         let prefetch = prefetch.unwrap_or(self.prefetch);
         let ack = if auto_ack { AckMode::Auto } else { AckMode::ClientIndividual };
-        self.subscribe(now, queue, ack, prefetch, None)
+        self.subscribe(now, queue, ack, prefetch, &ConsumeArguments::default())
     }
 
     /// `basic_consume(queue)` with the STOMP ack mode given outright: `client`
@@ -254,7 +257,7 @@ impl Channel {
         ack: AckMode,
         prefetch: u16,
     ) -> Result<ConsumeOk, RabbitError> {
-        self.subscribe(now, queue, ack, prefetch, None)
+        self.subscribe(now, queue, ack, prefetch, &ConsumeArguments::default())
     }
 
     /// `basic_consume(queue, arguments={'x-stream-offset': offset})` on a stream:
@@ -275,7 +278,38 @@ impl Channel {
         offset: &StreamOffset,
     ) -> Result<ConsumeOk, RabbitError> {
         check_stream_consume(false, prefetch)?;
-        self.subscribe(now, queue, AckMode::ClientIndividual, prefetch, Some(offset))
+        let arguments = ConsumeArguments { stream_offset: Some(*offset), ..ConsumeArguments::default() };
+        self.subscribe(now, queue, AckMode::ClientIndividual, prefetch, &arguments)
+    }
+
+    /// `basic_consume(queue, arguments={...})` with what [`ConsumeArguments`] holds:
+    /// a stream's offset and filter, a priority. What the connected broker lacks
+    /// (by its `server` header: a stream filter before RabbitMQ 3.13, a priority
+    /// before 4.0) is refused here, because that broker would ignore it silently.
+    ///
+    /// # Errors
+    ///
+    /// [`RabbitError::Unsupported`], [`RabbitError::InvalidStreamFilter`],
+    /// [`RabbitError::StreamConsume`] for a stream subscription without manual acks
+    /// or prefetch, and the name checks of [`ConsumeFrom::check`]. Nothing is sent then.
+    pub fn basic_consume_arguments(
+        &mut self,
+        now: Duration,
+        source: &ConsumeFrom,
+        ack: AckMode,
+        prefetch: u16,
+        arguments: &ConsumeArguments,
+    ) -> Result<ConsumeOk, RabbitError> {
+        arguments.check(self.server())?;
+        if arguments.is_stream() {
+            check_stream_consume(ack == AckMode::Auto, prefetch)?;
+        }
+        self.subscribe_to(now, source, ack, prefetch, arguments)
+    }
+
+    /// The connected broker's `server` header (`RabbitMQ/3.10.8`), once connected.
+    pub fn server(&self) -> Option<&str> {
+        self.session.info().and_then(|info| info.server.as_deref())
     }
 
     /// `basic_consume` from a [`ConsumeFrom`]: a queue as
@@ -298,7 +332,7 @@ impl Channel {
         ack: AckMode,
         prefetch: u16,
     ) -> Result<ConsumeOk, RabbitError> {
-        self.subscribe_to(now, source, ack, prefetch, None)
+        self.subscribe_to(now, source, ack, prefetch, &ConsumeArguments::default())
     }
 
     fn subscribe(
@@ -307,9 +341,9 @@ impl Channel {
         queue: &str,
         ack: AckMode,
         prefetch: u16,
-        offset: Option<&StreamOffset>,
+        arguments: &ConsumeArguments,
     ) -> Result<ConsumeOk, RabbitError> {
-        self.subscribe_to(now, &ConsumeFrom::queue(queue), ack, prefetch, offset)
+        self.subscribe_to(now, &ConsumeFrom::queue(queue), ack, prefetch, arguments)
     }
 
     fn subscribe_to(
@@ -318,15 +352,13 @@ impl Channel {
         source: &ConsumeFrom,
         ack: AckMode,
         prefetch: u16,
-        offset: Option<&StreamOffset>,
+        arguments: &ConsumeArguments,
     ) -> Result<ConsumeOk, RabbitError> {
         let destination = source.destination()?;
         // Always sent: without it RabbitMQ keeps whatever prefetch an earlier
         // SUBSCRIBE on this connection set.
         let mut headers = vec![("prefetch-count".to_owned(), prefetch.to_string())];
-        if let Some(offset) = offset {
-            headers.push((STREAM_OFFSET_HEADER.to_owned(), offset.header_value()));
-        }
+        headers.extend(arguments.headers());
         let transient_queue = source.is_transient().then(|| self.transient_queue_name()).flatten();
         match &transient_queue {
             Some(name) => headers.extend(transient_queue_headers(name)),

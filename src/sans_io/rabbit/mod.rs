@@ -30,6 +30,7 @@
 
 mod channel;
 mod diagnose;
+mod features;
 mod limits;
 mod link;
 mod outbox;
@@ -41,6 +42,10 @@ mod routing;
 mod source;
 
 pub use channel::{Channel, ConsumeOk, Consumer};
+pub use features::{
+    check_filter_value, BrokerVersion, ConsumeArguments, Feature, StreamFilter, Unsupported, MATCH_UNFILTERED_HEADER, PRIORITY_HEADER,
+    STREAM_FILTER_HEADER, STREAM_FILTER_VALUE_HEADER,
+};
 pub use diagnose::{diagnose_consume, diagnose_declare, QueueFacts};
 pub use limits::{
     check_basic_publish, check_publish_size, publish_frame_size, FrameTooLarge, ROUND_TRIP_MAX_FRAME,

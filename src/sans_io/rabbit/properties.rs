@@ -1,7 +1,7 @@
 //! What travels with a message ([`BasicProperties`], as SEND headers) and what
 //! comes back to a consumer ([`Delivery`], read from a MESSAGE).
 
-use super::{parse_destination, RabbitError, Route};
+use super::{check_filter_value, parse_destination, RabbitError, Route, STREAM_FILTER_VALUE_HEADER};
 use crate::client::{Message, SubscriptionId};
 
 /// pika's `BasicProperties`: what travels with a message.
@@ -47,12 +47,17 @@ pub struct BasicProperties {
     pub user_id: Option<String>,
     /// The publishing application.
     pub app_id: Option<String>,
+    /// A stream's filter value (`x-stream-filter-value`, RabbitMQ 3.13+): a
+    /// consumer with a [`super::StreamFilter`] gets only the messages of its values.
+    /// No comma, not empty (see [`super::check_filter_value`]).
+    pub stream_filter_value: Option<String>,
     /// Application headers (pika's `headers={...}`), as text.
     pub headers: Vec<(String, String)>,
 }
 
 /// STOMP headers that map onto [`BasicProperties`] fields.
-const PROPERTY_HEADERS: [&str; 12] = [
+const PROPERTY_HEADERS: [&str; 13] = [
+    STREAM_FILTER_VALUE_HEADER,
     "persistent",
     "content-type",
     "content-encoding",
@@ -138,6 +143,10 @@ impl BasicProperties {
         put("type", self.kind.clone());
         put("user-id", self.user_id.clone());
         put("app-id", self.app_id.clone());
+        if let Some(value) = &self.stream_filter_value {
+            check_filter_value(value)?;
+        }
+        put(STREAM_FILTER_VALUE_HEADER, self.stream_filter_value.clone());
         for (name, value) in &self.headers {
             let taken = PROPERTY_HEADERS.contains(&name.as_str())
                 || RESERVED_HEADERS.contains(&name.as_str())
@@ -179,6 +188,7 @@ impl BasicProperties {
             kind: get("type"),
             user_id: get("user-id"),
             app_id: get("app-id"),
+            stream_filter_value: get(STREAM_FILTER_VALUE_HEADER),
             headers: custom,
         }
     }

@@ -216,6 +216,10 @@ pub enum StreamConsumeProblem {
     AutoAck,
     /// Prefetch 0: RabbitMQ closes the connection (a stream needs credit).
     NoPrefetch,
+    /// A consumer priority: RabbitMQ 4.0.5 refuses `x-priority` on a stream
+    /// (measured: "PRECONDITION_FAILED - invalid arg 'x-priority' … of queue type
+    /// rabbit_stream_queue").
+    Priority,
 }
 
 impl fmt::Display for StreamConsumeProblem {
@@ -227,6 +231,9 @@ impl fmt::Display for StreamConsumeProblem {
             StreamConsumeProblem::NoPrefetch => {
                 f.write_str("a stream consumer needs a prefetch above 0 (it is the consumer's credit)")
             }
+            StreamConsumeProblem::Priority => f.write_str(
+                "a stream consumer takes no priority (RabbitMQ refuses x-priority on a stream with PRECONDITION_FAILED)",
+            ),
         }
     }
 }

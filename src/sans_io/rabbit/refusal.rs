@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{limits, outbox, QueueType, QueueTypeProblem, StreamConsumeProblem, SUPPORTED_ARGUMENTS};
+use super::{features, limits, outbox, QueueType, QueueTypeProblem, StreamConsumeProblem, SUPPORTED_ARGUMENTS};
 use crate::client::{ClientError, ServerError};
 
 /// What kind of refusal an ERROR frame carries, after AMQP's reply codes.
@@ -176,12 +176,19 @@ pub enum RabbitError {
         /// What it does not allow.
         problem: QueueTypeProblem,
     },
-    /// A stream subscription RabbitMQ would answer by closing the connection.
+    /// A stream subscription RabbitMQ would refuse (closing the connection).
     #[error("{0} (RabbitMQ closes the connection otherwise)")]
     StreamConsume(StreamConsumeProblem),
     /// A stream offset that is not `first`, `last`, `next`, `offset=N` or `timestamp=S`.
     #[error("{0:?} is not a stream offset: use first, last, next, offset=N or timestamp=<seconds>")]
     InvalidStreamOffset(String),
+    /// A stream filter (or a publish's filter value) RabbitMQ's STOMP plugin
+    /// cannot carry as given.
+    #[error("{0}")]
+    InvalidStreamFilter(String),
+    /// The connected broker lacks the feature (it would ignore it silently).
+    #[error("{0}")]
+    Unsupported(#[from] features::Unsupported),
     /// An application header that STOMP or RabbitMQ uses for itself.
     #[error("the header name {0:?} is reserved; choose another application header name")]
     ReservedHeader(String),

@@ -131,7 +131,14 @@ export async function sample(element: Element): Promise<void> {
   const consumeOptions: ConsumeOptions = { ack: "manual", prefetch: 10, offset: offsets[0] };
   const subscription: Subscription = connection.consume("task_queue", (message) => void read(message), consumeOptions);
   const readsQueue: string | undefined = subscription.queue;
-  const state: [number, boolean, string | undefined] = [subscription.consumer, subscription.active, readsQueue];
+  const state: [number, boolean, string | undefined, number] = [subscription.consumer, subscription.active, readsQueue, subscription.filteredOut];
+  const filtered: ConsumeOptions = { offset: "first", prefetch: 10, streamFilter: ["red", "blue"], matchUnfiltered: true };
+  const single: ConsumeOptions = { streamFilter: "red", prefetch: 10, priority: -5 };
+  connection.consume("events", (message) => { const value: string | undefined = message.streamFilterValue; void value; }, filtered).cancel();
+  const iterated = connection.messages("events", single);
+  const keptBack: number = iterated.filteredOut;
+  iterated.cancel();
+  await connection.publish("events", "red one", { streamFilterValue: "red" });
   subscription.cancel();
   const declareExchange: ExchangeDeclareOptions = { durable: true, autoDelete: false };
   await connection.exchangeDeclare("topic_logs", "topic", declareExchange);
@@ -196,7 +203,7 @@ export async function sample(element: Element): Promise<void> {
     queue: "hello", panels: ["connection", "queue", "producer", "consumers", "guide"], connect: true, title: "Burrow" };
   const widget: Widget = mount(element, widgetOptions);
   widget.unmount();
-  void [memory, state, status, outbox, countdown, up, frames];
+  void [memory, state, keptBack, status, outbox, countdown, up, frames];
 
   // @ts-expect-error a number is not a queue name
   await connection.publish(42, "x");

@@ -221,6 +221,13 @@ export interface PublishOptions {
   priority?: number;
   /** Application headers; names starting "x-" and STOMP's own are refused (PublishInvalidError). */
   headers?: Record<string, HeaderValue>;
+  /**
+   * For a stream (RabbitMQ 3.13+): the message's filter value (x-stream-filter-value),
+   * what a consumer's `streamFilter` selects by. A non-empty string without commas
+   * (else a TypeError). On an older broker (by CONNECTED's `server` header) the
+   * publish is refused with PublishInvalidError saying so, nothing sent.
+   */
+  streamFilterValue?: string;
 }
 
 /** `call`'s options: the publish options but `replyTo` (the call sets it), and a timeout. */
@@ -281,6 +288,8 @@ export interface Message {
   readonly deliveryCount: number | undefined;
   /** Streams: its offset (x-stream-offset). */
   readonly streamOffset: number | undefined;
+  /** Streams: the filter value it was published with (x-stream-filter-value). */
+  readonly streamFilterValue: string | undefined;
   /** The body parsed as JSON; throws a SyntaxError saying so when it is not JSON. */
   json(): unknown;
   /** pika's basic_ack, on the connection it came on. Throws StaleError when that
@@ -352,6 +361,28 @@ export interface ConsumeOptions {
    * from the first message it did not ack, whatever this says.
    */
   offset?: StreamOffset;
+  /**
+   * For a stream (RabbitMQ 3.13+): only the messages published with this
+   * `streamFilterValue` (or one of these), RabbitMQ's x-stream-filter. RabbitMQ
+   * filters per chunk, so other values come along: Burrow drops those on the
+   * client, acks them (a stream's credit) and counts them in
+   * `Subscription.filteredOut`. Needs `ack: "manual"` and a prefetch above 0;
+   * without `offset` it starts at "next". Values are non-empty strings without
+   * commas (else a TypeError). On an older broker (by CONNECTED's `server` header)
+   * the consume is refused with ConsumeInvalidError saying so, nothing sent.
+   */
+  streamFilter?: string | readonly string[];
+  /** With `streamFilter`: also the messages published without a filter value
+   * (x-stream-match-unfiltered; default false). */
+  matchUnfiltered?: boolean;
+  /**
+   * The consumer's priority, -128 to 127 (x-priority, RabbitMQ 4.0+; default 0):
+   * a queue gives its messages to the highest-priority consumers that have room
+   * (prefetch), lower ones only when those are full. Not the message priority of
+   * `PublishOptions.priority`. On an older broker, which ignores it silently, the
+   * consume is refused with ConsumeInvalidError saying so, nothing sent.
+   */
+  priority?: number;
 }
 
 /** A status listener for `on` / `off`: "status" gets every event, a type only its own. */
@@ -477,6 +508,9 @@ export declare class Subscription {
   readonly queue: string | undefined;
   /** The consumer's number, as in `consumer-ready` / `consumer-failed` status events. */
   readonly consumer: number;
+  /** How many messages its `streamFilter` kept back on the client (other values
+   * that came in a chunk RabbitMQ delivered); each was acked for the stream's credit. */
+  readonly filteredOut: number;
   /** False once cancelled, closed with its connection, or refused by RabbitMQ. */
   readonly active: boolean;
 }
@@ -487,6 +521,8 @@ export interface MessageIterator extends AsyncIterableIterator<Message> {
   readonly buffered: number;
   /** The consumer's number, as in status events. */
   readonly consumer: number;
+  /** How many messages its `streamFilter` kept back on the client (as `Subscription.filteredOut`). */
+  readonly filteredOut: number;
   /** Ends the iteration (as `break` does): cancels the consumer. */
   cancel(): void;
   /** The next message; done once cancelled or closed; rejects with ConsumeRefusedError

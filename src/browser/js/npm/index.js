@@ -12,6 +12,7 @@ import { NotInitializedError } from "./errors.js";
 import { SETTLE, Message } from "./message.js";
 import { MessageIterator, PUSH, END, ATTACH } from "./iterator.js";
 import * as check from "./checks.js";
+import { consumeSource, consumeOptions, filterValue, stompDestination } from "./consume_options.js";
 
 export {
   BurrowError, NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
@@ -63,16 +64,14 @@ const CONNECT_OPTIONS = ["login", "passcode", "vhost", "heartbeatOutgoing", "hea
   "credentials", "credentialsTimeout"];
 const DECLARE_OPTIONS = ["durable", "exclusive", "autoDelete", "arguments"];
 const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncoding", "correlationId", "replyTo",
-  "expiration", "messageId", "timestamp", "type", "userId", "appId", "priority", "headers"];
+  "expiration", "messageId", "timestamp", "type", "userId", "appId", "priority", "headers", "streamFilterValue"];
 const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlationId", "replyTo", "messageId",
   "type", "userId", "appId"];
-const CONSUME_OPTIONS = ["ack", "prefetch", "offset"];
 const CALL_OPTIONS = ["timeout", ...PUBLISH_OPTIONS.filter((name) => name !== "replyTo")];
 const REPLY_OPTIONS = PUBLISH_OPTIONS.filter((name) => name !== "exchange" && name !== "replyTo");
 const CALL_TIMEOUT = 30000;
 const EVENTS = ["status", "connecting", "connected", "reconnecting", "renewing", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
   "warning", "stopped", "subscription-gap"];
-const SOURCE_KEYS = ["exchange", "routingKey", "queue", "durable"];
 const EXCHANGE_DECLARE_OPTIONS = ["durable", "autoDelete"];
 const MAX_U32 = 4294967295;
 
@@ -259,15 +258,10 @@ export class Connection {
     const where = "consume";
     const from = consumeSource(where, source);
     if (typeof onMessage !== "function") throw check.wrong(where, "onMessage", "a function", onMessage);
-    const settings = consumeOptions(where, options, 0);
-    sourceWithOffset(where, from, settings);
+    const settings = consumeOptions(where, options, 0, from);
     let subscription = null;
     const onEnd = (error) => subscription?.[ENDED](error);
-    const key = from.exchange === undefined
-      ? raw.rawConsume(this.#id, from.queue, settings.auto, settings.prefetch, settings.offsetKind, settings.offset,
-        onMessage, onEnd)
-      : raw.rawConsumeExchange(this.#id, from.exchange, from.routingKey, from.queue, settings.auto, settings.prefetch,
-        settings.offsetKind, settings.offset, onMessage, onEnd);
+    const key = rawConsume(this.#id, from, settings, settings.auto, onMessage, onEnd);
     subscription = new Subscription(CREATE, this.#id, key);
     return subscription;
   }
@@ -280,17 +274,13 @@ export class Connection {
   messages(source, options) {
     const where = "messages";
     const from = consumeSource(where, source);
-    const settings = consumeOptions(where, options, 1);
-    sourceWithOffset(where, from, settings);
+    const settings = consumeOptions(where, options, 1, from);
     // Always manual underneath: "auto" acks each message as the loop takes it, so
     // the broker still stops at the prefetch.
     const iterator = new MessageIterator(settings.auto);
     const push = (message) => iterator[PUSH](message);
     const end = (error) => iterator[END](error);
-    const key = from.exchange === undefined
-      ? raw.rawConsume(this.#id, from.queue, false, settings.prefetch, settings.offsetKind, settings.offset, push, end)
-      : raw.rawConsumeExchange(this.#id, from.exchange, from.routingKey, from.queue, false, settings.prefetch,
-        settings.offsetKind, settings.offset, push, end);
+    const key = rawConsume(this.#id, from, settings, false, push, end);
     iterator[ATTACH](new Subscription(CREATE, this.#id, key));
     return iterator;
   }
@@ -470,6 +460,15 @@ export class Subscription {
     return this.#key;
   }
 
+  /**
+   * How many messages its stream filter kept back on the client: RabbitMQ
+   * filters a stream per chunk, so other values come along; they are acked (a
+   * stream's credit) and counted here instead of reaching `onMessage`.
+   */
+  get filteredOut() {
+    return raw.rawFilteredOut(this.#connection, this.#key);
+  }
+
   /** False once cancelled, closed with its connection, or refused by RabbitMQ. */
   get active() {
     return this.#active;
@@ -480,102 +479,13 @@ export class Subscription {
   }
 }
 
-/**
- * What `consume` and `messages` read: `{ queue }` for a queue's name, or
- * `{ exchange, routingKey, queue }` (queue only for a durable subscription).
- */
-/**
- * A stompjs destination as Burrow's source: `/topic/<key>` (amq.topic),
- * `/exchange/<name>[/<key>]`, `/amq/queue/<name>`; null for a plain name. `%2F`
- * reads as `/`, as RabbitMQ reads it. `/queue/…` and `/temp-queue/…` make RabbitMQ
- * declare a queue, which Burrow never does unasked: a TypeError says what to call.
- */
-function stompDestination(where, text) {
-  if (text.charCodeAt(0) !== 47) return null; // not "/": a queue's or key's name
-  const decode = (part) => part.replaceAll("%2F", "/");
-  if (text.startsWith("/topic/")) return { exchange: "amq.topic", routingKey: decode(text.slice(7)) };
-  if (text.startsWith("/exchange/")) {
-    const rest = text.slice(10);
-    const at = rest.indexOf("/");
-    if (at < 0) return { exchange: decode(rest), routingKey: "" };
-    return { exchange: decode(rest.slice(0, at)), routingKey: decode(rest.slice(at + 1)) };
-  }
-  if (text.startsWith("/amq/queue/")) return { queue: decode(text.slice(11)) };
-  if (text.startsWith("/queue/")) {
-    const name = decode(text.slice(7));
-    throw new TypeError(`${where}: "${text}" is a stompjs destination that makes RabbitMQ declare the queue; Burrow never declares unasked: `
-      + `call queueDeclare(${JSON.stringify(name)}, { durable: true }) once, then use the name ${JSON.stringify(name)}`);
-  }
-  if (text.startsWith("/temp-queue/")) {
-    throw new TypeError(`${where}: "${text}" is a reply queue: use connection.call() for request/reply`);
-  }
-  return null;
-}
-
-function consumeSource(where, source) {
-  if (typeof source === "string") {
-    const to = stompDestination(where, source);
-    if (to === null || to.queue !== undefined) return { queue: to?.queue ?? source };
-    return { exchange: to.exchange, routingKey: to.routingKey, queue: undefined };
-  }
-  // The first argument is `queue` unless it is an exchange subscription.
-  if (source === null || typeof source !== "object" || Array.isArray(source) || !("exchange" in source)) {
-    throw check.wrong(where, "queue", "a queue's name, or { exchange, routingKey, queue?, durable? } to subscribe to an exchange", source);
-  }
-  const given = check.options(where, "source", source, SOURCE_KEYS);
-  const exchange = check.string(where, "source.exchange", given.exchange);
-  const routingKey = given.routingKey === undefined ? "" : check.string(where, "source.routingKey", given.routingKey);
-  const durable = check.optionalBoolean(where, "source.durable", given.durable) ?? false;
-  if (durable) {
-    if (typeof given.queue !== "string" || given.queue === "") {
-      throw check.wrong(where, "source.queue", "a queue's name (a durable subscription is a named queue)", given.queue);
-    }
-    return { exchange, routingKey, queue: given.queue };
-  }
-  if (given.queue !== undefined) {
-    throw check.wrong(where, "source.durable", "true with source.queue (a transient subscription's queue is RabbitMQ's)", given.durable);
-  }
-  return { exchange, routingKey, queue: undefined };
-}
-
-/** Only a stream has offsets: an exchange subscription's queue is classic. */
-function sourceWithOffset(where, from, settings) {
-  if (from.exchange !== undefined && settings.offsetKind !== 0) {
-    throw new TypeError(`${where}: options.offset is for a stream; an exchange subscription's queue has no offsets`);
-  }
-}
-
-/** The consume options, checked; `minPrefetch` is 1 for `messages()` (its buffer must be bounded). */
-function consumeOptions(where, options, minPrefetch) {
-  const given = check.options(where, "options", options, CONSUME_OPTIONS) ?? {};
-  if (given.ack !== undefined && given.ack !== "manual" && given.ack !== "auto") {
-    throw check.wrong(where, "options.ack", '"manual" or "auto"', given.ack);
-  }
-  const prefetch = given.prefetch === undefined ? 1 : given.prefetch;
-  if (typeof prefetch !== "number" || !Number.isInteger(prefetch) || prefetch < minPrefetch || prefetch > 65535) {
-    const why = minPrefetch === 1 ? " (0, unlimited, would let the buffer grow without bound)" : " (0 is unlimited)";
-    throw check.wrong(where, "options.prefetch", `a whole number from ${minPrefetch} to 65535${why}`, given.prefetch);
-  }
-  const [offsetKind, offset] = streamOffset(where, given.offset);
-  return { auto: given.ack === "auto", prefetch, offsetKind, offset };
-}
-
-/** A stream offset as (kind, value): 0 none, 1 first, 2 last, 3 next, 4 an offset, 5 a timestamp in seconds. */
-function streamOffset(where, value) {
-  const what = "options.offset";
-  if (value === undefined) return [0, 0];
-  const named = ["first", "last", "next"].indexOf(value);
-  if (named >= 0) return [named + 1, 0];
-  if (typeof value === "number") {
-    if (!Number.isSafeInteger(value) || value < 0) throw check.wrong(where, what, "a whole number 0 or more (an offset)", value);
-    return [4, value];
-  }
-  if (value instanceof Date) return [5, check.epochSeconds(where, what, value)];
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    const given = check.options(where, what, value, ["timestamp"]);
-    return [5, check.epochSeconds(where, `${what}.timestamp`, given.timestamp)];
-  }
-  throw check.wrong(where, what, '"first", "last", "next", an offset, a Date or { timestamp }', value);
+/** Starts a consumer in the wasm from a checked source and settings; returns its number. */
+function rawConsume(id, from, settings, auto, onMessage, onEnd) {
+  const { prefetch, offsetKind, offset, filter, matchUnfiltered, priority } = settings;
+  return from.exchange === undefined
+    ? raw.rawConsume(id, from.queue, auto, prefetch, offsetKind, offset, filter, matchUnfiltered, priority, onMessage, onEnd)
+    : raw.rawConsumeExchange(id, from.exchange, from.routingKey, from.queue, auto, prefetch, offsetKind, offset, filter,
+      matchUnfiltered, priority, onMessage, onEnd);
 }
 
 /** The publish options, checked, as the wasm reads them; `undefined` when there are none. */
@@ -595,6 +505,10 @@ function publishProperties(options, where = "publish") {
   }
   if (given.priority !== undefined) {
     out.priority = check.optionalWhole(where, "options.priority", given.priority, 0, 255);
+    any = true;
+  }
+  if (given.streamFilterValue !== undefined) {
+    out.streamFilterValue = filterValue(where, "options.streamFilterValue", given.streamFilterValue);
     any = true;
   }
   if (given.expiration !== undefined) {

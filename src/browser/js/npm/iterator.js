@@ -45,6 +45,11 @@ export class MessageIterator {
     return this.#subscription === null ? -1 : this.#subscription.consumer;
   }
 
+  /** Messages its stream filter kept back on the client (see Subscription.filteredOut). */
+  get filteredOut() {
+    return this.#subscription === null ? 0 : this.#subscription.filteredOut;
+  }
+
   [Symbol.asyncIterator]() {
     return this;
   }

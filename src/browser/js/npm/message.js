@@ -15,7 +15,7 @@ export class Message {
 
   constructor(owner, token, body, routingKey, exchange, flags, headers,
     contentType, contentEncoding, correlationId, replyTo, expiration, messageId, type, userId, appId,
-    priority, timestamp, deliveryCount, streamOffset) {
+    priority, timestamp, deliveryCount, streamOffset, streamFilterValue) {
     this.#owner = owner;
     this.#token = token;
     this.body = body;
@@ -38,6 +38,7 @@ export class Message {
     this.timestamp = timestamp === undefined ? undefined : new Date(timestamp * 1000);
     this.deliveryCount = deliveryCount;
     this.streamOffset = streamOffset;
+    this.streamFilterValue = streamFilterValue;
   }
 
   /** The body as text (UTF-8; invalid bytes shown as U+FFFD). */
@@ -84,10 +85,10 @@ export class Message {
 /** For the wasm glue: one call per delivery. */
 export function makeMessage(owner, token, body, routingKey, exchange, flags, headers,
   contentType, contentEncoding, correlationId, replyTo, expiration, messageId, type, userId, appId,
-  priority, timestamp, deliveryCount, streamOffset) {
+  priority, timestamp, deliveryCount, streamOffset, streamFilterValue) {
   return new Message(owner, token, body, routingKey, exchange, flags, headers,
     contentType, contentEncoding, correlationId, replyTo, expiration, messageId, type, userId, appId,
-    priority, timestamp, deliveryCount, streamOffset);
+    priority, timestamp, deliveryCount, streamOffset, streamFilterValue);
 }
 
 /** How an argument error names what it got: its type, and the value when short. */

@@ -22,7 +22,14 @@ fn status_words(status: &CardStatus, spec: &ConsumerSpec) -> String {
         CardStatus::Starting(words) => words.clone(),
         CardStatus::Consuming { node, queue } => {
             let mode = if spec.auto_ack { "auto-ack" } else { "manual ack" };
-            let from = spec.stream_offset.map(|o| format!(", from {o}")).unwrap_or_default();
+            let mut from = spec.stream_offset.map(|o| format!(", from {o}")).unwrap_or_default();
+            if let Some(filter) = &spec.stream_filter {
+                let unfiltered = if filter.match_unfiltered { " and unfiltered" } else { "" };
+                from.push_str(&format!(", filter {}{unfiltered}", filter.values.join(", ")));
+            }
+            if let Some(priority) = spec.priority {
+                from.push_str(&format!(", priority {priority}"));
+            }
             let what = match &spec.source {
                 ConsumerSource::Queue(queue) => format!("“{queue}”"),
                 ConsumerSource::Exchange { exchange, routing_key, .. } => {
@@ -80,7 +87,7 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
             if let Some(note) = &state.note {
                 <p class="outcome bad" role="status" data-testid="consumer-note">{ note.clone() }</p>
             }
-            <p class="muted" data-testid="consumer-counts">{ counts(state) }</p>
+            <p class="muted" data-testid="consumer-counts">{ counts(state, spec.stream_filter.is_some()) }</p>
             <div class="actions">
                 <button type="button" class="danger" onclick={on(Action::CrashConsumer)} disabled={!live}
                     aria-label={format!("Crash {name}")}>{ "Crash" }</button>
@@ -108,8 +115,13 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
 }
 
 /// "received 10000, redelivered 0; showing the newest 50".
-fn counts(state: &CardState) -> String {
+fn counts(state: &CardState, filtered: bool) -> String {
     let mut words = format!("received {}, redelivered {}", state.received, state.redelivered);
+    if filtered {
+        // RabbitMQ filters a stream per chunk: other values come along, and
+        // Burrow keeps them from the card (acked, for the stream's credit).
+        words.push_str(&format!("; kept back by the stream filter {}", state.filtered_out));
+    }
     let shown = state.entries.count(|e| matches!(e, CardEntry::Delivery(_))) as u64;
     if state.received > shown {
         words.push_str(&format!("; showing the newest {shown}, {} more not shown", state.received - shown));

@@ -209,6 +209,8 @@ pub struct Arrivals {
     /// Deliveries that needed an ack and were never shown (more arrived at once
     /// than a card keeps).
     pub hidden_unacked: u64,
+    /// The stream filter's count of what it kept back, as of the last delivery.
+    pub filtered_out: Option<u64>,
 }
 
 /// Everything a card shows.
@@ -227,6 +229,9 @@ pub struct CardState {
     /// Deliveries waiting for an ack that are not on screen (more came than a
     /// card keeps): they go back to the queue when the consumer ends.
     pub hidden_unacked: u64,
+    /// Messages its stream filter kept back on the client (other values that
+    /// came in a chunk RabbitMQ delivered), as of the last delivery.
+    pub filtered_out: u64,
     /// Which of the card's consumers is current (a replay makes a new one); news
     /// from an earlier one is ignored.
     pub generation: u32,
@@ -245,6 +250,7 @@ impl Default for CardState {
             redelivered: 0,
             first_offset: None,
             hidden_unacked: 0,
+            filtered_out: 0,
             generation: 0,
             note: None,
         }
@@ -338,6 +344,9 @@ impl Reducible for CardState {
                     (a, b) => a.or(b),
                 };
                 next.hidden_unacked += arrivals.hidden_unacked;
+                if let Some(filtered_out) = arrivals.filtered_out {
+                    next.filtered_out = filtered_out;
+                }
                 for shown in arrivals.shown {
                     if let Some(CardEntry::Delivery(old)) = next.entries.push(CardEntry::Delivery(shown)) {
                         next.hidden_unacked += u64::from(old.unsettled());

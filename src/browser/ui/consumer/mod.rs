@@ -8,7 +8,7 @@ mod offset;
 
 use yew::prelude::*;
 
-use crate::rabbit::{QueueType, StreamOffset};
+use crate::rabbit::{QueueType, StreamFilter, StreamOffset};
 
 use super::fields::{on_change, use_draft, whole_number, Draft, TextField};
 use super::state::{Action, ConsumerSource, NewConsumer, Workbench};
@@ -30,9 +30,32 @@ struct ConsumerDraft {
     routing_key: String,
     /// A durable subscription's queue (empty: transient).
     durable_queue: String,
+    /// A stream filter's values, comma-separated (empty: none).
+    filter: String,
+    /// With a filter: also messages without a filter value.
+    match_unfiltered: bool,
+    /// x-priority, as typed (empty: none).
+    priority: String,
 }
 
 impl ConsumerDraft {
+    /// The form as it starts, for `queue`: manual ack, prefetch 1.
+    fn new(queue: String) -> Self {
+        ConsumerDraft {
+            queue,
+            auto_ack: false,
+            prefetch: "1".to_owned(),
+            offset: String::new(),
+            offset_value: String::new(),
+            exchange: String::new(),
+            routing_key: String::new(),
+            durable_queue: String::new(),
+            filter: String::new(),
+            match_unfiltered: false,
+            priority: String::new(),
+        }
+    }
+
     fn prefetch_error(&self) -> Option<String> {
         whole_number(&self.prefetch, 0, u64::from(u16::MAX), "prefetch").err()
     }
@@ -49,6 +72,7 @@ impl ConsumerDraft {
                 self.queue
             ));
         }
+        let (stream_filter, priority) = self.extras()?;
         let exchange = self.exchange.trim();
         let durable = self.durable_queue.trim();
         let source = if exchange.is_empty() {
@@ -71,9 +95,51 @@ impl ConsumerDraft {
             auto_ack: self.auto_ack,
             prefetch: u16::try_from(prefetch).unwrap_or(u16::MAX),
             stream_offset,
+            stream_filter,
+            priority,
             lesson: None,
             fib_server: false,
         })
+    }
+}
+
+impl ConsumerDraft {
+    /// The stream filter and priority as typed, or what is wrong in words.
+    fn extras(&self) -> Result<(Option<StreamFilter>, Option<i8>), String> {
+        let values: Vec<String> =
+            self.filter.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
+        let match_unfiltered = self.match_unfiltered;
+        let stream_filter = (!values.is_empty()).then_some(StreamFilter { values, match_unfiltered });
+        if stream_filter.is_none() && self.match_unfiltered {
+            return Err("“also unfiltered” widens a stream filter: give the filter values too".to_owned());
+        }
+        let priority = match self.priority.trim() {
+            "" => None,
+            typed => Some(typed.parse::<i8>().map_err(|_| {
+                format!("the priority must be a whole number from -128 to 127 (RabbitMQ's STOMP takes a byte), not “{typed}”")
+            })?),
+        };
+        Ok((stream_filter, priority))
+    }
+}
+
+/// The form's fields for a stream filter and a priority (what RabbitMQ 3.13 and
+/// 4.0 add; refused in words on an older broker).
+fn extra_fields(draft: &Draft<ConsumerDraft>) -> Html {
+    let set = |change: fn(&mut ConsumerDraft, String)| draft.setter(change);
+    let typed = draft.get();
+    let set_unfiltered = set(|d, v| d.match_unfiltered = v == "true");
+    html! {
+        <>
+            <TextField label="Stream filter values (RabbitMQ 3.13+)" name="stream-filter" value={typed.filter.clone()}
+                oninput={set(|d, v| d.filter = v)} placeholder="red, blue"
+                note="only messages published with one of these x-stream-filter-values; comma-separated" />
+            <label class="check"><input type="checkbox" name="match-unfiltered" checked={typed.match_unfiltered}
+                onchange={on_change(move |v| set_unfiltered.emit(v))} />{ "also messages without a filter value" }</label>
+            <TextField label="Priority (x-priority, RabbitMQ 4.0+)" name="consumer-priority" value={typed.priority.clone()}
+                oninput={set(|d, v| d.priority = v)} inputmode="numeric" placeholder="0"
+                note="the higher gets the messages while it has room (prefetch)" />
+        </>
     }
 }
 
@@ -98,16 +164,7 @@ fn exchange_fields(draft: &Draft<ConsumerDraft>) -> Html {
 pub fn consumers_panel() -> Html {
     let workbench = use_context::<Workbench>();
     let selected = workbench.as_ref().map(|w| w.queue.clone()).unwrap_or_default();
-    let draft = use_draft(|| ConsumerDraft {
-        queue: selected.clone(),
-        auto_ack: false,
-        prefetch: "1".to_owned(),
-        offset: String::new(),
-        offset_value: String::new(),
-        exchange: String::new(),
-        routing_key: String::new(),
-        durable_queue: String::new(),
-    });
+    let draft = use_draft(|| ConsumerDraft::new(selected.clone()));
     let problem = use_state(|| None::<String>);
     {
         // A queue selected elsewhere (the list, a declare, a lesson) becomes the form's.
@@ -162,6 +219,7 @@ pub fn consumers_panel() -> Html {
                 </label>
                 <TextField label="Offset or time" name="offset-value" value={draft.offset_value.clone()}
                     oninput={set(|d, v| d.offset_value = v)} placeholder="500, or 2026-11-27 09:30" />
+                { extra_fields(&draft_handle) }
                 <button type="submit" disabled={!can_add}>{ "Add consumer" }</button>
             </form>
             if let Some(words) = (*problem).clone() {

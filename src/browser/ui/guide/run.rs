@@ -88,6 +88,8 @@ fn add(workbench: &Workbench, index: usize, role: &'static str, source: Consumer
         auto_ack,
         prefetch,
         stream_offset: None,
+        stream_filter: None,
+        priority: None,
         lesson: Some((index, role)),
         fib_server,
     }));

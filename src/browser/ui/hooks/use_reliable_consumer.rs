@@ -131,7 +131,13 @@ fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec
         let mut reliable = ReliableConnection::start_with_urls(nodes, settings.options, ReliableOptions::default())
             .map_err(|e| e.to_string())?;
         let events = reliable.take_events();
-        let consume = ConsumeOptions { auto_ack: spec.auto_ack, prefetch: spec.prefetch, stream_offset: spec.stream_offset };
+        let consume = ConsumeOptions {
+            auto_ack: spec.auto_ack,
+            prefetch: spec.prefetch,
+            stream_offset: spec.stream_offset,
+            stream_filter: spec.stream_filter.clone(),
+            priority: spec.priority,
+        };
         let consumer = reliable.basic_consume(spec.source.consume_from(), consume).map_err(|e| e.to_string())?;
         Ok((reliable, events, consumer))
     });
@@ -193,6 +199,8 @@ impl Follower {
                 delivery = consumer.next() => match delivery {
                     Some(Ok(delivery)) => {
                         self.arrived(&delivery);
+                        // Counted in the core as they come; drawn with the next delivery.
+                        self.live.borrow_mut().arrived.filtered_out = Some(consumer.filtered_out());
                         if self.fib_server {
                             self.serve(&delivery);
                         }

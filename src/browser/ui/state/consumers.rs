@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::rabbit::StreamOffset;
+use crate::rabbit::{StreamFilter, StreamOffset};
 
 /// Where a consumer's messages come from.
 ///
@@ -74,6 +74,11 @@ pub struct ConsumerSpec {
     pub prefetch: u16,
     /// For a stream: where it reads from (`None`: not a stream).
     pub stream_offset: Option<StreamOffset>,
+    /// For a stream: which filter values (RabbitMQ 3.13+; Burrow filters again
+    /// on the client, and the card counts what it kept back).
+    pub stream_filter: Option<StreamFilter>,
+    /// Its priority (x-priority, RabbitMQ 4.0+).
+    pub priority: Option<i8>,
     /// How many times the user asked it to read the stream again ("Replay from");
     /// each makes a new consumer from [`ConsumerSpec::stream_offset`].
     pub replays: u32,

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::client::ConnectionInfo;
-use crate::rabbit::{QueueType, StreamOffset};
+use crate::rabbit::{QueueType, StreamFilter, StreamOffset};
 use crate::reliable::OutboxStatus;
 
 mod config;
@@ -83,6 +83,10 @@ pub struct NewConsumer {
     pub prefetch: u16,
     /// For a stream: where to read from.
     pub stream_offset: Option<StreamOffset>,
+    /// For a stream: which filter values (RabbitMQ 3.13+).
+    pub stream_filter: Option<StreamFilter>,
+    /// Its priority (x-priority, RabbitMQ 4.0+).
+    pub priority: Option<i8>,
     /// The tutorial lesson adding it, and its role there.
     pub lesson: Option<(usize, &'static str)>,
     /// It replies fib(n) to each request (the RPC lesson's server).
@@ -364,6 +368,8 @@ fn reduce_consumers(next: &mut WorkbenchState, action: Action) {
                 auto_ack: new.auto_ack,
                 prefetch: new.prefetch,
                 stream_offset: new.stream_offset,
+                stream_filter: new.stream_filter,
+                priority: new.priority,
                 replays: 0,
                 crash_requested: false,
                 stopped: false,

@@ -1,0 +1,332 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! What newer RabbitMQ versions add, in the core (native, no broker): stream
+//! filters (3.13) and consumer priorities (4.0) sent where CONNECTED's `server`
+//! header says the broker has them, refused in words with nothing sent where it
+//! does not, and a filtered stream consumer's second filter on the client (what
+//! it keeps from the reader is acked, for the stream's credit, and counted).
+
+use std::time::Duration;
+
+use burrow::client::{ConnectOptions, SocketClose};
+use burrow::rabbit::{BasicProperties, PendingPublish, RabbitError, StreamFilter, StreamOffset};
+use burrow::reliable::{
+    Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, LinkId, PublishError, ReliableEvent,
+    ReliableOptions, Taken,
+};
+
+const OLD: &str = "RabbitMQ/3.10.8";
+const NEW: &str = "RabbitMQ/4.0.5";
+
+/// A core driven by hand, as the browser driver would run it.
+struct Hand {
+    core: Core,
+    link: LinkId,
+    now: Duration,
+}
+
+impl Hand {
+    /// A core whose socket opened and whose CONNECT went, not yet answered.
+    fn opened() -> Self {
+        let urls = vec!["ws://127.0.0.1:15674/ws".to_owned()];
+        let mut core = Core::new(urls, ConnectOptions::new("/"), ReliableOptions::default(), 7);
+        core.start(Duration::ZERO);
+        let Some(Action::Open { link, .. }) = core.poll_action() else { panic!("a socket first") };
+        core.handle_opened(Duration::ZERO, link);
+        let mut hand = Hand { core, link, now: Duration::ZERO };
+        hand.sent();
+        hand
+    }
+
+    /// CONNECTED, with this `server` header (`None`: without one).
+    fn connected_to(&mut self, server: Option<&str>) {
+        let server = server.map(|s| format!("server:{s}\n")).unwrap_or_default();
+        self.receive(&format!("CONNECTED\nversion:1.2\n{server}\n"));
+    }
+
+    fn connected(server: Option<&str>) -> Self {
+        let mut hand = Hand::opened();
+        hand.connected_to(server);
+        hand.events();
+        hand
+    }
+
+    /// Every frame written since the last look, as text.
+    fn sent(&mut self) -> String {
+        let mut out = Vec::new();
+        while self.core.poll_transmit(self.now, &mut out).is_some() {}
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn events(&mut self) -> Vec<ReliableEvent> {
+        std::iter::from_fn(|| self.core.poll_event()).collect()
+    }
+
+    fn receive(&mut self, frame: &str) {
+        self.core.handle_bytes(self.now, self.link, format!("{frame}\0").as_bytes());
+    }
+
+    fn consume(&mut self, options: ConsumeOptions) -> Result<ConsumerKey, ConsumeError> {
+        self.core.basic_consume(self.now, "events", options)
+    }
+
+    fn publish(&mut self, value: Option<&str>) -> Result<burrow::rabbit::OutboxId, PublishError> {
+        let properties = BasicProperties { stream_filter_value: value.map(str::to_owned), ..BasicProperties::default() };
+        let publish =
+            PendingPublish { exchange: String::new(), routing_key: "events".into(), body: b"m".to_vec(), properties };
+        self.core.basic_publish(self.now, publish)
+    }
+
+    /// A stream MESSAGE at `offset` for subscription `sub`, with a filter value or none.
+    fn stream_message(&mut self, sub: &str, offset: u64, value: Option<&str>) {
+        let value = value.map(|v| format!("x-stream-filter-value:{v}\n")).unwrap_or_default();
+        self.receive(&format!(
+            "MESSAGE\nsubscription:{sub}\ndestination:/amq/queue/events\nmessage-id:m{offset}\nack:a{offset}\nx-stream-offset:{offset}\n{value}\nbody{offset}"
+        ));
+    }
+
+    /// The connection drops; the next attempt opens and connects to `server`.
+    fn reconnect(&mut self, server: &str) {
+        self.core.handle_closed(self.now, self.link, SocketClose::new(1006, ""));
+        self.now += Duration::from_secs(60);
+        self.core.handle_timeout(self.now);
+        let opened = std::iter::from_fn(|| self.core.poll_action()).find_map(|action| match action {
+            Action::Open { link, .. } => Some(link),
+            _ => None,
+        });
+        let Some(link) = opened else { panic!("a reconnect") };
+        self.link = link;
+        self.core.handle_opened(self.now, link);
+        self.sent();
+        self.connected_to(Some(server));
+        self.events();
+    }
+
+    /// Takes every waiting delivery: (offset, redelivered, its acker).
+    fn take(&mut self, consumer: ConsumerKey) -> Vec<(u64, bool, Option<Acker>)> {
+        let mut taken = Vec::new();
+        while let Taken::Delivery { delivery, acker } = self.core.take_delivery(self.now, consumer) {
+            taken.push((delivery.stream_offset.unwrap_or(u64::MAX), delivery.redelivered, acker));
+        }
+        taken
+    }
+
+    fn take_all(&mut self, consumer: ConsumerKey) -> Vec<u64> {
+        let mut offsets = Vec::new();
+        while let Taken::Delivery { delivery, .. } = self.core.take_delivery(self.now, consumer) {
+            offsets.push(delivery.stream_offset.unwrap_or(u64::MAX));
+        }
+        offsets
+    }
+}
+
+fn header<'a>(frame: &'a str, name: &str) -> Option<&'a str> {
+    frame.lines().find_map(|line| line.strip_prefix(&format!("{name}:")[..]))
+}
+
+fn filtered(values: &[&str], match_unfiltered: bool) -> ConsumeOptions {
+    ConsumeOptions {
+        prefetch: 10,
+        stream_filter: Some(StreamFilter { match_unfiltered, ..StreamFilter::new(values.iter().copied()) }),
+        ..ConsumeOptions::default()
+    }
+}
+
+fn prioritised(priority: i8) -> ConsumeOptions {
+    ConsumeOptions { priority: Some(priority), ..ConsumeOptions::default() }
+}
+
+#[test]
+fn an_old_broker_refuses_filters_and_priorities_in_words_with_nothing_sent() {
+    let mut hand = Hand::connected(Some(OLD));
+    let Err(ConsumeError::Invalid(error)) = hand.consume(filtered(&["a"], false)) else { panic!("refused") };
+    assert!(matches!(error, RabbitError::Unsupported(_)));
+    assert_eq!(error.to_string(), "stream filtering needs RabbitMQ 3.13.0 or later; this broker is RabbitMQ/3.10.8");
+    let Err(ConsumeError::Invalid(error)) = hand.consume(prioritised(10)) else { panic!("refused") };
+    assert_eq!(
+        error.to_string(),
+        "a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.10.8"
+    );
+    let Err(PublishError::Invalid(error)) = hand.publish(Some("a")) else { panic!("refused") };
+    assert!(error.to_string().starts_with("stream filtering needs RabbitMQ 3.13.0"), "{error}");
+    assert_eq!(hand.sent(), "", "nothing reaches the broker");
+    // What it has is still taken.
+    hand.consume(ConsumeOptions::default()).expect("a plain consumer");
+    hand.publish(None).expect("a plain publish");
+}
+
+#[test]
+fn what_was_asked_before_connecting_is_refused_when_the_broker_turns_out_old() {
+    let mut hand = Hand::opened();
+    let consumer = hand.consume(prioritised(5)).expect("taken: no broker known yet");
+    let publish = hand.publish(Some("a")).expect("taken: no broker known yet");
+    hand.connected_to(Some(OLD));
+    let sent = hand.sent();
+    assert!(!sent.contains("SUBSCRIBE") && !sent.contains("SEND"), "{sent}");
+    let events = hand.events();
+    let failed = events.iter().any(|event| {
+        matches!(event, ReliableEvent::PublishFailed { publish: id, error: PublishError::Invalid(RabbitError::Unsupported(_)) } if *id == publish)
+    });
+    assert!(failed, "{events:?}");
+    let words = events.iter().find_map(|event| match event {
+        ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { consumer: key, error }) if *key == consumer => {
+            Some(error.to_string())
+        }
+        _ => None,
+    });
+    assert_eq!(words.as_deref(), Some("a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.10.8"));
+    assert!(matches!(hand.core.take_delivery(Duration::ZERO, consumer), Taken::Ended(Some(ConsumeError::Invalid(_)))));
+}
+
+#[test]
+fn a_new_broker_gets_the_headers() {
+    let mut hand = Hand::connected(Some(NEW));
+    hand.consume(filtered(&["a", "b"], true)).expect("a filtered stream consumer");
+    let subscribe = hand.sent();
+    assert_eq!(header(&subscribe, "x-stream-filter"), Some("a,b"));
+    assert_eq!(header(&subscribe, "x-stream-match-unfiltered"), Some("true"));
+    // Without an offset a filtered consumer reads a stream from `next`.
+    assert_eq!(header(&subscribe, "x-stream-offset"), Some("next"));
+    assert_eq!(header(&subscribe, "ack"), Some("client-individual"));
+    hand.consume(ConsumeOptions { prefetch: 10, ..prioritised(-3) }).expect("taken");
+    let subscribe = hand.sent();
+    assert_eq!(header(&subscribe, "x-priority"), Some("-3"));
+    assert_eq!(header(&subscribe, "x-stream-offset"), None);
+    assert_eq!(header(&subscribe, "x-stream-filter"), None);
+    hand.publish(Some("a")).expect("taken");
+    let send = hand.sent();
+    assert_eq!(header(&send, "x-stream-filter-value"), Some("a"));
+}
+
+#[test]
+fn without_a_readable_server_header_the_broker_decides() {
+    for server in [None, Some("SomethingElse/1.0")] {
+        let mut hand = Hand::connected(server);
+        hand.consume(prioritised(1)).expect("sent");
+        assert_eq!(header(&hand.sent(), "x-priority"), Some("1"));
+    }
+}
+
+#[test]
+fn bad_filters_are_refused_before_sending() {
+    let mut hand = Hand::connected(Some(NEW));
+    for values in [&[][..], &[""][..], &["a,b"][..]] {
+        let Err(ConsumeError::Invalid(RabbitError::InvalidStreamFilter(why))) = hand.consume(filtered(values, false))
+        else {
+            panic!("{values:?} refused")
+        };
+        assert!(!why.is_empty());
+    }
+    let auto = ConsumeOptions { auto_ack: true, ..filtered(&["a"], false) };
+    assert!(matches!(hand.consume(auto), Err(ConsumeError::Invalid(RabbitError::StreamConsume(_)))));
+    assert!(matches!(hand.publish(Some("x,y")), Err(PublishError::Invalid(RabbitError::InvalidStreamFilter(_)))));
+    // RabbitMQ 4.0.5 refuses x-priority on a stream (PRECONDITION_FAILED, measured).
+    let on_stream = ConsumeOptions { priority: Some(1), ..filtered(&["a"], false) };
+    let Err(ConsumeError::Invalid(RabbitError::StreamConsume(problem))) = hand.consume(on_stream) else { panic!("refused") };
+    assert!(problem.to_string().contains("takes no priority"), "{problem}");
+    let offset_only = ConsumeOptions { stream_offset: Some(StreamOffset::First), ..prioritised(1) };
+    assert!(matches!(hand.consume(offset_only), Err(ConsumeError::Invalid(RabbitError::StreamConsume(_)))));
+    assert_eq!(hand.sent(), "");
+}
+
+#[test]
+fn the_client_filters_each_message_again_and_acks_what_it_keeps_back() {
+    let mut hand = Hand::connected(Some(NEW));
+    let consumer = hand.consume(filtered(&["a"], false)).expect("taken");
+    let sub = header(&hand.sent(), "id").expect("a subscription id").to_owned();
+    // One chunk the broker's Bloom filter let through holds every kind.
+    hand.stream_message(&sub, 0, Some("a"));
+    hand.stream_message(&sub, 1, Some("b"));
+    hand.stream_message(&sub, 2, None);
+    hand.stream_message(&sub, 3, Some("a"));
+    assert_eq!(hand.take_all(consumer), vec![0, 3]);
+    assert_eq!(hand.core.filtered_out(consumer), 2);
+    let sent = hand.sent();
+    let acks: Vec<&str> = Vec::from_iter(sent.split('\0').filter_map(|frame| {
+        let frame = frame.trim_start_matches('\n');
+        frame.starts_with("ACK\n").then(|| header(frame, "id")).flatten()
+    }));
+    assert_eq!(acks, ["a1", "a2"], "what the reader never sees is acked for the credit");
+}
+
+#[test]
+fn match_unfiltered_lets_messages_without_a_value_through() {
+    let mut hand = Hand::connected(Some(NEW));
+    let consumer = hand.consume(filtered(&["a"], true)).expect("taken");
+    let sub = header(&hand.sent(), "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 7, None);
+    hand.stream_message(&sub, 8, Some("b"));
+    hand.stream_message(&sub, 9, Some("a"));
+    assert_eq!(hand.take_all(consumer), vec![7, 9]);
+    assert_eq!(hand.core.filtered_out(consumer), 1);
+}
+
+#[test]
+fn after_a_reconnect_a_filtered_consumer_resumes_past_what_it_kept_back_and_counts_it_once() {
+    let mut hand = Hand::connected(Some(NEW));
+    let consumer = hand.consume(ConsumeOptions { stream_offset: Some(StreamOffset::First), ..filtered(&["a"], false) }).expect("taken");
+    let sub = header(&hand.sent(), "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 0, Some("a"));
+    hand.stream_message(&sub, 1, Some("b"));
+    let taken = hand.take(consumer);
+    let [(0, false, Some(acker))] = &taken[..] else { panic!("offset 0: {taken:?}") };
+    hand.core.basic_ack(hand.now, acker).expect("acked");
+    hand.sent();
+    // Offset 1 was kept back and acked: the next subscription starts after it.
+    hand.reconnect(NEW);
+    let subscribe = hand.sent();
+    assert_eq!(header(&subscribe, "x-stream-offset"), Some("offset=2"), "{subscribe}");
+    assert_eq!(header(&subscribe, "x-stream-filter"), Some("a"));
+    let sub = header(&subscribe, "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 2, Some("a"));
+    hand.stream_message(&sub, 3, Some("b"));
+    let taken = hand.take(consumer);
+    let [(2, false, Some(_unacked))] = &taken[..] else { panic!("offset 2: {taken:?}") };
+    assert_eq!(hand.core.filtered_out(consumer), 2);
+    // Offset 2 not acked: the next subscription starts there; 3 comes again,
+    // is acked again for the credit and not counted twice; 2 comes marked.
+    hand.reconnect(NEW);
+    let subscribe = hand.sent();
+    assert_eq!(header(&subscribe, "x-stream-offset"), Some("offset=2"), "{subscribe}");
+    let sub = header(&subscribe, "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 2, Some("a"));
+    hand.stream_message(&sub, 3, Some("b"));
+    hand.stream_message(&sub, 4, Some("a"));
+    let taken: Vec<(u64, bool)> = hand.take(consumer).into_iter().map(|(o, r, _)| (o, r)).collect();
+    assert_eq!(taken, [(2, true), (4, false)]);
+    assert_eq!(hand.core.filtered_out(consumer), 2);
+    assert!(hand.sent().contains("ACK\nid:a3\n"), "offset 3 acked again for the credit");
+}
+
+#[test]
+fn a_filtered_consumer_made_before_connecting_to_an_old_broker_ends_in_words() {
+    let mut hand = Hand::opened();
+    let consumer = hand.consume(filtered(&["a"], true)).expect("taken: no broker known yet");
+    hand.connected_to(Some(OLD));
+    assert!(!hand.sent().contains("SUBSCRIBE"));
+    let Taken::Ended(Some(error)) = hand.core.take_delivery(hand.now, consumer) else { panic!("ended") };
+    assert_eq!(error.to_string(), "stream filtering needs RabbitMQ 3.13.0 or later; this broker is RabbitMQ/3.10.8");
+}
+
+#[test]
+fn what_waits_for_the_reader_below_a_kept_back_ack_is_not_skipped_after_a_reconnect() {
+    let mut hand = Hand::connected(Some(NEW));
+    let consumer = hand.consume(ConsumeOptions { stream_offset: Some(StreamOffset::First), ..filtered(&["a"], false) }).expect("taken");
+    let sub = header(&hand.sent(), "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 0, Some("a"));
+    let taken = hand.take(consumer);
+    let [(0, false, Some(acker))] = &taken[..] else { panic!("offset 0: {taken:?}") };
+    // 1 and 3 are kept back (acked at once), 2 waits for the reader, unread.
+    hand.stream_message(&sub, 1, Some("b"));
+    hand.stream_message(&sub, 2, Some("a"));
+    hand.stream_message(&sub, 3, Some("b"));
+    hand.core.basic_ack(hand.now, acker).expect("acked");
+    hand.reconnect(NEW);
+    let subscribe = hand.sent();
+    assert_eq!(header(&subscribe, "x-stream-offset"), Some("offset=2"), "offset 2 was never read: {subscribe}");
+    let sub = header(&subscribe, "id").expect("a subscription id").to_owned();
+    hand.stream_message(&sub, 2, Some("a"));
+    hand.stream_message(&sub, 3, Some("b"));
+    let taken: Vec<(u64, bool)> = hand.take(consumer).into_iter().map(|(o, r, _)| (o, r)).collect();
+    assert_eq!(taken, [(2, false)], "read once, never given before");
+    assert_eq!(hand.core.filtered_out(consumer), 2);
+}
