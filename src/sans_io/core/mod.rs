@@ -73,6 +73,7 @@ mod link;
 mod lookup;
 mod pacer;
 mod publish;
+mod renew;
 mod rpc;
 mod side;
 mod stream;
@@ -98,6 +99,7 @@ use self::credentials::{Expiry, Fetching, Renewal};
 use self::deliveries::{AutoAcks, Buffered};
 use self::held_back::ConfirmWatch;
 use self::lookup::Explain;
+use self::renew::Renewals;
 use self::rpc::Calls;
 use self::side::{SideDeclare, SideLink};
 use self::stream::StreamPosition;
@@ -279,8 +281,8 @@ pub struct Core {
     next_credentials: u64,
     /// When the credentials in use expire.
     expiry: Option<Expiry>,
-    /// The planned reconnect, decided at CONNECTED.
-    renew_at: Option<Duration>,
+    /// Renewals before the credentials expire: when, and the links of one under way.
+    renewal: Renewals,
     /// The wall clock minus the core's clock (see [`Core::handle_unix_time`]).
     unix_minus_now: Option<Duration>,
 }
@@ -326,7 +328,7 @@ impl Core {
             fetching: None,
             next_credentials: 0,
             expiry: None,
-            renew_at: None,
+            renewal: Renewals::default(),
             unix_minus_now: None,
         }
     }
@@ -403,7 +405,7 @@ impl Core {
             current.opened = true;
             current.link.handle_open(now);
             self.process(now);
-        } else if !self.side_opened(now, link) {
+        } else if !self.other_opened(now, link) {
             // Stopped, or superseded while it opened: it must not CONNECT.
             self.actions.push_back(Action::Close { link, code: 1000, reason: "not needed".into() });
         }
@@ -416,7 +418,7 @@ impl Core {
             current.link.handle_bytes(now, bytes);
             self.process(now);
         } else {
-            self.side_input(now, link, |side| side.handle_bytes(now, bytes));
+            self.other_input(now, link, |other| other.handle_bytes(now, bytes));
         }
         self.sync_timers();
     }
@@ -427,7 +429,7 @@ impl Core {
             current.link.handle_closed(now, closed);
             self.process(now);
         } else {
-            self.side_input(now, link, |side| side.handle_closed(now, closed));
+            self.other_input(now, link, |other| other.handle_closed(now, closed));
         }
         self.sync_timers();
     }
@@ -438,7 +440,7 @@ impl Core {
             current.link.handle_transport_error(now, problem);
             self.process(now);
         } else {
-            self.side_input(now, link, |side| side.handle_transport_error(now, problem));
+            self.other_input(now, link, |other| other.handle_transport_error(now, problem));
         }
         self.sync_timers();
     }
@@ -514,7 +516,7 @@ impl Core {
             }
             self.timers.set(Timer::Pacing, self.pacer.release_at());
         }
-        self.side_transmit(out)
+        self.other_transmit(out)
     }
 
     /// Whether bytes wait to be written: held back by [`Pacing`] until
@@ -522,6 +524,7 @@ impl Core {
     pub fn has_transmits(&self) -> bool {
         self.current.as_ref().is_some_and(|c| c.link.has_transmits())
             || self.side.as_ref().is_some_and(SideLink::has_transmits)
+            || self.renewal.has_transmits()
     }
 
     /// The next event for the user.

@@ -70,7 +70,7 @@ const CONSUME_OPTIONS = ["ack", "prefetch", "offset"];
 const CALL_OPTIONS = ["timeout", ...PUBLISH_OPTIONS.filter((name) => name !== "replyTo")];
 const REPLY_OPTIONS = PUBLISH_OPTIONS.filter((name) => name !== "exchange" && name !== "replyTo");
 const CALL_TIMEOUT = 30000;
-const EVENTS = ["status", "connecting", "connected", "reconnecting", "renewing", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
+const EVENTS = ["status", "connecting", "connected", "reconnecting", "renewing", "renewed", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
   "warning", "stopped", "subscription-gap"];
 const SOURCE_KEYS = ["exchange", "routingKey", "queue", "durable"];
 const EXCHANGE_DECLARE_OPTIONS = ["durable", "autoDelete"];
