@@ -4942,6 +4942,41 @@ fn a_provider_that_does_not_answer_in_time_fails_the_attempt_and_its_late_answer
 }
 
 #[test]
+fn a_renewal_subscribes_on_the_new_connection_before_the_old_one_closes() {
+    // Make-before-break, in 5 ms steps: at every step the broker has the
+    // consumer's subscription on some connection, and deliveries go on.
+    let mut sim = Sim::scripted_provider(Some(4_000), true);
+    sim.connect();
+    let consumer = sim.consume("q", false, 10).expect("consumer");
+    sim.run_for(ms(50));
+    let (mut uncovered, mut published) = (Duration::ZERO, Vec::new());
+    for step in 0..3_000 {
+        if step % 4 == 0 {
+            published.push(sim.publish().expect("publish"));
+        }
+        sim.run_for(ms(5));
+        sim.read_all();
+        sim.ack_all_held();
+        let subscribed = sim.broker.conns.values().any(|c| c.connected && c.subs.values().any(|s| s.queue == "q"));
+        if !subscribed {
+            uncovered += ms(5);
+        }
+    }
+    sim.run_for(secs(1));
+    sim.read_all();
+    sim.ack_all_held();
+    let statuses = sim.statuses();
+    assert_eq!(uncovered, Duration::ZERO, "time without the consumer subscribed anywhere");
+    let switched = statuses.iter().filter(|s| matches!(s, ConnectionEvent::Renewed { .. })).count();
+    assert!((4..=6).contains(&switched), "about one in 3 s of 15 s, each make-before-break: {switched}");
+    assert!(!statuses.iter().any(|s| matches!(s, ConnectionEvent::Reconnecting { .. })), "no other reconnect");
+    assert!(published.iter().all(|id| sim.outcome(*id) == Some(Outcome::Confirmed)), "all confirmed");
+    let received: BTreeSet<u64> = sim.taken.iter().filter(|(c, _)| *c == consumer).filter_map(|(_, d)| parse_tag(&d.body)).collect();
+    assert_eq!(received.len(), published.len(), "all received");
+    assert_eq!(sim.broker.expiry_closes, 0, "never closed by the broker at expiry");
+}
+
+#[test]
 fn tokens_that_expire_are_renewed_by_planned_reconnects_that_lose_nothing() {
     // RabbitMQ 4.3 closes a connection whose token expired: planned reconnects come first.
     let mut sim = Sim::scripted_provider(Some(5_000), true);

@@ -10,11 +10,16 @@
 //!
 //! When the credentials expire (the provider says so, or the passcode is a JWT
 //! with an `exp`), the core reconnects before they do: a planned reconnect
-//! ([`ConnectionEvent::Renewing`]). It stops sending publishes, sends DISCONNECT
-//! (the broker answers it after every confirm of what was sent before it), then
-//! connects again at once with fresh credentials; unconfirmed publishes go again,
-//! marked, and consumers subscribe again. This is break-before-make: for the
-//! time of one reconnect nothing is delivered.
+//! ([`super::ConnectionEvent::Renewing`]), a quarter of their lifetime before the
+//! expiry (at most [`RENEW_MARGIN`]). It is make-before-break (see `renew`): a
+//! new connection with fresh credentials opens beside the current one, every
+//! consumer subscribes there, it takes over
+//! ([`super::ConnectionEvent::Renewed`]), publishing moves to it once the old
+//! one's confirms are in, and the old one DISCONNECTs then. Deliveries never
+//! pause for it. Only when the new connection failed with little time left does
+//! it fall back to break-before-make (here: publishing pauses, DISCONNECT after
+//! the confirms, then the next connection at once, and for the time of one
+//! reconnect nothing is delivered).
 //!
 //! A CONNECT refused while the JWT sent had expired is said in those words
 //! ([`CloseReason::TokenExpired`]): RabbitMQ says only "Access refused".

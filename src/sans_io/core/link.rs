@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::client::{is_retryable, CloseReason, ConnectionInfo, Fault, OptionsError, ReceiptId, Request};
-use crate::rabbit::{ConsumeFrom, Link};
+use crate::rabbit::{ConsumeFrom, HeartBeats, Link};
 
 use super::blame::sent_order;
 use super::{
@@ -18,6 +18,24 @@ use super::{
 };
 
 impl Core {
+    /// Heart-beats on the current connection.
+    pub fn heartbeats(&self) -> HeartBeats {
+        self.current.as_ref().map(|c| c.link.heartbeats()).unwrap_or_default()
+    }
+
+    /// The current connection's socket, while there is one: the one that takes
+    /// publishes and requests and whose status the events say. During a renewal
+    /// the new one becomes current at [`ConnectionEvent::Renewed`]
+    /// ([`Core::successor_link`] before, [`Core::retiring_link`] after).
+    pub fn current_link(&self) -> Option<LinkId> {
+        self.current.as_ref().map(|c| c.id)
+    }
+
+    /// What CONNECTED said on the current connection.
+    pub fn info(&self) -> Option<&ConnectionInfo> {
+        self.current.as_ref().and_then(|c| c.link.session().info())
+    }
+
     /// Starts connecting (once; later calls do nothing).
     pub fn start(&mut self, now: Duration) {
         if self.life != Life::Idle {

@@ -47,7 +47,8 @@
 //! refused) and `lookup` (explaining it), `link` (connections, reconnect and
 //! failover, stop), `rpc` (calls, their replies by correlation id, replying),
 //! `credentials` (credentials per connection, planned reconnects before they
-//! expire).
+//! expire), `renew` (those reconnects, make-before-break: the new connection's
+//! consumers subscribed before the old one closes).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -55,9 +56,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use crate::client::{
-    CloseReason, ConnectOptions, ConnectionInfo, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId,
+    CloseReason, ConnectOptions, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId,
 };
-use crate::rabbit::{CheckedPublish, ConsumeFrom, HeartBeats, Link, Outbox, OutboxId, QueueOptions};
+use crate::rabbit::{CheckedPublish, ConsumeFrom, Link, Outbox, OutboxId, QueueOptions};
 
 mod acks;
 mod alarm;
@@ -374,21 +375,6 @@ impl Core {
     /// Publishes waiting for room in the outbox.
     pub fn waiting(&self) -> usize {
         self.waiting.len()
-    }
-
-    /// Heart-beats on the current connection.
-    pub fn heartbeats(&self) -> HeartBeats {
-        self.current.as_ref().map(|c| c.link.heartbeats()).unwrap_or_default()
-    }
-
-    /// The current connection's socket, while there is one.
-    pub fn current_link(&self) -> Option<LinkId> {
-        self.current.as_ref().map(|c| c.id)
-    }
-
-    /// What CONNECTED said on the current connection.
-    pub fn info(&self) -> Option<&ConnectionInfo> {
-        self.current.as_ref().and_then(|c| c.link.session().info())
     }
 
     /// The consumers that exist (not cancelled, not failed).
