@@ -122,7 +122,6 @@ impl Core {
             return self.on_reply(message);
         }
         let link = current.id;
-
         let Some(&consumer) = current.subs.get(&message.subscription) else {
             // Sent before our UNSUBSCRIBE reached the broker: it stays unacked
             // until the connection ends (RabbitMQ takes no ack for it now).

@@ -25,8 +25,9 @@
 //!   confirm at once, well under RabbitMQ's credit, so a burst of any size cannot
 //!   trip Web-STOMP's `{unexpected_message,resume}` crash;
 //! - each consumer's unread deliveries are bounded by its window (auto-ack
-//!   consumers included, see [`ConsumeOptions::auto_ack`]); what a cancelled
-//!   consumer left unread goes back to the broker;
+//!   consumers included, see [`ConsumeOptions::auto_ack`]; two windows while a
+//!   token renewal's two connections both deliver); what a cancelled consumer
+//!   left unread goes back to the broker;
 //! - only a refusal at CONNECT stops reconnecting; a broker's ERROR mid-session
 //!   fails the request it refused and the session comes back; a refusal Web-STOMP
 //!   closed on without words is explained from the management API's facts;
