@@ -313,6 +313,85 @@ async fn deliveries_do_not_pause_while_the_consumer_renews_its_token() {
     );
 }
 
+/// A stream consumer on 3 s tokens reads 6,000 offsets while it renews: every
+/// offset from the first without a gap, in order, and a second copy of one (the
+/// new subscription starts where the reader is, the old one goes on until it
+/// closes) only marked.
+#[wasm_bindgen_test]
+async fn a_stream_consumer_reads_every_offset_across_its_token_renewals() {
+    const OFFSETS: u64 = 6_000;
+    let urls = vec![OAUTH_WS_URL.to_owned()];
+    let producer =
+        ReliableConnection::start_with_provider(urls.clone(), ConnectOptions::new("/"), options(), provider(600))
+            .expect("start");
+    let mut consumer_conn =
+        ReliableConnection::start_with_provider(urls, ConnectOptions::new("/"), options(), provider(LIFETIME))
+            .expect("start");
+    let stream = fresh_name("oauth-stream");
+    within("the declare", producer.queue_declare(&stream, &QueueOptions::stream())).await.expect("declare a stream");
+    let renewals = Rc::new(std::cell::Cell::new(0u32));
+    let other_reconnects = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    {
+        let mut events = consumer_conn.take_events();
+        let (renewals, other_reconnects) = (renewals.clone(), other_reconnects.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            while let Some(event) = events.next().await {
+                match event {
+                    ConnectionEvent::Renewed { .. } => renewals.set(renewals.get() + 1),
+                    ConnectionEvent::Reconnecting { reason, .. } => other_reconnects.borrow_mut().push(reason.to_string()),
+                    ConnectionEvent::Stopped(_) => break,
+                    _ => {}
+                }
+            }
+        });
+    }
+    let mut deliveries = consumer_conn
+        .basic_consume(&stream, ConsumeOptions::stream(burrow::rabbit::StreamOffset::First, 100))
+        .expect("consume");
+    let publishing = async {
+        let mut confirms = Vec::new();
+        for n in 0..OFFSETS {
+            confirms.push(producer.basic_publish("", &stream, format!("m-{n}").into_bytes(), &BasicProperties::persistent()).await.expect("taken"));
+            if n % 5 == 4 {
+                TimeoutFuture::new(5).await;
+            }
+        }
+        for confirm in confirms {
+            confirm.await.expect("confirmed");
+        }
+    };
+    let reading = async {
+        let (mut next_offset, mut repeats) = (0u64, 0u64);
+        while next_offset < OFFSETS {
+            let timeout = TimeoutFuture::new(30_000);
+            let delivery = match futures_util::future::select(deliveries.next(), timeout).await {
+                futures_util::future::Either::Left((Some(Ok(delivery)), _)) => delivery,
+                futures_util::future::Either::Left((other, _)) => panic!("at offset {next_offset}: {other:?}"),
+                futures_util::future::Either::Right(_) => panic!("at offset {next_offset}: nothing for 30 s"),
+            };
+            let offset = delivery.stream_offset.expect("a stream delivery carries its offset");
+            if offset < next_offset {
+                assert!(delivery.possibly_duplicate(), "a second copy of offset {offset} unmarked");
+                repeats += 1;
+            } else {
+                assert_eq!(offset, next_offset, "offsets without a gap");
+                assert_eq!(delivery.body_text(), format!("m-{offset}"));
+                next_offset += 1;
+            }
+            let _ = delivery.ack();
+        }
+        repeats
+    };
+    let ((), repeats) = futures_util::join!(publishing, reading);
+    producer.stop();
+    consumer_conn.stop();
+    web_sys::console::log_1(
+        &format!("OAUTH-STREAM offsets {OFFSETS} without a gap; repeats (marked) {repeats}; renewals {}", renewals.get()).into(),
+    );
+    assert!(renewals.get() >= 2, "the consumer renewed while it read: {}", renewals.get());
+    assert_eq!(*other_reconnects.borrow(), Vec::<String>::new(), "nothing but planned reconnects");
+}
+
 /// Fixed credentials whose token has expired: the broker says only "Access
 /// refused"; Burrow says the token had expired.
 #[wasm_bindgen_test]
