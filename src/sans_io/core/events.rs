@@ -47,6 +47,9 @@ pub enum ConnectionEvent {
     /// A planned reconnect began: the credentials expire in `expires_in`, so a new
     /// connection with fresh credentials is made beside this one (make-before-break);
     /// [`ConnectionEvent::Renewed`] says when it took over. This one goes on meanwhile.
+    /// (If the new one fails, a [`Warning::RenewalFailed`] says so and it is tried
+    /// again; with little time left, this one closes after its confirms and the next
+    /// connects at once: `Connecting`, `Connected`.)
     Renewing {
         /// The connection that ends.
         link: LinkId,
