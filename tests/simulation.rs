@@ -1401,6 +1401,10 @@ stats!(
     credentials_asked,
     credentials_failed,
     renewals,
+    renewals_switched,
+    renewals_failed,
+    renewal_overlap_deliveries,
+    renewals_subscribed_first,
     expired_refusals,
     expiry_closes,
     ex_publishes,
@@ -1475,6 +1479,12 @@ struct Sim {
     creds_due: Vec<(Duration, CredentialsId, Result<Credentials, String>)>,
     /// Links a planned reconnect is ending.
     renewing: HashSet<LinkId>,
+    /// Links that took over from a renewal's old one (make-before-break): a
+    /// transient exchange subscription there has no gap.
+    renewed: HashSet<LinkId>,
+    /// The consumers (and their subscription ids) a renewal's new link had when
+    /// it took over: the old link may DISCONNECT only once the broker has them.
+    took_over: Vec<(LinkId, ConsumerKey, String)>,
     last_pump: (usize, usize),
     stats: Stats,
     /// Regression tests read these.
@@ -1616,6 +1626,8 @@ impl Sim {
             lookups: Vec::new(),
             creds_due: Vec::new(),
             renewing: HashSet::new(),
+            renewed: HashSet::new(),
+            took_over: Vec::new(),
             last_pump: (0, 0),
             stats: Stats::default(),
             record: false,
@@ -1886,6 +1898,7 @@ impl Sim {
             }
         }
         let created_after_stop = sock.created_after_stop;
+        let mut retiring_disconnect = false;
         // Pacing may hold frames queued before stop() until after it; never after
         // the DISCONNECT.
         let paced = self.cfg.pacing != Pacing::off();
@@ -1899,6 +1912,7 @@ impl Sim {
             }
             if frame.command == Command::Disconnect {
                 sock.disconnect_written = true;
+                retiring_disconnect |= self.core.retiring_link() == Some(link) && !stop_called;
             }
             if frame.command == Command::Subscribe {
                 let id = frame.header("id").unwrap_or_default().to_owned();
@@ -1915,6 +1929,9 @@ impl Sim {
                 fail!(self, "the client was silent on {link} for {gap:?} (heart-beat every {interval:?})");
             }
             sock.hb_since = Some(now);
+        }
+        if retiring_disconnect {
+            self.check_subscribed_first(link);
         }
         vlog!(self, "{link} > {}", describe_items(&items));
         if self.record {
@@ -2059,6 +2076,40 @@ impl Sim {
                     _ => fail!(self, "m-{tag} ({kind:?}) failed: {error}"),
                 }
             }
+            ReliableEvent::Connection(ConnectionEvent::Renewed { old, link, info, .. }) => {
+                // Make-before-break: the new link is current, the old one retires.
+                self.stats.renewals_switched += 1;
+                if self.core.current_link() != Some(link) || self.core.retiring_link() != Some(old) {
+                    fail!(self, "Renewed {old} -> {link}, but current {:?}, retiring {:?}", self.core.current_link(), self.core.retiring_link());
+                }
+                // Its consumers were all subscribed there before it took over (a
+                // transient exchange subscription moves after the old link, with a gap).
+                let transient = |key: &ConsumerKey| {
+                    self.consumers.get(key).is_some_and(|r| r.exchange.as_ref().is_some_and(|e| e.durable_queue.is_none()))
+                };
+                let missing: Vec<ConsumerKey> =
+                    self.core.consumers().filter(|k| self.core.consumer_tag(*k).is_none() && !transient(k)).collect();
+                if !missing.is_empty() {
+                    fail!(self, "Renewed to {link} with consumers {missing:?} not subscribed there");
+                }
+                // Make-before-break: the broker has each of them there already.
+                self.took_over.clear();
+                for key in self.core.consumers().collect::<Vec<_>>() {
+                    let Some(sub) = self.core.consumer_tag(key).map(|t| t.0.clone()) else { continue };
+                    let on_broker = self.broker.conns.get(&link).is_some_and(|c| c.subs.contains_key(&sub));
+                    if !on_broker && self.broker.conns.contains_key(&link) {
+                        fail!(self, "Renewed to {link} before the broker had {key:?}'s subscription {sub} there");
+                    }
+                    self.took_over.push((link, key, sub));
+                }
+                self.renewed.insert(link);
+                let now = self.now;
+                let Some(sock) = self.socks.get_mut(&link) else { fail!(self, "Renewed to unknown {link}") };
+                if !info.heart_beat.outgoing.is_zero() {
+                    sock.hb_since = Some(now);
+                    sock.hb_interval = info.heart_beat.outgoing;
+                }
+            }
             ReliableEvent::Connection(ConnectionEvent::Renewing { link, .. }) => {
                 self.renewing.insert(link);
                 if self.cfg.creds.is_none_or(|c| c.lifetime.is_none()) {
@@ -2142,6 +2193,10 @@ impl Sim {
             ReliableEvent::Connection(ConnectionEvent::SubscriptionGap { consumer, exchange, routing_key }) => {
                 self.on_gap(consumer, &exchange, &routing_key);
             }
+            ReliableEvent::Connection(ConnectionEvent::Warning(words @ burrow::reliable::Warning::RenewalFailed(_))) => {
+                self.stats.renewals_failed += 1;
+                vlog!(self, "warning: {words}");
+            }
             ReliableEvent::Connection(ConnectionEvent::Warning(words)) => {
                 self.stats.warnings += 1;
                 vlog!(self, "warning: {words}");
@@ -2188,8 +2243,13 @@ impl Sim {
             fail!(self, "m-{tag}: acker {acker:?} for a consumer with auto_ack {}", rec.auto);
         }
         if let Some(acker) = &acker {
-            if Some(acker.link()) != self.core.current_link() || acker.consumer() != consumer {
-                fail!(self, "m-{tag}: acker {acker:?} is not of the current link");
+            // A renewal's old and new links deliver beside the current one.
+            let live = [self.core.current_link(), self.core.successor_link(), self.core.retiring_link()];
+            if !live.contains(&Some(acker.link())) || acker.consumer() != consumer {
+                fail!(self, "m-{tag}: acker {acker:?} is not of a live link");
+            }
+            if live[0] != Some(acker.link()) {
+                self.stats.renewal_overlap_deliveries += 1;
             }
         }
         if from_exchange {
@@ -2228,10 +2288,24 @@ impl Sim {
     /// Notes each live consumer's subscription on the current link as the core
     /// queued it, with the stream offset it must resume at (invariant 9).
     fn learn_subscriptions(&mut self) {
-        let Some(link) = self.core.current_link() else { return };
+        self.learn_subscriptions_on(self.core.current_link(), Core::consumer_tag);
+        // A renewal's new link subscribes every consumer before it takes over
+        // (or at once, if the old link dies first).
+        if let Some(link) = self.core.successor_link() {
+            self.renewed.insert(link);
+        }
+        self.learn_subscriptions_on(self.core.successor_link(), Core::successor_tag);
+    }
+
+    fn learn_subscriptions_on(
+        &mut self,
+        link: Option<LinkId>,
+        tag_of: fn(&Core, ConsumerKey) -> Option<&burrow::client::SubscriptionId>,
+    ) {
+        let Some(link) = link else { return };
         let consumers: Vec<ConsumerKey> = self.core.consumers().collect();
         for key in consumers {
-            let Some(tag) = self.core.consumer_tag(key).map(|t| t.0.clone()) else { continue };
+            let Some(tag) = tag_of(&self.core, key).map(|t| t.0.clone()) else { continue };
             if self.queued_subs.contains_key(&(link, tag.clone())) {
                 continue;
             }
@@ -2310,7 +2384,9 @@ impl Sim {
     fn check_buffers(&mut self) {
         for (key, rec) in &self.consumers {
             let buffered = self.core.buffered(*key);
-            let bound = usize::from(rec.window);
+            // Two links deliver during a renewal: two windows at most then.
+            let links = if self.core.successor_link().is_some() || self.core.retiring_link().is_some() { 2 } else { 1 };
+            let bound = usize::from(rec.window) * links;
             if bound > 0 && buffered > bound {
                 fail!(self, "{key:?} holds {buffered} unread deliveries, over its window of {bound}");
             }
@@ -2687,6 +2763,20 @@ impl Sim {
 
     // ---------------------------------------------------------------- checks
 
+    /// Make-before-break: when a renewal's old link DISCONNECTs, the broker holds
+    /// the subscription of every consumer that moved on the new link (deliveries
+    /// never pause for want of one).
+    fn check_subscribed_first(&mut self, old: LinkId) {
+        for (link, key, sub) in self.took_over.clone() {
+            let live = self.consumers.get(&key).is_some_and(|r| !r.cancel_requested && !r.failed);
+            let Some(conn) = self.broker.conns.get(&link) else { continue };
+            if live && !conn.subs.contains_key(&sub) {
+                fail!(self, "{old} DISCONNECTs, but {key:?} is not subscribed on {link}");
+            }
+        }
+        self.stats.renewals_subscribed_first += 1;
+    }
+
     /// Invariant 8, while time passes: the client's silence never exceeds the interval.
     fn check_live(&self) {
         let tolerance = self.wake_tolerance();
@@ -2711,6 +2801,10 @@ impl Sim {
         // Invariant 4 at quiet points: the broker's subscriptions on the current
         // connection are exactly the core's consumers.
         let (Some(link), true) = (self.core.current_link(), self.core.is_connected()) else { return };
+        // A renewal's old link still holds the transient exchange subscriptions.
+        if self.core.retiring_link().is_some() {
+            return;
+        }
         let Some(sock) = self.socks.get(&link) else { return };
         if sock.state != SockState::Open
             || sock.broker_gone
@@ -3103,7 +3197,8 @@ impl Sim {
 
     /// Acks (or nacks) one delivery and checks the answer.
     fn settle_ack(&mut self, acker: Acker, nack: Option<bool>, settled_before: bool) {
-        let current = self.core.current_link() == Some(acker.link()) && self.core.is_connected();
+        let renewal = [self.core.successor_link(), self.core.retiring_link()].contains(&Some(acker.link()));
+        let current = (self.core.current_link() == Some(acker.link()) && self.core.is_connected()) || renewal;
         let stopping = self.over();
         let ended = self.consumers.get(&acker.consumer()).is_none_or(|r| r.cancel_requested || r.failed);
         let result = self.call(|c, now| match nack {
@@ -4949,6 +5044,41 @@ fn a_provider_that_does_not_answer_in_time_fails_the_attempt_and_its_late_answer
     assert!(timed_out, "{:?}", sim.statuses());
     sim.run_for(ms(500));
     assert!(!sim.actions.iter().any(|(_, a)| matches!(a, Action::Open { .. })), "the late answer opened nothing");
+}
+
+#[test]
+fn a_renewal_subscribes_on_the_new_connection_before_the_old_one_closes() {
+    // Make-before-break, in 5 ms steps: at every step the broker has the
+    // consumer's subscription on some connection, and deliveries go on.
+    let mut sim = Sim::scripted_provider(Some(4_000), true);
+    sim.connect();
+    let consumer = sim.consume("q", false, 10).expect("consumer");
+    sim.run_for(ms(50));
+    let (mut uncovered, mut published) = (Duration::ZERO, Vec::new());
+    for step in 0..3_000 {
+        if step % 4 == 0 {
+            published.push(sim.publish().expect("publish"));
+        }
+        sim.run_for(ms(5));
+        sim.read_all();
+        sim.ack_all_held();
+        let subscribed = sim.broker.conns.values().any(|c| c.connected && c.subs.values().any(|s| s.queue == "q"));
+        if !subscribed {
+            uncovered += ms(5);
+        }
+    }
+    sim.run_for(secs(1));
+    sim.read_all();
+    sim.ack_all_held();
+    let statuses = sim.statuses();
+    assert_eq!(uncovered, Duration::ZERO, "time without the consumer subscribed anywhere");
+    let switched = statuses.iter().filter(|s| matches!(s, ConnectionEvent::Renewed { .. })).count();
+    assert!((4..=6).contains(&switched), "about one in 3 s of 15 s, each make-before-break: {switched}");
+    assert!(!statuses.iter().any(|s| matches!(s, ConnectionEvent::Reconnecting { .. })), "no other reconnect");
+    assert!(published.iter().all(|id| sim.outcome(*id) == Some(Outcome::Confirmed)), "all confirmed");
+    let received: BTreeSet<u64> = sim.taken.iter().filter(|(c, _)| *c == consumer).filter_map(|(_, d)| parse_tag(&d.body)).collect();
+    assert_eq!(received.len(), published.len(), "all received");
+    assert_eq!(sim.broker.expiry_closes, 0, "never closed by the broker at expiry");
 }
 
 #[test]

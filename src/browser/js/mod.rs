@@ -245,6 +245,11 @@ fn status_object(event: &ConnectionEvent) -> Object {
             set(&object, "type", "renewing");
             set(&object, "expiresInMs", whole_millis(*expires_in) as f64);
         }
+        ConnectionEvent::Renewed { url, info, .. } => {
+            set(&object, "type", "renewed");
+            set(&object, "url", url.as_str());
+            set(&object, "server", info.server.clone().map_or(JsValue::NULL, JsValue::from));
+        }
         ConnectionEvent::ConsumerReady(key) => {
             set(&object, "type", "consumer-ready");
             set(&object, "consumer", key.0 as f64);

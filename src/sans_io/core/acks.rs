@@ -48,11 +48,10 @@ impl Core {
             return Err(AckError::Stopped);
         }
         let live = self.consumers.contains_key(&acker.consumer);
-        match self.current.as_mut() {
+        // The current link, or a renewal's new or old one while it lives.
+        match self.link_mut(acker.link) {
             // A planned reconnect's DISCONNECT went: the link is as good as gone.
-            Some(current)
-                if current.id == acker.link && current.connected && current.planned != Some(Renewal::Disconnecting) =>
-            {
+            Some(current) if current.connected && current.planned != Some(Renewal::Disconnecting) => {
                 if !current.unacked.contains(&acker.tag) {
                     Err(AckError::AlreadySettled)
                 } else if !live {

@@ -10,7 +10,7 @@ use crate::client::{AckMode, SubscriptionId};
 use crate::rabbit::{check_stream_consume, ConsumeFrom, ConsumeOk, RabbitError, StreamOffset};
 
 use super::{
-    AutoAcks, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, ConsumerSpec, Core, Life, Pending,
+    AutoAcks, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, ConsumerSpec, Core, Current, Life, Pending,
     ReliableEvent, StreamPosition,
 };
 
@@ -63,6 +63,7 @@ impl Core {
         if self.is_connected() {
             self.subscribe(now, key);
         }
+        self.subscribe_on_successor(now, key);
         self.sync_timers();
         Ok(key)
     }
@@ -76,6 +77,7 @@ impl Core {
     pub fn basic_cancel(&mut self, now: Duration, consumer: ConsumerKey) -> bool {
         let Some(mut spec) = self.consumers.remove(&consumer) else { return false };
         self.suspects.remove(&consumer);
+        self.cancel_during_renewal(now, consumer);
         self.give_back(now, &mut spec);
         let on_link = match (spec.sub, self.current.as_mut()) {
             (Some(sub), Some(current)) if current.connected => {
@@ -94,7 +96,7 @@ impl Core {
             _ => false,
         };
         self.end_consumer(consumer, None);
-        if !on_link {
+        if !on_link && !self.defer_cancelled(consumer) {
             self.emit(ReliableEvent::ConsumerCancelled(consumer));
         }
         self.sync_timers();
@@ -157,8 +159,22 @@ impl Core {
     }
 
     pub(super) fn subscribe(&mut self, now: Duration, key: ConsumerKey) {
-        let Some(spec) = self.consumers.get_mut(&key) else { return };
-        let Some(current) = self.current.as_mut().filter(|c| c.takes_requests()) else { return };
+        let Some(mut current) = self.current.take() else { return };
+        if current.takes_requests() {
+            let sub = self.subscribe_on(now, &mut current, key);
+            if let (Some(sub), Some(spec)) = (sub, self.consumers.get_mut(&key)) {
+                spec.sub = Some(sub);
+                spec.ready = false;
+            }
+        }
+        self.current = Some(current);
+    }
+
+    /// SUBSCRIBE for consumer `key` on `current` (the current link, or a
+    /// renewal's new one): its subscription id there, or `None` when it is
+    /// unknown or the broker could not take it (then it failed).
+    pub(super) fn subscribe_on(&mut self, now: Duration, current: &mut Current, key: ConsumerKey) -> Option<SubscriptionId> {
+        let spec = self.consumers.get_mut(&key)?;
         let channel = current.link.channel_mut();
         // A stream consumer that was given something continues after what it acked.
         spec.stream.resubscribed();
@@ -181,12 +197,12 @@ impl Core {
             Ok(ConsumeOk { consumer_tag: sub, receipt }) => {
                 current.subs.insert(sub.clone(), key);
                 current.requests.insert(receipt, Pending::Subscribe(key));
-                spec.sub = Some(sub);
-                spec.ready = false;
+                Some(sub)
             }
             Err(error) => {
                 self.consumers.remove(&key);
                 self.consumer_failed(key, ConsumeError::Invalid(error), true);
+                None
             }
         }
     }

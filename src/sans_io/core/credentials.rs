@@ -10,11 +10,16 @@
 //!
 //! When the credentials expire (the provider says so, or the passcode is a JWT
 //! with an `exp`), the core reconnects before they do: a planned reconnect
-//! ([`ConnectionEvent::Renewing`]). It stops sending publishes, sends DISCONNECT
-//! (the broker answers it after every confirm of what was sent before it), then
-//! connects again at once with fresh credentials; unconfirmed publishes go again,
-//! marked, and consumers subscribe again. This is break-before-make: for the
-//! time of one reconnect nothing is delivered.
+//! ([`super::ConnectionEvent::Renewing`]), a quarter of their lifetime before the
+//! expiry (at most [`RENEW_MARGIN`]). It is make-before-break (see `renew`): a
+//! new connection with fresh credentials opens beside the current one, every
+//! consumer subscribes there, it takes over
+//! ([`super::ConnectionEvent::Renewed`]), publishing moves to it once the old
+//! one's confirms are in, and the old one DISCONNECTs then. Deliveries never
+//! pause for it. Only when the new connection failed with little time left does
+//! it fall back to break-before-make (here: publishing pauses, DISCONNECT after
+//! the confirms, then the next connection at once, and for the time of one
+//! reconnect nothing is delivered).
 //!
 //! A CONNECT refused while the JWT sent had expired is said in those words
 //! ([`CloseReason::TokenExpired`]): RabbitMQ says only "Access refused".
@@ -25,7 +30,7 @@ use std::time::Duration;
 
 use crate::client::{jwt_expiry, CloseReason, Credentials, CredentialsError, TokenExpired};
 
-use super::{Action, ConnectionEvent, Core, Life};
+use super::{Action, Core, Life};
 
 /// Which credentials request an answer ([`Core::handle_credentials`]) is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,6 +46,8 @@ pub(super) struct Fetching {
     id: CredentialsId,
     url: String,
     deadline: Duration,
+    /// For a renewal's new connection, while the current one goes on.
+    successor: bool,
 }
 
 /// A planned reconnect under way on the current link.
@@ -83,6 +90,18 @@ impl Core {
         &self.options
     }
 
+    /// The current link ended while a renewal's credentials were being fetched:
+    /// they are for the next attempt now (`true` if there was such a request).
+    pub(super) fn fetching_for_successor_becomes_next_attempt(&mut self) -> bool {
+        match self.fetching.as_mut().filter(|f| f.successor) {
+            Some(fetching) => {
+                fetching.successor = false;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The URL a credentials request is for, while one is awaited.
     pub(super) fn fetching_url(&self) -> Option<&str> {
         self.fetching.as_ref().map(|f| f.url.as_str())
@@ -90,10 +109,16 @@ impl Core {
 
     /// The start of a connection attempt to `url`: ask for credentials.
     pub(super) fn request_credentials(&mut self, now: Duration, url: String) {
+        self.request_credentials_for(now, url, false);
+    }
+
+    /// A credentials request, for a renewal's new connection (`successor`) or the
+    /// next attempt.
+    pub(super) fn request_credentials_for(&mut self, now: Duration, url: String, successor: bool) {
         self.next_credentials += 1;
         let id = CredentialsId(self.next_credentials);
         let deadline = now.saturating_add(self.settings.credentials_timeout);
-        self.fetching = Some(Fetching { id, url: url.clone(), deadline });
+        self.fetching = Some(Fetching { id, url: url.clone(), deadline, successor });
         self.actions.push_back(Action::Credentials { id, url });
     }
 
@@ -104,17 +129,23 @@ impl Core {
         if self.life != Life::Running || self.fetching.as_ref().is_none_or(|f| f.id != id) {
             return;
         }
-        let Some(Fetching { url, .. }) = self.fetching.take() else { return };
+        let Some(Fetching { url, successor, .. }) = self.fetching.take() else { return };
         match answer {
             Ok(credentials) => {
                 let by_provider = credentials.expires_in.map(|d| now.saturating_add(d));
                 let by_token = jwt_expiry(&credentials.passcode).and_then(|exp| self.core_time(exp));
                 let expires_at = by_provider.into_iter().chain(by_token).min();
-                self.expiry = expires_at.map(|expires_at| Expiry { obtained: now, expires_at });
+                let expiry = expires_at.map(|expires_at| Expiry { obtained: now, expires_at });
                 self.options.login = Some(credentials.login);
                 self.options.passcode = Some(credentials.passcode);
-                self.open_socket(now, url);
+                if successor {
+                    self.open_successor(now, url, expiry);
+                } else {
+                    self.expiry = expiry;
+                    self.open_socket(now, url);
+                }
             }
+            Err(words) if successor => self.successor_failed(now, CloseReason::Credentials(CredentialsError::Failed(words))),
             Err(words) => self.credentials_failed(now, CredentialsError::Failed(words)),
         }
         self.sync_timers();
@@ -122,8 +153,12 @@ impl Core {
 
     /// [`super::Timer::Credentials`]: the provider took too long.
     pub(super) fn credentials_timeout(&mut self, now: Duration) {
-        if self.fetching.take().is_some() {
-            self.credentials_failed(now, CredentialsError::TimedOut(self.settings.credentials_timeout));
+        let Some(fetching) = self.fetching.take() else { return };
+        let error = CredentialsError::TimedOut(self.settings.credentials_timeout);
+        if fetching.successor {
+            self.successor_failed(now, CloseReason::Credentials(error));
+        } else {
+            self.credentials_failed(now, error);
         }
     }
 
@@ -145,14 +180,14 @@ impl Core {
     /// the expiry when that is already past; never with fixed credentials (new
     /// ones would be the same).
     pub(super) fn plan_renewal(&mut self, now: Duration) {
-        self.renew_at = None;
+        self.renewal.at = None;
         if !self.settings.ask_credentials {
             return;
         }
         let Some(Expiry { obtained, expires_at }) = self.expiry else { return };
         let margin = (expires_at.saturating_sub(obtained) / 4).min(RENEW_MARGIN);
         let planned = expires_at.saturating_sub(margin);
-        self.renew_at = if planned > now {
+        self.renewal.at = if planned > now {
             Some(planned)
         } else if expires_at > now {
             Some(now + (expires_at - now) / 2)
@@ -167,32 +202,40 @@ impl Core {
         self.expiry.is_some_and(|e| now.saturating_add(EXPIRY_SLACK) >= e.expires_at)
     }
 
-    /// [`super::Timer::Renew`]: the planned reconnect begins (publishing pauses,
-    /// auto acks go), or its wait for the confirms in flight is over.
-    pub(super) fn renew(&mut self, now: Duration) {
-        if self.life != Life::Running {
-            return;
-        }
-        let Some(current) = self.current.as_mut().filter(|c| c.connected) else { return };
-        match current.planned {
-            None => {
-                self.renew_at = None;
-                let expires_in = self.expiry.map(|e| e.expires_at.saturating_sub(now)).unwrap_or_default();
-                let until = now.saturating_add((expires_in / 2).min(DRAIN_MAX));
-                current.planned = Some(Renewal::Draining { until });
-                let link = current.id;
-                self.status(ConnectionEvent::Renewing { link, expires_in });
-                self.flush_auto_acks(now);
-                self.continue_renewal(now);
-            }
-            Some(Renewal::Draining { until }) if until <= now => self.disconnect_planned(now),
-            Some(_) => {}
-        }
+    /// The fallback when a renewal's new connection failed with too little time
+    /// left to try again: break-before-make, as before make-before-break. The
+    /// current link stops publishing, DISCONNECTs after its confirms, and the next
+    /// one connects at once.
+    pub(super) fn break_before_make(&mut self, now: Duration) {
+        let expires_in = self.expiry.map(|e| e.expires_at.saturating_sub(now)).unwrap_or_default();
+        let until = now.saturating_add((expires_in / 2).min(DRAIN_MAX));
+        let Some(current) = self.current.as_mut().filter(|c| c.connected && c.planned.is_none()) else { return };
+        current.planned = Some(Renewal::Draining { until });
+        self.flush_auto_acks(now);
+        self.continue_renewal(now);
+    }
+
+    /// How long a renewal's old link waits for its confirms: half the time its
+    /// credentials have left, at most [`DRAIN_MAX`].
+    pub(super) fn drain_until(&self, now: Duration) -> Duration {
+        let expires_in = self.expiry.map(|e| e.expires_at.saturating_sub(now)).unwrap_or_default();
+        now.saturating_add((expires_in / 2).min(DRAIN_MAX))
+    }
+
+    /// When the credentials in use expire, if they do.
+    pub(super) fn expires_at(&self) -> Option<Duration> {
+        self.expiry.map(|e| e.expires_at)
+    }
+
+    /// The credentials of a renewal's new link become the ones in use.
+    pub(super) fn use_expiry(&mut self, expiry: Option<Expiry>) {
+        self.expiry = expiry;
     }
 
     /// A draining link whose confirms are all in goes: DISCONNECT (its receipt
     /// ends the link, and the next begins at once, see `end_link`).
     pub(super) fn continue_renewal(&mut self, now: Duration) {
+        self.continue_retiring(now);
         let draining = self.current.as_ref().is_some_and(|c| matches!(c.planned, Some(Renewal::Draining { .. })));
         if draining && self.outbox.in_flight() == 0 {
             self.disconnect_planned(now);
@@ -207,14 +250,22 @@ impl Core {
         }
     }
 
-    /// The deadline of [`super::Timer::Renew`]: the planned reconnect, or the end of
-    /// its wait for confirms.
-    pub(super) fn renew_deadline(&self) -> Option<Duration> {
+    /// The break-before-make fallback's deadline: the end of its wait for confirms.
+    pub(super) fn drain_deadline(&self) -> Option<Duration> {
         let current = self.current.as_ref().filter(|c| c.connected && self.life == Life::Running)?;
         match current.planned {
-            None => self.renew_at,
             Some(Renewal::Draining { until }) => Some(until),
-            Some(Renewal::Disconnecting) => None,
+            None | Some(Renewal::Disconnecting) => None,
+        }
+    }
+
+    /// [`super::Timer::Renew`] for the fallback: its wait for confirms is over.
+    pub(super) fn drain_timeout(&mut self, now: Duration) {
+        let draining = self.current.as_ref().and_then(|c| c.planned);
+        if let Some(Renewal::Draining { until }) = draining {
+            if until <= now {
+                self.disconnect_planned(now);
+            }
         }
     }
 

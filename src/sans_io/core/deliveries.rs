@@ -21,7 +21,7 @@ use crate::client::Message;
 use crate::rabbit::Delivery;
 
 use super::{
-    Acker, ConnectionEvent, ConsumerKey, ConsumerSpec, Core, LinkId, ReliableEvent, Taken, Timer, Warning,
+    Acker, ConnectionEvent, ConsumerKey, ConsumerSpec, Core, Current, LinkId, ReliableEvent, Taken, Timer, Warning,
     AUTO_ACK_DELAY,
 };
 
@@ -37,8 +37,9 @@ pub(super) struct Buffered {
 /// What an auto-ack consumer took on the current link and did not ack yet.
 #[derive(Debug, Clone, Default)]
 pub(super) struct AutoAcks {
-    /// The ack ids of the deliveries taken since the last acks.
-    taken: Vec<String>,
+    /// The ack ids of the deliveries taken since the last acks, with their link
+    /// (during a renewal two links deliver).
+    taken: Vec<(LinkId, String)>,
 }
 
 impl Core {
@@ -46,14 +47,15 @@ impl Core {
     /// [`ReliableEvent::Readable`] says when to look again), or the consumer's end.
     /// An auto-ack consumer's take earns its ack.
     pub fn take_delivery(&mut self, now: Duration, consumer: ConsumerKey) -> Taken {
-        let Some(spec) = self.consumers.get_mut(&consumer) else {
+        if !self.consumers.contains_key(&consumer) {
             if self.lookups.values().any(|explain| explain.reader() == Some(consumer)) {
                 // Refused, and the broker's words are being looked up.
                 return Taken::Empty;
             }
             return Taken::Ended(self.ended.remove(&consumer).flatten());
-        };
-        let Some(Buffered { mut delivery, tag, link }) = spec.buffer.pop_front() else { return Taken::Empty };
+        }
+        let Some(Buffered { mut delivery, tag, link }) = self.next_unacked(now, consumer) else { return Taken::Empty };
+        let Some(spec) = self.consumers.get_mut(&consumer) else { return Taken::Empty };
         if let Some(offset) = delivery.stream_offset {
             // RabbitMQ never marks a stream message redelivered; a second copy of an
             // offset is one all the same.
@@ -62,7 +64,7 @@ impl Core {
         let mut half_window = false;
         let acker = match (spec.options.auto_ack, tag) {
             (true, Some(tag)) => {
-                spec.auto.taken.push(tag);
+                spec.auto.taken.push((link, tag));
                 half_window = spec.auto.taken.len() >= usize::from(spec.options.window() / 2).max(1);
                 if !half_window && self.timers.get(Timer::AutoAck).is_none() {
                     self.timers.set(Timer::AutoAck, now.saturating_add(AUTO_ACK_DELAY));
@@ -71,7 +73,7 @@ impl Core {
             }
             (true, None) => None,
             (false, tag) => tag.map(|tag| {
-                if let Some(current) = self.current.as_mut().filter(|c| c.id == link) {
+                if let Some(current) = self.link_mut(link) {
                     current.unacked.insert(tag.clone());
                 }
                 Acker { link, consumer, tag, offset: delivery.stream_offset }
@@ -84,17 +86,41 @@ impl Core {
         Taken::Delivery { delivery, acker }
     }
 
+    /// The next buffered delivery of `consumer` that was not acked already: during
+    /// a renewal two subscriptions of a stream consumer deliver, and the other copy
+    /// of an offset may have been acked after this one arrived. Such a copy is
+    /// acked again (the broker's credit) and kept from the reader.
+    fn next_unacked(&mut self, now: Duration, consumer: ConsumerKey) -> Option<Buffered> {
+        loop {
+            let spec = self.consumers.get_mut(&consumer)?;
+            let buffered = spec.buffer.pop_front()?;
+            if !buffered.delivery.stream_offset.is_some_and(|offset| spec.stream.already_acked(offset)) {
+                return Some(buffered);
+            }
+            if let (Some(current), Some(tag)) = (self.link_mut(buffered.link).filter(|c| c.connected), &buffered.tag) {
+                let _ = current.link.channel_mut().basic_ack(now, tag);
+            }
+        }
+    }
+
     /// How many deliveries wait for `consumer`'s reader.
     pub fn buffered(&self, consumer: ConsumerKey) -> usize {
         self.consumers.get(&consumer).map_or(0, |spec| spec.buffer.len())
     }
 
     pub(super) fn on_message(&mut self, now: Duration, message: Message) {
+        let Some(mut current) = self.current.take() else { return };
+        self.on_message_on(now, &mut current, message);
+        self.current = Some(current);
+    }
+
+    /// A MESSAGE on `current`, which is the current link or a renewal's new or
+    /// old one (see `renew`).
+    pub(super) fn on_message_on(&mut self, now: Duration, current: &mut Current, message: Message) {
         // A reply to a call: no SUBSCRIBE made its subscription (see `rpc`).
         if super::rpc::is_reply(&message) {
             return self.on_reply(message);
         }
-        let Some(current) = self.current.as_mut() else { return };
         let link = current.id;
         let Some(&consumer) = current.subs.get(&message.subscription) else {
             // Sent before our UNSUBSCRIBE reached the broker: it stays unacked
@@ -143,8 +169,8 @@ impl Core {
     fn ack_taken(&mut self, now: Duration, consumer: ConsumerKey) {
         let Some(spec) = self.consumers.get_mut(&consumer) else { return };
         let taken = std::mem::take(&mut spec.auto.taken);
-        if let Some(current) = self.current.as_mut().filter(|c| c.connected) {
-            for tag in taken {
+        for (link, tag) in taken {
+            if let Some(current) = self.link_mut(link).filter(|c| c.connected) {
                 let _ = current.link.channel_mut().basic_ack(now, &tag);
             }
         }
@@ -166,13 +192,15 @@ impl Core {
     pub(super) fn give_back(&mut self, now: Duration, spec: &mut ConsumerSpec) {
         let buffer = std::mem::take(&mut spec.buffer);
         let taken = std::mem::take(&mut spec.auto.taken);
-        let Some(current) = self.current.as_mut().filter(|c| c.connected) else { return };
-        let channel = current.link.channel_mut();
-        for tag in taken {
-            let _ = channel.basic_ack(now, &tag);
+        for (link, tag) in taken {
+            if let Some(current) = self.link_mut(link).filter(|c| c.connected) {
+                let _ = current.link.channel_mut().basic_ack(now, &tag);
+            }
         }
         for Buffered { delivery, tag, link } in buffer {
-            let Some(tag) = tag.filter(|_| link == current.id) else { continue };
+            let Some(current) = self.link_mut(link).filter(|c| c.connected) else { continue };
+            let Some(tag) = tag else { continue };
+            let channel = current.link.channel_mut();
             let _ = if delivery.stream_offset.is_some() {
                 channel.basic_ack(now, &tag)
             } else {
@@ -181,13 +209,15 @@ impl Core {
         }
     }
 
-    /// The current link is over: what waited for readers was of it, and the broker
-    /// gives it out again; auto-ack takes not acked come again too.
-    pub(super) fn drop_buffers(&mut self) {
+    /// Link `link` is over: what waited for readers from it, the broker gives out
+    /// again; auto-ack takes on it not acked come again too.
+    pub(super) fn drop_buffers(&mut self, link: LinkId) {
         for spec in self.consumers.values_mut() {
-            spec.buffer.clear();
-            spec.auto = AutoAcks::default();
+            spec.buffer.retain(|buffered| buffered.link != link);
+            spec.auto.taken.retain(|(taken_on, _)| *taken_on != link);
         }
-        self.timers.stop(Timer::AutoAck);
+        if self.consumers.values().all(|spec| spec.auto.taken.is_empty()) {
+            self.timers.stop(Timer::AutoAck);
+        }
     }
 }

@@ -44,14 +44,31 @@ pub enum ConnectionEvent {
         /// Where it will go (the next URL when there are several).
         next_url: String,
     },
-    /// A planned reconnect began: the credentials expire in `expires_in`, so this
-    /// connection ends after its confirms (DISCONNECT) and the next one, with fresh
-    /// credentials, begins at once.
+    /// A planned reconnect began: the credentials expire in `expires_in`, so a new
+    /// connection with fresh credentials is made beside this one (make-before-break);
+    /// [`ConnectionEvent::Renewed`] says when it took over. This one goes on meanwhile.
+    /// (If the new one fails, a [`Warning::RenewalFailed`] says so and it is tried
+    /// again; with little time left, this one closes after its confirms and the next
+    /// connects at once: `Connecting`, `Connected`.)
     Renewing {
         /// The connection that ends.
         link: LinkId,
         /// How long until its credentials expire.
         expires_in: Duration,
+    },
+    /// A planned reconnect's new connection took over (make-before-break): every
+    /// consumer is subscribed there, publishing moves to it once the old one's
+    /// confirms are in, and the old one closes then. Deliveries went on
+    /// throughout (from both connections for a while).
+    Renewed {
+        /// The connection that ends.
+        old: LinkId,
+        /// The new connection, current from now on.
+        link: LinkId,
+        /// Where to.
+        url: String,
+        /// What its CONNECTED said.
+        info: ConnectionInfo,
     },
     /// The broker accepted a consumer's subscription (again, after a reconnect).
     ConsumerReady(ConsumerKey),
@@ -159,6 +176,11 @@ pub enum Warning {
         /// Its correlation id, if it had one.
         correlation_id: Option<String>,
     },
+    /// A planned reconnect's new connection failed (its credentials, its socket,
+    /// its CONNECT): the current connection goes on, and the renewal is tried
+    /// again while there is time.
+    #[error("a new connection before the credentials expire failed ({0}); the current one goes on")]
+    RenewalFailed(String),
     /// The heart-beat worker could not start (a Content-Security-Policy without
     /// `blob:` in `worker-src`, for one): heart-beats now depend on the page's
     /// timers, which browsers throttle in a background tab (Chrome to once a

@@ -9,7 +9,7 @@ use crate::sans_io::map::Set;
 use std::time::Duration;
 
 use crate::client::{is_retryable, CloseReason, ConnectionInfo, Fault, OptionsError, ReceiptId, Request};
-use crate::rabbit::{ConsumeFrom, Link};
+use crate::rabbit::{ConsumeFrom, HeartBeats, Link};
 
 use super::blame::sent_order;
 use super::{
@@ -18,6 +18,24 @@ use super::{
 };
 
 impl Core {
+    /// Heart-beats on the current connection.
+    pub fn heartbeats(&self) -> HeartBeats {
+        self.current.as_ref().map(|c| c.link.heartbeats()).unwrap_or_default()
+    }
+
+    /// The current connection's socket, while there is one: the one that takes
+    /// publishes and requests and whose status the events say. During a renewal
+    /// the new one becomes current at [`ConnectionEvent::Renewed`]
+    /// ([`Core::successor_link`] before, [`Core::retiring_link`] after).
+    pub fn current_link(&self) -> Option<LinkId> {
+        self.current.as_ref().map(|c| c.id)
+    }
+
+    /// What CONNECTED said on the current connection.
+    pub fn info(&self) -> Option<&ConnectionInfo> {
+        self.current.as_ref().and_then(|c| c.link.session().info())
+    }
+
     /// Starts connecting (once; later calls do nothing).
     pub fn start(&mut self, now: Duration) {
         if self.life != Life::Idle {
@@ -52,8 +70,10 @@ impl Core {
         self.life = Life::Stopping;
         // The side connection goes at once: its socket may still be opening, and
         // nothing may CONNECT after stop (seed 1000912: a second declare's side
-        // socket opened while the main one awaited DISCONNECT's receipt).
+        // socket opened while the main one awaited DISCONNECT's receipt); so do a
+        // renewal's new and old connections.
         self.stop_side();
+        self.stop_renewal();
         match self.current.as_mut() {
             Some(current) if current.connected => {
                 let session = current.link.channel_mut().session_mut();
@@ -79,12 +99,22 @@ impl Core {
 
     /// The socket of a connection attempt, with the credentials in the options.
     pub(super) fn open_socket(&mut self, now: Duration, url: String) {
+        let current = self.new_current(url.clone());
+        let id = current.id;
+        self.current = Some(current);
+        self.timers.set(Timer::SocketOpen, now.saturating_add(self.options.connect_timeout));
+        self.actions.push_back(Action::Open { link: id, url: url.clone() });
+        self.status(ConnectionEvent::Connecting { link: id, url });
+    }
+
+    /// A new connection to `url` with the credentials in the options, its socket
+    /// not yet asked for.
+    pub(super) fn new_current(&mut self, url: String) -> Current {
         let token_exp = self.options.passcode.as_deref().and_then(crate::client::jwt_expiry);
         self.next_link += 1;
-        let id = LinkId(self.next_link);
-        self.current = Some(Current {
-            id,
-            url: url.clone(),
+        Current {
+            id: LinkId(self.next_link),
+            url,
             link: Link::new(self.options.clone(), self.settings.limits),
             connected: false,
             subs: Map::new(),
@@ -95,10 +125,7 @@ impl Core {
             opened: false,
             planned: None,
             token_exp,
-        });
-        self.timers.set(Timer::SocketOpen, now.saturating_add(self.options.connect_timeout));
-        self.actions.push_back(Action::Open { link: id, url: url.clone() });
-        self.status(ConnectionEvent::Connecting { link: id, url });
+        }
     }
 
     pub(super) fn on_connected(&mut self, now: Duration, info: ConnectionInfo) {
@@ -135,7 +162,11 @@ impl Core {
                         self.status(ConnectionEvent::ConsumerReady(key));
                     }
                 }
-                Pending::Unsubscribe(key) => self.emit(ReliableEvent::ConsumerCancelled(key)),
+                Pending::Unsubscribe(key) => {
+                    if !self.defer_cancelled(key) {
+                        self.emit(ReliableEvent::ConsumerCancelled(key));
+                    }
+                }
                 Pending::Declare(request) => {
                     self.declares.remove(&request);
                     self.emit(ReliableEvent::Declared { request, result: Ok(()) });
@@ -144,13 +175,18 @@ impl Core {
             return;
         }
         if let Request::Send { .. } = request {
-            if let Some(publish) = self.outbox.confirmed(&id) {
-                self.probation.remove(&publish);
-                self.lone_deaths.remove(&publish);
-                self.emit(ReliableEvent::Confirmed(publish));
-                if let Some(held_for) = self.confirm_watch.confirmed(now, self.outbox.in_flight()) {
-                    self.status(ConnectionEvent::PublishesFlowing { held_for });
-                }
+            self.publish_confirmed(now, &id);
+        }
+    }
+
+    /// The RECEIPT of a SEND: its publish is confirmed.
+    pub(super) fn publish_confirmed(&mut self, now: Duration, id: &ReceiptId) {
+        if let Some(publish) = self.outbox.confirmed(id) {
+            self.probation.remove(&publish);
+            self.lone_deaths.remove(&publish);
+            self.emit(ReliableEvent::Confirmed(publish));
+            if let Some(held_for) = self.confirm_watch.confirmed(now, self.outbox.in_flight()) {
+                self.status(ConnectionEvent::PublishesFlowing { held_for });
             }
         }
     }
@@ -159,6 +195,7 @@ impl Core {
     /// stop or schedule the next attempt.
     pub(super) fn end_link(&mut self, now: Duration, reason: CloseReason) {
         let Some(mut current) = self.current.take() else { return };
+        self.drop_retiring(Some(&reason));
         self.confirm_watch.reset();
         let reason = self.explain_expired(now, current.token_exp, reason);
         let close = reason.socket_code();
@@ -174,8 +211,11 @@ impl Core {
         self.settle_link(now, &mut current, &reason);
         self.calls_link_lost(&reason);
         self.outbox.connection_lost();
-        match self.life {
+        let life = self.life;
+        match life {
             Life::Stopping => self.finish_stop(StopReason::Requested),
+            // A renewal's new connection was under way: it takes over.
+            Life::Running if self.promote_successor(now) => {}
             // A planned reconnect: the next link at once, at the same node.
             Life::Running if current.planned.is_some() => self.open_link(now),
             Life::Running => self.after_link(now, reason, !refused),
@@ -209,7 +249,7 @@ impl Core {
             spec.sub = None;
             spec.ready = false;
         }
-        self.drop_buffers();
+        self.drop_buffers(current.id);
     }
 
     /// A link of a running core ended: stop (a refusal at CONNECT, or reconnects
@@ -258,6 +298,7 @@ impl Core {
             self.actions.push_back(Action::Close { link: current.id, code: 1000, reason: "stopped".into() });
         }
         self.stop_side();
+        self.stop_renewal();
         for (publish, _) in self.outbox.drain() {
             self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Stopped });
         }

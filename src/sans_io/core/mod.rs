@@ -25,8 +25,9 @@
 //!   confirm at once, well under RabbitMQ's credit, so a burst of any size cannot
 //!   trip Web-STOMP's `{unexpected_message,resume}` crash;
 //! - each consumer's unread deliveries are bounded by its window (auto-ack
-//!   consumers included, see [`ConsumeOptions::auto_ack`]); what a cancelled
-//!   consumer left unread goes back to the broker;
+//!   consumers included, see [`ConsumeOptions::auto_ack`]; two windows while a
+//!   token renewal's two connections both deliver); what a cancelled consumer
+//!   left unread goes back to the broker;
 //! - only a refusal at CONNECT stops reconnecting; a broker's ERROR mid-session
 //!   fails the request it refused and the session comes back; a refusal Web-STOMP
 //!   closed on without words is explained from the management API's facts;
@@ -47,7 +48,8 @@
 //! refused) and `lookup` (explaining it), `link` (connections, reconnect and
 //! failover, stop), `rpc` (calls, their replies by correlation id, replying),
 //! `credentials` (credentials per connection, planned reconnects before they
-//! expire).
+//! expire), `renew` (those reconnects, make-before-break: the new connection's
+//! consumers subscribed before the old one closes).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -56,9 +58,9 @@ use crate::sans_io::map::{Map, Set};
 use std::time::Duration;
 
 use crate::client::{
-    CloseReason, ConnectOptions, ConnectionInfo, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId,
+    CloseReason, ConnectOptions, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId,
 };
-use crate::rabbit::{CheckedPublish, ConsumeFrom, HeartBeats, Link, Outbox, OutboxId, QueueOptions};
+use crate::rabbit::{CheckedPublish, ConsumeFrom, Link, Outbox, OutboxId, QueueOptions};
 
 mod acks;
 mod alarm;
@@ -74,6 +76,7 @@ mod link;
 mod lookup;
 mod pacer;
 mod publish;
+mod renew;
 mod rpc;
 mod side;
 mod stream;
@@ -99,6 +102,7 @@ use self::credentials::{Expiry, Fetching, Renewal};
 use self::deliveries::{AutoAcks, Buffered};
 use self::held_back::ConfirmWatch;
 use self::lookup::Explain;
+use self::renew::Renewals;
 use self::rpc::Calls;
 use self::side::{SideDeclare, SideLink};
 use self::stream::StreamPosition;
@@ -282,8 +286,8 @@ pub struct Core {
     next_credentials: u64,
     /// When the credentials in use expire.
     expiry: Option<Expiry>,
-    /// The planned reconnect, decided at CONNECTED.
-    renew_at: Option<Duration>,
+    /// Renewals before the credentials expire: when, and the links of one under way.
+    renewal: Renewals,
     /// The wall clock minus the core's clock (see [`Core::handle_unix_time`]).
     unix_minus_now: Option<Duration>,
 }
@@ -329,7 +333,7 @@ impl Core {
             fetching: None,
             next_credentials: 0,
             expiry: None,
-            renew_at: None,
+            renewal: Renewals::default(),
             unix_minus_now: None,
         }
     }
@@ -377,21 +381,6 @@ impl Core {
         self.waiting.len()
     }
 
-    /// Heart-beats on the current connection.
-    pub fn heartbeats(&self) -> HeartBeats {
-        self.current.as_ref().map(|c| c.link.heartbeats()).unwrap_or_default()
-    }
-
-    /// The current connection's socket, while there is one.
-    pub fn current_link(&self) -> Option<LinkId> {
-        self.current.as_ref().map(|c| c.id)
-    }
-
-    /// What CONNECTED said on the current connection.
-    pub fn info(&self) -> Option<&ConnectionInfo> {
-        self.current.as_ref().and_then(|c| c.link.session().info())
-    }
-
     /// The consumers that exist (not cancelled, not failed).
     pub fn consumers(&self) -> impl Iterator<Item = ConsumerKey> + '_ {
         self.consumers.keys().copied()
@@ -406,7 +395,7 @@ impl Core {
             current.opened = true;
             current.link.handle_open(now);
             self.process(now);
-        } else if !self.side_opened(now, link) {
+        } else if !self.other_opened(now, link) {
             // Stopped, or superseded while it opened: it must not CONNECT.
             self.actions.push_back(Action::Close { link, code: 1000, reason: "not needed".into() });
         }
@@ -419,7 +408,7 @@ impl Core {
             current.link.handle_bytes(now, bytes);
             self.process(now);
         } else {
-            self.side_input(now, link, |side| side.handle_bytes(now, bytes));
+            self.other_input(now, link, |other| other.handle_bytes(now, bytes));
         }
         self.sync_timers();
     }
@@ -430,7 +419,7 @@ impl Core {
             current.link.handle_closed(now, closed);
             self.process(now);
         } else {
-            self.side_input(now, link, |side| side.handle_closed(now, closed));
+            self.other_input(now, link, |other| other.handle_closed(now, closed));
         }
         self.sync_timers();
     }
@@ -441,7 +430,7 @@ impl Core {
             current.link.handle_transport_error(now, problem);
             self.process(now);
         } else {
-            self.side_input(now, link, |side| side.handle_transport_error(now, problem));
+            self.other_input(now, link, |other| other.handle_transport_error(now, problem));
         }
         self.sync_timers();
     }
@@ -517,7 +506,7 @@ impl Core {
             }
             self.timers.set(Timer::Pacing, self.pacer.release_at());
         }
-        self.side_transmit(out)
+        self.other_transmit(out)
     }
 
     /// Whether bytes wait to be written: held back by [`Pacing`] until
@@ -525,6 +514,7 @@ impl Core {
     pub fn has_transmits(&self) -> bool {
         self.current.as_ref().is_some_and(|c| c.link.has_transmits())
             || self.side.as_ref().is_some_and(SideLink::has_transmits)
+            || self.renewal.has_transmits()
     }
 
     /// The next event for the user.

@@ -110,10 +110,11 @@ impl Core {
 
     /// Sends what the outbox holds, as far as the window allows.
     pub(super) fn flush(&mut self, now: Duration) {
-        let Some(current) = self.current.as_mut().filter(|c| c.connected && c.planned.is_none()) else { return };
-        if self.life != Life::Running {
+        // A renewal's old link still awaits confirms: publishing moves over after them.
+        if self.life != Life::Running || self.renewal_holds_publishes() {
             return;
         }
+        let Some(current) = self.current.as_mut().filter(|c| c.connected && c.planned.is_none()) else { return };
         let window = self.settings.window;
         let mut failed = Vec::new();
         loop {

@@ -71,7 +71,16 @@ impl StreamPosition {
     /// not reach the user again).
     pub(super) fn arrived(&mut self, offset: u64) -> bool {
         self.link_high = Some(self.link_high.map_or(offset, |high| high.max(offset)));
-        !self.acked.contains(&offset)
+        !self.already_acked(offset)
+    }
+
+    /// Whether `offset` was acked. Offsets are handed out in order without a gap,
+    /// so one handed out below the lowest not acked was, even when the acked set
+    /// forgot it (a renewal's old and new subscriptions both deliver, each at its
+    /// own pace).
+    pub(super) fn already_acked(&self, offset: u64) -> bool {
+        let acked_below = self.high.is_some_and(|high| offset <= high) && self.resume().is_some_and(|r| offset < r);
+        self.acked.contains(&offset) || acked_below
     }
 
     /// The reader took the delivery at `offset`: whether it is a repeat of one it

@@ -172,7 +172,7 @@ pub struct ConsumeOptions {
     /// subscribes with client acks and a window of `max(prefetch, 256)`
     /// ([`AUTO_ACK_WINDOW`]) deliveries, and acks what you took (one ACK each), each
     /// half window or [`AUTO_ACK_DELAY`] after a take. At most the window waits
-    /// unread; a delivery not yet acked when its connection is lost comes again,
+    /// unread (two while a token renewal's two connections both deliver); a delivery not yet acked when its connection is lost comes again,
     /// marked redelivered (at least once, where RabbitMQ's is at most once).
     pub auto_ack: bool,
     /// At most this many unacknowledged deliveries at once; 0 is unlimited.

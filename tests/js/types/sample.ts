@@ -60,6 +60,8 @@ function describe(event: StatusEvent): string {
       return `${event.reason} ${event.fault} ${event.attempt} ${event.delayMs} ${event.nextUrl}`;
     case "renewing":
       return String(event.expiresInMs);
+    case "renewed":
+      return `${event.url} ${event.server ?? "?"}`;
     case "consumer-ready":
       return String(event.consumer);
     case "consumer-failed":

@@ -106,11 +106,17 @@ export interface ReconnectingEvent {
   readonly nextUrl: string;
 }
 /**
- * A planned reconnect began: the credentials expire in `expiresInMs`, so this
- * connection closes after its confirms and the next, with fresh credentials,
- * opens at once (consumers subscribe again, unconfirmed publishes go again, marked).
+ * A planned reconnect began: the credentials expire in `expiresInMs`, so a new
+ * connection with fresh credentials opens beside this one (make-before-break);
+ * this one goes on until the new one takes over (a `renewed` event).
  */
 export interface RenewingEvent { readonly type: "renewing"; readonly expiresInMs: number }
+/**
+ * The new connection of a planned reconnect took over: consumers are subscribed
+ * there, publishing moves to it once the old one's confirms are in, and the old
+ * one closes then. Deliveries went on throughout.
+ */
+export interface RenewedEvent { readonly type: "renewed"; readonly url: string; readonly server: string | null }
 /** RabbitMQ accepted a consumer's subscription (again, after a reconnect). */
 export interface ConsumerReadyEvent { readonly type: "consumer-ready"; readonly consumer: number }
 /** A consumer ended because RabbitMQ refused it (such as NOT_FOUND). */
@@ -155,6 +161,7 @@ export type StatusEvent =
   | ConnectedEvent
   | ReconnectingEvent
   | RenewingEvent
+  | RenewedEvent
   | ConsumerReadyEvent
   | ConsumerFailedEvent
   | PublishesHeldBackEvent

@@ -70,7 +70,7 @@ const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlat
 const CALL_OPTIONS = ["timeout", ...PUBLISH_OPTIONS.filter((name) => name !== "replyTo")];
 const REPLY_OPTIONS = PUBLISH_OPTIONS.filter((name) => name !== "exchange" && name !== "replyTo");
 const CALL_TIMEOUT = 30000;
-const EVENTS = ["status", "connecting", "connected", "reconnecting", "renewing", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
+const EVENTS = ["status", "connecting", "connected", "reconnecting", "renewing", "renewed", "consumer-ready", "consumer-failed", "publishes-held-back", "publishes-flowing",
   "warning", "stopped", "subscription-gap"];
 const EXCHANGE_DECLARE_OPTIONS = ["durable", "autoDelete"];
 const MAX_U32 = 4294967295;
