@@ -3925,6 +3925,16 @@ fn simulation_runs() {
     run_seeds(0, 10_000);
 }
 
+/// Seeds beyond the default range that once found a defect: 1000912 (a CONNECT
+/// after stop from a side connection still opening), 11123 (a side connection's
+/// declare cut by `connection_forced` was called refused).
+#[test]
+fn seeds_that_found_defects() {
+    for seed in [1_000_912, 11_123] {
+        run_seed(seed, false);
+    }
+}
+
 #[test]
 #[ignore = "soak: 200,000 seeds, minutes"]
 fn simulation_soak() {

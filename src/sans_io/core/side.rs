@@ -167,7 +167,13 @@ impl Core {
         self.actions.push_back(Action::Close { link: side.id, code: close.code, reason: close.reason.to_owned() });
         if !side.answered {
             let SideDeclare { request, url, queue, options } = side.declare;
+            let forced = reason.server_error().is_some_and(|e| Refusal::from_server_error(e).is_connection_forced());
             match (reason.server_error(), reason.fault()) {
+                // A node shutting down or an administrator closed it: nothing was
+                // refused, the declare was only cut short (seed 11123).
+                (Some(_), _) if forced => {
+                    self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) });
+                }
                 (Some(error), _) => {
                     let error = DeclareError::Refused(Refusal::from_server_error(error));
                     self.emit(ReliableEvent::Declared { request, result: Err(error) });
