@@ -28,6 +28,8 @@ pub(super) struct SideDeclare {
 pub(super) struct SideLink {
     id: LinkId,
     link: Link,
+    /// The `exp` of the JWT its CONNECT carries, to tell an expired token.
+    token_exp: Option<u64>,
     declare: SideDeclare,
     opened: bool,
     /// When to give up on the socket ever opening.
@@ -79,6 +81,7 @@ impl Core {
         self.side = Some(SideLink {
             id,
             link: Link::new(self.options.clone(), self.settings.limits),
+            token_exp: self.options.passcode.as_deref().and_then(crate::client::jwt_expiry),
             declare,
             opened: false,
             open_deadline: now.saturating_add(self.options.connect_timeout),
@@ -165,13 +168,17 @@ impl Core {
         let Some(side) = self.side.take() else { return };
         let close = reason.socket_code();
         self.actions.push_back(Action::Close { link: side.id, code: close.code, reason: close.reason.to_owned() });
+        // RabbitMQ says only "Access refused" when the JWT had expired on the way
+        // (a slow or paused broker: seed 38726); the declare was not refused.
+        let reason = self.explain_expired(now, side.token_exp, reason);
         if !side.answered {
             let SideDeclare { request, url, queue, options } = side.declare;
             let forced = reason.server_error().is_some_and(|e| Refusal::from_server_error(e).is_connection_forced());
+            let expired = matches!(reason, CloseReason::TokenExpired(_));
             match (reason.server_error(), reason.fault()) {
                 // A node shutting down or an administrator closed it: nothing was
                 // refused, the declare was only cut short (seed 11123).
-                (Some(_), _) if forced => {
+                _ if forced || expired => {
                     self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) });
                 }
                 (Some(error), _) => {
