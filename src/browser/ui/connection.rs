@@ -7,7 +7,7 @@ use crate::client::{ConnectOptions, ConnectionInfo};
 use super::actions;
 use super::fields::{on_change, on_input, use_draft};
 use super::live::LiveHandles;
-use super::state::{Action, ConnectionStatus, Workbench};
+use super::state::{Action, ConnectionStatus, Workbench, WorkbenchConfig};
 
 const REMEMBER_LOGIN: &str = "burrow.login";
 const REMEMBER_PASSCODE: &str = "burrow.passcode";
@@ -55,6 +55,20 @@ struct ConnectDraft {
 }
 
 impl ConnectDraft {
+    /// What the form shows first: the page's settings, and the login and
+    /// passcode remembered in this browser if the user asked for that.
+    fn first(config: &WorkbenchConfig) -> Self {
+        let saved = remembered();
+        ConnectDraft {
+            urls: config.url.clone(),
+            login: saved.as_ref().map(|(l, _)| l.clone()).unwrap_or_else(|| config.login.clone()),
+            passcode: config.passcode.clone().or_else(|| saved.as_ref().map(|(_, p)| p.clone())).unwrap_or_default(),
+            vhost: config.vhost.clone(),
+            remember: saved.is_some(),
+            heart_beats: true,
+        }
+    }
+
     /// The URLs typed and the options they ask for; remembers the credentials
     /// when "remember" is ticked, forgets them otherwise.
     fn read(&self) -> (String, ConnectOptions) {
@@ -77,17 +91,7 @@ pub fn connection_panel() -> Html {
     let workbench = use_context::<Workbench>();
     let live = use_context::<LiveHandles>().unwrap_or_default();
     let config = workbench.as_ref().map(|w| w.config.clone()).unwrap_or_default();
-    let draft = use_draft(move || {
-        let saved = remembered();
-        ConnectDraft {
-            urls: config.url.clone(),
-            login: saved.as_ref().map(|(l, _)| l.clone()).unwrap_or_else(|| config.login.clone()),
-            passcode: config.passcode.clone().or_else(|| saved.as_ref().map(|(_, p)| p.clone())).unwrap_or_default(),
-            vhost: config.vhost.clone(),
-            remember: saved.is_some(),
-            heart_beats: true,
-        }
-    });
+    let draft = use_draft(move || ConnectDraft::first(&config));
     let Some(workbench) = workbench else { return html! {} };
     let on_connect = {
         let (workbench, live, draft) = (workbench.clone(), live.clone(), draft.clone());

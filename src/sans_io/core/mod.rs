@@ -82,6 +82,7 @@ mod side;
 mod stream;
 mod timer;
 mod types;
+mod view;
 
 pub use self::alarm::{Alarm, MAX_DELAY};
 pub use self::credentials::{CredentialsId, EXPIRY_SLACK, RENEW_MARGIN};
@@ -336,54 +337,6 @@ impl Core {
             renewal: Renewals::default(),
             unix_minus_now: None,
         }
-    }
-
-    /// The Web-STOMP URLs it connects to, in the order it tries them.
-    pub fn urls(&self) -> &[String] {
-        &self.urls
-    }
-
-    /// Where it is.
-    pub fn phase(&self) -> Phase {
-        match (self.life, &self.current) {
-            (Life::Idle, _) => Phase::Idle,
-            (Life::Stopping, _) => Phase::Stopping,
-            (Life::Stopped, _) => Phase::Stopped,
-            (Life::Running, Some(current)) if current.connected => Phase::Connected { url: current.url.clone() },
-            (Life::Running, Some(current)) => Phase::Connecting { url: current.url.clone() },
-            (Life::Running, None) if self.fetching_url().is_some() => {
-                Phase::Connecting { url: self.fetching_url().unwrap_or_default().to_owned() }
-            }
-            (Life::Running, None) => match self.reconnector.poll_timeout() {
-                Some(retry_at) => Phase::Waiting { retry_at },
-                None => Phase::Stopped,
-            },
-        }
-    }
-
-    /// Whether it is connected now.
-    pub fn is_connected(&self) -> bool {
-        self.life == Life::Running && self.current.as_ref().is_some_and(Current::takes_requests)
-    }
-
-    /// Time left until the next reconnect attempt, when one is scheduled.
-    pub fn countdown(&self, now: Duration) -> Option<Duration> {
-        self.reconnector.countdown(now)
-    }
-
-    /// The outbox, to read its size.
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
-    }
-
-    /// Publishes waiting for room in the outbox.
-    pub fn waiting(&self) -> usize {
-        self.waiting.len()
-    }
-
-    /// The consumers that exist (not cancelled, not failed).
-    pub fn consumers(&self) -> impl Iterator<Item = ConsumerKey> + '_ {
-        self.consumers.keys().copied()
     }
 
     // ---- inputs from the driver ----
