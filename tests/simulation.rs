@@ -3928,10 +3928,11 @@ fn simulation_runs() {
 /// Seeds beyond the default range that once found a defect: 1000912 (a CONNECT
 /// after stop from a side connection still opening), 11123 (a side connection's
 /// declare cut by `connection_forced` was called refused), 38726 (a side
-/// connection's CONNECT whose token expired on the way was called refused).
+/// connection's CONNECT whose token expired on the way was called refused),
+/// 46126 (the same with credentials revoked).
 #[test]
 fn seeds_that_found_defects() {
-    for seed in [1_000_912, 11_123, 38_726] {
+    for seed in [1_000_912, 11_123, 38_726, 46_126] {
         run_seed(seed, false);
     }
 }

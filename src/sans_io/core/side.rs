@@ -169,16 +169,19 @@ impl Core {
         let close = reason.socket_code();
         self.actions.push_back(Action::Close { link: side.id, code: close.code, reason: close.reason.to_owned() });
         // RabbitMQ says only "Access refused" when the JWT had expired on the way
-        // (a slow or paused broker: seed 38726); the declare was not refused.
+        // (a slow or paused broker): say so.
         let reason = self.explain_expired(now, side.token_exp, reason);
         if !side.answered {
             let SideDeclare { request, url, queue, options } = side.declare;
             let forced = reason.server_error().is_some_and(|e| Refusal::from_server_error(e).is_connection_forced());
-            let expired = matches!(reason, CloseReason::TokenExpired(_));
+            // The CONNECT refused (credentials revoked or expired: seeds 38726,
+            // 46126) never reached the declare: the connection failed, the declare
+            // was not refused.
+            let not_connected = matches!(reason, CloseReason::TokenExpired(_) | CloseReason::ConnectRefused(_));
             match (reason.server_error(), reason.fault()) {
                 // A node shutting down or an administrator closed it: nothing was
                 // refused, the declare was only cut short (seed 11123).
-                _ if forced || expired => {
+                _ if forced || not_connected => {
                     self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) });
                 }
                 (Some(error), _) => {
