@@ -3929,10 +3929,11 @@ fn simulation_runs() {
 /// after stop from a side connection still opening), 11123 (a side connection's
 /// declare cut by `connection_forced` was called refused), 38726 (a side
 /// connection's CONNECT whose token expired on the way was called refused),
-/// 46126 (the same with credentials revoked).
+/// 46126 (the same with credentials revoked), 74353 (a renewal's successor that
+/// never opened taken over when the old link died: its deadline already past).
 #[test]
 fn seeds_that_found_defects() {
-    for seed in [1_000_912, 11_123, 38_726, 46_126] {
+    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353] {
         run_seed(seed, false);
     }
 }

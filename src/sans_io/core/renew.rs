@@ -488,6 +488,12 @@ impl Core {
         if self.fetching_for_successor_becomes_next_attempt() {
             return true;
         }
+        // A successor whose socket never opened in time is no attempt to go on
+        // with (a late timer saw both at once: seed 74353): the usual reconnect.
+        if self.renewal.next.as_ref().is_some_and(|n| !n.link.opened && n.open_deadline <= now) {
+            self.close_successor(4000, "the socket did not open in time");
+            return false;
+        }
         let Some(Successor { link, open_deadline, expiry }) = self.renewal.next.take() else { return false };
         self.use_expiry(expiry);
         for (sub, key) in &link.subs {
