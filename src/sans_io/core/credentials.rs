@@ -1,7 +1,8 @@
 //! Credentials per connection, and planned reconnects before they expire.
 //!
 //! With [`super::ReliableOptions::ask_credentials`] on, every connection attempt
-//! (the first, each reconnect, each node of a cluster) begins with
+//! (the first, each reconnect, each node of a cluster, a renewal's new link, a
+//! side connection's: see `side`) begins with
 //! [`super::Action::Credentials`]: the driver calls the user's provider and
 //! answers with [`Core::handle_credentials`]. A provider that fails, or does not
 //! answer within [`super::ReliableOptions::credentials_timeout`], fails the
@@ -126,6 +127,10 @@ impl Core {
     /// failed in its words. A late answer (timed out, superseded, stopped) is
     /// ignored.
     pub fn handle_credentials(&mut self, now: Duration, id: CredentialsId, answer: Result<Credentials, String>) {
+        if self.life == Life::Running && self.side_credentials(now, id, &answer) {
+            self.sync_timers();
+            return;
+        }
         if self.life != Life::Running || self.fetching.as_ref().is_none_or(|f| f.id != id) {
             return;
         }

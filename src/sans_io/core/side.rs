@@ -4,15 +4,17 @@
 //! options goes over a short-lived connection of its own to the same URL, with
 //! the same credentials: CONNECT, the declare, DISCONNECT. It carries nothing
 //! else; one runs at a time (the others wait in line), and stopping ends it.
+//! With a credentials provider, its CONNECT asks the provider first, as every
+//! CONNECT does ([`Action::Credentials`]).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
-use crate::client::{CloseReason, Event, Fault, ReceiptId};
+use crate::client::{CloseReason, Credentials, CredentialsError, Event, Fault, ReceiptId};
 use crate::rabbit::{Link, QueueOptions, Refusal};
 
-use super::{Action, Core, DeclareError, DeclareId, Life, LinkId, ReliableEvent};
+use super::{Action, Core, CredentialsId, DeclareError, DeclareId, Life, LinkId, ReliableEvent};
 
 /// A declare that goes over a side connection.
 #[derive(Debug, Clone)]
@@ -30,6 +32,9 @@ pub(super) struct SideLink {
     link: Link,
     /// The `exp` of the JWT its CONNECT carries, to tell an expired token.
     token_exp: Option<u64>,
+    /// Waiting for the provider's answer to this request: no socket yet, and
+    /// `open_deadline` is when the provider is late.
+    credentials: Option<CredentialsId>,
     declare: SideDeclare,
     opened: bool,
     /// When to give up on the socket ever opening.
@@ -78,17 +83,47 @@ impl Core {
         self.next_link += 1;
         let id = LinkId(self.next_link);
         let url = declare.url.clone();
+        let credentials = self.settings.ask_credentials.then(|| {
+            self.next_credentials += 1;
+            CredentialsId(self.next_credentials)
+        });
+        let wait = if credentials.is_some() { self.settings.credentials_timeout } else { self.options.connect_timeout };
         self.side = Some(SideLink {
             id,
             link: Link::new(self.options.clone(), self.settings.limits),
             token_exp: self.options.passcode.as_deref().and_then(crate::client::jwt_expiry),
+            credentials,
             declare,
             opened: false,
-            open_deadline: now.saturating_add(self.options.connect_timeout),
+            open_deadline: now.saturating_add(wait),
             receipt: None,
             answered: false,
         });
-        self.actions.push_back(Action::Open { link: id, url });
+        match credentials {
+            Some(id) => self.actions.push_back(Action::Credentials { id, url }),
+            None => self.actions.push_back(Action::Open { link: id, url }),
+        }
+    }
+
+    /// The provider's answer to the side connection's request `id`, if it is
+    /// that (`false` otherwise): fresh credentials open its socket; a failure
+    /// ends its declare as closed, in the provider's words.
+    pub(super) fn side_credentials(&mut self, now: Duration, id: CredentialsId, answer: &Result<Credentials, String>) -> bool {
+        let Some(side) = self.side.as_mut().filter(|s| s.credentials == Some(id)) else { return false };
+        match answer {
+            Ok(credentials) => {
+                let mut options = self.options.clone();
+                options.login = Some(credentials.login.clone());
+                options.passcode = Some(credentials.passcode.clone());
+                side.token_exp = crate::client::jwt_expiry(&credentials.passcode);
+                side.link = Link::new(options, self.settings.limits);
+                side.credentials = None;
+                side.open_deadline = now.saturating_add(self.options.connect_timeout);
+                self.actions.push_back(Action::Open { link: side.id, url: side.declare.url.clone() });
+            }
+            Err(words) => self.side_closed(now, CloseReason::Credentials(CredentialsError::Failed(words.clone()))),
+        }
+        true
     }
 
     /// The socket `link` opened; `false` if it is not the side connection's.
@@ -120,6 +155,9 @@ impl Core {
         if side.opened {
             side.link.handle_timeout(now);
             self.process_side(now);
+        } else if now >= side.open_deadline && side.credentials.is_some() {
+            let waited = self.settings.credentials_timeout;
+            self.side_closed(now, CloseReason::Credentials(CredentialsError::TimedOut(waited)));
         } else if now >= side.open_deadline {
             let waited = self.options.connect_timeout;
             self.side_closed(now, CloseReason::ConnectTimeout(waited));
@@ -166,8 +204,11 @@ impl Core {
     /// and the next waiting one starts.
     fn side_closed(&mut self, now: Duration, reason: CloseReason) {
         let Some(side) = self.side.take() else { return };
-        let close = reason.socket_code();
-        self.actions.push_back(Action::Close { link: side.id, code: close.code, reason: close.reason.to_owned() });
+        // No socket was asked for while the provider had not answered.
+        if side.credentials.is_none() {
+            let close = reason.socket_code();
+            self.actions.push_back(Action::Close { link: side.id, code: close.code, reason: close.reason.to_owned() });
+        }
         // RabbitMQ says only "Access refused" when the JWT had expired on the way
         // (a slow or paused broker): say so.
         let reason = self.explain_expired(now, side.token_exp, reason);
@@ -203,7 +244,9 @@ impl Core {
     /// fail as stopped.
     pub(super) fn stop_side(&mut self) {
         if let Some(side) = self.side.take() {
-            self.actions.push_back(Action::Close { link: side.id, code: 1000, reason: "stopped".into() });
+            if side.credentials.is_none() {
+                self.actions.push_back(Action::Close { link: side.id, code: 1000, reason: "stopped".into() });
+            }
             if !side.answered {
                 let request = side.declare.request;
                 self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Stopped) });
