@@ -508,3 +508,29 @@ async fn the_browser_emits_on_topic_logs_for_a_pika_consumer() {
     assert_eq!(last, expected, "exactly the matching ones");
     c.stop();
 }
+
+/// The credentials provider is asked for the management API's calls too, as for
+/// every CONNECT (issue 18): a token may have expired since the last CONNECT.
+#[wasm_bindgen_test]
+async fn exchange_calls_ask_the_credentials_provider_afresh() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use burrow::client::Credentials;
+    use burrow::reliable::CredentialsProvider;
+    let asked = Rc::new(Cell::new(0u32));
+    let counter = asked.clone();
+    let provider: CredentialsProvider = Rc::new(move || {
+        counter.set(counter.get() + 1);
+        Box::pin(async { Ok(Credentials::new(common::LOGIN, common::PASSCODE)) })
+    });
+    let urls = vec![BROKER_URL.to_owned()];
+    let connection = ReliableConnection::start_with_provider(urls, connect_options(), reliable_options(), provider).expect("start");
+    assert!(within("connecting", connection.wait_connected()).await, "connected");
+    assert_eq!(asked.get(), 1, "once for the CONNECT");
+    let exchange = fresh_name("burrow.test.provider");
+    connection.exchange_declare(&exchange, "fanout", false, true).await.expect("exchange_declare");
+    assert_eq!(asked.get(), 2, "once more for the management call");
+    assert!(connection.exchange_delete(&exchange).await.expect("exchange_delete"));
+    assert_eq!(asked.get(), 3);
+    connection.stop();
+}

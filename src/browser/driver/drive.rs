@@ -53,7 +53,7 @@ pub(crate) struct Driver {
     queue: VecDeque<ReliableEvent>,
     /// A pump is handing events on: a pump within it only drains the core.
     dispatching: bool,
-    provider: Option<super::CredentialsProvider>,
+    pub(super) provider: Option<super::CredentialsProvider>,
     management_url: Option<String>,
     pub(super) weak: Weak<RefCell<Driver>>,
 }
@@ -148,10 +148,10 @@ impl Driver {
                 }
             }
             Action::LookUp(question) => {
-                // The credentials of the latest CONNECT (a provider's fresh token).
+                // The credentials of the latest CONNECT, or the provider's anew.
                 let options = self.core.connect_options();
                 let api = ManagementApi::for_connection(&question.url, self.management_url.as_deref(), options);
-                look_up(self.weak.clone(), api, question);
+                look_up(self.weak.clone(), api, self.provider.clone(), question);
             }
             Action::Credentials { id, .. } => match self.provider.clone() {
                 Some(provider) => ask_provider(self.weak.clone(), &provider, id),
@@ -335,9 +335,30 @@ fn ask_provider(weak: Weak<RefCell<Driver>>, provider: &super::CredentialsProvid
     });
 }
 
+/// `api` with the provider's fresh credentials, when there is a provider (it is
+/// called for the management API's calls as for every CONNECT: a token may have
+/// expired since the last one); as it is if the provider fails (the call then
+/// says what the broker answers).
+pub(super) async fn fresh_credentials(api: ManagementApi, provider: Option<super::CredentialsProvider>) -> ManagementApi {
+    let Some(provider) = provider else { return api };
+    match provider().await {
+        Ok(credentials) => api.with_credentials(&credentials.login, &credentials.passcode),
+        Err(_) => api,
+    }
+}
+
 /// Reads the queue from the management API, then gives the core the answer.
-fn look_up(weak: Weak<RefCell<Driver>>, api: Option<ManagementApi>, question: QueueLookUp) {
+fn look_up(
+    weak: Weak<RefCell<Driver>>,
+    api: Option<ManagementApi>,
+    provider: Option<super::CredentialsProvider>,
+    question: QueueLookUp,
+) {
     wasm_bindgen_futures::spawn_local(async move {
+        let api = match api {
+            Some(api) => Some(fresh_credentials(api, provider).await),
+            None => None,
+        };
         let facts = match api {
             Some(api) => match api.queue(&question.vhost, &question.queue).await {
                 Ok(state) => Ok(state.map(|state| state.facts())),

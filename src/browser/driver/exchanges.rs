@@ -12,16 +12,21 @@ impl ReliableConnection {
         self.shared.borrow().management()
     }
 
-    fn exchange_api(&self, what: &str) -> Result<(ManagementApi, String), ExchangeError> {
-        let driver = self.shared.borrow();
-        let api = driver.management().ok_or_else(|| ExchangeError::Unreachable {
+    /// The management API for an exchange call, with the credentials provider's
+    /// fresh credentials when there is one, and the vhost.
+    async fn exchange_api(&self, what: &str) -> Result<(ManagementApi, String), ExchangeError> {
+        let (api, vhost, provider) = {
+            let driver = self.shared.borrow();
+            (driver.management(), driver.vhost(), driver.provider.clone())
+        };
+        let api = api.ok_or_else(|| ExchangeError::Unreachable {
             what: what.to_owned(),
             source: ManagementError::Unreachable {
                 url: String::new(),
                 reason: "the connection's URL does not say where it is; set ReliableOptions::management_url".to_owned(),
             },
         })?;
-        Ok((api, driver.vhost()))
+        Ok((super::drive::fresh_credentials(api, provider).await, vhost))
     }
 
     /// pika's `exchange_declare(exchange, exchange_type, durable, auto_delete)`,
@@ -39,7 +44,7 @@ impl ReliableConnection {
         durable: bool,
         auto_delete: bool,
     ) -> Result<(), ExchangeError> {
-        let (api, vhost) = self.exchange_api(&format!("declaring exchange '{exchange}'"))?;
+        let (api, vhost) = self.exchange_api(&format!("declaring exchange '{exchange}'")).await?;
         api.exchange_declare(&vhost, exchange, exchange_type, durable, auto_delete).await
     }
 
@@ -49,7 +54,7 @@ impl ReliableConnection {
     ///
     /// [`ExchangeError`] in words.
     pub async fn exchange_delete(&self, exchange: &str) -> Result<bool, ExchangeError> {
-        let (api, vhost) = self.exchange_api(&format!("deleting exchange '{exchange}'"))?;
+        let (api, vhost) = self.exchange_api(&format!("deleting exchange '{exchange}'")).await?;
         api.exchange_delete(&vhost, exchange).await
     }
 
@@ -59,7 +64,7 @@ impl ReliableConnection {
     ///
     /// [`ExchangeError::NotFound`] for a missing exchange or queue, the rest in words.
     pub async fn queue_bind(&self, queue: &str, exchange: &str, routing_key: &str) -> Result<(), ExchangeError> {
-        let (api, vhost) = self.exchange_api(&format!("binding queue '{queue}'"))?;
+        let (api, vhost) = self.exchange_api(&format!("binding queue '{queue}'")).await?;
         api.queue_bind(&vhost, queue, exchange, routing_key).await
     }
 
@@ -70,7 +75,7 @@ impl ReliableConnection {
     ///
     /// [`ExchangeError::NotFound`] for a missing exchange or queue, the rest in words.
     pub async fn queue_unbind(&self, queue: &str, exchange: &str, routing_key: &str) -> Result<bool, ExchangeError> {
-        let (api, vhost) = self.exchange_api(&format!("unbinding queue '{queue}'"))?;
+        let (api, vhost) = self.exchange_api(&format!("unbinding queue '{queue}'")).await?;
         api.queue_unbind(&vhost, queue, exchange, routing_key).await
     }
 
@@ -83,7 +88,7 @@ impl ReliableConnection {
     /// [`ExchangeError`] in words.
     pub async fn queue_delete(&self, queue: &str) -> Result<bool, ExchangeError> {
         let what = format!("deleting queue '{queue}'");
-        let (api, vhost) = self.exchange_api(&what)?;
+        let (api, vhost) = self.exchange_api(&what).await?;
         api.delete_queue(&vhost, queue).await.map_err(|error| match error {
             ManagementError::Unreachable { .. } => ExchangeError::Unreachable { what, source: error },
             ManagementError::Unauthorized => {

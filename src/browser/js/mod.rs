@@ -56,7 +56,7 @@ struct Entry {
 }
 
 thread_local! {
-    static CONNECTIONS: RefCell<Map<u32, Rc<Entry>>> = RefCell::new(Map::new());
+    static CONNECTIONS: RefCell<Map<u32, Rc<Entry>>> = const { RefCell::new(Map::new()) };
     static NEXT_ID: Cell<u32> = const { Cell::new(0) };
 }
 

@@ -78,6 +78,11 @@ impl std::fmt::Debug for ManagementApi {
 }
 
 impl ManagementApi {
+    /// The same API with other credentials (a provider's fresh token).
+    pub fn with_credentials(&self, login: &str, passcode: &str) -> Self {
+        ManagementApi::new(self.base.clone(), login, passcode)
+    }
+
     /// The API at `base`, logging in with HTTP basic auth.
     pub fn new(base: impl Into<String>, login: &str, passcode: &str) -> Self {
         let token = base64(format!("{login}:{passcode}").as_bytes());
