@@ -167,41 +167,34 @@ impl Core {
 /// RabbitMQ 3.10.8's Web-STOMP may close ("STOMP died") before the ERROR frame
 /// that says why reaches us.
 pub(super) fn unexplained(reason: &CloseReason) -> Refusal {
-    Refusal {
-        kind: RefusalKind::Other,
-        message: "refused".to_owned(),
-        detail: format!(
-            "RabbitMQ ended the connection whenever this was sent, without saying why ({reason}); check that the exchange or queue exists and the user's permissions"
-        ),
-    }
+    closed_without_words("this", reason, "that the exchange or queue exists and the user's permissions")
 }
 
 /// A publish Web-STOMP closed on twice, alone, without words: RabbitMQ 3.10.8
 /// does that for a missing exchange or a user without write permission.
 fn publish_unexplained(exchange: &str, routing_key: &str, reason: &CloseReason) -> Refusal {
-    let (to, check) = if exchange.is_empty() {
+    let (to, exists) = if exchange.is_empty() {
         (format!("to queue '{routing_key}' (the default exchange)"), format!("that queue '{routing_key}' exists"))
     } else {
         (format!("to exchange '{exchange}' with routing key '{routing_key}'"), format!("that exchange '{exchange}' exists (exchange_declare)"))
     };
-    Refusal {
-        kind: RefusalKind::Other,
-        message: "refused".to_owned(),
-        detail: format!(
-            "RabbitMQ ended the connection whenever the publish {to} was sent, without saying why ({reason}); check {check} and the user's write permission on it"
-        ),
-    }
+    closed_without_words(&format!("the publish {to}"), reason, &format!("{exists} and the user's write permission on it"))
 }
 
 /// An exchange subscription Web-STOMP closed on twice without words: RabbitMQ
 /// 3.10.8 does that for a missing exchange ("STOMP died", no ERROR frame).
 fn exchange_unexplained(source: &ConsumeFrom, reason: &CloseReason) -> Refusal {
+    let what = format!("the subscription to {source}");
+    closed_without_words(&what, reason, "that the exchange exists (exchange_declare) and the user's read permission on it")
+}
+
+/// The refusal of `what`, which the broker closed on without saying why: what
+/// to `check` instead of its words.
+fn closed_without_words(what: &str, reason: &CloseReason, check: &str) -> Refusal {
     Refusal {
         kind: RefusalKind::Other,
         message: "refused".to_owned(),
-        detail: format!(
-            "RabbitMQ ended the connection whenever the subscription to {source} was sent, without saying why ({reason}); check that the exchange exists (exchange_declare) and the user's read permission on it"
-        ),
+        detail: format!("RabbitMQ ended the connection whenever {what} was sent, without saying why ({reason}); check {check}"),
     }
 }
 
