@@ -15,7 +15,7 @@ use burrow::client::{Backoff, ConnectOptions, Jitter};
 use burrow::management::ExchangeError;
 use burrow::rabbit::{BasicProperties, ConsumeFrom, QueueOptions, RabbitError};
 use burrow::reliable::{ConnectionEvent, ConsumeError, ConsumeOptions, Consumer, ReliableConnection, ReliableOptions};
-use common::{connect_options, fresh_name, management, reliable_options, until_event, within, BROKER_URL, MANAGEMENT_URL};
+use common::{connect_options, fence, fresh_name, management, reliable_options, until_event, within, BROKER_URL, MANAGEMENT_URL};
 use futures_util::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen_test::*;
@@ -308,7 +308,7 @@ async fn a_durable_subscription_loses_nothing_across_a_reconnect() {
 
     // UNSUBSCRIBE leaves the queue; queue_delete ends the subscription for good.
     consumer.cancel();
-    TimeoutFuture::new(300).await;
+    fence(&sub).await;
     assert!(management().queue("/", &queue).await.expect("management").is_some(), "the queue outlives the cancel");
     assert!(sub.queue_delete(&queue).await.expect("queue_delete"), "deleted");
     assert!(management().queue("/", &queue).await.expect("management").is_none(), "gone");

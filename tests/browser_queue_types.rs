@@ -21,7 +21,7 @@ use burrow::reliable::{
     AckError, ConnectionEvent, ConsumeError, ConsumeOptions, Consumer, DeclareError, Delivery, PublishError,
     ReliableConnection,
 };
-use common::{connect_options, fresh_name, management, within, BROKER_URL};
+use common::{connect_options, fence, fresh_name, management, within, BROKER_URL};
 use futures_util::{FutureExt, StreamExt};
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen_test::*;
@@ -328,13 +328,6 @@ async fn read_until_end(consumer: &mut Consumer) -> Vec<String> {
     }
 }
 
-/// A publish after a SUBSCRIBE on the same connection: its confirm says the
-/// broker processed the SUBSCRIBE (frames are handled in order). Routed nowhere.
-async fn fence(c: &ReliableConnection) {
-    let nowhere = fresh_name("nowhere");
-    let confirm = c.basic_publish("", &nowhere, b"fence".to_vec(), &BasicProperties::default()).await.expect("taken");
-    within("the fence's confirm", confirm).await.expect("confirmed");
-}
 
 #[wasm_bindgen_test]
 async fn a_filtered_stream_consumer_gets_only_its_value_from_3_13_and_is_refused_in_words_before() {
@@ -433,6 +426,9 @@ async fn the_higher_priority_consumer_gets_the_messages_from_4_0_and_priorities_
     assert!(low.next().now_or_never().is_none(), "nothing for the low-priority consumer");
     // Once it is gone, the other gets what comes next.
     high.cancel();
+    // Until RabbitMQ has handled the UNSUBSCRIBE, the next message may still go
+    // to `high` and stay unacked there (an ACK after it is refused).
+    fence(&high_connection).await;
     publish_all(&c, &queue, 1).await;
     assert_eq!(next(&mut low, "a delivery to the low-priority consumer").await.body_text(), "m-0");
     console_log!("x-priority on {version:?}: 50 of 50 to priority 10 (prefetch 100 each), 0 to priority 0");

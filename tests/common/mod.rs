@@ -45,6 +45,16 @@ pub const PASSCODE: &str = match option_env!("BURROW_RABBIT_PASSWORD") {
 /// How long any single expected event may take before the test fails.
 pub const EVENT_TIMEOUT_MS: u32 = 10_000;
 
+/// Returns when RabbitMQ has handled every frame `c` sent before: a publish to
+/// a queue nobody has, confirmed. The STOMP adapter handles one connection's
+/// frames in order, and a SUBSCRIBE or UNSUBSCRIBE waits for its AMQP reply
+/// there, so after the fence the consumer is in place, or gone.
+pub async fn fence(c: &ReliableConnection) {
+    let nowhere = fresh_name("nowhere");
+    let confirm = c.basic_publish("", &nowhere, b"fence".to_vec(), &BasicProperties::default()).await.expect("taken");
+    within("the fence's confirm", confirm).await.expect("confirmed");
+}
+
 /// Connect options for the default vhost with the setup's user.
 pub fn connect_options() -> ConnectOptions {
     ConnectOptions::new("/").with_credentials(LOGIN, PASSCODE)
