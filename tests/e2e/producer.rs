@@ -124,6 +124,14 @@ pub async fn forms_keep_what_was_typed_and_check_numbers(client: &Client) {
     broker::delete_queue(&queue);
 }
 
+/// The innermost elements that reach past the window's right edge, described.
+const WIDER_THAN_THE_WINDOW: &str = "return [...document.querySelectorAll('body *')]\
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)\
+    .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1))\
+    .slice(0, 5)\
+    .map((e) => `<${e.tagName.toLowerCase()} class='${e.className}'> ${Math.round(e.getBoundingClientRect().right)} px: ${e.textContent.slice(0, 80)}`)\
+    .join(' | ')";
+
 /// A 300-byte name in an error wraps: the page never gets wider than the window.
 pub async fn long_names_wrap(client: &Client) {
     open_connected(client).await;
@@ -135,5 +143,9 @@ pub async fn long_names_wrap(client: &Client) {
     consumer_text(client, 1, "the consumer's refusal", |t| t.contains("255") || t.contains("NOT_FOUND") || t.contains("refused")).await;
     let widths = run(client, "return [document.documentElement.scrollWidth, window.innerWidth]").await;
     let (page, window) = (widths[0].as_u64().unwrap_or(u64::MAX), widths[1].as_u64().unwrap_or(0));
-    assert!(page <= window, "the page is {page} px wide in a {window} px window");
+    if page > window {
+        // Name what is too wide: the innermost elements whose right edge is past the window.
+        let wide = run(client, WIDER_THAN_THE_WINDOW).await;
+        panic!("the page is {page} px wide in a {window} px window: {wide}");
+    }
 }
