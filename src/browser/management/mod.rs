@@ -182,13 +182,8 @@ impl ManagementApi {
     }
 
     /// Sends `method` to `path` with a JSON `body`: the answer's status and text,
-    /// whatever the status; an error only when nothing answered. Boxed so that
-    /// its code is in the wasm once, not inlined into every call's future.
-    fn send_raw<'a>(&'a self, method: &'a str, path: &'a str, body: Option<&'a str>) -> SendRaw<'a> {
-        Box::pin(self.send_raw_inline(method, path, body))
-    }
-
-    async fn send_raw_inline(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), ManagementError> {
+    /// whatever the status; an error only when nothing answered.
+    async fn send_raw(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), ManagementError> {
         let url = format!("{}{path}", self.base);
         let unreachable =
             |reason: String| ManagementError::Unreachable { url: url.clone(), reason };
@@ -215,9 +210,6 @@ impl ManagementApi {
         Ok((response.status(), text))
     }
 }
-
-/// [`ManagementApi::send_raw`]'s future.
-type SendRaw<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(u16, String), ManagementError>> + 'a>>;
 
 /// Where RabbitMQ's defaults put the management API for a Web-STOMP URL:
 /// Web-STOMP on its own port 15674 means the management API on port 15672 of the
