@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Deletes the queues earlier test runs left on a test broker.
 
-Usage: tests/support/sweep_queues.py MANAGEMENT_URL [USER PASSWORD]
+Usage: tests/support/sweep_queues.py MANAGEMENT_URL
+(as BURROW_RABBIT_USER / BURROW_RABBIT_PASSWORD, default burrow / burrow, as ./burrow sets up)
 
 The tests name what they create with a stamp (`fresh_name`: `<prefix>-<ms>-<random>`;
 the end-to-end tests: `<prefix>-<ns>`), and a run that fails, or a durable queue a
@@ -14,8 +15,10 @@ run's own checks say so).
 """
 import base64
 import json
+import os
 import re
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -31,10 +34,14 @@ def call(url, auth, method="GET"):
 
 def main():
     base = sys.argv[1].rstrip("/")
-    user, password = (sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else ("burrow", "burrow")
+    user = os.environ.get("BURROW_RABBIT_USER", "burrow")
+    password = os.environ.get("BURROW_RABBIT_PASSWORD", "burrow")
     auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     try:
         queues = call(f"{base}/api/queues?columns=name,vhost,consumers", auth)
+    except urllib.error.HTTPError as e:
+        print(f"    no sweep: {base} refused the queue list as {user} ({e})")
+        return
     except OSError as e:
         print(f"    no sweep: {base} did not answer ({e})")
         return
