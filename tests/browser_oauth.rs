@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -144,7 +143,9 @@ async fn five_thousand_messages_move_while_the_tokens_expire_every_three_seconds
         confirmed
     };
     let receiving = async {
-        let mut seen = BTreeSet::new();
+        // Each message's first copy: when, and its ack id (which names the
+        // connection's session) and marks, for the message of a failure.
+        let mut seen = std::collections::BTreeMap::new();
         let mut copies = 0usize;
         while seen.len() < MESSAGES {
             let next = gloo_timers::future::TimeoutFuture::new(30_000);
@@ -156,8 +157,20 @@ async fn five_thousand_messages_move_while_the_tokens_expire_every_three_seconds
             };
             copies += 1;
             let text = String::from_utf8_lossy(&delivery.body).into_owned();
-            if !seen.insert(text.clone()) {
-                assert!(delivery.possibly_duplicate(), "a second copy of {text} unmarked");
+            let copy = format!(
+                "at {:.0} ms, ack id {:?}, redelivered {}, resent {}",
+                now_ms(),
+                delivery.delivery_tag,
+                delivery.redelivered,
+                delivery.resent
+            );
+            if let Some(first) = seen.get(&text) {
+                assert!(
+                    delivery.possibly_duplicate(),
+                    "a second copy of {text} unmarked: first {first}; second {copy}"
+                );
+            } else {
+                seen.insert(text, copy);
             }
             // A delivery of a connection that a planned reconnect ended comes again.
             let _ = delivery.ack();
@@ -207,7 +220,7 @@ async fn deliveries_do_not_pause_while_the_consumer_renews_its_token() {
     const STEADY: usize = 10_000;
     const WINDOW_MS: f64 = 200.0;
     let urls = vec![OAUTH_WS_URL.to_owned()];
-    let producer =
+    let mut producer =
         ReliableConnection::start_with_provider(urls.clone(), ConnectOptions::new("/"), options(), provider(600))
             .expect("start");
     let mut consumer_conn =
@@ -231,6 +244,21 @@ async fn deliveries_do_not_pause_while_the_consumer_renews_its_token() {
             }
         });
     }
+    // The producer's status, for the message of a failure: any reconnect of it
+    // resends what was unconfirmed.
+    let producer_events = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    {
+        let mut events = producer.take_events();
+        let producer_events = producer_events.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            while let Some(event) = events.next().await {
+                if matches!(event, ConnectionEvent::Stopped(_)) {
+                    break;
+                }
+                producer_events.borrow_mut().push(format!("{:.0} ms: {event:?}", now_ms()));
+            }
+        });
+    }
     let mut deliveries =
         consumer_conn.basic_consume(&queue, ConsumeOptions { auto_ack: false, prefetch: 100, ..ConsumeOptions::default() }).expect("consume");
     let publishing = async {
@@ -247,7 +275,9 @@ async fn deliveries_do_not_pause_while_the_consumer_renews_its_token() {
         }
     };
     let receiving = async {
-        let mut seen = BTreeSet::new();
+        // Each message's first copy: when, and its ack id (which names the
+        // connection's session) and marks, for the message of a failure.
+        let mut seen = std::collections::BTreeMap::new();
         let mut arrivals = Vec::with_capacity(STEADY);
         while seen.len() < STEADY {
             let next = TimeoutFuture::new(30_000);
@@ -258,8 +288,22 @@ async fn deliveries_do_not_pause_while_the_consumer_renews_its_token() {
             };
             arrivals.push(now_ms());
             let text = String::from_utf8_lossy(&delivery.body).into_owned();
-            if !seen.insert(text.clone()) {
-                assert!(delivery.possibly_duplicate(), "a second copy of {text} unmarked");
+            let copy = format!(
+                "at {:.0} ms, ack id {:?}, redelivered {}, resent {}",
+                now_ms(),
+                delivery.delivery_tag,
+                delivery.redelivered,
+                delivery.resent
+            );
+            if let Some(first) = seen.get(&text) {
+                assert!(
+                    delivery.possibly_duplicate(),
+                    "a second copy of {text} unmarked: first {first}; second {copy}; consumer renewals at {:?}; producer events {:?}",
+                    renewing_at.borrow(),
+                    producer_events.borrow()
+                );
+            } else {
+                seen.insert(text, copy);
             }
             let _ = delivery.ack();
         }
