@@ -23,7 +23,10 @@
 //!    after the run a fault-free heal phase delivers every one and empties the
 //!    outbox (auto-ack consumers too: Burrow acks what the reader took);
 //!    every publish ends Confirmed, PublishFailed, or was refused at the call;
-//! 2. at most one delivery per message is not `possibly_duplicate()`;
+//! 2. at most one delivery per message is not `possibly_duplicate()`, and it is the
+//!    first its consumer's reader takes (a copy after a marked one is marked too),
+//!    unless the earlier copies were resends that overtook their original on its
+//!    way over a connection lost unplanned (counted: resends_ahead_of_originals);
 //! 3. after `stop()` only DISCONNECT (and heart-beats) is written, no socket opened
 //!    after it CONNECTs, and the broker ends with no connection of the client;
 //! 4. no SUBSCRIBE for a cancelled or failed consumer, no subscription left on a
@@ -1336,6 +1339,7 @@ macro_rules! stats {
 }
 
 stats!(
+    resends_ahead_of_originals,
     rpc_calls,
     rpc_replies,
     rpc_timeouts,
@@ -1460,6 +1464,13 @@ struct Sim {
     declares: HashMap<DeclareId, DeclareRec>,
     delivered: HashSet<u64>,
     unmarked: HashMap<u64, u32>,
+    /// Each message a consumer's reader took: whether every copy so far was only
+    /// marked resent (invariant 2).
+    taken_by: HashMap<(ConsumerKey, u64), bool>,
+    /// The link each message's first (unmarked) SEND went out on.
+    original_link: HashMap<u64, LinkId>,
+    /// Links the client wrote DISCONNECT on: a planned end.
+    disconnected: HashSet<LinkId>,
     /// Unmarked copies of each message per stream consumer (each reads all of it).
     stream_unmarked: HashMap<(ConsumerKey, u64), u32>,
     /// Where the last connection went, to count failovers.
@@ -1616,6 +1627,9 @@ impl Sim {
             declares: HashMap::new(),
             delivered: HashSet::new(),
             unmarked: HashMap::new(),
+            taken_by: HashMap::new(),
+            original_link: HashMap::new(),
+            disconnected: HashSet::new(),
             stream_unmarked: HashMap::new(),
             last_url: None,
             confirmed_pending: HashSet::new(),
@@ -1910,7 +1924,13 @@ impl Sim {
             if stop_called && frame.command != Command::Disconnect && (!paced || sock.disconnect_written) {
                 fail!(self, "{} sent on {link} after stop()", frame.command);
             }
+            if frame.command == Command::Send && frame.header(burrow::rabbit::RESENT_HEADER).is_none() {
+                if let Some(tag) = parse_tag(&frame.body) {
+                    self.original_link.entry(tag).or_insert(link);
+                }
+            }
             if frame.command == Command::Disconnect {
+                self.disconnected.insert(link);
                 sock.disconnect_written = true;
                 retiring_disconnect |= self.core.retiring_link() == Some(link) && !stop_called;
             }
@@ -2260,10 +2280,22 @@ impl Sim {
             if delivery.stream_offset.is_some() || delivery.delivery_count.is_some() {
                 fail!(self, "m-{tag} from a classic queue with a stream offset or delivery count");
             }
-            // Invariant 2: one unmarked delivery per message at most.
+            // Invariant 2: one unmarked delivery per message at most, and it is
+            // the first: a reader that has seen a marked copy must be told again.
             if delivery.possibly_duplicate() {
                 self.stats.possible_duplicates += 1;
             } else {
+                // Unless the earlier copies were resends that overtook their
+                // original on its way over a connection lost unplanned: sent
+                // before the loss was known, no client can order those two.
+                let overtaken = |sim: &Self| {
+                    sim.original_link.get(&tag).is_some_and(|link| !sim.disconnected.contains(link))
+                };
+                match self.taken_by.get(&(consumer, tag)) {
+                    Some(true) if overtaken(self) => self.stats.resends_ahead_of_originals += 1,
+                    Some(_) => fail!(self, "m-{tag} came unmarked to {consumer:?} after an earlier copy"),
+                    None => {}
+                }
                 let count = self.unmarked.entry(tag).or_insert(0);
                 *count += 1;
                 if *count > 1 {
@@ -2271,6 +2303,8 @@ impl Sim {
                 }
             }
             self.delivered.insert(tag);
+            let resent_only = delivery.resent && !delivery.redelivered;
+            *self.taken_by.entry((consumer, tag)).or_insert(true) &= resent_only;
             self.confirmed_pending.remove(&tag);
         }
         if let Some(acker) = acker {

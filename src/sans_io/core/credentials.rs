@@ -248,9 +248,14 @@ impl Core {
     }
 
     fn disconnect_planned(&mut self, now: Duration) {
+        // An auto-ack consumer's takes are acked while the link still takes acks.
+        self.flush_auto_acks(now);
         let Some(current) = self.current.as_mut() else { return };
         current.planned = Some(Renewal::Disconnecting);
-        if current.link.channel_mut().session_mut().disconnect(now).is_err() {
+        let (link, failed) = (current.id, current.link.channel_mut().session_mut().disconnect(now).is_err());
+        // What waits unread from it can no longer be acked: the next link gets it.
+        self.drop_buffers(link);
+        if failed {
             self.end_link(now, CloseReason::Disconnected);
         }
     }

@@ -151,7 +151,14 @@ impl Current {
     /// Connected and taking new requests: not after a planned reconnect's
     /// DISCONNECT (they wait for the next link, as while reconnecting).
     fn takes_requests(&self) -> bool {
-        self.connected && self.planned != Some(Renewal::Disconnecting)
+        self.connected && !self.disconnect_sent()
+    }
+
+    /// A planned reconnect's DISCONNECT went: what the link delivers from now on,
+    /// and what waits unread from it, can no longer be acked there, and the
+    /// broker gives it out again (marked) once the link is gone.
+    fn disconnect_sent(&self) -> bool {
+        self.planned == Some(Renewal::Disconnecting)
     }
 }
 

@@ -12,9 +12,15 @@
 //! publishes, waits for the confirms of what it sent (at most half the time its
 //! credentials have left, at most 5 s), then DISCONNECTs; publishing moves to
 //! the new link at that moment, so the two never have publishes in flight at
-//! once. Until the old link closes its deliveries are handed out and acked on
-//! it; what it delivered and was not acked comes again on the new link, marked
-//! redelivered, as after any reconnect.
+//! once; what it has not confirmed by its DISCONNECT goes again on the new link,
+//! marked, once it closed (sent at once, a copy could reach a queue ahead of
+//! its unmarked original on the old socket). Until its DISCONNECT the old
+//! link's deliveries are handed out and acked on it; what it delivered and was
+//! not acked comes again on the new link, marked redelivered, as after any
+//! reconnect, and what it delivers after its DISCONNECT or left unread is
+//! dropped (its copy on the new link may have come first, marked; see
+//! `deliveries`). While both deliver, a possible duplicate waits until the other
+//! link can no longer hand out an unmarked copy (`held_back` in `deliveries`).
 //!
 //! While both deliver: a queue's messages go to one subscription or the other
 //! (the broker's round robin), never both; a stream consumer's new subscription
@@ -59,6 +65,10 @@ pub(super) struct Renewals {
     next: Option<Successor>,
     /// The old link after the switch, until it closes.
     retiring: Option<Current>,
+    /// The old link's DISCONNECT went with publishes still unconfirmed on it:
+    /// they stay its own until it closes (their confirms may still come), and
+    /// only then go again on the current link.
+    retiring_in_flight: bool,
 }
 
 /// A renewal's new link, before it takes over.
@@ -124,9 +134,14 @@ impl Core {
         self.renewal.retiring.as_mut().filter(|r| r.id == id)
     }
 
+    /// The links that may deliver: the current one, a renewal's new and old.
+    pub(super) fn links(&self) -> impl Iterator<Item = &Current> {
+        self.current.iter().chain(self.renewal.next.iter().map(|s| &s.link)).chain(self.renewal.retiring.iter())
+    }
+
     /// The old link still awaits its confirms: the new one publishes after them.
     pub(super) fn renewal_holds_publishes(&self) -> bool {
-        self.renewal.retiring.as_ref().is_some_and(|r| matches!(r.planned, Some(Renewal::Draining { .. })))
+        self.renewal.retiring.as_ref().is_some_and(|old| self.old_confirms_count(old))
     }
 
     /// The deadline of [`Timer::Renew`]: the next renewal, the fallback's wait
@@ -386,10 +401,15 @@ impl Core {
         self.flush_auto_acks(now);
         let Some(old) = self.renewal.retiring.as_mut() else { return };
         old.planned = Some(Renewal::Disconnecting);
-        let failed = old.link.channel_mut().session_mut().disconnect(now).is_err();
-        // Unconfirmed after the wait: they go again on the new link, marked.
-        self.outbox.connection_lost();
-        self.confirm_watch.reset();
+        let (old_id, failed) = (old.id, old.link.channel_mut().session_mut().disconnect(now).is_err());
+        // What it delivered and nobody took can no longer be acked on it: it comes
+        // again on the current link, marked, and only that copy is handed out.
+        self.drop_buffers(old_id);
+        // Unconfirmed after the wait: they go again on the new link, marked, but
+        // only once the old one closed. Sent at once, a copy could reach the queue
+        // ahead of its unmarked original still on its way over the old socket, and
+        // the reader would take the marked copy first (simulation seeds 3625, 8472).
+        self.renewal.retiring_in_flight = self.outbox.in_flight() > 0;
         // Replies to calls on the old link are lost with it.
         self.calls_link_lost(&CloseReason::Disconnected);
         if failed {
@@ -429,12 +449,28 @@ impl Core {
                 self.emit(ReliableEvent::Declared { request, result: Ok(()) });
             }
             Some(Pending::Subscribe(_)) => {}
-            // After its DISCONNECT what it had in flight went again on the new link,
-            // whose receipt ids may be the same: its own confirms count no more.
-            None if matches!(request, Request::Send { .. }) && matches!(old.planned, Some(Renewal::Draining { .. })) => {
-                self.publish_confirmed(now, id)
+            // Its confirms count until what it had in flight goes again on the new
+            // link (whose receipt ids may be the same): while draining, and after
+            // its DISCONNECT until it closes.
+            None if matches!(request, Request::Send { .. }) && self.old_confirms_count(old) => {
+                self.publish_confirmed(now, id);
+                if self.outbox.in_flight() == 0 && matches!(old.planned, Some(Renewal::Disconnecting)) {
+                    // All confirmed: nothing goes again, publishing moves over now.
+                    self.renewal.retiring_in_flight = false;
+                    self.flush(now);
+                }
             }
             None => {}
+        }
+    }
+
+    /// Whether the old link's confirms still settle publishes (it is out of
+    /// `self.renewal` while its events are handled).
+    fn old_confirms_count(&self, old: &Current) -> bool {
+        match old.planned {
+            Some(Renewal::Draining { .. }) => true,
+            Some(Renewal::Disconnecting) => self.renewal.retiring_in_flight,
+            None => false,
         }
     }
 
@@ -444,11 +480,14 @@ impl Core {
         let Some(mut old) = self.renewal.retiring.take() else { return };
         let close = reason.socket_code();
         self.actions.push_back(Action::Close { link: old.id, code: close.code, reason: close.reason.to_owned() });
-        if matches!(old.planned, Some(Renewal::Draining { .. })) {
-            // Closed before its DISCONNECT (the broker's expiry close): what it had
-            // in flight goes again on the new link.
+        let draining = matches!(old.planned, Some(Renewal::Draining { .. }));
+        if draining || std::mem::take(&mut self.renewal.retiring_in_flight) {
+            // What it had in flight goes again on the new link, after the originals.
             self.outbox.connection_lost();
             self.confirm_watch.reset();
+        }
+        if draining {
+            // Closed before its DISCONNECT (the broker's expiry close).
             self.calls_link_lost(&reason);
         }
         self.settle_retiring(&mut old, Some(&reason));
@@ -539,6 +578,8 @@ impl Core {
     /// closes at once too (its consumers subscribe again on the next link).
     pub(super) fn drop_retiring(&mut self, reason: Option<&CloseReason>) {
         if let Some(mut old) = self.renewal.retiring.take() {
+            // The outbox's in-flight ones go again with the current link's (see `end_link`).
+            self.renewal.retiring_in_flight = false;
             self.actions.push_back(Action::Close { link: old.id, code: 1000, reason: "stopped".into() });
             self.settle_retiring(&mut old, reason);
         }
