@@ -71,6 +71,18 @@ fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
+/// A copy of a message, for the message of a failure: when it came, its ack id
+/// (which names its connection's session) and its marks.
+fn describe_copy(delivery: &burrow::rabbit::Delivery) -> String {
+    format!(
+        "at {:.0} ms, ack id {:?}, redelivered {}, resent {}",
+        now_ms(),
+        delivery.delivery_tag,
+        delivery.redelivered,
+        delivery.resent
+    )
+}
+
 /// Planned reconnects seen on a status stream, and how long each took: from
 /// `renewing` to the new connection taking over (`renewed`), in ms.
 #[derive(Debug, Default)]
@@ -157,13 +169,7 @@ async fn five_thousand_messages_move_while_the_tokens_expire_every_three_seconds
             };
             copies += 1;
             let text = String::from_utf8_lossy(&delivery.body).into_owned();
-            let copy = format!(
-                "at {:.0} ms, ack id {:?}, redelivered {}, resent {}",
-                now_ms(),
-                delivery.delivery_tag,
-                delivery.redelivered,
-                delivery.resent
-            );
+            let copy = describe_copy(&delivery);
             if let Some(first) = seen.get(&text) {
                 assert!(
                     delivery.possibly_duplicate(),
@@ -288,13 +294,7 @@ async fn deliveries_do_not_pause_while_the_consumer_renews_its_token() {
             };
             arrivals.push(now_ms());
             let text = String::from_utf8_lossy(&delivery.body).into_owned();
-            let copy = format!(
-                "at {:.0} ms, ack id {:?}, redelivered {}, resent {}",
-                now_ms(),
-                delivery.delivery_tag,
-                delivery.redelivered,
-                delivery.resent
-            );
+            let copy = describe_copy(&delivery);
             if let Some(first) = seen.get(&text) {
                 assert!(
                     delivery.possibly_duplicate(),
