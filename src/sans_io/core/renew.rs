@@ -11,10 +11,10 @@
 //! the next renewal are its) and the old one retires: it takes no more
 //! publishes, waits for the confirms of what it sent (at most half the time its
 //! credentials have left, at most 5 s), then DISCONNECTs; publishing moves to
-//! the new link at that moment, so the two never have publishes in flight at
-//! once; what it has not confirmed by its DISCONNECT goes again on the new link,
-//! marked, once it closed (sent at once, a copy could reach a queue ahead of
-//! its unmarked original on the old socket). Until its DISCONNECT the old
+//! the new link at that moment, or, with publishes still unconfirmed, once the
+//! old link closed: what it has not confirmed by then goes again on the new
+//! link, marked (sent at once, a copy could reach a queue ahead of its unmarked
+//! original on the old socket). The two never have publishes in flight at once. Until its DISCONNECT the old
 //! link's deliveries are handed out and acked on it; what it delivered and was
 //! not acked comes again on the new link, marked redelivered, as after any
 //! reconnect, and what it delivers after its DISCONNECT or left unread is
@@ -389,7 +389,8 @@ impl Core {
     }
 
     /// The retiring link's confirms are all in (or its wait is over): DISCONNECT,
-    /// and publishing moves to the current link.
+    /// and publishing moves to the current link (once the old one closed if
+    /// some are unconfirmed still).
     pub(super) fn continue_retiring(&mut self, now: Duration) {
         let until = match self.renewal.retiring.as_ref().and_then(|r| r.planned) {
             Some(Renewal::Draining { until }) => until,
