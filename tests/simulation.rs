@@ -2242,6 +2242,25 @@ impl Sim {
         }
     }
 
+    /// Invariant 2's order: an unmarked copy is the first `consumer`'s reader
+    /// takes, unless the earlier copies were resends that overtook their original
+    /// on its way over a connection lost unplanned (sent before the loss was
+    /// known, no client can order those two).
+    fn check_unmarked_first(&mut self, consumer: ConsumerKey, tag: u64) {
+        let overtaken = self.original_link.get(&tag).is_some_and(|link| !self.disconnected.contains(link));
+        match self.taken_by.get(&(consumer, tag)) {
+            Some(true) if overtaken => self.stats.resends_ahead_of_originals += 1,
+            Some(_) => fail!(self, "m-{tag} came unmarked to {consumer:?} after an earlier copy"),
+            None => {}
+        }
+    }
+
+    /// A copy of `tag` reached `consumer`'s reader (see `check_unmarked_first`).
+    fn note_taken(&mut self, consumer: ConsumerKey, tag: u64, delivery: &burrow::rabbit::Delivery) {
+        let resent_only = delivery.resent && !delivery.redelivered;
+        *self.taken_by.entry((consumer, tag)).or_insert(true) &= resent_only;
+    }
+
     /// A delivery the reader took: every check a delivery gets.
     fn on_delivery(&mut self, consumer: ConsumerKey, delivery: burrow::rabbit::Delivery, acker: Option<Acker>) {
         self.stats.deliveries += 1;
@@ -2285,17 +2304,7 @@ impl Sim {
             if delivery.possibly_duplicate() {
                 self.stats.possible_duplicates += 1;
             } else {
-                // Unless the earlier copies were resends that overtook their
-                // original on its way over a connection lost unplanned: sent
-                // before the loss was known, no client can order those two.
-                let overtaken = |sim: &Self| {
-                    sim.original_link.get(&tag).is_some_and(|link| !sim.disconnected.contains(link))
-                };
-                match self.taken_by.get(&(consumer, tag)) {
-                    Some(true) if overtaken(self) => self.stats.resends_ahead_of_originals += 1,
-                    Some(_) => fail!(self, "m-{tag} came unmarked to {consumer:?} after an earlier copy"),
-                    None => {}
-                }
+                self.check_unmarked_first(consumer, tag);
                 let count = self.unmarked.entry(tag).or_insert(0);
                 *count += 1;
                 if *count > 1 {
@@ -2303,8 +2312,7 @@ impl Sim {
                 }
             }
             self.delivered.insert(tag);
-            let resent_only = delivery.resent && !delivery.redelivered;
-            *self.taken_by.entry((consumer, tag)).or_insert(true) &= resent_only;
+            self.note_taken(consumer, tag, &delivery);
             self.confirmed_pending.remove(&tag);
         }
         if let Some(acker) = acker {

@@ -18,7 +18,7 @@
 //! is delivered from that queue at least once by the heal's end; each delivery to
 //! an exchange subscription is of a message published to its exchange with a key
 //! its binding key matches; at most one unmarked copy per message per
-//! subscription queue; a `SubscriptionGap` comes only for a transient
+//! subscription queue, the first its reader takes (as in invariant 2); a `SubscriptionGap` comes only for a transient
 //! subscription that was ready on an earlier connection, right before its
 //! `ConsumerReady` on the new one, and such a subscription never becomes ready
 //! again without one. (Nothing reaches a cancelled subscription: invariant 4.)
@@ -326,12 +326,14 @@ impl Sim {
         if delivery.possibly_duplicate() {
             self.stats.possible_duplicates += 1;
         } else {
+            self.check_unmarked_first(consumer, tag);
             let count = self.ex.unmarked.entry((queue.clone(), tag)).or_insert(0);
             *count += 1;
             if *count > 1 {
                 fail!(self, "m-{tag} was delivered twice from {queue} without being marked as a possible duplicate");
             }
         }
+        self.note_taken(consumer, tag, delivery);
         if sub.durable_queue.is_some() {
             self.ex.delivered.insert((queue, tag));
         }
