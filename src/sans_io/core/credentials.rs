@@ -248,16 +248,24 @@ impl Core {
     }
 
     fn disconnect_planned(&mut self, now: Duration) {
-        // An auto-ack consumer's takes are acked while the link still takes acks.
-        self.flush_auto_acks(now);
-        let Some(current) = self.current.as_mut() else { return };
-        current.planned = Some(Renewal::Disconnecting);
-        let (link, failed) = (current.id, current.link.channel_mut().session_mut().disconnect(now).is_err());
-        // What waits unread from it can no longer be acked: the next link gets it.
-        self.drop_buffers(link);
-        if failed {
+        let Some(link) = self.current.as_ref().map(|c| c.id) else { return };
+        if !self.send_planned_disconnect(now, link) {
             self.end_link(now, CloseReason::Disconnected);
         }
+    }
+
+    /// A planned reconnect's DISCONNECT on `link` (the current one, or a
+    /// renewal's old one): an auto-ack consumer's takes are acked first, while
+    /// the link still takes acks; what waits unread from it is dropped, since it
+    /// can no longer be acked there (the broker gives it again, marked). `false`
+    /// if the DISCONNECT could not be sent.
+    pub(super) fn send_planned_disconnect(&mut self, now: Duration, link: super::LinkId) -> bool {
+        self.flush_auto_acks(now);
+        let Some(current) = self.link_mut(link) else { return false };
+        current.planned = Some(Renewal::Disconnecting);
+        let sent = current.link.channel_mut().session_mut().disconnect(now).is_ok();
+        self.drop_buffers(link);
+        sent
     }
 
     /// The break-before-make fallback's deadline: the end of its wait for confirms.

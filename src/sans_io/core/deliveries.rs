@@ -165,6 +165,11 @@ impl Core {
             }
             return;
         };
+        // With a possible duplicate held back (see `held_back`), the reader may
+        // wait although the buffer is not empty. Held back only while another
+        // link delivers: `current` is out of `self` meanwhile, so any link left
+        // there is another.
+        let overlap = self.links().next().is_some();
         let Some(spec) = self.consumers.get_mut(&consumer) else { return };
         let mut delivery = Delivery::from_owned_message(message);
         let tag = delivery.delivery_tag.clone();
@@ -193,12 +198,6 @@ impl Core {
             // A filter acks ahead of what waits here (see `StreamPosition::waits`).
             spec.stream.waits(offset);
         }
-        // With a possible duplicate held back (see `held_back`), the reader may
-        // wait although the buffer is not empty. Held back only while another
-        // link delivers: `current` is out of `self` meanwhile, so any link left
-        // there is another.
-        let overlap = self.links().next().is_some();
-        let Some(spec) = self.consumers.get_mut(&consumer) else { return };
         let wake = spec.buffer.is_empty() || (overlap && spec.buffer.iter().any(|b| b.delivery.possibly_duplicate()));
         spec.buffer.push_back(Buffered { delivery, tag, link });
         if wake {

@@ -14,13 +14,14 @@
 //! the new link at that moment, or, with publishes still unconfirmed, once the
 //! old link closed: what it has not confirmed by then goes again on the new
 //! link, marked (sent at once, a copy could reach a queue ahead of its unmarked
-//! original on the old socket). The two never have publishes in flight at once. Until its DISCONNECT the old
-//! link's deliveries are handed out and acked on it; what it delivered and was
-//! not acked comes again on the new link, marked redelivered, as after any
-//! reconnect, and what it delivers after its DISCONNECT or left unread is
-//! dropped (its copy on the new link may have come first, marked; see
-//! `deliveries`). While both deliver, a possible duplicate waits until the other
-//! link can no longer hand out an unmarked copy (`held_back` in `deliveries`).
+//! original on the old socket). The two never have publishes in flight at once.
+//! Until its DISCONNECT the old link's deliveries are handed out and acked on
+//! it; what it delivered and was not acked comes again on the new link, marked
+//! redelivered, as after any reconnect, and what it delivers after its
+//! DISCONNECT or left unread is dropped (its copy on the new link may have come
+//! first, marked; see `deliveries`). While both deliver, a possible duplicate
+//! waits until the other link can no longer hand out an unmarked copy
+//! (`held_back` in `deliveries`).
 //!
 //! While both deliver: a queue's messages go to one subscription or the other
 //! (the broker's round robin), never both; a stream consumer's new subscription
@@ -399,13 +400,10 @@ impl Core {
         if self.outbox.in_flight() > 0 && until > now {
             return;
         }
-        self.flush_auto_acks(now);
-        let Some(old) = self.renewal.retiring.as_mut() else { return };
-        old.planned = Some(Renewal::Disconnecting);
-        let (old_id, failed) = (old.id, old.link.channel_mut().session_mut().disconnect(now).is_err());
-        // What it delivered and nobody took can no longer be acked on it: it comes
-        // again on the current link, marked, and only that copy is handed out.
-        self.drop_buffers(old_id);
+        let Some(old) = self.renewal.retiring.as_ref().map(|r| r.id) else { return };
+        // What it delivered and nobody took is dropped: it comes again on the
+        // current link, marked, and only that copy is handed out.
+        let failed = !self.send_planned_disconnect(now, old);
         // Unconfirmed after the wait: they go again on the new link, marked, but
         // only once the old one closed. Sent at once, a copy could reach the queue
         // ahead of its unmarked original still on its way over the old socket, and
