@@ -176,6 +176,7 @@ fn consume_options(
     });
     ConsumeOptions {
         auto_ack,
+        broker_acks: false,
         prefetch: prefetch.min(u32::from(u16::MAX)) as u16,
         stream_offset: stream_offset(offset_kind, offset),
         stream_filter,

@@ -38,6 +38,9 @@ impl Core {
         if matches!(self.life, Life::Stopping | Life::Stopped) {
             return Err(ConsumeError::Stopped);
         }
+        let mut options = options;
+        // RabbitMQ's own auto-ack is auto-ack: nothing for the reader to ack.
+        options.auto_ack |= options.broker_acks;
         let source = source.into();
         source.check().map_err(ConsumeError::Invalid)?;
         let arguments = options.arguments(None);
@@ -185,13 +188,15 @@ impl Core {
         }
         let window = spec.options.window();
         // Auto-ack too: Burrow acks each delivery as the reader takes it, with a
-        // window; never `ack:client`, whose cumulative ACK would settle other
-        // subscriptions' deliveries (see `deliveries`). The channel refuses what
-        // this link's broker lacks (its `server` header), before sending.
+        // window, unless RabbitMQ's own auto-ack was asked for; never
+        // `ack:client`, whose cumulative ACK would settle other subscriptions'
+        // deliveries (see `deliveries`). The channel refuses what this link's
+        // broker lacks (its `server` header), before sending.
+        let ack = if spec.options.broker_acks { AckMode::Auto } else { AckMode::ClientIndividual };
         let subscribed = match (&spec.source, arguments.stream_offset) {
             // Only a stream has offsets; RabbitMQ's subscription queue is classic.
             (ConsumeFrom::Exchange(_), Some(offset)) => Err(RabbitError::InvalidStreamOffset(offset.header_value())),
-            (source, _) => channel.basic_consume_arguments(now, source, AckMode::ClientIndividual, window, &arguments),
+            (source, _) => channel.basic_consume_arguments(now, source, ack, window, &arguments),
         };
         match subscribed {
             Ok(ConsumeOk { consumer_tag: sub, receipt }) => {

@@ -175,6 +175,14 @@ pub struct ConsumeOptions {
     /// unread (two while a token renewal's two connections both deliver); a delivery not yet acked when its connection is lost comes again,
     /// marked redelivered (at least once, where RabbitMQ's is at most once).
     pub auto_ack: bool,
+    /// RabbitMQ's own auto-ack instead (STOMP's `ack:auto`, stompjs's default;
+    /// implies [`ConsumeOptions::auto_ack`]): the broker counts a message done as
+    /// it sends it, so it settles no ACKs and delivers faster, but without a
+    /// window and at most once. What arrived waits for the reader across
+    /// reconnects, however much; what is on its way when a connection is lost, or
+    /// unread when the consumer is cancelled or the connection stopped, is gone.
+    /// Refused for a stream (it needs manual acks).
+    pub broker_acks: bool,
     /// At most this many unacknowledged deliveries at once; 0 is unlimited.
     pub prefetch: u16,
     /// For a stream: where to start reading (pika:
@@ -198,7 +206,14 @@ pub struct ConsumeOptions {
 impl Default for ConsumeOptions {
     /// Manual acknowledgement, prefetch 1: the tutorial's fair dispatch.
     fn default() -> Self {
-        ConsumeOptions { auto_ack: false, prefetch: 1, stream_offset: None, stream_filter: None, priority: None }
+        ConsumeOptions {
+            auto_ack: false,
+            broker_acks: false,
+            prefetch: 1,
+            stream_offset: None,
+            stream_filter: None,
+            priority: None,
+        }
     }
 }
 
@@ -220,10 +235,13 @@ impl ConsumeOptions {
         }
     }
 
-    /// The prefetch the SUBSCRIBE asks for: an auto-ack consumer's window, or
+    /// The prefetch the SUBSCRIBE asks for: an auto-ack consumer's window, none
+    /// (0) for RabbitMQ's own auto-ack, which ignores it, or
     /// [`ConsumeOptions::prefetch`].
     pub fn window(&self) -> u16 {
-        if self.auto_ack {
+        if self.broker_acks {
+            0
+        } else if self.auto_ack {
             self.prefetch.max(AUTO_ACK_WINDOW)
         } else {
             self.prefetch

@@ -133,6 +133,7 @@ fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec
         let events = reliable.take_events();
         let consume = ConsumeOptions {
             auto_ack: spec.auto_ack,
+            broker_acks: false,
             prefetch: spec.prefetch,
             stream_offset: spec.stream_offset,
             stream_filter: spec.stream_filter.clone(),
