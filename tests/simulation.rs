@@ -22,6 +22,9 @@
 //! 1. a confirmed publish is in the broker (queued or unacked) or reached the user;
 //!    after the run a fault-free heal phase delivers every one and empties the
 //!    outbox (auto-ack consumers too: Burrow acks what the reader took);
+//!    a consumer on RabbitMQ's own auto-ack (`broker_acks`, at most once) may
+//!    lose only what was on its way over a lost connection or unread when it
+//!    was cancelled (counted: broker_acked_lost_on_the_way, …_unread_at_cancel);
 //!    every publish ends Confirmed, PublishFailed, or was refused at the call;
 //! 2. at most one delivery per message is not `possibly_duplicate()`, and it is the
 //!    first its consumer's reader takes (a copy after a marked one is marked too),
@@ -54,7 +57,7 @@
 //!     connections, as `rabbitmqctl stop_app` does): a lost node sends the client
 //!     to the next URL, where consumers and the outbox resume (1 and 4 cover them);
 //! 11. no consumer holds more unread deliveries than its window (an auto-ack
-//!     consumer's included), however slow its reader; publishers that wait for
+//!     consumer's included; RabbitMQ's own auto-ack has none), however slow its reader; publishers that wait for
 //!     room get in in the order they came;
 //! 12. RPC over temp queues (`tests/sim/rpc.rs`): a reply reaches only its caller,
 //!     each call ends once, never resolved after its timeout nor timed out early,
@@ -251,6 +254,8 @@ struct Broker {
     ack_owner: HashMap<u64, (LinkId, bool)>,
     /// Copies of each simulation message the broker holds (queued or unacked).
     copies: HashMap<u64, u32>,
+    /// Messages it forgot as it sent them (`ack:auto`: RabbitMQ's own auto-ack).
+    forgotten: HashSet<u64>,
     /// Messages whose confirm (fsync) has not happened: a restart may lose them.
     unpersisted: HashSet<u64>,
     confirms: Vec<Confirm>,
@@ -331,6 +336,7 @@ impl Broker {
             server: if seed % 2 == 0 { NEW_SERVER } else { "RabbitMQ/3.10.8" },
             ack_owner: HashMap::new(),
             copies: HashMap::new(),
+            forgotten: HashSet::new(),
             unpersisted: HashSet::new(),
             confirms: Vec::new(),
             slow_confirms: false,
@@ -930,6 +936,7 @@ impl Broker {
         if sub.auto && offset.is_none() {
             // ack:auto: the broker forgets the message as it sends it.
             self.take_copy(msg.tag);
+            self.forgotten.extend(msg.tag);
         } else {
             sub.unacked += 1;
             conn.unacked.insert(n, (sub_id.to_owned(), queue.to_owned(), msg));
@@ -1065,6 +1072,9 @@ struct Sock {
     close_ignored: bool,
     /// Decodes what the client writes.
     tap: Decoder,
+    /// Decodes what reaches the client, to tell what RabbitMQ's own auto-ack
+    /// delivered from what it lost on the way.
+    inbound: Decoder,
     /// Since CONNECTED: when the client last sent anything, and the agreed interval.
     hb_since: Option<Duration>,
     hb_interval: Duration,
@@ -1340,6 +1350,9 @@ macro_rules! stats {
 
 stats!(
     resends_ahead_of_originals,
+    broker_acked_lost_on_the_way,
+    broker_acked_unread_at_cancel,
+    broker_acked_consumers,
     rpc_calls,
     rpc_replies,
     rpc_timeouts,
@@ -1480,6 +1493,9 @@ struct Sim {
     /// Subscriptions the core queued, by (link, id): for which consumer, and the
     /// stream offset it must ask for.
     queued_subs: HashMap<(LinkId, String), (ConsumerKey, Option<String>)>,
+    /// Messages RabbitMQ's own auto-ack delivered that reached the core, with
+    /// the consumer they came for.
+    arrived_broker_acked: HashMap<u64, Option<ConsumerKey>>,
     /// Consumers the core said have something to take.
     readable: BTreeSet<ConsumerKey>,
     /// Publishes waiting for room, in the order they came.
@@ -1635,6 +1651,7 @@ impl Sim {
             confirmed_pending: HashSet::new(),
             sub_map: HashMap::new(),
             queued_subs: HashMap::new(),
+            arrived_broker_acked: HashMap::new(),
             readable: BTreeSet::new(),
             waiting: VecDeque::new(),
             lookups: Vec::new(),
@@ -1825,6 +1842,7 @@ impl Sim {
                         created_after_stop: self.stop_called,
                         close_ignored: false,
                         tap: Decoder::new(Limits::default()),
+                        inbound: Decoder::new(Limits::default()),
                         hb_since: None,
                         hb_interval: Duration::ZERO,
                         node,
@@ -2059,7 +2077,7 @@ impl Sim {
                     PubKind::Valid => {
                         // Invariant 1: a confirmed message is in the broker, or was delivered.
                         if !self.delivered.contains(&tag) {
-                            if self.broker.copies_of(tag) == 0 {
+                            if self.broker.copies_of(tag) == 0 && !self.broker.forgotten.contains(&tag) {
                                 fail!(self, "m-{tag} was confirmed but the broker does not have it");
                             }
                             self.confirmed_pending.insert(tag);
@@ -2493,7 +2511,9 @@ impl Sim {
         }
         // Invariant 1, as messages leave the broker.
         for tag in std::mem::take(&mut self.broker.emptied) {
-            if self.confirmed_pending.contains(&tag) && self.broker.copies_of(tag) == 0 {
+            // RabbitMQ's own auto-ack forgets a message as it sends it: the end
+            // of the run checks those (see `heal`).
+            if self.confirmed_pending.contains(&tag) && self.broker.copies_of(tag) == 0 && !self.broker.forgotten.contains(&tag) {
                 fail!(self, "confirmed m-{tag} left the broker without reaching the user");
             }
         }
@@ -2521,10 +2541,12 @@ impl Sim {
                 sock.to_client.push_front(Packet { due: packet.due, payload: Payload::Bytes(rest) });
                 vlog!(self, "{link} < {} bytes of a split message", bytes.len());
                 self.stats.splits += 1;
+                self.note_arrivals(link, &bytes);
                 self.call(|c, now| c.handle_bytes(now, link, &bytes));
             }
             Payload::Bytes(bytes) => {
                 vlog!(self, "{link} < {}", describe_bytes(&bytes));
+                self.note_arrivals(link, &bytes);
                 self.call(|c, now| c.handle_bytes(now, link, &bytes));
             }
             Payload::Close(how) => {
@@ -2535,6 +2557,23 @@ impl Sim {
                 self.call(|c, now| c.handle_closed(now, link, how));
             }
             Payload::Items(_) => unreachable!("items only go to the broker"),
+        }
+    }
+
+    /// Notes the messages of RabbitMQ's own auto-ack (no `ack` header) that reach
+    /// the core on `link`, and the consumer each came for.
+    fn note_arrivals(&mut self, link: LinkId, bytes: &[u8]) {
+        let Some(sock) = self.socks.get_mut(&link) else { return };
+        sock.inbound.push(bytes);
+        while let Ok(Some(item)) = sock.inbound.next_item() {
+            let Decoded::Frame(frame) = item else { continue };
+            if frame.command != Command::Message || frame.header("ack").is_some() {
+                continue;
+            }
+            let Some(tag) = parse_tag(&frame.body) else { continue };
+            let sub = frame.header("subscription").unwrap_or_default().to_owned();
+            let consumer = self.queued_subs.get(&(link, sub)).map(|(key, _)| *key);
+            self.arrived_broker_acked.insert(tag, consumer);
         }
     }
 
@@ -3036,7 +3075,8 @@ impl Sim {
         };
         let queue = queue.as_str();
         let before: Vec<ConsumerKey> = self.core.consumers().collect();
-        let auto_ack = options.auto_ack;
+        let auto_ack = options.auto_ack || options.broker_acks;
+        self.stats.broker_acked_consumers += u64::from(options.broker_acks);
         let stream = (queue == "s").then(|| StreamRec {
             filter: options.stream_filter.clone(),
             start: options.stream_offset.unwrap_or(StreamOffset::Next),
@@ -3569,7 +3609,11 @@ impl Sim {
                             let queue = if self.rng.chance(12) { "missing" } else { "q" };
                             let auto = self.rng.chance(35);
                             let prefetch = self.rng.range(0, 5) as u16;
-                            self.consume(queue, auto, prefetch);
+                            // Some with RabbitMQ's own auto-ack, drawing nothing
+                            // more from the schedule's random numbers.
+                            let broker_acks = auto && prefetch == 4;
+                            let options = ConsumeOptions { auto_ack: auto, broker_acks, prefetch, ..ConsumeOptions::default() };
+                            self.consume_with(queue, options);
                         }
                     }
                 }
@@ -3802,12 +3846,13 @@ impl Sim {
         // ones too: Burrow's auto-ack acks what the reader took, at-least-once).
         let mut ids: Vec<&OutboxId> = self.pubs.keys().collect();
         ids.sort();
+        let mut undelivered = Vec::new();
         for id in ids {
             let p = &self.pubs[id];
             match (p.kind, &p.outcome) {
                 (PubKind::Valid, Some(Outcome::Confirmed)) => {
                     if !self.delivered.contains(&p.tag) {
-                        fail!(self, "confirmed m-{} was never delivered", p.tag);
+                        undelivered.push(p.tag);
                     }
                 }
                 (PubKind::Stream, Some(Outcome::Confirmed)) => {
@@ -3818,6 +3863,27 @@ impl Sim {
                 (PubKind::Unrouted | PubKind::Exchange, Some(Outcome::Confirmed))
                 | (PubKind::MissingExchange, Some(Outcome::Refused)) => {}
                 (kind, outcome) => fail!(self, "{id} m-{} ({kind:?}) ended {outcome:?}", p.tag),
+            }
+        }
+        for tag in undelivered {
+            self.excuse_broker_acked(tag);
+        }
+    }
+
+    /// A confirmed message never delivered: a failure, unless RabbitMQ's own
+    /// auto-ack sent it (asked for outright: at most once) and it was lost on
+    /// its way over a connection, or it waited unread when its consumer ended.
+    fn excuse_broker_acked(&mut self, tag: u64) {
+        if !self.broker.forgotten.contains(&tag) {
+            fail!(self, "confirmed m-{tag} was never delivered");
+        }
+        match self.arrived_broker_acked.get(&tag) {
+            None => self.stats.broker_acked_lost_on_the_way += 1,
+            Some(Some(key)) if self.consumers.get(key).is_some_and(|rec| rec.cancel_requested || rec.failed) => {
+                self.stats.broker_acked_unread_at_cancel += 1;
+            }
+            Some(consumer) => {
+                fail!(self, "m-{tag}, sent with RabbitMQ's own auto-ack, reached the core for {consumer:?} and never its reader")
             }
         }
     }
@@ -4384,6 +4450,47 @@ fn an_auto_ack_flood_into_a_slow_reader_stays_within_the_window() {
     }
     assert_eq!(sim.broker.copies_of_any(), 0, "everything was taken and acked");
     assert_eq!(sim.delivered.len(), window * 4, "every message reached the reader");
+    assert!(sim.broker.violations.is_empty());
+}
+
+/// RabbitMQ's own auto-ack, asked for outright: no window, and what arrived
+/// waits for a slow reader across a lost connection (the broker forgot it as it
+/// sent it, so dropping it there would lose it), marked copies too: they are
+/// not held back behind the next connection's subscription for good.
+#[test]
+fn what_rabbitmqs_own_auto_ack_delivered_waits_for_a_slow_reader_across_lost_connections() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    // Three messages taken and never acked by a consumer that is then cancelled:
+    // they stay with the connection and come back marked when it is lost.
+    let manual = sim.consume("q", false, 5).expect("manual consumer");
+    for _ in 0..3 {
+        sim.publish().expect("publish");
+    }
+    sim.run_for(ms(500));
+    assert_eq!(sim.held.len(), 3, "taken, not acked");
+    sim.held.clear();
+    sim.cancel(manual);
+    sim.run_for(ms(500));
+    let options = ConsumeOptions { broker_acks: true, ..ConsumeOptions::default() };
+    let key = sim.consume_with("q", options).expect("consumer");
+    sim.consumers.get_mut(&key).expect("record").slow = true;
+    for _ in 0..297 {
+        sim.publish().expect("publish");
+    }
+    sim.run_for(secs(1));
+    let link = sim.core.current_link().expect("link");
+    assert!(sim.broker.conns[&link].subs.values().all(|sub| sub.auto), "subscribed with ack:auto");
+    assert_eq!(sim.core.buffered(key), 297, "no window: everything queued came");
+    let link = sim.reconnect_after_a_drop();
+    assert_eq!(sim.broker_subs(link).len(), 1, "subscribed again");
+    assert_eq!(sim.broker.copies_of_any(), 0, "the broker forgot each as it sent it");
+    assert_eq!(sim.core.buffered(key), 300, "kept across the lost connection, with the three marked copies");
+    sim.reconnect_after_a_drop();
+    sim.read(key, usize::MAX);
+    let took: Vec<bool> = sim.taken.iter().filter(|(k, _)| *k == key).map(|(_, d)| d.redelivered).collect();
+    assert_eq!(took.len(), 300, "every message reached the reader");
+    assert_eq!(took.iter().filter(|marked| **marked).count(), 3, "the three requeued ones, marked");
     assert!(sim.broker.violations.is_empty());
 }
 

@@ -127,7 +127,10 @@ impl Core {
         if buffered.delivery.stream_offset.is_some() || !buffered.delivery.possibly_duplicate() {
             return false;
         }
-        self.links().any(|other| {
+        // Only RabbitMQ's own auto-ack keeps deliveries of a link that is over;
+        // held back for good, they would never reach the reader.
+        let own_link_delivers = self.links().any(|link| link.id == buffered.link);
+        own_link_delivers && self.links().any(|other| {
             other.id != buffered.link
                 && other.takes_requests()
                 && other.subs.values().any(|key| *key == consumer)
