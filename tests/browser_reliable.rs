@@ -281,3 +281,50 @@ async fn publishers_waiting_for_room_go_in_order_and_one_that_gives_up_blocks_no
     assert_eq!(got, expected, "published in the order the publishers came");
     c.stop();
 }
+
+/// RabbitMQ's own auto-ack, asked for outright (`broker_acks`): the broker hands
+/// the whole queue over at once (no window, nothing left unacknowledged), and
+/// what arrived waits for the reader across a connection the broker closed
+/// (it forgot those messages as it sent them: dropping them would lose them).
+#[wasm_bindgen_test]
+async fn rabbitmqs_own_auto_ack_keeps_what_arrived_for_the_reader_across_a_lost_connection() {
+    use futures_util::future::join_all;
+    const COUNT: usize = 1_000;
+    let queue = durable_queue("reliable-broker-acks").await;
+    let mut c = ReliableConnection::start(BROKER_URL, connect_options(), common::reliable_options()).expect("url");
+    let mut deliveries =
+        c.basic_consume(&queue, ConsumeOptions { broker_acks: true, ..ConsumeOptions::default() }).expect("consume");
+    common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
+    let confirms = (0..COUNT).map(|n| {
+        let (c, queue) = (&c, queue.clone());
+        async move { c.basic_publish("", &queue, format!("m-{n}").into_bytes(), &BasicProperties::default()).await?.await }
+    });
+    for outcome in within("the confirms", join_all(confirms)).await {
+        outcome.expect("confirmed");
+    }
+    // Nothing read yet: RabbitMQ sent everything (nothing ready, nothing unacked).
+    let api = management();
+    let mut state = None;
+    for _ in 0..80 {
+        state = api.queue("/", &queue).await.ok().flatten();
+        if state.as_ref().is_some_and(|s| s.messages_ready == 0 && s.messages_unacknowledged == 0 && s.consumers == 1) {
+            break;
+        }
+        TimeoutFuture::new(250).await;
+    }
+    let state = state.expect("the queue's figures");
+    assert_eq!((state.messages_ready, state.messages_unacknowledged), (0, 0), "RabbitMQ forgot every message as it sent it");
+    assert_eq!(state.consumer_connections.len(), 1, "one consumer connection");
+    assert!(api.close_connection(&state.consumer_connections[0]).await.expect("management API"), "closed");
+    common::until_event(&mut c, "the lost connection", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
+    common::until_event(&mut c, "the reconnect", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
+    let mut got = Vec::new();
+    while got.len() < COUNT {
+        let delivery = within("a delivery", deliveries.next()).await.expect("a delivery").expect("not an error");
+        assert!(!delivery.possibly_duplicate(), "{} marked", delivery.body_text());
+        got.push(delivery.body_text());
+    }
+    let expected: Vec<String> = (0..COUNT).map(|n| format!("m-{n}")).collect();
+    assert_eq!(got, expected, "every message, once, in order");
+    c.stop();
+}
