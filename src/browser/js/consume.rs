@@ -128,7 +128,8 @@ pub fn raw_consume(
     on_message: Function,
     on_end: Function,
 ) -> Result<u32, JsValue> {
-    let options = consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
+    let options =
+        consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
     consume_from(id, ConsumeFrom::queue(queue), options, on_message, on_end)
 }
 
@@ -157,7 +158,8 @@ pub fn raw_consume_exchange(
         Some(queue) => ConsumeFrom::durable(exchange, routing_key, queue),
         None => ConsumeFrom::exchange(exchange, routing_key),
     };
-    let options = consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
+    let options =
+        consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
     consume_from(id, source, options, on_message, on_end)
 }
 
