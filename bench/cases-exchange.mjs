@@ -15,7 +15,7 @@ export function exchangeCases({ cfg, rabbit, newExchange, deleteExchange, newQue
     const bindingKeys = Array.from({ length: cfg.fanoutSubs }, (_, i) => patterns[i % patterns.length]);
     out.push({
       target: 'rabbit', workload: 'fanout', variant: `${cfg.fanoutSubs} subs`, needs: 'fanout',
-      label: `fan-out: ${cfg.fanoutN} × ${fmtSize(cfg.fanoutSize)} to a topic exchange, ${cfg.fanoutSubs} subscription${cfg.fanoutSubs === 1 ? '' : 's'}, ${cfg.fanoutAck === 'auto' ? 'auto-ack' : `${cfg.fanoutAck}, prefetch ${cfg.prefetch}`}`,
+      label: `fan-out: ${cfg.fanoutN} × ${fmtSize(cfg.fanoutSize)} to a topic exchange, ${cfg.fanoutSubs} subscription${cfg.fanoutSubs === 1 ? '' : 's'}, ${cfg.fanoutAck === 'auto' ? "auto-ack (RabbitMQ's own)" : `${cfg.fanoutAck}, prefetch ${cfg.prefetch}`}`,
       figures: [['deliveriesPerSec', 'deliveries/s', 'higher'], ['publishPerSec', 'msg/s published', 'higher']],
       async run(client) {
         const x = await newExchange('fanout', 'topic');

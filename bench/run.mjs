@@ -47,7 +47,8 @@ const HELP = `usage: node bench/run.mjs [--short] [options]
   --memory-n N            messages received before the heap is read (full 100000, short 30000)
   --fanout-n N            messages published to the topic exchange per fan-out run (full 10000, short 1000)
   --fanout-subs K         subscriptions in the page (10), each its own binding key
-  --fanout-ack A          the subscriptions' ack mode: client-individual (default) or auto
+  --fanout-ack A          the subscriptions' ack mode: client-individual (default), auto
+                          (STOMP's ack:auto; Burrow: ack "broker") or acked-on-take (Burrow: ack "auto")
   --rpc-n N               calls per RPC run (full 2000, short 200)
   --rpc-in-flight a,b     calls in flight at once, one row each (1,10)
   --peer-frames F         MESSAGE frames per WebSocket message from the fast peer
@@ -133,6 +134,9 @@ const cfg = {
   heartbeat: [10000, 10000], // what every client offers (stompjs's default)
   runTimeoutMs: short ? 60000 : 180000,
 };
+// Burrow's auto-ack window (max(prefetch, 256)): the prefetch of the others'
+// 'acked-on-take' consumers, so that each may have as many unacked.
+const BURROW_AUTO_WINDOW = 256;
 
 const log = (...a) => console.log(...a);
 const vlog = (...a) => { if (cfg.verbose) console.log(...a); };
@@ -597,6 +601,21 @@ const peerConn = () => ({ url: cfg.peerUrl, login: 'bench', passcode: 'bench', h
 function cases(env) {
   const out = [];
   // want: a number, or [least, most].
+  // The consume rows, like with like: 'client-individual' (an ACK per message
+  // when the reader is done, prefetch --prefetch); 'auto', STOMP's ack:auto for
+  // every client (Burrow: ack "broker", RabbitMQ's own auto-ack, no window, at most
+  // once); 'acked-on-take', at least once without the reader acking (Burrow: ack
+  // "auto", acked as handed out, window 256; the others: client-individual with
+  // prefetch 256, an ACK per message as it arrives).
+  const CONSUME_ACKS = ['client-individual', 'auto', 'acked-on-take'];
+  const consumePrefetch = (ack) => (ack === 'acked-on-take' ? BURROW_AUTO_WINDOW : cfg.prefetch);
+  const consumeLabel = (ack, withPrefetch = true) => {
+    const size = fmtSize(cfg.consumeSize);
+    if (ack === 'auto') return `consume ${size}, auto-ack (RabbitMQ's own)`;
+    if (ack === 'acked-on-take') return `consume ${size}, acked on take, prefetch ${BURROW_AUTO_WINDOW} (Burrow: ack "auto")`;
+    return withPrefetch ? `consume ${size}, client-individual, prefetch ${cfg.prefetch}` : `consume ${size}, client-individual`;
+  };
+
   const checkPeer = async (from, key, want, checks) => {
     const lines = await peerLinesSince(from, 1);
     if (!lines) return undefined;
@@ -628,10 +647,10 @@ function cases(env) {
     }
   }
   if (env.rabbit && cfg.only.includes('consume')) {
-    for (const ack of ['client-individual', 'auto']) {
+    for (const ack of CONSUME_ACKS) {
       out.push({
         target: 'rabbit', workload: 'consume', variant: ack,
-        label: ack === 'auto' ? `consume ${fmtSize(cfg.consumeSize)}, auto-ack` : `consume ${fmtSize(cfg.consumeSize)}, client-individual, prefetch ${cfg.prefetch}`,
+        label: consumeLabel(ack),
         figures: [['msgPerSec', 'msg/s', 'higher']],
         async run(client) {
           const q = await newQueue('consume');
@@ -642,7 +661,7 @@ function cases(env) {
             const before = await waitDepth(q, cfg.n);
             checks.push({ what: 'queue depth after prefill', expected: cfg.n, observed: before.observed, ok: before.ok });
             markLogs(); // the prefill is not this client's doing
-            const result = await runInPage({ workload: 'consume', client, ...rabbit(), destination: `/amq/queue/${q}`, count: cfg.n, size: cfg.consumeSize, ack, prefetch: cfg.prefetch, timeoutMs: cfg.runTimeoutMs });
+            const result = await runInPage({ workload: 'consume', client, ...rabbit(), destination: `/amq/queue/${q}`, count: cfg.n, size: cfg.consumeSize, ack, prefetch: consumePrefetch(ack), timeoutMs: cfg.runTimeoutMs });
             if (!result.error) {
               const after = await waitDepth(q, 0);
               checks.push({ what: 'queue depth after consume and close', expected: 0, observed: after.observed, ok: after.ok });
@@ -712,20 +731,21 @@ function cases(env) {
     }
   }
   if (env.peer && cfg.only.includes('consume')) {
-    for (const ack of ['client-individual', 'auto']) {
+    for (const ack of CONSUME_ACKS) {
       out.push({
         target: 'peer', workload: 'consume', variant: ack,
-        label: ack === 'auto' ? `consume ${fmtSize(cfg.consumeSize)}, auto-ack` : `consume ${fmtSize(cfg.consumeSize)}, client-individual`,
+        label: consumeLabel(ack, false),
         figures: [['msgPerSec', 'msg/s', 'higher'], ['mbPerSec', 'MB/s', 'higher']],
         async run(client) {
           const from = peer.lines.length;
           const n = cfg.peerConsumeN;
-          const result = await runInPage({ workload: 'consume', client, ...peerConn(), destination: `/amq/queue/peer-n${n}-s${cfg.consumeSize}-f${cfg.peerFrames}`, count: n, size: cfg.consumeSize, ack, prefetch: cfg.prefetch, timeoutMs: cfg.runTimeoutMs });
+          const result = await runInPage({ workload: 'consume', client, ...peerConn(), destination: `/amq/queue/peer-n${n}-s${cfg.consumeSize}-f${cfg.peerFrames}`, count: n, size: cfg.consumeSize, ack, prefetch: consumePrefetch(ack), timeoutMs: cfg.runTimeoutMs });
           const checks = [];
           let lines;
-          // Burrow's auto-ack subscribes ack:client and acks cumulatively what the
-          // reader took (a bounded window), so it sends a few ACKs; the others none.
-          const acks = ack !== 'auto' ? n : client === 'burrow' ? [1, n] : 0;
+          // One ACK per message, from every client, but none with ack:auto (Burrow's
+          // ack "broker" too). 'acked-on-take' is client-individual for all: Burrow's
+          // ack "auto" acks each message it handed out, in batches of frames.
+          const acks = ack === 'auto' ? 0 : n;
           if (!result.error) lines = await checkPeer(from, 'acks', acks, checks);
           return { result, checks, peer: lines };
         },

@@ -11,7 +11,8 @@
 //! - SEND: counted; a `receipt` header is answered at once with RECEIPT.
 //! - SUBSCRIBE: streams MESSAGE frames (subscription, destination, message-id,
 //!   redelivered, ack, content-length: RabbitMQ 3.10's headers in its order, and its
-//!   EOL after each frame) as fast as the socket takes them. How many,
+//!   EOL after each frame; no `ack` header for an `ack:auto` subscription, as
+//!   Web-STOMP sends none) as fast as the socket takes them. How many,
 //!   and how big, come from the destination's last segment, e.g.
 //!   `/amq/queue/peer-n100000-s100-f1`: `n` messages (default 0: none), bodies of
 //!   `s` bytes (default 100), `f` frames per WebSocket message (default 1, as
@@ -199,6 +200,7 @@ mod peer {
         count: u64,
         size: usize,
         frames_per_ws: usize,
+        ack_header: bool,
     ) {
         let body: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
         // As RabbitMQ Web-STOMP words it: /amq/queue/q comes back as /queue/q.
@@ -215,12 +217,15 @@ mod peer {
             }
             out.extend_from_slice(head_prefix.as_bytes());
             out.extend_from_slice(i.to_string().as_bytes());
-            out.extend_from_slice(b"\nredelivered:false\nack:T_");
-            out.extend_from_slice(sub.as_bytes());
-            out.extend_from_slice(b"@@session-");
-            out.extend_from_slice(session.as_bytes());
-            out.extend_from_slice(b"@@");
-            out.extend_from_slice(i.to_string().as_bytes());
+            out.extend_from_slice(b"\nredelivered:false");
+            if ack_header {
+                out.extend_from_slice(b"\nack:T_");
+                out.extend_from_slice(sub.as_bytes());
+                out.extend_from_slice(b"@@session-");
+                out.extend_from_slice(session.as_bytes());
+                out.extend_from_slice(b"@@");
+                out.extend_from_slice(i.to_string().as_bytes());
+            }
             out.extend_from_slice(b"\ncontent-length:");
             out.extend_from_slice(size.to_string().as_bytes());
             out.extend_from_slice(b"\n\n");
@@ -349,6 +354,8 @@ mod peer {
                         let sub = frame.header("id").unwrap_or("0").to_owned();
                         let destination = frame.header("destination").unwrap_or("").to_owned();
                         let (count, size, frames_per_ws) = stream_params(&frame);
+                        // STOMP's default is ack:auto, for which Web-STOMP sends no ack header.
+                        let ack_header = frame.header("ack").is_some_and(|ack| ack != "auto");
                         let stop = Arc::new(AtomicBool::new(false));
                         subs.insert(sub.clone(), stop.clone());
                         tokio::spawn(stream_messages(
@@ -361,6 +368,7 @@ mod peer {
                             count,
                             size,
                             frames_per_ws,
+                            ack_header,
                         ));
                     }
                     b"UNSUBSCRIBE" => {

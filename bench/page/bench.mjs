@@ -38,10 +38,13 @@
 //       (no persistent, no content-type). Calls may overlap: the latency workload
 //       starts one call with count 1 per message without awaiting the one before.
 //   consume({ destination, count, ack, prefetch, onMessage? }): Promise<void>
-//       SUBSCRIBEs to `destination` with `ack` ('client-individual' or 'auto') and
-//       `prefetch-count: prefetch`; resolves once `count` MESSAGE frames arrived and,
-//       for 'client-individual', every one has been ACKed (its ACK frame handed to
-//       the WebSocket, one ACK per message); then UNSUBSCRIBEs. onMessage(body) is
+//       SUBSCRIBEs to `destination` with `ack` ('client-individual', 'auto', or
+//       'acked-on-take': client-individual, each message acked as it arrives, which
+//       is what Burrow's own auto-ack does) and `prefetch-count: prefetch`; resolves
+//       once `count` MESSAGE frames arrived and, unless 'auto', every one has been
+//       ACKed (its ACK frame handed to the WebSocket, one ACK per message); then
+//       UNSUBSCRIBEs. 'auto' is STOMP's ack:auto, RabbitMQ's own auto-ack (Burrow:
+//       ack "broker"); 'acked-on-take' is Burrow's ack "auto". onMessage(body) is
 //       called per message with its body as a Uint8Array (valid during the call
 //       only). Rejects if the connection closes or an ERROR frame arrives first.
 //   close(): Promise<void>

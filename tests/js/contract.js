@@ -6,7 +6,7 @@
 // --js-flags=--expose-gc) and reads #result; ?only=a,b runs some checks.
 import * as burrow from "burrow-rabbitmq";
 import { URL_, options, fresh, within, until, pause, assert, collect, event, collectGarbage, run } from "./helpers.js";
-import { bodies, properties, iterator, iteratorEnds } from "./contract_messages.js";
+import { bodies, properties, iterator, iteratorEnds, brokerAcks, ackValues } from "./contract_messages.js";
 import { theIssuesWrongCalls, wrongArguments } from "./contract_arguments.js";
 
 const { connect } = burrow;
@@ -155,6 +155,8 @@ const checks = {
   properties,
   iterator,
   iteratorEnds,
+  brokerAcks,
+  ackValues,
   theIssuesWrongCalls,
   wrongArguments,
 };

@@ -66,6 +66,8 @@ function table(connection, message, decoder) {
     ["consume options", "options", [...notObject, ...unknown], (v) => connection.consume("q", () => {}, v)],
     ["consume ack", "options.ack", except("undefined"), consumeWith("ack")],
     ["consume prefetch", "options.prefetch", notWhole(0, 65535), consumeWith("prefetch")],
+    ["consume prefetch with ack broker", "options.prefetch", [["one", 1], ["ten", 10]],
+      (v) => connection.consume("q", () => {}, { ack: "broker", prefetch: v })],
     ["consume offset", "options.offset", [...except("undefined", "zero", "number"), ["{ timestamp: 'x' }", { timestamp: "x" }],
       ["{ nope }", { nope: 1 }], ["{ timestamp: milliseconds }", { timestamp: Date.now() }], ["an invalid Date", new Date(NaN)]], consumeWith("offset")],
     ["consume streamFilter", "options.streamFilter", [...except("undefined", "text"), ["a comma", "a,b"], ["[42]", [42]], ['["a", ""]', ["a", ""]],

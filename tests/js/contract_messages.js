@@ -1,7 +1,7 @@
 // Messages through the package: bodies of every kind byte for byte, every
 // property both ways, and the async iterator's bound (see contract.js).
 import * as burrow from "burrow-rabbitmq";
-import { URL_, LOGIN, options, fresh, within, pause, assert, collect } from "./helpers.js";
+import { URL_, LOGIN, PASSCODE, MANAGEMENT, options, fresh, within, until, pause, assert, collect, queueFacts } from "./helpers.js";
 
 const { connect } = burrow;
 const bytes = (view) => Array.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
@@ -211,4 +211,92 @@ export async function iteratorEnds() {
   const all = new Set([...first, ...second]);
   assert(all.size === 20, `each of the 20 exactly once: ${first} | ${second}`);
   await other.close();
+}
+
+/** The management API's consumers of `queue` (RabbitMQ's list lags a little). */
+async function consumersOf(queue) {
+  const response = await fetch(`${MANAGEMENT}/consumers/%2F`, {
+    headers: { authorization: `Basic ${btoa(`${LOGIN}:${PASSCODE}`)}` },
+  });
+  assert(response.ok, `management API: HTTP ${response.status} for the consumers`);
+  return (await response.json()).filter((consumer) => consumer.queue?.name === queue);
+}
+
+/** Calls `look()` every 200 ms until `holds(answer)` or `ms` pass; returns the last answer. */
+async function poll(look, holds, ms = 15000) {
+  const deadline = performance.now() + ms;
+  let answer = await look();
+  while (!holds(answer) && performance.now() < deadline) {
+    await pause(200);
+    answer = await look();
+  }
+  return answer;
+}
+
+/** Waits until RabbitMQ lists one consumer of `queue`; returns it. */
+async function theConsumerOf(queue) {
+  const found = await poll(() => consumersOf(queue), (consumers) => consumers.length === 1);
+  assert(found.length === 1, `one consumer of ${queue} in /api/consumers: ${JSON.stringify(found)}`);
+  return found[0];
+}
+
+/** ack "broker": RabbitMQ's own auto-ack (SUBSCRIBE ack:auto). Every message
+ * comes, the broker lists the consumer without acks, and the queue ends empty
+ * with nothing unacked; from an exchange too. */
+export async function brokerAcks() {
+  const N = 200;
+  const queue = fresh("broker-acks");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  await Promise.all(Array.from({ length: N }, (_, n) => producer.publish(queue, `b-${n}`)));
+  const consumer = connect(URL_, options);
+  const got = [];
+  const subscription = consumer.consume(queue, (message) => got.push(message.text), { ack: "broker" });
+  await until(`${N} messages with ack: "broker"`, () => got.length >= N, 15000);
+  await pause(200);
+  assert(got.length === N && got.every((text, n) => text === `b-${n}`), `each of the ${N} once, in order: ${got.length}`);
+  const listed = await theConsumerOf(queue);
+  assert(listed.ack_required === false, `RabbitMQ counts it as its own auto-ack (ack_required false): ${JSON.stringify(listed)}`);
+  const facts = await poll(() => queueFacts(queue), (f) => f.messages === 0 && f.messages_unacknowledged === 0);
+  assert(facts.messages === 0 && facts.messages_unacknowledged === 0,
+    `the queue ends empty with nothing unacked: ${facts.messages} ready+unacked, ${facts.messages_unacknowledged} unacked`);
+  subscription.cancel();
+  const gone = await poll(() => consumersOf(queue), (consumers) => consumers.length === 0);
+  assert(gone.length === 0, `the cancelled consumer leaves RabbitMQ's list: ${JSON.stringify(gone)}`);
+
+  // Burrow's own "auto" subscribes client-individual: RabbitMQ counts acks for it.
+  const burrowAuto = consumer.consume(queue, () => {}, { ack: "auto" });
+  const autoListed = await theConsumerOf(queue);
+  assert(autoListed.ack_required === true, `ack "auto" is Burrow's, acked by the client: ${JSON.stringify(autoListed)}`);
+  burrowAuto.cancel();
+
+  // An exchange subscription with ack "broker".
+  const key = fresh("broker-acks-key");
+  const topic = [];
+  const sub = consumer.consume({ exchange: "amq.topic", routingKey: key }, (message) => topic.push(message.text), { ack: "broker" });
+  await until("the exchange subscription's queue", () => sub.queue !== undefined);
+  const subListed = await theConsumerOf(sub.queue);
+  assert(subListed.ack_required === false, `an exchange subscription with ack "broker" too: ${JSON.stringify(subListed)}`);
+  for (let n = 0; n < 10; n++) await producer.publish(key, `t-${n}`, { exchange: "amq.topic" });
+  await until("10 messages from the exchange", () => topic.length === 10);
+  sub.cancel();
+  await producer.close();
+  await consumer.close();
+}
+
+/** A wrong `ack` names the three values; messages() refuses "broker", which has
+ * no window to bound its buffer. */
+export async function ackValues() {
+  const queue = fresh("ack-values");
+  const consumer = connect(URL_, options);
+  await typeError("a wrong ack", "options.ack", () => consumer.consume(queue, () => {}, { ack: "client" }));
+  let wrong = null;
+  try { consumer.consume(queue, () => {}, { ack: "client" }); } catch (error) { wrong = error; }
+  assert(["\"manual\"", "\"auto\"", "\"broker\""].every((value) => wrong.message.includes(value)),
+    `a wrong ack lists the three values: ${wrong.message}`);
+  let iterated = null;
+  try { consumer.messages(queue, { ack: "broker" }); } catch (error) { iterated = error; }
+  assert(iterated instanceof TypeError && /options\.ack/.test(iterated.message) && /window/.test(iterated.message),
+    `messages() refuses ack "broker" (no window to bound its buffer): ${iterated}`);
+  await consumer.close();
 }

@@ -225,6 +225,9 @@ async function quorumAndStreams() {
   let refused = null;
   try { connection.consume(stream, () => {}, { ack: "auto", offset: "first" }); } catch (error) { refused = error; }
   assert(refused && refused.name === "ConsumeInvalid", `auto-ack on a stream is refused: ${refused}`);
+  refused = null;
+  try { connection.consume(stream, () => {}, { ack: "broker", offset: "first" }); } catch (error) { refused = error; }
+  assert(refused && refused.name === "ConsumeInvalid", `RabbitMQ's own auto-ack on a stream is refused as "auto" is: ${refused}`);
   const reader = collect(connection, stream, { offset: 1, prefetch: 10 });
   const first = await reader.next("offset 1");
   assert(first.streamOffset === 1 && first.text === "e-1" && first.deliveryCount === undefined,

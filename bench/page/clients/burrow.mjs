@@ -1,7 +1,8 @@
 // Burrow through its public JavaScript API: the npm package `./burrow package`
 // builds (release wasm), served by bench/run.mjs at /burrow/. `connect`, then
 // `publish` (one Promise per message, resolved on RabbitMQ's confirm) and
-// `consume` (a callback per message, `message.ack()`), as its README shows.
+// `consume` (a callback per message, `message.ack()`), as its README shows. Ack
+// modes as `consumeOptions` below maps them.
 //
 // Burrow keeps at most `window` publishes awaiting their confirm by itself (its
 // `window` option, 128 by default): the adapter passes the workload's window when
@@ -17,6 +18,19 @@ function target(destination) {
   const ex = /^\/exchange\/([^/]*)\/(.*)$/.exec(destination);
   if (ex) return [ex[2], { exchange: ex[1] }];
   return [destination.replace(/^\/amq\/queue\//, ''), undefined];
+}
+
+/**
+ * A workload's ack mode as Burrow's consume options, like with like: 'auto' is
+ * STOMP's ack:auto for every client, so Burrow's ack "broker" (RabbitMQ's own
+ * auto-ack, no window); 'acked-on-take' is Burrow's ack "auto" (each message acked
+ * as it is handed out, window max(prefetch, 256)), which the others do as
+ * client-individual with an ACK per message on arrival.
+ */
+function consumeOptions(ack, prefetch) {
+  if (ack === 'auto') return { ack: 'broker' };
+  if (ack === 'acked-on-take') return { ack: 'auto', prefetch };
+  return { ack: 'manual', prefetch };
 }
 
 let burrow;
@@ -121,7 +135,7 @@ class BurrowClient {
     return new Promise((resolve, reject) => {
       if (this.error) return reject(this.error);
       this.failures.add(reject);
-      const manual = ack !== 'auto';
+      const manual = ack === 'client-individual';
       let received = 0;
       const subscription = this.connection.consume(queue, (message) => {
         if (received >= count) return;
@@ -133,7 +147,7 @@ class BurrowClient {
           this.failures.delete(reject);
           resolve();
         }
-      }, { ack: manual ? 'manual' : 'auto', prefetch });
+      }, consumeOptions(ack, prefetch));
     });
   }
 
@@ -142,7 +156,7 @@ class BurrowClient {
   subscribe({ exchange, routingKey, ack, prefetch, onMessage }) {
     return new Promise((resolve, reject) => {
       if (this.error) return reject(this.error);
-      const manual = ack !== 'auto';
+      const manual = ack === 'client-individual';
       let subscription;
       const ready = (event) => {
         if (event.consumer !== subscription?.consumer) return;
@@ -164,7 +178,7 @@ class BurrowClient {
       subscription = this.connection.consume({ exchange, routingKey }, (message) => {
         onMessage(message.body);
         if (manual) message.ack();
-      }, { ack: manual ? 'manual' : 'auto', prefetch });
+      }, consumeOptions(ack, prefetch));
     });
   }
 

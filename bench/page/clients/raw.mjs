@@ -329,7 +329,7 @@ class RawClient {
       if (this.error) return reject(this.error);
       this.failures.add(reject);
       const id = `s${this.subCount++}`;
-      const individual = ack !== 'auto';
+      const individual = ack !== 'auto'; // 'acked-on-take' too: an ACK per message as it arrives
       let got = 0;
       const finish = () => {
         this.sub = null;
@@ -358,7 +358,7 @@ class RawClient {
       if (this.error) return reject(this.error);
       this.failures.add(reject);
       const id = `f${this.subCount++}`;
-      const individual = ack !== 'auto';
+      const individual = ack !== 'auto'; // 'acked-on-take' too: an ACK per message as it arrives
       const receipt = this.nextReceipt++;
       this.subs.set(id, (f) => {
         onMessage(f.bytes.subarray(f.bodyStart, f.bodyEnd));

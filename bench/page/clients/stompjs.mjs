@@ -121,7 +121,7 @@ class StompjsClient {
       this.failures.add(reject);
       let got = 0;
       let sub;
-      const individual = ack !== 'auto';
+      const individual = ack !== 'auto'; // 'acked-on-take' too: an ACK per message as it arrives
       const finish = () => {
         this.failures.delete(reject);
         try {
@@ -154,7 +154,7 @@ class StompjsClient {
     return new Promise((resolve, reject) => {
       if (this.error) return reject(this.error);
       this.failures.add(reject);
-      const individual = ack !== 'auto';
+      const individual = ack !== 'auto'; // 'acked-on-take' too: an ACK per message as it arrives
       const receipt = `sub-${this.nextReceipt++}`;
       let sub;
       this.client.watchForReceipt(receipt, () => {

@@ -108,7 +108,8 @@ fn stream_offset(kind: u32, value: f64) -> Option<StreamOffset> {
     }
 }
 
-/// Starts a consumer on connection `id` (options checked by `index.js`):
+/// Starts a consumer on connection `id` (options checked by `index.js`;
+/// `auto_ack` for ack "auto" or "broker", `broker_acks` for "broker" alone):
 /// `on_message` gets each `Message`, `on_end` is called once when it ends, with
 /// the error if RabbitMQ refused it. Returns its number.
 #[wasm_bindgen(js_name = rawConsume)]
@@ -117,6 +118,7 @@ pub fn raw_consume(
     id: u32,
     queue: &str,
     auto_ack: bool,
+    broker_acks: bool,
     prefetch: u32,
     offset_kind: u32,
     offset: f64,
@@ -126,7 +128,8 @@ pub fn raw_consume(
     on_message: Function,
     on_end: Function,
 ) -> Result<u32, JsValue> {
-    let options = consume_options(auto_ack, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
+    let options =
+        consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
     consume_from(id, ConsumeFrom::queue(queue), options, on_message, on_end)
 }
 
@@ -141,6 +144,7 @@ pub fn raw_consume_exchange(
     routing_key: String,
     durable_queue: Option<String>,
     auto_ack: bool,
+    broker_acks: bool,
     prefetch: u32,
     offset_kind: u32,
     offset: f64,
@@ -154,15 +158,19 @@ pub fn raw_consume_exchange(
         Some(queue) => ConsumeFrom::durable(exchange, routing_key, queue),
         None => ConsumeFrom::exchange(exchange, routing_key),
     };
-    let options = consume_options(auto_ack, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
+    let options =
+        consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
     consume_from(id, source, options, on_message, on_end)
 }
 
-/// The consume options as `index.js` checked and encoded them: `filter` is the
-/// stream filter's values joined with commas (none may hold one), `priority` -128
-/// to 127.
+/// The consume options as `index.js` checked and encoded them: `broker_acks` is
+/// ack "broker" (RabbitMQ's own auto-ack; the core makes it auto-ack too),
+/// `filter` the stream filter's values joined with commas (none may hold one),
+/// `priority` -128 to 127.
+#[allow(clippy::too_many_arguments)]
 fn consume_options(
     auto_ack: bool,
+    broker_acks: bool,
     prefetch: u32,
     offset_kind: u32,
     offset: f64,
@@ -176,7 +184,7 @@ fn consume_options(
     });
     ConsumeOptions {
         auto_ack,
-        broker_acks: false,
+        broker_acks,
         prefetch: prefetch.min(u32::from(u16::MAX)) as u16,
         stream_offset: stream_offset(offset_kind, offset),
         stream_filter,

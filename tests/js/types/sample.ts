@@ -154,6 +154,9 @@ export async function sample(element: Element): Promise<void> {
   connection.consume(transient, (message) => void read(message), { ack: "auto" }).cancel();
   connection.consume(durable, (message) => message.ack(), { prefetch: 10 }).cancel();
   connection.consume({ exchange: "logs" }, () => {}).cancel();
+  // RabbitMQ's own auto-ack (stompjs's ack "auto"): faster, no window, at most once.
+  const brokerAcks: ConsumeOptions = { ack: "broker" };
+  connection.consume("task_queue", (message) => void read(message), brokerAcks).cancel();
   connection.messages({ exchange: "logs" }, { prefetch: 5 }).cancel();
   connection.on("subscription-gap", (event) => void `${event.exchange} ${event.routingKey}`);
   const messages: MessageIterator = connection.messages("task_queue", { prefetch: 5, ack: "auto" });

@@ -99,14 +99,23 @@ function streamFilter(where, value) {
 
 /**
  * The consume options, checked against the source `from`; `minPrefetch` is 1 for
- * `messages()` (its buffer must be bounded).
+ * `messages()` (its buffer must be bounded). `auto`: no acks by the reader
+ * (ack "auto" or "broker"); `broker`: RabbitMQ's own auto-ack (ack "broker").
  */
 export function consumeOptions(where, options, minPrefetch, from) {
   const given = check.options(where, "options", options, CONSUME_OPTIONS) ?? {};
-  if (given.ack !== undefined && given.ack !== "manual" && given.ack !== "auto") {
-    throw check.wrong(where, "options.ack", '"manual" or "auto"', given.ack);
+  if (given.ack !== undefined && given.ack !== "manual" && given.ack !== "auto" && given.ack !== "broker") {
+    throw check.wrong(where, "options.ack", '"manual", "auto" or "broker"', given.ack);
   }
-  const prefetch = given.prefetch === undefined ? 1 : given.prefetch;
+  if (given.ack === "broker" && minPrefetch === 1) {
+    throw new TypeError(`${where}: options.ack "broker" is RabbitMQ's own auto-ack, which has no window: the iterator's buffer `
+      + 'could grow without bound; use "auto" (each message acked as the loop takes it, within the prefetch) or "manual"');
+  }
+  // RabbitMQ ignores a prefetch with its own auto-ack: a given one would promise a bound it never keeps.
+  if (given.ack === "broker" && given.prefetch !== undefined && given.prefetch !== 0) {
+    throw check.wrong(where, "options.prefetch", 'left out (or 0) with options.ack "broker": RabbitMQ\'s own auto-ack has no window', given.prefetch);
+  }
+  const prefetch = given.prefetch === undefined ? (given.ack === "broker" ? 0 : 1) : given.prefetch;
   if (typeof prefetch !== "number" || !Number.isInteger(prefetch) || prefetch < minPrefetch || prefetch > 65535) {
     const why = minPrefetch === 1 ? " (0, unlimited, would let the buffer grow without bound)" : " (0 is unlimited)";
     throw check.wrong(where, "options.prefetch", `a whole number from ${minPrefetch} to 65535${why}`, given.prefetch);
@@ -119,7 +128,8 @@ export function consumeOptions(where, options, minPrefetch, from) {
   }
   // RabbitMQ's STOMP plugin passes x-priority on as a signed byte.
   const priority = check.optionalWhole(where, "options.priority", given.priority, -128, 127);
-  const settings = { auto: given.ack === "auto", prefetch, offsetKind, offset, filter, matchUnfiltered, priority };
+  const broker = given.ack === "broker";
+  const settings = { auto: given.ack === "auto" || broker, broker, prefetch, offsetKind, offset, filter, matchUnfiltered, priority };
   sourceWithOffset(where, from, settings);
   return settings;
 }

@@ -301,7 +301,7 @@ export interface Message {
   json(): unknown;
   /** pika's basic_ack, on the connection it came on. Throws StaleError when that
    * connection is gone (RabbitMQ redelivers it, marked), AlreadySettledError the
-   * second time. Nothing to do for auto-ack. */
+   * second time. Does nothing with `ack: "auto"` or `"broker"` (nothing to settle). */
   ack(): void;
   /** pika's basic_nack: `{ requeue: false }` drops (or dead-letters) it; by default it
    * goes back. Throws as `ack`, and StreamNackError for a stream's message. */
@@ -356,11 +356,30 @@ export interface ExchangeDeclareOptions {
 
 /** How to consume. */
 export interface ConsumeOptions {
-  /** "manual" (default): call message.ack(); "auto": the broker counts it done once sent
-   * (for `messages()`: acked as the loop takes it). */
-  ack?: "manual" | "auto";
-  /** Unacknowledged messages at once, 0 to 65535; 0 is unlimited (default 1).
-   * `messages()` needs 1 or more. */
+  /**
+   * Who acknowledges, and when:
+   * - "manual" (default): you call `message.ack()` (or `nack()`) when done; at most
+   *   `prefetch` unacknowledged at once. At least once.
+   * - "auto": Burrow acks each message as it hands it to `onMessage` (or to the
+   *   `for await` loop), with a window: at most max(`prefetch`, 256) wait unacked
+   *   (`messages()`: `prefetch`), so a slow reader slows the broker. At least once:
+   *   a message handed out whose ack had not reached RabbitMQ when the connection
+   *   was lost comes again, marked `redelivered`. A consume subscribes with
+   *   STOMP's `ack:client-individual`.
+   * - "broker": RabbitMQ's own auto-ack (STOMP's `ack:auto`, what @stomp/stompjs
+   *   calls ack "auto"): the broker counts a message done as it sends it. Faster
+   *   (no acks go back), but with no window and at most once. However slow the
+   *   reader, RabbitMQ sends on and what arrived waits in the page, without bound
+   *   (kept for the reader across reconnects); what was on its way when a
+   *   connection was lost, and what had arrived but was not yet handed to
+   *   `onMessage` when the consumer is cancelled or the connection closed, is lost.
+   *   `prefetch` must be left out (or 0); not for `messages()` (its buffer is
+   *   bounded by the prefetch: a TypeError) nor a stream (ConsumeInvalidError, as
+   *   for "auto").
+   */
+  ack?: "manual" | "auto" | "broker";
+  /** Unacknowledged messages at once, 0 to 65535; 0 is unlimited (default 1; with
+   * `ack: "broker"`, 0, the only value). `messages()` needs 1 or more. */
   prefetch?: number;
   /**
    * For a stream: where to start reading (RabbitMQ's x-stream-offset). Needs
@@ -441,7 +460,7 @@ export declare class Connection {
    * `ack: "manual"` (the default) call `message.ack()` when done. It is resubscribed
    * after every reconnect until `subscription.cancel()` or `close()`; dropping the
    * Subscription cancels nothing. Throws ConsumeInvalidError for what RabbitMQ would
-   * refuse (a stream with auto-ack or prefetch 0), StoppedError once closed. A
+   * refuse (a stream with `ack: "auto"` or `"broker"`, or prefetch 0), StoppedError once closed. A
    * stompjs destination is read as one: `"/topic/<pattern>"` is `{ exchange:
    * "amq.topic", routingKey: pattern }`, `"/exchange/<name>/<key>"` an exchange
    * subscription, `"/amq/queue/<queue>"` the queue; `"/queue/…"` and
@@ -451,7 +470,7 @@ export declare class Connection {
    * transient (what is published while the connection is down is lost, and a
    * `subscription-gap` status event says so), `{ exchange, routingKey, queue,
    * durable: true }` a durable one through a named queue (nothing lost). Acks,
-   * prefetch and `ack: "auto"` work as for a queue; `offset` is refused
+   * prefetch and `ack` work as for a queue; `offset` is refused
    * (TypeError). Frame: `SUBSCRIBE /exchange/<exchange>/<routingKey>` (with
    * `x-queue-name`, `durable:true`, `auto-delete:false`, `exclusive:false` for a durable one). */
   consume(source: ExchangeSource, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
@@ -459,7 +478,8 @@ export declare class Connection {
    * it, so a slow loop slows the broker instead of filling memory. Leaving the loop
    * cancels the consumer; the messages it had received and not handed out stay
    * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
-   * after a cancel), then RabbitMQ delivers them again. */
+   * after a cancel), then RabbitMQ delivers them again. `ack: "broker"` is a
+   * TypeError here: RabbitMQ's own auto-ack has no window to bound the buffer. */
   messages(queue: string, options?: ConsumeOptions): MessageIterator;
   /** The messages of an exchange subscription (as for `consume`) for `for await`. */
   messages(source: ExchangeSource, options?: ConsumeOptions): MessageIterator;

@@ -261,7 +261,7 @@ export class Connection {
     const settings = consumeOptions(where, options, 0, from);
     let subscription = null;
     const onEnd = (error) => subscription?.[ENDED](error);
-    const key = rawConsume(this.#id, from, settings, settings.auto, onMessage, onEnd);
+    const key = rawConsume(this.#id, from, settings, settings.auto, settings.broker, onMessage, onEnd);
     subscription = new Subscription(CREATE, this.#id, key);
     return subscription;
   }
@@ -280,7 +280,7 @@ export class Connection {
     const iterator = new MessageIterator(settings.auto);
     const push = (message) => iterator[PUSH](message);
     const end = (error) => iterator[END](error);
-    const key = rawConsume(this.#id, from, settings, false, push, end);
+    const key = rawConsume(this.#id, from, settings, false, false, push, end);
     iterator[ATTACH](new Subscription(CREATE, this.#id, key));
     return iterator;
   }
@@ -479,12 +479,13 @@ export class Subscription {
   }
 }
 
-/** Starts a consumer in the wasm from a checked source and settings; returns its number. */
-function rawConsume(id, from, settings, auto, onMessage, onEnd) {
+/** Starts a consumer in the wasm from a checked source and settings; returns its
+ * number. `auto`: no acks by the reader; `broker`: RabbitMQ's own auto-ack. */
+function rawConsume(id, from, settings, auto, broker, onMessage, onEnd) {
   const { prefetch, offsetKind, offset, filter, matchUnfiltered, priority } = settings;
   return from.exchange === undefined
-    ? raw.rawConsume(id, from.queue, auto, prefetch, offsetKind, offset, filter, matchUnfiltered, priority, onMessage, onEnd)
-    : raw.rawConsumeExchange(id, from.exchange, from.routingKey, from.queue, auto, prefetch, offsetKind, offset, filter,
+    ? raw.rawConsume(id, from.queue, auto, broker, prefetch, offsetKind, offset, filter, matchUnfiltered, priority, onMessage, onEnd)
+    : raw.rawConsumeExchange(id, from.exchange, from.routingKey, from.queue, auto, broker, prefetch, offsetKind, offset, filter,
       matchUnfiltered, priority, onMessage, onEnd);
 }
 
