@@ -256,6 +256,9 @@ struct Broker {
     copies: HashMap<u64, u32>,
     /// Messages it forgot as it sent them (`ack:auto`: RabbitMQ's own auto-ack).
     forgotten: HashSet<u64>,
+    /// Gives `ack:auto` deliveries an `ack` header too (Web-STOMP does not; a
+    /// peer might): a scripted test's broker.
+    ack_ids_on_auto: bool,
     /// Messages whose confirm (fsync) has not happened: a restart may lose them.
     unpersisted: HashSet<u64>,
     confirms: Vec<Confirm>,
@@ -337,6 +340,7 @@ impl Broker {
             ack_owner: HashMap::new(),
             copies: HashMap::new(),
             forgotten: HashSet::new(),
+            ack_ids_on_auto: false,
             unpersisted: HashSet::new(),
             confirms: Vec::new(),
             slow_confirms: false,
@@ -925,7 +929,7 @@ impl Broker {
             .with_header("destination", msg.destination.clone())
             .with_header("message-id", ack_id.clone())
             .with_header("redelivered", if msg.redelivered { "true" } else { "false" });
-        if !sub.auto {
+        if !sub.auto || self.ack_ids_on_auto {
             frame = frame.with_header("ack", ack_id);
         }
         if let Some(offset) = offset {
@@ -4492,6 +4496,26 @@ fn what_rabbitmqs_own_auto_ack_delivered_waits_for_a_slow_reader_across_lost_con
     assert_eq!(took.len(), 300, "every message reached the reader");
     assert_eq!(took.iter().filter(|marked| **marked).count(), 3, "the three requeued ones, marked");
     assert!(sim.broker.violations.is_empty());
+}
+
+/// RabbitMQ's own auto-ack acks nothing, even when a delivery carries an ack id
+/// (Web-STOMP sends none; the benchmark's fast peer did, and was acked 20,000
+/// times a run): RabbitMQ would close the connection on an unknown delivery tag.
+#[test]
+fn rabbitmqs_own_auto_ack_acks_nothing_even_with_ack_ids() {
+    let mut sim = Sim::scripted();
+    sim.broker.ack_ids_on_auto = true;
+    sim.connect();
+    let options = ConsumeOptions { broker_acks: true, ..ConsumeOptions::default() };
+    let key = sim.consume_with("q", options).expect("consumer");
+    for _ in 0..300 {
+        sim.publish().expect("publish");
+    }
+    sim.run_for(secs(1));
+    sim.read(key, usize::MAX);
+    sim.run_for(secs(1));
+    assert_eq!(sim.taken.iter().filter(|(k, _)| *k == key).count(), 300);
+    assert_eq!(sim.broker.violations, Vec::<String>::new(), "no ACK for an ack:auto delivery");
 }
 
 /// What a cancelled consumer's reader never took goes back to the queue at once

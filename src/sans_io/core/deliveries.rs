@@ -180,7 +180,9 @@ impl Core {
         let overlap = self.links().next().is_some();
         let Some(spec) = self.consumers.get_mut(&consumer) else { return };
         let mut delivery = Delivery::from_owned_message(message);
-        let tag = delivery.delivery_tag.clone();
+        // RabbitMQ's own auto-ack sends no ack id; one that came all the same is
+        // not acked (a peer that sends it anyway was acked 20,000 times a run).
+        let tag = delivery.delivery_tag.clone().filter(|_| !spec.options.broker_acks);
         if let (Some(offset), Some(tag)) = (delivery.stream_offset, tag.as_ref()) {
             if !spec.stream.arrived(offset) {
                 // Acked before the resubscription: ack it again for the credit,
