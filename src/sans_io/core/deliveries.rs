@@ -157,8 +157,8 @@ impl Core {
         }
         let link = current.id;
         let consumer = current.subs.get(&message.subscription).copied();
-        let broker_acked = consumer.and_then(|key| self.consumers.get(&key)).is_some_and(|spec| spec.options.broker_acks);
-        if current.disconnect_sent() && !broker_acked {
+        let broker_acked = || consumer.and_then(|key| self.consumers.get(&key)).is_some_and(|spec| spec.options.broker_acks);
+        if current.disconnect_sent() && !broker_acked() {
             // Its copy on the next link may have come already, marked: handed out
             // after it, this one would be a repeat without the mark (simulation
             // seed 3356; the OAuth2 test in CI). RabbitMQ's own auto-ack gives
