@@ -7,7 +7,14 @@ export const URL_ = params.get("url") || "ws://127.0.0.1:15674/ws";
 export const LOGIN = params.get("login") || "burrow";
 export const PASSCODE = params.get("passcode") || "burrow";
 export const RESTARTER = params.get("restarter") || "http://127.0.0.1:8093";
-export const MANAGEMENT = params.get("management") || "http://127.0.0.1:15672/api";
+/** The management API's base, ending in /api: the suites' BURROW_MANAGEMENT_URL
+ * is the server's address (the Rust client adds /api), so /api is added to it. */
+export const MANAGEMENT = apiBase(params.get("management") || "http://127.0.0.1:15672");
+
+function apiBase(address) {
+  const trimmed = address.replace(/\/+$/, "");
+  return trimmed.endsWith("/api") ? trimmed : `${trimmed}/api`;
+}
 export const options = { login: LOGIN, passcode: PASSCODE };
 
 export const log = (line) => { document.getElementById("log").textContent += line + "\n"; };

@@ -10,11 +10,9 @@ import { URL_, LOGIN, PASSCODE, MANAGEMENT, options, fresh, within, until, pause
 
 const { connect } = burrow;
 const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
-// The tests' MANAGEMENT may be given without /api (BURROW_MANAGEMENT_URL).
-const API = MANAGEMENT.endsWith("/api") ? MANAGEMENT : `${MANAGEMENT}/api`;
 // The management API the exchange calls use: this broker's (RabbitMQ 4.0.5's is
 // not where its Web-STOMP URL would put it by default).
-const opts = { ...options, managementUrl: API };
+const opts = { ...options, managementUrl: MANAGEMENT };
 const auth = { authorization: `Basic ${btoa(`${LOGIN}:${PASSCODE}`)}` };
 
 /** A consumer of `source` whose messages can be awaited one by one, ready when this resolves. */
@@ -35,7 +33,7 @@ async function subscriber(connection, source, consumeOptions) {
 }
 
 async function management(method, path) {
-  const response = await fetch(`${API}${path}`, { method, headers: auth });
+  const response = await fetch(`${MANAGEMENT}${path}`, { method, headers: auth });
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
