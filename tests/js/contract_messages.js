@@ -1,7 +1,7 @@
 // Messages through the package: bodies of every kind byte for byte, every
 // property both ways, and the async iterator's bound (see contract.js).
 import * as burrow from "burrow-rabbitmq";
-import { URL_, LOGIN, PASSCODE, MANAGEMENT, options, fresh, within, until, pause, assert, collect, queueFacts } from "./helpers.js";
+import { URL_, LOGIN, options, fresh, within, until, pause, assert, collect, queueFacts, managementGet } from "./helpers.js";
 
 const { connect } = burrow;
 const bytes = (view) => Array.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
@@ -215,11 +215,8 @@ export async function iteratorEnds() {
 
 /** The management API's consumers of `queue` (RabbitMQ's list lags a little). */
 async function consumersOf(queue) {
-  const response = await fetch(`${MANAGEMENT}/consumers/%2F`, {
-    headers: { authorization: `Basic ${btoa(`${LOGIN}:${PASSCODE}`)}` },
-  });
-  assert(response.ok, `management API: HTTP ${response.status} for the consumers`);
-  return (await response.json()).filter((consumer) => consumer.queue?.name === queue);
+  const consumers = await managementGet("/consumers/%2F", "the consumers");
+  return consumers.filter((consumer) => consumer.queue?.name === queue);
 }
 
 /** Calls `look()` every 200 ms until `holds(answer)` or `ms` pass; returns the last answer. */

@@ -64,13 +64,20 @@ export function event(connection, type, ms = 10000) {
   }), ms);
 }
 
-/** The management API's view of `queue` (its counts lag up to a second). */
-export async function queueFacts(queue) {
-  const response = await fetch(`${MANAGEMENT}/queues/%2F/${encodeURIComponent(queue)}`, {
-    headers: { authorization: `Basic ${btoa(`${LOGIN}:${PASSCODE}`)}` },
-  });
-  assert(response.ok, `management API: HTTP ${response.status} for ${queue}`);
+/** The test user's authorization for the management API. */
+export const managementAuth = { authorization: `Basic ${btoa(`${LOGIN}:${PASSCODE}`)}` };
+
+/** GETs `path` (under /api) from the management API and returns its JSON; an
+ * HTTP error fails the check, naming `what` was asked for. */
+export async function managementGet(path, what) {
+  const response = await fetch(`${MANAGEMENT}${path}`, { headers: managementAuth });
+  assert(response.ok, `management API: HTTP ${response.status} for ${what}`);
   return response.json();
+}
+
+/** The management API's view of `queue` (its counts lag up to a second). */
+export function queueFacts(queue) {
+  return managementGet(`/queues/%2F/${encodeURIComponent(queue)}`, queue);
 }
 
 /** Forces garbage collections (Chromium with --js-flags=--expose-gc), letting

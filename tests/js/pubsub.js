@@ -6,14 +6,13 @@
 // 8099). tests/js_package.rs opens pubsub.html and reads #result; ?only=a,b runs
 // some checks.
 import * as burrow from "burrow-rabbitmq";
-import { URL_, LOGIN, PASSCODE, MANAGEMENT, options, fresh, within, until, pause, assert, event, run } from "./helpers.js";
+import { URL_, MANAGEMENT, managementAuth, options, fresh, within, until, pause, assert, event, run } from "./helpers.js";
 
 const { connect } = burrow;
 const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
 // The management API the exchange calls use: this broker's (RabbitMQ 4.0.5's is
 // not where its Web-STOMP URL would put it by default).
 const opts = { ...options, managementUrl: MANAGEMENT };
-const auth = { authorization: `Basic ${btoa(`${LOGIN}:${PASSCODE}`)}` };
 
 /** A consumer of `source` whose messages can be awaited one by one, ready when this resolves. */
 async function subscriber(connection, source, consumeOptions) {
@@ -33,7 +32,7 @@ async function subscriber(connection, source, consumeOptions) {
 }
 
 async function management(method, path) {
-  const response = await fetch(`${MANAGEMENT}${path}`, { method, headers: auth });
+  const response = await fetch(`${MANAGEMENT}${path}`, { method, headers: managementAuth });
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
