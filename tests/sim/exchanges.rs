@@ -18,10 +18,11 @@
 //! is delivered from that queue at least once by the heal's end; each delivery to
 //! an exchange subscription is of a message published to its exchange with a key
 //! its binding key matches; at most one unmarked copy per message per
-//! subscription queue, the first its reader takes (as in invariant 2); a `SubscriptionGap` comes only for a transient
-//! subscription that was ready on an earlier connection, right before its
-//! `ConsumerReady` on the new one, and such a subscription never becomes ready
-//! again without one. (Nothing reaches a cancelled subscription: invariant 4.)
+//! subscription queue, the first its reader takes (as in invariant 2); a
+//! `SubscriptionGap` comes only for a transient subscription that was ready on
+//! an earlier connection, right before its `ConsumerReady` on the new one, and
+//! such a subscription never becomes ready again without one. (Nothing reaches
+//! a cancelled subscription: invariant 4.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
