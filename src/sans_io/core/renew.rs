@@ -501,7 +501,9 @@ impl Core {
     /// Ends what was pending on a retiring link; `None`: stopped.
     fn settle_retiring(&mut self, old: &mut Current, reason: Option<&CloseReason>) {
         let mut requests: Vec<(ReceiptId, Pending)> = old.requests.drain().collect();
-        requests.sort_by(|a, b| super::blame::sent_order(&a.0).cmp(&super::blame::sent_order(&b.0)));
+        // Receipt ids are unique, so the unstable heapsort gives the sent order.
+        let sent_order = super::blame::sent_order;
+        crate::sans_io::sort::heap_sort_by(&mut requests, |a, b| sent_order(&a.0) < sent_order(&b.0));
         for (_, request) in requests {
             match request {
                 Pending::Unsubscribe(key) => self.emit(ReliableEvent::ConsumerCancelled(key)),
