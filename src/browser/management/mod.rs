@@ -37,7 +37,7 @@ pub enum ManagementError {
     #[error("the management API refused the login (HTTP 401): a wrong login or passcode, or a user without a management tag")]
     Unauthorized,
     /// Any other unexpected status.
-    #[error("the management API answered HTTP {status}: {body}")]
+    #[error("the management API answered HTTP {status}{}", reason(body))]
     Status {
         /// The HTTP status.
         status: u16,
@@ -240,6 +240,15 @@ pub fn default_base_url(web_stomp_url: &str) -> Option<String> {
         _ => authority.to_owned(),
     };
     Some(format!("{http}://{authority}/api"))
+}
+
+/// `body` after a colon, or that there was none (RabbitMQ 3.10's 500s have none).
+fn reason(body: &str) -> String {
+    if body.trim().is_empty() {
+        " with no reason given".to_owned()
+    } else {
+        format!(": {body}")
+    }
 }
 
 pub(crate) fn component(text: &str) -> String {

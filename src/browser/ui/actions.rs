@@ -116,9 +116,13 @@ pub fn declare(workbench: Workbench, live: LiveHandles, queue: String, options: 
         workbench.dispatch(Action::Declared { result, queue_type: None, lesson });
         return;
     };
-    workbench.dispatch(Action::SelectQueue(queue.clone()));
     spawn_local(async move {
-        let (result, queue_type) = match reliable.queue_declare(&queue, &options).await {
+        let declared = reliable.queue_declare(&queue, &options).await;
+        // Selected once the broker has answered, not before: the figures read it at
+        // once, and RabbitMQ 3.10-3.12's management API answers 500 to a read of a
+        // stream in the moments while its declare is still starting it.
+        workbench.dispatch(Action::SelectQueue(queue.clone()));
+        let (result, queue_type) = match declared {
             Ok(()) => {
                 let words = format!("Queue “{queue}” declared ({}).", declared_kind(&options));
                 (DeclareResult::Declared { queue, words }, Some(options.queue_type.unwrap_or(QueueType::Classic)))

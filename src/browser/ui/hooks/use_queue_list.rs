@@ -45,7 +45,7 @@ impl ReadProblem {
                  administrator), so the queue list, figures, peek, purge, delete and route checks are not available. \
                  Publishing, declaring and consuming still work: type a queue's name."
             ),
-            ReadProblem::Failed(words) => format!("The management API did not answer: {words}. Everything else keeps working."),
+            ReadProblem::Failed(words) => format!("Reading from the management API failed: {words}. Everything else keeps working."),
         }
     }
 }
