@@ -166,7 +166,7 @@ impl Session {
     /// session at once with [`CloseReason::InvalidOptions`].
     pub fn connect(&mut self, now: Duration) {
         self.advance(now);
-        if self.state != State::Idle {
+        if !matches!(self.state, State::Idle) {
             self.events.push_back(Event::LocalError(ClientError::AlreadyStarted.into()));
             return;
         }
@@ -247,7 +247,7 @@ impl Session {
             Some(error) => CloseReason::ServerError(error),
             // RabbitMQ (3.10 at least) closes on DISCONNECT without the RECEIPT the
             // spec asks for; a close while disconnecting is the clean end we asked for.
-            None if self.state == State::Disconnecting => {
+            None if matches!(self.state, State::Disconnecting) => {
                 self.pending_receipts.retain(|_, request| *request != Request::Disconnect);
                 CloseReason::Disconnected
             }
@@ -325,7 +325,7 @@ impl Session {
     }
 
     fn on_connected(&mut self, now: Duration, frame: &Frame) {
-        if self.state != State::Connecting {
+        if !matches!(self.state, State::Connecting) {
             self.close(CloseReason::Protocol(ProtocolError::ConnectedTwice));
             return;
         }
@@ -402,7 +402,7 @@ impl Session {
     fn on_error(&mut self, frame: &Frame) {
         let error = ServerError::from_frame(frame);
         self.events.push_back(Event::Error(error.clone()));
-        if self.state == State::Connecting {
+        if matches!(self.state, State::Connecting) {
             // Refused at CONNECT (wrong credentials, unknown vhost): nothing follows.
             self.close(CloseReason::ConnectRefused(error));
         } else {
