@@ -39,6 +39,14 @@ const DRIVER_PORT: u16 = 9515;
 fn start_services() -> Services {
     // BURROW_E2E_RELEASE=1 serves the release build (for the long-task figures).
     let release = std::env::var("BURROW_E2E_RELEASE").is_ok_and(|v| !v.is_empty() && v != "0");
+    // Built first, so that a build that fails stops here: `trunk serve` would go on
+    // serving the last build's dist/ and the scenarios would test old code.
+    let built = Command::new("trunk")
+        .args(["build", "--offline"])
+        .args(release.then_some("--release"))
+        .output()
+        .expect("trunk is installed by ./burrow setup");
+    assert!(built.status.success(), "trunk build failed:\n{}", String::from_utf8_lossy(&built.stderr));
     let trunk = Command::new("trunk")
         .args(["serve", "--offline", "--no-autoreload", "--port", &APP_PORT.to_string()])
         .args(release.then_some("--release"))
@@ -135,6 +143,9 @@ async fn scenarios(client: &Client) {
         }
         if wanted("selecting_an_existing_queue_shows_its_figures") {
             queues::selecting_an_existing_queue_shows_its_figures(&client).await;
+        }
+        if wanted("refresh_now_reads_the_list_and_the_figures") {
+            queues::refresh_now_reads_the_list_and_the_figures(&client).await;
         }
         if wanted("peek_returns_the_messages_to_the_queue") {
             queues::peek_returns_the_messages_to_the_queue(&client).await;

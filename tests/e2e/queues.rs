@@ -52,6 +52,27 @@ pub async fn selecting_an_existing_queue_shows_its_figures(client: &Client) {
     broker::delete_queue(&queue);
 }
 
+/// With the refresh off, nothing reads the management API until "Refresh now",
+/// which reads the list and the selected queue's figures again.
+pub async fn refresh_now_reads_the_list_and_the_figures(client: &Client) {
+    let queue = fresh("e2e-refresh");
+    broker::fill_queue(&queue, 2, "before").await;
+    broker_ready(&queue, 2).await;
+    open_connected(client).await;
+    choose(client, "section[aria-label='Queues'] select[name='refresh']", "").await;
+    select_in_list(client, &queue).await;
+    wait_text(client, "[data-testid='ready']", "its figures", |t| t == "2").await;
+    broker::fill_queue(&queue, 3, "after").await;
+    broker_ready(&queue, 5).await;
+    let row = format!("tr[data-queue='{queue}'] td.ready");
+    assert_eq!(element(client, "[data-testid='ready']").await.text().await.unwrap_or_default(), "2", "refresh off");
+    assert_eq!(element(client, &row).await.text().await.unwrap_or_default(), "2", "refresh off");
+    click(client, "section[aria-label='Queues'] button[name='refresh-now']").await;
+    wait_text(client, &row, "the list read again", |t| t == "5").await;
+    wait_text(client, "[data-testid='ready']", "the figures read again", |t| t == "5").await;
+    broker::delete_queue(&queue);
+}
+
 /// Peek shows the messages with their properties and bodies and returns them;
 /// a consumer then sees them marked redelivered. Takes docs/queues.png.
 pub async fn peek_returns_the_messages_to_the_queue(client: &Client) {

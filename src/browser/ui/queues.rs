@@ -131,7 +131,13 @@ pub fn queues_panel() -> Html {
         let workbench = workbench.clone();
         on_change(move |value| workbench.dispatch(Action::RefreshEvery(value.parse().ok())))
     };
-    let refresh = handle.refresh.clone();
+    let refresh = {
+        let (refresh, workbench) = (handle.refresh.clone(), workbench.clone());
+        Callback::from(move |_| {
+            refresh.emit(());
+            workbench.dispatch(Action::RefreshNow);
+        })
+    };
     html! {
         <section class="card queues" aria-label="Queues">
             <h2>{ "Queues" }</h2>
@@ -144,7 +150,7 @@ pub fn queues_panel() -> Html {
                         }) }
                     </select>
                 </label>
-                <button type="button" class="secondary" onclick={Callback::from(move |_| refresh.emit(()))}>{ "Refresh now" }</button>
+                <button type="button" class="secondary" name="refresh-now" onclick={refresh}>{ "Refresh now" }</button>
                 <p class="muted read-at" data-testid="queues-read-at" aria-live="polite">{ read_at(list, &workbench, &view) }</p>
             </div>
             if let Some(problem) = &list.problem {

@@ -69,15 +69,30 @@ impl Reducible for Figures {
     }
 }
 
-/// Reads `queue`'s figures now and every `period_ms`; `on_type` hears its type.
+/// Reads `queue`'s figures now and every `period_ms` (`None`: only when asked);
+/// again each time `asked` (how many times "Refresh now" was clicked) grows;
+/// `on_type` hears its type.
 #[hook]
 pub fn use_queue_figures(
     settings: Option<ConnectionSettings>,
     queue: String,
     period_ms: Option<u32>,
+    asked: u32,
     on_type: Callback<Vec<(String, QueueType)>>,
 ) -> Figures {
     let figures = use_reducer_eq(Figures::default);
+    {
+        let (figures, settings, queue, on_type) = (figures.clone(), settings.clone(), queue.clone(), on_type.clone());
+        // Not on the first render: the effect below reads then.
+        let first = use_mut_ref(|| true);
+        use_effect_with(asked, move |_| {
+            if !std::mem::replace(&mut *first.borrow_mut(), false) {
+                if let Some(settings) = settings {
+                    read_figures(figures, settings, queue, on_type);
+                }
+            }
+        });
+    }
     {
         let figures = figures.clone();
         use_effect_with((settings, queue, period_ms), move |(settings, queue, period)| {
