@@ -64,14 +64,29 @@ fn declare_refuses_what_web_stomp_would_silently_ignore() {
     assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
 }
 
+/// RabbitMQ's STOMP adapter would skip either and still send the receipt: with
+/// other options, and with the same ones after the queue was deleted. The core
+/// then declares over a side connection.
 #[test]
-fn redeclaring_on_the_same_connection_with_other_options_is_refused_locally() {
+fn redeclaring_on_the_same_connection_is_refused_locally() {
     let mut channel = connected_channel();
     channel.queue_declare(NOW, "task_queue", &QueueOptions::durable()).unwrap();
-    channel.queue_declare(NOW, "task_queue", &QueueOptions::durable()).expect("the same options are fine");
+    let again = Err(RabbitError::AlreadyDeclared { queue: "task_queue".into() });
+    assert_eq!(channel.queue_declare(NOW, "task_queue", &QueueOptions::durable()), again);
+    assert_eq!(channel.queue_declare(NOW, "task_queue", &QueueOptions::default()), again);
+}
+
+/// Only its own connection may declare an exclusive queue again (another gets
+/// RESOURCE_LOCKED), and no other client can delete it under it.
+#[test]
+fn an_exclusive_queue_is_declared_again_on_its_own_connection() {
+    let mut channel = connected_channel();
+    let exclusive = QueueOptions { exclusive: true, ..QueueOptions::default() };
+    channel.queue_declare(NOW, "mine", &exclusive).unwrap();
+    channel.queue_declare(NOW, "mine", &exclusive).expect("declared again as it was");
     assert_eq!(
-        channel.queue_declare(NOW, "task_queue", &QueueOptions::default()),
-        Err(RabbitError::AlreadyDeclared { queue: "task_queue".into() })
+        channel.queue_declare(NOW, "mine", &QueueOptions::default()),
+        Err(RabbitError::AlreadyDeclared { queue: "mine".into() })
     );
 }
 

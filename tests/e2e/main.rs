@@ -144,6 +144,9 @@ async fn scenarios(client: &Client) {
         if wanted("selecting_an_existing_queue_shows_its_figures") {
             queues::selecting_an_existing_queue_shows_its_figures(&client).await;
         }
+        if wanted("a_deleted_queue_declared_again_exists") {
+            queues::a_deleted_queue_declared_again_exists(&client).await;
+        }
         if wanted("refresh_now_reads_the_list_and_the_figures") {
             queues::refresh_now_reads_the_list_and_the_figures(&client).await;
         }

@@ -104,6 +104,33 @@ pub async fn peek_returns_the_messages_to_the_queue(client: &Client) {
     broker::delete_queue(&queue);
 }
 
+/// A queue deleted from the list and declared again from the form exists again:
+/// RabbitMQ's STOMP adapter skips a second declare on the connection that made
+/// the first, so "declared" used to be said of a queue that was not there.
+pub async fn a_deleted_queue_declared_again_exists(client: &Client) {
+    let queue = fresh("e2e-again");
+    open_connected(client).await;
+    let first = declare(client, &queue, false).await;
+    assert!(first.contains("declared"), "{first}");
+    select_in_list(client, &queue).await;
+    click(client, &format!("button[aria-label='Delete {queue}']")).await;
+    click(client, "[data-testid='confirm'] button.danger").await;
+    wait_text(client, "[data-testid='queue-tool-outcome']", "deleted", |t| t.contains("Deleted")).await;
+    let start = Instant::now();
+    while broker::queue(&queue).is_some() {
+        assert!(start.elapsed() < WAIT, "the queue is gone from the broker");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let figures = "[data-testid='queue-figures']";
+    wait_text(client, figures, "the figures of the deleted queue", |t| t.contains("(yet)")).await;
+    click(client, "section[aria-label='Queue'] button[type='submit']").await;
+    wait_text(client, figures, "the queue's figures", |t| t.contains("ready") && !t.contains("(yet)")).await;
+    let again = element(client, "[data-testid='declare-result']").await.text().await.unwrap_or_default();
+    assert!(again.contains("declared"), "{again}");
+    assert!(broker::queue(&queue).is_some(), "“{queue}” is on the broker after “{again}”");
+    broker::delete_queue(&queue);
+}
+
 /// Purge and delete name the queue and its count first; Cancel does nothing.
 pub async fn purge_and_delete_ask_first(client: &Client) {
     let queue = fresh("e2e-purge");

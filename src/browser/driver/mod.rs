@@ -351,7 +351,8 @@ impl ReliableConnection {
     /// pika's blocking calls do). A refusal comes back in RabbitMQ's words (rebuilt
     /// from the management API when Web-STOMP closed without them); the connection
     /// then reconnects by itself. A second declare of a queue this connection
-    /// declared with other options is answered over a short-lived side connection.
+    /// declared (RabbitMQ's STOMP adapter would skip it, even after the queue was
+    /// deleted) is answered over a short-lived side connection.
     ///
     /// # Errors
     ///

@@ -122,6 +122,8 @@ pub fn declare(workbench: Workbench, live: LiveHandles, queue: String, options: 
         // once, and RabbitMQ 3.10-3.12's management API answers 500 to a read of a
         // stream in the moments while its declare is still starting it.
         workbench.dispatch(Action::SelectQueue(queue.clone()));
+        // Selected already, it would not be read again by the selection.
+        workbench.dispatch(Action::ReadFiguresAgain);
         let (result, queue_type) = match declared {
             Ok(()) => {
                 let words = format!("Queue “{queue}” declared ({}).", declared_kind(&options));

@@ -156,7 +156,7 @@ pub fn queue_figures() -> Html {
     let settings = workbench.as_ref().and_then(|w| w.main.settings.clone());
     let queue = workbench.as_ref().map(|w| w.queue.clone()).unwrap_or_default();
     let period = workbench.as_ref().and_then(|w| w.refresh_ms);
-    let asked = workbench.as_ref().map_or(0, |w| w.refreshed_now);
+    let asked = workbench.as_ref().map_or(0, |w| w.figures_asked);
     let on_type = workbench.clone().map(|w| Callback::from(move |types| w.dispatch(Action::QueueTypes(types))));
     let figures = use_queue_figures(settings.clone(), queue.clone(), period, asked, on_type.unwrap_or_default());
     if settings.is_none() {

@@ -135,7 +135,7 @@ pub fn queues_panel() -> Html {
         let (refresh, workbench) = (handle.refresh.clone(), workbench.clone());
         Callback::from(move |_| {
             refresh.emit(());
-            workbench.dispatch(Action::RefreshNow);
+            workbench.dispatch(Action::ReadFiguresAgain);
         })
     };
     html! {

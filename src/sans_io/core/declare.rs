@@ -15,9 +15,10 @@ impl Core {
     /// from the management API when Web-STOMP closed without them).
     ///
     /// RabbitMQ's STOMP adapter declares a queue once per connection, so a second
-    /// declare of a queue this connection declared with other options goes over a
-    /// short-lived side connection to the same node: the broker answers it there
-    /// (usually `PRECONDITION_FAILED`) and this connection stays as it is.
+    /// declare of a queue this connection declared goes over a short-lived side
+    /// connection to the same node: the broker answers it there (with other
+    /// options usually `PRECONDITION_FAILED`; with the same ones it declares the
+    /// queue again if it was deleted since) and this connection stays as it is.
     ///
     /// # Errors
     ///

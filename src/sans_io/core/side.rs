@@ -1,7 +1,8 @@
 //! The side connection of a second declare. RabbitMQ's STOMP adapter declares a
-//! queue at most once per connection and skips a second declare silently, so a
-//! declare of a queue the current connection already declared with other
-//! options goes over a short-lived connection of its own to the same URL, with
+//! queue at most once per connection and skips a second declare silently (with
+//! other options, or of a queue deleted since), so a declare of a queue the
+//! current connection already declared goes over a short-lived connection of
+//! its own to the same URL, with
 //! the same credentials: CONNECT, the declare, DISCONNECT. It carries nothing
 //! else; one runs at a time (the others wait in line), and stopping ends it.
 //! With a credentials provider, its CONNECT asks the provider first, as every

@@ -131,6 +131,10 @@ impl Channel {
     /// routes nowhere. That receipt comes only after the broker accepted the
     /// declare; a refusal (`PRECONDITION_FAILED`) arrives as ERROR instead and
     /// closes the connection. No message of the queue is consumed or touched.
+    ///
+    /// A queue this channel declared before is refused with
+    /// [`RabbitError::AlreadyDeclared`] (the adapter declares once per
+    /// connection), but for an exclusive queue declared again as it was.
     pub fn queue_declare(
         &mut self,
         now: Duration,
@@ -145,8 +149,13 @@ impl Channel {
             return Err(RabbitError::ReservedQueueName(queue.to_owned()));
         }
         let arguments = queue_type::check_queue_type(options, check_arguments(&options.arguments)?)?;
+        // The adapter would skip a second declare here and still let the receipt
+        // through: with other options, and with the same ones when the queue was
+        // deleted since (the app's Delete, a lesson's reset). Only the connection
+        // that owns an exclusive queue may declare it again, and it cannot lose it
+        // to another client's delete.
         match self.declared.get(queue) {
-            Some(previous) if previous != options => {
+            Some(previous) if previous != options || !options.exclusive => {
                 return Err(RabbitError::AlreadyDeclared { queue: queue.to_owned() });
             }
             _ => {}

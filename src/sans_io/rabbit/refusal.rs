@@ -199,8 +199,9 @@ pub enum RabbitError {
     #[error("{0}")]
     Outbox(#[from] outbox::OutboxError),
     /// RabbitMQ's STOMP adapter declares a queue at most once per connection, so a
-    /// second declare with other options on the same connection would silently do nothing.
-    #[error("this connection already declared {queue:?} with other options; RabbitMQ's STOMP adapter declares a queue once per connection, so redeclare it from a new connection")]
+    /// second declare on the same connection would silently do nothing: with other
+    /// options, and with the same ones after the queue was deleted.
+    #[error("this connection already declared {queue:?}; RabbitMQ's STOMP adapter declares a queue once per connection, so redeclare it from a new connection")]
     AlreadyDeclared {
         /// The queue.
         queue: String,

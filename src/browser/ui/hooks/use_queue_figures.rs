@@ -70,7 +70,7 @@ impl Reducible for Figures {
 }
 
 /// Reads `queue`'s figures now and every `period_ms` (`None`: only when asked);
-/// again each time `asked` (how many times "Refresh now" was clicked) grows;
+/// again each time `asked` (how many times they were asked for) grows;
 /// `on_type` hears its type.
 #[hook]
 pub fn use_queue_figures(

@@ -45,8 +45,8 @@ pub struct WorkbenchState {
     /// How often the queue list and figures are read again (ms); `None`: only
     /// when asked.
     pub refresh_ms: Option<u32>,
-    /// How many times "Refresh now" was clicked: the figures read again at each.
-    pub refreshed_now: u32,
+    /// How many times the figures were asked to be read again ("Refresh now", a declare).
+    pub figures_asked: u32,
 }
 
 /// How often the management API is read by default (ms).
@@ -65,7 +65,7 @@ impl WorkbenchState {
             consumers: Consumers::default(),
             guide: GuideProgress::default(),
             refresh_ms: Some(DEFAULT_REFRESH_MS),
-            refreshed_now: 0,
+            figures_asked: 0,
         }
     }
 
@@ -161,8 +161,8 @@ pub enum Action {
     },
     /// Read the management API this often (ms); `None`: only when asked.
     RefreshEvery(Option<u32>),
-    /// "Refresh now": read the list and the figures again at once.
-    RefreshNow,
+    /// Read the selected queue's figures again at once ("Refresh now", a declare).
+    ReadFiguresAgain,
     /// Select the queue the panels work on (a row of the list, a declare, a lesson).
     SelectQueue(String),
     /// Queue types read from the broker (the list, the figures).
@@ -316,7 +316,7 @@ fn reduce_panels(next: &mut WorkbenchState, action: Action) {
     match action {
         Action::SelectQueue(queue) => next.queue = queue,
         Action::RefreshEvery(period) => next.refresh_ms = period,
-        Action::RefreshNow => next.refreshed_now = next.refreshed_now.wrapping_add(1),
+        Action::ReadFiguresAgain => next.figures_asked = next.figures_asked.wrapping_add(1),
         Action::QueueTypes(types) => next.queue_types.extend(types),
         Action::QueueDeleted(queue) => {
             next.queue_types.remove(&queue);
