@@ -295,6 +295,8 @@ struct Broker {
     /// CONNECTs refused because their token had expired; connections closed at expiry.
     expired_refusals: u64,
     expiry_closes: u64,
+    /// Subscriptions it cancelled itself (`cancel_subscriptions`: a scripted test's).
+    cancelled_subscriptions: u64,
 }
 
 /// The simulated wall clock at simulated time zero (tokens' `exp` are on it).
@@ -352,6 +354,7 @@ impl Broker {
             close_at_expiry: false,
             expired_refusals: 0,
             expiry_closes: 0,
+            cancelled_subscriptions: 0,
             lose_error,
             round_robin: HashMap::new(),
             out: Vec::new(),
@@ -455,6 +458,30 @@ impl Broker {
         if let Some(receipt) = frame.header("receipt") {
             let answer = Frame::new(Command::Receipt).with_header("receipt-id", receipt);
             self.send(link, &answer);
+        }
+    }
+
+    /// RabbitMQ cancels every subscription to `queue` itself (as when the queue is
+    /// deleted): an ERROR `Server cancelled subscription` naming each, and the
+    /// connection goes on. Their unacked messages stay with the connection.
+    fn cancel_subscriptions(&mut self, queue: &str) {
+        let mut notices = Vec::new();
+        for (link, conn) in &mut self.conns {
+            let subs: Vec<String> = conn.subs.iter().filter(|(_, s)| s.queue == queue).map(|(id, _)| id.clone()).collect();
+            for id in subs {
+                conn.subs.remove(&id);
+                notices.push((*link, id));
+            }
+        }
+        for (link, id) in notices {
+            self.cancelled_subscriptions += 1;
+            let error = Frame::new(Command::Error)
+                .with_header("message", "Server cancelled subscription")
+                .with_header("subscription", id.clone())
+                .with_header("content-type", "text/plain")
+                .with_header("version", "1.2")
+                .with_body(format!("No more messages will be delivered for \"id='{id}'\"").into_bytes());
+            self.send(link, &error);
         }
     }
 
@@ -1733,7 +1760,7 @@ impl Sim {
         let Some(rec) = self.consumers.get(&key) else { fail!(self, "the end of unknown {key:?}") };
         match &error {
             None if rec.cancel_requested || self.over() => {}
-            Some(ConsumeError::Refused(_)) if rec.failed => {}
+            Some(ConsumeError::Refused(_) | ConsumeError::CancelledByBroker(_)) if rec.failed => {}
             _ => fail!(self, "{key:?} ended with {error:?} ({rec:?})"),
         }
     }
@@ -2175,6 +2202,7 @@ impl Sim {
                 let queue = rec.queue.clone();
                 match (&error, queue.as_str()) {
                     (ConsumeError::Refused(_), "missing") => self.stats.consumer_failed += 1,
+                    (ConsumeError::CancelledByBroker(_), _) if self.broker.cancelled_subscriptions > 0 => {}
                     // A one-off connection has no second connection to tell a
                     // refusal from a close whose words were lost (a restart's
                     // ERROR that 3.10.8 dropped): its pending subscription is blamed.
@@ -4516,6 +4544,46 @@ fn rabbitmqs_own_auto_ack_acks_nothing_even_with_ack_ids() {
     sim.run_for(secs(1));
     assert_eq!(sim.taken.iter().filter(|(k, _)| *k == key).count(), 300);
     assert_eq!(sim.broker.violations, Vec::<String>::new(), "no ACK for an ack:auto delivery");
+}
+
+/// RabbitMQ cancels a subscription itself when its queue is deleted: an ERROR
+/// `Server cancelled subscription` naming it, and the connection goes on. The
+/// consumer ends in those words (it used to look alive for good), its acks are
+/// refused rather than sent, and the connection and the other consumers go on.
+#[test]
+fn a_subscription_rabbitmq_cancels_ends_its_consumer_and_only_it() {
+    let mut sim = Sim::scripted();
+    sim.connect();
+    let link = sim.core.current_link().expect("link");
+    let cancelled = sim.consume("q", false, 5).expect("consumer");
+    for _ in 0..2 {
+        sim.publish().expect("publish");
+    }
+    sim.run_for(ms(200));
+    sim.read(cancelled, 1);
+    let held = std::mem::take(&mut sim.held);
+    assert!(!held.is_empty(), "a delivery taken, not acked");
+    sim.broker.cancel_subscriptions("q");
+    sim.flush_broker();
+    sim.run_for(ms(200));
+    let failed = sim.events.iter().any(|(_, e)| {
+        matches!(e, ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { consumer, error: ConsumeError::CancelledByBroker(_) })
+            if *consumer == cancelled)
+    });
+    assert!(failed, "the consumer ends in the broker's words");
+    assert!(!sim.core.consumers().any(|k| k == cancelled), "the consumer is gone");
+    for held in held {
+        assert_eq!(sim.core.basic_ack(sim.now, &held.acker), Err(AckError::Cancelled));
+    }
+    let other = sim.consume("q", false, 5).expect("a second consumer");
+    sim.publish().expect("publish");
+    sim.run_for(ms(200));
+    sim.read(other, usize::MAX);
+    sim.ack_all_held();
+    sim.run_for(ms(200));
+    assert!(sim.taken.iter().any(|(k, _)| *k == other), "the second consumer gets what comes next");
+    assert_eq!(sim.core.current_link(), Some(link), "on the same connection");
+    assert_eq!(sim.broker.violations, Vec::<String>::new(), "no ack for a cancelled subscription");
 }
 
 /// What a cancelled consumer's reader never took goes back to the queue at once

@@ -130,6 +130,23 @@ pub async fn disconnect_says_what_keeps_running_and_stop_all_ends_it(client: &Cl
     broker::delete_queue(&queue);
 }
 
+/// A queue deleted under its consumer: RabbitMQ cancels the subscription with an
+/// ERROR and keeps the connection; the card says so, in place of "consuming"
+/// for good, and its Ack is gone (RabbitMQ would refuse it).
+pub async fn a_card_whose_queue_is_deleted_says_so(client: &Client) {
+    open_connected(client).await;
+    let queue = fresh("e2e-cancelled");
+    declare(client, &queue, false).await;
+    add_consumer(client, &queue, false, 3).await;
+    consumer_text(client, 1, "subscribed", |t| t.contains("consuming")).await;
+    publish(client, &queue, "held", 1).await;
+    consumer_text(client, 1, "one held", |t| t.matches("Ack").count() == 1).await;
+    broker::delete_queue(&queue);
+    let card = consumer_text(client, 1, "the broker's cancel", |t| t.contains("cancelled the consumer")).await;
+    assert!(card.contains("Server cancelled subscription"), "in RabbitMQ's words: {card}");
+    assert!(!card.contains("consuming"), "{card}");
+}
+
 /// A crashed card says its unacked messages went back to the queue.
 pub async fn a_crashed_card_marks_its_messages_returned(client: &Client) {
     open_connected(client).await;

@@ -138,6 +138,9 @@ async fn scenarios(client: &Client) {
         if wanted("disconnect_says_what_keeps_running") {
             disconnect::disconnect_says_what_keeps_running_and_stop_all_ends_it(&client).await;
         }
+        if wanted("a_card_whose_queue_is_deleted_says_so") {
+            disconnect::a_card_whose_queue_is_deleted_says_so(&client).await;
+        }
         if wanted("a_crashed_card_marks_its_messages_returned") {
             disconnect::a_crashed_card_marks_its_messages_returned(&client).await;
         }

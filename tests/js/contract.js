@@ -5,7 +5,7 @@
 // bound. tests/js_package.rs opens contract.html in headless Chromium (with
 // --js-flags=--expose-gc) and reads #result; ?only=a,b runs some checks.
 import * as burrow from "burrow-rabbitmq";
-import { URL_, options, fresh, within, until, pause, assert, collect, event, collectGarbage, run } from "./helpers.js";
+import { URL_, options, fresh, within, until, pause, assert, collect, event, collectGarbage, run, MANAGEMENT } from "./helpers.js";
 import { bodies, properties, iterator, iteratorEnds, brokerAcks, ackValues } from "./contract_messages.js";
 import { theIssuesWrongCalls, wrongArguments } from "./contract_arguments.js";
 
@@ -144,6 +144,35 @@ async function errorClasses() {
   await connection.close();
 }
 
+/** Regression: a queue deleted under its consumer. RabbitMQ cancels the
+ * subscription with an ERROR that names it and keeps the connection; the
+ * iterator used to wait for good, with no event. */
+async function queueDeletedUnderConsumer() {
+  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const queue = fresh("deleted");
+  await connection.queueDeclare(queue);
+  const messages = connection.messages(queue, { prefetch: 5 });
+  await connection.publish(queue, "one");
+  const first = await within("the first message", messages.next());
+  assert(first.value && first.value.text === "one", `the first message: ${first.value && first.value.text}`);
+  const failed = event(connection, "consumer-failed", 15000);
+  assert(await connection.queueDelete(queue) === true, "the queue is deleted");
+  const ended = await within("the iterator's end", messages.next().then(() => null, (e) => e), 15000);
+  assert(ended instanceof burrow.ConsumeRefusedError && /cancelled the consumer/.test(ended.message), `ConsumeRefusedError: ${ended}`);
+  const status = await failed;
+  assert(/Server cancelled subscription/.test(status.reason), `consumer-failed in RabbitMQ's words: ${status.reason}`);
+  // The connection goes on: another queue is consumed on it.
+  const other = fresh("after-delete");
+  await connection.queueDeclare(other);
+  const next = connection.messages(other, { prefetch: 5 });
+  await connection.publish(other, "two");
+  const second = await within("a message on the same connection", next.next());
+  assert(second.value && second.value.text === "two", "the connection goes on");
+  await second.value.ack();
+  await connection.queueDelete(other);
+  await connection.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -151,6 +180,7 @@ const checks = {
   closeSettlesEverything,
   statusListeners,
   errorClasses,
+  queueDeletedUnderConsumer,
   bodies,
   properties,
   iterator,

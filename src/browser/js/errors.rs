@@ -47,7 +47,8 @@ pub(crate) fn declare_error(e: DeclareError) -> JsValue {
 pub(crate) fn consume_error(e: ConsumeError) -> JsValue {
     let name = match &e {
         ConsumeError::Invalid(_) => "ConsumeInvalid",
-        ConsumeError::Refused(_) => "ConsumeRefused",
+        // Both end the consumer for good: one class, as errors.js says.
+        ConsumeError::Refused(_) | ConsumeError::CancelledByBroker(_) => "ConsumeRefused",
         ConsumeError::Stopped => "Stopped",
     };
     error(name, e)

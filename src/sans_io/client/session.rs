@@ -405,6 +405,9 @@ impl Session {
         if matches!(self.state, State::Connecting) {
             // Refused at CONNECT (wrong credentials, unknown vhost): nothing follows.
             self.close(CloseReason::ConnectRefused(error));
+        } else if let Some(sub) = error.cancelled_subscription() {
+            // Only that subscription ended; the session goes on.
+            self.subscriptions.remove(&sub);
         } else {
             // RabbitMQ closes the socket after a fatal ERROR; the close then carries it.
             self.last_error = Some(error);

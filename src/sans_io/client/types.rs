@@ -251,6 +251,17 @@ impl ServerError {
         }
     }
 
+    /// The subscription RabbitMQ cancelled, when this is its notice: ERROR
+    /// `Server cancelled subscription` with a `subscription` header (its queue was
+    /// deleted). The connection stays open; only that subscription ends.
+    pub fn cancelled_subscription(&self) -> Option<SubscriptionId> {
+        if self.message.as_deref() != Some("Server cancelled subscription") {
+            return None;
+        }
+        let sub = self.headers.iter().find(|(name, _)| name == "subscription")?;
+        Some(SubscriptionId(sub.1.clone()))
+    }
+
     /// Whether the error names an AMQP error (`not_found`, `precondition_failed`,
     /// `resource_locked`, …): RabbitMQ sends those when the request ended its
     /// channel, and the connection ends with it. Its own STOMP checks use words

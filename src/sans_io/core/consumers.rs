@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::client::{AckMode, SubscriptionId};
+use crate::client::{AckMode, ServerError, SubscriptionId};
 use crate::rabbit::{check_stream_consume, ConsumeFrom, ConsumeOk, RabbitError, StreamOffset};
 
 use super::{
@@ -104,6 +104,24 @@ impl Core {
         }
         self.sync_timers();
         true
+    }
+
+    /// RabbitMQ cancelled subscription `sub` of the current connection itself
+    /// (its queue was deleted) and the connection goes on: the consumer ends in
+    /// the broker's words, as pika's `on_cancel` hears it. What its reader did not
+    /// take is dropped, and its acks are refused: RabbitMQ takes no ack for a
+    /// subscription that is gone, and the queue's messages went with it.
+    pub(super) fn cancelled_by_broker(&mut self, now: Duration, sub: &SubscriptionId, error: ServerError) {
+        let Some(current) = self.current.as_mut() else { return };
+        let Some(key) = current.subs.remove(sub) else { return };
+        current.unsubscribed.insert(sub.clone());
+        current.link.channel_mut().forget_consumer(sub);
+        self.suspects.remove(&key);
+        if self.consumers.remove(&key).is_some() {
+            self.cancel_during_renewal(now, key);
+            self.consumer_failed(key, ConsumeError::CancelledByBroker(error), true);
+        }
+        self.sync_timers();
     }
 
     /// Nobody reads `consumer` any more (its stream was dropped): it is cancelled

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::client::{ClientError, CloseReason, Fault};
+use crate::client::{ClientError, CloseReason, Fault, ServerError};
 use crate::rabbit::{OutboxError, RabbitError, Refusal};
 
 use super::LinkId;
@@ -82,6 +82,10 @@ pub enum ConsumeError {
     /// refusal says so and the caller can look the queue up.
     #[error("{0}")]
     Refused(#[source] Refusal),
+    /// RabbitMQ cancelled the consumer after it was subscribed (its queue was
+    /// deleted), in its words; the connection went on.
+    #[error("RabbitMQ cancelled the consumer (was its queue deleted?): {0}")]
+    CancelledByBroker(#[source] ServerError),
     /// The connection was stopped.
     #[error("the connection was stopped")]
     Stopped,

@@ -548,8 +548,13 @@ impl Core {
                 Event::Connected(info) => self.on_connected(now, info),
                 Event::Message(message) => self.on_message(now, message),
                 Event::Receipt { id, request } => self.on_receipt(now, id, request),
-                // The close that follows carries the error.
-                Event::Error(_) | Event::ReceiptsLost(_) => {}
+                Event::Error(error) => {
+                    // Any other ERROR: the close that follows carries it.
+                    if let Some(sub) = error.cancelled_subscription() {
+                        self.cancelled_by_broker(now, &sub, error);
+                    }
+                }
+                Event::ReceiptsLost(_) => {}
                 Event::LocalError(error) => self.status(ConnectionEvent::Warning(error.into())),
                 Event::Closed(reason) => {
                     self.end_link(now, reason);

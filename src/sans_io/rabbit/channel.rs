@@ -415,6 +415,12 @@ impl Channel {
         Ok(self.session.unsubscribe(now, consumer_tag, true)?)
     }
 
+    /// Forgets a consumer RabbitMQ cancelled itself (see
+    /// [`crate::client::ServerError::cancelled_subscription`]): nothing is sent.
+    pub fn forget_consumer(&mut self, consumer_tag: &SubscriptionId) {
+        self.consumers.remove(consumer_tag);
+    }
+
     /// `basic_ack(delivery_tag)`: ACK with `id` = the MESSAGE's `ack` header.
     pub fn basic_ack(&mut self, now: Duration, delivery_tag: &str) -> Result<(), ClientError> {
         self.session.ack(now, delivery_tag, None, false)?;

@@ -29,7 +29,8 @@ export class PublishRefusedError extends BurrowError { static errorName = "Publi
 export class OutboxFullError extends BurrowError { static errorName = "OutboxFull"; }
 /** A consumer RabbitMQ would refuse, refused before sending. */
 export class ConsumeInvalidError extends BurrowError { static errorName = "ConsumeInvalid"; }
-/** RabbitMQ refused (or ended) a consumer, e.g. NOT_FOUND: no such queue. */
+/** RabbitMQ refused a consumer, e.g. NOT_FOUND: no such queue; or cancelled it later
+ * (its queue was deleted). */
 export class ConsumeRefusedError extends BurrowError { static errorName = "ConsumeRefused"; }
 /** An ack or nack for a message whose connection is gone: RabbitMQ redelivers it, marked. */
 export class StaleError extends BurrowError { static errorName = "Stale"; }

@@ -553,7 +553,7 @@ export interface MessageIterator extends AsyncIterableIterator<Message> {
   /** Ends the iteration (as `break` does): cancels the consumer. */
   cancel(): void;
   /** The next message; done once cancelled or closed; rejects with ConsumeRefusedError
-   * if RabbitMQ refused the consumer. */
+   * if RabbitMQ refused the consumer or cancelled it (its queue was deleted). */
   next(): Promise<IteratorResult<Message, undefined>>;
   /** What `break` calls: as `cancel()`. */
   return(): Promise<IteratorResult<Message, undefined>>;
@@ -595,7 +595,8 @@ export declare class PublishInvalidError extends BurrowError {}
 export declare class PublishRefusedError extends BurrowError {}
 /** A consumer RabbitMQ would refuse, refused before sending. */
 export declare class ConsumeInvalidError extends BurrowError {}
-/** RabbitMQ refused a consumer, e.g. NOT_FOUND: no such queue. */
+/** RabbitMQ refused a consumer, e.g. NOT_FOUND: no such queue; or cancelled it later
+ * (its queue was deleted), the connection going on. */
 export declare class ConsumeRefusedError extends BurrowError {}
 /** An ack or nack for a message whose connection is gone: RabbitMQ redelivers it, marked. */
 export declare class StaleError extends BurrowError {}
