@@ -345,3 +345,43 @@ fn a_queue_name_with_the_reserved_prefix_is_refused_before_sending_naming_it() {
     // Only the prefix is reserved.
     assert!(channel.queue_declare(NOW, "amqp.mine", &QueueOptions::default()).is_ok());
 }
+
+/// Regression: a header over 16 KiB, or some 125 headers, was sent and confirmed,
+/// and every consumer of it then lost its connection to it (Burrow's decoder
+/// refused the MESSAGE), again after each reconnect. The largest header it
+/// accepts comes back through the decoder with RabbitMQ's own headers beside it.
+#[test]
+fn headers_a_consumer_could_not_read_back_are_refused_before_sending() {
+    let mut channel = connected_channel();
+    let with = |headers: Vec<(String, String)>| BasicProperties { headers, ..BasicProperties::default() };
+    let many = with((0..120).map(|n| (format!("h{n}"), "v".to_owned())).collect());
+    assert!(matches!(channel.basic_publish(NOW, "", "q", b"x".to_vec(), &many, true), Err(RabbitError::HeadersTooLarge(_))));
+    let limits = burrow::stomp::Limits::default();
+    let longest = limits.max_header_line - "big:".len();
+    let too_long = with(vec![("big".into(), "y".repeat(longest + 1))]);
+    assert!(matches!(channel.basic_publish(NOW, "", "q", b"x".to_vec(), &too_long, true), Err(RabbitError::HeadersTooLarge(_))));
+    // Escaped on the wire, a colon takes two bytes.
+    let escaped = with(vec![("big".into(), ":".repeat(longest / 2 + 1))]);
+    assert!(matches!(channel.basic_publish(NOW, "", "q", b"x".to_vec(), &escaped, true), Err(RabbitError::HeadersTooLarge(_))));
+    assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
+
+    let largest = with(vec![("big".into(), "y".repeat(longest))]);
+    channel.basic_publish(NOW, "", "q", b"x".to_vec(), &largest, true).expect("the largest that comes back");
+    let most = with((0..BROKER_HEADERS_FREE).map(|n| (format!("h{n}"), "v".to_owned())).collect());
+    channel.basic_publish(NOW, "", "q", b"x".to_vec(), &most, true).expect("as many as come back");
+    for sent in sent_frames(&mut channel) {
+        let mut message = Frame::new(Command::Message);
+        for n in 0..BROKER_HEADERS {
+            message = message.with_header(format!("broker-{n}"), "x");
+        }
+        message.headers.extend(sent.headers.iter().cloned());
+        message.body = sent.body.clone();
+        let bytes = burrow::stomp::encode_to_vec(&message).expect("encodes");
+        let mut decoder = burrow::stomp::Decoder::new(limits.clone());
+        decoder.push(&bytes);
+        assert!(matches!(decoder.next_item(), Ok(Some(_))), "a consumer reads it back");
+    }
+}
+
+/// Headers that fit beside the session's receipt, the resent mark and RabbitMQ's own.
+const BROKER_HEADERS_FREE: usize = 128 - BROKER_HEADERS - 3;

@@ -136,6 +136,9 @@ async function errorClasses() {
   assert(invalid instanceof burrow.PublishInvalidError && invalid.name === "PublishInvalid", `PublishInvalidError: ${invalid}`);
   const reserved = await connection.publish(queue, "x", { headers: { "x-mine": "1" } }).then(() => null, (e) => e);
   assert(reserved instanceof burrow.PublishInvalidError, `a reserved header: ${reserved}`);
+  // Regression: sent and confirmed, it then cut every consumer of it off, again and again.
+  const huge = await connection.publish(queue, "x", { headers: { big: "y".repeat(20000) } }).then(() => null, (e) => e);
+  assert(huge instanceof burrow.PublishInvalidError && /could not be read back/.test(huge.message), `a header no consumer could read: ${huge}`);
   const missing = await connection.publish("k", "x", { exchange: "burrow-no-such-exchange" }).then(() => null, (e) => e);
   assert(missing instanceof burrow.PublishRefusedError && missing.name === "PublishRefused", `PublishRefusedError: ${missing}`);
   const failed = connection.messages(fresh("no-such-queue"));

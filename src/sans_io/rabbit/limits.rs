@@ -27,7 +27,7 @@
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::{publish_destination, BasicProperties};
-use crate::stomp::{encode_to_vec, Command, Frame};
+use crate::stomp::{encode_to_vec, Command, Frame, Limits};
 
 /// The largest SEND frame, in bytes, RabbitMQ 3.10.8's Web-STOMP takes with default
 /// settings: 128 MiB, the broker's default `max_message_size` (rabbitmq-server
@@ -114,6 +114,47 @@ pub fn check_basic_publish(
     let destination = publish_destination(exchange, routing_key);
     let headers = properties.to_headers().unwrap_or_default();
     check_publish_size(&destination, &headers, body_len, limit)
+}
+
+/// Headers RabbitMQ puts on a MESSAGE besides the SEND's own (subscription,
+/// destination, message-id, redelivered, ack, content-length, and what its STOMP
+/// adapter copies over, such as receipt): room kept under the decoder's count.
+pub const BROKER_HEADERS: usize = 16;
+
+/// A publish whose headers Burrow's own decoder would refuse when the message
+/// comes back ([`Limits::default`]: 128 headers, 16 KiB a line): every consumer of
+/// it would lose its connection to it, again after each reconnect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the message's headers could not be read back: {what}, over the {limit} a consumer takes; nothing was sent")]
+pub struct HeadersTooLarge {
+    /// What is over, in words.
+    pub what: String,
+    /// The limit it exceeds.
+    pub limit: usize,
+}
+
+/// Refuses SEND `headers` that would come back on a MESSAGE over the decoder's
+/// default limits, with [`BROKER_HEADERS`] more and each line escaped.
+///
+/// # Errors
+///
+/// [`HeadersTooLarge`]: too many headers, or one too long.
+pub fn check_round_trip_headers(headers: &[(String, String)]) -> Result<(), HeadersTooLarge> {
+    let limits = Limits::default();
+    let most = limits.max_headers.saturating_sub(BROKER_HEADERS);
+    if headers.len() > most {
+        return Err(HeadersTooLarge { what: format!("{} headers", headers.len()), limit: most });
+    }
+    // STOMP 1.2 escapes `\`, LF, CR and `:` in a MESSAGE's headers, two bytes each.
+    let escaped = |text: &str| text.len() + text.bytes().filter(|b| matches!(b, b'\\' | b'\n' | b'\r' | b':')).count();
+    for (name, value) in headers {
+        let line = escaped(name) + 1 + escaped(value);
+        if line > limits.max_header_line {
+            let what = format!("header {name:?} takes {line} bytes");
+            return Err(HeadersTooLarge { what, limit: limits.max_header_line });
+        }
+    }
+    Ok(())
 }
 
 fn decimal_digits(mut n: usize) -> usize {

@@ -48,8 +48,8 @@ pub use features::{
 };
 pub use diagnose::{diagnose_consume, diagnose_declare, QueueFacts};
 pub use limits::{
-    check_basic_publish, check_publish_size, publish_frame_size, FrameTooLarge, ROUND_TRIP_MAX_FRAME,
-    WEB_STOMP_MAX_FRAME,
+    check_basic_publish, check_publish_size, check_round_trip_headers, publish_frame_size, FrameTooLarge,
+    HeadersTooLarge, BROKER_HEADERS, ROUND_TRIP_MAX_FRAME, WEB_STOMP_MAX_FRAME,
 };
 pub use link::{HeartBeats, Link};
 pub use outbox::{NoRoom, Outbox, OutboxError, OutboxId, OutboxLimits, Unsent};

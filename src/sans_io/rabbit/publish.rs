@@ -126,6 +126,9 @@ impl CheckedPublish {
 /// [`RabbitError::NameTooLong`], [`RabbitError::ReservedHeader`] or
 /// [`RabbitError::TooLarge`]: the broker would refuse it (or never confirm it), so
 /// it is refused here, before it can hold up anything else.
+/// [`RabbitError::HeadersTooLarge`] when `max_frame` is at most
+/// [`limits::ROUND_TRIP_MAX_FRAME`] (Burrow reads it back) and its headers would
+/// come back over what the decoder takes.
 pub fn check_publish(
     exchange: &str,
     routing_key: &str,
@@ -141,5 +144,9 @@ pub fn check_publish(
     // A resent copy carries one more header; count it so a resend never goes over.
     counted.push((RESENT_HEADER.to_owned(), "true".to_owned()));
     limits::check_publish_size(&destination, &counted, body_len, max_frame).map_err(RabbitError::TooLarge)?;
+    if max_frame <= limits::ROUND_TRIP_MAX_FRAME {
+        // Burrow consumes it too: what its decoder cannot read back is refused now.
+        limits::check_round_trip_headers(&counted)?;
+    }
     Ok(headers)
 }

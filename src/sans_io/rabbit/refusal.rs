@@ -195,6 +195,9 @@ pub enum RabbitError {
     /// The message would make a frame larger than the limit.
     #[error("{0}")]
     TooLarge(#[from] limits::FrameTooLarge),
+    /// Its headers would come back over what a consumer's decoder takes.
+    #[error("{0}")]
+    HeadersTooLarge(#[from] limits::HeadersTooLarge),
     /// The outbox refused the message.
     #[error("{0}")]
     Outbox(#[from] outbox::OutboxError),

@@ -21,7 +21,8 @@ export class StoppedError extends BurrowError { static errorName = "Stopped"; }
 export class DeclareRefusedError extends BurrowError { static errorName = "DeclareRefused"; }
 /** A declaration RabbitMQ would refuse, refused before sending. */
 export class DeclareInvalidError extends BurrowError { static errorName = "DeclareInvalid"; }
-/** A publish refused before sending: a name over 255 bytes, a reserved header, too large. */
+/** A publish refused before sending: a name over 255 bytes, a reserved header, too large,
+ * or headers a consumer could not read back (over 16 KiB a header, about 110 headers). */
 export class PublishInvalidError extends BurrowError { static errorName = "PublishInvalid"; }
 /** RabbitMQ refused this message (e.g. a missing exchange); the others go on. */
 export class PublishRefusedError extends BurrowError { static errorName = "PublishRefused"; }

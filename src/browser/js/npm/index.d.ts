@@ -589,7 +589,8 @@ export declare class StoppedError extends BurrowError {}
 export declare class DeclareRefusedError extends BurrowError {}
 /** A declaration RabbitMQ would refuse, refused before sending. */
 export declare class DeclareInvalidError extends BurrowError {}
-/** A publish refused before sending: a name over 255 bytes, a reserved header, too large. */
+/** A publish refused before sending: a name over 255 bytes, a reserved header, too large,
+ * or headers a consumer could not read back (over 16 KiB a header, about 110 headers). */
 export declare class PublishInvalidError extends BurrowError {}
 /** RabbitMQ refused this message (e.g. a missing exchange); the others go on. */
 export declare class PublishRefusedError extends BurrowError {}
