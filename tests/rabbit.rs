@@ -377,7 +377,7 @@ fn headers_a_consumer_could_not_read_back_are_refused_before_sending() {
         message.headers.extend(sent.headers.iter().cloned());
         message.body = sent.body.clone();
         let bytes = burrow::stomp::encode_to_vec(&message).expect("encodes");
-        let mut decoder = burrow::stomp::Decoder::new(limits.clone());
+        let mut decoder = burrow::stomp::Decoder::new(limits);
         decoder.push(&bytes);
         assert!(matches!(decoder.next_item(), Ok(Some(_))), "a consumer reads it back");
     }
