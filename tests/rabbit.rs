@@ -385,3 +385,19 @@ fn headers_a_consumer_could_not_read_back_are_refused_before_sending() {
 
 /// Headers that fit beside the session's receipt, the resent mark and RabbitMQ's own.
 const BROKER_HEADERS_FREE: usize = 128 - BROKER_HEADERS - 3;
+
+/// Regression: RabbitMQ's STOMP adapter reads `%2F` in a destination as `/`, so
+/// `a%2Fb` was declared as `a/b`, and a publish to it said "routed nowhere" while
+/// it sat in `a/b`. Every name that goes into a destination is refused with it.
+#[test]
+fn names_with_percent_2f_are_refused_before_sending() {
+    let mut channel = connected_channel();
+    let refused = |result: Result<_, RabbitError>| matches!(result, Err(RabbitError::UnescapableName(_)));
+    assert!(refused(channel.queue_declare(NOW, "a%2Fb", &QueueOptions::default()).map(drop)));
+    assert!(refused(channel.basic_publish(NOW, "", "a%2Fb", b"x".to_vec(), &BasicProperties::default(), true).map(drop)));
+    assert!(refused(channel.basic_publish(NOW, "logs", "a%2Fb", b"x".to_vec(), &BasicProperties::default(), true).map(drop)));
+    assert!(refused(ConsumeFrom::Queue("a%2Fb".into()).check()));
+    assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
+    // A slash itself is escaped, and a percent sign alone is only a percent sign.
+    channel.queue_declare(NOW, "a/b 100% sure", &QueueOptions::default()).expect("declared");
+}

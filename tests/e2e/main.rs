@@ -166,6 +166,9 @@ async fn scenarios(client: &Client) {
         if wanted("without_the_management_tag") {
             queues::without_the_management_tag(&client).await;
         }
+        if wanted("a_name_with_percent_2f_is_refused_in_words") {
+            producer::a_name_with_percent_2f_is_refused_in_words(&client).await;
+        }
         if wanted("a_publish_that_routes_nowhere_says_so") {
             producer::a_publish_that_routes_nowhere_says_so(&client).await;
         }

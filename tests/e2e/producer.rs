@@ -12,6 +12,21 @@ async fn outcomes(client: &Client) -> String {
     wait_text(client, "section[aria-label='Producer'] ol.log", "the log", |t| !t.is_empty()).await
 }
 
+/// A name with `%2F` (RabbitMQ's STOMP adapter reads it as `/`) is refused in
+/// words in the declare form and the producer, and nothing reaches the broker:
+/// the queue used to be made as `…/…` and the publish said "routed nowhere".
+pub async fn a_name_with_percent_2f_is_refused_in_words(client: &Client) {
+    open_connected(client).await;
+    let queue = fresh("e2e-%2Fenc");
+    let declared = declare(client, &queue, false).await;
+    assert!(declared.contains("%2F") && declared.contains("'/'"), "{declared}");
+    publish(client, &queue, "to the wrong queue", 1).await;
+    let log = outcomes(client).await;
+    assert!(log.contains("%2F"), "{log}");
+    let slashed = queue.replace("%2F", "/");
+    assert!(broker::queue(&slashed).is_none(), "no queue “{slashed}” was made");
+}
+
 /// A publish to a queue that does not exist, or to an exchange no binding of
 /// which takes the key, is shown as routed nowhere (RabbitMQ confirms and drops
 /// it); one that a binding takes is confirmed.

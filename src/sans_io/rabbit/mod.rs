@@ -149,9 +149,15 @@ impl QueueOptions {
 }
 
 /// AMQP limits names to 255 bytes.
+/// A name that goes into a STOMP destination: at most 255 bytes, and without
+/// `%2F`, which RabbitMQ's STOMP adapter reads back as `/` (a queue declared as
+/// `a%2Fb` was made as `a/b`, and a publish to it was said to route nowhere).
 fn check_name(name: &str) -> Result<(), RabbitError> {
     if name.len() > 255 {
         return Err(RabbitError::NameTooLong(name.to_owned()));
+    }
+    if name.contains("%2F") {
+        return Err(RabbitError::UnescapableName(name.to_owned()));
     }
     Ok(())
 }

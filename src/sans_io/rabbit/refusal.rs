@@ -127,7 +127,7 @@ pub enum RabbitError {
     ReservedQueueName(String),
     /// RabbitMQ reads `%2F` in a destination back as `/`, so a name containing
     /// `%2F` cannot be written in one (it would name something else).
-    #[error("the name {0:?} contains %2F, which RabbitMQ's STOMP adapter reads as '/': it cannot be subscribed to by that name")]
+    #[error("the name {0:?} contains %2F, which RabbitMQ's STOMP adapter reads as '/': it cannot be used by that name over STOMP")]
     UnescapableName(String),
     /// AMQP limits names to 255 bytes.
     #[error("the name {0:?} is longer than 255 bytes")]

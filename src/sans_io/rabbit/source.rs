@@ -107,8 +107,8 @@ impl ConsumeFrom {
     ///
     /// [`RabbitError::EmptyQueueName`] for an empty queue name,
     /// [`RabbitError::NameTooLong`] over 255 bytes, and
-    /// [`RabbitError::UnescapableName`] for an exchange subscription's name or
-    /// key containing `%2F`, which RabbitMQ reads back as `/` in a destination.
+    /// [`RabbitError::UnescapableName`] for a name or key containing `%2F`,
+    /// which RabbitMQ reads back as `/` in a destination.
     pub fn check(&self) -> Result<(), RabbitError> {
         match self {
             ConsumeFrom::Queue(name) => {
@@ -120,11 +120,6 @@ impl ConsumeFrom {
             ConsumeFrom::Exchange(sub) => {
                 check_name(&sub.exchange)?;
                 check_name(&sub.routing_key)?;
-                for name in [&sub.exchange, &sub.routing_key] {
-                    if name.contains("%2F") {
-                        return Err(RabbitError::UnescapableName(name.clone()));
-                    }
-                }
                 if let Some(queue) = &sub.durable_queue {
                     check_name(queue)?;
                     if queue.is_empty() {
