@@ -48,6 +48,11 @@ async function callAndReply() {
     Array.from({ length: 10 }, (_, n) => client.call(queue, String(n + 10), { timeout: 5000 }))));
   many.forEach((message, n) => assert(message.text === String(fib(n + 10)), `call ${n} got ${message.text}`));
   assert(client.unmatchedReplies === 0, `no unmatched reply: ${client.unmatchedReplies}`);
+  // Regression: stompjs's destination for the queue went nowhere, and the call timed out.
+  const destination = await within("a call to /amq/queue/…", client.call(`/amq/queue/${queue}`, "20", { timeout: 5000 }));
+  assert(destination.text === String(fib(20)), `the reply through /amq/queue/: ${destination.text}`);
+  const twice = await client.call("/topic/x", "1", { exchange: "amq.direct" }).then(() => null, (e) => e);
+  assert(twice instanceof TypeError && /names the exchange/.test(twice.message), `an exchange named twice: ${twice}`);
   server.close();
   client.close();
   log("rpc: fib(30) = 832040 from a server in the page; ten concurrent calls each got their own reply");

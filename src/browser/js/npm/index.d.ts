@@ -437,7 +437,8 @@ export declare class Connection {
    * unasked). */
   publish(routingKey: string, body: Body, options?: PublishOptions): Promise<void>;
   /** An RPC call (RabbitMQ's tutorial 6): publishes `body` to `routingKey` (on
-   * `options.exchange`, default "") with `replyTo` set to this connection's reply
+   * `options.exchange`, default ""; a stompjs destination such as
+   * `/amq/queue/rpc_queue` is read as publish reads it) with `replyTo` set to this connection's reply
    * queue (Web-STOMP's `/temp-queue/burrow.rpc`) and a `correlationId`, and resolves
    * with the reply (nothing to ack: the broker auto-acks it). Replies are matched by
    * correlationId; one that matches no call in flight is dropped and counted

@@ -214,10 +214,19 @@ export class Connection {
       const given = check.options(where, "options", options, CALL_OPTIONS) ?? {};
       const timeout = check.optionalMillis(where, "options.timeout", given.timeout, 1) ?? CALL_TIMEOUT;
       const { timeout: _, ...rest } = given;
-      const properties = Object.keys(rest).length === 0 ? undefined : publishProperties(rest, where);
+      let properties = Object.keys(rest).length === 0 ? undefined : publishProperties(rest, where);
+      // A stompjs destination names the server's queue or exchange, as publish reads it.
+      const to = stompDestination(where, routingKey);
+      if (to !== null) {
+        if (properties?.exchange !== undefined) {
+          throw new TypeError(`${where}: "${routingKey}" is a destination, which names the exchange; leave out options.exchange`);
+        }
+        properties = to.queue === undefined ? { ...properties, exchange: to.exchange } : properties;
+      }
+      const queue = to === null ? routingKey : to.queue ?? to.routingKey;
       const bytes = bodyBytes(where, body);
       const id = this.#id;
-      return new Promise((resolve, reject) => raw.rawCall(id, routingKey, bytes, properties, timeout, resolve, reject));
+      return new Promise((resolve, reject) => raw.rawCall(id, queue, bytes, properties, timeout, resolve, reject));
     } catch (error) {
       return Promise.reject(error);
     }
