@@ -107,3 +107,18 @@ async fn the_rate_chart_has_labelled_axes_and_both_lines() {
     }
     root.remove();
 }
+
+/// Regression (QA after a broker restart): a card whose consumer RabbitMQ refused
+/// said "reconnecting in 1 s (attempt 1)" for good when its connection's
+/// reconnect came after the refusal, hiding why nothing came.
+#[wasm_bindgen_test]
+fn a_cards_end_in_words_stays_when_its_connection_reconnects() {
+    use burrow::ui::{CardAction, CardState, CardStatus};
+    let start = CardAction::Started { generation: 1, status: CardStatus::Starting("connecting".into()), replay: None };
+    let card = Rc::new(CardState::default()).reduce(start);
+    let refused = CardStatus::Ended("RabbitMQ refused: NOT_FOUND - no queue 'q'".into());
+    let card = card.reduce(CardAction::Status(1, refused.clone()));
+    let reconnecting = CardStatus::Reconnecting { reason: "STOMP died".into(), attempt: 1, seconds: 1 };
+    let card = card.reduce(CardAction::Status(1, reconnecting));
+    assert_eq!(card.status, refused);
+}

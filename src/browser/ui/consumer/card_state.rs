@@ -322,8 +322,11 @@ impl Reducible for CardState {
             CardAction::Status(generation, _) | CardAction::Arrived(generation, _) | CardAction::Note(generation, _)
                 if generation != next.generation => {}
             CardAction::Note(_, words) => next.note = Some(words),
-            // A crash or a stop is final until a replay starts the card again.
-            CardAction::Status(_, _) if matches!(next.status, CardStatus::Crashed | CardStatus::Stopped) => {}
+            // A crash, a stop or the consumer's end (a refusal, in words) is final
+            // until a replay starts the card again: its connection may still say it
+            // reconnects, and that would hide why nothing comes.
+            CardAction::Status(_, _)
+                if matches!(next.status, CardStatus::Crashed | CardStatus::Stopped | CardStatus::Ended(_)) => {}
             CardAction::Status(_, status) => {
                 if matches!(status, CardStatus::Reconnecting { .. } | CardStatus::Ended(_)) {
                     return_unacked(&mut next.entries);
