@@ -122,3 +122,22 @@ fn a_cards_end_in_words_stays_when_its_connection_reconnects() {
     let card = card.reduce(CardAction::Status(1, reconnecting));
     assert_eq!(card.status, refused);
 }
+
+/// Regression (QA, the durability lesson): its own "Redeclare as not durable"
+/// step is refused (PRECONDITION_FAILED), and that refusal replaced the declare:
+/// the lesson's Publish buttons then said "declare task_queue_durable first"
+/// although the queue was there. Both are shown; the queue stays declared.
+#[wasm_bindgen_test]
+fn a_refused_redeclare_leaves_the_lesson_s_queue_declared() {
+    use burrow::ui::DeclareResult;
+    let queue = "task_queue_durable".to_owned();
+    let declared = DeclareResult::Declared { queue: queue.clone(), words: "declared (durable)".into() };
+    let refused = DeclareResult::Refused { queue: queue.clone(), words: "PRECONDITION_FAILED".into() };
+    let state = Rc::new(WorkbenchState::new(WorkbenchConfig::default()));
+    let state = state.reduce(Action::Declared { result: declared.clone(), queue_type: None, lesson: Some(2) });
+    let state = state.reduce(Action::Declared { result: refused.clone(), queue_type: None, lesson: Some(2) });
+    let progress = state.guide.lesson(2);
+    assert!(progress.declared(&queue), "still declared");
+    assert_eq!(progress.declares.get(&queue), Some(&declared));
+    assert_eq!(progress.refused_again.get(&queue), Some(&refused));
+}

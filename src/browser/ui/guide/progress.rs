@@ -133,7 +133,7 @@ pub fn lines(lesson: &Lesson, progress: &LessonProgress, ws: &WorkbenchState) ->
     for (ok, words) in progress.exchanges.values() {
         lines.push(ProgressLine { ok: *ok, words: words.clone() });
     }
-    for result in progress.declares.values() {
+    for result in progress.declares.values().chain(progress.refused_again.values()) {
         lines.push(ProgressLine { ok: result.ok(), words: result.words().to_owned() });
     }
     let counts = progress.publishes;

@@ -49,6 +49,9 @@ impl DeclareResult {
 pub struct LessonProgress {
     /// The last declare of each of its queues.
     pub declares: BTreeMap<String, DeclareResult>,
+    /// A refused declare of a queue it had declared (the durability lesson's
+    /// redeclare with other options): the queue is still there, as declared.
+    pub refused_again: BTreeMap<String, DeclareResult>,
     /// The consumers it added, by role ("first", "second").
     pub consumers: BTreeMap<&'static str, u32>,
     /// The last declare of each of its exchanges: declared or not, in words.
@@ -76,6 +79,7 @@ impl LessonProgress {
     pub fn anything(&self) -> bool {
         !self.consumers.is_empty()
             || !self.declares.is_empty()
+            || !self.refused_again.is_empty()
             || !self.exchanges.is_empty()
             || !self.calls.is_empty()
             || self.publishes.published > 0

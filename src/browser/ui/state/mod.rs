@@ -322,6 +322,7 @@ fn reduce_panels(next: &mut WorkbenchState, action: Action) {
             next.queue_types.remove(&queue);
             for lesson in next.guide.lessons.values_mut() {
                 lesson.declares.remove(&queue);
+                lesson.refused_again.remove(&queue);
             }
         }
         Action::Declared { result, queue_type, lesson } => {
@@ -329,7 +330,15 @@ fn reduce_panels(next: &mut WorkbenchState, action: Action) {
                 next.queue_types.insert(result.queue().to_owned(), kind);
             }
             if let Some(lesson) = lesson {
-                next.guide.lesson_mut(lesson).declares.insert(result.queue().to_owned(), result.clone());
+                let progress = next.guide.lesson_mut(lesson);
+                let queue = result.queue().to_owned();
+                // A refused redeclare leaves the queue as it was declared.
+                if !result.ok() && progress.declared(&queue) {
+                    progress.refused_again.insert(queue, result.clone());
+                } else {
+                    progress.refused_again.remove(&queue);
+                    progress.declares.insert(queue, result.clone());
+                }
             }
             next.declare_result = Some(result);
         }
