@@ -101,8 +101,11 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     wait_text(client, "[data-testid='connection-status']", "the main connection back", |t| t.contains("Connected to")).await;
     // A call nobody serves times out, in words.
     let nobody = fresh("e2e-nobody");
-    let timed_out = call(client, &nobody, "1", 700, "the timeout", |t| t.contains("No reply")).await;
+    let timed_out = call(client, &nobody, "1", 700, "the timeout", |t| t.contains("Timed out")).await;
     assert!(timed_out.contains("no reply within 700 ms"), "{timed_out}");
+    // Said once, and why: nothing took the request (no server queue).
+    assert_eq!(timed_out.matches("no reply").count(), 1, "{timed_out}");
+    assert!(timed_out.contains("routed nowhere") && timed_out.contains(&nobody), "{timed_out}");
     // A call to an exchange that does not exist is refused, in words.
     let missing = fresh("e2e-no-exchange");
     type_into(client, &format!("{RPC} input[name='rpc-exchange']"), &missing).await;

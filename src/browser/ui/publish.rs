@@ -73,7 +73,7 @@ impl PublishRequest {
 /// Where `destination` routes, checked through the management API unless a
 /// check is fresh. A stale answer is marked fresh before asking again, so a
 /// burst of confirms asks once (the others use the previous answer meanwhile).
-async fn route_for(live: &LiveHandles, settings: Option<&ConnectionSettings>, destination: &Destination) -> RouteKnown {
+pub(crate) async fn route_for(live: &LiveHandles, settings: Option<&ConnectionSettings>, destination: &Destination) -> RouteKnown {
     let now = page_now_ms();
     match live.route_entry(destination) {
         Some((known, at)) if now - at < ROUTE_CHECK_FRESH_MS => return known,

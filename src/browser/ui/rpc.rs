@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use yew::prelude::*;
 
+use crate::management::RouteCheck;
 use crate::rabbit::BasicProperties;
+use crate::reliable::CallError;
 
 use super::actions::page_now_ms;
 use super::fields::{use_draft, whole_number, TextField};
-use super::live::LiveHandles;
-use super::state::Workbench;
+use super::live::{LiveHandles, RouteKnown};
+use super::publish::route_for;
+use super::state::{ConnectionSettings, Destination, Workbench};
 
 /// How a call ended, for the screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +28,16 @@ pub struct CallOutcome {
 }
 
 /// Calls `routing_key` on `exchange` with `body` through the main connection
-/// and waits for the reply (at most `timeout`).
-pub async fn call(live: &LiveHandles, exchange: &str, routing_key: &str, body: &str, timeout: Duration) -> CallOutcome {
+/// and waits for the reply (at most `timeout`). A call with no reply says, when
+/// the management API knows, that its request routed nowhere (no server queue).
+pub async fn call(
+    live: &LiveHandles,
+    settings: Option<&ConnectionSettings>,
+    exchange: &str,
+    routing_key: &str,
+    body: &str,
+    timeout: Duration,
+) -> CallOutcome {
     let Some(main) = live.main() else {
         return CallOutcome { ok: false, words: "Not connected: connect first.".to_owned(), ms: 0.0 };
     };
@@ -42,7 +53,15 @@ pub async fn call(live: &LiveHandles, exchange: &str, routing_key: &str, body: &
             let text = String::from_utf8_lossy(&delivery.body).into_owned();
             CallOutcome { ok: true, words: format!("Reply “{text}” after {ms:.0} ms."), ms }
         }
-        Err(error) => CallOutcome { ok: false, words: format!("No reply after {ms:.0} ms: {error}."), ms },
+        Err(error @ CallError::Timeout(_)) => {
+            let destination = Destination { exchange: exchange.to_owned(), routing_key: routing_key.to_owned() };
+            let nowhere = match route_for(live, settings, &destination).await {
+                RouteKnown::Checked(RouteCheck::Nowhere(why)) => format!(": the request routed nowhere ({why})"),
+                _ => String::new(),
+            };
+            CallOutcome { ok: false, words: format!("Timed out: {error}{nowhere}."), ms }
+        }
+        Err(error) => CallOutcome { ok: false, words: format!("Failed after {ms:.0} ms: {error}."), ms },
     }
 }
 
@@ -92,14 +111,17 @@ pub fn rpc_panel() -> Html {
     let timeout_error = whole_number(&draft.get().timeout, 1, 600_000, "timeout").err();
     let on_call = {
         let (draft, outcomes, waiting, live) = (draft.clone(), outcomes.clone(), waiting.clone(), live.clone());
+        let settings = workbench.main.settings.clone();
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let d = draft.get();
             let Ok(ms) = whole_number(&d.timeout, 1, 600_000, "timeout") else { return };
             let (outcomes, waiting, live) = (outcomes.clone(), waiting.clone(), live.clone());
             waiting.set(true);
+            let settings = settings.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let outcome = call(&live, &d.exchange, &d.routing_key, &d.body, Duration::from_millis(ms)).await;
+                let timeout = Duration::from_millis(ms);
+                let outcome = call(&live, settings.as_ref(), &d.exchange, &d.routing_key, &d.body, timeout).await;
                 let mut list = (*outcomes).clone();
                 list.insert(0, outcome);
                 list.truncate(10);

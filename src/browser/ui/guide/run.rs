@@ -55,7 +55,8 @@ pub fn run(action: LessonAction, index: usize, workbench: &Workbench, live: &Liv
         LessonAction::Call { queue, n } => {
             let (workbench, live) = (workbench.clone(), live.clone());
             spawn_local(async move {
-                let outcome = rpc::call(&live, "", queue, &n.to_string(), CALL_TIMEOUT).await;
+                let settings = workbench.main.settings.clone();
+                let outcome = rpc::call(&live, settings.as_ref(), "", queue, &n.to_string(), CALL_TIMEOUT).await;
                 let words = format!("Called fib({n}) on {queue}: {}", outcome.words);
                 workbench.dispatch(Action::LessonCall { lesson: index, ok: outcome.ok, words });
             });
