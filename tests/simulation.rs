@@ -2129,7 +2129,7 @@ impl Sim {
                         p.outcome = Some(Outcome::Refused);
                         self.stats.refused_publishes += 1;
                     }
-                    (PublishError::Stopped, _)
+                    (PublishError::Stopped | PublishError::StoppedUnsent, _)
                         if self.stop_called
                             || self.broker.refuse_connect
                             || !self.cfg.reconnect
@@ -2979,7 +2979,7 @@ impl Sim {
                 }
                 self.pubs.insert(id, Pub { tag, kind: PubKind::Valid, outcome: None, waiting });
             }
-            Err(PublishError::Stopped) if self.over() => {}
+            Err(PublishError::Stopped | PublishError::StoppedUnsent) if self.over() => {}
             Err(error) => fail!(self, "a publisher that waits was refused: {error}"),
         }
         // Calls wait in the same line (tests/sim/rpc.rs); the simulation tracks publishes.
@@ -3039,7 +3039,7 @@ impl Sim {
                 self.stats.full_outbox += 1;
                 self.expect_nothing_changed(before, "a publish to a full outbox");
             }
-            Err(PublishError::Stopped) if self.over() => {}
+            Err(PublishError::Stopped | PublishError::StoppedUnsent) if self.over() => {}
             Err(error) => fail!(self, "a valid publish was refused: {error}"),
         }
         result
@@ -3081,7 +3081,7 @@ impl Sim {
                 }
             }
             Err(PublishError::Full(_)) => self.stats.full_outbox += 1,
-            Err(PublishError::Stopped) if self.over() => {}
+            Err(PublishError::Stopped | PublishError::StoppedUnsent) if self.over() => {}
             other => fail!(self, "an invalid publish ({which}) was not refused at once: {other:?}"),
         }
         self.expect_nothing_changed(before, "an invalid publish");

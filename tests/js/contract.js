@@ -99,6 +99,8 @@ async function closeSettlesEverything() {
   assert(late instanceof burrow.StaleError, `a nack after close() is Stale: ${late}`);
   const after = await connection.publish(queue, "after close").then(() => null, (error) => error);
   assert(after instanceof burrow.StoppedError, `a publish after close() rejects with StoppedError: ${after}`);
+  // Regression: it said the message "may or may not have arrived", though nothing was sent.
+  assert(/not sent/.test(after.message) && !/may or may not/.test(after.message), `nothing was sent, in words: ${after.message}`);
   const declare = await connection.queueDeclare(queue).then(() => null, (error) => error);
   assert(declare instanceof burrow.StoppedError, `a declare after close() rejects with StoppedError: ${declare}`);
   let consume = null;

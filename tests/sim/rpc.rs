@@ -109,7 +109,7 @@ impl Sim {
                     self.on_call_done(call, result);
                 }
             }
-            Err(CallError::Publish(PublishError::Stopped)) if self.over() => {}
+            Err(CallError::Publish(PublishError::Stopped | PublishError::StoppedUnsent)) if self.over() => {}
             Err(other) => fail!(self, "call {n} refused at once: {other}"),
         }
     }

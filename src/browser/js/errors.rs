@@ -30,7 +30,7 @@ pub(crate) fn publish_error(e: PublishError) -> JsValue {
         PublishError::Invalid(_) => "PublishInvalid",
         PublishError::Full(_) => "OutboxFull",
         PublishError::Refused(_) => "PublishRefused",
-        PublishError::Stopped => "Stopped",
+        PublishError::Stopped | PublishError::StoppedUnsent => "Stopped",
     };
     error(name, e)
 }

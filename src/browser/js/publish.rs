@@ -60,7 +60,8 @@ impl Outcome {
 
 fn publish(id: u32, routing_key: &str, body: Vec<u8>, properties: Option<Object>, outcome: Outcome) {
     let Some(entry) = entry(id) else {
-        return outcome.settle(Err(PublishError::Stopped));
+        // Closed already: nothing goes out.
+        return outcome.settle(Err(PublishError::StoppedUnsent));
     };
     let (exchange, properties) = match properties {
         Some(given) => read_properties(&given),

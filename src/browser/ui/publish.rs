@@ -130,7 +130,7 @@ pub fn publish(workbench: Workbench, live: LiveHandles, request: PublishRequest)
             let published = reliable
                 .basic_publish(&destination.exchange, &destination.routing_key, body.clone().into_bytes(), &properties)
                 .await;
-            let stopped = matches!(published, Err(PublishError::Stopped));
+            let stopped = matches!(published, Err(PublishError::Stopped | PublishError::StoppedUnsent));
             let outcome = match &published {
                 Ok(_) => PublishOutcome::Pending,
                 // Refused before sending (a bad name, too large): shown, never queued.

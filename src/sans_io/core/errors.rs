@@ -58,6 +58,10 @@ pub enum PublishError {
     /// or may not have it.
     #[error("the connection was stopped before RabbitMQ confirmed this message; it may or may not have arrived")]
     Stopped,
+    /// The connection was stopped before this message was sent (or it was
+    /// published after the stop): the broker does not have it.
+    #[error("the connection was stopped; the message was not sent")]
+    StoppedUnsent,
 }
 
 impl PublishError {
@@ -66,7 +70,7 @@ impl PublishError {
         match self {
             PublishError::Invalid(_) | PublishError::Full(_) => Fault::Local,
             PublishError::Refused(_) => Fault::Broker,
-            PublishError::Stopped => Fault::User,
+            PublishError::Stopped | PublishError::StoppedUnsent => Fault::User,
         }
     }
 }

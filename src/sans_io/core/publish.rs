@@ -20,7 +20,7 @@ impl Core {
     ///
     /// [`PublishError::Invalid`] (nothing sent), [`PublishError::Full`] while the
     /// outbox is full or publishers wait for room (this one does not overtake
-    /// them), or [`PublishError::Stopped`].
+    /// them), or [`PublishError::StoppedUnsent`].
     pub fn basic_publish(&mut self, now: Duration, publish: PendingPublish) -> Result<OutboxId, PublishError> {
         let checked = self.check(publish)?;
         let id = if self.waiting.is_empty() {
@@ -45,7 +45,7 @@ impl Core {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Invalid`] (nothing sent) or [`PublishError::Stopped`].
+    /// [`PublishError::Invalid`] (nothing sent) or [`PublishError::StoppedUnsent`].
     pub fn basic_publish_or_wait(&mut self, now: Duration, publish: PendingPublish) -> Result<OutboxId, PublishError> {
         let checked = self.check(publish)?;
         let id = if self.waiting.is_empty() {
@@ -88,7 +88,7 @@ impl Core {
 
     fn check(&self, publish: PendingPublish) -> Result<CheckedPublish, PublishError> {
         if matches!(self.life, Life::Stopping | Life::Stopped) {
-            return Err(PublishError::Stopped);
+            return Err(PublishError::StoppedUnsent);
         }
         if publish.properties.stream_filter_value.is_some() {
             // Against the broker connected now; a publish made before, at its send.
@@ -154,7 +154,7 @@ impl Core {
     /// Stopped: every publish still waiting for room fails, in order.
     pub(super) fn fail_waiting(&mut self) {
         for (publish, _) in std::mem::take(&mut self.waiting) {
-            self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Stopped });
+            self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::StoppedUnsent });
         }
     }
 }

@@ -277,7 +277,7 @@ impl Core {
                 Some(call) => {
                     self.take_call(call)?;
                     let error = match error {
-                        PublishError::Stopped => CallError::Stopped,
+                        PublishError::Stopped | PublishError::StoppedUnsent => CallError::Stopped,
                         other => CallError::Publish(other),
                     };
                     Some(ReliableEvent::CallDone { call, result: Err(error) })

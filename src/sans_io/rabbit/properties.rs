@@ -101,8 +101,10 @@ pub const STREAM_OFFSET_HEADER: &str = "x-stream-offset";
 pub const RESENT_HEADER: &str = "burrow-resent";
 
 /// Headers an application header may not be called: STOMP's and RabbitMQ's own.
-const RESERVED_HEADERS: [&str; 13] = [
+const RESERVED_HEADERS: [&str; 14] = [
     RESENT_HEADER,
+    // RabbitMQ puts its own on every MESSAGE; an application's never arrived.
+    "redelivered",
     "destination",
     "receipt",
     "transaction",

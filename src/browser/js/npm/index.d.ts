@@ -37,7 +37,9 @@ export interface ConnectOptions {
   heartbeatOutgoing?: number;
   /** We want the broker's heart-beat this often, in ms (default 10000; 0 turns it off). */
   heartbeatIncoming?: number;
-  /** First reconnect delay in ms, 1 or more (default 500); it doubles up to `maxReconnectDelay`. */
+  /** First reconnect delay in ms, 1 or more (default 500); it doubles up to `maxReconnectDelay`.
+   * Each wait is drawn between half the delay and the whole (jitter), so that many
+   * pages do not reconnect at once. */
   reconnectDelay?: number;
   /** Longest reconnect delay in ms, at least `reconnectDelay` (default 30000). */
   maxReconnectDelay?: number;
@@ -461,7 +463,7 @@ export declare class Connection {
    * `ack: "manual"` (the default) call `message.ack()` when done. It is resubscribed
    * after every reconnect until `subscription.cancel()` or `close()`; dropping the
    * Subscription cancels nothing. Throws ConsumeInvalidError for what RabbitMQ would
-   * refuse (a stream with `ack: "auto"` or `"broker"`, or prefetch 0), StoppedError once closed. A
+   * refuse (a stream with `ack: "auto"` or `"broker"`, or with prefetch 0), StoppedError once closed. A
    * stompjs destination is read as one: `"/topic/<pattern>"` is `{ exchange:
    * "amq.topic", routingKey: pattern }`, `"/exchange/<name>/<key>"` an exchange
    * subscription, `"/amq/queue/<queue>"` the queue; `"/queue/…"` and
