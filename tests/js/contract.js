@@ -178,6 +178,34 @@ async function queueDeletedUnderConsumer() {
   await connection.close();
 }
 
+/** Regression (QA): consuming a queue that does not exist failed every other
+ * consumer of the connection first. RabbitMQ 3.10.8 closes without words and
+ * loses the receipts of the valid subscriptions sent beside the fatal one. */
+async function aMissingQueueFailsAlone() {
+  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT, reconnectDelay: 20, maxReconnectDelay: 400 });
+  const queue = fresh("kept");
+  await connection.queueDeclare(queue);
+  const failed = [];
+  const ready = new Set();
+  connection.on("consumer-failed", (e) => failed.push(e.consumer));
+  connection.on("consumer-ready", (e) => ready.add(e.consumer));
+  const got = [];
+  const kept = [
+    connection.consume(queue, (m) => { got.push(m.text); m.ack(); }, { prefetch: 5 }),
+    connection.consume("/topic/burrow.kept", () => {}),
+    connection.consume({ exchange: "amq.fanout" }, () => {}),
+  ];
+  await until("three consumers ready", () => kept.every((s) => ready.has(s.consumer)), 10000);
+  const missing = connection.consume(fresh("no-such-queue"), () => {});
+  await until(`the missing queue's consumer fails (failed: ${failed})`, () => failed.includes(missing.consumer), 60000);
+  assert(failed.length === 1, `only it failed: ${failed} (it is ${missing.consumer})`);
+  assert(kept.every((s) => s.active), "the others go on");
+  await connection.publish(queue, "after");
+  await until("a message for a kept consumer", () => got.includes("after"), 15000);
+  await connection.queueDelete(queue);
+  await connection.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -186,6 +214,7 @@ const checks = {
   statusListeners,
   errorClasses,
   queueDeletedUnderConsumer,
+  aMissingQueueFailsAlone,
   bodies,
   properties,
   iterator,

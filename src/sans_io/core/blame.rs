@@ -58,11 +58,17 @@ impl Core {
         //    refused, and the ones after it were never read. A publish is answered
         //    after its confirm, so an older one still unconfirmed could be the culprit
         //    instead, unless the ERROR names a queue.
-        let oldest = current
-            .requests
-            .iter()
-            .filter(|(_, r)| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
+        //    But RabbitMQ 3.10.8 drops the receipts of the subscriptions read just
+        //    before a fatal one: one blamed and cleared once (`cleared`) is passed
+        //    over, and blamed again only when nothing else can be.
+        let pending = || {
+            current.requests.iter().filter(|(_, r)| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
+        };
+        let cleared = |r: &Pending| matches!(r, Pending::Subscribe(key) if self.cleared.contains(key));
+        let oldest = pending()
+            .filter(|(_, r)| !cleared(r))
             .min_by_key(|(receipt, _)| sent_order(receipt))
+            .or_else(|| pending().min_by_key(|(receipt, _)| sent_order(receipt)).filter(|_| self.outbox.in_flight() == 0))
             .map(|(receipt, request)| (receipt.clone(), *request));
         if let Some((receipt, request)) = &oldest {
             let names_queue = error.is_some() && refusal.detail.contains("queue '");
@@ -126,14 +132,20 @@ impl Core {
                 // A consumer cancelled meanwhile ends as cancelled only.
                 if let Some(spec) = self.consumers.remove(&consumer) {
                     let error = ConsumeError::Refused(refusal);
-                    match (words, spec.source) {
+                    match (words, &spec.source) {
                         (false, ConsumeFrom::Queue(queue)) => {
-                            self.explain_consume(now, url.to_owned(), queue, consumer, error);
+                            let queue = queue.clone();
+                            self.explain_consume(now, url.to_owned(), queue, consumer, error, spec);
                         }
                         // The queue's facts cannot explain an exchange subscription
                         // (3.10.8 closes on a missing exchange without words).
+                        // Nothing to look up: it goes on once, as a queue's that
+                        // the facts clear would (see `cleared`).
+                        (false, ConsumeFrom::Exchange(_)) if self.settings.reconnect && self.cleared.insert(consumer) => {
+                            self.restore_consumer(now, consumer, spec);
+                        }
                         (false, source @ ConsumeFrom::Exchange(_)) => {
-                            let refusal = exchange_unexplained(&source, reason);
+                            let refusal = exchange_unexplained(source, reason);
                             self.consumer_failed(consumer, ConsumeError::Refused(refusal), true);
                         }
                         (true, _) => self.consumer_failed(consumer, error, true),

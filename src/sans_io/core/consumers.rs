@@ -78,7 +78,14 @@ impl Core {
     /// takes no ack once the subscription is gone). [`ReliableEvent::ConsumerCancelled`]
     /// comes when the broker confirmed it. Returns `false` for an unknown consumer.
     pub fn basic_cancel(&mut self, now: Duration, consumer: ConsumerKey) -> bool {
-        let Some(mut spec) = self.consumers.remove(&consumer) else { return false };
+        self.cleared.remove(&consumer);
+        let Some(mut spec) = self.consumers.remove(&consumer) else {
+            // Blamed and being looked up: it is not to come back.
+            for explain in self.lookups.values_mut() {
+                explain.forget_consumer(consumer);
+            }
+            return false;
+        };
         self.suspects.remove(&consumer);
         self.cancel_during_renewal(now, consumer);
         self.give_back(now, &mut spec);

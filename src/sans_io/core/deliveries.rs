@@ -259,6 +259,21 @@ impl Core {
         }
     }
 
+    /// Puts back a consumer the facts cleared and subscribes it again when
+    /// connected; its reader, waiting meanwhile, goes on reading.
+    pub(super) fn restore_consumer(&mut self, now: Duration, consumer: ConsumerKey, mut spec: ConsumerSpec) {
+        spec.sub = None;
+        spec.ready = false;
+        // What came on the connection that died went back to the queue (as
+        // `drop_buffers` does for the others), but for RabbitMQ's own auto-ack.
+        let live = self.current.as_ref().filter(|c| c.connected).map(|c| c.id);
+        let broker_acked = spec.options.broker_acks;
+        spec.buffer.retain(|buffered| broker_acked || Some(buffered.link) == live);
+        spec.auto.taken.retain(|(link, _)| Some(*link) == live);
+        self.consumers.insert(consumer, spec);
+        self.subscribe(now, consumer);
+    }
+
     /// Link `link` is over: what waited for readers from it, the broker gives out
     /// again; auto-ack takes on it not acked come again too. What RabbitMQ's own
     /// auto-ack delivered stays: the broker forgot it as it sent it.

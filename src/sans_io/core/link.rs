@@ -147,6 +147,7 @@ impl Core {
             match request {
                 Pending::Subscribe(key) => {
                     self.suspects.remove(&key);
+                    self.cleared.remove(&key);
                     if let Some(spec) = self.consumers.get_mut(&key) {
                         spec.ready = true;
                         let gap = match &spec.source {
@@ -312,6 +313,7 @@ impl Core {
         // one-off connection stops on the same close that refused it).
         self.ended.retain(|_, error| error.is_some());
         self.suspects.clear();
+        self.cleared.clear();
         self.timers = Default::default();
         if reason == StopReason::Requested || self.lookups.is_empty() {
             self.settle_lookups();

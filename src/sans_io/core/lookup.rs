@@ -13,7 +13,8 @@ use crate::client::CloseReason;
 use crate::rabbit::{diagnose_consume, diagnose_declare, QueueFacts, QueueOptions, RefusalKind};
 
 use super::{
-    Action, ConsumeError, ConsumerKey, Core, DeclareError, DeclareId, LookUpId, QueueLookUp, ReliableEvent,
+    Action, ConsumeError, ConsumerKey, ConsumerSpec, Core, DeclareError, DeclareId, LookUpId, QueueLookUp,
+    ReliableEvent,
 };
 
 /// How long a look-up may take before the refusal comes out unexplained.
@@ -30,8 +31,9 @@ pub(super) struct Explain {
 
 #[derive(Debug, Clone)]
 enum Refused {
-    /// A subscription; `reader` while its reader is there to see the end.
-    Consume { consumer: ConsumerKey, reader: bool, fallback: ConsumeError },
+    /// A subscription; `reader` while its reader is there to see the end. `spec`:
+    /// the consumer as it was, to restore if the facts clear it.
+    Consume { consumer: ConsumerKey, reader: bool, fallback: ConsumeError, spec: Option<Box<ConsumerSpec>> },
     /// A declare, cut by the connection closing for `closed`.
     Declare { request: DeclareId, options: QueueOptions, closed: CloseReason, fallback: DeclareError },
 }
@@ -47,17 +49,27 @@ impl Explain {
 
     /// The consumer's reader is gone.
     pub(super) fn forget_reader(&mut self, gone: ConsumerKey) {
-        if let Refused::Consume { consumer, reader, .. } = &mut self.what {
+        if let Refused::Consume { consumer, reader, spec, .. } = &mut self.what {
             if *consumer == gone {
                 *reader = false;
+                *spec = None;
+            }
+        }
+    }
+
+    /// The consumer was cancelled meanwhile: it is never restored.
+    pub(super) fn forget_consumer(&mut self, gone: ConsumerKey) {
+        if let Refused::Consume { consumer, spec, .. } = &mut self.what {
+            if *consumer == gone {
+                *spec = None;
             }
         }
     }
 }
 
 impl Core {
-    /// A subscription of `consumer` to `queue`, refused without words on the
-    /// connection to `url`: ask for the facts; `fallback` stands until they come.
+    /// A subscription of `consumer` (`spec`) to `queue`, refused without words
+    /// on the connection to `url`: ask for the facts; `fallback` stands until they come.
     pub(super) fn explain_consume(
         &mut self,
         now: Duration,
@@ -65,8 +77,9 @@ impl Core {
         queue: String,
         consumer: ConsumerKey,
         fallback: ConsumeError,
+        spec: ConsumerSpec,
     ) {
-        let what = Refused::Consume { consumer, reader: true, fallback };
+        let what = Refused::Consume { consumer, reader: true, fallback, spec: Some(Box::new(spec)) };
         self.look_up(url, Explain { queue, what, deadline: now.saturating_add(LOOK_UP_TIMEOUT) });
     }
 
@@ -104,22 +117,28 @@ impl Core {
         let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else { return };
         let vhost = self.options.host.clone();
         match (what, facts) {
-            (Refused::Consume { consumer, reader, fallback }, Ok(existing)) => {
+            (Refused::Consume { consumer, reader, fallback, spec }, Ok(existing)) => {
                 let refusal = diagnose_consume(&queue, &vhost, existing.as_ref());
-                match refusal.kind {
+                match (refusal.kind, spec) {
                     // Nothing in the facts refuses it, and a one-off connection died
                     // once: it ends with its connection (Stopped says why).
-                    RefusalKind::Other if !self.settings.reconnect => {
+                    (RefusalKind::Other, _) if !self.settings.reconnect => {
                         if reader {
                             self.end_consumer(consumer, None);
                         }
                     }
+                    // Its queue is there as subscribed: RabbitMQ 3.10.8 may have
+                    // dropped its receipt beside the subscription it did refuse.
+                    // It goes on, once; blamed again it fails.
+                    (RefusalKind::Other, Some(spec)) if reader && self.cleared.insert(consumer) => {
+                        self.restore_consumer(now, consumer, *spec);
+                    }
                     // Twice (see blame): refused, though nobody says why.
-                    RefusalKind::Other => self.consumer_failed(consumer, fallback, reader),
+                    (RefusalKind::Other, _) => self.consumer_failed(consumer, fallback, reader),
                     _ => self.consumer_failed(consumer, ConsumeError::Refused(refusal), reader),
                 }
             }
-            (Refused::Consume { consumer, reader, fallback }, Err(_)) => {
+            (Refused::Consume { consumer, reader, fallback, .. }, Err(_)) => {
                 self.consumer_failed(consumer, fallback, reader);
             }
             (Refused::Declare { request, options, closed, .. }, Ok(existing)) => {
@@ -163,7 +182,7 @@ impl Core {
 
     fn unexplained(&mut self, Explain { what, .. }: Explain) {
         match what {
-            Refused::Consume { consumer, reader, fallback } => self.consumer_failed(consumer, fallback, reader),
+            Refused::Consume { consumer, reader, fallback, .. } => self.consumer_failed(consumer, fallback, reader),
             Refused::Declare { request, fallback, .. } => {
                 self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
             }

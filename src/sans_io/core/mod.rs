@@ -266,6 +266,11 @@ pub struct Core {
     /// Consumers whose subscription was pending when the broker last ended a
     /// connection without saying why: a second time, they are what it refuses.
     suspects: Set<ConsumerKey>,
+    /// Consumers blamed once and cleared by the management API (their queue is
+    /// there as subscribed): RabbitMQ 3.10.8 drops the receipts of the
+    /// subscriptions sent just before a fatal one, so the oldest one unanswered
+    /// is not always what it refused. Blamed again, they fail.
+    cleared: Set<ConsumerKey>,
     next_consumer: u64,
     /// Declares awaiting their answer: what was declared, to explain a refusal.
     declares: Map<DeclareId, (String, QueueOptions)>,
@@ -322,6 +327,7 @@ impl Core {
             consumers: Map::new(),
             ended: Map::new(),
             suspects: Set::new(),
+            cleared: Set::new(),
             next_consumer: 0,
             declares: Map::new(),
             next_declare: 0,
