@@ -13,7 +13,7 @@ use crate::client::CloseReason;
 use crate::rabbit::{diagnose_consume, diagnose_declare, QueueFacts, QueueOptions, RefusalKind};
 
 use super::{
-    Action, ConsumeError, ConsumerKey, ConsumerSpec, Core, DeclareError, DeclareId, LookUpId, QueueLookUp,
+    Action, ConsumeError, ConsumerKey, ConsumerSpec, Core, DeclareError, DeclareId, Life, LookUpId, QueueLookUp,
     ReliableEvent,
 };
 
@@ -130,7 +130,9 @@ impl Core {
                     // Its queue is there as subscribed: RabbitMQ 3.10.8 may have
                     // dropped its receipt beside the subscription it did refuse.
                     // It goes on, once; blamed again it fails.
-                    (RefusalKind::Other, Some(spec)) if reader && self.cleared.insert(consumer) => {
+                    (RefusalKind::Other, Some(spec))
+                        if reader && matches!(self.life, Life::Running) && self.cleared.insert(consumer) =>
+                    {
                         self.restore_consumer(now, consumer, *spec);
                     }
                     // Twice (see blame): refused, though nobody says why.
