@@ -160,9 +160,19 @@ fn write_raw_header(
 }
 
 /// Writes `text` with STOMP 1.2's four escapes, copying runs of plain bytes at once.
+/// The bytes STOMP 1.2 escapes in a header, each as two bytes.
+fn needs_escape(byte: u8) -> bool {
+    matches!(byte, b'\\' | b'\r' | b'\n' | b':')
+}
+
+/// How many bytes `text` takes in a header once escaped.
+pub fn escaped_len(text: &str) -> usize {
+    text.len() + text.bytes().filter(|&b| needs_escape(b)).count()
+}
+
 fn push_escaped(text: &str, out: &mut Vec<u8>) {
     let mut rest = text.as_bytes();
-    while let Some(i) = rest.iter().position(|&b| matches!(b, b'\\' | b'\r' | b'\n' | b':')) {
+    while let Some(i) = rest.iter().position(|&b| needs_escape(b)) {
         let (plain, tail) = rest.split_at(i);
         out.extend_from_slice(plain);
         let Some((&special, tail)) = tail.split_first() else { break };

@@ -39,5 +39,5 @@ mod encode;
 mod frame;
 
 pub use decode::{DecodeError, Decoded, Decoder, Limits};
-pub use encode::{encode, encode_to_vec, EncodeError, HEARTBEAT_EOL};
+pub use encode::{encode, encode_to_vec, escaped_len, EncodeError, HEARTBEAT_EOL};
 pub use frame::{Command, Frame};
