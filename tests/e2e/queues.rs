@@ -32,6 +32,15 @@ async fn broker_ready(queue: &str, ready: u64) {
     }
 }
 
+/// Waits until the management API no longer has `queue`.
+async fn broker_gone(queue: &str) {
+    let start = Instant::now();
+    while broker::queue(queue).is_some() {
+        assert!(start.elapsed() < WAIT, "“{queue}” is gone from the broker");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// An existing queue with 25 messages, never declared by the page: the list
 /// shows it with the time of the reading; selecting it shows its figures and
 /// makes it the producer's and the consumer form's queue.
@@ -116,11 +125,7 @@ pub async fn a_deleted_queue_declared_again_exists(client: &Client) {
     click(client, &format!("button[aria-label='Delete {queue}']")).await;
     click(client, "[data-testid='confirm'] button.danger").await;
     wait_text(client, "[data-testid='queue-tool-outcome']", "deleted", |t| t.contains("Deleted")).await;
-    let start = Instant::now();
-    while broker::queue(&queue).is_some() {
-        assert!(start.elapsed() < WAIT, "the queue is gone from the broker");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    broker_gone(&queue).await;
     let figures = "[data-testid='queue-figures']";
     wait_text(client, figures, "the figures of the deleted queue", |t| t.contains("(yet)")).await;
     click(client, "section[aria-label='Queue'] button[type='submit']").await;
@@ -154,11 +159,7 @@ pub async fn purge_and_delete_ask_first(client: &Client) {
     assert!(ask.contains(&queue) && ask.contains("0 messages"), "{ask}");
     click(client, "[data-testid='confirm'] button.danger").await;
     wait_text(client, "[data-testid='queue-tool-outcome']", "deleted", |t| t.contains("Deleted")).await;
-    let start = Instant::now();
-    while broker::queue(&queue).is_some() {
-        assert!(start.elapsed() < WAIT, "the queue is gone from the broker");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    broker_gone(&queue).await;
 }
 
 /// A stream is read from an offset without a consumer card; nothing is taken.
