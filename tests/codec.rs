@@ -683,3 +683,25 @@ proptest! {
         let _ = decode_chunks(limits, bytes.chunks(chunk));
     }
 }
+
+/// Regression (QA): a message another client published with a 17,000-byte header,
+/// some 200 headers or a 20 MiB body was refused by the decoder, and every Burrow
+/// consumer of its queue lost its connection at each delivery, for good (stompjs
+/// reads it). The defaults take what a RabbitMQ with default settings delivers:
+/// AMQP header tables up to its 128 KiB `frame_max`, escaped, and bodies up to
+/// 3.10.8's 128 MiB `max_message_size`.
+#[test]
+fn the_default_limits_read_what_rabbitmq_delivers() {
+    let mut message = Frame::new(Command::Message)
+        .with_header("subscription", "sub-0")
+        .with_header("message-id", "T_sub-0@@session@@1")
+        .with_header("big", ":".repeat(64 * 1024));
+    for n in 0..30_000 {
+        message = message.with_header(format!("h{n}"), "1");
+    }
+    message.body = vec![b'x'; 20 * 1024 * 1024];
+    let bytes = burrow::stomp::encode_to_vec(&message).expect("encodes");
+    // Whole, as a WebSocket message brings it (byte by byte takes minutes unoptimised).
+    let decoded = decode_chunks(Limits::default(), [bytes.as_slice()]).expect("the default limits read it");
+    assert!(matches!(decoded.as_slice(), [Decoded::Frame(frame)] if frame.headers.len() == message.headers.len() + 1 && frame.body.len() == 20 * 1024 * 1024));
+}

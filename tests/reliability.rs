@@ -226,7 +226,7 @@ fn publish(key: &str, body: &str) -> CheckedPublish {
         body: body.as_bytes().to_vec(),
         properties: BasicProperties::persistent(),
     };
-    publish.check(ROUND_TRIP_MAX_FRAME).expect("a valid publish")
+    publish.check(PUBLISH_MAX_FRAME).expect("a valid publish")
 }
 
 fn limits(messages: usize) -> OutboxLimits {
@@ -405,7 +405,8 @@ fn a_publish_at_the_limit_passes_and_one_byte_more_is_refused() {
 #[test]
 fn the_web_stomp_limit_is_rabbitmq_3_10_default_max_message_size() {
     assert_eq!(WEB_STOMP_MAX_FRAME, 128 * 1024 * 1024);
-    assert_eq!(ROUND_TRIP_MAX_FRAME, Limits::default().max_body);
+    assert_eq!(PUBLISH_MAX_FRAME, 16 * 1024 * 1024, "RabbitMQ 4.x's default max_message_size");
+    assert_eq!(Limits::default().max_body, WEB_STOMP_MAX_FRAME, "a consumer reads what 3.10.8 takes");
 }
 
 #[test]
@@ -417,7 +418,7 @@ fn check_basic_publish_measures_what_basic_publish_sends() {
     let actual = encode_to_vec(&frame).unwrap().len();
     assert!(check_basic_publish("logs", "a/b", 5000, &properties, actual + 19).is_ok());
     assert!(check_basic_publish("logs", "a/b", 5000, &properties, actual - 1).is_err());
-    assert!(check_basic_publish("", "q", 20_000_000, &properties, ROUND_TRIP_MAX_FRAME).is_err());
+    assert!(check_basic_publish("", "q", 20_000_000, &properties, PUBLISH_MAX_FRAME).is_err());
     assert!(check_basic_publish("", "q", usize::MAX, &properties, WEB_STOMP_MAX_FRAME).is_err(), "no overflow");
 }
 

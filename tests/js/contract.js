@@ -139,7 +139,7 @@ async function errorClasses() {
   const reserved = await connection.publish(queue, "x", { headers: { "x-mine": "1" } }).then(() => null, (e) => e);
   assert(reserved instanceof burrow.PublishInvalidError, `a reserved header: ${reserved}`);
   // Regression: sent and confirmed, it then cut every consumer of it off, again and again.
-  const huge = await connection.publish(queue, "x", { headers: { big: "y".repeat(20000) } }).then(() => null, (e) => e);
+  const huge = await connection.publish(queue, "x", { headers: { big: "y".repeat(1100 * 1024) } }).then(() => null, (e) => e);
   assert(huge instanceof burrow.PublishInvalidError && /could not be read back/.test(huge.message), `a header no consumer could read: ${huge}`);
   const missing = await connection.publish("k", "x", { exchange: "burrow-no-such-exchange" }).then(() => null, (e) => e);
   assert(missing instanceof burrow.PublishRefusedError && missing.name === "PublishRefused", `PublishRefusedError: ${missing}`);
@@ -206,6 +206,58 @@ async function aMissingQueueFailsAlone() {
   await connection.close();
 }
 
+/** Publishes `frames` as another STOMP client would (a raw WebSocket, as stompjs
+ * writes them), each SEND with a receipt, and resolves once all are answered. */
+async function publishAsAnotherClient(frames) {
+  const socket = new WebSocket(URL_, ["v12.stomp"]);
+  const received = [];
+  socket.binaryType = "arraybuffer";
+  socket.onmessage = (e) => received.push(typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data));
+  await within("the raw socket opens", new Promise((resolve, reject) => { socket.onopen = resolve; socket.onerror = reject; }));
+  socket.send(`CONNECT\naccept-version:1.2\nhost:/\nlogin:${options.login}\npasscode:${options.passcode}\n\n\0`);
+  await until("CONNECTED", () => received.some((f) => f.startsWith("CONNECTED"))).catch((e) => {
+    throw new Error(`${e.message}: got ${JSON.stringify(received)}`);
+  });
+  frames.forEach((frame, n) => socket.send(frame.replace("\n\n", `\nreceipt:r${n}\n\n`)));
+  await until(`${frames.length} receipts (${received.map((f) => f.slice(0, 40))})`,
+    () => frames.every((_, n) => received.some((f) => f.includes(`receipt-id:r${n}`))), 15000);
+  socket.close();
+}
+
+/** Regression (QA): a message another client published with a 17,000-byte header
+ * or 200 headers was refused by Burrow's decoder; every Burrow consumer of its
+ * queue lost its connection at each delivery, for good, and never got the
+ * messages behind it. stompjs reads them. */
+async function bigHeadersFromAnotherClient() {
+  const connection = connect(URL_, options);
+  const queue = fresh("big-headers");
+  await connection.queueDeclare(queue);
+  const many = Array.from({ length: 200 }, (_, n) => `h${n}:${n}`).join("\n");
+  await publishAsAnotherClient([
+    `SEND\ndestination:/amq/queue/${queue}\nbig:${"y".repeat(17000)}\n\nlong header\0`,
+    `SEND\ndestination:/amq/queue/${queue}\n${many}\n\nmany headers\0`,
+    `SEND\ndestination:/amq/queue/${queue}\n\nthe one behind\0`,
+  ]);
+  // And from Burrow itself: it no longer refuses what a consumer reads back.
+  await connection.publish(queue, "its own", { headers: { big: ":".repeat(20000) } });
+  const reasons = [];
+  connection.on("reconnecting", (e) => reasons.push(e.reason));
+  const messages = connection.messages(queue, { prefetch: 5 });
+  const got = [];
+  for (let n = 0; n < 4; n++) {
+    const { value } = await within(`message ${n + 1} of 4 (reconnects: ${reasons})`, messages.next(), 15000);
+    got.push(value);
+    await value.ack();
+  }
+  assert(got.map((m) => m.text).join("|") === "long header|many headers|the one behind|its own", `all four in order: ${got.map((m) => m.text)}`);
+  assert(got[0].headers.big === "y".repeat(17000), "the long header arrives whole");
+  assert(got[1].headers.h199 === "199", "the 200th header arrives");
+  assert(got[3].headers.big === ":".repeat(20000), "Burrow's own long header arrives whole");
+  assert(reasons.length === 0, `no reconnect: ${reasons}`);
+  await connection.queueDelete(queue);
+  await connection.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -215,6 +267,7 @@ const checks = {
   errorClasses,
   queueDeletedUnderConsumer,
   aMissingQueueFailsAlone,
+  bigHeadersFromAnotherClient,
   bodies,
   properties,
   iterator,

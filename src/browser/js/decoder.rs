@@ -22,7 +22,7 @@ impl Default for JsFrameDecoder {
 
 #[wasm_bindgen(js_class = FrameDecoder)]
 impl JsFrameDecoder {
-    /// A decoder with the default limits (16 MiB bodies).
+    /// A decoder with the default limits (128 MiB bodies, 1 MiB a header line).
     #[wasm_bindgen(constructor)]
     pub fn new() -> JsFrameDecoder {
         JsFrameDecoder { decoder: Decoder::new(Limits::default()) }

@@ -7,7 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::client::Backoff;
-use crate::rabbit::{ConsumeArguments, Delivery, OutboxLimits, StreamFilter, StreamOffset, ROUND_TRIP_MAX_FRAME};
+use crate::rabbit::{ConsumeArguments, Delivery, OutboxLimits, StreamFilter, StreamOffset, PUBLISH_MAX_FRAME};
 use crate::stomp::Limits;
 
 use super::{ConsumeError, Pacing};
@@ -111,7 +111,7 @@ pub struct ReliableOptions {
     /// Publishes awaiting their confirm at once.
     pub window: Window,
     /// Largest SEND frame; larger publishes are refused before they enter the outbox.
-    /// The default is what Burrow's own decoder takes back ([`ROUND_TRIP_MAX_FRAME`]).
+    /// The default is what RabbitMQ takes by default ([`PUBLISH_MAX_FRAME`], 16 MiB).
     pub max_frame: usize,
     /// What the decoder accepts from the broker.
     pub limits: Limits,
@@ -145,7 +145,7 @@ impl Default for ReliableOptions {
             backoff: Backoff::default(),
             outbox: OutboxLimits::default(),
             window: Window::default(),
-            max_frame: ROUND_TRIP_MAX_FRAME,
+            max_frame: PUBLISH_MAX_FRAME,
             limits: Limits::default(),
             pacing: Pacing::default(),
             reconnect: true,

@@ -97,12 +97,12 @@ impl Channel {
             prefetch: 0,
             next_transaction: 0,
             transient_queues: 0,
-            max_frame: limits::ROUND_TRIP_MAX_FRAME,
+            max_frame: limits::PUBLISH_MAX_FRAME,
         }
     }
 
     /// Refuses publishes whose frame would exceed `bytes` (default
-    /// [`limits::ROUND_TRIP_MAX_FRAME`], what Burrow's own decoder takes back).
+    /// [`limits::PUBLISH_MAX_FRAME`], what RabbitMQ 3.10.8 and 4.x take by default).
     pub fn set_max_frame(&mut self, bytes: usize) {
         self.max_frame = bytes;
     }

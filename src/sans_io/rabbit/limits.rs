@@ -20,9 +20,10 @@
 //!
 //! So [`WEB_STOMP_MAX_FRAME`] is that 128 MiB. The check counts the whole encoded
 //! frame (command, headers, body), which is never less than the body the broker counts,
-//! so it errs on the side of refusing. Burrow's own decoder accepts bodies up to
-//! 16 MiB by default ([`crate::stomp::Limits`]); [`ROUND_TRIP_MAX_FRAME`] keeps to
-//! that when Burrow will also consume what it publishes.
+//! so it errs on the side of refusing. RabbitMQ 4.x lowered `max_message_size`'s
+//! default to 16 MiB (4.0.5's `rabbit.app`: `16777216`), and [`PUBLISH_MAX_FRAME`],
+//! the default, keeps to what both take. Burrow's own decoder reads bodies up to
+//! 128 MiB by default ([`crate::stomp::Limits`]): whatever another client published.
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -41,9 +42,10 @@ use crate::stomp::{encode_to_vec, escaped_len, Command, Frame, Limits};
 /// to [`check_publish_size`].
 pub const WEB_STOMP_MAX_FRAME: usize = 134_217_728;
 
-/// The largest frame Burrow's decoder takes back with [`crate::stomp::Limits::default`]
-/// (16 MiB body): publish at most this when Burrow consumes the messages too.
-pub const ROUND_TRIP_MAX_FRAME: usize = 16 * 1024 * 1024;
+/// The default largest SEND frame: 16 MiB, RabbitMQ 4.x's default `max_message_size`
+/// (4.0.5's `rabbit.app`), which 3.10.8 (128 MiB) takes too. A larger limit for a
+/// broker configured for it goes to [`check_publish_size`].
+pub const PUBLISH_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// What the session adds to a confirmed SEND: a `receipt:receipt-<u64>` line.
 const RECEIPT_ALLOWANCE: usize = "receipt:receipt-\n".len() + 20;
@@ -122,8 +124,8 @@ pub fn check_basic_publish(
 pub const BROKER_HEADERS: usize = 16;
 
 /// A publish whose headers Burrow's own decoder would refuse when the message
-/// comes back ([`Limits::default`]: 128 headers, 16 KiB a line): every consumer of
-/// it would lose its connection to it, again after each reconnect.
+/// comes back ([`Limits::default`]: 65,536 headers, 1 MiB a line): every Burrow
+/// consumer of it would lose its connection to it, again after each reconnect.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the message's headers could not be read back: {what}, over the {limit} a consumer takes; nothing was sent")]
 pub struct HeadersTooLarge {

@@ -49,7 +49,7 @@ pub use features::{
 pub use diagnose::{diagnose_consume, diagnose_declare, QueueFacts};
 pub use limits::{
     check_basic_publish, check_publish_size, check_round_trip_headers, publish_frame_size, FrameTooLarge,
-    HeadersTooLarge, BROKER_HEADERS, ROUND_TRIP_MAX_FRAME, WEB_STOMP_MAX_FRAME,
+    HeadersTooLarge, BROKER_HEADERS, PUBLISH_MAX_FRAME, WEB_STOMP_MAX_FRAME,
 };
 pub use link::{HeartBeats, Link};
 pub use outbox::{NoRoom, Outbox, OutboxError, OutboxId, OutboxLimits, Unsent};

@@ -105,7 +105,7 @@ struct Entry {
 ///
 /// ```
 /// use burrow::client::ReceiptId;
-/// use burrow::rabbit::{BasicProperties, Outbox, OutboxLimits, PendingPublish, ROUND_TRIP_MAX_FRAME};
+/// use burrow::rabbit::{BasicProperties, Outbox, OutboxLimits, PendingPublish, PUBLISH_MAX_FRAME};
 ///
 /// let mut outbox = Outbox::new(OutboxLimits::default());
 /// let publish = PendingPublish {
@@ -114,7 +114,7 @@ struct Entry {
 ///     body: b"Hello World!".to_vec(),
 ///     properties: BasicProperties::default(),
 /// };
-/// let id = outbox.push(publish.check(ROUND_TRIP_MAX_FRAME)?)?;
+/// let id = outbox.push(publish.check(PUBLISH_MAX_FRAME)?)?;
 /// assert_eq!(outbox.next_unsent().map(|next| (next.id, next.sends)), Some((id, 0)));
 /// outbox.sent(id, ReceiptId("receipt-1".into()));
 ///

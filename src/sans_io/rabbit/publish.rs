@@ -34,7 +34,7 @@ impl PendingPublish {
 /// [`super::Channel::publish_checked`] sends it (again after a reconnect) as it is.
 ///
 /// ```
-/// use burrow::rabbit::{BasicProperties, PendingPublish, RabbitError, ROUND_TRIP_MAX_FRAME};
+/// use burrow::rabbit::{BasicProperties, PendingPublish, RabbitError, PUBLISH_MAX_FRAME};
 ///
 /// let publish = PendingPublish {
 ///     exchange: "logs".into(),
@@ -42,12 +42,12 @@ impl PendingPublish {
 ///     body: b"hello".to_vec(),
 ///     properties: BasicProperties::persistent(),
 /// };
-/// let checked = publish.clone().check(ROUND_TRIP_MAX_FRAME)?;
+/// let checked = publish.clone().check(PUBLISH_MAX_FRAME)?;
 /// assert_eq!(checked.destination(), "/exchange/logs/info");
 /// assert_eq!(checked.body(), b"hello");
 ///
 /// let too_long = PendingPublish { routing_key: "k".repeat(300), ..publish };
-/// assert!(matches!(too_long.check(ROUND_TRIP_MAX_FRAME), Err(RabbitError::NameTooLong(_))));
+/// assert!(matches!(too_long.check(PUBLISH_MAX_FRAME), Err(RabbitError::NameTooLong(_))));
 /// # Ok::<(), RabbitError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,9 +126,8 @@ impl CheckedPublish {
 /// [`RabbitError::NameTooLong`], [`RabbitError::ReservedHeader`] or
 /// [`RabbitError::TooLarge`]: the broker would refuse it (or never confirm it), so
 /// it is refused here, before it can hold up anything else.
-/// [`RabbitError::HeadersTooLarge`] when `max_frame` is at most
-/// [`limits::ROUND_TRIP_MAX_FRAME`] (Burrow reads it back) and its headers would
-/// come back over what the decoder takes.
+/// [`RabbitError::HeadersTooLarge`] when its headers would come back over what
+/// Burrow's decoder takes.
 pub fn check_publish(
     exchange: &str,
     routing_key: &str,
@@ -144,9 +143,7 @@ pub fn check_publish(
     // A resent copy carries one more header; count it so a resend never goes over.
     counted.push((RESENT_HEADER.to_owned(), "true".to_owned()));
     limits::check_publish_size(&destination, &counted, body_len, max_frame).map_err(RabbitError::TooLarge)?;
-    if max_frame <= limits::ROUND_TRIP_MAX_FRAME {
-        // Burrow consumes it too: what its decoder cannot read back is refused now.
-        limits::check_round_trip_headers(&counted)?;
-    }
+    // A Burrow consumer could not read it back: refused now.
+    limits::check_round_trip_headers(&counted)?;
     Ok(headers)
 }

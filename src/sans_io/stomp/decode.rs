@@ -25,11 +25,16 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 128 headers, 16 KiB per line and a 16 MiB body: far above what RabbitMQ sends
-    /// in practice (a MESSAGE has about ten short headers), yet small enough that a
-    /// runaway peer is cut off before it can exhaust a browser tab's memory.
+    /// What RabbitMQ with default settings delivers, so a message another client
+    /// published never cuts a consumer off: 65,536 headers and 1 MiB a line (an AMQP
+    /// publisher's header table fits its 128 KiB `frame_max`, and escaping at most
+    /// doubles it; STOMP publishers are checked by
+    /// [`crate::rabbit::check_round_trip_headers`]), and a 128 MiB body (RabbitMQ
+    /// 3.10.8's `max_message_size`; 4.x's is 16 MiB). The browser has already
+    /// buffered a WebSocket message whole, so these bound the decoder's copies of it,
+    /// not what a peer can make a tab hold.
     fn default() -> Self {
-        Limits { max_headers: 128, max_header_line: 16 * 1024, max_body: 16 * 1024 * 1024 }
+        Limits { max_headers: 64 * 1024, max_header_line: 1024 * 1024, max_body: 128 * 1024 * 1024 }
     }
 }
 

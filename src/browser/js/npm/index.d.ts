@@ -572,7 +572,7 @@ export function connect(url: string | readonly string[], options?: ConnectOption
 
 /** Burrow's STOMP frame decoder on its own, for measuring and for pages that bring their own socket. */
 export declare class FrameDecoder {
-  /** A decoder with the default limits (16 MiB bodies). */
+  /** A decoder with the default limits (128 MiB bodies, 1 MiB a header line). */
   constructor();
   /** Takes the bytes of one WebSocket message; returns how many whole frames they
    * completed (heart-beats not counted). Throws MalformedFrameError on bytes that are not STOMP. */
@@ -593,7 +593,7 @@ export declare class DeclareRefusedError extends BurrowError {}
 /** A declaration RabbitMQ would refuse, refused before sending. */
 export declare class DeclareInvalidError extends BurrowError {}
 /** A publish refused before sending: a name over 255 bytes, a reserved header, too large,
- * or headers a consumer could not read back (over 16 KiB a header, about 110 headers). */
+ * or headers a consumer could not read back (a header over 1 MiB escaped, or over 65,000 headers). */
 export declare class PublishInvalidError extends BurrowError {}
 /** RabbitMQ refused this message (e.g. a missing exchange); the others go on. */
 export declare class PublishRefusedError extends BurrowError {}
