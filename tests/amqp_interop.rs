@@ -46,6 +46,11 @@ fn amqp_publishes_for_the_browser() {
         for (n, body) in BODIES.iter().enumerate() {
             let mut headers = FieldTable::default();
             headers.insert("trace".into(), AMQPValue::LongString(format!("amqp-{n}").into()));
+            if n == 1 {
+                // Not UTF-8, as AMQP clients write binary (.NET's byte[]): RabbitMQ's
+                // STOMP copies it as it is.
+                headers.insert("bin".into(), AMQPValue::LongString(vec![0xff, 0xfe, b'o', b'k'].into()));
+            }
             let properties = BasicProperties::default()
                 .with_delivery_mode(2)
                 .with_content_type(ShortString::from("text/plain"))

@@ -57,7 +57,7 @@ async fn a_malformed_frame_ends_the_session_as_a_protocol_error() {
 }
 
 #[wasm_bindgen_test]
-async fn a_header_that_is_not_utf8_ends_the_session_as_a_protocol_error() {
+async fn a_header_name_that_is_not_utf8_ends_the_session_as_a_protocol_error() {
     match close_reason("/utf8").await {
         CloseReason::Protocol(ProtocolError::Decode(error @ DecodeError::InvalidUtf8(_))) => {
             assert!(error.to_string().to_lowercase().contains("utf-8"), "{error}")

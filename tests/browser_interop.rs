@@ -28,7 +28,13 @@ async fn burrow_reads_amqp_messages_and_writes_messages_amqp_reads() {
         assert_eq!(properties.correlation_id.as_deref(), Some(format!("corr-{n}").as_str()));
         assert_eq!(properties.reply_to.as_deref(), Some("/reply-queue/replies"), "Web-STOMP prefixes a bare reply-to");
         assert_eq!(properties.priority, Some(n as u8));
-        assert_eq!(properties.headers, vec![("trace".to_owned(), format!("amqp-{n}"))]);
+        let mut headers = vec![("trace".to_owned(), format!("amqp-{n}"))];
+        if n == 1 {
+            // Regression: Burrow's decoder refused it, and the consumer lost its
+            // connection at each delivery, for good.
+            headers.insert(0, ("bin".to_owned(), "\u{FFFD}\u{FFFD}ok".to_owned()));
+        }
+        assert_eq!(properties.headers, headers, "message {n}'s headers");
         consumer.basic_ack(delivery.delivery_tag.as_deref().expect("tag")).expect("ack");
     }
 

@@ -202,9 +202,19 @@ fn utf8_header_names_and_values() {
 }
 
 #[test]
-fn invalid_utf8_header_is_an_error() {
-    assert_eq!(error_of(b"SEND\na:\xff\n\n\0"), DecodeError::InvalidUtf8("header value"));
+fn invalid_utf8_in_a_header_name_is_an_error() {
     assert_eq!(error_of(b"SEND\n\xc3:b\n\n\0"), DecodeError::InvalidUtf8("header name"));
+}
+
+/// Regression: RabbitMQ passes an AMQP header's binary long string through as it
+/// is (measured: pika publishing `S` 0xff 0xfe "ok" arrives as `bin:\xff\xfeok` on
+/// 3.10.8's STOMP), and refusing it cut every consumer of the message off at each
+/// delivery, for good.
+#[test]
+fn invalid_utf8_in_a_header_value_is_read_as_replacement_characters() {
+    let frame = one_frame(b"MESSAGE\nsubscription:0\nbin:\xff\xfeok\n\n\0");
+    assert_eq!(frame.header("bin"), Some("\u{FFFD}\u{FFFD}ok"));
+    assert_eq!(frame.header("subscription"), Some("0"));
 }
 
 #[test]

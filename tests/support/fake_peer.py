@@ -4,7 +4,7 @@
 RabbitMQ never sends malformed bytes, so this small WebSocket server (standard
 library only) does, depending on the path: after CONNECTED it sends
   /malformed  a header line without a colon
-  /utf8       a header that is not UTF-8
+  /utf8       a header name that is not UTF-8
   /midframe   half a frame, then closes
   /error      an ERROR frame, then closes
   /ok         nothing more (a well-behaved session)
@@ -25,7 +25,7 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CONNECTED = b"CONNECTED\nversion:1.2\nheart-beat:0,0\nserver:fake-peer/1\n\n\0"
 AFTER = {
     "/malformed": b"MESSAGE\nsubscription:s\ndestination:/queue/a\nthis line has no colon\n\n\0",
-    "/utf8": b"MESSAGE\nsubscription:\xff\xfe\ndestination:/queue/a\n\n\0",
+    "/utf8": b"MESSAGE\n\xff\xfe:x\nsubscription:0\ndestination:/queue/a\n\n\0",
     "/midframe": b"MESSAGE\nsubscription:s\ndestination:/queue/a\ncontent-length:100\n\nonly part of the bo",
     "/error": b"ERROR\nmessage:something broke\ncontent-type:text/plain\n\nthe fake peer gives up\0",
     "/ok": b"",

@@ -59,7 +59,8 @@ pub enum DecodeError {
     /// A header line starts with `:`, so its name is empty.
     #[error("header line with an empty name: {0:?}")]
     EmptyHeaderName(String),
-    /// The command, a header name or a header value is not valid UTF-8.
+    /// The command or a header name is not valid UTF-8 (a header value's invalid
+    /// bytes are read as U+FFFD instead).
     #[error("the {0} is not valid UTF-8")]
     InvalidUtf8(&'static str),
     /// A backslash in a header is followed by something other than `r`, `n`, `c` or `\`.
@@ -367,7 +368,14 @@ fn parse_header(line: &[u8], escaped: bool) -> Result<(String, String), DecodeEr
     let (name, value) =
         if escaped { (unescape(name)?, unescape(value)?) } else { (name.to_vec(), value.to_vec()) };
     let name = String::from_utf8(name).map_err(|_| DecodeError::InvalidUtf8("header name"))?;
-    let value = String::from_utf8(value).map_err(|_| DecodeError::InvalidUtf8("header value"))?;
+    // RabbitMQ copies an AMQP header's long string as it is, and AMQP clients put
+    // binary there (.NET's `byte[]`): refusing it cut every consumer of the message
+    // off at each delivery. Such bytes become U+FFFD, as a browser's TextDecoder
+    // (stompjs) reads them.
+    let value = match String::from_utf8(value) {
+        Ok(value) => value,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    };
     Ok((name, value))
 }
 

@@ -268,7 +268,7 @@ export interface Message {
   readonly possiblyDuplicate: boolean;
   /** Persistent (delivery_mode=2). */
   readonly persistent: boolean;
-  /** Application headers, all strings (see HeaderValue). */
+  /** Application headers, all strings (see HeaderValue); bytes of a value that are not UTF-8 (an AMQP client's binary header) read as U+FFFD. */
   readonly headers: Readonly<Record<string, string>>;
   /** MIME type of the body. */
   readonly contentType: string | undefined;
