@@ -8,7 +8,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::types::{Seconds, ServerError};
+use super::close::ServerError;
+use super::types::Seconds;
 
 /// What a credentials provider answers: the `login` and `passcode` of the next
 /// CONNECT, and when they stop being valid if the provider knows (a token's

@@ -9,6 +9,7 @@
 //! and which side it came from ([`Fault`]). [`Backoff`] and [`Reconnector`]
 //! decide when to try again, and [`is_retryable`] whether to.
 
+mod close;
 mod credentials;
 mod reconnect;
 mod session;
@@ -17,9 +18,9 @@ mod types;
 pub use credentials::{jwt_expiry, Credentials, CredentialsError, TokenExpired};
 pub use reconnect::{is_retryable, Backoff, Jitter, ReconnectState, Reconnector};
 pub use session::{Session, Subscribed, Subscription};
+pub use close::{CloseCode, CloseReason, Fault, OptionsError, ProtocolError, ServerError, SocketClose, WEB_STOMP_DIED};
 pub use types::{
-    AckMode, ClientError, CloseCode, CloseReason, ConnectOptions, ConnectionInfo, Event, Fault, HeartBeat,
-    LocalError, LostReceipt, Message, NotConnected, OptionsError, ProtocolError, ReceiptId, Request, ServerError,
-    SocketClose, State, SubscriptionId, Transmit, WEB_STOMP_DIED,
+    AckMode, ClientError, ConnectOptions, ConnectionInfo, Event, HeartBeat, LocalError, LostReceipt, Message,
+    NotConnected, ReceiptId, Request, State, SubscriptionId, Transmit,
 };
 pub(crate) use types::whole_millis;

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::types::{CloseReason, ServerError};
+use super::close::{CloseReason, ServerError};
 
 /// How a delay is spread around its exponential ceiling, so that many browsers
 /// dropped by the same broker restart do not all come back at the same instant.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::stomp::{Command, DecodeError, Frame};
 
+use super::close::*;
 use super::types::*;
 
 // The requests a session makes (SEND, SUBSCRIBE, ACK, transactions, DISCONNECT).
