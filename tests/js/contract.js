@@ -229,7 +229,7 @@ async function publishAsAnotherClient(frames) {
  * queue lost its connection at each delivery, for good, and never got the
  * messages behind it. stompjs reads them. */
 async function bigHeadersFromAnotherClient() {
-  const connection = connect(URL_, options);
+  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT });
   const queue = fresh("big-headers");
   await connection.queueDeclare(queue);
   const many = Array.from({ length: 200 }, (_, n) => `h${n}:${n}`).join("\n");
