@@ -220,6 +220,14 @@ export async function sample(element: Element): Promise<void> {
   connect("ws://x", { prefech: 1 });
   // @ts-expect-error prefetch is a number
   connection.consume("q", () => {}, { prefetch: "1" });
+  // @ts-expect-error RabbitMQ's own auto-ack has no window: the iterator's buffer would be unbounded (a TypeError)
+  connection.messages("q", { ack: "broker" });
+  // @ts-expect-error the same for an exchange subscription's iterator
+  connection.messages({ exchange: "logs" }, { ack: "broker" });
+  // @ts-expect-error RabbitMQ ignores a prefetch with its own auto-ack (a TypeError)
+  connection.consume("q", () => {}, { ack: "broker", prefetch: 5 });
+  // @ts-expect-error the same through an options object typed as an app would
+  connection.consume({ exchange: "logs" }, () => {}, { ack: "broker", prefetch: 1 } as const);
   // @ts-expect-error a durable subscription needs its queue
   connection.consume({ exchange: "logs", durable: true }, () => {});
   // @ts-expect-error an exchange's name is a string

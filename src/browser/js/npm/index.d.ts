@@ -356,33 +356,8 @@ export interface ExchangeDeclareOptions {
   autoDelete?: boolean;
 }
 
-/** How to consume. */
-export interface ConsumeOptions {
-  /**
-   * Who acknowledges, and when:
-   * - "manual" (default): you call `message.ack()` (or `nack()`) when done; at most
-   *   `prefetch` unacknowledged at once. At least once.
-   * - "auto": Burrow acks each message as it hands it to `onMessage` (or to the
-   *   `for await` loop), with a window: at most max(`prefetch`, 256) wait unacked
-   *   (`messages()`: `prefetch`), so a slow reader slows the broker. At least once:
-   *   a message handed out whose ack had not reached RabbitMQ when the connection
-   *   was lost comes again, marked `redelivered`. A consume subscribes with
-   *   STOMP's `ack:client-individual`.
-   * - "broker": RabbitMQ's own auto-ack (STOMP's `ack:auto`, what @stomp/stompjs
-   *   calls ack "auto"): the broker counts a message done as it sends it. Faster
-   *   (no acks go back), but with no window and at most once. However slow the
-   *   reader, RabbitMQ sends on and what arrived waits in the page, without bound
-   *   (kept for the reader across reconnects); what was on its way when a
-   *   connection was lost, and what had arrived but was not yet handed to
-   *   `onMessage` when the consumer is cancelled or the connection closed, is lost.
-   *   `prefetch` must be left out (or 0); not for `messages()` (its buffer is
-   *   bounded by the prefetch: a TypeError) nor a stream (ConsumeInvalidError, as
-   *   for "auto").
-   */
-  ack?: "manual" | "auto" | "broker";
-  /** Unacknowledged messages at once, 0 to 65535; 0 is unlimited (default 1; with
-   * `ack: "broker"`, 0, the only value). `messages()` needs 1 or more. */
-  prefetch?: number;
+/** What every way of consuming takes besides `ack` and `prefetch`. */
+export interface ConsumeOptionsBase {
   /**
    * For a stream: where to start reading (RabbitMQ's x-stream-offset). Needs
    * `ack: "manual"` and a prefetch above 0. After a reconnect the consumer goes on
@@ -412,6 +387,54 @@ export interface ConsumeOptions {
    */
   priority?: number;
 }
+
+/** How to consume with acks going back from the page (`ack` "manual" or "auto"):
+ * the only kind `messages()` takes. */
+export interface ClientAckOptions extends ConsumeOptionsBase {
+  /**
+   * Who acknowledges, and when:
+   * - "manual" (default): you call `message.ack()` (or `nack()`) when done; at most
+   *   `prefetch` unacknowledged at once. At least once.
+   * - "auto": Burrow acks each message as it hands it to `onMessage` (or to the
+   *   `for await` loop), with a window: at most max(`prefetch`, 256) wait unacked
+   *   (`messages()`: `prefetch`), so a slow reader slows the broker. At least once:
+   *   a message handed out whose ack had not reached RabbitMQ when the connection
+   *   was lost comes again, marked `redelivered`. A consume subscribes with
+   *   STOMP's `ack:client-individual`.
+   */
+  ack?: "manual" | "auto";
+  /** Unacknowledged messages at once, a whole number from 0 to 65535 (default 1).
+   * `consume()`: 0 is unlimited with "manual", and the least window with "auto"
+   * (256); a stream refuses 0 (ConsumeInvalidError). `messages()`: 1 or more (0,
+   * unlimited, would leave its buffer unbounded: a TypeError). */
+  prefetch?: number;
+}
+
+/** How to consume with RabbitMQ's own auto-ack (`ack: "broker"`); `consume()` only. */
+export interface BrokerAckOptions extends ConsumeOptionsBase {
+  /**
+   * RabbitMQ's own auto-ack (STOMP's `ack:auto`, what @stomp/stompjs calls ack
+   * "auto"): the broker counts a message done as it sends it. Faster (no acks go
+   * back), but with no window and at most once. However slow the reader, RabbitMQ
+   * sends on and what arrived waits in the page, without bound (kept for the
+   * reader across reconnects); what was on its way when a connection was lost, and
+   * what had arrived but was not yet handed to `onMessage` when the consumer is
+   * cancelled or the connection closed, is lost. Not for `messages()` (its buffer
+   * is bounded by the prefetch: a TypeError, and a type error here) nor a stream
+   * (ConsumeInvalidError, as for "auto").
+   */
+  ack: "broker";
+  /** Left out, or 0: RabbitMQ ignores a prefetch with its own auto-ack, so any
+   * other value is a TypeError (and a type error here). */
+  prefetch?: 0;
+}
+
+/** How to consume: `ack` "manual" (the default) or "auto" with a `prefetch`, or
+ * "broker" without one. */
+export type ConsumeOptions = ClientAckOptions | BrokerAckOptions;
+
+/** How `messages()` consumes: `ack` "manual" or "auto" (not "broker"), `prefetch` 1 or more. */
+export type MessagesOptions = ClientAckOptions;
 
 /** A status listener for `on` / `off`: "status" gets every event, a type only its own. */
 export type StatusListener<T extends StatusEventType | "status"> =
@@ -483,9 +506,9 @@ export declare class Connection {
    * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
    * after a cancel), then RabbitMQ delivers them again. `ack: "broker"` is a
    * TypeError here: RabbitMQ's own auto-ack has no window to bound the buffer. */
-  messages(queue: string, options?: ConsumeOptions): MessageIterator;
+  messages(queue: string, options?: MessagesOptions): MessageIterator;
   /** The messages of an exchange subscription (as for `consume`) for `for await`. */
-  messages(source: ExchangeSource, options?: ConsumeOptions): MessageIterator;
+  messages(source: ExchangeSource, options?: MessagesOptions): MessageIterator;
   /** pika's `exchange_declare(exchange, exchange_type, durable, auto_delete)`,
    * through RabbitMQ's management API (STOMP cannot declare exchanges). `type`:
    * "direct", "fanout", "topic" or "headers". Declaring it again as it is does
