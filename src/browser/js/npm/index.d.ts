@@ -454,9 +454,10 @@ export declare class Connection {
    * message is kept and sent again, marked as a possible duplicate. Rejects with
    * PublishInvalidError (refused before sending: a name over 255 bytes, a reserved
    * header, too large), PublishRefusedError (the broker refused it, e.g. a missing
-   * exchange) or StoppedError (closed before its confirm). A stompjs destination
-   * as `routingKey` names the exchange too: `"/topic/<key>"` (amq.topic),
-   * `"/exchange/<name>/<key>"`, `"/amq/queue/<queue>"` (then leave out
+   * exchange: on RabbitMQ 3.10.8 only after reconnects, see there) or
+   * StoppedError (closed before its confirm). A stompjs destination as `routingKey`
+   * names the exchange too: `"/topic/<key>"` (amq.topic), `"/exchange/<name>/<key>"`,
+   * `"/amq/queue/<queue>"` (then leave out
    * `options.exchange`); `"/queue/…"` and `"/temp-queue/…"` reject with a TypeError
    * saying what to call instead (RabbitMQ would declare a queue; Burrow never does
    * unasked). */
@@ -618,7 +619,16 @@ export declare class DeclareInvalidError extends BurrowError {}
 /** A publish refused before sending: a name over 255 bytes, a reserved header, too large,
  * or headers a consumer could not read back (a header over 1 MiB escaped, or over 65,000 headers). */
 export declare class PublishInvalidError extends BurrowError {}
-/** RabbitMQ refused this message (e.g. a missing exchange); the others go on. */
+/** RabbitMQ refused this message (a missing exchange, a `userId` other than the
+ * login); the others go on. Such a refusal ends the connection, and RabbitMQ 3.10.8's
+ * Web-STOMP loses the ERROR that names the message, so Burrow finds it by
+ * elimination: measured, one such publish cost three reconnects before it was
+ * rejected alone (more can go with it while other messages are in flight). Each
+ * reconnect is a `subscription-gap` for every transient exchange subscription
+ * (what was routed to it meanwhile is lost) and redelivers every unacked message.
+ * Hence: `exchangeDeclare` the exchange first (it does nothing when it exists as
+ * declared; there is no call that only checks), and leave `userId` out or make it
+ * the login. */
 export declare class PublishRefusedError extends BurrowError {}
 /** A consumer RabbitMQ would refuse, refused before sending. */
 export declare class ConsumeInvalidError extends BurrowError {}
