@@ -1,4 +1,4 @@
-//! The workbench's quorum-queue, stream and several-URL parts, driven through the
+//! The workbench's quorum-queue, stream, several-URL and name-display parts, driven through the
 //! DOM in headless Chromium against the real broker: the widget is mounted, forms
 //! are filled and buttons clicked, and the test waits (bounded) for what the page
 //! then shows.
@@ -251,5 +251,42 @@ async fn a_stream_filter_and_a_priority_from_the_forms_work_where_the_broker_has
     widget.unmount();
     producer.stop();
     let _ = management().delete_queue("/", &stream).await;
+    let _ = management().delete_queue("/", &queue).await;
+}
+
+/// The rendered text of the element at `css`, as a user sees and copies it
+/// (`innerText` follows the style: collapsed spaces come out collapsed).
+fn seen(root: &Element, css: &str) -> String {
+    root.query_selector(css).ok().flatten().and_then(|e| e.dyn_into::<HtmlElement>().ok()).map(|e| e.inner_text()).unwrap_or_default()
+}
+
+/// Regression (QA): a name with two spaces in a row showed with one (HTML
+/// collapses white space) in the declare result, the list and the purge dialog,
+/// so a user who copied it got another name. With the app's style sheet each
+/// keeps both spaces.
+#[wasm_bindgen_test]
+async fn a_name_with_two_spaces_in_a_row_shows_both() {
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let style = document.create_element("style").expect("a style");
+    style.set_text_content(Some(include_str!("../style.css")));
+    document.head().expect("a head").append_child(&style).expect("appended");
+    let queue = fresh_name("ui two  spaces");
+    let (page, mut widget) = mount(BROKER_URL, &queue, &["connection", "queue", "queues"]);
+    connected(&page).await;
+    fill(&page, "section[aria-label='Queue'] input[name='queue']", &queue);
+    click(&page, "section[aria-label='Queue'] button[type='submit']");
+    until_text(&page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await;
+    let declared = seen(&page, "[data-testid='declare-result']");
+    assert!(declared.contains(&queue), "the declare result keeps both spaces: {declared:?}");
+    let row = format!("tr[data-queue='{queue}']");
+    until_text(&page, "[data-testid='queue-list']", "the queue listed", |t| t.contains(&queue)).await;
+    let listed = seen(&page, &row);
+    assert!(listed.contains(&queue), "the list keeps both spaces: {listed:?}");
+    click(&page, &format!("{row} button[aria-label='Purge {queue}']"));
+    until_text(&page, "[data-testid='confirm']", "the purge dialog", |t| t.contains(&queue)).await;
+    let asked = seen(&page, "[data-testid='confirm']");
+    assert!(asked.contains(&format!("Purge “{queue}”?")), "the dialog keeps both spaces: {asked:?}");
+    widget.unmount();
+    style.remove();
     let _ = management().delete_queue("/", &queue).await;
 }
