@@ -141,3 +141,15 @@ fn a_refused_redeclare_leaves_the_lesson_s_queue_declared() {
     assert_eq!(progress.declares.get(&queue), Some(&declared));
     assert_eq!(progress.refused_again.get(&queue), Some(&refused));
 }
+
+/// Regression (QA, the purge dialog): "Its 1 message ready are deleted for good".
+#[wasm_bindgen_test]
+fn the_purge_question_agrees_in_number() {
+    use burrow::ui::purge_question;
+    let one = purge_question("q", 1);
+    assert!(one.contains("Its 1 ready message is deleted for good"), "{one}");
+    let many = purge_question("q", 12);
+    assert!(many.contains("Its 12 ready messages are deleted for good"), "{many}");
+    let none = purge_question("q", 0);
+    assert!(none.contains("Its 0 ready messages are deleted for good"), "{none}");
+}

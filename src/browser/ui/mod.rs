@@ -36,6 +36,7 @@ pub use log::BoundedLog;
 pub use producer::ProducerPanel;
 pub use publish::{Numbering, PublishRequest, COPY_HEADER};
 pub use queue::{parse_arguments, QueueFigures, QueuePanel};
+pub use queue_tools::purge_question;
 pub use queues::QueuesPanel;
 pub use state::{
     Action, CardPhase, ConnectionSettings, ConnectionStatus, ConsumerProgress, ConsumerSource, ConsumerSpec, Consumers,

@@ -71,6 +71,13 @@ pub fn messages(n: u64) -> String {
     if n == 1 { "1 message".to_owned() } else { format!("{n} messages") }
 }
 
+/// What the purge dialog asks about `queue`, which had `ready` messages ready:
+/// "Its 1 ready message is deleted", "Its 12 ready messages are deleted".
+pub fn purge_question(queue: &str, ready: u64) -> String {
+    let (noun, verb) = if ready == 1 { ("message", "is") } else { ("messages", "are") };
+    format!("Purge “{queue}”? Its {ready} ready {noun} {verb} deleted for good; unacked ones stay with their consumers.")
+}
+
 /// The open tool, and the outcome of the last purge or delete.
 #[function_component(QueueTools)]
 pub fn queue_tools(props: &QueueToolsProps) -> Html {
@@ -96,7 +103,7 @@ pub fn queue_tools(props: &QueueToolsProps) -> Html {
         }
         Some(tool @ QueueTool::Purge { queue, ready }) => html! {
             <div class="confirm" role="group" aria-label={format!("Purge {queue}?")} data-testid="confirm">
-                <p>{ format!("Purge “{queue}”? Its {} ready are deleted for good; unacked ones stay with their consumers.", messages(*ready)) }</p>
+                <p>{ purge_question(queue, *ready) }</p>
                 <button key="purge" type="button" class="danger" onclick={run(tool.clone())}>{ format!("Purge {} from “{queue}”", messages(*ready)) }</button>
                 <button key="cancel" type="button" class="secondary" onclick={cancel.clone()}>{ "Cancel" }</button>
             </div>
