@@ -153,3 +153,35 @@ fn the_purge_question_agrees_in_number() {
     let none = purge_question("q", 0);
     assert!(none.contains("Its 0 ready messages are deleted for good"), "{none}");
 }
+
+/// Regression (QA): an auto-ack card read "(auto-ack, prefetch 0)" while RabbitMQ
+/// showed that consumer with prefetch_count 256 (Burrow's window).
+#[wasm_bindgen_test]
+fn an_auto_ack_card_names_the_window_the_broker_shows() {
+    use burrow::ui::{status_words, CardStatus, ConsumerSource, ConsumerSpec};
+    let mut spec = ConsumerSpec {
+        number: 1,
+        source: ConsumerSource::Queue("q".into()),
+        auto_ack: true,
+        prefetch: 0,
+        stream_offset: None,
+        stream_filter: None,
+        priority: None,
+        replays: 0,
+        crash_requested: false,
+        stopped: false,
+        lesson: None,
+        fib_server: false,
+    };
+    let consuming = CardStatus::Consuming { node: "ws://n/ws".into(), queue: None };
+    let words = status_words(&consuming, &spec);
+    let window = burrow::reliable::AUTO_ACK_WINDOW;
+    assert!(words.contains(&format!("prefetch {window}")) && !words.contains("prefetch 0"), "{words}");
+    spec.prefetch = 1_000;
+    let words = status_words(&consuming, &spec);
+    assert!(words.contains("prefetch 1000"), "a larger prefetch is the window: {words}");
+    spec.auto_ack = false;
+    spec.prefetch = 0;
+    let words = status_words(&consuming, &spec);
+    assert!(words.contains("manual ack, prefetch 0"), "manual ack is as asked: {words}");
+}

@@ -28,7 +28,7 @@ use yew::prelude::*;
 
 pub use chart::{rate_scale, RateChart, RateChartProps, RateSample};
 pub use connection::{ConnectionPanel, StatusLine};
-pub use consumer::{CardAction, CardState, CardStatus, ConsumerCard, ConsumersPanel, DELIVERY_LOG_LIMIT};
+pub use consumer::{status_words, CardAction, CardState, CardStatus, ConsumerCard, ConsumersPanel, DELIVERY_LOG_LIMIT};
 pub use fields::whole_number;
 pub use guide::{Guide, Lesson, LessonAction, LESSONS};
 pub use live::LiveHandles;

@@ -17,11 +17,14 @@ pub struct ConsumerCardProps {
 }
 
 /// The status badge's words.
-fn status_words(status: &CardStatus, spec: &ConsumerSpec) -> String {
+pub fn status_words(status: &CardStatus, spec: &ConsumerSpec) -> String {
     match status {
         CardStatus::Starting(words) => words.clone(),
         CardStatus::Consuming { node, queue } => {
-            let mode = if spec.auto_ack { "auto-ack" } else { "manual ack" };
+            // What RabbitMQ shows as the consumer's prefetch_count: an auto-ack
+            // card's is Burrow's window (AUTO_ACK_WINDOW at least), not the form's.
+            let window = spec.consume_options().window();
+            let mode = if spec.auto_ack { "auto-ack by Burrow" } else { "manual ack" };
             let mut from = spec.stream_offset.map(|o| format!(", from {o}")).unwrap_or_default();
             if let Some(filter) = &spec.stream_filter {
                 let unfiltered = if filter.match_unfiltered { " and unfiltered" } else { "" };
@@ -37,7 +40,7 @@ fn status_words(status: &CardStatus, spec: &ConsumerSpec) -> String {
                     format!("exchange “{exchange}”, key “{routing_key}”{through}")
                 }
             };
-            format!("consuming {what} ({mode}, prefetch {}{from}) on {node}", spec.prefetch)
+            format!("consuming {what} ({mode}, prefetch {window}{from}) on {node}")
         }
         CardStatus::Reconnecting { reason, attempt, seconds } => {
             format!("connection lost ({reason}); reconnecting in {seconds} s (attempt {attempt})")

@@ -13,7 +13,7 @@ use crate::rabbit::{QueueType, StreamFilter, StreamOffset};
 use super::fields::{on_change, use_draft, whole_number, Draft, TextField};
 use super::state::{Action, ConsumerSource, NewConsumer, Workbench};
 
-pub use card::ConsumerCard;
+pub use card::{status_words, ConsumerCard};
 pub use card_state::{CardAction, CardState, CardStatus, DELIVERY_LOG_LIMIT};
 pub(crate) use offset::{read_offset, OFFSET_CHOICES};
 

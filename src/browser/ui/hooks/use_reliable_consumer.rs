@@ -11,7 +11,7 @@ use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use crate::reliable::{AckError, AckHandle, ConnectionEvent, ConsumeOptions, Consumer, ReliableConnection, ReliableOptions};
+use crate::reliable::{AckError, AckHandle, ConnectionEvent, Consumer, ReliableConnection, ReliableOptions};
 
 use super::super::actions::explain_close;
 use super::super::consumer::card_state::{
@@ -131,15 +131,7 @@ fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec
         let mut reliable = ReliableConnection::start_with_urls(nodes, settings.options, ReliableOptions::default())
             .map_err(|e| e.to_string())?;
         let events = reliable.take_events();
-        let consume = ConsumeOptions {
-            auto_ack: spec.auto_ack,
-            broker_acks: false,
-            prefetch: spec.prefetch,
-            stream_offset: spec.stream_offset,
-            stream_filter: spec.stream_filter.clone(),
-            priority: spec.priority,
-        };
-        let consumer = reliable.basic_consume(spec.source.consume_from(), consume).map_err(|e| e.to_string())?;
+        let consumer = reliable.basic_consume(spec.source.consume_from(), spec.consume_options()).map_err(|e| e.to_string())?;
         Ok((reliable, events, consumer))
     });
     match started {

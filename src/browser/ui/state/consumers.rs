@@ -99,6 +99,19 @@ impl ConsumerSpec {
         format!("Consumer {}", self.number)
     }
 
+    /// How it subscribes (Burrow's own auto-ack, never RabbitMQ's: a card reads
+    /// at its own pace, and RabbitMQ's would send without bound).
+    pub fn consume_options(&self) -> crate::reliable::ConsumeOptions {
+        crate::reliable::ConsumeOptions {
+            auto_ack: self.auto_ack,
+            broker_acks: false,
+            prefetch: self.prefetch,
+            stream_offset: self.stream_offset,
+            stream_filter: self.stream_filter.clone(),
+            priority: self.priority,
+        }
+    }
+
     /// The queue it reads, when named before it subscribes (not a transient
     /// exchange subscription's, named per connection when it subscribes).
     pub fn queue(&self) -> Option<&str> {
