@@ -185,3 +185,40 @@ fn an_auto_ack_card_names_the_window_the_broker_shows() {
     let words = status_words(&consuming, &spec);
     assert!(words.contains("manual ack, prefetch 0"), "manual ack is as asked: {words}");
 }
+
+/// A consumer the lesson added, as its card would report it after `status`.
+fn lesson_consumer_after(status: burrow::ui::CardStatus) -> Rc<WorkbenchState> {
+    use burrow::ui::{CardAction, CardState, ConsumerSource, NewConsumer};
+    let state = Rc::new(WorkbenchState::new(WorkbenchConfig::default()));
+    let consumer = NewConsumer {
+        source: ConsumerSource::Queue("水续传".into()),
+        auto_ack: true,
+        prefetch: 0,
+        stream_offset: None,
+        stream_filter: None,
+        priority: None,
+        lesson: Some((0, "first")),
+        fib_server: false,
+    };
+    let state = state.reduce(Action::AddConsumer(consumer));
+    let start = CardAction::Started { generation: 0, status: burrow::ui::CardStatus::Starting("connecting".into()), replay: None };
+    let card = Rc::new(CardState::default()).reduce(start).reduce(CardAction::Status(0, status));
+    state.reduce(Action::ConsumerProgress { number: 1, progress: card.progress() })
+}
+
+/// Regression (QA, lesson 1 after a broker restart): "✗ Consumer 1 ended; it
+/// received 1." for a consumer RabbitMQ refused (NOT_FOUND) hid the reason.
+#[wasm_bindgen_test]
+fn a_lesson_says_why_its_consumer_ended() {
+    use burrow::ui::{progress_lines, CardStatus, LESSONS};
+    let refusal = "RabbitMQ refused: NOT_FOUND - no queue '水续传' in vhost '/'";
+    let state = lesson_consumer_after(CardStatus::Ended(refusal.into()));
+    let lines = progress_lines(&LESSONS[0], &state.guide.lesson(0), &state);
+    let line = lines.iter().find(|l| l.words.starts_with("Consumer 1")).expect("the consumer's line");
+    assert!(!line.ok, "{line:?}");
+    assert!(line.words.contains(refusal), "the refusal in its words: {line:?}");
+    let state = lesson_consumer_after(CardStatus::Stopped);
+    let lines = progress_lines(&LESSONS[0], &state.guide.lesson(0), &state);
+    let line = lines.iter().find(|l| l.words.starts_with("Consumer 1")).expect("the consumer's line");
+    assert!(line.words.contains("Stop all consumers"), "a stop says so: {line:?}");
+}

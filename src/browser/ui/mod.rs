@@ -30,7 +30,7 @@ pub use chart::{rate_scale, RateChart, RateChartProps, RateSample};
 pub use connection::{ConnectionPanel, StatusLine};
 pub use consumer::{status_words, CardAction, CardState, CardStatus, ConsumerCard, ConsumersPanel, DELIVERY_LOG_LIMIT};
 pub use fields::whole_number;
-pub use guide::{Guide, Lesson, LessonAction, LESSONS};
+pub use guide::{progress_lines, Guide, Lesson, LessonAction, ProgressLine, LESSONS};
 pub use live::LiveHandles;
 pub use log::BoundedLog;
 pub use producer::ProducerPanel;

@@ -265,8 +265,14 @@ impl CardState {
 
     /// What it reports to the workbench.
     pub fn progress(&self) -> ConsumerProgress {
+        let ended = match &self.status {
+            CardStatus::Stopped => Some("stopped by “Stop all consumers”".to_owned()),
+            CardStatus::Ended(words) => Some(words.clone()),
+            _ => None,
+        };
         ConsumerProgress {
             phase: self.status.phase(),
+            ended,
             received: self.received,
             redelivered: self.redelivered,
             unacked: self.unacked_shown() + self.hidden_unacked,

@@ -16,6 +16,7 @@ use super::state::Workbench;
 use run::{reset, run};
 
 pub use lessons::{Lesson, LessonAction, LESSONS};
+pub use progress::{lines as progress_lines, ProgressLine};
 
 /// Moves the selection with the arrow keys, Home and End (an ARIA tab list).
 fn on_tab_key(open: UseStateHandle<usize>, focus: UseStateHandle<bool>) -> Callback<KeyboardEvent> {

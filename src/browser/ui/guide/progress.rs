@@ -183,7 +183,10 @@ fn consumer_line(number: u32, ws: &WorkbenchState) -> ProgressLine {
             "Consumer {number} crashed after receiving {}: what it had not acked went back to the queue.",
             report.received
         ),
-        CardPhase::Ended => format!("Consumer {number} ended; it received {}.", report.received),
+        CardPhase::Ended => match &report.ended {
+            Some(why) => format!("Consumer {number} ended: {why}; it received {}.", report.received),
+            None => format!("Consumer {number} ended; it received {}.", report.received),
+        },
     };
     ProgressLine { ok: report.phase != CardPhase::Ended, words }
 }

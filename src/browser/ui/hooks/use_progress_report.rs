@@ -30,13 +30,15 @@ pub fn use_progress_report(progress: ConsumerProgress, report: Callback<Consumer
     use_effect_with(progress, move |progress| {
         let now = page_now_ms();
         let mut memo = reports.borrow_mut();
-        memo.latest = *progress;
-        let urgent = memo.sent.is_none_or(|sent| sent.phase != progress.phase || sent.unacked != progress.unacked);
+        memo.latest = progress.clone();
+        let urgent = memo.sent.as_ref().is_none_or(|sent| {
+            sent.phase != progress.phase || sent.unacked != progress.unacked || sent.ended != progress.ended
+        });
         if urgent || now - memo.sent_at >= REPORT_EVERY_MS {
-            memo.sent = Some(*progress);
+            memo.sent = Some(progress.clone());
             memo.sent_at = now;
             drop(memo);
-            report.emit(*progress);
+            report.emit(progress.clone());
         } else if !std::mem::replace(&mut memo.scheduled, true) {
             let wait = (REPORT_EVERY_MS - (now - memo.sent_at)).max(0.0) as u32;
             let reports = reports.clone();
@@ -45,9 +47,9 @@ pub fn use_progress_report(progress: ConsumerProgress, report: Callback<Consumer
                 let latest = {
                     let mut memo = reports.borrow_mut();
                     memo.scheduled = false;
-                    memo.sent = Some(memo.latest);
+                    memo.sent = Some(memo.latest.clone());
                     memo.sent_at = page_now_ms();
-                    memo.latest
+                    memo.latest.clone()
                 };
                 report.emit(latest);
             });

@@ -151,10 +151,13 @@ impl CardPhase {
 }
 
 /// What a card reports to the workbench (the tutorial shows it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConsumerProgress {
     /// Where it stands.
     pub phase: CardPhase,
+    /// Why it ended, in the card's words (a refusal such as NOT_FOUND, "stopped"):
+    /// "ended" alone would hide it.
+    pub ended: Option<String>,
     /// Deliveries received.
     pub received: u64,
     /// Of them, marked redelivered.
@@ -182,7 +185,7 @@ impl Consumers {
 
     /// Its card's latest report.
     pub fn progress_of(&self, number: u32) -> ConsumerProgress {
-        self.progress.get(&number).copied().unwrap_or_default()
+        self.progress.get(&number).cloned().unwrap_or_default()
     }
 
     /// Consumers whose connection still runs (they outlive a Disconnect).
