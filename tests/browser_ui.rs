@@ -222,3 +222,70 @@ fn a_lesson_says_why_its_consumer_ended() {
     let line = lines.iter().find(|l| l.words.starts_with("Consumer 1")).expect("the consumer's line");
     assert!(line.words.contains("Stop all consumers"), "a stop says so: {line:?}");
 }
+
+/// A card that took one delivery (`persistent` or not), unacked, and then `status`.
+fn card_holding_one(card: burrow::ui::CardState, persistent: bool, status: burrow::ui::CardStatus) -> Option<String> {
+    use burrow::ui::{Arrivals, CardAction, CardEntry, Shown};
+    let shown = Shown {
+        number: 1,
+        preview: "fan 1".into(),
+        size: 5,
+        redelivered: false,
+        resent: false,
+        persistent,
+        offset: None,
+        delivery_count: None,
+        copy: None,
+        details: Vec::new(),
+        needs_ack: true,
+        settled: None,
+    };
+    let start = CardAction::Started { generation: 0, status: burrow::ui::CardStatus::Starting("connecting".into()), replay: None };
+    let arrivals = Arrivals { shown: vec![shown], received: 1, ..Arrivals::default() };
+    // As the card's hook tells it: a crash or a stop is the card's own doing.
+    let end = match status {
+        burrow::ui::CardStatus::Crashed | burrow::ui::CardStatus::Stopped => CardAction::Returned(status),
+        status => CardAction::Status(0, status),
+    };
+    let card = Rc::new(card).reduce(start).reduce(CardAction::Arrived(0, arrivals)).reduce(end);
+    card.entries.newest(1).into_iter().find_map(|e| match e {
+        CardEntry::Delivery(shown) => shown.settled.map(|s| s.words()),
+        CardEntry::Replay { .. } => None,
+    })
+}
+
+/// Regression (QA, a broker restart): every unacked delivery was marked
+/// "returned to the queue" on a lost connection, also a message that was not
+/// persistent (gone with the broker's restart).
+#[wasm_bindgen_test]
+fn a_lost_connection_does_not_claim_a_transient_message_went_back() {
+    use burrow::ui::{CardState, CardStatus};
+    let lost = || CardStatus::Reconnecting { reason: "STOMP died".into(), attempt: 1, seconds: 1 };
+    let mark = card_holding_one(CardState::default(), false, lost()).unwrap_or_default();
+    assert_eq!(mark, "returned to the queue unless the broker went down (not persistent)");
+    let mark = card_holding_one(CardState::default(), true, lost()).unwrap_or_default();
+    assert_eq!(mark, "returned to the queue unless the broker went down and the queue is not durable");
+    // A crash closes the connection itself: the broker is up and takes it back.
+    let mark = card_holding_one(CardState::default(), false, CardStatus::Crashed).unwrap_or_default();
+    assert_eq!(mark, "returned to the queue");
+}
+
+/// A durable subscription's persistent message survives a restart: said plainly;
+/// a transient subscription's queue goes with any connection, and its message too.
+#[wasm_bindgen_test]
+fn a_cards_marks_follow_what_its_queue_keeps() {
+    use burrow::ui::{CardState, CardStatus, QueueLife};
+    let lost = || CardStatus::Reconnecting { reason: "STOMP died".into(), attempt: 1, seconds: 1 };
+    let durable = || CardState::reading(QueueLife::Durable);
+    assert_eq!(card_holding_one(durable(), true, lost()).unwrap_or_default(), "returned to the queue");
+    let mark = card_holding_one(durable(), false, lost()).unwrap_or_default();
+    assert_eq!(mark, "returned to the queue unless the broker went down (not persistent)");
+    let transient = || CardState::reading(QueueLife::Transient);
+    for status in [lost(), CardStatus::Crashed] {
+        let mark = card_holding_one(transient(), true, status).unwrap_or_default();
+        assert_eq!(mark, "lost: its transient queue went with the connection");
+    }
+    let cancelled = CardStatus::Ended("RabbitMQ cancelled the consumer (was its queue deleted?)".into());
+    let mark = card_holding_one(durable(), true, cancelled).unwrap_or_default();
+    assert_eq!(mark, "returned to the queue unless the queue was deleted");
+}

@@ -28,7 +28,10 @@ use yew::prelude::*;
 
 pub use chart::{rate_scale, RateChart, RateChartProps, RateSample};
 pub use connection::{ConnectionPanel, StatusLine};
-pub use consumer::{status_words, CardAction, CardState, CardStatus, ConsumerCard, ConsumersPanel, DELIVERY_LOG_LIMIT};
+pub use consumer::{
+    status_words, Arrivals, CardAction, CardEntry, CardState, CardStatus, ConsumerCard, ConsumersPanel, QueueLife, Settlement,
+    Shown, Unless, DELIVERY_LOG_LIMIT,
+};
 pub use fields::whole_number;
 pub use guide::{progress_lines, Guide, Lesson, LessonAction, ProgressLine, LESSONS};
 pub use live::LiveHandles;

@@ -183,7 +183,7 @@ fn delivery_item(props: &DeliveryItemProps) -> Html {
                     { format!("delivered {count}× before") }
                 </span>
             }
-            if let Some(how) = &shown.settled { <span class="badge good" data-testid="settled">{ how.words() }</span> }
+            if let Some(how) = &shown.settled { <span class={classes!("badge", how.tone())} data-testid="settled">{ how.words() }</span> }
             if shown.unsettled() && props.live {
                 <span class="actions">
                     { button(SettleChoice::Ack, "Ack", "") }

@@ -10,7 +10,7 @@ use crate::reliable::Delivery;
 
 use super::super::log::BoundedLog;
 use super::super::properties::property_rows;
-use super::super::state::{CardPhase, ConsumerProgress};
+use super::super::state::{CardPhase, ConsumerProgress, ConsumerSource, ConsumerSpec};
 
 /// How many deliveries a consumer card keeps on screen; the rest are counted.
 pub const DELIVERY_LOG_LIMIT: usize = 50;
@@ -30,9 +30,15 @@ pub enum Settlement {
     Rejected,
     /// Its connection was gone when acked: RabbitMQ redelivers it, marked.
     Stale,
-    /// Never acked, and its connection ended (a crash, a lost connection, a
-    /// stop): RabbitMQ put it back in the queue.
+    /// Never acked, and the card closed its connection (a crash, a stop) while
+    /// RabbitMQ stayed up: RabbitMQ put it back in the queue.
     ReturnedToQueue,
+    /// Never acked, and its connection was lost or its consumer ended: back in
+    /// the queue, unless what the card cannot see took it (the caveat).
+    ReturnedUnless(Unless),
+    /// Never acked, on a transient subscription: its queue, and the message with
+    /// it, went with the connection.
+    LostWithQueue,
     /// The ack was refused, in words.
     Refused(String),
 }
@@ -46,7 +52,83 @@ impl Settlement {
             Settlement::Rejected => "rejected".to_owned(),
             Settlement::Stale => "stale: will be redelivered".to_owned(),
             Settlement::ReturnedToQueue => "returned to the queue".to_owned(),
+            Settlement::ReturnedUnless(unless) => format!("returned to the queue unless {}", unless.words()),
+            Settlement::LostWithQueue => "lost: its transient queue went with the connection".to_owned(),
             Settlement::Refused(words) => words.clone(),
+        }
+    }
+
+    /// Its badge's class: a hedge is a warning, a loss bad.
+    pub fn tone(&self) -> &'static str {
+        match self {
+            Settlement::ReturnedUnless(_) => "warn",
+            Settlement::LostWithQueue => "bad",
+            _ => "good",
+        }
+    }
+}
+
+/// What may have taken an unacked message the card marks returned: the card sees
+/// a lost connection, not whether the broker went down with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unless {
+    /// Not persistent: a broker restart drops it, from any queue.
+    NotPersistent,
+    /// Persistent, on a queue the card does not know to be durable: a broker
+    /// restart drops a non-durable queue with all it holds.
+    QueueNotDurable,
+    /// RabbitMQ ended the consumer (a deleted queue cancels its consumers, and
+    /// its messages go with it).
+    QueueDeleted,
+}
+
+impl Unless {
+    /// In words, after "returned to the queue unless".
+    pub fn words(self) -> &'static str {
+        match self {
+            Unless::NotPersistent => "the broker went down (not persistent)",
+            Unless::QueueNotDurable => "the broker went down and the queue is not durable",
+            Unless::QueueDeleted => "the queue was deleted",
+        }
+    }
+}
+
+/// What becomes of the queue a card reads when its connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueLife {
+    /// Durable for sure (a durable subscription's queue, a stream): it and its
+    /// persistent messages outlive a broker restart.
+    Durable,
+    /// A queue by name, whose durability the card does not know.
+    #[default]
+    Unknown,
+    /// A transient subscription's queue (auto-delete): it goes with the
+    /// connection, with what it held.
+    Transient,
+}
+
+impl QueueLife {
+    /// The queue `spec` reads.
+    pub fn of(spec: &ConsumerSpec) -> Self {
+        match &spec.source {
+            ConsumerSource::Exchange { durable_queue: None, .. } => QueueLife::Transient,
+            ConsumerSource::Exchange { durable_queue: Some(_), .. } => QueueLife::Durable,
+            ConsumerSource::Queue(_) if spec.stream_offset.is_some() => QueueLife::Durable,
+            ConsumerSource::Queue(_) => QueueLife::Unknown,
+        }
+    }
+
+    /// What became of an unacked delivery (`persistent` or not) when its card
+    /// came to `status`: only what is sure is said plainly.
+    fn fate(self, status: &CardStatus, persistent: bool) -> Settlement {
+        match (self, status) {
+            (QueueLife::Transient, _) => Settlement::LostWithQueue,
+            (_, CardStatus::Ended(_)) => Settlement::ReturnedUnless(Unless::QueueDeleted),
+            // A lost connection may be the broker going down, which keeps only
+            // persistent messages of durable queues.
+            (_, CardStatus::Reconnecting { .. }) if !persistent => Settlement::ReturnedUnless(Unless::NotPersistent),
+            (QueueLife::Unknown, CardStatus::Reconnecting { .. }) => Settlement::ReturnedUnless(Unless::QueueNotDurable),
+            _ => Settlement::ReturnedToQueue,
         }
     }
 }
@@ -239,6 +321,9 @@ pub struct CardState {
     /// subscription's last gap (what was published while its connection was
     /// down is lost), or a reply it could not send.
     pub note: Option<String>,
+    /// What becomes of its queue when its connection ends (what its unacked
+    /// deliveries' marks may claim).
+    pub queue_life: QueueLife,
 }
 
 impl Default for CardState {
@@ -253,11 +338,17 @@ impl Default for CardState {
             filtered_out: 0,
             generation: 0,
             note: None,
+            queue_life: QueueLife::default(),
         }
     }
 }
 
 impl CardState {
+    /// A new card reading a queue that lives as `queue_life` says.
+    pub fn reading(queue_life: QueueLife) -> Self {
+        CardState { queue_life, ..CardState::default() }
+    }
+
     /// Deliveries shown and still waiting for an ack.
     pub fn unacked_shown(&self) -> u64 {
         self.entries.count(|e| matches!(e, CardEntry::Delivery(s) if s.unsettled())) as u64
@@ -335,13 +426,13 @@ impl Reducible for CardState {
                 if matches!(next.status, CardStatus::Crashed | CardStatus::Stopped | CardStatus::Ended(_)) => {}
             CardAction::Status(_, status) => {
                 if matches!(status, CardStatus::Reconnecting { .. } | CardStatus::Ended(_)) {
-                    return_unacked(&mut next.entries);
+                    return_unacked(&mut next.entries, &status, next.queue_life);
                     next.hidden_unacked = 0;
                 }
                 next.status = status;
             }
             CardAction::Returned(status) => {
-                return_unacked(&mut next.entries);
+                return_unacked(&mut next.entries, &status, next.queue_life);
                 next.hidden_unacked = 0;
                 next.status = status;
             }
@@ -363,7 +454,7 @@ impl Reducible for CardState {
                 }
                 // Deliveries still buffered when it crashed or stopped went back too.
                 if matches!(next.status, CardStatus::Crashed | CardStatus::Stopped | CardStatus::Ended(_)) {
-                    return_unacked(&mut next.entries);
+                    return_unacked(&mut next.entries, &next.status, next.queue_life);
                     next.hidden_unacked = 0;
                 }
             }
@@ -382,12 +473,13 @@ impl Reducible for CardState {
     }
 }
 
-/// Marks every delivery still waiting for an ack as returned to the queue.
-fn return_unacked(entries: &mut BoundedLog<CardEntry>) {
+/// Marks every delivery still waiting for an ack with what became of it when
+/// the card came to `status` (see [`QueueLife::fate`]).
+fn return_unacked(entries: &mut BoundedLog<CardEntry>, status: &CardStatus, life: QueueLife) {
     entries.update_all(|e| {
         if let CardEntry::Delivery(shown) = e {
             if shown.unsettled() {
-                shown.settled = Some(Settlement::ReturnedToQueue);
+                shown.settled = Some(life.fate(status, shown.persistent));
             }
         }
     });

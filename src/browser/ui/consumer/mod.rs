@@ -14,7 +14,9 @@ use super::fields::{on_change, use_draft, whole_number, Draft, TextField};
 use super::state::{Action, ConsumerSource, NewConsumer, Workbench};
 
 pub use card::{status_words, ConsumerCard};
-pub use card_state::{CardAction, CardState, CardStatus, DELIVERY_LOG_LIMIT};
+pub use card_state::{
+    Arrivals, CardAction, CardEntry, CardState, CardStatus, QueueLife, Settlement, Shown, Unless, DELIVERY_LOG_LIMIT,
+};
 pub(crate) use offset::{read_offset, OFFSET_CHOICES};
 
 /// The consumer form as typed.

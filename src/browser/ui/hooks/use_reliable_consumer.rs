@@ -15,7 +15,7 @@ use crate::reliable::{AckError, AckHandle, ConnectionEvent, Consumer, ReliableCo
 
 use super::super::actions::explain_close;
 use super::super::consumer::card_state::{
-    Arrivals, CardAction, CardState, CardStatus, SettleChoice, Settlement, Shown, DELIVERY_LOG_LIMIT,
+    Arrivals, CardAction, CardState, CardStatus, QueueLife, SettleChoice, Settlement, Shown, DELIVERY_LOG_LIMIT,
 };
 use super::super::state::{ConnectionSettings, ConsumerSpec};
 
@@ -56,7 +56,8 @@ pub struct ConsumerHandle {
 /// for each replay, crashed or stopped when the spec says so.
 #[hook]
 pub fn use_reliable_consumer(spec: &ConsumerSpec, settings: Option<ConnectionSettings>, urls: Vec<String>) -> ConsumerHandle {
-    let state = use_reducer(CardState::default);
+    let life = QueueLife::of(spec);
+    let state = use_reducer(move || CardState::reading(life));
     let live: Shared = use_mut_ref(CardLive::default);
     {
         let (state, live, spec) = (state.clone(), live.clone(), spec.clone());
