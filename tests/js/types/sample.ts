@@ -39,6 +39,7 @@ import init, {
   type ConnectOptions,
   type Credentials,
   type ConsumeOptions,
+  type MessagesOptions,
   type Message,
   type MessageIterator,
   type PublishOptions,
@@ -159,7 +160,8 @@ export async function sample(element: Element): Promise<void> {
   connection.consume("task_queue", (message) => void read(message), brokerAcks).cancel();
   connection.messages({ exchange: "logs" }, { prefetch: 5 }).cancel();
   connection.on("subscription-gap", (event) => void `${event.exchange} ${event.routingKey}`);
-  const messages: MessageIterator = connection.messages("task_queue", { prefetch: 5, ack: "auto" });
+  const windowed: MessagesOptions = { prefetch: 5, ack: "auto" };
+  const messages: MessageIterator = connection.messages("task_queue", windowed);
   for await (const message of messages) {
     read(message);
     if (messages.buffered > 4) break;
