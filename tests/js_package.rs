@@ -268,7 +268,7 @@ fn the_types_check_with_tsc_strict() {
         std::fs::copy(root().join("tests/js/types").join(file), app.join(file)).expect("copy the sample");
     }
     run(Command::new(node_tool("tsc")).args(["-p", "tsconfig.json"]).current_dir(&app), "tsc --strict --noEmit");
-    for types in ["index.d.ts", "widget.d.ts"] {
+    for types in ["index.d.ts", "errors.d.ts", "widget.d.ts"] {
         let text = std::fs::read_to_string(app.join("node_modules/burrow-rabbitmq").join(types)).expect("the types");
         let code = without_comments(&text);
         let any: Vec<&str> =
@@ -308,7 +308,7 @@ fn the_main_entry_has_no_yew_and_the_widget_its_own_wasm() {
     assert_eq!(manifest["exports"]["."]["types"], "./index.d.ts");
     assert_eq!(manifest["exports"]["./widget"]["default"], "./widget.js");
     let listing = run(Command::new("tar").arg("tzf").arg(tarball()), "tar tzf");
-    for file in ["package/index.js", "package/index.d.ts", "package/burrow_bg.wasm", "package/widget.js", "package/widget/burrow_widget_bg.wasm"] {
+    for file in ["package/index.js", "package/index.d.ts", "package/errors.d.ts", "package/burrow_bg.wasm", "package/widget.js", "package/widget/burrow_widget_bg.wasm"] {
         assert!(listing.lines().any(|line| line == file), "the tarball has {file}:\n{listing}");
     }
 }
