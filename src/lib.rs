@@ -98,15 +98,22 @@
 //! - `examples/plain_page` and `examples/yew_app`: two pages on the library alone
 //!   (`./burrow example plain_page`).
 //!
+//!
+//! # The browser types
+//!
+//! [`ReliableConnection`] and its `Consumer`, `Delivery` and `PublishConfirm`, the
+//! management client and the UI exist only in the wasm build; their documentation
+//! is built for that target:
+//! `cargo doc --target wasm32-unknown-unknown --no-default-features --open`.
+//!
 //! [`Stream`]: https://docs.rs/futures-core/latest/futures_core/stream/trait.Stream.html
 #![cfg_attr(
     target_arch = "wasm32",
     doc = "[`ReliableConnection`]: reliable::ReliableConnection"
 )]
-#![cfg_attr(
-    not(target_arch = "wasm32"),
-    doc = "[`ReliableConnection`]: https://docs.rs/burrow/latest/wasm32-unknown-unknown/burrow/reliable/struct.ReliableConnection.html"
-)]
+// Natively the type does not exist: the link goes to the section above that says
+// how to see it.
+#![cfg_attr(not(target_arch = "wasm32"), doc = "[`ReliableConnection`]: #the-browser-types")]
 #![warn(missing_docs)]
 
 mod sans_io;
@@ -118,7 +125,7 @@ pub use sans_io::{client, rabbit, stomp};
 /// A connection that survives outages: it reconnects with backoff, restores its
 /// consumers, and republishes from a bounded outbox whatever was not confirmed.
 ///
-/// The decisions live in the sans-IO [`Core`] (native and wasm, tested by a
+/// The decisions live in the sans-IO [`Core`](reliable::Core) (native and wasm, tested by a
 /// deterministic simulation); in the browser, `ReliableConnection` only drives it
 /// with a WebSocket and timers. Delivery is at-least-once: a message may arrive
 /// twice, and every such second copy is marked

@@ -1,5 +1,5 @@
-//! The browser side of a connection (wasm only): one WebSocket ([`Socket`]), the
-//! worker tick ([`Ticker`]) and the clock ([`now`]). It decides nothing: the one
+//! The browser side of a connection (wasm only): one WebSocket (`Socket`), the
+//! worker tick (`Ticker`) and the clock ([`now`]). It decides nothing: the one
 //! driver, `reliable::ReliableConnection`, feeds what they report to the core.
 //! A socket unsets its handlers before it closes, so no browser event ever calls
 //! into freed memory, and the worker tick ([`TICK_MS`]) keeps heart-beats on time

@@ -158,7 +158,7 @@ pub enum CloseReason {
     #[error("the broker sent a malformed frame: {0}")]
     Protocol(#[source] ProtocolError),
     /// DISCONNECT was sent and its receipt did not come within
-    /// [`ConnectOptions::disconnect_timeout`].
+    /// [`ConnectOptions::disconnect_timeout`](crate::client::ConnectOptions::disconnect_timeout).
     #[error("the broker did not confirm DISCONNECT within {}", Seconds(*.0))]
     DisconnectTimeout(Duration),
     /// The connection failed underneath for another reason, in the browser's words

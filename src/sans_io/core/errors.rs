@@ -116,10 +116,10 @@ pub enum DeclareError {
     Stopped,
 }
 
-/// Why a [`Core`] stopped.
+/// Why a [`Core`](crate::reliable::Core) stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {
-    /// [`Core::stop`] was called.
+    /// [`Core::stop`](crate::reliable::Core::stop) was called.
     Requested,
     /// The broker refused CONNECT in a way retrying cannot fix (credentials, vhost),
     /// or the options cannot be sent.

@@ -101,7 +101,7 @@ impl Default for Window {
     }
 }
 
-/// How a [`Core`] behaves.
+/// How a [`Core`](crate::reliable::Core) behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReliableOptions {
     /// Delays between reconnect attempts.
@@ -302,7 +302,7 @@ impl Acker {
 /// Where the core is, for a status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
-    /// [`Core::start`] not called yet.
+    /// [`Core::start`](crate::reliable::Core::start) not called yet.
     Idle,
     /// A socket is opening, or CONNECT was sent.
     Connecting {

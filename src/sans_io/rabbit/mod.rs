@@ -1,6 +1,6 @@
 //! The RabbitMQ mapping: pika's calls, as STOMP frames RabbitMQ's Web-STOMP understands.
 //!
-//! Sans-IO like [`crate::client`]: a [`Channel`] wraps a [`Session`] and each call
+//! Sans-IO like [`crate::client`]: a [`Channel`] wraps a [`Session`](crate::client::Session) and each call
 //! queues frames on it and returns the receipt that will confirm it. The browser
 //! transport awaits those receipts; native tests inspect the frames.
 //!

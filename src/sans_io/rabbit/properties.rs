@@ -225,7 +225,7 @@ impl BasicProperties {
 pub struct Delivery {
     /// The consumer it went to (pika's `consumer_tag`).
     pub consumer_tag: SubscriptionId,
-    /// What to pass to [`Channel::basic_ack`] or [`Channel::basic_nack`]; `None`
+    /// What to pass to [`Channel::basic_ack`](crate::rabbit::Channel::basic_ack) or [`Channel::basic_nack`](crate::rabbit::Channel::basic_nack); `None`
     /// for an auto-ack consumer.
     pub delivery_tag: Option<String>,
     /// Delivered before and not acknowledged (for example, its consumer crashed).

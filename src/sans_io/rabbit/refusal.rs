@@ -159,7 +159,7 @@ pub enum RabbitError {
     /// `x-queue-type` is not a type RabbitMQ 3.10 knows.
     #[error("{0:?} is not a queue type: use classic, quorum or stream")]
     UnknownQueueType(String),
-    /// [`QueueOptions::queue_type`] and the `x-queue-type` argument disagree.
+    /// [`QueueOptions::queue_type`](crate::rabbit::QueueOptions::queue_type) and the `x-queue-type` argument disagree.
     #[error("the queue type is {field} but the x-queue-type argument says {argument:?}")]
     ConflictingQueueTypes {
         /// The field.

@@ -174,7 +174,7 @@ impl Session {
         Ok(self.queue(frame, request, receipt))
     }
 
-    /// DISCONNECT with a receipt; the session closes with [`CloseReason::Disconnected`]
+    /// DISCONNECT with a receipt; the session closes with [`CloseReason::Disconnected`](crate::client::CloseReason::Disconnected)
     /// when it arrives, or with a transport reason if it does not come in time.
     pub fn disconnect(&mut self, now: Duration) -> Result<ReceiptId, ClientError> {
         self.advance(now);
