@@ -19,7 +19,7 @@ pub struct RateSample {
 pub struct RateChartProps {
     /// One sample per refresh, oldest first; the newest is drawn at "now".
     pub history: Vec<RateSample>,
-    /// How often the figures are read (ms): the time axis spans [`HISTORY`] readings.
+    /// How often the figures are read (ms): the time axis spans `HISTORY` readings.
     #[prop_or(2_000)]
     pub period_ms: u32,
 }

@@ -33,7 +33,7 @@ pub struct Live {
     routes: RefCell<BTreeMap<Destination, (RouteKnown, f64)>>,
 }
 
-/// A cheap, shared handle on [`Live`]; equal when it is the same workbench's.
+/// A cheap, shared handle on `Live`; equal when it is the same workbench's.
 #[derive(Clone, Default)]
 pub struct LiveHandles(Rc<Live>);
 
