@@ -1594,6 +1594,8 @@ macro_rules! fail {
 mod sim_rpc;
 #[path = "sim/exchanges.rs"]
 mod sim_exchanges;
+#[path = "sim/blame.rs"]
+mod sim_blame;
 
 fn describe_items(items: &[Decoded]) -> String {
     items
