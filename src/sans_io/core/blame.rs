@@ -1,7 +1,7 @@
 //! Which request the broker refused when it ended a session: the one its ERROR
 //! names, every message for an exchange it says is missing, the oldest declare or
-//! subscription it never answered, or (with no words at all) the messages in
-//! flight one at a time until one ends a connection alone.
+//! subscription it never answered, or (with no words at all) what was unanswered,
+//! sent again one at a time until one ends a connection alone.
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::client::{CloseReason, ReceiptId};
 use crate::rabbit::{ConsumeFrom, OutboxId, Refusal, RefusalKind};
 
-use super::{ConsumeError, Core, Current, DeclareError, Pending, PublishError, ReliableEvent};
+use super::{ConsumeError, ConsumerKey, Core, Current, DeclareError, Life, Pending, PublishError, ReliableEvent};
 
 impl Core {
     /// The broker ended a connected session on purpose: find the request it refused
@@ -53,41 +53,33 @@ impl Core {
                 }
             }
         }
-        // 3. The broker handles frames in order and answers a declare or a
-        //    subscription at once, so the oldest one still unanswered is what it
+        // 3. Without the broker's words, and with a next connection to come:
+        //    what was unanswered goes again one at a time (4, `blame_alone`).
+        //    RabbitMQ 3.10.8 loses the RECEIPTs of the valid subscriptions read
+        //    just before a fatal frame along with its ERROR, so the oldest request
+        //    unanswered may be innocent (seeds 7 and 84: valid SUBSCRIBEs, then a
+        //    SEND to a missing exchange, in one write, and no management API to
+        //    clear them).
+        //    Otherwise the broker handles frames in order and answers a declare or
+        //    a subscription at once, so the oldest one still unanswered is what it
         //    refused, and the ones after it were never read. A publish is answered
-        //    after its confirm, so an older one still unconfirmed could be the culprit
-        //    instead, unless the ERROR names a queue.
-        //    But RabbitMQ 3.10.8 drops the receipts of the subscriptions read just
-        //    before a fatal one: one blamed and cleared once (`cleared`) is passed
-        //    over, and blamed again only when nothing else can be. Still open: a
-        //    subscription is blamed before a fatal publish sent after it, and
-        //    without the management API nothing clears it (the random simulation
-        //    does not lose receipts yet for that reason; sending the suspects one
-        //    at a time, as step 4 does for publishes, would settle it).
-        let pending = || {
-            current.requests.iter().filter(|(_, r)| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
-        };
-        let cleared = |r: &Pending| matches!(r, Pending::Subscribe(key) if self.cleared.contains(key));
-        let oldest = pending()
-            .filter(|(_, r)| !cleared(r))
+        //    after its confirm, so an older one still unconfirmed could be the
+        //    culprit instead, unless the ERROR names a queue. (A one-off
+        //    connection without words has no next one to tell more: the same guess.)
+        if error.is_none() && self.settings.reconnect {
+            return self.blame_alone(now, current, refusal, reason);
+        }
+        let oldest = current
+            .requests
+            .iter()
+            .filter(|(_, r)| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
             .min_by_key(|(receipt, _)| sent_order(receipt))
-            .or_else(|| pending().min_by_key(|(receipt, _)| sent_order(receipt)).filter(|_| self.outbox.in_flight() == 0))
             .map(|(receipt, request)| (receipt.clone(), *request));
         if let Some((receipt, request)) = &oldest {
             let names_queue = error.is_some() && refusal.detail.contains("queue '");
             let older_publish =
                 self.outbox.in_flight_receipts().any(|(sent, _)| sent_order(sent) < sent_order(receipt));
             if names_queue || !older_publish {
-                // Without the broker's words it may have been an admin's forced close
-                // rather than a refusal: a consumer fails only when its subscription
-                // is what two connections in a row died on (a one-off connection
-                // has no second one).
-                if let (None, Pending::Subscribe(key)) = (error, request) {
-                    if self.settings.reconnect && self.suspects.insert(*key) {
-                        return false;
-                    }
-                }
                 current.requests.remove(receipt);
                 self.fail_request(now, *request, refusal, &current.url, reason);
                 return true;
@@ -96,7 +88,56 @@ impl Core {
         self.blame_in_flight(refusal, oldest.is_none(), reason)
     }
 
-    /// 4. No words: the messages in flight go one at a time until one ends two
+    /// 4. No words, and a next connection to come: RabbitMQ 3.10.8 loses the
+    ///    ERROR and, with it, the RECEIPTs it had not written yet (those of the
+    ///    valid SUBSCRIBEs read just before a fatal frame), so the oldest request
+    ///    unanswered is not always the one refused. What was unanswered goes
+    ///    again one at a time instead (subscriptions as `suspects`, publishes on
+    ///    `probation`; see `trial_waits`), and what then ends a connection
+    ///    alone is blamed: a subscription or a declare the first time it does
+    ///    (a subscription only once it was a suspect already: once could be an
+    ///    admin's close), a publish the second time (see `blame_in_flight`).
+    fn blame_alone(&mut self, now: Duration, current: &mut Current, refusal: Refusal, reason: &CloseReason) -> bool {
+        let pending: Vec<(ReceiptId, Pending)> = current
+            .requests
+            .iter()
+            .filter(|(_, r)| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
+            .map(|(receipt, request)| (receipt.clone(), *request))
+            .collect();
+        let alone = self.outbox.in_flight() == 0;
+        match pending.as_slice() {
+            [] => self.blame_in_flight(refusal, true, reason),
+            [(receipt, request)] if alone && self.blamed_alone(request) => {
+                current.requests.remove(receipt);
+                self.fail_request(now, *request, refusal, &current.url, reason);
+                true
+            }
+            _ => {
+                // A declare is not sent again: its facts explain it (`settle_link`).
+                for (_, request) in &pending {
+                    if let Pending::Subscribe(key) = request {
+                        if self.consumers.contains_key(key) {
+                            self.suspects.insert(*key);
+                        }
+                    }
+                }
+                self.probation.extend(self.outbox.in_flight_ids());
+                false
+            }
+        }
+    }
+
+    /// Whether `request`, the only one unanswered when a connection ended
+    /// without words, is what the broker refused.
+    fn blamed_alone(&self, request: &Pending) -> bool {
+        match request {
+            Pending::Subscribe(key) => self.suspects.contains(key),
+            Pending::Declare(_) => true,
+            Pending::Unsubscribe(_) => false,
+        }
+    }
+
+    /// 5. The messages in flight go one at a time until one ends two
     ///    connections alone, which is then the one refused (once could be a node
     ///    shutting down whose words were lost). `alone`: no declare or subscription
     ///    was pending either.
@@ -123,6 +164,37 @@ impl Core {
                 self.probation.extend(many.iter().copied());
                 false
             }
+        }
+    }
+
+    /// One at a time, while suspects or messages on probation are on trial (see
+    /// `blame_alone`): whether consumer `key` must wait to subscribe on
+    /// `current`: it is a suspect and something else awaits its answer there.
+    pub(super) fn trial_waits(&self, current: &Current, key: ConsumerKey) -> bool {
+        self.suspects.contains(&key) && (awaits_answer(current) || self.outbox.in_flight() > 0)
+    }
+
+    /// Whether publishes must wait on `current`: a suspect's subscription is not
+    /// answered yet, or a message on probation would not go alone.
+    pub(super) fn trial_holds_publishes(&self, current: &Current) -> bool {
+        let suspect_unanswered =
+            self.suspects.iter().any(|key| self.consumers.get(key).is_some_and(|spec| !spec.ready));
+        suspect_unanswered || (!self.probation.is_empty() && awaits_answer(current))
+    }
+
+    /// The next suspect subscribes, alone, once nothing else awaits its answer.
+    pub(super) fn next_suspect(&mut self, now: Duration) {
+        if self.suspects.is_empty() || self.life != Life::Running {
+            return;
+        }
+        let Some(current) = self.current.as_ref().filter(|c| c.takes_requests()) else { return };
+        if awaits_answer(current) || self.outbox.in_flight() > 0 {
+            return;
+        }
+        let next =
+            self.suspects.iter().copied().find(|key| self.consumers.get(key).is_some_and(|spec| spec.sub.is_none()));
+        if let Some(key) = next {
+            self.subscribe(now, key);
         }
     }
 
@@ -219,6 +291,11 @@ fn closed_without_words(what: &str, reason: &CloseReason, check: &str) -> Refusa
 /// `receipt-10` before `receipt-9`).
 pub(super) fn sent_order(receipt: &ReceiptId) -> (usize, &str) {
     (receipt.0.len(), receipt.0.as_str())
+}
+
+/// Whether a declare or a subscription awaits its answer on `current`.
+fn awaits_answer(current: &Current) -> bool {
+    current.requests.values().any(|r| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
 }
 
 /// The exchange in RabbitMQ's "NOT_FOUND - no exchange 'x' in vhost '/'".

@@ -186,9 +186,22 @@ impl Core {
         self.status(ConnectionEvent::ConsumerFailed { consumer, error });
     }
 
+    /// Subscribes each of `keys`, the suspects last: a suspect goes only once
+    /// nothing else awaits its answer (see `blame`), so one of them may go now.
+    pub(super) fn subscribe_all(&mut self, now: Duration, mut keys: Vec<ConsumerKey>) {
+        if !self.suspects.is_empty() {
+            keys.sort_by_key(|key| self.suspects.contains(key));
+        }
+        for key in keys {
+            self.subscribe(now, key);
+        }
+    }
+
+    /// SUBSCRIBE for consumer `key` on the current link, if it takes requests
+    /// (a suspect waits its turn, see `blame`).
     pub(super) fn subscribe(&mut self, now: Duration, key: ConsumerKey) {
         let Some(mut current) = self.current.take() else { return };
-        if current.takes_requests() {
+        if current.takes_requests() && !self.trial_waits(&current, key) {
             let sub = self.subscribe_on(now, &mut current, key);
             if let (Some(sub), Some(spec)) = (sub, self.consumers.get_mut(&key)) {
                 spec.sub = Some(sub);
@@ -231,6 +244,7 @@ impl Core {
             }
             Err(error) => {
                 self.consumers.remove(&key);
+                self.suspects.remove(&key);
                 self.consumer_failed(key, ConsumeError::Invalid(error), true);
                 None
             }

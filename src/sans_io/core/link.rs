@@ -136,9 +136,7 @@ impl Core {
         self.plan_renewal(now);
         self.status(ConnectionEvent::Connected { link, url, info });
         let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
-        for key in keys {
-            self.subscribe(now, key);
-        }
+        self.subscribe_all(now, keys);
     }
 
     pub(super) fn on_receipt(&mut self, now: Duration, id: ReceiptId, request: Request) {
@@ -209,6 +207,12 @@ impl Core {
             && reason.fault() == Fault::Broker
             && !self.credentials_expired(now)
             && self.blame(now, &mut current, &reason);
+        if !current.connected {
+            // A node that takes no connection after a message ended one alone was
+            // going away, its words lost (a clean shutdown's connection_forced),
+            // rather than refusing it: its lone deaths start over.
+            self.lone_deaths.clear();
+        }
         self.settle_link(now, &mut current, &reason);
         self.calls_link_lost(&reason);
         self.outbox.connection_lost();

@@ -253,8 +253,9 @@ pub struct Core {
     /// Publishes waiting for room in the outbox, in the order they came.
     waiting: VecDeque<(OutboxId, CheckedPublish)>,
     /// Messages in flight when the broker last ended a connection without saying
-    /// which request it refused: they go one at a time until each is confirmed or
-    /// ends a connection alone (then it is the one refused).
+    /// which request it refused: they go one at a time, each alone (after the
+    /// suspects), until each is confirmed or ends two connections alone (then it
+    /// is the one refused).
     probation: Set<OutboxId>,
     /// Messages on probation that ended a connection alone once: a second time,
     /// they are what the broker refuses.
@@ -263,13 +264,14 @@ pub struct Core {
     /// Consumers that are over and whose reader has not seen the end yet: `None`
     /// cancelled, `Some` refused.
     ended: Map<ConsumerKey, Option<ConsumeError>>,
-    /// Consumers whose subscription was pending when the broker last ended a
-    /// connection without saying why: a second time, they are what it refuses.
+    /// Consumers whose subscription was pending when the broker ended a
+    /// connection without saying why: they subscribe one at a time, each alone,
+    /// until each is answered or ends a connection alone (then it is the one
+    /// refused).
     suspects: Set<ConsumerKey>,
     /// Consumers blamed once and cleared by the management API (their queue is
-    /// there as subscribed): RabbitMQ 3.10.8 drops the receipts of the
-    /// subscriptions sent just before a fatal one, so the oldest one unanswered
-    /// is not always what it refused. Blamed again, they fail.
+    /// there as subscribed), or blamed once for an exchange the facts cannot
+    /// tell about: they go on once; blamed again, they fail.
     cleared: Set<ConsumerKey>,
     next_consumer: u64,
     /// Declares awaiting their answer: what was declared, to explain a refusal.

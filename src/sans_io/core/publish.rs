@@ -109,9 +109,14 @@ impl Core {
     }
 
     /// Sends what the outbox holds, as far as the window allows.
+    /// Suspects on trial go first, one at a time (see `blame`).
     pub(super) fn flush(&mut self, now: Duration) {
+        self.next_suspect(now);
         // A renewal's old link still awaits confirms: publishing moves over after them.
         if self.life != Life::Running || self.renewal_holds_publishes() {
+            return;
+        }
+        if self.current.as_ref().is_some_and(|c| self.trial_holds_publishes(c)) {
             return;
         }
         let Some(current) = self.current.as_mut().filter(|c| c.connected && c.planned.is_none()) else { return };

@@ -384,6 +384,8 @@ impl Core {
         self.plan_renewal(now);
         self.status(ConnectionEvent::Renewed { old: old_id, link, url, info });
         for key in ready {
+            // Answered on the new link: no longer on trial.
+            self.suspects.remove(&key);
             self.status(ConnectionEvent::ConsumerReady(key));
         }
         self.continue_retiring(now);
@@ -492,9 +494,7 @@ impl Core {
         self.settle_retiring(&mut old, Some(&reason));
         // Transient exchange subscriptions move now (see `waits_for_old`).
         let keys: Vec<ConsumerKey> = self.consumers.iter().filter(|(_, spec)| spec.sub.is_none()).map(|(key, _)| *key).collect();
-        for key in keys {
-            self.subscribe(now, key);
-        }
+        self.subscribe_all(now, keys);
         self.flush(now);
     }
 
@@ -556,13 +556,19 @@ impl Core {
             self.plan_renewal(now);
             self.status(ConnectionEvent::Connected { link: id, url, info });
             let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
+            let mut unsubscribed = Vec::new();
             for key in keys {
                 match self.consumers.get(&key).map(|spec| (spec.sub.is_some(), spec.ready)) {
-                    Some((false, _)) => self.subscribe(now, key),
-                    Some((true, true)) => self.status(ConnectionEvent::ConsumerReady(key)),
+                    Some((false, _)) => unsubscribed.push(key),
+                    Some((true, true)) => {
+                        // Answered there: no longer on trial.
+                        self.suspects.remove(&key);
+                        self.status(ConnectionEvent::ConsumerReady(key));
+                    }
                     _ => {}
                 }
             }
+            self.subscribe_all(now, unsubscribed);
             self.flush(now);
         }
         true

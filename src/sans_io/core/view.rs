@@ -55,4 +55,12 @@ impl Core {
     pub fn consumers(&self) -> impl Iterator<Item = ConsumerKey> + '_ {
         self.consumers.keys().copied()
     }
+
+    /// Whether `consumer` is on trial: its subscription was unanswered when the
+    /// broker ended a connection without saying why, so it subscribes again
+    /// alone, once nothing else awaits an answer, until the broker answers it
+    /// (or it ends a connection alone: then it is the one refused).
+    pub fn on_trial(&self, consumer: ConsumerKey) -> bool {
+        self.suspects.contains(&consumer)
+    }
 }
