@@ -258,7 +258,8 @@ pub struct Core {
     /// is the one refused).
     probation: Set<OutboxId>,
     /// Messages on probation that ended a connection alone once: a second time,
-    /// they are what the broker refuses.
+    /// they are what the broker refuses. Forgotten when an attempt then cannot
+    /// connect (the node was going away, not refusing).
     lone_deaths: Set<OutboxId>,
     consumers: Map<ConsumerKey, ConsumerSpec>,
     /// Consumers that are over and whose reader has not seen the end yet: `None`
