@@ -4089,10 +4089,12 @@ fn simulation_runs() {
 /// declare cut by `connection_forced` was called refused), 38726 (a side
 /// connection's CONNECT whose token expired on the way was called refused),
 /// 46126 (the same with credentials revoked), 74353 (a renewal's successor that
-/// never opened taken over when the old link died: its deadline already past).
+/// never opened taken over when the old link died: its deadline already past),
+/// 23438 and 126333 (a valid message alone in flight blamed after two clean
+/// restarts whose words were lost, the node down in between).
 #[test]
 fn seeds_that_found_defects() {
-    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353] {
+    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333] {
         run_seed(seed, false);
     }
 }
