@@ -98,7 +98,7 @@ fn filter_value(tag: u64) -> Option<&'static str> {
 }
 use burrow::reliable::{
     AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId,
-    LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions, Alarm, Pacing, Phase, StopReason, Taken, Window,
+    ExchangeLookUp, LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions, Alarm, Pacing, Phase, StopReason, Taken, Window,
     HELD_BACK_AFTER,
 };
 use burrow::stomp::{encode, Command, Decoded, Decoder, Frame, Limits};
@@ -1545,6 +1545,8 @@ struct Sim {
     waiting: VecDeque<OutboxId>,
     /// Management API look-ups to answer: when, and the question.
     lookups: Vec<(Duration, QueueLookUp)>,
+    /// Exchange look-ups waiting for their answer.
+    exchange_lookups: Vec<(Duration, ExchangeLookUp)>,
     /// Credentials answers to give: when, for which request, what.
     creds_due: Vec<(Duration, CredentialsId, Result<Credentials, String>)>,
     /// Links a planned reconnect is ending.
@@ -1700,6 +1702,7 @@ impl Sim {
             readable: BTreeSet::new(),
             waiting: VecDeque::new(),
             lookups: Vec::new(),
+            exchange_lookups: Vec::new(),
             creds_due: Vec::new(),
             renewing: HashSet::new(),
             renewed: HashSet::new(),
@@ -1911,6 +1914,14 @@ impl Sim {
                 self.stats.lookups += 1;
                 let due = self.now + ms(self.rng.below(self.cfg.lookup_delay + 1));
                 self.lookups.push((due, question));
+            }
+            Action::ExchangeLookUp(question) => {
+                if !self.urls.contains(&question.url) || question.exchange.is_empty() || question.vhost != "/" {
+                    fail!(self, "a look-up of {question:?}");
+                }
+                self.stats.lookups += 1;
+                let due = self.now + ms(self.rng.below(self.cfg.lookup_delay + 1));
+                self.exchange_lookups.push((due, question));
             }
             Action::Close { link, code, reason } => {
                 if !(code == 1000 || (3000..=4999).contains(&code)) {
@@ -2672,6 +2683,9 @@ impl Sim {
         for (due, _) in &self.lookups {
             consider(*due);
         }
+        for (due, _) in &self.exchange_lookups {
+            consider(*due);
+        }
         for (due, _, _) in &self.creds_due {
             consider(*due);
         }
@@ -2820,6 +2834,18 @@ impl Sim {
             };
             vlog!(self, "look-up of {} answered {facts:?}", question.queue);
             self.call(|c, now| c.handle_queue_facts(now, question.id, facts));
+        }
+        let (due, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.exchange_lookups).into_iter().partition(|(at, _)| *at <= now);
+        self.exchange_lookups = later;
+        for (_, question) in due {
+            let exists = if self.rng.chance(self.cfg.lookup_fails) {
+                Err("the management API is unreachable".to_owned())
+            } else {
+                Ok(self.broker.ex.kinds.contains_key(&question.exchange))
+            };
+            vlog!(self, "look-up of exchange {} answered {exists:?}", question.exchange);
+            self.call(|c, now| c.handle_exchange_facts(now, question.id, exists));
         }
     }
 
@@ -4355,9 +4381,10 @@ fn invalid_publishes_are_refused_in_words_and_the_next_is_confirmed() {
     assert!(sim.core.outbox().is_empty());
 }
 
-fn missing_exchange_fails_alone(lose_error: u64) {
+fn missing_exchange_fails_alone(lose_error: u64, management: bool) {
     let mut sim = Sim::scripted();
     sim.broker.lose_error = lose_error;
+    sim.cfg.lookup_fails = if management { 0 } else { 100 };
     sim.connect();
     let before = sim.publish().expect("publish");
     let doomed = sim.publish_with("nope", "k", PubKind::MissingExchange, 0).expect("publish");
@@ -4377,10 +4404,16 @@ fn missing_exchange_fails_alone(lose_error: u64) {
             _ => None,
         })
         .expect("refused");
-    // With the ERROR frame it fails on the spot; without it, it goes alone on the
-    // next connections and fails when it ended two of them alone (one could have
-    // been a node shutting down). Never more.
-    let (sends, says) = if lose_error == 0 { (1, "no exchange 'nope'") } else { (3, "without saying why") };
+    // With the ERROR frame it fails on the spot; without it, the management API
+    // says the exchange is missing while the next connection is made (regression:
+    // it took three connections, each a gap for transient subscriptions).
+    // Without either, it goes alone on the next connections and fails when it
+    // ended two of them alone (one could have been a node shutting down). Never more.
+    let (sends, says) = match (lose_error, management) {
+        (0, _) => (1, "no exchange 'nope'"),
+        (_, true) => (1, "NOT_FOUND - no exchange 'nope' in vhost '/'"),
+        (_, false) => (3, "without saying why"),
+    };
     assert!(refusal.to_string().contains(says), "{refusal}");
     assert_eq!(sim.broker.sends_seen.get(&doomed_tag), Some(&sends), "sent {sends} time(s), not resent forever");
     let last = sim.publish().expect("publish");
@@ -4392,12 +4425,17 @@ fn missing_exchange_fails_alone(lose_error: u64) {
 
 #[test]
 fn a_publish_to_a_missing_exchange_fails_alone_with_the_error_frame() {
-    missing_exchange_fails_alone(0);
+    missing_exchange_fails_alone(0, true);
+}
+
+#[test]
+fn a_publish_to_a_missing_exchange_fails_after_one_connection_when_the_management_api_says_so() {
+    missing_exchange_fails_alone(100, true);
 }
 
 #[test]
 fn a_publish_to_a_missing_exchange_fails_alone_when_only_stomp_died_arrives() {
-    missing_exchange_fails_alone(100);
+    missing_exchange_fails_alone(100, false);
 }
 
 #[test]

@@ -19,7 +19,7 @@ use super::rpc::CallSink;
 use crate::management::ManagementApi;
 use crate::rabbit::OutboxId;
 use crate::sans_io::core::{
-    Action, Alarm, CallId, ConnectionEvent, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId, LinkId, Phase, PublishError, QueueLookUp,
+    Action, Alarm, CallId, ConnectionEvent, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId, ExchangeLookUp, LinkId, Phase, PublishError, QueueLookUp,
     ReliableEvent, Warning,
 };
 use crate::transport::{now, Socket, SocketHandlers, Ticker};
@@ -152,6 +152,11 @@ impl Driver {
                 let options = self.core.connect_options();
                 let api = ManagementApi::for_connection(&question.url, self.management_url.as_deref(), options);
                 look_up(self.weak.clone(), api, self.provider.clone(), question);
+            }
+            Action::ExchangeLookUp(question) => {
+                let options = self.core.connect_options();
+                let api = ManagementApi::for_connection(&question.url, self.management_url.as_deref(), options);
+                look_up_exchange(self.weak.clone(), api, self.provider.clone(), question);
             }
             Action::Credentials { id, .. } => match self.provider.clone() {
                 Some(provider) => ask_provider(self.weak.clone(), &provider, id),
@@ -369,6 +374,31 @@ fn look_up(
         with_driver(&weak, |shared| {
             if let Ok(mut driver) = shared.try_borrow_mut() {
                 driver.core.handle_queue_facts(now(), question.id, facts);
+            }
+            pump(shared);
+        });
+    });
+}
+
+/// Asks the management API whether the exchange exists, then gives the core the answer.
+fn look_up_exchange(
+    weak: Weak<RefCell<Driver>>,
+    api: Option<ManagementApi>,
+    provider: Option<super::CredentialsProvider>,
+    question: ExchangeLookUp,
+) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let exists = match api {
+            Some(api) => fresh_credentials(api, provider)
+                .await
+                .exchange_exists(&question.vhost, &question.exchange)
+                .await
+                .map_err(|error| error.to_string()),
+            None => Err(format!("no management API is known for {}", question.url)),
+        };
+        with_driver(&weak, |shared| {
+            if let Ok(mut driver) = shared.try_borrow_mut() {
+                driver.core.handle_exchange_facts(now(), question.id, exists);
             }
             pump(shared);
         });

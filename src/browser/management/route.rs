@@ -108,6 +108,12 @@ impl ManagementApi {
     }
 
     /// An exchange's type, alternate exchange and bindings; `None` when it does not exist.
+    /// Whether `exchange` exists in `vhost`.
+    pub async fn exchange_exists(&self, vhost: &str, exchange: &str) -> Result<bool, ManagementError> {
+        let path = format!("/exchanges/{}/{}", component(vhost), component(exchange));
+        Ok(self.get(&path).await?.is_some())
+    }
+
     async fn exchange_facts(&self, vhost: &str, name: &str) -> Result<Option<ExchangeFacts>, ManagementError> {
         let path = format!("/exchanges/{}/{}", component(vhost), component(name));
         let Some(json) = self.get(&path).await? else { return Ok(None) };

@@ -26,6 +26,11 @@ impl Core {
         if refusal.is_connection_forced() {
             return false;
         }
+        // Without words, a missing exchange can be seen in the management API
+        // while the next connection is made.
+        if error.is_none() {
+            self.look_up_exchanges(&current.url);
+        }
         // 1. The ERROR names the request by its receipt.
         if let Some(receipt) = error.and_then(|e| e.receipt_id.as_ref()) {
             if let Some(request) = current.requests.remove(receipt) {
@@ -42,13 +47,7 @@ impl Core {
         //    awaiting its receipt, and is not what the broker refused.
         if refusal.kind == RefusalKind::NotFound {
             if let Some(exchange) = named_exchange(&refusal.detail) {
-                // Unsent ones too: the broker would refuse each the same way.
-                let doomed: Vec<OutboxId> =
-                    self.outbox.iter().filter(|(_, p)| p.exchange() == exchange).map(|(id, _)| id).collect();
-                if !doomed.is_empty() {
-                    for id in doomed {
-                        self.fail_publish(id, refusal.clone());
-                    }
+                if self.fail_publishes_to(&exchange, &refusal) {
                     return true;
                 }
             }
@@ -241,6 +240,17 @@ impl Core {
             }
             Pending::Unsubscribe(consumer) => self.emit(ReliableEvent::ConsumerCancelled(consumer)),
         }
+    }
+
+    /// Fails every publish to `exchange`, unsent ones too (the broker would refuse
+    /// each the same way); whether there was one.
+    pub(super) fn fail_publishes_to(&mut self, exchange: &str, refusal: &Refusal) -> bool {
+        let doomed: Vec<OutboxId> =
+            self.outbox.iter().filter(|(_, p)| p.exchange() == exchange).map(|(id, _)| id).collect();
+        for id in &doomed {
+            self.fail_publish(*id, refusal.clone());
+        }
+        !doomed.is_empty()
     }
 
     fn fail_publish(&mut self, publish: OutboxId, refusal: Refusal) {

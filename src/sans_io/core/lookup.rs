@@ -10,15 +10,18 @@
 use std::time::Duration;
 
 use crate::client::CloseReason;
-use crate::rabbit::{diagnose_consume, diagnose_declare, QueueFacts, QueueOptions, RefusalKind};
+use crate::rabbit::{diagnose_consume, diagnose_declare, QueueFacts, QueueOptions, Refusal, RefusalKind};
 
 use super::{
-    Action, ConsumeError, ConsumerKey, ConsumerSpec, Core, DeclareError, DeclareId, Life, LookUpId, QueueLookUp,
-    ReliableEvent,
+    Action, ConsumeError, ConsumerKey, ConsumerSpec, Core, DeclareError, DeclareId, ExchangeLookUp, Life, LookUpId,
+    QueueLookUp, ReliableEvent,
 };
 
 /// How long a look-up may take before the refusal comes out unexplained.
 pub const LOOK_UP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Most exchanges asked about at once: each is an HTTP request.
+const MAX_EXCHANGE_LOOK_UPS: usize = 4;
 
 /// A refusal waiting for the facts that explain it.
 #[derive(Debug, Clone)]
@@ -158,6 +161,51 @@ impl Core {
         self.after_look_up(now);
     }
 
+    /// Web-STOMP closed without saying why: asks whether the exchanges of the
+    /// publishes in flight exist (RabbitMQ 3.10.8 loses the `NOT_FOUND - no
+    /// exchange` ERROR). RabbitMQ's own `amq.` exchanges always do.
+    pub(super) fn look_up_exchanges(&mut self, url: &str) {
+        let mut exchanges: Vec<String> = Vec::new();
+        let in_flight: Vec<_> = self.outbox.in_flight_ids().collect();
+        for id in in_flight {
+            let Some(publish) = self.outbox.get(id) else { continue };
+            let exchange = publish.exchange();
+            if !exchange.is_empty() && !exchange.starts_with("amq.") && !exchanges.iter().any(|e| e == exchange) {
+                exchanges.push(exchange.to_owned());
+            }
+        }
+        for exchange in exchanges {
+            if self.exchange_lookups.len() >= MAX_EXCHANGE_LOOK_UPS {
+                break;
+            }
+            if self.exchange_lookups.values().any(|asked| *asked == exchange) {
+                continue;
+            }
+            self.next_lookup += 1;
+            let id = LookUpId(self.next_lookup);
+            self.exchange_lookups.insert(id, exchange.clone());
+            let vhost = self.options.host.clone();
+            self.actions.push_back(Action::ExchangeLookUp(ExchangeLookUp { id, url: url.to_owned(), vhost, exchange }));
+        }
+    }
+
+    /// The answer to [`super::Action::ExchangeLookUp`] `id`: whether the exchange
+    /// exists, or why the management API could not say. A missing exchange fails
+    /// every publish to it, in RabbitMQ's words; otherwise nothing changes.
+    pub fn handle_exchange_facts(&mut self, _now: Duration, id: LookUpId, exists: Result<bool, String>) {
+        let Some(exchange) = self.exchange_lookups.remove(&id) else { return };
+        if exists != Ok(false) || !matches!(self.life, Life::Running) {
+            return;
+        }
+        let vhost = &self.options.host;
+        let refusal = Refusal {
+            kind: RefusalKind::NotFound,
+            message: "not_found".to_owned(),
+            detail: format!("NOT_FOUND - no exchange '{exchange}' in vhost '{vhost}'"),
+        };
+        self.fail_publishes_to(&exchange, &refusal);
+    }
+
     /// [`super::Timer::LookUp`]: look-ups past their deadline stop counting.
     pub(super) fn look_up_timeout(&mut self, now: Duration) {
         let late: Vec<LookUpId> =
@@ -177,6 +225,8 @@ impl Core {
 
     /// Every refusal still waiting for its facts comes out as it is (stopping).
     pub(super) fn settle_lookups(&mut self) {
+        // Their answers change nothing once stopping.
+        self.exchange_lookups = crate::sans_io::map::Map::new();
         for (_, explain) in std::mem::take(&mut self.lookups) {
             self.unexplained(explain);
         }

@@ -95,8 +95,8 @@ pub use self::pacer::{Pacer, Pacing};
 pub use self::rpc::{reply_route, CallError, CallId, ReplyError, REPLY_TO};
 pub use self::timer::Timer;
 pub use self::types::{
-    Acker, Action, ConsumeOptions, ConsumerKey, DeclareId, LinkId, LookUpId, Phase, QueueLookUp, ReliableOptions,
-    Taken, Window, AUTO_ACK_DELAY, AUTO_ACK_WINDOW,
+    Acker, Action, ConsumeOptions, ConsumerKey, DeclareId, ExchangeLookUp, LinkId, LookUpId, Phase, QueueLookUp,
+    ReliableOptions, Taken, Window, AUTO_ACK_DELAY, AUTO_ACK_WINDOW,
 };
 
 use self::credentials::{Expiry, Fetching, Renewal};
@@ -280,6 +280,8 @@ pub struct Core {
     next_declare: u64,
     /// Refusals waiting for the management API's facts to be explained.
     lookups: Map<LookUpId, Explain>,
+    /// Exchanges asked about after a close without words (see `lookup`).
+    exchange_lookups: Map<LookUpId, String>,
     next_lookup: u64,
     /// Stopped (not by [`Core::stop`]) while refusals waited for their facts: the
     /// Stopped event waits for them, so it stays the last.
@@ -335,6 +337,7 @@ impl Core {
             declares: Map::new(),
             next_declare: 0,
             lookups: Map::new(),
+            exchange_lookups: Map::new(),
             next_lookup: 0,
             stop_after_lookups: None,
             side: None,

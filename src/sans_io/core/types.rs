@@ -50,6 +50,23 @@ pub struct QueueLookUp {
     pub queue: String,
 }
 
+/// A question for RabbitMQ's management API: does `exchange` exist in `vhost`?
+/// The core asks it when Web-STOMP closed without saying why while publishes to
+/// that exchange were in flight: a missing exchange then fails them at once, where
+/// finding the message by elimination takes two more connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeLookUp {
+    /// The id to answer with.
+    pub id: LookUpId,
+    /// The Web-STOMP URL of the connection that closed (where the management API
+    /// is, by RabbitMQ's defaults, unless the options name it).
+    pub url: String,
+    /// The virtual host.
+    pub vhost: String,
+    /// The exchange.
+    pub exchange: String,
+}
+
 /// What the driver must do: open or close sockets, or read the management API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -72,6 +89,9 @@ pub enum Action {
     /// Read the queue from RabbitMQ's management API and answer with
     /// [`super::Core::handle_queue_facts`] (also when it cannot be read).
     LookUp(QueueLookUp),
+    /// Ask the management API whether an exchange exists and answer with
+    /// [`super::Core::handle_exchange_facts`] (also when it cannot be read).
+    ExchangeLookUp(ExchangeLookUp),
     /// Call the credentials provider and answer with
     /// [`super::Core::handle_credentials`] (also when it fails), before the socket
     /// of a connection attempt to `url` opens.

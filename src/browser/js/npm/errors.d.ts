@@ -18,9 +18,11 @@ export declare class DeclareInvalidError extends BurrowError {}
 export declare class PublishInvalidError extends BurrowError {}
 /** RabbitMQ refused this message (a missing exchange, a `userId` other than the
  * login); the others go on. Such a refusal ends the connection, and RabbitMQ 3.10.8's
- * Web-STOMP loses the ERROR that names the message, so Burrow finds it by
- * elimination: measured, one such publish cost three reconnects before it was
- * rejected alone (more can go with it while other messages are in flight). Each
+ * Web-STOMP loses the ERROR that names the message. For a missing exchange Burrow
+ * asks the management API and rejects the message after that one reconnect;
+ * otherwise (a wrong `userId`, or no management API) it finds the message by
+ * elimination: measured, three reconnects before it was rejected alone (more can
+ * go with it while other messages are in flight). Each
  * reconnect is a `subscription-gap` for every transient exchange subscription
  * (what was routed to it meanwhile is lost) and redelivers every unacked message.
  * Hence: `exchangeDeclare` the exchange first (it does nothing when it exists as
