@@ -1,0 +1,111 @@
+//! The widget on a host page, through the DOM in headless Chromium: the host's
+//! own styles do not move it.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::{within, BROKER_URL, LOGIN};
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::Element;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().and_then(|w| w.document()).expect("a document")
+}
+
+/// Mounts a widget with these options (strings, and `panels`); returns its element.
+fn mount(options: &[(&str, &str)], panels: &[&str]) -> (Element, burrow::ui::widget::BurrowWidget) {
+    let element = document().create_element("div").expect("a div");
+    document().body().expect("a body").append_child(&element).expect("appended");
+    let object = js_sys::Object::new();
+    for (key, value) in options {
+        let value = match *value {
+            "false" => JsValue::FALSE,
+            value => JsValue::from_str(value),
+        };
+        js_sys::Reflect::set(&object, &JsValue::from_str(key), &value).expect("set");
+    }
+    let panels: js_sys::Array = panels.iter().map(|p| JsValue::from_str(p)).collect();
+    js_sys::Reflect::set(&object, &"panels".into(), &panels).expect("set");
+    let widget = burrow::ui::widget::mount(element.clone(), object.into());
+    (element, widget)
+}
+
+fn find(root: &Element, css: &str) -> Element {
+    root.query_selector(css).ok().flatten().unwrap_or_else(|| panic!("no `{css}` on the page"))
+}
+
+/// Waits (bounded) until `check` holds.
+async fn until(what: &str, check: impl Fn() -> bool) {
+    within(what, async {
+        while !check() {
+            TimeoutFuture::new(20).await;
+        }
+    })
+    .await;
+}
+
+/// `getComputedStyle(element)[property]`, through JavaScript (no web-sys feature for it).
+fn computed(element: &Element, property: &str) -> String {
+    let window = web_sys::window().expect("a window");
+    let get = js_sys::Reflect::get(&window, &"getComputedStyle".into()).expect("getComputedStyle");
+    let get: js_sys::Function = get.dyn_into().expect("a function");
+    let style = get.call1(&window, element).expect("a style");
+    let value = js_sys::Reflect::get(&style, &JsValue::from_str(property)).expect("a property");
+    value.as_string().unwrap_or_default()
+}
+
+/// Adds a `<style>` to the page's head; the caller removes it.
+fn add_style(css: &str) -> Element {
+    let style = document().create_element("style").expect("a style element");
+    style.set_text_content(Some(css));
+    document().head().expect("a head").append_child(&style).expect("appended");
+    style
+}
+
+/// What a host page's sheet may say about generic names (QA: a host's
+/// `.status { position: fixed }` put two widgets' status lines on top of each other).
+const HOSTILE: &str = "
+.card, .status, .grid, .panels, .note, .tab, .muted { position: fixed; top: 0; right: 0; display: flex;
+  flex-direction: row; width: 300px; float: left; margin: 40px; color: rgb(220, 20, 60); background: rgb(0, 0, 0); }
+h1, h2, label, button, table, section, p, form { position: fixed; text-transform: uppercase; color: rgb(220, 20, 60);
+  float: right; letter-spacing: 3px; }
+";
+
+/// Regression (QA W3): the widget's generic class names and its elements took
+/// the host page's rules (`.status`, `.card`, `h2`, `button`).
+#[wasm_bindgen_test]
+async fn a_hostile_host_sheet_does_not_move_the_widget() {
+    let ours = add_style(include_str!("../style.css"));
+    let hostile = add_style(HOSTILE);
+    let (page, mut widget) =
+        mount(&[("url", BROKER_URL), ("login", LOGIN), ("title", "Hostile host"), ("connect", "false")], &["connection", "queue"]);
+    until("the widget drawn", || page.query_selector("section.card").ok().flatten().is_some()).await;
+
+    let status = find(&page, "[data-testid='connection-status']");
+    assert_eq!(computed(&status, "position"), "static", "the status line stays in the flow");
+    assert_eq!(computed(&status, "backgroundColor"), "rgb(238, 240, 244)", "its own background");
+    let card = find(&page, "section.card");
+    assert_eq!(computed(&card, "position"), "static");
+    assert_eq!(computed(&card, "display"), "block", "a card is not the host's flex row");
+    assert_eq!(computed(&card, "backgroundColor"), "rgb(255, 255, 255)");
+    for css in ["h1", "section.card h2", "button[type='submit']", "label", "form.grid"] {
+        let element = find(&page, css);
+        assert_eq!(computed(&element, "position"), "static", "{css}");
+        assert_eq!(computed(&element, "float"), "none", "{css}");
+        assert_eq!(computed(&element, "textTransform"), "none", "{css}");
+        assert_ne!(computed(&element, "color"), "rgb(220, 20, 60)", "{css}");
+    }
+    // The widget's own rules still hold.
+    assert_eq!(computed(&find(&page, "form.grid"), "display"), "grid");
+    let label = find(&page, "form.grid label");
+    assert_eq!((computed(&label, "display"), computed(&label, "flexDirection")), ("flex".into(), "column".into()));
+    assert_eq!(computed(&find(&page, "button[type='submit']"), "backgroundColor"), "rgb(194, 65, 12)");
+    widget.unmount();
+    page.remove();
+    hostile.remove();
+    ours.remove();
+}
