@@ -1,14 +1,16 @@
 //! The widget on a host page, through the DOM in headless Chromium: the host's
-//! own styles do not move it.
+//! own styles do not move it, and its confirmations take the keyboard's focus.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
 
-use common::{within, BROKER_URL, LOGIN};
+use burrow::rabbit::QueueOptions;
+use burrow::reliable::{ReliableConnection, ReliableOptions};
+use common::{connect_options, fresh_name, management, within, BROKER_URL, LOGIN, PASSCODE};
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-use web_sys::Element;
+use web_sys::{Element, HtmlElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -108,4 +110,52 @@ async fn a_hostile_host_sheet_does_not_move_the_widget() {
     page.remove();
     hostile.remove();
     ours.remove();
+}
+
+fn active() -> Option<Element> {
+    document().active_element()
+}
+
+/// Presses Escape where the focus is (a keydown that bubbles, as a browser sends).
+fn press_escape() {
+    let window = web_sys::window().expect("a window");
+    let init = js_sys::Object::new();
+    js_sys::Reflect::set(&init, &"key".into(), &"Escape".into()).expect("set");
+    js_sys::Reflect::set(&init, &"bubbles".into(), &JsValue::TRUE).expect("set");
+    js_sys::Reflect::set(&init, &"cancelable".into(), &JsValue::TRUE).expect("set");
+    let class: js_sys::Function = js_sys::Reflect::get(&window, &"KeyboardEvent".into()).expect("KeyboardEvent").dyn_into().expect("a class");
+    let args = js_sys::Array::of2(&"keydown".into(), &init);
+    let event: web_sys::Event = js_sys::Reflect::construct(&class, &args).expect("an event").dyn_into().expect("an event");
+    let target: web_sys::EventTarget = active().map(Into::into).unwrap_or_else(|| document().into());
+    target.dispatch_event(&event).expect("dispatched");
+}
+
+/// Regression (QA F5): Delete… and Purge… opened their confirmation below the
+/// table, focus stayed on the row (39 Tabs to the confirm button), Escape did nothing.
+#[wasm_bindgen_test]
+async fn a_queue_confirmation_takes_the_focus_and_escape_gives_it_back() {
+    let queue = fresh_name("ui-confirm");
+    let declarer = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    within("declared", declarer.queue_declare(&queue, &QueueOptions::default())).await.expect("declared");
+    let (page, mut widget) = mount(&[("url", BROKER_URL), ("login", LOGIN), ("passcode", PASSCODE)], &["connection", "queues"]);
+    let row = format!("tr[data-queue='{queue}']");
+    until("the queue in the list", || page.query_selector(&row).ok().flatten().is_some()).await;
+    for tool in ["Purge", "Delete"] {
+        let opener = find(&page, &format!("button[aria-label='{tool} {queue}']"));
+        opener.clone().dyn_into::<HtmlElement>().expect("a button").click();
+        let inside = |css: &str| active().is_some_and(|a| a.closest(css).ok().flatten().is_some());
+        until(&format!("{tool}: the focus in the confirmation"), || inside("[data-testid='confirm']")).await;
+        let dialog = find(&page, "[data-testid='confirm']");
+        assert_eq!(dialog.get_attribute("role").as_deref(), Some("alertdialog"), "{tool}: announced as a dialog");
+        press_escape();
+        until(&format!("{tool}: Escape closes it"), || page.query_selector("[data-testid='confirm']").ok().flatten().is_none()).await;
+        until(&format!("{tool}: the focus back on the row's button"), || {
+            active().and_then(|a| a.get_attribute("aria-label")) == opener.get_attribute("aria-label")
+        })
+        .await;
+    }
+    widget.unmount();
+    page.remove();
+    let _ = management().delete_queue("/", &queue).await;
+    drop(declarer);
 }
