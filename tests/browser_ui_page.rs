@@ -1,5 +1,6 @@
 //! The widget on a host page, through the DOM in headless Chromium: the host's
-//! own styles do not move it, and its confirmations take the keyboard's focus.
+//! own styles do not move it, its confirmations take the keyboard's focus, and
+//! leaving the page while publishes wait in the outbox asks first.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -38,6 +39,10 @@ fn mount(options: &[(&str, &str)], panels: &[&str]) -> (Element, burrow::ui::wid
 
 fn find(root: &Element, css: &str) -> Element {
     root.query_selector(css).ok().flatten().unwrap_or_else(|| panic!("no `{css}` on the page"))
+}
+
+fn text(root: &Element, css: &str) -> String {
+    root.query_selector(css).ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
 }
 
 /// Waits (bounded) until `check` holds.
@@ -158,4 +163,49 @@ async fn a_queue_confirmation_takes_the_focus_and_escape_gives_it_back() {
     page.remove();
     let _ = management().delete_queue("/", &queue).await;
     drop(declarer);
+}
+
+/// Sends a `beforeunload` the page's handlers can cancel; true if one did
+/// (the browser would then ask before leaving).
+fn leaving_is_questioned() -> bool {
+    let event = document().create_event("Event").expect("an event");
+    event.init_event_with_bubbles_and_cancelable("beforeunload", false, true);
+    web_sys::window().expect("a window").dispatch_event(&event).expect("dispatched");
+    event.default_prevented()
+}
+
+/// Regression (QA F4): a reload with publishes in the outbox dropped them with no
+/// question, while the outbox line said "kept and sent again after a reconnect".
+#[wasm_bindgen_test]
+async fn leaving_with_publishes_in_the_outbox_asks_first() {
+    // Nothing listens there: the connection keeps retrying, the publish waits.
+    let (page, mut widget) =
+        mount(&[("url", "ws://127.0.0.1:9/ws"), ("login", LOGIN), ("passcode", PASSCODE), ("queue", "ui-unload")], &["connection", "producer"]);
+    let publish = || page.query_selector("section[aria-label='Producer'] button[type='submit']").ok().flatten();
+    let enabled = |b: &Element| !b.has_attribute("disabled");
+    until("Publish enabled while reconnecting", || publish().is_some_and(|b| enabled(&b))).await;
+    assert!(!leaving_is_questioned(), "an empty outbox keeps no one on the page");
+    publish().and_then(|b| b.dyn_into::<HtmlElement>().ok()).expect("a button").click();
+    until("one in the outbox", || text(&page, "[data-testid='outbox']").starts_with("outbox: 1 ")).await;
+    // The question comes with the page's next effects (yew runs them after drawing).
+    until("the browser asks before the outbox is lost", leaving_is_questioned).await;
+    let line = text(&page, "[data-testid='outbox']");
+    assert!(line.contains("lost if this page is closed"), "{line}");
+    // Disconnect fails what waited (Stopped): nothing is left to lose.
+    let disconnect = find(&page, "section[aria-label='Connection'] button[type='button']");
+    assert_eq!(disconnect.text_content().as_deref(), Some("Disconnect"));
+    disconnect.dyn_into::<HtmlElement>().expect("a button").click();
+    until("the outbox empty after Disconnect", || text(&page, "[data-testid='outbox']").starts_with("outbox: 0 ")).await;
+    until("no question with an empty outbox", || !leaving_is_questioned()).await;
+    // Publish again, and the widget goes: its question goes with it.
+    until("Connect", || find(&page, "section[aria-label='Connection'] button[type='submit']").text_content().as_deref() == Some("Connect")).await;
+    find(&page, "section[aria-label='Connection'] button[type='submit']").dyn_into::<HtmlElement>().expect("a button").click();
+    until("Publish enabled again", || publish().is_some_and(|b| enabled(&b))).await;
+    publish().and_then(|b| b.dyn_into::<HtmlElement>().ok()).expect("a button").click();
+    until("one in the outbox again", || text(&page, "[data-testid='outbox']").starts_with("outbox: 1 ")).await;
+    until("asked again", leaving_is_questioned).await;
+    widget.unmount();
+    page.remove();
+    // yew runs the widget's clean-ups on its scheduler.
+    until("the question gone with the widget", || !leaving_is_questioned()).await;
 }

@@ -12,6 +12,7 @@ mod guide;
 pub mod hooks;
 mod live;
 mod log;
+mod page;
 mod peek;
 mod producer;
 mod producer_draft;
@@ -36,6 +37,7 @@ pub use fields::whole_number;
 pub use guide::{progress_lines, Guide, Lesson, LessonAction, ProgressLine, LESSONS};
 pub use live::LiveHandles;
 pub use log::BoundedLog;
+pub use page::use_leave_guard;
 pub use producer::ProducerPanel;
 pub use publish::{Numbering, PublishRequest, COPY_HEADER};
 pub use queue::{parse_arguments, QueueFigures, QueuePanel};
@@ -113,6 +115,8 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
             }
         });
     }
+    // Publishes waiting for a confirm are lost with the page.
+    use_leave_guard(state.main.outbox.messages > 0);
     let panels = &props.config.panels;
     html! {
         <ContextProvider<LiveHandles> context={(*live).clone()}>

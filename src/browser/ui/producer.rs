@@ -198,7 +198,7 @@ fn publish_log(workbench: &Workbench) -> Html {
                     counts.published, counts.confirmed, counts.nowhere, counts.pending(), counts.failed) }
             </p>
             <p class="muted" data-testid="outbox">
-                { format!("outbox: {} waiting for a confirm ({} in flight, {} bytes); kept and sent again after a reconnect", outbox.messages, outbox.in_flight, outbox.bytes) }
+                { format!("outbox: {} waiting for a confirm ({} in flight, {} bytes); kept and sent again after a reconnect; lost if this page is closed", outbox.messages, outbox.in_flight, outbox.bytes) }
             </p>
             if let Some(since) = workbench.main.held_back_since {
                 <p class="held-back" role="status" data-testid="held-back">

@@ -299,6 +299,8 @@ fn main_connection(main: &MainConnection, action: &Action) -> Option<MainConnect
             next.connected = false;
             next.running = false;
             next.held_back_since = None;
+            // A stopped connection's outbox is gone: its publishes failed (Stopped).
+            next.outbox = OutboxStatus::default();
         }
         Action::Opening { .. }
         | Action::Connected { .. }
