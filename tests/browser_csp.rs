@@ -36,3 +36,27 @@ async fn a_heart_beat_worker_that_cannot_start_is_reported() {
     assert!(common::within("CONNECTED", connection.wait_connected()).await);
     connection.stop();
 }
+
+/// Regression (QA W4): the widget showed nothing when its heart-beat worker was
+/// refused (the UI dropped every connection Warning): the status read
+/// "Connected … heart-beat: we send 10000 ms" as if all were well.
+#[wasm_bindgen_test]
+async fn the_widget_shows_that_its_heart_beat_worker_did_not_start() {
+    forbid_workers();
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let element = document.create_element("div").expect("a div");
+    document.body().expect("a body").append_child(&element).expect("appended");
+    let options = js_sys::Object::new();
+    for (key, value) in [("url", BROKER_URL), ("login", common::LOGIN), ("passcode", common::PASSCODE)] {
+        js_sys::Reflect::set(&options, &key.into(), &value.into()).expect("set");
+    }
+    let panels = js_sys::Array::of1(&"connection".into());
+    js_sys::Reflect::set(&options, &"panels".into(), &panels).expect("set");
+    let mut widget = burrow::ui::widget::mount(element.clone(), options.into());
+    let warnings = || {
+        element.query_selector("[data-testid='connection-warnings']").ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
+    };
+    common::eventually("the warning shown", common::EVENT_TIMEOUT_MS, || warnings().contains("heart-beat worker could not start")).await;
+    widget.unmount();
+    element.remove();
+}

@@ -289,3 +289,14 @@ fn a_cards_marks_follow_what_its_queue_keeps() {
     let mark = card_holding_one(durable(), true, cancelled).unwrap_or_default();
     assert_eq!(mark, "returned to the queue unless the queue was deleted");
 }
+
+/// The status line's warnings (QA W4): a repeat is counted, the oldest goes.
+#[wasm_bindgen_test]
+fn the_main_connection_keeps_its_last_warnings() {
+    let mut main = burrow::ui::MainConnection::default();
+    for words in ["a", "b", "b", "c", "d"] {
+        main.warn(words);
+    }
+    assert_eq!(main.warnings, vec![("b".to_owned(), 2), ("c".to_owned(), 1), ("d".to_owned(), 1)]);
+    assert_eq!(main.warnings.len(), burrow::ui::WARNINGS_KEPT);
+}

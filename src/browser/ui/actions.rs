@@ -75,6 +75,8 @@ async fn follow(
                 workbench.dispatch(Action::HeldBack { generation, since });
             }
             ConnectionEvent::PublishesFlowing { .. } => workbench.dispatch(Action::HeldBack { generation, since: None }),
+            // Said under the status line (QA: a refused heart-beat worker left no trace).
+            ConnectionEvent::Warning(warning) => workbench.dispatch(Action::Warning { generation, words: warning.to_string() }),
             ConnectionEvent::Stopped(reason) => {
                 live.release_main(&reliable);
                 workbench.dispatch(Action::Closed { generation, reason: reason.to_string() });

@@ -37,7 +37,7 @@ pub use fields::whole_number;
 pub use guide::{progress_lines, Guide, Lesson, LessonAction, ProgressLine, LESSONS};
 pub use live::LiveHandles;
 pub use log::BoundedLog;
-pub use page::use_leave_guard;
+pub use page::{use_leave_guard, ConnectionWarnings};
 pub use producer::ProducerPanel;
 pub use publish::{Numbering, PublishRequest, COPY_HEADER};
 pub use queue::{parse_arguments, QueueFigures, QueuePanel};
@@ -47,6 +47,7 @@ pub use state::{
     Action, CardPhase, ConnectionSettings, ConnectionStatus, ConsumerProgress, ConsumerSource, ConsumerSpec, Consumers,
     DeclareResult, Destination, GuideProgress, LessonProgress, MainConnection, NewConsumer, Panels, PublishCounts,
     PublishOutcome, PublishRecord, Publishing, WorkbenchConfig, WorkbenchState, DEFAULT_REFRESH_MS, PUBLISH_LOG_LIMIT,
+    WARNINGS_KEPT,
 };
 
 /// The id of the element the app mounts into (see `index.html`).
@@ -126,6 +127,7 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
                     <h1>{ title.clone() }</h1>
                 }
                 <StatusLine status={state.main.status.clone()} urls={state.main.urls.clone()} />
+                <ConnectionWarnings warnings={state.main.warnings.clone()} />
                 <div class="panels">
                     if panels.guide { <Guide /> }
                     if panels.connection { <ConnectionPanel /> }

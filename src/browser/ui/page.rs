@@ -1,9 +1,35 @@
-//! What the workbench asks of its page beside the panels: a question before the
-//! page is left while publishes wait in the outbox.
+//! What the workbench says and asks on its page beside the panels: the main
+//! connection's warnings under the status line, and a question before the page
+//! is left while publishes wait in the outbox.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
+
+/// Props of [`ConnectionWarnings`].
+#[derive(Properties, PartialEq)]
+pub struct ConnectionWarningsProps {
+    /// The latest warnings, oldest first, each with how many times it came in a row.
+    pub warnings: Vec<(String, u32)>,
+}
+
+/// The main connection's latest warnings, under the status line (shown with every
+/// set of panels): a heart-beat worker a Content-Security-Policy refused leaves the
+/// connection on the page's timers, which a background tab throttles, and the
+/// user is told (QA: the widget showed nothing).
+#[function_component(ConnectionWarnings)]
+pub fn connection_warnings(props: &ConnectionWarningsProps) -> Html {
+    if props.warnings.is_empty() {
+        return html! {};
+    }
+    html! {
+        <ul class="warnings" aria-label="Connection warnings" aria-live="polite" data-testid="connection-warnings">
+            { for props.warnings.iter().map(|(words, times)| html! {
+                <li>{ format!("Warning: {words}") }{ if *times > 1 { format!(" (×{times})") } else { String::new() } }</li>
+            }) }
+        </ul>
+    }
+}
 
 /// While `active`, leaving the page (reload, close, another URL) asks first: the
 /// browser shows its own words. Publishes in the outbox live in this page's

@@ -91,6 +91,25 @@ pub struct MainConnection {
     pub generation: u64,
     /// The user clicked Disconnect: the panel says what keeps running.
     pub stopped_by_user: bool,
+    /// The connection's latest warnings in words, oldest first (at most
+    /// [`WARNINGS_KEPT`]), each with how many times it came in a row.
+    pub warnings: Vec<(String, u32)>,
+}
+
+/// How many of the main connection's warnings the status line keeps.
+pub const WARNINGS_KEPT: usize = 3;
+
+impl MainConnection {
+    /// Takes a warning in: a repeat of the newest is counted, the oldest goes
+    /// beyond [`WARNINGS_KEPT`].
+    pub fn warn(&mut self, words: &str) {
+        match self.warnings.last_mut() {
+            Some((last, times)) if last == words => *times = times.saturating_add(1),
+            _ => self.warnings.push((words.to_owned(), 1)),
+        }
+        let excess = self.warnings.len().saturating_sub(WARNINGS_KEPT);
+        self.warnings.drain(..excess);
+    }
 }
 
 impl Default for MainConnection {
@@ -105,6 +124,7 @@ impl Default for MainConnection {
             held_back_since: None,
             generation: 0,
             stopped_by_user: false,
+            warnings: Vec::new(),
         }
     }
 }

@@ -18,7 +18,7 @@ mod guide;
 mod publishing;
 
 pub use config::{Panels, WorkbenchConfig};
-pub use connection::{ConnectionSettings, ConnectionStatus, MainConnection};
+pub use connection::{ConnectionSettings, ConnectionStatus, MainConnection, WARNINGS_KEPT};
 pub use consumers::{CardPhase, ConsumerProgress, ConsumerSource, ConsumerSpec, Consumers};
 pub use guide::{DeclareResult, GuideProgress, LessonProgress};
 pub use publishing::{Destination, PublishCounts, PublishOutcome, PublishRecord, Publishing, PUBLISH_LOG_LIMIT};
@@ -149,6 +149,14 @@ pub enum Action {
         generation: u64,
         /// Since when.
         since: Option<f64>,
+    },
+    /// The connection warned (a heart-beat worker that could not start, a late
+    /// reply …), in words.
+    Warning {
+        /// Which connection.
+        generation: u64,
+        /// What it said.
+        words: String,
     },
     /// The user clicked Disconnect.
     DisconnectClicked,
@@ -293,6 +301,7 @@ fn main_connection(main: &MainConnection, action: &Action) -> Option<MainConnect
         }
         Action::Outbox { generation, outbox } if current(generation) => next.outbox = *outbox,
         Action::HeldBack { generation, since } if current(generation) => next.held_back_since = *since,
+        Action::Warning { generation, words } if current(generation) => next.warn(words),
         Action::DisconnectClicked => next.stopped_by_user = true,
         Action::Closed { generation, reason } if current(generation) => {
             next.status = ConnectionStatus::Closed { reason: reason.clone() };
@@ -307,6 +316,7 @@ fn main_connection(main: &MainConnection, action: &Action) -> Option<MainConnect
         | Action::Reconnecting { .. }
         | Action::Outbox { .. }
         | Action::HeldBack { .. }
+        | Action::Warning { .. }
         | Action::Closed { .. } => {}
         _ => return None,
     }
