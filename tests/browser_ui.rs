@@ -290,6 +290,32 @@ fn a_cards_marks_follow_what_its_queue_keeps() {
     assert_eq!(mark, "returned to the queue unless the queue was deleted");
 }
 
+/// Regression (QA R2): on RabbitMQ 4.0.5 a quorum queue dropped a message at
+/// its 21st requeue (4.0's default delivery-limit of 20), and the card's "Nack
+/// (requeue)" mark said only "requeued".
+#[wasm_bindgen_test]
+fn a_requeue_on_a_quorum_queue_of_rabbitmq_4_names_its_delivery_limit() {
+    use burrow::ui::{Settlement, DEFAULT_DELIVERY_LIMIT};
+    assert_eq!(DEFAULT_DELIVERY_LIMIT, 20);
+    // 3.x has no default limit; a classic queue counts nothing.
+    assert_eq!(Settlement::requeued(Some(3), Some("RabbitMQ/3.10.8")).words(), "requeued");
+    assert_eq!(Settlement::requeued(None, Some("RabbitMQ/4.0.5")).words(), "requeued");
+    assert_eq!(Settlement::requeued(Some(3), None).words(), "requeued", "an unknown broker: nothing claimed");
+    let third = Settlement::requeued(Some(2), Some("RabbitMQ/4.0.5"));
+    assert_eq!(
+        third.words(),
+        "requeued (return 3 of 20: RabbitMQ 4.x drops or dead-letters it after 20 returns unless the queue sets delivery-limit)"
+    );
+    assert_eq!(third.tone(), "good");
+    assert_eq!(Settlement::requeued(Some(16), Some("RabbitMQ/4.0.5")).tone(), "warn", "near the limit");
+    let last = Settlement::requeued(Some(20), Some("RabbitMQ/4.1.0"));
+    assert_eq!(
+        last.words(),
+        "requeued, its return 21: RabbitMQ 4.x drops or dead-letters it after 20 returns unless the queue sets delivery-limit"
+    );
+    assert_eq!(last.tone(), "warn");
+}
+
 /// The status line's warnings (QA W4): a repeat is counted, the oldest goes.
 #[wasm_bindgen_test]
 fn the_main_connection_keeps_its_last_warnings() {

@@ -31,7 +31,7 @@ pub use chart::{rate_scale, RateChart, RateChartProps, RateSample};
 pub use connection::{ConnectionPanel, StatusLine};
 pub use consumer::{
     status_words, Arrivals, CardAction, CardEntry, CardState, CardStatus, ConsumerCard, ConsumersPanel, QueueLife, Settlement,
-    Shown, Unless, DELIVERY_LOG_LIMIT,
+    Shown, Unless, DEFAULT_DELIVERY_LIMIT, DELIVERY_LOG_LIMIT,
 };
 pub use fields::whole_number;
 pub use guide::{progress_lines, Guide, Lesson, LessonAction, ProgressLine, LESSONS};

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::rabbit::StreamOffset;
+use crate::rabbit::{BrokerVersion, StreamOffset};
 use crate::reliable::Delivery;
 
 use super::super::log::BoundedLog;
@@ -24,8 +24,11 @@ const PREVIEW_CHARS: usize = 2_000;
 pub enum Settlement {
     /// basic_ack.
     Acked,
-    /// basic_nack, requeue: back in the queue.
-    Requeued,
+    /// basic_nack, requeue: back in the queue. `Some(returns)` on a quorum queue
+    /// of RabbitMQ 4.x, which counts them: this was its how-manieth return, and
+    /// past [`DEFAULT_DELIVERY_LIMIT`] the queue drops it (or dead-letters it)
+    /// unless it sets another `delivery-limit`.
+    Requeued(Option<u64>),
     /// basic_nack without requeue: dropped or dead-lettered.
     Rejected,
     /// Its connection was gone when acked: RabbitMQ redelivers it, marked.
@@ -48,7 +51,8 @@ impl Settlement {
     pub fn words(&self) -> String {
         match self {
             Settlement::Acked => "acked".to_owned(),
-            Settlement::Requeued => "requeued".to_owned(),
+            Settlement::Requeued(None) => "requeued".to_owned(),
+            Settlement::Requeued(Some(returns)) => requeued_on_4x(*returns),
             Settlement::Rejected => "rejected".to_owned(),
             Settlement::Stale => "stale: will be redelivered".to_owned(),
             Settlement::ReturnedToQueue => "returned to the queue".to_owned(),
@@ -58,13 +62,42 @@ impl Settlement {
         }
     }
 
+    /// The mark of a nack with requeue of a delivery RabbitMQ had delivered
+    /// `delivery_count` times before (a quorum queue's `x-delivery-count`), on the
+    /// broker whose CONNECTED said `server` (`RabbitMQ/4.0.5`).
+    pub fn requeued(delivery_count: Option<u64>, server: Option<&str>) -> Self {
+        let limited = server.and_then(BrokerVersion::from_server).is_some_and(|v| v.major >= 4);
+        Settlement::Requeued(delivery_count.filter(|_| limited).map(|count| count.saturating_add(1)))
+    }
+
     /// Its badge's class: a hedge is a warning, a loss bad.
     pub fn tone(&self) -> &'static str {
         match self {
             Settlement::ReturnedUnless(_) => "warn",
+            Settlement::Requeued(Some(returns)) if *returns + NEAR_THE_LIMIT > DEFAULT_DELIVERY_LIMIT => "warn",
             Settlement::LostWithQueue => "bad",
             _ => "good",
         }
+    }
+}
+
+/// A quorum queue's `delivery-limit` on RabbitMQ 4.x when it sets none (3.x has
+/// no default): the message's next return after this many drops it, or
+/// dead-letters it, without a word to the consumer (QA, 4.0.5: 21 deliveries,
+/// then the queue was empty).
+pub const DEFAULT_DELIVERY_LIMIT: u64 = 20;
+
+/// How many returns before the limit a requeue's mark becomes a warning.
+const NEAR_THE_LIMIT: u64 = 5;
+
+/// The words of a requeue on a quorum queue of RabbitMQ 4.x, its `returns`-th.
+fn requeued_on_4x(returns: u64) -> String {
+    let limit = DEFAULT_DELIVERY_LIMIT;
+    let rule = format!("RabbitMQ 4.x drops or dead-letters it after {limit} returns unless the queue sets delivery-limit");
+    if returns > limit {
+        format!("requeued, its return {returns}: {rule}")
+    } else {
+        format!("requeued (return {returns} of {limit}: {rule})")
     }
 }
 

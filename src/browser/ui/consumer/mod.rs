@@ -15,7 +15,8 @@ use super::state::{Action, ConsumerSource, NewConsumer, Workbench};
 
 pub use card::{status_words, ConsumerCard};
 pub use card_state::{
-    Arrivals, CardAction, CardEntry, CardState, CardStatus, QueueLife, Settlement, Shown, Unless, DELIVERY_LOG_LIMIT,
+    Arrivals, CardAction, CardEntry, CardState, CardStatus, QueueLife, Settlement, Shown, Unless, DEFAULT_DELIVERY_LIMIT,
+    DELIVERY_LOG_LIMIT,
 };
 pub(crate) use offset::{read_offset, OFFSET_CHOICES};
 

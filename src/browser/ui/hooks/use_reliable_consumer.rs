@@ -15,7 +15,7 @@ use crate::reliable::{AckError, AckHandle, ConnectionEvent, Consumer, ReliableCo
 
 use super::super::actions::explain_close;
 use super::super::consumer::card_state::{
-    Arrivals, CardAction, CardState, CardStatus, QueueLife, SettleChoice, Settlement, Shown, DELIVERY_LOG_LIMIT,
+    Arrivals, CardAction, CardEntry, CardState, CardStatus, QueueLife, SettleChoice, Settlement, Shown, DELIVERY_LOG_LIMIT,
 };
 use super::super::state::{ConnectionSettings, ConsumerSpec};
 
@@ -39,6 +39,9 @@ struct CardLive {
     arrived: Arrivals,
     /// A draw is scheduled.
     drawing: bool,
+    /// What the broker's CONNECTED said in `server` (`RabbitMQ/4.0.5`): a
+    /// requeue's mark depends on it.
+    server: Option<String>,
 }
 
 type Shared = Rc<RefCell<CardLive>>;
@@ -89,7 +92,10 @@ pub fn use_reliable_consumer(spec: &ConsumerSpec, settings: Option<ConnectionSet
     let settle = {
         let (state, live) = (state.clone(), live.clone());
         Callback::from(move |(number, choice): (u64, SettleChoice)| {
-            let handle = live.borrow_mut().acks.remove(&number);
+            let (handle, server) = {
+                let mut card = live.borrow_mut();
+                (card.acks.remove(&number), card.server.clone())
+            };
             let Some(handle) = handle else { return };
             let result = match choice {
                 SettleChoice::Ack => handle.ack(),
@@ -98,7 +104,7 @@ pub fn use_reliable_consumer(spec: &ConsumerSpec, settings: Option<ConnectionSet
             };
             let how = match (result, choice) {
                 (Ok(()), SettleChoice::Ack) => Settlement::Acked,
-                (Ok(()), SettleChoice::Requeue) => Settlement::Requeued,
+                (Ok(()), SettleChoice::Requeue) => Settlement::requeued(delivery_count(&state, number), server.as_deref()),
                 (Ok(()), SettleChoice::Reject) => Settlement::Rejected,
                 // Its connection is gone: the broker redelivers it, marked.
                 (Err(AckError::Stale { .. }), _) => Settlement::Stale,
@@ -108,6 +114,14 @@ pub fn use_reliable_consumer(spec: &ConsumerSpec, settings: Option<ConnectionSet
         })
     };
     ConsumerHandle { state, settle }
+}
+
+/// The earlier deliveries of delivery `number`, as its queue counted them.
+fn delivery_count(state: &CardState, number: u64) -> Option<u64> {
+    state.entries.newest(DELIVERY_LOG_LIMIT).into_iter().find_map(|entry| match entry {
+        CardEntry::Delivery(shown) if shown.number == number => shown.delivery_count,
+        _ => None,
+    })
 }
 
 /// Ends the card's consumer (crash or stop): what it held goes back to the queue.
@@ -166,7 +180,10 @@ impl Follower {
         loop {
             futures_util::select! {
                 event = events.next() => match event {
-                    Some(ConnectionEvent::Connected { url, .. }) => node = url,
+                    Some(ConnectionEvent::Connected { url, info, .. }) => {
+                        node = url;
+                        self.live.borrow_mut().server = info.server;
+                    }
                     Some(ConnectionEvent::ConsumerReady(_)) => {
                         self.status(CardStatus::Consuming { node: node.clone(), queue: consumer.queue() })
                     }
