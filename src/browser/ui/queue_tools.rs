@@ -107,6 +107,31 @@ fn focus_opener(inside: &NodeRef, tool: &QueueTool) {
     }
 }
 
+/// Cancel's click and the dialog's Escape: both close it and give the focus back
+/// to the row's button.
+fn closers(props: &QueueToolsProps, dialog: &NodeRef) -> (Callback<MouseEvent>, Callback<KeyboardEvent>) {
+    let back = {
+        let (close, dialog, tool) = (props.on_close.clone(), dialog.clone(), props.tool.clone());
+        Callback::from(move |()| {
+            if let Some(tool) = &tool {
+                focus_opener(&dialog, tool);
+            }
+            close.emit(());
+        })
+    };
+    let cancel = {
+        let back = back.clone();
+        Callback::from(move |_: MouseEvent| back.emit(()))
+    };
+    let escape = Callback::from(move |event: KeyboardEvent| {
+        if event.key() == "Escape" {
+            event.prevent_default();
+            back.emit(());
+        }
+    });
+    (cancel, escape)
+}
+
 /// The open tool, and the outcome of the last purge or delete. A confirmation
 /// takes the focus when it opens (QA: it appeared below the table, 39 Tabs from
 /// the row's button, and a screen reader was not told); Escape or Cancel closes it
@@ -129,25 +154,7 @@ pub fn queue_tools(props: &QueueToolsProps) -> Html {
         });
     }
     let Some(workbench) = workbench else { return html! {} };
-    let back = {
-        let (close, dialog, tool) = (props.on_close.clone(), dialog.clone(), props.tool.clone());
-        Callback::from(move |()| {
-            if let Some(tool) = &tool {
-                focus_opener(&dialog, tool);
-            }
-            close.emit(());
-        })
-    };
-    let cancel = {
-        let back = back.clone();
-        Callback::from(move |_: MouseEvent| back.emit(()))
-    };
-    let onkeydown = Callback::from(move |event: KeyboardEvent| {
-        if event.key() == "Escape" {
-            event.prevent_default();
-            back.emit(());
-        }
-    });
+    let (cancel, onkeydown) = closers(props, &dialog);
     let run = |tool: QueueTool| {
         let (workbench, live, outcome) = (workbench.clone(), live.clone(), outcome.clone());
         let (close, changed, dialog) = (props.on_close.clone(), props.on_changed.clone(), dialog.clone());
