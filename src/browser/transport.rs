@@ -21,7 +21,7 @@ pub const SUBPROTOCOL: &str = "v12.stomp";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     /// The URL is not a Web-STOMP URL: it does not start with `ws://` or `wss://`.
-    #[error("cannot open a WebSocket to {url}: a Web-STOMP URL starts with ws:// or wss://, such as ws://127.0.0.1:15674/ws")]
+    #[error("cannot open a WebSocket to {url}: a Web-STOMP URL must start with ws:// or wss://, such as ws://127.0.0.1:15674/ws")]
     NotWebSocket {
         /// The URL that was given.
         url: String,

@@ -33,8 +33,8 @@ use self::publish::{ConfirmSink, Waiting};
 use crate::client::{ConnectOptions, ConnectionInfo, Credentials, SocketClose};
 use crate::rabbit::{BasicProperties, HeartBeats, PendingPublish, QueueOptions};
 use crate::sans_io::core::{
-    ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, Phase, PublishError,
-    ReliableOptions,
+    url_problem, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, Phase, PublishError,
+    ReliableOptions, UrlProblem,
 };
 use crate::transport::now;
 
@@ -112,8 +112,11 @@ pub enum StartError {
     #[error("no Web-STOMP URL to connect to")]
     NoUrl,
     /// A URL is not a WebSocket URL.
-    #[error("{0:?} is not a Web-STOMP URL: it starts with ws:// or wss://, such as ws://127.0.0.1:15674/ws")]
+    #[error("{0:?} is not a Web-STOMP URL: it must start with ws:// or wss://, such as ws://127.0.0.1:15674/ws")]
     NotWebSocket(String),
+    /// A URL has a `#fragment`, which the browser never opens a WebSocket to.
+    #[error("{0:?} is not a Web-STOMP URL: a WebSocket URL may not have a #fragment (remove the # and what follows)")]
+    Fragment(String),
 }
 
 impl ReliableConnection {
@@ -168,8 +171,13 @@ impl ReliableConnection {
         if urls.is_empty() {
             return Err(StartError::NoUrl);
         }
-        if let Some(bad) = urls.iter().find(|u| !(u.starts_with("ws://") || u.starts_with("wss://"))) {
-            return Err(StartError::NotWebSocket(bad.clone()));
+        // Refused here in words: the browser would refuse each attempt, for ever.
+        for url in &urls {
+            match url_problem(url) {
+                Some(UrlProblem::NotWebSocket) => return Err(StartError::NotWebSocket(url.clone())),
+                Some(UrlProblem::Fragment) => return Err(StartError::Fragment(url.clone())),
+                None => {}
+            }
         }
         let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
         let (status, events) = mpsc::unbounded();

@@ -330,6 +330,36 @@ impl Core {
     }
 }
 
+/// What makes a text unusable as a Web-STOMP URL, found before any WebSocket
+/// is tried: a browser refuses these every time, so retrying cannot help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlProblem {
+    /// It does not start with `ws://` or `wss://`.
+    NotWebSocket,
+    /// It has a `#fragment`, which a WebSocket URL may not have
+    /// (`new WebSocket` throws a SyntaxError).
+    Fragment,
+}
+
+/// Why `url` cannot be a Web-STOMP URL, or `None` when it may be one.
+///
+/// ```
+/// use burrow::reliable::{url_problem, UrlProblem};
+///
+/// assert_eq!(url_problem("ws://127.0.0.1:15674/ws"), None);
+/// assert_eq!(url_problem("http://127.0.0.1:15674/ws"), Some(UrlProblem::NotWebSocket));
+/// assert_eq!(url_problem("ws://127.0.0.1:15674/ws#frag"), Some(UrlProblem::Fragment));
+/// ```
+pub fn url_problem(url: &str) -> Option<UrlProblem> {
+    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        Some(UrlProblem::NotWebSocket)
+    } else if url.contains('#') {
+        Some(UrlProblem::Fragment)
+    } else {
+        None
+    }
+}
+
 /// Web-STOMP URLs as a person types them: one per line, or separated by commas
 /// or spaces (the nodes of a cluster); blanks are skipped.
 ///

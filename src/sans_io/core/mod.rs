@@ -89,7 +89,7 @@ pub use self::credentials::{CredentialsId, EXPIRY_SLACK, RENEW_MARGIN};
 pub use self::errors::{AckError, ConsumeError, DeclareError, PublishError, StopReason};
 pub use self::events::{ConnectionEvent, ReliableEvent, Warning};
 pub use self::held_back::HELD_BACK_AFTER;
-pub use self::link::parse_urls;
+pub use self::link::{parse_urls, url_problem, UrlProblem};
 pub use self::lookup::LOOK_UP_TIMEOUT;
 pub use self::pacer::{Pacer, Pacing};
 pub use self::rpc::{reply_route, CallError, CallId, ReplyError, REPLY_TO};

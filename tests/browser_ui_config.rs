@@ -1,0 +1,115 @@
+//! How a workbench is told where things are, driven through the DOM in headless
+//! Chromium: the management API's address (form field and the widget's
+//! `managementUrl`), the host page's login against the one remembered in the
+//! browser, and a Web-STOMP URL the browser can never open.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::{within, BROKER_URL, LOGIN, PASSCODE};
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Mounts a widget with `options` (`[(key, value)]`) into a fresh element.
+fn mount(options: &[(&str, JsValue)]) -> (Element, burrow::ui::widget::BurrowWidget) {
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let element = document.create_element("div").expect("a div");
+    document.body().expect("a body").append_child(&element).expect("appended");
+    let object = js_sys::Object::new();
+    for (key, value) in options {
+        js_sys::Reflect::set(&object, &JsValue::from_str(key), value).expect("set");
+    }
+    let widget = burrow::ui::widget::mount(element.clone(), object.into());
+    (element, widget)
+}
+
+fn panels(names: &[&str]) -> JsValue {
+    names.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into()
+}
+
+/// Waits (bounded) until yew has drawn `css`: a mount draws on the next tick.
+async fn drawn(root: &Element, css: &str) {
+    let root = root.clone();
+    let css = css.to_owned();
+    within("the widget drawn", async move {
+        while root.query_selector(&css).ok().flatten().is_none() {
+            TimeoutFuture::new(20).await;
+        }
+    })
+    .await;
+}
+
+fn find(root: &Element, css: &str) -> Element {
+    root.query_selector(css).ok().flatten().unwrap_or_else(|| panic!("no `{css}` on the page"))
+}
+
+fn text(root: &Element, css: &str) -> String {
+    root.query_selector(css).ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+fn value(root: &Element, css: &str) -> String {
+    let element = find(root, css);
+    match element.dyn_ref::<HtmlInputElement>() {
+        Some(input) => input.value(),
+        None => element.dyn_ref::<HtmlTextAreaElement>().map(|a| a.value()).expect("an input or textarea"),
+    }
+}
+
+/// Sets an input's or textarea's value as typing would, and tells the page.
+fn fill(root: &Element, css: &str, text: &str) {
+    let element = find(root, css);
+    if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
+        input.set_value(text);
+    } else if let Some(area) = element.dyn_ref::<HtmlTextAreaElement>() {
+        area.set_value(text);
+    } else {
+        panic!("`{css}` takes no value");
+    }
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    for kind in ["input", "change"] {
+        let event = document.create_event("Event").expect("an event");
+        event.init_event_with_bubbles(kind, true);
+        element.dispatch_event(&event).expect("dispatched");
+    }
+}
+
+fn click(root: &Element, css: &str) {
+    find(root, css).dyn_into::<HtmlElement>().expect("clickable").click();
+}
+
+/// Waits (bounded) until the text at `css` satisfies `check`; returns it.
+async fn until_text(root: &Element, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+    let root = root.clone();
+    within(what, async move {
+        loop {
+            let now = text(&root, css);
+            if check(&now) {
+                return now;
+            }
+            TimeoutFuture::new(50).await;
+        }
+    })
+    .await
+}
+
+#[wasm_bindgen_test]
+async fn a_web_stomp_url_with_a_fragment_is_refused_in_words_not_retried() {
+    let url = format!("{BROKER_URL}#frag");
+    let (page, mut widget) = mount(&[
+        ("url", url.as_str().into()),
+        ("login", LOGIN.into()),
+        ("passcode", PASSCODE.into()),
+        ("panels", panels(&["connection"])),
+    ]);
+    let status = until_text(&page, "[data-testid='connection-status']", "an end", |t| {
+        t.contains("Closed") || t.contains("Reconnecting")
+    })
+    .await;
+    widget.unmount();
+    assert!(status.starts_with("Closed"), "refused at once, not retried: {status}");
+    assert!(status.contains("fragment"), "the words say what is wrong: {status}");
+}
