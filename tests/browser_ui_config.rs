@@ -96,6 +96,54 @@ async fn until_text(root: &Element, css: &str, what: &str, check: impl Fn(&str) 
     .await
 }
 
+fn storage() -> web_sys::Storage {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten()).expect("localStorage")
+}
+
+#[wasm_bindgen_test]
+async fn a_host_page_s_login_and_passcode_are_used_together_and_leave_the_remembered_pair_alone() {
+    let storage = storage();
+    storage.set_item("burrow.login", "someone-else").expect("stored");
+    storage.set_item("burrow.passcode", "their-secret").expect("stored");
+    let (page, mut widget) = mount(&[
+        ("url", BROKER_URL.into()),
+        ("login", LOGIN.into()),
+        ("passcode", PASSCODE.into()),
+        ("connect", false.into()),
+        ("panels", panels(&["connection"])),
+    ]);
+    drawn(&page, "input[name='login']").await;
+    let shown = (value(&page, "input[name='login']"), value(&page, "input[name='passcode']"));
+    let remember = find(&page, "input[name='remember']").dyn_into::<HtmlInputElement>().expect("a checkbox").checked();
+    click(&page, "button[type='submit']");
+    let status = until_text(&page, "[data-testid='connection-status']", "connected", |t| {
+        t.contains("Connected to") || t.contains("Closed")
+    })
+    .await;
+    let kept = (storage.get_item("burrow.login").ok().flatten(), storage.get_item("burrow.passcode").ok().flatten());
+    widget.unmount();
+    let _ = storage.remove_item("burrow.login");
+    let _ = storage.remove_item("burrow.passcode");
+    assert_eq!(shown, (LOGIN.to_owned(), PASSCODE.to_owned()), "the host page's pair, not a mixed one");
+    assert!(!remember, "Remember is not ticked for the host page's credentials");
+    assert!(status.contains("Connected to"), "{status}");
+    assert_eq!(kept, (Some("someone-else".to_owned()), Some("their-secret".to_owned())), "the remembered pair is untouched");
+}
+
+#[wasm_bindgen_test]
+async fn without_a_host_page_login_both_come_from_what_is_remembered() {
+    let storage = storage();
+    storage.set_item("burrow.login", LOGIN).expect("stored");
+    storage.set_item("burrow.passcode", PASSCODE).expect("stored");
+    let (page, mut widget) = mount(&[("url", BROKER_URL.into()), ("panels", panels(&["connection"]))]);
+    drawn(&page, "input[name='login']").await;
+    let shown = (value(&page, "input[name='login']"), value(&page, "input[name='passcode']"));
+    widget.unmount();
+    let _ = storage.remove_item("burrow.login");
+    let _ = storage.remove_item("burrow.passcode");
+    assert_eq!(shown, (LOGIN.to_owned(), PASSCODE.to_owned()));
+}
+
 #[wasm_bindgen_test]
 async fn a_web_stomp_url_with_a_fragment_is_refused_in_words_not_retried() {
     let url = format!("{BROKER_URL}#frag");

@@ -51,29 +51,44 @@ struct ConnectDraft {
     passcode: String,
     vhost: String,
     remember: bool,
+    /// The host page gave the login and passcode: the pair remembered in this
+    /// browser (shared by every widget and the app on the origin) is neither
+    /// read nor written unless the user ticks "remember".
+    from_host: bool,
     heart_beats: bool,
 }
 
 impl ConnectDraft {
-    /// What the form shows first: the page's settings, and the login and
-    /// passcode remembered in this browser if the user asked for that.
+    /// What the form shows first: the page's settings, and a login and passcode
+    /// as one pair: the host page's when it gives a passcode, else the pair
+    /// remembered in this browser if the user asked for that (never one of each:
+    /// a widget's host login with a remembered passcode was refused).
     fn first(config: &WorkbenchConfig) -> Self {
-        let saved = remembered();
+        let from_host = config.passcode.is_some();
+        let saved = if from_host { None } else { remembered() };
+        let (login, passcode) = match (&saved, &config.passcode) {
+            (Some((login, passcode)), _) => (login.clone(), passcode.clone()),
+            (None, passcode) => (config.login.clone(), passcode.clone().unwrap_or_default()),
+        };
         ConnectDraft {
             urls: config.url.clone(),
-            login: saved.as_ref().map(|(l, _)| l.clone()).unwrap_or_else(|| config.login.clone()),
-            passcode: config.passcode.clone().or_else(|| saved.as_ref().map(|(_, p)| p.clone())).unwrap_or_default(),
+            login,
+            passcode,
             vhost: config.vhost.clone(),
             remember: saved.is_some(),
+            from_host,
             heart_beats: true,
         }
     }
 
     /// The URLs typed and the options they ask for; remembers the credentials
-    /// when "remember" is ticked, forgets them otherwise.
+    /// when "remember" is ticked, forgets them otherwise (the host page's are
+    /// left alone, see `from_host`).
     fn read(&self) -> (String, ConnectOptions) {
         let mut options = ConnectOptions::new(self.vhost.clone());
-        remember(self.remember.then_some((self.login.as_str(), self.passcode.as_str())));
+        if self.remember || !self.from_host {
+            remember(self.remember.then_some((self.login.as_str(), self.passcode.as_str())));
+        }
         options.login = (!self.login.is_empty()).then(|| self.login.clone());
         options.passcode = (!self.passcode.is_empty()).then(|| self.passcode.clone());
         if !self.heart_beats {
