@@ -6,13 +6,27 @@
 
 mod common;
 
-use common::{within, BROKER_URL, LOGIN, PASSCODE};
+use burrow::rabbit::QueueOptions;
+use burrow::reliable::ReliableConnection;
+use common::{connect_options, fresh_name, one_off, within, BROKER_URL, LOGIN, PASSCODE};
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// A broker whose Web-STOMP is not on 15674, so its management API is not where
+/// RabbitMQ's defaults say: RabbitMQ 4.0.5 as `./burrow setup` runs it.
+const OTHER_WS_URL: &str = match option_env!("BURROW4_WS_URL") {
+    Some(url) => url,
+    None => "ws://127.0.0.1:15675/ws",
+};
+/// Its management API (without `/api`, as a user would type it).
+const OTHER_MANAGEMENT_URL: &str = match option_env!("BURROW4_MANAGEMENT_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:15673",
+};
 
 /// Mounts a widget with `options` (`[(key, value)]`) into a fresh element.
 fn mount(options: &[(&str, JsValue)]) -> (Element, burrow::ui::widget::BurrowWidget) {
@@ -94,6 +108,70 @@ async fn until_text(root: &Element, css: &str, what: &str, check: impl Fn(&str) 
         }
     })
     .await
+}
+
+/// A fresh queue on the other broker (declared over its Web-STOMP), for its list to show.
+async fn queue_on_the_other_broker() -> String {
+    let queue = fresh_name("appcfg");
+    let options = burrow::reliable::ReliableOptions {
+        management_url: Some(format!("{OTHER_MANAGEMENT_URL}/api")),
+        ..one_off()
+    };
+    let connection = ReliableConnection::start(OTHER_WS_URL, connect_options(), options).expect("started");
+    // Durable: RabbitMQ 4 deprecates transient non-exclusive queues; it expires by itself.
+    let mut args = QueueOptions::durable();
+    args.arguments.push(("x-expires".to_owned(), "120000".to_owned()));
+    within("the declare on the other broker", connection.queue_declare(&queue, &args)).await.expect("declared");
+    queue
+}
+
+#[wasm_bindgen_test]
+async fn the_management_api_typed_in_the_connection_form_lists_that_broker_s_queues() {
+    let queue = queue_on_the_other_broker().await;
+    let (page, mut widget) = mount(&[
+        ("url", OTHER_WS_URL.into()),
+        ("login", LOGIN.into()),
+        ("connect", false.into()),
+        ("panels", panels(&["connection", "queues"])),
+    ]);
+    drawn(&page, "input[name='login']").await;
+    let field = find(&page, "input[name='management']");
+    let placeholder = field.get_attribute("placeholder").unwrap_or_default();
+    assert!(placeholder.contains("15675"), "the derived address as placeholder, got {placeholder:?}");
+    fill(&page, "input[name='management']", OTHER_MANAGEMENT_URL);
+    fill(&page, "input[name='passcode']", PASSCODE);
+    click(&page, "button[type='submit']");
+    until_text(&page, "[data-testid='queue-list']", "the other broker's queue in the list", |t| t.contains(&queue)).await;
+    widget.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn the_widget_s_management_url_option_lists_that_broker_s_queues() {
+    let queue = queue_on_the_other_broker().await;
+    let (page, mut widget) = mount(&[
+        ("url", OTHER_WS_URL.into()),
+        ("managementUrl", OTHER_MANAGEMENT_URL.into()),
+        ("login", LOGIN.into()),
+        ("passcode", PASSCODE.into()),
+        ("panels", panels(&["connection", "queues"])),
+    ]);
+    drawn(&page, "input[name='login']").await;
+    assert_eq!(value(&page, "input[name='management']"), OTHER_MANAGEMENT_URL, "the form shows the option");
+    until_text(&page, "[data-testid='queue-list']", "the other broker's queue in the list", |t| t.contains(&queue)).await;
+    widget.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_management_api_says_where_to_set_its_address() {
+    let (page, mut widget) = mount(&[
+        ("url", OTHER_WS_URL.into()),
+        ("login", LOGIN.into()),
+        ("passcode", PASSCODE.into()),
+        ("panels", panels(&["connection", "queues"])),
+    ]);
+    let words = until_text(&page, "[data-testid='queues-problem']", "the list's problem", |t| !t.is_empty()).await;
+    assert!(words.contains("Management API"), "the words name the field to change: {words}");
+    widget.unmount();
 }
 
 fn storage() -> web_sys::Storage {

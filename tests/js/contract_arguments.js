@@ -118,6 +118,8 @@ function table(connection, message, decoder) {
       (v) => widget.mount(document.createElement("div"), { panels: v })],
     ["widget mount url", "options.url", [...notString(true), ["not ws", "http://x"]], (v) => widget.mount(document.createElement("div"), { url: v })],
     ["widget mount connect", "options.connect", notBoolean, (v) => widget.mount(document.createElement("div"), { connect: v })],
+    ["widget mount managementUrl", "options.managementUrl", [...notString(true), ["not http", "ws://x"]],
+      (v) => widget.mount(document.createElement("div"), { managementUrl: v, connect: false })],
   ];
   return rows;
 }

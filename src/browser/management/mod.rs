@@ -90,12 +90,13 @@ impl ManagementApi {
     }
 
     /// The API for a connection: at `configured` when given (such as
-    /// `http://127.0.0.1:15672/api`), else where RabbitMQ's defaults put it for
-    /// `web_stomp_url` ([`default_base_url`]), with the connection's credentials.
-    /// `None` when neither says where.
+    /// `http://127.0.0.1:15672/api`, or `http://127.0.0.1:15672`: see
+    /// [`api_base`]), else where RabbitMQ's defaults put it for `web_stomp_url`
+    /// ([`default_base_url`]), with the connection's credentials. `None` when
+    /// neither says where.
     pub fn for_connection(web_stomp_url: &str, configured: Option<&str>, options: &ConnectOptions) -> Option<Self> {
-        let base = match configured {
-            Some(base) => base.trim_end_matches('/').to_owned(),
+        let base = match configured.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(base) => api_base(base),
             None => default_base_url(web_stomp_url)?,
         };
         let login = options.login.as_deref().unwrap_or_default();
@@ -240,6 +241,30 @@ pub fn default_base_url(web_stomp_url: &str) -> Option<String> {
         _ => authority.to_owned(),
     };
     Some(format!("{http}://{authority}/api"))
+}
+
+/// The API's base from an address a person gives: the management UI's own
+/// address (`http://127.0.0.1:15673`, what RabbitMQ's docs and the browser's
+/// address bar show) gets the `/api` it serves the API under; an address with a
+/// path (`…/api`, a proxy's `…/rabbitmq/api`), or a path alone on the page's
+/// origin (`/rabbitmq/api`), is taken as it is.
+///
+/// ```
+/// # #[cfg(target_arch = "wasm32")] {
+/// use burrow::management::api_base;
+///
+/// assert_eq!(api_base("http://127.0.0.1:15673"), "http://127.0.0.1:15673/api");
+/// assert_eq!(api_base("http://127.0.0.1:15673/"), "http://127.0.0.1:15673/api");
+/// assert_eq!(api_base("https://rabbit.example/rabbitmq/api/"), "https://rabbit.example/rabbitmq/api");
+/// assert_eq!(api_base("/rabbitmq/api"), "/rabbitmq/api");
+/// # }
+/// ```
+pub fn api_base(address: &str) -> String {
+    let trimmed = address.trim().trim_end_matches('/');
+    match trimmed.split_once("://") {
+        Some((_, authority)) if !authority.contains('/') => format!("{trimmed}/api"),
+        _ => trimmed.to_owned(),
+    }
 }
 
 /// `body` after a colon, or that there was none (RabbitMQ 3.10's 500s have none).

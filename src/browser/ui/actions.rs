@@ -28,12 +28,15 @@ pub fn page_now_ms() -> f64 {
 
 /// Opens the main connection, which reconnects by itself, and follows it. `urls`
 /// is what the user typed: one Web-STOMP URL, or several (a cluster's nodes, one
-/// per line or comma-separated); each failure moves to the next.
-pub fn connect(workbench: Workbench, live: LiveHandles, urls: String, options: ConnectOptions) {
+/// per line or comma-separated); each failure moves to the next. `management_url`:
+/// where RabbitMQ's management API is, when not where the URL implies.
+pub fn connect(workbench: Workbench, live: LiveHandles, urls: String, management_url: Option<String>, options: ConnectOptions) {
     let urls = parse_urls(&urls);
     let generation = live.begin_main();
     workbench.dispatch(Action::Connecting { generation, urls: urls.clone() });
-    let mut reliable = match ReliableConnection::start_with_urls(urls, options.clone(), ReliableOptions::default()) {
+    // The driver reads the same API to explain refusals and declare exchanges.
+    let reliable = ReliableOptions { management_url: management_url.clone(), ..ReliableOptions::default() };
+    let mut reliable = match ReliableConnection::start_with_urls(urls, options.clone(), reliable) {
         Ok(reliable) => reliable,
         Err(error) => {
             workbench.dispatch(Action::Closed { generation, reason: error.to_string() });
@@ -46,7 +49,8 @@ pub fn connect(workbench: Workbench, live: LiveHandles, urls: String, options: C
     // the connection is dropped and stops, whatever this task is waiting for.
     let weak = Rc::downgrade(&reliable);
     live.set_main(reliable);
-    spawn_local(follow(workbench, live, weak, events, options, generation));
+    let settings = ConnectionSettings { url: String::new(), options, management_url };
+    spawn_local(follow(workbench, live, weak, events, settings, generation));
 }
 
 async fn follow(
@@ -54,14 +58,14 @@ async fn follow(
     live: LiveHandles,
     reliable: Weak<ReliableConnection>,
     mut events: futures_channel::mpsc::UnboundedReceiver<ConnectionEvent>,
-    options: ConnectOptions,
+    settings: ConnectionSettings,
     generation: u64,
 ) {
     while let Some(event) = events.next().await {
         match event {
             ConnectionEvent::Connecting { url, .. } => workbench.dispatch(Action::Opening { generation, url }),
             ConnectionEvent::Connected { url, info, .. } => {
-                let settings = ConnectionSettings { url, options: options.clone() };
+                let settings = ConnectionSettings { url, ..settings.clone() };
                 workbench.dispatch(Action::Connected { generation, settings, info });
             }
             ConnectionEvent::Reconnecting { reason, attempt, retry_at, next_url, .. } => {

@@ -3,6 +3,8 @@
 use yew::prelude::*;
 
 use crate::client::{ConnectOptions, ConnectionInfo};
+use crate::management::default_base_url;
+use crate::reliable::parse_urls;
 
 use super::actions;
 use super::fields::{on_change, on_input, use_draft};
@@ -47,6 +49,8 @@ fn remember(credentials: Option<(&str, &str)>) {
 struct ConnectDraft {
     /// One URL, or a cluster's nodes one per line (or comma-separated).
     urls: String,
+    /// RabbitMQ's management API; empty: where the first URL implies.
+    management: String,
     login: String,
     passcode: String,
     vhost: String,
@@ -72,6 +76,7 @@ impl ConnectDraft {
         };
         ConnectDraft {
             urls: config.url.clone(),
+            management: config.management_url.clone().unwrap_or_default(),
             login,
             passcode,
             vhost: config.vhost.clone(),
@@ -81,10 +86,15 @@ impl ConnectDraft {
         }
     }
 
-    /// The URLs typed and the options they ask for; remembers the credentials
-    /// when "remember" is ticked, forgets them otherwise (the host page's are
-    /// left alone, see `from_host`).
-    fn read(&self) -> (String, ConnectOptions) {
+    /// The management API's address when the field is left empty, for its placeholder.
+    fn derived_management(&self) -> String {
+        parse_urls(&self.urls).first().and_then(|url| default_base_url(url)).unwrap_or_default()
+    }
+
+    /// The URLs typed, the management API's address if one was typed, and the
+    /// options they ask for; remembers the credentials when "remember" is ticked,
+    /// forgets them otherwise (the host page's are left alone, see `from_host`).
+    fn read(&self) -> (String, Option<String>, ConnectOptions) {
         let mut options = ConnectOptions::new(self.vhost.clone());
         if self.remember || !self.from_host {
             remember(self.remember.then_some((self.login.as_str(), self.passcode.as_str())));
@@ -95,7 +105,8 @@ impl ConnectDraft {
             // The broker then notices a vanished browser only through TCP.
             options.heart_beat.outgoing = std::time::Duration::ZERO;
         }
-        (self.urls.clone(), options)
+        let management = Some(self.management.trim().to_owned()).filter(|m| !m.is_empty());
+        (self.urls.clone(), management, options)
     }
 }
 
@@ -112,8 +123,8 @@ pub fn connection_panel() -> Html {
         let (workbench, live, draft) = (workbench.clone(), live.clone(), draft.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let (urls, options) = draft.get().read();
-            actions::connect(workbench.clone(), live.clone(), urls, options);
+            let (urls, management, options) = draft.get().read();
+            actions::connect(workbench.clone(), live.clone(), urls, management, options);
         })
     };
     let on_disconnect = {
@@ -146,6 +157,10 @@ pub fn connection_panel() -> Html {
                 <label title="Several URLs (a cluster's nodes, one per line or comma-separated): each failure moves to the next">
                     { "Web-STOMP URL (one per node of a cluster)" }
                     <textarea name="url" rows="1" value={d.urls.clone()} oninput={text(|d, v| d.urls = v)} required=true spellcheck="false" />
+                </label>
+                <label title="Where RabbitMQ's management API is (the queue list, figures, peek, the lessons' exchanges), such as http://127.0.0.1:15673; empty: the address shown, which the Web-STOMP URL implies">
+                    { "Management API" }
+                    <input name="management" placeholder={d.derived_management()} value={d.management.clone()} oninput={text(|d, v| d.management = v)} spellcheck="false" />
                 </label>
                 <label>{ "Login" }
                     <input name="login" autocomplete="username" value={d.login.clone()} oninput={text(|d, v| d.login = v)} />

@@ -76,6 +76,7 @@ impl Default for WorkbenchConfig {
     fn default() -> Self {
         WorkbenchConfig {
             url: default_url(),
+            management_url: None,
             login: "burrow".to_owned(),
             passcode: None,
             vhost: "/".to_owned(),
@@ -112,7 +113,7 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
             if let (true, Some(passcode)) = (config.auto_connect, config.passcode.clone()) {
                 let options = crate::client::ConnectOptions::new(config.vhost.clone())
                     .with_credentials(config.login.clone(), passcode);
-                actions::connect(state, live, config.url.clone(), options);
+                actions::connect(state, live, config.url.clone(), config.management_url.clone(), options);
             }
         });
     }

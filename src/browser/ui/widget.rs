@@ -34,7 +34,7 @@ fn flag(options: &JsValue, key: &str) -> Option<bool> {
 }
 
 /// Reads the options object a host page passes (every field optional):
-/// `{ url, login, passcode, vhost, queue, panels: ["connection", ...], connect, title }`.
+/// `{ url, managementUrl, login, passcode, vhost, queue, panels: ["connection", ...], connect, title }`.
 pub fn config_from_options(options: &JsValue) -> WorkbenchConfig {
     let defaults = WorkbenchConfig::default();
     let panels = Reflect::get(options, &JsValue::from_str("panels"))
@@ -48,6 +48,8 @@ pub fn config_from_options(options: &JsValue) -> WorkbenchConfig {
     let passcode = text(options, "passcode");
     WorkbenchConfig {
         url: text(options, "url").unwrap_or(defaults.url),
+        // Empty means "not given": the address the Web-STOMP URL implies.
+        management_url: text(options, "managementUrl").filter(|m| !m.trim().is_empty()),
         login: text(options, "login").unwrap_or(defaults.login),
         auto_connect: flag(options, "connect").unwrap_or(passcode.is_some()),
         passcode,

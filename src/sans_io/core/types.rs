@@ -147,8 +147,10 @@ pub struct ReliableOptions {
     /// are throttled to once a minute).
     pub page_timer: bool,
     /// Where the browser driver reads RabbitMQ's management API (such as
-    /// `http://127.0.0.1:15672/api`) to explain refusals Web-STOMP closed without
-    /// words; `None`: where RabbitMQ's defaults put it for the connection's URL.
+    /// `http://127.0.0.1:15672/api`; an address without a path, such as
+    /// `http://127.0.0.1:15672`, gets `/api`) to explain refusals Web-STOMP closed
+    /// without words and to declare exchanges; `None`: where RabbitMQ's defaults
+    /// put it for the connection's URL.
     pub management_url: Option<String>,
     /// Ask the driver for credentials ([`Action::Credentials`]) before every
     /// CONNECT instead of using the connect options' fixed ones, and reconnect

@@ -52,8 +52,9 @@ export interface ConnectOptions {
   outboxMessages?: number;
   /** Most body bytes waiting in the outbox (default 64 MiB). */
   outboxBytes?: number;
-  /** RabbitMQ's management API (such as "http://127.0.0.1:15672/api"), read to explain
-   * refusals Web-STOMP closes without words; default: where RabbitMQ puts it for the URL. */
+  /** RabbitMQ's management API (such as "http://127.0.0.1:15672/api"; "/api" is added to an
+   * address without a path), read to explain refusals Web-STOMP closes without words and
+   * for the exchange calls; default: where RabbitMQ puts it for the URL. */
   managementUrl?: string;
   /** Called with each status event, `connecting` to `stopped` (as `on("status", fn)`). */
   onStatus?: (event: StatusEvent) => void;

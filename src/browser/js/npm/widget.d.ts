@@ -15,6 +15,13 @@ export type Panel = "connection" | "queue" | "producer" | "consumers" | "guide";
 export interface WidgetOptions {
   /** Web-STOMP URL (default: /ws on the page's origin). */
   url?: string;
+  /**
+   * RabbitMQ's management API (the queue list, figures, peek, the lessons'
+   * exchanges), such as "http://127.0.0.1:15673"; "/api" is added to an address
+   * without a path. Default: port 15672 of the Web-STOMP URL's host when that URL
+   * is on port 15674, else /api on its origin. The user can change it in the form.
+   */
+  managementUrl?: string;
   /** RabbitMQ user. */
   login?: string;
   /** Its password; without it the user is asked in the connection panel. */

@@ -27,7 +27,7 @@ export default function init(wasm) {
   return initialized;
 }
 
-const OPTIONS = ["url", "login", "passcode", "vhost", "queue", "panels", "connect", "title"];
+const OPTIONS = ["url", "managementUrl", "login", "passcode", "vhost", "queue", "panels", "connect", "title"];
 const PANELS = ["connection", "queue", "producer", "consumers", "guide"];
 
 /** Mounts a workbench into `element`; see widget.d.ts. */
@@ -38,12 +38,16 @@ export function mount(element, options) {
   }
   const given = check.options(where, "options", options, OPTIONS) ?? {};
   const settings = {};
-  for (const name of ["url", "login", "passcode", "vhost", "queue", "title"]) {
+  for (const name of ["url", "managementUrl", "login", "passcode", "vhost", "queue", "title"]) {
     const value = check.optionalString(where, `options.${name}`, given[name]);
     if (value !== undefined) settings[name] = value;
   }
   if (settings.url !== undefined && !/^wss?:\/\//.test(settings.url)) {
     throw check.wrong(where, "options.url", "a ws:// or wss:// URL", settings.url);
+  }
+  // A path ("/rabbitmq/api") is a reverse proxy on the page's own origin.
+  if (settings.managementUrl !== undefined && settings.managementUrl !== "" && !/^(https?:\/\/|\/)/.test(settings.managementUrl)) {
+    throw check.wrong(where, "options.managementUrl", "an http:// or https:// URL, or a path such as /api", settings.managementUrl);
   }
   const connect = check.optionalBoolean(where, "options.connect", given.connect);
   if (connect !== undefined) settings.connect = connect;

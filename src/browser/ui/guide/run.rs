@@ -4,13 +4,16 @@ use std::time::Duration;
 
 use wasm_bindgen_futures::spawn_local;
 
+use crate::management::ExchangeError;
 use crate::rabbit::{BasicProperties, QueueOptions};
 
 use super::super::actions;
 use super::super::live::LiveHandles;
 use super::super::publish::{self, Numbering, PublishRequest};
 use super::super::rpc;
-use super::super::state::{Action, ConsumerSource, Destination, NewConsumer, Workbench};
+use super::super::state::{
+    management_failure, Action, ConsumerSource, Destination, NewConsumer, Workbench, MANAGEMENT_ADDRESS_HINT,
+};
 use super::lessons::{LessonAction, LESSONS};
 
 /// How long a lesson's RPC call waits for its reply.
@@ -102,6 +105,9 @@ async fn declare_exchange(workbench: Workbench, index: usize, exchange: &'static
     let (ok, words) = match api {
         Some((api, vhost)) => match api.exchange_declare(&vhost, exchange, kind, false, false).await {
             Ok(()) => (true, format!("Exchange “{exchange}” ({kind}) declared.")),
+            Err(error @ ExchangeError::Unreachable { .. }) => {
+                (false, format!("Exchange “{exchange}” not declared: {error}; {MANAGEMENT_ADDRESS_HINT}."))
+            }
             Err(error) => (false, format!("Exchange “{exchange}” not declared: {error}.")),
         },
         None => (false, format!("Exchange “{exchange}” not declared: no management API (connect first).")),
@@ -128,7 +134,7 @@ pub async fn reset(index: usize, workbench: Workbench) {
             Some((api, vhost)) => match api.delete_queue(vhost, queue).await {
                 Ok(true) => done.push(format!("deleted queue {queue}")),
                 Ok(false) => done.push(format!("queue {queue} was not there")),
-                Err(error) => done.push(format!("could not delete queue {queue}: {error}")),
+                Err(error) => done.push(format!("could not delete queue {queue}: {}", management_failure(&error))),
             },
             None => done.push(format!("could not delete queue {queue}: no management API (connect first)")),
         }

@@ -32,7 +32,7 @@ impl ReadProblem {
     pub fn from_error(error: &ManagementError, settings: &ConnectionSettings) -> Self {
         match error {
             ManagementError::Unauthorized => ReadProblem::NoManagementTag { login: settings.login().to_owned() },
-            other => ReadProblem::Failed(other.to_string()),
+            other => ReadProblem::Failed(super::super::state::management_failure(other)),
         }
     }
 

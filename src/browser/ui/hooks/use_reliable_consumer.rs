@@ -143,7 +143,8 @@ fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec
             Some(at) => nodes.rotate_left(at),
             None => nodes = vec![settings.url.clone()],
         }
-        let mut reliable = ReliableConnection::start_with_urls(nodes, settings.options, ReliableOptions::default())
+        let reliable = ReliableOptions { management_url: settings.management_url, ..ReliableOptions::default() };
+        let mut reliable = ReliableConnection::start_with_urls(nodes, settings.options, reliable)
             .map_err(|e| e.to_string())?;
         let events = reliable.take_events();
         let consumer = reliable.basic_consume(spec.source.consume_from(), spec.consume_options()).map_err(|e| e.to_string())?;

@@ -52,6 +52,9 @@ impl Panels {
 pub struct WorkbenchConfig {
     /// The Web-STOMP URL in the form at first.
     pub url: String,
+    /// RabbitMQ's management API in the form at first (such as
+    /// `http://127.0.0.1:15673`); `None`: where the Web-STOMP URL implies.
+    pub management_url: Option<String>,
     /// The login in the form at first.
     pub login: String,
     /// The passcode, if the host page gives it; otherwise the user types it.

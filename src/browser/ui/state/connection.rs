@@ -48,13 +48,16 @@ pub struct ConnectionSettings {
     pub url: String,
     /// Login, passcode, virtual host, heart-beats.
     pub options: ConnectOptions,
+    /// Where RabbitMQ's management API is, as the user gave it; `None`: where
+    /// `url` implies ([`crate::management::default_base_url`]).
+    pub management_url: Option<String>,
 }
 
 impl ConnectionSettings {
-    /// The management API for this connection (same origin through a proxy, or
-    /// RabbitMQ's default port), with the same credentials.
+    /// The management API for this connection (where the user said, else the same
+    /// origin through a proxy, or RabbitMQ's default port), with the same credentials.
     pub fn management(&self) -> Option<ManagementApi> {
-        ManagementApi::for_connection(&self.url, None, &self.options)
+        ManagementApi::for_connection(&self.url, self.management_url.as_deref(), &self.options)
     }
 
     /// The virtual host.
@@ -65,6 +68,20 @@ impl ConnectionSettings {
     /// The login, for messages such as "the user x has no management tag".
     pub fn login(&self) -> &str {
         self.options.login.as_deref().unwrap_or_default()
+    }
+}
+
+/// What to change when the management API gave no answer at all: the browser's
+/// words for it ("Failed to fetch") name neither the address nor where to set it.
+pub const MANAGEMENT_ADDRESS_HINT: &str = "if RabbitMQ's management API is at another address (another port, such as \
+     15673 beside Web-STOMP on 15675, or another host), set it in the connection form's “Management API” field \
+     (a widget's managementUrl option)";
+
+/// `error` in words, with [`MANAGEMENT_ADDRESS_HINT`] when the API was unreachable.
+pub fn management_failure(error: &crate::management::ManagementError) -> String {
+    match error {
+        crate::management::ManagementError::Unreachable { .. } => format!("{error}; {MANAGEMENT_ADDRESS_HINT}"),
+        other => other.to_string(),
     }
 }
 

@@ -18,7 +18,9 @@ mod guide;
 mod publishing;
 
 pub use config::{Panels, WorkbenchConfig};
-pub use connection::{ConnectionSettings, ConnectionStatus, MainConnection, WARNINGS_KEPT};
+pub use connection::{
+    management_failure, ConnectionSettings, ConnectionStatus, MainConnection, MANAGEMENT_ADDRESS_HINT, WARNINGS_KEPT,
+};
 pub use consumers::{CardPhase, ConsumerProgress, ConsumerSource, ConsumerSpec, Consumers};
 pub use guide::{DeclareResult, GuideProgress, LessonProgress};
 pub use publishing::{Destination, PublishCounts, PublishOutcome, PublishRecord, Publishing, PUBLISH_LOG_LIMIT};
