@@ -193,7 +193,7 @@ fn with_only(page: &str) -> String {
 fn the_package_contract_from_javascript() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let folder = fresh_folder("contract");
-    copy_test_files(&folder, &["contract.html", "contract.js", "contract_messages.js", "contract_arguments.js", "helpers.js"]);
+    copy_test_files(&folder, &["contract.html", "contract.js", "contract_messages.js", "contract_arguments.js", "contract_widget.js", "helpers.js"]);
     copy_tree(&package(), &folder.join("burrow"));
     let (verdict, log) = open_page(&folder, 8103, 9517, &with_only("contract.html"), Duration::from_secs(300));
     println!("{log}");

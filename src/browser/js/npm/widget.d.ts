@@ -8,8 +8,12 @@ import type { WasmSource } from "./index.js";
  */
 export default function init(wasm?: WasmSource): Promise<void>;
 
-/** A workbench panel. */
-export type Panel = "connection" | "queue" | "producer" | "consumers" | "guide";
+/**
+ * A workbench panel: the connection form, the list of every queue (figures, peek,
+ * purge, delete), one queue's form and figures, the producer, the consumers, the
+ * guided tutorial.
+ */
+export type Panel = "connection" | "queues" | "queue" | "producer" | "consumers" | "guide";
 
 /** How to mount a widget. Every field is optional; an unknown one is a TypeError. */
 export interface WidgetOptions {

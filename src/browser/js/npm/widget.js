@@ -28,7 +28,7 @@ export default function init(wasm) {
 }
 
 const OPTIONS = ["url", "managementUrl", "login", "passcode", "vhost", "queue", "panels", "connect", "title"];
-const PANELS = ["connection", "queue", "producer", "consumers", "guide"];
+const PANELS = ["connection", "queues", "queue", "producer", "consumers", "guide"];
 
 /** Mounts a workbench into `element`; see widget.d.ts. */
 export function mount(element, options) {
