@@ -8,7 +8,7 @@ import * as burrow from "burrow-rabbitmq";
 import { URL_, options, fresh, within, until, pause, assert, collect, event, collectGarbage, run, MANAGEMENT } from "./helpers.js";
 import { bodies, properties, iterator, iteratorEnds, brokerAcks, ackValues } from "./contract_messages.js";
 import { theIssuesWrongCalls, wrongArguments } from "./contract_arguments.js";
-import { widgetQueuesPanel } from "./contract_widget.js";
+import { widgetQueuesPanel, widgetMountTwice } from "./contract_widget.js";
 
 const { connect } = burrow;
 
@@ -295,6 +295,7 @@ const checks = {
   theIssuesWrongCalls,
   wrongArguments,
   widgetQueuesPanel,
+  widgetMountTwice,
 };
 
 // beforeInit needs the wasm not loaded yet: it runs before init().

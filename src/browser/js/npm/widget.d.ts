@@ -44,13 +44,14 @@ export interface WidgetOptions {
 
 /** A mounted widget. */
 export interface Widget {
-  /** Removes the widget and closes its connections. */
+  /** Removes the widget and closes its connections; a second call does nothing. */
   unmount(): void;
 }
 
 /**
  * Mounts a Burrow workbench into `element`. It renders only inside the element: it
  * does not touch the page's URL, title or styles (its rules are scoped under `.burrow`,
- * in the app's style.css). Each call makes an independent widget.
+ * in the app's style.css). Each call makes an independent widget; mounting into an
+ * element that holds one unmounts that one first (its connections close).
  */
 export function mount(element: Element, options?: WidgetOptions): Widget;

@@ -30,6 +30,11 @@ export default function init(wasm) {
 const OPTIONS = ["url", "managementUrl", "login", "passcode", "vhost", "queue", "panels", "connect", "title"];
 const PANELS = ["connection", "queues", "queue", "producer", "consumers", "guide"];
 
+// The widget mounted in each element. A second mount into the same element (a
+// framework's re-render) unmounts the first, as mounting a root again replaces it:
+// otherwise the first one's connections stayed open with nothing left to show them.
+const mounted = new WeakMap();
+
 /** Mounts a workbench into `element`; see widget.d.ts. */
 export function mount(element, options) {
   const where = "mount";
@@ -59,22 +64,28 @@ export function mount(element, options) {
     settings.panels = given.panels.slice();
   }
   if (!ready) throw new NotInitializedError(`${where}: the widget's wasm is not loaded yet: await init() first`);
-  return new Widget(rawMount(element, settings));
+  mounted.get(element)?.unmount();
+  const widget = new Widget(rawMount(element, settings), element);
+  mounted.set(element, widget);
+  return widget;
 }
 
 /** A mounted widget. */
 class Widget {
   #raw;
+  #element;
 
-  constructor(raw) {
+  constructor(raw, element) {
     this.#raw = raw;
+    this.#element = element;
   }
 
-  /** Removes the widget and closes its connections. */
+  /** Removes the widget and closes its connections; a second call does nothing. */
   unmount() {
     if (this.#raw === null) return;
     this.#raw.unmount();
     this.#raw.free();
     this.#raw = null;
+    if (mounted.get(this.#element) === this) mounted.delete(this.#element);
   }
 }
