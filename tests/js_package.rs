@@ -11,6 +11,8 @@
 //! - publish/subscribe, routing and topics (`tests/js/pubsub.html`): exchange
 //!   subscriptions across a reconnect, exchanges and bindings with their
 //!   refusals, pika's tutorial programs on the other side;
+//! - the npm README's widget example for bundlers, taken from the README, bundled
+//!   with esbuild and run: it connects and shows its panels;
 //! - its types: a sample using every public call compiles with `tsc --strict`;
 //! - its shape: no yew in the main entry, the widget in its own.
 //!
@@ -311,4 +313,62 @@ fn the_main_entry_has_no_yew_and_the_widget_its_own_wasm() {
     for file in ["package/index.js", "package/index.d.ts", "package/errors.d.ts", "package/burrow_bg.wasm", "package/widget.js", "package/widget/burrow_widget_bg.wasm"] {
         assert!(listing.lines().any(|line| line == file), "the tarball has {file}:\n{listing}");
     }
+}
+
+/// The npm README's widget example for bundlers, as it is written there: its
+/// imports and lines, with `element`, `url`, `login` and `passcode` given, and a
+/// check before its `widget.unmount();` that the widget connected and shows its
+/// panels. (Its first form, `initWidget()` with no URL, bundled to a page that
+/// 404'd the wasm.)
+fn readme_widget_app() -> String {
+    let readme = std::fs::read_to_string(root().join("docs/npm-README.md")).expect("docs/npm-README.md");
+    let block = readme
+        .split("```js\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .find(|code| code.contains("from \"burrow-rabbitmq/widget\""))
+        .expect("the README's widget example");
+    let (imports, body): (Vec<&str>, Vec<&str>) = block.lines().partition(|line| line.starts_with("import "));
+    let body = body.join("\n");
+    assert!(body.contains("widget.unmount();"), "the example ends with widget.unmount():\n{block}");
+    let check = "await until(\"the widget connected\", () => /Connected to/.test(element.textContent), 15000);\n\
+        assert(element.querySelector(\"section[aria-label='Queues']\") !== null, \"the Queues panel\");\n\
+        widget.unmount();";
+    format!(
+        "{}\nimport {{ URL_ as url, LOGIN as login, PASSCODE as passcode, until, assert, run }} from \"./helpers.js\";\n\
+         const element = document.getElementById(\"widget\");\n\
+         await run({{ readmeWidget: async () => {{\n{}\n}} }});\n",
+        imports.join("\n"),
+        body.replace("widget.unmount();", check)
+    )
+}
+
+#[test]
+#[ignore = "needs ./burrow package and the broker; run by ./burrow test"]
+fn the_readme_s_widget_example_bundled_with_esbuild() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let app = app_with_package("widget");
+    std::fs::create_dir_all(app.join("src")).expect("src");
+    std::fs::write(app.join("src/widget_app.js"), readme_widget_app()).expect("the app");
+    std::fs::copy(root().join("tests/js/helpers.js"), app.join("src/helpers.js")).expect("helpers.js");
+    let dist = app.join("dist");
+    // The README's own esbuild flags.
+    run(
+        Command::new(node_tool("esbuild"))
+            .args(["src/widget_app.js", "--bundle", "--format=esm", "--outdir=dist", "--loader:.wasm=file"])
+            .current_dir(&app),
+        "esbuild",
+    );
+    std::fs::write(
+        dist.join("widget.html"),
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>The README's widget, bundled</title>\
+         <link rel=\"stylesheet\" href=\"./widget_app.css\"></head><body><div id=\"widget\"></div>\
+         <pre id=\"log\"></pre><pre id=\"result\" data-done=\"false\"></pre>\
+         <script type=\"module\" src=\"./widget_app.js\"></script></body></html>",
+    )
+    .expect("the page");
+    // 8105: a test page port the broker's CORS allows.
+    let (verdict, log) = open_page(&dist, 8105, 9523, "widget.html", Duration::from_secs(120));
+    println!("{log}");
+    assert!(verdict.starts_with(r#"{"ok":true"#), "the README's widget example failed bundled: {verdict}\n{log}");
 }
