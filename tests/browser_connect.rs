@@ -74,7 +74,7 @@ async fn heart_beats_keep_going_on_the_worker_tick_alone() {
 async fn a_wrong_url_and_a_missing_broker_are_explained() {
     match ReliableConnection::start("not a url", connect_options(), one_off()) {
         Err(error @ StartError::NotWebSocket(_)) => {
-            assert!(error.to_string().contains("starts with ws:// or wss://"), "{error}");
+            assert!(error.to_string().contains("must start with ws:// or wss://"), "{error}");
         }
         Err(other) => panic!("expected a NotWebSocket error, got {other}"),
         Ok(_) => panic!("connected to nothing"),
