@@ -18,7 +18,7 @@ use super::fields::{on_change, whole_number, TextField};
 use super::live::LiveHandles;
 use super::properties::property_rows;
 use super::queue_tools::messages;
-use super::state::Workbench;
+use super::state::{management_failure, Workbench};
 
 /// The most messages one peek shows.
 const PEEK_MAX: u64 = 100;
@@ -194,7 +194,7 @@ impl PeekRequest {
         match api.get_messages(settings.vhost(), &self.queue, count).await {
             Ok(Some(list)) => Found::Returned(list.into_iter().map(Peeked::from).collect()),
             Ok(None) => Found::Failed(format!("No queue “{}” any more.", self.queue)),
-            Err(error) => Found::Failed(error.to_string()),
+            Err(error) => Found::Failed(management_failure(&error)),
         }
     }
 }

@@ -14,7 +14,7 @@ use super::actions::page_now_ms;
 use super::live::{LiveHandles, RouteKnown, ROUTE_CHECK_FRESH_MS};
 use yew::UseReducerDispatcher;
 
-use super::state::{Action, ConnectionSettings, Destination, PublishOutcome, PublishRecord, Workbench, WorkbenchState};
+use super::state::{management_failure, Action, ConnectionSettings, Destination, PublishOutcome, PublishRecord, Workbench, WorkbenchState};
 
 /// The header that numbers copies when "How many" is above 1 (by default).
 pub const COPY_HEADER: &str = "burrow-copy";
@@ -89,7 +89,7 @@ pub(crate) async fn route_for(live: &LiveHandles, settings: Option<&ConnectionSe
                     "the management API refused user “{}” (it needs a management tag)",
                     settings.login()
                 )),
-                Err(error) => RouteKnown::Unavailable(error.to_string()),
+                Err(error) => RouteKnown::Unavailable(management_failure(&error)),
             }
         }
     };

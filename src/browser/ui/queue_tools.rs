@@ -10,7 +10,7 @@ use crate::management::QueueState;
 use super::fields::use_unique_id;
 use super::live::LiveHandles;
 use super::peek::PeekPanel;
-use super::state::{Action, Workbench};
+use super::state::{management_failure, Action, Workbench};
 
 /// The tool open under the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,7 +229,7 @@ async fn carry_out(
     live.forget_routes();
     outcome.set(Some(match result {
         Ok(words) => (true, words),
-        Err(error) => (false, error.to_string()),
+        Err(error) => (false, management_failure(&error)),
     }));
     changed.emit(());
 }
