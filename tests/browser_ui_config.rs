@@ -239,3 +239,53 @@ async fn a_web_stomp_url_with_a_fragment_is_refused_in_words_not_retried() {
     assert!(status.starts_with("Closed"), "refused at once, not retried: {status}");
     assert!(status.contains("fragment"), "the words say what is wrong: {status}");
 }
+
+/// Every WebSocket the page opens from now on, in `window.__sockets` (the wasm's
+/// glue looks `WebSocket` up on each `new`).
+fn record_websockets() {
+    let install = js_sys::Function::new_no_args(
+        "if (!window.__sockets) { const Original = window.WebSocket; window.__sockets = []; \
+         window.WebSocket = class extends Original { constructor(...a) { super(...a); window.__sockets.push(this); } }; }",
+    );
+    install.call0(&JsValue::NULL).expect("installed");
+}
+
+/// The `readyState`s of the sockets recorded since `from`.
+fn socket_states(from: u32) -> Vec<u16> {
+    let sockets = js_sys::Reflect::get(&web_sys::window().expect("a window"), &"__sockets".into()).expect("recorded");
+    js_sys::Array::from(&sockets)
+        .iter()
+        .skip(from as usize)
+        .filter_map(|s| s.dyn_into::<web_sys::WebSocket>().ok())
+        .map(|s| s.ready_state())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_second_mount_into_the_same_element_unmounts_the_first_and_closes_its_connection() {
+    record_websockets();
+    let before = socket_states(0).len() as u32;
+    let (page, mut first) = mount(&[
+        ("url", BROKER_URL.into()),
+        ("login", LOGIN.into()),
+        ("passcode", PASSCODE.into()),
+        ("panels", panels(&["connection"])),
+    ]);
+    until_text(&page, "[data-testid='connection-status']", "the first widget connected", |t| t.contains("Connected to")).await;
+    assert_eq!(socket_states(before), [web_sys::WebSocket::OPEN], "one open WebSocket for the first widget");
+    let object = js_sys::Object::new();
+    js_sys::Reflect::set(&object, &"connect".into(), &false.into()).expect("set");
+    js_sys::Reflect::set(&object, &"panels".into(), &panels(&["connection"])).expect("set");
+    let mut second = burrow::ui::widget::mount(page.clone(), object.into());
+    within("the first widget's WebSocket closed by the second mount", async {
+        while socket_states(before).first() != Some(&web_sys::WebSocket::CLOSED) {
+            TimeoutFuture::new(20).await;
+        }
+    })
+    .await;
+    drawn(&page, "input[name='login']").await;
+    assert_eq!(page.query_selector_all("section[aria-label='Connection']").map(|l| l.length()).unwrap_or(0), 1);
+    first.unmount(); // already unmounted: harmless, and leaves the second alone
+    assert!(page.query_selector("section[aria-label='Connection']").ok().flatten().is_some(), "the second widget stays");
+    second.unmount();
+}

@@ -3,25 +3,46 @@
 //! It renders into the given element only: it does not read or change the page's
 //! URL, sets no panic hook, and its styles are scoped under `.burrow`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
 use super::{Panels, Workbench, WorkbenchConfig, WorkbenchProps};
 
+/// A running widget's app, shared by its handle and [`MOUNTED`]; `None` once unmounted.
+type Slot = Rc<RefCell<Option<yew::AppHandle<Workbench>>>>;
+
+thread_local! {
+    /// The widget mounted in each element: a second mount into the same element (a
+    /// framework's re-render) unmounts the first, whose connections otherwise stayed
+    /// open with nothing left on the page to show or stop them.
+    static MOUNTED: RefCell<Vec<(Element, Slot)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Destroys the app in `slot`, if it still runs (closing its connections).
+fn destroy(slot: &Slot) {
+    // Taken out first: destroying runs the widget's clean-ups, outside this borrow.
+    let handle = slot.borrow_mut().take();
+    if let Some(handle) = handle {
+        handle.destroy();
+    }
+}
+
 /// A mounted widget; `unmount()` removes it.
 #[wasm_bindgen]
 pub struct BurrowWidget {
-    handle: Option<yew::AppHandle<Workbench>>,
+    slot: Slot,
 }
 
 #[wasm_bindgen]
 impl BurrowWidget {
-    /// Removes the widget and closes its connections.
+    /// Removes the widget and closes its connections; a second call does nothing.
     pub fn unmount(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.destroy();
-        }
+        MOUNTED.with(|mounted| mounted.borrow_mut().retain(|(_, slot)| !Rc::ptr_eq(slot, &self.slot)));
+        destroy(&self.slot);
     }
 }
 
@@ -62,10 +83,21 @@ pub fn config_from_options(options: &JsValue) -> WorkbenchConfig {
 
 /// Mounts a Burrow workbench into `element`, configured by `options` (see
 /// [`config_from_options`]). Without a passcode the user is asked for one in the
-/// connection panel. Each call makes an independent widget.
+/// connection panel. Each call makes an independent widget; one already mounted
+/// in `element` is unmounted first (as mounting a framework's root again replaces it).
 #[wasm_bindgen]
 pub fn mount(element: Element, options: JsValue) -> BurrowWidget {
     let config = config_from_options(&options);
-    let handle = yew::Renderer::<Workbench>::with_root_and_props(element, WorkbenchProps { config }).render();
-    BurrowWidget { handle: Some(handle) }
+    let previous = MOUNTED.with(|mounted| {
+        let mut mounted = mounted.borrow_mut();
+        let at = mounted.iter().position(|(e, _)| *e == element);
+        at.map(|at| mounted.swap_remove(at).1)
+    });
+    if let Some(previous) = previous {
+        destroy(&previous);
+    }
+    let handle = yew::Renderer::<Workbench>::with_root_and_props(element.clone(), WorkbenchProps { config }).render();
+    let slot: Slot = Rc::new(RefCell::new(Some(handle)));
+    MOUNTED.with(|mounted| mounted.borrow_mut().push((element, slot.clone())));
+    BurrowWidget { slot }
 }
