@@ -4117,10 +4117,13 @@ fn simulation_runs() {
 /// 46126 (the same with credentials revoked), 74353 (a renewal's successor that
 /// never opened taken over when the old link died: its deadline already past),
 /// 23438 and 126333 (a valid message alone in flight blamed after two clean
-/// restarts whose words were lost, the node down in between).
+/// restarts whose words were lost, the node down in between), 75752 (a publisher
+/// waiting for room behind a full outbox never admitted when the confirms came
+/// on a renewal's retiring link), 47985 (a message in flight failed by an
+/// exchange look-up's answer left "publishes held back" said with none in flight).
 #[test]
 fn seeds_that_found_defects() {
-    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333] {
+    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333, 75_752, 47_985] {
         run_seed(seed, false);
     }
 }

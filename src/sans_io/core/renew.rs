@@ -455,6 +455,9 @@ impl Core {
             // its DISCONNECT until it closes.
             None if matches!(request, Request::Send { .. }) && self.old_confirms_count(old) => {
                 self.publish_confirmed(now, id);
+                // The room it frees is for publishers waiting in line (simulation
+                // seed 75752: one waited for good behind a full outbox).
+                self.admit_waiting();
                 if self.outbox.in_flight() == 0 && matches!(old.planned, Some(Renewal::Disconnecting)) {
                     // All confirmed: nothing goes again, publishing moves over now.
                     self.renewal.retiring_in_flight = false;
