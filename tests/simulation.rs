@@ -4120,10 +4120,12 @@ fn simulation_runs() {
 /// restarts whose words were lost, the node down in between), 75752 (a publisher
 /// waiting for room behind a full outbox never admitted when the confirms came
 /// on a renewal's retiring link), 47985 (a message in flight failed by an
-/// exchange look-up's answer left "publishes held back" said with none in flight).
+/// exchange look-up's answer left "publishes held back" said with none in flight),
+/// 88295 (a transient exchange subscription on trial subscribed on a renewal's
+/// new link while the old one still had it).
 #[test]
 fn seeds_that_found_defects() {
-    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333, 75_752, 47_985] {
+    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333, 75_752, 47_985, 88_295] {
         run_seed(seed, false);
     }
 }

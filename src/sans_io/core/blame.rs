@@ -190,8 +190,12 @@ impl Core {
         if awaits_answer(current) || self.outbox.in_flight() > 0 {
             return;
         }
-        let next =
-            self.suspects.iter().copied().find(|key| self.consumers.get(key).is_some_and(|spec| spec.sub.is_none()));
+        // A transient exchange subscription still moves only once a renewal's old
+        // link is gone (see `renew`), suspect or not (simulation seed 88295).
+        let retiring = self.retiring_link().is_some();
+        let next = self.suspects.iter().copied().find(|key| {
+            self.consumers.get(key).is_some_and(|spec| spec.sub.is_none()) && !(retiring && self.waits_for_old(*key))
+        });
         if let Some(key) = next {
             self.subscribe(now, key);
         }

@@ -288,7 +288,7 @@ impl Core {
     /// of every message routed meanwhile (unmarked duplicates); moved after, what
     /// was routed in between is lost and [`ConnectionEvent::SubscriptionGap`]
     /// says so, as after any reconnect.
-    fn waits_for_old(&self, key: ConsumerKey) -> bool {
+    pub(super) fn waits_for_old(&self, key: ConsumerKey) -> bool {
         self.consumers.get(&key).is_some_and(|spec| {
             matches!(&spec.source, crate::rabbit::ConsumeFrom::Exchange(sub) if sub.durable_queue.is_none())
         })
