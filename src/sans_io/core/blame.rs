@@ -294,7 +294,7 @@ fn exchange_unexplained(source: &ConsumeFrom, reason: &CloseReason) -> Refusal {
 /// to `check` instead of its words.
 fn closed_without_words(what: &str, reason: &CloseReason, check: &str) -> Refusal {
     Refusal {
-        kind: RefusalKind::Other,
+        kind: RefusalKind::Unexplained,
         message: "refused".to_owned(),
         detail: format!("RabbitMQ ended the connection whenever {what} was sent, without saying why ({reason}); check {check}"),
     }

@@ -125,7 +125,7 @@ impl Core {
                 match (refusal.kind, spec) {
                     // Nothing in the facts refuses it, and a one-off connection died
                     // once: it ends with its connection (Stopped says why).
-                    (RefusalKind::Other, _) if !self.settings.reconnect => {
+                    (RefusalKind::Unexplained, _) if !self.settings.reconnect => {
                         if reader {
                             self.end_consumer(consumer, None);
                         }
@@ -133,13 +133,13 @@ impl Core {
                     // Its queue is there as subscribed: RabbitMQ 3.10.8 may have
                     // dropped its receipt beside the subscription it did refuse.
                     // It goes on, once; blamed again it fails.
-                    (RefusalKind::Other, Some(spec))
+                    (RefusalKind::Unexplained, Some(spec))
                         if reader && matches!(self.life, Life::Running) && self.cleared.insert(consumer) =>
                     {
                         self.restore_consumer(now, consumer, *spec);
                     }
                     // Twice (see blame): refused, though nobody says why.
-                    (RefusalKind::Other, _) => self.consumer_failed(consumer, fallback, reader),
+                    (RefusalKind::Unexplained, _) => self.consumer_failed(consumer, fallback, reader),
                     _ => self.consumer_failed(consumer, ConsumeError::Refused(refusal), reader),
                 }
             }
@@ -149,9 +149,13 @@ impl Core {
             (Refused::Declare { request, options, closed, .. }, Ok(existing)) => {
                 let refusal = diagnose_declare(&queue, &vhost, &options, existing.as_ref());
                 // Nothing in the facts refuses it: the close only cut it short (a
-                // node going, its words lost), it was not refused.
-                let error =
-                    if refusal.kind == RefusalKind::Other { DeclareError::Closed(closed) } else { DeclareError::Refused(refusal) };
+                // node going, another request refused beside it, or, for a user who
+                // may configure but not write, the declare's receipt: docs/tokens.md).
+                let error = if refusal.kind == RefusalKind::Unexplained {
+                    DeclareError::Closed(closed)
+                } else {
+                    DeclareError::Refused(refusal)
+                };
                 self.emit(ReliableEvent::Declared { request, result: Err(error) });
             }
             (Refused::Declare { request, fallback, .. }, Err(_)) => {

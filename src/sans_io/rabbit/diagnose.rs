@@ -93,7 +93,7 @@ pub fn diagnose_consume(queue: &str, vhost: &str, existing: Option<&QueueFacts>)
 
 fn unexplained(detail: String) -> Refusal {
     Refusal {
-        kind: RefusalKind::Other,
+        kind: RefusalKind::Unexplained,
         message: "refused".to_owned(),
         detail: format!("{detail} and closed the connection without saying why (Web-STOMP dropped the ERROR frame); check the user's permissions"),
     }

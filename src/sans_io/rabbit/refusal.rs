@@ -23,6 +23,9 @@ pub enum RefusalKind {
     ResourceLocked,
     /// Anything else the broker refused.
     Other,
+    /// Web-STOMP closed the connection without the ERROR frame that says why
+    /// (RabbitMQ 3.10.8 loses it): the words are Burrow's, from what it could see.
+    Unexplained,
 }
 
 /// A refusal from the broker: its kind, its words, and what to do about it.
@@ -96,6 +99,7 @@ impl Refusal {
             }
             RefusalKind::ResourceLocked => "the queue is exclusive to another connection",
             RefusalKind::Other => "see the broker's explanation",
+            RefusalKind::Unexplained => "RabbitMQ's log says why",
         }
     }
 }
