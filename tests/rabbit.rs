@@ -401,3 +401,14 @@ fn names_with_percent_2f_are_refused_before_sending() {
     // A slash itself is escaped, and a percent sign alone is only a percent sign.
     channel.queue_declare(NOW, "a/b 100% sure", &QueueOptions::default()).expect("declared");
 }
+
+/// Regression (QA round 3 T1): a refusal Burrow words itself, Web-STOMP having
+/// closed without RabbitMQ's words, ended "(see the broker's explanation)",
+/// pointing at nothing the user was given.
+#[test]
+fn a_refusal_without_the_broker_s_words_says_where_they_are() {
+    let refusal = burrow::rabbit::diagnose_consume("q", "/", Some(&burrow::rabbit::QueueFacts::default()));
+    assert_eq!(refusal.kind, RefusalKind::Unexplained);
+    let words = refusal.to_string();
+    assert!(words.ends_with("(RabbitMQ's log says why)") && !words.contains("broker's explanation"), "{words}");
+}
