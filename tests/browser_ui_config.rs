@@ -5,6 +5,8 @@
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+mod widget_dom;
+use widget_dom::{click, fill, find, until_text};
 
 use burrow::rabbit::QueueOptions;
 use burrow::reliable::ReliableConnection;
@@ -12,7 +14,7 @@ use common::{connect_options, fresh_name, one_off, within, BROKER_URL, LOGIN, PA
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
+use web_sys::{Element, HtmlInputElement, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -57,57 +59,12 @@ async fn drawn(root: &Element, css: &str) {
     .await;
 }
 
-fn find(root: &Element, css: &str) -> Element {
-    root.query_selector(css).ok().flatten().unwrap_or_else(|| panic!("no `{css}` on the page"))
-}
-
-fn text(root: &Element, css: &str) -> String {
-    root.query_selector(css).ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
-}
-
 fn value(root: &Element, css: &str) -> String {
     let element = find(root, css);
     match element.dyn_ref::<HtmlInputElement>() {
         Some(input) => input.value(),
         None => element.dyn_ref::<HtmlTextAreaElement>().map(|a| a.value()).expect("an input or textarea"),
     }
-}
-
-/// Sets an input's or textarea's value as typing would, and tells the page.
-fn fill(root: &Element, css: &str, text: &str) {
-    let element = find(root, css);
-    if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
-        input.set_value(text);
-    } else if let Some(area) = element.dyn_ref::<HtmlTextAreaElement>() {
-        area.set_value(text);
-    } else {
-        panic!("`{css}` takes no value");
-    }
-    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
-    for kind in ["input", "change"] {
-        let event = document.create_event("Event").expect("an event");
-        event.init_event_with_bubbles(kind, true);
-        element.dispatch_event(&event).expect("dispatched");
-    }
-}
-
-fn click(root: &Element, css: &str) {
-    find(root, css).dyn_into::<HtmlElement>().expect("clickable").click();
-}
-
-/// Waits (bounded) until the text at `css` satisfies `check`; returns it.
-async fn until_text(root: &Element, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
-    let root = root.clone();
-    within(what, async move {
-        loop {
-            let now = text(&root, css);
-            if check(&now) {
-                return now;
-            }
-            TimeoutFuture::new(50).await;
-        }
-    })
-    .await
 }
 
 /// A fresh queue on the other broker (declared over its Web-STOMP), for its list to show.

@@ -4,6 +4,8 @@
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+mod widget_dom;
+use widget_dom::{find, text};
 
 use burrow::rabbit::QueueOptions;
 use burrow::reliable::{ReliableConnection, ReliableOptions};
@@ -35,14 +37,6 @@ fn mount(options: &[(&str, &str)], panels: &[&str]) -> (Element, burrow::ui::wid
     js_sys::Reflect::set(&object, &"panels".into(), &panels).expect("set");
     let widget = burrow::ui::widget::mount(element.clone(), object.into());
     (element, widget)
-}
-
-fn find(root: &Element, css: &str) -> Element {
-    root.query_selector(css).ok().flatten().unwrap_or_else(|| panic!("no `{css}` on the page"))
-}
-
-fn text(root: &Element, css: &str) -> String {
-    root.query_selector(css).ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
 }
 
 /// Waits (bounded) until `check` holds.

@@ -5,6 +5,8 @@
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+mod widget_dom;
+use widget_dom::{click, fill, find, text, until_text};
 
 use burrow::rabbit::{BasicProperties, QueueOptions};
 use burrow::reliable::{ReliableConnection, ReliableOptions};
@@ -12,7 +14,7 @@ use common::{connect_options, fresh_name, management, within, BROKER_URL, LOGIN,
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -33,55 +35,6 @@ fn mount(url: &str, queue: &str, panels: &[&str]) -> (Element, burrow::ui::widge
     set("panels", panels.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into());
     let widget = burrow::ui::widget::mount(element.clone(), options.into());
     (element, widget)
-}
-
-fn find(root: &Element, css: &str) -> Element {
-    root.query_selector(css).ok().flatten().unwrap_or_else(|| panic!("no `{css}` on the page"))
-}
-
-fn text(root: &Element, css: &str) -> String {
-    root.query_selector(css).ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
-}
-
-/// Sets an input's, textarea's or select's value, as typing or choosing would,
-/// and tells the page (an `input` and a `change` event, as a browser does).
-fn fill(root: &Element, css: &str, value: &str) {
-    let element = find(root, css);
-    if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
-        input.set_value(value);
-    } else if let Some(area) = element.dyn_ref::<HtmlTextAreaElement>() {
-        area.set_value(value);
-    } else if let Some(select) = element.dyn_ref::<HtmlSelectElement>() {
-        select.set_value(value);
-    } else {
-        panic!("`{css}` takes no value");
-    }
-    // They bubble, as real ones do: yew listens at the root.
-    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
-    for kind in ["input", "change"] {
-        let event = document.create_event("Event").expect("an event");
-        event.init_event_with_bubbles(kind, true);
-        element.dispatch_event(&event).expect("dispatched");
-    }
-}
-
-fn click(root: &Element, css: &str) {
-    find(root, css).dyn_into::<HtmlElement>().expect("clickable").click();
-}
-
-/// Waits (bounded) until the text at `css` satisfies `check`; returns it.
-async fn until_text(root: &Element, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
-    let root = root.clone();
-    within(what, async move {
-        loop {
-            let now = text(&root, css);
-            if check(&now) {
-                return now;
-            }
-            TimeoutFuture::new(50).await;
-        }
-    })
-    .await
 }
 
 async fn connected(root: &Element) -> String {
