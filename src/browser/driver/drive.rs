@@ -174,12 +174,9 @@ impl Driver {
         // The alarm keeps delays within what a browser timer takes (2^31 - 1 ms).
         let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
         self.timer = Some(Timeout::new(millis, move || {
-            with_driver(&weak, |shared| {
-                if let Ok(mut driver) = shared.try_borrow_mut() {
-                    driver.alarm.fired();
-                    driver.core.handle_timeout(now());
-                }
-                pump(shared);
+            input(&weak, |driver| {
+                driver.alarm.fired();
+                driver.core.handle_timeout(now());
             })
         }));
     }
@@ -330,12 +327,9 @@ fn ask_provider(weak: Weak<RefCell<Driver>>, provider: &super::CredentialsProvid
     let answer = provider();
     wasm_bindgen_futures::spawn_local(async move {
         let answer = answer.await;
-        with_driver(&weak, |shared| {
-            if let Ok(mut driver) = shared.try_borrow_mut() {
-                driver.core.handle_unix_time(now(), unix_now());
-                driver.core.handle_credentials(now(), id, answer);
-            }
-            pump(shared);
+        input(&weak, |driver| {
+            driver.core.handle_unix_time(now(), unix_now());
+            driver.core.handle_credentials(now(), id, answer);
         });
     });
 }
@@ -371,12 +365,7 @@ fn look_up(
             },
             None => Err(format!("no management API is known for {}", question.url)),
         };
-        with_driver(&weak, |shared| {
-            if let Ok(mut driver) = shared.try_borrow_mut() {
-                driver.core.handle_queue_facts(now(), question.id, facts);
-            }
-            pump(shared);
-        });
+        input(&weak, |driver| driver.core.handle_queue_facts(now(), question.id, facts));
     });
 }
 
@@ -396,12 +385,7 @@ fn look_up_exchange(
                 .map_err(|error| error.to_string()),
             None => Err(format!("no management API is known for {}", question.url)),
         };
-        with_driver(&weak, |shared| {
-            if let Ok(mut driver) = shared.try_borrow_mut() {
-                driver.core.handle_exchange_facts(now(), question.id, exists);
-            }
-            pump(shared);
-        });
+        input(&weak, |driver| driver.core.handle_exchange_facts(now(), question.id, exists));
     });
 }
 
