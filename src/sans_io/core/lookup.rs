@@ -170,9 +170,7 @@ impl Core {
     /// exchange` ERROR). RabbitMQ's own `amq.` exchanges always do.
     pub(super) fn look_up_exchanges(&mut self, url: &str) {
         let mut exchanges: Vec<String> = Vec::new();
-        let in_flight: Vec<_> = self.outbox.in_flight_ids().collect();
-        for id in in_flight {
-            let Some(publish) = self.outbox.get(id) else { continue };
+        for publish in self.outbox.in_flight_ids().filter_map(|id| self.outbox.get(id)) {
             let exchange = publish.exchange();
             if !exchange.is_empty() && !exchange.starts_with("amq.") && !exchanges.iter().any(|e| e == exchange) {
                 exchanges.push(exchange.to_owned());
