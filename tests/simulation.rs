@@ -4353,7 +4353,10 @@ fn stop_during_the_reconnect_countdown_emits_stopped_at_once_and_last() {
     let waiting = sim.publish().expect("publish");
     let opens = sim.actions.iter().filter(|(_, a)| matches!(a, Action::Open { .. })).count();
     let mark = sim.mark();
+    assert_eq!(sim.core.stop_reason(), None, "not stopped yet");
     sim.stop();
+    // Known to whoever settles the failures (the JS API's StoppedError says it).
+    assert_eq!(sim.core.stop_reason(), Some(&StopReason::Requested));
     let events = sim.events_since(mark);
     assert_eq!(
         events,

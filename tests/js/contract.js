@@ -89,6 +89,9 @@ async function closeSettlesEverything() {
   assert(connection.status.type === "stopped" && connection.closed && !connection.connected, "stopped");
   const wrong = settled.filter((s) => s.status === "rejected" && !(s.reason instanceof burrow.StoppedError && s.reason.name === "Stopped"));
   assert(wrong.length === 0, `unconfirmed publishes reject with StoppedError: ${wrong.map((s) => s.reason)}`);
+  const byClose = settled.find((s) => s.status === "rejected")?.reason;
+  assert(byClose?.reason === "disconnected" && !/it stopped/.test(byClose.message),
+    `a StoppedError from close() has the stopped event's reason, and its message needs no more: ${byClose?.reason}, ${byClose?.message}`);
   assert(settled.some((s) => s.status === "rejected"), "close() came before some confirms");
   let late = null;
   try { message.ack(); } catch (error) { late = error; }
@@ -108,6 +111,19 @@ async function closeSettlesEverything() {
   try { connection.consume(queue, () => {}); } catch (error) { consume = error; }
   assert(consume instanceof burrow.StoppedError, `a consume after close() throws StoppedError: ${consume}`);
   await within("close() again resolves", connection.close());
+}
+
+/** Regression: a publish waiting when RabbitMQ refused the login for good
+ * rejected with StoppedError and no word of why (only the stopped event had it). */
+async function stoppedSaysWhy() {
+  const connection = connect(URL_, { ...options, passcode: "not-the-passcode", managementUrl: MANAGEMENT });
+  const stopped = event(connection, "stopped");
+  const waiting = connection.publish(fresh("refused"), "never sent").then(() => null, (error) => error);
+  const [error, { reason }] = await within("the refusal", Promise.all([waiting, stopped]), 20000);
+  assert(error instanceof burrow.StoppedError && error.reason === reason && reason !== "disconnected",
+    `the StoppedError has the stopped event's reason: ${error?.reason} / ${reason}`);
+  assert(error.message.includes(`(it stopped: ${reason})`) && /refused|password|login/i.test(error.message),
+    `its message says why: ${error.message}`);
 }
 
 /** on / off besides onStatus; a throwing listener does not stop the others. */
@@ -280,6 +296,7 @@ const checks = {
   unkeptSubscription,
   unkeptConnection,
   closeSettlesEverything,
+  stoppedSaysWhy,
   statusListeners,
   errorClasses,
   queueDeletedUnderConsumer,

@@ -33,7 +33,7 @@ use self::publish::{ConfirmSink, Waiting};
 use crate::client::{ConnectOptions, ConnectionInfo, Credentials, SocketClose};
 use crate::rabbit::{BasicProperties, HeartBeats, PendingPublish, QueueOptions};
 use crate::sans_io::core::{
-    url_problem, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, Phase, PublishError,
+    url_problem, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, DeclareError, Phase, PublishError, StopReason,
     ReliableOptions, UrlProblem,
 };
 use crate::transport::now;
@@ -405,6 +405,12 @@ impl ReliableConnection {
             driver.core.stop(now);
         }
         pump(&self.shared);
+    }
+
+    /// Why it stopped, once it has (the reason [`ConnectionEvent::Stopped`] gives);
+    /// already known while the publishes it fails on stopping are settled.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.shared.try_borrow().ok().and_then(|driver| driver.core.stop_reason().cloned())
     }
 
     /// Where it is now.

@@ -4,8 +4,8 @@ use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use super::entry;
-use super::errors::declare_error;
+use super::errors::{declare_error, stopped_because};
+use super::{entry, stop_reason};
 use crate::rabbit::QueueOptions;
 use crate::reliable::DeclareError;
 
@@ -38,13 +38,15 @@ pub fn raw_declare(
     let declare = QueueOptions { durable, exclusive, auto_delete, arguments, queue_type: None };
     let entry = entry(id);
     spawn_local(async move {
-        let outcome = match entry {
+        let outcome = match &entry {
             Some(entry) => entry.connection.queue_declare(&queue, &declare).await,
             None => Err(DeclareError::Stopped),
         };
+        // Still held here, so the reason is there even once the table let it go.
+        let weak = entry.as_ref().map(std::rc::Rc::downgrade).unwrap_or_default();
         let _ = match outcome {
             Ok(()) => resolve.call0(&JsValue::UNDEFINED),
-            Err(e) => reject.call1(&JsValue::UNDEFINED, &declare_error(e)),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(declare_error(e), stop_reason(&weak))),
         };
     });
 }

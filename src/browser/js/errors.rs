@@ -6,7 +6,7 @@ use std::fmt::Display;
 
 use wasm_bindgen::prelude::*;
 
-use crate::reliable::{AckError, CallError, ConsumeError, DeclareError, PublishError, ReplyError, StartError};
+use crate::reliable::{AckError, CallError, ConsumeError, DeclareError, PublishError, ReplyError, StartError, StopReason};
 
 #[wasm_bindgen(raw_module = "./errors.js")]
 extern "C" {
@@ -18,6 +18,24 @@ extern "C" {
 /// The error class called `name` ("Stopped" is `StoppedError`), saying `message`.
 pub(crate) fn error(name: &str, message: impl Display) -> JsValue {
     make_error(name, &message.to_string())
+}
+
+/// `error` as it goes to JavaScript: a `StoppedError` whose connection stopped
+/// for a `reason` gets it as `error.reason` (the `stopped` event's words), and,
+/// unless the stop was `close()`, in its message too, so that a rejected publish
+/// says why (a login refused for good, a close with reconnects off).
+pub(crate) fn stopped_because(error: JsValue, reason: Option<StopReason>) -> JsValue {
+    let Some(reason) = reason else { return error };
+    if super::get(&error, "name").as_string().as_deref() != Some("Stopped") {
+        return error;
+    }
+    let words = reason.to_string();
+    if reason != StopReason::Requested {
+        let message = super::get(&error, "message").as_string().unwrap_or_default();
+        let _ = js_sys::Reflect::set(&error, &"message".into(), &format!("{message} (it stopped: {words})").into());
+    }
+    let _ = js_sys::Reflect::set(&error, &"reason".into(), &words.into());
+    error
 }
 
 pub(crate) fn start_error(e: StartError) -> JsValue {

@@ -65,6 +65,11 @@ fn entry(id: u32) -> Option<Rc<Entry>> {
     CONNECTIONS.with(|table| table.borrow().get(&id).cloned())
 }
 
+/// Why connection `entry` stopped, if it is still there and has (see `errors::stopped_because`).
+fn stop_reason(entry: &std::rc::Weak<Entry>) -> Option<crate::reliable::StopReason> {
+    entry.upgrade().and_then(|entry| entry.connection.stop_reason())
+}
+
 fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }

@@ -4,13 +4,13 @@
 //! per message while the outbox has room).
 
 use std::cell::Cell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 
-use super::errors::publish_error;
-use super::{entry, get, Entry};
+use super::errors::{publish_error, stopped_because};
+use super::{entry, get, stop_reason, Entry};
 use crate::rabbit::BasicProperties;
 use crate::reliable::PublishError;
 
@@ -50,10 +50,11 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn settle(self, outcome: Result<(), PublishError>) {
+    /// Calls one end; a failure says why `entry` stopped, if it did.
+    fn settle(self, outcome: Result<(), PublishError>, entry: &Weak<Entry>) {
         let _ = match outcome {
             Ok(()) => self.resolve.call0(&JsValue::UNDEFINED),
-            Err(e) => self.reject.call1(&JsValue::UNDEFINED, &publish_error(e)),
+            Err(e) => self.reject.call1(&JsValue::UNDEFINED, &stopped_because(publish_error(e), stop_reason(entry))),
         };
     }
 }
@@ -61,13 +62,14 @@ impl Outcome {
 fn publish(id: u32, routing_key: &str, body: Vec<u8>, properties: Option<Object>, outcome: Outcome) {
     let Some(entry) = entry(id) else {
         // Closed already: nothing goes out.
-        return outcome.settle(Err(PublishError::StoppedUnsent));
+        return outcome.settle(Err(PublishError::StoppedUnsent), &Weak::new());
     };
     let (exchange, properties) = match properties {
         Some(given) => read_properties(&given),
         None => (String::new(), BasicProperties::default()),
     };
-    send(&entry, &exchange, routing_key, body, &properties, Box::new(move |result| outcome.settle(result)));
+    let weak = Rc::downgrade(&entry);
+    send(&entry, &exchange, routing_key, body, &properties, Box::new(move |result| outcome.settle(result, &weak)));
 }
 
 /// How a publish goes out: into the core's line for room (first come, first in),

@@ -11,9 +11,9 @@ use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 
 use super::consume::message_object;
-use super::errors::{call_error, publish_error, reply_error};
+use super::errors::{call_error, publish_error, reply_error, stopped_because};
 use super::publish::read_properties;
-use super::{entry, millis};
+use super::{entry, millis, stop_reason};
 use crate::rabbit::BasicProperties;
 use crate::reliable::{CallError, ReplyError};
 
@@ -43,7 +43,7 @@ pub fn raw_call(
         let _ = match (outcome, weak.upgrade()) {
             (Ok(reply), Some(entry)) => resolve.call1(&JsValue::UNDEFINED, &message_object(&entry, 0.0, &reply)),
             (Ok(_), None) => reject_later.call1(&JsValue::UNDEFINED, &call_error(CallError::Stopped)),
-            (Err(e), _) => reject_later.call1(&JsValue::UNDEFINED, &call_error(e)),
+            (Err(e), _) => reject_later.call1(&JsValue::UNDEFINED, &stopped_because(call_error(e), stop_reason(&weak))),
         };
     });
     let timeout = millis(timeout_ms);
@@ -73,11 +73,12 @@ pub fn raw_reply(
     // Called at most once: by the confirm, or here when refused at once.
     let slot = Rc::new(Cell::new(Some((resolve, reject))));
     let later = slot.clone();
+    let weak = Rc::downgrade(&entry);
     let then = Box::new(move |outcome| {
         if let Some((resolve, reject)) = later.take() {
             let _ = match outcome {
                 Ok(()) => resolve.call0(&JsValue::UNDEFINED),
-                Err(e) => reject.call1(&JsValue::UNDEFINED, &publish_error(e)),
+                Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(publish_error(e), stop_reason(&weak))),
             };
         }
     });

@@ -297,6 +297,8 @@ impl Core {
             return;
         }
         self.life = Life::Stopped;
+        // Before the failures below, so that each can tell why.
+        self.stopped_because = Some(reason.clone());
         self.reconnector.give_up();
         self.fetching = None;
         if let Some(current) = self.current.take() {

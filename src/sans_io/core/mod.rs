@@ -286,6 +286,8 @@ pub struct Core {
     /// Stopped (not by [`Core::stop`]) while refusals waited for their facts: the
     /// Stopped event waits for them, so it stays the last.
     stop_after_lookups: Option<StopReason>,
+    /// Why it stopped, once it has: the failures it reports while stopping can say so.
+    stopped_because: Option<StopReason>,
     /// The side connection of a second declare, and the ones waiting for it.
     side: Option<SideLink>,
     side_waiting: VecDeque<SideDeclare>,
@@ -340,6 +342,7 @@ impl Core {
             exchange_lookups: Map::new(),
             next_lookup: 0,
             stop_after_lookups: None,
+            stopped_because: None,
             side: None,
             side_waiting: VecDeque::new(),
             calls: Calls::default(),

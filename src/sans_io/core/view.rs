@@ -13,6 +13,13 @@ impl Core {
         &self.urls
     }
 
+    /// Why it stopped, from the moment it does: set before it fails what was
+    /// still waiting (publishes, calls, declares), so their errors can say why;
+    /// the same reason as [`ConnectionEvent::Stopped`](super::ConnectionEvent::Stopped).
+    pub fn stop_reason(&self) -> Option<&super::StopReason> {
+        self.stopped_because.as_ref()
+    }
+
     /// Where it is.
     pub fn phase(&self) -> Phase {
         match (self.life, &self.current) {

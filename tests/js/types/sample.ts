@@ -196,7 +196,8 @@ export async function sample(element: Element): Promise<void> {
   } catch (error) {
     if (error instanceof StoppedError) {
       const name: string = error.name;
-      void name;
+      const why: string | undefined = error.reason;
+      void name, void why;
     }
     const kinds = [NotInitializedError, StoppedError, DeclareRefusedError, DeclareInvalidError, PublishInvalidError,
       PublishRefusedError, ConsumeInvalidError, ConsumeRefusedError, StaleError, AlreadySettledError, StreamNackError,

@@ -8,7 +8,13 @@ export declare class BurrowError extends Error {
 /** `init()` was not awaited before the first call. */
 export declare class NotInitializedError extends BurrowError {}
 /** The connection was closed (or RabbitMQ refused CONNECT for good) first. */
-export declare class StoppedError extends BurrowError {}
+export declare class StoppedError extends BurrowError {
+  /** Why the connection stopped, as its `stopped` event says it ("disconnected" after
+   * `close()`), when the error came from the stop itself (a publish, call or declare that
+   * was waiting); a stop for any other reason is in `message` too. Absent when the
+   * connection had already stopped before the call. */
+  readonly reason?: string;
+}
 /** RabbitMQ refused a queue declaration, in its words (e.g. PRECONDITION_FAILED). */
 export declare class DeclareRefusedError extends BurrowError {}
 /** A declaration RabbitMQ would refuse, refused before sending. */

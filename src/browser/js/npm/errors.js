@@ -15,7 +15,8 @@ export class BurrowError extends Error {
 
 /** `init()` was not awaited before the first call. */
 export class NotInitializedError extends BurrowError { static errorName = "NotInitialized"; }
-/** The connection was closed (or RabbitMQ refused CONNECT for good) before it could happen. */
+/** The connection was closed (or RabbitMQ refused CONNECT for good) before it could happen;
+ * `reason` says why when the stop itself failed it (set by the wasm, src/browser/js/errors.rs). */
 export class StoppedError extends BurrowError { static errorName = "Stopped"; }
 /** RabbitMQ refused a queue declaration, in its words (e.g. PRECONDITION_FAILED). */
 export class DeclareRefusedError extends BurrowError { static errorName = "DeclareRefused"; }
