@@ -228,6 +228,39 @@ fn bad_filters_are_refused_before_sending() {
     assert_eq!(hand.sent(), "");
 }
 
+/// Regression (QA): a stream consumer's priority was refused as "a stream consumer
+/// takes no priority (RabbitMQ refuses x-priority on a stream with
+/// PRECONDITION_FAILED) (RabbitMQ closes the connection otherwise)": the problem's
+/// own parenthesis, then the refusal's, back to back (and the prefetch problem's
+/// likewise). Each refusal now reads as one sentence with at most one parenthesis.
+#[test]
+fn a_stream_consumers_refusals_read_as_one_sentence() {
+    let on_stream = || ConsumeOptions { priority: Some(5), ..ConsumeOptions::stream(StreamOffset::First, 10) };
+    let refusal = |hand: &mut Hand, options: ConsumeOptions| match hand.consume(options) {
+        Err(error @ ConsumeError::Invalid(_)) => error.to_string(),
+        other => panic!("not refused: {other:?}"),
+    };
+    let no_priority = "a stream consumer takes no priority: RabbitMQ refuses x-priority on a stream with PRECONDITION_FAILED, \
+                       closing the connection";
+    // Asked before CONNECTED (a consumer card asks at once), and on RabbitMQ 4.0.5.
+    assert_eq!(refusal(&mut Hand::opened(), on_stream()), no_priority);
+    assert_eq!(refusal(&mut Hand::connected(Some(NEW)), on_stream()), no_priority);
+    // RabbitMQ 3.10.8 has no consumer priorities at all: that is said first.
+    assert_eq!(
+        refusal(&mut Hand::connected(Some(OLD)), on_stream()),
+        "a consumer priority (x-priority) needs RabbitMQ 4.0.0 or later; this broker is RabbitMQ/3.10.8"
+    );
+    let mut hand = Hand::connected(Some(OLD));
+    let auto = ConsumeOptions { auto_ack: true, ..ConsumeOptions::stream(StreamOffset::First, 10) };
+    assert_eq!(refusal(&mut hand, auto), "a stream is consumed with manual acknowledgement, not auto-ack (RabbitMQ closes the connection otherwise)");
+    let no_credit = ConsumeOptions::stream(StreamOffset::First, 0);
+    assert_eq!(
+        refusal(&mut hand, no_credit),
+        "a stream consumer needs a prefetch above 0, which is its credit (RabbitMQ closes the connection otherwise)"
+    );
+    assert_eq!(hand.sent(), "");
+}
+
 #[test]
 fn the_client_filters_each_message_again_and_acks_what_it_keeps_back() {
     let mut hand = Hand::connected(Some(NEW));

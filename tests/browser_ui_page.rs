@@ -203,3 +203,45 @@ async fn leaving_with_publishes_in_the_outbox_asks_first() {
     // yew runs the widget's clean-ups on its scheduler.
     until("the question gone with the widget", || !leaving_is_questioned()).await;
 }
+
+/// The names of the landmark regions under `root` (`<section aria-label>` and
+/// `role="region"`), in document order.
+fn region_names(root: &Element) -> Vec<String> {
+    let found = root.query_selector_all("section[aria-label], [role='region'][aria-label]").expect("a selector");
+    (0..found.length())
+        .filter_map(|i| found.item(i))
+        .filter_map(|node| node.dyn_into::<Element>().ok())
+        .filter_map(|element| element.get_attribute("aria-label"))
+        .collect()
+}
+
+/// Regression (QA, accessibility): two widgets on one page named their regions
+/// alike ("Connection", "Producer", "Queue" twice), so a screen reader's list of
+/// landmarks could not tell them apart. The first keeps its names; the second's
+/// say which widget they belong to.
+#[wasm_bindgen_test]
+async fn two_widgets_on_one_page_name_their_regions_apart() {
+    let every = ["guide", "connection", "queues", "queue", "producer", "consumers"];
+    let options = [("url", BROKER_URL), ("login", LOGIN), ("connect", "false")];
+    let (first, mut first_widget) = mount(&options, &every);
+    let (second, mut second_widget) = mount(&options, &every);
+    let drawn = |page: &Element| region_names(page).len() >= 7;
+    until("both widgets drawn", || drawn(&first) && drawn(&second)).await;
+    let ones = region_names(&first);
+    let twos = region_names(&second);
+    assert_eq!(
+        ones,
+        ["Guided tutorial", "Connection", "Queue", "Queues", "Producer", "RPC call", "Consumers"],
+        "the first widget keeps the names a single widget has"
+    );
+    let mut all: Vec<&String> = ones.iter().chain(&twos).collect();
+    let count = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), count, "every region's name is its own: {ones:?} {twos:?}");
+    assert_eq!(twos.first().map(String::as_str), Some("Guided tutorial (widget 2)"), "{twos:?}");
+    first_widget.unmount();
+    second_widget.unmount();
+    first.remove();
+    second.remove();
+}

@@ -243,3 +243,39 @@ async fn a_name_with_two_spaces_in_a_row_shows_both() {
     style.remove();
     let _ = management().delete_queue("/", &queue).await;
 }
+
+/// Regression (QA): an exclusive queue declared in the form was worded
+/// "declared (transient)", as if any connection could use it until a restart;
+/// RabbitMQ deletes it when the connection that declared it closes, and no other
+/// connection (a consumer card's among them) may use it.
+#[wasm_bindgen_test]
+async fn an_exclusive_queue_declared_in_the_form_is_worded_exclusive() {
+    let queue = fresh_name("ui-exclusive");
+    let (page, mut widget) = mount(BROKER_URL, &queue, &["connection", "queue"]);
+    connected(&page).await;
+    fill(&page, "section[aria-label='Queue'] input[name='queue']", &queue);
+    // A click ticks it and tells the page, as a person's does.
+    click(&page, "input[name='exclusive']");
+    let exclusive = find(&page, "input[name='exclusive']").dyn_into::<HtmlInputElement>().expect("a checkbox");
+    assert!(exclusive.checked(), "exclusive ticked");
+    click(&page, "section[aria-label='Queue'] button[type='submit']");
+    let declared = until_text(&page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await;
+    assert_eq!(
+        declared,
+        format!(
+            "Queue “{queue}” declared (exclusive: only the Connection panel's connection may use it, and RabbitMQ \
+             deletes it when that connection closes)."
+        )
+    );
+    // What the words say is what the broker made.
+    let state = within("the queue read", management().queue("/", &queue)).await.expect("read").expect("the queue exists");
+    assert!(state.exclusive && !state.durable, "{state:?}");
+    widget.unmount();
+    // Gone with the widget's connection.
+    within("the queue gone with its connection", async {
+        while matches!(management().queue("/", &queue).await, Ok(Some(_))) {
+            TimeoutFuture::new(100).await;
+        }
+    })
+    .await;
+}

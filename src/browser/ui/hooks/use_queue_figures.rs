@@ -1,6 +1,7 @@
 //! One queue's figures from the management API, read again at the user's rate,
 //! with a short history of its rates for the chart and the time of the reading.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -8,7 +9,7 @@ use gloo_timers::callback::Interval;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use crate::management::QueueState;
+use crate::management::{ManagementError, QueueState};
 use crate::rabbit::QueueType;
 
 use super::super::chart::{RateSample, HISTORY};
@@ -69,9 +70,14 @@ impl Reducible for Figures {
     }
 }
 
+/// The queue whose last reading said it does not exist, if any: shared by the
+/// readings of one Queue card.
+type KnownMissing = Rc<RefCell<Option<String>>>;
+
 /// Reads `queue`'s figures now and every `period_ms` (`None`: only when asked);
 /// again each time `asked` (how many times they were asked for) grows;
-/// `on_type` hears its type.
+/// `on_type` hears its type. Once a reading finds no such queue, the next ones
+/// ask the list of names first (see [`read_figures`]).
 #[hook]
 pub fn use_queue_figures(
     settings: Option<ConnectionSettings>,
@@ -81,14 +87,16 @@ pub fn use_queue_figures(
     on_type: Callback<Vec<(String, QueueType)>>,
 ) -> Figures {
     let figures = use_reducer_eq(Figures::default);
+    let missing: KnownMissing = use_mut_ref(|| None);
     {
         let (figures, settings, queue, on_type) = (figures.clone(), settings.clone(), queue.clone(), on_type.clone());
+        let missing = missing.clone();
         // Not on the first render: the effect below reads then.
         let first = use_mut_ref(|| true);
         use_effect_with(asked, move |_| {
             if !std::mem::replace(&mut *first.borrow_mut(), false) {
                 if let Some(settings) = settings {
-                    read_figures(figures, settings, queue, on_type);
+                    read_figures(Reader { figures, settings, missing }, queue, on_type);
                 }
             }
         });
@@ -99,7 +107,8 @@ pub fn use_queue_figures(
             figures.dispatch(FiguresAction::For(queue.clone()));
             let interval = settings.clone().map(|settings| {
                 let queue = queue.clone();
-                let read = move || read_figures(figures.clone(), settings.clone(), queue.clone(), on_type.clone());
+                let reader = Reader { figures: figures.clone(), settings, missing: missing.clone() };
+                let read = move || read_figures(reader.clone(), queue.clone(), on_type.clone());
                 read();
                 period.map(|ms| Interval::new(ms, read))
             });
@@ -109,25 +118,42 @@ pub fn use_queue_figures(
     (*figures).clone()
 }
 
-fn read_figures(
+/// What a reading needs besides the queue: where its figures go, the
+/// connection's settings, and the queue known missing.
+#[derive(Clone)]
+struct Reader {
     figures: UseReducerHandle<Figures>,
     settings: ConnectionSettings,
-    queue: String,
-    on_type: Callback<Vec<(String, QueueType)>>,
-) {
+    missing: KnownMissing,
+}
+
+/// Reads `queue`'s figures. A queue the last reading found missing is looked
+/// for in the list of names first, and read only once listed: reading it would
+/// be a 404 each period, a red error in the browser's console every time (QA).
+fn read_figures(reader: Reader, queue: String, on_type: Callback<Vec<(String, QueueType)>>) {
+    let Reader { figures, settings, missing } = reader;
     let Some(api) = settings.management() else {
         figures.dispatch(FiguresAction::Failed(ReadProblem::NoApi));
         return;
     };
     spawn_local(async move {
+        let failed = |error: ManagementError| FiguresAction::Failed(ReadProblem::from_error(&error, &settings));
+        if missing.borrow().as_deref() == Some(queue.as_str()) {
+            match api.queue_names(settings.vhost()).await {
+                Ok(names) if !names.contains(&queue) => return figures.dispatch(FiguresAction::Read(queue, None)),
+                Ok(_) => {}
+                Err(error) => return figures.dispatch(failed(error)),
+            }
+        }
         match api.queue(settings.vhost(), &queue).await {
             Ok(state) => {
+                *missing.borrow_mut() = state.is_none().then(|| queue.clone());
                 if let Some(kind) = state.as_ref().and_then(|s| s.queue_type.parse::<QueueType>().ok()) {
                     on_type.emit(vec![(queue.clone(), kind)]);
                 }
                 figures.dispatch(FiguresAction::Read(queue, state));
             }
-            Err(error) => figures.dispatch(FiguresAction::Failed(ReadProblem::from_error(&error, &settings))),
+            Err(error) => figures.dispatch(failed(error)),
         }
     });
 }
