@@ -263,8 +263,8 @@ async fn an_exclusive_queue_declared_in_the_form_is_worded_exclusive() {
     assert_eq!(
         declared,
         format!(
-            "Queue “{queue}” declared (exclusive: only the Connection panel's connection may use it, and RabbitMQ \
-             deletes it when that connection closes)."
+            "Queue “{queue}” declared (exclusive: only the workbench's own connection may use it, not a consumer \
+             card's, and RabbitMQ deletes it when that connection closes)."
         )
     );
     // What the words say is what the broker made.

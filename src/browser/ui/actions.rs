@@ -103,11 +103,18 @@ pub fn disconnect(workbench: &Workbench, live: &LiveHandles) {
     live.stop_main();
 }
 
-/// What a successful declare of `options` made, in words.
+/// What a successful declare of `options` made, in words. An exclusive queue
+/// is said first whatever else it is: RabbitMQ deletes it with the connection
+/// that declared it (the workbench's main one), even a durable one, and no other
+/// connection may use it, not even a consumer card's (QA: it read "transient").
 fn declared_kind(options: &QueueOptions) -> &'static str {
     match options.queue_type {
         Some(QueueType::Quorum) => "a quorum queue, replicated",
         Some(QueueType::Stream) => "a stream",
+        _ if options.exclusive => {
+            "exclusive: only the workbench's own connection may use it, not a consumer card's, and RabbitMQ deletes it when \
+             that connection closes"
+        }
         _ if options.durable => "durable",
         _ => "transient",
     }
