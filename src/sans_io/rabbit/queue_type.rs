@@ -223,18 +223,21 @@ pub enum StreamConsumeProblem {
 }
 
 impl fmt::Display for StreamConsumeProblem {
+    // One sentence each, with what RabbitMQ would do: shown as it is, in a
+    // refusal ([`RabbitError::StreamConsume`]) and in a consumer card.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        f.write_str(match self {
             StreamConsumeProblem::AutoAck => {
-                f.write_str("a stream is consumed with manual acknowledgement, not auto-ack")
+                "a stream is consumed with manual acknowledgement, not auto-ack (RabbitMQ closes the connection otherwise)"
             }
             StreamConsumeProblem::NoPrefetch => {
-                f.write_str("a stream consumer needs a prefetch above 0 (it is the consumer's credit)")
+                "a stream consumer needs a prefetch above 0, which is its credit (RabbitMQ closes the connection otherwise)"
             }
-            StreamConsumeProblem::Priority => f.write_str(
-                "a stream consumer takes no priority (RabbitMQ refuses x-priority on a stream with PRECONDITION_FAILED)",
-            ),
-        }
+            StreamConsumeProblem::Priority => {
+                "a stream consumer takes no priority: RabbitMQ refuses x-priority on a stream with PRECONDITION_FAILED, \
+                 closing the connection"
+            }
+        })
     }
 }
 

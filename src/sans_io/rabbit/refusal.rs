@@ -180,8 +180,9 @@ pub enum RabbitError {
         /// What it does not allow.
         problem: QueueTypeProblem,
     },
-    /// A stream subscription RabbitMQ would refuse (closing the connection).
-    #[error("{0} (RabbitMQ closes the connection otherwise)")]
+    /// A stream subscription RabbitMQ would refuse (closing the connection). The
+    /// problem's words say so themselves: a second parenthesis here read "(…) (…)".
+    #[error("{0}")]
     StreamConsume(StreamConsumeProblem),
     /// A stream offset that is not `first`, `last`, `next`, `offset=N` or `timestamp=S`.
     #[error("{0:?} is not a stream offset: use first, last, next, offset=N or timestamp=<seconds>")]
