@@ -326,3 +326,21 @@ fn the_main_connection_keeps_its_last_warnings() {
     assert_eq!(main.warnings, vec![("b".to_owned(), 2), ("c".to_owned(), 1), ("d".to_owned(), 1)]);
     assert_eq!(main.warnings.len(), burrow::ui::WARNINGS_KEPT);
 }
+
+/// A lesson's reset is marked done only when every step went; what failed is
+/// said first (the widget's regression test: `tests/browser_ui_guide.rs`).
+#[wasm_bindgen_test]
+fn a_reset_is_done_only_when_every_step_went() {
+    use burrow::ui::ResetOutcome;
+    let words = |items: &[&str]| items.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+    let clean = ResetOutcome::of(&words(&["removed Consumer 1", "queue hello was not there"]), &[]);
+    assert_eq!((clean.ok, clean.words.as_str()), (true, "Reset: removed Consumer 1; queue hello was not there."));
+    let partly = ResetOutcome::of(&words(&["removed Consumer 1"]), &words(&["could not delete queue hello: refused"]));
+    assert_eq!(
+        (partly.ok, partly.words.as_str()),
+        (false, "Reset incomplete: could not delete queue hello: refused. Done: removed Consumer 1.")
+    );
+    let none = ResetOutcome::of(&[], &words(&["could not delete exchange logs: refused"]));
+    assert_eq!((none.ok, none.words.as_str()), (false, "Reset failed: could not delete exchange logs: refused."));
+    assert_eq!(ResetOutcome::of(&[], &[]), ResetOutcome { ok: true, words: "Nothing to reset.".to_owned() });
+}

@@ -46,8 +46,8 @@ pub use queues::QueuesPanel;
 pub use state::{
     Action, CardPhase, ConnectionSettings, ConnectionStatus, ConsumerProgress, ConsumerSource, ConsumerSpec, Consumers,
     DeclareResult, Destination, GuideProgress, LessonProgress, MainConnection, NewConsumer, Panels, PublishCounts,
-    PublishOutcome, PublishRecord, Publishing, WorkbenchConfig, WorkbenchState, DEFAULT_REFRESH_MS, PUBLISH_LOG_LIMIT,
-    WARNINGS_KEPT,
+    PublishOutcome, PublishRecord, Publishing, ResetOutcome, WorkbenchConfig, WorkbenchState, DEFAULT_REFRESH_MS,
+    PUBLISH_LOG_LIMIT, WARNINGS_KEPT,
 };
 
 /// The id of the element the app mounts into (see `index.html`).

@@ -161,8 +161,8 @@ pub fn lines(lesson: &Lesson, progress: &LessonProgress, ws: &WorkbenchState) ->
         lines.push(ProgressLine { ok: *ok, words: words.clone() });
     }
     if lines.is_empty() {
-        if let Some(words) = &progress.reset {
-            lines.push(ProgressLine { ok: true, words: words.clone() });
+        if let Some(reset) = &progress.reset {
+            lines.push(ProgressLine { ok: reset.ok, words: reset.words.clone() });
         }
     }
     lines

@@ -12,7 +12,7 @@ use super::super::live::LiveHandles;
 use super::super::publish::{self, Numbering, PublishRequest};
 use super::super::rpc;
 use super::super::state::{
-    management_failure, Action, ConsumerSource, Destination, NewConsumer, Workbench, MANAGEMENT_ADDRESS_HINT,
+    management_failure, Action, ConsumerSource, Destination, NewConsumer, ResetOutcome, Workbench, MANAGEMENT_ADDRESS_HINT,
 };
 use super::lessons::{LessonAction, LESSONS};
 
@@ -116,10 +116,11 @@ async fn declare_exchange(workbench: Workbench, index: usize, exchange: &'static
 }
 
 /// "Reset this lesson": its consumers removed, its queues and exchanges deleted
-/// (through the management API), so the next run starts clean.
+/// (through the management API), so the next run starts clean; what failed is
+/// said, and the progress line is not marked done then.
 pub async fn reset(index: usize, workbench: Workbench) {
     let Some(lesson) = LESSONS.get(index) else { return };
-    let mut done = Vec::new();
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
     let consumers: Vec<u32> = workbench.guide.lesson(index).consumers.values().copied().collect();
     for number in &consumers {
         workbench.dispatch(Action::RemoveConsumer(*number));
@@ -134,9 +135,9 @@ pub async fn reset(index: usize, workbench: Workbench) {
             Some((api, vhost)) => match api.delete_queue(vhost, queue).await {
                 Ok(true) => done.push(format!("deleted queue {queue}")),
                 Ok(false) => done.push(format!("queue {queue} was not there")),
-                Err(error) => done.push(format!("could not delete queue {queue}: {}", management_failure(&error))),
+                Err(error) => failed.push(format!("could not delete queue {queue}: {}", management_failure(&error))),
             },
-            None => done.push(format!("could not delete queue {queue}: no management API (connect first)")),
+            None => failed.push(format!("could not delete queue {queue}: no management API (connect first)")),
         }
         workbench.dispatch(Action::QueueDeleted((*queue).to_owned()));
     }
@@ -145,11 +146,10 @@ pub async fn reset(index: usize, workbench: Workbench) {
             Some((api, vhost)) => match api.exchange_delete(vhost, exchange).await {
                 Ok(true) => done.push(format!("deleted exchange {exchange}")),
                 Ok(false) => done.push(format!("exchange {exchange} was not there")),
-                Err(error) => done.push(format!("could not delete exchange {exchange}: {error}")),
+                Err(error) => failed.push(format!("could not delete exchange {exchange}: {error}")),
             },
-            None => done.push(format!("could not delete exchange {exchange}: no management API (connect first)")),
+            None => failed.push(format!("could not delete exchange {exchange}: no management API (connect first)")),
         }
     }
-    let words = if done.is_empty() { "Nothing to reset.".to_owned() } else { format!("Reset: {}.", done.join("; ")) };
-    workbench.dispatch(Action::LessonReset { lesson: index, words });
+    workbench.dispatch(Action::LessonReset { lesson: index, outcome: ResetOutcome::of(&done, &failed) });
 }

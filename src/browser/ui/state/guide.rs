@@ -60,8 +60,32 @@ pub struct LessonProgress {
     pub calls: Vec<(bool, String)>,
     /// Its publishes, counted.
     pub publishes: PublishCounts,
-    /// What the last "Reset this lesson" did, in words.
-    pub reset: Option<String>,
+    /// What the last "Reset this lesson" did.
+    pub reset: Option<ResetOutcome>,
+}
+
+/// What a lesson's reset did, for its progress line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetOutcome {
+    /// Every step went (a queue or exchange that was not there counts as gone).
+    pub ok: bool,
+    /// What it did, and what failed first, in words.
+    pub words: String,
+}
+
+impl ResetOutcome {
+    /// From the steps that went (`done`) and those that failed (`failed`), each in
+    /// words. One failure is enough to make it not ok: a lesson left half reset
+    /// must not look clean (QA: a reset whose delete failed showed ✓).
+    pub fn of(done: &[String], failed: &[String]) -> Self {
+        let words = match (done.is_empty(), failed.is_empty()) {
+            (true, true) => "Nothing to reset.".to_owned(),
+            (false, true) => format!("Reset: {}.", done.join("; ")),
+            (true, false) => format!("Reset failed: {}.", failed.join("; ")),
+            (false, false) => format!("Reset incomplete: {}. Done: {}.", failed.join("; "), done.join("; ")),
+        };
+        ResetOutcome { ok: failed.is_empty(), words }
+    }
 }
 
 impl LessonProgress {

@@ -22,7 +22,7 @@ pub use connection::{
     management_failure, ConnectionSettings, ConnectionStatus, MainConnection, MANAGEMENT_ADDRESS_HINT, WARNINGS_KEPT,
 };
 pub use consumers::{CardPhase, ConsumerProgress, ConsumerSource, ConsumerSpec, Consumers};
-pub use guide::{DeclareResult, GuideProgress, LessonProgress};
+pub use guide::{DeclareResult, GuideProgress, LessonProgress, ResetOutcome};
 pub use publishing::{Destination, PublishCounts, PublishOutcome, PublishRecord, Publishing, PUBLISH_LOG_LIMIT};
 
 /// Everything the workbench panels share.
@@ -246,8 +246,8 @@ pub enum Action {
     LessonReset {
         /// Which lesson.
         lesson: usize,
-        /// What the reset did, in words.
-        words: String,
+        /// What the reset did, and whether all of it went.
+        outcome: ResetOutcome,
     },
 }
 
@@ -431,9 +431,9 @@ fn reduce_consumers(next: &mut WorkbenchState, action: Action) {
             next.guide.lesson_mut(lesson).exchanges.insert(exchange, (ok, words));
         }
         Action::LessonCall { lesson, ok, words } => next.guide.lesson_mut(lesson).calls.push((ok, words)),
-        Action::LessonReset { lesson, words } => {
+        Action::LessonReset { lesson, outcome } => {
             let progress = next.guide.lesson_mut(lesson);
-            *progress = LessonProgress { reset: Some(words), ..LessonProgress::default() };
+            *progress = LessonProgress { reset: Some(outcome), ..LessonProgress::default() };
         }
         _ => {}
     }
