@@ -77,7 +77,7 @@ type KnownMissing = Rc<RefCell<Option<String>>>;
 /// Reads `queue`'s figures now and every `period_ms` (`None`: only when asked);
 /// again each time `asked` (how many times they were asked for) grows;
 /// `on_type` hears its type. Once a reading finds no such queue, the next ones
-/// ask the list of names first (see [`read_figures`]).
+/// ask the list of names first (see `read_figures`).
 #[hook]
 pub fn use_queue_figures(
     settings: Option<ConnectionSettings>,
