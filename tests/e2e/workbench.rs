@@ -108,7 +108,8 @@ pub async fn embed_page_with_two_widgets(client: &Client) {
     click(client, "#producer-widget section[aria-label='Queue'] button[type='submit']").await;
     wait_text(client, "#producer-widget [data-testid='declare-result']", "widget A declares", |t| t.contains("declared")).await;
     click(client, "#consumer-widget select[name='ack'] option[value='auto']").await;
-    click(client, "#consumer-widget section[aria-label='Consumers'] button[type='submit']").await;
+    // Widget B is the page's second: its regions' names say so (screen readers list them).
+    click(client, "#consumer-widget section[aria-label='Consumers (widget 2)'] button[type='submit']").await;
     wait_text(client, "#consumer-widget [data-testid='consumer-1']", "widget B consumes", |t| t.contains("consuming")).await;
     let body = fresh("from widget A");
     type_into(client, "#producer-widget textarea[name='body']", &body).await;
@@ -116,7 +117,7 @@ pub async fn embed_page_with_two_widgets(client: &Client) {
     wait_text(client, "#consumer-widget [data-testid='consumer-1']", "widget B receives", |t| t.contains(&body)).await;
     // Each widget keeps its own state: A has no consumers, B no producer.
     assert!(client.find_all(Locator::Css("#producer-widget [data-testid='consumer-1']")).await.expect("query").is_empty());
-    assert!(client.find_all(Locator::Css("#consumer-widget section[aria-label='Producer']")).await.expect("query").is_empty());
+    assert!(client.find_all(Locator::Css("#consumer-widget section[aria-label^='Producer']")).await.expect("query").is_empty());
     // The host page keeps its title, URL and its own styles.
     assert_eq!(client.title().await.expect("title"), "Burrow widgets embedded in a page");
     let url = client.current_url().await.expect("url");

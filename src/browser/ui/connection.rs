@@ -115,6 +115,7 @@ impl ConnectDraft {
 #[function_component(ConnectionPanel)]
 pub fn connection_panel() -> Html {
     let workbench = use_context::<Workbench>();
+    let region = super::use_region_name("Connection");
     let live = use_context::<LiveHandles>().unwrap_or_default();
     let config = workbench.as_ref().map(|w| w.config.clone()).unwrap_or_default();
     let draft = use_draft(move || ConnectDraft::first(&config));
@@ -151,7 +152,7 @@ pub fn connection_panel() -> Html {
         on_change(move |value| draft.change(|d| set(d, value == "true")))
     };
     html! {
-        <section class="card" aria-label="Connection">
+        <section class="card" aria-label={region}>
             <h2>{ "Connection" }</h2>
             <form class="grid" onsubmit={on_connect}>
                 <label title="Several URLs (a cluster's nodes, one per line or comma-separated): each failure moves to the next">

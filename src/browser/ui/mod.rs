@@ -21,6 +21,7 @@ mod publish;
 mod queue;
 mod queue_tools;
 mod queues;
+mod regions;
 mod rpc;
 mod state;
 pub mod widget;
@@ -43,6 +44,7 @@ pub use publish::{Numbering, PublishRequest, COPY_HEADER};
 pub use queue::{parse_arguments, QueueFigures, QueuePanel};
 pub use queue_tools::purge_question;
 pub use queues::QueuesPanel;
+pub use regions::{use_region_name, RegionNames};
 pub use state::{
     Action, CardPhase, ConnectionSettings, ConnectionStatus, ConsumerProgress, ConsumerSource, ConsumerSpec, Consumers,
     DeclareResult, Destination, GuideProgress, LessonProgress, MainConnection, NewConsumer, Panels, PublishCounts,
@@ -93,6 +95,10 @@ impl Default for WorkbenchConfig {
 pub struct WorkbenchProps {
     /// How it starts.
     pub config: WorkbenchConfig,
+    /// Its number among the widgets on its page (`None`: the app); its regions'
+    /// names say it from the second on (see [`RegionNames`]).
+    #[prop_or_default]
+    pub widget_number: Option<u32>,
 }
 
 /// The panels, around one shared state (plain data) and the live handles (the
@@ -120,8 +126,10 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
     // Publishes waiting for a confirm are lost with the page.
     use_leave_guard(state.main.outbox.messages > 0);
     let panels = &props.config.panels;
+    let regions = RegionNames { number: props.widget_number };
     html! {
         <ContextProvider<LiveHandles> context={(*live).clone()}>
+        <ContextProvider<RegionNames> context={regions}>
         <ContextProvider<state::Workbench> context={state.clone()}>
             <div class="burrow">
                 if let Some(title) = &props.config.title {
@@ -140,6 +148,7 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
                 </div>
             </div>
         </ContextProvider<state::Workbench>>
+        </ContextProvider<RegionNames>>
         </ContextProvider<LiveHandles>>
     }
 }

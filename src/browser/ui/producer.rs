@@ -27,6 +27,7 @@ fn change(draft: &Draft, change: impl Fn(&mut ProducerDraft) + 'static) -> Callb
 #[function_component(ProducerPanel)]
 pub fn producer_panel() -> Html {
     let workbench = use_context::<Workbench>();
+    let region = super::use_region_name("Producer");
     let live = use_context::<LiveHandles>().unwrap_or_default();
     let selected = workbench.as_ref().map(|w| w.queue.clone()).unwrap_or_default();
     let draft = use_draft(|| ProducerDraft::new(selected.clone()));
@@ -62,7 +63,7 @@ pub fn producer_panel() -> Html {
     let running = workbench.main.running;
     let typed = draft.get();
     html! {
-        <section class="card" aria-label="Producer">
+        <section class="card" aria-label={region}>
             <h2>{ "Producer" }</h2>
             <form class="grid" onsubmit={on_publish}>
                 <TextField label="Exchange (empty: the default exchange)" name="exchange" value={typed.exchange.clone()}

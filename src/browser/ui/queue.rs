@@ -75,6 +75,7 @@ impl DeclareDraft {
 #[function_component(QueuePanel)]
 pub fn queue_panel() -> Html {
     let workbench = use_context::<Workbench>();
+    let region = super::use_region_name("Queue");
     let live = use_context::<LiveHandles>().unwrap_or_default();
     let selected = workbench.as_ref().map(|w| w.queue.clone()).unwrap_or_default();
     let draft = use_draft(|| DeclareDraft { name: selected.clone(), queue_type: "classic".to_owned(), ..DeclareDraft::default() });
@@ -113,7 +114,7 @@ pub fn queue_panel() -> Html {
     let type_set = set("queue-type");
     let arguments_set = set("arguments");
     html! {
-        <section class="card" aria-label="Queue">
+        <section class="card" aria-label={region}>
             <h2>{ "Queue" }</h2>
             <form class="grid" onsubmit={on_declare}>
                 <TextField label="Queue name" name="queue" value={draft.name.clone()} oninput={set("queue")} required=true />

@@ -98,6 +98,7 @@ impl View {
 #[function_component(QueuesPanel)]
 pub fn queues_panel() -> Html {
     let workbench = use_context::<Workbench>();
+    let region = super::use_region_name("Queues");
     let view = use_state(|| View { filter: String::new(), sort: SortKey::Name, descending: false });
     let tool = use_state(|| None::<QueueTool>);
     let settings = workbench.as_ref().and_then(|w| w.main.settings.clone());
@@ -116,7 +117,7 @@ pub fn queues_panel() -> Html {
     let Some(workbench) = workbench else { return html! {} };
     if settings.is_none() {
         return html! {
-            <section class="card queues" aria-label="Queues">
+            <section class="card queues" aria-label={region.clone()}>
                 <h2>{ "Queues" }</h2>
                 <p class="muted">{ "Connect to see every queue of the virtual host." }</p>
             </section>
@@ -139,7 +140,7 @@ pub fn queues_panel() -> Html {
         })
     };
     html! {
-        <section class="card queues" aria-label="Queues">
+        <section class="card queues" aria-label={region.clone()}>
             <h2>{ "Queues" }</h2>
             <div class="toolbar">
                 <TextField label="Filter by name" name="queue-filter" value={view.filter.clone()} oninput={on_filter} placeholder="part of a name" />

@@ -98,6 +98,7 @@ struct CallDraft {
 #[function_component(RpcPanel)]
 pub fn rpc_panel() -> Html {
     let workbench = use_context::<Workbench>();
+    let region = super::use_region_name("RPC call");
     let live = use_context::<LiveHandles>().unwrap_or_default();
     let draft = use_draft(|| CallDraft {
         exchange: String::new(),
@@ -134,7 +135,7 @@ pub fn rpc_panel() -> Html {
     let can_call = workbench.main.running && timeout_error.is_none() && !*waiting;
     let d = draft.get();
     html! {
-        <section class="card rpc-panel" aria-label="RPC call">
+        <section class="card rpc-panel" aria-label={region}>
             <h2>{ "RPC call" }</h2>
             <form class="grid" onsubmit={on_call}>
                 <TextField label="Exchange (empty: the default)" name="rpc-exchange" value={d.exchange.clone()} oninput={set(|d, v| d.exchange = v)} />

@@ -15,11 +15,18 @@ use super::{Panels, Workbench, WorkbenchConfig, WorkbenchProps};
 /// A running widget's app, shared by its handle and [`MOUNTED`]; `None` once unmounted.
 type Slot = Rc<RefCell<Option<yew::AppHandle<Workbench>>>>;
 
+/// A mounted widget: its element, its app, and its number on the page.
+struct Mounted {
+    element: Element,
+    slot: Slot,
+    number: u32,
+}
+
 thread_local! {
     /// The widget mounted in each element: a second mount into the same element (a
     /// framework's re-render) unmounts the first, whose connections otherwise stayed
     /// open with nothing left on the page to show or stop them.
-    static MOUNTED: RefCell<Vec<(Element, Slot)>> = const { RefCell::new(Vec::new()) };
+    static MOUNTED: RefCell<Vec<Mounted>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Destroys the app in `slot`, if it still runs (closing its connections).
@@ -41,7 +48,7 @@ pub struct BurrowWidget {
 impl BurrowWidget {
     /// Removes the widget and closes its connections; a second call does nothing.
     pub fn unmount(&mut self) {
-        MOUNTED.with(|mounted| mounted.borrow_mut().retain(|(_, slot)| !Rc::ptr_eq(slot, &self.slot)));
+        MOUNTED.with(|mounted| mounted.borrow_mut().retain(|m| !Rc::ptr_eq(&m.slot, &self.slot)));
         destroy(&self.slot);
     }
 }
@@ -85,19 +92,27 @@ pub fn config_from_options(options: &JsValue) -> WorkbenchConfig {
 /// [`config_from_options`]). Without a passcode the user is asked for one in the
 /// connection panel. Each call makes an independent widget; one already mounted
 /// in `element` is unmounted first (as mounting a framework's root again replaces it).
+/// Each takes the lowest number no other mounted widget has; from the second on,
+/// its regions' names say it ([`super::RegionNames`]).
 #[wasm_bindgen]
 pub fn mount(element: Element, options: JsValue) -> BurrowWidget {
     let config = config_from_options(&options);
     let previous = MOUNTED.with(|mounted| {
         let mut mounted = mounted.borrow_mut();
-        let at = mounted.iter().position(|(e, _)| *e == element);
-        at.map(|at| mounted.swap_remove(at).1)
+        let at = mounted.iter().position(|m| m.element == element);
+        at.map(|at| mounted.swap_remove(at).slot)
     });
     if let Some(previous) = previous {
         destroy(&previous);
     }
-    let handle = yew::Renderer::<Workbench>::with_root_and_props(element.clone(), WorkbenchProps { config }).render();
+    let number = MOUNTED.with(|mounted| {
+        let mounted = mounted.borrow();
+        // Some number up to one past the count is always free.
+        (1..).find(|n| mounted.iter().all(|m| m.number != *n)).unwrap_or(1)
+    });
+    let props = WorkbenchProps { config, widget_number: Some(number) };
+    let handle = yew::Renderer::<Workbench>::with_root_and_props(element.clone(), props).render();
     let slot: Slot = Rc::new(RefCell::new(Some(handle)));
-    MOUNTED.with(|mounted| mounted.borrow_mut().push((element, slot.clone())));
+    MOUNTED.with(|mounted| mounted.borrow_mut().push(Mounted { element, slot: slot.clone(), number }));
     BurrowWidget { slot }
 }

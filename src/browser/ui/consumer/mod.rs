@@ -166,6 +166,7 @@ fn exchange_fields(draft: &Draft<ConsumerDraft>) -> Html {
 #[function_component(ConsumersPanel)]
 pub fn consumers_panel() -> Html {
     let workbench = use_context::<Workbench>();
+    let region = super::use_region_name("Consumers");
     let selected = workbench.as_ref().map(|w| w.queue.clone()).unwrap_or_default();
     let draft = use_draft(|| ConsumerDraft::new(selected.clone()));
     let problem = use_state(|| None::<String>);
@@ -198,7 +199,7 @@ pub fn consumers_panel() -> Html {
     let draft_handle = draft.clone();
     let draft = draft.get();
     html! {
-        <section class="card consumers-panel" aria-label="Consumers">
+        <section class="card consumers-panel" aria-label={region}>
             <h2>{ "Consumers" }</h2>
             <form class="grid" onsubmit={on_add}>
                 <TextField label="From queue" name="consume-queue" value={draft.queue.clone()} oninput={set(|d, v| d.queue = v)} />

@@ -39,6 +39,7 @@ fn on_tab_key(open: UseStateHandle<usize>, focus: UseStateHandle<bool>) -> Callb
 #[function_component(Guide)]
 pub fn guide() -> Html {
     let workbench = use_context::<Workbench>();
+    let region = super::use_region_name("Guided tutorial");
     let live = use_context::<LiveHandles>().unwrap_or_default();
     let open = use_state(|| 0usize);
     let focus = use_state(|| false);
@@ -59,7 +60,7 @@ pub fn guide() -> Html {
     let Some(workbench) = workbench else { return html! {} };
     let keys = on_tab_key(open.clone(), focus.clone());
     html! {
-        <section class="card guide" aria-label="Guided tutorial">
+        <section class="card guide" aria-label={region}>
             <h2>{ "The tutorial, step by step" }</h2>
             <div class="tabs" role="tablist" aria-label="Lessons" onkeydown={keys}>
                 { for LESSONS.iter().enumerate().map(|(i, lesson)| {
