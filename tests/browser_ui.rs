@@ -328,7 +328,7 @@ fn the_main_connection_keeps_its_last_warnings() {
 }
 
 /// A lesson's reset is marked done only when every step went; what failed is
-/// said first (the widget's regression test: `tests/browser_ui_guide.rs`).
+/// said first (the widget's regression test is in `tests/browser_ui_page.rs`).
 #[wasm_bindgen_test]
 fn a_reset_is_done_only_when_every_step_went() {
     use burrow::ui::ResetOutcome;

@@ -5,7 +5,7 @@
 
 mod common;
 mod widget_dom;
-use widget_dom::{find, text};
+use widget_dom::{click, find, text, until_text};
 
 use burrow::rabbit::QueueOptions;
 use burrow::reliable::{ReliableConnection, ReliableOptions};
@@ -244,4 +244,53 @@ async fn two_widgets_on_one_page_name_their_regions_apart() {
     second_widget.unmount();
     first.remove();
     second.remove();
+}
+
+/// A management API nothing answers at: every call to it fails.
+const NO_MANAGEMENT: &str = "http://127.0.0.1:9/api";
+
+/// The first lesson's queue.
+const LESSON_QUEUE: &str = "水续传";
+
+/// Waits (bounded) until the lesson step button `step` is enabled.
+async fn enabled(page: &Element, step: usize) {
+    let css = format!("[data-testid='lesson-step-{step}']");
+    within(&format!("step {step} enabled"), async {
+        while page.query_selector(&css).ok().flatten().is_none_or(|b| b.has_attribute("disabled")) {
+            TimeoutFuture::new(50).await;
+        }
+    })
+    .await;
+}
+
+/// Regression (QA): a reset that removed the lesson's consumer but could not
+/// delete its queue (the management API unreachable) was shown with ✓, as if the
+/// lesson were clean. It shows ✗ and says what failed.
+#[wasm_bindgen_test]
+async fn a_reset_that_partly_failed_shows_no_success_mark_and_says_what_failed() {
+    let existed = matches!(management().queue("/", LESSON_QUEUE).await, Ok(Some(_)));
+    let options = [("url", BROKER_URL), ("managementUrl", NO_MANAGEMENT), ("login", LOGIN), ("passcode", PASSCODE)];
+    let (page, mut widget) = mount(&options, &["connection", "guide", "consumers"]);
+    until_text(&page, "[data-testid='connection-status']", "connected", |t| t.contains("Connected to")).await;
+    // Declare the lesson's queue (over STOMP), then add its consumer.
+    enabled(&page, 0).await;
+    click(&page, "[data-testid='lesson-step-0']");
+    enabled(&page, 2).await;
+    click(&page, "[data-testid='lesson-step-2']");
+    until_text(&page, "[data-testid='lesson-progress']", "the consumer", |t| t.contains("Consumer 1")).await;
+    click(&page, "[data-testid='lesson-reset']");
+    let progress = "[data-testid='lesson-progress']";
+    let said = until_text(&page, progress, "the reset's outcome", |t| t.contains("could not delete")).await;
+    let line = page.query_selector(&format!("{progress} li")).ok().flatten().expect("the reset's line");
+    let words = line.text_content().unwrap_or_default();
+    assert!(words.starts_with("✗ "), "no success mark on a reset that failed in part: {said}");
+    assert_eq!(line.get_attribute("class").as_deref(), Some("bad"), "{words}");
+    assert!(words.contains(&format!("could not delete queue {LESSON_QUEUE}")), "what failed: {words}");
+    assert!(words.contains("removed Consumer 1"), "what was done: {words}");
+    assert!(!text(&page, progress).contains('✓'), "{said}");
+    widget.unmount();
+    page.remove();
+    if !existed {
+        let _ = management().delete_queue("/", LESSON_QUEUE).await;
+    }
 }
