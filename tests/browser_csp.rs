@@ -5,6 +5,8 @@
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+mod widget_dom;
+use widget_dom::{click, fill, until_text};
 
 use burrow::reliable::{ConnectionEvent, ReliableConnection, Warning};
 use common::{connect_options, one_off, BROKER_URL};
@@ -59,4 +61,33 @@ async fn the_widget_shows_that_its_heart_beat_worker_did_not_start() {
     common::eventually("the warning shown", common::EVENT_TIMEOUT_MS, || warnings().contains("heart-beat worker could not start")).await;
     widget.unmount();
     element.remove();
+}
+
+/// Regression (QA): a consumer card runs its own connection, whose warnings the
+/// card dropped: its heart-beats depended on the page's timers without a word.
+#[wasm_bindgen_test]
+async fn a_consumer_card_shows_its_own_connections_warning() {
+    forbid_workers();
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let element = document.create_element("div").expect("a div");
+    document.body().expect("a body").append_child(&element).expect("appended");
+    let queue = common::fresh_name("csp-card");
+    let options = js_sys::Object::new();
+    for (key, value) in [("url", BROKER_URL), ("login", common::LOGIN), ("passcode", common::PASSCODE), ("queue", queue.as_str())] {
+        js_sys::Reflect::set(&options, &key.into(), &value.into()).expect("set");
+    }
+    let panels = js_sys::Array::of2(&"connection".into(), &"consumers".into());
+    js_sys::Reflect::set(&options, &"panels".into(), &panels).expect("set");
+    let mut widget = burrow::ui::widget::mount(element.clone(), options.into());
+    let declarer = ReliableConnection::start(BROKER_URL, connect_options(), one_off()).expect("a ws:// URL");
+    common::within("declared", declarer.queue_declare(&queue, &burrow::rabbit::QueueOptions::default())).await.expect("declared");
+    until_text(&element, "[data-testid='connection-status']", "connected", |t| t.contains("Connected to")).await;
+    fill(&element, "input[name='consume-queue']", &queue);
+    click(&element, "section[aria-label='Consumers'] button[type='submit']");
+    let note = "[data-testid='consumer-1'] [data-testid='consumer-note']";
+    until_text(&element, note, "the card's warning", |t| t.contains("heart-beat worker could not start")).await;
+    widget.unmount();
+    element.remove();
+    declarer.stop();
+    let _ = common::management().delete_queue("/", &queue).await;
 }

@@ -201,6 +201,12 @@ impl Follower {
                         );
                         self.state.dispatch(CardAction::Note(self.generation, words));
                     }
+                    // The card's own connection: its warnings (a heart-beat worker a
+                    // page's policy refused, a delivery for no subscription) are the
+                    // card's to show, as the main connection's are the page's.
+                    Some(ConnectionEvent::Warning(warning)) => {
+                        self.state.dispatch(CardAction::Note(self.generation, format!("Warning: {warning}")));
+                    }
                     Some(ConnectionEvent::Stopped(reason)) => {
                         self.status(CardStatus::Ended(format!("closed: {reason}")));
                         break;
