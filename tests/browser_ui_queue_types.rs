@@ -280,6 +280,24 @@ async fn an_exclusive_queue_declared_in_the_form_is_worded_exclusive() {
     .await;
 }
 
+/// An auto-delete queue was worded "declared (transient)", as if it stayed.
+#[wasm_bindgen_test]
+async fn an_auto_delete_queue_declared_in_the_form_is_worded_auto_delete() {
+    let queue = fresh_name("ui-auto-delete");
+    let (page, mut widget) = mount(BROKER_URL, &queue, &["connection", "queue"]);
+    connected(&page).await;
+    fill(&page, "section[aria-label='Queue'] input[name='queue']", &queue);
+    click(&page, "input[name='auto-delete']");
+    click(&page, "section[aria-label='Queue'] button[type='submit']");
+    let declared = until_text(&page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await;
+    assert_eq!(declared, format!("Queue “{queue}” declared (transient, auto-delete: RabbitMQ deletes it when its last consumer goes)."));
+    let state = within("the queue read", management().queue("/", &queue)).await.expect("read").expect("the queue exists");
+    assert!(state.auto_delete && !state.durable && !state.exclusive, "{state:?}");
+    widget.unmount();
+    page.remove();
+    let _ = management().delete_queue("/", &queue).await;
+}
+
 /// The URLs the page has fetched so far (the browser's resource timing entries),
 /// oldest first.
 fn fetched() -> Vec<String> {

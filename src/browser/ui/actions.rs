@@ -106,7 +106,8 @@ pub fn disconnect(workbench: &Workbench, live: &LiveHandles) {
 /// What a successful declare of `options` made, in words. An exclusive queue
 /// is said first whatever else it is: RabbitMQ deletes it with the connection
 /// that declared it (the workbench's main one), even a durable one, and no other
-/// connection may use it, not even a consumer card's (QA: it read "transient").
+/// connection may use it, not even a consumer card's (QA: it read "transient");
+/// an auto-delete one says so too.
 fn declared_kind(options: &QueueOptions) -> &'static str {
     match options.queue_type {
         Some(QueueType::Quorum) => "a quorum queue, replicated",
@@ -115,6 +116,9 @@ fn declared_kind(options: &QueueOptions) -> &'static str {
             "exclusive: only the workbench's own connection may use it, not a consumer card's, and RabbitMQ deletes it when \
              that connection closes"
         }
+        // Auto-delete said too: such a queue goes when its last consumer does.
+        _ if options.auto_delete && options.durable => "durable, auto-delete: RabbitMQ deletes it when its last consumer goes",
+        _ if options.auto_delete => "transient, auto-delete: RabbitMQ deletes it when its last consumer goes",
         _ if options.durable => "durable",
         _ => "transient",
     }
