@@ -4,8 +4,8 @@ use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
+use super::entry;
 use super::errors::{declare_error, stopped_because};
-use super::{entry, stop_reason};
 use crate::rabbit::QueueOptions;
 use crate::reliable::DeclareError;
 
@@ -43,10 +43,10 @@ pub fn raw_declare(
             None => Err(DeclareError::Stopped),
         };
         // Still held here, so the reason is there even once the table let it go.
-        let weak = entry.as_ref().map(std::rc::Rc::downgrade).unwrap_or_default();
+        let reason = entry.as_ref().and_then(|entry| entry.connection.stop_reason());
         let _ = match outcome {
             Ok(()) => resolve.call0(&JsValue::UNDEFINED),
-            Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(declare_error(e), stop_reason(&weak))),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(declare_error(e), reason)),
         };
     });
 }

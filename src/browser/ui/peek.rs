@@ -81,7 +81,7 @@ pub struct PeekPanelProps {
 #[function_component(PeekPanel)]
 pub fn peek_panel(props: &PeekPanelProps) -> Html {
     let workbench = use_context::<Workbench>();
-    let regions = use_context::<super::RegionNames>().unwrap_or_default();
+    let region = super::use_region_name(&format!("Peek into {}", props.queue));
     let live = use_context::<LiveHandles>().unwrap_or_default();
     let count = use_state(|| "5".to_owned());
     let from = use_state(|| "first".to_owned());
@@ -109,7 +109,7 @@ pub fn peek_panel(props: &PeekPanelProps) -> Html {
     let set_count = { let count = count.clone(); Callback::from(move |v: String| count.set(v)) };
     let set_from = { let from = from.clone(); on_change(move |v| from.set(v)) };
     html! {
-        <div class="peek" role="region" aria-label={regions.name(&format!("Peek into {}", props.queue))} data-testid="peek">
+        <div class="peek" role="region" aria-label={region} data-testid="peek">
             <h3>{ format!("Peek into “{}”", props.queue) }</h3>
             <form class="grid" onsubmit={on_peek}>
                 <TextField label="How many" name="peek-count" value={(*count).clone()} oninput={set_count} inputmode="numeric" error={error.clone()} />

@@ -25,6 +25,6 @@ impl RegionNames {
 
 /// The name this workbench gives its region `base` (see [`RegionNames`]).
 #[hook]
-pub fn use_region_name(base: &'static str) -> String {
+pub fn use_region_name(base: &str) -> String {
     use_context::<RegionNames>().unwrap_or_default().name(base)
 }
