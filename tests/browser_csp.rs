@@ -6,7 +6,7 @@
 
 mod common;
 mod widget_dom;
-use widget_dom::{click, fill, until_text};
+use widget_dom::{click, fill, mount, until_text};
 
 use burrow::reliable::{ConnectionEvent, ReliableConnection, Warning};
 use common::{connect_options, one_off, BROKER_URL};
@@ -45,16 +45,8 @@ async fn a_heart_beat_worker_that_cannot_start_is_reported() {
 #[wasm_bindgen_test]
 async fn the_widget_shows_that_its_heart_beat_worker_did_not_start() {
     forbid_workers();
-    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
-    let element = document.create_element("div").expect("a div");
-    document.body().expect("a body").append_child(&element).expect("appended");
-    let options = js_sys::Object::new();
-    for (key, value) in [("url", BROKER_URL), ("login", common::LOGIN), ("passcode", common::PASSCODE)] {
-        js_sys::Reflect::set(&options, &key.into(), &value.into()).expect("set");
-    }
-    let panels = js_sys::Array::of1(&"connection".into());
-    js_sys::Reflect::set(&options, &"panels".into(), &panels).expect("set");
-    let mut widget = burrow::ui::widget::mount(element.clone(), options.into());
+    let login = [("url", BROKER_URL), ("login", common::LOGIN), ("passcode", common::PASSCODE)];
+    let (element, mut widget) = mount(&login, &["connection"]);
     let warnings = || {
         element.query_selector("[data-testid='connection-warnings']").ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
     };
@@ -68,17 +60,9 @@ async fn the_widget_shows_that_its_heart_beat_worker_did_not_start() {
 #[wasm_bindgen_test]
 async fn a_consumer_card_shows_its_own_connections_warning() {
     forbid_workers();
-    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
-    let element = document.create_element("div").expect("a div");
-    document.body().expect("a body").append_child(&element).expect("appended");
     let queue = common::fresh_name("csp-card");
-    let options = js_sys::Object::new();
-    for (key, value) in [("url", BROKER_URL), ("login", common::LOGIN), ("passcode", common::PASSCODE), ("queue", queue.as_str())] {
-        js_sys::Reflect::set(&options, &key.into(), &value.into()).expect("set");
-    }
-    let panels = js_sys::Array::of2(&"connection".into(), &"consumers".into());
-    js_sys::Reflect::set(&options, &"panels".into(), &panels).expect("set");
-    let mut widget = burrow::ui::widget::mount(element.clone(), options.into());
+    let options = [("url", BROKER_URL), ("login", common::LOGIN), ("passcode", common::PASSCODE), ("queue", queue.as_str())];
+    let (element, mut widget) = mount(&options, &["connection", "consumers"]);
     let declarer = ReliableConnection::start(BROKER_URL, connect_options(), one_off()).expect("a ws:// URL");
     common::within("declared", declarer.queue_declare(&queue, &burrow::rabbit::QueueOptions::default())).await.expect("declared");
     until_text(&element, "[data-testid='connection-status']", "connected", |t| t.contains("Connected to")).await;

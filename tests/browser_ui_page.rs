@@ -5,7 +5,7 @@
 
 mod common;
 mod widget_dom;
-use widget_dom::{click, find, text, until_text};
+use widget_dom::{click, find, mount, text, until_text};
 
 use burrow::rabbit::QueueOptions;
 use burrow::reliable::{ReliableConnection, ReliableOptions};
@@ -19,24 +19,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 fn document() -> web_sys::Document {
     web_sys::window().and_then(|w| w.document()).expect("a document")
-}
-
-/// Mounts a widget with these options (strings, and `panels`); returns its element.
-fn mount(options: &[(&str, &str)], panels: &[&str]) -> (Element, burrow::ui::widget::BurrowWidget) {
-    let element = document().create_element("div").expect("a div");
-    document().body().expect("a body").append_child(&element).expect("appended");
-    let object = js_sys::Object::new();
-    for (key, value) in options {
-        let value = match *value {
-            "false" => JsValue::FALSE,
-            value => JsValue::from_str(value),
-        };
-        js_sys::Reflect::set(&object, &JsValue::from_str(key), &value).expect("set");
-    }
-    let panels: js_sys::Array = panels.iter().map(|p| JsValue::from_str(p)).collect();
-    js_sys::Reflect::set(&object, &"panels".into(), &panels).expect("set");
-    let widget = burrow::ui::widget::mount(element.clone(), object.into());
-    (element, widget)
 }
 
 /// Waits (bounded) until `check` holds.

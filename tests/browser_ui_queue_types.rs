@@ -12,7 +12,7 @@ use burrow::rabbit::{BasicProperties, QueueOptions};
 use burrow::reliable::{ReliableConnection, ReliableOptions};
 use common::{connect_options, fresh_name, management, within, BROKER_URL, LOGIN, PASSCODE};
 use gloo_timers::future::TimeoutFuture;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
@@ -21,20 +21,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Mounts a widget with these panels on `url` (one URL, or several, one per line),
 /// connecting at once; returns its element.
 fn mount(url: &str, queue: &str, panels: &[&str]) -> (Element, burrow::ui::widget::BurrowWidget) {
-    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
-    let element = document.create_element("div").expect("a div");
-    document.body().expect("a body").append_child(&element).expect("appended");
-    let options = js_sys::Object::new();
-    let set = |key: &str, value: JsValue| {
-        js_sys::Reflect::set(&options, &key.into(), &value).expect("set");
-    };
-    set("url", url.into());
-    set("login", LOGIN.into());
-    set("passcode", PASSCODE.into());
-    set("queue", queue.into());
-    set("panels", panels.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into());
-    let widget = burrow::ui::widget::mount(element.clone(), options.into());
-    (element, widget)
+    widget_dom::mount(&[("url", url), ("login", LOGIN), ("passcode", PASSCODE), ("queue", queue)], panels)
 }
 
 async fn connected(root: &Element) -> String {
@@ -252,14 +239,7 @@ async fn a_name_with_two_spaces_in_a_row_shows_both() {
 async fn an_exclusive_queue_declared_in_the_form_is_worded_exclusive() {
     let queue = fresh_name("ui-exclusive");
     let (page, mut widget) = mount(BROKER_URL, &queue, &["connection", "queue"]);
-    connected(&page).await;
-    fill(&page, "section[aria-label='Queue'] input[name='queue']", &queue);
-    // A click ticks it and tells the page, as a person's does.
-    click(&page, "input[name='exclusive']");
-    let exclusive = find(&page, "input[name='exclusive']").dyn_into::<HtmlInputElement>().expect("a checkbox");
-    assert!(exclusive.checked(), "exclusive ticked");
-    click(&page, "section[aria-label='Queue'] button[type='submit']");
-    let declared = until_text(&page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await;
+    let declared = declare_ticked(&page, &queue, "exclusive").await;
     assert_eq!(
         declared,
         format!(
@@ -280,16 +260,25 @@ async fn an_exclusive_queue_declared_in_the_form_is_worded_exclusive() {
     .await;
 }
 
+/// Once connected, declares `queue` in the Queue form with the checkbox `flag`
+/// ticked; what the form then says.
+async fn declare_ticked(page: &Element, queue: &str, flag: &str) -> String {
+    connected(page).await;
+    fill(page, "section[aria-label='Queue'] input[name='queue']", queue);
+    // A click ticks it and tells the page, as a person's does.
+    let checkbox = format!("input[name='{flag}']");
+    click(page, &checkbox);
+    assert!(find(page, &checkbox).dyn_into::<HtmlInputElement>().expect("a checkbox").checked(), "{flag} ticked");
+    click(page, "section[aria-label='Queue'] button[type='submit']");
+    until_text(page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await
+}
+
 /// An auto-delete queue was worded "declared (transient)", as if it stayed.
 #[wasm_bindgen_test]
 async fn an_auto_delete_queue_declared_in_the_form_is_worded_auto_delete() {
     let queue = fresh_name("ui-auto-delete");
     let (page, mut widget) = mount(BROKER_URL, &queue, &["connection", "queue"]);
-    connected(&page).await;
-    fill(&page, "section[aria-label='Queue'] input[name='queue']", &queue);
-    click(&page, "input[name='auto-delete']");
-    click(&page, "section[aria-label='Queue'] button[type='submit']");
-    let declared = until_text(&page, "[data-testid='declare-result']", "declared", |t| !t.is_empty()).await;
+    let declared = declare_ticked(&page, &queue, "auto-delete").await;
     assert_eq!(declared, format!("Queue “{queue}” declared (transient, auto-delete: RabbitMQ deletes it when its last consumer goes)."));
     let state = within("the queue read", management().queue("/", &queue)).await.expect("read").expect("the queue exists");
     assert!(state.auto_delete && !state.durable && !state.exclusive, "{state:?}");

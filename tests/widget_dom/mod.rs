@@ -4,10 +4,30 @@
 #![allow(dead_code)] // each suite uses some of it
 
 use gloo_timers::future::TimeoutFuture;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 
 use super::common::within;
+
+/// Mounts a widget in a new element of the page, with these options (strings;
+/// "false" is the boolean) and `panels`; returns the element and the widget.
+pub fn mount(options: &[(&str, &str)], panels: &[&str]) -> (Element, burrow::ui::widget::BurrowWidget) {
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let element = document.create_element("div").expect("a div");
+    document.body().expect("a body").append_child(&element).expect("appended");
+    let object = js_sys::Object::new();
+    for (key, value) in options {
+        let value = match *value {
+            "false" => JsValue::FALSE,
+            value => JsValue::from_str(value),
+        };
+        js_sys::Reflect::set(&object, &JsValue::from_str(key), &value).expect("set");
+    }
+    let panels: js_sys::Array = panels.iter().map(|p| JsValue::from_str(p)).collect();
+    js_sys::Reflect::set(&object, &"panels".into(), &panels).expect("set");
+    let widget = burrow::ui::widget::mount(element.clone(), object.into());
+    (element, widget)
+}
 
 /// The element at `css` under `root`; the test fails if there is none.
 pub fn find(root: &Element, css: &str) -> Element {
