@@ -56,6 +56,29 @@ async fn a_route_check_finds_the_queue_or_the_binding_or_says_why_not() {
     let _ = api.delete_queue("/", &bound).await;
 }
 
+/// `queue_exists` is true for the name exactly, whatever characters it has
+/// (RabbitMQ is asked with a regular expression, and matches it ignoring case),
+/// and false for a prefix, a longer name or the name in other case.
+#[wasm_bindgen_test]
+async fn queue_exists_matches_the_name_exactly() {
+    let api = management();
+    let stamp = fresh_name("");
+    let names = [format!("水续传{stamp}"), format!("a.b*(c)[d]^$|?+{{1}}\\ e{stamp}"), format!("Task_Queue{stamp}")];
+    let connection = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");
+    for name in &names {
+        assert!(!api.queue_exists("/", name).await.expect("an answer"), "{name} before it was declared");
+        within("the declare", connection.queue_declare(name, &QueueOptions::default())).await.expect("declared");
+        assert!(api.queue_exists("/", name).await.expect("an answer"), "{name} once declared");
+    }
+    for other in [format!("水续{stamp}"), format!("水续传{stamp}x"), format!("task_queue{stamp}"), format!("a.b*(c)[d]^$|?+{{1}}\\ {stamp}")] {
+        assert!(!api.queue_exists("/", &other).await.expect("an answer"), "{other} is not a declared name");
+    }
+    connection.stop();
+    for name in &names {
+        let _ = api.delete_queue("/", name).await;
+    }
+}
+
 /// Waits (bounded) until the management API counts `ready` messages in `queue`.
 async fn ready_becomes(queue: &str, ready: u64) {
     let api = management();

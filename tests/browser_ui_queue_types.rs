@@ -305,7 +305,8 @@ fn fetched() -> Vec<String> {
 /// (`GET /api/queues/%2F/<name>`, a 404) every period, and Chromium printed a red
 /// "Failed to load resource: 404" in the console every 2 s for as long as the page
 /// was open. Once a reading says it is missing, the card asks the list of names
-/// (which answers 200) and reads the queue only once it is listed.
+/// (which answers 200) and reads the queue only once it is listed. Regression
+/// too: that look-up asked for every queue's name, each period.
 #[wasm_bindgen_test]
 async fn a_missing_queue_is_read_once_then_its_figures_appear_when_it_is_declared() {
     let queue = fresh_name("ui-missing");
@@ -325,6 +326,12 @@ async fn a_missing_queue_is_read_once_then_its_figures_appear_when_it_is_declare
     let missing: Vec<String> = fetched().into_iter().skip(before).filter(|url| url.ends_with(&queue_path)).collect();
     assert!(missing.len() <= 1, "the missing queue was read {} times (each a 404): {missing:?}", missing.len());
     assert!(text(&page, "[data-testid='queue-figures']").contains("No queue"), "still said missing");
+    // Each look-up asks for this one name, not for every queue on the broker.
+    let lookups: Vec<String> = fetched().into_iter().skip(before).filter(|url| url.contains("/api/queues/%2F?")).collect();
+    assert!(!lookups.is_empty(), "no look-up by name: {:?}", fetched());
+    let by_name = format!("use_regex=true&name=%5E{}%24", queue.replace('-', "%5C-"));
+    let whole_lists: Vec<&String> = lookups.iter().filter(|url| !url.ends_with(&by_name)).collect();
+    assert!(whole_lists.is_empty(), "a look-up asked for more than the queue's name: {whole_lists:?}");
 
     // Declared now: the next periodic reading finds it and shows its figures.
     let declarer = ReliableConnection::start(BROKER_URL, connect_options(), ReliableOptions::default()).expect("url");

@@ -77,7 +77,7 @@ type KnownMissing = Rc<RefCell<Option<String>>>;
 /// Reads `queue`'s figures now and every `period_ms` (`None`: only when asked);
 /// again each time `asked` (how many times they were asked for) grows;
 /// `on_type` hears its type. Once a reading finds no such queue, the next ones
-/// ask the list of names first (see `read_figures`).
+/// look for it by name first (see `read_figures`).
 #[hook]
 pub fn use_queue_figures(
     settings: Option<ConnectionSettings>,
@@ -128,8 +128,9 @@ struct Reader {
 }
 
 /// Reads `queue`'s figures. A queue the last reading found missing is looked
-/// for in the list of names first, and read only once listed: reading it would
-/// be a 404 each period, a red error in the browser's console every time (QA).
+/// for by name first (a 200 either way), and read only once listed: reading it would
+/// be a 404 each period, a red error in the browser's console every time (QA);
+/// the look-up asks for that one name, not every queue's.
 fn read_figures(reader: Reader, queue: String, on_type: Callback<Vec<(String, QueueType)>>) {
     let Reader { figures, settings, missing } = reader;
     let Some(api) = settings.management() else {
@@ -139,9 +140,9 @@ fn read_figures(reader: Reader, queue: String, on_type: Callback<Vec<(String, Qu
     spawn_local(async move {
         let failed = |error: ManagementError| FiguresAction::Failed(ReadProblem::from_error(&error, &settings));
         if missing.borrow().as_deref() == Some(queue.as_str()) {
-            match api.queue_names(settings.vhost()).await {
-                Ok(names) if !names.contains(&queue) => return figures.dispatch(FiguresAction::Read(queue, None)),
-                Ok(_) => {}
+            match api.queue_exists(settings.vhost(), &queue).await {
+                Ok(false) => return figures.dispatch(FiguresAction::Read(queue, None)),
+                Ok(true) => {}
                 Err(error) => return figures.dispatch(failed(error)),
             }
         }
