@@ -85,7 +85,7 @@ impl ManagementApi {
 
     /// The API at `base`, logging in with HTTP basic auth.
     pub fn new(base: impl Into<String>, login: &str, passcode: &str) -> Self {
-        let token = base64(format!("{login}:{passcode}").as_bytes());
+        let token = crate::client::basic_auth_base64(format!("{login}:{passcode}").as_bytes());
         ManagementApi { base: base.into(), authorization: format!("Basic {token}") }
     }
 
@@ -317,34 +317,4 @@ pub(crate) fn describe(value: &wasm_bindgen::JsValue) -> String {
         .as_string()
         .or_else(|| value.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
         .unwrap_or_else(|| format!("{value:?}"))
-}
-
-/// Standard base64 with padding: `btoa` only takes Latin-1, and credentials may be UTF-8.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_matches_rfc_4648() {
-        assert_eq!(super::base64(b""), "");
-        assert_eq!(super::base64(b"f"), "Zg==");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
-        assert_eq!(super::base64(b"foo"), "Zm9v");
-        assert_eq!(super::base64(b"burrow:burrow"), "YnVycm93OmJ1cnJvdw==");
-    }
 }

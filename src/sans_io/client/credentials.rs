@@ -139,6 +139,25 @@ fn top_level_number<'a>(json: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
+/// Standard base64 with padding, for HTTP Basic authentication (the management
+/// API): `btoa` only takes Latin-1, and credentials may be UTF-8.
+#[cfg(any(target_arch = "wasm32", test))]
+pub(crate) fn basic_auth_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for i in 0..4 {
+            // A sextet is below 64, so the alphabet always has it; '=' pads.
+            let sextet = ((n >> (18 - 6 * i)) & 63) as usize;
+            let digit = ALPHABET.get(sextet).filter(|_| i <= chunk.len());
+            out.push(digit.map_or('=', |&d| char::from(d)));
+        }
+    }
+    out
+}
+
 /// Base64url without padding (RFC 4648 §5), as JWTs use it; padding is accepted.
 fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
@@ -175,6 +194,16 @@ mod tests {
         assert_eq!(top_level_number(r#"{"exp":"soon"}"#, "exp"), None);
         assert_eq!(top_level_number(r#"{"exp":1"#, "exp"), Some("1"));
         assert_eq!(top_level_number(r#"{"ex"#, "exp"), None);
+    }
+
+    #[test]
+    fn basic_auth_base64_matches_rfc_4648() {
+        assert_eq!(basic_auth_base64(b""), "");
+        assert_eq!(basic_auth_base64(b"f"), "Zg==");
+        assert_eq!(basic_auth_base64(b"fo"), "Zm8=");
+        assert_eq!(basic_auth_base64(b"foo"), "Zm9v");
+        assert_eq!(basic_auth_base64(b"burrow:burrow"), "YnVycm93OmJ1cnJvdw==");
+        assert_eq!(basic_auth_base64("用户:密码".as_bytes()), "55So5oi3OuWvhueggQ==");
     }
 
     #[test]

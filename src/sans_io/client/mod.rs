@@ -16,6 +16,8 @@ mod session;
 mod types;
 
 pub use credentials::{jwt_expiry, Credentials, CredentialsError, TokenExpired};
+#[cfg(target_arch = "wasm32")]
+pub(crate) use credentials::basic_auth_base64;
 pub use reconnect::{is_retryable, Backoff, Jitter, ReconnectState, Reconnector};
 pub use session::{Session, Subscribed, Subscription};
 pub use close::{CloseCode, CloseReason, Fault, OptionsError, ProtocolError, ServerError, SocketClose, WEB_STOMP_DIED};
