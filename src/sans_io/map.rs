@@ -1,5 +1,7 @@
 //! Sorted maps and sets kept in one `VecDeque`, in place of `BTreeMap`/`BTreeSet`
-//! and `HashMap`/`HashSet` everywhere in the library.
+//! everywhere in the library and of `HashMap`/`HashSet` for ids that grow as
+//! numbers (ids that grow as text and come with the traffic keep std's hash
+//! maps: in key order they would land mid-deque, O(n) each).
 //!
 //! Why: the standard collections are monomorphised per key and value type, and in
 //! the npm package's wasm that came to about 50 KB of code (a B-tree's insert,

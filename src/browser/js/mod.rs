@@ -96,7 +96,7 @@ fn options(settings: &Object) -> (ConnectOptions, ReliableOptions) {
     if let Some(window) = number("window") {
         reliable.window = Window { messages: (window as usize).max(1), ..Window::default() };
     }
-    // Absent: Infinity, every write at once; 0 too.
+    // Absent: the default pacing (4 writes a millisecond); below 1 (0 too) or Infinity: off, every write at once.
     let writes = get(settings, "writesPerMs");
     if !writes.is_undefined() {
         reliable.pacing = match writes.as_f64() {

@@ -304,7 +304,7 @@ export interface Message {
   json(): unknown;
   /** pika's basic_ack, on the connection it came on. Throws StaleError when that
    * connection is gone (RabbitMQ redelivers it, marked), AlreadySettledError the
-   * second time. Does nothing with `ack: "auto"` or `"broker"` (nothing to settle). */
+   * second time, CancelledError after its consumer's cancel. Does nothing with `ack: "auto"` or `"broker"` (nothing to settle). */
   ack(): void;
   /** pika's basic_nack: `{ requeue: false }` drops (or dead-letters) it; by default it
    * goes back. Throws as `ack`, and StreamNackError for a stream's message. */
