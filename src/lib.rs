@@ -115,6 +115,7 @@
 // how to see it.
 #![cfg_attr(not(target_arch = "wasm32"), doc = "[`ReliableConnection`]: #the-browser-types")]
 #![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod sans_io;
 #[cfg(target_arch = "wasm32")]

@@ -4503,7 +4503,10 @@ fn a_burst_of_ten_thousand_publishes_keeps_the_window_and_is_all_confirmed() {
             id
         })
         .collect();
-    assert_eq!(max_in_flight, Window::default().messages, "the window is used, never exceeded");
+    // 128 by default, as README and ARCHITECTURE say: RabbitMQ's Web-STOMP kills a
+    // connection with heart-beats on under a burst of unconfirmed SENDs
+    // ({unexpected_message,resume}, unfixed through 4.3.5); 128 measured safe.
+    assert_eq!(max_in_flight, 128, "the window is used, never exceeded");
     for _ in 0..600 {
         sim.deliver_all();
         max_in_flight = max_in_flight.max(sim.core.outbox().in_flight());
