@@ -225,15 +225,19 @@ impl ConsumeArguments {
     ///
     /// [`super::RabbitError::InvalidStreamFilter`] or [`super::RabbitError::Unsupported`].
     pub fn check(&self, server: Option<&str>) -> Result<(), super::RabbitError> {
+        // No RabbitMQ takes a priority on a stream, so that is said first: the
+        // same words whether the broker's version is known yet or not (a consumer
+        // card subscribes before CONNECTED), and no "needs 4.0" that an upgrade
+        // would not cure.
+        if self.priority.is_some() && self.is_stream() {
+            return Err(super::RabbitError::StreamConsume(super::StreamConsumeProblem::Priority));
+        }
         if let Some(filter) = &self.stream_filter {
             filter.check()?;
             Feature::StreamFilter.check(server)?;
         }
         if self.priority.is_some() {
             Feature::ConsumerPriority.check(server)?;
-            if self.is_stream() {
-                return Err(super::RabbitError::StreamConsume(super::StreamConsumeProblem::Priority));
-            }
         }
         Ok(())
     }
