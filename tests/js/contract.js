@@ -291,6 +291,22 @@ async function aMissingExchangeCostsOneReconnect() {
   await connection.close();
 }
 
+/** Regression (QA): publish("") (the default exchange with no queue name) never
+ * settled: Web-STOMP answers `SEND /amq/queue/` with an ERROR and no receipt, so
+ * the message held a place in the window for good (publishes-held-back), and a
+ * call("") timed out with its request still in the outbox. */
+async function emptyRoutingKey() {
+  const connection = connect(URL_, options);
+  const published = await within("publish(\"\") settles", connection.publish("", "x").then(() => null, (e) => e), 5000);
+  assert(published instanceof burrow.PublishInvalidError && /routing key/.test(published.message),
+    `publish("") is refused before sending, in words: ${published}`);
+  const called = await within("call(\"\") settles", connection.call("", "x", { timeout: 60000 }).then(() => null, (e) => e), 5000);
+  assert(called instanceof burrow.PublishInvalidError, `call("") is refused before sending: ${called}`);
+  const outbox = connection.outbox;
+  assert(outbox.messages === 0 && outbox.inFlight === 0, `nothing waits in the outbox: ${JSON.stringify(outbox)}`);
+  await connection.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -303,6 +319,7 @@ const checks = {
   aMissingQueueFailsAlone,
   bigHeadersFromAnotherClient,
   aMissingExchangeCostsOneReconnect,
+  emptyRoutingKey,
   bodies,
   properties,
   iterator,

@@ -453,7 +453,8 @@ export declare class Connection {
   /** pika's `basic_publish` with a publisher confirm: resolves when RabbitMQ has the
    * message. While the outbox is full it waits (backpressure). Across reconnects the
    * message is kept and sent again, marked as a possible duplicate. Rejects with
-   * PublishInvalidError (refused before sending: a name over 255 bytes, a reserved
+   * PublishInvalidError (refused before sending: a name over 255 bytes, an empty
+   * routing key on the default exchange, a reserved
    * header, too large), PublishRefusedError (the broker refused it, e.g. a missing
    * exchange: on RabbitMQ 3.10.8 only after reconnects, see there) or
    * StoppedError (closed before its confirm). A stompjs destination as `routingKey`
