@@ -307,6 +307,41 @@ async function emptyRoutingKey() {
   await connection.close();
 }
 
+/** Regression (QA): RabbitMQ's JavaScript tutorial (amqplib) calls assertQueue
+ * and then sendToQueue or consume without waiting; amqplib keeps them in order.
+ * Here the publish went out before the declare (confirmed, and dropped: no queue
+ * yet), and the consumer's SUBSCRIBE before it too: RabbitMQ closed the
+ * connection (NOT_FOUND), twice, the declare rejected with DeclareRefusedError
+ * and the consumer failed. Both before the connection was up and once it was. */
+async function declareThenUseInOrder() {
+  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT, reconnectDelay: 50, maxReconnectDelay: 400 });
+  const reasons = [];
+  connection.on("reconnecting", (e) => reasons.push(e.reason));
+  const failed = [];
+  connection.on("consumer-failed", (e) => failed.push(e.reason));
+  const queues = [];
+  for (const when of ["before connected", "once connected"]) {
+    const queue = fresh("hello");
+    const declared = connection.queueDeclare(queue).then(() => null, (e) => e);
+    const published = connection.publish(queue, `sent ${when}`).then(() => null, (e) => e);
+    const inbox = collect(connection, queue, { prefetch: 5 });
+    const [declareError, publishError] = await within(`the declare and publish (${when})`, Promise.all([declared, published]), 15000);
+    assert(declareError === null && publishError === null, `${when}: declared and published: ${declareError} / ${publishError}`);
+    const message = await inbox.next(`the message published right after the declare (${when})`, 5000).catch((e) => {
+      throw new Error(`${e.message}; reconnects ${JSON.stringify(reasons)}, consumers failed ${JSON.stringify(failed)}`);
+    });
+    assert(message.text === `sent ${when}`, `${when}: ${message.text}`);
+    message.ack();
+    queues.push(queue);
+  }
+  assert(reasons.length === 0 && failed.length === 0, `no reconnect, no failed consumer: ${JSON.stringify(reasons)} ${JSON.stringify(failed)}`);
+  await connection.close();
+  // Deleted once their consumers are gone (else RabbitMQ cancels them: consumer-failed).
+  const admin = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  for (const queue of queues) await admin.queueDelete(queue);
+  await admin.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -320,6 +355,7 @@ const checks = {
   bigHeadersFromAnotherClient,
   aMissingExchangeCostsOneReconnect,
   emptyRoutingKey,
+  declareThenUseInOrder,
   bodies,
   properties,
   iterator,
