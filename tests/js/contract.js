@@ -342,6 +342,22 @@ async function declareThenUseInOrder() {
   await admin.close();
 }
 
+/** Regression (QA): `subscription.active` stayed true after `cancel()` until the
+ * wasm's consumer task ended (a later task), though the types say "false once
+ * cancelled"; a page that cancelled and checked it at once saw it active. */
+async function cancelEndsAtOnce() {
+  const connection = connect(URL_, options);
+  const queue = fresh("cancel");
+  await connection.queueDeclare(queue);
+  const subscription = connection.consume(queue, (m) => m.ack());
+  await event(connection, "consumer-ready");
+  subscription.cancel();
+  assert(subscription.active === false && subscription.queue === undefined, `inactive at once after cancel(): ${subscription.active}`);
+  subscription.cancel();
+  await connection.queueDelete(queue);
+  await connection.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -356,6 +372,7 @@ const checks = {
   aMissingExchangeCostsOneReconnect,
   emptyRoutingKey,
   declareThenUseInOrder,
+  cancelEndsAtOnce,
   bodies,
   properties,
   iterator,
