@@ -490,7 +490,11 @@ export declare class Connection {
   /** pika's `basic_consume`: `onMessage` is called with each message; with
    * `ack: "manual"` (the default) call `message.ack()` when done. It is resubscribed
    * after every reconnect until `subscription.cancel()` or `close()`; dropping the
-   * Subscription cancels nothing. Throws ConsumeInvalidError for what RabbitMQ would
+   * Subscription cancels nothing. If `onMessage` throws, the error goes to the
+   * console and the message stays as it was: with `ack: "manual"` unacknowledged,
+   * holding one place of the prefetch (with the default of 1 the consumer then gets
+   * nothing more) until the connection closes; catch and `message.nack()` instead.
+   * A Promise it returns is not awaited (nor its rejection caught). Throws ConsumeInvalidError for what RabbitMQ would
    * refuse (a stream with `ack: "auto"` or `"broker"`, or with prefetch 0), StoppedError once closed. A
    * stompjs destination is read as one: `"/topic/<pattern>"` is `{ exchange:
    * "amq.topic", routingKey: pattern }`, `"/exchange/<name>/<key>"` an exchange
