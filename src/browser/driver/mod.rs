@@ -338,7 +338,21 @@ impl ReliableConnection {
     /// Waits until connected; `false` if it stopped instead (a CONNECT refusal, or
     /// [`ReliableConnection::stop`]).
     pub async fn wait_connected(&self) -> bool {
-        wait_up(&self.shared).await
+        loop {
+            let waiting = {
+                let mut driver = self.shared.borrow_mut();
+                match driver.core.phase() {
+                    Phase::Connected { .. } => return true,
+                    Phase::Stopping | Phase::Stopped => return false,
+                    _ => {
+                        let (tx, rx) = oneshot::channel();
+                        driver.up.push(tx);
+                        rx
+                    }
+                }
+            };
+            let _ = waiting.await;
+        }
     }
 
     /// pika's `queue_declare`. Its frames go out in call order, as on an AMQP
@@ -363,21 +377,7 @@ impl ReliableConnection {
         // Now, not when the future is first polled: what the caller does next
         // goes out after it.
         let started = declare_now(&self.shared, queue, options);
-        let (shared, queue, options) = (self.shared.clone(), queue.to_owned(), options.clone());
-        async move {
-            let answer = match started {
-                Ok(answer) => answer,
-                // A planned reconnect's DISCONNECT is out: once the next is up.
-                Err(DeclareError::NotConnected) => {
-                    if !wait_up(&shared).await {
-                        return Err(DeclareError::Stopped);
-                    }
-                    declare_now(&shared, &queue, &options)?
-                }
-                Err(other) => return Err(other),
-            };
-            answer.await.unwrap_or(Err(DeclareError::Stopped))
-        }
+        async move { started?.await.unwrap_or(Err(DeclareError::Stopped)) }
     }
 
     /// Stops: DISCONNECT, no more attempts. Unconfirmed publishes fail with
@@ -470,25 +470,6 @@ pub(super) fn pending(exchange: &str, routing_key: &str, body: Vec<u8>, properti
         routing_key: routing_key.to_owned(),
         body,
         properties: properties.clone(),
-    }
-}
-
-/// Waits until `shared`'s connection is up; `false` if it stopped instead.
-async fn wait_up(shared: &Shared) -> bool {
-    loop {
-        let waiting = {
-            let mut driver = shared.borrow_mut();
-            match driver.core.phase() {
-                Phase::Connected { .. } => return true,
-                Phase::Stopping | Phase::Stopped => return false,
-                _ => {
-                    let (tx, rx) = oneshot::channel();
-                    driver.up.push(tx);
-                    rx
-                }
-            }
-        };
-        let _ = waiting.await;
     }
 }
 

@@ -42,16 +42,16 @@ impl Core {
         Ok(id)
     }
 
-    /// [`Core::queue_declare`], or, before the connection is up (first connect or
-    /// a reconnect), held and sent first once it is: before the consumers'
+    /// [`Core::queue_declare`], or, while the connection does not take requests
+    /// (before the first connect, while reconnecting, after a planned reconnect's
+    /// DISCONNECT), held and sent first once one does: before the consumers'
     /// SUBSCRIBEs and the outbox, so that what was asked after the declare finds
-    /// the queue, as with an AMQP channel. A declare RabbitMQ would refuse is then
+    /// the queue, as on an AMQP channel. A declare RabbitMQ would refuse is then
     /// answered [`DeclareError::Invalid`] as a [`super::ReliableEvent::Declared`].
     ///
     /// # Errors
     ///
-    /// As [`Core::queue_declare`]; [`DeclareError::NotConnected`] only while a
-    /// planned reconnect's DISCONNECT is out.
+    /// [`DeclareError::Invalid`] (nothing sent), [`DeclareError::Stopped`].
     pub fn queue_declare_or_hold(
         &mut self,
         now: Duration,
@@ -61,7 +61,7 @@ impl Core {
         if matches!(self.life, Life::Stopping | Life::Stopped) {
             return Err(DeclareError::Stopped);
         }
-        if self.current.as_ref().is_some_and(|c| c.connected) {
+        if self.current.as_ref().is_some_and(|c| c.takes_requests()) {
             return self.queue_declare(now, queue, options);
         }
         let id = self.next_declare_id();

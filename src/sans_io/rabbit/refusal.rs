@@ -138,7 +138,7 @@ pub enum RabbitError {
     NameTooLong(String),
     /// A publish to the default exchange without a routing key: Web-STOMP answers
     /// `SEND /amq/queue/` with an ERROR and never confirms it.
-    #[error("a publish to the default exchange needs a routing key: the queue's name (RabbitMQ's STOMP adapter refuses an empty one and never confirms the message)")]
+    #[error("a publish to the default exchange needs a routing key: the queue's name")]
     NoRoutingKey,
     /// A `x-` argument the STOMP adapter would silently ignore.
     #[error("the queue argument {0:?} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", list = SUPPORTED_ARGUMENTS.join(", "))]
