@@ -358,6 +358,38 @@ async function cancelEndsAtOnce() {
   await connection.close();
 }
 
+/** Regression (QA): closing while messages arrive. What had arrived but was not
+ * handed out yet still went to onMessage after close(), and its ack threw
+ * StaleError there (RabbitMQ gives those messages again): a handler that acks
+ * saw exceptions, and did work another consumer then did again. */
+async function closeWhileMessagesArrive() {
+  const queue = fresh("closing");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  await Promise.all(Array.from({ length: 300 }, (_, n) => producer.publish(queue, `m-${n}`)));
+  const connection = connect(URL_, options);
+  let closing = false;
+  let before = 0;
+  const after = [];
+  connection.consume(queue, (message) => {
+    if (!closing) before += 1;
+    else after.push(message.text);
+    try { message.ack(); } catch (error) { after.push(`${message.text}: ${error.name}`); }
+  }, { prefetch: 50 });
+  await until("the first deliveries", () => before >= 20);
+  closing = true;
+  await within("close()", connection.close());
+  await pause(200);
+  assert(after.length === 0, `nothing handed out after close(): ${after.length}, ${after.slice(0, 3)}`);
+  const rest = collect(producer, queue, { prefetch: 50 });
+  for (let n = before; n < 300; n++) {
+    const message = await rest.next(`message ${n} of 300, again after the close`);
+    message.ack();
+  }
+  await producer.queueDelete(queue);
+  await producer.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -373,6 +405,7 @@ const checks = {
   emptyRoutingKey,
   declareThenUseInOrder,
   cancelEndsAtOnce,
+  closeWhileMessagesArrive,
   bodies,
   properties,
   iterator,

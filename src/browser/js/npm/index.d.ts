@@ -541,7 +541,9 @@ export declare class Connection {
   /** Removes a listener added with `on`. Returns the connection. */
   off<T extends StatusEventType | "status">(event: T, listener: StatusListener<T>): this;
   /** Closes: DISCONNECT, no more reconnects. Every unconfirmed publish rejects with
-   * StoppedError. Resolves after the `stopped` event. */
+   * StoppedError. From the call on, consumers (but `ack: "broker"` ones) hand out
+   * nothing more: what arrives could no longer be acked, and RabbitMQ gives it
+   * again. Resolves after the `stopped` event. */
   close(): Promise<void>;
   /** Whether it is connected now. */
   readonly connected: boolean;
