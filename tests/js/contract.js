@@ -390,6 +390,30 @@ async function closeWhileMessagesArrive() {
   await producer.close();
 }
 
+/** Regression (QA): after close(), a `for await` loop still got the messages
+ * waiting in the iterator's buffer, and each ack threw StaleError (RabbitMQ
+ * gives them again). The iterator now ends empty, as after `break`. */
+async function iteratorEmptyAfterClose() {
+  const connection = connect(URL_, options);
+  const queue = fresh("iterator-close");
+  await connection.queueDeclare(queue);
+  await Promise.all(Array.from({ length: 10 }, (_, n) => connection.publish(queue, `m-${n}`)));
+  const messages = connection.messages(queue, { prefetch: 5 });
+  const first = await within("the first message", messages.next());
+  await until("messages waiting in the buffer", () => messages.buffered >= 3);
+  await connection.close();
+  const after = [];
+  await within("the loop ends", (async () => {
+    for await (const message of messages) after.push(message.text);
+  })());
+  assert(first.value.text === "m-0" && after.length === 0, `nothing after close(): ${after}`);
+  const other = connect(URL_, options);
+  const again = collect(other, queue, { prefetch: 10 });
+  for (let n = 0; n < 10; n++) (await again.next(`message ${n} of 10, again`)).ack();
+  await other.queueDelete(queue);
+  await other.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -406,6 +430,7 @@ const checks = {
   declareThenUseInOrder,
   cancelEndsAtOnce,
   closeWhileMessagesArrive,
+  iteratorEmptyAfterClose,
   bodies,
   properties,
   iterator,

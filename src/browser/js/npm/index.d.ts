@@ -589,7 +589,8 @@ export interface MessageIterator extends AsyncIterableIterator<Message> {
   readonly filteredOut: number;
   /** Ends the iteration (as `break` does): cancels the consumer. */
   cancel(): void;
-  /** The next message; done once cancelled or closed; rejects with ConsumeRefusedError
+  /** The next message; done once cancelled or closed (what it held then is dropped:
+   * it could no longer be acked, and RabbitMQ gives it again); rejects with ConsumeRefusedError
    * if RabbitMQ refused the consumer or cancelled it (its queue was deleted). */
   next(): Promise<IteratorResult<Message, undefined>>;
   /** What `break` calls: as `cancel()`. */
