@@ -514,7 +514,8 @@ export declare class Connection {
    * cancels the consumer; the messages it had received and not handed out stay
    * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
    * after a cancel), then RabbitMQ delivers them again. `ack: "broker"` is a
-   * TypeError here: RabbitMQ's own auto-ack has no window to bound the buffer. */
+   * TypeError here: RabbitMQ's own auto-ack has no window to bound the buffer.
+   * Throws as `consume` does (ConsumeInvalidError, StoppedError once closed). */
   messages(queue: string, options?: MessagesOptions): MessageIterator;
   /** The messages of an exchange subscription (as for `consume`) for `for await`. */
   messages(source: ExchangeSource, options?: MessagesOptions): MessageIterator;
