@@ -5145,6 +5145,34 @@ fn a_first_declare_refused_without_words_is_explained_from_the_queues_facts() {
     }
 }
 
+/// Regression (QA, from JavaScript): RabbitMQ's amqplib tutorial declares, then
+/// publishes and consumes without waiting. A declare made before the connection
+/// was up went out after the consumer's SUBSCRIBE and the outbox: the publish was
+/// dropped (no queue yet) and the SUBSCRIBE refused (NOT_FOUND). Held now, it
+/// goes first.
+#[test]
+fn a_declare_made_before_connecting_goes_before_the_subscribes_and_the_outbox() {
+    // The scripted broker has "q" (durable) already: the frames' order says it.
+    let mut sim = Sim::scripted();
+    sim.start();
+    assert!(!sim.core.is_connected(), "not connected yet");
+    let id = sim.call(|c, now| c.queue_declare_or_hold(now, "q", &QueueOptions { durable: true, ..QueueOptions::default() })).expect("held");
+    sim.declares.insert(id, DeclareRec { expect: DeclareExpect::Ok, done: false });
+    sim.consume("q", false, 1).expect("a consumer");
+    sim.publish_with("", "q", PubKind::Valid, 0).expect("a publish");
+    sim.run_for(ms(50));
+    sim.settle();
+    let link = sim.core.current_link().expect("link");
+    let frames = sim.frames_on(link);
+    let at = |wanted: &dyn Fn(&Frame) -> bool| frames.iter().position(wanted);
+    let declare = at(&|f| f.header("destination") == Some("/queue/q")).expect("the declaring SEND");
+    let subscribe = at(&|f| f.command == Command::Subscribe).expect("the SUBSCRIBE");
+    let publish = at(&|f| f.command == Command::Send && f.header("destination") == Some("/amq/queue/q")).expect("the publish");
+    assert!(declare < subscribe && declare < publish, "declare {declare}, subscribe {subscribe}, publish {publish}");
+    assert!(sim.declares[&id].done, "the declare was answered");
+    assert_eq!(sim.stats.connects, 1, "no reconnect");
+}
+
 #[test]
 fn quorum_and_stream_declares_rabbitmq_would_refuse_are_refused_before_sending() {
     let mut sim = Sim::scripted();

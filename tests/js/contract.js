@@ -291,6 +291,129 @@ async function aMissingExchangeCostsOneReconnect() {
   await connection.close();
 }
 
+/** Regression (QA): publish("") (the default exchange with no queue name) never
+ * settled: Web-STOMP answers `SEND /amq/queue/` with an ERROR and no receipt, so
+ * the message held a place in the window for good (publishes-held-back), and a
+ * call("") timed out with its request still in the outbox. */
+async function emptyRoutingKey() {
+  const connection = connect(URL_, options);
+  const published = await within("publish(\"\") settles", connection.publish("", "x").then(() => null, (e) => e), 5000);
+  assert(published instanceof burrow.PublishInvalidError && /routing key/.test(published.message),
+    `publish("") is refused before sending, in words: ${published}`);
+  const called = await within("call(\"\") settles", connection.call("", "x", { timeout: 60000 }).then(() => null, (e) => e), 5000);
+  assert(called instanceof burrow.PublishInvalidError, `call("") is refused before sending: ${called}`);
+  const outbox = connection.outbox;
+  assert(outbox.messages === 0 && outbox.inFlight === 0, `nothing waits in the outbox: ${JSON.stringify(outbox)}`);
+  await connection.close();
+}
+
+/** Regression (QA): RabbitMQ's JavaScript tutorial (amqplib) calls assertQueue
+ * and then sendToQueue or consume without waiting; amqplib keeps them in order.
+ * Here the publish went out before the declare (confirmed, and dropped: no queue
+ * yet), and the consumer's SUBSCRIBE before it too: RabbitMQ closed the
+ * connection (NOT_FOUND), twice, the declare rejected with DeclareRefusedError
+ * and the consumer failed. Both before the connection was up and once it was. */
+async function declareThenUseInOrder() {
+  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT, reconnectDelay: 50, maxReconnectDelay: 400 });
+  const reasons = [];
+  connection.on("reconnecting", (e) => reasons.push(e.reason));
+  const failed = [];
+  connection.on("consumer-failed", (e) => failed.push(e.reason));
+  const queues = [];
+  for (const when of ["before connected", "once connected"]) {
+    const queue = fresh("hello");
+    const declared = connection.queueDeclare(queue).then(() => null, (e) => e);
+    const published = connection.publish(queue, `sent ${when}`).then(() => null, (e) => e);
+    const inbox = collect(connection, queue, { prefetch: 5 });
+    const [declareError, publishError] = await within(`the declare and publish (${when})`, Promise.all([declared, published]), 15000);
+    assert(declareError === null && publishError === null, `${when}: declared and published: ${declareError} / ${publishError}`);
+    const message = await inbox.next(`the message published right after the declare (${when})`, 5000).catch((e) => {
+      throw new Error(`${e.message}; reconnects ${JSON.stringify(reasons)}, consumers failed ${JSON.stringify(failed)}`);
+    });
+    assert(message.text === `sent ${when}`, `${when}: ${message.text}`);
+    message.ack();
+    queues.push(queue);
+  }
+  assert(reasons.length === 0 && failed.length === 0, `no reconnect, no failed consumer: ${JSON.stringify(reasons)} ${JSON.stringify(failed)}`);
+  await connection.close();
+  // Deleted once their consumers are gone (else RabbitMQ cancels them: consumer-failed).
+  const admin = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  for (const queue of queues) await admin.queueDelete(queue);
+  await admin.close();
+}
+
+/** Regression (QA): `subscription.active` stayed true after `cancel()` until the
+ * wasm's consumer task ended (a later task), though the types say "false once
+ * cancelled"; a page that cancelled and checked it at once saw it active. */
+async function cancelEndsAtOnce() {
+  const connection = connect(URL_, options);
+  const queue = fresh("cancel");
+  await connection.queueDeclare(queue);
+  const subscription = connection.consume(queue, (m) => m.ack());
+  await event(connection, "consumer-ready");
+  subscription.cancel();
+  assert(subscription.active === false && subscription.queue === undefined, `inactive at once after cancel(): ${subscription.active}`);
+  subscription.cancel();
+  await connection.queueDelete(queue);
+  await connection.close();
+}
+
+/** Regression (QA): closing while messages arrive. What had arrived but was not
+ * handed out yet still went to onMessage after close(), and its ack threw
+ * StaleError there (RabbitMQ gives those messages again): a handler that acks
+ * saw exceptions, and did work another consumer then did again. */
+async function closeWhileMessagesArrive() {
+  const queue = fresh("closing");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  await Promise.all(Array.from({ length: 300 }, (_, n) => producer.publish(queue, `m-${n}`)));
+  const connection = connect(URL_, options);
+  let closing = false;
+  let before = 0;
+  const after = [];
+  connection.consume(queue, (message) => {
+    if (!closing) before += 1;
+    else after.push(message.text);
+    try { message.ack(); } catch (error) { after.push(`${message.text}: ${error.name}`); }
+  }, { prefetch: 50 });
+  await until("the first deliveries", () => before >= 20);
+  closing = true;
+  await within("close()", connection.close());
+  await pause(200);
+  assert(after.length === 0, `nothing handed out after close(): ${after.length}, ${after.slice(0, 3)}`);
+  const rest = collect(producer, queue, { prefetch: 50 });
+  for (let n = before; n < 300; n++) {
+    const message = await rest.next(`message ${n} of 300, again after the close`);
+    message.ack();
+  }
+  await producer.queueDelete(queue);
+  await producer.close();
+}
+
+/** Regression (QA): after close(), a `for await` loop still got the messages
+ * waiting in the iterator's buffer, and each ack threw StaleError (RabbitMQ
+ * gives them again). The iterator now ends empty, as after `break`. */
+async function iteratorEmptyAfterClose() {
+  const connection = connect(URL_, options);
+  const queue = fresh("iterator-close");
+  await connection.queueDeclare(queue);
+  await Promise.all(Array.from({ length: 10 }, (_, n) => connection.publish(queue, `m-${n}`)));
+  const messages = connection.messages(queue, { prefetch: 5 });
+  const first = await within("the first message", messages.next());
+  await until("messages waiting in the buffer", () => messages.buffered >= 3);
+  await connection.close();
+  const after = [];
+  await within("the loop ends", (async () => {
+    for await (const message of messages) after.push(message.text);
+  })());
+  assert(first.value.text === "m-0" && after.length === 0, `nothing after close(): ${after}`);
+  const other = connect(URL_, options);
+  const again = collect(other, queue, { prefetch: 10 });
+  for (let n = 0; n < 10; n++) (await again.next(`message ${n} of 10, again`)).ack();
+  await other.queueDelete(queue);
+  await other.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -303,6 +426,11 @@ const checks = {
   aMissingQueueFailsAlone,
   bigHeadersFromAnotherClient,
   aMissingExchangeCostsOneReconnect,
+  emptyRoutingKey,
+  declareThenUseInOrder,
+  cancelEndsAtOnce,
+  closeWhileMessagesArrive,
+  iteratorEmptyAfterClose,
   bodies,
   properties,
   iterator,

@@ -355,29 +355,29 @@ impl ReliableConnection {
         }
     }
 
-    /// pika's `queue_declare`, once connected (it waits for the connection, as
-    /// pika's blocking calls do). A refusal comes back in RabbitMQ's words (rebuilt
-    /// from the management API when Web-STOMP closed without them); the connection
-    /// then reconnects by itself. A second declare of a queue this connection
-    /// declared (RabbitMQ's STOMP adapter would skip it, even after the queue was
-    /// deleted) is answered over a short-lived side connection.
+    /// pika's `queue_declare`. Its frames go out in call order, as on an AMQP
+    /// channel: made before the connection is up (or while it reconnects), the
+    /// declare is sent first once it is, before the consumers' SUBSCRIBEs and the
+    /// waiting publishes, so that a `basic_publish` or `basic_consume` made after
+    /// it, without awaiting it, finds the queue. A refusal comes back in
+    /// RabbitMQ's words (rebuilt from the management API when Web-STOMP closed
+    /// without them); the connection then reconnects by itself. A second declare
+    /// of a queue this connection declared (RabbitMQ's STOMP adapter would skip
+    /// it, even after the queue was deleted) is answered over a short-lived side
+    /// connection.
     ///
     /// # Errors
     ///
     /// [`DeclareError`]: invalid, refused, the connection closed first, or stopped.
-    pub async fn queue_declare(&self, queue: &str, options: &QueueOptions) -> Result<(), DeclareError> {
-        if !self.wait_connected().await {
-            return Err(DeclareError::Stopped);
-        }
-        let answer = {
-            let mut driver = self.shared.borrow_mut();
-            let id = driver.core.queue_declare(now(), queue, options)?;
-            let (tx, rx) = oneshot::channel();
-            driver.declares.insert(id, tx);
-            rx
-        };
-        pump(&self.shared);
-        answer.await.unwrap_or(Err(DeclareError::Stopped))
+    pub fn queue_declare(
+        &self,
+        queue: &str,
+        options: &QueueOptions,
+    ) -> impl Future<Output = Result<(), DeclareError>> + 'static {
+        // Now, not when the future is first polled: what the caller does next
+        // goes out after it.
+        let started = declare_now(&self.shared, queue, options);
+        async move { started?.await.unwrap_or(Err(DeclareError::Stopped)) }
     }
 
     /// Stops: DISCONNECT, no more attempts. Unconfirmed publishes fail with
@@ -471,4 +471,22 @@ pub(super) fn pending(exchange: &str, routing_key: &str, body: Vec<u8>, properti
         body,
         properties: properties.clone(),
     }
+}
+
+/// Hands a declare to the core (sent now, or held until connected) and returns
+/// where its answer comes.
+fn declare_now(
+    shared: &Shared,
+    queue: &str,
+    options: &QueueOptions,
+) -> Result<oneshot::Receiver<Result<(), DeclareError>>, DeclareError> {
+    let answer = {
+        let mut driver = shared.borrow_mut();
+        let id = driver.core.queue_declare_or_hold(now(), queue, options)?;
+        let (tx, rx) = oneshot::channel();
+        driver.declares.insert(id, tx);
+        rx
+    };
+    pump(shared);
+    Ok(answer)
 }

@@ -15,7 +15,7 @@ use wasm_bindgen_futures::spawn_local;
 use super::errors::{ack_error, consume_error, error};
 use super::{entry, set, Entry};
 use crate::rabbit::{ConsumeFrom, StreamFilter, StreamOffset};
-use crate::reliable::{AckError, AckHandle, ConsumeError, ConsumeOptions, ConsumerKey, Delivery};
+use crate::reliable::{AckError, AckHandle, ConsumeError, ConsumeOptions, ConsumerKey, Delivery, Phase};
 
 #[wasm_bindgen(raw_module = "./message.js")]
 extern "C" {
@@ -202,6 +202,8 @@ fn consume_from(
     let Some(entry) = entry(id) else {
         return Err(consume_error(ConsumeError::Stopped));
     };
+    // RabbitMQ counted these done as it sent them: handed out even while closing.
+    let broker_acks = options.broker_acks;
     let mut consumer = entry.connection.basic_consume(source, options).map_err(consume_error)?;
     let key = consumer.key().0 as u32;
     let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
@@ -218,6 +220,11 @@ fn consume_from(
                 item = consumer.next() => match item {
                     Some(Ok(delivery)) => {
                         let Some(entry) = weak.upgrade() else { continue };
+                        // After close(): its ack could not reach RabbitMQ (StaleError),
+                        // which gives the message again; the reader never sees it.
+                        if !broker_acks && matches!(entry.connection.phase(), Phase::Stopping | Phase::Stopped) {
+                            continue;
+                        }
                         let message = js_message(&entry, &delivery);
                         // The body is in the message now; wasm keeps only the acker.
                         drop((delivery, entry));

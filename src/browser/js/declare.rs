@@ -37,9 +37,12 @@ pub fn raw_declare(
         .collect();
     let declare = QueueOptions { durable, exclusive, auto_delete, arguments, queue_type: None };
     let entry = entry(id);
+    // Handed to the connection now, so that a publish or consume made right after
+    // it (not awaited, as amqplib's tutorial does) goes out after it.
+    let declared = entry.as_ref().map(|entry| entry.connection.queue_declare(&queue, &declare));
     spawn_local(async move {
-        let outcome = match &entry {
-            Some(entry) => entry.connection.queue_declare(&queue, &declare).await,
+        let outcome = match declared {
+            Some(declared) => declared.await,
             None => Err(DeclareError::Stopped),
         };
         // Still held here, so the reason is there even once the table let it go.

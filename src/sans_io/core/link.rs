@@ -135,6 +135,9 @@ impl Core {
         self.reconnector.on_connected();
         self.plan_renewal(now);
         self.status(ConnectionEvent::Connected { link, url, info });
+        // Declared before the connection was up: first, so that the consumers and
+        // publishes made after them find their queues.
+        self.send_held_declares(now);
         let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
         self.subscribe_all(now, keys);
     }
@@ -312,6 +315,7 @@ impl Core {
         self.fail_waiting();
         self.calls_stopped();
         self.declares.clear();
+        self.held_declares.clear();
         self.probation.clear();
         self.lone_deaths.clear();
         self.consumers.clear();

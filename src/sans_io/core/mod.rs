@@ -277,6 +277,9 @@ pub struct Core {
     next_consumer: u64,
     /// Declares awaiting their answer: what was declared, to explain a refusal.
     declares: Map<DeclareId, (String, QueueOptions)>,
+    /// Declares made before the connection was up ([`Core::queue_declare_or_hold`]):
+    /// sent first once it is, before the consumers' SUBSCRIBEs and the outbox.
+    held_declares: Vec<(DeclareId, String, QueueOptions)>,
     next_declare: u64,
     /// Refusals waiting for the management API's facts to be explained.
     lookups: Map<LookUpId, Explain>,
@@ -337,6 +340,7 @@ impl Core {
             cleared: Set::new(),
             next_consumer: 0,
             declares: Map::new(),
+            held_declares: Vec::new(),
             next_declare: 0,
             lookups: Map::new(),
             exchange_lookups: Map::new(),

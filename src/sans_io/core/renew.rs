@@ -380,6 +380,7 @@ impl Core {
         }
         self.renewal.retiring = Some(old);
         self.current = Some(new);
+        self.send_held_declares(now);
         self.use_expiry(expiry);
         self.plan_renewal(now);
         self.status(ConnectionEvent::Renewed { old: old_id, link, url, info });
@@ -558,6 +559,8 @@ impl Core {
             self.reconnector.on_connected();
             self.plan_renewal(now);
             self.status(ConnectionEvent::Connected { link: id, url, info });
+            // As on any connect: the declares made meanwhile go first.
+            self.send_held_declares(now);
             let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
             let mut unsubscribed = Vec::new();
             for key in keys {

@@ -123,8 +123,9 @@ impl CheckedPublish {
 ///
 /// # Errors
 ///
-/// [`RabbitError::NameTooLong`], [`RabbitError::ReservedHeader`] or
-/// [`RabbitError::TooLarge`]: the broker would refuse it (or never confirm it), so
+/// [`RabbitError::NameTooLong`], [`RabbitError::NoRoutingKey`],
+/// [`RabbitError::ReservedHeader`] or [`RabbitError::TooLarge`]: the broker
+/// would refuse it (or never confirm it), so
 /// it is refused here, before it can hold up anything else.
 /// [`RabbitError::HeadersTooLarge`] when its headers would come back over what
 /// Burrow's decoder takes.
@@ -137,6 +138,9 @@ pub fn check_publish(
 ) -> Result<Vec<(String, String)>, RabbitError> {
     check_name(exchange)?;
     check_name(routing_key)?;
+    if exchange.is_empty() && routing_key.is_empty() {
+        return Err(RabbitError::NoRoutingKey);
+    }
     let headers = properties.to_headers()?;
     let destination = publish_destination(exchange, routing_key);
     let mut counted = headers.clone();

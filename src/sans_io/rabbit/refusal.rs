@@ -136,6 +136,10 @@ pub enum RabbitError {
     /// AMQP limits names to 255 bytes.
     #[error("the name {0:?} is longer than 255 bytes")]
     NameTooLong(String),
+    /// A publish to the default exchange without a routing key: Web-STOMP answers
+    /// `SEND /amq/queue/` with an ERROR and never confirms it.
+    #[error("a publish to the default exchange needs a routing key: the queue's name")]
+    NoRoutingKey,
     /// A `x-` argument the STOMP adapter would silently ignore.
     #[error("the queue argument {0:?} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", list = SUPPORTED_ARGUMENTS.join(", "))]
     UnsupportedArgument(String),

@@ -448,12 +448,15 @@ export declare class Connection {
   /** pika's `queue_declare`. Resolves once RabbitMQ accepted it; rejects with
    * DeclareRefusedError in RabbitMQ's words (such as PRECONDITION_FAILED for a
    * redeclare with other durability), DeclareInvalidError for what RabbitMQ would
-   * refuse (nothing sent), or StoppedError. */
+   * refuse (nothing sent), or StoppedError. It goes out in call order, as on an
+   * amqplib channel: a `publish` or `consume` made after it without awaiting it
+   * (before the connection is up too) finds the queue. */
   queueDeclare(queue: string, options?: QueueDeclareOptions): Promise<void>;
   /** pika's `basic_publish` with a publisher confirm: resolves when RabbitMQ has the
    * message. While the outbox is full it waits (backpressure). Across reconnects the
    * message is kept and sent again, marked as a possible duplicate. Rejects with
-   * PublishInvalidError (refused before sending: a name over 255 bytes, a reserved
+   * PublishInvalidError (refused before sending: a name over 255 bytes, an empty
+   * routing key on the default exchange, a reserved
    * header, too large), PublishRefusedError (the broker refused it, e.g. a missing
    * exchange: on RabbitMQ 3.10.8 only after reconnects, see there) or
    * StoppedError (closed before its confirm). A stompjs destination as `routingKey`
@@ -487,7 +490,11 @@ export declare class Connection {
   /** pika's `basic_consume`: `onMessage` is called with each message; with
    * `ack: "manual"` (the default) call `message.ack()` when done. It is resubscribed
    * after every reconnect until `subscription.cancel()` or `close()`; dropping the
-   * Subscription cancels nothing. Throws ConsumeInvalidError for what RabbitMQ would
+   * Subscription cancels nothing. If `onMessage` throws, the error goes to the
+   * console and the message stays as it was: with `ack: "manual"` unacknowledged,
+   * holding one place of the prefetch (with the default of 1 the consumer then gets
+   * nothing more) until the connection closes; catch and `message.nack()` instead.
+   * A Promise it returns is not awaited (nor its rejection caught). Throws ConsumeInvalidError for what RabbitMQ would
    * refuse (a stream with `ack: "auto"` or `"broker"`, or with prefetch 0), StoppedError once closed. A
    * stompjs destination is read as one: `"/topic/<pattern>"` is `{ exchange:
    * "amq.topic", routingKey: pattern }`, `"/exchange/<name>/<key>"` an exchange
@@ -507,7 +514,8 @@ export declare class Connection {
    * cancels the consumer; the messages it had received and not handed out stay
    * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
    * after a cancel), then RabbitMQ delivers them again. `ack: "broker"` is a
-   * TypeError here: RabbitMQ's own auto-ack has no window to bound the buffer. */
+   * TypeError here: RabbitMQ's own auto-ack has no window to bound the buffer.
+   * Throws as `consume` does (ConsumeInvalidError, StoppedError once closed). */
   messages(queue: string, options?: MessagesOptions): MessageIterator;
   /** The messages of an exchange subscription (as for `consume`) for `for await`. */
   messages(source: ExchangeSource, options?: MessagesOptions): MessageIterator;
@@ -534,7 +542,9 @@ export declare class Connection {
   /** Removes a listener added with `on`. Returns the connection. */
   off<T extends StatusEventType | "status">(event: T, listener: StatusListener<T>): this;
   /** Closes: DISCONNECT, no more reconnects. Every unconfirmed publish rejects with
-   * StoppedError. Resolves after the `stopped` event. */
+   * StoppedError. From the call on, consumers (but `ack: "broker"` ones) hand out
+   * nothing more: what arrives could no longer be acked, and RabbitMQ gives it
+   * again. Resolves after the `stopped` event. */
   close(): Promise<void>;
   /** Whether it is connected now. */
   readonly connected: boolean;
@@ -580,7 +590,8 @@ export interface MessageIterator extends AsyncIterableIterator<Message> {
   readonly filteredOut: number;
   /** Ends the iteration (as `break` does): cancels the consumer. */
   cancel(): void;
-  /** The next message; done once cancelled or closed; rejects with ConsumeRefusedError
+  /** The next message; done once cancelled or closed (what it held then is dropped:
+   * it could no longer be acked, and RabbitMQ gives it again); rejects with ConsumeRefusedError
    * if RabbitMQ refused the consumer or cancelled it (its queue was deleted). */
   next(): Promise<IteratorResult<Message, undefined>>;
   /** What `break` calls: as `cancel()`. */

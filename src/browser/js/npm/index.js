@@ -453,7 +453,10 @@ export class Subscription {
 
   /** pika's basic_cancel: no more messages after those already on their way. */
   cancel() {
-    if (this.#active) raw.rawCancel(this.#connection, this.#key);
+    if (!this.#active) return;
+    // Inactive at once, as the types say: the wasm's consumer task ends later.
+    this.#active = false;
+    raw.rawCancel(this.#connection, this.#key);
   }
 
   /** The queue it reads now, by name, once subscribed (`consumer-ready`): its queue,

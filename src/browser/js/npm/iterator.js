@@ -98,6 +98,9 @@ export class MessageIterator {
 
   [END](error) {
     this.#ended = true;
+    // Ended without an error: its connection closed (or it was cancelled). What
+    // waits here could no longer be acked (RabbitMQ gives it again), so it goes.
+    if (error === undefined) this.#buffer.length = 0;
     const waiters = this.#waiting.splice(0);
     if (error !== undefined && waiters.length > 0) {
       waiters.forEach((waiter) => waiter.reject(error));
