@@ -5,7 +5,7 @@
 // bound. tests/js_package.rs opens contract.html in headless Chromium (with
 // --js-flags=--expose-gc) and reads #result; ?only=a,b runs some checks.
 import * as burrow from "burrow-rabbitmq";
-import { URL_, options, fresh, within, until, pause, assert, collect, event, collectGarbage, run, MANAGEMENT } from "./helpers.js";
+import { URL_, options, fresh, within, until, pause, assert, collect, event, collectGarbage, run, MANAGEMENT, queueFacts } from "./helpers.js";
 import { bodies, properties, iterator, iteratorEnds, brokerAcks, ackValues } from "./contract_messages.js";
 import { theIssuesWrongCalls, wrongArguments } from "./contract_arguments.js";
 import { widgetQueuesPanel, widgetMountTwice } from "./contract_widget.js";
@@ -358,6 +358,37 @@ async function cancelEndsAtOnce() {
   await connection.close();
 }
 
+/** An ack after its consumer's cancel() throws CancelledError (RabbitMQ's Web-STOMP
+ * would ignore it), and the message comes back, marked, once the connection ends. */
+async function ackAfterCancel() {
+  const queue = fresh("ack-after-cancel");
+  const producer = connect(URL_, options);
+  await producer.queueDeclare(queue);
+  await producer.publish(queue, "kept");
+  let held = null;
+  const connection = connect(URL_, options);
+  const subscription = connection.consume(queue, (message) => { held = message; });
+  await until("the message, not acked", () => held !== null);
+  subscription.cancel();
+  // An ack in the same task as cancel() still goes, ahead of the UNSUBSCRIBE;
+  // once RabbitMQ has seen the cancel (no consumer left), it is refused.
+  await within("the consumer gone on the broker", (async () => {
+    while ((await queueFacts(queue)).consumers !== 0) await pause(100);
+  })());
+  let thrown = null;
+  try { held.ack(); } catch (error) { thrown = error; }
+  assert(thrown instanceof burrow.CancelledError && thrown instanceof burrow.BurrowError && thrown.name === "Cancelled",
+    `ack() after cancel() throws CancelledError: ${thrown && thrown.name}: ${thrown}`);
+  await connection.close();
+  const again = [];
+  const second = connect(URL_, options);
+  second.consume(queue, (message) => { again.push(message); message.ack(); });
+  await until("the message again", () => again.length === 1);
+  assert(again[0].text === "kept" && again[0].redelivered, `back in the queue, marked: ${again[0].text} ${again[0].redelivered}`);
+  await producer.queueDelete(queue);
+  await Promise.all([second.close(), producer.close()]);
+}
+
 /** Regression (QA): closing while messages arrive. What had arrived but was not
  * handed out yet still went to onMessage after close(), and its ack threw
  * StaleError there (RabbitMQ gives those messages again): a handler that acks
@@ -429,6 +460,7 @@ const checks = {
   emptyRoutingKey,
   declareThenUseInOrder,
   cancelEndsAtOnce,
+  ackAfterCancel,
   closeWhileMessagesArrive,
   iteratorEmptyAfterClose,
   bodies,
