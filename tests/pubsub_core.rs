@@ -173,6 +173,12 @@ fn names_rabbitmq_would_read_otherwise_are_refused_before_sending() {
     assert_eq!(error, ConsumeError::Invalid(RabbitError::ReservedQueueName("amq.mine".into())));
     let error = refused(&mut core, ConsumeFrom::durable("logs", "", ""));
     assert_eq!(error, ConsumeError::Invalid(RabbitError::EmptyQueueName));
+    // The default exchange takes no bindings (RabbitMQ: "Invalid destination",
+    // or NOT_FOUND for amq.default, its name in the management UI).
+    for default in ["", "amq.default"] {
+        let error = refused(&mut core, ConsumeFrom::exchange(default, "task_queue"));
+        assert_eq!(error, ConsumeError::Invalid(RabbitError::BindToDefaultExchange));
+    }
     let error = refused(&mut core, ConsumeFrom::exchange("x".repeat(256), ""));
     assert!(matches!(error, ConsumeError::Invalid(RabbitError::NameTooLong(_))), "{error:?}");
     assert!(!written(&mut core, ms(2)).contains("SUBSCRIBE"), "nothing was sent");

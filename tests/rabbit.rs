@@ -402,6 +402,24 @@ fn names_with_percent_2f_are_refused_before_sending() {
     channel.queue_declare(NOW, "a/b 100% sure", &QueueOptions::default()).expect("declared");
 }
 
+/// Regression (QA): the management UI calls the default exchange `amq.default`;
+/// RabbitMQ has no exchange by that name (NOT_FOUND, whose ERROR 3.10.8's
+/// Web-STOMP loses: three reconnects to find the message). An empty routing key
+/// on the default exchange was never confirmed. Both refused before sending.
+#[test]
+fn the_default_exchange_by_name_and_without_a_key_are_refused_before_sending() {
+    let mut channel = connected_channel();
+    let publish = |channel: &mut burrow::rabbit::Channel, exchange: &str, key: &str| {
+        channel.basic_publish(NOW, exchange, key, b"x".to_vec(), &BasicProperties::default(), true).map(drop)
+    };
+    let error = publish(&mut channel, "amq.default", "task_queue").expect_err("refused");
+    assert_eq!(error, RabbitError::DefaultExchangeByName);
+    assert!(error.to_string().contains("management UI's name for the default exchange"), "{error}");
+    assert_eq!(publish(&mut channel, "", ""), Err(RabbitError::NoRoutingKey));
+    assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
+    publish(&mut channel, "", "task_queue").expect("the default exchange, by its name \"\"");
+}
+
 /// Regression (QA round 3 T1): a refusal Burrow words itself, Web-STOMP having
 /// closed without RabbitMQ's words, ended "(see the broker's explanation)",
 /// pointing at nothing the user was given.

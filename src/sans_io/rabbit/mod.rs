@@ -148,6 +148,9 @@ impl QueueOptions {
     }
 }
 
+/// The management UI's name for the default exchange (`""` in AMQP and STOMP).
+pub const DEFAULT_EXCHANGE_ALIAS: &str = "amq.default";
+
 /// AMQP limits names to 255 bytes.
 /// A name that goes into a STOMP destination: at most 255 bytes, and without
 /// `%2F`, which RabbitMQ's STOMP adapter reads back as `/` (a queue declared as

@@ -3,7 +3,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::{check_name, limits, publish_destination, BasicProperties, RabbitError, RESENT_HEADER};
+use super::{check_name, limits, DEFAULT_EXCHANGE_ALIAS, publish_destination, BasicProperties, RabbitError, RESENT_HEADER};
 
 /// A message to publish: the arguments of pika's `basic_publish`, not yet checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +124,7 @@ impl CheckedPublish {
 /// # Errors
 ///
 /// [`RabbitError::NameTooLong`], [`RabbitError::NoRoutingKey`],
+/// [`RabbitError::DefaultExchangeByName`],
 /// [`RabbitError::ReservedHeader`] or [`RabbitError::TooLarge`]: the broker
 /// would refuse it (or never confirm it), so
 /// it is refused here, before it can hold up anything else.
@@ -140,6 +141,9 @@ pub fn check_publish(
     check_name(routing_key)?;
     if exchange.is_empty() && routing_key.is_empty() {
         return Err(RabbitError::NoRoutingKey);
+    }
+    if exchange == DEFAULT_EXCHANGE_ALIAS {
+        return Err(RabbitError::DefaultExchangeByName);
     }
     let headers = properties.to_headers()?;
     let destination = publish_destination(exchange, routing_key);

@@ -140,6 +140,15 @@ pub enum RabbitError {
     /// `SEND /amq/queue/` with an ERROR and never confirms it.
     #[error("a publish to the default exchange needs a routing key: the queue's name")]
     NoRoutingKey,
+    /// `amq.default`, the management UI's name for the default exchange: RabbitMQ
+    /// has no exchange by that name (`NOT_FOUND`, whose ERROR 3.10.8's Web-STOMP
+    /// loses, so finding the message cost three reconnects).
+    #[error("RabbitMQ has no exchange named 'amq.default': that is the management UI's name for the default exchange, which is \"\" in a publish (the routing key names the queue)")]
+    DefaultExchangeByName,
+    /// A subscription to the default exchange, which takes no bindings (RabbitMQ
+    /// answers `Invalid destination` or `NOT_FOUND` and closes the connection).
+    #[error("the default exchange takes no bindings: consume from the queue itself")]
+    BindToDefaultExchange,
     /// A `x-` argument the STOMP adapter would silently ignore.
     #[error("the queue argument {0:?} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", list = SUPPORTED_ARGUMENTS.join(", "))]
     UnsupportedArgument(String),

@@ -108,7 +108,9 @@ impl ConsumeFrom {
     /// [`RabbitError::EmptyQueueName`] for an empty queue name,
     /// [`RabbitError::NameTooLong`] over 255 bytes, and
     /// [`RabbitError::UnescapableName`] for a name or key containing `%2F`,
-    /// which RabbitMQ reads back as `/` in a destination.
+    /// which RabbitMQ reads back as `/` in a destination,
+    /// [`RabbitError::BindToDefaultExchange`] for a subscription to the default
+    /// exchange (`""` or `amq.default`).
     pub fn check(&self) -> Result<(), RabbitError> {
         match self {
             ConsumeFrom::Queue(name) => {
@@ -119,6 +121,9 @@ impl ConsumeFrom {
             }
             ConsumeFrom::Exchange(sub) => {
                 check_name(&sub.exchange)?;
+                if sub.exchange.is_empty() || sub.exchange == super::DEFAULT_EXCHANGE_ALIAS {
+                    return Err(RabbitError::BindToDefaultExchange);
+                }
                 check_name(&sub.routing_key)?;
                 if let Some(queue) = &sub.durable_queue {
                     check_name(queue)?;
