@@ -284,8 +284,15 @@ async function aMissingExchangeCostsOneReconnect() {
   const reasons = [];
   connection.on("reconnecting", (e) => reasons.push(e.reason));
   await event(connection, "connected");
-  const missing = await within("the refusal", connection.publish("k", "x", { exchange: fresh("no-such-exchange") }).then(() => null, (e) => e), 30000);
+  const refused = connection.publish("k", "x", { exchange: fresh("no-such-exchange") }).then(() => null, (e) => e);
+  // A declare right behind it never reaches RabbitMQ, which closes on the publish:
+  // cut short, not refused (regression: it was a DeclareRefusedError).
+  const declared = connection.queueDeclare(fresh("behind-a-refused-publish")).then(() => null, (e) => e);
+  const missing = await within("the refusal", refused, 30000);
   assert(missing instanceof burrow.PublishRefusedError && /NOT_FOUND - no exchange/.test(missing.message), `PublishRefusedError in RabbitMQ's words: ${missing}`);
+  const cut = await within("the declare's end", declared, 30000);
+  assert(cut instanceof burrow.ConnectionLostError && /closed before RabbitMQ answered the declare/.test(cut.message),
+    `a declare whose connection closed first is ConnectionLostError: ${cut && cut.name}: ${cut}`);
   await event(connection, "connected");
   assert(reasons.length === 1, `one reconnect, not three: ${JSON.stringify(reasons)}`);
   await connection.close();

@@ -57,7 +57,9 @@ pub(crate) fn declare_error(e: DeclareError) -> JsValue {
     let name = match &e {
         DeclareError::Invalid(_) => "DeclareInvalid",
         DeclareError::Stopped => "Stopped",
-        _ => "DeclareRefused",
+        DeclareError::Refused(_) => "DeclareRefused",
+        // Cut short, not refused: RabbitMQ may never have seen it.
+        DeclareError::Closed(_) | DeclareError::NotConnected => "ConnectionLost",
     };
     error(name, e)
 }

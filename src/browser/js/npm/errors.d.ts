@@ -70,7 +70,9 @@ export declare class ManagementRefusedError extends BurrowError {}
 /** No reply to a `call` came within its timeout. */
 export declare class TimeoutError extends BurrowError {}
 /** The connection dropped after RabbitMQ took a `call`'s request: its reply queue
- * went with the connection, so no reply can arrive (the request may have been served). */
+ * went with the connection, so no reply can arrive (the request may have been served).
+ * Also a `queueDeclare` whose connection closed before RabbitMQ answered (the queue
+ * may or may not be declared: declaring it again does nothing when it exists as asked). */
 export declare class ConnectionLostError extends BurrowError {}
 /** A `call` whose correlationId another call in flight has. */
 export declare class CallInvalidError extends BurrowError {}

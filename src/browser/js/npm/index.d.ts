@@ -449,7 +449,8 @@ export declare class Connection {
   /** pika's `queue_declare`. Resolves once RabbitMQ accepted it; rejects with
    * DeclareRefusedError in RabbitMQ's words (such as PRECONDITION_FAILED for a
    * redeclare with other durability), DeclareInvalidError for what RabbitMQ would
-   * refuse (nothing sent), or StoppedError. It goes out in call order, as on an
+   * refuse (nothing sent), ConnectionLostError when the connection closed before
+   * RabbitMQ answered, or StoppedError. It goes out in call order, as on an
    * amqplib channel: a `publish` or `consume` made after it without awaiting it
    * (before the connection is up too) finds the queue. */
   queueDeclare(queue: string, options?: QueueDeclareOptions): Promise<void>;
