@@ -136,6 +136,23 @@ pub async fn forms_keep_what_was_typed_and_check_numbers(client: &Client) {
     type_into(client, "section[aria-label='Producer'] input[name='count']", "0").await;
     let error = wait_text(client, "section[aria-label='Producer'] .field-error", "count refused", |t| !t.is_empty()).await;
     assert_eq!(error, "how many must be a whole number from 1 to 10000");
+    type_into(client, "section[aria-label='Producer'] input[name='count']", "1").await;
+    // A header name given twice: a message carries one value per name (the
+    // second row's never arrived), so the second is refused where it is typed.
+    click(client, "section[aria-label='Producer'] details.properties summary").await;
+    for (nth, value) in [(1, "one"), (2, "two")] {
+        click(client, "section[aria-label='Producer'] fieldset.headers-rows > button").await;
+        type_into(client, &format!(".header-row:nth-of-type({nth}) input[name='header-name']"), "tenant").await;
+        type_into(client, &format!(".header-row:nth-of-type({nth}) input[name='header-value']"), value).await;
+    }
+    let error = wait_text(client, ".header-row:nth-of-type(2) .field-error", "the repeated name refused", |t| !t.is_empty()).await;
+    assert!(error.contains("“tenant”") && error.contains("header 1"), "{error}");
+    assert!(!exists(client, ".header-row:nth-of-type(1) .field-error").await, "the first row stands");
+    click(client, "section[aria-label='Producer'] button[type='submit']").await;
+    let problem = wait_text(client, "section[aria-label='Producer'] p.outcome.bad", "the publish refused", |t| !t.is_empty()).await;
+    assert_eq!(problem, error);
+    let counts = wait_text(client, "[data-testid='publish-counts']", "the counts", |t| !t.is_empty()).await;
+    assert!(counts.starts_with("published 0,"), "nothing was sent: {counts}");
     broker::delete_queue(&queue);
 }
 
