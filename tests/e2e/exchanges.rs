@@ -1,7 +1,8 @@
 //! A consumer card subscribed to an exchange (transient, and durable into a
 //! named queue), what it says it reads, the gap a transient one says in words
 //! after its connection is closed; the RPC panel's reply and round trip, and
-//! its timeout in words.
+//! its timeout in words; a durable subscription into a queue declared
+//! otherwise, refused in words that name the queue.
 
 use fantoccini::Client;
 
@@ -126,6 +127,14 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     assert!(reply.starts_with("Reply “55” after ") && reply.ends_with(" ms."), "{reply}");
     click(client, &format!("{GUIDE} [data-testid='lesson-reset']")).await;
     wait_text(client, &format!("{GUIDE} [data-testid='lesson-progress']"), "the reset", |t| t.contains("deleted queue rpc_queue")).await;
+    // A durable subscription into a queue that exists transient is refused; the
+    // words name that queue (they used to blame only the exchange, which exists).
+    let transient = fresh("e2e-transient");
+    broker::fill_queue(&transient, 0, "").await;
+    subscribe(client, &exchange, "a.*", &transient).await;
+    let card = consumer_text(client, 4, "the refusal", |t| t.contains("refused")).await;
+    assert!(card.contains(&format!("that queue '{transient}', if it exists already, is declared durable")), "{card}");
+    broker::delete_queue(&transient);
     broker::delete_queue(&durable);
     broker::api("DELETE", &format!("/exchanges/%2F/{}", encode(&exchange)), None);
 }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, ReceiptId};
-use crate::rabbit::{ConsumeFrom, OutboxId, Refusal, RefusalKind};
+use crate::rabbit::{ConsumeFrom, ExchangeSubscription, OutboxId, Refusal, RefusalKind};
 
 use super::{ConsumeError, ConsumerKey, Core, Current, DeclareError, Life, Pending, PublishError, ReliableEvent};
 
@@ -284,10 +284,18 @@ fn publish_unexplained(exchange: &str, routing_key: &str, reason: &CloseReason) 
 }
 
 /// An exchange subscription Web-STOMP closed on twice without words: RabbitMQ
-/// 3.10.8 does that for a missing exchange ("STOMP died", no ERROR frame).
+/// 3.10.8 does that for a missing exchange ("STOMP died", no ERROR frame), and
+/// for a durable one whose queue exists declared otherwise (PRECONDITION_FAILED).
 fn exchange_unexplained(source: &ConsumeFrom, reason: &CloseReason) -> Refusal {
     let what = format!("the subscription to {source}");
-    closed_without_words(&what, reason, "that the exchange exists (exchange_declare) and the user's read permission on it")
+    let mut check = "that the exchange exists (exchange_declare) and the user's read permission on it".to_owned();
+    if let ConsumeFrom::Exchange(ExchangeSubscription { durable_queue: Some(queue), .. }) = source {
+        check.push_str(&format!(
+            ", and that queue '{queue}', if it exists already, is declared durable, not exclusive, \
+             not auto-delete, with no arguments (RabbitMQ refuses to declare it again otherwise: use another durable queue name)"
+        ));
+    }
+    closed_without_words(&what, reason, &check)
 }
 
 /// The refusal of `what`, which the broker closed on without saying why: what
