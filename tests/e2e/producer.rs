@@ -121,6 +121,13 @@ pub async fn every_property_and_header_arrives(client: &Client) {
     publish(client, &queue, "task", 2).await;
     let card = consumer_text(client, 1, "numbered bodies", |t| t.contains("received 5,")).await;
     assert!(card.contains("task #1") && card.contains("task #2"), "{card}");
+    // A user_id that is not the login: RabbitMQ 3.10.8 closes without words, and
+    // the refusal names the user_id (it used to blame only the queue and the
+    // permissions, both fine).
+    type_into(client, "section[aria-label='Producer'] input[name='user-id']", "someone-else").await;
+    publish(client, &queue, "as someone else", 1).await;
+    let refused = wait_text(client, "section[aria-label='Producer'] ol.log li:first-child", "the refusal", |t| t.contains("failed")).await;
+    assert!(refused.contains("user_id 'someone-else'"), "{refused}");
     broker::delete_queue(&queue);
 }
 

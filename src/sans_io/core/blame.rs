@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, ReceiptId};
-use crate::rabbit::{ConsumeFrom, ExchangeSubscription, OutboxId, Refusal, RefusalKind};
+use crate::rabbit::{CheckedPublish, ConsumeFrom, ExchangeSubscription, OutboxId, Refusal, RefusalKind};
 
 use super::{ConsumeError, ConsumerKey, Core, Current, DeclareError, Life, Pending, PublishError, ReliableEvent};
 
@@ -151,7 +151,7 @@ impl Core {
                 // Without the broker's words, say at least where it went.
                 let refusal = match self.outbox.get(only) {
                     Some(publish) if reason.server_error().is_none() => {
-                        publish_unexplained(publish.exchange(), publish.routing_key(), reason)
+                        publish_unexplained(publish, reason)
                     }
                     _ => refusal,
                 };
@@ -273,14 +273,20 @@ pub(super) fn unexplained(reason: &CloseReason) -> Refusal {
 }
 
 /// A publish Web-STOMP closed on twice, alone, without words: RabbitMQ 3.10.8
-/// does that for a missing exchange or a user without write permission.
-fn publish_unexplained(exchange: &str, routing_key: &str, reason: &CloseReason) -> Refusal {
+/// does that for a missing exchange, a user without write permission, or a
+/// `user_id` that names another user than the one logged in.
+fn publish_unexplained(publish: &CheckedPublish, reason: &CloseReason) -> Refusal {
+    let (exchange, routing_key) = (publish.exchange(), publish.routing_key());
     let (to, exists) = if exchange.is_empty() {
         (format!("to queue '{routing_key}' (the default exchange)"), format!("that queue '{routing_key}' exists"))
     } else {
         (format!("to exchange '{exchange}' with routing key '{routing_key}'"), format!("that exchange '{exchange}' exists (exchange_declare)"))
     };
-    closed_without_words(&format!("the publish {to}"), reason, &format!("{exists} and the user's write permission on it"))
+    let mut check = format!("{exists} and the user's write permission on it");
+    if let Some(user_id) = &publish.properties().user_id {
+        check.push_str(&format!(", and that user_id '{user_id}' is the user logged in (RabbitMQ refuses a publish whose user_id names another)"));
+    }
+    closed_without_words(&format!("the publish {to}"), reason, &check)
 }
 
 /// An exchange subscription Web-STOMP closed on twice without words: RabbitMQ
