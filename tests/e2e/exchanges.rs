@@ -113,7 +113,9 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     let refused = call(client, "rpc_queue", "1", 5000, "the refusal", |t| t.contains(&missing)).await;
     // RabbitMQ 3.10.8 loses its ERROR; the management API says why, in its words.
     assert!(refused.contains(&format!("NOT_FOUND - no exchange '{missing}'")), "{refused}");
-    type_into(client, &format!("{RPC} input[name='rpc-exchange']"), "").await;
+    // A space is the default exchange, as in the producer (it was sent as
+    // exchange ' ': "NOT_FOUND - no exchange ' '").
+    type_into(client, &format!("{RPC} input[name='rpc-exchange']"), " ").await;
     wait_text(client, "[data-testid='connection-status']", "the main connection after the refusal", |t| t.contains("Connected to")).await;
     // The RPC lesson's server answers the panel's call.
     broker::delete_queue("rpc_queue");

@@ -132,7 +132,8 @@ pub fn rpc_panel() -> Html {
             let settings = settings.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let timeout = Duration::from_millis(ms);
-                let outcome = call(&live, settings.as_ref(), &d.exchange, &d.routing_key, &d.body, timeout).await;
+                // A space is the default exchange, as in the producer.
+                let outcome = call(&live, settings.as_ref(), d.exchange.trim(), &d.routing_key, &d.body, timeout).await;
                 let mut list = (*outcomes).clone();
                 list.insert(0, outcome);
                 list.truncate(10);
