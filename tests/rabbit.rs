@@ -64,6 +64,15 @@ fn declare_refuses_what_web_stomp_would_silently_ignore() {
     assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
 }
 
+/// Publishing to the default exchange with no routing key names no queue:
+/// Web-STOMP answers "Invalid destination", and the publish waited for ever.
+#[test]
+fn a_publish_to_the_default_exchange_needs_a_routing_key() {
+    let refused = check_publish("", "", 0, &BasicProperties::default(), 1 << 20);
+    assert!(refused.as_ref().is_err_and(|e| e.to_string().contains("needs a routing key")), "{refused:?}");
+    assert!(check_publish("amq.fanout", "", 0, &BasicProperties::default(), 1 << 20).is_ok(), "an exchange takes an empty key");
+}
+
 /// RabbitMQ's STOMP adapter would skip either and still send the receipt: with
 /// other options, and with the same ones after the queue was deleted. The core
 /// then declares over a side connection.

@@ -41,7 +41,7 @@ pub async fn a_name_with_percent_2f_is_refused_in_words(client: &Client) {
 
 /// A publish to a queue that does not exist, or to an exchange no binding of
 /// which takes the key, is shown as routed nowhere (RabbitMQ confirms and drops
-/// it); one that a binding takes is confirmed.
+/// it); one to no queue at all is refused; one that a binding takes is confirmed.
 pub async fn a_publish_that_routes_nowhere_says_so(client: &Client) {
     open_connected(client).await;
     let missing = fresh("e2e-missing");
@@ -50,6 +50,11 @@ pub async fn a_publish_that_routes_nowhere_says_so(client: &Client) {
     assert!(counts.contains("confirmed 0"), "never called confirmed: {counts}");
     let log = outcomes(client).await;
     assert!(log.contains(&format!("routed nowhere: no queue '{missing}'")), "{log}");
+    // No queue at all: refused in words at once (it stayed pending for ever,
+    // then "RabbitMQ is holding publishes back", on Web-STOMP's "Invalid destination").
+    publish(client, "", "to no queue", 1).await;
+    let refused = wait_text(client, "section[aria-label='Producer'] ol.log li:first-child", "the refusal", |t| t.contains("failed")).await;
+    assert!(refused.contains("needs a routing key"), "{refused}");
     // A topic exchange: nothing bound for the key, then a binding that matches.
     let queue = fresh("e2e-topic");
     broker::fill_queue(&queue, 0, "").await;

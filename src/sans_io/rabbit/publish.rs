@@ -118,12 +118,13 @@ impl CheckedPublish {
 }
 
 /// Everything a publish is checked for before sending, without a channel: names
-/// within 255 bytes, no reserved application header, and a frame within
-/// `max_frame` bytes. Returns the SEND headers for `properties`.
+/// within 255 bytes, a routing key for the default exchange, no reserved
+/// application header, and a frame within `max_frame` bytes. Returns the SEND
+/// headers for `properties`.
 ///
 /// # Errors
 ///
-/// [`RabbitError::NameTooLong`], [`RabbitError::ReservedHeader`] or
+/// [`RabbitError::NameTooLong`], [`RabbitError::EmptyRoutingKey`], [`RabbitError::ReservedHeader`] or
 /// [`RabbitError::TooLarge`]: the broker would refuse it (or never confirm it), so
 /// it is refused here, before it can hold up anything else.
 /// [`RabbitError::HeadersTooLarge`] when its headers would come back over what
@@ -137,6 +138,10 @@ pub fn check_publish(
 ) -> Result<Vec<(String, String)>, RabbitError> {
     check_name(exchange)?;
     check_name(routing_key)?;
+    // Sent, it would wait for a receipt that never comes.
+    if exchange.is_empty() && routing_key.is_empty() {
+        return Err(RabbitError::EmptyRoutingKey);
+    }
     let headers = properties.to_headers()?;
     let destination = publish_destination(exchange, routing_key);
     let mut counted = headers.clone();

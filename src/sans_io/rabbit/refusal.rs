@@ -125,6 +125,10 @@ pub enum RabbitError {
     /// Web-STOMP cannot declare server-named queues: a name is needed.
     #[error("a queue name is needed (RabbitMQ's STOMP adapter cannot make server-named queues)")]
     EmptyQueueName,
+    /// A publish to the default exchange names its queue in the routing key: an
+    /// empty one is no destination (Web-STOMP answers "Invalid destination").
+    #[error("a publish to the default exchange needs a routing key: the name of the queue to deliver to")]
+    EmptyRoutingKey,
     /// Queue names starting with `amq.` are RabbitMQ's own: it refuses to declare
     /// one (and Web-STOMP closes the connection on it, often without the words).
     #[error("ACCESS_REFUSED - queue name '{0}' contains reserved prefix 'amq.*' (RabbitMQ keeps queue names starting with amq. for itself; choose another name)")]
