@@ -64,6 +64,15 @@ fn declare_refuses_what_web_stomp_would_silently_ignore() {
     assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
 }
 
+/// Publishing to the default exchange with no routing key names no queue:
+/// Web-STOMP answers "Invalid destination", and the publish waited for ever.
+#[test]
+fn a_publish_to_the_default_exchange_needs_a_routing_key() {
+    let refused = check_publish("", "", 0, &BasicProperties::default(), 1 << 20);
+    assert!(refused.as_ref().is_err_and(|e| e.to_string().contains("needs a routing key")), "{refused:?}");
+    assert!(check_publish("amq.fanout", "", 0, &BasicProperties::default(), 1 << 20).is_ok(), "an exchange takes an empty key");
+}
+
 /// RabbitMQ's STOMP adapter would skip either and still send the receipt: with
 /// other options, and with the same ones after the queue was deleted. The core
 /// then declares over a side connection.
@@ -415,7 +424,7 @@ fn the_default_exchange_by_name_and_without_a_key_are_refused_before_sending() {
     let error = publish(&mut channel, "amq.default", "task_queue").expect_err("refused");
     assert_eq!(error, RabbitError::DefaultExchangeByName);
     assert!(error.to_string().contains("management UI's name for the default exchange"), "{error}");
-    assert_eq!(publish(&mut channel, "", ""), Err(RabbitError::NoRoutingKey));
+    assert_eq!(publish(&mut channel, "", ""), Err(RabbitError::EmptyRoutingKey));
     assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
     publish(&mut channel, "", "task_queue").expect("the default exchange, by its name \"\"");
 }

@@ -1,7 +1,8 @@
 //! A consumer card subscribed to an exchange (transient, and durable into a
 //! named queue), what it says it reads, the gap a transient one says in words
 //! after its connection is closed; the RPC panel's reply and round trip, and
-//! its timeout in words.
+//! its timeout in words; a durable subscription into a queue declared
+//! otherwise, refused in words that name the queue.
 
 use fantoccini::Client;
 
@@ -112,7 +113,9 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     let refused = call(client, "rpc_queue", "1", 5000, "the refusal", |t| t.contains(&missing)).await;
     // RabbitMQ 3.10.8 loses its ERROR; the management API says why, in its words.
     assert!(refused.contains(&format!("NOT_FOUND - no exchange '{missing}'")), "{refused}");
-    type_into(client, &format!("{RPC} input[name='rpc-exchange']"), "").await;
+    // A space is the default exchange, as in the producer (it was sent as
+    // exchange ' ': "NOT_FOUND - no exchange ' '").
+    type_into(client, &format!("{RPC} input[name='rpc-exchange']"), " ").await;
     wait_text(client, "[data-testid='connection-status']", "the main connection after the refusal", |t| t.contains("Connected to")).await;
     // The RPC lesson's server answers the panel's call.
     broker::delete_queue("rpc_queue");
@@ -126,6 +129,14 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     assert!(reply.starts_with("Reply “55” after ") && reply.ends_with(" ms."), "{reply}");
     click(client, &format!("{GUIDE} [data-testid='lesson-reset']")).await;
     wait_text(client, &format!("{GUIDE} [data-testid='lesson-progress']"), "the reset", |t| t.contains("deleted queue rpc_queue")).await;
+    // A durable subscription into a queue that exists transient is refused; the
+    // words name that queue (they used to blame only the exchange, which exists).
+    let transient = fresh("e2e-transient");
+    broker::fill_queue(&transient, 0, "").await;
+    subscribe(client, &exchange, "a.*", &transient).await;
+    let card = consumer_text(client, 4, "the refusal", |t| t.contains("refused")).await;
+    assert!(card.contains(&format!("that queue '{transient}', if it exists already, is declared durable")), "{card}");
+    broker::delete_queue(&transient);
     broker::delete_queue(&durable);
     broker::api("DELETE", &format!("/exchanges/%2F/{}", encode(&exchange)), None);
 }

@@ -12,11 +12,23 @@ async fn outcomes(client: &Client) -> String {
     wait_text(client, "section[aria-label='Producer'] ol.log", "the log", |t| !t.is_empty()).await
 }
 
-/// A name with `%2F` (RabbitMQ's STOMP adapter reads it as `/`) is refused in
-/// words in the declare form and the producer, and nothing reaches the broker:
-/// the queue used to be made as `…/…` and the publish said "routed nowhere".
+/// A queue name of spaces, or with a space at an end, is refused in words by
+/// the declare form. A name with `%2F` (RabbitMQ's STOMP adapter reads it as
+/// `/`) is refused in words in the declare form and the producer, and nothing
+/// reaches the broker: the queue used to be made as `…/…` and the publish said
+/// "routed nowhere".
 pub async fn a_name_with_percent_2f_is_refused_in_words(client: &Client) {
     open_connected(client).await;
+    // A name of spaces, or with a space at an end, is refused in words: RabbitMQ
+    // would make queue “   ”, or “ x ” beside “x” (both were made).
+    broker::delete_queue("   ");
+    let padded = format!(" {} ", fresh("e2e-padded"));
+    for name in ["   ", padded.as_str()] {
+        let refused = declare(client, name, false).await;
+        // WebDriver's text collapses the spaces: the name's words are enough.
+        assert!(refused.contains("space") && refused.contains(name.trim()), "{refused}");
+        assert!(broker::queue(name).is_none(), "no queue “{name}” was made");
+    }
     let queue = fresh("e2e-%2Fenc");
     let declared = declare(client, &queue, false).await;
     assert!(declared.contains("%2F") && declared.contains("'/'"), "{declared}");
@@ -29,7 +41,7 @@ pub async fn a_name_with_percent_2f_is_refused_in_words(client: &Client) {
 
 /// A publish to a queue that does not exist, or to an exchange no binding of
 /// which takes the key, is shown as routed nowhere (RabbitMQ confirms and drops
-/// it); one that a binding takes is confirmed.
+/// it); one to no queue at all is refused; one that a binding takes is confirmed.
 pub async fn a_publish_that_routes_nowhere_says_so(client: &Client) {
     open_connected(client).await;
     let missing = fresh("e2e-missing");
@@ -38,6 +50,11 @@ pub async fn a_publish_that_routes_nowhere_says_so(client: &Client) {
     assert!(counts.contains("confirmed 0"), "never called confirmed: {counts}");
     let log = outcomes(client).await;
     assert!(log.contains(&format!("routed nowhere: no queue '{missing}'")), "{log}");
+    // No queue at all: refused in words at once (it stayed pending for ever,
+    // then "RabbitMQ is holding publishes back", on Web-STOMP's "Invalid destination").
+    publish(client, "", "to no queue", 1).await;
+    let refused = wait_text(client, "section[aria-label='Producer'] ol.log li:first-child", "the refusal", |t| t.contains("failed")).await;
+    assert!(refused.contains("needs a routing key"), "{refused}");
     // A topic exchange: nothing bound for the key, then a binding that matches.
     let queue = fresh("e2e-topic");
     broker::fill_queue(&queue, 0, "").await;
@@ -109,6 +126,13 @@ pub async fn every_property_and_header_arrives(client: &Client) {
     publish(client, &queue, "task", 2).await;
     let card = consumer_text(client, 1, "numbered bodies", |t| t.contains("received 5,")).await;
     assert!(card.contains("task #1") && card.contains("task #2"), "{card}");
+    // A user_id that is not the login: RabbitMQ 3.10.8 closes without words, and
+    // the refusal names the user_id (it used to blame only the queue and the
+    // permissions, both fine).
+    type_into(client, "section[aria-label='Producer'] input[name='user-id']", "someone-else").await;
+    publish(client, &queue, "as someone else", 1).await;
+    let refused = wait_text(client, "section[aria-label='Producer'] ol.log li:first-child", "the refusal", |t| t.contains("failed")).await;
+    assert!(refused.contains("user_id 'someone-else'"), "{refused}");
     broker::delete_queue(&queue);
 }
 
@@ -136,6 +160,23 @@ pub async fn forms_keep_what_was_typed_and_check_numbers(client: &Client) {
     type_into(client, "section[aria-label='Producer'] input[name='count']", "0").await;
     let error = wait_text(client, "section[aria-label='Producer'] .field-error", "count refused", |t| !t.is_empty()).await;
     assert_eq!(error, "how many must be a whole number from 1 to 10000");
+    type_into(client, "section[aria-label='Producer'] input[name='count']", "1").await;
+    // A header name given twice: a message carries one value per name (the
+    // second row's never arrived), so the second is refused where it is typed.
+    click(client, "section[aria-label='Producer'] details.properties summary").await;
+    for (nth, value) in [(1, "one"), (2, "two")] {
+        click(client, "section[aria-label='Producer'] fieldset.headers-rows > button").await;
+        type_into(client, &format!(".header-row:nth-of-type({nth}) input[name='header-name']"), "tenant").await;
+        type_into(client, &format!(".header-row:nth-of-type({nth}) input[name='header-value']"), value).await;
+    }
+    let error = wait_text(client, ".header-row:nth-of-type(2) .field-error", "the repeated name refused", |t| !t.is_empty()).await;
+    assert!(error.contains("“tenant”") && error.contains("header 1"), "{error}");
+    assert!(!exists(client, ".header-row:nth-of-type(1) .field-error").await, "the first row stands");
+    click(client, "section[aria-label='Producer'] button[type='submit']").await;
+    let problem = wait_text(client, "section[aria-label='Producer'] p.outcome.bad", "the publish refused", |t| !t.is_empty()).await;
+    assert_eq!(problem, error);
+    let counts = wait_text(client, "[data-testid='publish-counts']", "the counts", |t| !t.is_empty()).await;
+    assert!(counts.starts_with("published 0,"), "nothing was sent: {counts}");
     broker::delete_queue(&queue);
 }
 

@@ -119,7 +119,14 @@ impl ProducerDraft {
     /// A header row's problem, in words.
     pub fn header_error(&self, row: usize) -> Option<String> {
         let (name, value) = self.headers.get(row)?;
-        (name.trim().is_empty() && !value.is_empty()).then(|| "a header needs a name".to_owned())
+        let name = name.trim();
+        if name.is_empty() {
+            return (!value.is_empty()).then(|| "a header needs a name".to_owned());
+        }
+        // A message carries one value per name (STOMP keeps the first): a later
+        // row with the same name would be dropped without a word.
+        let first = self.headers.iter().position(|(other, _)| other.trim() == name)?;
+        (first < row).then(|| format!("header “{name}” is already set in header {}: a message carries one value per name", first + 1))
     }
 
     /// The properties typed, or the first problem in words.

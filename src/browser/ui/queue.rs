@@ -25,6 +25,22 @@ pub fn parse_arguments(text: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
+/// Refuses a name of spaces, or with a space at an end, in words: RabbitMQ keeps
+/// them, so “ x ” would be a queue beside “x” (a pasted name's trailing space)
+/// and “   ” a queue whose name cannot be seen.
+fn check_name(name: &str) -> Result<(), String> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() && !name.is_empty() {
+        Err(format!("the queue name “{name}” is only spaces: RabbitMQ would make a queue of them; give a name"))
+    } else if trimmed != name {
+        Err(format!(
+            "the queue name “{name}” starts or ends with a space: RabbitMQ would keep it, a queue other than “{trimmed}”; remove the space"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// What the declare form holds, as typed.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct DeclareDraft {
@@ -39,6 +55,7 @@ struct DeclareDraft {
 impl DeclareDraft {
     /// The options it asks for, or what is wrong in words.
     fn options(&self) -> Result<QueueOptions, String> {
+        check_name(&self.name)?;
         Ok(QueueOptions {
             durable: self.durable,
             exclusive: self.exclusive,

@@ -28,8 +28,9 @@ pub struct CallOutcome {
 }
 
 /// Calls `routing_key` on `exchange` with `body` through the main connection
-/// and waits for the reply (at most `timeout`). A call with no reply says, when
-/// the management API knows, that its request routed nowhere (no server queue).
+/// and waits for the reply (at most `timeout`). A call with no reply says that
+/// the connection was down when its time ran out, or, when the management API
+/// knows, that its request routed nowhere (no server queue).
 pub async fn call(
     live: &LiveHandles,
     settings: Option<&ConnectionSettings>,
@@ -52,6 +53,15 @@ pub async fn call(
         Ok(delivery) => {
             let text = String::from_utf8_lossy(&delivery.body).into_owned();
             CallOutcome { ok: true, words: format!("Reply “{text}” after {ms:.0} ms."), ms }
+        }
+        Err(error @ CallError::Timeout(_)) if !main.is_connected() => {
+            // Down when the time ran out: RabbitMQ never took the request (a taken
+            // one ends as ConnectionLost), and one in the outbox still goes later.
+            let words = format!(
+                "Timed out: {error}: the connection was down (reconnecting), so RabbitMQ never took the request; \
+                 if it waits in the outbox it is sent when the connection is back, but no call waits for its reply then."
+            );
+            CallOutcome { ok: false, words, ms }
         }
         Err(error @ CallError::Timeout(_)) => {
             let destination = Destination { exchange: exchange.to_owned(), routing_key: routing_key.to_owned() };
@@ -122,7 +132,8 @@ pub fn rpc_panel() -> Html {
             let settings = settings.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let timeout = Duration::from_millis(ms);
-                let outcome = call(&live, settings.as_ref(), &d.exchange, &d.routing_key, &d.body, timeout).await;
+                // A space is the default exchange, as in the producer.
+                let outcome = call(&live, settings.as_ref(), d.exchange.trim(), &d.routing_key, &d.body, timeout).await;
                 let mut list = (*outcomes).clone();
                 list.insert(0, outcome);
                 list.truncate(10);

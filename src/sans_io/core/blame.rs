@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, ReceiptId};
-use crate::rabbit::{ConsumeFrom, OutboxId, Refusal, RefusalKind};
+use crate::rabbit::{CheckedPublish, ConsumeFrom, ExchangeSubscription, OutboxId, Refusal, RefusalKind};
 
 use super::{ConsumeError, ConsumerKey, Core, Current, DeclareError, Life, Pending, PublishError, ReliableEvent};
 
@@ -151,7 +151,7 @@ impl Core {
                 // Without the broker's words, say at least where it went.
                 let refusal = match self.outbox.get(only) {
                     Some(publish) if reason.server_error().is_none() => {
-                        publish_unexplained(publish.exchange(), publish.routing_key(), reason)
+                        publish_unexplained(publish, reason)
                     }
                     _ => refusal,
                 };
@@ -273,21 +273,35 @@ pub(super) fn unexplained(reason: &CloseReason) -> Refusal {
 }
 
 /// A publish Web-STOMP closed on twice, alone, without words: RabbitMQ 3.10.8
-/// does that for a missing exchange or a user without write permission.
-fn publish_unexplained(exchange: &str, routing_key: &str, reason: &CloseReason) -> Refusal {
+/// does that for a missing exchange, a user without write permission, or a
+/// `user_id` that names another user than the one logged in.
+fn publish_unexplained(publish: &CheckedPublish, reason: &CloseReason) -> Refusal {
+    let (exchange, routing_key) = (publish.exchange(), publish.routing_key());
     let (to, exists) = if exchange.is_empty() {
         (format!("to queue '{routing_key}' (the default exchange)"), format!("that queue '{routing_key}' exists"))
     } else {
         (format!("to exchange '{exchange}' with routing key '{routing_key}'"), format!("that exchange '{exchange}' exists (exchange_declare)"))
     };
-    closed_without_words(&format!("the publish {to}"), reason, &format!("{exists} and the user's write permission on it"))
+    let mut check = format!("{exists} and the user's write permission on it");
+    if let Some(user_id) = &publish.properties().user_id {
+        check.push_str(&format!(", and that user_id '{user_id}' is the user logged in (RabbitMQ refuses a publish whose user_id names another)"));
+    }
+    closed_without_words(&format!("the publish {to}"), reason, &check)
 }
 
 /// An exchange subscription Web-STOMP closed on twice without words: RabbitMQ
-/// 3.10.8 does that for a missing exchange ("STOMP died", no ERROR frame).
+/// 3.10.8 does that for a missing exchange ("STOMP died", no ERROR frame), and
+/// for a durable one whose queue exists declared otherwise (PRECONDITION_FAILED).
 fn exchange_unexplained(source: &ConsumeFrom, reason: &CloseReason) -> Refusal {
     let what = format!("the subscription to {source}");
-    closed_without_words(&what, reason, "that the exchange exists (exchange_declare) and the user's read permission on it")
+    let mut check = "that the exchange exists (exchange_declare) and the user's read permission on it".to_owned();
+    if let ConsumeFrom::Exchange(ExchangeSubscription { durable_queue: Some(queue), .. }) = source {
+        check.push_str(&format!(
+            ", and that queue '{queue}', if it exists already, is declared durable, not exclusive, \
+             not auto-delete, with no arguments (RabbitMQ refuses to declare it again otherwise: use another durable queue name)"
+        ));
+    }
+    closed_without_words(&what, reason, &check)
 }
 
 /// The refusal of `what`, which the broker closed on without saying why: what

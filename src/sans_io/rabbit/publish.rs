@@ -118,12 +118,13 @@ impl CheckedPublish {
 }
 
 /// Everything a publish is checked for before sending, without a channel: names
-/// within 255 bytes, no reserved application header, and a frame within
-/// `max_frame` bytes. Returns the SEND headers for `properties`.
+/// within 255 bytes, a routing key for the default exchange, no reserved
+/// application header, and a frame within `max_frame` bytes. Returns the SEND
+/// headers for `properties`.
 ///
 /// # Errors
 ///
-/// [`RabbitError::NameTooLong`], [`RabbitError::NoRoutingKey`],
+/// [`RabbitError::NameTooLong`], [`RabbitError::EmptyRoutingKey`],
 /// [`RabbitError::DefaultExchangeByName`],
 /// [`RabbitError::ReservedHeader`] or [`RabbitError::TooLarge`]: the broker
 /// would refuse it (or never confirm it), so
@@ -139,8 +140,9 @@ pub fn check_publish(
 ) -> Result<Vec<(String, String)>, RabbitError> {
     check_name(exchange)?;
     check_name(routing_key)?;
+    // Sent, it would wait for a receipt that never comes.
     if exchange.is_empty() && routing_key.is_empty() {
-        return Err(RabbitError::NoRoutingKey);
+        return Err(RabbitError::EmptyRoutingKey);
     }
     if exchange == DEFAULT_EXCHANGE_ALIAS {
         return Err(RabbitError::DefaultExchangeByName);

@@ -125,6 +125,10 @@ pub enum RabbitError {
     /// Web-STOMP cannot declare server-named queues: a name is needed.
     #[error("a queue name is needed (RabbitMQ's STOMP adapter cannot make server-named queues)")]
     EmptyQueueName,
+    /// A publish to the default exchange names its queue in the routing key: an
+    /// empty one is no destination (Web-STOMP answers "Invalid destination").
+    #[error("a publish to the default exchange needs a routing key: the name of the queue to deliver to")]
+    EmptyRoutingKey,
     /// Queue names starting with `amq.` are RabbitMQ's own: it refuses to declare
     /// one (and Web-STOMP closes the connection on it, often without the words).
     #[error("ACCESS_REFUSED - queue name '{0}' contains reserved prefix 'amq.*' (RabbitMQ keeps queue names starting with amq. for itself; choose another name)")]
@@ -136,10 +140,6 @@ pub enum RabbitError {
     /// AMQP limits names to 255 bytes.
     #[error("the name {0:?} is longer than 255 bytes")]
     NameTooLong(String),
-    /// A publish to the default exchange without a routing key: Web-STOMP answers
-    /// `SEND /amq/queue/` with an ERROR and never confirms it.
-    #[error("a publish to the default exchange needs a routing key: the queue's name")]
-    NoRoutingKey,
     /// `amq.default`, the management UI's name for the default exchange: RabbitMQ
     /// has no exchange by that name (`NOT_FOUND`, whose ERROR 3.10.8's Web-STOMP
     /// loses, so finding the message cost three reconnects).
