@@ -210,6 +210,43 @@ fn a_one_off_subscription_to_a_missing_exchange_ends_its_reader_in_words() {
     }
 }
 
+/// Regression (QA): a subscription to a missing exchange on a connection that
+/// reconnects took three connections (each a gap for every transient
+/// subscription) and ended in "without saying why". Like a publish's, its
+/// exchange is looked up in the management API while the next connection is
+/// made: it fails after one, in RabbitMQ's words, and is not subscribed again.
+#[test]
+fn a_subscription_to_a_missing_exchange_fails_after_one_connection_when_the_management_api_says_so() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    let link = connect(&mut core, ms(1));
+    let key = core.basic_consume(ms(2), ConsumeFrom::exchange("no-such", "k"), ConsumeOptions::default()).expect("consume");
+    core.basic_consume(ms(2), ConsumeFrom::Queue("q".into()), ConsumeOptions::default()).expect("consume");
+    written(&mut core, ms(2));
+    core.handle_closed(ms(5), link, SocketClose::new(1000, "STOMP died"));
+    let asked = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::ExchangeLookUp(question) => Some(question),
+        _ => None,
+    });
+    let asked = asked.expect("the subscription's exchange is looked up");
+    assert_eq!(asked.exchange, "no-such");
+    core.handle_exchange_facts(ms(6), asked.id, Ok(false));
+    let failed = events(&mut core).into_iter().find_map(|e| match e {
+        ConnectionEvent::ConsumerFailed { consumer, error } if consumer == key => Some(error),
+        _ => None,
+    });
+    let error = failed.expect("the consumer failed");
+    assert!(error.to_string().contains("NOT_FOUND - no exchange 'no-such'"), "{error}");
+    // The retry comes (its deadline passed); the next connection subscribes the
+    // queue's consumer only.
+    let again = core.poll_timeout().expect("a retry is planned");
+    core.handle_timeout(again);
+    connect(&mut core, again);
+    let sent = written(&mut core, again);
+    assert!(!sent.contains("/exchange/no-such"), "not subscribed again: {sent}");
+    assert!(sent.contains("destination:/amq/queue/q"), "the other consumer is: {sent}");
+}
+
 /// RabbitMQ 3.10.8 closes ("STOMP died", no ERROR) on a publish to a missing
 /// exchange. Once that publish alone ended connections, it fails in words that
 /// say where it went (the RPC panel and the producer show them), not only

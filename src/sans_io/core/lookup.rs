@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use crate::client::CloseReason;
-use crate::rabbit::{diagnose_consume, diagnose_declare, QueueFacts, QueueOptions, Refusal, RefusalKind};
+use crate::rabbit::{diagnose_consume, diagnose_declare, ConsumeFrom, QueueFacts, QueueOptions, Refusal, RefusalKind};
 
 use super::{
     Action, ConsumeError, ConsumerKey, ConsumerSpec, Core, DeclareError, DeclareId, ExchangeLookUp, Life, LookUpId,
@@ -166,12 +166,18 @@ impl Core {
     }
 
     /// Web-STOMP closed without saying why: asks whether the exchanges of the
-    /// publishes in flight exist (RabbitMQ 3.10.8 loses the `NOT_FOUND - no
-    /// exchange` ERROR). RabbitMQ's own `amq.` exchanges always do.
+    /// publishes in flight and of the exchange subscriptions exist (RabbitMQ
+    /// 3.10.8 loses the `NOT_FOUND - no exchange` ERROR; a subscription to a
+    /// missing exchange took three reconnects and ended in no words, QA).
+    /// RabbitMQ's own `amq.` exchanges always do.
     pub(super) fn look_up_exchanges(&mut self, url: &str) {
         let mut exchanges: Vec<String> = Vec::new();
-        for publish in self.outbox.in_flight_ids().filter_map(|id| self.outbox.get(id)) {
-            let exchange = publish.exchange();
+        let published = self.outbox.in_flight_ids().filter_map(|id| self.outbox.get(id)).map(|publish| publish.exchange());
+        let subscribed = self.consumers.values().filter_map(|spec| match &spec.source {
+            ConsumeFrom::Exchange(sub) => Some(sub.exchange.as_str()),
+            ConsumeFrom::Queue(_) => None,
+        });
+        for exchange in published.chain(subscribed) {
             if !exchange.is_empty() && !exchange.starts_with("amq.") && !exchanges.iter().any(|e| e == exchange) {
                 exchanges.push(exchange.to_owned());
             }
@@ -193,8 +199,8 @@ impl Core {
 
     /// The answer to [`super::Action::ExchangeLookUp`] `id`: whether the exchange
     /// exists, or why the management API could not say. A missing exchange fails
-    /// every publish to it, in RabbitMQ's words, while no connection is up (as
-    /// blame does when one ends); an answer that comes once the next connection
+    /// every publish and every subscription to it, in RabbitMQ's words, while no
+    /// connection is up (as blame does when one ends); an answer that comes once the next connection
     /// is up changes nothing: what it resent is found by elimination, as without
     /// the management API (failing a message in flight there would leave the
     /// confirm watch counting it: "held back" said with nothing in flight,
@@ -214,6 +220,24 @@ impl Core {
         if self.fail_publishes_to(&exchange, &refusal) {
             // The room they leave is for publishers waiting in line.
             self.admit_waiting();
+        }
+        self.fail_subscriptions_to(&exchange, &refusal);
+    }
+
+    /// Fails every consumer subscribed to `exchange` (none is subscribed on a
+    /// link now: this runs while no connection is up).
+    fn fail_subscriptions_to(&mut self, exchange: &str, refusal: &Refusal) {
+        let doomed: Vec<ConsumerKey> = self
+            .consumers
+            .iter()
+            .filter(|(_, spec)| matches!(&spec.source, ConsumeFrom::Exchange(sub) if sub.exchange == exchange))
+            .map(|(key, _)| *key)
+            .collect();
+        for key in doomed {
+            self.consumers.remove(&key);
+            self.suspects.remove(&key);
+            self.cleared.remove(&key);
+            self.consumer_failed(key, ConsumeError::Refused(refusal.clone()), true);
         }
     }
 
