@@ -280,7 +280,10 @@ async function bigHeadersFromAnotherClient() {
  * elimination), each a gap for transient subscriptions. With the management API
  * it is one: the API says the exchange is missing before the next connection. */
 async function aMissingExchangeCostsOneReconnect() {
-  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT, reconnectDelay: 50, maxReconnectDelay: 400 });
+  // The management API's answer must come before the next connection is up (an
+  // answer after it changes nothing): a reconnect delay of 50 ms lost that race
+  // now and then (two reconnects); 500 ms leaves the local API room.
+  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT, reconnectDelay: 500, maxReconnectDelay: 1000 });
   const reasons = [];
   connection.on("reconnecting", (e) => reasons.push(e.reason));
   await event(connection, "connected");
@@ -295,6 +298,14 @@ async function aMissingExchangeCostsOneReconnect() {
     `a declare whose connection closed first is ConnectionLostError: ${cut && cut.name}: ${cut}`);
   await event(connection, "connected");
   assert(reasons.length === 1, `one reconnect, not three: ${JSON.stringify(reasons)}`);
+  // A subscription to a missing exchange: the same one reconnect, then
+  // consumer-failed in RabbitMQ's words (regression: three, and no words).
+  const failed = event(connection, "consumer-failed", 30000);
+  connection.consume({ exchange: fresh("no-such-exchange"), routingKey: "k" }, () => {});
+  const failure = await failed;
+  assert(/NOT_FOUND - no exchange/.test(failure.reason), `consumer-failed in RabbitMQ's words: ${failure.reason}`);
+  await event(connection, "connected");
+  assert(reasons.length === 2, `one more reconnect, not three: ${JSON.stringify(reasons)}`);
   await connection.close();
 }
 
