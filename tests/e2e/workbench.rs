@@ -70,7 +70,8 @@ pub async fn crash_and_redelivery(client: &Client) {
     consumer_text(client, 1, "consumer 1 crashed", |t| t.contains("crashed")).await;
     let second = consumer_text(client, 2, "redelivered to consumer 2", |t| t.contains("important work")).await;
     assert!(second.contains("redelivered"), "marked redelivered: {second}");
-    click(client, "[data-testid='consumer-2'] li.delivery button").await;
+    // Each button names the message it settles (regression: a row of bare "Ack"s).
+    click(client, "[data-testid='consumer-2'] li.delivery button[aria-label='Ack “important work”']").await;
     consumer_text(client, 2, "acked", |t| t.contains("acked")).await;
 }
 

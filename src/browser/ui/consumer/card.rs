@@ -153,9 +153,16 @@ struct DeliveryItemProps {
 fn delivery_item(props: &DeliveryItemProps) -> Html {
     let open = use_state(|| false);
     let shown = &props.shown;
+    // A screen reader hears which message a button settles, not a row of "Ack"s (QA).
+    let excerpt: String = shown.preview.chars().take(40).collect();
+    let ellipsis = if shown.preview.chars().nth(40).is_some() { "…" } else { "" };
     let button = |choice: SettleChoice, label: &'static str, class: &'static str| {
         let (settle, number) = (props.settle.clone(), shown.number);
-        html! { <button type="button" class={classes!("small", class)} onclick={Callback::from(move |_| settle.emit((number, choice)))}>{ label }</button> }
+        let name = format!("{label} “{excerpt}{ellipsis}”");
+        html! {
+            <button type="button" class={classes!("small", class)} aria-label={name}
+                onclick={Callback::from(move |_| settle.emit((number, choice)))}>{ label }</button>
+        }
     };
     let size = (shown.size > shown.preview.len()).then(|| format!("{} bytes", shown.size));
     let ontoggle = {
