@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use burrow::client::ConnectOptions;
-use burrow::management::{default_base_url, ManagementApi, PeekedMessage, QueueState, QueueStateError};
+use burrow::management::{default_base_url, ManagementApi, ManagementError, PeekedMessage, QueueState, QueueStateError};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -59,6 +59,18 @@ fn management_json_is_read_field_by_field_and_refused_in_words() {
     assert_eq!(QueueState::list_from_management_json(r#"{"name":"q"}"#), Err(QueueStateError::NotAList));
     assert_eq!(QueueState::from_management_json(r#"{"durable":true}"#), Err(QueueStateError::Unnamed));
     assert_eq!(QueueState::from_management_json("[]"), Err(QueueStateError::Unnamed));
+}
+
+/// Regression (QA): in an outage the queue panels said only "the management API
+/// answered HTTP 500 with no reason given" (trunk's proxy, RabbitMQ being down).
+#[wasm_bindgen_test]
+fn an_empty_server_error_says_rabbitmq_may_be_down() {
+    let status = |status: u16, body: &str| ManagementError::Status { status, body: body.to_owned() }.to_string();
+    for code in [500, 502, 503, 504] {
+        assert!(status(code, "").contains("RabbitMQ may be down or restarting"), "{}", status(code, ""));
+    }
+    assert_eq!(status(500, "{\"error\":\"x\"}"), "the management API answered HTTP 500: {\"error\":\"x\"}");
+    assert_eq!(status(400, " "), "the management API answered HTTP 400 with no reason given");
 }
 
 #[wasm_bindgen_test]

@@ -37,7 +37,7 @@ pub enum ManagementError {
     #[error("the management API refused the login (HTTP 401): a wrong login or passcode, or a user without a management tag")]
     Unauthorized,
     /// Any other unexpected status.
-    #[error("the management API answered HTTP {status}{}", reason(body))]
+    #[error("the management API answered HTTP {status}{}", reason(*status, body))]
     Status {
         /// The HTTP status.
         status: u16,
@@ -282,12 +282,17 @@ pub fn api_base(address: &str) -> String {
     }
 }
 
-/// `body` after a colon, or that there was none (RabbitMQ 3.10's 500s have none).
-fn reason(body: &str) -> String {
-    if body.trim().is_empty() {
-        " with no reason given".to_owned()
-    } else {
-        format!(": {body}")
+/// `body` after a colon, or that there was none (RabbitMQ 3.10's 500s have none,
+/// and neither has a proxy's, trunk's among them, that cannot reach RabbitMQ: in
+/// an outage the queue panels said only "HTTP 500 with no reason given", QA).
+fn reason(status: u16, body: &str) -> String {
+    match (body.trim().is_empty(), status) {
+        (false, _) => format!(": {body}"),
+        (true, 500 | 502..=504) => {
+            " with no reason given: RabbitMQ may be down or restarting (a proxy in between answers so when it cannot reach it)"
+                .to_owned()
+        }
+        (true, _) => " with no reason given".to_owned(),
     }
 }
 
