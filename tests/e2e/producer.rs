@@ -82,7 +82,10 @@ pub async fn every_property_and_header_arrives(client: &Client) {
     let queue = fresh("e2e-props");
     declare(client, &queue, false).await;
     add_consumer(client, &queue, true, 0).await;
-    consumer_text(client, 1, "subscribed", |t| t.contains("consuming")).await;
+    let status = consumer_text(client, 1, "subscribed", |t| t.contains("consuming")).await;
+    // Prefetch 0 was typed ("0 = unlimited"): the card says why it shows 256
+    // (regression, QA: it said "prefetch 256" as if that had been asked).
+    assert!(status.contains("prefetch 256: Burrow's auto-ack window, not the unlimited asked"), "{status}");
     click(client, "section[aria-label='Producer'] details.properties summary").await;
     let fields = [
         ("content-type", "application/json"),

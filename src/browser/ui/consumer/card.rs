@@ -23,7 +23,15 @@ pub fn status_words(status: &CardStatus, spec: &ConsumerSpec) -> String {
         CardStatus::Consuming { node, queue } => {
             // What RabbitMQ shows as the consumer's prefetch_count: an auto-ack
             // card's is Burrow's window (AUTO_ACK_WINDOW at least), not the form's.
-            let window = spec.consume_options().window();
+            let options = spec.consume_options();
+            let window = match options.window() {
+                // The form's "0 = unlimited" or a smaller number was typed (QA).
+                window if spec.auto_ack && window != options.prefetch => {
+                    let asked = if options.prefetch == 0 { "unlimited".to_owned() } else { options.prefetch.to_string() };
+                    format!("{window}: Burrow's auto-ack window, not the {asked} asked")
+                }
+                window => window.to_string(),
+            };
             let mode = if spec.auto_ack { "auto-ack by Burrow" } else { "manual ack" };
             let mut from = spec.stream_offset.map(|o| format!(", from {o}")).unwrap_or_default();
             if let Some(filter) = &spec.stream_filter {
