@@ -72,6 +72,8 @@ pub async fn exchange_subscriptions_and_rpc_calls(client: &Client) {
     subscribe(client, &exchange, "a.*", &durable).await;
     let card = consumer_text(client, 2, "durable subscription", |t| t.contains("consuming exchange")).await;
     assert!(card.contains(&format!("Reads durable queue “{durable}”, bound to exchange “{exchange}”")), "{card}");
+    // Regression (QA): nothing said the queue outlives a removed card.
+    assert!(card.contains("keeps collecting messages after this card is removed"), "{card}");
     publish_to(client, &exchange, "a.b", "before the outage").await;
     publish_to(client, &exchange, "b.a", "matches no key").await;
     for number in [1, 2] {

@@ -50,7 +50,11 @@ impl ConsumerSource {
             ConsumerSource::Exchange { exchange, routing_key, durable_queue } => {
                 let key = if routing_key.is_empty() { "no binding key".to_owned() } else { format!("binding key “{routing_key}”") };
                 match durable_queue {
-                    Some(queue) => format!("durable queue “{queue}”, bound to exchange “{exchange}” with {key}"),
+                    // Said before Remove is clicked (QA): the queue outlives the card.
+                    Some(queue) => format!(
+                        "durable queue “{queue}”, bound to exchange “{exchange}” with {key}; it stays bound and keeps \
+                         collecting messages after this card is removed, until you delete it under Queues"
+                    ),
                     None => format!(
                         "a queue of its own (stomp-subscription-…, named in the status once subscribed), bound to exchange “{exchange}” with {key}; \
                          transient: deleted with the connection, a new one after each reconnect"
