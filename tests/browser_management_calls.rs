@@ -27,17 +27,20 @@ async fn a_route_check_finds_the_queue_or_the_binding_or_says_why_not() {
     assert_eq!(api.check_route("/", "", &queue).await.expect("an answer"), RouteCheck::Routed(vec![queue.clone()]));
 
     // A topic exchange: nothing bound for the key, then a queue bound with a
-    // pattern that takes it.
+    // pattern that takes it. An exchange of its own: a binding left on amq.topic
+    // with "#" (a person's, another run's) would take every key.
     let key = format!("{queue}.orange.fox");
-    let unbound = api.check_route("/", "amq.topic", &key).await.expect("an answer");
+    let topic = format!("{queue}-x");
+    within("the exchange", api.exchange_declare("/", &topic, "topic", false, true)).await.expect("declared");
+    let unbound = api.check_route("/", &topic, &key).await.expect("an answer");
     assert!(matches!(&unbound, RouteCheck::Nowhere(Unroutable::NoBinding { kind, .. }) if kind == "topic"), "{unbound:?}");
     let bound = format!("{queue}-topic");
     within("the declare", connection.queue_declare(&bound, &QueueOptions::default())).await.expect("declared");
-    within("the binding", common::bind_queue("amq.topic", &bound, &format!("{queue}.*.fox"))).await.expect("bound");
-    let routed = api.check_route("/", "amq.topic", &key).await.expect("an answer");
+    within("the binding", common::bind_queue(&topic, &bound, &format!("{queue}.*.fox"))).await.expect("bound");
+    let routed = api.check_route("/", &topic, &key).await.expect("an answer");
     assert_eq!(routed, RouteCheck::Routed(vec![bound.clone()]));
     assert!(matches!(
-        api.check_route("/", "amq.topic", &format!("{queue}.orange.cat")).await.expect("an answer"),
+        api.check_route("/", &topic, &format!("{queue}.orange.cat")).await.expect("an answer"),
         RouteCheck::Nowhere(_)
     ));
     let missing = fresh_name("no-exchange");
@@ -54,6 +57,7 @@ async fn a_route_check_finds_the_queue_or_the_binding_or_says_why_not() {
     connection.stop();
     let _ = api.delete_queue("/", &queue).await;
     let _ = api.delete_queue("/", &bound).await;
+    let _ = api.exchange_delete("/", &topic).await;
 }
 
 /// `queue_exists` is true for the name exactly, whatever characters it has

@@ -56,15 +56,20 @@ pub async fn a_publish_that_routes_nowhere_says_so(client: &Client) {
     let refused = wait_text(client, "section[aria-label='Producer'] ol.log li:first-child", "the refusal", |t| t.contains("failed")).await;
     assert!(refused.contains("needs a routing key"), "{refused}");
     // A topic exchange: nothing bound for the key, then a binding that matches.
+    // An exchange of its own: a binding another test (or a person) left on
+    // amq.topic with "#" would take every key.
     let queue = fresh("e2e-topic");
+    let exchange = fresh("e2e-topic-x");
+    let (status, _) = broker::api("PUT", &format!("/exchanges/%2F/{exchange}"), Some(&serde_json::json!({ "type": "topic" })));
+    assert!((200..300).contains(&status), "declared: HTTP {status}");
     broker::fill_queue(&queue, 0, "").await;
-    type_into(client, "section[aria-label='Producer'] input[name='exchange']", "amq.topic").await;
+    type_into(client, "section[aria-label='Producer'] input[name='exchange']", &exchange).await;
     type_into(client, "section[aria-label='Producer'] input[name='routing-key']", &format!("{queue}.orange.fox")).await;
     click(client, "section[aria-label='Producer'] button[type='submit']").await;
     wait_text(client, "[data-testid='publish-counts']", "the second nowhere", |t| t.contains("routed nowhere 2")).await;
-    assert!(outcomes(client).await.contains("no binding of the topic exchange 'amq.topic'"), "{}", outcomes(client).await);
+    assert!(outcomes(client).await.contains(&format!("no binding of the topic exchange '{exchange}'")), "{}", outcomes(client).await);
     let binding = serde_json::json!({ "routing_key": format!("{queue}.*.fox") });
-    let (status, _) = broker::api("POST", &format!("/bindings/%2F/e/amq.topic/q/{queue}"), Some(&binding));
+    let (status, _) = broker::api("POST", &format!("/bindings/%2F/e/{exchange}/q/{queue}"), Some(&binding));
     assert!((200..300).contains(&status), "bound: HTTP {status}");
     // A check is fresh for 5 s: a new destination is checked at once.
     type_into(client, "section[aria-label='Producer'] input[name='routing-key']", &format!("{queue}.green.fox")).await;
@@ -73,6 +78,7 @@ pub async fn a_publish_that_routes_nowhere_says_so(client: &Client) {
     let ready = broker::queue(&queue).and_then(|q| q["messages_ready"].as_u64());
     assert!(ready.is_none_or(|r| r <= 1), "{ready:?}");
     broker::delete_queue(&queue);
+    broker::api("DELETE", &format!("/exchanges/%2F/{exchange}"), None);
 }
 
 /// Every property and header row arrives; "How many" numbers copies in a header
