@@ -58,10 +58,8 @@ impl Core {
         queue: &str,
         options: &QueueOptions,
     ) -> Result<DeclareId, DeclareError> {
-        if matches!(self.life, Life::Stopping | Life::Stopped) {
-            return Err(DeclareError::Stopped);
-        }
-        if self.current.as_ref().is_some_and(|c| c.takes_requests()) {
+        let stopping = matches!(self.life, Life::Stopping | Life::Stopped);
+        if stopping || self.current.as_ref().is_some_and(|c| c.takes_requests()) {
             return self.queue_declare(now, queue, options);
         }
         let id = self.next_declare_id();
