@@ -210,6 +210,43 @@ fn a_call_not_yet_confirmed_goes_again_after_a_reconnect_and_gets_its_reply() {
     assert!(matches!(&done[..], [(id, Ok(reply))] if *id == call && reply.body == b"after the outage"), "{done:?}");
 }
 
+/// Regression (QA): a call that timed out while the connection was down left its
+/// request in the outbox, and it went out once the connection was back: the
+/// server did the work, and the reply went nowhere ("no call waits for it").
+/// A request not on the wire when its call ends is taken out.
+#[test]
+fn a_call_that_times_out_while_down_is_not_sent_afterwards() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let link = hand.link;
+    hand.core.handle_closed(hand.now, link, SocketClose::new(1006, ""));
+    let call = hand.call("1", ms(500));
+    hand.now = ms(500);
+    hand.core.handle_timeout(hand.now);
+    assert_eq!(call_done(&hand.events()), [(call, Err(CallError::Timeout(ms(500))))]);
+    assert!(hand.core.outbox().is_empty(), "the request is out of the outbox");
+    // The reconnect asked for (at the retry, maybe already due), opened at once.
+    let link = loop {
+        if let Some(Action::Open { link, .. }) = std::iter::from_fn(|| hand.core.poll_action()).find(|a| matches!(a, Action::Open { .. })) {
+            break link;
+        }
+        hand.now = hand.core.poll_timeout().expect("a retry is planned");
+        hand.core.handle_timeout(hand.now);
+    };
+    hand.open(link);
+    let sent = hand.sent();
+    assert!(!sent.contains("SEND"), "the request was not sent: {sent}");
+    // Sent and unconfirmed when the connection dropped, it is taken out too.
+    let second = hand.call("2", ms(500));
+    assert!(hand.sent().contains("SEND"), "the second request went");
+    let link = hand.link;
+    hand.core.handle_closed(hand.now, link, SocketClose::new(1006, ""));
+    hand.now += ms(500);
+    hand.core.handle_timeout(hand.now);
+    assert_eq!(call_done(&hand.events()), [(second, Err(CallError::Timeout(ms(500))))]);
+    assert!(hand.core.outbox().is_empty(), "the second request is out of the outbox");
+}
+
 #[test]
 fn stop_ends_every_call_before_stopped() {
     let mut hand = Hand::connected();

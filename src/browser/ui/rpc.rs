@@ -56,10 +56,10 @@ pub async fn call(
         }
         Err(error @ CallError::Timeout(_)) if !main.is_connected() => {
             // Down when the time ran out: RabbitMQ never took the request (a taken
-            // one ends as ConnectionLost), and one in the outbox still goes later.
+            // one ends as ConnectionLost), and the core took it out of the outbox.
             let words = format!(
                 "Timed out: {error}: the connection was down (reconnecting), so RabbitMQ never took the request; \
-                 if it waits in the outbox it is sent when the connection is back, but no call waits for its reply then."
+                 it is not sent later either, as no call waits for its reply."
             );
             CallOutcome { ok: false, words, ms }
         }

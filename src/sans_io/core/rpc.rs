@@ -13,8 +13,9 @@
 //! reply queue: the server may then see the request twice (the second copy
 //! marked, as every resend is), and a reply to the first copy is lost with the
 //! old connection. Every call ends by its `timeout` at the latest
-//! ([`CallError::Timeout`]); a request still waiting for room is then withdrawn,
-//! one already in the outbox still goes, and its reply is counted as unmatched.
+//! ([`CallError::Timeout`]); a request still waiting for room or in the outbox
+//! unsent (the connection down) is then withdrawn; one on the wire still goes,
+//! and its reply is counted as unmatched.
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -319,11 +320,25 @@ impl Core {
             self.calls.pending.iter().filter(|(_, pending)| pending.deadline <= now).map(|(call, _)| *call).collect();
         for call in due {
             let Some(pending) = self.take_call(call) else { continue };
-            if self.withdraw(pending.publish) {
+            if self.withdraw(pending.publish) || self.drop_unsent(pending.publish) {
                 self.calls.by_publish.remove(&pending.publish);
             }
             self.emit(ReliableEvent::CallDone { call, result: Err(CallError::Timeout(pending.timeout)) });
         }
+    }
+
+    /// A timed-out call's request that waits in the outbox, not on the wire: taken
+    /// out, as nobody waits for its reply (QA: sent once the connection was back,
+    /// it had the server work for nobody). Its room goes to publishers in line.
+    fn drop_unsent(&mut self, id: OutboxId) -> bool {
+        if !self.outbox.is_unsent(id) {
+            return false;
+        }
+        self.outbox.remove(id);
+        self.probation.remove(&id);
+        self.lone_deaths.remove(&id);
+        self.admit_waiting();
+        true
     }
 
     /// The earliest call deadline, for the call timer.

@@ -258,6 +258,12 @@ impl Outbox {
         Some(entry.publish)
     }
 
+    /// Whether message `id` waits to be sent (never written, or written on a
+    /// connection that is gone), not on the wire now.
+    pub fn is_unsent(&self, id: OutboxId) -> bool {
+        self.unsent.contains(&id)
+    }
+
     /// The connection closed: receipts of the old connection will never come, so
     /// every message sent but not confirmed is to be published again, in its
     /// original order among the others waiting.
