@@ -23,7 +23,7 @@ export class DeclareRefusedError extends BurrowError { static errorName = "Decla
 /** A declaration RabbitMQ would refuse, refused before sending. */
 export class DeclareInvalidError extends BurrowError { static errorName = "DeclareInvalid"; }
 /** A publish refused before sending: a name over 255 bytes, no routing key on the default exchange, a reserved header, too large,
- * or headers a consumer could not read back (a header over 1 MiB escaped, or over 65,000 headers). */
+ * or headers a consumer could not read back (a header over 1 MiB escaped, or over 65,520 headers). */
 export class PublishInvalidError extends BurrowError { static errorName = "PublishInvalid"; }
 /** RabbitMQ refused this message (e.g. a missing exchange); the others go on. */
 export class PublishRefusedError extends BurrowError { static errorName = "PublishRefused"; }
