@@ -22,7 +22,7 @@ export class StoppedError extends BurrowError { static errorName = "Stopped"; }
 export class DeclareRefusedError extends BurrowError { static errorName = "DeclareRefused"; }
 /** A declaration RabbitMQ would refuse, refused before sending. */
 export class DeclareInvalidError extends BurrowError { static errorName = "DeclareInvalid"; }
-/** A publish refused before sending: a name over 255 bytes, no routing key on the default exchange, a reserved header, too large,
+/** A publish refused before sending: a name over 255 bytes, no routing key on the default exchange, `amq.default` by name, a reserved header, too large,
  * or headers a consumer could not read back (a header over 1 MiB escaped, or over 65,520 headers). */
 export class PublishInvalidError extends BurrowError { static errorName = "PublishInvalid"; }
 /** RabbitMQ refused this message (e.g. a missing exchange); the others go on. */
