@@ -364,7 +364,7 @@ async function declareThenUseInOrder() {
  * wasm's consumer task ended (a later task), though the types say "false once
  * cancelled"; a page that cancelled and checked it at once saw it active. */
 async function cancelEndsAtOnce() {
-  const connection = connect(URL_, options);
+  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT });
   const queue = fresh("cancel");
   await connection.queueDeclare(queue);
   const subscription = connection.consume(queue, (m) => m.ack());
@@ -380,7 +380,7 @@ async function cancelEndsAtOnce() {
  * would ignore it), and the message comes back, marked, once the connection ends. */
 async function ackAfterCancel() {
   const queue = fresh("ack-after-cancel");
-  const producer = connect(URL_, options);
+  const producer = connect(URL_, { ...options, managementUrl: MANAGEMENT });
   await producer.queueDeclare(queue);
   await producer.publish(queue, "kept");
   let held = null;
@@ -413,7 +413,7 @@ async function ackAfterCancel() {
  * saw exceptions, and did work another consumer then did again. */
 async function closeWhileMessagesArrive() {
   const queue = fresh("closing");
-  const producer = connect(URL_, options);
+  const producer = connect(URL_, { ...options, managementUrl: MANAGEMENT });
   await producer.queueDeclare(queue);
   await Promise.all(Array.from({ length: 300 }, (_, n) => producer.publish(queue, `m-${n}`)));
   const connection = connect(URL_, options);
@@ -456,7 +456,7 @@ async function iteratorEmptyAfterClose() {
     for await (const message of messages) after.push(message.text);
   })());
   assert(first.value.text === "m-0" && after.length === 0, `nothing after close(): ${after}`);
-  const other = connect(URL_, options);
+  const other = connect(URL_, { ...options, managementUrl: MANAGEMENT });
   const again = collect(other, queue, { prefetch: 10 });
   for (let n = 0; n < 10; n++) (await again.next(`message ${n} of 10, again`)).ack();
   await other.queueDelete(queue);
