@@ -7,7 +7,8 @@ use std::time::Duration;
 use burrow::client::{ConnectOptions, SocketClose};
 use burrow::rabbit::{ConsumeFrom, RabbitError};
 use burrow::reliable::{
-    Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, LinkId, ReliableEvent, ReliableOptions,
+    Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, ExchangeLookUp, LinkId, ReliableEvent,
+    ReliableOptions,
 };
 
 fn ms(n: u64) -> Duration {
@@ -53,6 +54,14 @@ fn subscribe_frame(text: &str) -> Vec<String> {
 
 fn receipt_of(headers: &[String]) -> String {
     headers.iter().find_map(|h| h.strip_prefix("receipt:")).expect("a receipt header").to_owned()
+}
+
+/// The first exchange look-up among the actions the core asks for now.
+fn exchange_look_up(core: &mut Core) -> Option<ExchangeLookUp> {
+    std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::ExchangeLookUp(question) => Some(question),
+        _ => None,
+    })
 }
 
 fn events(core: &mut Core) -> Vec<ConnectionEvent> {
@@ -224,11 +233,7 @@ fn a_subscription_to_a_missing_exchange_fails_after_one_connection_when_the_mana
     core.basic_consume(ms(2), ConsumeFrom::Queue("q".into()), ConsumeOptions::default()).expect("consume");
     written(&mut core, ms(2));
     core.handle_closed(ms(5), link, SocketClose::new(1000, "STOMP died"));
-    let asked = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-        Action::ExchangeLookUp(question) => Some(question),
-        _ => None,
-    });
-    let asked = asked.expect("the subscription's exchange is looked up");
+    let asked = exchange_look_up(&mut core).expect("the subscription's exchange is looked up");
     assert_eq!(asked.exchange, "no-such");
     core.handle_exchange_facts(ms(6), asked.id, Ok(false));
     let failed = events(&mut core).into_iter().find_map(|e| match e {
@@ -267,11 +272,7 @@ fn a_publish_to_a_missing_exchange_is_looked_up_after_a_close_without_a_frame() 
     let id = core.basic_publish(ms(2), publish).expect("queued");
     written(&mut core, ms(2));
     core.handle_closed(ms(5), link, SocketClose::new(1006, ""));
-    let asked = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-        Action::ExchangeLookUp(question) => Some(question),
-        _ => None,
-    });
-    let asked = asked.expect("the publish's exchange is looked up");
+    let asked = exchange_look_up(&mut core).expect("the publish's exchange is looked up");
     core.handle_exchange_facts(ms(6), asked.id, Ok(false));
     let failed = std::iter::from_fn(|| core.poll_event()).any(|e| {
         matches!(e, ReliableEvent::PublishFailed { publish, error } if publish == id && error.to_string().contains("NOT_FOUND - no exchange 'no-such'"))

@@ -26,11 +26,6 @@ impl Core {
         if refusal.is_connection_forced() {
             return false;
         }
-        // Without words, a missing exchange can be seen in the management API
-        // while the next connection is made.
-        if error.is_none() {
-            self.look_up_exchanges(&current.url);
-        }
         // 1. The ERROR names the request by its receipt.
         if let Some(receipt) = error.and_then(|e| e.receipt_id.as_ref()) {
             if let Some(request) = current.requests.remove(receipt) {
@@ -258,9 +253,7 @@ impl Core {
     }
 
     fn fail_publish(&mut self, publish: OutboxId, refusal: Refusal) {
-        self.probation.remove(&publish);
-        self.lone_deaths.remove(&publish);
-        if self.outbox.remove(publish).is_some() {
+        if self.forget_publish(publish).is_some() {
             self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Refused(refusal) });
         }
     }

@@ -206,18 +206,16 @@ impl Core {
         // after CONNECTED may be the node going.
         // A close once the credentials expired is the broker ending an expired
         // session (RabbitMQ 4.3 at expiry, 3.10 at the next frame), not a refusal.
-        let refused = current.connected
-            && reason.fault() == Fault::Broker
-            && !self.credentials_expired(now)
-            && self.blame(now, &mut current, &reason);
-        // RabbitMQ 3.10.8's Web-STOMP sometimes ends a refused session without a
-        // close frame (1006, seen in CI after a publish to a missing exchange): not
-        // blamed, but the exchanges in use are looked up as after "STOMP died",
-        // so a missing one still costs one reconnect, not two. Answers that say
-        // the exchanges exist change nothing.
-        if current.connected && matches!(reason, CloseReason::Socket(_)) && reason.fault() == Fault::Network {
+        let blamed = reason.fault() == Fault::Broker && !self.credentials_expired(now);
+        // A session that ended without RabbitMQ's words, by Web-STOMP's "STOMP
+        // died" (blamed) or without a close frame (1006, which 3.10.8 also does
+        // after a publish to a missing exchange, seen in CI): the exchanges in use
+        // are looked up while the next connection is made, so a missing one costs
+        // one reconnect. Answers that say they exist change nothing.
+        if current.connected && matches!(reason, CloseReason::Socket(_)) && (blamed || reason.fault() == Fault::Network) {
             self.look_up_exchanges(&current.url);
         }
+        let refused = current.connected && blamed && self.blame(now, &mut current, &reason);
         if !current.connected {
             // A node that takes no connection after a message ended one alone was
             // going away, its words lost (a clean shutdown's connection_forced),

@@ -86,6 +86,14 @@ impl Core {
         withdrawn
     }
 
+    /// Takes publish `id` out of the outbox for good (refused, unsendable, or its
+    /// call over) and out of the blame's watch; the publish, if it was there.
+    pub(super) fn forget_publish(&mut self, id: OutboxId) -> Option<CheckedPublish> {
+        self.probation.remove(&id);
+        self.lone_deaths.remove(&id);
+        self.outbox.remove(id)
+    }
+
     fn check(&self, publish: PendingPublish) -> Result<CheckedPublish, PublishError> {
         if matches!(self.life, Life::Stopping | Life::Stopped) {
             return Err(PublishError::StoppedUnsent);
@@ -144,6 +152,7 @@ impl Core {
                 // The session could not take it, or this broker lacks stream
                 // filtering: it fails alone, nothing sent.
                 Err(error) => {
+                    // Field by field, as `forget_publish` does: the link is borrowed.
                     self.outbox.remove(id);
                     self.probation.remove(&id);
                     self.lone_deaths.remove(&id);

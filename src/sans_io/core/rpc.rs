@@ -334,9 +334,7 @@ impl Core {
         if !self.outbox.is_unsent(id) {
             return false;
         }
-        self.outbox.remove(id);
-        self.probation.remove(&id);
-        self.lone_deaths.remove(&id);
+        self.forget_publish(id);
         self.admit_waiting();
         true
     }
