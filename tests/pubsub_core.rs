@@ -318,3 +318,31 @@ fn a_publish_refused_without_words_fails_naming_its_exchange() {
     }
     panic!("the publish never failed");
 }
+
+/// After a session that ended without RabbitMQ's words, a subscription left
+/// unanswered is a suspect: on the next connection the others subscribe first
+/// and the suspect goes alone after their answers, even when it was made first.
+#[test]
+fn a_suspect_subscription_waits_behind_the_others_after_a_reconnect() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    let first = connect(&mut core, ms(1));
+    core.basic_consume(ms(2), ConsumeFrom::Queue("suspect".into()), ConsumeOptions::default()).expect("consume");
+    core.basic_consume(ms(2), ConsumeFrom::Queue("fine".into()), ConsumeOptions::default()).expect("consume");
+    let sent = written(&mut core, ms(2));
+    let fine = sent.split("\0").find(|frame| frame.contains("/amq/queue/fine")).expect("fine subscribed");
+    let fine_headers: Vec<String> = fine.trim_start().lines().skip(1).map(str::to_owned).collect();
+    core.handle_bytes(ms(3), first, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&fine_headers)).as_bytes());
+    core.handle_closed(ms(5), first, SocketClose::new(1000, "STOMP died"));
+
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    let second = connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert!(sent.contains("destination:/amq/queue/fine"), "the other subscribes at once: {sent}");
+    assert!(!sent.contains("/amq/queue/suspect"), "the suspect waits: {sent}");
+    let headers = subscribe_frame(&sent);
+    core.handle_bytes(retry, second, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    let after = written(&mut core, retry);
+    assert!(after.contains("destination:/amq/queue/suspect"), "then the suspect goes alone: {after}");
+}
