@@ -436,14 +436,38 @@ function logReports(lines) {
     }
     cur.lines.push(l);
   }
-  return reports.map((r) => ({
-    gist: logGist(r.lines),
-    ours: r.lines.some((l) => l.includes(QUEUE_PREFIX)),
-    // Noise RabbitMQ 3.10 logs when a Web-STOMP connection closes normally.
-    closeNoise: r.lines.some((l) => /shutdown_error/.test(l)),
-    lines: r.lines.length,
-  }));
+  return reports.map((r) => {
+    const gist = logGist(r.lines);
+    return {
+      gist,
+      ours: r.lines.some((l) => l.includes(QUEUE_PREFIX)),
+      // Noise RabbitMQ 3.10 logs when a Web-STOMP connection closes normally.
+      closeNoise: r.lines.some((l) => /shutdown_error/.test(l)),
+      // A rabbit_channel dying of noproc on the 'terminate' cast (see HEARTBEAT_KILL).
+      channelNoproc: /^(\*\* |exception exit: )noproc$/.test(gist)
+        && r.lines.some((l) => /\{'\$gen_cast',terminate\}|initial call: rabbit_channel:init\/1/.test(l)),
+      lines: r.lines.length,
+    };
+  });
 }
+
+/**
+ * The burst's known crash: Web-STOMP's heart-beat process dies of
+ * {unexpected_message,resume} and takes the connection down. Sometimes (2 in 32
+ * raw-batch burst runs with heart-beats here on 2026-12-06, 0 in 27 each for raw and
+ * stompjs, once in the CI before; never in Burrow's 54) the connection's rabbit_channel
+ * then crashes as well, "Last message in was {'$gen_cast',terminate}", "** noproc":
+ * the direct connection's close emits connection_closed, rabbit_channel_tracking
+ * casts terminate to the channel still alive, and RabbitMQ 3.10.8's
+ * rabbit_channel:handle_cast(terminate) (rabbit_channel.erl:672) calls
+ * rabbit_writer:flush on its writer, the Web-STOMP connection's amqp_channel, which
+ * the kill already took: gen:call exits noproc. The same report appears whenever
+ * the broker stops with Web-STOMP connections open. RabbitMQ 4.1.2 and 4.2.0 catch
+ * it (commits 9e14040456, 9bd0731a5a). Its state names our queue, so without this it
+ * would count as a finding; it still does in any other row or in Burrow's.
+ */
+const HEARTBEAT_KILL = /unexpected_message,resume/;
+const WINDOWLESS = ['stompjs', 'raw', 'raw-batch'];
 
 /** Error-level lines written to RabbitMQ's logs since markLogs(). */
 function newLogErrors() {
@@ -1026,7 +1050,13 @@ try {
           if (!ch.ok) finding(`${where}: ${ch.what}: expected ${ch.expected}, saw ${ch.observed}${rec.result.error ? '' : context}`);
         }
         // Reports naming our queues are ours; the rest are only context (see logReports).
-        for (const r of reports.filter((x) => x.ours && !x.closeNoise)) finding(`${where}: RabbitMQ logged: ${r.gist}`);
+        // The channel's noproc that may follow the burst's heart-beat kill is part of
+        // that kill (see HEARTBEAT_KILL), expected for the clients without a window.
+        const killed = c.workload === 'burst' && WINDOWLESS.includes(client)
+          && reports.some((x) => HEARTBEAT_KILL.test(x.gist));
+        for (const r of reports.filter((x) => x.ours && !x.closeNoise && !(killed && x.channelNoproc))) {
+          finding(`${where}: RabbitMQ logged: ${r.gist}`);
+        }
         if (!failed) {
           for (const r of reports.filter((x) => !x.ours)) unattributed.set(r.gist, (unattributed.get(r.gist) ?? 0) + 1);
         }
