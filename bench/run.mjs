@@ -1041,7 +1041,11 @@ try {
           const r = rec.result;
           const what = `${r.outcome}${r.reason ? ` (${r.reason})` : ''}: ${r.receipts}/${r.count} receipts in ${fmtNum(r.ms)} ms, ${r.enqueued ?? '?'} in the queue`;
           log(`         ${what}`);
-          if (r.outcome !== 'completed') {
+          if (client === 'burrow' && (r.outcome !== 'completed' || r.enqueued !== r.count)) {
+            // Burrow's window of 128 keeps RabbitMQ from killing the connection
+            // (README): a drop, a timeout or a message short is ours to explain.
+            finding(`${where}: ${what}${context}`);
+          } else if (r.outcome !== 'completed') {
             notes.push(`${where}: ${what}${context}`);
             if (crashes.length) log(`         RabbitMQ logged: ${crashes.slice(0, 2).join(' | ')}`);
           }
