@@ -1,131 +1,329 @@
-//! Sorted maps and sets kept in one `VecDeque`, in place of `BTreeMap`/`BTreeSet`
-//! everywhere in the library and of `HashMap`/`HashSet` for ids that grow as
-//! numbers (ids that grow as text and come with the traffic keep std's hash
-//! maps: in key order they would land mid-deque, O(n) each).
+//! Sorted maps and sets, in place of `BTreeMap`/`BTreeSet` everywhere in the
+//! library and of `HashMap`/`HashSet` for ids that grow as numbers (ids that grow
+//! as text and come with the traffic keep std's hash maps: in key order they
+//! would land mid-way, O(n) each).
 //!
 //! Why: the standard collections are monomorphised per key and value type, and in
 //! the npm package's wasm that came to about 50 KB of code (a B-tree's insert,
 //! remove and rebalancing, hashbrown's probing and SipHash) for maps that hold a
-//! handful of entries, or a window of in-flight ids. A sorted `VecDeque` iterates in
+//! handful of entries, or a window of in-flight ids. A sorted sequence iterates in
 //! key order (as `BTreeMap` does, so nothing that was ordered changes, and what
-//! was in hash order is now in key order), finds by binary search, and is cheap
-//! where these maps are busy: ids that grow are pushed at the back and mostly
-//! leave from the front, both O(1) in a `VecDeque`.
+//! was in hash order is now in key order) and finds by binary search.
+//!
+//! Two kinds of sequence ([`Entries`]): a `Vec` ([`Map`], [`Set`]) for the maps a
+//! window, a prefetch or the consumer count keep small, whose code per element
+//! type is the least (the main entry's wasm: 133,019 B gzipped with every map in
+//! a `VecDeque`, 129,380 with these); a `VecDeque` ([`RingMap`], [`RingSet`]) for
+//! the queues by growing id that may hold thousands (the outbox's entries and
+//! unsent ids, the driver's confirms, the JavaScript API's ack handles), where
+//! ids come at the back and leave from the front, both O(1), not a move of
+//! everything behind each.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::collections::vec_deque;
-use std::collections::VecDeque;
+use std::collections::{vec_deque, VecDeque};
 use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Index, IndexMut};
+
+/// The sequence a sorted map keeps its entries in: [`Vec`] or [`VecDeque`].
+pub trait Entries<T>: Default + Index<usize, Output = T> + IndexMut<usize> {
+    /// Its iterator.
+    type Iter<'a>: DoubleEndedIterator<Item = &'a T> + ExactSizeIterator + Clone
+    where
+        Self: 'a,
+        T: 'a;
+    /// Its iterator of mutable items.
+    type IterMut<'a>: DoubleEndedIterator<Item = &'a mut T> + ExactSizeIterator
+    where
+        Self: 'a,
+        T: 'a;
+    /// Its owning iterator.
+    type IntoIter: DoubleEndedIterator<Item = T> + ExactSizeIterator;
+    /// How many items.
+    fn count(&self) -> usize;
+    /// Removes every item.
+    fn empty(&mut self);
+    /// The items in order.
+    fn items(&self) -> Self::Iter<'_>;
+    /// The items in order, mutable.
+    fn items_mut(&mut self) -> Self::IterMut<'_>;
+    /// The items in order, taken.
+    fn take_items(self) -> Self::IntoIter;
+    /// Keeps the items for which `keep` is true.
+    fn keep(&mut self, keep: impl FnMut(&mut T) -> bool);
+    /// The first item.
+    fn front_item(&self) -> Option<&T>;
+    /// The last item.
+    fn back_item(&self) -> Option<&T>;
+    /// Adds `item` at the end.
+    fn push_item(&mut self, item: T);
+    /// Takes the first item.
+    fn pop_front_item(&mut self) -> Option<T>;
+    /// Takes the last item.
+    fn pop_back_item(&mut self) -> Option<T>;
+    /// Inserts `item` at `at`, moving the ones from there on.
+    fn insert_item(&mut self, at: usize, item: T);
+    /// Takes the item at `at`.
+    fn remove_item(&mut self, at: usize) -> Option<T>;
+    /// Splits off the items from `at` on.
+    fn split_items(&mut self, at: usize) -> Self;
+}
+
+impl<T> Entries<T> for Vec<T> {
+    type Iter<'a>
+        = std::slice::Iter<'a, T>
+    where
+        T: 'a;
+    type IterMut<'a>
+        = std::slice::IterMut<'a, T>
+    where
+        T: 'a;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn empty(&mut self) {
+        self.clear();
+    }
+    fn items(&self) -> Self::Iter<'_> {
+        self.as_slice().iter()
+    }
+    fn items_mut(&mut self) -> Self::IterMut<'_> {
+        self.as_mut_slice().iter_mut()
+    }
+    fn take_items(self) -> Self::IntoIter {
+        IntoIterator::into_iter(self)
+    }
+    fn keep(&mut self, keep: impl FnMut(&mut T) -> bool) {
+        self.retain_mut(keep);
+    }
+    fn front_item(&self) -> Option<&T> {
+        self.as_slice().first()
+    }
+    fn back_item(&self) -> Option<&T> {
+        self.as_slice().last()
+    }
+    fn push_item(&mut self, item: T) {
+        self.push(item);
+    }
+    fn pop_front_item(&mut self) -> Option<T> {
+        self.remove_item(0)
+    }
+    fn pop_back_item(&mut self) -> Option<T> {
+        self.pop()
+    }
+    fn insert_item(&mut self, at: usize, item: T) {
+        self.insert(at, item);
+    }
+    fn remove_item(&mut self, at: usize) -> Option<T> {
+        (at < self.len()).then(|| self.remove(at))
+    }
+    fn split_items(&mut self, at: usize) -> Self {
+        self.split_off(at)
+    }
+}
+
+impl<T> Entries<T> for VecDeque<T> {
+    type Iter<'a>
+        = vec_deque::Iter<'a, T>
+    where
+        T: 'a;
+    type IterMut<'a>
+        = vec_deque::IterMut<'a, T>
+    where
+        T: 'a;
+    type IntoIter = vec_deque::IntoIter<T>;
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn empty(&mut self) {
+        self.clear();
+    }
+    fn items(&self) -> Self::Iter<'_> {
+        VecDeque::iter(self)
+    }
+    fn items_mut(&mut self) -> Self::IterMut<'_> {
+        VecDeque::iter_mut(self)
+    }
+    fn take_items(self) -> Self::IntoIter {
+        IntoIterator::into_iter(self)
+    }
+    fn keep(&mut self, keep: impl FnMut(&mut T) -> bool) {
+        self.retain_mut(keep);
+    }
+    fn front_item(&self) -> Option<&T> {
+        self.front()
+    }
+    fn back_item(&self) -> Option<&T> {
+        self.back()
+    }
+    fn push_item(&mut self, item: T) {
+        self.push_back(item);
+    }
+    fn pop_front_item(&mut self) -> Option<T> {
+        self.pop_front()
+    }
+    fn pop_back_item(&mut self) -> Option<T> {
+        self.pop_back()
+    }
+    // Inside the deque, through its nearer end and swaps: `VecDeque::insert`/
+    // `remove` copy around the ring's wrap with about 600 B of code per element
+    // type; a swap is a few instructions. The ids mostly come at the back and
+    // leave from the front, where no swap is needed.
+    fn insert_item(&mut self, at: usize, item: T) {
+        if at < self.len() / 2 {
+            self.push_front(item);
+            for i in 0..at {
+                self.swap(i, i + 1);
+            }
+        } else {
+            self.push_back(item);
+            for i in (at..self.len() - 1).rev() {
+                self.swap(i, i + 1);
+            }
+        }
+    }
+    fn remove_item(&mut self, at: usize) -> Option<T> {
+        let len = self.len();
+        if at < len / 2 {
+            for i in (0..at).rev() {
+                self.swap(i, i + 1);
+            }
+            self.pop_front()
+        } else if at < len {
+            for i in at..len - 1 {
+                self.swap(i, i + 1);
+            }
+            self.pop_back()
+        } else {
+            None
+        }
+    }
+    fn split_items(&mut self, at: usize) -> Self {
+        self.split_off(at)
+    }
+}
+
+/// A map kept in a `VecDeque`: for queues by growing id that may hold thousands.
+/// Made by `default()` (`new` is the `Vec` kind's, a `const fn`).
+pub type RingMap<K, V> = Map<K, V, VecDeque<(K, V)>>;
+/// A set kept in a `VecDeque`: for queues by growing id that may hold thousands.
+/// Made by `default()`.
+pub type RingSet<T> = Set<T, VecDeque<(T, ())>>;
 
 /// A map sorted by key, with the part of `BTreeMap`'s API the library uses.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Map<K, V> {
-    entries: VecDeque<(K, V)>,
+pub struct Map<K, V, E = Vec<(K, V)>> {
+    entries: E,
+    kind: PhantomData<(K, V)>,
 }
 
-impl<K, V> Default for Map<K, V> {
+impl<K, V, E: Entries<(K, V)>> Default for Map<K, V, E> {
     fn default() -> Self {
-        Self { entries: VecDeque::new() }
+        Self { entries: E::default(), kind: PhantomData }
     }
 }
 
 impl<K, V> Map<K, V> {
     /// An empty map.
     pub const fn new() -> Self {
-        Self { entries: VecDeque::new() }
+        Self { entries: Vec::new(), kind: PhantomData }
     }
+}
+
+impl<K, V, E: Entries<(K, V)>> Map<K, V, E> {
 
     /// How many entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.count()
     }
 
     /// No entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.count() == 0
     }
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.entries.empty();
     }
 
     /// The entries in key order.
-    pub fn iter(&self) -> Iter<'_, K, V> {
-        self.entries.iter().map(pair_ref)
+    pub fn iter(&self) -> Iter<'_, K, V, E> {
+        self.entries.items().map(pair_ref)
     }
 
     /// The entries in key order, values mutable.
     pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&K, &mut V)> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+        self.entries.items_mut().map(|(k, v)| (&*k, v))
     }
 
     /// The keys in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
-        self.entries.iter().map(|(k, _)| k)
+        self.entries.items().map(|(k, _)| k)
     }
 
     /// The values in key order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
-        self.entries.iter().map(|(_, v)| v)
+        self.entries.items().map(|(_, v)| v)
     }
 
     /// The values in key order, mutable.
     pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(_, v)| v)
+        self.entries.items_mut().map(|(_, v)| v)
     }
 
     /// The values in key order, taken.
     pub fn into_values(self) -> impl DoubleEndedIterator<Item = V> + ExactSizeIterator {
-        self.entries.into_iter().map(|(_, v)| v)
+        self.entries.take_items().map(|(_, v)| v)
     }
 
     /// The keys in order, taken.
     pub fn into_keys(self) -> impl DoubleEndedIterator<Item = K> + ExactSizeIterator {
-        self.entries.into_iter().map(|(k, _)| k)
+        self.entries.take_items().map(|(k, _)| k)
     }
 
     /// Keeps the entries for which `keep` is true, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.entries.retain_mut(|(k, v)| keep(k, v));
+        self.entries.keep(|(k, v)| keep(k, v));
     }
 
     /// The entry with the smallest key.
     pub fn first_key_value(&self) -> Option<(&K, &V)> {
-        self.entries.front().map(pair_ref)
+        self.entries.front_item().map(pair_ref)
     }
 
     /// The entry with the largest key.
     pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        self.entries.back().map(pair_ref)
+        self.entries.back_item().map(pair_ref)
     }
 
     /// Takes every entry, in key order (`HashMap::drain`'s job, in order).
-    pub fn drain(&mut self) -> vec_deque::IntoIter<(K, V)> {
-        // Taking the deque (not `VecDeque::drain`) shares `into_iter`'s code.
-        std::mem::take(&mut self.entries).into_iter()
+    pub fn drain(&mut self) -> E::IntoIter {
+        // Taking the entries (not their `drain`) shares `into_iter`'s code.
+        std::mem::take(&mut self.entries).take_items()
     }
 
     /// Takes the entry with the smallest key.
     pub fn pop_first(&mut self) -> Option<(K, V)> {
-        self.entries.pop_front()
+        self.entries.pop_front_item()
     }
 
     /// Takes the entry with the largest key.
     pub fn pop_last(&mut self) -> Option<(K, V)> {
-        self.entries.pop_back()
+        self.entries.pop_back_item()
     }
 }
 
-impl<K: Ord, V> Map<K, V> {
+impl<K: Ord, V, E: Entries<(K, V)>> Map<K, V, E> {
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         K: Borrow<Q>,
     {
         // A plain bisection by index: `VecDeque::binary_search_by` searches its two
         // halves apart, twice the code per key type.
-        let (mut low, mut high) = (0, self.entries.len());
+        let (mut low, mut high) = (0, self.entries.count());
         while low < high {
             let middle = low + (high - low) / 2;
             match self.entries[middle].0.borrow().cmp(key) {
@@ -137,52 +335,17 @@ impl<K: Ord, V> Map<K, V> {
         Err(low)
     }
 
-    // Insertions and removals inside the deque go through its nearer end and swaps:
-    // `VecDeque::insert`/`remove` copy around the ring's wrap with about 600 B of
-    // code per element type; a swap is a few instructions. The busy maps take ids
-    // at the back and give them up at the front, where no swap is needed.
-    fn insert_at(&mut self, at: usize, entry: (K, V)) {
-        if at < self.entries.len() / 2 {
-            self.entries.push_front(entry);
-            for i in 0..at {
-                self.entries.swap(i, i + 1);
-            }
-        } else {
-            self.entries.push_back(entry);
-            for i in (at..self.entries.len() - 1).rev() {
-                self.entries.swap(i, i + 1);
-            }
-        }
-    }
-
-    fn remove_at(&mut self, at: usize) -> Option<(K, V)> {
-        let len = self.entries.len();
-        if at < len / 2 {
-            for i in (0..at).rev() {
-                self.entries.swap(i, i + 1);
-            }
-            self.entries.pop_front()
-        } else if at < len {
-            for i in at..len - 1 {
-                self.entries.swap(i, i + 1);
-            }
-            self.entries.pop_back()
-        } else {
-            None
-        }
-    }
-
     /// Inserts or replaces (keeping the old key, as `BTreeMap` does); the value replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         // Ids grow: the newest goes last without a search.
-        if self.entries.back().is_none_or(|(last, _)| *last < key) {
-            self.entries.push_back((key, value));
+        if self.entries.back_item().is_none_or(|(last, _)| *last < key) {
+            self.entries.push_item((key, value));
             return None;
         }
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
-                self.insert_at(i, (key, value));
+                self.entries.insert_item(i, (key, value));
                 None
             }
         }
@@ -226,7 +389,7 @@ impl<K: Ord, V> Map<K, V> {
         K: Borrow<Q>,
     {
         let i = self.find(key).ok()?;
-        self.remove_at(i)
+        self.entries.remove_item(i)
     }
 
     /// Splits off the entries from `key` on: they are returned, the smaller stay.
@@ -234,8 +397,8 @@ impl<K: Ord, V> Map<K, V> {
     where
         K: Borrow<Q>,
     {
-        let at = self.entries.partition_point(|(k, _)| k.borrow() < key);
-        Self { entries: self.entries.split_off(at) }
+        let (Ok(at) | Err(at)) = self.find(key);
+        Self { entries: self.entries.split_items(at), kind: PhantomData }
     }
 
     /// The value for `key`, inserted by `make` first if there is none.
@@ -243,7 +406,7 @@ impl<K: Ord, V> Map<K, V> {
         let i = match self.find(&key) {
             Ok(i) => i,
             Err(i) => {
-                self.insert_at(i, (key, make()));
+                self.entries.insert_item(i, (key, make()));
                 i
             }
         };
@@ -256,9 +419,9 @@ fn pair_ref<K, V>(pair: &(K, V)) -> (&K, &V) {
 }
 
 /// [`Map::iter`]'s iterator.
-pub type Iter<'a, K, V> = std::iter::Map<vec_deque::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
+pub type Iter<'a, K, V, E> = std::iter::Map<<E as Entries<(K, V)>>::Iter<'a>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
 
-impl<K: Ord, V> Extend<(K, V)> for Map<K, V> {
+impl<K: Ord, V, E: Entries<(K, V)>> Extend<(K, V)> for Map<K, V, E> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, items: I) {
         for (k, v) in items {
             self.insert(k, v);
@@ -266,31 +429,31 @@ impl<K: Ord, V> Extend<(K, V)> for Map<K, V> {
     }
 }
 
-impl<K: Ord, V> FromIterator<(K, V)> for Map<K, V> {
+impl<K: Ord, V, E: Entries<(K, V)>> FromIterator<(K, V)> for Map<K, V, E> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(items: I) -> Self {
-        let mut map = Self::new();
+        let mut map = Self::default();
         map.extend(items);
         map
     }
 }
 
-impl<K, V> IntoIterator for Map<K, V> {
+impl<K, V, E: Entries<(K, V)>> IntoIterator for Map<K, V, E> {
     type Item = (K, V);
-    type IntoIter = vec_deque::IntoIter<(K, V)>;
+    type IntoIter = E::IntoIter;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        self.entries.take_items()
     }
 }
 
-impl<'a, K, V> IntoIterator for &'a Map<K, V> {
+impl<'a, K, V, E: Entries<(K, V)>> IntoIterator for &'a Map<K, V, E> {
     type Item = (&'a K, &'a V);
-    type IntoIter = Iter<'a, K, V>;
+    type IntoIter = Iter<'a, K, V, E>;
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Map<K, V> {
+impl<K: fmt::Debug, V: fmt::Debug, E: Entries<(K, V)>> fmt::Debug for Map<K, V, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
@@ -298,13 +461,13 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Map<K, V> {
 
 /// A set kept sorted, with the part of `BTreeSet`'s API the library uses.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Set<T> {
-    map: Map<T, ()>,
+pub struct Set<T, E = Vec<(T, ())>> {
+    map: Map<T, (), E>,
 }
 
-impl<T> Default for Set<T> {
+impl<T, E: Entries<(T, ())>> Default for Set<T, E> {
     fn default() -> Self {
-        Self { map: Map::new() }
+        Self { map: Map::default() }
     }
 }
 
@@ -313,6 +476,9 @@ impl<T> Set<T> {
     pub const fn new() -> Self {
         Self { map: Map::new() }
     }
+}
+
+impl<T, E: Entries<(T, ())>> Set<T, E> {
 
     /// How many members.
     pub fn len(&self) -> usize {
@@ -345,7 +511,7 @@ impl<T> Set<T> {
     }
 }
 
-impl<T: Ord> Set<T> {
+impl<T: Ord, E: Entries<(T, ())>> Set<T, E> {
     /// Adds `value`; false if it was there already.
     pub fn insert(&mut self, value: T) -> bool {
         if self.map.contains_key(&value) {
@@ -380,7 +546,7 @@ impl<T: Ord> Set<T> {
     }
 }
 
-impl<T: Ord> Extend<T> for Set<T> {
+impl<T: Ord, E: Entries<(T, ())>> Extend<T> for Set<T, E> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
         for item in items {
             self.insert(item);
@@ -388,23 +554,23 @@ impl<T: Ord> Extend<T> for Set<T> {
     }
 }
 
-impl<T: Ord> FromIterator<T> for Set<T> {
+impl<T: Ord, E: Entries<(T, ())>> FromIterator<T> for Set<T, E> {
     fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
-        let mut set = Self::new();
+        let mut set = Self::default();
         set.extend(items);
         set
     }
 }
 
-impl<T> IntoIterator for Set<T> {
+impl<T, E: Entries<(T, ())>> IntoIterator for Set<T, E> {
     type Item = T;
-    type IntoIter = std::iter::Map<vec_deque::IntoIter<(T, ())>, fn((T, ())) -> T>;
+    type IntoIter = std::iter::Map<E::IntoIter, fn((T, ())) -> T>;
     fn into_iter(self) -> Self::IntoIter {
         self.map.into_iter().map(|(k, ())| k)
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Set<T> {
+impl<T: fmt::Debug, E: Entries<(T, ())>> fmt::Debug for Set<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.iter()).finish()
     }
@@ -412,14 +578,19 @@ impl<T: fmt::Debug> fmt::Debug for Set<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Map, Set};
+    use super::{Entries, Map, RingMap, RingSet, Set};
     use std::collections::{BTreeMap, BTreeSet};
 
     /// The same operations on a `Map` and a `BTreeMap` leave the same entries in the
     /// same order, with the same answers on the way.
     #[test]
     fn map_does_what_btreemap_does() {
-        let (mut ours, mut std) = (Map::new(), BTreeMap::new());
+        walk(Map::new());
+        walk(RingMap::default());
+    }
+
+    fn walk<E: Entries<(u32, u32)> + Clone>(mut ours: Map<u32, u32, E>) {
+        let mut std = BTreeMap::new();
         // A fixed pseudo-random walk: inserts out of order, replacements, removals.
         let mut x: u32 = 7;
         for step in 0..4000u32 {
@@ -473,8 +644,13 @@ mod tests {
     /// Sets of strings, looked up by `&str`, in order.
     #[test]
     fn set_does_what_btreeset_does() {
+        words(Set::new());
+        words(RingSet::default());
+    }
+
+    fn words<E: Entries<(String, ())>>(mut ours: Set<String, E>) {
         let words = ["pear", "apple", "fig", "apple", "kiwi", "fig", "date"];
-        let (mut ours, mut std) = (Set::new(), BTreeSet::new());
+        let mut std = BTreeSet::new();
         for word in words {
             assert_eq!(ours.insert(word.to_owned()), std.insert(word.to_owned()));
         }

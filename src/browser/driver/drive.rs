@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use crate::sans_io::map::Map;
+use crate::sans_io::map::{Map, RingMap};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 use std::task::Waker;
@@ -37,7 +37,7 @@ pub(crate) struct Driver {
     pub(super) ticker: Option<Ticker>,
     pub(super) status: mpsc::UnboundedSender<ConnectionEvent>,
     /// Where each publish's outcome goes.
-    pub(super) confirms: Map<OutboxId, ConfirmSink>,
+    pub(super) confirms: RingMap<OutboxId, ConfirmSink>,
     /// Publishers waiting in the core's line for room, woken when admitted.
     pub(super) admissions: Map<OutboxId, oneshot::Sender<()>>,
     /// Consumer streams waiting for something to take.
@@ -75,7 +75,7 @@ impl Driver {
             page_timer,
             ticker: None,
             status,
-            confirms: Map::new(),
+            confirms: RingMap::default(),
             admissions: Map::new(),
             readers: Map::new(),
             declares: Map::new(),

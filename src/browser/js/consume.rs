@@ -4,7 +4,7 @@
 //! messages are built by `makeMessage` in `npm/message.js` with the body copied
 //! out once; wasm keeps only the acker, under a number, until ack or nack.
 
-use crate::sans_io::map::Map;
+use crate::sans_io::map::RingMap;
 
 use futures_channel::oneshot;
 use futures_util::{FutureExt, StreamExt};
@@ -52,7 +52,7 @@ extern "C" {
 #[derive(Default)]
 pub(super) struct AckTable {
     next: u64,
-    handles: Map<u64, AckHandle>,
+    handles: RingMap<u64, AckHandle>,
 }
 
 impl AckTable {

@@ -93,7 +93,7 @@ pub struct Session {
     events: VecDeque<Event>,
     subscriptions: Map<SubscriptionId, Subscription>,
     // A hash map, not a `map::Map`: receipt ids grow as text ("receipt-9" <
-    // "receipt-10" is false) and would land mid-deque, O(n) each with thousands
+    // "receipt-10" is false) and would land mid-way, O(n) each with thousands
     // of publishes in flight (measured natively: 21 ms instead of 1 ms for 5,000).
     pending_receipts: std::collections::HashMap<ReceiptId, Request>,
     next_id: u64,

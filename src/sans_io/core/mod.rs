@@ -133,7 +133,7 @@ struct Current {
     requests: Map<ReceiptId, Pending>,
     /// Delivery tags handed out and not yet acked or nacked.
     // A hash set, not a `map::Set`: ids that grow as text ("…-9" < "…-10" is
-    // false) land mid-deque, and a prefetch of thousands would make each O(n).
+    // false) land mid-way, and a prefetch of thousands would make each O(n).
     unacked: std::collections::HashSet<String>,
     /// Consumers cancelled while their UNSUBSCRIBE could not be sent: cancelled
     /// when this link ends.

@@ -88,7 +88,7 @@ struct PendingCall {
 pub(super) struct Calls {
     pending: Map<CallId, PendingCall>,
     // A hash map, not a `map::Map`: generated ids grow as text ("…-9" < "…-10"
-    // is false) and would land mid-deque, O(n) each with many calls in flight.
+    // is false) and would land mid-way, O(n) each with many calls in flight.
     by_correlation: std::collections::HashMap<String, CallId>,
     /// Requests whose publish outcome has not come yet (also of calls already
     /// over): their Confirmed or PublishFailed is the call's, not a publisher's.

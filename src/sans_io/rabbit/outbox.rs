@@ -14,7 +14,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::sans_io::map::{Map, Set};
+use crate::sans_io::map::{Map, RingMap, RingSet};
 use std::fmt;
 
 use super::CheckedPublish;
@@ -130,9 +130,9 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct Outbox {
     limits: OutboxLimits,
-    entries: Map<OutboxId, Entry>,
+    entries: RingMap<OutboxId, Entry>,
     /// Waiting to be (re)sent, oldest first.
-    unsent: Set<OutboxId>,
+    unsent: RingSet<OutboxId>,
     receipts: Map<ReceiptId, OutboxId>,
     bytes: usize,
     in_flight_bytes: usize,
@@ -144,8 +144,8 @@ impl Outbox {
     pub fn new(limits: OutboxLimits) -> Self {
         Outbox {
             limits,
-            entries: Map::new(),
-            unsent: Set::new(),
+            entries: RingMap::default(),
+            unsent: RingSet::default(),
             receipts: Map::new(),
             bytes: 0,
             in_flight_bytes: 0,
