@@ -161,8 +161,8 @@ impl Core {
         self.calls.pending.insert(call, PendingCall { correlation_id, publish, deadline, timeout, confirmed: false });
         // The request may have gone, or failed, before it was known as a call's:
         // what was said of it already is the call's too.
-        let said: Vec<ReliableEvent> = self.events.drain(..).collect();
-        for event in said {
+        // Taken whole (not drained): a deque's `drain` costs 1 KB of wasm here alone.
+        for event in std::mem::take(&mut self.events) {
             if let Some(event) = self.call_publish_event(event) {
                 self.events.push_back(event);
             }
