@@ -97,9 +97,13 @@ fn a_call_sends_reply_to_and_correlation_and_resolves_with_its_reply() {
     assert_eq!(header(&sent, "reply-to"), Some(REPLY_TO));
     let correlation = header(&sent, "correlation-id").expect("a correlation id").to_owned();
     let receipt = header(&sent, "receipt").expect("a receipt").to_owned();
+    let outbox = |messages, in_flight| [ReliableEvent::Connection(ConnectionEvent::OutboxChanged { messages, in_flight })];
+    // The request in the outbox is said, as its confirm is below: the app's
+    // outbox line heard neither and said "1 in flight" for ever.
+    assert_eq!(hand.events(), outbox(1, 1));
     hand.receive(&format!("RECEIPT\nreceipt-id:{receipt}\n\n"));
-    // The request's confirm is the call's: no publisher hears of it.
-    assert!(hand.events().is_empty());
+    // The request's confirm is the call's: no publisher hears of it, only the outbox's counts.
+    assert_eq!(hand.events(), outbox(0, 0));
     assert_eq!(hand.core.calls_in_flight(), 1);
     hand.reply(&correlation, "832040");
     let done = call_done(&hand.events());
@@ -142,6 +146,8 @@ fn a_reply_that_matches_no_call_is_counted_and_dropped() {
     hand.events();
     let _call = hand.call("1", Duration::from_secs(5));
     hand.sent();
+    // The request's way into the outbox is said apart.
+    hand.events();
     hand.reply("nobody-asked", "stray");
     let events = hand.events();
     assert!(call_done(&events).is_empty(), "{events:?}");

@@ -2285,6 +2285,13 @@ impl Sim {
             ReliableEvent::Connection(ConnectionEvent::PublishesFlowing { held_for }) => {
                 vlog!(self, "publishes flowing after {held_for:?}");
             }
+            ReliableEvent::Connection(ConnectionEvent::OutboxChanged { messages, in_flight }) => {
+                // Said last in a drain: the counts are the outbox's as the driver reads it.
+                let outbox = self.core.outbox();
+                if (messages, in_flight) != (outbox.len(), outbox.in_flight()) {
+                    fail!(self, "OutboxChanged said {messages} ({in_flight} in flight), the outbox has {} ({})", outbox.len(), outbox.in_flight());
+                }
+            }
             ReliableEvent::Connection(ConnectionEvent::SubscriptionGap { consumer, exchange, routing_key }) => {
                 self.on_gap(consumer, &exchange, &routing_key);
             }

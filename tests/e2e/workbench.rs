@@ -245,6 +245,15 @@ pub async fn survives_a_broker_restart(client: &Client) {
     let call = wait_text(client, &format!("{RPC} [data-testid='rpc-outcomes'] li:first-child"), "the call's timeout", |t| t.contains("Timed out")).await;
     assert!(call.contains("the connection was down") && call.contains("not sent later"), "{call}");
     wait_text(client, "[data-testid='outbox']", "only the publish waits", |t| t.starts_with("outbox: 1 waiting")).await;
+    // A call with time to spare waits in the outbox too, and goes out after the
+    // restart: once RabbitMQ took its request the outbox is empty, though the call
+    // still waits for a reply nobody sends. The page heard neither the request come
+    // in nor its confirm (the line said "1 in flight" for ever) until the core said
+    // OutboxChanged for them.
+    type_into(client, &format!("{RPC} input[name='rpc-routing-key']"), &fresh("e2e-rpc-later")).await;
+    type_into(client, &format!("{RPC} input[name='rpc-timeout']"), "120000").await;
+    click(client, &format!("{RPC} button[type='submit']")).await;
+    wait_text(client, "[data-testid='outbox']", "the request waits too", |t| t.starts_with("outbox: 2 waiting")).await;
     let start = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/burrow"))
         .arg("start-broker")
         .status()
@@ -265,5 +274,7 @@ pub async fn survives_a_broker_restart(client: &Client) {
     }
     wait_text(client, "[data-testid='connection-status']", "reconnected", |t| t.contains("Connected to")).await;
     wait_text(client, "[data-testid='outbox']", "outbox empties", |t| t.starts_with("outbox: 0 waiting")).await;
+    let button = format!("{RPC} button[type='submit']");
+    wait_text(client, &button, "the call still waits", |t| t.contains("Waiting for the reply")).await;
 }
 

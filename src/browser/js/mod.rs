@@ -168,7 +168,8 @@ pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Fun
     spawn_local(async move {
         // The stream ends right after `stopped`, its last event.
         while let Some(event) = events.next().await {
-            if let Err(thrown) = on_status.call1(&JsValue::NULL, &status_object(&event)) {
+            let Some(status) = status_object(&event) else { continue };
+            if let Err(thrown) = on_status.call1(&JsValue::NULL, &status) {
                 web_sys::console::error_2(&"burrow-rabbitmq: the status dispatcher threw".into(), &thrown);
             }
         }
@@ -217,8 +218,9 @@ fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
 }
 
-/// A status event as the `StatusEvent` union of `index.d.ts` has it.
-fn status_object(event: &ConnectionEvent) -> Object {
+/// A status event as the `StatusEvent` union of `index.d.ts` has it; `None` for
+/// one the union has no type for.
+fn status_object(event: &ConnectionEvent) -> Option<Object> {
     let object = Object::new();
     match event {
         ConnectionEvent::Connecting { url, .. } => {
@@ -287,6 +289,8 @@ fn status_object(event: &ConnectionEvent) -> Object {
             set(&object, "type", "stopped");
             set(&object, "reason", reason.to_string());
         }
+        // Not in the JavaScript API (yet): its `outbox` getter reads the counts.
+        ConnectionEvent::OutboxChanged { .. } => return None,
     }
-    object
+    Some(object)
 }

@@ -88,6 +88,8 @@ async fn follow(
             }
             _ => {}
         }
+        // After every event: OutboxChanged (a call's request came in, was
+        // confirmed or left) is said for this alone.
         if let Some(reliable) = reliable.upgrade() {
             workbench.dispatch(Action::Outbox { generation, outbox: reliable.outbox() });
         }

@@ -7,42 +7,13 @@ use super::fields::{on_change, on_input, use_draft, TextField};
 use super::live::LiveHandles;
 use super::producer_draft::ProducerDraft;
 use super::publish::{self, Numbering, COPY_HEADER};
-use super::state::{Action, PublishOutcome, PublishRecord, Workbench};
+use super::state::{PublishOutcome, PublishRecord, Workbench};
 
 type Draft = super::fields::Draft<ProducerDraft>;
 
 /// A callback that sets the field `field` of the draft.
 fn setter(draft: &Draft, field: &'static str) -> Callback<String> {
     draft.setter(move |d, value| d.set(field, value))
-}
-
-/// Reads the main connection's outbox each second while it runs, for the
-/// outbox line: an RPC call's request is confirmed without an event the page
-/// hears, so after a reconnect the line said "1 in flight" for ever.
-#[hook]
-fn use_outbox_follower(workbench: Option<&Workbench>, live: &LiveHandles) {
-    let running = workbench.is_some_and(|w| w.main.running);
-    let generation = workbench.map(|w| w.main.generation).unwrap_or_default();
-    let shown = workbench.map(|w| w.main.outbox).unwrap_or_default();
-    let last = use_mut_ref(|| shown);
-    *last.borrow_mut() = shown;
-    let dispatcher = workbench.map(|w| w.dispatcher());
-    let live = live.clone();
-    use_effect_with((running, generation), move |(running, generation)| {
-        let generation = *generation;
-        let ticker = (*running).then(|| {
-            gloo_timers::callback::Interval::new(1000, move || {
-                let (Some(main), Some(dispatcher)) = (live.main(), dispatcher.as_ref()) else { return };
-                let outbox = main.outbox();
-                // Only a change is drawn: the page stays idle otherwise.
-                if *last.borrow() != outbox {
-                    *last.borrow_mut() = outbox;
-                    dispatcher.dispatch(Action::Outbox { generation, outbox });
-                }
-            })
-        });
-        move || drop(ticker)
-    });
 }
 
 /// Changes the draft with `change`.
@@ -73,7 +44,6 @@ pub fn producer_panel() -> Html {
             }
         });
     }
-    use_outbox_follower(workbench.as_ref(), &live);
     let Some(workbench) = workbench else { return html! {} };
     let on_publish = {
         let (workbench, draft, problem) = (workbench.clone(), draft.clone(), problem.clone());

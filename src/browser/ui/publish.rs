@@ -167,13 +167,15 @@ struct Settle {
 
 impl Settle {
     async fn wait(self, confirm: PublishConfirm, reliable: std::rc::Weak<ReliableConnection>, number: u64, request: Rc<PublishRequest>) {
-        let outcome = match confirm.await {
+        let settled = confirm.await;
+        // The outbox line at once, not after the route check's management fetch.
+        if let Some(reliable) = reliable.upgrade() {
+            self.workbench.dispatch(Action::Outbox { generation: self.generation, outbox: reliable.outbox() });
+        }
+        let outcome = match settled {
             Ok(()) => confirmed(route_for(&self.live, self.settings.as_ref(), &request.destination).await),
             Err(error) => PublishOutcome::Failed(error.to_string()),
         };
         self.workbench.dispatch(Action::PublishSettled { number, outcome, lesson: request.lesson });
-        if let Some(reliable) = reliable.upgrade() {
-            self.workbench.dispatch(Action::Outbox { generation: self.generation, outbox: reliable.outbox() });
-        }
     }
 }

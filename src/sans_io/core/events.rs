@@ -107,6 +107,17 @@ pub enum ConnectionEvent {
         /// How long they were held back.
         held_for: Duration,
     },
+    /// A call's request ([`super::Core::call`]) came into the outbox, was
+    /// confirmed, failed or was taken out (timed out, withdrawn): said because
+    /// nothing else is (a publish's confirm reaches its publisher; a request's is
+    /// the call's), so that an outbox count on screen follows. At most one per
+    /// input, with the counts after it.
+    OutboxChanged {
+        /// Messages in the outbox, unsent or in flight.
+        messages: usize,
+        /// Of them, sent on the current connection and not confirmed yet.
+        in_flight: usize,
+    },
     /// Something odd that changes nothing (a receipt nobody asked for).
     Warning(Warning),
     /// No more connections: the user stopped it, or the broker refused CONNECT in

@@ -498,7 +498,8 @@ impl Core {
 
     /// The next event for the user.
     pub fn poll_event(&mut self) -> Option<ReliableEvent> {
-        self.events.pop_front()
+        // The outbox's counts last: after everything the input changed.
+        self.events.pop_front().or_else(|| self.outbox_event())
     }
 
     /// When to call [`Core::handle_timeout`] next: the earliest [`Timer`].

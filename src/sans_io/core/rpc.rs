@@ -97,6 +97,9 @@ pub(super) struct Calls {
     /// Makes generated correlation ids unlike another page's.
     prefix: Option<String>,
     unmatched: u64,
+    /// A request moved in or out of the outbox since [`ConnectionEvent::OutboxChanged`]
+    /// last said so (its confirm is swallowed: nothing else tells the page).
+    outbox_moved: bool,
 }
 
 /// Where a reply to `reply_to` goes: Web-STOMP shows an AMQP reply queue as
@@ -159,6 +162,7 @@ impl Core {
         self.calls.by_publish.insert(publish, call);
         let deadline = now.saturating_add(timeout);
         self.calls.pending.insert(call, PendingCall { correlation_id, publish, deadline, timeout, confirmed: false });
+        self.calls.outbox_moved = true;
         // The request may have gone, or failed, before it was known as a call's:
         // what was said of it already is the call's too.
         // Taken whole (not drained): a deque's `drain` costs 1 KB of wasm here alone.
@@ -177,6 +181,7 @@ impl Core {
         if let Some(pending) = self.take_call(call) {
             if self.withdraw(pending.publish) {
                 self.calls.by_publish.remove(&pending.publish);
+                self.calls.outbox_moved = true;
             }
         }
         self.sync_timers();
@@ -261,12 +266,17 @@ impl Core {
     }
 
     /// An event about a call's request is the call's: a confirm marks it, a
-    /// failure ends it; neither reaches the publishers' side. Others pass.
+    /// failure ends it; neither reaches the publishers' side (the outbox's
+    /// counts are said instead, see [`Core::outbox_event`]). Others pass.
     pub(super) fn call_publish_event(&mut self, event: ReliableEvent) -> Option<ReliableEvent> {
         match event {
-            ReliableEvent::Admitted(id) if self.calls.by_publish.contains_key(&id) => None,
+            ReliableEvent::Admitted(id) if self.calls.by_publish.contains_key(&id) => {
+                self.calls.outbox_moved = true;
+                None
+            }
             ReliableEvent::Confirmed(id) => match self.calls.by_publish.remove(&id) {
                 Some(call) => {
+                    self.calls.outbox_moved = true;
                     if let Some(pending) = self.calls.pending.get_mut(&call) {
                         pending.confirmed = true;
                     }
@@ -276,6 +286,7 @@ impl Core {
             },
             ReliableEvent::PublishFailed { publish, error } => match self.calls.by_publish.remove(&publish) {
                 Some(call) => {
+                    self.calls.outbox_moved = true;
                     self.take_call(call)?;
                     let error = match error {
                         PublishError::Stopped | PublishError::StoppedUnsent => CallError::Stopped,
@@ -322,6 +333,7 @@ impl Core {
             let Some(pending) = self.take_call(call) else { continue };
             if self.withdraw(pending.publish) || self.drop_unsent(pending.publish) {
                 self.calls.by_publish.remove(&pending.publish);
+                self.calls.outbox_moved = true;
             }
             self.emit(ReliableEvent::CallDone { call, result: Err(CallError::Timeout(pending.timeout)) });
         }
@@ -337,6 +349,16 @@ impl Core {
         self.forget_publish(id);
         self.admit_waiting();
         true
+    }
+
+    /// [`ConnectionEvent::OutboxChanged`] once a call's request moved, with the
+    /// counts once the input is over (so one for many moves); none after Stopped.
+    pub(super) fn outbox_event(&mut self) -> Option<ReliableEvent> {
+        if !std::mem::take(&mut self.calls.outbox_moved) || self.stopped_emitted {
+            return None;
+        }
+        let (messages, in_flight) = (self.outbox.len(), self.outbox.in_flight());
+        Some(ReliableEvent::Connection(ConnectionEvent::OutboxChanged { messages, in_flight }))
     }
 
     /// The earliest call deadline, for the call timer.
