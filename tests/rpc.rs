@@ -8,7 +8,7 @@ use std::time::Duration;
 use burrow::client::{ConnectOptions, SocketClose};
 use burrow::rabbit::{BasicProperties, Delivery, PendingPublish};
 use burrow::reliable::{
-    Action, CallError, CallId, ConnectionEvent, Core, LinkId, ReliableEvent, ReliableOptions, ReplyError, Warning,
+    Action, CallError, CallId, ConnectionEvent, Core, LinkId, PublishError, ReliableEvent, ReliableOptions, ReplyError, Warning,
     REPLY_TO,
 };
 
@@ -245,6 +245,35 @@ fn a_call_that_times_out_while_down_is_not_sent_afterwards() {
     hand.core.handle_timeout(hand.now);
     assert_eq!(call_done(&hand.events()), [(second, Err(CallError::Timeout(ms(500))))]);
     assert!(hand.core.outbox().is_empty(), "the second request is out of the outbox");
+}
+
+/// QA: stopped in the reconnect countdown, a call and a publish made while the
+/// connection was down said "stopped before the reply came" and "it may or may not
+/// have arrived", though neither had been sent. One sent and unconfirmed still
+/// may have arrived.
+#[test]
+fn stop_while_down_says_what_was_never_sent() {
+    let mut hand = Hand::connected();
+    let sent_first = hand.call("sent", ms(60_000));
+    assert!(hand.sent().contains("SEND"), "the first request went");
+    let link = hand.link;
+    hand.core.handle_closed(hand.now, link, SocketClose::new(1006, ""));
+    let unsent = hand.call("unsent", ms(60_000));
+    let request = PendingPublish {
+        exchange: String::new(),
+        routing_key: "q".into(),
+        body: b"while down".to_vec(),
+        properties: BasicProperties::default(),
+    };
+    let publish = hand.core.basic_publish(hand.now, request).expect("kept in the outbox");
+    hand.events();
+    hand.core.stop(hand.now);
+    let events = hand.events();
+    let done = call_done(&events);
+    assert!(done.contains(&(sent_first, Err(CallError::Stopped))), "{done:?}");
+    assert!(done.contains(&(unsent, Err(CallError::Publish(PublishError::StoppedUnsent)))), "{done:?}");
+    assert!(events.iter().any(|e| matches!(e, ReliableEvent::PublishFailed { publish: p, error: PublishError::StoppedUnsent } if *p == publish)),
+        "{events:?}");
 }
 
 #[test]

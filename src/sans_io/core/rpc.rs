@@ -39,7 +39,8 @@ pub struct CallId(pub u64);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// The request could not be published: refused before sending, refused by the
-    /// broker (a missing exchange), or the outbox is full.
+    /// broker (a missing exchange), the outbox is full, or the connection stopped
+    /// before it was sent ([`PublishError::StoppedUnsent`]).
     #[error("the request was not published: {0}")]
     Publish(#[source] PublishError),
     /// No reply came within the call's timeout.
@@ -278,7 +279,8 @@ impl Core {
                 Some(call) => {
                     self.take_call(call)?;
                     let error = match error {
-                        PublishError::Stopped | PublishError::StoppedUnsent => CallError::Stopped,
+                        PublishError::Stopped => CallError::Stopped,
+                        // Its request never went: said so, as a publish's (QA).
                         other => CallError::Publish(other),
                     };
                     Some(ReliableEvent::CallDone { call, result: Err(error) })
