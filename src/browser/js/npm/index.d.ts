@@ -513,6 +513,8 @@ export declare class Connection {
   consume(source: ExchangeSource, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
   /** The messages of `queue` for `for await`: at most `prefetch` (default 1) wait in
    * it, so a slow loop slows the broker instead of filling memory. Leaving the loop
+   * (also by an uncaught error, such as the StaleError of an `ack()` whose
+   * connection dropped while the loop held the message: catch it to go on)
    * cancels the consumer; the messages it had received and not handed out stay
    * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
    * after a cancel), then RabbitMQ delivers them again. `ack: "broker"` is a
