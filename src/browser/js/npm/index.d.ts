@@ -117,7 +117,9 @@ export interface RenewingEvent { readonly type: "renewing"; readonly expiresInMs
 /**
  * The new connection of a planned reconnect took over: consumers are subscribed
  * there, publishing moves to it once the old one's confirms are in, and the old
- * one closes then. Deliveries went on throughout.
+ * one closes once the replies to the calls it carried came too (waiting at most
+ * half the time its credentials have left, 5 s at most). Deliveries went on
+ * throughout.
  */
 export interface RenewedEvent { readonly type: "renewed"; readonly url: string; readonly server: string | null }
 /** RabbitMQ accepted a consumer's subscription (again, after a reconnect). */
