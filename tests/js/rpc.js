@@ -133,7 +133,8 @@ async function withPika() {
 async function callsAcrossTokenRenewals() {
   const queue = fresh("rpc_renewals");
   const server = connect(URL_, options);
-  await server.queueDeclare(queue);
+  // Goes with the server's consumer.
+  await server.queueDeclare(queue, { autoDelete: true });
   server.consume(queue, async (request) => {
     await pause(300);
     await server.reply(request, `re ${request.text}`);
