@@ -162,7 +162,8 @@ impl Core {
         self.calls.by_correlation.insert(correlation_id.clone(), call);
         self.calls.by_publish.insert(publish, call);
         let deadline = now.saturating_add(timeout);
-        self.calls.pending.insert(call, PendingCall { correlation_id, publish, deadline, timeout, confirmed: false, on_retiring: false });
+        let pending = PendingCall { correlation_id, publish, deadline, timeout, confirmed: false, on_retiring: false };
+        self.calls.pending.insert(call, pending);
         // The request may have gone, or failed, before it was known as a call's:
         // what was said of it already is the call's too.
         let said: Vec<ReliableEvent> = self.events.drain(..).collect();
