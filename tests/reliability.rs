@@ -355,8 +355,8 @@ fn removed_and_drained_messages_leave_the_outbox() {
     let c = outbox.push(publish("c", "1")).unwrap();
     let d = outbox.push(publish("d", "2")).unwrap();
     assert!(outbox.sent(c, ReceiptId("r-c".into())));
-    let drained: Vec<OutboxId> = outbox.drain().into_iter().map(|(id, _)| id).collect();
-    assert_eq!(drained, [c, d], "oldest first");
+    let drained: Vec<(OutboxId, bool)> = outbox.drain().into_iter().map(|(id, _, sent)| (id, sent)).collect();
+    assert_eq!(drained, [(c, true), (d, false)], "oldest first, each with whether it was ever sent");
     assert!(outbox.is_empty() && outbox.next_unsent().is_none());
     assert_eq!((outbox.bytes(), outbox.in_flight(), outbox.unsent()), (0, 0, 0));
 }

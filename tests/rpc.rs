@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use burrow::client::{ConnectOptions, SocketClose};
+use burrow::client::{ConnectOptions, Credentials, SocketClose};
 use burrow::rabbit::{BasicProperties, Delivery, PendingPublish};
 use burrow::reliable::{
-    Action, CallError, CallId, ConnectionEvent, Core, LinkId, ReliableEvent, ReliableOptions, ReplyError, Warning,
+    Action, CallError, CallId, ConnectionEvent, Core, LinkId, PublishError, ReliableEvent, ReliableOptions, ReplyError, Warning,
     REPLY_TO,
 };
 
@@ -251,6 +251,106 @@ fn a_call_that_times_out_while_down_is_not_sent_afterwards() {
     hand.core.handle_timeout(hand.now);
     assert_eq!(call_done(&hand.events()), [(second, Err(CallError::Timeout(ms(500))))]);
     assert!(hand.core.outbox().is_empty(), "the second request is out of the outbox");
+}
+
+/// QA: stopped in the reconnect countdown, a call and a publish made while the
+/// connection was down said "stopped before the reply came" and "it may or may not
+/// have arrived", though neither had been sent. One sent and unconfirmed still
+/// may have arrived.
+#[test]
+fn stop_while_down_says_what_was_never_sent() {
+    let mut hand = Hand::connected();
+    let sent_first = hand.call("sent", ms(60_000));
+    assert!(hand.sent().contains("SEND"), "the first request went");
+    let link = hand.link;
+    hand.core.handle_closed(hand.now, link, SocketClose::new(1006, ""));
+    let unsent = hand.call("unsent", ms(60_000));
+    let request = PendingPublish {
+        exchange: String::new(),
+        routing_key: "q".into(),
+        body: b"while down".to_vec(),
+        properties: BasicProperties::default(),
+    };
+    let publish = hand.core.basic_publish(hand.now, request).expect("kept in the outbox");
+    hand.events();
+    hand.core.stop(hand.now);
+    let events = hand.events();
+    let done = call_done(&events);
+    assert!(done.contains(&(sent_first, Err(CallError::Stopped))), "{done:?}");
+    assert!(done.contains(&(unsent, Err(CallError::Publish(PublishError::StoppedUnsent)))), "{done:?}");
+    assert!(events.iter().any(|e| matches!(e, ReliableEvent::PublishFailed { publish: p, error: PublishError::StoppedUnsent } if *p == publish)),
+        "{events:?}");
+}
+
+/// Every frame written since the last look, per link.
+fn written_by_link(core: &mut Core, now: Duration) -> Vec<(LinkId, String)> {
+    let mut frames = Vec::new();
+    loop {
+        let mut out = Vec::new();
+        let Some(link) = core.poll_transmit(now, &mut out) else { break };
+        frames.push((link, String::from_utf8_lossy(&out).into_owned()));
+    }
+    frames
+}
+
+/// QA: at a token renewal (make-before-break) a call whose request the old link
+/// had confirmed failed with ConnectionLostError: the old link's DISCONNECT went
+/// as soon as its confirms were in, and its reply queue with it. The old link now
+/// waits for the reply (publishing has moved), then goes.
+#[test]
+fn a_call_in_flight_at_a_token_renewal_gets_its_reply() {
+    let options = ReliableOptions { ask_credentials: true, ..ReliableOptions::default() };
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), options, 3);
+    let token = |n: u32| Credentials { expires_in: Some(Duration::from_secs(10)), ..Credentials::new("user", format!("token-{n}")) };
+    core.start(ms(0));
+    let Some(Action::Credentials { id, .. }) = core.poll_action() else { panic!("the provider first") };
+    core.handle_credentials(ms(1), id, Ok(token(1)));
+    let Some(Action::Open { link: old, .. }) = core.poll_action() else { panic!("a socket") };
+    core.handle_opened(ms(2), old);
+    written_by_link(&mut core, ms(2));
+    core.handle_bytes(ms(3), old, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let request = PendingPublish {
+        exchange: String::new(),
+        routing_key: "rpc_queue".into(),
+        body: b"30".to_vec(),
+        properties: BasicProperties::default(),
+    };
+    let call = core.call(ms(4), request, Duration::from_secs(60)).expect("the call is taken");
+    let sent = written_by_link(&mut core, ms(4));
+    let send = &sent.iter().find(|(_, frame)| frame.contains("SEND")).expect("the request").1;
+    let receipt = header(send, "receipt").expect("a receipt").to_owned();
+    let correlation = header(send, "correlation-id").expect("a correlation id").to_owned();
+    core.handle_bytes(ms(5), old, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    // The renewal: the provider again, a new socket beside the old one.
+    let mut now = ms(5);
+    let new = loop {
+        match core.poll_action() {
+            Some(Action::Credentials { id, .. }) => core.handle_credentials(now, id, Ok(token(2))),
+            Some(Action::Open { link, .. }) => break link,
+            Some(_) => {}
+            None => {
+                now = core.poll_timeout().expect("a renewal is planned");
+                core.handle_timeout(now);
+            }
+        }
+    };
+    core.handle_opened(now, new);
+    written_by_link(&mut core, now);
+    core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(events.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Renewed { .. }))), "{events:?}");
+    assert!(call_done(&events).is_empty(), "the call waits for its reply: {events:?}");
+    let frames = written_by_link(&mut core, now);
+    assert!(!frames.iter().any(|(link, frame)| *link == old && frame.contains("DISCONNECT")), "the old link stays: {frames:?}");
+    let reply = format!(
+        "MESSAGE\nsubscription:{REPLY_TO}\ndestination:/queue/amq.gen-abc\nmessage-id:T_{REPLY_TO}@@session-1@@1\ncorrelation-id:{correlation}\n\n832040\0"
+    );
+    core.handle_bytes(now, old, reply.as_bytes());
+    let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let done = call_done(&events);
+    assert!(matches!(done.as_slice(), [(c, Ok(reply))] if *c == call && reply.body == b"832040"), "{events:?}");
+    let frames = written_by_link(&mut core, now);
+    assert!(frames.iter().any(|(link, frame)| *link == old && frame.contains("DISCONNECT")), "then the old link goes: {frames:?}");
 }
 
 #[test]

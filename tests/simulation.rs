@@ -4368,7 +4368,8 @@ fn stop_during_the_reconnect_countdown_emits_stopped_at_once_and_last() {
     assert_eq!(
         events,
         vec![
-            ReliableEvent::PublishFailed { publish: waiting, error: PublishError::Stopped },
+            // Made in the countdown, never sent: said so (QA), not "may or may not have arrived".
+            ReliableEvent::PublishFailed { publish: waiting, error: PublishError::StoppedUnsent },
             ReliableEvent::Connection(ConnectionEvent::Stopped(StopReason::Requested)),
         ]
     );

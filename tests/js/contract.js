@@ -463,6 +463,48 @@ async function iteratorEmptyAfterClose() {
   await other.close();
 }
 
+/** Regression (QA): close() during the reconnect countdown rejected the
+ * publishes made while the connection was down with "it may or may not have
+ * arrived", though none had been sent; a call made then, and a call after
+ * close(), said "stopped before the reply came" as if the request had gone.
+ * Never sent is said so; everything settles at once and nothing follows
+ * `stopped`. */
+async function closeDuringTheCountdown() {
+  const connection = connect(URL_, { ...options, reconnectDelay: 4000, maxReconnectDelay: 4000, managementUrl: MANAGEMENT });
+  const queue = fresh("countdown");
+  await connection.queueDeclare(queue);
+  const sent = connection.publish(queue, "sent before the drop");
+  await within("its confirm", sent);
+  const events = [];
+  connection.on("status", (e) => events.push(e.type));
+  const lost = event(connection, "reconnecting");
+  // RabbitMQ closes the connection for a subscription to a missing queue.
+  connection.consume(fresh("no-such-queue"), () => {});
+  await lost;
+  assert(connection.reconnectIn > 1000, `in the countdown: ${connection.reconnectIn}`);
+  const failure = (promise) => promise.then(() => null, (error) => error);
+  const publishes = [1, 2, 3].map((n) => failure(connection.publish(queue, `during ${n}`)));
+  const call = failure(connection.call(queue, "a request", { timeout: 60000 }));
+  await within("close() in the countdown", connection.close(), 2000);
+  const unsent = await within("the publishes settle", Promise.all(publishes), 2000);
+  for (const error of unsent) {
+    assert(error instanceof burrow.StoppedError && /not sent/.test(error.message) && !/may or may not/.test(error.message),
+      `a publish made while the connection was down was never sent, in words: ${error}`);
+  }
+  const callError = await within("the call settles", call, 2000);
+  assert(callError instanceof burrow.StoppedError && /not sent/.test(callError.message),
+    `a call made while the connection was down: its request was never sent, in words: ${callError}`);
+  const after = await failure(connection.call(queue, "after close"));
+  assert(after instanceof burrow.StoppedError && /not sent/.test(after.message), `a call after close(): nothing sent, in words: ${after}`);
+  assert(connection.reconnectIn === null && events[events.length - 1] === "stopped", `stopped, no countdown: ${connection.reconnectIn} ${events}`);
+  const count = events.length;
+  await pause(4500);
+  assert(events.length === count, `nothing after stopped: ${events.slice(count)}`);
+  const other = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  await other.queueDelete(queue);
+  await other.close();
+}
+
 const checks = {
   beforeInit,
   unkeptSubscription,
@@ -481,6 +523,7 @@ const checks = {
   ackAfterCancel,
   closeWhileMessagesArrive,
   iteratorEmptyAfterClose,
+  closeDuringTheCountdown,
   bodies,
   properties,
   iterator,

@@ -6,7 +6,7 @@
 // 8099). tests/js_package.rs opens pubsub.html and reads #result; ?only=a,b runs
 // some checks.
 import * as burrow from "burrow-rabbitmq";
-import { URL_, MANAGEMENT, managementAuth, options, fresh, within, until, pause, assert, event, run } from "./helpers.js";
+import { URL_, MANAGEMENT, RESTARTER, managementAuth, options, fresh, within, until, pause, assert, event, run } from "./helpers.js";
 
 const { connect } = burrow;
 const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
@@ -320,6 +320,62 @@ async function browserEmitsForPikaTopicConsumer() {
   await c.close();
 }
 
+/** Live events through a broker restart (QA): a publisher sends persistent
+ * events all along; a durable subscription read by a `for await` loop that
+ * catches the StaleError of a message its lost connection held (the README's
+ * pattern) gets every confirmed event, none twice unmarked; every publish settles
+ * resolved; the transient subscription beside it says its gap. */
+async function liveEventsThroughARestart() {
+  const exchange = fresh("js-live");
+  const queue = fresh("js-live-durable");
+  const fast = { ...opts, reconnectDelay: 200, maxReconnectDelay: 1000 };
+  const publisher = connect(URL_, fast);
+  await publisher.exchangeDeclare(exchange, "topic", { durable: true });
+  const c = connect(URL_, fast);
+  const types = [];
+  c.on("status", (e) => types.push(e.type));
+  const gap = event(c, "subscription-gap", 60000);
+  const events = c.messages({ exchange, routingKey: "ev.*", queue, durable: true }, { prefetch: 10 });
+  await event(c, "consumer-ready");
+  await subscriber(c, { exchange, routingKey: "#" }, { ack: "auto" });
+  const got = new Map();
+  const loop = (async () => {
+    for await (const message of events) {
+      await pause(5);
+      const marks = got.get(message.text) ?? [];
+      marks.push(message.possiblyDuplicate || message.redelivered);
+      got.set(message.text, marks);
+      try { message.ack(); } catch (error) { if (!(error instanceof burrow.StaleError)) throw error; }
+    }
+  })();
+  const outcomes = [];
+  let publishing = true;
+  const pump = (async () => {
+    for (let n = 0; publishing; n++) {
+      outcomes.push(publisher.publish("ev.x", `event ${n}`, { exchange, persistent: true }).then(() => `event ${n}`));
+      await pause(20);
+    }
+  })();
+  await until("events flow", () => got.size >= 20, 20000);
+  const restart = await fetch(`${RESTARTER}/restart`, { method: "POST" });
+  assert(restart.ok, `the broker restarts: HTTP ${restart.status}`);
+  const said = await gap;
+  assert(said.exchange === exchange && said.routingKey === "#", `the transient subscription's gap: ${JSON.stringify(said)}`);
+  await pause(500);
+  publishing = false;
+  await pump;
+  const confirmed = await within("every publish settles, resolved", Promise.all(outcomes), 60000);
+  await until(`every confirmed event (${got.size} of ${confirmed.length})`, () => confirmed.every((body) => got.has(body)), 30000);
+  for (const [body, marks] of got) assert(marks.filter((marked) => !marked).length <= 1, `${body}: at most one unmarked copy: ${marks}`);
+  const after = types.slice(types.indexOf("reconnecting"));
+  assert(after.includes("connected") && after.includes("consumer-ready"), `reconnecting, then connected and the consumers again: ${types}`);
+  events.cancel();
+  await loop;
+  assert(await c.queueDelete(queue) === true, "queueDelete ends it");
+  assert(await publisher.exchangeDelete(exchange) === true, "exchangeDelete");
+  await Promise.all([publisher.close(), c.close()]);
+}
+
 await burrow.default();
 await run({
   fanoutTwoSubscribers,
@@ -327,6 +383,7 @@ await run({
   stompjsDestinations,
   durableSurvivesReconnect,
   transientGap,
+  liveEventsThroughARestart,
   exchangeCallsInWords,
   wrongArguments,
   pikaEmitLogReachesTwoSubscribers,

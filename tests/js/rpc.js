@@ -4,7 +4,7 @@
 // tests/js_package.rs bundles this with esbuild and reads #result.
 import init, { connect, TimeoutError, ConnectionLostError, NoReplyToError, BurrowError } from "burrow-rabbitmq";
 import wasm from "burrow-rabbitmq/burrow_bg.wasm";
-import { URL_, options, log, fresh, within, until, collect, assert, run, event } from "./helpers.js";
+import { URL_, options, log, fresh, within, until, collect, assert, run, event, pause } from "./helpers.js";
 
 const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
 
@@ -125,5 +125,38 @@ async function withPika() {
   log("rpc with pika: the browser calls pika's rpc_server (832040); pika's rpc_client calls the browser (832040)");
 }
 
+/** Regression (QA): at each token renewal (credentials with `expiresAt`, make-
+ * before-break) the call in flight failed with ConnectionLostError, "the
+ * connection dropped", though nothing had dropped: the old connection closed, and
+ * its reply queue with it, as soon as its confirms were in. It now stays for the
+ * replies while publishing moves to the new one. */
+async function callsAcrossTokenRenewals() {
+  const queue = fresh("rpc_renewals");
+  const server = connect(URL_, options);
+  // Goes with the server's consumer.
+  await server.queueDeclare(queue, { autoDelete: true });
+  server.consume(queue, async (request) => {
+    await pause(300);
+    await server.reply(request, `re ${request.text}`);
+    request.ack();
+  }, { prefetch: 50 });
+  await event(server, "consumer-ready");
+  const credentials = async () => ({ ...options, expiresAt: Date.now() + 4000 });
+  const client = connect(URL_, { credentials });
+  const renewed = [];
+  client.on("renewed", (e) => renewed.push(e));
+  const outcomes = [];
+  const started = performance.now();
+  while (renewed.length < 3 && performance.now() - started < 20000) {
+    const n = outcomes.length;
+    outcomes.push(await client.call(queue, String(n), { timeout: 10000 }).then((reply) => reply.text === `re ${n}` || reply.text, (error) => `${error.name}: ${error.message}`));
+  }
+  assert(renewed.length >= 3, `three renewals: ${renewed.length}`);
+  const failed = outcomes.filter((outcome) => outcome !== true);
+  assert(failed.length === 0, `${failed.length} of ${outcomes.length} calls failed across the renewals: ${failed.slice(0, 2)}`);
+  await Promise.all([server.close(), client.close()]);
+  log(`rpc: ${outcomes.length} calls across ${renewed.length} token renewals, each answered`);
+}
+
 await init(wasm);
-await run({ callAndReply, timeoutAndUnmatched, connectionLost, withPika });
+await run({ callAndReply, timeoutAndUnmatched, connectionLost, callsAcrossTokenRenewals, withPika });

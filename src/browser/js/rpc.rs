@@ -15,7 +15,7 @@ use super::errors::{call_error, publish_error, reply_error, stopped_because};
 use super::publish::read_properties;
 use super::{entry, millis, stop_reason};
 use crate::rabbit::BasicProperties;
-use crate::reliable::{CallError, ReplyError};
+use crate::reliable::{CallError, PublishError, ReplyError};
 
 /// `call(routingKey, body, options)`: publishes with `reply-to` and a
 /// `correlation-id`; `resolve` gets the reply `Message`, `reject` a
@@ -32,7 +32,8 @@ pub fn raw_call(
     reject: Function,
 ) {
     let Some(entry) = entry(id) else {
-        let _ = reject.call1(&JsValue::UNDEFINED, &call_error(CallError::Stopped));
+        // Closed: nothing is sent, and the error says so (QA).
+        let _ = reject.call1(&JsValue::UNDEFINED, &call_error(CallError::Publish(PublishError::StoppedUnsent)));
         return;
     };
     let (exchange, properties) = properties.as_ref().map_or_else(|| (String::new(), BasicProperties::default()), read_properties);
@@ -66,7 +67,7 @@ pub fn raw_reply(
     reject: Function,
 ) {
     let Some(entry) = entry(id) else {
-        let _ = reject.call1(&JsValue::UNDEFINED, &reply_error(ReplyError::Publish(crate::reliable::PublishError::Stopped)));
+        let _ = reject.call1(&JsValue::UNDEFINED, &reply_error(ReplyError::Publish(PublishError::StoppedUnsent)));
         return;
     };
     let (_, properties) = properties.as_ref().map_or_else(|| (String::new(), BasicProperties::default()), read_properties);

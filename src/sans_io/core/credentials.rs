@@ -59,6 +59,13 @@ pub(super) enum Renewal {
         /// When DISCONNECT goes whatever is still in flight (it goes again, marked).
         until: Duration,
     },
+    /// A renewal's retiring link whose confirms are in: publishing moved to the
+    /// new link, and this one stays open for the replies to calls whose request it
+    /// carried (its reply queue goes with it), until then at most.
+    AwaitingReplies {
+        /// When DISCONNECT goes whatever reply is still awaited (those calls fail).
+        until: Duration,
+    },
     /// DISCONNECT sent: its receipt (or the close) ends the link.
     Disconnecting,
 }
@@ -273,7 +280,7 @@ impl Core {
         let current = self.current.as_ref().filter(|c| c.connected && self.life == Life::Running)?;
         match current.planned {
             Some(Renewal::Draining { until }) => Some(until),
-            None | Some(Renewal::Disconnecting) => None,
+            None | Some(Renewal::Disconnecting | Renewal::AwaitingReplies { .. }) => None,
         }
     }
 

@@ -54,8 +54,9 @@ impl Core {
 
     /// Stops: DISCONNECT if connected, close any socket, schedule nothing more.
     /// Deliveries that arrive before the broker closes are still reported; then
-    /// every unconfirmed publish fails with [`PublishError::Stopped`] and
-    /// [`ConnectionEvent::Stopped`] comes, last.
+    /// every unconfirmed publish fails with [`PublishError::Stopped`] (one never
+    /// sent with [`PublishError::StoppedUnsent`]) and [`ConnectionEvent::Stopped`]
+    /// comes, last.
     pub fn stop(&mut self, now: Duration) {
         if let Some(reason) = self.stop_after_lookups.take() {
             // Stopped already, waiting for look-ups: the user does not wait for them.
@@ -315,8 +316,10 @@ impl Core {
         }
         self.stop_side();
         self.stop_renewal();
-        for (publish, _) in self.outbox.drain() {
-            self.emit(ReliableEvent::PublishFailed { publish, error: PublishError::Stopped });
+        for (publish, _, ever_sent) in self.outbox.drain() {
+            // QA: one made while the connection was down said "it may or may not have arrived".
+            let error = if ever_sent { PublishError::Stopped } else { PublishError::StoppedUnsent };
+            self.emit(ReliableEvent::PublishFailed { publish, error });
         }
         self.fail_waiting();
         self.calls_stopped();

@@ -95,7 +95,7 @@ impl Renewals {
         });
         let retiring = self.retiring.as_ref().and_then(|r| {
             let until = match r.planned {
-                Some(Renewal::Draining { until }) => Some(until),
+                Some(Renewal::Draining { until } | Renewal::AwaitingReplies { until }) => Some(until),
                 _ => None,
             };
             r.link.poll_timeout().into_iter().chain(until).min()
@@ -363,6 +363,7 @@ impl Core {
             return;
         };
         old.planned = Some(Renewal::Draining { until });
+        self.calls_to_retiring();
         let (old_id, link, url) = (old.id, new.id, new.url.clone());
         let info = new.link.session().info().cloned().unwrap_or_default();
         let mut ready = Vec::new();
@@ -392,15 +393,26 @@ impl Core {
         self.continue_retiring(now);
     }
 
-    /// The retiring link's confirms are all in (or its wait is over): DISCONNECT,
-    /// and publishing moves to the current link (once the old one closed if
-    /// some are unconfirmed still).
+    /// The retiring link's confirms are all in (or its wait is over): publishing
+    /// moves to the current link (once the old one closed if some are unconfirmed
+    /// still), and DISCONNECT goes once the replies to the calls whose request it
+    /// carried came (or the same wait is over).
     pub(super) fn continue_retiring(&mut self, now: Duration) {
-        let until = match self.renewal.retiring.as_ref().and_then(|r| r.planned) {
-            Some(Renewal::Draining { until }) => until,
+        let (until, awaiting) = match self.renewal.retiring.as_ref().and_then(|r| r.planned) {
+            Some(Renewal::Draining { until }) => (until, false),
+            Some(Renewal::AwaitingReplies { until }) => (until, true),
             _ => return,
         };
-        if self.outbox.in_flight() > 0 && until > now {
+        if !awaiting && self.outbox.in_flight() > 0 && until > now {
+            return;
+        }
+        if self.calls_on_retiring() && until > now {
+            if !awaiting {
+                if let Some(old) = self.renewal.retiring.as_mut() {
+                    old.planned = Some(Renewal::AwaitingReplies { until });
+                }
+                self.flush(now);
+            }
             return;
         }
         let Some(old) = self.renewal.retiring.as_ref().map(|r| r.id) else { return };
@@ -411,9 +423,10 @@ impl Core {
         // only once the old one closed. Sent at once, a copy could reach the queue
         // ahead of its unmarked original still on its way over the old socket, and
         // the reader would take the marked copy first (simulation seeds 3625, 8472).
-        self.renewal.retiring_in_flight = self.outbox.in_flight() > 0;
-        // Replies to calls on the old link are lost with it.
-        self.calls_link_lost(&CloseReason::Disconnected);
+        // Awaiting replies, publishing had moved: what is in flight is the new link's.
+        self.renewal.retiring_in_flight = !awaiting && self.outbox.in_flight() > 0;
+        // Replies to calls on the old link still awaited are lost with it.
+        self.calls_retiring_lost(&CloseReason::Disconnected);
         if failed {
             self.retiring_ended(now, CloseReason::Disconnected);
         }
@@ -474,6 +487,7 @@ impl Core {
     fn old_confirms_count(&self, old: &Current) -> bool {
         match old.planned {
             Some(Renewal::Draining { .. }) => true,
+            Some(Renewal::AwaitingReplies { .. }) => false,
             Some(Renewal::Disconnecting) => self.renewal.retiring_in_flight,
             None => false,
         }
@@ -491,9 +505,9 @@ impl Core {
             self.outbox.connection_lost();
             self.confirm_watch.reset();
         }
-        if draining {
+        if draining || matches!(old.planned, Some(Renewal::AwaitingReplies { .. })) {
             // Closed before its DISCONNECT (the broker's expiry close).
-            self.calls_link_lost(&reason);
+            self.calls_retiring_lost(&reason);
         }
         self.settle_retiring(&mut old, Some(&reason));
         // Transient exchange subscriptions move now (see `waits_for_old`).

@@ -39,7 +39,8 @@ pub struct CallId(pub u64);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// The request could not be published: refused before sending, refused by the
-    /// broker (a missing exchange), or the outbox is full.
+    /// broker (a missing exchange), the outbox is full, or the connection stopped
+    /// before it was sent ([`PublishError::StoppedUnsent`]).
     #[error("the request was not published: {0}")]
     Publish(#[source] PublishError),
     /// No reply came within the call's timeout.
@@ -81,6 +82,9 @@ struct PendingCall {
     timeout: Duration,
     /// The broker confirmed the request: a lost connection now loses the reply.
     confirmed: bool,
+    /// Its request went on the link a renewal retires: its reply comes to that
+    /// link's reply queue, so that link waits for it (see [`Core::calls_to_retiring`]).
+    on_retiring: bool,
 }
 
 /// The calls of a core.
@@ -161,7 +165,8 @@ impl Core {
         self.calls.by_correlation.insert(correlation_id.clone(), call);
         self.calls.by_publish.insert(publish, call);
         let deadline = now.saturating_add(timeout);
-        self.calls.pending.insert(call, PendingCall { correlation_id, publish, deadline, timeout, confirmed: false });
+        let pending = PendingCall { correlation_id, publish, deadline, timeout, confirmed: false, on_retiring: false };
+        self.calls.pending.insert(call, pending);
         self.calls.outbox_moved = true;
         // The request may have gone, or failed, before it was known as a call's:
         // what was said of it already is the call's too.
@@ -289,7 +294,8 @@ impl Core {
                     self.calls.outbox_moved = true;
                     self.take_call(call)?;
                     let error = match error {
-                        PublishError::Stopped | PublishError::StoppedUnsent => CallError::Stopped,
+                        PublishError::Stopped => CallError::Stopped,
+                        // Its request never went: said so, as a publish's (QA).
                         other => CallError::Publish(other),
                     };
                     Some(ReliableEvent::CallDone { call, result: Err(error) })
@@ -300,10 +306,49 @@ impl Core {
         }
     }
 
-    /// The connection dropped: calls whose request the broker had lose their reply.
+    /// The connection dropped: calls whose request the broker had lose their reply
+    /// (but those awaiting it on a renewal's retiring link, which is still open).
     pub(super) fn calls_link_lost(&mut self, reason: &CloseReason) {
-        let lost: Vec<CallId> =
-            self.calls.pending.iter().filter(|(_, pending)| pending.confirmed).map(|(call, _)| *call).collect();
+        self.calls_lost(reason, false);
+    }
+
+    /// A renewal's switch: the calls whose request went on the old link (confirmed,
+    /// or on the wire awaiting its confirm there) await their reply on it as it
+    /// retires. QA: the old link's DISCONNECT took the reply queue, and every call
+    /// in flight at a token renewal failed with ConnectionLostError.
+    pub(super) fn calls_to_retiring(&mut self) {
+        let outbox = &self.outbox;
+        for pending in self.calls.pending.values_mut() {
+            let on_the_wire = outbox.get(pending.publish).is_some() && !outbox.is_unsent(pending.publish);
+            pending.on_retiring = pending.confirmed || on_the_wire;
+        }
+    }
+
+    /// Whether a call still awaits its reply on a renewal's retiring link.
+    pub(super) fn calls_on_retiring(&self) -> bool {
+        self.calls.pending.values().any(|pending| pending.on_retiring)
+    }
+
+    /// A renewal's retiring link goes: the calls whose request it confirmed lose
+    /// their reply; those whose request it had not confirmed go again on the
+    /// current link (their request is resent), awaiting the reply there.
+    pub(super) fn calls_retiring_lost(&mut self, reason: &CloseReason) {
+        self.calls_lost(reason, true);
+        for pending in self.calls.pending.values_mut() {
+            pending.on_retiring = false;
+        }
+    }
+
+    /// Ends the confirmed calls awaiting their reply on the retiring link
+    /// (`retiring`) or on the current one: the link that would bring it is gone.
+    fn calls_lost(&mut self, reason: &CloseReason, retiring: bool) {
+        let lost: Vec<CallId> = self
+            .calls
+            .pending
+            .iter()
+            .filter(|(_, pending)| pending.confirmed && pending.on_retiring == retiring)
+            .map(|(call, _)| *call)
+            .collect();
         for call in lost {
             self.take_call(call);
             let error = if self.life == Life::Running {
@@ -337,6 +382,8 @@ impl Core {
             }
             self.emit(ReliableEvent::CallDone { call, result: Err(CallError::Timeout(pending.timeout)) });
         }
+        // A retiring link that waited only for those replies goes now.
+        self.continue_retiring(now);
     }
 
     /// A timed-out call's request that waits in the outbox, not on the wire: taken

@@ -278,13 +278,15 @@ impl Outbox {
         }
     }
 
-    /// Removes every message, oldest first (the connection stopped for good).
-    pub fn drain(&mut self) -> Vec<(OutboxId, CheckedPublish)> {
+    /// Removes every message, oldest first (the connection stopped for good), each
+    /// with whether it was ever sent: one never sent is not at the broker, one
+    /// sent and unconfirmed may or may not be.
+    pub fn drain(&mut self) -> Vec<(OutboxId, CheckedPublish, bool)> {
         self.receipts.clear();
         self.unsent.clear();
         self.bytes = 0;
         self.in_flight_bytes = 0;
-        std::mem::take(&mut self.entries).into_iter().map(|(id, entry)| (id, entry.publish)).collect()
+        std::mem::take(&mut self.entries).into_iter().map(|(id, entry)| (id, entry.publish, entry.sends > 0)).collect()
     }
 
     /// Message `id`, if it is waiting.

@@ -117,7 +117,9 @@ export interface RenewingEvent { readonly type: "renewing"; readonly expiresInMs
 /**
  * The new connection of a planned reconnect took over: consumers are subscribed
  * there, publishing moves to it once the old one's confirms are in, and the old
- * one closes then. Deliveries went on throughout.
+ * one closes once the replies to the calls it carried came too (waiting at most
+ * half the time its credentials have left, 5 s at most). Deliveries went on
+ * throughout.
  */
 export interface RenewedEvent { readonly type: "renewed"; readonly url: string; readonly server: string | null }
 /** RabbitMQ accepted a consumer's subscription (again, after a reconnect). */
@@ -513,6 +515,8 @@ export declare class Connection {
   consume(source: ExchangeSource, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
   /** The messages of `queue` for `for await`: at most `prefetch` (default 1) wait in
    * it, so a slow loop slows the broker instead of filling memory. Leaving the loop
+   * (also by an uncaught error, such as the StaleError of an `ack()` whose
+   * connection dropped while the loop held the message: catch it to go on)
    * cancels the consumer; the messages it had received and not handed out stay
    * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
    * after a cancel), then RabbitMQ delivers them again. `ack: "broker"` is a
