@@ -43,8 +43,9 @@
 //! table of named deadlines), `alarm` (when a driver re-arms its timer), `pacer`
 //! (write batching), `publish` (waiting line, outbox and window), `consumers`
 //! (subscribing, cancelling), `deliveries` (bounded buffers, auto acks, giving
-//! back), `acks`, `stream` (a stream consumer's place), `declare` and `side` (a
-//! second declare over a side connection), `blame` (which request the broker
+//! back), `acks`, `stream` (a stream consumer's place), `declare` (and
+//! declaring again on later connections) and `side` (a second declare over a side
+//! connection), `blame` (which request the broker
 //! refused) and `lookup` (explaining it), `link` (connections, reconnect and
 //! failover, stop), `rpc` (calls, their replies by correlation id, replying),
 //! `credentials` (credentials per connection, planned reconnects before they
