@@ -115,17 +115,23 @@ impl Core {
     /// API, not this connection): it is no longer declared again at the next
     /// connection, where it would come back.
     pub fn forget_queue(&mut self, queue: &str) {
-        self.declared_queues.remove(queue);
+        self.declared_queues.retain(|(name, _)| name != queue);
     }
 
     /// The user's declare `request` of `declared` succeeded: the queue is declared
     /// again on later connections (see [`Core::send_redeclares`]).
     pub(super) fn declare_succeeded(&mut self, request: DeclareId, declared: Option<(String, QueueOptions)>) {
         // A declare again may answer after the user forgot its queue.
-        if let Some((queue, options)) = declared.filter(|_| !self.redeclaring.contains_key(&request)) {
-            self.declared_queues.insert(queue, options);
+        if let Some((queue, options)) = declared.filter(|_| self.redeclared(request).is_none()) {
+            self.forget_queue(&queue);
+            self.declared_queues.push((queue, options));
         }
         self.emit(ReliableEvent::Declared { request, result: Ok(()) });
+    }
+
+    /// The queue of `request`, if it is a declare again.
+    pub(super) fn redeclared(&self, request: DeclareId) -> Option<&String> {
+        self.redeclaring.iter().find(|(id, _)| *id == request).map(|(_, queue)| queue)
     }
 
     /// At CONNECTED (not the first, which has none; not a renewal's new link, made
@@ -143,7 +149,7 @@ impl Core {
             .collect();
         for (queue, options) in again {
             let id = self.next_declare_id();
-            self.redeclaring.insert(id, queue.clone());
+            self.redeclaring.push((id, queue.clone()));
             if let Err(refused) = self.send_declare(now, id, &queue, &options) {
                 self.emit(ReliableEvent::Declared { request: id, result: Err(DeclareError::Invalid(refused)) });
             }
@@ -158,7 +164,8 @@ impl Core {
     /// goes again at the next connection.
     pub(super) fn redeclare_event(&mut self, event: ReliableEvent) -> Option<ReliableEvent> {
         let ReliableEvent::Declared { request, result } = &event else { return Some(event) };
-        let Some(queue) = self.redeclaring.remove(request) else { return Some(event) };
+        let Some(at) = self.redeclaring.iter().position(|(id, _)| id == request) else { return Some(event) };
+        let (_, queue) = self.redeclaring.swap_remove(at);
         let error = match result {
             Ok(()) | Err(DeclareError::Stopped) => return None,
             Err(DeclareError::Closed(reason))
@@ -168,7 +175,7 @@ impl Core {
             }
             Err(error) => error.to_string(),
         };
-        self.declared_queues.remove(&queue);
+        self.forget_queue(&queue);
         Some(ReliableEvent::Connection(ConnectionEvent::Warning(Warning::NotDeclaredAgain { queue, reason: error })))
     }
 }

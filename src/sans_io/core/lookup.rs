@@ -97,8 +97,8 @@ impl Core {
     ) {
         // A declare again the close cut without words is not sent again, whatever
         // the facts say when they come: the next connection is made meanwhile.
-        if let Some(queue) = self.redeclaring.get(&request) {
-            self.declared_queues.remove(queue.as_str());
+        if let Some(queue) = self.redeclared(request).cloned() {
+            self.forget_queue(&queue);
         }
         let Some((queue, options)) = self.declares.remove(&request) else {
             self.emit(ReliableEvent::Declared { request, result: Err(fallback) });

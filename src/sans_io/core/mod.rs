@@ -283,9 +283,10 @@ pub struct Core {
     held_declares: Vec<(DeclareId, String, QueueOptions)>,
     /// Queues this connection declared, as last declared: declared again on every
     /// later connection (a broker restart deletes a non-durable one; see `declare`).
-    declared_queues: Map<String, QueueOptions>,
-    /// The core's own declares again awaiting their answer: their queue.
-    redeclaring: Map<DeclareId, String>,
+    /// A `Vec`, as `redeclaring`: a few entries, and less code than a `Map`'s.
+    declared_queues: Vec<(String, QueueOptions)>,
+    /// The core's own declares again awaiting their answer, with their queue.
+    redeclaring: Vec<(DeclareId, String)>,
     next_declare: u64,
     /// Refusals waiting for the management API's facts to be explained.
     lookups: Map<LookUpId, Explain>,
@@ -347,8 +348,8 @@ impl Core {
             next_consumer: 0,
             declares: Map::new(),
             held_declares: Vec::new(),
-            declared_queues: Map::new(),
-            redeclaring: Map::new(),
+            declared_queues: Vec::new(),
+            redeclaring: Vec::new(),
             next_declare: 0,
             lookups: Map::new(),
             exchange_lookups: Map::new(),
