@@ -493,3 +493,27 @@ fn a_queue_forgotten_is_not_declared_again() {
     let (_, sent, _) = reconnect(&mut core, first, ms(10), 1006, "");
     assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
 }
+
+/// A queue the user declares again while the connection is down (held) is the
+/// user's to declare on the next connection, as they asked: not also declared
+/// again by the core as it was.
+#[test]
+fn a_queue_declared_again_by_the_user_while_down_is_declared_once_as_asked() {
+    use burrow::rabbit::QueueOptions;
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    core.handle_closed(ms(10), first, SocketClose::new(1006, ""));
+    let held = core.queue_declare_or_hold(ms(11), "rpc_queue", &QueueOptions::durable()).expect("held");
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    let second = connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert_eq!(sent.matches("destination:/queue/rpc_queue").count(), 1, "declared once: {sent}");
+    assert!(frames_from(&sent, "destination:/queue/rpc_queue")[0].contains("durable:true"), "as asked: {sent}");
+    let receipt = declare_receipt(&sent, "rpc_queue");
+    core.handle_bytes(retry, second, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let answered = std::iter::from_fn(|| core.poll_event()).any(|e| e == ReliableEvent::Declared { request: held, result: Ok(()) });
+    assert!(answered, "the user's declare is answered");
+    let remembered: Vec<(String, bool)> = core.declared_queues().map(|(q, o)| (q.to_owned(), o.durable)).collect();
+    assert_eq!(remembered, [("rpc_queue".to_owned(), true)], "remembered as last declared");
+}
