@@ -483,6 +483,21 @@ fn a_queue_declared_again_unanswered_when_the_connection_dies_is_not_declared_ag
     assert!(warned, "said once, naming the queue: {after:?}");
 }
 
+/// A declare again cut short by the network (a 1006 close right after the
+/// reconnect, as while a broker restarts) is sent again on the next connection:
+/// only a close the broker made without words may be its refusal.
+#[test]
+fn a_queue_declared_again_cut_by_the_network_is_declared_again_next_time() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
+    let (_, sent, _) = reconnect(&mut core, second, now + ms(5), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again after the drop: {sent}");
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(_)))), "{after:?}");
+}
+
 /// A queue the user deleted through this connection (`queue_delete`, through the
 /// management API) is forgotten: declared again, it would come back.
 #[test]

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::client::CloseReason;
+use crate::client::{CloseReason, Fault};
 use crate::rabbit::{QueueOptions, RabbitError};
 
 use super::{ConnectionEvent, Core, DeclareError, DeclareId, Life, Pending, ReliableEvent, Warning};
@@ -159,17 +159,21 @@ impl Core {
     /// A declare again is the core's own: its answer reaches nobody. A refusal, or
     /// no answer before a close without the broker's words (RabbitMQ 3.10.8's on
     /// some refusals), is said once as a warning, and the queue is not declared
-    /// again (no reconnect loop over it); a close the broker explained (a node
-    /// shutting down, another request refused) or a stop only cut it short: it
-    /// goes again at the next connection.
+    /// again (no reconnect loop over it); a network drop, a timeout, a close the
+    /// broker explained (a node shutting down, another request refused) or a stop
+    /// only cut it short: it goes again at the next connection.
     pub(super) fn redeclare_event(&mut self, event: ReliableEvent) -> Option<ReliableEvent> {
         let ReliableEvent::Declared { request, result } = &event else { return Some(event) };
         let Some(at) = self.redeclaring.iter().position(|(id, _)| id == request) else { return Some(event) };
         let (_, queue) = self.redeclaring.swap_remove(at);
         let error = match result {
             Ok(()) | Err(DeclareError::Stopped) => return None,
+            // Only the broker's close without words may be its refusal: a network
+            // drop, a timeout or an explained close cut it short, and it goes again.
             Err(DeclareError::Closed(reason))
-                if reason.server_error().is_some() || matches!(reason, CloseReason::Disconnected) =>
+                if reason.fault() != Fault::Broker
+                    || reason.server_error().is_some()
+                    || matches!(reason, CloseReason::Disconnected) =>
             {
                 return None
             }
