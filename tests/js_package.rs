@@ -8,6 +8,9 @@
 //! - the tutorial's four flows (`tests/js/flows.js`) as an app would ship them:
 //!   the tarball installed with npm, bundled with esbuild, run in the browser
 //!   (flow 4 restarts the broker through `tests/support/broker_restarter.py`);
+//! - RPC (`tests/js/rpc.js`, bundled with esbuild): calls, replies, timeouts,
+//!   token renewals, pika's tutorial programs, and tutorial 6's server across a
+//!   broker restart (its non-durable queue declared again);
 //! - publish/subscribe, routing and topics (`tests/js/pubsub.html`): exchange
 //!   subscriptions across a reconnect, exchanges and bindings with their
 //!   refusals, pika's tutorial programs on the other side;
@@ -240,7 +243,7 @@ fn publish_subscribe_routing_and_topics_from_javascript() {
 }
 
 #[test]
-#[ignore = "needs ./burrow package, the broker and tests/support/pika_helper.py; run by ./burrow test"]
+#[ignore = "needs ./burrow package, the broker, tests/support/pika_helper.py and broker_restarter.py; run by ./burrow test"]
 fn the_rpc_flows_bundled_with_esbuild() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let app = app_with_package("rpc");
@@ -257,7 +260,7 @@ fn the_rpc_flows_bundled_with_esbuild() {
     );
     std::fs::copy(root().join("tests/js/rpc.html"), dist.join("rpc.html")).expect("the page");
     // 8102: a test page port the broker's and pika_helper.py's CORS allow.
-    let (verdict, log) = open_page(&dist, 8102, 9522, &with_only("rpc.html"), Duration::from_secs(120));
+    let (verdict, log) = open_page(&dist, 8102, 9522, &with_only("rpc.html"), Duration::from_secs(240));
     println!("{log}");
     assert!(verdict.starts_with(r#"{"ok":true"#), "the RPC flows failed: {verdict}\n{log}");
 }

@@ -346,3 +346,189 @@ fn a_suspect_subscription_waits_behind_the_others_after_a_reconnect() {
     let after = written(&mut core, retry);
     assert!(after.contains("destination:/amq/queue/suspect"), "then the suspect goes alone: {after}");
 }
+
+/// The frame of `text` (frames end in NUL) that holds `line`, and the ones after it.
+fn frames_from<'a>(text: &'a str, line: &str) -> Vec<&'a str> {
+    let frames: Vec<&str> = text.split('\0').map(str::trim_start).collect();
+    let first = frames.iter().position(|frame| frame.lines().any(|l| l == line));
+    first.map(|at| frames[at..].to_vec()).unwrap_or_default()
+}
+
+/// The receipt of the declare of `queue` in `text`: the fence SEND after its
+/// `SEND /queue/<queue>` carries it.
+fn declare_receipt(text: &str, queue: &str) -> String {
+    let frames = frames_from(text, &format!("destination:/queue/{queue}"));
+    let receipt = frames.iter().find_map(|frame| frame.lines().find_map(|l| l.strip_prefix("receipt:")));
+    receipt.expect("the declare's receipt").to_owned()
+}
+
+/// RabbitMQ's tutorial 6 server on a core: `queue_declare("rpc_queue")` (not
+/// durable) answered, then a consumer on it, subscribed. Returns the link.
+fn tutorial_6_server(core: &mut Core) -> (LinkId, ConsumerKey) {
+    use burrow::rabbit::QueueOptions;
+    core.start(ms(0));
+    let link = connect(core, ms(1));
+    let declare = core.queue_declare(ms(2), "rpc_queue", &QueueOptions::default()).expect("declare");
+    let receipt = declare_receipt(&written(core, ms(2)), "rpc_queue");
+    core.handle_bytes(ms(3), link, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let declared = std::iter::from_fn(|| core.poll_event()).any(|e| e == ReliableEvent::Declared { request: declare, result: Ok(()) });
+    assert!(declared, "the user's declare is answered");
+    let key = core.basic_consume(ms(4), ConsumeFrom::Queue("rpc_queue".into()), ConsumeOptions::default()).expect("consume");
+    let headers = subscribe_frame(&written(core, ms(4)));
+    core.handle_bytes(ms(5), link, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    (link, key)
+}
+
+/// The connection closes (`code`, `reason`); the core reconnects at its retry.
+/// Returns the new link, what it wrote, and when.
+fn reconnect(core: &mut Core, link: LinkId, now: Duration, code: u16, reason: &str) -> (LinkId, String, Duration) {
+    core.handle_closed(now, link, SocketClose::new(code, reason));
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    let next = connect(core, retry);
+    (next, written(core, retry), retry)
+}
+
+/// QA: tutorial 6's server declared its non-durable queue once; a broker restart
+/// deleted it, and the consumer's SUBSCRIBE to `/amq/queue/rpc_queue` (which does
+/// not declare) failed NOT_FOUND after two reconnects: the server never served
+/// again. The core declares again, on every later connection, each queue this
+/// connection declared, before the consumers' SUBSCRIBEs, as its own: no
+/// `Declared` for anyone.
+#[test]
+fn a_queue_declared_is_declared_again_before_its_consumer_after_a_reconnect() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, key) = tutorial_6_server(&mut core);
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    let order = frames_from(&sent, "destination:/queue/rpc_queue");
+    assert!(order.iter().any(|frame| frame.starts_with("SUBSCRIBE\n")), "declared again, then subscribed: {sent}");
+    assert!(order.iter().any(|frame| frame.lines().any(|l| l == "durable:false")), "as declared: {sent}");
+    let receipt = declare_receipt(&sent, "rpc_queue");
+    core.handle_bytes(now, second, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let headers = subscribe_frame(&sent);
+    core.handle_bytes(now, second, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(_)))), "{after:?}");
+    assert!(after.contains(&ReliableEvent::Connection(ConnectionEvent::ConsumerReady(key))), "{after:?}");
+    // And again on the connection after.
+    let (_, sent, _) = reconnect(&mut core, second, now + ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared on every later connection: {sent}");
+}
+
+/// A declare again that RabbitMQ refuses (someone declared the queue otherwise
+/// meanwhile) is said once, as a warning in RabbitMQ's words naming the queue,
+/// and the queue is not declared again.
+#[test]
+fn a_queue_refused_when_declared_again_is_a_warning_and_not_declared_again() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let detail = "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'rpc_queue' in vhost '/': received 'false' but current is 'true'";
+    core.handle_bytes(now, second, format!("ERROR\nmessage:precondition_failed\n\n{detail}\0").as_bytes());
+    core.handle_closed(now, second, SocketClose::new(1000, ""));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
+    let warnings: Vec<String> = after
+        .iter()
+        .filter_map(|e| match e {
+            ReliableEvent::Connection(ConnectionEvent::Warning(words)) => Some(words.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(&warnings[..], [words] if words.contains("'rpc_queue'") && words.contains("inequivalent arg 'durable'")),
+        "one warning naming the queue, in RabbitMQ's words: {warnings:?}"
+    );
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
+    assert!(sent.contains("destination:/amq/queue/rpc_queue"), "its consumer subscribes still: {sent}");
+}
+
+/// A declare again left unanswered when Web-STOMP closes without words (3.10.8
+/// does on some refusals) is not sent again: no reconnect loop over it.
+#[test]
+fn a_queue_declared_again_unanswered_when_the_connection_dies_is_not_declared_again() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
+    // The management API is asked, as for any declare cut without words; the
+    // next connection does not wait for its answer.
+    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) => Some(question),
+        _ => None,
+    });
+    let look_up = look_up.expect("the queue is looked up");
+    assert_eq!(look_up.queue, "rpc_queue");
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
+    core.handle_queue_facts(retry, look_up.id, Ok(None));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
+    let warned = after.iter().any(|e| {
+        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("queue 'rpc_queue'"))
+    });
+    assert!(warned, "said once, naming the queue: {after:?}");
+}
+
+/// A declare again cut short by the network (a 1006 close right after the
+/// reconnect, as while a broker restarts) is sent again on the next connection:
+/// only a close the broker made without words may be its refusal.
+#[test]
+fn a_queue_declared_again_cut_by_the_network_is_declared_again_next_time() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
+    let (_, sent, _) = reconnect(&mut core, second, now + ms(5), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again after the drop: {sent}");
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(_)))), "{after:?}");
+}
+
+/// A queue the user deleted through this connection (`queue_delete`, through the
+/// management API) is forgotten: declared again, it would come back.
+#[test]
+fn a_queue_forgotten_is_not_declared_again() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    core.forget_queue("rpc_queue");
+    let (_, sent, _) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
+}
+
+/// A queue the user declares again while the connection is down (held) is the
+/// user's to declare on the next connection, as they asked: not also declared
+/// again by the core as it was.
+#[test]
+fn a_queue_declared_again_by_the_user_while_down_is_declared_once_as_asked() {
+    use burrow::rabbit::QueueOptions;
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    core.handle_closed(ms(10), first, SocketClose::new(1006, ""));
+    let held = core.queue_declare_or_hold(ms(11), "rpc_queue", &QueueOptions::durable()).expect("held");
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    let second = connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert_eq!(sent.matches("destination:/queue/rpc_queue").count(), 1, "declared once: {sent}");
+    assert!(frames_from(&sent, "destination:/queue/rpc_queue")[0].contains("durable:true"), "as asked: {sent}");
+    let receipt = declare_receipt(&sent, "rpc_queue");
+    core.handle_bytes(retry, second, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let answered = std::iter::from_fn(|| core.poll_event()).any(|e| e == ReliableEvent::Declared { request: held, result: Ok(()) });
+    assert!(answered, "the user's declare is answered");
+    let remembered: Vec<(String, bool)> = core.declared_queues().map(|(q, o)| (q.to_owned(), o.durable)).collect();
+    assert_eq!(remembered, [("rpc_queue".to_owned(), true)], "remembered as last declared");
+}

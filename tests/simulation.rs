@@ -1439,6 +1439,7 @@ stats!(
     ignored_closes,
     quiet_checks,
     warnings,
+    not_declared_again,
     stream_consumers,
     stream_deliveries,
     stream_repeats,
@@ -2297,6 +2298,11 @@ impl Sim {
             }
             ReliableEvent::Connection(ConnectionEvent::Warning(words @ burrow::reliable::Warning::RenewalFailed(_))) => {
                 self.stats.renewals_failed += 1;
+                vlog!(self, "warning: {words}");
+            }
+            ReliableEvent::Connection(ConnectionEvent::Warning(words @ burrow::reliable::Warning::NotDeclaredAgain { .. })) => {
+                // A queue declared again after a reconnect, refused or cut without words.
+                self.stats.not_declared_again += 1;
                 vlog!(self, "warning: {words}");
             }
             ReliableEvent::Connection(ConnectionEvent::Warning(words)) => {
@@ -4090,6 +4096,7 @@ fn run_seeds(first: u64, count: u64) {
             ("refused stream nacks", total.stream_nacks_refused),
             ("refused stream consumers", total.invalid_consumes),
             ("refused typed declares", total.invalid_declares),
+            ("queues not declared again", total.not_declared_again),
             ("node stops", total.node_stops),
             ("failovers", total.failovers),
             ("graceful restarts", total.graceful_restarts),

@@ -4,7 +4,7 @@
 // tests/js_package.rs bundles this with esbuild and reads #result.
 import init, { connect, TimeoutError, ConnectionLostError, NoReplyToError, BurrowError } from "burrow-rabbitmq";
 import wasm from "burrow-rabbitmq/burrow_bg.wasm";
-import { URL_, options, log, fresh, within, until, collect, assert, run, event, pause } from "./helpers.js";
+import { URL_, RESTARTER, options, log, fresh, within, until, collect, assert, run, event, pause, queueFacts } from "./helpers.js";
 
 const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
 
@@ -158,5 +158,43 @@ async function callsAcrossTokenRenewals() {
   log(`rpc: ${outcomes.length} calls across ${renewed.length} token renewals, each answered`);
 }
 
+/** QA: tutorial 6's server as written (queueDeclare("rpc_queue"): not durable,
+ * then consume). A broker restart deleted its queue; the reconnect subscribed to
+ * it again without declaring it, which failed (NOT_FOUND, after two reconnects on
+ * 3.10.8): the server never served again and calls only timed out. The
+ * connection now declares its queues again on every later connection, before
+ * the consumers subscribe. */
+async function serverAcrossABrokerRestart() {
+  const queue = fresh("rpc_queue");
+  const fast = { ...options, reconnectDelay: 200, maxReconnectDelay: 1000 };
+  const server = connect(URL_, fast);
+  const warnings = [];
+  server.on("warning", (e) => warnings.push(e.message));
+  await server.queueDeclare(queue);
+  server.consume(queue, async (request) => {
+    await server.reply(request, String(fib(Number(request.text))));
+    request.ack();
+  }, { ack: "manual", prefetch: 1 });
+  await event(server, "consumer-ready");
+  const client = connect(URL_, fast);
+  const before = await within("a call before the restart", client.call(queue, "10", { timeout: 5000 }));
+  assert(before.text === "55", `fib(10) before the restart: ${before.text}`);
+  const back = within("the server's consumer after the restart", new Promise((resolve, reject) => {
+    server.on("consumer-ready", resolve);
+    server.on("consumer-failed", (e) => reject(new Error(`the server's consumer failed: ${e.reason}`)));
+  }), 90000);
+  const restart = await fetch(`${RESTARTER}/restart`, { method: "POST" });
+  assert(restart.ok, `the broker restarts: HTTP ${restart.status}`);
+  await back;
+  const facts = await queueFacts(queue);
+  assert(facts.durable === false && facts.auto_delete === false, `declared again as declared: ${JSON.stringify(facts)}`);
+  const after = await within("a call after the restart", client.call(queue, "30", { timeout: 10000 }), 30000);
+  assert(after.text === "832040", `fib(30) after the restart: ${after.text}`);
+  assert(warnings.length === 0, `no warning: ${warnings}`);
+  assert(await server.queueDelete(queue) === true, "queueDelete");
+  await Promise.all([server.close(), client.close()]);
+  log("rpc: tutorial 6's server serves again after a broker restart deleted its non-durable queue (declared again, then subscribed)");
+}
+
 await init(wasm);
-await run({ callAndReply, timeoutAndUnmatched, connectionLost, callsAcrossTokenRenewals, withPika });
+await run({ callAndReply, timeoutAndUnmatched, connectionLost, callsAcrossTokenRenewals, withPika, serverAcrossABrokerRestart });

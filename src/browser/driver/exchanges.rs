@@ -82,6 +82,7 @@ impl ReliableConnection {
     /// pika's `queue_delete(queue)`: how a durable subscription
     /// ([`crate::rabbit::ConsumeFrom::durable`]) ends for good, its queue and
     /// messages deleted (an UNSUBSCRIBE leaves it). `false` when there was no such queue.
+    /// Deleted (or not there), it is no longer declared again at a reconnect.
     ///
     /// # Errors
     ///
@@ -89,7 +90,11 @@ impl ReliableConnection {
     pub async fn queue_delete(&self, queue: &str) -> Result<bool, ExchangeError> {
         let what = format!("deleting queue '{queue}'");
         let (api, vhost) = self.exchange_api(&what).await?;
-        api.delete_queue(&vhost, queue).await.map_err(|error| match error {
+        let deleted = api.delete_queue(&vhost, queue).await;
+        if deleted.is_ok() {
+            self.forget_queue(queue);
+        }
+        deleted.map_err(|error| match error {
             ManagementError::Unreachable { .. } => ExchangeError::Unreachable { what, source: error },
             ManagementError::Unauthorized => {
                 ExchangeError::NoPermission { what, status: 401, reason: "Access refused.".to_owned() }
@@ -97,5 +102,12 @@ impl ReliableConnection {
             ManagementError::Status { status, body } => ExchangeError::Other { what, status, reason: body },
             ManagementError::BadAnswer(e) => ExchangeError::Other { what, status: 200, reason: e.to_string() },
         })
+    }
+
+    /// `queue` was deleted (through the management API, as
+    /// [`ReliableConnection::queue_delete`] does): this connection no longer
+    /// declares it again at a reconnect, where it would come back.
+    pub fn forget_queue(&self, queue: &str) {
+        self.shared.borrow_mut().core.forget_queue(queue);
     }
 }

@@ -364,7 +364,9 @@ impl ReliableConnection {
     /// without them); the connection then reconnects by itself. A second declare
     /// of a queue this connection declared (RabbitMQ's STOMP adapter would skip
     /// it, even after the queue was deleted) is answered over a short-lived side
-    /// connection.
+    /// connection. A queue declared is declared again on every later connection,
+    /// before the consumers' SUBSCRIBEs (a broker restart deletes a non-durable
+    /// one); [`ReliableConnection::queue_delete`] forgets it.
     ///
     /// # Errors
     ///

@@ -218,6 +218,10 @@ async fn carry_out(
             false => format!("No queue “{queue}” any more."),
         }),
         QueueTool::Delete { queue, .. } => api.delete_queue(&vhost, queue).await.map(|found| {
+            // The main connection declares what it declared again at a reconnect.
+            if let Some(main) = live.main() {
+                main.forget_queue(queue);
+            }
             workbench.dispatch(Action::QueueDeleted(queue.clone()));
             match found {
                 true => format!("Deleted “{queue}”."),

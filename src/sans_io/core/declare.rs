@@ -1,13 +1,16 @@
 //! `queue_declare` on the current connection, or over a side connection when
-//! this one declared the queue already (see `side`).
+//! this one declared the queue already (see `side`); and the queues it declared,
+//! declared again on every later connection (a broker restart deletes a
+//! non-durable queue, and a consumer's `/amq/queue/` SUBSCRIBE does not make it).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
+use crate::client::{CloseReason, Fault};
 use crate::rabbit::{QueueOptions, RabbitError};
 
-use super::{Core, DeclareError, DeclareId, Life, Pending, ReliableEvent};
+use super::{ConnectionEvent, Core, DeclareError, DeclareId, Life, Pending, ReliableEvent, Warning};
 
 impl Core {
     /// pika's `queue_declare`, on the current connection; the outcome comes as
@@ -100,5 +103,83 @@ impl Core {
             Err(other) => return Err(other),
         }
         Ok(())
+    }
+
+    /// The queues this connection declared (each as last declared): declared again
+    /// at the start of every later connection, before the consumers' SUBSCRIBEs.
+    pub fn declared_queues(&self) -> impl Iterator<Item = (&str, &QueueOptions)> {
+        self.declared_queues.iter().map(|(queue, options)| (queue.as_str(), options))
+    }
+
+    /// The user deleted `queue` (pika's `queue_delete` goes through the management
+    /// API, not this connection): it is no longer declared again at the next
+    /// connection, where it would come back.
+    pub fn forget_queue(&mut self, queue: &str) {
+        self.declared_queues.retain(|(name, _)| name != queue);
+    }
+
+    /// The user's declare `request` of `declared` succeeded: the queue is declared
+    /// again on later connections (see [`Core::send_redeclares`]).
+    pub(super) fn declare_succeeded(&mut self, request: DeclareId, declared: Option<(String, QueueOptions)>) {
+        // A declare again may answer after the user forgot its queue.
+        if let Some((queue, options)) = declared.filter(|_| self.redeclared(request).is_none()) {
+            self.forget_queue(&queue);
+            self.declared_queues.push((queue, options));
+        }
+        self.emit(ReliableEvent::Declared { request, result: Ok(()) });
+    }
+
+    /// The queue of `request`, if it is a declare again.
+    pub(super) fn redeclared(&self, request: DeclareId) -> Option<&String> {
+        self.redeclaring.iter().find(|(id, _)| *id == request).map(|(_, queue)| queue)
+    }
+
+    /// At CONNECTED (not the first, which has none; not a renewal's new link, made
+    /// while the old one still holds the queues, where an exclusive one would be
+    /// refused): each queue this connection declared is declared again, as the
+    /// core's own, before the held declares and the SUBSCRIBEs. A queue the user
+    /// declares again among the held ones is theirs to declare.
+    pub(super) fn send_redeclares(&mut self, now: Duration) {
+        let held = |queue: &String| self.held_declares.iter().any(|(_, name, _)| name == queue);
+        let again: Vec<(String, QueueOptions)> = self
+            .declared_queues
+            .iter()
+            .filter(|(queue, _)| !held(queue))
+            .map(|(queue, options)| (queue.clone(), options.clone()))
+            .collect();
+        for (queue, options) in again {
+            let id = self.next_declare_id();
+            self.redeclaring.push((id, queue.clone()));
+            if let Err(refused) = self.send_declare(now, id, &queue, &options) {
+                self.emit(ReliableEvent::Declared { request: id, result: Err(DeclareError::Invalid(refused)) });
+            }
+        }
+    }
+
+    /// A declare again is the core's own: its answer reaches nobody. A refusal, or
+    /// no answer before a close without the broker's words (RabbitMQ 3.10.8's on
+    /// some refusals), is said once as a warning, and the queue is not declared
+    /// again (no reconnect loop over it); a network drop, a timeout, a close the
+    /// broker explained (a node shutting down, another request refused) or a stop
+    /// only cut it short: it goes again at the next connection.
+    pub(super) fn redeclare_event(&mut self, event: ReliableEvent) -> Option<ReliableEvent> {
+        let ReliableEvent::Declared { request, result } = &event else { return Some(event) };
+        let Some(at) = self.redeclaring.iter().position(|(id, _)| id == request) else { return Some(event) };
+        let (_, queue) = self.redeclaring.swap_remove(at);
+        let error = match result {
+            Ok(()) | Err(DeclareError::Stopped) => return None,
+            // Only the broker's close without words may be its refusal: a network
+            // drop, a timeout or an explained close cut it short, and it goes again.
+            Err(DeclareError::Closed(reason))
+                if reason.fault() != Fault::Broker
+                    || reason.server_error().is_some()
+                    || matches!(reason, CloseReason::Disconnected) =>
+            {
+                return None
+            }
+            Err(error) => error.to_string(),
+        };
+        self.forget_queue(&queue);
+        Some(ReliableEvent::Connection(ConnectionEvent::Warning(Warning::NotDeclaredAgain { queue, reason: error })))
     }
 }

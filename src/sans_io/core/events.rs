@@ -202,4 +202,15 @@ pub enum Warning {
     /// clock, kept from going back, so a clock change can make timers early or late.
     #[error("the page has no monotonic clock (performance.now); Burrow keeps time by the wall clock, never letting it go back")]
     NoMonotonicClock,
+    /// A queue this connection declared, declared again on a later connection
+    /// (a broker restart deletes a non-durable queue), was refused, or the
+    /// connection closed without words before RabbitMQ answered: it is not
+    /// declared again, and a consumer of it fails if the queue is gone.
+    #[error("queue '{queue}' could not be declared again after the reconnect ({reason}); it is not declared again")]
+    NotDeclaredAgain {
+        /// The queue.
+        queue: String,
+        /// Why, in RabbitMQ's words when it gave them.
+        reason: String,
+    },
 }

@@ -136,8 +136,10 @@ impl Core {
         self.reconnector.on_connected();
         self.plan_renewal(now);
         self.status(ConnectionEvent::Connected { link, url, info });
-        // Declared before the connection was up: first, so that the consumers and
-        // publishes made after them find their queues.
+        // The queues declared on earlier connections (a broker restart deletes a
+        // non-durable one), then those declared while the connection was down:
+        // first, so that the consumers and publishes made after them find them.
+        self.send_redeclares(now);
         self.send_held_declares(now);
         let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
         self.subscribe_all(now, keys);
@@ -171,8 +173,8 @@ impl Core {
                     }
                 }
                 Pending::Declare(request) => {
-                    self.declares.remove(&request);
-                    self.emit(ReliableEvent::Declared { request, result: Ok(()) });
+                    let declared = self.declares.remove(&request);
+                    self.declare_succeeded(request, declared);
                 }
             }
             return;

@@ -95,6 +95,11 @@ impl Core {
         closed: &CloseReason,
         fallback: DeclareError,
     ) {
+        // A declare again the close cut without words is not sent again, whatever
+        // the facts say when they come: the next connection is made meanwhile.
+        if let Some(queue) = self.redeclared(request).cloned() {
+            self.forget_queue(&queue);
+        }
         let Some((queue, options)) = self.declares.remove(&request) else {
             self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
             return;

@@ -43,8 +43,9 @@
 //! table of named deadlines), `alarm` (when a driver re-arms its timer), `pacer`
 //! (write batching), `publish` (waiting line, outbox and window), `consumers`
 //! (subscribing, cancelling), `deliveries` (bounded buffers, auto acks, giving
-//! back), `acks`, `stream` (a stream consumer's place), `declare` and `side` (a
-//! second declare over a side connection), `blame` (which request the broker
+//! back), `acks`, `stream` (a stream consumer's place), `declare` (and
+//! declaring again on later connections) and `side` (a second declare over a side
+//! connection), `blame` (which request the broker
 //! refused) and `lookup` (explaining it), `link` (connections, reconnect and
 //! failover, stop), `rpc` (calls, their replies by correlation id, replying),
 //! `credentials` (credentials per connection, planned reconnects before they
@@ -280,6 +281,12 @@ pub struct Core {
     /// Declares made before the connection was up ([`Core::queue_declare_or_hold`]):
     /// sent first once it is, before the consumers' SUBSCRIBEs and the outbox.
     held_declares: Vec<(DeclareId, String, QueueOptions)>,
+    /// Queues this connection declared, as last declared: declared again on every
+    /// later connection (a broker restart deletes a non-durable one; see `declare`).
+    /// A `Vec`, as `redeclaring`: a few entries, and less code than a `Map`'s.
+    declared_queues: Vec<(String, QueueOptions)>,
+    /// The core's own declares again awaiting their answer, with their queue.
+    redeclaring: Vec<(DeclareId, String)>,
     next_declare: u64,
     /// Refusals waiting for the management API's facts to be explained.
     lookups: Map<LookUpId, Explain>,
@@ -341,6 +348,8 @@ impl Core {
             next_consumer: 0,
             declares: Map::new(),
             held_declares: Vec::new(),
+            declared_queues: Vec::new(),
+            redeclaring: Vec::new(),
             next_declare: 0,
             lookups: Map::new(),
             exchange_lookups: Map::new(),
@@ -540,6 +549,8 @@ impl Core {
     fn emit(&mut self, event: ReliableEvent) {
         // A call's request is the call's: its outcome does not reach publishers.
         let Some(event) = self.call_publish_event(event) else { return };
+        // A declare again is the core's own: nobody waits for its answer.
+        let Some(event) = self.redeclare_event(event) else { return };
         // Stopped is the last word: nothing after it, whatever the path.
         if !self.stopped_emitted {
             self.stopped_emitted = matches!(event, ReliableEvent::Connection(ConnectionEvent::Stopped(_)));

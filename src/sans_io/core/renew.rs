@@ -460,8 +460,8 @@ impl Core {
         match old.requests.remove(id) {
             Some(Pending::Unsubscribe(key)) => self.emit(ReliableEvent::ConsumerCancelled(key)),
             Some(Pending::Declare(request)) => {
-                self.declares.remove(&request);
-                self.emit(ReliableEvent::Declared { request, result: Ok(()) });
+                let declared = self.declares.remove(&request);
+                self.declare_succeeded(request, declared);
             }
             Some(Pending::Subscribe(_)) => {}
             // Its confirms count until what it had in flight goes again on the new

@@ -173,11 +173,12 @@ impl Core {
                     let Some(side) = self.side.as_mut().filter(|s| s.receipt.as_ref() == Some(&id)) else { continue };
                     side.answered = true;
                     let request = side.declare.request;
+                    let declared = Some((side.declare.queue.clone(), side.declare.options.clone()));
                     // Done: say goodbye; the close that follows ends it.
                     if side.link.channel_mut().session_mut().disconnect(now).is_err() {
                         self.side_closed(now, CloseReason::Disconnected);
                     }
-                    self.emit(ReliableEvent::Declared { request, result: Ok(()) });
+                    self.declare_succeeded(request, declared);
                 }
                 Event::Closed(reason) => {
                     self.side_closed(now, reason);

@@ -140,7 +140,8 @@ export interface PublishesHeldBackEvent {
 }
 /** Confirms come again after `publishes-held-back`. */
 export interface PublishesFlowingEvent { readonly type: "publishes-flowing"; readonly heldForMs: number }
-/** Something odd that changes nothing. */
+/** Something odd that changes nothing (or a queue this connection declared that
+ * RabbitMQ refused to declare again after a reconnect, in its words). */
 export interface WarningEvent { readonly type: "warning"; readonly message: string }
 /** No more connections: `close()`, or a CONNECT refusal retrying cannot fix. Always the last event. */
 export interface StoppedEvent { readonly type: "stopped"; readonly reason: string }
@@ -454,7 +455,10 @@ export declare class Connection {
    * refuse (nothing sent), ConnectionLostError when the connection closed before
    * RabbitMQ answered, or StoppedError. It goes out in call order, as on an
    * amqplib channel: a `publish` or `consume` made after it without awaiting it
-   * (before the connection is up too) finds the queue. */
+   * (before the connection is up too) finds the queue. The queue is declared
+   * again, as declared, on every reconnect before the consumers subscribe (a
+   * broker restart deletes a non-durable one); a refusal then is a `warning`
+   * event naming it, and it is not declared again. */
   queueDeclare(queue: string, options?: QueueDeclareOptions): Promise<void>;
   /** pika's `basic_publish` with a publisher confirm: resolves when RabbitMQ has the
    * message. While the outbox is full it waits (backpressure). Across reconnects the
@@ -540,7 +544,8 @@ export declare class Connection {
   /** pika's `queue_unbind`: resolves with whether there was such a binding. */
   queueUnbind(queue: string, exchange: string, routingKey?: string): Promise<boolean>;
   /** pika's `queue_delete`, through the management API: how a durable subscription
-   * ends for good (`cancel()` leaves its queue). Resolves with whether there was one. */
+   * ends for good (`cancel()` leaves its queue). Resolves with whether there was one.
+   * The connection no longer declares it again at a reconnect. */
   queueDelete(queue: string): Promise<boolean>;
   /** Adds a status listener ("status" for every event, or one type); a listener
    * added twice is called once. Returns the connection. */

@@ -89,8 +89,8 @@ fn lesson_panel(lesson: &Lesson, index: usize, workbench: &Workbench, live: &Liv
     let happened = progress::lines(lesson, &progress, workbench);
     let resettable = progress.anything();
     let on_reset = {
-        let workbench = workbench.clone();
-        Callback::from(move |_: MouseEvent| spawn_local(reset(index, workbench.clone())))
+        let (workbench, live) = (workbench.clone(), live.clone());
+        Callback::from(move |_: MouseEvent| spawn_local(reset(index, workbench.clone(), live.clone())))
     };
     html! {
         <>

@@ -118,7 +118,7 @@ async fn declare_exchange(workbench: Workbench, index: usize, exchange: &'static
 /// "Reset this lesson": its consumers removed, its queues and exchanges deleted
 /// (through the management API), so the next run starts clean; what failed is
 /// said, and the progress line is not marked done then.
-pub async fn reset(index: usize, workbench: Workbench) {
+pub async fn reset(index: usize, workbench: Workbench, live: LiveHandles) {
     let Some(lesson) = LESSONS.get(index) else { return };
     let (mut done, mut failed) = (Vec::new(), Vec::new());
     let consumers: Vec<u32> = workbench.guide.lesson(index).consumers.values().copied().collect();
@@ -138,6 +138,10 @@ pub async fn reset(index: usize, workbench: Workbench) {
                 Err(error) => failed.push(format!("could not delete queue {queue}: {}", management_failure(&error))),
             },
             None => failed.push(format!("could not delete queue {queue}: no management API (connect first)")),
+        }
+        // The main connection declares what it declared again at a reconnect.
+        if let Some(main) = live.main() {
+            main.forget_queue(queue);
         }
         workbench.dispatch(Action::QueueDeleted((*queue).to_owned()));
     }
