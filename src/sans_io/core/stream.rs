@@ -3,7 +3,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::sans_io::map::Set;
+use crate::sans_io::map::RingSet;
 
 /// Most acked offsets a stream consumer remembers above its lowest unacked one;
 /// beyond it, the oldest are forgotten and would only come again marked.
@@ -15,10 +15,12 @@ const ACKED_OFFSETS_KEPT: usize = 65_536;
 pub(super) struct StreamPosition {
     /// Offsets handed out and not acked, on any connection: a lost connection's
     /// stay until they come again and are acked.
-    pending: Set<u64>,
+    pending: RingSet<u64>,
     /// Acked offsets above the lowest pending one: they come again after a
     /// resubscription, and are then acked here instead of handed out twice.
-    acked: Set<u64>,
+    // Ring sets: a message held long while the rest are acked leaves up to
+    // ACKED_OFFSETS_KEPT here, and each ack then takes the first.
+    acked: RingSet<u64>,
     /// The highest offset acked.
     max_acked: Option<u64>,
     /// The highest offset handed out: a delivery at or below it is a repeat.
@@ -33,7 +35,7 @@ pub(super) struct StreamPosition {
     /// filter acks what it keeps back as it arrives, ahead of these: they stay
     /// a floor for where to resume until handed (else a lost connection would
     /// skip them).
-    waiting: Set<u64>,
+    waiting: RingSet<u64>,
 }
 
 impl StreamPosition {
