@@ -15,9 +15,9 @@
 //! type is the least (the main entry's wasm: 133,019 B gzipped with every map in
 //! a `VecDeque`, 129,380 with these); a `VecDeque` ([`RingMap`], [`RingSet`]) for
 //! the queues by growing id that may hold thousands (the outbox's entries and
-//! unsent ids, the driver's confirms, the JavaScript API's ack handles), where
-//! ids come at the back and leave from the front, both O(1), not a move of
-//! everything behind each.
+//! unsent ids, the driver's confirms, the JavaScript API's ack handles, a stream
+//! consumer's offsets), where ids come at the back and leave from the front,
+//! both O(1), not a move of everything behind each.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
