@@ -126,6 +126,16 @@ fn declared_kind(options: &QueueOptions) -> &'static str {
     }
 }
 
+/// `queue` was deleted through the management API: the page drops it, and the
+/// main connection forgets it (it declares what it declared again at a reconnect,
+/// where the queue would come back).
+pub fn queue_deleted(workbench: &Workbench, live: &LiveHandles, queue: &str) {
+    if let Some(main) = live.main() {
+        main.forget_queue(queue);
+    }
+    workbench.dispatch(Action::QueueDeleted(queue.to_owned()));
+}
+
 /// Declares `queue`; the outcome, in words, lands next to the form (and in the
 /// lesson's progress when a lesson declared it).
 pub fn declare(workbench: Workbench, live: LiveHandles, queue: String, options: QueueOptions, lesson: Option<usize>) {

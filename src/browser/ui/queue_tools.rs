@@ -10,7 +10,7 @@ use crate::management::QueueState;
 use super::fields::use_unique_id;
 use super::live::LiveHandles;
 use super::peek::PeekPanel;
-use super::state::{management_failure, Action, Workbench};
+use super::state::{management_failure, Workbench};
 
 /// The tool open under the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,11 +218,7 @@ async fn carry_out(
             false => format!("No queue “{queue}” any more."),
         }),
         QueueTool::Delete { queue, .. } => api.delete_queue(&vhost, queue).await.map(|found| {
-            // The main connection declares what it declared again at a reconnect.
-            if let Some(main) = live.main() {
-                main.forget_queue(queue);
-            }
-            workbench.dispatch(Action::QueueDeleted(queue.clone()));
+            super::actions::queue_deleted(&workbench, &live, queue);
             match found {
                 true => format!("Deleted “{queue}”."),
                 false => format!("No queue “{queue}” any more."),

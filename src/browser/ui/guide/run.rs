@@ -139,11 +139,7 @@ pub async fn reset(index: usize, workbench: Workbench, live: LiveHandles) {
             },
             None => failed.push(format!("could not delete queue {queue}: no management API (connect first)")),
         }
-        // The main connection declares what it declared again at a reconnect.
-        if let Some(main) = live.main() {
-            main.forget_queue(queue);
-        }
-        workbench.dispatch(Action::QueueDeleted((*queue).to_owned()));
+        actions::queue_deleted(&workbench, &live, queue);
     }
     for exchange in lesson.exchanges {
         match &api {
