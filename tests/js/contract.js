@@ -170,7 +170,7 @@ async function errorClasses() {
  * subscription with an ERROR that names it and keeps the connection; the
  * iterator used to wait for good, with no event. */
 async function queueDeletedUnderConsumer() {
-  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const connection = connect(URL_, options);
   const queue = fresh("deleted");
   await connection.queueDeclare(queue);
   const messages = connection.messages(queue, { prefetch: 5 });
@@ -199,7 +199,7 @@ async function queueDeletedUnderConsumer() {
  * consumer of the connection first. RabbitMQ 3.10.8 closes without words and
  * loses the receipts of the valid subscriptions sent beside the fatal one. */
 async function aMissingQueueFailsAlone() {
-  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT, reconnectDelay: 20, maxReconnectDelay: 400 });
+  const connection = connect(URL_, { ...options, reconnectDelay: 20, maxReconnectDelay: 400 });
   const queue = fresh("kept");
   await connection.queueDeclare(queue);
   const failed = [];
@@ -246,7 +246,7 @@ async function publishAsAnotherClient(frames) {
  * queue lost its connection at each delivery, for good, and never got the
  * messages behind it. stompjs reads them. */
 async function bigHeadersFromAnotherClient() {
-  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const connection = connect(URL_, options);
   const queue = fresh("big-headers");
   await connection.queueDeclare(queue);
   const many = Array.from({ length: 200 }, (_, n) => `h${n}:${n}`).join("\n");
@@ -283,7 +283,7 @@ async function aMissingExchangeCostsOneReconnect() {
   // The management API's answer must come before the next connection is up (an
   // answer after it changes nothing): a reconnect delay of 50 ms lost that race
   // now and then (two reconnects); 500 ms leaves the local API room.
-  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT, reconnectDelay: 500, maxReconnectDelay: 1000 });
+  const connection = connect(URL_, { ...options, reconnectDelay: 500, maxReconnectDelay: 1000 });
   const reasons = [];
   connection.on("reconnecting", (e) => reasons.push(e.reason));
   await event(connection, "connected");
@@ -332,7 +332,7 @@ async function emptyRoutingKey() {
  * connection (NOT_FOUND), twice, the declare rejected with DeclareRefusedError
  * and the consumer failed. Both before the connection was up and once it was. */
 async function declareThenUseInOrder() {
-  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT, reconnectDelay: 50, maxReconnectDelay: 400 });
+  const connection = connect(URL_, { ...options, reconnectDelay: 50, maxReconnectDelay: 400 });
   const reasons = [];
   connection.on("reconnecting", (e) => reasons.push(e.reason));
   const failed = [];
@@ -355,7 +355,7 @@ async function declareThenUseInOrder() {
   assert(reasons.length === 0 && failed.length === 0, `no reconnect, no failed consumer: ${JSON.stringify(reasons)} ${JSON.stringify(failed)}`);
   await connection.close();
   // Deleted once their consumers are gone (else RabbitMQ cancels them: consumer-failed).
-  const admin = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const admin = connect(URL_, options);
   for (const queue of queues) await admin.queueDelete(queue);
   await admin.close();
 }
@@ -364,7 +364,7 @@ async function declareThenUseInOrder() {
  * wasm's consumer task ended (a later task), though the types say "false once
  * cancelled"; a page that cancelled and checked it at once saw it active. */
 async function cancelEndsAtOnce() {
-  const connection = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const connection = connect(URL_, options);
   const queue = fresh("cancel");
   await connection.queueDeclare(queue);
   const subscription = connection.consume(queue, (m) => m.ack());
@@ -380,7 +380,7 @@ async function cancelEndsAtOnce() {
  * would ignore it), and the message comes back, marked, once the connection ends. */
 async function ackAfterCancel() {
   const queue = fresh("ack-after-cancel");
-  const producer = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const producer = connect(URL_, options);
   await producer.queueDeclare(queue);
   await producer.publish(queue, "kept");
   let held = null;
@@ -413,7 +413,7 @@ async function ackAfterCancel() {
  * saw exceptions, and did work another consumer then did again. */
 async function closeWhileMessagesArrive() {
   const queue = fresh("closing");
-  const producer = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const producer = connect(URL_, options);
   await producer.queueDeclare(queue);
   await Promise.all(Array.from({ length: 300 }, (_, n) => producer.publish(queue, `m-${n}`)));
   const connection = connect(URL_, options);
@@ -456,7 +456,7 @@ async function iteratorEmptyAfterClose() {
     for await (const message of messages) after.push(message.text);
   })());
   assert(first.value.text === "m-0" && after.length === 0, `nothing after close(): ${after}`);
-  const other = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const other = connect(URL_, options);
   const again = collect(other, queue, { prefetch: 10 });
   for (let n = 0; n < 10; n++) (await again.next(`message ${n} of 10, again`)).ack();
   await other.queueDelete(queue);
@@ -500,7 +500,7 @@ async function closeDuringTheCountdown() {
   const count = events.length;
   await pause(4500);
   assert(events.length === count, `nothing after stopped: ${events.slice(count)}`);
-  const other = connect(URL_, { ...options, managementUrl: MANAGEMENT });
+  const other = connect(URL_, options);
   await other.queueDelete(queue);
   await other.close();
 }

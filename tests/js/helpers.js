@@ -15,7 +15,10 @@ function apiBase(address) {
   const trimmed = address.replace(/\/+$/, "");
   return trimmed.endsWith("/api") ? trimmed : `${trimmed}/api`;
 }
-export const options = { login: LOGIN, passcode: PASSCODE };
+/** Every connection's options: the management address is given, never derived,
+ * because the suites also run against a second broker on other ports, where the
+ * address derived from its Web-STOMP port would be wrong. */
+export const options = { login: LOGIN, passcode: PASSCODE, managementUrl: MANAGEMENT };
 
 export const log = (line) => { document.getElementById("log").textContent += line + "\n"; };
 export const fresh = (prefix) => `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e9)}`;

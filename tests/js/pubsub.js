@@ -10,9 +10,6 @@ import { URL_, MANAGEMENT, RESTARTER, managementAuth, options, fresh, within, un
 
 const { connect } = burrow;
 const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
-// The management API the exchange calls use: this broker's (RabbitMQ 4.0.5's is
-// not where its Web-STOMP URL would put it by default).
-const opts = { ...options, managementUrl: MANAGEMENT };
 
 /** A consumer of `source` whose messages can be awaited one by one, ready when this resolves. */
 async function subscriber(connection, source, consumeOptions) {
@@ -65,10 +62,10 @@ async function pika(path) {
 
 async function fanoutTwoSubscribers() {
   const exchange = fresh("js-fanout");
-  const publisher = connect(URL_, opts);
+  const publisher = connect(URL_, options);
   await publisher.exchangeDeclare(exchange, "fanout", { autoDelete: true });
-  const a = connect(URL_, opts);
-  const b = connect(URL_, opts);
+  const a = connect(URL_, options);
+  const b = connect(URL_, options);
   const sa = await subscriber(a, { exchange }, { prefetch: 5 });
   const sb = await subscriber(b, { exchange, routingKey: "" }, { ack: "auto" });
   // Each transient subscription reads a queue of its own, which it can name.
@@ -94,9 +91,9 @@ async function fanoutTwoSubscribers() {
 
 async function topicPatterns() {
   const exchange = fresh("js-topic");
-  const publisher = connect(URL_, opts);
+  const publisher = connect(URL_, options);
   await publisher.exchangeDeclare(exchange, "topic", { autoDelete: true });
-  const c = connect(URL_, opts);
+  const c = connect(URL_, options);
   const critical = await subscriber(c, { exchange, routingKey: "*.critical" }, { ack: "auto" });
   const kern = await subscriber(c, { exchange, routingKey: "kern.*" });
   for (const key of ["kern.critical", "kern.info", "app.critical", "app.info", "kern.disk.full", "critical"]) {
@@ -120,7 +117,7 @@ async function topicPatterns() {
 async function stompjsDestinations() {
   const key = fresh("js-orders");
   const exchange = fresh("js-direct");
-  const c = connect(URL_, opts);
+  const c = connect(URL_, options);
   await c.exchangeDeclare(exchange, "direct", { autoDelete: true });
   const topic = await subscriber(c, `/topic/${key}.*`, { ack: "auto" });
   const direct = await subscriber(c, `/exchange/${exchange}/${key}`, { ack: "auto" });
@@ -143,9 +140,9 @@ async function stompjsDestinations() {
 async function durableSurvivesReconnect() {
   const exchange = fresh("js-durable-topic");
   const queue = fresh("js-durable-sub");
-  const publisher = connect(URL_, opts);
+  const publisher = connect(URL_, options);
   await publisher.exchangeDeclare(exchange, "topic", { durable: true });
-  const c = connect(URL_, opts);
+  const c = connect(URL_, options);
   const gaps = [];
   c.on("subscription-gap", (e) => gaps.push(e));
   const s = await subscriber(c, { exchange, routingKey: "orders.*", queue, durable: true }, { prefetch: 10 });
@@ -182,10 +179,10 @@ async function durableSurvivesReconnect() {
 
 async function transientGap() {
   const exchange = fresh("js-transient");
-  const publisher = connect(URL_, opts);
+  const publisher = connect(URL_, options);
   // Not autoDelete: it would go with the subscription's queue.
   await publisher.exchangeDeclare(exchange, "fanout");
-  const c = connect(URL_, { ...opts, reconnectDelay: 2000, maxReconnectDelay: 2000 });
+  const c = connect(URL_, { ...options, reconnectDelay: 2000, maxReconnectDelay: 2000 });
   const s = await subscriber(c, { exchange }, { ack: "auto" });
   await publisher.publish("", "before", { exchange });
   assert((await s.next("before")).text === "before", "before");
@@ -210,7 +207,7 @@ async function transientGap() {
 async function exchangeCallsInWords() {
   const exchange = fresh("js-direct");
   const queue = fresh("js-bound");
-  const c = connect(URL_, opts);
+  const c = connect(URL_, options);
   const failure = (promise) => promise.then(() => null, (error) => error);
   assert(await c.exchangeDeclare(exchange, "direct") === undefined, "declared");
   await c.exchangeDeclare(exchange, "direct");
@@ -236,14 +233,14 @@ async function exchangeCallsInWords() {
   assert(await c.queueUnbind(queue, exchange, "error") === true, "unbound");
   assert(await c.queueUnbind(queue, exchange, "error") === false, "no such binding now");
   assert(await c.exchangeDelete(exchange) === true && await c.exchangeDelete(exchange) === false, "deleted once");
-  const far = connect(URL_, { ...opts, managementUrl: "http://127.0.0.1:9/api" });
+  const far = connect(URL_, { ...options, managementUrl: "http://127.0.0.1:9/api" });
   const unreachable = await failure(far.exchangeDeclare("logs", "fanout"));
   assert(unreachable instanceof burrow.ManagementUnreachableError && /not reachable/.test(unreachable.message), `${unreachable}`);
   await Promise.all([c.close(), far.close()]);
 }
 
 async function wrongArguments() {
-  const c = connect(URL_, opts);
+  const c = connect(URL_, options);
   const throws = (call, words) => {
     let thrown = null;
     try { call(); } catch (error) { thrown = error; }
@@ -279,8 +276,8 @@ async function wrongArguments() {
 }
 
 async function pikaEmitLogReachesTwoSubscribers() {
-  const a = connect(URL_, opts);
-  const b = connect(URL_, opts);
+  const a = connect(URL_, options);
+  const b = connect(URL_, options);
   await a.exchangeDeclare("logs", "fanout");
   const sa = await subscriber(a, { exchange: "logs" }, { ack: "auto" });
   const sb = await subscriber(b, { exchange: "logs" }, { ack: "auto" });
@@ -299,7 +296,7 @@ async function pikaEmitLogReachesTwoSubscribers() {
 }
 
 async function browserEmitsForPikaTopicConsumer() {
-  const c = connect(URL_, opts);
+  const c = connect(URL_, options);
   await c.exchangeDeclare("topic_logs", "topic");
   const id = await pika("/topic/start?keys=*.critical");
   const run = fresh("js-run");
@@ -328,7 +325,7 @@ async function browserEmitsForPikaTopicConsumer() {
 async function liveEventsThroughARestart() {
   const exchange = fresh("js-live");
   const queue = fresh("js-live-durable");
-  const fast = { ...opts, reconnectDelay: 200, maxReconnectDelay: 1000 };
+  const fast = { ...options, reconnectDelay: 200, maxReconnectDelay: 1000 };
   const publisher = connect(URL_, fast);
   await publisher.exchangeDeclare(exchange, "topic", { durable: true });
   const c = connect(URL_, fast);

@@ -166,9 +166,7 @@ async function callsAcrossTokenRenewals() {
  * the consumers subscribe. */
 async function serverAcrossABrokerRestart() {
   const queue = fresh("rpc_queue");
-  // The test's management API: against 4.0.5 the one derived from the Web-STOMP
-  // URL is not there, and queueDelete goes through it.
-  const fast = { ...options, managementUrl: MANAGEMENT, reconnectDelay: 200, maxReconnectDelay: 1000 };
+  const fast = { ...options, reconnectDelay: 200, maxReconnectDelay: 1000 };
   const server = connect(URL_, fast);
   const warnings = [];
   server.on("warning", (e) => warnings.push(e.message));
