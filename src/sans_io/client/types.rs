@@ -299,7 +299,7 @@ pub enum ClientError {
     #[error("no subscription with id {0}")]
     UnknownSubscription(SubscriptionId),
     /// The caller passed a header the session sets itself.
-    #[error("the header {0:?} is set by Burrow and cannot be given")]
+    #[error("the header {} is set by Burrow and cannot be given", crate::sans_io::text::Quoted(.0))]
     ReservedHeader(String),
     /// A request made with a receipt came back without one: a bug in Burrow,
     /// reported rather than a panic.

@@ -55,10 +55,10 @@ pub enum CallError {
     #[error("the connection was stopped before the reply came")]
     Stopped,
     /// A call sets `reply_to` itself (to its connection's reply queue).
-    #[error("a call sets reply_to itself (to {REPLY_TO}); leave it out (it was {0:?})")]
+    #[error("a call sets reply_to itself (to {REPLY_TO}); leave it out (it was {})", crate::sans_io::text::Quoted(.0))]
     ReplyToGiven(String),
     /// Another call in flight has this correlation id: its reply could not be told apart.
-    #[error("another call in flight has correlation id {0:?}; replies could not be told apart")]
+    #[error("another call in flight has correlation id {}; replies could not be told apart", crate::sans_io::text::Quoted(.0))]
     CorrelationInUse(String),
 }
 
