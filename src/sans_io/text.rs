@@ -3,7 +3,9 @@
 //! non-printable Unicode pulls in tables and code), and a substring search
 //! without `str::contains(&str)`'s Two-Way searcher and its panicking slicing.
 //! The texts searched are short (error messages, URLs), so a plain scan does.
+//! And [`IdText`], an id made as text that sorts in the order it was made.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 /// Writes the text in double quotes, escaping `"`, `\` and ASCII control
@@ -72,6 +74,32 @@ pub(crate) fn split_once<'a>(haystack: &'a str, needle: &str) -> Option<(&'a str
     Some((haystack.get(..at)?, haystack.get(at + needle.len()..)?))
 }
 
+/// An id made as text with a growing number in it (`burrow-…-9`, then
+/// `burrow-…-10`; a delivery's ack id), sorted shorter first and then by its
+/// bytes: in the order made, so in a sorted map (`map::RingMap`) a new one goes at
+/// the back and the oldest leaves from the front, both O(1), where plain text order
+/// (`-10` before `-9`) would put each mid-way. Any text is fine; only speed
+/// depends on the ids growing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct IdText(pub String);
+
+impl Ord for IdText {
+    fn cmp(&self, other: &Self) -> Ordering {
+        shortlex(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for IdText {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Shorter first, then by bytes: the order ids with a growing number were made in.
+pub(crate) fn shortlex(a: &str, b: &str) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +111,14 @@ mod tests {
         }
         assert_eq!(QuotedOption(Some("a\"b")).to_string(), format!("{:?}", Some("a\"b")));
         assert_eq!(QuotedOption(None).to_string(), format!("{:?}", None::<&str>));
+    }
+
+    #[test]
+    fn ids_sort_in_the_order_made() {
+        let mut ids: Vec<IdText> = [10, 9, 100, 1].iter().map(|n| IdText(format!("burrow-1f-{n}"))).collect();
+        ids.sort();
+        let made: Vec<&str> = ids.iter().map(|id| id.0.as_str()).collect();
+        assert_eq!(made, ["burrow-1f-1", "burrow-1f-9", "burrow-1f-10", "burrow-1f-100"]);
     }
 
     #[test]

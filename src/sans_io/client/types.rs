@@ -145,8 +145,22 @@ impl fmt::Display for SubscriptionId {
 }
 
 /// A receipt's id, as sent in a `receipt` header and echoed in RECEIPT's `receipt-id`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Ids sort in the order they were made (`receipt-9` before `receipt-10`: shorter
+/// first, then by text), so maps by receipt add at the back and take from the front.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReceiptId(pub String);
+
+impl Ord for ReceiptId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        crate::sans_io::text::shortlex(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for ReceiptId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl fmt::Display for ReceiptId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
