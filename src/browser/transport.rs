@@ -65,7 +65,7 @@ pub fn has_monotonic_clock() -> bool {
 /// Whether `url` (ws:// or wss://) points at the host that served this page.
 fn same_origin_as_page(url: &str) -> bool {
     let page_host = web_sys::window().and_then(|w| w.location().host().ok()).unwrap_or_default();
-    let url_host = url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+    let url_host = crate::sans_io::text::split_once(url, "://").map(|(_, rest)| rest.split('/').next().unwrap_or_default());
     !page_host.is_empty() && url_host == Some(page_host.as_str())
 }
 

@@ -1,7 +1,8 @@
-//! Sorted maps and sets, in place of `BTreeMap`/`BTreeSet` everywhere in the
-//! library and of `HashMap`/`HashSet` for ids that grow as numbers (ids that grow
-//! as text and come with the traffic keep std's hash maps: in key order they
-//! would land mid-way, O(n) each).
+//! Sorted maps and sets, in place of `BTreeMap`/`BTreeSet` and `HashMap`/`HashSet`
+//! everywhere in the library. Ids that grow as text (receipts, RPC correlation ids,
+//! delivery tags: "receipt-9" after "receipt-10" in text order) are keyed so they
+//! sort shorter first ([`crate::client::ReceiptId`]'s order, `text::IdText`), in
+//! the order made: in text order each would land mid-way, O(n).
 //!
 //! Why: the standard collections are monomorphised per key and value type, and in
 //! the npm package's wasm that came to about 50 KB of code (a B-tree's insert,
@@ -16,8 +17,9 @@
 //! a `VecDeque`, 129,380 with these); a `VecDeque` ([`RingMap`], [`RingSet`]) for
 //! the queues by growing id that may hold thousands (the outbox's entries and
 //! unsent ids, the driver's confirms, the JavaScript API's ack handles, a stream
-//! consumer's offsets), where ids come at the back and leave from the front,
-//! both O(1), not a move of everything behind each.
+//! consumer's offsets, the session's pending receipts, the core's unacked delivery
+//! tags and RPC correlation ids), where ids come at the back and leave from the
+//! front, both O(1), not a move of everything behind each.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;

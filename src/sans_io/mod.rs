@@ -9,6 +9,7 @@
 
 pub mod client;
 pub(crate) mod map;
+pub(crate) mod text;
 pub(crate) mod sort;
 pub mod core;
 pub mod rabbit;

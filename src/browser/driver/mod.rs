@@ -112,10 +112,10 @@ pub enum StartError {
     #[error("no Web-STOMP URL to connect to")]
     NoUrl,
     /// A URL is not a WebSocket URL.
-    #[error("{0:?} is not a Web-STOMP URL: it must start with ws:// or wss://, such as ws://127.0.0.1:15674/ws")]
+    #[error("{} is not a Web-STOMP URL: it must start with ws:// or wss://, such as ws://127.0.0.1:15674/ws", crate::sans_io::text::Quoted(.0))]
     NotWebSocket(String),
     /// A URL has a `#fragment`, which the browser never opens a WebSocket to.
-    #[error("{0:?} is not a Web-STOMP URL: a WebSocket URL may not have a #fragment (remove the # and what follows)")]
+    #[error("{} is not a Web-STOMP URL: a WebSocket URL may not have a #fragment (remove the # and what follows)", crate::sans_io::text::Quoted(.0))]
     Fragment(String),
 }
 

@@ -191,7 +191,7 @@ pub enum ProtocolError {
     #[error("CONNECTED arrived twice")]
     ConnectedTwice,
     /// CONNECTED's `heart-beat` header is not `<ms>,<ms>`; the header as it came.
-    #[error("bad heart-beat header {0:?}")]
+    #[error("bad heart-beat header {}", crate::sans_io::text::Quoted(.0))]
     BadHeartBeat(String),
     /// A MESSAGE lacks its `subscription` or `destination` header.
     #[error("a MESSAGE without subscription or destination header")]

@@ -274,5 +274,5 @@ fn is_permanent_refusal(error: &ServerError) -> bool {
     let text = format!("{} {}", error.message.as_deref().unwrap_or_default(), error.body).to_ascii_lowercase();
     ["bad connect", "access refused", "access_refused", "not_allowed", "virtual host"]
         .iter()
-        .any(|word| text.contains(word))
+        .any(|word| crate::sans_io::text::contains(&text, word))
 }

@@ -92,10 +92,11 @@ pub struct Session {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     subscriptions: Map<SubscriptionId, Subscription>,
-    // A hash map, not a `map::Map`: receipt ids grow as text ("receipt-9" <
-    // "receipt-10" is false) and would land mid-way, O(n) each with thousands
-    // of publishes in flight (measured natively: 21 ms instead of 1 ms for 5,000).
-    pending_receipts: std::collections::HashMap<ReceiptId, Request>,
+    // A ring map: receipt ids sort in the order made (`ReceiptId`'s order, shorter
+    // first), so with thousands of publishes in flight each goes at the back and
+    // leaves from the front; in text order ("receipt-9" after "receipt-10") each
+    // would land mid-way (measured natively: 21 ms instead of 1 ms for 5,000).
+    pending_receipts: crate::sans_io::map::RingMap<ReceiptId, Request>,
     next_id: u64,
     connect_deadline: Option<Duration>,
     disconnect_deadline: Option<Duration>,
@@ -127,7 +128,7 @@ impl Session {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             subscriptions: Map::new(),
-            pending_receipts: std::collections::HashMap::new(),
+            pending_receipts: Default::default(),
             next_id: 0,
             connect_deadline: None,
             disconnect_deadline: None,

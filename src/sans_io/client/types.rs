@@ -145,8 +145,22 @@ impl fmt::Display for SubscriptionId {
 }
 
 /// A receipt's id, as sent in a `receipt` header and echoed in RECEIPT's `receipt-id`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Ids sort in the order they were made (`receipt-9` before `receipt-10`: shorter
+/// first, then by text), so maps by receipt add at the back and take from the front.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReceiptId(pub String);
+
+impl Ord for ReceiptId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        crate::sans_io::text::shortlex(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for ReceiptId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl fmt::Display for ReceiptId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -299,7 +313,7 @@ pub enum ClientError {
     #[error("no subscription with id {0}")]
     UnknownSubscription(SubscriptionId),
     /// The caller passed a header the session sets itself.
-    #[error("the header {0:?} is set by Burrow and cannot be given")]
+    #[error("the header {} is set by Burrow and cannot be given", crate::sans_io::text::Quoted(.0))]
     ReservedHeader(String),
     /// A request made with a receipt came back without one: a bug in Burrow,
     /// reported rather than a panic.

@@ -17,7 +17,7 @@ impl Core {
     /// consumer was cancelled, [`AckError::Stopped`]. Nothing is sent then.
     pub fn basic_ack(&mut self, now: Duration, acker: &Acker) -> Result<(), AckError> {
         let current = self.settle(acker)?;
-        current.link.channel_mut().basic_ack(now, &acker.tag)?;
+        current.link.channel_mut().basic_ack(now, &acker.tag.0)?;
         if let (Some(offset), Some(spec)) = (acker.offset, self.consumers.get_mut(&acker.consumer)) {
             spec.stream.acked(offset);
         }
@@ -37,7 +37,7 @@ impl Core {
             return Err(AckError::StreamNack);
         }
         let current = self.settle(acker)?;
-        current.link.channel_mut().basic_nack(now, &acker.tag, requeue)?;
+        current.link.channel_mut().basic_nack(now, &acker.tag.0, requeue)?;
         self.sync_timers();
         Ok(())
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::client::{CloseReason, ReceiptId};
 use crate::rabbit::{CheckedPublish, ConsumeFrom, ExchangeSubscription, OutboxId, Refusal, RefusalKind};
+use crate::sans_io::text::split_once;
 
 use super::{ConsumeError, ConsumerKey, Core, Current, DeclareError, Life, Pending, PublishError, ReliableEvent};
 
@@ -70,7 +71,7 @@ impl Core {
             .min_by_key(|(receipt, _)| sent_order(receipt))
             .map(|(receipt, request)| (receipt.clone(), *request));
         if let Some((receipt, request)) = &oldest {
-            let names_queue = error.is_some() && refusal.detail.contains("queue '");
+            let names_queue = error.is_some() && crate::sans_io::text::contains(&refusal.detail, "queue '");
             let older_publish =
                 self.outbox.in_flight_receipts().any(|(sent, _)| sent_order(sent) < sent_order(receipt));
             if names_queue || !older_publish {
@@ -321,6 +322,6 @@ fn awaits_answer(current: &Current) -> bool {
 
 /// The exchange in RabbitMQ's "NOT_FOUND - no exchange 'x' in vhost '/'".
 fn named_exchange(detail: &str) -> Option<String> {
-    let rest = detail.split("no exchange '").nth(1)?;
-    rest.split("' in vhost").next().map(str::to_owned)
+    let (_, rest) = split_once(detail, "no exchange '")?;
+    Some(split_once(rest, "' in vhost").map_or(rest, |(exchange, _)| exchange).to_owned())
 }

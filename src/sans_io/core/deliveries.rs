@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use crate::client::Message;
 use crate::rabbit::Delivery;
+use crate::sans_io::text::IdText;
 
 use super::{
     Acker, ConnectionEvent, ConsumerKey, ConsumerSpec, Core, Current, LinkId, ReliableEvent, Taken, Timer, Warning,
@@ -79,7 +80,7 @@ impl Core {
                 None
             }
             (true, None) => None,
-            (false, tag) => tag.map(|tag| {
+            (false, tag) => tag.map(IdText).map(|tag| {
                 if let Some(current) = self.link_mut(link) {
                     current.unacked.insert(tag.clone());
                 }

@@ -182,7 +182,7 @@ pub enum Warning {
     /// late reply to a call that timed out, or a reply with a wrong correlation id.
     /// It was dropped (the broker had auto-acked it) and counted
     /// ([`super::Core::unmatched_replies`]).
-    #[error("a reply with correlation id {correlation_id:?} matched no call in flight and was dropped")]
+    #[error("a reply with correlation id {} matched no call in flight and was dropped", crate::sans_io::text::QuotedOption(.correlation_id.as_deref()))]
     UnmatchedReply {
         /// Its correlation id, if it had one.
         correlation_id: Option<String>,

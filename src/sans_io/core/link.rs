@@ -121,7 +121,7 @@ impl Core {
             subs: Map::new(),
             unsubscribed: Set::new(),
             requests: Map::new(),
-            unacked: std::collections::HashSet::new(),
+            unacked: Default::default(),
             cancelling: Vec::new(),
             opened: false,
             planned: None,

@@ -56,6 +56,7 @@
 
 use std::collections::VecDeque;
 use crate::sans_io::map::{Map, Set};
+use crate::sans_io::text::IdText;
 use std::time::Duration;
 
 use crate::client::{
@@ -133,9 +134,10 @@ struct Current {
     /// Requests other than publishes awaiting their receipt.
     requests: Map<ReceiptId, Pending>,
     /// Delivery tags handed out and not yet acked or nacked.
-    // A hash set, not a `map::Set`: ids that grow as text ("…-9" < "…-10" is
-    // false) land mid-way, and a prefetch of thousands would make each O(n).
-    unacked: std::collections::HashSet<String>,
+    // A ring set by `IdText` (shorter first): tags that grow as text ("…@@9" <
+    // "…@@10" is false in text order) would land mid-way, and a prefetch of
+    // thousands would make each O(n); so they go at the back.
+    unacked: crate::sans_io::map::RingSet<IdText>,
     /// Consumers cancelled while their UNSUBSCRIBE could not be sent: cancelled
     /// when this link ends.
     cancelling: Vec<ConsumerKey>,

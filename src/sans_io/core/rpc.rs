@@ -19,7 +19,8 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::sans_io::map::Map;
+use crate::sans_io::map::{Map, RingMap};
+use crate::sans_io::text::IdText;
 use std::time::Duration;
 
 use crate::client::{CloseReason, Message};
@@ -55,10 +56,10 @@ pub enum CallError {
     #[error("the connection was stopped before the reply came")]
     Stopped,
     /// A call sets `reply_to` itself (to its connection's reply queue).
-    #[error("a call sets reply_to itself (to {REPLY_TO}); leave it out (it was {0:?})")]
+    #[error("a call sets reply_to itself (to {REPLY_TO}); leave it out (it was {})", crate::sans_io::text::Quoted(.0))]
     ReplyToGiven(String),
     /// Another call in flight has this correlation id: its reply could not be told apart.
-    #[error("another call in flight has correlation id {0:?}; replies could not be told apart")]
+    #[error("another call in flight has correlation id {}; replies could not be told apart", crate::sans_io::text::Quoted(.0))]
     CorrelationInUse(String),
 }
 
@@ -76,7 +77,7 @@ pub enum ReplyError {
 /// A call awaiting its reply.
 #[derive(Debug, Clone)]
 struct PendingCall {
-    correlation_id: String,
+    correlation_id: IdText,
     publish: OutboxId,
     deadline: Duration,
     timeout: Duration,
@@ -91,9 +92,9 @@ struct PendingCall {
 #[derive(Debug, Default)]
 pub(super) struct Calls {
     pending: Map<CallId, PendingCall>,
-    // A hash map, not a `map::Map`: generated ids grow as text ("…-9" < "…-10"
-    // is false) and would land mid-way, O(n) each with many calls in flight.
-    by_correlation: std::collections::HashMap<String, CallId>,
+    // By `IdText`: generated ids grow as text ("…-9" < "…-10" is false in plain
+    // text order), which would land mid-way, O(n) each with many calls in flight.
+    by_correlation: RingMap<IdText, CallId>,
     /// Requests whose publish outcome has not come yet (also of calls already
     /// over): their Confirmed or PublishFailed is the call's, not a publisher's.
     by_publish: Map<OutboxId, CallId>,
@@ -151,21 +152,21 @@ impl Core {
             }
         };
         let call = CallId(self.calls.next);
-        let correlation_id = match request.properties.correlation_id.clone() {
+        let correlation_id = match request.properties.correlation_id.clone().map(IdText) {
             Some(given) if self.calls.by_correlation.contains_key(&given) => {
-                return Err(CallError::CorrelationInUse(given));
+                return Err(CallError::CorrelationInUse(given.0));
             }
-            Some(given) => given,
+            Some(given) => given.0,
             None => format!("{prefix}-{}", call.0),
         };
         request.properties.correlation_id = Some(correlation_id.clone());
         request.properties.reply_to = Some(REPLY_TO.to_owned());
         let publish = self.basic_publish_or_wait(now, request).map_err(CallError::Publish)?;
         self.calls.next = self.calls.next.wrapping_add(1);
-        self.calls.by_correlation.insert(correlation_id.clone(), call);
+        self.calls.by_correlation.insert(IdText(correlation_id.clone()), call);
         self.calls.by_publish.insert(publish, call);
         let deadline = now.saturating_add(timeout);
-        let pending = PendingCall { correlation_id, publish, deadline, timeout, confirmed: false, on_retiring: false };
+        let pending = PendingCall { correlation_id: IdText(correlation_id), publish, deadline, timeout, confirmed: false, on_retiring: false };
         self.calls.pending.insert(call, pending);
         self.calls.outbox_moved = true;
         // The request may have gone, or failed, before it was known as a call's:
@@ -255,7 +256,7 @@ impl Core {
     /// A MESSAGE for a temp queue's subscription: a reply, auto-acked by the
     /// broker (Web-STOMP sends it without an `ack` header).
     pub(super) fn on_reply(&mut self, message: Message) {
-        let correlation_id = message.header("correlation-id").map(str::to_owned);
+        let correlation_id = message.header("correlation-id").map(|id| IdText(id.to_owned()));
         let call = correlation_id.as_ref().and_then(|id| self.calls.by_correlation.get(id).copied());
         match call.and_then(|call| self.take_call(call).map(|_| call)) {
             Some(call) => {
@@ -264,7 +265,7 @@ impl Core {
             }
             None => {
                 self.calls.unmatched = self.calls.unmatched.saturating_add(1);
-                self.status(ConnectionEvent::Warning(Warning::UnmatchedReply { correlation_id }));
+                self.status(ConnectionEvent::Warning(Warning::UnmatchedReply { correlation_id: correlation_id.map(|id| id.0) }));
             }
         }
         self.sync_timers();

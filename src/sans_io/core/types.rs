@@ -294,7 +294,8 @@ pub enum Taken {
 pub struct Acker {
     pub(super) link: LinkId,
     pub(super) consumer: ConsumerKey,
-    pub(super) tag: String,
+    // `IdText`: the unacked set is sorted by it (tags grow as text).
+    pub(super) tag: crate::sans_io::text::IdText,
     /// The stream offset, for a delivery from a stream.
     pub(super) offset: Option<u64>,
 }
@@ -312,7 +313,7 @@ impl Acker {
 
     /// The broker's delivery tag (the MESSAGE's `ack` header).
     pub fn delivery_tag(&self) -> &str {
-        &self.tag
+        &self.tag.0
     }
 
     /// The offset of a delivery from a stream (`None` from other queues).

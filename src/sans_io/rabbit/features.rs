@@ -196,7 +196,8 @@ pub fn check_filter_value(value: &str) -> Result<(), super::RabbitError> {
     }
     if value.contains(',') {
         return Err(super::RabbitError::InvalidStreamFilter(format!(
-            "the stream filter value {value:?} contains a comma, which RabbitMQ's STOMP plugin reads as a separator"
+            "the stream filter value {} contains a comma, which RabbitMQ's STOMP plugin reads as a separator",
+            crate::sans_io::text::Quoted(value)
         )));
     }
     Ok(())

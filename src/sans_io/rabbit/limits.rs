@@ -151,7 +151,7 @@ pub fn check_round_trip_headers(headers: &[(String, String)]) -> Result<(), Head
         // A MESSAGE's headers come escaped, as a SEND's go.
         let line = escaped_len(name) + 1 + escaped_len(value);
         if line > limits.max_header_line {
-            let what = format!("header {name:?} takes {line} bytes");
+            let what = format!("header {} takes {line} bytes", crate::sans_io::text::Quoted(name));
             return Err(HeadersTooLarge { what, limit: limits.max_header_line });
         }
     }

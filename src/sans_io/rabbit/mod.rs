@@ -159,7 +159,7 @@ fn check_name(name: &str) -> Result<(), RabbitError> {
     if name.len() > 255 {
         return Err(RabbitError::NameTooLong(name.to_owned()));
     }
-    if name.contains("%2F") {
+    if crate::sans_io::text::contains(name, "%2F") {
         return Err(RabbitError::UnescapableName(name.to_owned()));
     }
     Ok(())

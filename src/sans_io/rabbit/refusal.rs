@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::{features, limits, outbox, QueueType, QueueTypeProblem, StreamConsumeProblem, SUPPORTED_ARGUMENTS};
 use crate::client::{ClientError, ServerError};
+use crate::sans_io::text::{contains, Quoted};
 
 /// What kind of refusal an ERROR frame carries, after AMQP's reply codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,17 +64,17 @@ impl Refusal {
         let message = error.message.clone().unwrap_or_default();
         let detail = error.body.trim().to_owned();
         let text = format!("{message} {detail}").to_ascii_lowercase();
-        let kind = if text.contains("precondition_failed") {
+        let kind = if contains(&text, "precondition_failed") {
             RefusalKind::PreconditionFailed
-        } else if text.contains("not_found") {
+        } else if contains(&text, "not_found") {
             RefusalKind::NotFound
-        } else if text.contains("resource_locked") {
+        } else if contains(&text, "resource_locked") {
             RefusalKind::ResourceLocked
-        } else if text.contains("bad connect") && text.contains("virtual host") {
+        } else if contains(&text, "bad connect") && contains(&text, "virtual host") {
             RefusalKind::VhostDenied
-        } else if text.contains("bad connect") && text.contains("access refused") {
+        } else if contains(&text, "bad connect") && contains(&text, "access refused") {
             RefusalKind::BadCredentials
-        } else if text.contains("access_refused") || text.contains("access refused") {
+        } else if contains(&text, "access_refused") || contains(&text, "access refused") {
             RefusalKind::AccessRefused
         } else {
             RefusalKind::Other
@@ -84,7 +85,7 @@ impl Refusal {
     /// The broker closed the connection itself (`CONNECTION_FORCED`: a node
     /// shutting down, an administrator closing it): no request was refused.
     pub fn is_connection_forced(&self) -> bool {
-        format!("{} {}", self.message, self.detail).to_ascii_lowercase().contains("connection_forced")
+        contains(&format!("{} {}", self.message, self.detail).to_ascii_lowercase(), "connection_forced")
     }
 
     /// What a user can do about it, in plain words.
@@ -135,10 +136,10 @@ pub enum RabbitError {
     ReservedQueueName(String),
     /// RabbitMQ reads `%2F` in a destination back as `/`, so a name containing
     /// `%2F` cannot be written in one (it would name something else).
-    #[error("the name {0:?} contains %2F, which RabbitMQ's STOMP adapter reads as '/': it cannot be used by that name over STOMP")]
+    #[error("the name {} contains %2F, which RabbitMQ's STOMP adapter reads as '/': it cannot be used by that name over STOMP", Quoted(.0))]
     UnescapableName(String),
     /// AMQP limits names to 255 bytes.
-    #[error("the name {0:?} is longer than 255 bytes")]
+    #[error("the name {} is longer than 255 bytes", Quoted(.0))]
     NameTooLong(String),
     /// `amq.default`, the management UI's name for the default exchange: RabbitMQ
     /// has no exchange by that name (`NOT_FOUND`, whose ERROR 3.10.8's Web-STOMP
@@ -150,10 +151,10 @@ pub enum RabbitError {
     #[error("the default exchange takes no bindings: consume from the queue itself")]
     BindToDefaultExchange,
     /// A `x-` argument the STOMP adapter would silently ignore.
-    #[error("the queue argument {0:?} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", list = SUPPORTED_ARGUMENTS.join(", "))]
+    #[error("the queue argument {} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", Quoted(.0), list = SUPPORTED_ARGUMENTS.join(", "))]
     UnsupportedArgument(String),
     /// An argument RabbitMQ reads as an integer got something else.
-    #[error("the queue argument {name} must be a whole number, not {value:?}")]
+    #[error("the queue argument {name} must be a whole number, not {}", Quoted(.value))]
     InvalidArgument {
         /// The argument.
         name: String,
@@ -161,7 +162,7 @@ pub enum RabbitError {
         value: String,
     },
     /// An argument outside the range RabbitMQ takes.
-    #[error("the queue argument {name} must be {range}, not {value:?}")]
+    #[error("the queue argument {name} must be {range}, not {}", Quoted(.value))]
     ArgumentOutOfRange {
         /// The argument.
         name: String,
@@ -174,10 +175,10 @@ pub enum RabbitError {
     #[error("x-dead-letter-routing-key needs x-dead-letter-exchange as well (RabbitMQ refuses one without the other)")]
     RoutingKeyWithoutDeadLetterExchange,
     /// `x-queue-type` is not a type RabbitMQ 3.10 knows.
-    #[error("{0:?} is not a queue type: use classic, quorum or stream")]
+    #[error("{} is not a queue type: use classic, quorum or stream", Quoted(.0))]
     UnknownQueueType(String),
     /// [`QueueOptions::queue_type`](crate::rabbit::QueueOptions::queue_type) and the `x-queue-type` argument disagree.
-    #[error("the queue type is {field} but the x-queue-type argument says {argument:?}")]
+    #[error("the queue type is {field} but the x-queue-type argument says {}", Quoted(.argument))]
     ConflictingQueueTypes {
         /// The field.
         field: QueueType,
@@ -198,7 +199,7 @@ pub enum RabbitError {
     #[error("{0}")]
     StreamConsume(StreamConsumeProblem),
     /// A stream offset that is not `first`, `last`, `next`, `offset=N` or `timestamp=S`.
-    #[error("{0:?} is not a stream offset: use first, last, next, offset=N or timestamp=<seconds>")]
+    #[error("{} is not a stream offset: use first, last, next, offset=N or timestamp=<seconds>", Quoted(.0))]
     InvalidStreamOffset(String),
     /// A stream filter (or a publish's filter value) RabbitMQ's STOMP plugin
     /// cannot carry as given.
@@ -208,7 +209,7 @@ pub enum RabbitError {
     #[error("{0}")]
     Unsupported(#[from] features::Unsupported),
     /// An application header that STOMP or RabbitMQ uses for itself.
-    #[error("the header name {0:?} is reserved; choose another application header name")]
+    #[error("the header name {} is reserved; choose another application header name", Quoted(.0))]
     ReservedHeader(String),
     /// The message would make a frame larger than the limit.
     #[error("{0}")]
@@ -222,7 +223,7 @@ pub enum RabbitError {
     /// RabbitMQ's STOMP adapter declares a queue at most once per connection, so a
     /// second declare on the same connection would silently do nothing: with other
     /// options, and with the same ones after the queue was deleted.
-    #[error("this connection already declared {queue:?}; RabbitMQ's STOMP adapter declares a queue once per connection, so redeclare it from a new connection")]
+    #[error("this connection already declared {}; RabbitMQ's STOMP adapter declares a queue once per connection, so redeclare it from a new connection", Quoted(.queue))]
     AlreadyDeclared {
         /// The queue.
         queue: String,

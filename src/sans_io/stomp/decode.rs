@@ -8,6 +8,7 @@ use std::mem;
 use std::ops::Range;
 
 use super::frame::{Command, Frame};
+use crate::sans_io::text::Quoted;
 
 /// Buffer capacity kept between frames; anything above is returned to the allocator.
 const KEEP_CAPACITY: usize = 1024 * 1024;
@@ -51,20 +52,20 @@ pub enum Decoded {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The command line is not one of the STOMP 1.2 commands.
-    #[error("unknown command {0:?}")]
+    #[error("unknown command {}", Quoted(.0))]
     UnknownCommand(String),
     /// A header line has no `:` between name and value.
-    #[error("header line without a colon: {0:?}")]
+    #[error("header line without a colon: {}", Quoted(.0))]
     MissingColon(String),
     /// A header line starts with `:`, so its name is empty.
-    #[error("header line with an empty name: {0:?}")]
+    #[error("header line with an empty name: {}", Quoted(.0))]
     EmptyHeaderName(String),
     /// The command or a header name is not valid UTF-8 (a header value's invalid
     /// bytes are read as U+FFFD instead).
     #[error("the {0} is not valid UTF-8")]
     InvalidUtf8(&'static str),
     /// A backslash in a header is followed by something other than `r`, `n`, `c` or `\`.
-    #[error("undefined escape sequence {0:?} in a header")]
+    #[error("undefined escape sequence {} in a header", Quoted(.0))]
     UndefinedEscape(String),
     /// The frame has more headers than [`Limits::max_headers`].
     #[error("frame has more than {limit} headers")]
@@ -87,7 +88,7 @@ pub enum DecodeError {
         size: usize,
     },
     /// The `content-length` header is not a plain decimal byte count.
-    #[error("content-length {0:?} is not a decimal byte count")]
+    #[error("content-length {} is not a decimal byte count", Quoted(.0))]
     BadContentLength(String),
     /// The byte right after a `content-length` body is not the NUL that ends a frame.
     #[error("no NUL byte where content-length says the body ends")]

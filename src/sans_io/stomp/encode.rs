@@ -18,7 +18,7 @@ pub enum EncodeError {
     },
     /// CONNECT, STOMP and CONNECTED headers go out unescaped, so some characters
     /// cannot be represented in them.
-    #[error("{command} headers are not escaped, so header {name:?} cannot contain {what}")]
+    #[error("{command} headers are not escaped, so header {} cannot contain {what}", crate::sans_io::text::Quoted(.name))]
     Unescapable {
         /// The frame's command.
         command: Command,

@@ -1,0 +1,132 @@
+//! Small text helpers that keep core's heavier machinery out of the wasm: a
+//! quoted value for error messages without `str`'s `Debug` (its escaping of
+//! non-printable Unicode pulls in tables and code), and a substring search
+//! without `str::contains(&str)`'s Two-Way searcher and its panicking slicing.
+//! The texts searched are short (error messages, URLs), so a plain scan does.
+//! And [`IdText`], an id made as text that sorts in the order it was made.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// Writes the text in double quotes, escaping `"`, `\` and ASCII control
+/// characters as `{:?}` does (`\n`, `\u{1b}`, …); anything else, Chinese
+/// included, goes out as it is.
+pub(crate) struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        let mut plain = 0;
+        for (at, byte) in self.0.bytes().enumerate() {
+            let escape = match byte {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                b'\0' => "\\0",
+                0..=0x1f | 0x7f => "",
+                _ => continue,
+            };
+            // `at` is an ASCII byte, so both slices end on a char boundary.
+            f.write_str(self.0.get(plain..at).unwrap_or_default())?;
+            if escape.is_empty() {
+                write!(f, "\\u{{{byte:x}}}")?;
+            } else {
+                f.write_str(escape)?;
+            }
+            plain = at + 1;
+        }
+        f.write_str(self.0.get(plain..).unwrap_or_default())?;
+        f.write_str("\"")
+    }
+}
+
+/// An optional value quoted, or `None`, as `{:?}` writes an `Option<String>`'s.
+pub(crate) struct QuotedOption<'a>(pub Option<&'a str>);
+
+impl fmt::Display for QuotedOption<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(text) => write!(f, "Some({})", Quoted(text)),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+/// Where `needle` first occurs in `haystack`, as `str::find(&str)`.
+pub(crate) fn find(haystack: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.as_bytes().windows(needle.len()).position(|window| window == needle.as_bytes())
+}
+
+/// Whether `needle` occurs in `haystack`, as `str::contains(&str)`.
+pub(crate) fn contains(haystack: &str, needle: &str) -> bool {
+    find(haystack, needle).is_some()
+}
+
+/// The text before and after the first `needle`, as `str::split_once(&str)`.
+pub(crate) fn split_once<'a>(haystack: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
+    let at = find(haystack, needle)?;
+    // A match of valid UTF-8 in valid UTF-8 starts and ends on char boundaries.
+    Some((haystack.get(..at)?, haystack.get(at + needle.len()..)?))
+}
+
+/// An id made as text with a growing number in it (`burrow-…-9`, then
+/// `burrow-…-10`; a delivery's ack id), sorted shorter first and then by its
+/// bytes: in the order made, so in a sorted map (`map::RingMap`) a new one goes at
+/// the back and the oldest leaves from the front, both O(1), where plain text order
+/// (`-10` before `-9`) would put each mid-way. Any text is fine; only speed
+/// depends on the ids growing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct IdText(pub String);
+
+impl Ord for IdText {
+    fn cmp(&self, other: &Self) -> Ordering {
+        shortlex(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for IdText {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Shorter first, then by bytes: the order ids with a growing number were made in.
+pub(crate) fn shortlex(a: &str, b: &str) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_as_debug_does_for_ascii_and_keeps_other_text() {
+        for text in ["", "plain", "say \"hi\"", "back\\slash", "a\nb\r\tc\0", "esc\u{1b}del\u{7f}", "队列", "🐇 x"] {
+            assert_eq!(Quoted(text).to_string(), format!("{text:?}"));
+        }
+        assert_eq!(QuotedOption(Some("a\"b")).to_string(), format!("{:?}", Some("a\"b")));
+        assert_eq!(QuotedOption(None).to_string(), format!("{:?}", None::<&str>));
+    }
+
+    #[test]
+    fn ids_sort_in_the_order_made() {
+        let mut ids: Vec<IdText> = [10, 9, 100, 1].iter().map(|n| IdText(format!("burrow-1f-{n}"))).collect();
+        ids.sort();
+        let made: Vec<&str> = ids.iter().map(|id| id.0.as_str()).collect();
+        assert_eq!(made, ["burrow-1f-1", "burrow-1f-9", "burrow-1f-10", "burrow-1f-100"]);
+    }
+
+    #[test]
+    fn searches_as_str_does() {
+        for (haystack, needle) in [("", ""), ("abc", ""), ("", "a"), ("ws://h/p", "://"), ("队列 'x' in vhost", "' in vhost"), ("aab", "ab"), ("ab", "abc")] {
+            assert_eq!(find(haystack, needle), haystack.find(needle));
+            assert_eq!(contains(haystack, needle), haystack.contains(needle));
+            assert_eq!(split_once(haystack, needle), haystack.split_once(needle));
+        }
+    }
+}
