@@ -201,11 +201,10 @@ impl ManagementApi {
     /// Makes `call` in `vhost`: `Ok(true)` when done (declared, bound, deleted),
     /// `Ok(false)` when there was nothing to delete or unbind.
     pub(crate) async fn exchange_call(&self, vhost: &str, call: &ExchangeCall<'_>) -> Result<bool, ExchangeError> {
-        let what = call.what(true);
         let (mut method, mut path, mut body) = call.request(vhost);
         loop {
             let answer = self.send_raw(method, &path, body.take().as_deref()).await;
-            match answered(call, &what, method, &path, answer) {
+            match answered(call, method, &path, answer) {
                 Step::Done(outcome) => return outcome,
                 Step::Then(next) => (method, path) = ("DELETE", next),
             }
@@ -216,23 +215,23 @@ impl ManagementApi {
 /// What `call`'s answer to `method` at `path` means.
 fn answered(
     call: &ExchangeCall<'_>,
-    what: &str,
     method: &str,
     path: &str,
     answer: Result<(u16, String), ManagementError>,
 ) -> Step {
-    let what = what.to_owned();
+    // What was asked, in words: only a refusal says it.
+    let what = || call.what(true);
     let (status, text) = match answer {
         Ok(answer) => answer,
-        Err(source) => return Step::Done(Err(ExchangeError::Unreachable { what, source })),
+        Err(source) => return Step::Done(Err(ExchangeError::Unreachable { what: what(), source })),
     };
     if let ExchangeCall::QueueDelete { .. } = call {
         // As the management API's `delete_queue` says it: a 401 in fixed words,
         // any other refusal with the start of its text.
         return Step::Done(match status {
             200..=299 | 404 => Ok(status != 404),
-            401 => Err(ExchangeError::NoPermission { what, status, reason: "Access refused.".to_owned() }),
-            _ => Err(ExchangeError::Other { what, status, reason: text.chars().take(200).collect() }),
+            401 => Err(ExchangeError::NoPermission { what: what(), status, reason: "Access refused.".to_owned() }),
+            _ => Err(ExchangeError::Other { what: what(), status, reason: text.chars().take(200).collect() }),
         });
     }
     if (200..=299).contains(&status) {
@@ -259,10 +258,10 @@ fn answered(
         (ExchangeCall::Declare { kind, .. }, 400) if reason.contains("unknown exchange type") => {
             ExchangeError::UnknownType { kind: (*kind).to_owned(), reason }
         }
-        (_, 401 | 403) => ExchangeError::NoPermission { what, status, reason },
+        (_, 401 | 403) => ExchangeError::NoPermission { what: what(), status, reason },
         (_, 400) if reason.contains("inequivalent arg") => ExchangeError::Inequivalent { reason },
         (_, 404) => ExchangeError::NotFound { reason },
-        _ => ExchangeError::Other { what, status, reason },
+        _ => ExchangeError::Other { what: what(), status, reason },
     }))
 }
 
