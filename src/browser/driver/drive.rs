@@ -16,10 +16,10 @@ use gloo_timers::callback::Timeout;
 
 use super::publish::ConfirmSink;
 use super::rpc::CallSink;
-use crate::management::ManagementApi;
+use crate::management::{component, ManagementApi, ManagementError, QueueState};
 use crate::rabbit::OutboxId;
 use crate::sans_io::core::{
-    Action, Alarm, CallId, ConnectionEvent, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId, ExchangeLookUp, LinkId, Phase, PublishError, QueueLookUp,
+    Action, Alarm, CallId, ConnectionEvent, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId, LinkId, LookUpId, Phase, PublishError,
     ReliableEvent, Warning,
 };
 use crate::transport::{now, Socket, SocketHandlers, Ticker};
@@ -148,21 +148,46 @@ impl Driver {
                 }
             }
             Action::LookUp(question) => {
-                // The credentials of the latest CONNECT, or the provider's anew.
-                let options = self.core.connect_options();
-                let api = ManagementApi::for_connection(&question.url, self.management_url.as_deref(), options);
-                look_up(self.weak.clone(), api, self.provider.clone(), question);
+                self.look_up(question.id, question.url, "queues", &question.vhost, &question.queue);
             }
             Action::ExchangeLookUp(question) => {
-                let options = self.core.connect_options();
-                let api = ManagementApi::for_connection(&question.url, self.management_url.as_deref(), options);
-                look_up_exchange(self.weak.clone(), api, self.provider.clone(), question);
+                self.look_up(question.id, question.url, "exchanges", &question.vhost, &question.exchange);
             }
             Action::Credentials { id, .. } => match self.provider.clone() {
                 Some(provider) => ask_provider(self.weak.clone(), &provider, id),
                 None => self.core.handle_credentials(now(), id, Err("no credentials provider was given".into())),
             },
         }
+    }
+
+    /// Reads a queue (`collection` "queues": its facts) or an exchange
+    /// ("exchanges": whether it exists) from the management API for `url`, with
+    /// the credentials of the latest CONNECT or the provider's anew, then gives
+    /// the core the answer. One future for both look-ups.
+    fn look_up(&self, id: LookUpId, url: String, collection: &'static str, vhost: &str, name: &str) {
+        let api = ManagementApi::for_connection(&url, self.management_url.as_deref(), self.core.connect_options());
+        let path = format!("/{collection}/{}/{}", component(vhost), component(name));
+        let (weak, provider) = (self.weak.clone(), self.provider.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = match api {
+                Some(api) => fresh_credentials(api, provider).await.get(&path).await.map_err(|error| error.to_string()),
+                None => Err(format!("no management API is known for {url}")),
+            };
+            input(&weak, |driver| {
+                if collection == "exchanges" {
+                    return driver.core.handle_exchange_facts(now(), id, answer.map(|found| found.is_some()));
+                }
+                let facts = answer.and_then(|found| {
+                    found
+                        .map(|json| {
+                            QueueState::facts_from_management_json(&json)
+                                .map_err(|error| ManagementError::BadAnswer(error).to_string())
+                        })
+                        .transpose()
+                });
+                driver.core.handle_queue_facts(now(), id, facts);
+            });
+        });
     }
 
     fn arm_timer(&mut self) {
@@ -344,49 +369,6 @@ pub(super) async fn fresh_credentials(api: ManagementApi, provider: Option<super
         Ok(credentials) => api.with_credentials(&credentials.login, &credentials.passcode),
         Err(_) => api,
     }
-}
-
-/// Reads the queue from the management API, then gives the core the answer.
-fn look_up(
-    weak: Weak<RefCell<Driver>>,
-    api: Option<ManagementApi>,
-    provider: Option<super::CredentialsProvider>,
-    question: QueueLookUp,
-) {
-    wasm_bindgen_futures::spawn_local(async move {
-        let api = match api {
-            Some(api) => Some(fresh_credentials(api, provider).await),
-            None => None,
-        };
-        let facts = match api {
-            Some(api) => match api.queue(&question.vhost, &question.queue).await {
-                Ok(state) => Ok(state.map(|state| state.facts())),
-                Err(error) => Err(error.to_string()),
-            },
-            None => Err(format!("no management API is known for {}", question.url)),
-        };
-        input(&weak, |driver| driver.core.handle_queue_facts(now(), question.id, facts));
-    });
-}
-
-/// Asks the management API whether the exchange exists, then gives the core the answer.
-fn look_up_exchange(
-    weak: Weak<RefCell<Driver>>,
-    api: Option<ManagementApi>,
-    provider: Option<super::CredentialsProvider>,
-    question: ExchangeLookUp,
-) {
-    wasm_bindgen_futures::spawn_local(async move {
-        let exists = match api {
-            Some(api) => fresh_credentials(api, provider)
-                .await
-                .exchange_exists(&question.vhost, &question.exchange)
-                .await
-                .map_err(|error| error.to_string()),
-            None => Err(format!("no management API is known for {}", question.url)),
-        };
-        input(&weak, |driver| driver.core.handle_exchange_facts(now(), question.id, exists));
-    });
 }
 
 /// Calls the core on each worker tick when a deadline passed (a background tab

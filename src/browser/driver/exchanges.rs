@@ -3,7 +3,7 @@
 //! and credentials; [`crate::reliable::ReliableOptions::management_url`] when set).
 
 use super::ReliableConnection;
-use crate::management::{ExchangeError, ManagementApi, ManagementError};
+use crate::management::{ExchangeCall, ExchangeError, ManagementApi, ManagementError};
 
 impl ReliableConnection {
     /// The management API this connection's exchange calls use: `None` when its
@@ -12,21 +12,30 @@ impl ReliableConnection {
         self.shared.borrow().management()
     }
 
-    /// The management API for an exchange call, with the credentials provider's
-    /// fresh credentials when there is one, and the vhost.
-    async fn exchange_api(&self, what: &str) -> Result<(ManagementApi, String), ExchangeError> {
+    /// Makes `call` through the management API for this connection (with the
+    /// credentials provider's fresh credentials when there is one, and its
+    /// vhost): the one future behind every exchange and binding call.
+    pub(crate) async fn exchange_call(&self, call: ExchangeCall<'_>) -> Result<bool, ExchangeError> {
         let (api, vhost, provider) = {
             let driver = self.shared.borrow();
             (driver.management(), driver.vhost(), driver.provider.clone())
         };
-        let api = api.ok_or_else(|| ExchangeError::Unreachable {
-            what: what.to_owned(),
-            source: ManagementError::Unreachable {
-                url: String::new(),
-                reason: "the connection's URL does not say where it is; set ReliableOptions::management_url".to_owned(),
-            },
-        })?;
-        Ok((super::drive::fresh_credentials(api, provider).await, vhost))
+        let Some(api) = api else {
+            return Err(ExchangeError::Unreachable {
+                what: call.what(false),
+                source: ManagementError::Unreachable {
+                    url: String::new(),
+                    reason: "the connection's URL does not say where it is; set ReliableOptions::management_url".to_owned(),
+                },
+            });
+        };
+        let api = super::drive::fresh_credentials(api, provider).await;
+        let outcome = api.exchange_call(&vhost, &call).await;
+        // Deleted (or not there), a queue is no longer declared again at a reconnect.
+        if let (ExchangeCall::QueueDelete { queue }, Ok(_)) = (call, &outcome) {
+            self.forget_queue(queue);
+        }
+        outcome
     }
 
     /// pika's `exchange_declare(exchange, exchange_type, durable, auto_delete)`,
@@ -44,8 +53,7 @@ impl ReliableConnection {
         durable: bool,
         auto_delete: bool,
     ) -> Result<(), ExchangeError> {
-        let (api, vhost) = self.exchange_api(&format!("declaring exchange '{exchange}'")).await?;
-        api.exchange_declare(&vhost, exchange, exchange_type, durable, auto_delete).await
+        self.exchange_call(ExchangeCall::Declare { exchange, kind: exchange_type, durable, auto_delete }).await.map(drop)
     }
 
     /// pika's `exchange_delete(exchange)`; `false` when there was no such exchange.
@@ -54,8 +62,7 @@ impl ReliableConnection {
     ///
     /// [`ExchangeError`] in words.
     pub async fn exchange_delete(&self, exchange: &str) -> Result<bool, ExchangeError> {
-        let (api, vhost) = self.exchange_api(&format!("deleting exchange '{exchange}'")).await?;
-        api.exchange_delete(&vhost, exchange).await
+        self.exchange_call(ExchangeCall::Delete { exchange }).await
     }
 
     /// pika's `queue_bind(queue, exchange, routing_key)`.
@@ -64,8 +71,7 @@ impl ReliableConnection {
     ///
     /// [`ExchangeError::NotFound`] for a missing exchange or queue, the rest in words.
     pub async fn queue_bind(&self, queue: &str, exchange: &str, routing_key: &str) -> Result<(), ExchangeError> {
-        let (api, vhost) = self.exchange_api(&format!("binding queue '{queue}'")).await?;
-        api.queue_bind(&vhost, queue, exchange, routing_key).await
+        self.exchange_call(ExchangeCall::Bind { queue, exchange, routing_key }).await.map(drop)
     }
 
     /// pika's `queue_unbind(queue, exchange, routing_key)`; `false` when there was
@@ -75,8 +81,7 @@ impl ReliableConnection {
     ///
     /// [`ExchangeError::NotFound`] for a missing exchange or queue, the rest in words.
     pub async fn queue_unbind(&self, queue: &str, exchange: &str, routing_key: &str) -> Result<bool, ExchangeError> {
-        let (api, vhost) = self.exchange_api(&format!("unbinding queue '{queue}'")).await?;
-        api.queue_unbind(&vhost, queue, exchange, routing_key).await
+        self.exchange_call(ExchangeCall::Unbind { queue, exchange, routing_key }).await
     }
 
     /// pika's `queue_delete(queue)`: how a durable subscription
@@ -88,20 +93,7 @@ impl ReliableConnection {
     ///
     /// [`ExchangeError`] in words.
     pub async fn queue_delete(&self, queue: &str) -> Result<bool, ExchangeError> {
-        let what = format!("deleting queue '{queue}'");
-        let (api, vhost) = self.exchange_api(&what).await?;
-        let deleted = api.delete_queue(&vhost, queue).await;
-        if deleted.is_ok() {
-            self.forget_queue(queue);
-        }
-        deleted.map_err(|error| match error {
-            ManagementError::Unreachable { .. } => ExchangeError::Unreachable { what, source: error },
-            ManagementError::Unauthorized => {
-                ExchangeError::NoPermission { what, status: 401, reason: "Access refused.".to_owned() }
-            }
-            ManagementError::Status { status, body } => ExchangeError::Other { what, status, reason: body },
-            ManagementError::BadAnswer(e) => ExchangeError::Other { what, status: 200, reason: e.to_string() },
-        })
+        self.exchange_call(ExchangeCall::QueueDelete { queue }).await
     }
 
     /// `queue` was deleted (through the management API, as

@@ -8,7 +8,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::entry;
 use super::errors::error;
-use crate::management::ExchangeError;
+use crate::management::{ExchangeCall, ExchangeError};
 
 /// Which call `rawExchange` makes.
 const DECLARE: u32 = 1;
@@ -32,18 +32,21 @@ pub fn raw_exchange(id: u32, op: u32, a: String, b: String, c: String, flags: u3
             let _ = reject.call1(&JsValue::UNDEFINED, &error("Stopped", "the connection is closed"));
             return;
         };
-        let connection = &entry.connection;
-        let done = |()| JsValue::UNDEFINED;
-        let outcome: Result<JsValue, ExchangeError> = match op {
-            DECLARE => connection.exchange_declare(&a, &b, flags & 1 != 0, flags & 2 != 0).await.map(done),
-            DELETE => connection.exchange_delete(&a).await.map(JsValue::from),
-            BIND => connection.queue_bind(&a, &b, &c).await.map(done),
-            UNBIND => connection.queue_unbind(&a, &b, &c).await.map(JsValue::from),
-            QUEUE_DELETE => connection.queue_delete(&a).await.map(JsValue::from),
-            _ => Ok(JsValue::UNDEFINED),
+        let call = match op {
+            DECLARE => ExchangeCall::Declare { exchange: &a, kind: &b, durable: flags & 1 != 0, auto_delete: flags & 2 != 0 },
+            DELETE => ExchangeCall::Delete { exchange: &a },
+            BIND => ExchangeCall::Bind { queue: &a, exchange: &b, routing_key: &c },
+            UNBIND => ExchangeCall::Unbind { queue: &a, exchange: &b, routing_key: &c },
+            QUEUE_DELETE => ExchangeCall::QueueDelete { queue: &a },
+            _ => {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &JsValue::UNDEFINED);
+                return;
+            }
         };
-        let _ = match outcome {
-            Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
+        let _ = match entry.connection.exchange_call(call).await {
+            // A declare or a bind resolves with nothing, a delete or an unbind with whether it did.
+            Ok(_) if matches!(op, DECLARE | BIND) => resolve.call1(&JsValue::UNDEFINED, &JsValue::UNDEFINED),
+            Ok(done) => resolve.call1(&JsValue::UNDEFINED, &JsValue::from(done)),
             Err(e) => reject.call1(&JsValue::UNDEFINED, &exchange_error(e)),
         };
     });

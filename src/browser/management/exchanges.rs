@@ -66,12 +66,6 @@ pub enum ExchangeError {
     },
 }
 
-/// An answer other than 2xx, as RabbitMQ gave it.
-struct Answer {
-    status: u16,
-    reason: String,
-}
-
 impl ManagementApi {
     /// pika's `exchange_declare(exchange, exchange_type, durable, auto_delete)`:
     /// `PUT /api/exchanges/<vhost>/<name>`. Declaring it again as it is does
@@ -89,20 +83,8 @@ impl ManagementApi {
         durable: bool,
         auto_delete: bool,
     ) -> Result<(), ExchangeError> {
-        let what = format!("declaring exchange '{exchange}'");
-        let path = format!("/exchanges/{}/{}", component(vhost), component(exchange));
-        let body = object_text(&[
-            ("type", exchange_type.into()),
-            ("durable", durable.into()),
-            ("auto_delete", auto_delete.into()),
-        ]);
-        match self.call("PUT", &path, Some(body), &what).await? {
-            Ok(_) => Ok(()),
-            Err(Answer { status: 400, reason }) if reason.contains("unknown exchange type") => {
-                Err(ExchangeError::UnknownType { kind: exchange_type.to_owned(), reason })
-            }
-            Err(answer) => Err(refused(what, answer)),
-        }
+        let call = ExchangeCall::Declare { exchange, kind: exchange_type, durable, auto_delete };
+        self.exchange_call(vhost, &call).await.map(drop)
     }
 
     /// pika's `exchange_delete(exchange)`: `DELETE /api/exchanges/<vhost>/<name>`
@@ -112,13 +94,7 @@ impl ManagementApi {
     ///
     /// [`ExchangeError`] in words (no permission, management unreachable).
     pub async fn exchange_delete(&self, vhost: &str, exchange: &str) -> Result<bool, ExchangeError> {
-        let what = format!("deleting exchange '{exchange}'");
-        let path = format!("/exchanges/{}/{}", component(vhost), component(exchange));
-        match self.call("DELETE", &path, None, &what).await? {
-            Ok(_) => Ok(true),
-            Err(Answer { status: 404, .. }) => Ok(false),
-            Err(answer) => Err(refused(what, answer)),
-        }
+        self.exchange_call(vhost, &ExchangeCall::Delete { exchange }).await
     }
 
     /// pika's `queue_bind(queue, exchange, routing_key)`:
@@ -134,10 +110,7 @@ impl ManagementApi {
         exchange: &str,
         routing_key: &str,
     ) -> Result<(), ExchangeError> {
-        let what = format!("binding queue '{queue}' to exchange '{exchange}' with key '{routing_key}'");
-        let path = format!("/bindings/{}/e/{}/q/{}", component(vhost), component(exchange), component(queue));
-        let body = object_text(&[("routing_key", routing_key.into()), ("arguments", js_sys::Object::new().into())]);
-        self.call("POST", &path, Some(body), &what).await?.map(drop).map_err(|answer| refused(what, answer))
+        self.exchange_call(vhost, &ExchangeCall::Bind { queue, exchange, routing_key }).await.map(drop)
     }
 
     /// pika's `queue_unbind(queue, exchange, routing_key)`; `false` when there was
@@ -153,55 +126,143 @@ impl ManagementApi {
         exchange: &str,
         routing_key: &str,
     ) -> Result<bool, ExchangeError> {
-        let what = format!("unbinding queue '{queue}' from exchange '{exchange}' (key '{routing_key}')");
-        let list = format!("/bindings/{}/e/{}/q/{}", component(vhost), component(exchange), component(queue));
-        // The binding's address is its properties key, which RabbitMQ makes from
-        // the key and arguments; read it rather than rebuild it.
-        let json = match self.call("GET", &list, None, &what).await? {
-            Ok(json) => json,
-            Err(answer) => return Err(refused(what, answer)),
+        self.exchange_call(vhost, &ExchangeCall::Unbind { queue, exchange, routing_key }).await
+    }
+}
+
+/// One exchange or binding call, as data: every call goes through the one
+/// future of [`ManagementApi::exchange_call`] (one `fetch` and its answer's
+/// handling in the wasm instead of a copy per call).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ExchangeCall<'a> {
+    /// `exchange_declare(exchange, kind, durable, auto_delete)`.
+    Declare { exchange: &'a str, kind: &'a str, durable: bool, auto_delete: bool },
+    /// `exchange_delete(exchange)`.
+    Delete { exchange: &'a str },
+    /// `queue_bind(queue, exchange, routing_key)`.
+    Bind { queue: &'a str, exchange: &'a str, routing_key: &'a str },
+    /// `queue_unbind(queue, exchange, routing_key)`.
+    Unbind { queue: &'a str, exchange: &'a str, routing_key: &'a str },
+    /// `queue_delete(queue)`.
+    QueueDelete { queue: &'a str },
+}
+
+impl ExchangeCall<'_> {
+    /// What is asked, in words; `whole: false` leaves out a binding's exchange
+    /// and key (what a call says when no management API is known).
+    pub(crate) fn what(&self, whole: bool) -> String {
+        let (queue, exchange, key) = match *self {
+            ExchangeCall::Declare { exchange, .. } => return format!("declaring exchange '{exchange}'"),
+            ExchangeCall::Delete { exchange } => return format!("deleting exchange '{exchange}'"),
+            ExchangeCall::QueueDelete { queue } => return format!("deleting queue '{queue}'"),
+            ExchangeCall::Bind { queue, .. } if !whole => return format!("binding queue '{queue}'"),
+            ExchangeCall::Unbind { queue, .. } if !whole => return format!("unbinding queue '{queue}'"),
+            ExchangeCall::Bind { queue, exchange, routing_key } => {
+                return format!("binding queue '{queue}' to exchange '{exchange}' with key '{routing_key}'")
+            }
+            ExchangeCall::Unbind { queue, exchange, routing_key } => (queue, exchange, routing_key),
         };
-        let bindings = Json::parse(&json).ok().and_then(|list| list.as_array()).unwrap_or_default();
-        let found = bindings.iter().find(|b| {
-            b.get("routing_key").and_then(|k| k.as_str()).as_deref() == Some(routing_key)
-                && b.get("arguments").and_then(|a| a.entries()).is_none_or(|a| a.is_empty())
-        });
-        let Some(key) = found.and_then(|b| b.get("properties_key")).and_then(|k| k.as_str()) else {
-            return Ok(false);
-        };
-        let path = format!("{list}/{}", component(&key));
-        match self.call("DELETE", &path, None, &what).await? {
-            Ok(_) => Ok(true),
-            Err(Answer { status: 404, .. }) => Ok(false),
-            Err(answer) => Err(refused(what, answer)),
-        }
+        format!("unbinding queue '{queue}' from exchange '{exchange}' (key '{key}')")
     }
 
-    /// Sends the call: `Ok(Ok(text))` for 2xx, `Ok(Err(answer))` for RabbitMQ's
-    /// refusal, `Err` when nothing answered.
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<String>,
-        what: &str,
-    ) -> Result<Result<String, Answer>, ExchangeError> {
-        match self.send_raw(method, path, body.as_deref()).await {
-            Ok((200..=299, text)) => Ok(Ok(text)),
-            Ok((status, text)) => Ok(Err(Answer { status, reason: reason_of(&text) })),
-            Err(source) => Err(ExchangeError::Unreachable { what: what.to_owned(), source }),
+    /// The first request: method, path and JSON body.
+    fn request(&self, vhost: &str) -> (&'static str, String, Option<String>) {
+        let vhost = component(vhost);
+        match *self {
+            ExchangeCall::Declare { exchange, kind, durable, auto_delete } => (
+                "PUT",
+                format!("/exchanges/{vhost}/{}", component(exchange)),
+                Some(object_text(&[("type", kind.into()), ("durable", durable.into()), ("auto_delete", auto_delete.into())])),
+            ),
+            ExchangeCall::Delete { exchange } => ("DELETE", format!("/exchanges/{vhost}/{}", component(exchange)), None),
+            ExchangeCall::QueueDelete { queue } => ("DELETE", format!("/queues/{vhost}/{}", component(queue)), None),
+            ExchangeCall::Bind { queue, exchange, routing_key } => (
+                "POST",
+                format!("/bindings/{vhost}/e/{}/q/{}", component(exchange), component(queue)),
+                Some(object_text(&[("routing_key", routing_key.into()), ("arguments", js_sys::Object::new().into())])),
+            ),
+            // The binding's address is its properties key, which RabbitMQ makes
+            // from the key and arguments: read it rather than rebuild it.
+            ExchangeCall::Unbind { queue, exchange, .. } => {
+                ("GET", format!("/bindings/{vhost}/e/{}/q/{}", component(exchange), component(queue)), None)
+            }
         }
     }
 }
 
-/// RabbitMQ's refusal, classified.
-fn refused(what: String, Answer { status, reason }: Answer) -> ExchangeError {
-    match status {
-        401 | 403 => ExchangeError::NoPermission { what, status, reason },
-        400 if reason.contains("inequivalent arg") => ExchangeError::Inequivalent { reason },
-        404 => ExchangeError::NotFound { reason },
-        _ => ExchangeError::Other { what, status, reason },
+/// What an answer leads to: the call's outcome, or one more request (an unbind's
+/// DELETE after its GET).
+enum Step {
+    Done(Result<bool, ExchangeError>),
+    Then(String),
+}
+
+impl ManagementApi {
+    /// Makes `call` in `vhost`: `Ok(true)` when done (declared, bound, deleted),
+    /// `Ok(false)` when there was nothing to delete or unbind.
+    pub(crate) async fn exchange_call(&self, vhost: &str, call: &ExchangeCall<'_>) -> Result<bool, ExchangeError> {
+        let (mut method, mut path, mut body) = call.request(vhost);
+        loop {
+            let answer = self.send_raw(method, &path, body.take().as_deref()).await;
+            match answered(call, method, &path, answer) {
+                Step::Done(outcome) => return outcome,
+                Step::Then(next) => (method, path) = ("DELETE", next),
+            }
+        }
     }
+}
+
+/// What `call`'s answer to `method` at `path` means.
+fn answered(
+    call: &ExchangeCall<'_>,
+    method: &str,
+    path: &str,
+    answer: Result<(u16, String), ManagementError>,
+) -> Step {
+    // What was asked, in words: only a refusal says it.
+    let what = || call.what(true);
+    let (status, text) = match answer {
+        Ok(answer) => answer,
+        Err(source) => return Step::Done(Err(ExchangeError::Unreachable { what: what(), source })),
+    };
+    if let ExchangeCall::QueueDelete { .. } = call {
+        // As the management API's `delete_queue` says it: a 401 in fixed words,
+        // any other refusal with the start of its text.
+        return Step::Done(match status {
+            200..=299 | 404 => Ok(status != 404),
+            401 => Err(ExchangeError::NoPermission { what: what(), status, reason: "Access refused.".to_owned() }),
+            _ => Err(ExchangeError::Other { what: what(), status, reason: text.chars().take(200).collect() }),
+        });
+    }
+    if (200..=299).contains(&status) {
+        let ExchangeCall::Unbind { routing_key, .. } = call else { return Step::Done(Ok(true)) };
+        if method != "GET" {
+            return Step::Done(Ok(true));
+        }
+        let bindings = Json::parse(&text).ok().and_then(|list| list.as_array()).unwrap_or_default();
+        let found = bindings.iter().find(|b| {
+            b.get("routing_key").and_then(|k| k.as_str()).as_deref() == Some(*routing_key)
+                && b.get("arguments").and_then(|a| a.entries()).is_none_or(|a| a.is_empty())
+        });
+        return match found.and_then(|b| b.get("properties_key")).and_then(|k| k.as_str()) {
+            Some(key) => Step::Then(format!("{path}/{}", component(&key))),
+            None => Step::Done(Ok(false)),
+        };
+    }
+    // A delete (of an exchange, or an unbind's of its binding) of nothing.
+    if status == 404 && method == "DELETE" {
+        return Step::Done(Ok(false));
+    }
+    let reason = reason_of(&text);
+    Step::Done(Err(match (call, status) {
+        (ExchangeCall::Declare { kind, .. }, 400) if reason.contains("unknown exchange type") => {
+            ExchangeError::UnknownType { kind: (*kind).to_owned(), reason }
+        }
+        (_, 401 | 403) => ExchangeError::NoPermission { what: what(), status, reason },
+        (_, 400) if reason.contains("inequivalent arg") => ExchangeError::Inequivalent { reason },
+        (_, 404) => ExchangeError::NotFound { reason },
+        _ => ExchangeError::Other { what: what(), status, reason },
+    }))
 }
 
 /// The `reason` of RabbitMQ's JSON error answer, or the start of the text.

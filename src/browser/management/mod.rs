@@ -15,6 +15,7 @@ mod peek;
 mod queue_state;
 mod route;
 
+pub(crate) use exchanges::ExchangeCall;
 pub use exchanges::ExchangeError;
 pub use peek::{PeekedMessage, PEEK_TRUNCATE_BYTES};
 pub use queue_state::{QueueState, QueueStateError};
@@ -177,7 +178,7 @@ impl ManagementApi {
     }
 
     /// GETs `path`; `None` on 404.
-    async fn get(&self, path: &str) -> Result<Option<String>, ManagementError> {
+    pub(crate) async fn get(&self, path: &str) -> Result<Option<String>, ManagementError> {
         self.request("GET", path).await
     }
 

@@ -89,16 +89,16 @@ impl QueueState {
         items.iter().map(Self::from_management_value).collect()
     }
 
+    /// What the refusal logic needs of one queue, read alone from `GET
+    /// /api/queues/{vhost}/{name}` (a look-up needs no more of it).
+    pub(crate) fn facts_from_management_json(json: &str) -> Result<QueueFacts, QueueStateError> {
+        facts_of(&Json::parse(json)?).map(|(_, facts)| facts)
+    }
+
     fn from_management_value(value: &Json) -> Result<QueueState, QueueStateError> {
-        let name = value.get("name").and_then(|n| n.as_str()).ok_or(QueueStateError::Unnamed)?;
-        let flag = |key: &str| value.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
+        let (name, facts) = facts_of(value)?;
         let count = |key: &str| value.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
         let rate = |stat: &str| value.at(&["message_stats", stat, "rate"]).and_then(|r| r.as_f64()).unwrap_or(0.0);
-        let arguments = value
-            .get("arguments")
-            .and_then(|a| a.entries())
-            .map(|args| args.into_iter().map(|(k, v)| (k, v.to_text())).collect())
-            .unwrap_or_default();
         let text = |key: &str| value.get(key).and_then(|v| v.as_str());
         let names = |key: &str| -> Vec<String> {
             value
@@ -121,11 +121,11 @@ impl QueueState {
             online: names("online"),
             node: text("node"),
             consumer_connections,
-            name: name.to_owned(),
-            durable: flag("durable"),
-            exclusive: flag("exclusive"),
-            auto_delete: flag("auto_delete"),
-            arguments,
+            name,
+            durable: facts.durable,
+            exclusive: facts.exclusive,
+            auto_delete: facts.auto_delete,
+            arguments: facts.arguments,
             messages_ready: count("messages_ready"),
             messages_unacknowledged: count("messages_unacknowledged"),
             consumers: count("consumers"),
@@ -133,4 +133,17 @@ impl QueueState {
             deliver_rate: rate("deliver_get_details"),
         })
     }
+}
+
+/// A queue's name and the facts the refusal logic needs of it.
+fn facts_of(value: &Json) -> Result<(String, QueueFacts), QueueStateError> {
+    let name = value.get("name").and_then(|n| n.as_str()).ok_or(QueueStateError::Unnamed)?;
+    let flag = |key: &str| value.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
+    let arguments = value
+        .get("arguments")
+        .and_then(|a| a.entries())
+        .map(|args| args.into_iter().map(|(k, v)| (k, v.to_text())).collect())
+        .unwrap_or_default();
+    let facts = QueueFacts { durable: flag("durable"), exclusive: flag("exclusive"), auto_delete: flag("auto_delete"), arguments };
+    Ok((name, facts))
 }
