@@ -4,6 +4,7 @@
 
 use super::json::{object_text, Json};
 use super::{component, ManagementApi, ManagementError};
+use crate::sans_io::text::{contains, Quoted};
 
 /// Why an exchange or binding call failed, in words (what RabbitMQ 3.10.8's
 /// management API answers is in each variant's documentation).
@@ -33,7 +34,7 @@ pub enum ExchangeError {
     },
     /// HTTP 400 "unknown exchange type": RabbitMQ has no such exchange type
     /// (direct, fanout, topic, headers, and those of enabled plugins).
-    #[error("RabbitMQ refused the exchange type {kind:?} ({reason}); use direct, fanout, topic or headers")]
+    #[error("RabbitMQ refused the exchange type {} ({reason}); use direct, fanout, topic or headers", Quoted(.kind))]
     UnknownType {
         /// The type asked for.
         kind: String,
@@ -255,11 +256,11 @@ fn answered(
     }
     let reason = reason_of(&text);
     Step::Done(Err(match (call, status) {
-        (ExchangeCall::Declare { kind, .. }, 400) if reason.contains("unknown exchange type") => {
+        (ExchangeCall::Declare { kind, .. }, 400) if contains(&reason, "unknown exchange type") => {
             ExchangeError::UnknownType { kind: (*kind).to_owned(), reason }
         }
         (_, 401 | 403) => ExchangeError::NoPermission { what: what(), status, reason },
-        (_, 400) if reason.contains("inequivalent arg") => ExchangeError::Inequivalent { reason },
+        (_, 400) if contains(&reason, "inequivalent arg") => ExchangeError::Inequivalent { reason },
         (_, 404) => ExchangeError::NotFound { reason },
         _ => ExchangeError::Other { what: what(), status, reason },
     }))

@@ -8,6 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 use crate::client::ConnectOptions;
+use crate::sans_io::text::split_once;
 
 mod exchanges;
 mod json;
@@ -245,7 +246,7 @@ impl ManagementApi {
 /// # }
 /// ```
 pub fn default_base_url(web_stomp_url: &str) -> Option<String> {
-    let (scheme, rest) = web_stomp_url.split_once("://")?;
+    let (scheme, rest) = split_once(web_stomp_url, "://")?;
     let http = match scheme {
         "ws" => "http",
         "wss" => "https",
@@ -277,7 +278,7 @@ pub fn default_base_url(web_stomp_url: &str) -> Option<String> {
 /// ```
 pub fn api_base(address: &str) -> String {
     let trimmed = address.trim().trim_end_matches('/');
-    match trimmed.split_once("://") {
+    match split_once(trimmed, "://") {
         Some((_, authority)) if !authority.contains('/') => format!("{trimmed}/api"),
         _ => trimmed.to_owned(),
     }
