@@ -42,18 +42,6 @@ impl fmt::Display for Quoted<'_> {
     }
 }
 
-/// An optional value quoted, or `None`, as `{:?}` writes an `Option<String>`'s.
-pub(crate) struct QuotedOption<'a>(pub Option<&'a str>);
-
-impl fmt::Display for QuotedOption<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(text) => write!(f, "Some({})", Quoted(text)),
-            None => f.write_str("None"),
-        }
-    }
-}
-
 /// Where `needle` first occurs in `haystack`, as `str::find(&str)`.
 pub(crate) fn find(haystack: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
@@ -109,8 +97,6 @@ mod tests {
         for text in ["", "plain", "say \"hi\"", "back\\slash", "a\nb\r\tc\0", "esc\u{1b}del\u{7f}", "队列", "🐇 x"] {
             assert_eq!(Quoted(text).to_string(), format!("{text:?}"));
         }
-        assert_eq!(QuotedOption(Some("a\"b")).to_string(), format!("{:?}", Some("a\"b")));
-        assert_eq!(QuotedOption(None).to_string(), format!("{:?}", None::<&str>));
     }
 
     #[test]

@@ -182,7 +182,7 @@ pub enum Warning {
     /// late reply to a call that timed out, or a reply with a wrong correlation id.
     /// It was dropped (the broker had auto-acked it) and counted
     /// ([`super::Core::unmatched_replies`]).
-    #[error("a reply with correlation id {} matched no call in flight and was dropped", crate::sans_io::text::QuotedOption(.correlation_id.as_deref()))]
+    #[error("a reply {} matched no call in flight and was dropped", ReplyId(.correlation_id.as_deref()))]
     UnmatchedReply {
         /// Its correlation id, if it had one.
         correlation_id: Option<String>,
@@ -213,4 +213,30 @@ pub enum Warning {
         /// Why, in RabbitMQ's words when it gave them.
         reason: String,
     },
+}
+
+/// A reply's correlation id in a warning: `with correlation id "x"`, or that it
+/// had none (not Rust's `Some("x")`/`None`, which a JavaScript user would read).
+struct ReplyId<'a>(Option<&'a str>);
+
+impl std::fmt::Display for ReplyId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, "with correlation id {}", crate::sans_io::text::Quoted(id)),
+            None => f.write_str("without a correlation id"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Warning;
+
+    #[test]
+    fn an_unmatched_reply_is_told_without_rust_option_words() {
+        let with = Warning::UnmatchedReply { correlation_id: Some("调用-7".into()) };
+        assert_eq!(with.to_string(), "a reply with correlation id \"调用-7\" matched no call in flight and was dropped");
+        let without = Warning::UnmatchedReply { correlation_id: None };
+        assert_eq!(without.to_string(), "a reply without a correlation id matched no call in flight and was dropped");
+    }
 }
