@@ -7,6 +7,8 @@
 use crate::sans_io::map::RingMap;
 
 use futures_channel::oneshot;
+use std::future::poll_fn;
+
 use futures_util::{FutureExt, StreamExt};
 use js_sys::{Function, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -211,31 +213,36 @@ fn consume_from(
     let weak = std::rc::Rc::downgrade(&entry);
     drop(entry);
     spawn_local(async move {
-        let mut cancel = cancel_rx.fuse();
+        let mut cancel = Some(cancel_rx);
         let mut failure = None;
-        loop {
-            futures_util::select! {
-                // Cancelled, or its connection is gone (the switch dropped with it).
-                _ = cancel => consumer.cancel(),
-                item = consumer.next() => match item {
-                    Some(Ok(delivery)) => {
-                        let Some(entry) = weak.upgrade() else { continue };
-                        // After close(): its ack could not reach RabbitMQ (StaleError),
-                        // which gives the message again; the reader never sees it.
-                        if !broker_acks && matches!(entry.connection.phase(), Phase::Stopping | Phase::Stopped) {
-                            continue;
-                        }
-                        let message = js_message(&entry, &delivery);
-                        // The body is in the message now; wasm keeps only the acker.
-                        drop((delivery, entry));
-                        if let Err(thrown) = on_message.call1(&JsValue::NULL, &message) {
-                            web_sys::console::error_2(&"burrow-rabbitmq: onMessage threw".into(), &thrown);
-                        }
+        // By hand, not `select!`: its random branch order costs the wasm a seeded RNG.
+        while let Some(item) = poll_fn(|cx| {
+            // Cancelled, or its connection is gone (the switch dropped with it).
+            if cancel.as_mut().is_some_and(|switch| switch.poll_unpin(cx).is_ready()) {
+                cancel = None;
+                consumer.cancel();
+            }
+            consumer.poll_next_unpin(cx)
+        })
+        .await
+        {
+            match item {
+                Ok(delivery) => {
+                    let Some(entry) = weak.upgrade() else { continue };
+                    // After close(): its ack could not reach RabbitMQ (StaleError),
+                    // which gives the message again; the reader never sees it.
+                    if !broker_acks && matches!(entry.connection.phase(), Phase::Stopping | Phase::Stopped) {
+                        continue;
                     }
-                    // The failure is also a status event; the stream ends next.
-                    Some(Err(e)) => failure = Some(e),
-                    None => break,
-                },
+                    let message = js_message(&entry, &delivery);
+                    // The body is in the message now; wasm keeps only the acker.
+                    drop((delivery, entry));
+                    if let Err(thrown) = on_message.call1(&JsValue::NULL, &message) {
+                        web_sys::console::error_2(&"burrow-rabbitmq: onMessage threw".into(), &thrown);
+                    }
+                }
+                // The failure is also a status event; the stream ends next.
+                Err(e) => failure = Some(e),
             }
         }
         if let Some(entry) = weak.upgrade() {
