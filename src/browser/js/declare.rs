@@ -27,14 +27,7 @@ pub fn raw_declare(
     resolve: Function,
     reject: Function,
 ) {
-    let flat: Vec<String> = arguments.iter().filter_map(|v| v.as_string()).collect();
-    let arguments = flat
-        .chunks_exact(2)
-        .filter_map(|pair| match pair {
-            [name, value] => Some((name.clone(), value.clone())),
-            _ => None,
-        })
-        .collect();
+    let arguments = super::pairs(&arguments);
     let declare = QueueOptions { durable, exclusive, auto_delete, arguments, queue_type: None };
     let entry = entry(id);
     // Handed to the connection now, so that a publish or consume made right after

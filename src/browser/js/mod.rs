@@ -74,6 +74,17 @@ fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// The pairs of a flat `[name, value, ...]` of strings that `index.js` checked
+/// (headers, queue arguments); `undefined` has none.
+fn pairs(flat: &JsValue) -> Vec<(String, String)> {
+    if flat.is_undefined() {
+        return Vec::new();
+    }
+    let flat: &Array = flat.unchecked_ref();
+    let text = |at| flat.get(at).as_string().unwrap_or_default();
+    (0..flat.length() / 2).map(|pair| (text(2 * pair), text(2 * pair + 1))).collect()
+}
+
 fn millis(value: f64) -> Duration {
     Duration::from_millis(value.clamp(0.0, f64::from(u32::MAX)) as u64)
 }

@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
 use super::consume::message_object;
@@ -26,7 +26,7 @@ pub fn raw_call(
     id: u32,
     routing_key: &str,
     body: Vec<u8>,
-    properties: Option<Object>,
+    properties: Option<Array>,
     timeout_ms: f64,
     resolve: Function,
     reject: Function,
@@ -62,7 +62,7 @@ pub fn raw_reply(
     reply_to: Option<String>,
     correlation_id: Option<String>,
     body: Vec<u8>,
-    properties: Option<Object>,
+    properties: Option<Array>,
     resolve: Function,
     reject: Function,
 ) {

@@ -67,6 +67,8 @@ const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncodi
   "expiration", "messageId", "timestamp", "type", "userId", "appId", "priority", "headers", "streamFilterValue"];
 const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlationId", "replyTo", "messageId",
   "type", "userId", "appId"];
+// The order src/browser/js/publish.rs reads the checked properties in (packed()).
+const PACKED = [...PUBLISH_STRINGS, "expiration", "streamFilterValue", "persistent", "priority", "timestamp", "headers"];
 const CALL_OPTIONS = ["timeout", ...PUBLISH_OPTIONS.filter((name) => name !== "replyTo")];
 const REPLY_OPTIONS = PUBLISH_OPTIONS.filter((name) => name !== "exchange" && name !== "replyTo");
 const CALL_TIMEOUT = 30000;
@@ -191,13 +193,13 @@ export class Connection {
     const id = this.#id;
     // The confirm settles the Promise straight from the wasm: no task per message.
     if (typeof body === "string") {
-      return new Promise((resolve, reject) => raw.rawPublishText(id, routingKey, body, properties, resolve, reject));
+      return new Promise((resolve, reject) => raw.rawPublishText(id, routingKey, body, packed(properties), resolve, reject));
     }
     const bytes = check.bytesOf(body);
     if (bytes === null) {
       return Promise.reject(check.wrong("publish", "body", "a string, an ArrayBuffer or an ArrayBufferView (such as a Uint8Array)", body));
     }
-    return new Promise((resolve, reject) => raw.rawPublishBytes(id, routingKey, bytes, properties, resolve, reject));
+    return new Promise((resolve, reject) => raw.rawPublishBytes(id, routingKey, bytes, packed(properties), resolve, reject));
   }
 
   /**
@@ -226,7 +228,7 @@ export class Connection {
       const queue = to === null ? routingKey : to.queue ?? to.routingKey;
       const bytes = bodyBytes(where, body);
       const id = this.#id;
-      return new Promise((resolve, reject) => raw.rawCall(id, queue, bytes, properties, timeout, resolve, reject));
+      return new Promise((resolve, reject) => raw.rawCall(id, queue, bytes, packed(properties), timeout, resolve, reject));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -246,7 +248,7 @@ export class Connection {
       const bytes = bodyBytes(where, body);
       const id = this.#id;
       return new Promise((resolve, reject) =>
-        raw.rawReply(id, message.replyTo, message.correlationId, bytes, properties, resolve, reject));
+        raw.rawReply(id, message.replyTo, message.correlationId, bytes, packed(properties), resolve, reject));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -549,6 +551,9 @@ function publishProperties(options, where = "publish") {
   }
   return any ? out : undefined;
 }
+
+/** Checked properties as the wasm reads them: by position, in PACKED's order. */
+const packed = (properties) => properties && PACKED.map((name) => properties[name]);
 
 const utf8 = new TextEncoder();
 
