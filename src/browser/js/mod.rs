@@ -89,46 +89,48 @@ fn millis(value: f64) -> Duration {
     Duration::from_millis(value.clamp(0.0, f64::from(u32::MAX)) as u64)
 }
 
-/// The connection options `index.js` checked: only those given are present.
-fn options(settings: &Object) -> (ConnectOptions, ReliableOptions) {
-    let settings: &JsValue = settings;
-    let text = |key| get(settings, key).as_string();
-    let number = |key| get(settings, key).as_f64();
-    let mut connect = ConnectOptions::new(text("vhost").unwrap_or_else(|| "/".to_owned()));
-    connect.login = text("login");
-    connect.passcode = text("passcode");
-    let outgoing = number("heartbeatOutgoing").map_or(connect.heart_beat.outgoing, millis);
-    let incoming = number("heartbeatIncoming").map_or(connect.heart_beat.incoming, millis);
+/// The connection options `index.js` checked, by their place in its
+/// `CONNECT_OPTIONS` (absent ones `undefined`): login, passcode, vhost, the
+/// heart-beats, the reconnect delays, window, writesPerMs, the outbox limits,
+/// managementUrl, (onStatus, kept in JavaScript), credentials, credentialsTimeout.
+fn options(settings: &Array) -> (ConnectOptions, ReliableOptions) {
+    let text = |at| settings.get(at).as_string();
+    let number = |at| settings.get(at).as_f64();
+    let mut connect = ConnectOptions::new(text(2).unwrap_or_else(|| "/".to_owned()));
+    connect.login = text(0);
+    connect.passcode = text(1);
+    let outgoing = number(3).map_or(connect.heart_beat.outgoing, millis);
+    let incoming = number(4).map_or(connect.heart_beat.incoming, millis);
     connect.heart_beat = HeartBeat::new(outgoing, incoming);
     let mut reliable = ReliableOptions::default();
-    let initial = number("reconnectDelay").map_or(Duration::from_millis(500), millis);
-    let cap = number("maxReconnectDelay").map_or(Duration::from_secs(30), millis);
+    let initial = number(5).map_or(Duration::from_millis(500), millis);
+    let cap = number(6).map_or(Duration::from_secs(30), millis);
     reliable.backoff = Backoff::new(initial, 2, cap.max(initial), Jitter::Equal);
-    if let Some(window) = number("window") {
+    if let Some(window) = number(7) {
         reliable.window = Window { messages: (window as usize).max(1), ..Window::default() };
     }
     // Absent: the default pacing (4 writes a millisecond); below 1 (0 too) or Infinity: off, every write at once.
-    let writes = get(settings, "writesPerMs");
-    if !writes.is_undefined() {
-        reliable.pacing = match writes.as_f64() {
-            Some(writes) if writes >= 1.0 => Pacing { burst: writes as u32, slot: Duration::from_millis(1) },
-            _ => Pacing::off(),
+    if let Some(writes) = number(8) {
+        reliable.pacing = if writes >= 1.0 {
+            Pacing { burst: writes as u32, slot: Duration::from_millis(1) }
+        } else {
+            Pacing::off()
         };
     }
     let defaults = OutboxLimits::default();
     reliable.outbox = OutboxLimits {
-        messages: number("outboxMessages").map_or(defaults.messages, |n| n as usize),
-        bytes: number("outboxBytes").map_or(defaults.bytes, |n| n as usize),
+        messages: number(9).map_or(defaults.messages, |n| n as usize),
+        bytes: number(10).map_or(defaults.bytes, |n| n as usize),
     };
-    reliable.management_url = text("managementUrl");
-    if let Some(timeout) = number("credentialsTimeout") {
+    reliable.management_url = text(11);
+    if let Some(timeout) = number(14) {
         reliable.credentials_timeout = millis(timeout);
     }
     (connect, reliable)
 }
 
 /// The checked provider `index.js` made of `options.credentials`: each call
-/// resolves to `{ login, passcode, expiresInMs }`, or rejects (in its words).
+/// resolves to `[login, passcode, expiresInMs]`, or rejects (in its words).
 fn js_provider(function: Function) -> CredentialsProvider {
     Rc::new(move || {
         let called = function.call0(&JsValue::NULL);
@@ -137,10 +139,10 @@ fn js_provider(function: Function) -> CredentialsProvider {
             let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise))
                 .await
                 .map_err(|thrown| words(&thrown))?;
-            let passcode = get(&answer, "passcode").as_string().ok_or("the provider gave no passcode")?;
-            let login = get(&answer, "login").as_string().unwrap_or_default();
-            let mut credentials = Credentials::new(login, passcode);
-            credentials.expires_in = get(&answer, "expiresInMs").as_f64().map(millis);
+            let answer: &Array = answer.unchecked_ref();
+            let passcode = answer.get(1).as_string().ok_or("the provider gave no passcode")?;
+            let mut credentials = Credentials::new(answer.get(0).as_string().unwrap_or_default(), passcode);
+            credentials.expires_in = answer.get(2).as_f64().map(millis);
             Ok(credentials)
         })
     })
@@ -155,10 +157,10 @@ fn words(thrown: &JsValue) -> String {
 /// `settings` the checked options, `owner` the JavaScript `Connection` (kept, with
 /// `on_status`, until `stopped`). Returns its number in the table.
 #[wasm_bindgen(js_name = rawConnect)]
-pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Function) -> Result<u32, JsValue> {
+pub fn raw_connect(urls: Array, settings: Array, owner: JsValue, on_status: Function) -> Result<u32, JsValue> {
     let urls: Vec<String> = urls.iter().filter_map(|url| url.as_string()).collect();
     let (connect, reliable) = options(&settings);
-    let provider = get(&settings, "credentials").dyn_into::<Function>().ok();
+    let provider = settings.get(13).dyn_into::<Function>().ok();
     let started = match provider {
         Some(provider) => ReliableConnection::start_with_provider(urls, connect, reliable, js_provider(provider)),
         None => ReliableConnection::start_with_urls(urls, connect, reliable),

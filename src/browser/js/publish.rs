@@ -95,27 +95,27 @@ fn send(entry: &Rc<Entry>, exchange: &str, routing_key: &str, body: Vec<u8>, pro
 }
 
 /// The publish options `index.js` checked, packed in the order of its
-/// `PACKED` (absent ones `undefined`): the exchange, the string properties, then
-/// `persistent`, `priority`, `timestamp` and the headers as a flat `[name, value, ...]`.
-/// By position, not by name: reading an object's keys one by one cost the wasm 2 KB.
+/// `PUBLISH_OPTIONS` (absent ones `undefined`; `headers` a flat `[name, value, ...]`
+/// of strings). By position, not by name: reading an object's keys one by one
+/// cost the wasm 2 KB.
 pub(super) fn read_properties(given: &Array) -> (String, BasicProperties) {
     let text = |at| given.get(at).as_string();
     let number = |at| given.get(at).as_f64();
     let properties = BasicProperties {
-        content_type: text(1),
-        content_encoding: text(2),
-        correlation_id: text(3),
-        reply_to: text(4),
-        message_id: text(5),
-        kind: text(6),
-        user_id: text(7),
-        app_id: text(8),
-        expiration: text(9),
-        stream_filter_value: text(10),
-        persistent: given.get(11).as_bool().unwrap_or(false),
+        persistent: given.get(1).as_bool().unwrap_or(false),
+        content_type: text(2),
+        content_encoding: text(3),
+        correlation_id: text(4),
+        reply_to: text(5),
+        expiration: text(6),
+        message_id: text(7),
+        timestamp: number(8).map(|t| t.max(0.0) as u64),
+        kind: text(9),
+        user_id: text(10),
+        app_id: text(11),
         priority: number(12).map(|p| p.clamp(0.0, 255.0) as u8),
-        timestamp: number(13).map(|t| t.max(0.0) as u64),
-        headers: super::pairs(&given.get(14)),
+        headers: super::pairs(&given.get(13)),
+        stream_filter_value: text(14),
     };
     (text(0).unwrap_or_default(), properties)
 }

@@ -131,6 +131,7 @@ export function credentialsProvider(provider, login) {
       }
       expiresInMs = Math.max(0, at - Date.now());
     }
-    return { login: name, passcode, expiresInMs };
+    // As src/browser/js/mod.rs reads it: by position.
+    return [name, passcode, expiresInMs];
   };
 }

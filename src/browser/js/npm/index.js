@@ -59,6 +59,8 @@ const CREATE = Symbol("burrow.create");
 const DISPATCH = Symbol("burrow.dispatch");
 const ENDED = Symbol("burrow.ended");
 
+// The wasm reads the checked connect options (rawConnect) and publish properties (packed())
+// by their place in CONNECT_OPTIONS and PUBLISH_OPTIONS: add at the end, never reorder.
 const CONNECT_OPTIONS = ["login", "passcode", "vhost", "heartbeatOutgoing", "heartbeatIncoming", "reconnectDelay",
   "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus",
   "credentials", "credentialsTimeout"];
@@ -67,8 +69,6 @@ const PUBLISH_OPTIONS = ["exchange", "persistent", "contentType", "contentEncodi
   "expiration", "messageId", "timestamp", "type", "userId", "appId", "priority", "headers", "streamFilterValue"];
 const PUBLISH_STRINGS = ["exchange", "contentType", "contentEncoding", "correlationId", "replyTo", "messageId",
   "type", "userId", "appId"];
-// The order src/browser/js/publish.rs reads the checked properties in (packed()).
-const PACKED = [...PUBLISH_STRINGS, "expiration", "streamFilterValue", "persistent", "priority", "timestamp", "headers"];
 const CALL_OPTIONS = ["timeout", ...PUBLISH_OPTIONS.filter((name) => name !== "replyTo")];
 const REPLY_OPTIONS = PUBLISH_OPTIONS.filter((name) => name !== "exchange" && name !== "replyTo");
 const CALL_TIMEOUT = 30000;
@@ -125,9 +125,8 @@ export function connect(url, options) {
   settings.credentialsTimeout = check.optionalMillis(where, "options.credentialsTimeout", given.credentialsTimeout, 1);
   if (provider !== undefined) settings.credentials = check.credentialsProvider(provider, settings.login);
   needInit(where);
-  // Only what was given goes to the wasm; it fills in the defaults.
-  for (const name of Object.keys(settings)) if (settings[name] === undefined) delete settings[name];
-  return new Connection(CREATE, urls.slice(), settings, onStatus);
+  // By position in CONNECT_OPTIONS (onStatus's place empty); the wasm fills in the defaults.
+  return new Connection(CREATE, urls.slice(), CONNECT_OPTIONS.map((name) => settings[name]), onStatus);
 }
 
 /** A connection to RabbitMQ that survives outages; made by `connect()`. */
@@ -552,8 +551,8 @@ function publishProperties(options, where = "publish") {
   return any ? out : undefined;
 }
 
-/** Checked properties as the wasm reads them: by position, in PACKED's order. */
-const packed = (properties) => properties && PACKED.map((name) => properties[name]);
+/** Checked properties as the wasm reads them: by position, in PUBLISH_OPTIONS's order. */
+const packed = (properties) => properties && PUBLISH_OPTIONS.map((name) => properties[name]);
 
 const utf8 = new TextEncoder();
 
