@@ -110,15 +110,20 @@ fn stream_offset(kind: u32, value: f64) -> Option<StreamOffset> {
     }
 }
 
-/// Starts a consumer on connection `id` (options checked by `index.js`;
-/// `auto_ack` for ack "auto" or "broker", `broker_acks` for "broker" alone):
+/// Starts a consumer on connection `id` (checked by `index.js`): from the queue
+/// `queue` when `exchange` is absent, else from `exchange` with the binding key
+/// `routing_key`, transient, or durable into the queue `queue`
+/// (`connection.consume({ exchange, routingKey, queue, durable: true }, …)`).
+/// `auto_ack` for ack "auto" or "broker", `broker_acks` for "broker" alone:
 /// `on_message` gets each `Message`, `on_end` is called once when it ends, with
 /// the error if RabbitMQ refused it. Returns its number.
 #[wasm_bindgen(js_name = rawConsume)]
 #[allow(clippy::too_many_arguments)]
 pub fn raw_consume(
     id: u32,
-    queue: &str,
+    exchange: Option<String>,
+    routing_key: Option<String>,
+    queue: Option<String>,
     auto_ack: bool,
     broker_acks: bool,
     prefetch: u32,
@@ -130,35 +135,11 @@ pub fn raw_consume(
     on_message: Function,
     on_end: Function,
 ) -> Result<u32, JsValue> {
-    let options =
-        consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
-    consume_from(id, ConsumeFrom::queue(queue), options, on_message, on_end)
-}
-
-/// As `rawConsume`, from an exchange with a binding key: transient, or durable
-/// into the queue `durable_queue` (`connection.consume({ exchange, routingKey,
-/// queue, durable: true }, …)`; checked by `index.js`).
-#[wasm_bindgen(js_name = rawConsumeExchange)]
-#[allow(clippy::too_many_arguments)]
-pub fn raw_consume_exchange(
-    id: u32,
-    exchange: String,
-    routing_key: String,
-    durable_queue: Option<String>,
-    auto_ack: bool,
-    broker_acks: bool,
-    prefetch: u32,
-    offset_kind: u32,
-    offset: f64,
-    filter: Option<String>,
-    match_unfiltered: bool,
-    priority: Option<i32>,
-    on_message: Function,
-    on_end: Function,
-) -> Result<u32, JsValue> {
-    let source = match durable_queue {
-        Some(queue) => ConsumeFrom::durable(exchange, routing_key, queue),
-        None => ConsumeFrom::exchange(exchange, routing_key),
+    let routing_key = routing_key.unwrap_or_default();
+    let source = match (exchange, queue) {
+        (None, queue) => ConsumeFrom::queue(queue.unwrap_or_default()),
+        (Some(exchange), Some(queue)) => ConsumeFrom::durable(exchange, routing_key, queue),
+        (Some(exchange), None) => ConsumeFrom::exchange(exchange, routing_key),
     };
     let options =
         consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);

@@ -496,10 +496,8 @@ export class Subscription {
  * number. `auto`: no acks by the reader; `broker`: RabbitMQ's own auto-ack. */
 function rawConsume(id, from, settings, auto, broker, onMessage, onEnd) {
   const { prefetch, offsetKind, offset, filter, matchUnfiltered, priority } = settings;
-  return from.exchange === undefined
-    ? raw.rawConsume(id, from.queue, auto, broker, prefetch, offsetKind, offset, filter, matchUnfiltered, priority, onMessage, onEnd)
-    : raw.rawConsumeExchange(id, from.exchange, from.routingKey, from.queue, auto, broker, prefetch, offsetKind, offset, filter,
-      matchUnfiltered, priority, onMessage, onEnd);
+  return raw.rawConsume(id, from.exchange, from.routingKey, from.queue, auto, broker, prefetch, offsetKind, offset, filter,
+    matchUnfiltered, priority, onMessage, onEnd);
 }
 
 /** The publish options, checked, as the wasm reads them; `undefined` when there are none. */
