@@ -242,10 +242,12 @@ fn consume_from(
 
 /// `subscription.queue`: the queue consumer `consumer` of connection `id` reads
 /// now, by name (a transient exchange subscription's queue is named by Burrow
-/// and new after each reconnect); `undefined` before it subscribed.
+/// and new after each reconnect); `undefined` before it subscribed. (A
+/// `JsValue`, not an `Option<String>`: its glue is the smaller.)
 #[wasm_bindgen(js_name = rawConsumerQueue)]
-pub fn raw_consumer_queue(id: u32, consumer: u32) -> Option<String> {
-    entry(id)?.connection.consumer_queue(ConsumerKey(u64::from(consumer)))
+pub fn raw_consumer_queue(id: u32, consumer: u32) -> JsValue {
+    let queue = entry(id).and_then(|entry| entry.connection.consumer_queue(ConsumerKey(u64::from(consumer))));
+    queue.map_or(JsValue::UNDEFINED, JsValue::from)
 }
 
 /// `subscription.filteredOut`: how many messages consumer `consumer`'s stream

@@ -216,15 +216,18 @@ pub fn raw_closed(id: u32) -> bool {
 
 /// Connection `id`'s outbox: `[messages, bytes, inFlight]`.
 #[wasm_bindgen(js_name = rawOutbox)]
-pub fn raw_outbox(id: u32) -> Vec<f64> {
+pub fn raw_outbox(id: u32) -> Array {
     let outbox = entry(id).map(|entry| entry.connection.outbox()).unwrap_or_default();
-    vec![outbox.messages as f64, outbox.bytes as f64, outbox.in_flight as f64]
+    let count = |n: usize| JsValue::from(n as f64);
+    Array::of3(&count(outbox.messages), &count(outbox.bytes), &count(outbox.in_flight))
 }
 
-/// Milliseconds until connection `id`'s next reconnect attempt, if one is scheduled.
+/// Milliseconds until connection `id`'s next reconnect attempt, or `null` when
+/// none is scheduled. (A `JsValue`, not an `Option<f64>`: its glue is the smaller.)
 #[wasm_bindgen(js_name = rawReconnectIn)]
-pub fn raw_reconnect_in(id: u32) -> Option<f64> {
-    entry(id).and_then(|entry| entry.connection.countdown()).map(|d| whole_millis(d) as f64)
+pub fn raw_reconnect_in(id: u32) -> JsValue {
+    let countdown = entry(id).and_then(|entry| entry.connection.countdown());
+    countdown.map_or(JsValue::NULL, |d| JsValue::from(whole_millis(d) as f64))
 }
 
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) {

@@ -411,7 +411,7 @@ export class Connection {
 
   /** Milliseconds until the next reconnect attempt, or `null` when none is scheduled. */
   get reconnectIn() {
-    return this.#stopped ? null : raw.rawReconnectIn(this.#id) ?? null;
+    return this.#stopped ? null : raw.rawReconnectIn(this.#id);
   }
 
   [SETTLE](token, how) {
