@@ -466,6 +466,14 @@ impl Drop for ReliableConnection {
     }
 }
 
+/// `wasm_bindgen_futures::spawn_local` for every task of the driver and the
+/// JavaScript API: one copy of it in the wasm (it is generic and inlined, about
+/// half a kilobyte a caller), for one more box per task.
+#[inline(never)]
+pub(crate) fn spawn(task: Pin<Box<dyn Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(task);
+}
+
 pub(super) fn pending(exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties) -> PendingPublish {
     PendingPublish {
         exchange: exchange.to_owned(),

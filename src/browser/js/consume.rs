@@ -12,7 +12,7 @@ use std::future::poll_fn;
 use futures_util::{FutureExt, StreamExt};
 use js_sys::{Function, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
+use crate::browser::driver::spawn;
 
 use super::errors::{ack_error, consume_error, error};
 use super::{entry, set, Entry};
@@ -193,7 +193,7 @@ fn consume_from(
     entry.consumers.borrow_mut().insert(key, cancel_tx);
     let weak = std::rc::Rc::downgrade(&entry);
     drop(entry);
-    spawn_local(async move {
+    spawn(Box::pin(async move {
         let mut cancel = Some(cancel_rx);
         let mut failure = None;
         // By hand, not `select!`: its random branch order costs the wasm a seeded RNG.
@@ -236,7 +236,7 @@ fn consume_from(
         if let Err(thrown) = on_end.call1(&JsValue::NULL, &end) {
             web_sys::console::error_2(&"burrow-rabbitmq: a consumer's end handler threw".into(), &thrown);
         }
-    });
+    }));
     Ok(key)
 }
 

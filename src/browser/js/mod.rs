@@ -31,7 +31,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
+use crate::browser::driver::spawn;
 
 use crate::client::{Backoff, ConnectOptions, Credentials, HeartBeat, Jitter};
 use crate::rabbit::OutboxLimits;
@@ -178,7 +178,7 @@ pub fn raw_connect(urls: Array, settings: Array, owner: JsValue, on_status: Func
         acks: RefCell::new(consume::AckTable::default()),
     };
     CONNECTIONS.with(|table| table.borrow_mut().insert(id, Rc::new(entry)));
-    spawn_local(async move {
+    spawn(Box::pin(async move {
         // The stream ends right after `stopped`, its last event.
         while let Some(event) = events.next().await {
             let Some(status) = status_object(&event) else { continue };
@@ -190,7 +190,7 @@ pub fn raw_connect(urls: Array, settings: Array, owner: JsValue, on_status: Func
         // gone (a late ack is Stale, a publish Stopped).
         let gone = CONNECTIONS.with(|table| table.borrow_mut().remove(&id));
         drop(gone);
-    });
+    }));
     Ok(id)
 }
 
