@@ -3,7 +3,6 @@
 //! `resolve` / `reject` are called straight from the confirm (no task, no channel
 //! per message while the outbox has room).
 
-use std::cell::Cell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function};
@@ -13,9 +12,6 @@ use super::errors::{publish_error, stopped_because};
 use super::{entry, stop_reason, Entry};
 use crate::rabbit::BasicProperties;
 use crate::reliable::PublishError;
-
-/// Where a publish's outcome goes; called once.
-type Then = Box<dyn FnOnce(Result<(), PublishError>)>;
 
 /// `publish(routingKey, aString, options)`: the string's UTF-8 bytes.
 #[wasm_bindgen(js_name = rawPublishText)]
@@ -69,29 +65,8 @@ fn publish(id: u32, routing_key: &str, body: Vec<u8>, properties: Option<Array>,
         None => (String::new(), BasicProperties::default()),
     };
     let weak = Rc::downgrade(&entry);
-    send(&entry, &exchange, routing_key, body, &properties, Box::new(move |result| outcome.settle(result, &weak)));
-}
-
-/// How a publish goes out: into the core's line for room (first come, first in),
-/// its outcome called back from the confirm, with no task and no channel per
-/// message.
-fn send(entry: &Rc<Entry>, exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties, then: Then) {
-    // The driver drops `then` uncalled when it refuses the message at once:
-    // keep a way to call it with the refusal.
-    let slot = Rc::new(Cell::new(Some(then)));
-    let callback = {
-        let slot = slot.clone();
-        Box::new(move |result| {
-            if let Some(then) = slot.take() {
-                then(result);
-            }
-        })
-    };
-    if let Err(refused) = entry.connection.publish_then(exchange, routing_key, body, properties, callback) {
-        if let Some(then) = slot.take() {
-            then(Err(refused));
-        }
-    }
+    let then = Box::new(move |result| outcome.settle(result, &weak));
+    entry.connection.publish_then(&exchange, routing_key, body, &properties, then);
 }
 
 /// The publish options `index.js` checked, packed in the order of its
