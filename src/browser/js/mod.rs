@@ -154,7 +154,7 @@ fn words(thrown: &JsValue) -> String {
 }
 
 /// Starts a connection (`connect()` in `index.js`): `urls` are Web-STOMP URLs,
-/// `settings` the checked options, `owner` the JavaScript `Connection` (kept, with
+/// `settings` the checked options by position (see `options`), `owner` the JavaScript `Connection` (kept, with
 /// `on_status`, until `stopped`). Returns its number in the table.
 #[wasm_bindgen(js_name = rawConnect)]
 pub fn raw_connect(urls: Array, settings: Array, owner: JsValue, on_status: Function) -> Result<u32, JsValue> {

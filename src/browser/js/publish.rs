@@ -1,7 +1,8 @@
 //! `connection.publish` for JavaScript: the body comes as the string or the bytes
-//! `index.js` made of it, the options as the object it checked, and the Promise's
-//! `resolve` / `reject` are called straight from the confirm (no task, no channel
-//! per message while the outbox has room).
+//! `index.js` made of it, the options as the properties it checked, packed by
+//! position (see `read_properties`), and the Promise's `resolve` / `reject` are
+//! called straight from the confirm (no task, no channel per message while the
+//! outbox has room).
 
 use std::rc::{Rc, Weak};
 

@@ -1,6 +1,6 @@
 //! `connection.call` and `connection.reply` for JavaScript (RabbitMQ's tutorial
 //! 6): the body comes as the bytes `index.js` made of it, the options as the
-//! object it checked; the Promise's `resolve` / `reject` are called straight from
+//! properties it checked, packed by position; the Promise's `resolve` / `reject` are called straight from
 //! the core's outcome. A reply resolves as a `Message` with nothing to ack (the
 //! broker auto-acks a temp queue's deliveries).
 
