@@ -350,13 +350,13 @@ pub(super) fn unix_now() -> Duration {
 /// ignores one that comes after its timeout).
 fn ask_provider(weak: Weak<RefCell<Driver>>, provider: &super::CredentialsProvider, id: CredentialsId) {
     let answer = provider();
-    wasm_bindgen_futures::spawn_local(async move {
+    super::spawn(Box::pin(async move {
         let answer = answer.await;
         input(&weak, |driver| {
             driver.core.handle_unix_time(now(), unix_now());
             driver.core.handle_credentials(now(), id, answer);
         });
-    });
+    }));
 }
 
 /// `api` with the provider's fresh credentials, when there is a provider (it is

@@ -273,14 +273,11 @@ impl ReliableConnection {
         Ok(PublishConfirm { id, rx })
     }
 
-    /// [`ReliableConnection::basic_publish`] whose outcome goes to `then` (called
-    /// once, also when stopped) instead of a future: the message waits in the
+    /// [`ReliableConnection::basic_publish`] whose outcome goes to `then`, called
+    /// once, also when stopped or refused at once ([`PublishError::Invalid`],
+    /// [`PublishError::Stopped`]), instead of a future: the message waits in the
     /// core's line for room if it must. The JavaScript API resolves its Promise
     /// there, with no task and no channel per message.
-    ///
-    /// # Errors
-    ///
-    /// [`PublishError::Invalid`] or [`PublishError::Stopped`] (then `then` is not called).
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn publish_then(
         &self,
@@ -289,15 +286,23 @@ impl ReliableConnection {
         body: Vec<u8>,
         properties: &BasicProperties,
         then: Box<dyn FnOnce(Result<(), PublishError>)>,
-    ) -> Result<(), PublishError> {
+    ) {
         let publish = pending(exchange, routing_key, body, properties);
-        {
+        let refused = {
             let mut driver = self.shared.borrow_mut();
-            let id = driver.core.basic_publish_or_wait(now(), publish)?;
-            driver.confirms.insert(id, ConfirmSink::Callback(then));
+            match driver.core.basic_publish_or_wait(now(), publish) {
+                Ok(id) => {
+                    driver.confirms.insert(id, ConfirmSink::Callback(then));
+                    None
+                }
+                Err(refused) => Some((refused, then)),
+            }
+        };
+        // Called with the driver let go: `then` may ask it why it stopped.
+        match refused {
+            Some((refused, then)) => then(Err(refused)),
+            None => pump(&self.shared),
         }
-        pump(&self.shared);
-        Ok(())
     }
 
     /// pika's `basic_consume`: a consumer that subscribes now (or once connected)
@@ -464,6 +469,14 @@ impl Drop for ReliableConnection {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// `wasm_bindgen_futures::spawn_local` for every task of the driver and the
+/// JavaScript API: one copy of it in the wasm (it is generic and inlined, about
+/// half a kilobyte a caller), for one more box per task.
+#[inline(never)]
+pub(crate) fn spawn(task: Pin<Box<dyn Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(task);
 }
 
 pub(super) fn pending(exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties) -> PendingPublish {

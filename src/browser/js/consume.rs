@@ -7,10 +7,12 @@
 use crate::sans_io::map::RingMap;
 
 use futures_channel::oneshot;
+use std::future::poll_fn;
+
 use futures_util::{FutureExt, StreamExt};
 use js_sys::{Function, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
+use crate::browser::driver::spawn;
 
 use super::errors::{ack_error, consume_error, error};
 use super::{entry, set, Entry};
@@ -108,15 +110,20 @@ fn stream_offset(kind: u32, value: f64) -> Option<StreamOffset> {
     }
 }
 
-/// Starts a consumer on connection `id` (options checked by `index.js`;
-/// `auto_ack` for ack "auto" or "broker", `broker_acks` for "broker" alone):
+/// Starts a consumer on connection `id` (checked by `index.js`): from the queue
+/// `queue` when `exchange` is absent, else from `exchange` with the binding key
+/// `routing_key`, transient, or durable into the queue `queue`
+/// (`connection.consume({ exchange, routingKey, queue, durable: true }, …)`).
+/// `auto_ack` for ack "auto" or "broker", `broker_acks` for "broker" alone:
 /// `on_message` gets each `Message`, `on_end` is called once when it ends, with
 /// the error if RabbitMQ refused it. Returns its number.
 #[wasm_bindgen(js_name = rawConsume)]
 #[allow(clippy::too_many_arguments)]
 pub fn raw_consume(
     id: u32,
-    queue: &str,
+    exchange: Option<String>,
+    routing_key: Option<String>,
+    queue: Option<String>,
     auto_ack: bool,
     broker_acks: bool,
     prefetch: u32,
@@ -128,35 +135,11 @@ pub fn raw_consume(
     on_message: Function,
     on_end: Function,
 ) -> Result<u32, JsValue> {
-    let options =
-        consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
-    consume_from(id, ConsumeFrom::queue(queue), options, on_message, on_end)
-}
-
-/// As `rawConsume`, from an exchange with a binding key: transient, or durable
-/// into the queue `durable_queue` (`connection.consume({ exchange, routingKey,
-/// queue, durable: true }, …)`; checked by `index.js`).
-#[wasm_bindgen(js_name = rawConsumeExchange)]
-#[allow(clippy::too_many_arguments)]
-pub fn raw_consume_exchange(
-    id: u32,
-    exchange: String,
-    routing_key: String,
-    durable_queue: Option<String>,
-    auto_ack: bool,
-    broker_acks: bool,
-    prefetch: u32,
-    offset_kind: u32,
-    offset: f64,
-    filter: Option<String>,
-    match_unfiltered: bool,
-    priority: Option<i32>,
-    on_message: Function,
-    on_end: Function,
-) -> Result<u32, JsValue> {
-    let source = match durable_queue {
-        Some(queue) => ConsumeFrom::durable(exchange, routing_key, queue),
-        None => ConsumeFrom::exchange(exchange, routing_key),
+    let routing_key = routing_key.unwrap_or_default();
+    let source = match (exchange, queue) {
+        (None, queue) => ConsumeFrom::queue(queue.unwrap_or_default()),
+        (Some(exchange), Some(queue)) => ConsumeFrom::durable(exchange, routing_key, queue),
+        (Some(exchange), None) => ConsumeFrom::exchange(exchange, routing_key),
     };
     let options =
         consume_options(auto_ack, broker_acks, prefetch, offset_kind, offset, filter, match_unfiltered, priority);
@@ -210,32 +193,37 @@ fn consume_from(
     entry.consumers.borrow_mut().insert(key, cancel_tx);
     let weak = std::rc::Rc::downgrade(&entry);
     drop(entry);
-    spawn_local(async move {
-        let mut cancel = cancel_rx.fuse();
+    spawn(Box::pin(async move {
+        let mut cancel = Some(cancel_rx);
         let mut failure = None;
-        loop {
-            futures_util::select! {
-                // Cancelled, or its connection is gone (the switch dropped with it).
-                _ = cancel => consumer.cancel(),
-                item = consumer.next() => match item {
-                    Some(Ok(delivery)) => {
-                        let Some(entry) = weak.upgrade() else { continue };
-                        // After close(): its ack could not reach RabbitMQ (StaleError),
-                        // which gives the message again; the reader never sees it.
-                        if !broker_acks && matches!(entry.connection.phase(), Phase::Stopping | Phase::Stopped) {
-                            continue;
-                        }
-                        let message = js_message(&entry, &delivery);
-                        // The body is in the message now; wasm keeps only the acker.
-                        drop((delivery, entry));
-                        if let Err(thrown) = on_message.call1(&JsValue::NULL, &message) {
-                            web_sys::console::error_2(&"burrow-rabbitmq: onMessage threw".into(), &thrown);
-                        }
+        // By hand, not `select!`: its random branch order costs the wasm a seeded RNG.
+        while let Some(item) = poll_fn(|cx| {
+            // Cancelled, or its connection is gone (the switch dropped with it).
+            if cancel.as_mut().is_some_and(|switch| switch.poll_unpin(cx).is_ready()) {
+                cancel = None;
+                consumer.cancel();
+            }
+            consumer.poll_next_unpin(cx)
+        })
+        .await
+        {
+            match item {
+                Ok(delivery) => {
+                    let Some(entry) = weak.upgrade() else { continue };
+                    // After close(): its ack could not reach RabbitMQ (StaleError),
+                    // which gives the message again; the reader never sees it.
+                    if !broker_acks && matches!(entry.connection.phase(), Phase::Stopping | Phase::Stopped) {
+                        continue;
                     }
-                    // The failure is also a status event; the stream ends next.
-                    Some(Err(e)) => failure = Some(e),
-                    None => break,
-                },
+                    let message = js_message(&entry, &delivery);
+                    // The body is in the message now; wasm keeps only the acker.
+                    drop((delivery, entry));
+                    if let Err(thrown) = on_message.call1(&JsValue::NULL, &message) {
+                        web_sys::console::error_2(&"burrow-rabbitmq: onMessage threw".into(), &thrown);
+                    }
+                }
+                // The failure is also a status event; the stream ends next.
+                Err(e) => failure = Some(e),
             }
         }
         if let Some(entry) = weak.upgrade() {
@@ -248,16 +236,18 @@ fn consume_from(
         if let Err(thrown) = on_end.call1(&JsValue::NULL, &end) {
             web_sys::console::error_2(&"burrow-rabbitmq: a consumer's end handler threw".into(), &thrown);
         }
-    });
+    }));
     Ok(key)
 }
 
 /// `subscription.queue`: the queue consumer `consumer` of connection `id` reads
 /// now, by name (a transient exchange subscription's queue is named by Burrow
-/// and new after each reconnect); `undefined` before it subscribed.
+/// and new after each reconnect); `undefined` before it subscribed. (A
+/// `JsValue`, not an `Option<String>`: its glue is the smaller.)
 #[wasm_bindgen(js_name = rawConsumerQueue)]
-pub fn raw_consumer_queue(id: u32, consumer: u32) -> Option<String> {
-    entry(id)?.connection.consumer_queue(ConsumerKey(u64::from(consumer)))
+pub fn raw_consumer_queue(id: u32, consumer: u32) -> JsValue {
+    let queue = entry(id).and_then(|entry| entry.connection.consumer_queue(ConsumerKey(u64::from(consumer))));
+    queue.map_or(JsValue::UNDEFINED, JsValue::from)
 }
 
 /// `subscription.filteredOut`: how many messages consumer `consumer`'s stream

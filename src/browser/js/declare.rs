@@ -2,7 +2,7 @@
 
 use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
+use crate::browser::driver::spawn;
 
 use super::entry;
 use super::errors::{declare_error, stopped_because};
@@ -27,20 +27,13 @@ pub fn raw_declare(
     resolve: Function,
     reject: Function,
 ) {
-    let flat: Vec<String> = arguments.iter().filter_map(|v| v.as_string()).collect();
-    let arguments = flat
-        .chunks_exact(2)
-        .filter_map(|pair| match pair {
-            [name, value] => Some((name.clone(), value.clone())),
-            _ => None,
-        })
-        .collect();
+    let arguments = super::pairs(&arguments);
     let declare = QueueOptions { durable, exclusive, auto_delete, arguments, queue_type: None };
     let entry = entry(id);
     // Handed to the connection now, so that a publish or consume made right after
     // it (not awaited, as amqplib's tutorial does) goes out after it.
     let declared = entry.as_ref().map(|entry| entry.connection.queue_declare(&queue, &declare));
-    spawn_local(async move {
+    spawn(Box::pin(async move {
         let outcome = match declared {
             Some(declared) => declared.await,
             None => Err(DeclareError::Stopped),
@@ -51,5 +44,5 @@ pub fn raw_declare(
             Ok(()) => resolve.call0(&JsValue::UNDEFINED),
             Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(declare_error(e), reason)),
         };
-    });
+    }));
 }

@@ -31,7 +31,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
+use crate::browser::driver::spawn;
 
 use crate::client::{Backoff, ConnectOptions, Credentials, HeartBeat, Jitter};
 use crate::rabbit::OutboxLimits;
@@ -74,50 +74,63 @@ fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// The pairs of a flat `[name, value, ...]` of strings that `index.js` checked
+/// (headers, queue arguments); `undefined` has none.
+fn pairs(flat: &JsValue) -> Vec<(String, String)> {
+    if flat.is_undefined() {
+        return Vec::new();
+    }
+    let flat: &Array = flat.unchecked_ref();
+    let text = |at| flat.get(at).as_string().unwrap_or_default();
+    (0..flat.length() / 2).map(|pair| (text(2 * pair), text(2 * pair + 1))).collect()
+}
+
 fn millis(value: f64) -> Duration {
     Duration::from_millis(value.clamp(0.0, f64::from(u32::MAX)) as u64)
 }
 
-/// The connection options `index.js` checked: only those given are present.
-fn options(settings: &Object) -> (ConnectOptions, ReliableOptions) {
-    let settings: &JsValue = settings;
-    let text = |key| get(settings, key).as_string();
-    let number = |key| get(settings, key).as_f64();
-    let mut connect = ConnectOptions::new(text("vhost").unwrap_or_else(|| "/".to_owned()));
-    connect.login = text("login");
-    connect.passcode = text("passcode");
-    let outgoing = number("heartbeatOutgoing").map_or(connect.heart_beat.outgoing, millis);
-    let incoming = number("heartbeatIncoming").map_or(connect.heart_beat.incoming, millis);
+/// The connection options `index.js` checked, by their place in its
+/// `CONNECT_OPTIONS` (absent ones `undefined`): login, passcode, vhost, the
+/// heart-beats, the reconnect delays, window, writesPerMs, the outbox limits,
+/// managementUrl, (onStatus, kept in JavaScript), credentials, credentialsTimeout.
+fn options(settings: &Array) -> (ConnectOptions, ReliableOptions) {
+    let text = |at| settings.get(at).as_string();
+    let number = |at| settings.get(at).as_f64();
+    let mut connect = ConnectOptions::new(text(2).unwrap_or_else(|| "/".to_owned()));
+    connect.login = text(0);
+    connect.passcode = text(1);
+    let outgoing = number(3).map_or(connect.heart_beat.outgoing, millis);
+    let incoming = number(4).map_or(connect.heart_beat.incoming, millis);
     connect.heart_beat = HeartBeat::new(outgoing, incoming);
     let mut reliable = ReliableOptions::default();
-    let initial = number("reconnectDelay").map_or(Duration::from_millis(500), millis);
-    let cap = number("maxReconnectDelay").map_or(Duration::from_secs(30), millis);
+    let initial = number(5).map_or(Duration::from_millis(500), millis);
+    let cap = number(6).map_or(Duration::from_secs(30), millis);
     reliable.backoff = Backoff::new(initial, 2, cap.max(initial), Jitter::Equal);
-    if let Some(window) = number("window") {
+    if let Some(window) = number(7) {
         reliable.window = Window { messages: (window as usize).max(1), ..Window::default() };
     }
     // Absent: the default pacing (4 writes a millisecond); below 1 (0 too) or Infinity: off, every write at once.
-    let writes = get(settings, "writesPerMs");
-    if !writes.is_undefined() {
-        reliable.pacing = match writes.as_f64() {
-            Some(writes) if writes >= 1.0 => Pacing { burst: writes as u32, slot: Duration::from_millis(1) },
-            _ => Pacing::off(),
+    if let Some(writes) = number(8) {
+        reliable.pacing = if writes >= 1.0 {
+            Pacing { burst: writes as u32, slot: Duration::from_millis(1) }
+        } else {
+            Pacing::off()
         };
     }
     let defaults = OutboxLimits::default();
     reliable.outbox = OutboxLimits {
-        messages: number("outboxMessages").map_or(defaults.messages, |n| n as usize),
-        bytes: number("outboxBytes").map_or(defaults.bytes, |n| n as usize),
+        messages: number(9).map_or(defaults.messages, |n| n as usize),
+        bytes: number(10).map_or(defaults.bytes, |n| n as usize),
     };
-    reliable.management_url = text("managementUrl");
-    if let Some(timeout) = number("credentialsTimeout") {
+    reliable.management_url = text(11);
+    if let Some(timeout) = number(14) {
         reliable.credentials_timeout = millis(timeout);
     }
     (connect, reliable)
 }
 
 /// The checked provider `index.js` made of `options.credentials`: each call
-/// resolves to `{ login, passcode, expiresInMs }`, or rejects (in its words).
+/// resolves to `[login, passcode, expiresInMs]`, or rejects (in its words).
 fn js_provider(function: Function) -> CredentialsProvider {
     Rc::new(move || {
         let called = function.call0(&JsValue::NULL);
@@ -126,10 +139,10 @@ fn js_provider(function: Function) -> CredentialsProvider {
             let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise))
                 .await
                 .map_err(|thrown| words(&thrown))?;
-            let passcode = get(&answer, "passcode").as_string().ok_or("the provider gave no passcode")?;
-            let login = get(&answer, "login").as_string().unwrap_or_default();
-            let mut credentials = Credentials::new(login, passcode);
-            credentials.expires_in = get(&answer, "expiresInMs").as_f64().map(millis);
+            let answer: &Array = answer.unchecked_ref();
+            let passcode = answer.get(1).as_string().ok_or("the provider gave no passcode")?;
+            let mut credentials = Credentials::new(answer.get(0).as_string().unwrap_or_default(), passcode);
+            credentials.expires_in = answer.get(2).as_f64().map(millis);
             Ok(credentials)
         })
     })
@@ -141,13 +154,13 @@ fn words(thrown: &JsValue) -> String {
 }
 
 /// Starts a connection (`connect()` in `index.js`): `urls` are Web-STOMP URLs,
-/// `settings` the checked options, `owner` the JavaScript `Connection` (kept, with
+/// `settings` the checked options by position (see `options`), `owner` the JavaScript `Connection` (kept, with
 /// `on_status`, until `stopped`). Returns its number in the table.
 #[wasm_bindgen(js_name = rawConnect)]
-pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Function) -> Result<u32, JsValue> {
+pub fn raw_connect(urls: Array, settings: Array, owner: JsValue, on_status: Function) -> Result<u32, JsValue> {
     let urls: Vec<String> = urls.iter().filter_map(|url| url.as_string()).collect();
     let (connect, reliable) = options(&settings);
-    let provider = get(&settings, "credentials").dyn_into::<Function>().ok();
+    let provider = settings.get(13).dyn_into::<Function>().ok();
     let started = match provider {
         Some(provider) => ReliableConnection::start_with_provider(urls, connect, reliable, js_provider(provider)),
         None => ReliableConnection::start_with_urls(urls, connect, reliable),
@@ -165,7 +178,7 @@ pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Fun
         acks: RefCell::new(consume::AckTable::default()),
     };
     CONNECTIONS.with(|table| table.borrow_mut().insert(id, Rc::new(entry)));
-    spawn_local(async move {
+    spawn(Box::pin(async move {
         // The stream ends right after `stopped`, its last event.
         while let Some(event) = events.next().await {
             let Some(status) = status_object(&event) else { continue };
@@ -177,7 +190,7 @@ pub fn raw_connect(urls: Array, settings: Object, owner: JsValue, on_status: Fun
         // gone (a late ack is Stale, a publish Stopped).
         let gone = CONNECTIONS.with(|table| table.borrow_mut().remove(&id));
         drop(gone);
-    });
+    }));
     Ok(id)
 }
 
@@ -203,15 +216,18 @@ pub fn raw_closed(id: u32) -> bool {
 
 /// Connection `id`'s outbox: `[messages, bytes, inFlight]`.
 #[wasm_bindgen(js_name = rawOutbox)]
-pub fn raw_outbox(id: u32) -> Vec<f64> {
+pub fn raw_outbox(id: u32) -> Array {
     let outbox = entry(id).map(|entry| entry.connection.outbox()).unwrap_or_default();
-    vec![outbox.messages as f64, outbox.bytes as f64, outbox.in_flight as f64]
+    let count = |n: usize| JsValue::from(n as f64);
+    Array::of3(&count(outbox.messages), &count(outbox.bytes), &count(outbox.in_flight))
 }
 
-/// Milliseconds until connection `id`'s next reconnect attempt, if one is scheduled.
+/// Milliseconds until connection `id`'s next reconnect attempt, or `null` when
+/// none is scheduled. (A `JsValue`, not an `Option<f64>`: its glue is the smaller.)
 #[wasm_bindgen(js_name = rawReconnectIn)]
-pub fn raw_reconnect_in(id: u32) -> Option<f64> {
-    entry(id).and_then(|entry| entry.connection.countdown()).map(|d| whole_millis(d) as f64)
+pub fn raw_reconnect_in(id: u32) -> JsValue {
+    let countdown = entry(id).and_then(|entry| entry.connection.countdown());
+    countdown.map_or(JsValue::NULL, |d| JsValue::from(whole_millis(d) as f64))
 }
 
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) {

@@ -1,21 +1,18 @@
 //! `connection.publish` for JavaScript: the body comes as the string or the bytes
-//! `index.js` made of it, the options as the object it checked, and the Promise's
-//! `resolve` / `reject` are called straight from the confirm (no task, no channel
-//! per message while the outbox has room).
+//! `index.js` made of it, the options as the properties it checked, packed by
+//! position (see `read_properties`), and the Promise's `resolve` / `reject` are
+//! called straight from the confirm (no task, no channel per message while the
+//! outbox has room).
 
-use std::cell::Cell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
 use super::errors::{publish_error, stopped_because};
-use super::{entry, get, stop_reason, Entry};
+use super::{entry, stop_reason, Entry};
 use crate::rabbit::BasicProperties;
 use crate::reliable::PublishError;
-
-/// Where a publish's outcome goes; called once.
-type Then = Box<dyn FnOnce(Result<(), PublishError>)>;
 
 /// `publish(routingKey, aString, options)`: the string's UTF-8 bytes.
 #[wasm_bindgen(js_name = rawPublishText)]
@@ -23,7 +20,7 @@ pub fn raw_publish_text(
     id: u32,
     routing_key: &str,
     body: String,
-    properties: Option<Object>,
+    properties: Option<Array>,
     resolve: Function,
     reject: Function,
 ) {
@@ -36,7 +33,7 @@ pub fn raw_publish_bytes(
     id: u32,
     routing_key: &str,
     body: Vec<u8>,
-    properties: Option<Object>,
+    properties: Option<Array>,
     resolve: Function,
     reject: Function,
 ) {
@@ -59,7 +56,7 @@ impl Outcome {
     }
 }
 
-fn publish(id: u32, routing_key: &str, body: Vec<u8>, properties: Option<Object>, outcome: Outcome) {
+fn publish(id: u32, routing_key: &str, body: Vec<u8>, properties: Option<Array>, outcome: Outcome) {
     let Some(entry) = entry(id) else {
         // Closed already: nothing goes out.
         return outcome.settle(Err(PublishError::StoppedUnsent), &Weak::new());
@@ -69,67 +66,32 @@ fn publish(id: u32, routing_key: &str, body: Vec<u8>, properties: Option<Object>
         None => (String::new(), BasicProperties::default()),
     };
     let weak = Rc::downgrade(&entry);
-    send(&entry, &exchange, routing_key, body, &properties, Box::new(move |result| outcome.settle(result, &weak)));
+    let then = Box::new(move |result| outcome.settle(result, &weak));
+    entry.connection.publish_then(&exchange, routing_key, body, &properties, then);
 }
 
-/// How a publish goes out: into the core's line for room (first come, first in),
-/// its outcome called back from the confirm, with no task and no channel per
-/// message.
-fn send(entry: &Rc<Entry>, exchange: &str, routing_key: &str, body: Vec<u8>, properties: &BasicProperties, then: Then) {
-    // The driver drops `then` uncalled when it refuses the message at once:
-    // keep a way to call it with the refusal.
-    let slot = Rc::new(Cell::new(Some(then)));
-    let callback = {
-        let slot = slot.clone();
-        Box::new(move |result| {
-            if let Some(then) = slot.take() {
-                then(result);
-            }
-        })
+/// The publish options `index.js` checked, packed in the order of its
+/// `PUBLISH_OPTIONS` (absent ones `undefined`; `headers` a flat `[name, value, ...]`
+/// of strings). By position, not by name: reading an object's keys one by one
+/// cost the wasm 2 KB.
+pub(super) fn read_properties(given: &Array) -> (String, BasicProperties) {
+    let text = |at| given.get(at).as_string();
+    let number = |at| given.get(at).as_f64();
+    let properties = BasicProperties {
+        persistent: given.get(1).as_bool().unwrap_or(false),
+        content_type: text(2),
+        content_encoding: text(3),
+        correlation_id: text(4),
+        reply_to: text(5),
+        expiration: text(6),
+        message_id: text(7),
+        timestamp: number(8).map(|t| t.max(0.0) as u64),
+        kind: text(9),
+        user_id: text(10),
+        app_id: text(11),
+        priority: number(12).map(|p| p.clamp(0.0, 255.0) as u8),
+        headers: super::pairs(&given.get(13)),
+        stream_filter_value: text(14),
     };
-    if let Err(refused) = entry.connection.publish_then(exchange, routing_key, body, properties, callback) {
-        if let Some(then) = slot.take() {
-            then(Err(refused));
-        }
-    }
-}
-
-/// The publish options `index.js` checked (`exchange` and the properties; only
-/// those given are present; `headers` a flat `[name, value, ...]` of strings).
-pub(super) fn read_properties(given: &Object) -> (String, BasicProperties) {
-    let mut exchange = String::new();
-    let mut properties = BasicProperties::default();
-    for key in Object::keys(given).iter() {
-        let Some(name) = key.as_string() else { continue };
-        let value = get(given, &name);
-        let text = value.as_string();
-        match name.as_str() {
-            "exchange" => exchange = text.unwrap_or_default(),
-            "persistent" => properties.persistent = value.as_bool().unwrap_or(false),
-            "contentType" => properties.content_type = text,
-            "contentEncoding" => properties.content_encoding = text,
-            "correlationId" => properties.correlation_id = text,
-            "replyTo" => properties.reply_to = text,
-            "expiration" => properties.expiration = text,
-            "messageId" => properties.message_id = text,
-            "type" => properties.kind = text,
-            "userId" => properties.user_id = text,
-            "appId" => properties.app_id = text,
-            "streamFilterValue" => properties.stream_filter_value = text,
-            "priority" => properties.priority = value.as_f64().map(|p| p.clamp(0.0, 255.0) as u8),
-            "timestamp" => properties.timestamp = value.as_f64().map(|t| t.max(0.0) as u64),
-            "headers" => {
-                let flat: Vec<String> = Array::from(&value).iter().filter_map(|v| v.as_string()).collect();
-                properties.headers = flat
-                    .chunks_exact(2)
-                    .filter_map(|pair| match pair {
-                        [name, value] => Some((name.clone(), value.clone())),
-                        _ => None,
-                    })
-                    .collect();
-            }
-            _ => {}
-        }
-    }
-    (exchange, properties)
+    (text(0).unwrap_or_default(), properties)
 }

@@ -1,13 +1,12 @@
 //! `connection.call` and `connection.reply` for JavaScript (RabbitMQ's tutorial
 //! 6): the body comes as the bytes `index.js` made of it, the options as the
-//! object it checked; the Promise's `resolve` / `reject` are called straight from
+//! properties it checked, packed by position; the Promise's `resolve` / `reject` are called straight from
 //! the core's outcome. A reply resolves as a `Message` with nothing to ack (the
 //! broker auto-acks a temp queue's deliveries).
 
-use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
 use super::consume::message_object;
@@ -26,7 +25,7 @@ pub fn raw_call(
     id: u32,
     routing_key: &str,
     body: Vec<u8>,
-    properties: Option<Object>,
+    properties: Option<Array>,
     timeout_ms: f64,
     resolve: Function,
     reject: Function,
@@ -62,7 +61,7 @@ pub fn raw_reply(
     reply_to: Option<String>,
     correlation_id: Option<String>,
     body: Vec<u8>,
-    properties: Option<Object>,
+    properties: Option<Array>,
     resolve: Function,
     reject: Function,
 ) {
@@ -71,24 +70,19 @@ pub fn raw_reply(
         return;
     };
     let (_, properties) = properties.as_ref().map_or_else(|| (String::new(), BasicProperties::default()), read_properties);
-    // Called at most once: by the confirm, or here when refused at once.
-    let slot = Rc::new(Cell::new(Some((resolve, reject))));
-    let later = slot.clone();
+    // Refused at once, the driver drops `then` uncalled: this copy rejects.
+    let reject_now = reject.clone();
     let weak = Rc::downgrade(&entry);
     let then = Box::new(move |outcome| {
-        if let Some((resolve, reject)) = later.take() {
-            let _ = match outcome {
-                Ok(()) => resolve.call0(&JsValue::UNDEFINED),
-                Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(publish_error(e), stop_reason(&weak))),
-            };
-        }
+        let _ = match outcome {
+            Ok(()) => resolve.call0(&JsValue::UNDEFINED),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(publish_error(e), stop_reason(&weak))),
+        };
     });
     if let Err(refused) =
         entry.connection.reply_then(reply_to.as_deref(), correlation_id.as_deref(), body, &properties, then)
     {
-        if let Some((_, reject)) = slot.take() {
-            let _ = reject.call1(&JsValue::UNDEFINED, &reply_error(refused));
-        }
+        let _ = reject_now.call1(&JsValue::UNDEFINED, &reply_error(refused));
     }
 }
 

@@ -113,7 +113,7 @@ export function isWasmSource(value) {
  * Wraps the user's credentials provider: each call's answer is checked (a
  * `passcode` string, an optional `login` string, an optional `expiresAt` Date
  * or milliseconds since 1970) and handed to the wasm as plain
- * `{ login, passcode, expiresInMs }`; a provider that throws or rejects, or
+ * `[login, passcode, expiresInMs]`; a provider that throws or rejects, or
  * answers something else, rejects with words saying so.
  */
 export function credentialsProvider(provider, login) {
@@ -131,6 +131,6 @@ export function credentialsProvider(provider, login) {
       }
       expiresInMs = Math.max(0, at - Date.now());
     }
-    return { login: name, passcode, expiresInMs };
+    return [name, passcode, expiresInMs];
   };
 }

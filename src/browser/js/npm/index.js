@@ -59,6 +59,8 @@ const CREATE = Symbol("burrow.create");
 const DISPATCH = Symbol("burrow.dispatch");
 const ENDED = Symbol("burrow.ended");
 
+// The wasm reads the checked connect options (rawConnect) and publish properties (packed())
+// by their place in CONNECT_OPTIONS and PUBLISH_OPTIONS: add at the end, never reorder.
 const CONNECT_OPTIONS = ["login", "passcode", "vhost", "heartbeatOutgoing", "heartbeatIncoming", "reconnectDelay",
   "maxReconnectDelay", "window", "writesPerMs", "outboxMessages", "outboxBytes", "managementUrl", "onStatus",
   "credentials", "credentialsTimeout"];
@@ -123,9 +125,8 @@ export function connect(url, options) {
   settings.credentialsTimeout = check.optionalMillis(where, "options.credentialsTimeout", given.credentialsTimeout, 1);
   if (provider !== undefined) settings.credentials = check.credentialsProvider(provider, settings.login);
   needInit(where);
-  // Only what was given goes to the wasm; it fills in the defaults.
-  for (const name of Object.keys(settings)) if (settings[name] === undefined) delete settings[name];
-  return new Connection(CREATE, urls.slice(), settings, onStatus);
+  // By position in CONNECT_OPTIONS (onStatus's place empty); the wasm fills in the defaults.
+  return new Connection(CREATE, urls.slice(), CONNECT_OPTIONS.map((name) => settings[name]), onStatus);
 }
 
 /** A connection to RabbitMQ that survives outages; made by `connect()`. */
@@ -191,13 +192,13 @@ export class Connection {
     const id = this.#id;
     // The confirm settles the Promise straight from the wasm: no task per message.
     if (typeof body === "string") {
-      return new Promise((resolve, reject) => raw.rawPublishText(id, routingKey, body, properties, resolve, reject));
+      return new Promise((resolve, reject) => raw.rawPublishText(id, routingKey, body, packed(properties), resolve, reject));
     }
     const bytes = check.bytesOf(body);
     if (bytes === null) {
       return Promise.reject(check.wrong("publish", "body", "a string, an ArrayBuffer or an ArrayBufferView (such as a Uint8Array)", body));
     }
-    return new Promise((resolve, reject) => raw.rawPublishBytes(id, routingKey, bytes, properties, resolve, reject));
+    return new Promise((resolve, reject) => raw.rawPublishBytes(id, routingKey, bytes, packed(properties), resolve, reject));
   }
 
   /**
@@ -226,7 +227,7 @@ export class Connection {
       const queue = to === null ? routingKey : to.queue ?? to.routingKey;
       const bytes = bodyBytes(where, body);
       const id = this.#id;
-      return new Promise((resolve, reject) => raw.rawCall(id, queue, bytes, properties, timeout, resolve, reject));
+      return new Promise((resolve, reject) => raw.rawCall(id, queue, bytes, packed(properties), timeout, resolve, reject));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -246,7 +247,7 @@ export class Connection {
       const bytes = bodyBytes(where, body);
       const id = this.#id;
       return new Promise((resolve, reject) =>
-        raw.rawReply(id, message.replyTo, message.correlationId, bytes, properties, resolve, reject));
+        raw.rawReply(id, message.replyTo, message.correlationId, bytes, packed(properties), resolve, reject));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -410,7 +411,7 @@ export class Connection {
 
   /** Milliseconds until the next reconnect attempt, or `null` when none is scheduled. */
   get reconnectIn() {
-    return this.#stopped ? null : raw.rawReconnectIn(this.#id) ?? null;
+    return this.#stopped ? null : raw.rawReconnectIn(this.#id);
   }
 
   [SETTLE](token, how) {
@@ -495,10 +496,8 @@ export class Subscription {
  * number. `auto`: no acks by the reader; `broker`: RabbitMQ's own auto-ack. */
 function rawConsume(id, from, settings, auto, broker, onMessage, onEnd) {
   const { prefetch, offsetKind, offset, filter, matchUnfiltered, priority } = settings;
-  return from.exchange === undefined
-    ? raw.rawConsume(id, from.queue, auto, broker, prefetch, offsetKind, offset, filter, matchUnfiltered, priority, onMessage, onEnd)
-    : raw.rawConsumeExchange(id, from.exchange, from.routingKey, from.queue, auto, broker, prefetch, offsetKind, offset, filter,
-      matchUnfiltered, priority, onMessage, onEnd);
+  return raw.rawConsume(id, from.exchange, from.routingKey, from.queue, auto, broker, prefetch, offsetKind, offset, filter,
+    matchUnfiltered, priority, onMessage, onEnd);
 }
 
 /** The publish options, checked, as the wasm reads them; `undefined` when there are none. */
@@ -549,6 +548,9 @@ function publishProperties(options, where = "publish") {
   }
   return any ? out : undefined;
 }
+
+/** Checked properties as the wasm reads them: by position, in PUBLISH_OPTIONS's order. */
+const packed = (properties) => properties && PUBLISH_OPTIONS.map((name) => properties[name]);
 
 const utf8 = new TextEncoder();
 
