@@ -141,12 +141,14 @@ async function statusAndErrors() {
 
 async function credentialsProvider() {
   // Credentials from a function before every CONNECT: the first call fails (a
-  // reconnecting event says so in its words), the second gives them.
+  // reconnecting event says so in its words), the second throws what is not an
+  // Error (said as JSON), the third gives them.
   const events = [];
   let calls = 0;
   const credentials = async () => {
     calls += 1;
     if (calls === 1) throw new Error("identity provider down");
+    if (calls === 2) throw { code: 503 };
     return { login: options.login, passcode: options.passcode };
   };
   const connection = connect(URL_, { credentials, reconnectDelay: 50, onStatus: (event) => events.push(event) });
@@ -156,10 +158,12 @@ async function credentialsProvider() {
   await within("the confirm", connection.publish(queue, "with fresh credentials"));
   const message = await inbox.next("the delivery");
   assert(message.text === "with fresh credentials", `delivered: ${message.text}`);
-  const failed = events.find((e) => e.type === "reconnecting");
+  const [failed, thrown] = events.filter((e) => e.type === "reconnecting");
   assert(failed && failed.reason === "the credentials provider failed: identity provider down" && failed.fault === "local",
     `the failing provider in the status: ${JSON.stringify(failed)}`);
-  assert(calls === 2, `the provider was called before each CONNECT: ${calls}`);
+  assert(thrown && thrown.reason === 'the credentials provider failed: {"code":503}',
+    `a thrown object in the status: ${JSON.stringify(thrown)}`);
+  assert(calls === 3, `the provider was called before each CONNECT: ${calls}`);
   connection.close();
   log("credentials from a provider: a rejection is a reconnecting event in its words, retried; then connected with what it gave");
 }

@@ -168,7 +168,7 @@ impl Driver {
         let api = ManagementApi::for_connection(&url, self.management_url.as_deref(), self.core.connect_options());
         let path = format!("/{collection}/{}/{}", component(vhost), component(name));
         let (weak, provider) = (self.weak.clone(), self.provider.clone());
-        wasm_bindgen_futures::spawn_local(async move {
+        super::spawn(Box::pin(async move {
             let answer = match api {
                 Some(api) => fresh_credentials(api, provider).await.get(&path).await.map_err(|error| error.to_string()),
                 None => Err(format!("no management API is known for {url}")),
@@ -187,7 +187,7 @@ impl Driver {
                 });
                 driver.core.handle_queue_facts(now(), id, facts);
             });
-        });
+        }));
     }
 
     fn arm_timer(&mut self) {

@@ -4,7 +4,6 @@
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
 
 use super::entry;
 use super::errors::error;
@@ -27,7 +26,7 @@ const QUEUE_DELETE: u32 = 5;
 #[allow(clippy::too_many_arguments)]
 pub fn raw_exchange(id: u32, op: u32, a: String, b: String, c: String, flags: u32, resolve: Function, reject: Function) {
     let entry = entry(id);
-    spawn_local(async move {
+    crate::browser::driver::spawn(Box::pin(async move {
         let Some(entry) = entry else {
             let _ = reject.call1(&JsValue::UNDEFINED, &error("Stopped", "the connection is closed"));
             return;
@@ -49,7 +48,7 @@ pub fn raw_exchange(id: u32, op: u32, a: String, b: String, c: String, flags: u3
             Ok(done) => resolve.call1(&JsValue::UNDEFINED, &JsValue::from(done)),
             Err(e) => reject.call1(&JsValue::UNDEFINED, &exchange_error(e)),
         };
-    });
+    }));
 }
 
 /// The error class of each reason (`npm/errors.js`).

@@ -150,7 +150,7 @@ fn js_provider(function: Function) -> CredentialsProvider {
 
 /// What a thrown value or a rejection says: an Error's message, or the value as text.
 fn words(thrown: &JsValue) -> String {
-    get(thrown, "message").as_string().or_else(|| thrown.as_string()).unwrap_or_else(|| format!("{thrown:?}"))
+    get(thrown, "message").as_string().unwrap_or_else(|| crate::management::describe(thrown))
 }
 
 /// Starts a connection (`connect()` in `index.js`): `urls` are Web-STOMP URLs,

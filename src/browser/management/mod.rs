@@ -318,10 +318,13 @@ pub(crate) fn component(text: &str) -> String {
     String::from(js_sys::encode_uri_component(text))
 }
 
-/// A JavaScript error or value in words (the browser's message where it has one).
+/// A JavaScript error or value in words: the browser's message where it has one,
+/// else the value as JSON, else its type. (Not Rust's Debug of a `JsValue`, whose
+/// glue, `debugString`, the package would carry only for this.)
 pub(crate) fn describe(value: &wasm_bindgen::JsValue) -> String {
     value
         .as_string()
         .or_else(|| value.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
-        .unwrap_or_else(|| format!("{value:?}"))
+        .or_else(|| js_sys::JSON::stringify(value).ok().and_then(|json| json.as_string()))
+        .unwrap_or_else(|| value.js_typeof().as_string().unwrap_or_default())
 }
