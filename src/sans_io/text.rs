@@ -54,6 +54,22 @@ impl fmt::Display for QuotedOption<'_> {
     }
 }
 
+/// Texts written with ", " between them, as `join(", ")` makes them, without
+/// building the joined `String` (its length sum and copy loops) in the wasm.
+pub(crate) struct Listed<'a>(pub &'a [&'a str]);
+
+impl fmt::Display for Listed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, text) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(text)?;
+        }
+        Ok(())
+    }
+}
+
 /// Where `needle` first occurs in `haystack`, as `str::find(&str)`.
 pub(crate) fn find(haystack: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
