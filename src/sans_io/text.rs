@@ -70,6 +70,26 @@ impl fmt::Display for Listed<'_> {
     }
 }
 
+/// `str::parse::<u64>()`'s answer, as one function for every unsigned number
+/// read (narrower types through `try_from`): std's parser is inlined at each
+/// call site and type. The same rules: an optional `+`, then one or more ASCII
+/// digits; `None` for anything else or past `u64::MAX`.
+pub(crate) fn parse_u64(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut number: u64 = 0;
+    for byte in digits.bytes() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        number = number.checked_mul(10)?.checked_add(u64::from(digit))?;
+    }
+    Some(number)
+}
+
 /// Where `needle` first occurs in `haystack`, as `str::find(&str)`.
 pub(crate) fn find(haystack: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
@@ -127,6 +147,19 @@ mod tests {
         }
         assert_eq!(QuotedOption(Some("a\"b")).to_string(), format!("{:?}", Some("a\"b")));
         assert_eq!(QuotedOption(None).to_string(), format!("{:?}", None::<&str>));
+    }
+
+    #[test]
+    fn parses_unsigned_numbers_as_std_does() {
+        let texts = [
+            "", "0", "7", "+7", "-7", "+", "-", "++7", " 7", "7 ", "1_000", "0x10", "007", "٣",
+            "18446744073709551615", "18446744073709551616", "99999999999999999999x", "255", "256",
+        ];
+        for text in texts {
+            assert_eq!(parse_u64(text), text.parse::<u64>().ok(), "{text:?}");
+        }
+        assert_eq!(Listed(&["a", "b", "c"]).to_string(), ["a", "b", "c"].join(", "));
+        assert_eq!(Listed(&[]).to_string(), "");
     }
 
     #[test]
