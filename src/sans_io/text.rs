@@ -90,6 +90,17 @@ pub(crate) fn parse_u64(text: &str) -> Option<u64> {
     Some(number)
 }
 
+/// `str::parse::<i64>()`'s answer through [`parse_u64`]: an optional `-` or `+`,
+/// then one or more ASCII digits, within `i64`'s range.
+pub(crate) fn parse_i64(text: &str) -> Option<i64> {
+    match text.strip_prefix('-') {
+        // "-+1" is no number to std either.
+        Some(digits) if digits.starts_with('+') => None,
+        Some(digits) => 0i64.checked_sub_unsigned(parse_u64(digits)?),
+        None => i64::try_from(parse_u64(text)?).ok(),
+    }
+}
+
 /// Where `needle` first occurs in `haystack`, as `str::find(&str)`.
 pub(crate) fn find(haystack: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
@@ -154,9 +165,12 @@ mod tests {
         let texts = [
             "", "0", "7", "+7", "-7", "+", "-", "++7", " 7", "7 ", "1_000", "0x10", "007", "٣",
             "18446744073709551615", "18446744073709551616", "99999999999999999999x", "255", "256",
+            "-0", "--7", "-+7", "+-7", "9223372036854775807", "9223372036854775808",
+            "-9223372036854775808", "-9223372036854775809",
         ];
         for text in texts {
             assert_eq!(parse_u64(text), text.parse::<u64>().ok(), "{text:?}");
+            assert_eq!(parse_i64(text), text.parse::<i64>().ok(), "{text:?}");
         }
         assert_eq!(Listed(&["a", "b", "c"]).to_string(), ["a", "b", "c"].join(", "));
         assert_eq!(Listed(&[]).to_string(), "");
