@@ -42,6 +42,53 @@ impl fmt::Display for Quoted<'_> {
     }
 }
 
+/// Texts written with ", " between them, as `join(", ")` makes them, without
+/// building the joined `String` (its length sum and copy loops) in the wasm.
+pub(crate) struct Listed<'a>(pub &'a [&'a str]);
+
+impl fmt::Display for Listed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, text) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(text)?;
+        }
+        Ok(())
+    }
+}
+
+/// `str::parse::<u64>()`'s answer, as one function for every unsigned number
+/// read (narrower types through `try_from`): std's parser is inlined at each
+/// call site and type. The same rules: an optional `+`, then one or more ASCII
+/// digits; `None` for anything else or past `u64::MAX`.
+pub(crate) fn parse_u64(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut number: u64 = 0;
+    for byte in digits.bytes() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        number = number.checked_mul(10)?.checked_add(u64::from(digit))?;
+    }
+    Some(number)
+}
+
+/// `str::parse::<i64>()`'s answer through [`parse_u64`]: an optional `-` or `+`,
+/// then one or more ASCII digits, within `i64`'s range.
+pub(crate) fn parse_i64(text: &str) -> Option<i64> {
+    match text.strip_prefix('-') {
+        // "-+1" is no number to std either.
+        Some(digits) if digits.starts_with('+') => None,
+        Some(digits) => 0i64.checked_sub_unsigned(parse_u64(digits)?),
+        None => i64::try_from(parse_u64(text)?).ok(),
+    }
+}
+
 /// Where `needle` first occurs in `haystack`, as `str::find(&str)`.
 pub(crate) fn find(haystack: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
@@ -97,6 +144,22 @@ mod tests {
         for text in ["", "plain", "say \"hi\"", "back\\slash", "a\nb\r\tc\0", "esc\u{1b}del\u{7f}", "队列", "🐇 x"] {
             assert_eq!(Quoted(text).to_string(), format!("{text:?}"));
         }
+    }
+
+    #[test]
+    fn parses_unsigned_numbers_as_std_does() {
+        let texts = [
+            "", "0", "7", "+7", "-7", "+", "-", "++7", " 7", "7 ", "1_000", "0x10", "007", "٣",
+            "18446744073709551615", "18446744073709551616", "99999999999999999999x", "255", "256",
+            "-0", "--7", "-+7", "+-7", "9223372036854775807", "9223372036854775808",
+            "-9223372036854775808", "-9223372036854775809",
+        ];
+        for text in texts {
+            assert_eq!(parse_u64(text), text.parse::<u64>().ok(), "{text:?}");
+            assert_eq!(parse_i64(text), text.parse::<i64>().ok(), "{text:?}");
+        }
+        assert_eq!(Listed(&["a", "b", "c"]).to_string(), ["a", "b", "c"].join(", "));
+        assert_eq!(Listed(&[]).to_string(), "");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::close::ServerError;
 use super::types::Seconds;
+use crate::sans_io::text::parse_u64;
 
 /// What a credentials provider answers: the `login` and `passcode` of the next
 /// CONNECT, and when they stop being valid if the provider knows (a token's
@@ -96,7 +97,7 @@ pub fn jwt_expiry(token: &str) -> Option<u64> {
     let number = top_level_number(&json, "exp")?;
     let (whole, fraction) = number.split_once('.').unwrap_or((number, "0"));
     fraction.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
-    whole.parse().ok()
+    parse_u64(whole)
 }
 
 /// The text of the number that `key` names at the top level of a JSON object:

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use crate::sans_io::map::Map;
+use crate::sans_io::text::parse_u64;
 use std::time::Duration;
 
 use crate::stomp::{Command, DecodeError, Frame};
@@ -439,7 +440,7 @@ fn parse_heart_beat(value: &str) -> Result<HeartBeat, String> {
     let mut parts = value.split(',');
     let mut next = || -> Result<Duration, String> {
         let part = parts.next().ok_or_else(|| value.to_owned())?;
-        part.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| value.to_owned())
+        parse_u64(part.trim()).map(Duration::from_millis).ok_or_else(|| value.to_owned())
     };
     let offer = HeartBeat::new(next()?, next()?);
     if parts.next().is_some() {

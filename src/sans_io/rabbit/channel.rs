@@ -2,6 +2,7 @@
 //! receipt that will confirm it.
 
 use crate::sans_io::map::Map;
+use crate::sans_io::text::parse_i64;
 use std::time::Duration;
 
 use super::{
@@ -462,7 +463,7 @@ fn check_argument(name: &str, value: &str) -> Result<(), RabbitError> {
         return Err(RabbitError::UnsupportedArgument(name.to_owned()));
     }
     if INTEGER_ARGUMENTS.contains(&name) {
-        let Ok(number) = value.trim().parse::<i64>() else {
+        let Some(number) = parse_i64(value.trim()) else {
             return Err(RabbitError::InvalidArgument { name: name.to_owned(), value: value.to_owned() });
         };
         // RabbitMQ refuses these with PRECONDITION_FAILED (value_negative,

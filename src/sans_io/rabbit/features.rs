@@ -19,6 +19,7 @@
 use std::fmt;
 
 use super::StreamOffset;
+use crate::sans_io::text::parse_u64;
 
 /// The publish header (and message property) a stream indexes for filtering.
 pub const STREAM_FILTER_VALUE_HEADER: &str = "x-stream-filter-value";
@@ -57,7 +58,7 @@ impl BrokerVersion {
     pub fn from_server(server: &str) -> Option<Self> {
         let version = server.trim().strip_prefix("RabbitMQ/")?;
         let numbers = version.split(['-', '+', ' ']).next()?;
-        let mut parts = numbers.split('.').map(|part| part.parse::<u32>().ok());
+        let mut parts = numbers.split('.').map(|part| u32::try_from(parse_u64(part)?).ok());
         let major = parts.next()??;
         let minor = parts.next()??;
         let patch = match parts.next() {

@@ -3,6 +3,7 @@
 
 use super::{check_filter_value, parse_destination, RabbitError, Route, STREAM_FILTER_VALUE_HEADER};
 use crate::client::{Message, SubscriptionId};
+use crate::sans_io::text::parse_u64;
 
 /// pika's `BasicProperties`: what travels with a message.
 ///
@@ -181,12 +182,12 @@ impl BasicProperties {
             persistent: get("persistent").is_some_and(|v| v == "true" || v == "1"),
             content_type: get("content-type"),
             content_encoding: get("content-encoding"),
-            priority: get("priority").and_then(|p| p.parse().ok()),
+            priority: get("priority").and_then(|p| u8::try_from(parse_u64(&p)?).ok()),
             correlation_id: get("correlation-id"),
             reply_to: get("reply-to"),
             expiration: get("expiration"),
             message_id: get("amqp-message-id"),
-            timestamp: get("timestamp").and_then(|t| t.parse().ok()),
+            timestamp: get("timestamp").and_then(|t| parse_u64(&t)),
             kind: get("type"),
             user_id: get("user-id"),
             app_id: get("app-id"),
@@ -256,8 +257,8 @@ impl Delivery {
             delivery_tag: message.ack.clone(),
             redelivered: message.header("redelivered") == Some("true"),
             resent: message.header(RESENT_HEADER) == Some("true"),
-            delivery_count: message.header(DELIVERY_COUNT_HEADER).and_then(|n| n.parse().ok()),
-            stream_offset: message.header(STREAM_OFFSET_HEADER).and_then(|n| n.parse().ok()),
+            delivery_count: message.header(DELIVERY_COUNT_HEADER).and_then(parse_u64),
+            stream_offset: message.header(STREAM_OFFSET_HEADER).and_then(parse_u64),
             exchange,
             routing_key,
             properties: BasicProperties::from_headers(&message.headers),

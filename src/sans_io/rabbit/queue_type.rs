@@ -16,6 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::{QueueOptions, RabbitError};
+use crate::sans_io::text::parse_u64;
 
 /// The `x-queue-type` argument's name.
 pub const QUEUE_TYPE_ARGUMENT: &str = "x-queue-type";
@@ -193,7 +194,7 @@ impl FromStr for StreamOffset {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         let number = |digits: &str| {
-            digits.trim().parse::<u64>().map_err(|_| RabbitError::InvalidStreamOffset(text.to_owned()))
+            parse_u64(digits.trim()).ok_or_else(|| RabbitError::InvalidStreamOffset(text.to_owned()))
         };
         match text {
             "first" => Ok(StreamOffset::First),

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::{features, limits, outbox, QueueType, QueueTypeProblem, StreamConsumeProblem, SUPPORTED_ARGUMENTS};
 use crate::client::{ClientError, ServerError};
-use crate::sans_io::text::{contains, Quoted};
+use crate::sans_io::text::{contains, Listed, Quoted};
 
 /// What kind of refusal an ERROR frame carries, after AMQP's reply codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,7 +151,7 @@ pub enum RabbitError {
     #[error("the default exchange takes no bindings: consume from the queue itself")]
     BindToDefaultExchange,
     /// A `x-` argument the STOMP adapter would silently ignore.
-    #[error("the queue argument {} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", Quoted(.0), list = SUPPORTED_ARGUMENTS.join(", "))]
+    #[error("the queue argument {} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", Quoted(.0), list = Listed(&SUPPORTED_ARGUMENTS))]
     UnsupportedArgument(String),
     /// An argument RabbitMQ reads as an integer got something else.
     #[error("the queue argument {name} must be a whole number, not {}", Quoted(.value))]

@@ -8,7 +8,7 @@ use std::mem;
 use std::ops::Range;
 
 use super::frame::{Command, Frame};
-use crate::sans_io::text::Quoted;
+use crate::sans_io::text::{parse_u64, Quoted};
 
 /// Buffer capacity kept between frames; anything above is returned to the allocator.
 const KEEP_CAPACITY: usize = 1024 * 1024;
@@ -417,7 +417,9 @@ fn parse_content_length(value: &str) -> Result<usize, DecodeError> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(DecodeError::BadContentLength(preview(value.as_bytes())));
     }
-    value.parse().map_err(|_| DecodeError::BadContentLength(preview(value.as_bytes())))
+    parse_u64(value)
+        .and_then(|length| usize::try_from(length).ok())
+        .ok_or_else(|| DecodeError::BadContentLength(preview(value.as_bytes())))
 }
 
 /// The start of some offending input, for an error message that stays short.
