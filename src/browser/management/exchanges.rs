@@ -226,15 +226,6 @@ fn answered(
         Ok(answer) => answer,
         Err(source) => return Step::Done(Err(ExchangeError::Unreachable { what: what(), source })),
     };
-    if let ExchangeCall::QueueDelete { .. } = call {
-        // As the management API's `delete_queue` says it: a 401 in fixed words,
-        // any other refusal with the start of its text.
-        return Step::Done(match status {
-            200..=299 | 404 => Ok(status != 404),
-            401 => Err(ExchangeError::NoPermission { what: what(), status, reason: "Access refused.".to_owned() }),
-            _ => Err(ExchangeError::Other { what: what(), status, reason: text.chars().take(200).collect() }),
-        });
-    }
     if (200..=299).contains(&status) {
         let ExchangeCall::Unbind { routing_key, .. } = call else { return Step::Done(Ok(true)) };
         if method != "GET" {
@@ -250,7 +241,7 @@ fn answered(
             None => Step::Done(Ok(false)),
         };
     }
-    // A delete (of an exchange, or an unbind's of its binding) of nothing.
+    // A delete (of an exchange, a queue, or an unbind's of its binding) of nothing.
     if status == 404 && method == "DELETE" {
         return Step::Done(Ok(false));
     }

@@ -156,17 +156,17 @@ impl Core {
             Some(given) if self.calls.by_correlation.contains_key(&given) => {
                 return Err(CallError::CorrelationInUse(given.0));
             }
-            Some(given) => given.0,
-            None => format!("{prefix}-{}", call.0),
+            Some(given) => given,
+            None => IdText(format!("{prefix}-{}", call.0)),
         };
-        request.properties.correlation_id = Some(correlation_id.clone());
+        request.properties.correlation_id = Some(correlation_id.0.clone());
         request.properties.reply_to = Some(REPLY_TO.to_owned());
         let publish = self.basic_publish_or_wait(now, request).map_err(CallError::Publish)?;
         self.calls.next = self.calls.next.wrapping_add(1);
-        self.calls.by_correlation.insert(IdText(correlation_id.clone()), call);
+        self.calls.by_correlation.insert(correlation_id.clone(), call);
         self.calls.by_publish.insert(publish, call);
         let deadline = now.saturating_add(timeout);
-        let pending = PendingCall { correlation_id: IdText(correlation_id), publish, deadline, timeout, confirmed: false, on_retiring: false };
+        let pending = PendingCall { correlation_id, publish, deadline, timeout, confirmed: false, on_retiring: false };
         self.calls.pending.insert(call, pending);
         self.calls.outbox_moved = true;
         // The request may have gone, or failed, before it was known as a call's:
