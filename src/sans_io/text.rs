@@ -109,19 +109,29 @@ pub(crate) fn split_once<'a>(haystack: &'a str, needle: &str) -> Option<(&'a str
     Some((haystack.get(..at)?, haystack.get(at + needle.len()..)?))
 }
 
-/// An id made as text with a growing number in it (`burrow-…-9`, then
-/// `burrow-…-10`; a delivery's ack id), sorted shorter first and then by its
-/// bytes: in the order made, so in a sorted map (`map::RingMap`) a new one goes at
-/// the back and the oldest leaves from the front, both O(1), where plain text order
-/// (`-10` before `-9`) would put each mid-way. Any text is fine; only speed
-/// depends on the ids growing.
+/// An id made as text ending in a growing number (`burrow-…-9`, then
+/// `burrow-…-10`; a delivery's ack id, `T_<subscription>@@<session>@@<tag>`),
+/// sorted by that number first (shorter first, then by its digits), then as
+/// [`shortlex`]: in the order made, so in a sorted map (`map::RingMap`) a new one
+/// goes at the back and the oldest leaves from the front, both O(1), where plain
+/// text order (`-10` before `-9`) would put each mid-way. By the number first
+/// because one connection's ack ids share one count across its subscriptions:
+/// by the whole text they would sort by subscription. Any text is fine; only
+/// speed depends on the ids growing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct IdText(pub String);
 
 impl Ord for IdText {
     fn cmp(&self, other: &Self) -> Ordering {
-        shortlex(&self.0, &other.0)
+        let (mine, theirs) = (trailing_digits(&self.0), trailing_digits(&other.0));
+        shortlex(mine, theirs).then_with(|| shortlex(&self.0, &other.0))
     }
+}
+
+/// The digits `text` ends with (empty when it ends otherwise).
+fn trailing_digits(text: &str) -> &str {
+    let start = text.bytes().rposition(|byte| !byte.is_ascii_digit()).map_or(0, |at| at + 1);
+    text.get(start..).unwrap_or_default()
 }
 
 impl PartialOrd for IdText {
@@ -168,6 +178,12 @@ mod tests {
         ids.sort();
         let made: Vec<&str> = ids.iter().map(|id| id.0.as_str()).collect();
         assert_eq!(made, ["burrow-1f-1", "burrow-1f-9", "burrow-1f-10", "burrow-1f-100"]);
+        // One connection's ack ids: one count across its subscriptions.
+        let arrived = ["T_sub-2@@s@@7", "T_sub-1@@s@@8", "T_sub-10@@s@@9", "T_sub-1@@s@@10", "T_sub-2@@s@@11"];
+        let mut ids: Vec<IdText> = arrived.iter().rev().map(|id| IdText((*id).to_owned())).collect();
+        ids.sort();
+        let sorted: Vec<&str> = ids.iter().map(|id| id.0.as_str()).collect();
+        assert_eq!(sorted, arrived);
     }
 
     #[test]
