@@ -165,8 +165,14 @@ pub async fn wait_for_styles(client: &Client) {
         const sheet = [...document.styleSheets].some(s => (s.href || '').endsWith('.css'));
         return !!app && sheet && getComputedStyle(app).getPropertyValue('--fg').trim() !== '';"#;
     let start = Instant::now();
-    while client.execute(check, vec![]).await.ok() != Some(serde_json::Value::Bool(true)) {
-        assert!(start.elapsed() < WAIT, "style.css was not applied within {WAIT:?}");
+    loop {
+        // The last answer is kept so a failure says whether the page answered
+        // "not yet" or WebDriver could not run the check at all.
+        let answer = client.execute(check, vec![]).await;
+        if matches!(answer, Ok(serde_json::Value::Bool(true))) {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "style.css was not applied within {WAIT:?}; the check's last answer: {answer:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let fonts = r#"
