@@ -107,8 +107,7 @@ impl ManagementApi {
 
     /// One queue, or `None` when it does not exist.
     pub async fn queue(&self, vhost: &str, name: &str) -> Result<Option<QueueState>, ManagementError> {
-        let path = format!("/queues/{}/{}", component(vhost), component(name));
-        match self.get(&path).await? {
+        match self.get(&item_path(Collection::Queues, vhost, name)).await? {
             None => Ok(None),
             Some(json) => QueueState::from_management_json(&json).map(Some).map_err(ManagementError::BadAnswer),
         }
@@ -138,8 +137,7 @@ impl ManagementApi {
 
     /// Deletes a queue and its messages; `false` when there was no such queue.
     pub async fn delete_queue(&self, vhost: &str, name: &str) -> Result<bool, ManagementError> {
-        let path = format!("/queues/{}/{}", component(vhost), component(name));
-        Ok(self.request("DELETE", &path).await?.is_some())
+        Ok(self.request("DELETE", &item_path(Collection::Queues, vhost, name)).await?.is_some())
     }
 
     /// Closes a client connection by its management name (a [`QueueState`]'s
@@ -312,6 +310,24 @@ fn exact_name_pattern(name: &str) -> String {
     }
     pattern.push('$');
     pattern
+}
+
+/// The management API's collections whose items are read by vhost and name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Collection {
+    /// `/queues`.
+    Queues,
+    /// `/exchanges`.
+    Exchanges,
+}
+
+/// `/{queues|exchanges}/{vhost}/{name}`: where one queue or exchange is.
+pub(crate) fn item_path(collection: Collection, vhost: &str, name: &str) -> String {
+    let collection = match collection {
+        Collection::Queues => "queues",
+        Collection::Exchanges => "exchanges",
+    };
+    format!("/{collection}/{}/{}", component(vhost), component(name))
 }
 
 pub(crate) fn component(text: &str) -> String {
