@@ -201,24 +201,26 @@ impl ManagementApi {
     /// whatever the status; an error only when nothing answered.
     async fn send_raw(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), ManagementError> {
         let url = format!("{}{path}", self.base);
-        let unreachable =
-            |reason: String| ManagementError::Unreachable { url: url.clone(), reason };
-        let init = RequestInit::new();
-        init.set_method(method);
-        if let Some(body) = body {
-            init.set_body(&wasm_bindgen::JsValue::from_str(body));
-        }
-        let request = Request::new_with_str_and_init(&url, &init).map_err(|e| unreachable(describe(&e)))?;
-        let headers = request.headers();
-        headers.set("Authorization", &self.authorization).map_err(|e| unreachable(describe(&e)))?;
-        if body.is_some() {
-            headers.set("Content-Type", "application/json").map_err(|e| unreachable(describe(&e)))?;
-        }
-        let window = web_sys::window().ok_or_else(|| unreachable("no window".to_owned()))?;
-        let response = JsFuture::from(window.fetch_with_request(&request))
-            .await
-            .map_err(|e| unreachable(describe(&e)))?;
-        let response: Response = response.dyn_into().map_err(|e| unreachable(describe(&e)))?;
+        // Every failure before an answer is one JavaScript value, said once.
+        let response = async {
+            let init = RequestInit::new();
+            init.set_method(method);
+            if let Some(body) = body {
+                init.set_body(&wasm_bindgen::JsValue::from_str(body));
+            }
+            let request = Request::new_with_str_and_init(&url, &init)?;
+            let headers = request.headers();
+            headers.set("Authorization", &self.authorization)?;
+            if body.is_some() {
+                headers.set("Content-Type", "application/json")?;
+            }
+            let window = web_sys::window().ok_or_else(|| wasm_bindgen::JsValue::from_str("no window"))?;
+            JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into::<Response>()
+        };
+        let response = match response.await {
+            Ok(response) => response,
+            Err(e) => return Err(ManagementError::Unreachable { reason: describe(&e), url }),
+        };
         let text = match response.text() {
             Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
             Err(_) => String::new(),
