@@ -3,6 +3,8 @@
 //! and pika's exchange and binding calls (`exchange_declare`, `queue_bind`, …),
 //! which STOMP cannot make.
 
+use std::future::Future;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -176,14 +178,21 @@ impl ManagementApi {
         }
     }
 
+    // `get` and `request` hand on `send`'s future rather than await it: an
+    // async wrapper would be one more state machine in every future using it.
+
     /// GETs `path`; `None` on 404.
-    pub(crate) async fn get(&self, path: &str) -> Result<Option<String>, ManagementError> {
-        self.request("GET", path).await
+    pub(crate) fn get<'a>(&'a self, path: &'a str) -> impl Future<Output = Result<Option<String>, ManagementError>> + 'a {
+        self.send("GET", path, None)
     }
 
     /// Sends `method` to `path`; the answer's text, `None` on 404.
-    async fn request(&self, method: &str, path: &str) -> Result<Option<String>, ManagementError> {
-        self.send(method, path, None).await
+    fn request<'a>(
+        &'a self,
+        method: &'a str,
+        path: &'a str,
+    ) -> impl Future<Output = Result<Option<String>, ManagementError>> + 'a {
+        self.send(method, path, None)
     }
 
     /// Sends `method` to `path` with a JSON `body`; the answer's text, `None` on 404.
