@@ -211,22 +211,11 @@ impl ManagementApi {
     async fn send_raw(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), ManagementError> {
         let url = format!("{}{path}", self.base);
         // Every failure before an answer is one JavaScript value, said once.
-        let response = async {
-            let init = RequestInit::new();
-            init.set_method(method);
-            if let Some(body) = body {
-                init.set_body(&wasm_bindgen::JsValue::from_str(body));
-            }
-            let request = Request::new_with_str_and_init(&url, &init)?;
-            let headers = request.headers();
-            headers.set("Authorization", &self.authorization)?;
-            if body.is_some() {
-                headers.set("Content-Type", "application/json")?;
-            }
-            let window = web_sys::window().ok_or_else(|| wasm_bindgen::JsValue::from_str("no window"))?;
-            JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into::<Response>()
+        let response = match self.fetch(&url, method, body) {
+            Ok(promise) => JsFuture::from(promise).await.and_then(|response| response.dyn_into::<Response>()),
+            Err(e) => Err(e),
         };
-        let response = match response.await {
+        let response = match response {
             Ok(response) => response,
             Err(e) => return Err(ManagementError::Unreachable { reason: describe(&e), url }),
         };
@@ -235,6 +224,23 @@ impl ManagementApi {
             Err(_) => String::new(),
         };
         Ok((response.status(), text))
+    }
+
+    /// Starts `method` to `url` with a JSON `body`: the browser's `fetch` promise.
+    fn fetch(&self, url: &str, method: &str, body: Option<&str>) -> Result<js_sys::Promise, wasm_bindgen::JsValue> {
+        let init = RequestInit::new();
+        init.set_method(method);
+        if let Some(body) = body {
+            init.set_body(&wasm_bindgen::JsValue::from_str(body));
+        }
+        let request = Request::new_with_str_and_init(url, &init)?;
+        let headers = request.headers();
+        headers.set("Authorization", &self.authorization)?;
+        if body.is_some() {
+            headers.set("Content-Type", "application/json")?;
+        }
+        let window = web_sys::window().ok_or_else(|| wasm_bindgen::JsValue::from_str("no window"))?;
+        Ok(window.fetch_with_request(&request))
     }
 }
 
