@@ -26,6 +26,15 @@ use crate::transport::{now, Socket, SocketHandlers, Ticker};
 
 pub(super) type Shared = Rc<RefCell<Driver>>;
 
+/// What a management look-up asks ([`Action::LookUp`], [`Action::ExchangeLookUp`]).
+#[derive(Clone, Copy)]
+enum LookUp {
+    /// A queue's facts, for [`Core::handle_queue_facts`].
+    QueueFacts,
+    /// Whether an exchange exists, for [`Core::handle_exchange_facts`].
+    ExchangeExists,
+}
+
 /// The driver's state: the core, and only what carries its decisions out.
 pub(crate) struct Driver {
     pub(super) core: Core,
@@ -234,15 +243,6 @@ pub(super) fn with_driver(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&Shared))
     if let Some(shared) = weak.upgrade() {
         f(&shared);
     }
-}
-
-/// What a management look-up asks ([`Action::LookUp`], [`Action::ExchangeLookUp`]).
-#[derive(Clone, Copy)]
-enum LookUp {
-    /// A queue's facts, for [`Core::handle_queue_facts`].
-    QueueFacts,
-    /// Whether an exchange exists, for [`Core::handle_exchange_facts`].
-    ExchangeExists,
 }
 
 /// After an input: drains the core, then hands its events on, in order. A pump
