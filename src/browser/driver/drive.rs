@@ -16,7 +16,7 @@ use gloo_timers::callback::Timeout;
 
 use super::publish::ConfirmSink;
 use super::rpc::CallSink;
-use crate::management::{component, ManagementApi, ManagementError, QueueState};
+use crate::management::{item_path, Collection, ManagementApi, ManagementError, QueueState};
 use crate::rabbit::OutboxId;
 use crate::sans_io::core::{
     Action, Alarm, CallId, ConnectionEvent, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId, LinkId, LookUpId, Phase, PublishError,
@@ -25,6 +25,15 @@ use crate::sans_io::core::{
 use crate::transport::{now, Socket, SocketHandlers, Ticker};
 
 pub(super) type Shared = Rc<RefCell<Driver>>;
+
+/// What a management look-up asks ([`Action::LookUp`], [`Action::ExchangeLookUp`]).
+#[derive(Clone, Copy)]
+enum LookUp {
+    /// A queue's facts, for [`Core::handle_queue_facts`].
+    QueueFacts,
+    /// Whether an exchange exists, for [`Core::handle_exchange_facts`].
+    ExchangeExists,
+}
 
 /// The driver's state: the core, and only what carries its decisions out.
 pub(crate) struct Driver {
@@ -148,10 +157,10 @@ impl Driver {
                 }
             }
             Action::LookUp(question) => {
-                self.look_up(question.id, question.url, "queues", &question.vhost, &question.queue);
+                self.look_up(question.id, question.url, LookUp::QueueFacts, &question.vhost, &question.queue);
             }
             Action::ExchangeLookUp(question) => {
-                self.look_up(question.id, question.url, "exchanges", &question.vhost, &question.exchange);
+                self.look_up(question.id, question.url, LookUp::ExchangeExists, &question.vhost, &question.exchange);
             }
             Action::Credentials { id, .. } => match self.provider.clone() {
                 Some(provider) => ask_provider(self.weak.clone(), &provider, id),
@@ -160,32 +169,35 @@ impl Driver {
         }
     }
 
-    /// Reads a queue (`collection` "queues": its facts) or an exchange
-    /// ("exchanges": whether it exists) from the management API for `url`, with
-    /// the credentials of the latest CONNECT or the provider's anew, then gives
-    /// the core the answer. One future for both look-ups.
-    fn look_up(&self, id: LookUpId, url: String, collection: &'static str, vhost: &str, name: &str) {
+    /// Asks the management API for `url` what `question` says of `name` in
+    /// `vhost`, with the credentials of the latest CONNECT or the provider's
+    /// anew, then gives the core the answer. One future (one GET) for both look-ups.
+    fn look_up(&self, id: LookUpId, url: String, question: LookUp, vhost: &str, name: &str) {
         let api = ManagementApi::for_connection(&url, self.management_url.as_deref(), self.core.connect_options());
-        let path = format!("/{collection}/{}/{}", component(vhost), component(name));
+        let collection = match question {
+            LookUp::QueueFacts => Collection::Queues,
+            LookUp::ExchangeExists => Collection::Exchanges,
+        };
+        let path = item_path(collection, vhost, name);
         let (weak, provider) = (self.weak.clone(), self.provider.clone());
         super::spawn(Box::pin(async move {
             let answer = match api {
                 Some(api) => fresh_credentials(api, provider).await.get(&path).await.map_err(|error| error.to_string()),
                 None => Err(format!("no management API is known for {url}")),
             };
-            input(&weak, |driver| {
-                if collection == "exchanges" {
-                    return driver.core.handle_exchange_facts(now(), id, answer.map(|found| found.is_some()));
+            input(&weak, |driver| match question {
+                LookUp::ExchangeExists => driver.core.handle_exchange_facts(now(), id, answer.map(|found| found.is_some())),
+                LookUp::QueueFacts => {
+                    let facts = answer.and_then(|found| {
+                        found
+                            .map(|json| {
+                                QueueState::facts_from_management_json(&json)
+                                    .map_err(|error| ManagementError::BadAnswer(error).to_string())
+                            })
+                            .transpose()
+                    });
+                    driver.core.handle_queue_facts(now(), id, facts);
                 }
-                let facts = answer.and_then(|found| {
-                    found
-                        .map(|json| {
-                            QueueState::facts_from_management_json(&json)
-                                .map_err(|error| ManagementError::BadAnswer(error).to_string())
-                        })
-                        .transpose()
-                });
-                driver.core.handle_queue_facts(now(), id, facts);
             });
         }));
     }

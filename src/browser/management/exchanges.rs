@@ -3,7 +3,7 @@
 //! `queue_bind` and `queue_unbind` go over HTTP, refused in words.
 
 use super::json::{object_text, Json};
-use super::{component, ManagementApi, ManagementError};
+use super::{component, item_path, Collection, ManagementApi, ManagementError};
 use crate::sans_io::text::{contains, Quoted};
 
 /// Why an exchange or binding call failed, in words (what RabbitMQ 3.10.8's
@@ -168,26 +168,24 @@ impl ExchangeCall<'_> {
 
     /// The first request: method, path and JSON body.
     fn request(&self, vhost: &str) -> (&'static str, String, Option<String>) {
-        let vhost = component(vhost);
-        match *self {
-            ExchangeCall::Declare { exchange, kind, durable, auto_delete } => (
-                "PUT",
-                format!("/exchanges/{vhost}/{}", component(exchange)),
-                Some(object_text(&[("type", kind.into()), ("durable", durable.into()), ("auto_delete", auto_delete.into())])),
-            ),
-            ExchangeCall::Delete { exchange } => ("DELETE", format!("/exchanges/{vhost}/{}", component(exchange)), None),
-            ExchangeCall::QueueDelete { queue } => ("DELETE", format!("/queues/{vhost}/{}", component(queue)), None),
+        let (queue, exchange, body) = match *self {
+            ExchangeCall::Declare { exchange, kind, durable, auto_delete } => {
+                let body = object_text(&[("type", kind.into()), ("durable", durable.into()), ("auto_delete", auto_delete.into())]);
+                return ("PUT", item_path(Collection::Exchanges, vhost, exchange), Some(body));
+            }
+            ExchangeCall::Delete { exchange } => return ("DELETE", item_path(Collection::Exchanges, vhost, exchange), None),
+            ExchangeCall::QueueDelete { queue } => return ("DELETE", item_path(Collection::Queues, vhost, queue), None),
             ExchangeCall::Bind { queue, exchange, routing_key } => (
-                "POST",
-                format!("/bindings/{vhost}/e/{}/q/{}", component(exchange), component(queue)),
+                queue,
+                exchange,
                 Some(object_text(&[("routing_key", routing_key.into()), ("arguments", js_sys::Object::new().into())])),
             ),
             // The binding's address is its properties key, which RabbitMQ makes
             // from the key and arguments: read it rather than rebuild it.
-            ExchangeCall::Unbind { queue, exchange, .. } => {
-                ("GET", format!("/bindings/{vhost}/e/{}/q/{}", component(exchange), component(queue)), None)
-            }
-        }
+            ExchangeCall::Unbind { queue, exchange, .. } => (queue, exchange, None),
+        };
+        let path = format!("/bindings/{}/e/{}/q/{}", component(vhost), component(exchange), component(queue));
+        (if body.is_some() { "POST" } else { "GET" }, path, body)
     }
 }
 

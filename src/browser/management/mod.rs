@@ -3,6 +3,8 @@
 //! and pika's exchange and binding calls (`exchange_declare`, `queue_bind`, …),
 //! which STOMP cannot make.
 
+use std::future::Future;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -107,8 +109,7 @@ impl ManagementApi {
 
     /// One queue, or `None` when it does not exist.
     pub async fn queue(&self, vhost: &str, name: &str) -> Result<Option<QueueState>, ManagementError> {
-        let path = format!("/queues/{}/{}", component(vhost), component(name));
-        match self.get(&path).await? {
+        match self.get(&item_path(Collection::Queues, vhost, name)).await? {
             None => Ok(None),
             Some(json) => QueueState::from_management_json(&json).map(Some).map_err(ManagementError::BadAnswer),
         }
@@ -138,8 +139,7 @@ impl ManagementApi {
 
     /// Deletes a queue and its messages; `false` when there was no such queue.
     pub async fn delete_queue(&self, vhost: &str, name: &str) -> Result<bool, ManagementError> {
-        let path = format!("/queues/{}/{}", component(vhost), component(name));
-        Ok(self.request("DELETE", &path).await?.is_some())
+        Ok(self.request("DELETE", &item_path(Collection::Queues, vhost, name)).await?.is_some())
     }
 
     /// Closes a client connection by its management name (a [`QueueState`]'s
@@ -178,14 +178,21 @@ impl ManagementApi {
         }
     }
 
+    // `get` and `request` hand on `send`'s future rather than await it: an
+    // async wrapper would be one more state machine in every future using it.
+
     /// GETs `path`; `None` on 404.
-    pub(crate) async fn get(&self, path: &str) -> Result<Option<String>, ManagementError> {
-        self.request("GET", path).await
+    pub(crate) fn get<'a>(&'a self, path: &'a str) -> impl Future<Output = Result<Option<String>, ManagementError>> + 'a {
+        self.send("GET", path, None)
     }
 
     /// Sends `method` to `path`; the answer's text, `None` on 404.
-    async fn request(&self, method: &str, path: &str) -> Result<Option<String>, ManagementError> {
-        self.send(method, path, None).await
+    fn request<'a>(
+        &'a self,
+        method: &'a str,
+        path: &'a str,
+    ) -> impl Future<Output = Result<Option<String>, ManagementError>> + 'a {
+        self.send(method, path, None)
     }
 
     /// Sends `method` to `path` with a JSON `body`; the answer's text, `None` on 404.
@@ -203,29 +210,37 @@ impl ManagementApi {
     /// whatever the status; an error only when nothing answered.
     async fn send_raw(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), ManagementError> {
         let url = format!("{}{path}", self.base);
-        let unreachable =
-            |reason: String| ManagementError::Unreachable { url: url.clone(), reason };
-        let init = RequestInit::new();
-        init.set_method(method);
-        if let Some(body) = body {
-            init.set_body(&wasm_bindgen::JsValue::from_str(body));
-        }
-        let request = Request::new_with_str_and_init(&url, &init).map_err(|e| unreachable(describe(&e)))?;
-        let headers = request.headers();
-        headers.set("Authorization", &self.authorization).map_err(|e| unreachable(describe(&e)))?;
-        if body.is_some() {
-            headers.set("Content-Type", "application/json").map_err(|e| unreachable(describe(&e)))?;
-        }
-        let window = web_sys::window().ok_or_else(|| unreachable("no window".to_owned()))?;
-        let response = JsFuture::from(window.fetch_with_request(&request))
-            .await
-            .map_err(|e| unreachable(describe(&e)))?;
-        let response: Response = response.dyn_into().map_err(|e| unreachable(describe(&e)))?;
+        // Every failure before an answer is one JavaScript value, said once.
+        let response = match self.fetch(&url, method, body) {
+            Ok(promise) => JsFuture::from(promise).await.and_then(|response| response.dyn_into::<Response>()),
+            Err(e) => Err(e),
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => return Err(ManagementError::Unreachable { reason: describe(&e), url }),
+        };
         let text = match response.text() {
             Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
             Err(_) => String::new(),
         };
         Ok((response.status(), text))
+    }
+
+    /// Starts `method` to `url` with a JSON `body`: the browser's `fetch` promise.
+    fn fetch(&self, url: &str, method: &str, body: Option<&str>) -> Result<js_sys::Promise, wasm_bindgen::JsValue> {
+        let init = RequestInit::new();
+        init.set_method(method);
+        if let Some(body) = body {
+            init.set_body(&wasm_bindgen::JsValue::from_str(body));
+        }
+        let request = Request::new_with_str_and_init(url, &init)?;
+        let headers = request.headers();
+        headers.set("Authorization", &self.authorization)?;
+        if body.is_some() {
+            headers.set("Content-Type", "application/json")?;
+        }
+        let window = web_sys::window().ok_or_else(|| wasm_bindgen::JsValue::from_str("no window"))?;
+        Ok(window.fetch_with_request(&request))
     }
 }
 
@@ -312,6 +327,24 @@ fn exact_name_pattern(name: &str) -> String {
     }
     pattern.push('$');
     pattern
+}
+
+/// The management API's collections whose items are read by vhost and name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Collection {
+    /// `/queues`.
+    Queues,
+    /// `/exchanges`.
+    Exchanges,
+}
+
+/// `/{queues|exchanges}/{vhost}/{name}`: where one queue or exchange is.
+pub(crate) fn item_path(collection: Collection, vhost: &str, name: &str) -> String {
+    let collection = match collection {
+        Collection::Queues => "queues",
+        Collection::Exchanges => "exchanges",
+    };
+    format!("/{collection}/{}/{}", component(vhost), component(name))
 }
 
 pub(crate) fn component(text: &str) -> String {

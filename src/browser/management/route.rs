@@ -4,7 +4,7 @@
 use crate::rabbit::{matching_bindings, Binding, BindingDestination, ExchangeKind, Unroutable};
 
 use super::json::Json;
-use super::{component, ManagementApi, ManagementError};
+use super::{item_path, Collection, ManagementApi, ManagementError};
 
 /// How many exchange-to-exchange hops (and alternate exchanges) a check follows.
 const MAX_HOPS: usize = 8;
@@ -110,12 +110,11 @@ impl ManagementApi {
     /// An exchange's type, alternate exchange and bindings; `None` when it does not exist.
     /// Whether `exchange` exists in `vhost`.
     pub async fn exchange_exists(&self, vhost: &str, exchange: &str) -> Result<bool, ManagementError> {
-        let path = format!("/exchanges/{}/{}", component(vhost), component(exchange));
-        Ok(self.get(&path).await?.is_some())
+        Ok(self.get(&item_path(Collection::Exchanges, vhost, exchange)).await?.is_some())
     }
 
     async fn exchange_facts(&self, vhost: &str, name: &str) -> Result<Option<ExchangeFacts>, ManagementError> {
-        let path = format!("/exchanges/{}/{}", component(vhost), component(name));
+        let path = item_path(Collection::Exchanges, vhost, name);
         let Some(json) = self.get(&path).await? else { return Ok(None) };
         let value = Json::parse(&json).map_err(ManagementError::BadAnswer)?;
         let kind = ExchangeKind::from_name(&value.get("type").and_then(|t| t.as_str()).unwrap_or_default());
