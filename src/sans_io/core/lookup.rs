@@ -120,9 +120,11 @@ impl Core {
     /// The answer to [`super::Action::LookUp`] `id`: the queue as the management
     /// API has it (`Ok(None)`: it does not exist), or why the API could not say.
     /// The refusal it explains comes out now, in RabbitMQ's words when the facts
-    /// allow.
+    /// allow; calls that asked (see `rpc`) keep it for their deadline.
     pub fn handle_queue_facts(&mut self, now: Duration, id: LookUpId, facts: Result<Option<QueueFacts>, String>) {
-        let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else { return };
+        let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else {
+            return self.call_queue_facts(id, matches!(facts, Ok(None)));
+        };
         let vhost = self.options.host.clone();
         match (what, facts) {
             (Refused::Consume { consumer, reader, fallback, spec }, Ok(existing)) => {
