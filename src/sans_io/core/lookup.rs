@@ -109,12 +109,17 @@ impl Core {
     }
 
     fn look_up(&mut self, url: String, explain: Explain) {
+        let id = self.ask_queue(url, explain.queue.clone());
+        self.lookups.insert(id, explain);
+    }
+
+    /// Asks the driver to read `queue` from the management API for `url`.
+    pub(super) fn ask_queue(&mut self, url: String, queue: String) -> LookUpId {
         self.next_lookup += 1;
         let id = LookUpId(self.next_lookup);
         let vhost = self.options.host.clone();
-        let queue = explain.queue.clone();
-        self.lookups.insert(id, explain);
         self.actions.push_back(Action::LookUp(QueueLookUp { id, url, vhost, queue }));
+        id
     }
 
     /// The answer to [`super::Action::LookUp`] `id`: the queue as the management

@@ -33,7 +33,7 @@ use std::time::Duration;
 use crate::client::{CloseReason, Message};
 use crate::rabbit::{parse_destination, BasicProperties, Delivery, OutboxId, PendingPublish, Route};
 
-use super::{Action, ConnectionEvent, Core, Life, LookUpId, PublishError, QueueLookUp, ReliableEvent, Warning};
+use super::{ConnectionEvent, Core, Life, LookUpId, PublishError, ReliableEvent, Warning};
 
 /// The `reply-to` of every call: Web-STOMP makes one private reply queue per
 /// connection for this name, and names the replies' subscription after it.
@@ -117,17 +117,22 @@ struct PendingCall {
 enum Probe {
     /// Half its timeout has not passed yet.
     Later,
-    /// Asked (or past half-time where nothing could be asked).
-    Asked,
+    /// Awaits the answer to this look-up (its own, or another call's to the queue).
+    Asked(LookUpId),
+    /// Answered without saying it is missing, or nothing could be asked.
+    Passed,
     /// The management API said its queue does not exist.
     Missing,
 }
 
 impl PendingCall {
-    /// When to ask about its queue, if it still has to.
-    fn ask_at(&self) -> Option<Duration> {
-        let later = self.queue.is_some() && self.probe == Probe::Later;
-        later.then(|| self.deadline.saturating_sub(self.timeout / 2))
+    /// When the call timer is due for it: at half its timeout to ask about its
+    /// queue, if it still has to, else at its deadline.
+    fn due_at(&self) -> Duration {
+        if self.queue.is_some() && self.probe == Probe::Later {
+            return self.deadline.saturating_sub(self.timeout / 2);
+        }
+        self.deadline
     }
 }
 
@@ -145,8 +150,6 @@ pub(super) struct Calls {
     /// Makes generated correlation ids unlike another page's.
     prefix: Option<String>,
     unmatched: u64,
-    /// The calls' queue look-ups in flight, by queue.
-    lookups: Map<LookUpId, String>,
     /// A request moved in or out of the outbox since [`ConnectionEvent::OutboxChanged`]
     /// last said so (its confirm is swallowed: nothing else tells the page).
     outbox_moved: bool,
@@ -416,74 +419,71 @@ impl Core {
             self.emit(ReliableEvent::CallDone { call, result: Err(CallError::Stopped) });
         }
         self.calls.by_publish.clear();
-        self.calls.lookups.clear();
     }
 
     /// The call timer: the calls whose time is up end; those at half their
     /// timeout ask about their queue.
     pub(super) fn call_timeouts(&mut self, now: Duration) {
         let due: Vec<CallId> =
-            self.calls.pending.iter().filter(|(_, pending)| pending.deadline <= now).map(|(call, _)| *call).collect();
+            self.calls.pending.iter().filter(|(_, pending)| pending.due_at() <= now).map(|(call, _)| *call).collect();
         for call in due {
+            // `get_mut`, not `get`: one instance of the map's code less.
+            let Some(pending) = self.calls.pending.get_mut(&call) else { continue };
+            if pending.deadline > now {
+                self.ask_about_queue(call);
+                continue;
+            }
             let Some(pending) = self.take_call(call) else { continue };
             if self.withdraw(pending.publish) || self.drop_unsent(pending.publish) {
                 self.calls.by_publish.remove(&pending.publish);
                 self.calls.outbox_moved = true;
             }
             // Missing, and RabbitMQ took the request: it dropped it.
-            let error = match pending {
-                PendingCall { queue: Some(queue), probe: Probe::Missing, confirmed: true, timeout, .. } => {
-                    CallError::NoQueue { queue, vhost: self.options.host.clone(), after: timeout }
-                }
-                _ => CallError::Timeout(pending.timeout),
+            let missing = pending.queue.filter(|_| pending.probe == Probe::Missing && pending.confirmed);
+            let error = match missing {
+                Some(queue) => CallError::NoQueue { queue, vhost: self.options.host.clone(), after: pending.timeout },
+                None => CallError::Timeout(pending.timeout),
             };
             self.emit(ReliableEvent::CallDone { call, result: Err(error) });
         }
-        self.ask_about_queues(now);
         // A retiring link that waited only for those replies goes now.
         self.continue_retiring(now);
     }
 
-    /// Asks the management API about the queue of each call at half its timeout,
-    /// once per queue while an answer is awaited; a look-up no call waits for any
-    /// more stops counting (so one never answered does not hold the next).
-    fn ask_about_queues(&mut self, now: Duration) {
-        let running = self.life == Life::Running;
-        let url = self.current.as_ref().map(|current| current.url.clone()).filter(|url| running && self.management_known(url));
-        let Calls { pending, lookups, .. } = &mut self.calls;
-        lookups.retain(|_, queue| pending.values().any(|p| p.probe == Probe::Asked && p.queue.as_ref() == Some(queue)));
-        for call in pending.values_mut() {
-            let (Some(queue), Some(at)) = (&call.queue, call.ask_at()) else { continue };
-            if at > now {
-                continue;
+    /// `call` is at half its timeout: it joins the look-up in flight for its
+    /// queue, or asks one, where the management API is known (the driver answers
+    /// every look-up; one no call awaits any more is forgotten with them).
+    fn ask_about_queue(&mut self, call: CallId) {
+        let Some(queue) = self.calls.pending.get_mut(&call).and_then(|pending| pending.queue.clone()) else { return };
+        let in_flight = self.calls.pending.values().find_map(|other| match other.probe {
+            Probe::Asked(id) if other.queue.as_ref() == Some(&queue) => Some(id),
+            _ => None,
+        });
+        let url = self.current.as_ref().map(|current| &current.url);
+        let probe = match (in_flight, url) {
+            (Some(id), _) => Probe::Asked(id),
+            (None, Some(url)) if self.life == Life::Running && self.management_known(url) => {
+                Probe::Asked(self.ask_queue(url.clone(), queue))
             }
-            call.probe = Probe::Asked;
-            let Some(url) = url.clone() else { continue };
-            if !lookups.values().any(|asked| asked == queue) {
-                self.next_lookup += 1;
-                let id = LookUpId(self.next_lookup);
-                lookups.insert(id, queue.clone());
-                let (vhost, queue) = (self.options.host.clone(), queue.clone());
-                self.actions.push_back(Action::LookUp(QueueLookUp { id, url, vhost, queue }));
-            }
+            _ => Probe::Passed,
+        };
+        if let Some(pending) = self.calls.pending.get_mut(&call) {
+            pending.probe = probe;
         }
     }
 
     /// Whether the driver can read the management API: its URL is given, or
     /// RabbitMQ's defaults give it for a Web-STOMP URL (`management::default_base_url`).
     fn management_known(&self, url: &str) -> bool {
-        self.settings.management_url.as_deref().is_some_and(|given| !given.trim().is_empty())
-            || url.starts_with("ws://")
-            || url.starts_with("wss://")
+        self.settings.management_url.is_some() || url.starts_with("ws://") || url.starts_with("wss://")
     }
 
     /// The answer to a call's look-up `id`: its queue is `missing` or not (or the
-    /// API could not say); the calls that asked learn it.
+    /// API could not say); the calls that await it learn it.
     pub(super) fn call_queue_facts(&mut self, id: LookUpId, missing: bool) {
-        let Some(queue) = self.calls.lookups.remove(&id).filter(|_| missing) else { return };
         for call in self.calls.pending.values_mut() {
-            if call.probe == Probe::Asked && call.queue.as_ref() == Some(&queue) {
-                call.probe = Probe::Missing;
+            if call.probe == Probe::Asked(id) {
+                call.probe = if missing { Probe::Missing } else { Probe::Passed };
             }
         }
     }
@@ -512,7 +512,7 @@ impl Core {
 
     /// The earliest call deadline, or half-time to ask about a queue, for the call timer.
     pub(super) fn call_deadline(&self) -> Option<Duration> {
-        self.calls.pending.values().map(|pending| pending.ask_at().unwrap_or(pending.deadline)).min()
+        self.calls.pending.values().map(PendingCall::due_at).min()
     }
 
     fn take_call(&mut self, call: CallId) -> Option<PendingCall> {
