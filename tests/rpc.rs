@@ -572,6 +572,26 @@ fn a_call_whose_queue_is_not_known_missing_times_out_plainly() {
     }
 }
 
+/// A user without the management tag gets 401s, and a page whose management API
+/// sends no CORS headers gets network errors, each printed in the console: once
+/// the API failed to answer, later calls ask nothing.
+#[test]
+fn once_the_management_api_failed_calls_ask_nothing_more() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let (first, _) = hand.confirmed_call("1", ms(1000));
+    hand.at(ms(500));
+    let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+    hand.core.handle_queue_facts(hand.now, question.id, Err("HTTP 401".into()));
+    hand.at(ms(1000));
+    assert_eq!(call_done(&hand.events()), [(first, Err(CallError::Timeout(ms(1000))))]);
+    let (second, _) = hand.confirmed_call("2", ms(1000));
+    hand.at(ms(1500));
+    assert_eq!(hand.look_ups(), []);
+    hand.at(ms(2000));
+    assert_eq!(call_done(&hand.events()), [(second, Err(CallError::Timeout(ms(1000))))]);
+}
+
 /// Where no management API is known (no management URL, and a connection URL
 /// RabbitMQ's defaults give none for), nothing is asked.
 #[test]

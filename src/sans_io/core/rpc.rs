@@ -150,6 +150,10 @@ pub(super) struct Calls {
     /// Makes generated correlation ids unlike another page's.
     prefix: Option<String>,
     unmatched: u64,
+    /// A queue look-up failed (a 401 for a user without the management tag, a
+    /// page the API sends no CORS headers): none is asked again, as each failure
+    /// is an error in the browser's console.
+    api_failed: bool,
     /// A request moved in or out of the outbox since [`ConnectionEvent::OutboxChanged`]
     /// last said so (its confirm is swallowed: nothing else tells the page).
     outbox_moved: bool,
@@ -462,7 +466,7 @@ impl Core {
         let url = self.current.as_ref().map(|current| &current.url);
         let probe = match (in_flight, url) {
             (Some(id), _) => Probe::Asked(id),
-            (None, Some(url)) if self.life == Life::Running && self.management_known(url) => {
+            (None, Some(url)) if self.life == Life::Running && !self.calls.api_failed && self.management_known(url) => {
                 Probe::Asked(self.ask_queue(url.clone(), queue))
             }
             _ => Probe::Passed,
@@ -478,12 +482,13 @@ impl Core {
         self.settings.management_url.is_some() || url.starts_with("ws://") || url.starts_with("wss://")
     }
 
-    /// The answer to a call's look-up `id`: its queue is `missing` or not (or the
-    /// API could not say); the calls that await it learn it.
-    pub(super) fn call_queue_facts(&mut self, id: LookUpId, missing: bool) {
+    /// The answer to a call's look-up `id`: whether its queue is missing, or
+    /// `None` when the API could not say; the calls that await it learn it.
+    pub(super) fn call_queue_facts(&mut self, id: LookUpId, missing: Option<bool>) {
+        self.calls.api_failed |= missing.is_none();
         for call in self.calls.pending.values_mut() {
             if call.probe == Probe::Asked(id) {
-                call.probe = if missing { Probe::Missing } else { Probe::Passed };
+                call.probe = if missing == Some(true) { Probe::Missing } else { Probe::Passed };
             }
         }
     }
