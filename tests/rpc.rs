@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use burrow::client::{ConnectOptions, Credentials, SocketClose};
-use burrow::rabbit::{BasicProperties, Delivery, PendingPublish};
+use burrow::rabbit::{BasicProperties, Delivery, PendingPublish, QueueFacts};
 use burrow::reliable::{
-    Action, CallError, CallId, ConnectionEvent, Core, LinkId, PublishError, ReliableEvent, ReliableOptions, ReplyError, Warning,
-    REPLY_TO,
+    Action, CallError, CallId, ConnectionEvent, Core, LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions,
+    ReplyError, Warning, REPLY_TO,
 };
 
 fn ms(n: u64) -> Duration {
@@ -25,8 +25,11 @@ struct Hand {
 
 impl Hand {
     fn connected() -> Self {
-        let urls = vec!["ws://127.0.0.1:15674/ws".to_owned()];
-        let mut core = Core::new(urls, ConnectOptions::new("/"), ReliableOptions::default(), 7);
+        Self::connected_to("ws://127.0.0.1:15674/ws")
+    }
+
+    fn connected_to(url: &str) -> Self {
+        let mut core = Core::new(vec![url.to_owned()], ConnectOptions::new("/"), ReliableOptions::default(), 7);
         core.start(ms(0));
         let Some(Action::Open { link, .. }) = core.poll_action() else { panic!("a socket first") };
         let mut hand = Hand { core, link, now: ms(0) };
@@ -64,6 +67,32 @@ impl Hand {
             properties: BasicProperties::default(),
         };
         self.core.call(self.now, request, timeout).expect("the call is taken")
+    }
+
+    /// A call whose request the broker confirmed; its correlation id.
+    fn confirmed_call(&mut self, body: &str, timeout: Duration) -> (CallId, String) {
+        let call = self.call(body, timeout);
+        let sent = self.sent();
+        let receipt = header(&sent, "receipt").expect("a receipt").to_owned();
+        self.receive(&format!("RECEIPT\nreceipt-id:{receipt}\n\n"));
+        self.events();
+        (call, header(&sent, "correlation-id").expect("a correlation id").to_owned())
+    }
+
+    /// The clock moves to `at` and the core handles its timers.
+    fn at(&mut self, at: Duration) {
+        self.now = at;
+        self.core.handle_timeout(at);
+    }
+
+    /// The management API look-ups asked for since the last look.
+    fn look_ups(&mut self) -> Vec<QueueLookUp> {
+        std::iter::from_fn(|| self.core.poll_action())
+            .filter_map(|action| match action {
+                Action::LookUp(question) => Some(question),
+                _ => None,
+            })
+            .collect()
     }
 
     fn reply(&mut self, correlation_id: &str, body: &str) {
@@ -378,6 +407,25 @@ fn stop_ends_every_call_before_stopped() {
     assert!(matches!(events.last(), Some(ReliableEvent::Connection(ConnectionEvent::Stopped(_)))));
 }
 
+/// Simulation (seed 2775 with the look-ups): stopped before its deadline, a call
+/// whose deadline passed while DISCONNECT awaited its receipt was resolved by a
+/// reply that came later. Its timer runs while stopping; nothing is asked then.
+#[test]
+fn a_call_times_out_at_its_deadline_while_stopping() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let (call, correlation) = hand.confirmed_call("30", ms(1000));
+    hand.now = ms(900);
+    hand.core.stop(hand.now);
+    assert!(hand.sent().contains("DISCONNECT"));
+    hand.at(ms(1000));
+    assert_eq!(call_done(&hand.events()), [(call, Err(CallError::Timeout(ms(1000))))]);
+    assert_eq!(hand.look_ups(), []);
+    hand.now = ms(1010);
+    hand.reply(&correlation, "too late");
+    assert!(call_done(&hand.events()).is_empty());
+}
+
 #[test]
 fn a_call_refuses_a_reply_to_of_its_own_and_a_correlation_id_in_use() {
     let mut hand = Hand::connected();
@@ -414,6 +462,193 @@ fn a_reply_goes_to_the_requests_reply_to_with_its_correlation_id() {
     assert!(sent.ends_with("832040\0"));
     let nowhere = delivery();
     assert_eq!(hand.core.reply(hand.now, &nowhere, Vec::new(), BasicProperties::default()), Err(ReplyError::NoReplyTo));
+}
+
+/// A learner who starts tutorial 6's client before its server (which declares
+/// `rpc_queue`) got "no reply within 5000 ms" alone: RabbitMQ confirms a message
+/// no queue takes and drops it. A call with no reply by half its timeout asks the
+/// management API whether its queue exists, and not before.
+#[test]
+fn a_slow_call_asks_for_its_queue_at_half_time_and_not_before() {
+    let mut hand = Hand::connected();
+    hand.events();
+    hand.confirmed_call("30", ms(1000));
+    assert_eq!(hand.core.poll_timeout(), Some(ms(500)));
+    hand.at(ms(499));
+    assert_eq!(hand.look_ups(), []);
+    hand.at(ms(500));
+    let asked = hand.look_ups();
+    let [QueueLookUp { url, vhost, queue, .. }] = &asked[..] else { panic!("one look-up: {asked:?}") };
+    assert_eq!((&url[..], &vhost[..], &queue[..]), ("ws://127.0.0.1:15674/ws", "/", "rpc_queue"));
+    // Nothing ends before the deadline; the next timer is it.
+    assert!(call_done(&hand.events()).is_empty());
+    assert_eq!(hand.core.poll_timeout(), Some(ms(1000)));
+}
+
+/// The bench makes ~800 calls a second: a call answered before half-time costs
+/// no HTTP request.
+#[test]
+fn a_call_answered_before_half_time_costs_no_look_up() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let (call, correlation) = hand.confirmed_call("30", ms(1000));
+    hand.at(ms(499));
+    hand.reply(&correlation, "832040");
+    assert!(matches!(&call_done(&hand.events())[..], [(id, Ok(_))] if *id == call));
+    hand.at(ms(2000));
+    assert_eq!(hand.look_ups(), []);
+    assert_eq!(hand.core.poll_timeout(), hand.core.next_timer().map(|(_, at)| at));
+}
+
+#[test]
+fn a_call_to_a_missing_queue_ends_at_its_deadline_saying_so() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let (call, _) = hand.confirmed_call("30", ms(5000));
+    hand.at(ms(2500));
+    let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+    hand.now = ms(2600);
+    hand.core.handle_queue_facts(hand.now, question.id, Ok(None));
+    // Neither earlier than its deadline…
+    assert!(call_done(&hand.events()).is_empty());
+    hand.at(ms(4999));
+    assert!(call_done(&hand.events()).is_empty());
+    // …nor later.
+    hand.at(ms(5000));
+    let done = call_done(&hand.events());
+    let error = CallError::NoQueue { queue: "rpc_queue".into(), vhost: "/".into(), after: ms(5000) };
+    assert_eq!(done, [(call, Err(error.clone()))]);
+    assert_eq!(
+        error.to_string(),
+        "no reply within 5000 ms: there is no queue 'rpc_queue' in vhost '/', so RabbitMQ dropped the request \
+         (it confirms a message no queue takes); start the server that declares it, or declare it"
+    );
+    // Once, whatever comes after.
+    hand.core.handle_queue_facts(hand.now, question.id, Ok(None));
+    hand.at(ms(10_000));
+    assert!(call_done(&hand.events()).is_empty());
+}
+
+/// The server may come up after the look-up: its reply still resolves the call.
+#[test]
+fn a_reply_after_the_look_up_still_resolves_the_call() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let (call, correlation) = hand.confirmed_call("30", ms(1000));
+    hand.at(ms(500));
+    let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+    hand.core.handle_queue_facts(hand.now, question.id, Ok(None));
+    hand.now = ms(900);
+    hand.reply(&correlation, "832040");
+    assert!(matches!(&call_done(&hand.events())[..], [(id, Ok(_))] if *id == call));
+    hand.at(ms(1000));
+    assert!(call_done(&hand.events()).is_empty());
+}
+
+fn queue_facts() -> QueueFacts {
+    QueueFacts { durable: false, exclusive: false, auto_delete: false, arguments: Vec::new() }
+}
+
+/// The facts do not say it is missing (it exists, or the API could not say), or
+/// none came by the deadline: a plain timeout.
+#[test]
+fn a_call_whose_queue_is_not_known_missing_times_out_plainly() {
+    let answers: [Option<Result<Option<QueueFacts>, String>>; 3] =
+        [Some(Ok(Some(queue_facts()))), Some(Err("HTTP 401".into())), None];
+    for answer in answers {
+        let mut hand = Hand::connected();
+        hand.events();
+        let (call, _) = hand.confirmed_call("30", ms(1000));
+        hand.at(ms(500));
+        let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+        if let Some(facts) = answer.clone() {
+            hand.core.handle_queue_facts(hand.now, question.id, facts);
+        }
+        hand.at(ms(1000));
+        assert_eq!(call_done(&hand.events()), [(call, Err(CallError::Timeout(ms(1000))))], "{answer:?}");
+        // An answer after the deadline changes nothing.
+        hand.core.handle_queue_facts(hand.now, question.id, Ok(None));
+        assert!(call_done(&hand.events()).is_empty());
+    }
+}
+
+/// A user without the management tag gets 401s, and a page whose management API
+/// sends no CORS headers gets network errors, each printed in the console: once
+/// the API failed to answer, later calls ask nothing.
+#[test]
+fn once_the_management_api_failed_calls_ask_nothing_more() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let (first, _) = hand.confirmed_call("1", ms(1000));
+    hand.at(ms(500));
+    let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+    hand.core.handle_queue_facts(hand.now, question.id, Err("HTTP 401".into()));
+    hand.at(ms(1000));
+    assert_eq!(call_done(&hand.events()), [(first, Err(CallError::Timeout(ms(1000))))]);
+    let (second, _) = hand.confirmed_call("2", ms(1000));
+    hand.at(ms(1500));
+    assert_eq!(hand.look_ups(), []);
+    hand.at(ms(2000));
+    assert_eq!(call_done(&hand.events()), [(second, Err(CallError::Timeout(ms(1000))))]);
+}
+
+/// Where no management API is known (no management URL, and a connection URL
+/// RabbitMQ's defaults give none for), nothing is asked.
+#[test]
+fn a_call_without_a_management_api_asks_nothing_and_times_out_plainly() {
+    let mut hand = Hand::connected_to("stomp+tcp://127.0.0.1:61613");
+    hand.events();
+    let (call, _) = hand.confirmed_call("30", ms(1000));
+    hand.at(ms(500));
+    assert_eq!(hand.look_ups(), []);
+    hand.at(ms(1000));
+    assert_eq!(call_done(&hand.events()), [(call, Err(CallError::Timeout(ms(1000))))]);
+}
+
+/// A request to a named exchange is routed by its bindings: no queue to ask about.
+#[test]
+fn a_call_to_a_named_exchange_asks_nothing() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let request = PendingPublish {
+        exchange: "rpc".into(),
+        routing_key: "fib".into(),
+        body: b"30".to_vec(),
+        properties: BasicProperties::default(),
+    };
+    let call = hand.core.call(hand.now, request, ms(1000)).expect("the call is taken");
+    hand.sent();
+    hand.at(ms(500));
+    assert_eq!(hand.look_ups(), []);
+    hand.at(ms(1000));
+    assert_eq!(call_done(&hand.events()), [(call, Err(CallError::Timeout(ms(1000))))]);
+}
+
+/// Calls to one queue share its look-up; its answer is theirs all.
+#[test]
+fn calls_to_one_queue_share_one_look_up() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let (first, _) = hand.confirmed_call("1", ms(1000));
+    hand.now = ms(100);
+    let (second, _) = hand.confirmed_call("2", ms(1000));
+    hand.at(ms(500));
+    let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+    // The second's half-time comes while the first's look-up is in flight.
+    hand.at(ms(600));
+    assert_eq!(hand.look_ups(), []);
+    hand.core.handle_queue_facts(hand.now, question.id, Ok(None));
+    hand.at(ms(1000));
+    let missing = |after| CallError::NoQueue { queue: "rpc_queue".into(), vhost: "/".into(), after };
+    assert_eq!(call_done(&hand.events()), [(first, Err(missing(ms(1000))))]);
+    hand.at(ms(1100));
+    assert_eq!(call_done(&hand.events()), [(second, Err(missing(ms(1000))))]);
+    // Once answered, a later call asks again: the queue may have come meanwhile.
+    let (third, _) = hand.confirmed_call("3", ms(1000));
+    hand.at(ms(1600));
+    assert_eq!(hand.look_ups().len(), 1);
+    hand.at(ms(2100));
+    assert_eq!(call_done(&hand.events()), [(third, Err(CallError::Timeout(ms(1000))))]);
 }
 
 fn delivery() -> Delivery {

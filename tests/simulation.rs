@@ -2833,6 +2833,9 @@ impl Sim {
         for (_, question) in due {
             let facts = if self.rng.chance(self.cfg.lookup_fails) {
                 Err("the management API is unreachable".to_owned())
+            } else if question.queue == "rpc" {
+                // Served by the broker itself (tests/sim/rpc.rs), as a declared queue would be.
+                Ok(Some(QueueFacts { durable: true, exclusive: false, auto_delete: false, arguments: Vec::new() }))
             } else {
                 Ok(self.broker.queues.get(&question.queue).map(|queue| QueueFacts {
                     durable: queue.durable,

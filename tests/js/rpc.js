@@ -88,6 +88,21 @@ async function timeoutAndUnmatched() {
   log("rpc: a TimeoutError after 300 ms; the late reply counted (unmatchedReplies 1) and warned; reply to a message without replyTo refused");
 }
 
+/** Tutorial 6's client started before its server (which declares the queue): the
+ * call ended in "no reply within 5000 ms" alone, as RabbitMQ confirms and drops a
+ * request no queue takes. Its TimeoutError now says the queue does not exist. */
+async function callToAMissingQueue() {
+  const queue = fresh("rpc_nobody");
+  const client = connect(URL_, options);
+  let failed = null;
+  try { await within("the call's end", client.call(queue, "30", { timeout: 1000 })); } catch (error) { failed = error; }
+  assert(failed instanceof TimeoutError && failed.name === "Timeout", `a TimeoutError: ${failed}`);
+  assert(failed.message.startsWith("no reply within 1000 ms: ") && failed.message.includes(`there is no queue '${queue}' in vhost '/'`),
+    `it says the queue does not exist: ${failed.message}`);
+  client.close();
+  log(`rpc: a call to a queue nobody declared says so: ${failed.message}`);
+}
+
 async function connectionLost() {
   const queue = fresh("rpc_dropped");
   const server = connect(URL_, options);
@@ -197,4 +212,4 @@ async function serverAcrossABrokerRestart() {
 }
 
 await init(wasm);
-await run({ callAndReply, timeoutAndUnmatched, connectionLost, callsAcrossTokenRenewals, withPika, serverAcrossABrokerRestart });
+await run({ callAndReply, timeoutAndUnmatched, callToAMissingQueue, connectionLost, callsAcrossTokenRenewals, withPika, serverAcrossABrokerRestart });

@@ -145,6 +145,8 @@ impl Sim {
                 }
                 self.stats.rpc_timeouts += 1;
             }
+            // Its queue exists: the look-up at half-time must not say otherwise.
+            Err(error @ CallError::NoQueue { .. }) => fail!(self, "{call:?} ended {error:?}, though queue rpc exists"),
             Err(CallError::ConnectionLost(_)) => self.stats.rpc_lost += 1,
             Err(_) => self.stats.rpc_failed += 1,
         }

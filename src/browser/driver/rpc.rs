@@ -109,7 +109,10 @@ impl ReliableConnection {
     ///
     /// # Errors (of the future)
     ///
-    /// [`CallError::Timeout`] when no reply came within `timeout`;
+    /// [`CallError::Timeout`] when no reply came within `timeout`, or
+    /// [`CallError::NoQueue`] then when the management API said (asked once the
+    /// call waited half its timeout) that no queue `routing_key` exists on the
+    /// default exchange: RabbitMQ confirmed the request and dropped it;
     /// [`CallError::ConnectionLost`] when the connection dropped after RabbitMQ had
     /// the request (its reply queue is gone with the connection; a request not yet
     /// confirmed waits in the outbox and goes again instead);

@@ -91,7 +91,8 @@ pub(crate) fn ack_error(e: AckError) -> JsValue {
 pub(crate) fn call_error(e: CallError) -> JsValue {
     let name = match e {
         CallError::Publish(e) => return publish_error(e),
-        CallError::Timeout(_) => "Timeout",
+        // The same class: code that catches timeouts keeps working.
+        CallError::Timeout(_) | CallError::NoQueue { .. } => "Timeout",
         CallError::ConnectionLost(_) => "ConnectionLost",
         CallError::Stopped => "Stopped",
         CallError::ReplyToGiven(_) | CallError::CorrelationInUse(_) => "CallInvalid",

@@ -109,20 +109,27 @@ impl Core {
     }
 
     fn look_up(&mut self, url: String, explain: Explain) {
+        let id = self.ask_queue(url, explain.queue.clone());
+        self.lookups.insert(id, explain);
+    }
+
+    /// Asks the driver to read `queue` from the management API for `url`.
+    pub(super) fn ask_queue(&mut self, url: String, queue: String) -> LookUpId {
         self.next_lookup += 1;
         let id = LookUpId(self.next_lookup);
         let vhost = self.options.host.clone();
-        let queue = explain.queue.clone();
-        self.lookups.insert(id, explain);
         self.actions.push_back(Action::LookUp(QueueLookUp { id, url, vhost, queue }));
+        id
     }
 
     /// The answer to [`super::Action::LookUp`] `id`: the queue as the management
     /// API has it (`Ok(None)`: it does not exist), or why the API could not say.
     /// The refusal it explains comes out now, in RabbitMQ's words when the facts
-    /// allow.
+    /// allow; calls that asked (see `rpc`) keep it for their deadline.
     pub fn handle_queue_facts(&mut self, now: Duration, id: LookUpId, facts: Result<Option<QueueFacts>, String>) {
-        let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else { return };
+        let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else {
+            return self.call_queue_facts(id, facts.as_ref().ok().map(Option::is_none));
+        };
         let vhost = self.options.host.clone();
         match (what, facts) {
             (Refused::Consume { consumer, reader, fallback, spec }, Ok(existing)) => {

@@ -540,7 +540,8 @@ impl Core {
         let look_up = self.look_up_deadline();
         self.timers.put(Timer::LookUp, look_up);
         self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
-        let call = if self.life == Life::Running { self.call_deadline() } else { None };
+        // Stopping too: a call ends by its deadline while DISCONNECT awaits its receipt.
+        let call = if matches!(self.life, Life::Running | Life::Stopping) { self.call_deadline() } else { None };
         self.timers.put(Timer::Call, call);
         let credentials = if self.life == Life::Running { self.credentials_deadline() } else { None };
         self.timers.put(Timer::Credentials, credentials);

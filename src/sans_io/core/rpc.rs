@@ -16,6 +16,13 @@
 //! ([`CallError::Timeout`]); a request still waiting for room or in the outbox
 //! unsent (the connection down) is then withdrawn; one on the wire still goes,
 //! and its reply is counted as unmatched.
+//!
+//! RabbitMQ confirms a request no queue takes and drops it (STOMP has no
+//! mandatory flag): a call to a queue by name (the default exchange) with no reply
+//! by half its timeout asks the management API whether the queue exists
+//! ([`super::Action::LookUp`], one in flight per queue, shared by its calls), and
+//! ends at its deadline, not earlier nor later, as [`CallError::NoQueue`] when it
+//! does not. A call answered sooner costs no look-up.
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -26,7 +33,7 @@ use std::time::Duration;
 use crate::client::{CloseReason, Message};
 use crate::rabbit::{parse_destination, BasicProperties, Delivery, OutboxId, PendingPublish, Route};
 
-use super::{ConnectionEvent, Core, Life, PublishError, ReliableEvent, Warning};
+use super::{ConnectionEvent, Core, Life, LookUpId, PublishError, ReliableEvent, Warning};
 
 /// The `reply-to` of every call: Web-STOMP makes one private reply queue per
 /// connection for this name, and names the replies' subscription after it.
@@ -47,6 +54,19 @@ pub enum CallError {
     /// No reply came within the call's timeout.
     #[error("no reply within {} ms", crate::sans_io::client::whole_millis(*.0))]
     Timeout(Duration),
+    /// No reply came within the call's timeout (`after`), and the management API
+    /// said its request's queue does not exist: RabbitMQ confirmed the request and
+    /// dropped it (STOMP has no mandatory flag). Asked once a call to a queue by
+    /// name has waited half its timeout; else it is a [`CallError::Timeout`].
+    #[error("no reply within {} ms: there is no queue '{queue}' in vhost '{vhost}', so RabbitMQ dropped the request (it confirms a message no queue takes); start the server that declares it, or declare it", crate::sans_io::client::whole_millis(*after))]
+    NoQueue {
+        /// The queue the request was sent to.
+        queue: String,
+        /// Its virtual host.
+        vhost: String,
+        /// The call's timeout.
+        after: Duration,
+    },
     /// The broker had the request, then the connection dropped: its reply queue
     /// went with the connection, so the reply can never arrive. The request may or
     /// may not have been served.
@@ -86,6 +106,34 @@ struct PendingCall {
     /// Its request went on the link a renewal retires: its reply comes to that
     /// link's reply queue, so that link waits for it (see [`Core::calls_to_retiring`]).
     on_retiring: bool,
+    /// The queue its request went to by name (the default exchange), to ask the
+    /// management API about at half-time; `None` for a named exchange's.
+    queue: Option<String>,
+    probe: Probe,
+}
+
+/// What a call knows of its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// Half its timeout has not passed yet.
+    Later,
+    /// Awaits the answer to this look-up (its own, or another call's to the queue).
+    Asked(LookUpId),
+    /// Answered without saying it is missing, or nothing could be asked.
+    Passed,
+    /// The management API said its queue does not exist.
+    Missing,
+}
+
+impl PendingCall {
+    /// When the call timer is due for it: at half its timeout to ask about its
+    /// queue, if it still has to, else at its deadline.
+    fn due_at(&self) -> Duration {
+        if self.queue.is_some() && self.probe == Probe::Later {
+            return self.deadline.saturating_sub(self.timeout / 2);
+        }
+        self.deadline
+    }
 }
 
 /// The calls of a core.
@@ -102,6 +150,10 @@ pub(super) struct Calls {
     /// Makes generated correlation ids unlike another page's.
     prefix: Option<String>,
     unmatched: u64,
+    /// A queue look-up failed (a 401 for a user without the management tag, a
+    /// page the API sends no CORS headers): none is asked again, as each failure
+    /// is an error in the browser's console.
+    api_failed: bool,
     /// A request moved in or out of the outbox since [`ConnectionEvent::OutboxChanged`]
     /// last said so (its confirm is swallowed: nothing else tells the page).
     outbox_moved: bool,
@@ -161,12 +213,14 @@ impl Core {
         };
         request.properties.correlation_id = Some(correlation_id.0.clone());
         request.properties.reply_to = Some(REPLY_TO.to_owned());
+        let queue = request.exchange.is_empty().then(|| request.routing_key.clone());
         let publish = self.basic_publish_or_wait(now, request).map_err(CallError::Publish)?;
         self.calls.next = self.calls.next.wrapping_add(1);
         self.calls.by_correlation.insert(correlation_id.clone(), call);
         self.calls.by_publish.insert(publish, call);
         let deadline = now.saturating_add(timeout);
-        let pending = PendingCall { correlation_id, publish, deadline, timeout, confirmed: false, on_retiring: false };
+        let pending =
+            PendingCall { correlation_id, publish, deadline, timeout, confirmed: false, on_retiring: false, queue, probe: Probe::Later };
         self.calls.pending.insert(call, pending);
         self.calls.outbox_moved = true;
         // The request may have gone, or failed, before it was known as a call's:
@@ -371,20 +425,72 @@ impl Core {
         self.calls.by_publish.clear();
     }
 
-    /// The call timer: the calls whose time is up end.
+    /// The call timer: the calls whose time is up end; those at half their
+    /// timeout ask about their queue.
     pub(super) fn call_timeouts(&mut self, now: Duration) {
         let due: Vec<CallId> =
-            self.calls.pending.iter().filter(|(_, pending)| pending.deadline <= now).map(|(call, _)| *call).collect();
+            self.calls.pending.iter().filter(|(_, pending)| pending.due_at() <= now).map(|(call, _)| *call).collect();
         for call in due {
+            // `get_mut`, not `get`: one instance of the map's code less.
+            let Some(pending) = self.calls.pending.get_mut(&call) else { continue };
+            if pending.deadline > now {
+                self.ask_about_queue(call);
+                continue;
+            }
             let Some(pending) = self.take_call(call) else { continue };
             if self.withdraw(pending.publish) || self.drop_unsent(pending.publish) {
                 self.calls.by_publish.remove(&pending.publish);
                 self.calls.outbox_moved = true;
             }
-            self.emit(ReliableEvent::CallDone { call, result: Err(CallError::Timeout(pending.timeout)) });
+            // Missing, and RabbitMQ took the request: it dropped it.
+            let missing = pending.queue.filter(|_| pending.probe == Probe::Missing && pending.confirmed);
+            let error = match missing {
+                Some(queue) => CallError::NoQueue { queue, vhost: self.options.host.clone(), after: pending.timeout },
+                None => CallError::Timeout(pending.timeout),
+            };
+            self.emit(ReliableEvent::CallDone { call, result: Err(error) });
         }
         // A retiring link that waited only for those replies goes now.
         self.continue_retiring(now);
+    }
+
+    /// `call` is at half its timeout: it joins the look-up in flight for its
+    /// queue, or asks one, where the management API is known (the driver answers
+    /// every look-up; one no call awaits any more is forgotten with them).
+    fn ask_about_queue(&mut self, call: CallId) {
+        let Some(queue) = self.calls.pending.get_mut(&call).and_then(|pending| pending.queue.clone()) else { return };
+        let in_flight = self.calls.pending.values().find_map(|other| match other.probe {
+            Probe::Asked(id) if other.queue.as_ref() == Some(&queue) => Some(id),
+            _ => None,
+        });
+        let url = self.current.as_ref().map(|current| &current.url);
+        let probe = match (in_flight, url) {
+            (Some(id), _) => Probe::Asked(id),
+            (None, Some(url)) if self.life == Life::Running && !self.calls.api_failed && self.management_known(url) => {
+                Probe::Asked(self.ask_queue(url.clone(), queue))
+            }
+            _ => Probe::Passed,
+        };
+        if let Some(pending) = self.calls.pending.get_mut(&call) {
+            pending.probe = probe;
+        }
+    }
+
+    /// Whether the driver can read the management API: its URL is given, or
+    /// RabbitMQ's defaults give it for a Web-STOMP URL (`management::default_base_url`).
+    fn management_known(&self, url: &str) -> bool {
+        self.settings.management_url.is_some() || url.starts_with("ws://") || url.starts_with("wss://")
+    }
+
+    /// The answer to a call's look-up `id`: whether its queue is missing, or
+    /// `None` when the API could not say; the calls that await it learn it.
+    pub(super) fn call_queue_facts(&mut self, id: LookUpId, missing: Option<bool>) {
+        self.calls.api_failed |= missing.is_none();
+        for call in self.calls.pending.values_mut() {
+            if call.probe == Probe::Asked(id) {
+                call.probe = if missing == Some(true) { Probe::Missing } else { Probe::Passed };
+            }
+        }
     }
 
     /// A timed-out call's request that waits in the outbox, not on the wire: taken
@@ -409,9 +515,9 @@ impl Core {
         Some(ReliableEvent::Connection(ConnectionEvent::OutboxChanged { messages, in_flight }))
     }
 
-    /// The earliest call deadline, for the call timer.
+    /// The earliest call deadline, or half-time to ask about a queue, for the call timer.
     pub(super) fn call_deadline(&self) -> Option<Duration> {
-        self.calls.pending.values().map(|pending| pending.deadline).min()
+        self.calls.pending.values().map(PendingCall::due_at).min()
     }
 
     fn take_call(&mut self, call: CallId) -> Option<PendingCall> {

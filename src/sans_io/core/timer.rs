@@ -32,7 +32,8 @@ pub enum Timer {
     /// Publishes in flight have waited long enough for a confirm to say the
     /// broker holds them back.
     HeldBack,
-    /// The earliest call ([`super::Core::call`]) times out.
+    /// The earliest call ([`super::Core::call`]) times out, or, at half its
+    /// timeout, asks the management API whether its queue exists.
     Call,
     /// The credentials provider must have answered by then
     /// ([`super::Action::Credentials`]).

@@ -481,7 +481,10 @@ export declare class Connection {
    * with the reply (nothing to ack: the broker auto-acks it). Replies are matched by
    * correlationId; one that matches no call in flight is dropped and counted
    * (`unmatchedReplies`, and a `warning` status event). Rejects with TimeoutError
-   * after `options.timeout` ms; ConnectionLostError when the connection dropped
+   * after `options.timeout` ms (whose message says "there is no queue '…' in vhost
+   * '…'" when the management API, asked once the call waited half its timeout,
+   * said the queue does not exist: RabbitMQ confirms and drops a request no queue
+   * takes); ConnectionLostError when the connection dropped
    * after RabbitMQ took the request (its reply queue went with the connection; a
    * request not yet confirmed waits in the outbox and goes again after the
    * reconnect instead, so a server may see it twice); StoppedError after
