@@ -11,166 +11,209 @@
 //! key order (as `BTreeMap` does, so nothing that was ordered changes, and what
 //! was in hash order is now in key order) and finds by binary search.
 //!
-//! Two kinds of sequence ([`Entries`]): a `Vec` ([`Map`], [`Set`]) for the maps a
-//! window, a prefetch or the consumer count keep small, whose code per element
-//! type is the least (the main entry's wasm: 133,019 B gzipped with every map in
-//! a `VecDeque`, 129,380 with these); a `VecDeque` ([`RingMap`], [`RingSet`]) for
-//! the queues by growing id that may hold thousands (the outbox's entries and
-//! unsent ids, the driver's confirms, the JavaScript API's ack handles, a stream
-//! consumer's offsets, the session's pending receipts, the core's unacked delivery
-//! tags and RPC correlation ids), where ids come at the back and leave from the
-//! front, both O(1), not a move of everything behind each.
+//! Two kinds of sequence ([`Entries`], chosen by a [`Kind`]): `Vec`s ([`Map`],
+//! [`Set`]) for the maps a window, a prefetch or the consumer count keep small,
+//! whose code per element type is the least (the main entry's wasm: 133,019 B
+//! gzipped with every map in a `VecDeque`, 129,380 with these); `VecDeque`s
+//! ([`RingMap`], [`RingSet`]) for the queues by growing id that may hold
+//! thousands (the outbox's entries and unsent ids, the driver's confirms, the
+//! JavaScript API's ack handles, a stream consumer's offsets, the session's
+//! pending receipts, the core's unacked delivery tags and RPC correlation ids),
+//! where ids come at the back and leave from the front, both O(1), not a move of
+//! everything behind each.
+//!
+//! A map keeps its keys and its values in two sequences, not one of pairs: the
+//! search and the moving of keys are then code per key type, not per pair of types,
+//! and alike for every key that is a newtype around a `u64`, which the package's
+//! `wasm-opt` folds into one (main entry 113,122 -> 111,804 B gzipped).
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::collections::VecDeque;
 use std::fmt;
-use std::marker::PhantomData;
+use std::iter::Zip;
 
 mod entries;
-pub use entries::Entries;
+pub use entries::{Entries, Flat, Kind, Ring};
 
-/// A map kept in a `VecDeque`: for queues by growing id that may hold thousands.
+/// A map kept in `VecDeque`s: for queues by growing id that may hold thousands.
 /// Made by `default()` (`new` is the `Vec` kind's, a `const fn`).
-pub type RingMap<K, V> = Map<K, V, VecDeque<(K, V)>>;
+pub type RingMap<K, V> = Map<K, V, Ring>;
 /// A set kept in a `VecDeque`: for queues by growing id that may hold thousands.
 /// Made by `default()`.
-pub type RingSet<T> = Set<T, VecDeque<(T, ())>>;
+pub type RingSet<T> = Set<T, Ring>;
 
-/// A map sorted by key, with the part of `BTreeMap`'s API the library uses.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Map<K, V, E = Vec<(K, V)>> {
-    entries: E,
-    kind: PhantomData<(K, V)>,
+/// A map sorted by key, with the part of `BTreeMap`'s API the library uses; keys
+/// and values in two sequences of the same length (see the module).
+pub struct Map<K, V, R: Kind = Flat> {
+    keys: R::Seq<K>,
+    values: R::Seq<V>,
 }
 
-impl<K, V, E: Entries<(K, V)>> Default for Map<K, V, E> {
+impl<K, V, R: Kind> Default for Map<K, V, R> {
     fn default() -> Self {
-        Self { entries: E::default(), kind: PhantomData }
+        Self { keys: Default::default(), values: Default::default() }
     }
+}
+
+impl<K, V, R: Kind> Clone for Map<K, V, R>
+where
+    R::Seq<K>: Clone,
+    R::Seq<V>: Clone,
+{
+    fn clone(&self) -> Self {
+        Self { keys: self.keys.clone(), values: self.values.clone() }
+    }
+}
+
+impl<K, V, R: Kind> PartialEq for Map<K, V, R>
+where
+    R::Seq<K>: PartialEq,
+    R::Seq<V>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.keys == other.keys && self.values == other.values
+    }
+}
+
+impl<K, V, R: Kind> Eq for Map<K, V, R>
+where
+    R::Seq<K>: Eq,
+    R::Seq<V>: Eq,
+{
 }
 
 impl<K, V> Map<K, V> {
     /// An empty map.
     pub const fn new() -> Self {
-        Self { entries: Vec::new(), kind: PhantomData }
+        Self { keys: Vec::new(), values: Vec::new() }
     }
 }
 
-impl<K, V, E: Entries<(K, V)>> Map<K, V, E> {
+impl<K, V, R: Kind> Map<K, V, R> {
 
     /// How many entries.
     pub fn len(&self) -> usize {
-        self.entries.count()
+        self.keys.count()
     }
 
     /// No entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.count() == 0
+        self.keys.count() == 0
     }
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        self.entries.empty();
+        self.keys.empty();
+        self.values.empty();
     }
 
     /// The entries in key order.
-    pub fn iter(&self) -> Iter<'_, K, V, E> {
-        self.entries.items().map(pair_ref)
+    pub fn iter(&self) -> Iter<'_, K, V, R> {
+        self.keys.items().zip(self.values.items())
     }
 
     /// The entries in key order, values mutable.
     pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&K, &mut V)> + ExactSizeIterator {
-        self.entries.items_mut().map(|(k, v)| (&*k, v))
+        self.keys.items().zip(self.values.items_mut())
     }
 
     /// The keys in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
-        self.entries.items().map(|(k, _)| k)
+        self.keys.items()
     }
 
     /// The values in key order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
-        self.entries.items().map(|(_, v)| v)
+        self.values.items()
     }
 
     /// The values in key order, mutable.
     pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
-        self.entries.items_mut().map(|(_, v)| v)
+        self.values.items_mut()
     }
 
     /// The values in key order, taken.
     pub fn into_values(self) -> impl DoubleEndedIterator<Item = V> + ExactSizeIterator {
-        self.entries.take_items().map(|(_, v)| v)
+        self.values.take_items()
     }
 
     /// The keys in order, taken.
     pub fn into_keys(self) -> impl DoubleEndedIterator<Item = K> + ExactSizeIterator {
-        self.entries.take_items().map(|(k, _)| k)
+        self.keys.take_items()
     }
 
     /// Keeps the entries for which `keep` is true, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.entries.keep(|(k, v)| keep(k, v));
+        // Each kept entry swapped down to the next kept place (everything between
+        // is dropped), then the tail cut: keys and values move in step.
+        let mut kept = 0;
+        for i in 0..self.keys.count() {
+            if keep(&self.keys[i], &mut self.values[i]) {
+                self.keys.swap_items(kept, i);
+                self.values.swap_items(kept, i);
+                kept += 1;
+            }
+        }
+        self.keys.truncate_items(kept);
+        self.values.truncate_items(kept);
     }
 
     /// The entry with the smallest key.
     pub fn first_key_value(&self) -> Option<(&K, &V)> {
-        self.entries.front_item().map(pair_ref)
+        self.keys.front_item().zip(self.values.front_item())
     }
 
     /// The entry with the largest key.
     pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        self.entries.back_item().map(pair_ref)
+        self.keys.back_item().zip(self.values.back_item())
     }
 
     /// Takes every entry, in key order (`HashMap::drain`'s job, in order).
-    pub fn drain(&mut self) -> E::IntoIter {
+    pub fn drain(&mut self) -> IntoIter<K, V, R> {
         // Taking the entries (not their `drain`) shares `into_iter`'s code.
-        std::mem::take(&mut self.entries).take_items()
+        std::mem::take(self).into_iter()
     }
 
     /// Takes the entry with the smallest key.
     pub fn pop_first(&mut self) -> Option<(K, V)> {
-        self.entries.pop_front_item()
+        self.keys.pop_front_item().zip(self.values.pop_front_item())
     }
 
     /// Takes the entry with the largest key.
     pub fn pop_last(&mut self) -> Option<(K, V)> {
-        self.entries.pop_back_item()
+        self.keys.pop_back_item().zip(self.values.pop_back_item())
     }
 }
 
-impl<K: Ord, V, E: Entries<(K, V)>> Map<K, V, E> {
-    fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
-    where
-        K: Borrow<Q>,
-    {
-        // A plain bisection by index: `VecDeque::binary_search_by` searches its two
-        // halves apart, twice the code per key type.
-        let (mut low, mut high) = (0, self.entries.count());
-        while low < high {
-            let middle = low + (high - low) / 2;
-            match self.entries[middle].0.borrow().cmp(key) {
-                Ordering::Less => low = middle + 1,
-                Ordering::Greater => high = middle,
-                Ordering::Equal => return Ok(middle),
-            }
-        }
-        Err(low)
+/// Where `key` is in `keys` (`Ok`), or where it would go (`Err`).
+fn find<K: Borrow<Q>, Q: Ord + ?Sized, S: Entries<K>>(keys: &S, key: &Q) -> Result<usize, usize> {
+    let (mut low, mut high) = (0, keys.count());
+    // Ids grow: the newest goes last without a search (one test here, not a
+    // function per key type for inserting alone).
+    if high == 0 || keys[high - 1].borrow() < key {
+        return Err(high);
     }
+    // A plain bisection by index: `VecDeque::binary_search_by` searches its two
+    // halves apart, twice the code per key type.
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match keys[middle].borrow().cmp(key) {
+            Ordering::Less => low = middle + 1,
+            Ordering::Greater => high = middle,
+            Ordering::Equal => return Ok(middle),
+        }
+    }
+    Err(low)
+}
 
+impl<K: Ord, V, R: Kind> Map<K, V, R> {
     /// Inserts or replaces (keeping the old key, as `BTreeMap` does); the value replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        // Ids grow: the newest goes last without a search.
-        if self.entries.back_item().is_none_or(|(last, _)| *last < key) {
-            self.entries.push_item((key, value));
-            return None;
-        }
-        match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+        match find(&self.keys, &key) {
+            Ok(i) => Some(std::mem::replace(&mut self.values[i], value)),
             Err(i) => {
-                self.entries.insert_item(i, (key, value));
+                self.keys.insert_item(i, key);
+                self.values.insert_item(i, value);
                 None
             }
         }
@@ -181,7 +224,7 @@ impl<K: Ord, V, E: Entries<(K, V)>> Map<K, V, E> {
     where
         K: Borrow<Q>,
     {
-        self.find(key).ok().map(|i| &self.entries[i].1)
+        find(&self.keys, key).ok().map(|i| &self.values[i])
     }
 
     /// The value for `key`, mutable.
@@ -189,7 +232,7 @@ impl<K: Ord, V, E: Entries<(K, V)>> Map<K, V, E> {
     where
         K: Borrow<Q>,
     {
-        self.find(key).ok().map(|i| &mut self.entries[i].1)
+        find(&self.keys, key).ok().map(|i| &mut self.values[i])
     }
 
     /// Whether `key` has an entry.
@@ -197,7 +240,7 @@ impl<K: Ord, V, E: Entries<(K, V)>> Map<K, V, E> {
     where
         K: Borrow<Q>,
     {
-        self.find(key).is_ok()
+        find(&self.keys, key).is_ok()
     }
 
     /// Takes the entry for `key`; its value.
@@ -205,7 +248,10 @@ impl<K: Ord, V, E: Entries<(K, V)>> Map<K, V, E> {
     where
         K: Borrow<Q>,
     {
-        self.remove_entry(key).map(|(_, v)| v)
+        // Not through `remove_entry`: pairing the two halves is code per map.
+        let i = find(&self.keys, key).ok()?;
+        self.keys.remove_item(i);
+        self.values.remove_item(i)
     }
 
     /// Takes the entry for `key`.
@@ -213,8 +259,8 @@ impl<K: Ord, V, E: Entries<(K, V)>> Map<K, V, E> {
     where
         K: Borrow<Q>,
     {
-        let i = self.find(key).ok()?;
-        self.entries.remove_item(i)
+        let i = find(&self.keys, key).ok()?;
+        self.keys.remove_item(i).zip(self.values.remove_item(i))
     }
 
     /// Splits off the entries from `key` on: they are returned, the smaller stay.
@@ -222,31 +268,33 @@ impl<K: Ord, V, E: Entries<(K, V)>> Map<K, V, E> {
     where
         K: Borrow<Q>,
     {
-        let (Ok(at) | Err(at)) = self.find(key);
-        Self { entries: self.entries.split_items(at), kind: PhantomData }
+        let (Ok(at) | Err(at)) = find(&self.keys, key);
+        Self { keys: self.keys.split_items(at), values: self.values.split_items(at) }
     }
 
     /// The value for `key`, inserted by `make` first if there is none.
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        let i = match self.find(&key) {
+        let i = match find(&self.keys, &key) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert_item(i, (key, make()));
+                self.keys.insert_item(i, key);
+                self.values.insert_item(i, make());
                 i
             }
         };
-        &mut self.entries[i].1
+        &mut self.values[i]
     }
 }
 
-fn pair_ref<K, V>(pair: &(K, V)) -> (&K, &V) {
-    (&pair.0, &pair.1)
-}
-
 /// [`Map::iter`]'s iterator.
-pub type Iter<'a, K, V, E> = std::iter::Map<<E as Entries<(K, V)>>::Iter<'a>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
+pub type Iter<'a, K, V, R> =
+    Zip<<<R as Kind>::Seq<K> as Entries<K>>::Iter<'a>, <<R as Kind>::Seq<V> as Entries<V>>::Iter<'a>>;
 
-impl<K: Ord, V, E: Entries<(K, V)>> Extend<(K, V)> for Map<K, V, E> {
+/// [`Map::into_iter`]'s and [`Map::drain`]'s iterator.
+pub type IntoIter<K, V, R> =
+    Zip<<<R as Kind>::Seq<K> as Entries<K>>::IntoIter, <<R as Kind>::Seq<V> as Entries<V>>::IntoIter>;
+
+impl<K: Ord, V, R: Kind> Extend<(K, V)> for Map<K, V, R> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, items: I) {
         for (k, v) in items {
             self.insert(k, v);
@@ -254,7 +302,7 @@ impl<K: Ord, V, E: Entries<(K, V)>> Extend<(K, V)> for Map<K, V, E> {
     }
 }
 
-impl<K: Ord, V, E: Entries<(K, V)>> FromIterator<(K, V)> for Map<K, V, E> {
+impl<K: Ord, V, R: Kind> FromIterator<(K, V)> for Map<K, V, R> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(items: I) -> Self {
         let mut map = Self::default();
         map.extend(items);
@@ -262,88 +310,109 @@ impl<K: Ord, V, E: Entries<(K, V)>> FromIterator<(K, V)> for Map<K, V, E> {
     }
 }
 
-impl<K, V, E: Entries<(K, V)>> IntoIterator for Map<K, V, E> {
+impl<K, V, R: Kind> IntoIterator for Map<K, V, R> {
     type Item = (K, V);
-    type IntoIter = E::IntoIter;
+    type IntoIter = IntoIter<K, V, R>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.take_items()
+        self.keys.take_items().zip(self.values.take_items())
     }
 }
 
-impl<'a, K, V, E: Entries<(K, V)>> IntoIterator for &'a Map<K, V, E> {
+impl<'a, K, V, R: Kind> IntoIterator for &'a Map<K, V, R> {
     type Item = (&'a K, &'a V);
-    type IntoIter = Iter<'a, K, V, E>;
+    type IntoIter = Iter<'a, K, V, R>;
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug, E: Entries<(K, V)>> fmt::Debug for Map<K, V, E> {
+impl<K: fmt::Debug, V: fmt::Debug, R: Kind> fmt::Debug for Map<K, V, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
 /// A set kept sorted, with the part of `BTreeSet`'s API the library uses.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Set<T, E = Vec<(T, ())>> {
-    map: Map<T, (), E>,
+pub struct Set<T, R: Kind = Flat> {
+    members: R::Seq<T>,
 }
 
-impl<T, E: Entries<(T, ())>> Default for Set<T, E> {
+impl<T, R: Kind> Default for Set<T, R> {
     fn default() -> Self {
-        Self { map: Map::default() }
+        Self { members: Default::default() }
     }
 }
+
+impl<T, R: Kind> Clone for Set<T, R>
+where
+    R::Seq<T>: Clone,
+{
+    fn clone(&self) -> Self {
+        Self { members: self.members.clone() }
+    }
+}
+
+impl<T, R: Kind> PartialEq for Set<T, R>
+where
+    R::Seq<T>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.members == other.members
+    }
+}
+
+impl<T, R: Kind> Eq for Set<T, R> where R::Seq<T>: Eq {}
 
 impl<T> Set<T> {
     /// An empty set.
     pub const fn new() -> Self {
-        Self { map: Map::new() }
+        Self { members: Vec::new() }
     }
 }
 
-impl<T, E: Entries<(T, ())>> Set<T, E> {
+impl<T, R: Kind> Set<T, R> {
 
     /// How many members.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.members.count()
     }
 
     /// No members.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.members.count() == 0
     }
 
     /// Removes every member.
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.members.empty();
     }
 
     /// The members in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator + Clone {
-        self.map.keys()
+        self.members.items()
     }
 
     /// The smallest member.
     pub fn first(&self) -> Option<&T> {
-        self.map.first_key_value().map(|(k, _)| k)
+        self.members.front_item()
     }
 
     /// Takes the smallest member.
     pub fn pop_first(&mut self) -> Option<T> {
-        self.map.pop_first().map(|(k, _)| k)
+        self.members.pop_front_item()
     }
 }
 
-impl<T: Ord, E: Entries<(T, ())>> Set<T, E> {
+impl<T: Ord, R: Kind> Set<T, R> {
     /// Adds `value`; false if it was there already.
     pub fn insert(&mut self, value: T) -> bool {
-        if self.map.contains_key(&value) {
-            return false;
+        match find(&self.members, &value) {
+            Ok(_) => false,
+            Err(i) => {
+                self.members.insert_item(i, value);
+                true
+            }
         }
-        self.map.insert(value, ());
-        true
     }
 
     /// Whether `value` is a member.
@@ -351,7 +420,7 @@ impl<T: Ord, E: Entries<(T, ())>> Set<T, E> {
     where
         T: Borrow<Q>,
     {
-        self.map.contains_key(value)
+        find(&self.members, value).is_ok()
     }
 
     /// Splits off the members from `value` on: they are returned, the smaller stay.
@@ -359,7 +428,8 @@ impl<T: Ord, E: Entries<(T, ())>> Set<T, E> {
     where
         T: Borrow<Q>,
     {
-        Self { map: self.map.split_off(value) }
+        let (Ok(at) | Err(at)) = find(&self.members, value);
+        Self { members: self.members.split_items(at) }
     }
 
     /// Takes `value` out; false if it was not there.
@@ -367,11 +437,11 @@ impl<T: Ord, E: Entries<(T, ())>> Set<T, E> {
     where
         T: Borrow<Q>,
     {
-        self.map.remove(value).is_some()
+        find(&self.members, value).ok().and_then(|i| self.members.remove_item(i)).is_some()
     }
 }
 
-impl<T: Ord, E: Entries<(T, ())>> Extend<T> for Set<T, E> {
+impl<T: Ord, R: Kind> Extend<T> for Set<T, R> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
         for item in items {
             self.insert(item);
@@ -379,7 +449,7 @@ impl<T: Ord, E: Entries<(T, ())>> Extend<T> for Set<T, E> {
     }
 }
 
-impl<T: Ord, E: Entries<(T, ())>> FromIterator<T> for Set<T, E> {
+impl<T: Ord, R: Kind> FromIterator<T> for Set<T, R> {
     fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
         let mut set = Self::default();
         set.extend(items);
@@ -387,15 +457,15 @@ impl<T: Ord, E: Entries<(T, ())>> FromIterator<T> for Set<T, E> {
     }
 }
 
-impl<T, E: Entries<(T, ())>> IntoIterator for Set<T, E> {
+impl<T, R: Kind> IntoIterator for Set<T, R> {
     type Item = T;
-    type IntoIter = std::iter::Map<E::IntoIter, fn((T, ())) -> T>;
+    type IntoIter = <R::Seq<T> as Entries<T>>::IntoIter;
     fn into_iter(self) -> Self::IntoIter {
-        self.map.into_iter().map(|(k, ())| k)
+        self.members.take_items()
     }
 }
 
-impl<T: fmt::Debug, E: Entries<(T, ())>> fmt::Debug for Set<T, E> {
+impl<T: fmt::Debug, R: Kind> fmt::Debug for Set<T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.iter()).finish()
     }
@@ -403,7 +473,7 @@ impl<T: fmt::Debug, E: Entries<(T, ())>> fmt::Debug for Set<T, E> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Entries, Map, RingMap, RingSet, Set};
+    use super::{Kind, Map, RingMap, RingSet, Set};
     use std::collections::{BTreeMap, BTreeSet};
 
     /// The same operations on a `Map` and a `BTreeMap` leave the same entries in the
@@ -414,7 +484,10 @@ mod tests {
         walk(RingMap::default());
     }
 
-    fn walk<E: Entries<(u32, u32)> + Clone>(mut ours: Map<u32, u32, E>) {
+    fn walk<R: Kind>(mut ours: Map<u32, u32, R>)
+    where
+        Map<u32, u32, R>: Clone,
+    {
         let mut std = BTreeMap::new();
         // A fixed pseudo-random walk: inserts out of order, replacements, removals.
         let mut x: u32 = 7;
@@ -473,7 +546,7 @@ mod tests {
         words(RingSet::default());
     }
 
-    fn words<E: Entries<(String, ())>>(mut ours: Set<String, E>) {
+    fn words<R: Kind>(mut ours: Set<String, R>) {
         let words = ["pear", "apple", "fig", "apple", "kiwi", "fig", "date"];
         let mut std = BTreeSet::new();
         for word in words {

@@ -1,8 +1,31 @@
-//! The two sequences a sorted map may keep its entries in ([`Entries`]): a `Vec`
-//! for small maps, a `VecDeque` for queues by growing id (see the parent module).
+//! The two sequences a sorted map may keep its keys and values in ([`Entries`]): a
+//! `Vec` for small maps, a `VecDeque` for queues by growing id (see the parent
+//! module), chosen by a [`Kind`].
 
 use std::collections::{vec_deque, VecDeque};
 use std::ops::{Index, IndexMut};
+
+/// Which sequence a sorted map keeps its keys and values in: [`Flat`] or [`Ring`].
+pub trait Kind {
+    /// The sequence for items of type `T`.
+    type Seq<T>: Entries<T>;
+}
+
+/// Keys and values in `Vec`s: the least code per element type, for small maps.
+#[derive(Debug)]
+pub enum Flat {}
+
+/// Keys and values in `VecDeque`s: O(1) at both ends, for queues by growing id.
+#[derive(Debug)]
+pub enum Ring {}
+
+impl Kind for Flat {
+    type Seq<T> = Vec<T>;
+}
+
+impl Kind for Ring {
+    type Seq<T> = VecDeque<T>;
+}
 
 /// The sequence a sorted map keeps its entries in: [`Vec`] or [`VecDeque`].
 pub trait Entries<T>: Default + Index<usize, Output = T> + IndexMut<usize> {
@@ -28,14 +51,14 @@ pub trait Entries<T>: Default + Index<usize, Output = T> + IndexMut<usize> {
     fn items_mut(&mut self) -> Self::IterMut<'_>;
     /// The items in order, taken.
     fn take_items(self) -> Self::IntoIter;
-    /// Keeps the items for which `keep` is true.
-    fn keep(&mut self, keep: impl FnMut(&mut T) -> bool);
+    /// Swaps the items at `a` and `b`.
+    fn swap_items(&mut self, a: usize, b: usize);
+    /// Drops the items from `len` on.
+    fn truncate_items(&mut self, len: usize);
     /// The first item.
     fn front_item(&self) -> Option<&T>;
     /// The last item.
     fn back_item(&self) -> Option<&T>;
-    /// Adds `item` at the end.
-    fn push_item(&mut self, item: T);
     /// Takes the first item.
     fn pop_front_item(&mut self) -> Option<T>;
     /// Takes the last item.
@@ -73,8 +96,11 @@ impl<T> Entries<T> for Vec<T> {
     fn take_items(self) -> Self::IntoIter {
         IntoIterator::into_iter(self)
     }
-    fn keep(&mut self, keep: impl FnMut(&mut T) -> bool) {
-        self.retain_mut(keep);
+    fn swap_items(&mut self, a: usize, b: usize) {
+        self.swap(a, b);
+    }
+    fn truncate_items(&mut self, len: usize) {
+        self.truncate(len);
     }
     fn front_item(&self) -> Option<&T> {
         self.as_slice().first()
@@ -82,18 +108,20 @@ impl<T> Entries<T> for Vec<T> {
     fn back_item(&self) -> Option<&T> {
         self.as_slice().last()
     }
-    fn push_item(&mut self, item: T) {
-        self.push(item);
-    }
     fn pop_front_item(&mut self) -> Option<T> {
         self.remove_item(0)
     }
     fn pop_back_item(&mut self) -> Option<T> {
         self.pop()
     }
+    // Insertion and removal not inlined: then their code is per element type,
+    // shared by every map with that key or value type (and folded by `wasm-opt`
+    // for types of one size), not copied into each map's `insert`/`remove`.
+    #[inline(never)]
     fn insert_item(&mut self, at: usize, item: T) {
         self.insert(at, item);
     }
+    #[inline(never)]
     fn remove_item(&mut self, at: usize) -> Option<T> {
         (at < self.len()).then(|| self.remove(at))
     }
@@ -127,17 +155,17 @@ impl<T> Entries<T> for VecDeque<T> {
     fn take_items(self) -> Self::IntoIter {
         IntoIterator::into_iter(self)
     }
-    fn keep(&mut self, keep: impl FnMut(&mut T) -> bool) {
-        self.retain_mut(keep);
+    fn swap_items(&mut self, a: usize, b: usize) {
+        self.swap(a, b);
+    }
+    fn truncate_items(&mut self, len: usize) {
+        self.truncate(len);
     }
     fn front_item(&self) -> Option<&T> {
         self.front()
     }
     fn back_item(&self) -> Option<&T> {
         self.back()
-    }
-    fn push_item(&mut self, item: T) {
-        self.push_back(item);
     }
     fn pop_front_item(&mut self) -> Option<T> {
         self.pop_front()
@@ -149,6 +177,7 @@ impl<T> Entries<T> for VecDeque<T> {
     // `remove` copy around the ring's wrap with about 600 B of code per element
     // type; a swap is a few instructions. The ids mostly come at the back and
     // leave from the front, where no swap is needed.
+    #[inline(never)]
     fn insert_item(&mut self, at: usize, item: T) {
         if at < self.len() / 2 {
             self.push_front(item);
@@ -162,6 +191,7 @@ impl<T> Entries<T> for VecDeque<T> {
             }
         }
     }
+    #[inline(never)]
     fn remove_item(&mut self, at: usize) -> Option<T> {
         let len = self.len();
         if at < len / 2 {
