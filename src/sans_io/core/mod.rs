@@ -525,30 +525,6 @@ impl Core {
 
     // ---- inside ----
 
-    /// Copies the deadlines the links and the reconnector keep into the table.
-    fn sync_timers(&mut self) {
-        let opening = self.current.as_ref().is_some_and(|c| !c.opened);
-        if !opening {
-            self.timers.stop(Timer::SocketOpen);
-        }
-        let link = self.current.as_ref().filter(|c| c.opened).and_then(|c| c.link.poll_timeout());
-        self.timers.put(Timer::Link, link);
-        let retry = if self.life == Life::Running { self.reconnector.poll_timeout() } else { None };
-        self.timers.put(Timer::Retry, retry);
-        let side = self.side.as_ref().and_then(SideLink::poll_timeout);
-        self.timers.put(Timer::SideLink, side);
-        let look_up = self.look_up_deadline();
-        self.timers.put(Timer::LookUp, look_up);
-        self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
-        // Stopping too: a call ends by its deadline while DISCONNECT awaits its receipt.
-        let call = if matches!(self.life, Life::Running | Life::Stopping) { self.call_deadline() } else { None };
-        self.timers.put(Timer::Call, call);
-        let credentials = if self.life == Life::Running { self.credentials_deadline() } else { None };
-        self.timers.put(Timer::Credentials, credentials);
-        let renew = self.renew_deadline();
-        self.timers.put(Timer::Renew, renew);
-    }
-
     fn emit(&mut self, event: ReliableEvent) {
         // A call's request is the call's: its outcome does not reach publishers.
         let Some(event) = self.call_publish_event(event) else { return };

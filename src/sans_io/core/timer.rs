@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+use super::side::SideLink;
+use super::{Core, Life};
+
 /// One named deadline of the core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
@@ -96,6 +99,32 @@ impl TimerTable {
     /// The earliest deadline, and which timer it is.
     pub(super) fn next(&self) -> Option<(Timer, Duration)> {
         Timer::VALUES.iter().filter_map(|&timer| self.get(timer).map(|at| (timer, at))).min_by_key(|(_, at)| *at)
+    }
+}
+
+impl Core {
+    /// Copies the deadlines the links and the reconnector keep into the table.
+    pub(super) fn sync_timers(&mut self) {
+        let opening = self.current.as_ref().is_some_and(|c| !c.opened);
+        if !opening {
+            self.timers.stop(Timer::SocketOpen);
+        }
+        let link = self.current.as_ref().filter(|c| c.opened).and_then(|c| c.link.poll_timeout());
+        self.timers.put(Timer::Link, link);
+        let retry = if self.life == Life::Running { self.reconnector.poll_timeout() } else { None };
+        self.timers.put(Timer::Retry, retry);
+        let side = self.side.as_ref().and_then(SideLink::poll_timeout);
+        self.timers.put(Timer::SideLink, side);
+        let look_up = self.look_up_deadline();
+        self.timers.put(Timer::LookUp, look_up);
+        self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
+        // Stopping too: a call ends by its deadline while DISCONNECT awaits its receipt.
+        let call = if matches!(self.life, Life::Running | Life::Stopping) { self.call_deadline() } else { None };
+        self.timers.put(Timer::Call, call);
+        let credentials = if self.life == Life::Running { self.credentials_deadline() } else { None };
+        self.timers.put(Timer::Credentials, credentials);
+        let renew = self.renew_deadline();
+        self.timers.put(Timer::Renew, renew);
     }
 }
 
