@@ -2,7 +2,7 @@
 // npm package writes it: connection.call and connection.reply against the real
 // broker, and pika's tutorial programs on the other side (pika_helper.py).
 // tests/js_package.rs bundles this with esbuild and reads #result.
-import init, { connect, TimeoutError, ConnectionLostError, NoReplyToError, BurrowError } from "burrow-rabbitmq";
+import init, { connect, TimeoutError, ConnectionLostError, NoReplyToError, StoppedError, BurrowError } from "burrow-rabbitmq";
 import wasm from "burrow-rabbitmq/burrow_bg.wasm";
 import { URL_, RESTARTER, MANAGEMENT, options, log, fresh, within, until, collect, assert, run, event, pause, queueFacts } from "./helpers.js";
 
@@ -83,9 +83,17 @@ async function timeoutAndUnmatched() {
   const message = await plainInbox.next("a plain message");
   try { await server.reply(message, "?"); } catch (error) { refused = error; }
   assert(refused instanceof NoReplyToError && /no reply_to/.test(refused.message), `NoReplyToError: ${refused}`);
-  server.close();
+  // Refused at once by a stopped connection, a reply says why it stopped, as a publish does.
+  const afterStop = new Promise((resolve) => server.on("stopped", () => {
+    const settle = (promise) => promise.then(() => null, (error) => error);
+    resolve(Promise.all([settle(server.reply(request, "after")), settle(server.publish(plain, "after"))]));
+  }));
+  await server.close();
+  const [reply, publish] = await within("the reply and publish refused after stopped", afterStop);
+  assert(publish instanceof StoppedError && publish.reason === "disconnected", `the publish's StoppedError has the reason: ${publish?.reason}`);
+  assert(reply instanceof StoppedError && reply.reason === "disconnected", `the reply's StoppedError has the reason too: ${reply} (${reply?.reason})`);
   client.close();
-  log("rpc: a TimeoutError after 300 ms; the late reply counted (unmatchedReplies 1) and warned; reply to a message without replyTo refused");
+  log("rpc: a TimeoutError after 300 ms; the late reply counted (unmatchedReplies 1) and warned; reply to a message without replyTo refused; a reply refused after stopped says why");
 }
 
 /** Tutorial 6's client started before its server (which declares the queue): the

@@ -209,11 +209,9 @@ impl ReliableConnection {
     }
 
     /// [`ReliableConnection::reply`] from a request's `reply_to` and
-    /// `correlation_id`, its confirm called back (the JavaScript API's path).
-    ///
-    /// # Errors
-    ///
-    /// As [`ReliableConnection::reply`] (`then` is not called).
+    /// `correlation_id`, its outcome going to `then`, called once, also when
+    /// refused at once (as [`ReliableConnection::publish_then`]'s): the
+    /// JavaScript API's path.
     #[cfg_attr(not(feature = "js"), allow(dead_code))]
     pub(crate) fn reply_then(
         &self,
@@ -221,15 +219,24 @@ impl ReliableConnection {
         correlation_id: Option<&str>,
         body: Vec<u8>,
         properties: &BasicProperties,
-        then: Box<dyn FnOnce(Result<(), PublishError>)>,
-    ) -> Result<(), ReplyError> {
-        {
+        then: Box<dyn FnOnce(Result<(), ReplyError>)>,
+    ) {
+        let refused = {
             let mut driver = self.shared.borrow_mut();
-            let id = driver.core.reply_to(now(), reply_to, correlation_id, body, properties.clone())?;
-            driver.confirms.insert(id, ConfirmSink::Callback(then));
+            match driver.core.reply_to(now(), reply_to, correlation_id, body, properties.clone()) {
+                Ok(id) => {
+                    let then = Box::new(move |outcome: Result<(), PublishError>| then(outcome.map_err(ReplyError::Publish)));
+                    driver.confirms.insert(id, ConfirmSink::Callback(then));
+                    None
+                }
+                Err(refused) => Some((refused, then)),
+            }
+        };
+        // Called with the driver let go: `then` may ask it why it stopped.
+        match refused {
+            Some((refused, then)) => then(Err(refused)),
+            None => pump(&self.shared),
         }
-        pump(&self.shared);
-        Ok(())
     }
 
     /// Replies that matched no call in flight, dropped and counted by the core.

@@ -10,7 +10,7 @@ use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
 use super::consume::message_object;
-use super::errors::{call_error, publish_error, reply_error, stopped_because};
+use super::errors::{call_error, reply_error, stopped_because};
 use super::publish::read_properties;
 use super::{entry, millis, stop_reason};
 use crate::rabbit::BasicProperties;
@@ -70,20 +70,14 @@ pub fn raw_reply(
         return;
     };
     let (_, properties) = properties.as_ref().map_or_else(|| (String::new(), BasicProperties::default()), read_properties);
-    // Refused at once, the driver drops `then` uncalled: this copy rejects.
-    let reject_now = reject.clone();
     let weak = Rc::downgrade(&entry);
     let then = Box::new(move |outcome| {
         let _ = match outcome {
             Ok(()) => resolve.call0(&JsValue::UNDEFINED),
-            Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(publish_error(e), stop_reason(&weak))),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, &stopped_because(reply_error(e), stop_reason(&weak))),
         };
     });
-    if let Err(refused) =
-        entry.connection.reply_then(reply_to.as_deref(), correlation_id.as_deref(), body, &properties, then)
-    {
-        let _ = reject_now.call1(&JsValue::UNDEFINED, &reply_error(refused));
-    }
+    entry.connection.reply_then(reply_to.as_deref(), correlation_id.as_deref(), body, &properties, then);
 }
 
 /// How many replies connection `id` dropped because they matched no call in flight.

@@ -168,7 +168,7 @@ impl ExchangeCall<'_> {
 
     /// The first request: method, path and JSON body.
     fn request(&self, vhost: &str) -> (&'static str, String, Option<String>) {
-        let (queue, exchange, body) = match *self {
+        let (method, queue, exchange, body) = match *self {
             ExchangeCall::Declare { exchange, kind, durable, auto_delete } => {
                 let body = object_text(&[("type", kind.into()), ("durable", durable.into()), ("auto_delete", auto_delete.into())]);
                 return ("PUT", item_path(Collection::Exchanges, vhost, exchange), Some(body));
@@ -176,16 +176,17 @@ impl ExchangeCall<'_> {
             ExchangeCall::Delete { exchange } => return ("DELETE", item_path(Collection::Exchanges, vhost, exchange), None),
             ExchangeCall::QueueDelete { queue } => return ("DELETE", item_path(Collection::Queues, vhost, queue), None),
             ExchangeCall::Bind { queue, exchange, routing_key } => (
+                "POST",
                 queue,
                 exchange,
                 Some(object_text(&[("routing_key", routing_key.into()), ("arguments", js_sys::Object::new().into())])),
             ),
             // The binding's address is its properties key, which RabbitMQ makes
             // from the key and arguments: read it rather than rebuild it.
-            ExchangeCall::Unbind { queue, exchange, .. } => (queue, exchange, None),
+            ExchangeCall::Unbind { queue, exchange, .. } => ("GET", queue, exchange, None),
         };
         let path = format!("/bindings/{}/e/{}/q/{}", component(vhost), component(exchange), component(queue));
-        (if body.is_some() { "POST" } else { "GET" }, path, body)
+        (method, path, body)
     }
 }
 
