@@ -574,7 +574,7 @@ fn a_call_whose_queue_is_not_known_missing_times_out_plainly() {
 
 /// A user without the management tag gets 401s, and a page whose management API
 /// sends no CORS headers gets network errors, each printed in the console: once
-/// the API failed to answer, later calls ask nothing.
+/// the API failed to answer, later calls ask nothing for a while.
 #[test]
 fn once_the_management_api_failed_calls_ask_nothing_more() {
     let mut hand = Hand::connected();
@@ -590,6 +590,37 @@ fn once_the_management_api_failed_calls_ask_nothing_more() {
     assert_eq!(hand.look_ups(), []);
     hand.at(ms(2000));
     assert_eq!(call_done(&hand.events()), [(second, Err(CallError::Timeout(ms(1000))))]);
+}
+
+/// A management API down for a moment (a broker restarting) answers again: a
+/// failed look-up pauses the asks for a minute, not for the connection's life.
+#[test]
+fn after_a_failed_look_up_calls_ask_again_a_minute_later() {
+    let mut hand = Hand::connected();
+    hand.events();
+    let (first, _) = hand.confirmed_call("1", ms(1000));
+    hand.at(ms(500));
+    let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+    let down = "the management API at http://127.0.0.1:15672/api/queues is unreachable: Failed to fetch";
+    hand.core.handle_queue_facts(hand.now, question.id, Err(down.into()));
+    hand.at(ms(1000));
+    assert_eq!(call_done(&hand.events()), [(first, Err(CallError::Timeout(ms(1000))))]);
+    // Within the minute, nothing is asked.
+    hand.now = ms(30_000);
+    let (second, _) = hand.confirmed_call("2", ms(1000));
+    hand.at(ms(30_500));
+    assert_eq!(hand.look_ups(), []);
+    hand.at(ms(31_000));
+    assert_eq!(call_done(&hand.events()), [(second, Err(CallError::Timeout(ms(1000))))]);
+    // After it, the API is back: a slow call asks, and says its queue is missing.
+    hand.now = ms(61_000);
+    let (third, _) = hand.confirmed_call("3", ms(1000));
+    hand.at(ms(61_500));
+    let [question] = &hand.look_ups()[..] else { panic!("asked again after the pause") };
+    hand.core.handle_queue_facts(hand.now, question.id, Ok(None));
+    hand.at(ms(62_000));
+    let missing = CallError::NoQueue { queue: "rpc_queue".into(), vhost: "/".into(), after: ms(1000) };
+    assert_eq!(call_done(&hand.events()), [(third, Err(missing))]);
 }
 
 /// Where no management API is known (no management URL, and a connection URL

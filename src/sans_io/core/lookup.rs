@@ -128,7 +128,7 @@ impl Core {
     /// allow; calls that asked (see `rpc`) keep it for their deadline.
     pub fn handle_queue_facts(&mut self, now: Duration, id: LookUpId, facts: Result<Option<QueueFacts>, String>) {
         let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else {
-            return self.call_queue_facts(id, facts.as_ref().ok().map(Option::is_none));
+            return self.call_queue_facts(now, id, facts.as_ref().ok().map(Option::is_none));
         };
         let vhost = self.options.host.clone();
         match (what, facts) {

@@ -35,6 +35,14 @@ use crate::rabbit::{parse_destination, BasicProperties, Delivery, OutboxId, Pend
 
 use super::{ConnectionEvent, Core, Life, LookUpId, PublishError, ReliableEvent, Warning};
 
+/// How long calls ask nothing more after a look-up failed. A pause, not for good:
+/// an API down for a moment (a broker restarting) answers again, while one that
+/// refuses (401, no CORS) costs one console error a minute at most, and only for
+/// calls that are slow anyway. Not "until the next connection": the management
+/// API may come up after Web-STOMP, and a failure answered after the reconnect
+/// would silence it for that whole connection again.
+const LOOK_UP_PAUSE: Duration = Duration::from_secs(60);
+
 /// The `reply-to` of every call: Web-STOMP makes one private reply queue per
 /// connection for this name, and names the replies' subscription after it.
 pub const REPLY_TO: &str = "/temp-queue/burrow.rpc";
@@ -151,9 +159,10 @@ pub(super) struct Calls {
     prefix: Option<String>,
     unmatched: u64,
     /// A queue look-up failed (a 401 for a user without the management tag, a
-    /// page the API sends no CORS headers): none is asked again, as each failure
-    /// is an error in the browser's console.
-    api_failed: bool,
+    /// page the API sends no CORS headers, an API down for a moment): none is
+    /// asked again before this time, as each failure is an error in the browser's
+    /// console (see [`LOOK_UP_PAUSE`]).
+    asks_paused_until: Duration,
     /// A request moved in or out of the outbox since [`ConnectionEvent::OutboxChanged`]
     /// last said so (its confirm is swallowed: nothing else tells the page).
     outbox_moved: bool,
@@ -434,7 +443,7 @@ impl Core {
             // `get_mut`, not `get`: one instance of the map's code less.
             let Some(pending) = self.calls.pending.get_mut(&call) else { continue };
             if pending.deadline > now {
-                self.ask_about_queue(call);
+                self.ask_about_queue(now, call);
                 continue;
             }
             let Some(pending) = self.take_call(call) else { continue };
@@ -457,7 +466,7 @@ impl Core {
     /// `call` is at half its timeout: it joins the look-up in flight for its
     /// queue, or asks one, where the management API is known (the driver answers
     /// every look-up; one no call awaits any more is forgotten with them).
-    fn ask_about_queue(&mut self, call: CallId) {
+    fn ask_about_queue(&mut self, now: Duration, call: CallId) {
         let Some(queue) = self.calls.pending.get_mut(&call).and_then(|pending| pending.queue.clone()) else { return };
         let in_flight = self.calls.pending.values().find_map(|other| match other.probe {
             Probe::Asked(id) if other.queue.as_ref() == Some(&queue) => Some(id),
@@ -466,7 +475,9 @@ impl Core {
         let url = self.current.as_ref().map(|current| &current.url);
         let probe = match (in_flight, url) {
             (Some(id), _) => Probe::Asked(id),
-            (None, Some(url)) if self.life == Life::Running && !self.calls.api_failed && self.management_known(url) => {
+            (None, Some(url))
+                if self.life == Life::Running && now >= self.calls.asks_paused_until && self.management_known(url) =>
+            {
                 Probe::Asked(self.ask_queue(url.clone(), queue))
             }
             _ => Probe::Passed,
@@ -484,8 +495,10 @@ impl Core {
 
     /// The answer to a call's look-up `id`: whether its queue is missing, or
     /// `None` when the API could not say; the calls that await it learn it.
-    pub(super) fn call_queue_facts(&mut self, id: LookUpId, missing: Option<bool>) {
-        self.calls.api_failed |= missing.is_none();
+    pub(super) fn call_queue_facts(&mut self, now: Duration, id: LookUpId, missing: Option<bool>) {
+        if missing.is_none() {
+            self.calls.asks_paused_until = now.saturating_add(LOOK_UP_PAUSE);
+        }
         for call in self.calls.pending.values_mut() {
             if call.probe == Probe::Asked(id) {
                 call.probe = if missing == Some(true) { Probe::Missing } else { Probe::Passed };
