@@ -624,16 +624,26 @@ fn after_a_failed_look_up_calls_ask_again_a_minute_later() {
 }
 
 /// Where no management API is known (no management URL, and a connection URL
-/// RabbitMQ's defaults give none for), nothing is asked.
+/// RabbitMQ's defaults give none for), the driver answers the look-up at once with
+/// an error (no HTTP): the call times out plainly, and the failure pauses the asks
+/// as any does.
 #[test]
-fn a_call_without_a_management_api_asks_nothing_and_times_out_plainly() {
-    let mut hand = Hand::connected_to("stomp+tcp://127.0.0.1:61613");
+fn a_call_without_a_management_api_is_answered_at_once_and_times_out_plainly() {
+    let url = "stomp+tcp://127.0.0.1:61613";
+    let mut hand = Hand::connected_to(url);
     hand.events();
     let (call, _) = hand.confirmed_call("30", ms(1000));
     hand.at(ms(500));
-    assert_eq!(hand.look_ups(), []);
+    let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+    assert_eq!(question.url, url);
+    hand.core.handle_queue_facts(hand.now, question.id, Err(format!("no management API is known for {url}")));
     hand.at(ms(1000));
     assert_eq!(call_done(&hand.events()), [(call, Err(CallError::Timeout(ms(1000))))]);
+    let (next, _) = hand.confirmed_call("31", ms(1000));
+    hand.at(ms(1500));
+    assert_eq!(hand.look_ups(), []);
+    hand.at(ms(2000));
+    assert_eq!(call_done(&hand.events()), [(next, Err(CallError::Timeout(ms(1000))))]);
 }
 
 /// A request to a named exchange is routed by its bindings: no queue to ask about.

@@ -464,8 +464,10 @@ impl Core {
     }
 
     /// `call` is at half its timeout: it joins the look-up in flight for its
-    /// queue, or asks one, where the management API is known (the driver answers
-    /// every look-up; one no call awaits any more is forgotten with them).
+    /// queue, or asks one unless a failure paused the asks (the driver answers
+    /// every look-up, at once with an error where no management API is known,
+    /// which pauses them as any failure does; one no call awaits any more is
+    /// forgotten with them).
     fn ask_about_queue(&mut self, now: Duration, call: CallId) {
         let Some(queue) = self.calls.pending.get_mut(&call).and_then(|pending| pending.queue.clone()) else { return };
         let in_flight = self.calls.pending.values().find_map(|other| match other.probe {
@@ -475,9 +477,7 @@ impl Core {
         let url = self.current.as_ref().map(|current| &current.url);
         let probe = match (in_flight, url) {
             (Some(id), _) => Probe::Asked(id),
-            (None, Some(url))
-                if self.life == Life::Running && now >= self.calls.asks_paused_until && self.management_known(url) =>
-            {
+            (None, Some(url)) if self.life == Life::Running && now >= self.calls.asks_paused_until => {
                 Probe::Asked(self.ask_queue(url.clone(), queue))
             }
             _ => Probe::Passed,
@@ -485,12 +485,6 @@ impl Core {
         if let Some(pending) = self.calls.pending.get_mut(&call) {
             pending.probe = probe;
         }
-    }
-
-    /// Whether the driver can read the management API: its URL is given, or
-    /// RabbitMQ's defaults give it for a Web-STOMP URL (`management::default_base_url`).
-    fn management_known(&self, url: &str) -> bool {
-        self.settings.management_url.is_some() || url.starts_with("ws://") || url.starts_with("wss://")
     }
 
     /// The answer to a call's look-up `id`: whether its queue is missing, or
