@@ -26,15 +26,6 @@ use crate::transport::{now, Socket, SocketHandlers, Ticker};
 
 pub(super) type Shared = Rc<RefCell<Driver>>;
 
-/// What a management look-up asks ([`Action::LookUp`], [`Action::ExchangeLookUp`]).
-#[derive(Clone, Copy)]
-enum LookUp {
-    /// A queue's facts, for [`Core::handle_queue_facts`].
-    QueueFacts,
-    /// Whether an exchange exists, for [`Core::handle_exchange_facts`].
-    ExchangeExists,
-}
-
 /// The driver's state: the core, and only what carries its decisions out.
 pub(crate) struct Driver {
     pub(super) core: Core,
@@ -157,10 +148,10 @@ impl Driver {
                 }
             }
             Action::LookUp(question) => {
-                self.look_up(question.id, question.url, LookUp::QueueFacts, &question.vhost, &question.queue);
+                self.look_up(question.id, question.url, Collection::Queues, &question.vhost, &question.queue);
             }
             Action::ExchangeLookUp(question) => {
-                self.look_up(question.id, question.url, LookUp::ExchangeExists, &question.vhost, &question.exchange);
+                self.look_up(question.id, question.url, Collection::Exchanges, &question.vhost, &question.exchange);
             }
             Action::Credentials { id, .. } => match self.provider.clone() {
                 Some(provider) => ask_provider(self.weak.clone(), &provider, id),
@@ -169,15 +160,13 @@ impl Driver {
         }
     }
 
-    /// Asks the management API for `url` what `question` says of `name` in
-    /// `vhost`, with the credentials of the latest CONNECT or the provider's
-    /// anew, then gives the core the answer. One future (one GET) for both look-ups.
-    fn look_up(&self, id: LookUpId, url: String, question: LookUp, vhost: &str, name: &str) {
+    /// Asks the management API for `url` about `name` in `vhost` (a queue's
+    /// facts, for [`Core::handle_queue_facts`], or whether an exchange exists,
+    /// for [`Core::handle_exchange_facts`]), with the credentials of the latest
+    /// CONNECT or the provider's anew, then gives the core the answer. One future
+    /// (one GET) for both look-ups.
+    fn look_up(&self, id: LookUpId, url: String, collection: Collection, vhost: &str, name: &str) {
         let api = ManagementApi::for_connection(&url, self.management_url.as_deref(), self.core.connect_options());
-        let collection = match question {
-            LookUp::QueueFacts => Collection::Queues,
-            LookUp::ExchangeExists => Collection::Exchanges,
-        };
         let path = item_path(collection, vhost, name);
         let (weak, provider) = (self.weak.clone(), self.provider.clone());
         super::spawn(Box::pin(async move {
@@ -185,9 +174,9 @@ impl Driver {
                 Some(api) => fresh_credentials(api, provider).await.get(&path).await.map_err(|error| error.to_string()),
                 None => Err(format!("no management API is known for {url}")),
             };
-            input(&weak, |driver| match question {
-                LookUp::ExchangeExists => driver.core.handle_exchange_facts(now(), id, answer.map(|found| found.is_some())),
-                LookUp::QueueFacts => {
+            input(&weak, |driver| match collection {
+                Collection::Exchanges => driver.core.handle_exchange_facts(now(), id, answer.map(|found| found.is_some())),
+                Collection::Queues => {
                     let facts = answer.and_then(|found| {
                         found
                             .map(|json| {

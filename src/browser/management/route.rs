@@ -107,12 +107,12 @@ impl ManagementApi {
         })
     }
 
-    /// An exchange's type, alternate exchange and bindings; `None` when it does not exist.
     /// Whether `exchange` exists in `vhost`.
     pub async fn exchange_exists(&self, vhost: &str, exchange: &str) -> Result<bool, ManagementError> {
         Ok(self.get(&item_path(Collection::Exchanges, vhost, exchange)).await?.is_some())
     }
 
+    /// An exchange's type, alternate exchange and bindings; `None` when it does not exist.
     async fn exchange_facts(&self, vhost: &str, name: &str) -> Result<Option<ExchangeFacts>, ManagementError> {
         let path = item_path(Collection::Exchanges, vhost, name);
         let Some(json) = self.get(&path).await? else { return Ok(None) };
