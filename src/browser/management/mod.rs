@@ -154,7 +154,7 @@ impl ManagementApi {
     /// `false` when there was no such queue. A stream cannot be purged: RabbitMQ
     /// answers HTTP 400, which comes back as [`ManagementError::Status`].
     pub async fn purge_queue(&self, vhost: &str, name: &str) -> Result<bool, ManagementError> {
-        let path = format!("/queues/{}/{}/contents", component(vhost), component(name));
+        let path = format!("{}/contents", item_path(Collection::Queues, vhost, name));
         Ok(self.request("DELETE", &path).await?.is_some())
     }
 
@@ -165,7 +165,7 @@ impl ManagementApi {
     /// consumer sees them marked. `None` when there is no such queue; a stream
     /// refuses it (HTTP 400: read a stream with a consumer from an offset).
     pub async fn get_messages(&self, vhost: &str, name: &str, count: u32) -> Result<Option<Vec<PeekedMessage>>, ManagementError> {
-        let path = format!("/queues/{}/{}/get", component(vhost), component(name));
+        let path = format!("{}/get", item_path(Collection::Queues, vhost, name));
         let body = json::object_text(&[
             ("count", count.into()),
             ("ackmode", "reject_requeue_true".into()),

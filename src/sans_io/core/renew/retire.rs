@@ -159,7 +159,6 @@ impl Core {
         self.drop_buffers(old.id);
     }
 
-
     /// The current link ended (`reason`) or stopped (`None`): the retiring one
     /// closes at once too (its consumers subscribe again on the next link).
     pub(in crate::sans_io::core) fn drop_retiring(&mut self, reason: Option<&CloseReason>) {
