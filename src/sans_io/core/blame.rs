@@ -206,6 +206,9 @@ impl Core {
                 self.suspects.remove(&consumer);
                 // A consumer cancelled meanwhile ends as cancelled only.
                 if let Some(spec) = self.consumers.remove(&consumer) {
+                    if matches!(&spec.source, ConsumeFrom::Queue(queue) if self.consumer_held(queue, &refusal)) {
+                        return self.restore_consumer(now, consumer, spec);
+                    }
                     let error = ConsumeError::Refused(refusal);
                     match (words, &spec.source) {
                         (false, ConsumeFrom::Queue(queue)) => {

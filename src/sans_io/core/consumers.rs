@@ -205,7 +205,7 @@ impl Core {
     /// (a suspect waits its turn, see `blame`).
     pub(super) fn subscribe(&mut self, now: Duration, key: ConsumerKey) {
         let Some(mut current) = self.current.take() else { return };
-        if current.takes_requests() && !self.trial_waits(&current, key) {
+        if current.takes_requests() && !self.trial_waits(&current, key) && !self.waits_for_lock(key) {
             let sub = self.subscribe_on(now, &mut current, key);
             if let (Some(sub), Some(spec)) = (sub, self.consumers.get_mut(&key)) {
                 spec.sub = Some(sub);

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, Fault};
-use crate::rabbit::{QueueOptions, RabbitError};
+use crate::rabbit::{QueueOptions, RabbitError, RefusalKind};
 
 use super::{ConnectionEvent, Core, DeclareError, DeclareId, Life, Pending, ReliableEvent, Warning};
 
@@ -116,6 +116,7 @@ impl Core {
     /// connection, where it would come back.
     pub fn forget_queue(&mut self, queue: &str) {
         self.declared_queues.retain(|(name, _)| name != queue);
+        self.locked.remove(queue);
     }
 
     /// The user's declare `request` of `declared` succeeded: the queue is declared
@@ -138,21 +139,27 @@ impl Core {
     /// while the old one still holds the queues, where an exclusive one would be
     /// refused): each queue this connection declared is declared again, as the
     /// core's own, before the held declares and the SUBSCRIBEs. A queue the user
-    /// declares again among the held ones is theirs to declare.
+    /// declares again among the held ones is theirs to declare. One the
+    /// connection that dropped still holds goes after its wait (see `locked`).
     pub(super) fn send_redeclares(&mut self, now: Duration) {
         let held = |queue: &String| self.held_declares.iter().any(|(_, name, _)| name == queue);
         let again: Vec<(String, QueueOptions)> = self
             .declared_queues
             .iter()
-            .filter(|(queue, _)| !held(queue))
+            .filter(|(queue, _)| !held(queue) && !self.is_locked(queue))
             .map(|(queue, options)| (queue.clone(), options.clone()))
             .collect();
         for (queue, options) in again {
-            let id = self.next_declare_id();
-            self.redeclaring.push((id, queue.clone()));
-            if let Err(refused) = self.send_declare(now, id, &queue, &options) {
-                self.emit(ReliableEvent::Declared { request: id, result: Err(DeclareError::Invalid(refused)) });
-            }
+            self.redeclare(now, queue, options);
+        }
+    }
+
+    /// Declares `queue` again, as the core's own.
+    pub(super) fn redeclare(&mut self, now: Duration, queue: String, options: QueueOptions) {
+        let id = self.next_declare_id();
+        self.redeclaring.push((id, queue.clone()));
+        if let Err(refused) = self.send_declare(now, id, &queue, &options) {
+            self.emit(ReliableEvent::Declared { request: id, result: Err(DeclareError::Invalid(refused)) });
         }
     }
 
@@ -177,8 +184,19 @@ impl Core {
             {
                 return None
             }
-            Err(error) => error.to_string(),
+            Err(error) => error,
         };
+        // Refused as locked, or closed on without words (3.10.8 with no
+        // management API to say why): the connection that dropped may hold it.
+        let locked = match error {
+            DeclareError::Refused(refusal) => refusal.kind == RefusalKind::ResourceLocked,
+            DeclareError::Closed(_) => true,
+            _ => false,
+        };
+        if locked && self.held_by_old_link(&queue) {
+            return None;
+        }
+        let error = error.to_string();
         self.forget_queue(&queue);
         Some(ReliableEvent::Connection(ConnectionEvent::Warning(Warning::NotDeclaredAgain { queue, reason: error })))
     }

@@ -139,6 +139,7 @@ impl Core {
         // The queues declared on earlier connections (a broker restart deletes a
         // non-durable one), then those declared while the connection was down:
         // first, so that the consumers and publishes made after them find them.
+        self.plan_locked(now);
         self.send_redeclares(now);
         self.send_held_declares(now);
         let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
@@ -173,8 +174,12 @@ impl Core {
                     }
                 }
                 Pending::Declare(request) => {
+                    let again = self.redeclared(request).cloned();
                     let declared = self.declares.remove(&request);
                     self.declare_succeeded(request, declared);
+                    if let Some(queue) = again {
+                        self.lock_released(now, &queue);
+                    }
                 }
             }
             return;

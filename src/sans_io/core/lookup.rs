@@ -97,8 +97,11 @@ impl Core {
     ) {
         // A declare again the close cut without words is not sent again, whatever
         // the facts say when they come: the next connection is made meanwhile.
+        // An exclusive one of ours waits for them instead (see `locked`).
         if let Some(queue) = self.redeclared(request).cloned() {
-            self.forget_queue(&queue);
+            if !self.hold_until_explained(&queue) {
+                self.forget_queue(&queue);
+            }
         }
         let Some((queue, options)) = self.declares.remove(&request) else {
             self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
@@ -127,6 +130,10 @@ impl Core {
     /// The refusal it explains comes out now, in RabbitMQ's words when the facts
     /// allow; calls that asked (see `rpc`) keep it for their deadline.
     pub fn handle_queue_facts(&mut self, now: Duration, id: LookUpId, facts: Result<Option<QueueFacts>, String>) {
+        if self.locked_facts(now, id, &facts) {
+            // Its next look-up is a timer.
+            return self.sync_timers();
+        }
         let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else {
             return self.call_queue_facts(now, id, facts.as_ref().ok().map(Option::is_none));
         };
@@ -148,6 +155,10 @@ impl Core {
                     (RefusalKind::Unexplained, Some(spec))
                         if reader && matches!(self.life, Life::Running) && self.cleared.insert(consumer) =>
                     {
+                        self.restore_consumer(now, consumer, *spec);
+                    }
+                    // The connection that dropped holds its queue (see `locked`).
+                    (RefusalKind::ResourceLocked, Some(spec)) if reader && self.consumer_held(&queue, &refusal) => {
                         self.restore_consumer(now, consumer, *spec);
                     }
                     // Twice (see blame): refused, though nobody says why.

@@ -75,6 +75,7 @@ mod errors;
 mod events;
 mod held_back;
 mod link;
+mod locked;
 mod lookup;
 mod pacer;
 mod publish;
@@ -289,6 +290,8 @@ pub struct Core {
     declared_queues: Vec<(String, QueueOptions)>,
     /// The core's own declares again awaiting their answer, with their queue.
     redeclaring: Vec<(DeclareId, String)>,
+    /// Exclusive queues of ours that the connection that dropped still holds (see `locked`).
+    locked: Map<String, locked::Locked>,
     next_declare: u64,
     /// Refusals waiting for the management API's facts to be explained.
     lookups: Map<LookUpId, Explain>,
@@ -352,6 +355,7 @@ impl Core {
             held_declares: Vec::new(),
             declared_queues: Vec::new(),
             redeclaring: Vec::new(),
+            locked: Map::new(),
             next_declare: 0,
             lookups: Map::new(),
             exchange_lookups: Map::new(),
@@ -469,6 +473,7 @@ impl Core {
                 Timer::Call => self.call_timeouts(now),
                 Timer::Credentials => self.credentials_timeout(now),
                 Timer::Renew => self.renew(now),
+                Timer::Locked => self.retry_locked(now),
             }
             self.sync_timers();
         }

@@ -43,11 +43,14 @@ pub enum Timer {
     Credentials,
     /// The planned reconnect before the credentials expire.
     Renew,
+    /// An exclusive queue the connection that dropped held is declared again
+    /// (see `locked`).
+    Locked,
 }
 
 impl Timer {
     /// Every timer, in the order [`super::Core::handle_timeout`] handles them.
-    pub const VALUES: [Timer; 11] = [
+    pub const VALUES: [Timer; 12] = [
         Timer::SocketOpen,
         Timer::Link,
         Timer::Retry,
@@ -59,6 +62,7 @@ impl Timer {
         Timer::Call,
         Timer::Credentials,
         Timer::Renew,
+        Timer::Locked,
     ];
 
     fn index(self) -> usize {
@@ -118,6 +122,7 @@ impl Core {
         let look_up = self.look_up_deadline();
         self.timers.put(Timer::LookUp, look_up);
         self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
+        self.timers.put(Timer::Locked, self.locked_deadline());
         // Stopping too: a call ends by its deadline while DISCONNECT awaits its receipt.
         let call = if matches!(self.life, Life::Running | Life::Stopping) { self.call_deadline() } else { None };
         self.timers.put(Timer::Call, call);

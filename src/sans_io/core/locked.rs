@@ -1,0 +1,198 @@
+//! An exclusive queue this connection declared, still held by the connection
+//! that dropped. A network drop RabbitMQ has not noticed leaves the old
+//! connection, and the exclusive queues it owns, alive at the broker until its
+//! heart-beat check gives up on it (twice or three times our heart-beat
+//! interval). Meanwhile declaring the queue again is refused `RESOURCE_LOCKED`,
+//! and the refusal ends the connection (3.10.8 and 4.0.5 alike). So the core
+//! keeps the queue and its consumers, and everything else goes on meanwhile: it
+//! reads the queue from the management API every 2 s until it is gone (or no
+//! longer exclusive), then declares it again and subscribes its consumers. With
+//! no management API to ask, it declares the queue again after 2, 4, 8, then
+//! every 16 s, each refusal costing a reconnect. When RabbitMQ lets the old
+//! connection go it deletes the queue with what was in it: what comes after
+//! starts from an empty queue ([`Warning::ExclusiveQueueHeld`] says so once).
+//! After [`MAX_LOCKED_REFUSALS`] refusals, or two minutes of look-ups, it is
+//! refused as any declare again is ([`Warning::NotDeclaredAgain`]).
+
+use std::time::Duration;
+
+use super::{Core, LookUpId, Warning};
+use crate::rabbit::{ConsumeFrom, QueueFacts, Refusal, RefusalKind};
+use crate::reliable::ConsumerKey;
+
+/// Refusals of an exclusive queue's declare again before it counts as refused:
+/// waits of 2 + 4 + 8 + 16 × 5 s, beyond the 20-30 s RabbitMQ takes to drop a
+/// connection silent at the default 10 s heart-beat.
+pub(super) const MAX_LOCKED_REFUSALS: u32 = 8;
+
+/// How often the management API is asked whether the old connection let go.
+const LOOK_UP_EVERY: Duration = Duration::from_secs(2);
+
+/// Look-ups that find it still held before it is declared again regardless
+/// (two minutes).
+const MAX_HELD_LOOK_UPS: u32 = 60;
+
+/// A queue held by the connection that dropped.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Locked {
+    /// How often declaring it again was refused so far.
+    refusals: u32,
+    /// When to look it up, or declare it again, on the current connection;
+    /// `None` while that is under way or until the next connection.
+    retry_at: Option<Duration>,
+    /// The management API's look-up under way.
+    look_up: Option<LookUpId>,
+    /// Look-ups that found it still held.
+    held_look_ups: u32,
+    /// The management API could not say (none known, or it failed): declaring
+    /// again is the only way to find out.
+    no_api: bool,
+}
+
+impl Locked {
+    /// The wait before declaring it again, once connected.
+    fn delay(self) -> Duration {
+        Duration::from_secs(1 << self.refusals.clamp(1, 4))
+    }
+}
+
+impl Core {
+    /// Whether a `RESOURCE_LOCKED` refusal of `queue` (or a close without words
+    /// on its declare again) means it is still ours,
+    /// held by the connection that dropped: an exclusive queue this connection
+    /// declared, refused fewer than [`MAX_LOCKED_REFUSALS`] times. Then it is
+    /// kept, and declared again later.
+    pub(super) fn held_by_old_link(&mut self, queue: &str) -> bool {
+        if !self.hold_until_explained(queue) {
+            return false;
+        }
+        let entry = self.locked.get_or_insert_with(queue.to_owned(), Locked::default);
+        entry.refusals += 1;
+        entry.retry_at = None;
+        if entry.refusals > MAX_LOCKED_REFUSALS {
+            self.locked.remove(queue);
+            return false;
+        }
+        if entry.refusals == 1 {
+            self.status(super::ConnectionEvent::Warning(Warning::ExclusiveQueueHeld { queue: queue.to_owned() }));
+        }
+        true
+    }
+
+    /// Whether `queue` is an exclusive one this connection declared, which a
+    /// connection that dropped may hold: if so it waits (declared again only after
+    /// a wait) until the refusal of its declare again is explained.
+    pub(super) fn hold_until_explained(&mut self, queue: &str) -> bool {
+        let ours = self.declared_queues.iter().any(|(name, options)| name == queue && options.exclusive);
+        if ours && self.settings.reconnect {
+            self.locked.get_or_insert_with(queue.to_owned(), Locked::default);
+        }
+        ours && self.settings.reconnect
+    }
+
+    /// Whether a consumer of `queue` refused as `refusal` waits for the queue (the
+    /// connection that dropped holds it) instead of failing.
+    pub(super) fn consumer_held(&mut self, queue: &str, refusal: &Refusal) -> bool {
+        refusal.kind == RefusalKind::ResourceLocked && (self.is_locked(queue) || self.held_by_old_link(queue))
+    }
+
+    /// Whether `queue` waits for the connection that dropped to let it go.
+    pub(super) fn is_locked(&self, queue: &str) -> bool {
+        self.locked.contains_key(queue)
+    }
+
+    /// Whether consumer `key` waits for its queue to be declared again.
+    pub(super) fn waits_for_lock(&self, key: ConsumerKey) -> bool {
+        self.consumers.get(&key).is_some_and(|spec| matches!(&spec.source, ConsumeFrom::Queue(q) if self.is_locked(q)))
+    }
+
+    /// At CONNECTED: each held queue is looked up, or declared again, after its wait.
+    pub(super) fn plan_locked(&mut self, now: Duration) {
+        for entry in self.locked.values_mut() {
+            entry.look_up = None;
+            entry.retry_at = Some(now + entry.delay());
+        }
+    }
+
+    /// When to declare a held queue again, while connected.
+    pub(super) fn locked_deadline(&self) -> Option<Duration> {
+        let connected = self.current.as_ref().is_some_and(|c| c.connected && c.takes_requests());
+        if !connected {
+            return None;
+        }
+        self.locked.values().filter_map(|entry| entry.retry_at).min()
+    }
+
+    /// [`super::Timer::Locked`]: each held queue whose wait is over is looked
+    /// up, or declared again when there is no management API to ask.
+    pub(super) fn retry_locked(&mut self, now: Duration) {
+        let due: Vec<(String, bool)> = self
+            .locked
+            .iter_mut()
+            .filter(|(_, entry)| entry.retry_at.is_some_and(|at| at <= now))
+            .map(|(queue, entry)| {
+                entry.retry_at = None;
+                (queue.clone(), entry.no_api)
+            })
+            .collect();
+        let url = self.current.as_ref().map(|c| c.url.clone()).unwrap_or_default();
+        for (queue, no_api) in due {
+            if no_api {
+                self.redeclare_locked(now, &queue);
+            } else {
+                let id = self.ask_queue(url.clone(), queue.clone());
+                if let Some(entry) = self.locked.get_mut(&queue) {
+                    entry.look_up = Some(id);
+                }
+            }
+        }
+    }
+
+    /// The answer to a held queue's look-up `id` (whether it was one): still
+    /// exclusive, it is asked again in 2 s; gone or no longer exclusive, or the
+    /// API could not say, it is declared again.
+    pub(super) fn locked_facts(&mut self, now: Duration, id: LookUpId, facts: &Result<Option<QueueFacts>, String>) -> bool {
+        let Some((queue, entry)) = self.locked.iter_mut().find(|(_, entry)| entry.look_up == Some(id)) else {
+            return false;
+        };
+        entry.look_up = None;
+        let queue = queue.clone();
+        match facts {
+            Ok(Some(facts)) if facts.exclusive && entry.held_look_ups < MAX_HELD_LOOK_UPS => {
+                entry.held_look_ups += 1;
+                entry.retry_at = Some(now + LOOK_UP_EVERY);
+                return true;
+            }
+            // Held for two minutes: one more refusal ends it.
+            Ok(Some(facts)) if facts.exclusive => entry.refusals = MAX_LOCKED_REFUSALS,
+            Ok(_) => {}
+            Err(_) => entry.no_api = true,
+        }
+        if self.current.as_ref().is_some_and(|c| c.connected && c.takes_requests()) {
+            self.redeclare_locked(now, &queue);
+        }
+        true
+    }
+
+    /// Declares held `queue` again, as it was declared.
+    fn redeclare_locked(&mut self, now: Duration, queue: &str) {
+        if let Some(options) = self.declared_queues.iter().find(|(name, _)| name == queue).map(|(_, o)| o.clone()) {
+            self.redeclare(now, queue.to_owned(), options);
+        }
+    }
+
+    /// The declare again of `queue` succeeded: the old connection let it go, and
+    /// its consumers subscribe now.
+    pub(super) fn lock_released(&mut self, now: Duration, queue: &str) {
+        if self.locked.remove(queue).is_none() {
+            return;
+        }
+        let waiting: Vec<ConsumerKey> = self
+            .consumers
+            .iter()
+            .filter(|(_, spec)| spec.sub.is_none() && matches!(&spec.source, ConsumeFrom::Queue(q) if q == queue))
+            .map(|(key, _)| *key)
+            .collect();
+        self.subscribe_all(now, waiting);
+    }
+}

@@ -1,0 +1,322 @@
+//! The core declaring again, natively, the queues a connection declared: before
+//! the consumers at each later connection, once refused a warning, and an
+//! exclusive queue the connection that dropped still holds kept until RabbitMQ
+//! lets it go.
+
+mod core_frames;
+
+use std::time::Duration;
+
+use burrow::client::{ConnectOptions, SocketClose};
+use burrow::reliable::{Action, ConnectionEvent, Core, ReliableEvent, ReliableOptions};
+use core_frames::{
+    connect, declare_receipt, declared_and_consumed, frames_from, ms, receipt_of, reconnect, subscribe_frame,
+    tutorial_6_server, written,
+};
+
+/// QA: tutorial 6's server declared its non-durable queue once; a broker restart
+/// deleted it, and the consumer's SUBSCRIBE to `/amq/queue/rpc_queue` (which does
+/// not declare) failed NOT_FOUND after two reconnects: the server never served
+/// again. The core declares again, on every later connection, each queue this
+/// connection declared, before the consumers' SUBSCRIBEs, as its own: no
+/// `Declared` for anyone.
+#[test]
+fn a_queue_declared_is_declared_again_before_its_consumer_after_a_reconnect() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, key) = tutorial_6_server(&mut core);
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    let order = frames_from(&sent, "destination:/queue/rpc_queue");
+    assert!(order.iter().any(|frame| frame.starts_with("SUBSCRIBE\n")), "declared again, then subscribed: {sent}");
+    assert!(order.iter().any(|frame| frame.lines().any(|l| l == "durable:false")), "as declared: {sent}");
+    let receipt = declare_receipt(&sent, "rpc_queue");
+    core.handle_bytes(now, second, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let headers = subscribe_frame(&sent);
+    core.handle_bytes(now, second, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(_)))), "{after:?}");
+    assert!(after.contains(&ReliableEvent::Connection(ConnectionEvent::ConsumerReady(key))), "{after:?}");
+    // And again on the connection after.
+    let (_, sent, _) = reconnect(&mut core, second, now + ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared on every later connection: {sent}");
+}
+
+/// A declare again that RabbitMQ refuses (someone declared the queue otherwise
+/// meanwhile) is said once, as a warning in RabbitMQ's words naming the queue,
+/// and the queue is not declared again.
+#[test]
+fn a_queue_refused_when_declared_again_is_a_warning_and_not_declared_again() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let detail = "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'rpc_queue' in vhost '/': received 'false' but current is 'true'";
+    core.handle_bytes(now, second, format!("ERROR\nmessage:precondition_failed\n\n{detail}\0").as_bytes());
+    core.handle_closed(now, second, SocketClose::new(1000, ""));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
+    let warnings: Vec<String> = after
+        .iter()
+        .filter_map(|e| match e {
+            ReliableEvent::Connection(ConnectionEvent::Warning(words)) => Some(words.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(&warnings[..], [words] if words.contains("'rpc_queue'") && words.contains("inequivalent arg 'durable'")),
+        "one warning naming the queue, in RabbitMQ's words: {warnings:?}"
+    );
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
+    assert!(sent.contains("destination:/amq/queue/rpc_queue"), "its consumer subscribes still: {sent}");
+}
+
+/// A declare again left unanswered when Web-STOMP closes without words (3.10.8
+/// does on some refusals) is not sent again: no reconnect loop over it.
+#[test]
+fn a_queue_declared_again_unanswered_when_the_connection_dies_is_not_declared_again() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
+    // The management API is asked, as for any declare cut without words; the
+    // next connection does not wait for its answer.
+    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) => Some(question),
+        _ => None,
+    });
+    let look_up = look_up.expect("the queue is looked up");
+    assert_eq!(look_up.queue, "rpc_queue");
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
+    core.handle_queue_facts(retry, look_up.id, Ok(None));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
+    let warned = after.iter().any(|e| {
+        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("queue 'rpc_queue'"))
+    });
+    assert!(warned, "said once, naming the queue: {after:?}");
+}
+
+/// A declare again cut short by the network (a 1006 close right after the
+/// reconnect, as while a broker restarts) is sent again on the next connection:
+/// only a close the broker made without words may be its refusal.
+#[test]
+fn a_queue_declared_again_cut_by_the_network_is_declared_again_next_time() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
+    let (_, sent, _) = reconnect(&mut core, second, now + ms(5), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again after the drop: {sent}");
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(_)))), "{after:?}");
+}
+
+/// A queue the user deleted through this connection (`queue_delete`, through the
+/// management API) is forgotten: declared again, it would come back.
+#[test]
+fn a_queue_forgotten_is_not_declared_again() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    core.forget_queue("rpc_queue");
+    let (_, sent, _) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
+}
+
+/// A queue the user declares again while the connection is down (held) is the
+/// user's to declare on the next connection, as they asked: not also declared
+/// again by the core as it was.
+#[test]
+fn a_queue_declared_again_by_the_user_while_down_is_declared_once_as_asked() {
+    use burrow::rabbit::QueueOptions;
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    core.handle_closed(ms(10), first, SocketClose::new(1006, ""));
+    let held = core.queue_declare_or_hold(ms(11), "rpc_queue", &QueueOptions::durable()).expect("held");
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    let second = connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert_eq!(sent.matches("destination:/queue/rpc_queue").count(), 1, "declared once: {sent}");
+    assert!(frames_from(&sent, "destination:/queue/rpc_queue")[0].contains("durable:true"), "as asked: {sent}");
+    let receipt = declare_receipt(&sent, "rpc_queue");
+    core.handle_bytes(retry, second, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let answered = std::iter::from_fn(|| core.poll_event()).any(|e| e == ReliableEvent::Declared { request: held, result: Ok(()) });
+    assert!(answered, "the user's declare is answered");
+    let remembered: Vec<(String, bool)> = core.declared_queues().map(|(q, o)| (q.to_owned(), o.durable)).collect();
+    assert_eq!(remembered, [("rpc_queue".to_owned(), true)], "remembered as last declared");
+}
+
+/// A network drop RabbitMQ has not noticed: the connection that dropped still
+/// holds its exclusive queue, so declaring it again is refused `RESOURCE_LOCKED`
+/// (4.0.5's words; the refusal ends the connection). The queue and its consumer
+/// are kept, said once as a warning: the next connection waits 2 s, then reads
+/// the queue from the management API every 2 s until it is gone, declares it
+/// again, and subscribes the consumer once that succeeds. Before, the queue was
+/// "not declared again" and its consumer failed for good.
+#[test]
+fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go() {
+    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, key) = declared_and_consumed(&mut core, &exclusive);
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again: {sent}");
+    let locked = "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'";
+    core.handle_bytes(now, second, format!("ERROR\nmessage:resource_locked\n\n{locked}\0").as_bytes());
+    let (third, sent, now) = reconnect(&mut core, second, now + ms(5), 1000, "");
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let warnings: Vec<String> = after
+        .iter()
+        .filter_map(|e| match e {
+            ReliableEvent::Connection(ConnectionEvent::Warning(words)) => Some(words.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(&warnings[..], [words] if words.contains("'rpc_queue' is still held by the connection that dropped")),
+        "one warning, that the old connection holds it: {warnings:?}"
+    );
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { .. }))), "{after:?}");
+    assert!(!sent.contains("rpc_queue"), "neither declared nor subscribed at once: {sent}");
+    let retry_at = core.poll_timeout().expect("a timer");
+    assert_eq!(retry_at, now + Duration::from_secs(2), "looked up 2 s after connecting");
+    core.handle_timeout(retry_at);
+    let held = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
+    let id = locked_look_up(&mut core);
+    core.handle_queue_facts(retry_at, id, Ok(Some(held)));
+    assert_eq!(written(&mut core, retry_at), "", "still held: nothing sent");
+    let retry_at = core.poll_timeout().expect("a timer");
+    assert_eq!(retry_at, now + Duration::from_secs(4), "looked up again 2 s later");
+    core.handle_timeout(retry_at);
+    let id = locked_look_up(&mut core);
+    core.handle_queue_facts(retry_at, id, Ok(None));
+    let sent = written(&mut core, retry_at);
+    assert!(sent.contains("destination:/queue/rpc_queue") && !sent.contains("SUBSCRIBE"), "declared again, alone: {sent}");
+    let receipt = declare_receipt(&sent, "rpc_queue");
+    core.handle_bytes(retry_at, third, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let sent = written(&mut core, retry_at);
+    let headers = subscribe_frame(&sent);
+    assert!(headers.iter().any(|h| h == "destination:/amq/queue/rpc_queue"), "then its consumer: {sent}");
+    core.handle_bytes(retry_at, third, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(after.contains(&ReliableEvent::Connection(ConnectionEvent::ConsumerReady(key))), "{after:?}");
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(_)))), "{after:?}");
+}
+
+/// As above on RabbitMQ 3.10.8, which closes on the refusal without words: the
+/// management API's facts (the queue exists, exclusive) say it is locked.
+#[test]
+fn an_exclusive_queue_refused_without_words_is_held_when_the_facts_say_locked() {
+    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
+    let settings = ReliableOptions { management_url: Some("http://broker/api".into()), ..ReliableOptions::default() };
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), settings, 3);
+    let (first, _) = declared_and_consumed(&mut core, &exclusive);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again: {sent}");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
+    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) => Some(question),
+        _ => None,
+    });
+    let look_up = look_up.expect("the queue is looked up");
+    let facts = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
+    core.handle_queue_facts(now + ms(6), look_up.id, Ok(Some(facts)));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let held = after.iter().any(|e| {
+        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("still held"))
+    });
+    assert!(held, "{after:?}");
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(w)) if w.to_string().contains("not declared again"))), "{after:?}");
+}
+
+/// The look-up of `rpc_queue` among the actions the core asks for now.
+fn locked_look_up(core: &mut Core) -> burrow::reliable::LookUpId {
+    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) if question.queue == "rpc_queue" => Some(question.id),
+        _ => None,
+    });
+    look_up.expect("the held queue is looked up")
+}
+
+/// With no management API to ask (the look-up fails), a held exclusive queue is
+/// declared again after 2 s, then, refused again, after longer waits on the
+/// next connections; eight refusals end it as a queue not declared again.
+#[test]
+fn an_exclusive_queue_held_with_no_management_api_is_declared_again_after_growing_waits() {
+    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (mut link, _) = declared_and_consumed(&mut core, &exclusive);
+    let (next, _, mut now) = reconnect(&mut core, link, ms(10), 1006, "");
+    link = next;
+    let locked = "ERROR\nmessage:resource_locked\n\nRESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'\0";
+    let mut waits = Vec::new();
+    for round in 0..8 {
+        core.handle_bytes(now, link, locked.as_bytes());
+        let (next, sent, connected) = reconnect(&mut core, link, now + ms(5), 1000, "");
+        assert!(!sent.contains("rpc_queue"), "neither declared nor subscribed at once: {sent}");
+        link = next;
+        let due = core.poll_timeout().expect("a timer");
+        waits.push((due - connected).as_secs());
+        core.handle_timeout(due);
+        if round == 0 {
+            let id = locked_look_up(&mut core);
+            core.handle_queue_facts(due, id, Err("no management API".into()));
+        }
+        let sent = written(&mut core, due);
+        assert!(sent.contains("destination:/queue/rpc_queue"), "declared again: {sent}");
+        now = due;
+    }
+    assert_eq!(waits, [2, 4, 8, 16, 16, 16, 16, 16], "the waits");
+    core.handle_bytes(now, link, locked.as_bytes());
+    core.handle_closed(now, link, SocketClose::new(1000, ""));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let given_up = after.iter().any(|e| {
+        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("it is not declared again"))
+    });
+    assert!(given_up, "{after:?}");
+}
+
+/// Held for two minutes of look-ups (60, every 2 s): declared again regardless,
+/// and that refusal ends it as a queue not declared again.
+#[test]
+fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_refusal() {
+    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = declared_and_consumed(&mut core, &exclusive);
+    let (second, _, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    let locked = "ERROR\nmessage:resource_locked\n\nRESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'\0";
+    core.handle_bytes(now, second, locked.as_bytes());
+    let (third, _, connected) = reconnect(&mut core, second, now + ms(5), 1000, "");
+    let held = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
+    let mut due = connected;
+    for _ in 0..=60 {
+        due = core.poll_timeout().expect("the next look-up");
+        core.handle_timeout(due);
+        let id = locked_look_up(&mut core);
+        core.handle_queue_facts(due, id, Ok(Some(held.clone())));
+    }
+    assert_eq!(due, connected + Duration::from_secs(122), "61 look-ups, 2 s apart after the first wait");
+    let sent = written(&mut core, due);
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again regardless: {sent}");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    core.handle_bytes(due, third, locked.as_bytes());
+    core.handle_closed(due, third, SocketClose::new(1000, ""));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let given_up = after.iter().any(|e| {
+        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("it is not declared again"))
+    });
+    assert!(given_up, "{after:?}");
+}
