@@ -1,7 +1,8 @@
 //! The reconnecting connection against the real broker, in headless Chromium: each
 //! defect the reliability core fixed (all four failed on the code before it), and
 //! bursts that must land exactly, with no reconnect and no broker crash. Needs
-//! `tests/support/broker_restarter.py` (freezes the broker, reads its log);
+//! `tests/support/broker_restarter.py --proxy-port 8089` (freezes the broker,
+//! reads its log, cuts connections through its Web-STOMP proxy);
 //! `./burrow test` runs it beside it.
 #![cfg(target_arch = "wasm32")]
 
@@ -326,5 +327,70 @@ async fn rabbitmqs_own_auto_ack_keeps_what_arrived_for_the_reader_across_a_lost_
     }
     let expected: Vec<String> = (0..COUNT).map(|n| format!("m-{n}")).collect();
     assert_eq!(got, expected, "every message, once, in order");
+    c.stop();
+}
+
+/// Where `tests/support/broker_restarter.py --proxy-port` forwards Web-STOMP
+/// (`BURROW_PROXY_URL` at build time; 8088 for RabbitMQ 4.0.5).
+const PROXY_URL: &str = match option_env!("BURROW_PROXY_URL") {
+    Some(url) => url,
+    None => "ws://127.0.0.1:8089/ws",
+};
+
+/// A network drop the broker has not noticed (the proxy cuts the connection
+/// without a close either way): the old connection holds the exclusive queue
+/// until RabbitMQ's heart-beat check drops it, and declaring the queue again is
+/// refused meanwhile. The consumer comes back once RabbitMQ lets the queue go.
+/// Before, the queue was "not declared again" and the consumer failed
+/// RESOURCE_LOCKED for good.
+#[wasm_bindgen_test]
+async fn an_exclusive_queue_comes_back_after_a_network_drop_the_broker_did_not_see() {
+    let queue = fresh_name("reliable-exclusive");
+    let mut options = connect_options();
+    // We notice the drop within 2 s; the broker, hearing from us every 10 s, only
+    // after 20 s or more: meanwhile the old connection holds the exclusive queue.
+    options.heart_beat = HeartBeat::new(Duration::from_millis(10_000), Duration::from_millis(1000));
+    let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(1000), Jitter::Equal);
+    let mut c = ReliableConnection::start(PROXY_URL, options, ReliableOptions { backoff, ..common::reliable_options() })
+        .expect("url");
+    let exclusive = QueueOptions { exclusive: true, ..QueueOptions::default() };
+    within("the declare", c.queue_declare(&queue, &exclusive)).await.expect("declared");
+    let mut consumer = c.basic_consume(queue.as_str(), ConsumeOptions::default()).expect("consume");
+    common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
+    let sent = c.try_basic_publish("", &queue, b"before".to_vec(), &BasicProperties::default()).expect("taken");
+    within("the confirm", sent).await.expect("confirmed");
+    let delivery = within("the delivery", consumer.next()).await.expect("a delivery").expect("not an error");
+    assert_eq!(delivery.body_text(), "before");
+    delivery.ack().expect("ack");
+    let cut = common::ask_broker_helper_text("/cut").await.expect("cut the network");
+    assert_eq!(cut.trim(), "1", "one connection went through the proxy");
+    common::until_event(&mut c, "the drop noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
+    let started = js_sys::Date::now();
+    let mut seen = Vec::new();
+    // RabbitMQ drops a connection silent at a 10 s heart-beat within 30 s.
+    while js_sys::Date::now() - started < 60_000.0 {
+        let next = select(Box::pin(c.next_event()), TimeoutFuture::new(1000)).await;
+        if let Either::Left((Some(event), _)) = next {
+            console_log!("{:6.0} ms {event:?}", js_sys::Date::now() - started);
+            let ready = matches!(event, ConnectionEvent::ConsumerReady(_));
+            seen.push(event);
+            if ready {
+                break;
+            }
+        }
+    }
+    assert!(matches!(seen.last(), Some(ConnectionEvent::ConsumerReady(_))), "not subscribed again within 60 s: {seen:?}");
+    let said = |e: &ConnectionEvent| matches!(e, ConnectionEvent::Warning(burrow::reliable::Warning::ExclusiveQueueHeld { queue: q }) if *q == queue);
+    assert_eq!(seen.iter().filter(|e| said(e)).count(), 1, "said once that the old connection holds it: {seen:?}");
+    let failed = |e: &&ConnectionEvent| matches!(e, ConnectionEvent::ConsumerFailed { .. } | ConnectionEvent::Warning(burrow::reliable::Warning::NotDeclaredAgain { .. }));
+    assert!(!seen.iter().any(|e| failed(&e)), "{seen:?}");
+    // The one refusal that told it the queue is held ends its connection; then
+    // the management API is asked until the queue is gone, with no reconnect.
+    let reconnects = seen.iter().filter(|e| matches!(e, ConnectionEvent::Reconnecting { .. })).count();
+    assert!(reconnects <= 1, "{reconnects} reconnects after the drop's own: {seen:?}");
+    let sent = c.try_basic_publish("", &queue, b"after".to_vec(), &BasicProperties::default()).expect("taken");
+    within("the confirm", sent).await.expect("confirmed");
+    let delivery = within("the delivery", consumer.next()).await.expect("a delivery").expect("not an error");
+    assert_eq!(delivery.body_text(), "after");
     c.stop();
 }

@@ -22,6 +22,13 @@ browser tests' page (http://127.0.0.1:8091) and the JavaScript package's test pa
 (http://127.0.0.1:8096) may call it, and the pages of suites run side by side
 (8097, 8098, 8101-8105).
 
+With --proxy-port P it also forwards Web-STOMP: ws://127.0.0.1:P/ws (./burrow test
+uses 8089 for the main broker, 8088 for RabbitMQ 4.0.5) reaches the broker's, and POST /cut cuts every connection made through it as a
+network does when it drops: nothing more passes either way and neither end hears
+a close, so the broker holds its side (and the exclusive queues it owns) until
+its own heart-beat notices, while new connections pass. It answers how many it
+cut.
+
 With --broker4 every endpoint acts on the test run's RabbitMQ 4.0.5 instead
 (tests/support/broker4.sh: restart, freeze, its log), never on the main broker:
 
@@ -31,8 +38,11 @@ import argparse
 import glob
 import http.server
 import os
+import select
 import signal
+import socket
 import subprocess
+import threading
 import urllib.parse
 
 # The browser tests' page, the JavaScript package's test page, and the pages of
@@ -74,6 +84,68 @@ def broker_pid():
         except (OSError, ValueError):
             pass
     return 0
+
+
+class Proxy:
+    """Forwards TCP to the broker's Web-STOMP; `cut()` stops every connection so far."""
+
+    def __init__(self, port, target_port):
+        self.target_port = target_port
+        self.lock = threading.Lock()
+        self.live = []  # [(client socket, broker socket, cut flag)]
+        self.listener = socket.create_server(("127.0.0.1", port))
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            client, _ = self.listener.accept()
+            try:
+                broker = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            cut = threading.Event()
+            with self.lock:
+                self.live.append((client, broker, cut))
+            threading.Thread(target=self.pump, args=(client, broker, cut), daemon=True).start()
+
+    def pump(self, client, broker, cut):
+        ends = {client: broker, broker: client}
+        while not cut.is_set():
+            readable, _, _ = select.select(list(ends), [], [], 0.1)
+            if cut.is_set():
+                # Cut: the sockets stay open and unread, as a dead network leaves them.
+                return
+            for end in readable:
+                try:
+                    data = end.recv(65536)
+                    if data:
+                        ends[end].sendall(data)
+                        continue
+                except OSError:
+                    pass
+                # One end closed before any cut: close the other, as a network would pass it.
+                self.forget(client, broker)
+                return
+
+    def forget(self, client, broker):
+        with self.lock:
+            self.live = [entry for entry in self.live if entry[0] is not client]
+        for end in (client, broker):
+            try:
+                end.close()
+            except OSError:
+                pass
+
+    def cut(self):
+        with self.lock:
+            fresh = [entry for entry in self.live if not entry[2].is_set()]
+            for _, _, cut in fresh:
+                cut.set()
+        return len(fresh)
+
+
+PROXY = None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -159,6 +231,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             resume = text.count("unexpected_message,resume")
             restarts = text.count("reached_max_restart_intensity")
             return self.answer(200, f"{resume} {restarts}")
+        if self.path == "/cut":
+            return self.answer(200, str(PROXY.cut())) if PROXY else self.answer(500, "no --proxy-port")
         if self.path == "/pause":
             return self.signal_broker(signal.SIGSTOP)
         if self.path == "/resume":
@@ -186,7 +260,10 @@ parser = argparse.ArgumentParser(description="Restarts, freezes and reads the lo
 # 8093 for ./burrow test; another port lets a second helper run beside it
 # (./burrow test-cluster uses 8092).
 parser.add_argument("--port", type=int, default=8093)
+parser.add_argument("--proxy-port", type=int, default=0, help="forward Web-STOMP on this port (POST /cut cuts it)")
 parser.add_argument("--broker4", action="store_true", help="act on RabbitMQ 4.0.5 (tests/support/broker4.sh)")
 arguments = parser.parse_args()
 USE_BROKER4 = arguments.broker4
+if arguments.proxy_port:
+    PROXY = Proxy(arguments.proxy_port, 15675 if USE_BROKER4 else 15674)
 http.server.HTTPServer(("127.0.0.1", arguments.port), Handler).serve_forever()
