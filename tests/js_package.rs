@@ -13,7 +13,8 @@
 //!   broker restart (its non-durable queue declared again);
 //! - publish/subscribe, routing and topics (`tests/js/pubsub.html`): exchange
 //!   subscriptions across a reconnect, exchanges and bindings with their
-//!   refusals, pika's tutorial programs on the other side;
+//!   refusals, pika's tutorial programs on the other side, and an exclusive
+//!   queue's consumer through a network drop (the restarter's proxy cuts it);
 //! - the npm README's widget example for bundlers, taken from the README, bundled
 //!   with esbuild and run: it connects and shows its panels;
 //! - its types: a sample using every public call compiles with `tsc --strict`;
@@ -21,8 +22,8 @@
 //!
 //! They need the package, the Node tooling (bench/node_modules) and the broker,
 //! so they are `#[ignore]`d in a plain `cargo test`; `./burrow test` runs them.
-//! `BURROW_WS_URL` and `BURROW_HELPER_URL` (read when it runs) point the pages at
-//! another broker and its helper: `./burrow test` runs them against RabbitMQ 4.0.5 too.
+//! `BURROW_WS_URL`, `BURROW_HELPER_URL` and `BURROW_PROXY_URL` (read when it
+//! runs) point the pages at another broker, its helper and its proxy: `./burrow test` runs them against RabbitMQ 4.0.5 too.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod native;
@@ -159,6 +160,7 @@ fn open_page(folder: &Path, port: u16, driver_port: u16, page: &str, limit: Dura
             ("BURROW_HELPER_URL", "restarter"),
             ("BURROW_MANAGEMENT_URL", "management"),
             ("BURROW_PIKA_URL", "pika"),
+            ("BURROW_PROXY_URL", "proxy"),
         ] {
             if let Ok(value) = std::env::var(variable) {
                 address.push_str(&format!("&{parameter}={value}"));
@@ -237,7 +239,7 @@ fn publish_subscribe_routing_and_topics_from_javascript() {
     let folder = fresh_folder("pubsub");
     copy_test_files(&folder, &["pubsub.html", "pubsub.js", "helpers.js"]);
     copy_tree(&package(), &folder.join("burrow"));
-    let (verdict, log) = open_page(&folder, 8101, 9518, &with_only("pubsub.html"), Duration::from_secs(180));
+    let (verdict, log) = open_page(&folder, 8101, 9518, &with_only("pubsub.html"), Duration::from_secs(240));
     println!("{log}");
     assert!(verdict.starts_with(r#"{"ok":true"#), "publish/subscribe from JavaScript failed: {verdict}\n{log}");
 }

@@ -7,6 +7,8 @@ export const URL_ = params.get("url") || "ws://127.0.0.1:15674/ws";
 export const LOGIN = params.get("login") || "burrow";
 export const PASSCODE = params.get("passcode") || "burrow";
 export const RESTARTER = params.get("restarter") || "http://127.0.0.1:8093";
+/** The restarter's Web-STOMP proxy (POST `${RESTARTER}/cut` cuts what goes through it). */
+export const PROXY = params.get("proxy") || "ws://127.0.0.1:8089/ws";
 /** The management API's base, ending in /api: the suites' BURROW_MANAGEMENT_URL
  * is the server's address (the Rust client adds /api), so /api is added to it. */
 export const MANAGEMENT = apiBase(params.get("management") || "http://127.0.0.1:15672");

@@ -6,7 +6,7 @@
 // 8099). tests/js_package.rs opens pubsub.html and reads #result; ?only=a,b runs
 // some checks.
 import * as burrow from "burrow-rabbitmq";
-import { URL_, MANAGEMENT, RESTARTER, managementAuth, options, fresh, within, until, pause, assert, event, run } from "./helpers.js";
+import { URL_, MANAGEMENT, RESTARTER, PROXY, managementAuth, options, fresh, within, until, pause, assert, event, run } from "./helpers.js";
 
 const { connect } = burrow;
 const PIKA = new URLSearchParams(location.search).get("pika") || "http://127.0.0.1:8099";
@@ -373,6 +373,36 @@ async function liveEventsThroughARestart() {
   await Promise.all([publisher.close(), c.close()]);
 }
 
+/** A network drop RabbitMQ has not noticed (the restarter's proxy cuts the
+ * connection, no close either way): the old connection holds the exclusive
+ * queue until RabbitMQ's heart-beat check drops it. The consumer comes back
+ * then, said once as a warning, and never fails; one reconnect for the refusal
+ * that tells the package the queue is held, none after. */
+async function exclusiveQueueThroughANetworkDrop() {
+  const queue = fresh("js-exclusive");
+  const c = connect(PROXY, { ...options, heartbeatOutgoing: 10000, heartbeatIncoming: 1000, reconnectDelay: 200, maxReconnectDelay: 1000 });
+  const seen = [];
+  c.on("status", (e) => seen.push(e));
+  await c.queueDeclare(queue, { exclusive: true });
+  const { next } = await subscriber(c, queue, { ack: "auto" });
+  await c.publish(queue, "before");
+  assert((await next("before")).text === "before", "the message before the drop");
+  const cut = await fetch(`${RESTARTER}/cut`, { method: "POST" });
+  assert(cut.ok && (await cut.text()).trim() === "1", "the proxy cut one connection");
+  const readies = () => seen.filter((e) => e.type === "consumer-ready").length;
+  // RabbitMQ drops a connection silent at a 10 s heart-beat within 30 s.
+  await until("the consumer back after the drop", () => readies() >= 2, 60000);
+  await c.publish(queue, "after");
+  assert((await next("after")).text === "after", "the message after");
+  const types = seen.map((e) => e.type);
+  const held = seen.filter((e) => e.type === "warning" && e.message.includes(`'${queue}' is still held by the connection that dropped`));
+  assert(held.length === 1, `one warning that the old connection holds the queue: ${JSON.stringify(seen)}`);
+  assert(!types.includes("consumer-failed"), `no consumer failure: ${types}`);
+  const reconnects = types.filter((type) => type === "reconnecting").length;
+  assert(reconnects <= 2, `the drop's reconnect and the refusal's, no more: ${types}`);
+  await c.close();
+}
+
 await burrow.default();
 await run({
   fanoutTwoSubscribers,
@@ -381,6 +411,7 @@ await run({
   durableSurvivesReconnect,
   transientGap,
   liveEventsThroughARestart,
+  exclusiveQueueThroughANetworkDrop,
   exchangeCallsInWords,
   wrongArguments,
   pikaEmitLogReachesTwoSubscribers,
