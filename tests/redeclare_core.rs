@@ -57,13 +57,7 @@ fn a_queue_refused_when_declared_again_is_a_warning_and_not_declared_again() {
     core.handle_closed(now, second, SocketClose::new(1000, ""));
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
-    let warnings: Vec<String> = after
-        .iter()
-        .filter_map(|e| match e {
-            ReliableEvent::Connection(ConnectionEvent::Warning(words)) => Some(words.to_string()),
-            _ => None,
-        })
-        .collect();
+    let warnings = warnings(&after);
     assert!(
         matches!(&warnings[..], [words] if words.contains("'rpc_queue'") && words.contains("inequivalent arg 'durable'")),
         "one warning naming the queue, in RabbitMQ's words: {warnings:?}"
@@ -177,13 +171,7 @@ fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go
     core.handle_bytes(now, second, format!("ERROR\nmessage:resource_locked\n\n{locked}\0").as_bytes());
     let (third, sent, now) = reconnect(&mut core, second, now + ms(5), 1000, "");
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
-    let warnings: Vec<String> = after
-        .iter()
-        .filter_map(|e| match e {
-            ReliableEvent::Connection(ConnectionEvent::Warning(words)) => Some(words.to_string()),
-            _ => None,
-        })
-        .collect();
+    let warnings = warnings(&after);
     assert!(
         matches!(&warnings[..], [words] if words.contains("'rpc_queue' is still held by the connection that dropped")),
         "one warning, that the old connection holds it: {warnings:?}"
@@ -235,11 +223,17 @@ fn an_exclusive_queue_refused_without_words_is_held_when_the_facts_say_locked() 
     let facts = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
     core.handle_queue_facts(now + ms(6), look_up.id, Ok(Some(facts)));
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
-    let held = after.iter().any(|e| {
-        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("still held"))
+    let warnings = warnings(&after);
+    assert!(matches!(&warnings[..], [words] if words.contains("still held")), "held, not given up: {warnings:?}");
+}
+
+/// The words of the warnings among `events`.
+fn warnings(events: &[ReliableEvent]) -> Vec<String> {
+    let words = events.iter().filter_map(|e| match e {
+        ReliableEvent::Connection(ConnectionEvent::Warning(words)) => Some(words.to_string()),
+        _ => None,
     });
-    assert!(held, "{after:?}");
-    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(w)) if w.to_string().contains("not declared again"))), "{after:?}");
+    words.collect()
 }
 
 /// The look-up of `rpc_queue` among the actions the core asks for now.
@@ -283,10 +277,7 @@ fn an_exclusive_queue_held_with_no_management_api_is_declared_again_after_growin
     core.handle_bytes(now, link, locked.as_bytes());
     core.handle_closed(now, link, SocketClose::new(1000, ""));
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
-    let given_up = after.iter().any(|e| {
-        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("it is not declared again"))
-    });
-    assert!(given_up, "{after:?}");
+    assert!(warnings(&after).iter().any(|words| words.contains("it is not declared again")), "given up: {after:?}");
 }
 
 /// Held for two minutes of look-ups (60, every 2 s): declared again regardless,
@@ -315,8 +306,5 @@ fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_r
     core.handle_bytes(due, third, locked.as_bytes());
     core.handle_closed(due, third, SocketClose::new(1000, ""));
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
-    let given_up = after.iter().any(|e| {
-        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("it is not declared again"))
-    });
-    assert!(given_up, "{after:?}");
+    assert!(warnings(&after).iter().any(|words| words.contains("it is not declared again")), "given up: {after:?}");
 }
