@@ -116,7 +116,7 @@ impl Core {
     /// connection, where it would come back.
     pub fn forget_queue(&mut self, queue: &str) {
         self.declared_queues.retain(|(name, _)| name != queue);
-        self.locked.remove(queue);
+        self.unlock(queue);
     }
 
     /// The user's declare `request` of `declared` succeeded: the queue is declared

@@ -33,8 +33,9 @@ const LOOK_UP_EVERY: Duration = Duration::from_secs(2);
 const MAX_HELD_LOOK_UPS: u32 = 60;
 
 /// A queue held by the connection that dropped.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Locked {
+    queue: String,
     /// How often declaring it again was refused so far.
     refusals: u32,
     /// When to look it up, or declare it again, on the current connection;
@@ -51,7 +52,7 @@ pub(super) struct Locked {
 
 impl Locked {
     /// The wait before declaring it again, once connected.
-    fn delay(self) -> Duration {
+    fn delay(&self) -> Duration {
         Duration::from_secs(1 << self.refusals.clamp(1, 4))
     }
 }
@@ -66,11 +67,11 @@ impl Core {
         if !self.hold_until_explained(queue) {
             return false;
         }
-        let entry = self.locked.get_or_insert_with(queue.to_owned(), Locked::default);
+        let Some(entry) = self.locked_entry(queue) else { return false };
         entry.refusals += 1;
         entry.retry_at = None;
         if entry.refusals > MAX_LOCKED_REFUSALS {
-            self.locked.remove(queue);
+            self.unlock(queue);
             return false;
         }
         if entry.refusals == 1 {
@@ -84,10 +85,20 @@ impl Core {
     /// a wait) until the refusal of its declare again is explained.
     pub(super) fn hold_until_explained(&mut self, queue: &str) -> bool {
         let ours = self.declared_queues.iter().any(|(name, options)| name == queue && options.exclusive);
-        if ours && self.settings.reconnect {
-            self.locked.get_or_insert_with(queue.to_owned(), Locked::default);
+        if ours && self.settings.reconnect && !self.is_locked(queue) {
+            self.locked.push(Locked { queue: queue.to_owned(), ..Locked::default() });
         }
         ours && self.settings.reconnect
+    }
+
+    fn locked_entry(&mut self, queue: &str) -> Option<&mut Locked> {
+        self.locked.iter_mut().find(|entry| entry.queue == queue)
+    }
+
+    /// Forgets that `queue` is held; whether it was.
+    pub(super) fn unlock(&mut self, queue: &str) -> bool {
+        let at = self.locked.iter().position(|entry| entry.queue == queue);
+        at.map(|at| self.locked.swap_remove(at)).is_some()
     }
 
     /// Whether a consumer of `queue` refused as `refusal` waits for the queue (the
@@ -98,7 +109,7 @@ impl Core {
 
     /// Whether `queue` waits for the connection that dropped to let it go.
     pub(super) fn is_locked(&self, queue: &str) -> bool {
-        self.locked.contains_key(queue)
+        self.locked.iter().any(|entry| entry.queue == queue)
     }
 
     /// Whether consumer `key` waits for its queue to be declared again.
@@ -108,7 +119,7 @@ impl Core {
 
     /// At CONNECTED: each held queue is looked up, or declared again, after its wait.
     pub(super) fn plan_locked(&mut self, now: Duration) {
-        for entry in self.locked.values_mut() {
+        for entry in &mut self.locked {
             entry.look_up = None;
             entry.retry_at = Some(now + entry.delay());
         }
@@ -120,28 +131,23 @@ impl Core {
         if !connected {
             return None;
         }
-        self.locked.values().filter_map(|entry| entry.retry_at).min()
+        self.locked.iter().filter_map(|entry| entry.retry_at).min()
     }
 
     /// [`super::Timer::Locked`]: each held queue whose wait is over is looked
     /// up, or declared again when there is no management API to ask.
     pub(super) fn retry_locked(&mut self, now: Duration) {
-        let due: Vec<(String, bool)> = self
-            .locked
-            .iter_mut()
-            .filter(|(_, entry)| entry.retry_at.is_some_and(|at| at <= now))
-            .map(|(queue, entry)| {
-                entry.retry_at = None;
-                (queue.clone(), entry.no_api)
-            })
-            .collect();
         let url = self.current.as_ref().map(|c| c.url.clone()).unwrap_or_default();
-        for (queue, no_api) in due {
+        // One at a time: each is no longer due once taken.
+        while let Some(at) = self.locked.iter().position(|entry| entry.retry_at.is_some_and(|at| at <= now)) {
+            let Some(entry) = self.locked.get_mut(at) else { return };
+            entry.retry_at = None;
+            let (queue, no_api) = (entry.queue.clone(), entry.no_api);
             if no_api {
                 self.redeclare_locked(now, &queue);
             } else {
-                let id = self.ask_queue(url.clone(), queue.clone());
-                if let Some(entry) = self.locked.get_mut(&queue) {
+                let id = self.ask_queue(url.clone(), queue);
+                if let Some(entry) = self.locked.get_mut(at) {
                     entry.look_up = Some(id);
                 }
             }
@@ -152,11 +158,11 @@ impl Core {
     /// exclusive, it is asked again in 2 s; gone or no longer exclusive, or the
     /// API could not say, it is declared again.
     pub(super) fn locked_facts(&mut self, now: Duration, id: LookUpId, facts: &Result<Option<QueueFacts>, String>) -> bool {
-        let Some((queue, entry)) = self.locked.iter_mut().find(|(_, entry)| entry.look_up == Some(id)) else {
+        let Some(entry) = self.locked.iter_mut().find(|entry| entry.look_up == Some(id)) else {
             return false;
         };
         entry.look_up = None;
-        let queue = queue.clone();
+        let queue = entry.queue.clone();
         match facts {
             Ok(Some(facts)) if facts.exclusive && entry.held_look_ups < MAX_HELD_LOOK_UPS => {
                 entry.held_look_ups += 1;
@@ -184,7 +190,7 @@ impl Core {
     /// The declare again of `queue` succeeded: the old connection let it go, and
     /// its consumers subscribe now.
     pub(super) fn lock_released(&mut self, now: Duration, queue: &str) {
-        if self.locked.remove(queue).is_none() {
+        if !self.unlock(queue) {
             return;
         }
         let waiting: Vec<ConsumerKey> = self
