@@ -436,6 +436,87 @@ async fn a_stream_consumer_reads_every_offset_across_its_token_renewals() {
     assert_eq!(*other_reconnects.borrow(), Vec::<String>::new(), "nothing but planned reconnects");
 }
 
+/// An exclusive queue's consumer across token renewals: the new connection may
+/// not consume from the queue while the old one holds it (RabbitMQ refused it
+/// RESOURCE_LOCKED, so every renewal failed and the connection fell back to a
+/// break near the expiry). It moves once the old connection is gone, the queue
+/// declared again there: every renewal takes over, nothing else reconnects, and
+/// messages still arrive after the renewals. What is published in between goes
+/// nowhere (RabbitMQ deletes an exclusive queue with its connection): each move
+/// is said as a warning.
+#[wasm_bindgen_test]
+async fn an_exclusive_queue_s_consumer_moves_across_token_renewals() {
+    let urls = vec![OAUTH_WS_URL.to_owned()];
+    let producer =
+        ReliableConnection::start_with_provider(urls.clone(), ConnectOptions::new("/"), options(), provider(600))
+            .expect("start");
+    let mut consumer_conn =
+        ReliableConnection::start_with_provider(urls, ConnectOptions::new("/"), options(), provider(LIFETIME))
+            .expect("start");
+    let queue = fresh_name("oauth-exclusive");
+    let exclusive = QueueOptions { exclusive: true, ..QueueOptions::default() };
+    within("the declare", consumer_conn.queue_declare(&queue, &exclusive)).await.expect("declare");
+    let seen = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let renewals = Rc::new(std::cell::Cell::new(0u32));
+    let moves = Rc::new(std::cell::Cell::new(0u32));
+    {
+        let mut events = consumer_conn.take_events();
+        let (seen, renewals, moves) = (seen.clone(), renewals.clone(), moves.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            while let Some(event) = events.next().await {
+                match event {
+                    ConnectionEvent::Renewed { .. } => renewals.set(renewals.get() + 1),
+                    // Each move is said (what is published meanwhile goes nowhere).
+                    ConnectionEvent::Warning(burrow::reliable::Warning::ExclusiveQueueHeld { .. }) => moves.set(moves.get() + 1),
+                    ConnectionEvent::Reconnecting { .. } | ConnectionEvent::Warning(_) | ConnectionEvent::ConsumerFailed { .. } => {
+                        seen.borrow_mut().push(format!("{event:?}"))
+                    }
+                    ConnectionEvent::Stopped(_) => break,
+                    _ => {}
+                }
+            }
+        });
+    }
+    let mut deliveries = consumer_conn.basic_consume(queue.as_str(), ConsumeOptions::default()).expect("consume");
+    let started = now_ms();
+    let mut received = 0u32;
+    let mut n = 0u32;
+    // Three renewals, then one message more that must arrive.
+    while renewals.get() < 3 && now_ms() - started < 30_000.0 {
+        let confirm = producer.try_basic_publish("", &queue, format!("m-{n}").into_bytes(), &BasicProperties::default());
+        n += 1;
+        drop(confirm);
+        let next = futures_util::future::select(deliveries.next(), TimeoutFuture::new(50)).await;
+        if let futures_util::future::Either::Left((Some(Ok(delivery)), _)) = next {
+            received += 1;
+            let _ = delivery.ack();
+        }
+    }
+    assert!(renewals.get() >= 3, "three renewals within 30 s: {} ({:?})", renewals.get(), seen.borrow());
+    let last = "after the renewals".to_owned();
+    let mut arrived = false;
+    let until = now_ms() + 20_000.0;
+    while !arrived && now_ms() < until {
+        // Published again until it arrives: one sent while the queue moves goes nowhere.
+        let _ = producer.try_basic_publish("", &queue, last.clone().into_bytes(), &BasicProperties::default());
+        let next = futures_util::future::select(deliveries.next(), TimeoutFuture::new(500)).await;
+        match next {
+            futures_util::future::Either::Left((Some(Ok(delivery)), _)) => {
+                arrived = delivery.body_text() == last;
+                let _ = delivery.ack();
+            }
+            futures_util::future::Either::Left((other, _)) => panic!("the consumer ended: {other:?} ({:?})", seen.borrow()),
+            futures_util::future::Either::Right(_) => {}
+        }
+    }
+    producer.stop();
+    consumer_conn.stop();
+    web_sys::console::log_1(&format!("OAUTH-EXCLUSIVE renewals {}; received {received} of {n} published while renewing", renewals.get()).into());
+    assert!(arrived, "a message after the renewals arrived ({:?})", seen.borrow());
+    assert_eq!(*seen.borrow(), Vec::<String>::new(), "no reconnect, other warning or failure");
+    assert!(moves.get() >= 3, "each renewal's move said: {} of {}", moves.get(), renewals.get());
+}
+
 /// Fixed credentials whose token has expired: the broker says only "Access
 /// refused"; Burrow says the token had expired.
 #[wasm_bindgen_test]

@@ -173,7 +173,7 @@ fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     let warnings = warnings(&after);
     assert!(
-        matches!(&warnings[..], [words] if words.contains("'rpc_queue' is still held by the connection that dropped")),
+        matches!(&warnings[..], [words] if words.contains("'rpc_queue' is still held by the connection that ended")),
         "one warning, that the old connection holds it: {warnings:?}"
     );
     assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { .. }))), "{after:?}");
@@ -307,4 +307,69 @@ fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_r
     core.handle_closed(due, third, SocketClose::new(1000, ""));
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     assert!(warnings(&after).iter().any(|words| words.contains("it is not declared again")), "given up: {after:?}");
+}
+
+/// A token renewal (make-before-break) with an exclusive queue of ours: the new
+/// connection may not consume from it while the old one holds it (RabbitMQ
+/// refuses `RESOURCE_LOCKED` and closes, so the renewal failed every time). Its
+/// consumer moves once the old connection is gone, which deletes the queue: it
+/// is declared again there first.
+#[test]
+fn a_token_renewal_moves_an_exclusive_queue_s_consumer_after_the_old_connection() {
+    use burrow::client::Credentials;
+    let options = ReliableOptions { ask_credentials: true, ..ReliableOptions::default() };
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), options, 3);
+    let token = |n: u32| Credentials { expires_in: Some(Duration::from_secs(10)), ..Credentials::new("user", format!("token-{n}")) };
+    core.start(ms(0));
+    let Some(Action::Credentials { id, .. }) = core.poll_action() else { panic!("the provider first") };
+    core.handle_credentials(ms(1), id, Ok(token(1)));
+    let Some(Action::Open { link: old, .. }) = core.poll_action() else { panic!("a socket") };
+    core.handle_opened(ms(2), old);
+    written(&mut core, ms(2));
+    core.handle_bytes(ms(3), old, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
+    core.queue_declare(ms(4), "mine", &exclusive).expect("declare");
+    let receipt = declare_receipt(&written(&mut core, ms(4)), "mine");
+    core.handle_bytes(ms(4), old, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    core.basic_consume(ms(5), burrow::rabbit::ConsumeFrom::Queue("mine".into()), burrow::reliable::ConsumeOptions::default()).expect("consume");
+    let headers = subscribe_frame(&written(&mut core, ms(5)));
+    core.handle_bytes(ms(5), old, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    let mut now = ms(5);
+    let new = loop {
+        match core.poll_action() {
+            Some(Action::Credentials { id, .. }) => core.handle_credentials(now, id, Ok(token(2))),
+            Some(Action::Open { link, .. }) => break link,
+            Some(_) => {}
+            None => {
+                now = core.poll_timeout().expect("a renewal is planned");
+                core.handle_timeout(now);
+            }
+        }
+    };
+    core.handle_opened(now, new);
+    written(&mut core, now);
+    core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let sent = written(&mut core, now);
+    assert!(!sent.contains("/amq/queue/mine"), "not consumed from the new connection while the old holds it: {sent}");
+    let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(events.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Renewed { .. }))), "{events:?}");
+    // The old connection goes (its DISCONNECT answered by the close).
+    core.handle_closed(now, old, burrow::client::SocketClose::new(1000, ""));
+    let due = core.poll_timeout().expect("the queue's look-up");
+    assert_eq!(due, now, "looked up at once");
+    core.handle_timeout(due);
+    let id = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) if question.queue == "mine" => Some(question.id),
+        _ => None,
+    });
+    core.handle_queue_facts(now, id.expect("the queue is looked up"), Ok(None));
+    let sent = written(&mut core, now);
+    assert!(sent.contains("destination:/queue/mine") && !sent.contains("SUBSCRIBE"), "declared again on the new connection: {sent}");
+    let receipt = declare_receipt(&sent, "mine");
+    core.handle_bytes(now, new, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let headers = subscribe_frame(&written(&mut core, now));
+    assert!(headers.iter().any(|h| h == "destination:/amq/queue/mine"), "then its consumer: {headers:?}");
+    let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let warnings = warnings(&events);
+    assert!(matches!(&warnings[..], [words] if words.contains("'mine' is still held")), "the move said once: {warnings:?}");
 }

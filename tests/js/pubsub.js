@@ -395,7 +395,7 @@ async function exclusiveQueueThroughANetworkDrop() {
   await c.publish(queue, "after");
   assert((await next("after")).text === "after", "the message after");
   const types = seen.map((e) => e.type);
-  const held = seen.filter((e) => e.type === "warning" && e.message.includes(`'${queue}' is still held by the connection that dropped`));
+  const held = seen.filter((e) => e.type === "warning" && e.message.includes(`'${queue}' is still held by the connection that ended`));
   assert(held.length === 1, `one warning that the old connection holds the queue: ${JSON.stringify(seen)}`);
   assert(!types.includes("consumer-failed"), `no consumer failure: ${types}`);
   const reconnects = types.filter((type) => type === "reconnecting").length;

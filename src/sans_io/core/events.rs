@@ -214,12 +214,13 @@ pub enum Warning {
         reason: String,
     },
     /// An exclusive queue this connection declared is still held by the
-    /// connection that dropped (RabbitMQ has not noticed the drop yet: until its
-    /// heart-beat check does, declaring the queue again is refused
-    /// `RESOURCE_LOCKED`). It is declared again, and its consumers subscribe,
-    /// once RabbitMQ lets the old connection go, which deletes the queue with
-    /// what was in it, unacked deliveries included.
-    #[error("exclusive queue '{queue}' is still held by the connection that dropped; it is declared again once RabbitMQ lets that go, which deletes the queue and the messages in it")]
+    /// connection that ended: one that dropped, which RabbitMQ has not noticed
+    /// yet (until its heart-beat check does, declaring the queue again is refused
+    /// `RESOURCE_LOCKED`), or a token renewal's old one. It is declared again, and
+    /// its consumers subscribe, once RabbitMQ lets the old connection go, which
+    /// deletes the queue with what was in it, unacked deliveries included, and
+    /// drops what is published to it meanwhile.
+    #[error("exclusive queue '{queue}' is still held by the connection that ended; it is declared again once RabbitMQ lets that go, which deletes the queue and the messages in it")]
     ExclusiveQueueHeld {
         /// The queue.
         queue: String,

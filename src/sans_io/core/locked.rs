@@ -84,11 +84,32 @@ impl Core {
     /// connection that dropped may hold: if so it waits (declared again only after
     /// a wait) until the refusal of its declare again is explained.
     pub(super) fn hold_until_explained(&mut self, queue: &str) -> bool {
-        let ours = self.declared_queues.iter().any(|(name, options)| name == queue && options.exclusive);
+        let ours = self.exclusive_ours(queue);
         if ours && self.settings.reconnect && !self.is_locked(queue) {
             self.locked.push(Locked { queue: queue.to_owned(), ..Locked::default() });
         }
         ours && self.settings.reconnect
+    }
+
+    /// Whether `queue` is an exclusive queue this connection declared.
+    pub(super) fn exclusive_ours(&self, queue: &str) -> bool {
+        self.declared_queues.iter().any(|(name, options)| name == queue && options.exclusive)
+    }
+
+    /// A renewal's old link is gone, and the exclusive queues it declared with
+    /// it: each is looked up at once, declared again once RabbitMQ has deleted
+    /// it, and its consumers subscribe then.
+    pub(super) fn hold_exclusive_queues(&mut self, now: Duration) {
+        let queues: Vec<String> = self.declared_queues.iter().filter(|(_, o)| o.exclusive).map(|(q, _)| q.clone()).collect();
+        for queue in queues {
+            if self.hold_until_explained(&queue) {
+                if let Some(entry) = self.locked_entry(&queue) {
+                    entry.retry_at = Some(now);
+                }
+                // What is published to it until then goes nowhere: said, as a gap is.
+                self.status(super::ConnectionEvent::Warning(Warning::ExclusiveQueueHeld { queue }));
+            }
+        }
     }
 
     fn locked_entry(&mut self, queue: &str) -> Option<&mut Locked> {

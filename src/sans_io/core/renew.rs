@@ -288,10 +288,12 @@ impl Core {
     /// its queue is the subscription's own, so two at once would each get a copy
     /// of every message routed meanwhile (unmarked duplicates); moved after, what
     /// was routed in between is lost and [`ConnectionEvent::SubscriptionGap`]
-    /// says so, as after any reconnect.
+    /// says so, as after any reconnect. So does a consumer of an exclusive queue
+    /// of ours: RabbitMQ lets only the old link consume from it (see `locked`).
     pub(super) fn waits_for_old(&self, key: ConsumerKey) -> bool {
-        self.consumers.get(&key).is_some_and(|spec| {
-            matches!(&spec.source, crate::rabbit::ConsumeFrom::Exchange(sub) if sub.durable_queue.is_none())
+        self.consumers.get(&key).is_some_and(|spec| match &spec.source {
+            crate::rabbit::ConsumeFrom::Exchange(sub) => sub.durable_queue.is_none(),
+            crate::rabbit::ConsumeFrom::Queue(queue) => self.exclusive_ours(queue),
         })
     }
 

@@ -130,6 +130,9 @@ impl Core {
             self.calls_retiring_lost(&reason);
         }
         self.settle_retiring(&mut old, Some(&reason));
+        // Its exclusive queues went with it: declared again once RabbitMQ has
+        // deleted them, then their consumers move (see `locked`).
+        self.hold_exclusive_queues(now);
         // Transient exchange subscriptions move now (see `waits_for_old`).
         let keys: Vec<ConsumerKey> = self.consumers.iter().filter(|(_, spec)| spec.sub.is_none()).map(|(key, _)| *key).collect();
         self.subscribe_all(now, keys);
