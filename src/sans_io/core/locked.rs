@@ -13,6 +13,10 @@
 //! starts from an empty queue ([`Warning::ExclusiveQueueHeld`] says so once).
 //! After [`MAX_LOCKED_REFUSALS`] refusals, or two minutes of look-ups, it is
 //! refused as any declare again is ([`Warning::NotDeclaredAgain`]).
+//!
+//! A token renewal's old link holds them too: their consumers move only once it
+//! is gone (see `renew::waits_for_old`), and the queues are held, looked up at
+//! once, from then (`hold_exclusive_queues`).
 
 use std::time::Duration;
 
@@ -32,7 +36,7 @@ const LOOK_UP_EVERY: Duration = Duration::from_secs(2);
 /// (two minutes).
 const MAX_HELD_LOOK_UPS: u32 = 60;
 
-/// A queue held by the connection that dropped.
+/// A queue held by a connection that ended.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Locked {
     queue: String,

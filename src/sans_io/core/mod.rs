@@ -290,7 +290,7 @@ pub struct Core {
     declared_queues: Vec<(String, QueueOptions)>,
     /// The core's own declares again awaiting their answer, with their queue.
     redeclaring: Vec<(DeclareId, String)>,
-    /// Exclusive queues of ours that the connection that dropped still holds (see `locked`).
+    /// Exclusive queues of ours that a connection that ended still holds (see `locked`).
     /// A `Vec`, as `redeclaring`: a few entries, and less code than a `Map`'s.
     locked: Vec<locked::Locked>,
     next_declare: u64,
