@@ -63,6 +63,19 @@ fn provider(lifetime: u32) -> CredentialsProvider {
     })
 }
 
+/// A producer whose token lives ten minutes, and a consumer's connection whose
+/// tokens live [`LIFETIME`] seconds, so it renews as it reads.
+fn producer_and_renewing_consumer() -> (ReliableConnection, ReliableConnection) {
+    let urls = vec![OAUTH_WS_URL.to_owned()];
+    let producer =
+        ReliableConnection::start_with_provider(urls.clone(), ConnectOptions::new("/"), options(), provider(600))
+            .expect("start");
+    let consumer =
+        ReliableConnection::start_with_provider(urls, ConnectOptions::new("/"), options(), provider(LIFETIME))
+            .expect("start");
+    (producer, consumer)
+}
+
 fn options() -> ReliableOptions {
     ReliableOptions { management_url: Some("http://127.0.0.1:15677/api".into()), ..ReliableOptions::default() }
 }
@@ -364,13 +377,7 @@ async fn deliveries_do_not_pause_while_the_consumer_renews_its_token() {
 #[wasm_bindgen_test]
 async fn a_stream_consumer_reads_every_offset_across_its_token_renewals() {
     const OFFSETS: u64 = 6_000;
-    let urls = vec![OAUTH_WS_URL.to_owned()];
-    let producer =
-        ReliableConnection::start_with_provider(urls.clone(), ConnectOptions::new("/"), options(), provider(600))
-            .expect("start");
-    let mut consumer_conn =
-        ReliableConnection::start_with_provider(urls, ConnectOptions::new("/"), options(), provider(LIFETIME))
-            .expect("start");
+    let (producer, mut consumer_conn) = producer_and_renewing_consumer();
     let stream = fresh_name("oauth-stream");
     within("the declare", producer.queue_declare(&stream, &QueueOptions::stream())).await.expect("declare a stream");
     let renewals = Rc::new(std::cell::Cell::new(0u32));
@@ -446,13 +453,7 @@ async fn a_stream_consumer_reads_every_offset_across_its_token_renewals() {
 /// is said as a warning.
 #[wasm_bindgen_test]
 async fn an_exclusive_queue_s_consumer_moves_across_token_renewals() {
-    let urls = vec![OAUTH_WS_URL.to_owned()];
-    let producer =
-        ReliableConnection::start_with_provider(urls.clone(), ConnectOptions::new("/"), options(), provider(600))
-            .expect("start");
-    let mut consumer_conn =
-        ReliableConnection::start_with_provider(urls, ConnectOptions::new("/"), options(), provider(LIFETIME))
-            .expect("start");
+    let (producer, mut consumer_conn) = producer_and_renewing_consumer();
     let queue = fresh_name("oauth-exclusive");
     let exclusive = QueueOptions { exclusive: true, ..QueueOptions::default() };
     within("the declare", consumer_conn.queue_declare(&queue, &exclusive)).await.expect("declare");

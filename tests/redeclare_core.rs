@@ -8,10 +8,11 @@ mod core_frames;
 use std::time::Duration;
 
 use burrow::client::{ConnectOptions, SocketClose};
-use burrow::reliable::{Action, ConnectionEvent, Core, ReliableEvent, ReliableOptions};
+use burrow::rabbit::QueueOptions;
+use burrow::reliable::{Action, ConnectionEvent, ConsumerKey, Core, LinkId, ReliableEvent, ReliableOptions};
 use core_frames::{
-    connect, declare_receipt, declared_and_consumed, frames_from, ms, receipt_of, reconnect, subscribe_frame,
-    tutorial_6_server, written,
+    connect, connected_with_tokens, declare_receipt, declared_and_consumed, frames_from, ms, receipt_of, reconnect,
+    renewal_socket, subscribe_frame, token, tutorial_6_server, written,
 };
 
 /// QA: tutorial 6's server declared its non-durable queue once; a broker restart
@@ -47,11 +48,7 @@ fn a_queue_declared_is_declared_again_before_its_consumer_after_a_reconnect() {
 /// and the queue is not declared again.
 #[test]
 fn a_queue_refused_when_declared_again_is_a_warning_and_not_declared_again() {
-    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
-    let (first, _) = tutorial_6_server(&mut core);
-    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
-    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
-    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let (mut core, second, now, _) = declared_again(ReliableOptions::default(), &QueueOptions::default());
     let detail = "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'rpc_queue' in vhost '/': received 'false' but current is 'true'";
     core.handle_bytes(now, second, format!("ERROR\nmessage:precondition_failed\n\n{detail}\0").as_bytes());
     core.handle_closed(now, second, SocketClose::new(1000, ""));
@@ -74,11 +71,7 @@ fn a_queue_refused_when_declared_again_is_a_warning_and_not_declared_again() {
 /// does on some refusals) is not sent again: no reconnect loop over it.
 #[test]
 fn a_queue_declared_again_unanswered_when_the_connection_dies_is_not_declared_again() {
-    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
-    let (first, _) = tutorial_6_server(&mut core);
-    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
-    assert!(sent.contains("destination:/queue/rpc_queue"), "{sent}");
-    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let (mut core, second, now, _) = declared_again(ReliableOptions::default(), &QueueOptions::default());
     core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
     // The management API is asked, as for any declare cut without words; the
     // next connection does not wait for its answer.
@@ -133,7 +126,6 @@ fn a_queue_forgotten_is_not_declared_again() {
 /// again by the core as it was.
 #[test]
 fn a_queue_declared_again_by_the_user_while_down_is_declared_once_as_asked() {
-    use burrow::rabbit::QueueOptions;
     let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
     let (first, _) = tutorial_6_server(&mut core);
     core.handle_closed(ms(10), first, SocketClose::new(1006, ""));
@@ -161,12 +153,7 @@ fn a_queue_declared_again_by_the_user_while_down_is_declared_once_as_asked() {
 /// "not declared again" and its consumer failed for good.
 #[test]
 fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go() {
-    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
-    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
-    let (first, key) = declared_and_consumed(&mut core, &exclusive);
-    std::iter::from_fn(|| core.poll_event()).for_each(drop);
-    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
-    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again: {sent}");
+    let (mut core, second, now, key) = declared_again(ReliableOptions::default(), &exclusive());
     let locked = "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'";
     core.handle_bytes(now, second, format!("ERROR\nmessage:resource_locked\n\n{locked}\0").as_bytes());
     let (third, sent, now) = reconnect(&mut core, second, now + ms(5), 1000, "");
@@ -207,13 +194,8 @@ fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go
 /// management API's facts (the queue exists, exclusive) say it is locked.
 #[test]
 fn an_exclusive_queue_refused_without_words_is_held_when_the_facts_say_locked() {
-    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
     let settings = ReliableOptions { management_url: Some("http://broker/api".into()), ..ReliableOptions::default() };
-    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), settings, 3);
-    let (first, _) = declared_and_consumed(&mut core, &exclusive);
-    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
-    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again: {sent}");
-    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let (mut core, second, now, _) = declared_again(settings, &exclusive());
     core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
     let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
         Action::LookUp(question) => Some(question),
@@ -236,6 +218,23 @@ fn warnings(events: &[ReliableEvent]) -> Vec<String> {
     words.collect()
 }
 
+/// Options of an exclusive queue (not durable).
+fn exclusive() -> QueueOptions {
+    QueueOptions { exclusive: true, ..QueueOptions::default() }
+}
+
+/// A core whose `rpc_queue` (declared with `options`, a consumer on it) went
+/// out again on a second connection after a drop; the events so far read.
+/// Returns the core, that link, when, and the consumer.
+fn declared_again(settings: ReliableOptions, options: &QueueOptions) -> (Core, LinkId, Duration, ConsumerKey) {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), settings, 3);
+    let (first, key) = declared_and_consumed(&mut core, options);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again: {sent}");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    (core, second, now, key)
+}
+
 /// The look-up of `rpc_queue` among the actions the core asks for now.
 fn locked_look_up(core: &mut Core) -> burrow::reliable::LookUpId {
     let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
@@ -250,9 +249,8 @@ fn locked_look_up(core: &mut Core) -> burrow::reliable::LookUpId {
 /// next connections; eight refusals end it as a queue not declared again.
 #[test]
 fn an_exclusive_queue_held_with_no_management_api_is_declared_again_after_growing_waits() {
-    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
     let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
-    let (mut link, _) = declared_and_consumed(&mut core, &exclusive);
+    let (mut link, _) = declared_and_consumed(&mut core, &exclusive());
     let (next, _, mut now) = reconnect(&mut core, link, ms(10), 1006, "");
     link = next;
     let locked = "ERROR\nmessage:resource_locked\n\nRESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'\0";
@@ -284,10 +282,7 @@ fn an_exclusive_queue_held_with_no_management_api_is_declared_again_after_growin
 /// and that refusal ends it as a queue not declared again.
 #[test]
 fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_refusal() {
-    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
-    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
-    let (first, _) = declared_and_consumed(&mut core, &exclusive);
-    let (second, _, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    let (mut core, second, now, _) = declared_again(ReliableOptions::default(), &exclusive());
     let locked = "ERROR\nmessage:resource_locked\n\nRESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'\0";
     core.handle_bytes(now, second, locked.as_bytes());
     let (third, _, connected) = reconnect(&mut core, second, now + ms(5), 1000, "");
@@ -316,36 +311,14 @@ fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_r
 /// is declared again there first.
 #[test]
 fn a_token_renewal_moves_an_exclusive_queue_s_consumer_after_the_old_connection() {
-    use burrow::client::Credentials;
-    let options = ReliableOptions { ask_credentials: true, ..ReliableOptions::default() };
-    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), options, 3);
-    let token = |n: u32| Credentials { expires_in: Some(Duration::from_secs(10)), ..Credentials::new("user", format!("token-{n}")) };
-    core.start(ms(0));
-    let Some(Action::Credentials { id, .. }) = core.poll_action() else { panic!("the provider first") };
-    core.handle_credentials(ms(1), id, Ok(token(1)));
-    let Some(Action::Open { link: old, .. }) = core.poll_action() else { panic!("a socket") };
-    core.handle_opened(ms(2), old);
-    written(&mut core, ms(2));
-    core.handle_bytes(ms(3), old, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
-    let exclusive = burrow::rabbit::QueueOptions { exclusive: true, ..Default::default() };
-    core.queue_declare(ms(4), "mine", &exclusive).expect("declare");
+    let (mut core, old) = connected_with_tokens();
+    core.queue_declare(ms(4), "mine", &exclusive()).expect("declare");
     let receipt = declare_receipt(&written(&mut core, ms(4)), "mine");
     core.handle_bytes(ms(4), old, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
     core.basic_consume(ms(5), burrow::rabbit::ConsumeFrom::Queue("mine".into()), burrow::reliable::ConsumeOptions::default()).expect("consume");
     let headers = subscribe_frame(&written(&mut core, ms(5)));
     core.handle_bytes(ms(5), old, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
-    let mut now = ms(5);
-    let new = loop {
-        match core.poll_action() {
-            Some(Action::Credentials { id, .. }) => core.handle_credentials(now, id, Ok(token(2))),
-            Some(Action::Open { link, .. }) => break link,
-            Some(_) => {}
-            None => {
-                now = core.poll_timeout().expect("a renewal is planned");
-                core.handle_timeout(now);
-            }
-        }
-    };
+    let (new, now) = renewal_socket(&mut core, ms(5), token(2));
     core.handle_opened(now, new);
     written(&mut core, now);
     core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");

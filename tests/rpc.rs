@@ -3,14 +3,17 @@
 //! routed by correlation id, unmatched replies counted and dropped, the timeout,
 //! and a call in flight when the connection drops or the core stops.
 
+mod core_frames;
+
 use std::time::Duration;
 
-use burrow::client::{ConnectOptions, Credentials, SocketClose};
+use burrow::client::{ConnectOptions, SocketClose};
 use burrow::rabbit::{BasicProperties, Delivery, PendingPublish, QueueFacts};
 use burrow::reliable::{
     Action, CallError, CallId, ConnectionEvent, Core, LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions,
     ReplyError, Warning, REPLY_TO,
 };
+use core_frames::{connected_with_tokens, renewal_socket, token};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -328,16 +331,7 @@ fn written_by_link(core: &mut Core, now: Duration) -> Vec<(LinkId, String)> {
 /// waits for the reply (publishing has moved), then goes.
 #[test]
 fn a_call_in_flight_at_a_token_renewal_gets_its_reply() {
-    let options = ReliableOptions { ask_credentials: true, ..ReliableOptions::default() };
-    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), options, 3);
-    let token = |n: u32| Credentials { expires_in: Some(Duration::from_secs(10)), ..Credentials::new("user", format!("token-{n}")) };
-    core.start(ms(0));
-    let Some(Action::Credentials { id, .. }) = core.poll_action() else { panic!("the provider first") };
-    core.handle_credentials(ms(1), id, Ok(token(1)));
-    let Some(Action::Open { link: old, .. }) = core.poll_action() else { panic!("a socket") };
-    core.handle_opened(ms(2), old);
-    written_by_link(&mut core, ms(2));
-    core.handle_bytes(ms(3), old, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let (mut core, old) = connected_with_tokens();
     let request = PendingPublish {
         exchange: String::new(),
         routing_key: "rpc_queue".into(),
@@ -351,18 +345,7 @@ fn a_call_in_flight_at_a_token_renewal_gets_its_reply() {
     let correlation = header(send, "correlation-id").expect("a correlation id").to_owned();
     core.handle_bytes(ms(5), old, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
     // The renewal: the provider again, a new socket beside the old one.
-    let mut now = ms(5);
-    let new = loop {
-        match core.poll_action() {
-            Some(Action::Credentials { id, .. }) => core.handle_credentials(now, id, Ok(token(2))),
-            Some(Action::Open { link, .. }) => break link,
-            Some(_) => {}
-            None => {
-                now = core.poll_timeout().expect("a renewal is planned");
-                core.handle_timeout(now);
-            }
-        }
-    };
+    let (new, now) = renewal_socket(&mut core, ms(5), token(2));
     core.handle_opened(now, new);
     written_by_link(&mut core, now);
     core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use burrow::client::SocketClose;
+use burrow::client::{Credentials, SocketClose};
 use burrow::rabbit::{ConsumeFrom, QueueOptions};
-use burrow::reliable::{Action, ConsumeOptions, ConsumerKey, Core, LinkId, ReliableEvent};
+use burrow::client::ConnectOptions;
+use burrow::reliable::{Action, ConsumeOptions, ConsumerKey, Core, LinkId, ReliableEvent, ReliableOptions};
 
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -97,4 +98,42 @@ pub fn reconnect(core: &mut Core, link: LinkId, now: Duration, code: u16, reason
     core.handle_timeout(retry);
     let next = connect(core, retry);
     (next, written(core, retry), retry)
+}
+
+/// A token renewal on `core`: the timers run until the provider is asked
+/// (answered with `fresh`) and a socket opens beside the old one. Returns the
+/// new link and when.
+pub fn renewal_socket(core: &mut Core, mut now: Duration, fresh: Credentials) -> (LinkId, Duration) {
+    let link = loop {
+        match core.poll_action() {
+            Some(Action::Credentials { id, .. }) => core.handle_credentials(now, id, Ok(fresh.clone())),
+            Some(Action::Open { link, .. }) => break link,
+            Some(_) => {}
+            None => {
+                now = core.poll_timeout().expect("a renewal is planned");
+                core.handle_timeout(now);
+            }
+        }
+    };
+    (link, now)
+}
+
+/// Credentials `token-<n>` that live 10 s.
+pub fn token(n: u32) -> Credentials {
+    Credentials { expires_in: Some(Duration::from_secs(10)), ..Credentials::new("user", format!("token-{n}")) }
+}
+
+/// A core with a credentials provider, connected at 3 ms with [`token`] 1;
+/// returns it and its link.
+pub fn connected_with_tokens() -> (Core, LinkId) {
+    let options = ReliableOptions { ask_credentials: true, ..ReliableOptions::default() };
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), options, 3);
+    core.start(ms(0));
+    let Some(Action::Credentials { id, .. }) = core.poll_action() else { panic!("the provider first") };
+    core.handle_credentials(ms(1), id, Ok(token(1)));
+    let Some(Action::Open { link, .. }) = core.poll_action() else { panic!("a socket") };
+    core.handle_opened(ms(2), link);
+    written(&mut core, ms(2));
+    core.handle_bytes(ms(3), link, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    (core, link)
 }
