@@ -326,16 +326,24 @@ fn a_token_renewal_moves_an_exclusive_queue_s_consumer_after_the_old_connection(
     assert!(!sent.contains("/amq/queue/mine"), "not consumed from the new connection while the old holds it: {sent}");
     let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     assert!(events.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Renewed { .. }))), "{events:?}");
+    // An exclusive queue declared on the new connection is its own, not held.
+    core.queue_declare(now, "fresh", &exclusive()).expect("declare");
+    let receipt = declare_receipt(&written(&mut core, now), "fresh");
+    core.handle_bytes(now, new, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
     // The old connection goes (its DISCONNECT answered by the close).
     core.handle_closed(now, old, burrow::client::SocketClose::new(1000, ""));
     let due = core.poll_timeout().expect("the queue's look-up");
     assert_eq!(due, now, "looked up at once");
     core.handle_timeout(due);
-    let id = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-        Action::LookUp(question) if question.queue == "mine" => Some(question.id),
-        _ => None,
-    });
-    core.handle_queue_facts(now, id.expect("the queue is looked up"), Ok(None));
+    let asked: Vec<(String, burrow::reliable::LookUpId)> = std::iter::from_fn(|| core.poll_action())
+        .filter_map(|a| match a {
+            Action::LookUp(question) => Some((question.queue, question.id)),
+            _ => None,
+        })
+        .collect();
+    let [(queue, id)] = &asked[..] else { panic!("one look-up, of the old connection's queue: {asked:?}") };
+    assert_eq!(queue, "mine");
+    core.handle_queue_facts(now, *id, Ok(None));
     let sent = written(&mut core, now);
     assert!(sent.contains("destination:/queue/mine") && !sent.contains("SUBSCRIBE"), "declared again on the new connection: {sent}");
     let receipt = declare_receipt(&sent, "mine");

@@ -100,11 +100,10 @@ impl Core {
         self.declared_queues.iter().any(|(name, options)| name == queue && options.exclusive)
     }
 
-    /// A renewal's old link is gone, and the exclusive queues it declared with
-    /// it: each is looked up at once, declared again once RabbitMQ has deleted
-    /// it, and its consumers subscribe then.
-    pub(super) fn hold_exclusive_queues(&mut self, now: Duration) {
-        let queues: Vec<String> = self.declared_queues.iter().filter(|(_, o)| o.exclusive).map(|(q, _)| q.clone()).collect();
+    /// A renewal's old link is gone, and its exclusive `queues` with it: each is
+    /// looked up at once, declared again once RabbitMQ has deleted it, and its
+    /// consumers subscribe then.
+    pub(super) fn hold_exclusive_queues(&mut self, now: Duration, queues: Vec<String>) {
         for queue in queues {
             if self.hold_until_explained(&queue) {
                 if let Some(entry) = self.locked_entry(&queue) {

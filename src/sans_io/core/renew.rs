@@ -71,6 +71,9 @@ pub(super) struct Renewals {
     /// they stay its own until it closes (their confirms may still come), and
     /// only then go again on the current link.
     retiring_in_flight: bool,
+    /// The exclusive queues the old link holds (all declared before the
+    /// switch: a renewal's new link declares none), held once it closes.
+    retiring_exclusive: Vec<String>,
 }
 
 /// A renewal's new link, before it takes over.
@@ -366,6 +369,8 @@ impl Core {
             return;
         };
         old.planned = Some(Renewal::Draining { until });
+        self.renewal.retiring_exclusive =
+            self.declared_queues.iter().filter(|(_, options)| options.exclusive).map(|(queue, _)| queue.clone()).collect();
         self.calls_to_retiring();
         let (old_id, link, url) = (old.id, new.id, new.url.clone());
         let info = new.link.session().info().cloned().unwrap_or_default();

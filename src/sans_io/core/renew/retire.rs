@@ -132,7 +132,8 @@ impl Core {
         self.settle_retiring(&mut old, Some(&reason));
         // Its exclusive queues went with it: declared again once RabbitMQ has
         // deleted them, then their consumers move (see `locked`).
-        self.hold_exclusive_queues(now);
+        let exclusive = std::mem::take(&mut self.renewal.retiring_exclusive);
+        self.hold_exclusive_queues(now, exclusive);
         // Transient exchange subscriptions move now (see `waits_for_old`).
         let keys: Vec<ConsumerKey> = self.consumers.iter().filter(|(_, spec)| spec.sub.is_none()).map(|(key, _)| *key).collect();
         self.subscribe_all(now, keys);
