@@ -154,8 +154,7 @@ fn a_queue_declared_again_by_the_user_while_down_is_declared_once_as_asked() {
 #[test]
 fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go() {
     let (mut core, second, now, key) = declared_again(ReliableOptions::default(), &exclusive());
-    let locked = "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'";
-    core.handle_bytes(now, second, format!("ERROR\nmessage:resource_locked\n\n{locked}\0").as_bytes());
+    core.handle_bytes(now, second, LOCKED.as_bytes());
     let (third, sent, now) = reconnect(&mut core, second, now + ms(5), 1000, "");
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     let warnings = warnings(&after);
@@ -218,6 +217,19 @@ fn warnings(events: &[ReliableEvent]) -> Vec<String> {
     words.collect()
 }
 
+/// RabbitMQ 4.0.5's refusal of `rpc_queue` held by another connection.
+const LOCKED: &str =
+    "ERROR\nmessage:resource_locked\n\nRESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'\0";
+
+/// `link` refuses the held queue once more and closes: the core gives it up, as
+/// a queue not declared again.
+fn given_up_at_the_next_refusal(core: &mut Core, now: Duration, link: LinkId) {
+    core.handle_bytes(now, link, LOCKED.as_bytes());
+    core.handle_closed(now, link, SocketClose::new(1000, ""));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(warnings(&after).iter().any(|words| words.contains("it is not declared again")), "given up: {after:?}");
+}
+
 /// Options of an exclusive queue (not durable).
 fn exclusive() -> QueueOptions {
     QueueOptions { exclusive: true, ..QueueOptions::default() }
@@ -253,10 +265,9 @@ fn an_exclusive_queue_held_with_no_management_api_is_declared_again_after_growin
     let (mut link, _) = declared_and_consumed(&mut core, &exclusive());
     let (next, _, mut now) = reconnect(&mut core, link, ms(10), 1006, "");
     link = next;
-    let locked = "ERROR\nmessage:resource_locked\n\nRESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'\0";
     let mut waits = Vec::new();
     for round in 0..8 {
-        core.handle_bytes(now, link, locked.as_bytes());
+        core.handle_bytes(now, link, LOCKED.as_bytes());
         let (next, sent, connected) = reconnect(&mut core, link, now + ms(5), 1000, "");
         assert!(!sent.contains("rpc_queue"), "neither declared nor subscribed at once: {sent}");
         link = next;
@@ -272,10 +283,7 @@ fn an_exclusive_queue_held_with_no_management_api_is_declared_again_after_growin
         now = due;
     }
     assert_eq!(waits, [2, 4, 8, 16, 16, 16, 16, 16], "the waits");
-    core.handle_bytes(now, link, locked.as_bytes());
-    core.handle_closed(now, link, SocketClose::new(1000, ""));
-    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
-    assert!(warnings(&after).iter().any(|words| words.contains("it is not declared again")), "given up: {after:?}");
+    given_up_at_the_next_refusal(&mut core, now, link);
 }
 
 /// Held for two minutes of look-ups (60, every 2 s): declared again regardless,
@@ -283,8 +291,7 @@ fn an_exclusive_queue_held_with_no_management_api_is_declared_again_after_growin
 #[test]
 fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_refusal() {
     let (mut core, second, now, _) = declared_again(ReliableOptions::default(), &exclusive());
-    let locked = "ERROR\nmessage:resource_locked\n\nRESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'rpc_queue' in vhost '/'\0";
-    core.handle_bytes(now, second, locked.as_bytes());
+    core.handle_bytes(now, second, LOCKED.as_bytes());
     let (third, _, connected) = reconnect(&mut core, second, now + ms(5), 1000, "");
     let held = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
     let mut due = connected;
@@ -298,10 +305,7 @@ fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_r
     let sent = written(&mut core, due);
     assert!(sent.contains("destination:/queue/rpc_queue"), "declared again regardless: {sent}");
     std::iter::from_fn(|| core.poll_event()).for_each(drop);
-    core.handle_bytes(due, third, locked.as_bytes());
-    core.handle_closed(due, third, SocketClose::new(1000, ""));
-    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
-    assert!(warnings(&after).iter().any(|words| words.contains("it is not declared again")), "given up: {after:?}");
+    given_up_at_the_next_refusal(&mut core, due, third);
 }
 
 /// A token renewal (make-before-break) with an exclusive queue of ours: the new

@@ -151,8 +151,7 @@ impl Core {
 
     /// When to declare a held queue again, while connected.
     pub(super) fn locked_deadline(&self) -> Option<Duration> {
-        let connected = self.current.as_ref().is_some_and(|c| c.connected && c.takes_requests());
-        if !connected {
+        if !self.current.as_ref().is_some_and(|c| c.takes_requests()) {
             return None;
         }
         self.locked.iter().filter_map(|entry| entry.retry_at).min()
@@ -198,7 +197,7 @@ impl Core {
             Ok(_) => {}
             Err(_) => entry.no_api = true,
         }
-        if self.current.as_ref().is_some_and(|c| c.connected && c.takes_requests()) {
+        if self.current.as_ref().is_some_and(|c| c.takes_requests()) {
             self.redeclare_locked(now, &queue);
         }
         true
