@@ -249,11 +249,7 @@ fn declared_again(settings: ReliableOptions, options: &QueueOptions) -> (Core, L
 
 /// The look-up of `rpc_queue` among the actions the core asks for now.
 fn locked_look_up(core: &mut Core) -> burrow::reliable::LookUpId {
-    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-        Action::LookUp(question) if question.queue == "rpc_queue" => Some(question.id),
-        _ => None,
-    });
-    look_up.expect("the held queue is looked up")
+    locked_look_up_of(core, "rpc_queue")
 }
 
 /// With no management API to ask (the look-up fails), a held exclusive queue is
@@ -357,4 +353,55 @@ fn a_token_renewal_moves_an_exclusive_queue_s_consumer_after_the_old_connection(
     let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     let warnings = warnings(&events);
     assert!(matches!(&warnings[..], [words] if words.contains("'mine' is still held")), "the move said once: {warnings:?}");
+}
+
+/// A token renewal whose old connection dies before the switch (the successor
+/// still awaits a receipt, here for another consumer's SUBSCRIBE): the successor
+/// takes over at once, and the exclusive queue went with the old connection (or
+/// the old one holds it still). Its consumer waits until it is declared again
+/// there; subscribed at once, it failed NOT_FOUND (simulation seed 7594).
+#[test]
+fn a_renewal_whose_old_connection_dies_first_declares_the_exclusive_queue_again_before_its_consumer() {
+    let (mut core, old) = connected_with_tokens();
+    core.queue_declare(ms(4), "mine", &exclusive()).expect("declare");
+    let receipt = declare_receipt(&written(&mut core, ms(4)), "mine");
+    core.handle_bytes(ms(4), old, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    for queue in ["mine", "q"] {
+        let source = burrow::rabbit::ConsumeFrom::Queue(queue.into());
+        core.basic_consume(ms(5), source, burrow::reliable::ConsumeOptions::default()).expect("consume");
+        let headers = subscribe_frame(&written(&mut core, ms(5)));
+        core.handle_bytes(ms(5), old, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    }
+    let (new, now) = renewal_socket(&mut core, ms(5), token(2));
+    core.handle_opened(now, new);
+    written(&mut core, now);
+    core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let sent = written(&mut core, now);
+    assert!(sent.contains("/amq/queue/q") && !sent.contains("/amq/queue/mine"), "only q's consumer moves first: {sent}");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    core.handle_closed(now, old, SocketClose::new(1006, ""));
+    let sent = written(&mut core, now);
+    assert!(!sent.contains("/amq/queue/mine"), "not subscribed before its queue is declared again: {sent}");
+    let due = core.poll_timeout().expect("the queue's look-up");
+    assert_eq!(due, now, "looked up at once");
+    core.handle_timeout(due);
+    let id = locked_look_up_of(&mut core, "mine");
+    core.handle_queue_facts(now, id, Ok(None));
+    let sent = written(&mut core, now);
+    assert!(sent.contains("destination:/queue/mine") && !sent.contains("SUBSCRIBE"), "declared again first: {sent}");
+    let receipt = declare_receipt(&sent, "mine");
+    core.handle_bytes(now, new, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let headers = subscribe_frame(&written(&mut core, now));
+    assert!(headers.iter().any(|h| h == "destination:/amq/queue/mine"), "then its consumer: {headers:?}");
+    let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!events.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { .. }))), "{events:?}");
+}
+
+/// The look-up of `queue` among the actions the core asks for now.
+fn locked_look_up_of(core: &mut Core, queue: &str) -> burrow::reliable::LookUpId {
+    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) if question.queue == queue => Some(question.id),
+        _ => None,
+    });
+    look_up.expect("the held queue is looked up")
 }

@@ -68,7 +68,7 @@ pub(crate) struct BrokerExchanges {
     /// Queues deleted when no subscription reads them any more.
     auto_delete: HashSet<String>,
     /// Queues deleted with their connection.
-    exclusive: HashMap<String, LinkId>,
+    pub(crate) exclusive: HashMap<String, LinkId>,
     next_queue: u64,
     /// Per message: the durable subscriptions' queues its SENDs were routed to.
     routed: HashMap<u64, BTreeSet<String>>,
@@ -200,6 +200,7 @@ impl Broker {
         gone.extend(self.ex.exclusive.iter().filter(|(_, owner)| Some(**owner) == closed).map(|(q, _)| q.clone()));
         for name in gone {
             if let Some(queue) = self.queues.remove(&name) {
+                self.lost_with_queue.extend(queue.msgs.iter().filter_map(|m| m.tag));
                 for msg in queue.msgs {
                     self.take_copy(msg.tag);
                 }

@@ -172,8 +172,11 @@ impl Core {
     /// Whether publishes must wait on `current`: a suspect's subscription is not
     /// answered yet, or a message on probation would not go alone.
     pub(super) fn trial_holds_publishes(&self, current: &Current) -> bool {
-        let suspect_unanswered =
-            self.suspects.iter().any(|key| self.consumers.get(key).is_some_and(|spec| !spec.ready));
+        // One waiting for its held exclusive queue holds nothing (seed 92).
+        let suspect_unanswered = self
+            .suspects
+            .iter()
+            .any(|key| self.consumers.get(key).is_some_and(|spec| !spec.ready) && !self.waits_for_lock(*key));
         suspect_unanswered || (!self.probation.is_empty() && awaits_answer(current))
     }
 
@@ -187,10 +190,14 @@ impl Core {
             return;
         }
         // A transient exchange subscription still moves only once a renewal's old
-        // link is gone (see `renew`), suspect or not (simulation seed 88295).
+        // link is gone (see `renew`), suspect or not (simulation seed 88295); a
+        // consumer of a held exclusive queue once it is declared again, and the
+        // others do not wait for it (seed 83).
         let retiring = self.retiring_link().is_some();
         let next = self.suspects.iter().copied().find(|key| {
-            self.consumers.get(key).is_some_and(|spec| spec.sub.is_none()) && !(retiring && self.waits_for_old(*key))
+            self.consumers.get(key).is_some_and(|spec| spec.sub.is_none())
+                && !(retiring && self.waits_for_old(*key))
+                && !self.waits_for_lock(*key)
         });
         if let Some(key) = next {
             self.subscribe(now, key);

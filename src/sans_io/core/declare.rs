@@ -173,8 +173,19 @@ impl Core {
         let ReliableEvent::Declared { request, result } = &event else { return Some(event) };
         let Some(at) = self.redeclaring.iter().position(|(id, _)| id == request) else { return Some(event) };
         let (_, queue) = self.redeclaring.swap_remove(at);
+        if let Some(stale) = self.superseded.iter().position(|id| id == request) {
+            self.superseded.swap_remove(stale);
+            return None;
+        }
         let error = match result {
-            Ok(()) | Err(DeclareError::Stopped) => return None,
+            Ok(()) => {
+                // An earlier one still being explained would hold the queue this
+                // connection now owns, and look it up for good (simulation seed 74139).
+                let earlier = self.redeclaring.iter().filter(|(_, q)| *q == queue).map(|(id, _)| *id);
+                self.superseded.extend(earlier);
+                return None;
+            }
+            Err(DeclareError::Stopped) => return None,
             // Only the broker's close without words may be its refusal: a network
             // drop, a timeout or an explained close cut it short, and it goes again.
             Err(DeclareError::Closed(reason))

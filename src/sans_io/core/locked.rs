@@ -47,6 +47,10 @@ pub(super) struct Locked {
     retry_at: Option<Duration>,
     /// The management API's look-up under way.
     look_up: Option<LookUpId>,
+    /// Found held while connected (a look-up's answer that came after the
+    /// next CONNECTED): its wait starts at the next wake-up, as `plan_locked`
+    /// starts it at CONNECTED (simulation seed 92: it was never looked up again).
+    plan: bool,
     /// Look-ups that found it still held.
     held_look_ups: u32,
     /// The management API could not say (none known, or it failed): declaring
@@ -74,6 +78,7 @@ impl Core {
         let Some(entry) = self.locked_entry(queue) else { return false };
         entry.refusals += 1;
         entry.retry_at = None;
+        entry.plan = true;
         if entry.refusals > MAX_LOCKED_REFUSALS {
             self.unlock(queue);
             return false;
@@ -88,11 +93,16 @@ impl Core {
     /// connection that dropped may hold: if so it waits (declared again only after
     /// a wait) until the refusal of its declare again is explained.
     pub(super) fn hold_until_explained(&mut self, queue: &str) -> bool {
+        self.settings.reconnect && self.hold(queue)
+    }
+
+    /// Holds `queue` if it is an exclusive one this connection declared; whether it is.
+    fn hold(&mut self, queue: &str) -> bool {
         let ours = self.exclusive_ours(queue);
-        if ours && self.settings.reconnect && !self.is_locked(queue) {
+        if ours && !self.is_locked(queue) {
             self.locked.push(Locked { queue: queue.to_owned(), ..Locked::default() });
         }
-        ours && self.settings.reconnect
+        ours
     }
 
     /// Whether `queue` is an exclusive queue this connection declared.
@@ -105,13 +115,27 @@ impl Core {
     /// consumers subscribe then.
     pub(super) fn hold_exclusive_queues(&mut self, now: Duration, queues: Vec<String>) {
         for queue in queues {
-            if self.hold_until_explained(&queue) {
-                if let Some(entry) = self.locked_entry(&queue) {
-                    entry.retry_at = Some(now);
-                }
-                // What is published to it until then goes nowhere: said, as a gap is.
-                self.status(super::ConnectionEvent::Warning(Warning::ExclusiveQueueHeld { queue }));
+            let held_already = self.is_locked(&queue);
+            // A renewal moves a one-off connection too: held whether or not it reconnects.
+            if !self.hold(&queue) {
+                continue;
             }
+            if held_already {
+                // It keeps its wait: looked up or declared again at once at every
+                // renewal, it was refused eight times in 20 s and failed its
+                // consumer (simulation seed 9004). With nothing under way (its
+                // declare again answered on the old link, which owned it then),
+                // the wait starts now (seed 18295: it was never asked again).
+                if let Some(entry) = self.locked_entry(&queue).filter(|e| e.retry_at.is_none() && e.look_up.is_none()) {
+                    entry.plan = true;
+                }
+                continue;
+            }
+            if let Some(entry) = self.locked_entry(&queue) {
+                entry.retry_at = Some(now);
+            }
+            // What is published to it until then goes nowhere: said, as a gap is.
+            self.status(super::ConnectionEvent::Warning(Warning::ExclusiveQueueHeld { queue }));
         }
     }
 
@@ -145,6 +169,7 @@ impl Core {
     pub(super) fn plan_locked(&mut self, now: Duration) {
         for entry in &mut self.locked {
             entry.look_up = None;
+            entry.plan = false;
             entry.retry_at = Some(now + entry.delay());
         }
     }
@@ -154,13 +179,17 @@ impl Core {
         if !self.current.as_ref().is_some_and(|c| c.takes_requests()) {
             return None;
         }
-        self.locked.iter().filter_map(|entry| entry.retry_at).min()
+        self.locked.iter().filter_map(|entry| if entry.plan { Some(Duration::ZERO) } else { entry.retry_at }).min()
     }
 
     /// [`super::Timer::Locked`]: each held queue whose wait is over is looked
     /// up, or declared again when there is no management API to ask.
     pub(super) fn retry_locked(&mut self, now: Duration) {
         let url = self.current.as_ref().map(|c| c.url.clone()).unwrap_or_default();
+        for entry in self.locked.iter_mut().filter(|entry| entry.plan) {
+            entry.plan = false;
+            entry.retry_at = Some(now + entry.delay());
+        }
         // One at a time: each is no longer due once taken.
         while let Some(at) = self.locked.iter().position(|entry| entry.retry_at.is_some_and(|at| at <= now)) {
             let Some(entry) = self.locked.get_mut(at) else { return };

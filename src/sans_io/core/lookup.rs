@@ -140,6 +140,11 @@ impl Core {
         let vhost = self.options.host.clone();
         match (what, facts) {
             (Refused::Consume { consumer, reader, fallback, spec }, Ok(existing)) => {
+                // An exclusive queue of ours went with the connection that ended,
+                // which owned it: its absence explains nothing (simulation seed
+                // 83363: a publish refused beside its SUBSCRIBE failed it NOT_FOUND).
+                let gone_with_link = existing.is_none() && self.exclusive_ours(&queue);
+                let existing = if gone_with_link { Some(QueueFacts::default()) } else { existing };
                 let refusal = diagnose_consume(&queue, &vhost, existing.as_ref());
                 match (refusal.kind, spec) {
                     // Nothing in the facts refuses it, and a one-off connection died

@@ -290,6 +290,9 @@ pub struct Core {
     declared_queues: Vec<(String, QueueOptions)>,
     /// The core's own declares again awaiting their answer, with their queue.
     redeclaring: Vec<(DeclareId, String)>,
+    /// Declares again whose queue a later one declared meanwhile: their late
+    /// answer (a look-up's, after the next connection) says nothing any more.
+    superseded: Vec<DeclareId>,
     /// Exclusive queues of ours that a connection that ended still holds (see `locked`).
     /// A `Vec`, as `redeclaring`: a few entries, and less code than a `Map`'s.
     locked: Vec<locked::Locked>,
@@ -356,6 +359,7 @@ impl Core {
             held_declares: Vec::new(),
             declared_queues: Vec::new(),
             redeclaring: Vec::new(),
+            superseded: Vec::new(),
             locked: Vec::new(),
             next_declare: 0,
             lookups: Map::new(),

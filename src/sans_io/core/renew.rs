@@ -437,6 +437,12 @@ impl Core {
             self.status(ConnectionEvent::Connected { link: id, url, info });
             // As on any connect: the declares made meanwhile go first.
             self.send_held_declares(now);
+            // The exclusive queues went with the old link (or it holds them
+            // still): each is declared again once gone, and its consumers, which
+            // waited for the old link, subscribe then (simulation seed 7594:
+            // subscribed at once, they failed NOT_FOUND).
+            let exclusive = self.declared_queues.iter().filter(|(_, o)| o.exclusive).map(|(queue, _)| queue.clone()).collect();
+            self.hold_exclusive_queues(now, exclusive);
             let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
             let mut unsubscribed = Vec::new();
             for key in keys {
