@@ -1,6 +1,7 @@
 //! The core's decisions for exchange subscriptions, natively: the SUBSCRIBE each
 //! source makes, the names refused before sending, and the gap a transient
-//! subscription announces after a reconnect (a durable one has none).
+//! subscription announces after a reconnect (a durable one has none); and a
+//! consumer blamed for closes without words when no facts can be had.
 
 mod core_frames;
 
@@ -301,4 +302,43 @@ fn a_suspect_subscription_waits_behind_the_others_after_a_reconnect() {
     core.handle_bytes(retry, second, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
     let after = written(&mut core, retry);
     assert!(after.contains("destination:/amq/queue/suspect"), "then the suspect goes alone: {after}");
+}
+
+/// A consumer blamed alone for two closes without words (3.10.8 loses the
+/// ERROR of a restart) whose queue the management API cannot show (it fails,
+/// or a user without the management tag) goes on once, as facts that clear it
+/// would make it; blamed again it fails. Before, it failed at once for want of
+/// an answer (simulation seeds 102923, 1179899, on a queue that was there).
+#[test]
+fn a_consumer_blamed_without_facts_goes_on_once_then_fails() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    let mut link = connect(&mut core, ms(1));
+    let key = core.basic_consume(ms(2), ConsumeFrom::queue("q"), ConsumeOptions::default()).expect("consume");
+    let mut now = ms(2);
+    let mut failures = Vec::new();
+    for close in 0..6 {
+        let sent = written(&mut core, now);
+        assert!(sent.contains("destination:/amq/queue/q"), "subscribed alone, close {close}: {sent}");
+        core.handle_closed(now, link, SocketClose::new(1000, "STOMP died"));
+        let actions: Vec<Action> = std::iter::from_fn(|| core.poll_action()).collect();
+        for action in actions {
+            if let Action::LookUp(question) = action {
+                core.handle_queue_facts(now, question.id, Err("the management API refused the user".into()));
+            }
+        }
+        failures.extend(events(&mut core).into_iter().filter_map(|e| match e {
+            ConnectionEvent::ConsumerFailed { consumer, .. } => Some((close, consumer)),
+            _ => None,
+        }));
+        if !failures.is_empty() {
+            break;
+        }
+        now = core.poll_timeout().expect("a retry");
+        core.handle_timeout(now);
+        link = connect(&mut core, now);
+    }
+    // A suspect at the first close, blamed at the second and on once, a suspect
+    // again at the third, failed at the fourth.
+    assert_eq!(failures, [(3, key)], "failed at the fourth close, not the second");
 }

@@ -2272,18 +2272,6 @@ impl Sim {
                 match (&error, queue.as_str()) {
                     (ConsumeError::Refused(_), "missing") => self.stats.consumer_failed += 1,
                     (ConsumeError::Refused(_), queue) if self.excl.may_fail(queue) => self.stats.consumer_failed += 1,
-                    // Blamed alone a second time for a close without words (a
-                    // restart's lost ERROR), with no facts in time to clear it: the
-                    // heuristic of `blame`, for any queue; seen with exclusive ones
-                    // (seed 7131), whose connections die more often here.
-                    (ConsumeError::Refused(refusal), queue)
-                        if refusal.kind == RefusalKind::Unexplained
-                            && self.excl.is_exclusive(queue)
-                            && self.broker.lost_errors > 0
-                            && (self.cfg.lookup_delay > 5_000 || self.cfg.lookup_fails > 0) =>
-                    {
-                        self.stats.consumer_failed += 1
-                    }
                     (ConsumeError::CancelledByBroker(_), _) if self.broker.cancelled_subscriptions > 0 => {}
                     // A one-off connection has no second connection to tell a
                     // refusal from a close whose words were lost (a restart's
@@ -3991,6 +3979,7 @@ impl Sim {
                 && self.calls.values().all(|c| c.done)
                 && self.exclusive_consumers_back()
                 && self.exclusive_queues_read()
+                && !self.current_cut()
             {
                 healed = true;
                 break;
@@ -4236,10 +4225,16 @@ fn simulation_runs() {
 /// which owned the queue then: never looked up again, its consumer never back),
 /// 74139 (an earlier declare again, explained late, held the queue the current
 /// connection owned, for good), 83363 (a queue gone with the connection that
-/// ended blamed as NOT_FOUND for another request's close).
+/// ended blamed as NOT_FOUND for another request's close), 1038660 (one declared
+/// while a renewal's successor got ready was consumed there, NOT_FOUND), 1177333
+/// (the heal counted a cut connection as healthy). And 102923, 1179899 (a
+/// consumer blamed alone for two restarts whose words were lost failed when the
+/// management API could not answer in time: now it goes on once, as facts that
+/// clear it would make it).
 #[test]
 fn seeds_that_found_defects() {
-    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333, 75_752, 47_985, 88_295, 13_324, 18_295, 74_139, 83_363] {
+    let this_stop = [13_324, 18_295, 74_139, 83_363, 1_038_660, 1_177_333, 102_923, 1_179_899];
+    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333, 75_752, 47_985, 88_295].into_iter().chain(this_stop) {
         run_seed(seed, false);
     }
 }

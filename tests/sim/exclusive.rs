@@ -198,6 +198,12 @@ impl Sim {
             .collect()
     }
 
+    /// Whether the current connection is cut (the core has not noticed yet):
+    /// nothing on it is healed (seed 1177333, cut at the last step).
+    pub(crate) fn current_cut(&self) -> bool {
+        self.core.current_link().and_then(|link| self.socks.get(&link)).is_some_and(|sock| sock.cut)
+    }
+
     /// Whether every live consumer of an exclusive queue is subscribed on the
     /// current connection (the heal waits for it).
     pub(crate) fn exclusive_consumers_back(&self) -> bool {

@@ -296,7 +296,9 @@ impl Core {
     pub(super) fn waits_for_old(&self, key: ConsumerKey) -> bool {
         self.consumers.get(&key).is_some_and(|spec| match &spec.source {
             crate::rabbit::ConsumeFrom::Exchange(sub) => sub.durable_queue.is_none(),
-            crate::rabbit::ConsumeFrom::Queue(queue) => self.exclusive_ours(queue),
+            crate::rabbit::ConsumeFrom::Queue(queue) => {
+                self.exclusive_ours(queue) || self.declares.values().any(|(q, options)| q == queue && options.exclusive)
+            }
         })
     }
 
@@ -369,8 +371,7 @@ impl Core {
             return;
         };
         old.planned = Some(Renewal::Draining { until });
-        self.renewal.retiring_exclusive =
-            self.declared_queues.iter().filter(|(_, options)| options.exclusive).map(|(queue, _)| queue.clone()).collect();
+        self.renewal.retiring_exclusive = self.exclusive_on_current();
         self.calls_to_retiring();
         let (old_id, link, url) = (old.id, new.id, new.url.clone());
         let info = new.link.session().info().cloned().unwrap_or_default();
@@ -441,7 +442,7 @@ impl Core {
             // still): each is declared again once gone, and its consumers, which
             // waited for the old link, subscribe then (simulation seed 7594:
             // subscribed at once, they failed NOT_FOUND).
-            let exclusive = self.declared_queues.iter().filter(|(_, o)| o.exclusive).map(|(queue, _)| queue.clone()).collect();
+            let exclusive = self.exclusive_on_current();
             self.hold_exclusive_queues(now, exclusive);
             let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
             let mut unsubscribed = Vec::new();
