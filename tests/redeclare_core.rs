@@ -311,18 +311,7 @@ fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_r
 /// is declared again there first.
 #[test]
 fn a_token_renewal_moves_an_exclusive_queue_s_consumer_after_the_old_connection() {
-    let (mut core, old) = connected_with_tokens();
-    core.queue_declare(ms(4), "mine", &exclusive()).expect("declare");
-    let receipt = declare_receipt(&written(&mut core, ms(4)), "mine");
-    core.handle_bytes(ms(4), old, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
-    core.basic_consume(ms(5), burrow::rabbit::ConsumeFrom::Queue("mine".into()), burrow::reliable::ConsumeOptions::default()).expect("consume");
-    let headers = subscribe_frame(&written(&mut core, ms(5)));
-    core.handle_bytes(ms(5), old, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
-    let (new, now) = renewal_socket(&mut core, ms(5), token(2));
-    core.handle_opened(now, new);
-    written(&mut core, now);
-    core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
-    let sent = written(&mut core, now);
+    let (mut core, old, new, now, sent) = renewal_with_exclusive_queue(&["mine"]);
     assert!(!sent.contains("/amq/queue/mine"), "not consumed from the new connection while the old holds it: {sent}");
     let events: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     assert!(events.iter().any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Renewed { .. }))), "{events:?}");
@@ -362,21 +351,7 @@ fn a_token_renewal_moves_an_exclusive_queue_s_consumer_after_the_old_connection(
 /// there; subscribed at once, it failed NOT_FOUND (simulation seed 7594).
 #[test]
 fn a_renewal_whose_old_connection_dies_first_declares_the_exclusive_queue_again_before_its_consumer() {
-    let (mut core, old) = connected_with_tokens();
-    core.queue_declare(ms(4), "mine", &exclusive()).expect("declare");
-    let receipt = declare_receipt(&written(&mut core, ms(4)), "mine");
-    core.handle_bytes(ms(4), old, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
-    for queue in ["mine", "q"] {
-        let source = burrow::rabbit::ConsumeFrom::Queue(queue.into());
-        core.basic_consume(ms(5), source, burrow::reliable::ConsumeOptions::default()).expect("consume");
-        let headers = subscribe_frame(&written(&mut core, ms(5)));
-        core.handle_bytes(ms(5), old, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
-    }
-    let (new, now) = renewal_socket(&mut core, ms(5), token(2));
-    core.handle_opened(now, new);
-    written(&mut core, now);
-    core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
-    let sent = written(&mut core, now);
+    let (mut core, old, new, now, sent) = renewal_with_exclusive_queue(&["mine", "q"]);
     assert!(sent.contains("/amq/queue/q") && !sent.contains("/amq/queue/mine"), "only q's consumer moves first: {sent}");
     std::iter::from_fn(|| core.poll_event()).for_each(drop);
     core.handle_closed(now, old, SocketClose::new(1006, ""));
@@ -404,4 +379,26 @@ fn locked_look_up_of(core: &mut Core, queue: &str) -> burrow::reliable::LookUpId
         _ => None,
     });
     look_up.expect("the held queue is looked up")
+}
+
+/// A core with tokens whose exclusive queue `mine` is declared and a consumer on
+/// each of `queues` subscribed, then a renewal's new connection CONNECTED.
+/// Returns the core, the old and new links, when, and what the new one wrote.
+fn renewal_with_exclusive_queue(queues: &[&str]) -> (Core, LinkId, LinkId, Duration, String) {
+    let (mut core, old) = connected_with_tokens();
+    core.queue_declare(ms(4), "mine", &exclusive()).expect("declare");
+    let receipt = declare_receipt(&written(&mut core, ms(4)), "mine");
+    core.handle_bytes(ms(4), old, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    for queue in queues {
+        let source = burrow::rabbit::ConsumeFrom::Queue((*queue).into());
+        core.basic_consume(ms(5), source, burrow::reliable::ConsumeOptions::default()).expect("consume");
+        let headers = subscribe_frame(&written(&mut core, ms(5)));
+        core.handle_bytes(ms(5), old, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    }
+    let (new, now) = renewal_socket(&mut core, ms(5), token(2));
+    core.handle_opened(now, new);
+    written(&mut core, now);
+    core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let sent = written(&mut core, now);
+    (core, old, new, now, sent)
 }
