@@ -273,6 +273,9 @@ impl Core {
         spec.auto.taken.retain(|(link, _)| Some(*link) == live);
         self.consumers.insert(consumer, spec);
         self.subscribe(now, consumer);
+        // A renewal's new link takes it too, as it takes a new consumer (seed
+        // 24279: one going on after a look-up's timeout missed the switch).
+        self.subscribe_on_successor(now, consumer);
     }
 
     /// Link `link` is over: what waited for readers from it, the broker gives out
