@@ -402,6 +402,17 @@ struct Sock {
     cut: bool,
 }
 
+impl Sock {
+    /// The broker's side went without a close frame (a drop, a restart, a node
+    /// stopped): nothing more passes, and the client hears 1006 at `due`.
+    fn lost_by_broker(&mut self, due: Duration) {
+        self.to_broker.clear();
+        self.to_client.clear();
+        self.broker_gone = true;
+        self.to_client.push_back(Packet { due, payload: Payload::Close(SocketClose::new(1006, "")) });
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PubKind {
     Valid,

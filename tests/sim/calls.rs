@@ -599,10 +599,7 @@ impl Sim {
             let Some(sock) = self.socks.get_mut(&link) else { continue };
             match sock.state {
                 SockState::Open if !sock.broker_gone => {
-                    sock.to_broker.clear();
-                    sock.to_client.clear();
-                    sock.broker_gone = true;
-                    sock.to_client.push_back(Packet { due: now, payload: Payload::Close(SocketClose::new(1006, "")) });
+                    sock.lost_by_broker(now);
                     self.broker.drop_conn(link);
                 }
                 SockState::ClientClosed => {

@@ -31,7 +31,7 @@ use burrow::reliable::{ConsumeOptions, ConsumerKey, DeclareId, LinkId};
 use burrow::rabbit::QueueOptions;
 use burrow::stomp::Frame;
 
-use super::{ms, Broker, DeclareExpect, PubKind, Rng, Sim, SockState};
+use super::{ms, Broker, ConsumerRec, DeclareExpect, PubKind, Rng, Sim, SockState};
 
 /// The simulation's side: whether this run uses them, the queues, the cuts.
 #[derive(Debug)]
@@ -118,8 +118,7 @@ impl Sim {
         }
         match self.excl.rng.below(100) {
             0..=29 => {
-                let live = self.consumers.values().filter(|c| self.excl.is_exclusive(&c.queue) && !c.cancel_requested && !c.failed);
-                if live.count() >= 2 {
+                if self.live_exclusive_consumers().count() >= 2 {
                     return true;
                 }
                 self.excl.next += 1;
@@ -198,6 +197,11 @@ impl Sim {
             .collect()
     }
 
+    /// The consumers of exclusive queues not cancelled or failed.
+    fn live_exclusive_consumers(&self) -> impl Iterator<Item = &ConsumerRec> {
+        self.consumers.values().filter(|rec| self.excl.is_exclusive(&rec.queue) && !rec.cancel_requested && !rec.failed)
+    }
+
     /// Whether the current connection is cut (the core has not noticed yet):
     /// nothing on it is healed (seed 1177333, cut at the last step).
     pub(crate) fn current_cut(&self) -> bool {
@@ -208,10 +212,7 @@ impl Sim {
     /// current connection (the heal waits for it).
     pub(crate) fn exclusive_consumers_back(&self) -> bool {
         let Some(conn) = self.core.current_link().and_then(|link| self.broker.conns.get(&link)) else { return false };
-        self.consumers
-            .values()
-            .filter(|rec| self.excl.is_exclusive(&rec.queue) && !rec.cancel_requested && !rec.failed)
-            .all(|rec| conn.subs.values().any(|sub| sub.queue == rec.queue))
+        self.live_exclusive_consumers().all(|rec| conn.subs.values().any(|sub| sub.queue == rec.queue))
     }
 
     /// Invariant 14 for a confirmed publish to an exclusive queue, as it is
@@ -238,9 +239,6 @@ impl Sim {
 
     /// Whether the exclusive queues with a reader are empty (the heal waits for it).
     pub(crate) fn exclusive_queues_read(&self) -> bool {
-        self.consumers
-            .values()
-            .filter(|rec| self.excl.is_exclusive(&rec.queue) && !rec.cancel_requested && !rec.failed)
-            .all(|rec| self.broker.queues.get(&rec.queue).is_none_or(|q| q.msgs.is_empty()))
+        self.live_exclusive_consumers().all(|rec| self.broker.queues.get(&rec.queue).is_none_or(|q| q.msgs.is_empty()))
     }
 }

@@ -14,11 +14,7 @@ impl Sim {
         match sock.state {
             SockState::Opening { at, .. } => sock.state = SockState::Opening { at, fail: true },
             SockState::Open if !sock.broker_gone => {
-                sock.to_broker.clear();
-                sock.to_client.clear();
-                sock.broker_gone = true;
-                sock.to_client
-                    .push_back(Packet { due: now + latency, payload: Payload::Close(SocketClose::new(1006, "")) });
+                sock.lost_by_broker(now + latency);
                 self.broker.drop_conn(link);
                 self.broker.dispatch(now);
                 self.flush_broker();
@@ -48,12 +44,7 @@ impl Sim {
         self.stats.ex_kept_across_restarts += self.broker.durable_subscription_messages();
         for sock in self.socks.values_mut() {
             match sock.state {
-                SockState::Open if !sock.broker_gone => {
-                    sock.to_broker.clear();
-                    sock.to_client.clear();
-                    sock.broker_gone = true;
-                    sock.to_client.push_back(Packet { due: now, payload: Payload::Close(SocketClose::new(1006, "")) });
-                }
+                SockState::Open if !sock.broker_gone => sock.lost_by_broker(now),
                 SockState::ClientClosed => {
                     sock.to_broker.clear();
                     sock.state = SockState::Dead;

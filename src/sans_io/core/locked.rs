@@ -110,10 +110,11 @@ impl Core {
         self.declared_queues.iter().any(|(name, options)| name == queue && options.exclusive)
     }
 
-    /// The exclusive queues the current link declared or is declaring: a
-    /// renewal's old link owns them once it retires (simulation seed 1038660: one
-    /// declared while the successor got ready was consumed there, NOT_FOUND).
-    pub(super) fn exclusive_on_current(&self) -> Vec<String> {
+    /// The exclusive queues this connection declared or is declaring: the link
+    /// that declared them owns them, a renewal's old one included (simulation
+    /// seed 1038660: one declared while the successor got ready was consumed
+    /// there, NOT_FOUND).
+    pub(super) fn our_exclusive_queues(&self) -> Vec<String> {
         let declared = self.declared_queues.iter().map(|(queue, options)| (queue, options));
         let declaring = self.declares.values().map(|(queue, options)| (queue, options));
         declared.chain(declaring).filter(|(_, options)| options.exclusive).map(|(queue, _)| queue.clone()).collect()

@@ -378,7 +378,7 @@ impl Core {
             return;
         };
         old.planned = Some(Renewal::Draining { until });
-        self.renewal.retiring_exclusive = self.exclusive_on_current();
+        self.renewal.retiring_exclusive = self.our_exclusive_queues();
         self.calls_to_retiring();
         let (old_id, link, url) = (old.id, new.id, new.url.clone());
         let info = new.link.session().info().cloned().unwrap_or_default();
@@ -449,7 +449,7 @@ impl Core {
             // still): each is declared again once gone, and its consumers, which
             // waited for the old link, subscribe then (simulation seed 7594:
             // subscribed at once, they failed NOT_FOUND).
-            let exclusive = self.exclusive_on_current();
+            let exclusive = self.our_exclusive_queues();
             self.hold_exclusive_queues(now, exclusive);
             let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
             let mut unsubscribed = Vec::new();
