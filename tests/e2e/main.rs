@@ -17,6 +17,7 @@ mod broker;
 mod disconnect;
 mod exchanges;
 mod measure;
+mod network;
 mod page;
 mod producer;
 mod proxy;
@@ -137,6 +138,9 @@ async fn scenarios(client: &Client) {
         }
         if wanted("disconnect_says_what_keeps_running") {
             disconnect::disconnect_says_what_keeps_running_and_stop_all_ends_it(&client).await;
+        }
+        if wanted("a_silent_network_drop_loses_nothing") {
+            network::a_silent_network_drop_loses_nothing(&client).await;
         }
         if wanted("a_card_whose_queue_is_deleted_says_so") {
             disconnect::a_card_whose_queue_is_deleted_says_so(&client).await;
