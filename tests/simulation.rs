@@ -81,8 +81,8 @@
 //! declares and consumers the broker would refuse are refused before sending.
 //!
 //! Its parts (`tests/sim/`): `model.rs` the broker's state, `broker.rs` what
-//! the broker does, `config.rs` a run's knobs, `records.rs` the sockets and
-//! what the user asked, `driver.rs` the
+//! the broker does (`deliveries.rs` its subscriptions), `config.rs` a run's
+//! knobs, `records.rs` the sockets and what the user asked, `driver.rs` the
 //! simulated driver, `events.rs` the checks on what the core reports,
 //! `network.rs` sockets and time, `calls.rs` the user's calls and the checks
 //! after every step, `schedule.rs` faults, the random run and the heal;
@@ -368,6 +368,8 @@ mod sim_records;
 use sim_records::*;
 #[path = "sim/broker.rs"]
 mod sim_broker;
+#[path = "sim/deliveries.rs"]
+mod sim_deliveries;
 #[path = "sim/driver.rs"]
 mod sim_driver;
 #[path = "sim/events.rs"]
