@@ -208,6 +208,56 @@ fn an_exclusive_queue_refused_without_words_is_held_when_the_facts_say_locked() 
     assert!(matches!(&warnings[..], [words] if words.contains("still held")), "held, not given up: {warnings:?}");
 }
 
+/// The same close without words, but the facts say the queue is not there:
+/// RabbitMQ let the old connection go (and deleted the queue with it), so
+/// nothing holds it and the close was not its refusal. No warning that the old
+/// connection holds it (simulation seed 83 said so); it is looked up again and
+/// declared again on the next connection, before its consumer.
+#[test]
+fn an_exclusive_queue_the_facts_say_is_gone_is_not_said_to_be_held() {
+    let settings = ReliableOptions { management_url: Some("http://broker/api".into()), ..ReliableOptions::default() };
+    let (mut core, second, now, key) = declared_again(settings, &exclusive());
+    core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
+    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) => Some(question),
+        _ => None,
+    });
+    let look_up = look_up.expect("the queue is looked up");
+    core.handle_queue_facts(now + ms(6), look_up.id, Ok(None));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(warnings(&after).is_empty(), "gone, not held: {:?}", warnings(&after));
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    let third = connect(&mut core, retry);
+    let mut now = retry;
+    // Declared again (after a look-up, as a queue cut without words is), then its consumer.
+    let sent = loop {
+        let sent = written(&mut core, now);
+        if sent.contains("destination:/queue/rpc_queue") {
+            break sent;
+        }
+        if let Some(id) = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+            Action::LookUp(question) => Some(question.id),
+            _ => None,
+        }) {
+            core.handle_queue_facts(now, id, Ok(None));
+            continue;
+        }
+        now = core.poll_timeout().expect("a timer");
+        assert!(now < retry + Duration::from_secs(5), "declared again within 5 s");
+        core.handle_timeout(now);
+    };
+    assert!(!sent.contains("SUBSCRIBE"), "the queue first: {sent}");
+    let receipt = declare_receipt(&sent, "rpc_queue");
+    core.handle_bytes(now, third, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let sent = written(&mut core, now);
+    let headers = subscribe_frame(&sent);
+    core.handle_bytes(now, third, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(after.contains(&ReliableEvent::Connection(ConnectionEvent::ConsumerReady(key))), "{after:?}");
+    assert!(warnings(&after).is_empty(), "{after:?}");
+}
+
 /// The words of the warnings among `events`.
 fn warnings(events: &[ReliableEvent]) -> Vec<String> {
     let words = events.iter().filter_map(|e| match e {

@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-use super::{Core, LookUpId, Warning};
+use super::{Core, DeclareId, LookUpId, Warning};
 use crate::rabbit::{ConsumeFrom, QueueFacts, Refusal, RefusalKind};
 use crate::reliable::ConsumerKey;
 
@@ -56,6 +56,11 @@ pub(super) struct Locked {
     /// The management API could not say (none known, or it failed): declaring
     /// again is the only way to find out.
     no_api: bool,
+    /// [`Warning::ExclusiveQueueHeld`] was said.
+    said: bool,
+    /// The facts that explained its declare again's close said it is not there:
+    /// nothing holds it, so that close is not said to be the old connection's.
+    gone: bool,
 }
 
 impl Locked {
@@ -83,10 +88,29 @@ impl Core {
             self.unlock(queue);
             return false;
         }
-        if entry.refusals == 1 {
-            self.status(super::ConnectionEvent::Warning(Warning::ExclusiveQueueHeld { queue: queue.to_owned() }));
+        // Still waited for (the close may have been its refusal), but only said
+        // held when nothing says it is gone (simulation seed 83 said so of a queue
+        // the facts had just found missing).
+        if !std::mem::take(&mut entry.gone) {
+            self.say_held(queue);
         }
         true
+    }
+
+    /// Says once that the connection that ended still holds `queue`.
+    fn say_held(&mut self, queue: &str) {
+        let Some(entry) = self.locked_entry(queue).filter(|entry| !entry.said) else { return };
+        entry.said = true;
+        self.status(super::ConnectionEvent::Warning(Warning::ExclusiveQueueHeld { queue: queue.to_owned() }));
+    }
+
+    /// The facts that explain the close on declare again `request` say its queue
+    /// is not there (RabbitMQ let the old connection go, and the queue with it).
+    pub(super) fn redeclared_queue_gone(&mut self, request: DeclareId) {
+        let Some(queue) = self.redeclared(request).cloned() else { return };
+        if let Some(entry) = self.locked_entry(&queue) {
+            entry.gone = true;
+        }
     }
 
     /// Whether `queue` is an exclusive one this connection declared, which a
@@ -145,7 +169,7 @@ impl Core {
                 entry.retry_at = Some(now);
             }
             // What is published to it until then goes nowhere: said, as a gap is.
-            self.status(super::ConnectionEvent::Warning(Warning::ExclusiveQueueHeld { queue }));
+            self.say_held(&queue);
         }
     }
 
@@ -229,6 +253,7 @@ impl Core {
             Ok(Some(facts)) if facts.exclusive && entry.held_look_ups < MAX_HELD_LOOK_UPS => {
                 entry.held_look_ups += 1;
                 entry.retry_at = Some(now + LOOK_UP_EVERY);
+                self.say_held(&queue);
                 return true;
             }
             // Held for two minutes: one more refusal ends it.

@@ -173,6 +173,9 @@ impl Core {
             }
             (what @ Refused::Consume { .. }, Err(_)) => self.unexplained(Some(now), what),
             (Refused::Declare { request, options, closed, .. }, Ok(existing)) => {
+                if existing.is_none() {
+                    self.redeclared_queue_gone(request);
+                }
                 let refusal = diagnose_declare(&queue, &vhost, &options, existing.as_ref());
                 // Nothing in the facts refuses it: the close only cut it short (a
                 // node going, another request refused beside it, or, for a user who
