@@ -193,38 +193,21 @@ fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go
 /// management API's facts (the queue exists, exclusive) say it is locked.
 #[test]
 fn an_exclusive_queue_refused_without_words_is_held_when_the_facts_say_locked() {
-    let settings = ReliableOptions { management_url: Some("http://broker/api".into()), ..ReliableOptions::default() };
-    let (mut core, second, now, _) = declared_again(settings, &exclusive());
-    core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
-    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-        Action::LookUp(question) => Some(question),
-        _ => None,
-    });
-    let look_up = look_up.expect("the queue is looked up");
     let facts = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
-    core.handle_queue_facts(now + ms(6), look_up.id, Ok(Some(facts)));
-    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let (_, _, after) = declared_again_closed_without_words(Some(facts));
     let warnings = warnings(&after);
     assert!(matches!(&warnings[..], [words] if words.contains("still held")), "held, not given up: {warnings:?}");
 }
 
 /// The same close without words, but the facts say the queue is not there:
 /// RabbitMQ let the old connection go (and deleted the queue with it), so
-/// nothing holds it and the close was not its refusal. No warning that the old
-/// connection holds it (simulation seed 83 said so); it is looked up again and
+/// nothing holds it. No warning that the old connection holds it (simulation
+/// seed 83 said so); as any queue whose declare again a close without words cut,
+/// it waits (that close may have been its refusal), is looked up again and
 /// declared again on the next connection, before its consumer.
 #[test]
 fn an_exclusive_queue_the_facts_say_is_gone_is_not_said_to_be_held() {
-    let settings = ReliableOptions { management_url: Some("http://broker/api".into()), ..ReliableOptions::default() };
-    let (mut core, second, now, key) = declared_again(settings, &exclusive());
-    core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
-    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-        Action::LookUp(question) => Some(question),
-        _ => None,
-    });
-    let look_up = look_up.expect("the queue is looked up");
-    core.handle_queue_facts(now + ms(6), look_up.id, Ok(None));
-    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let (mut core, key, after) = declared_again_closed_without_words(None);
     assert!(warnings(&after).is_empty(), "gone, not held: {:?}", warnings(&after));
     let retry = core.poll_timeout().expect("a retry");
     core.handle_timeout(retry);
@@ -256,6 +239,25 @@ fn an_exclusive_queue_the_facts_say_is_gone_is_not_said_to_be_held() {
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     assert!(after.contains(&ReliableEvent::Connection(ConnectionEvent::ConsumerReady(key))), "{after:?}");
     assert!(warnings(&after).is_empty(), "{after:?}");
+}
+
+/// An exclusive `rpc_queue` declared again, on a connection RabbitMQ then closes
+/// without words; the management API answers `facts` when it is looked up.
+/// Returns the core, the queue's consumer and the events since.
+fn declared_again_closed_without_words(
+    facts: Option<burrow::rabbit::QueueFacts>,
+) -> (Core, ConsumerKey, Vec<ReliableEvent>) {
+    let settings = ReliableOptions { management_url: Some("http://broker/api".into()), ..ReliableOptions::default() };
+    let (mut core, second, now, key) = declared_again(settings, &exclusive());
+    core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
+    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) => Some(question),
+        _ => None,
+    });
+    let look_up = look_up.expect("the queue is looked up");
+    core.handle_queue_facts(now + ms(6), look_up.id, Ok(facts));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    (core, key, after)
 }
 
 /// The words of the warnings among `events`.

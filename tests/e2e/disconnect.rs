@@ -20,6 +20,15 @@ pub async fn open_as_e2e_user(client: &Client) {
     open_connected_as(client, E2E_USER, E2E_PASSWORD).await;
 }
 
+/// Opens the app and clicks Connect as the test's own user, through `proxy`.
+pub async fn connect_through(client: &Client, proxy: &Proxy) {
+    client.goto(&app_url("/")).await.expect("the app loads");
+    type_into(client, "section[aria-label='Connection'] [name='url']", &format!("ws://127.0.0.1:{}/ws", proxy.port)).await;
+    type_into(client, "section[aria-label='Connection'] input[name='login']", E2E_USER).await;
+    type_into(client, "section[aria-label='Connection'] input[name='passcode']", E2E_PASSWORD).await;
+    click(client, "section[aria-label='Connection'] button[type='submit']").await;
+}
+
 /// The seconds a "Reconnecting in N s" status shows.
 fn seconds_left(status: &str) -> Option<u64> {
     let rest = status.split("Reconnecting in ").nth(1)?;
@@ -34,11 +43,7 @@ pub async fn disconnect_during_the_countdown_stops_for_good(client: &Client) {
     ensure_user(E2E_USER, E2E_PASSWORD, "administrator");
     let before = connections_of(E2E_USER);
     let proxy = Proxy::start().await;
-    client.goto(&app_url("/")).await.expect("the app loads");
-    type_into(client, "section[aria-label='Connection'] [name='url']", &format!("ws://127.0.0.1:{}/ws", proxy.port)).await;
-    type_into(client, "section[aria-label='Connection'] input[name='login']", E2E_USER).await;
-    type_into(client, "section[aria-label='Connection'] input[name='passcode']", E2E_PASSWORD).await;
-    click(client, "section[aria-label='Connection'] button[type='submit']").await;
+    connect_through(client, &proxy).await;
     // Every attempt fails until a countdown is long enough to click in.
     let status = "[data-testid='connection-status']";
     let counting = wait_text_for(client, status, "a countdown of 2 s or more", Duration::from_secs(60), |t| {

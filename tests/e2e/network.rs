@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fantoccini::Client;
 
 use super::broker::{self, connections_of, ensure_user, E2E_USER};
-use super::disconnect::E2E_PASSWORD;
+use super::disconnect::{connect_through, E2E_PASSWORD};
 use super::page::*;
 use super::proxy::Proxy;
 
@@ -52,11 +52,7 @@ pub async fn a_silent_network_drop_loses_nothing(client: &Client) {
     let before = connections_of(E2E_USER);
     let proxy = Proxy::start().await;
     proxy.forward();
-    client.goto(&app_url("/")).await.expect("the app loads");
-    type_into(client, "section[aria-label='Connection'] [name='url']", &format!("ws://127.0.0.1:{}/ws", proxy.port)).await;
-    type_into(client, "section[aria-label='Connection'] input[name='login']", E2E_USER).await;
-    type_into(client, "section[aria-label='Connection'] input[name='passcode']", E2E_PASSWORD).await;
-    click(client, "section[aria-label='Connection'] button[type='submit']").await;
+    connect_through(client, &proxy).await;
     let status = "[data-testid='connection-status']";
     wait_text(client, status, "connected through the proxy", |t| t.contains("Connected to")).await;
     let queue = fresh("e2e-drop");
