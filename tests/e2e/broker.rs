@@ -75,6 +75,20 @@ pub fn queue(name: &str) -> Option<serde_json::Value> {
     (status == 200).then_some(json)
 }
 
+/// Waits (up to [`super::page::WAIT`]) until the management API's `figure` of
+/// `queue` (`messages_ready`, `messages`, …) is `value`.
+pub async fn queue_figure_becomes(queue: &str, figure: &str, value: u64) {
+    let start = std::time::Instant::now();
+    loop {
+        let now = self::queue(queue).and_then(|q| q[figure].as_u64());
+        if now == Some(value) {
+            return;
+        }
+        assert!(start.elapsed() < super::page::WAIT, "“{queue}” has {figure} {now:?}, {value} expected");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 /// Deletes the queue if it exists.
 pub fn delete_queue(name: &str) {
     api("DELETE", &format!("/queues/%2F/{}", encode(name)), None);

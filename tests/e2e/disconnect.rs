@@ -93,13 +93,23 @@ fn new_connections(before: &[String]) -> Vec<String> {
 
 /// Waits until the broker lists `n` connections of the test's user besides `before`.
 async fn broker_connections(before: &[String], n: usize, what: &str) -> Vec<String> {
+    connections_until(before, what, WAIT, |now| now.len() == n).await
+}
+
+/// Waits (up to `limit`) until `ok` holds of the test user's connections besides `before`.
+pub async fn connections_until(
+    before: &[String],
+    what: &str,
+    limit: Duration,
+    ok: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
     let start = Instant::now();
     loop {
         let now = new_connections(before);
-        if now.len() == n {
+        if ok(&now) {
             return now;
         }
-        assert!(start.elapsed() < WAIT, "{what}: the broker lists {} connections of {E2E_USER}: {now:?}", now.len());
+        assert!(start.elapsed() < limit, "{what}: the broker lists {} connections of {E2E_USER}: {now:?}", now.len());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -165,10 +175,7 @@ pub async fn a_crashed_card_marks_its_messages_returned(client: &Client) {
     let card = consumer_text(client, 1, "returned", |t| t.matches("returned to the queue").count() == 3).await;
     assert!(card.contains("crashed"), "{card}");
     assert!(!card.contains("Ack\n"), "no Ack button after the crash: {card}");
-    let start = Instant::now();
-    while broker::queue(&queue).and_then(|q| q["messages_ready"].as_u64()) != Some(3) {
-        assert!(start.elapsed() < WAIT, "the three messages are back in the queue");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    // The three messages are back in the queue.
+    broker::queue_figure_becomes(&queue, "messages_ready", 3).await;
     broker::delete_queue(&queue);
 }

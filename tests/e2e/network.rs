@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fantoccini::Client;
 
 use super::broker::{self, connections_of, ensure_user, E2E_USER};
-use super::disconnect::{connect_through, E2E_PASSWORD};
+use super::disconnect::{connect_through, connections_until, E2E_PASSWORD};
 use super::page::*;
 use super::proxy::Proxy;
 
@@ -17,29 +17,11 @@ use super::proxy::Proxy;
 /// RabbitMQ at two or three) and for a reconnect.
 const OUTAGE: Duration = Duration::from_secs(90);
 
-/// The messages the broker still holds for `queue`, ready and unacked.
-fn held(queue: &str) -> Option<u64> {
-    broker::queue(queue).and_then(|q| q["messages"].as_u64())
-}
-
 /// The text of `css`, or nothing while it is not there.
 async fn text_of(client: &Client, css: &str) -> String {
     match client.find(fantoccini::Locator::Css(css)).await {
         Ok(e) => e.text().await.unwrap_or_default(),
         Err(_) => String::new(),
-    }
-}
-
-/// Waits until `ok` holds of the test user's connections besides `before`.
-async fn connections_until(before: &[String], what: &str, ok: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let start = Instant::now();
-    loop {
-        let now: Vec<String> = connections_of(E2E_USER).into_iter().filter(|c| !before.contains(c)).collect();
-        if ok(&now) {
-            return now;
-        }
-        assert!(start.elapsed() < OUTAGE, "{what}: the broker lists {now:?}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
@@ -60,16 +42,12 @@ pub async fn a_silent_network_drop_loses_nothing(client: &Client) {
     assert!(declared.contains("declared"), "{declared}");
     add_consumer(client, &queue, true, 0).await;
     consumer_text(client, 1, "subscribed", |t| t.contains("consuming")).await;
-    let cut = connections_until(&before, "the main connection and the card's", |now| now.len() == 2).await;
+    let cut = connections_until(&before, "the main connection and the card's", OUTAGE, |now| now.len() == 2).await;
     let counts = "[data-testid='consumer-1'] [data-testid='consumer-counts']";
     publish(client, &queue, "before the drop", 5).await;
     wait_text(client, counts, "five before the drop", |t| t.starts_with("received 5,")).await;
     // Every ack reached the broker: none comes back as a redelivery.
-    let start = Instant::now();
-    while held(&queue) != Some(0) {
-        assert!(start.elapsed() < WAIT, "the five acked: the broker holds {:?}", held(&queue));
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    broker::queue_figure_becomes(&queue, "messages", 0).await;
     proxy.cut_silently();
     let cut_at = Instant::now();
     publish(client, &queue, "into the cut", 5).await;
@@ -97,17 +75,14 @@ pub async fn a_silent_network_drop_loses_nothing(client: &Client) {
     wait_text(client, status, "connected again", |t| t.contains("Connected to")).await;
     // RabbitMQ drops the cut connections by its own heart-beat check; the page's
     // two new ones stay (a leaked or doubled reconnect would show here).
-    let now = connections_until(&before, "two new connections, the cut ones dropped", |now| {
+    let now = connections_until(&before, "two new connections, the cut ones dropped", OUTAGE, |now| {
         now.len() == 2 && now.iter().all(|c| !cut.contains(c))
     })
     .await;
     assert_eq!(now.len(), 2, "{now:?}");
     let dropped_after = cut_at.elapsed();
-    let start = Instant::now();
-    while held(&queue) != Some(0) {
-        assert!(start.elapsed() < WAIT, "all ten acked: the broker holds {:?}", held(&queue));
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    // All ten acked: the broker holds none, ready or unacked.
+    broker::queue_figure_becomes(&queue, "messages", 0).await;
     // Nothing arrived twice: still ten, after the cut connections' unacked
     // deliveries came back and were delivered again.
     let card_now = wait_text(client, counts, "the card's counts", |t| !t.is_empty()).await;

@@ -21,15 +21,7 @@ async fn select_in_list(client: &Client, queue: &str) {
 
 /// Waits until the management API says `queue` has `ready` messages ready.
 async fn broker_ready(queue: &str, ready: u64) {
-    let start = Instant::now();
-    loop {
-        let now = broker::queue(queue).and_then(|q| q["messages_ready"].as_u64());
-        if now == Some(ready) {
-            return;
-        }
-        assert!(start.elapsed() < WAIT, "“{queue}” has {now:?} ready, {ready} expected");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    broker::queue_figure_becomes(queue, "messages_ready", ready).await;
 }
 
 /// Waits until the management API no longer has `queue`.
