@@ -395,6 +395,36 @@ async fn an_exclusive_queue_comes_back_after_a_network_drop_the_broker_did_not_s
     c.stop();
 }
 
+/// A declare sent into a network drop (the proxy cuts the connection silently
+/// first, so RabbitMQ never sees it) goes again on the next connection, before
+/// its consumer: the user's declare resolves there, and the consumer of the
+/// exclusive queue gets what is published to it. Before, the declare failed
+/// "the connection closed before RabbitMQ answered" and the consumer NOT_FOUND.
+#[wasm_bindgen_test]
+async fn a_declare_a_network_drop_cut_short_goes_again_and_its_consumer_gets_messages() {
+    let queue = fresh_name("reliable-cut-declare");
+    let mut options = connect_options();
+    // The drop noticed within 2 s (a heart-beat from the broker every second).
+    options.heart_beat = HeartBeat::new(Duration::from_millis(10_000), Duration::from_millis(1000));
+    let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(1000), Jitter::Equal);
+    let mut c = ReliableConnection::start(PROXY_URL, options, ReliableOptions { backoff, ..common::reliable_options() })
+        .expect("url");
+    common::until_event(&mut c, "connected", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
+    let cut = common::ask_broker_helper_text("/cut").await.expect("cut the network");
+    assert_eq!(cut.trim(), "1", "one connection went through the proxy");
+    let exclusive = QueueOptions { exclusive: true, ..QueueOptions::default() };
+    let declared = c.queue_declare(&queue, &exclusive);
+    let mut consumer = c.basic_consume(queue.as_str(), ConsumeOptions::default()).expect("consume");
+    common::until_event(&mut c, "the drop noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
+    within("the declare", declared).await.expect("declared on the next connection");
+    common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
+    let sent = c.try_basic_publish("", &queue, b"after".to_vec(), &BasicProperties::default()).expect("taken");
+    within("the confirm", sent).await.expect("confirmed");
+    let delivery = within("the delivery", consumer.next()).await.expect("a delivery").expect("not an error");
+    assert_eq!(delivery.body_text(), "after");
+    c.stop();
+}
+
 /// A publisher and a client-ack consumer through a network drop the broker has
 /// not noticed: what the consumer held unacked stays the old connection's until
 /// RabbitMQ drops it, then comes again, marked; what was published in the outage

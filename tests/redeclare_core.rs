@@ -8,8 +8,11 @@ mod core_frames;
 use std::time::Duration;
 
 use burrow::client::{ConnectOptions, SocketClose};
-use burrow::rabbit::QueueOptions;
-use burrow::reliable::{Action, ConnectionEvent, ConsumerKey, Core, LinkId, ReliableEvent, ReliableOptions};
+use burrow::rabbit::{ConsumeFrom, QueueOptions};
+use burrow::reliable::{
+    Action, ConnectionEvent, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId, ReliableEvent,
+    ReliableOptions,
+};
 use core_frames::{
     connect, connected_with_tokens, declare_receipt, declared_and_consumed, frames_from, ms, receipt_of, reconnect,
     renewal_socket, subscribe_frame, token, tutorial_6_server, written,
@@ -453,4 +456,57 @@ fn renewal_with_exclusive_queue(queues: &[&str]) -> (Core, LinkId, LinkId, Durat
     core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
     let sent = written(&mut core, now);
     (core, old, new, now, sent)
+}
+
+/// Stop 35's note: a user's declare that a network drop cut short was answered
+/// "closed" and never sent again, so an exclusive queue (gone with its
+/// connection, or never made) failed its consumer NOT_FOUND on the next one. It
+/// goes again first on the next connection, before the consumer, and the user's
+/// answer is that declare's; until then the user hears nothing.
+#[test]
+fn a_declare_the_network_cut_short_goes_again_before_its_consumer_and_is_answered_there() {
+    let (mut core, request, second, sent, now) = declare_cut_short();
+    let order = frames_from(&sent, "destination:/queue/x-1");
+    assert!(order.iter().any(|frame| frame.lines().any(|l| l == "exclusive:true")), "as declared: {sent}");
+    assert!(order.iter().any(|frame| frame.starts_with("SUBSCRIBE\n")), "declared, then subscribed: {sent}");
+    let before: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!before.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "no answer yet: {before:?}");
+    let receipt = declare_receipt(&sent, "x-1");
+    core.handle_bytes(now, second, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(after.contains(&ReliableEvent::Declared { request, result: Ok(()) }), "answered there: {after:?}");
+    assert!(warnings(&after).is_empty(), "{after:?}");
+}
+
+/// A declare still to go again is answered when it never will: with the close
+/// that cut it short when the user deletes its queue, `Stopped` at a stop.
+#[test]
+fn a_declare_still_to_go_again_is_answered_at_a_delete_or_a_stop() {
+    let (mut core, request, _, _, _) = declare_cut_short();
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    core.forget_queue("x-1");
+    let deleted: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(
+        deleted.iter().any(|e| matches!(e, ReliableEvent::Declared { request: r, result: Err(DeclareError::Closed(_)) } if *r == request)),
+        "{deleted:?}"
+    );
+    let (mut core, request, second, _, now) = declare_cut_short();
+    core.stop(now);
+    core.handle_closed(now + ms(1), second, SocketClose::new(1000, ""));
+    let stopped: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(stopped.contains(&ReliableEvent::Declared { request, result: Err(DeclareError::Stopped) }), "{stopped:?}");
+}
+
+/// A core whose user declared the exclusive queue `x-1` and consumed from it,
+/// both unanswered when the network dropped; the next connection is up. Returns
+/// the core, the declare, that link, what it wrote, and when.
+fn declare_cut_short() -> (Core, DeclareId, LinkId, String, Duration) {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    core.start(ms(0));
+    let first = connect(&mut core, ms(1));
+    let request = core.queue_declare(ms(2), "x-1", &exclusive()).expect("declare");
+    core.basic_consume(ms(3), ConsumeFrom::Queue("x-1".into()), ConsumeOptions::default()).expect("consume");
+    written(&mut core, ms(3));
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    (core, request, second, sent, now)
 }

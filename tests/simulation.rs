@@ -189,6 +189,7 @@ stats!(
     cancels,
     declares,
     declares_refused,
+    declares_closed,
     stops,
     stops_during_countdown,
     stops_while_opening,

@@ -403,6 +403,28 @@ async function exclusiveQueueThroughANetworkDrop() {
   await c.close();
 }
 
+/** A `queueDeclare` sent into a network drop (cut first, so RabbitMQ never sees
+ * it) and a consumer made after it, not awaited, as amqplib's tutorial writes:
+ * the declare goes again on the next connection before the consumer, and its
+ * Promise resolves there. Before, it rejected ConnectionLost and the consumer of
+ * the exclusive queue failed NOT_FOUND. */
+async function declareThroughANetworkDrop() {
+  const queue = fresh("js-cut-declare");
+  const c = connect(PROXY, { ...options, heartbeatOutgoing: 10000, heartbeatIncoming: 1000, reconnectDelay: 200, maxReconnectDelay: 1000 });
+  await event(c, "connected");
+  const cut = await fetch(`${RESTARTER}/cut`, { method: "POST" });
+  assert(cut.ok && (await cut.text()).trim() === "1", "the proxy cut one connection");
+  const failed = [];
+  c.on("consumer-failed", (e) => failed.push(e));
+  const declared = c.queueDeclare(queue, { exclusive: true });
+  const { next } = await subscriber(c, queue, { ack: "auto" });
+  await within("the declare, answered on the next connection", declared);
+  await c.publish(queue, "after");
+  assert((await next("after")).text === "after", "the message after the drop");
+  assert(failed.length === 0, `no consumer failure: ${JSON.stringify(failed)}`);
+  await c.close();
+}
+
 await burrow.default();
 await run({
   fanoutTwoSubscribers,
@@ -412,6 +434,7 @@ await run({
   transientGap,
   liveEventsThroughARestart,
   exclusiveQueueThroughANetworkDrop,
+  declareThroughANetworkDrop,
   exchangeCallsInWords,
   wrongArguments,
   pikaEmitLogReachesTwoSubscribers,

@@ -248,7 +248,7 @@ impl Sim {
                 let over = self.over();
                 let Some(rec) = self.declares.get_mut(&request) else { fail!(self, "Declared of no declare") };
                 match (rec.expect, &result) {
-                    (_, Err(DeclareError::Closed(_))) => {}
+                    (_, Err(DeclareError::Closed(_))) => self.stats.declares_closed += 1,
                     // A side connection's declare, when stop() ended it.
                     (_, Err(DeclareError::Stopped)) if over => {}
                     (DeclareExpect::Ok, Ok(())) => self.excl.declare_confirmed(request),

@@ -15,8 +15,9 @@
 //!
 //! Invariant 14: neither an exclusive queue's consumer nor its declare fails
 //! because a connection that dropped holds the queue (a consumer may fail only
-//! when its queue's declare was never confirmed: cut short by its connection,
-//! it is not declared again); at quiet points a consumer
+//! when its queue's declare was never confirmed: a declare a network drop cuts
+//! short goes again before it, but one Web-STOMP closed on without words is
+//! explained by the management API first, and not sent again); at quiet points a consumer
 //! whose queue the current connection does not own may be unsubscribed (every
 //! other one is subscribed: invariant 4); by the heal's end each is subscribed
 //! again on the current connection. A confirmed publish to such a queue is
@@ -49,8 +50,8 @@ pub(crate) struct SimExclusive {
     declares: HashMap<DeclareId, String>,
     /// Queues whose declare RabbitMQ confirmed: declared again after each
     /// reconnect. A consumer of any other may fail: its declare ended unconfirmed
-    /// with its connection (the user is told), or is still being explained when
-    /// the consumer subscribes on the next connection, where the queue is not.
+    /// with a close without words (the user is told), or is still being explained
+    /// when the consumer subscribes on the next connection, where the queue is not.
     confirmed: BTreeSet<String>,
     /// Cut links, and when the broker drops each.
     notices: Vec<(Duration, LinkId)>,

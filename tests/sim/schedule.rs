@@ -354,6 +354,7 @@ impl Sim {
                 && self.held.is_empty()
                 && self.streams_caught_up()
                 && self.calls.values().all(|c| c.done)
+                && self.declares.values().all(|d| d.done)
                 && self.exclusive_consumers_back()
                 && self.exclusive_queues_read()
                 && !self.current_cut()
@@ -372,13 +373,14 @@ impl Sim {
                 .collect();
             fail!(
                 self,
-                "not healed after 600 s without faults: connected {}, outbox {} ({} in flight), pending {pending:?}, queue {}, unacked {}, consumers {:?}",
+                "not healed after 600 s without faults: connected {}, outbox {} ({} in flight), pending {pending:?}, queue {}, unacked {}, consumers {:?}, declares unanswered {}",
                 self.core.is_connected(),
                 self.core.outbox().len(),
                 self.core.outbox().in_flight(),
                 self.broker.queues.get("q").map_or(0, |q| q.msgs.len()),
                 self.broker.unacked_total(),
-                self.core.consumers().collect::<Vec<_>>()
+                self.core.consumers().collect::<Vec<_>>(),
+                self.declares.values().filter(|d| !d.done).count()
             );
         }
         self.check_calls_over();

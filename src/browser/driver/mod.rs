@@ -371,7 +371,9 @@ impl ReliableConnection {
     /// it, even after the queue was deleted) is answered over a short-lived side
     /// connection. A queue declared is declared again on every later connection,
     /// before the consumers' SUBSCRIBEs (a broker restart deletes a non-durable
-    /// one); [`ReliableConnection::queue_delete`] forgets it.
+    /// one); [`ReliableConnection::queue_delete`] forgets it. A declare a network
+    /// drop cuts short goes again so on the next connection, and this answers
+    /// with that one's outcome.
     ///
     /// # Errors
     ///

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::client::{CloseReason, Fault};
 use crate::rabbit::{QueueOptions, RabbitError, RefusalKind};
 
-use super::{ConnectionEvent, Core, DeclareError, DeclareId, Life, Pending, ReliableEvent, Warning};
+use super::{ConnectionEvent, Core, DeclareError, DeclareId, Life, Pending, ReliableEvent, StopReason, Warning};
 
 impl Core {
     /// pika's `queue_declare`, on the current connection; the outcome comes as
@@ -113,8 +113,15 @@ impl Core {
 
     /// The user deleted `queue` (pika's `queue_delete` goes through the management
     /// API, not this connection): it is no longer declared again at the next
-    /// connection, where it would come back.
+    /// connection, where it would come back. A declare of it still to go again
+    /// is answered with the close that cut it short.
     pub fn forget_queue(&mut self, queue: &str) {
+        self.unremember(queue);
+        self.answer_owed(queue, None);
+    }
+
+    /// `queue` is no longer declared again at the next connection.
+    pub(super) fn unremember(&mut self, queue: &str) {
         self.declared_queues.retain(|(name, _)| name != queue);
         self.unlock(queue);
     }
@@ -124,10 +131,67 @@ impl Core {
     pub(super) fn declare_succeeded(&mut self, request: DeclareId, declared: Option<(String, QueueOptions)>) {
         // A declare again may answer after the user forgot its queue.
         if let Some((queue, options)) = declared.filter(|_| self.redeclared(request).is_none()) {
-            self.forget_queue(&queue);
+            // The user declared it again meanwhile: it is there as an earlier
+            // declare still to go again asked, or that one is not sent again
+            // (simulation seed 783: a refusal answered "declared").
+            let same = self.declared_queues.iter().any(|(name, o)| *name == queue && *o == options);
+            self.answer_owed(&queue, same.then_some(Ok(())));
+            self.unremember(&queue);
             self.declared_queues.push((queue, options));
         }
         self.emit(ReliableEvent::Declared { request, result: Ok(()) });
+    }
+
+    /// Whether the user's declare `request`, which `reason` cut short, goes again
+    /// on the next connection: the core reconnects, it is not a declare again
+    /// (those go again anyway), and nothing says that the broker refused it.
+    pub(super) fn goes_again(&self, request: DeclareId, reason: &CloseReason) -> bool {
+        self.settings.reconnect && self.life == Life::Running && self.redeclared(request).is_none() && cut_short(reason)
+    }
+
+    /// The user's declare `request` of `queue` was cut short by `reason`: it is
+    /// declared again at the next connection, before the consumers' SUBSCRIBEs,
+    /// as the queues declared before are (an exclusive one the connection that
+    /// dropped may hold waits as theirs do, see `locked`), and that declare's
+    /// outcome is the user's answer. The user hears no "closed" for a
+    /// connection the core replaces, as a publish in the outbox does not.
+    /// One the queue was declared otherwise before is answered with the close:
+    /// going again would replace what the connection declares again.
+    pub(super) fn owe(&mut self, request: DeclareId, (queue, options): (String, QueueOptions), reason: &CloseReason) {
+        if self.declared_queues.iter().any(|(name, o)| *name == queue && *o != options) {
+            let error = DeclareError::Closed(reason.clone());
+            self.emit(ReliableEvent::Declared { request, result: Err(error) });
+            return;
+        }
+        self.declared_queues.retain(|(name, _)| *name != queue);
+        self.declared_queues.push((queue.clone(), options));
+        self.owed.push((request, queue, reason.clone()));
+    }
+
+    fn owes(&self, queue: &str) -> bool {
+        self.owed.iter().any(|(_, name, _)| name == queue)
+    }
+
+    /// A declare of `queue` was answered `outcome`: so are the user's declares of
+    /// it that went again. A refusal answers the first (two are the same declare
+    /// twice; not cloned, for size), the others, and all when `None` (it will not
+    /// go again), hear the close that cut them short.
+    fn answer_owed(&mut self, queue: &str, mut outcome: Option<Result<(), DeclareError>>) {
+        let ok = matches!(outcome, Some(Ok(())));
+        while let Some(at) = self.owed.iter().position(|(_, name, _)| name == queue) {
+            let (request, _, reason) = self.owed.remove(at);
+            let result = if ok { Ok(()) } else { outcome.take().unwrap_or(Err(DeclareError::Closed(reason))) };
+            self.emit(ReliableEvent::Declared { request, result });
+        }
+    }
+
+    /// The core stopped: the declares still to go again never will.
+    pub(super) fn answer_owed_stopped(&mut self, reason: &StopReason) {
+        while !self.owed.is_empty() {
+            let (request, _, closed) = self.owed.remove(0);
+            let error = if *reason == StopReason::Requested { DeclareError::Stopped } else { DeclareError::Closed(closed) };
+            self.emit(ReliableEvent::Declared { request, result: Err(error) });
+        }
     }
 
     /// The queue of `request`, if it is a declare again.
@@ -154,6 +218,22 @@ impl Core {
         }
     }
 
+    /// A renewal's successor, connected already, took over from a link that
+    /// dropped: the user's declares the drop cut short go now (an exclusive
+    /// queue's after the old link lets it go, see `locked`).
+    pub(super) fn send_owed(&mut self, now: Duration) {
+        let owed = |queue: &String| self.owed.iter().any(|(_, name, _)| name == queue);
+        let again: Vec<(String, QueueOptions)> = self
+            .declared_queues
+            .iter()
+            .filter(|(queue, _)| owed(queue) && !self.is_locked(queue))
+            .map(|(queue, options)| (queue.clone(), options.clone()))
+            .collect();
+        for (queue, options) in again {
+            self.redeclare(now, queue, options);
+        }
+    }
+
     /// Declares `queue` again, as the core's own.
     pub(super) fn redeclare(&mut self, now: Duration, queue: String, options: QueueOptions) {
         let id = self.next_declare_id();
@@ -170,10 +250,12 @@ impl Core {
     /// broker explained (a node shutting down, another request refused) or a stop
     /// only cut it short: it goes again at the next connection.
     pub(super) fn redeclare_event(&mut self, event: ReliableEvent) -> Option<ReliableEvent> {
-        let ReliableEvent::Declared { request, result } = &event else { return Some(event) };
-        let Some(at) = self.redeclaring.iter().position(|(id, _)| id == request) else { return Some(event) };
+        let ReliableEvent::Declared { request, result } = event else { return Some(event) };
+        let Some(at) = self.redeclaring.iter().position(|(id, _)| *id == request) else {
+            return Some(ReliableEvent::Declared { request, result });
+        };
         let (_, queue) = self.redeclaring.swap_remove(at);
-        if let Some(stale) = self.superseded.iter().position(|id| id == request) {
+        if let Some(stale) = self.superseded.iter().position(|id| *id == request) {
             self.superseded.swap_remove(stale);
             return None;
         }
@@ -183,23 +265,18 @@ impl Core {
                 // connection now owns, and look it up for good (simulation seed 74139).
                 let earlier = self.redeclaring.iter().filter(|(_, q)| *q == queue).map(|(id, _)| *id);
                 self.superseded.extend(earlier);
+                self.answer_owed(&queue, Some(Ok(())));
                 return None;
             }
             Err(DeclareError::Stopped) => return None,
             // Only the broker's close without words may be its refusal: a network
             // drop, a timeout or an explained close cut it short, and it goes again.
-            Err(DeclareError::Closed(reason))
-                if reason.fault() != Fault::Broker
-                    || reason.server_error().is_some()
-                    || matches!(reason, CloseReason::Disconnected) =>
-            {
-                return None
-            }
+            Err(DeclareError::Closed(reason)) if cut_short(&reason) => return None,
             Err(error) => error,
         };
         // Refused as locked, or closed on without words (3.10.8 with no
         // management API to say why): the connection that dropped may hold it.
-        let locked = match error {
+        let locked = match &error {
             DeclareError::Refused(refusal) => refusal.kind == RefusalKind::ResourceLocked,
             DeclareError::Closed(_) => true,
             _ => false,
@@ -207,8 +284,21 @@ impl Core {
         if locked && self.held_by_old_link(&queue) {
             return None;
         }
+        self.unremember(&queue);
+        // A user's declare that went again hears the refusal; a queue only the
+        // core declares again is warned of.
+        if self.owes(&queue) {
+            self.answer_owed(&queue, Some(Err(error)));
+            return None;
+        }
         let error = error.to_string();
-        self.forget_queue(&queue);
         Some(ReliableEvent::Connection(ConnectionEvent::Warning(Warning::NotDeclaredAgain { queue, reason: error })))
     }
+}
+
+/// Whether `reason` only cut a declare short: a network drop, a timeout, a stop,
+/// or a close the broker explained (a node shutting down, another request
+/// refused). Only the broker's close without words may be its refusal.
+fn cut_short(reason: &CloseReason) -> bool {
+    reason.fault() != Fault::Broker || reason.server_error().is_some() || matches!(reason, CloseReason::Disconnected)
 }

@@ -256,9 +256,13 @@ impl Core {
                     self.explain_declare(now, current.url.clone(), request, reason, DeclareError::Closed(reason.clone()));
                 }
                 Pending::Declare(request) => {
-                    self.declares.remove(&request);
-                    let error = DeclareError::Closed(reason.clone());
-                    self.emit(ReliableEvent::Declared { request, result: Err(error) });
+                    let declared = self.declares.remove(&request);
+                    if let Some(declared) = declared.filter(|_| self.goes_again(request, reason)) {
+                        self.owe(request, declared, reason);
+                    } else {
+                        let error = DeclareError::Closed(reason.clone());
+                        self.emit(ReliableEvent::Declared { request, result: Err(error) });
+                    }
                 }
                 Pending::Unsubscribe(key) => self.emit(ReliableEvent::ConsumerCancelled(key)),
                 Pending::Subscribe(_) => {}
@@ -332,6 +336,7 @@ impl Core {
         self.calls_stopped();
         self.declares.clear();
         self.held_declares.clear();
+        self.answer_owed_stopped(&reason);
         self.probation.clear();
         self.lone_deaths.clear();
         self.consumers.clear();

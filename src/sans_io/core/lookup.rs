@@ -100,7 +100,7 @@ impl Core {
         // An exclusive one of ours waits for them instead (see `locked`).
         if let Some(queue) = self.redeclared(request).cloned() {
             if !self.hold_until_explained(&queue) {
-                self.forget_queue(&queue);
+                self.unremember(&queue);
             }
         }
         let Some((queue, options)) = self.declares.remove(&request) else {

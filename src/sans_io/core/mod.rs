@@ -293,6 +293,10 @@ pub struct Core {
     /// Declares again whose queue a later one declared meanwhile: their late
     /// answer (a look-up's, after the next connection) says nothing any more.
     superseded: Vec<DeclareId>,
+    /// The user's declares a lost connection cut short, with their queue: declared
+    /// again on the next connection as the core's own, and answered by that one
+    /// (see `declare::owe`).
+    owed: Vec<(DeclareId, String, CloseReason)>,
     /// Exclusive queues of ours that a connection that ended still holds (see `locked`).
     /// A `Vec`, as `redeclaring`: a few entries, and less code than a `Map`'s.
     locked: Vec<locked::Locked>,
@@ -360,6 +364,7 @@ impl Core {
             declared_queues: Vec::new(),
             redeclaring: Vec::new(),
             superseded: Vec::new(),
+            owed: Vec::new(),
             locked: Vec::new(),
             next_declare: 0,
             lookups: Map::new(),

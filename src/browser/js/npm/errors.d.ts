@@ -71,8 +71,10 @@ export declare class ManagementRefusedError extends BurrowError {}
 export declare class TimeoutError extends BurrowError {}
 /** The connection dropped after RabbitMQ took a `call`'s request: its reply queue
  * went with the connection, so no reply can arrive (the request may have been served).
- * Also a `queueDeclare` whose connection closed before RabbitMQ answered (the queue
- * may or may not be declared: declaring it again does nothing when it exists as asked). */
+ * Also a `queueDeclare` whose connection RabbitMQ closed without words before it
+ * answered, unexplained (the queue may or may not be declared: declaring it again
+ * does nothing when it exists as asked); one a network drop cuts short goes again
+ * on the next connection instead. */
 export declare class ConnectionLostError extends BurrowError {}
 /** A `call` whose correlationId another call in flight has. */
 export declare class CallInvalidError extends BurrowError {}
