@@ -205,28 +205,15 @@ impl Core {
     /// core's own, before the held declares and the SUBSCRIBEs. A queue the user
     /// declares again among the held ones is theirs to declare. One the
     /// connection that dropped still holds goes after its wait (see `locked`).
-    pub(super) fn send_redeclares(&mut self, now: Duration) {
+    /// `only_owed`: a renewal's successor, connected already, took over from a
+    /// link that dropped, and only the user's declares the drop cut short go.
+    pub(super) fn send_redeclares(&mut self, now: Duration, only_owed: bool) {
         let held = |queue: &String| self.held_declares.iter().any(|(_, name, _)| name == queue);
-        let again: Vec<(String, QueueOptions)> = self
-            .declared_queues
-            .iter()
-            .filter(|(queue, _)| !held(queue) && !self.is_locked(queue))
-            .map(|(queue, options)| (queue.clone(), options.clone()))
-            .collect();
-        for (queue, options) in again {
-            self.redeclare(now, queue, options);
-        }
-    }
-
-    /// A renewal's successor, connected already, took over from a link that
-    /// dropped: the user's declares the drop cut short go now (an exclusive
-    /// queue's after the old link lets it go, see `locked`).
-    pub(super) fn send_owed(&mut self, now: Duration) {
         let owed = |queue: &String| self.owed.iter().any(|(_, name, _)| name == queue);
         let again: Vec<(String, QueueOptions)> = self
             .declared_queues
             .iter()
-            .filter(|(queue, _)| owed(queue) && !self.is_locked(queue))
+            .filter(|(queue, _)| (!only_owed || owed(queue)) && !held(queue) && !self.is_locked(queue))
             .map(|(queue, options)| (queue.clone(), options.clone()))
             .collect();
         for (queue, options) in again {

@@ -140,7 +140,7 @@ impl Core {
         // non-durable one), then those declared while the connection was down:
         // first, so that the consumers and publishes made after them find them.
         self.plan_locked(now);
-        self.send_redeclares(now);
+        self.send_redeclares(now, false);
         self.send_held_declares(now);
         let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
         self.subscribe_all(now, keys);

@@ -451,7 +451,7 @@ impl Core {
             // subscribed at once, they failed NOT_FOUND).
             let exclusive = self.our_exclusive_queues();
             self.hold_exclusive_queues(now, exclusive);
-            self.send_owed(now);
+            self.send_redeclares(now, true);
             let keys: Vec<ConsumerKey> = self.consumers.keys().copied().collect();
             let mut unsubscribed = Vec::new();
             for key in keys {
