@@ -425,6 +425,28 @@ async fn a_declare_a_network_drop_cut_short_goes_again_and_its_consumer_gets_mes
     c.stop();
 }
 
+/// A declare sent just behind a subscription RabbitMQ refuses (a missing queue:
+/// 3.10.8 closes without words, 4.0.5 with them) is cut short by that close: it
+/// goes again on the next connection and resolves there (on 3.10.8 once the
+/// management API's facts refuse nothing), while the consumer fails NOT_FOUND.
+/// Before, the declare failed "the connection closed before RabbitMQ answered".
+#[wasm_bindgen_test]
+async fn a_declare_behind_a_refused_subscription_goes_again_and_resolves() {
+    let missing = fresh_name("reliable-missing");
+    let queue = fresh_name("reliable-behind");
+    let mut c = ReliableConnection::start(BROKER_URL, connect_options(), common::reliable_options()).expect("url");
+    common::until_event(&mut c, "connected", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
+    let _refused = c.basic_consume(missing.as_str(), ConsumeOptions::default()).expect("consume");
+    let exclusive = QueueOptions { exclusive: true, ..QueueOptions::default() };
+    let declared = c.queue_declare(&queue, &exclusive);
+    within("the declare", declared).await.expect("declared on the next connection");
+    let failed = |e: &ConnectionEvent| {
+        matches!(e, ConnectionEvent::ConsumerFailed { error, .. } if error.to_string().contains("NOT_FOUND"))
+    };
+    common::until_event(&mut c, "the missing queue's consumer failed", failed).await;
+    c.stop();
+}
+
 /// A publisher and a client-ack consumer through a network drop the broker has
 /// not noticed: what the consumer held unacked stays the old connection's until
 /// RabbitMQ drops it, then comes again, marked; what was published in the outage

@@ -497,16 +497,52 @@ fn a_declare_still_to_go_again_is_answered_at_a_delete_or_a_stop() {
     assert!(stopped.contains(&ReliableEvent::Declared { request, result: Err(DeclareError::Stopped) }), "{stopped:?}");
 }
 
+/// Simulation seed 7973: a user's declare cut by a close without words (which
+/// may have been its refusal: 3.10.8 loses the words) was answered "closed" when
+/// the facts refused nothing, and its consumer subscribed on the next connection
+/// before anyone declared the queue: NOT_FOUND. Now the queue and its consumer
+/// wait for the facts; when they refuse nothing, the declare goes again, then
+/// the consumer, and the user's answer is that declare's.
+#[test]
+fn a_declare_cut_without_words_waits_for_the_facts_with_its_consumer_then_goes_again() {
+    let (mut core, request, first) = declared_and_consumed_unanswered();
+    core.handle_closed(ms(10), first, SocketClose::new(1000, "STOMP died"));
+    let look_up = locked_look_up_of(&mut core, "x-1");
+    let retry = core.poll_timeout().expect("a retry");
+    core.handle_timeout(retry);
+    let second = connect(&mut core, retry);
+    let sent = written(&mut core, retry);
+    assert!(!sent.contains("x-1"), "neither declared nor subscribed before the facts: {sent}");
+    let waiting: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!waiting.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "no answer yet: {waiting:?}");
+    core.handle_queue_facts(retry, look_up, Ok(None));
+    let sent = written(&mut core, retry);
+    assert!(sent.contains("destination:/queue/x-1"), "declared again: {sent}");
+    core.handle_bytes(retry, second, format!("RECEIPT\nreceipt-id:{}\n\n\0", declare_receipt(&sent, "x-1")).as_bytes());
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(after.contains(&ReliableEvent::Declared { request, result: Ok(()) }), "answered there: {after:?}");
+    // On trial (its SUBSCRIBE was pending at the close without words), it goes alone.
+    let sent = written(&mut core, retry);
+    assert!(sent.starts_with("SUBSCRIBE\n") && sent.contains("destination:/amq/queue/x-1"), "then subscribed: {sent}");
+}
+
 /// A core whose user declared the exclusive queue `x-1` and consumed from it,
 /// both unanswered when the network dropped; the next connection is up. Returns
 /// the core, the declare, that link, what it wrote, and when.
 fn declare_cut_short() -> (Core, DeclareId, LinkId, String, Duration) {
+    let (mut core, request, first) = declared_and_consumed_unanswered();
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    (core, request, second, sent, now)
+}
+
+/// A connected core whose user declared the exclusive queue `x-1` and consumed
+/// from it, both sent and unanswered. Returns the core, the declare, the link.
+fn declared_and_consumed_unanswered() -> (Core, DeclareId, LinkId) {
     let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
     core.start(ms(0));
     let first = connect(&mut core, ms(1));
     let request = core.queue_declare(ms(2), "x-1", &exclusive()).expect("declare");
     core.basic_consume(ms(3), ConsumeFrom::Queue("x-1".into()), ConsumeOptions::default()).expect("consume");
     written(&mut core, ms(3));
-    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
-    (core, request, second, sent, now)
+    (core, request, first)
 }

@@ -68,10 +68,11 @@ impl Sim {
                 None => fail!(self, "the broker has a subscription {sub} on {link} that no consumer made"),
             }
         }
-        // A consumer may wait for its exclusive queue; on trial, it waits for the
-        // publishes in flight too (one at a time: a lock released after they
-        // went out, seed 597).
-        let waiting = self.waiting_for_exclusive(link);
+        // A consumer may wait for its exclusive queue, or for its queue's
+        // declare being explained; on trial, it waits for the publishes in
+        // flight too (one at a time: a lock released after they went out, seed 597).
+        let mut waiting = self.waiting_for_exclusive(link);
+        waiting.extend(self.waiting_for_declare());
         let in_flight = self.core.outbox().in_flight() > 0;
         let core_keys: BTreeSet<ConsumerKey> = self
             .core
@@ -535,7 +536,7 @@ impl Sim {
         match result {
             Ok(id) => {
                 self.stats.declares += 1;
-                self.declares.insert(id, DeclareRec { expect, done: false });
+                self.declares.insert(id, DeclareRec { queue: queue.to_owned(), expect, done: false });
                 Some(id)
             }
             Err(DeclareError::NotConnected) if !connected => None,

@@ -248,11 +248,17 @@ impl Sim {
                 let over = self.over();
                 let Some(rec) = self.declares.get_mut(&request) else { fail!(self, "Declared of no declare") };
                 match (rec.expect, &result) {
-                    (_, Err(DeclareError::Closed(_))) => self.stats.declares_closed += 1,
+                    (_, Err(DeclareError::Closed(_))) => {
+                        self.stats.declares_closed += 1;
+                        self.excl.declare_failed(request);
+                    }
                     // A side connection's declare, when stop() ended it.
-                    (_, Err(DeclareError::Stopped)) if over => {}
-                    (DeclareExpect::Ok, Ok(())) => self.excl.declare_confirmed(request),
-                    (DeclareExpect::Refused, Err(DeclareError::Refused(_))) => self.stats.declares_refused += 1,
+                    (_, Err(DeclareError::Stopped)) if over => self.excl.declare_failed(request),
+                    (DeclareExpect::Ok, Ok(())) => {}
+                    (DeclareExpect::Refused, Err(DeclareError::Refused(_))) => {
+                        self.stats.declares_refused += 1;
+                        self.excl.declare_failed(request);
+                    }
                     (expect, result) => fail!(self, "declare {request:?} (expected {expect:?}) answered {result:?}"),
                 }
             }
@@ -459,8 +465,10 @@ impl Sim {
         }
         if let Some(link) = ctx.connected {
             // A consumer on trial subscribes alone, after the others; one of an
-            // exclusive queue a connection that dropped may hold, once it lets go.
-            let waiting = self.waiting_for_exclusive(link);
+            // exclusive queue a connection that dropped may hold, once it lets go;
+            // one whose queue's declare is unanswered, once it is explained.
+            let mut waiting = self.waiting_for_exclusive(link);
+            waiting.extend(self.waiting_for_declare());
             let restored = self.core.consumers().all(|key| {
                 self.core.consumer_tag(key).is_some() || self.core.on_trial(key) || waiting.contains(&key)
             });

@@ -14,10 +14,11 @@
 //! and deletes it with its connection, with what it held.
 //!
 //! Invariant 14: neither an exclusive queue's consumer nor its declare fails
-//! because a connection that dropped holds the queue (a consumer may fail only
-//! when its queue's declare was never confirmed: a declare a network drop cuts
-//! short goes again before it, but one Web-STOMP closed on without words is
-//! explained by the management API first, and not sent again); at quiet points a consumer
+//! because a connection that dropped holds the queue, nor because its declare
+//! was cut short (a consumer may fail only when its queue's declare was answered
+//! with an error: a declare a network drop cuts short goes again before it, one
+//! Web-STOMP closed on without words waits for the management API's facts, with
+//! its consumers, then goes again unless they refuse it); at quiet points a consumer
 //! whose queue the current connection does not own may be unsubscribed (every
 //! other one is subscribed: invariant 4); by the heal's end each is subscribed
 //! again on the current connection. A confirmed publish to such a queue is
@@ -48,11 +49,10 @@ pub(crate) struct SimExclusive {
     published: HashMap<u64, String>,
     /// The declares made, by request.
     declares: HashMap<DeclareId, String>,
-    /// Queues whose declare RabbitMQ confirmed: declared again after each
-    /// reconnect. A consumer of any other may fail: its declare ended unconfirmed
-    /// with a close without words (the user is told), or is still being explained
-    /// when the consumer subscribes on the next connection, where the queue is not.
-    confirmed: BTreeSet<String>,
+    /// Queues whose declare was answered with an error (the user is told): a
+    /// consumer of one may fail. One cut short by a drop goes again before its
+    /// consumers, one cut by a close without words waits for the facts with them.
+    failed: BTreeSet<String>,
     /// Cut links, and when the broker drops each.
     notices: Vec<(Duration, LinkId)>,
 }
@@ -61,7 +61,7 @@ impl SimExclusive {
     pub(crate) fn new(seed: u64) -> Self {
         let mut rng = Rng::new(seed ^ 0x4558_434C);
         let on = rng.chance(25);
-        SimExclusive { rng, on, next: 0, queues: BTreeSet::new(), published: HashMap::new(), declares: HashMap::new(), confirmed: BTreeSet::new(), notices: Vec::new() }
+        SimExclusive { rng, on, next: 0, queues: BTreeSet::new(), published: HashMap::new(), declares: HashMap::new(), failed: BTreeSet::new(), notices: Vec::new() }
     }
 
     /// Whether `queue` is one of the exclusive queues the client declared.
@@ -69,17 +69,17 @@ impl SimExclusive {
         self.queues.contains(queue)
     }
 
-    /// A declare RabbitMQ confirmed.
-    pub(crate) fn declare_confirmed(&mut self, request: DeclareId) {
+    /// A declare answered with an error.
+    pub(crate) fn declare_failed(&mut self, request: DeclareId) {
         if let Some(queue) = self.declares.get(&request) {
-            self.confirmed.insert(queue.clone());
+            self.failed.insert(queue.clone());
         }
     }
 
     /// Whether a consumer of `queue` may fail: one of ours whose declare was
-    /// not confirmed (before the failure).
+    /// answered with an error (before the failure).
     pub(crate) fn may_fail(&self, queue: &str) -> bool {
-        self.is_exclusive(queue) && !self.confirmed.contains(queue)
+        self.is_exclusive(queue) && self.failed.contains(queue)
     }
 
     /// When the broker next drops a cut connection.
@@ -196,6 +196,13 @@ impl Sim {
             .filter(|(_, rec)| self.excl.is_exclusive(&rec.queue) && self.broker.ex.exclusive.get(&rec.queue) != Some(&link))
             .map(|(key, _)| *key)
             .collect()
+    }
+
+    /// Consumers whose queue's declare is unanswered: cut by a close without
+    /// words, it waits for the facts, and they with it.
+    pub(crate) fn waiting_for_declare(&self) -> BTreeSet<ConsumerKey> {
+        let unanswered = |queue: &str| self.declares.values().any(|d| !d.done && d.queue == queue);
+        self.consumers.iter().filter(|(_, rec)| unanswered(&rec.queue)).map(|(key, _)| *key).collect()
     }
 
     /// The consumers of exclusive queues not cancelled or failed.

@@ -160,6 +160,7 @@ pub(crate) enum DeclareExpect {
 
 #[derive(Debug)]
 pub(crate) struct DeclareRec {
+    pub(crate) queue: String,
     pub(crate) expect: DeclareExpect,
     pub(crate) done: bool,
 }

@@ -55,7 +55,8 @@ fn an_unexplained_close_blames_the_oldest_request_by_number() {
         })
     };
     assert!(matches!(result(refused), Some(Err(DeclareError::Refused(_)))), "{:?}", result(refused));
-    assert!(matches!(result(fine), Some(Err(DeclareError::Closed(_)))), "{:?}", result(fine));
+    // The facts clear it: the close only cut it short, and it went again.
+    assert!(matches!(result(fine), Some(Ok(()))), "{:?}", result(fine));
 }
 
 /// Seed 143 found it: a consumer cancelled while its SUBSCRIBE was refused got
@@ -284,7 +285,7 @@ fn a_declare_made_before_connecting_goes_before_the_subscribes_and_the_outbox() 
     sim.start();
     assert!(!sim.core.is_connected(), "not connected yet");
     let id = sim.call(|c, now| c.queue_declare_or_hold(now, "q", &QueueOptions { durable: true, ..QueueOptions::default() })).expect("held");
-    sim.declares.insert(id, DeclareRec { expect: DeclareExpect::Ok, done: false });
+    sim.declares.insert(id, DeclareRec { queue: "q".into(), expect: DeclareExpect::Ok, done: false });
     sim.consume("q", false, 1).expect("a consumer");
     sim.publish_with("", "q", PubKind::Valid, 0).expect("a publish");
     sim.run_for(ms(50));

@@ -142,11 +142,52 @@ impl Core {
         self.emit(ReliableEvent::Declared { request, result: Ok(()) });
     }
 
-    /// Whether the user's declare `request`, which `reason` cut short, goes again
-    /// on the next connection: the core reconnects, it is not a declare again
-    /// (those go again anyway), and nothing says that the broker refused it.
-    pub(super) fn goes_again(&self, request: DeclareId, reason: &CloseReason) -> bool {
-        self.settings.reconnect && self.life == Life::Running && self.redeclared(request).is_none() && cut_short(reason)
+    /// Whether the user's declare `request`, cut short, goes again on the next
+    /// connection: the core reconnects, and it is not a declare again (those go
+    /// again anyway).
+    pub(super) fn goes_again(&self, request: DeclareId) -> bool {
+        self.settings.reconnect && self.life == Life::Running && self.redeclared(request).is_none()
+    }
+
+    /// The user's declare `request` was cut by a close without words, which may
+    /// have been its refusal (RabbitMQ 3.10.8 loses the words): it is owed as a
+    /// drop's is, but its queue is held (not declared again, its consumers not
+    /// subscribed: simulation seed 7973, NOT_FOUND) until the facts say (see
+    /// [`Core::answer_explained`]).
+    pub(super) fn owe_until_explained(&mut self, request: DeclareId, reason: &CloseReason) {
+        let Some(declared) = self.declares.get(&request).cloned().filter(|_| self.goes_again(request)) else { return };
+        let queue = declared.0.clone();
+        if self.owe(request, declared, reason) {
+            self.explaining.push(request);
+            self.hold_for_explanation(&queue);
+        }
+    }
+
+    /// The facts on the declare `request` came (`now`; `None`: stopping) and
+    /// answer it `result`. One owed until explained: refused, the user hears it;
+    /// otherwise it goes again, on this connection now, and its consumers
+    /// subscribe after it. Answered meanwhile (a stop, a delete), nothing.
+    pub(super) fn answer_explained(&mut self, now: Option<Duration>, request: DeclareId, result: Result<(), DeclareError>) {
+        let Some(at) = self.explaining.iter().position(|id| *id == request) else {
+            self.emit(ReliableEvent::Declared { request, result });
+            return;
+        };
+        self.explaining.swap_remove(at);
+        let Some(at) = self.owed.iter().position(|(id, _, _)| *id == request) else { return };
+        let queue = self.owed.get(at).map(|(_, queue, _)| queue.clone()).unwrap_or_default();
+        self.unlock(&queue);
+        if matches!(result, Err(DeclareError::Refused(_))) {
+            self.owed.remove(at);
+            if !self.owes(&queue) {
+                self.declared_queues.retain(|(name, _)| *name != queue);
+            }
+            self.emit(ReliableEvent::Declared { request, result });
+        }
+        let Some(now) = now.filter(|_| self.current.as_ref().is_some_and(|c| c.takes_requests())) else { return };
+        if self.owes(&queue) {
+            self.send_redeclares(now, true);
+        }
+        self.subscribe_waiting(now, &queue);
     }
 
     /// The user's declare `request` of `queue` was cut short by `reason`: it is
@@ -155,17 +196,17 @@ impl Core {
     /// dropped may hold waits as theirs do, see `locked`), and that declare's
     /// outcome is the user's answer. The user hears no "closed" for a
     /// connection the core replaces, as a publish in the outbox does not.
-    /// One the queue was declared otherwise before is answered with the close:
-    /// going again would replace what the connection declares again.
-    pub(super) fn owe(&mut self, request: DeclareId, (queue, options): (String, QueueOptions), reason: &CloseReason) {
+    /// One the queue was declared otherwise before is not (the caller answers it
+    /// with the close): going again would replace what the connection declares again.
+    /// Whether it is owed.
+    pub(super) fn owe(&mut self, request: DeclareId, (queue, options): (String, QueueOptions), reason: &CloseReason) -> bool {
         if self.declared_queues.iter().any(|(name, o)| *name == queue && *o != options) {
-            let error = DeclareError::Closed(reason.clone());
-            self.emit(ReliableEvent::Declared { request, result: Err(error) });
-            return;
+            return false;
         }
         self.declared_queues.retain(|(name, _)| *name != queue);
         self.declared_queues.push((queue.clone(), options));
         self.owed.push((request, queue, reason.clone()));
+        true
     }
 
     fn owes(&self, queue: &str) -> bool {

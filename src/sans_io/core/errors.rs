@@ -107,12 +107,12 @@ pub enum DeclareError {
     /// The broker refused, in its words.
     #[error("{0}")]
     Refused(#[source] Refusal),
-    /// The connection closed before the broker answered: by the broker without
-    /// words when the management API could not explain it. One the network (or a
-    /// close the broker explained) cut short goes again on the next connection and
-    /// is answered there; this is its answer only when there is none (reconnects
-    /// off, a stop after a refused CONNECT, its queue deleted or declared otherwise
-    /// meanwhile, or cut short on a side connection or a renewal's old one).
+    /// The connection closed before the broker answered. A declare the connection's
+    /// end cut short goes again on the next connection and is answered there (one
+    /// the broker closed on without words once the management API's facts refuse
+    /// nothing); this is its answer only when there is none: reconnects off, a
+    /// stop after a refused CONNECT, its queue deleted or declared otherwise
+    /// meanwhile, or cut short on a side connection or a renewal's old one.
     #[error("the connection closed before RabbitMQ answered the declare: {0}")]
     Closed(#[source] CloseReason),
     /// The connection was stopped.

@@ -253,13 +253,14 @@ impl Core {
             match request {
                 // Web-STOMP closed without the broker's words: look the queue up.
                 Pending::Declare(request) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
+                    self.owe_until_explained(request, reason);
                     self.explain_declare(now, current.url.clone(), request, reason, DeclareError::Closed(reason.clone()));
                 }
                 Pending::Declare(request) => {
                     let declared = self.declares.remove(&request);
-                    if let Some(declared) = declared.filter(|_| self.goes_again(request, reason)) {
-                        self.owe(request, declared, reason);
-                    } else {
+                    // Nothing here can be its refusal (see the arm above): it goes again.
+                    let goes_again = self.goes_again(request);
+                    if !declared.is_some_and(|declared| goes_again && self.owe(request, declared, reason)) {
                         let error = DeclareError::Closed(reason.clone());
                         self.emit(ReliableEvent::Declared { request, result: Err(error) });
                     }

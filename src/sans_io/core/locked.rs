@@ -61,6 +61,9 @@ pub(super) struct Locked {
     /// The facts that explained its declare again's close said it is not there:
     /// nothing holds it, so that close is not said to be the old connection's.
     gone: bool,
+    /// Held only until the facts explain the close that cut the user's declare
+    /// of it (see `declare::owe_until_explained`): no wait of its own.
+    explaining: bool,
 }
 
 impl Locked {
@@ -201,7 +204,7 @@ impl Core {
 
     /// At CONNECTED: each held queue is looked up, or declared again, after its wait.
     pub(super) fn plan_locked(&mut self, now: Duration) {
-        for entry in &mut self.locked {
+        for entry in self.locked.iter_mut().filter(|entry| !entry.explaining) {
             entry.look_up = None;
             entry.plan = false;
             entry.retry_at = Some(now + entry.delay());
@@ -277,9 +280,20 @@ impl Core {
     /// The declare again of `queue` succeeded: the old connection let it go, and
     /// its consumers subscribe now.
     pub(super) fn lock_released(&mut self, now: Duration, queue: &str) {
-        if !self.unlock(queue) {
-            return;
+        if self.unlock(queue) {
+            self.subscribe_waiting(now, queue);
         }
+    }
+
+    /// Holds `queue` until the facts explain the close that cut its declare.
+    pub(super) fn hold_for_explanation(&mut self, queue: &str) {
+        if !self.is_locked(queue) {
+            self.locked.push(Locked { queue: queue.to_owned(), explaining: true, ..Locked::default() });
+        }
+    }
+
+    /// The consumers of `queue` that waited for it subscribe now.
+    pub(super) fn subscribe_waiting(&mut self, now: Duration, queue: &str) {
         let waiting: Vec<ConsumerKey> = self
             .consumers
             .iter()

@@ -185,10 +185,10 @@ impl Core {
                 } else {
                     DeclareError::Refused(refusal)
                 };
-                self.emit(ReliableEvent::Declared { request, result: Err(error) });
+                self.answer_explained(Some(now), request, Err(error));
             }
             (Refused::Declare { request, fallback, .. }, Err(_)) => {
-                self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
+                self.answer_explained(Some(now), request, Err(fallback));
             }
         }
         self.after_look_up(now);
@@ -309,9 +309,7 @@ impl Core {
                 self.restore_consumer(now, consumer, *spec);
             }
             (Refused::Consume { consumer, reader, fallback, .. }, _) => self.consumer_failed(consumer, fallback, reader),
-            (Refused::Declare { request, fallback, .. }, _) => {
-                self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
-            }
+            (Refused::Declare { request, fallback, .. }, now) => self.answer_explained(now, request, Err(fallback)),
         }
     }
 

@@ -297,6 +297,9 @@ pub struct Core {
     /// again on the next connection as the core's own, and answered by that one
     /// (see `declare::owe`).
     owed: Vec<(DeclareId, String, CloseReason)>,
+    /// Owed declares cut by a close without words, whose facts are still to
+    /// come (see `declare::owe_until_explained`).
+    explaining: Vec<DeclareId>,
     /// Exclusive queues of ours that a connection that ended still holds (see `locked`).
     /// A `Vec`, as `redeclaring`: a few entries, and less code than a `Map`'s.
     locked: Vec<locked::Locked>,
@@ -365,6 +368,7 @@ impl Core {
             redeclaring: Vec::new(),
             superseded: Vec::new(),
             owed: Vec::new(),
+            explaining: Vec::new(),
             locked: Vec::new(),
             next_declare: 0,
             lookups: Map::new(),

@@ -71,10 +71,11 @@ export declare class ManagementRefusedError extends BurrowError {}
 export declare class TimeoutError extends BurrowError {}
 /** The connection dropped after RabbitMQ took a `call`'s request: its reply queue
  * went with the connection, so no reply can arrive (the request may have been served).
- * Also a `queueDeclare` whose connection RabbitMQ closed without words before it
- * answered, unexplained (the queue may or may not be declared: declaring it again
- * does nothing when it exists as asked); one a network drop cuts short goes again
- * on the next connection instead. */
+ * Also a `queueDeclare` whose connection closed before RabbitMQ answered and that
+ * will not go again (reconnects off, its queue deleted or declared with other
+ * options meanwhile; otherwise it goes again on the next connection and settles
+ * there): the queue may or may not be declared, and declaring it again does
+ * nothing when it exists as asked. */
 export declare class ConnectionLostError extends BurrowError {}
 /** A `call` whose correlationId another call in flight has. */
 export declare class CallInvalidError extends BurrowError {}

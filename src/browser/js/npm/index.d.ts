@@ -452,9 +452,10 @@ export declare class Connection {
   /** pika's `queue_declare`. Resolves once RabbitMQ accepted it; rejects with
    * DeclareRefusedError in RabbitMQ's words (such as PRECONDITION_FAILED for a
    * redeclare with other durability), DeclareInvalidError for what RabbitMQ would
-   * refuse (nothing sent), ConnectionLostError when RabbitMQ closed the connection
-   * without words before answering (a network drop does not reject it: it goes
-   * again on the next connection and settles there), or StoppedError. It goes out in call order, as on an
+   * refuse (nothing sent), ConnectionLostError when the connection closed before
+   * RabbitMQ answered and it will not go again (reconnects off, its queue deleted
+   * or declared otherwise meanwhile: a declare cut short otherwise goes again on
+   * the next connection and settles there), or StoppedError. It goes out in call order, as on an
    * amqplib channel: a `publish` or `consume` made after it without awaiting it
    * (before the connection is up too) finds the queue. The queue is declared
    * again, as declared, on every reconnect before the consumers subscribe (a
