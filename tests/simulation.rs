@@ -586,11 +586,19 @@ fn simulation_runs() {
 /// clear it would make it), 33854 and 1027703 (a stream consumer from `next` or
 /// `last` handed nothing yet skipped what a renewal's old link still delivered),
 /// 24279 (a consumer going on after a look-up's timeout missed a renewal's
-/// switch).
+/// switch). And 21478 (a held queue's look-up answered during a stop declared it
+/// again after the DISCONNECT), 25051 (consumers waiting for the facts on their
+/// queue's declare stayed unsubscribed when the user's next declare of it
+/// succeeded), 28809 (facts on a declare answered during a stop subscribed its
+/// queue's consumers after the DISCONNECT), 1200680 (a declare again cut by
+/// the same close as the user's declare of its queue, explained later, forgot
+/// the queue and answered the user while its consumers waited).
 #[test]
 fn seeds_that_found_defects() {
     let this_stop = [13_324, 18_295, 74_139, 83_363, 1_038_660, 1_177_333, 102_923, 1_179_899, 33_854, 1_027_703, 24_279];
-    for seed in [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333, 75_752, 47_985, 88_295].into_iter().chain(this_stop) {
+    let declares = [21_478, 25_051, 28_809, 1_200_680];
+    let earlier = [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333, 75_752, 47_985, 88_295];
+    for seed in earlier.into_iter().chain(this_stop).chain(declares) {
         run_seed(seed, false);
     }
 }

@@ -128,7 +128,7 @@ impl Core {
 
     /// The user's declare `request` of `declared` succeeded: the queue is declared
     /// again on later connections (see [`Core::send_redeclares`]).
-    pub(super) fn declare_succeeded(&mut self, request: DeclareId, declared: Option<(String, QueueOptions)>) {
+    pub(super) fn declare_succeeded(&mut self, now: Duration, request: DeclareId, declared: Option<(String, QueueOptions)>) {
         // A declare again may answer after the user forgot its queue.
         if let Some((queue, options)) = declared.filter(|_| self.redeclared(request).is_none()) {
             // The user declared it again meanwhile: it is there as an earlier
@@ -136,7 +136,10 @@ impl Core {
             // (simulation seed 783: a refusal answered "declared").
             let same = self.declared_queues.iter().any(|(name, o)| *name == queue && *o == options);
             self.answer_owed(&queue, same.then_some(Ok(())));
-            self.unremember(&queue);
+            self.declared_queues.retain(|(name, _)| *name != queue);
+            // It is there now: consumers that waited for it (held, or waiting for
+            // the facts on an earlier declare: seed 25051) subscribe.
+            self.lock_released(now, &queue);
             self.declared_queues.push((queue, options));
         }
         self.emit(ReliableEvent::Declared { request, result: Ok(()) });
@@ -196,13 +199,18 @@ impl Core {
     /// dropped may hold waits as theirs do, see `locked`), and that declare's
     /// outcome is the user's answer. The user hears no "closed" for a
     /// connection the core replaces, as a publish in the outbox does not.
-    /// One the queue was declared otherwise before is not (the caller answers it
-    /// with the close): going again would replace what the connection declares again.
-    /// Whether it is owed.
+    /// Whether it is owed: not when the queue was declared with other options
+    /// before (going again would replace what the connection declares again; the
+    /// caller answers it with the close).
     pub(super) fn owe(&mut self, request: DeclareId, (queue, options): (String, QueueOptions), reason: &CloseReason) -> bool {
         if self.declared_queues.iter().any(|(name, o)| *name == queue && *o != options) {
             return false;
         }
+        // The core's declares again of it still unanswered are older: their late
+        // answer must not forget the queue, or answer the user (simulation seed
+        // 1200680: one cut by the same close, explained later, did both).
+        let earlier = self.redeclaring.iter().filter(|(_, q)| *q == queue).map(|(id, _)| *id);
+        self.superseded.extend(earlier);
         self.declared_queues.retain(|(name, _)| *name != queue);
         self.declared_queues.push((queue.clone(), options));
         self.owed.push((request, queue, reason.clone()));
@@ -264,6 +272,11 @@ impl Core {
 
     /// Declares `queue` again, as the core's own.
     pub(super) fn redeclare(&mut self, now: Duration, queue: String, options: QueueOptions) {
+        // Stopping, the DISCONNECT went: nothing goes after it (simulation seed
+        // 21478: a held queue's look-up answered then made it "not declared again").
+        if self.life != Life::Running {
+            return;
+        }
         let id = self.next_declare_id();
         self.redeclaring.push((id, queue.clone()));
         if let Err(refused) = self.send_declare(now, id, &queue, &options) {

@@ -176,7 +176,7 @@ impl Core {
                 Pending::Declare(request) => {
                     let again = self.redeclared(request).cloned();
                     let declared = self.declares.remove(&request);
-                    self.declare_succeeded(request, declared);
+                    self.declare_succeeded(now, request, declared);
                     if let Some(queue) = again {
                         self.lock_released(now, &queue);
                     }

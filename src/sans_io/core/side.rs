@@ -178,7 +178,7 @@ impl Core {
                     if side.link.channel_mut().session_mut().disconnect(now).is_err() {
                         self.side_closed(now, CloseReason::Disconnected);
                     }
-                    self.declare_succeeded(request, declared);
+                    self.declare_succeeded(now, request, declared);
                 }
                 Event::Closed(reason) => {
                     self.side_closed(now, reason);

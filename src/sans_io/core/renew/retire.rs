@@ -81,7 +81,7 @@ impl Core {
             Some(Pending::Unsubscribe(key)) => self.emit(ReliableEvent::ConsumerCancelled(key)),
             Some(Pending::Declare(request)) => {
                 let declared = self.declares.remove(&request);
-                self.declare_succeeded(request, declared);
+                self.declare_succeeded(now, request, declared);
             }
             Some(Pending::Subscribe(_)) => {}
             // Its confirms count until what it had in flight goes again on the new
