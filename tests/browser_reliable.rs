@@ -337,6 +337,26 @@ const PROXY_URL: &str = match option_env!("BURROW_PROXY_URL") {
     None => "ws://127.0.0.1:8089/ws",
 };
 
+/// A connection through the proxy that notices a drop within 2 s (a heart-beat
+/// from RabbitMQ every second) while RabbitMQ, hearing from it every 10 s,
+/// notices only after 20 s or more; it reconnects within a second.
+fn through_the_proxy() -> ReliableConnection {
+    let mut options = connect_options();
+    options.heart_beat = HeartBeat::new(Duration::from_millis(10_000), Duration::from_millis(1000));
+    let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(1000), Jitter::Equal);
+    ReliableConnection::start(PROXY_URL, options, ReliableOptions { backoff, ..common::reliable_options() }).expect("url")
+}
+
+/// Publishes `body` to `queue` and waits for its confirm, then for `consumer`
+/// to receive it.
+async fn published_and_received(c: &ReliableConnection, consumer: &mut burrow::reliable::Consumer, queue: &str, body: &str) {
+    let sent = c.try_basic_publish("", queue, body.as_bytes().to_vec(), &BasicProperties::default()).expect("taken");
+    within("the confirm", sent).await.expect("confirmed");
+    let delivery = within("the delivery", consumer.next()).await.expect("a delivery").expect("not an error");
+    assert_eq!(delivery.body_text(), body);
+    delivery.ack().expect("ack");
+}
+
 /// A network drop the broker has not noticed (the proxy cuts the connection
 /// without a close either way): the old connection holds the exclusive queue
 /// until RabbitMQ's heart-beat check drops it, and declaring the queue again is
@@ -346,22 +366,13 @@ const PROXY_URL: &str = match option_env!("BURROW_PROXY_URL") {
 #[wasm_bindgen_test]
 async fn an_exclusive_queue_comes_back_after_a_network_drop_the_broker_did_not_see() {
     let queue = fresh_name("reliable-exclusive");
-    let mut options = connect_options();
-    // We notice the drop within 2 s; the broker, hearing from us every 10 s, only
-    // after 20 s or more: meanwhile the old connection holds the exclusive queue.
-    options.heart_beat = HeartBeat::new(Duration::from_millis(10_000), Duration::from_millis(1000));
-    let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(1000), Jitter::Equal);
-    let mut c = ReliableConnection::start(PROXY_URL, options, ReliableOptions { backoff, ..common::reliable_options() })
-        .expect("url");
+    // Until RabbitMQ notices the drop, the old connection holds the exclusive queue.
+    let mut c = through_the_proxy();
     let exclusive = QueueOptions { exclusive: true, ..QueueOptions::default() };
     within("the declare", c.queue_declare(&queue, &exclusive)).await.expect("declared");
     let mut consumer = c.basic_consume(queue.as_str(), ConsumeOptions::default()).expect("consume");
     common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
-    let sent = c.try_basic_publish("", &queue, b"before".to_vec(), &BasicProperties::default()).expect("taken");
-    within("the confirm", sent).await.expect("confirmed");
-    let delivery = within("the delivery", consumer.next()).await.expect("a delivery").expect("not an error");
-    assert_eq!(delivery.body_text(), "before");
-    delivery.ack().expect("ack");
+    published_and_received(&c, &mut consumer, &queue, "before").await;
     let cut = common::ask_broker_helper_text("/cut").await.expect("cut the network");
     assert_eq!(cut.trim(), "1", "one connection went through the proxy");
     common::until_event(&mut c, "the drop noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
@@ -388,10 +399,7 @@ async fn an_exclusive_queue_comes_back_after_a_network_drop_the_broker_did_not_s
     // the management API is asked until the queue is gone, with no reconnect.
     let reconnects = seen.iter().filter(|e| matches!(e, ConnectionEvent::Reconnecting { .. })).count();
     assert!(reconnects <= 1, "{reconnects} reconnects after the drop's own: {seen:?}");
-    let sent = c.try_basic_publish("", &queue, b"after".to_vec(), &BasicProperties::default()).expect("taken");
-    within("the confirm", sent).await.expect("confirmed");
-    let delivery = within("the delivery", consumer.next()).await.expect("a delivery").expect("not an error");
-    assert_eq!(delivery.body_text(), "after");
+    published_and_received(&c, &mut consumer, &queue, "after").await;
     c.stop();
 }
 
@@ -403,12 +411,7 @@ async fn an_exclusive_queue_comes_back_after_a_network_drop_the_broker_did_not_s
 #[wasm_bindgen_test]
 async fn a_declare_a_network_drop_cut_short_goes_again_and_its_consumer_gets_messages() {
     let queue = fresh_name("reliable-cut-declare");
-    let mut options = connect_options();
-    // The drop noticed within 2 s (a heart-beat from the broker every second).
-    options.heart_beat = HeartBeat::new(Duration::from_millis(10_000), Duration::from_millis(1000));
-    let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(1000), Jitter::Equal);
-    let mut c = ReliableConnection::start(PROXY_URL, options, ReliableOptions { backoff, ..common::reliable_options() })
-        .expect("url");
+    let mut c = through_the_proxy();
     common::until_event(&mut c, "connected", |e| matches!(e, ConnectionEvent::Connected { .. })).await;
     let cut = common::ask_broker_helper_text("/cut").await.expect("cut the network");
     assert_eq!(cut.trim(), "1", "one connection went through the proxy");
@@ -418,10 +421,7 @@ async fn a_declare_a_network_drop_cut_short_goes_again_and_its_consumer_gets_mes
     common::until_event(&mut c, "the drop noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
     within("the declare", declared).await.expect("declared on the next connection");
     common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
-    let sent = c.try_basic_publish("", &queue, b"after".to_vec(), &BasicProperties::default()).expect("taken");
-    within("the confirm", sent).await.expect("confirmed");
-    let delivery = within("the delivery", consumer.next()).await.expect("a delivery").expect("not an error");
-    assert_eq!(delivery.body_text(), "after");
+    published_and_received(&c, &mut consumer, &queue, "after").await;
     c.stop();
 }
 
@@ -455,12 +455,8 @@ async fn a_declare_behind_a_refused_subscription_goes_again_and_resolves() {
 #[wasm_bindgen_test]
 async fn a_consumer_and_a_publisher_through_a_network_drop_lose_nothing() {
     let queue = durable_queue("reliable-drop").await;
-    let mut options = connect_options();
-    options.heart_beat = HeartBeat::new(Duration::from_millis(10_000), Duration::from_millis(1000));
-    let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(1000), Jitter::Equal);
-    let settings = || ReliableOptions { backoff: backoff.clone(), ..common::reliable_options() };
-    let producer = ReliableConnection::start(PROXY_URL, options.clone(), settings()).expect("url");
-    let mut c = ReliableConnection::start(PROXY_URL, options, settings()).expect("url");
+    let producer = through_the_proxy();
+    let mut c = through_the_proxy();
     let mut consumer = c.basic_consume(queue.as_str(), ConsumeOptions { prefetch: 10, ..ConsumeOptions::default() }).expect("consume");
     common::until_event(&mut c, "the subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(_))).await;
     let total = 200u32;
