@@ -258,11 +258,10 @@ impl Core {
     /// link that dropped, and only the user's declares the drop cut short go.
     pub(super) fn send_redeclares(&mut self, now: Duration, only_owed: bool) {
         let held = |queue: &String| self.held_declares.iter().any(|(_, name, _)| name == queue);
-        let owed = |queue: &String| self.owed.iter().any(|(_, name, _)| name == queue);
         let again: Vec<(String, QueueOptions)> = self
             .declared_queues
             .iter()
-            .filter(|(queue, _)| (!only_owed || owed(queue)) && !held(queue) && !self.is_locked(queue))
+            .filter(|(queue, _)| (!only_owed || self.owes(queue)) && !held(queue) && !self.is_locked(queue))
             .map(|(queue, options)| (queue.clone(), options.clone()))
             .collect();
         for (queue, options) in again {
@@ -340,6 +339,6 @@ impl Core {
 /// Whether `reason` only cut a declare short: a network drop, a timeout, a stop,
 /// or a close the broker explained (a node shutting down, another request
 /// refused). Only the broker's close without words may be its refusal.
-fn cut_short(reason: &CloseReason) -> bool {
+pub(super) fn cut_short(reason: &CloseReason) -> bool {
     reason.fault() != Fault::Broker || reason.server_error().is_some() || matches!(reason, CloseReason::Disconnected)
 }

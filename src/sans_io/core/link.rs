@@ -12,6 +12,7 @@ use crate::client::{is_retryable, CloseReason, ConnectionInfo, Fault, OptionsErr
 use crate::rabbit::{ConsumeFrom, HeartBeats, Link};
 
 use super::blame::sent_order;
+use super::declare::cut_short;
 use super::{
     Action, ConnectionEvent, ConsumerKey, Core, Current, DeclareError, LinkId, Life, Pending, PublishError, ReliableEvent,
     StopReason, Timer,
@@ -252,7 +253,7 @@ impl Core {
         for (_, request) in requests {
             match request {
                 // Web-STOMP closed without the broker's words: look the queue up.
-                Pending::Declare(request) if reason.fault() == Fault::Broker && reason.server_error().is_none() => {
+                Pending::Declare(request) if !cut_short(reason) => {
                     self.owe_until_explained(request, reason);
                     self.explain_declare(now, current.url.clone(), request, reason, DeclareError::Closed(reason.clone()));
                 }
