@@ -447,6 +447,31 @@ async fn a_declare_behind_a_refused_subscription_goes_again_and_resolves() {
     c.stop();
 }
 
+/// A second declare of a queue goes over a short side connection of its own
+/// (Web-STOMP declares a queue once per connection). With the broker frozen,
+/// that connection never opens: cut short, the declare goes again (over another
+/// side connection, or on the next connection once the main one noticed) and
+/// resolves after the thaw. Before, it failed "the connection closed before
+/// RabbitMQ answered the declare" one second in.
+#[wasm_bindgen_test]
+async fn a_second_declare_a_frozen_broker_cut_short_goes_again_and_resolves() {
+    let queue = fresh_name("reliable-side-cut");
+    let mut options = connect_options();
+    options.heart_beat = HeartBeat::both(Duration::from_millis(1000));
+    options.connect_timeout = Duration::from_millis(1000);
+    let backoff = Backoff::new(Duration::from_millis(200), 2, Duration::from_millis(1000), Jitter::Equal);
+    let mut c = ReliableConnection::start(BROKER_URL, options, ReliableOptions { backoff, ..common::reliable_options() })
+        .expect("url");
+    within("the first declare", c.queue_declare(&queue, &QueueOptions::default())).await.expect("declared");
+    common::ask_broker_helper("/pause").await.expect("freeze the broker");
+    let again = c.queue_declare(&queue, &QueueOptions::default());
+    // The main connection notices the silence after the side one's 1 s timeout.
+    common::until_event(&mut c, "the silence noticed", |e| matches!(e, ConnectionEvent::Reconnecting { .. })).await;
+    common::ask_broker_helper("/resume").await.expect("thaw the broker");
+    within("the second declare", again).await.expect("declared after the thaw");
+    c.stop();
+}
+
 /// A publisher and a client-ack consumer through a network drop the broker has
 /// not noticed: what the consumer held unacked stays the old connection's until
 /// RabbitMQ drops it, then comes again, marked; what was published in the outage

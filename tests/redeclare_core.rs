@@ -546,3 +546,69 @@ fn declared_and_consumed_unanswered() -> (Core, DeclareId, LinkId) {
     written(&mut core, ms(3));
     (core, request, first)
 }
+
+/// A second declare of a queue goes over a side connection of its own (STOMP
+/// declares a queue once per connection). One the network cut short was
+/// answered closed (JS `ConnectionLostError`) while the main connection's went
+/// again; now it goes again too: over another side connection after a wait
+/// while the main one is up, or, when the main one dropped as well, on the next connection
+/// itself (the queue declared there once, as last asked).
+#[test]
+fn a_second_declare_the_network_cut_short_goes_again_over_another_side_connection() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    tutorial_6_server(&mut core);
+    let durable = QueueOptions { durable: true, ..QueueOptions::default() };
+    let request = core.queue_declare(ms(6), "rpc_queue", &durable).expect("declare again");
+    let side = connect(&mut core, ms(7));
+    assert!(written(&mut core, ms(7)).contains("destination:/queue/rpc_queue"), "declared over the side connection");
+    core.handle_closed(ms(8), side, SocketClose::new(1006, ""));
+    let cut: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!cut.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "not answered yet: {cut:?}");
+    let opened = std::iter::from_fn(|| core.poll_action()).any(|a| matches!(a, Action::Open { .. }));
+    assert!(!opened, "no side connection at once");
+    let wait = core.poll_timeout().expect("the wait before the next one");
+    assert_eq!(wait, ms(8) + Duration::from_secs(1));
+    core.handle_timeout(wait);
+    let again = connect(&mut core, wait);
+    assert_ne!(again, side, "another side connection");
+    let sent = written(&mut core, wait);
+    answered_over(&mut core, again, wait, &sent, request);
+}
+
+/// As above, the main connection dropping too.
+#[test]
+fn a_second_declare_cut_short_with_the_main_connection_goes_again_after_the_reconnect() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (main, _) = tutorial_6_server(&mut core);
+    let durable = QueueOptions { durable: true, ..QueueOptions::default() };
+    let request = core.queue_declare(ms(6), "rpc_queue", &durable).expect("declare again");
+    let side = connect(&mut core, ms(7));
+    written(&mut core, ms(7));
+    core.handle_closed(ms(8), main, SocketClose::new(1006, ""));
+    core.handle_closed(ms(8), side, SocketClose::new(1006, ""));
+    let cut: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!cut.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "not answered yet: {cut:?}");
+    // Declared as last asked, once, on the new connection itself.
+    let (next, sent, now) = reconnect_after(&mut core, ms(9));
+    let declares = frames_from(&sent, "destination:/queue/rpc_queue");
+    assert!(declares.first().is_some_and(|frame| frame.contains("durable:true")), "{sent}");
+    answered_over(&mut core, next, now, &sent, request);
+}
+
+/// The main connection, closed already, reconnects at its retry; returns the
+/// new link, what it wrote, and when.
+fn reconnect_after(core: &mut Core, now: Duration) -> (LinkId, String, Duration) {
+    let retry = core.poll_timeout().expect("a retry").max(now);
+    core.handle_timeout(retry);
+    let next = connect(core, retry);
+    (next, written(core, retry), retry)
+}
+
+/// `link` declared `rpc_queue` (in `sent`) and RabbitMQ answers: `request` is
+/// answered declared.
+fn answered_over(core: &mut Core, link: LinkId, now: Duration, sent: &str, request: DeclareId) {
+    let receipt = declare_receipt(sent, "rpc_queue");
+    core.handle_bytes(now, link, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(after.contains(&ReliableEvent::Declared { request, result: Ok(()) }), "{after:?}");
+}

@@ -317,6 +317,8 @@ pub struct Core {
     /// The side connection of a second declare, and the ones waiting for it.
     side: Option<SideLink>,
     side_waiting: VecDeque<SideDeclare>,
+    /// No side connection before then: the last one's declare was cut short.
+    side_again_at: Option<Duration>,
     /// Calls awaiting their reply ([`Core::call`]).
     calls: Calls,
     pacer: Pacer,
@@ -378,6 +380,7 @@ impl Core {
             stopped_because: None,
             side: None,
             side_waiting: VecDeque::new(),
+            side_again_at: None,
             calls: Calls::default(),
             timers: TimerTable::default(),
             confirm_watch: ConfirmWatch::default(),

@@ -24,7 +24,15 @@ pub(super) struct SideDeclare {
     url: String,
     queue: String,
     options: QueueOptions,
+    /// Side connections a network drop cut short so far (see `side_again`).
+    cut: u8,
 }
+
+/// Side connections a declare may lose to the network while the main one stays
+/// up before it is answered closed, after waits of 1, 2, 4 and 8 s: long enough
+/// for the main connection to notice a broker gone or frozen, when the declare
+/// waits for the next connection instead.
+const MAX_SIDE_CUTS: u8 = 5;
 
 /// The side connection under way.
 #[derive(Debug)]
@@ -71,15 +79,17 @@ impl Core {
         queue: &str,
         options: &QueueOptions,
     ) {
-        let declare = SideDeclare { request, url, queue: queue.to_owned(), options: options.clone() };
+        let declare = SideDeclare { request, url, queue: queue.to_owned(), options: options.clone(), cut: 0 };
         self.side_waiting.push_back(declare);
         self.open_side(now);
     }
 
     fn open_side(&mut self, now: Duration) {
-        if self.side.is_some() || self.life != Life::Running {
+        let waits = self.side_again_at.is_some_and(|at| now < at);
+        if self.side.is_some() || self.life != Life::Running || waits {
             return;
         }
+        self.side_again_at = None;
         let Some(declare) = self.side_waiting.pop_front() else { return };
         self.next_link += 1;
         let id = LinkId(self.next_link);
@@ -150,9 +160,13 @@ impl Core {
         (side.link.write_transmits(out) > 0).then_some(side.id)
     }
 
-    /// [`super::Timer::SideLink`].
+    /// [`super::Timer::SideLink`]: the side connection's deadlines, or the end
+    /// of the wait before the next one.
     pub(super) fn side_timeout(&mut self, now: Duration) {
-        let Some(side) = self.side.as_mut() else { return };
+        let Some(side) = self.side.as_mut() else {
+            self.open_side(now);
+            return;
+        };
         if side.opened {
             side.link.handle_timeout(now);
             self.process_side(now);
@@ -215,24 +229,27 @@ impl Core {
         // (a slow or paused broker): say so.
         let reason = self.explain_expired(now, side.token_exp, reason);
         if !side.answered {
-            let SideDeclare { request, url, queue, options } = side.declare;
             let forced = reason.server_error().is_some_and(|e| Refusal::from_server_error(e).is_connection_forced());
             // The CONNECT refused (credentials revoked or expired: seeds 38726,
             // 46126) never reached the declare: the connection failed, the declare
             // was not refused.
             let not_connected = matches!(reason, CloseReason::TokenExpired(_) | CloseReason::ConnectRefused(_));
+            let SideDeclare { request, ref url, .. } = side.declare;
             match (reason.server_error(), reason.fault()) {
-                // A node shutting down or an administrator closed it: nothing was
-                // refused, the declare was only cut short (seed 11123).
-                _ if forced || not_connected => {
-                    self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) });
-                }
+                _ if not_connected => self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) }),
+                // A node shutting down or an administrator closed it, or the network
+                // dropped it: nothing was refused, the declare was only cut short
+                // (seed 11123), and goes again.
+                (_, Fault::Network) => self.side_again(now, side.declare, reason),
+                _ if forced => self.side_again(now, side.declare, reason),
                 (Some(error), _) => {
                     let error = DeclareError::Refused(Refusal::from_server_error(error));
                     self.emit(ReliableEvent::Declared { request, result: Err(error) });
                 }
                 // Web-STOMP closed without the broker's words: look the queue up.
                 (None, Fault::Broker) => {
+                    let url = url.clone();
+                    let SideDeclare { queue, options, .. } = side.declare;
                     self.declares.insert(request, (queue, options));
                     self.explain_declare(now, url, request, &reason, DeclareError::Closed(reason.clone()));
                 }
@@ -240,6 +257,26 @@ impl Core {
             }
         }
         self.open_side(now);
+    }
+
+    /// A side connection's declare the network or a forced close cut short goes
+    /// again, as the main connection's does (`declare::owe`): over another side
+    /// connection after a wait while the main one is up, or held for the next
+    /// connection. It is answered closed with reconnects off, or when side
+    /// connections alone keep dropping.
+    fn side_again(&mut self, now: Duration, mut declare: SideDeclare, reason: CloseReason) {
+        let up = self.current.as_ref().is_some_and(|c| c.takes_requests());
+        if !self.settings.reconnect || (up && declare.cut >= MAX_SIDE_CUTS) {
+            let request = declare.request;
+            self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) });
+        } else if up {
+            self.side_again_at = Some(now + Duration::from_secs(1 << declare.cut.min(3)));
+            declare.cut += 1;
+            self.side_waiting.push_front(declare);
+        } else {
+            // The next connection declares it there, as last asked (`send_redeclares`).
+            self.held_declares.push((declare.request, declare.queue, declare.options));
+        }
     }
 
     /// Stopping: the side connection closes, and its declare and those waiting

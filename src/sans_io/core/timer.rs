@@ -117,7 +117,8 @@ impl Core {
         self.timers.put(Timer::Link, link);
         let retry = if self.life == Life::Running { self.reconnector.poll_timeout() } else { None };
         self.timers.put(Timer::Retry, retry);
-        let side = self.side.as_ref().and_then(SideLink::poll_timeout);
+        let again = self.side_again_at.filter(|_| !self.side_waiting.is_empty());
+        let side = self.side.as_ref().map_or(again, SideLink::poll_timeout);
         self.timers.put(Timer::SideLink, side);
         let look_up = self.look_up_deadline();
         self.timers.put(Timer::LookUp, look_up);
