@@ -179,7 +179,8 @@ pub async fn an_impossible_publish_is_refused_alone(client: &Client) {
     .await;
 }
 
-/// Credentials stay in memory unless "remember" is ticked.
+/// Credentials stay in memory unless "remember" is ticked, and are forgotten
+/// as soon as it is unticked.
 pub async fn credentials_are_kept_only_when_asked(client: &Client) {
     let stored = |client: &Client| {
         let client = client.clone();
@@ -202,7 +203,18 @@ pub async fn credentials_are_kept_only_when_asked(client: &Client) {
     client.refresh().await.expect("reload");
     let passcode = element(client, "section[aria-label='Connection'] input[name='passcode']").await;
     assert_eq!(passcode.prop("value").await.expect("value").as_deref(), Some("burrow"), "prefilled after a reload");
+    // Unticked, forgotten at once: not at the next Connect, which may never come.
+    click(client, "section[aria-label='Connection'] input[name='remember']").await;
+    let mut kept = stored(client).await;
+    for _ in 0..50 {
+        if kept.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        kept = stored(client).await;
+    }
     client.execute("localStorage.clear()", vec![]).await.expect("clean up");
+    assert!(kept.is_null(), "still stored after unticking: {kept}");
 }
 
 /// Starts the broker again when dropped armed (a panic while it was stopped).

@@ -41,6 +41,16 @@ fn remember(credentials: Option<(&str, &str)>) {
     }
 }
 
+/// "Remember" ticked or unticked: unticked forgets the saved pair at once (it
+/// was kept until the next Connect, so a person who unticked it and closed the
+/// tab left the passcode in the browser); ticked saves it at the next Connect.
+fn forget_unless_ticked(draft: &mut ConnectDraft, ticked: bool) {
+    draft.remember = ticked;
+    if !ticked {
+        remember(None);
+    }
+}
+
 /// The connection form as typed. Yew writes an input's `value` and `checked` back
 /// on every redraw of the panel (any change of the workbench), so what the person
 /// typed lives here, changed by each keystroke, or a redraw would put the default
@@ -173,7 +183,7 @@ pub fn connection_panel() -> Html {
                     <input name="vhost" value={d.vhost.clone()} oninput={text(|d, v| d.vhost = v)} />
                 </label>
                 <label class="check">
-                    <input type="checkbox" name="remember" checked={d.remember} onchange={tick(|d, v| d.remember = v)} />
+                    <input type="checkbox" name="remember" checked={d.remember} onchange={tick(forget_unless_ticked)} />
                     { "Remember login and passcode in this browser" }
                 </label>
                 <label class="check" title="Off: RabbitMQ notices a closed tab only when TCP does, and its unacked messages wait until then">
