@@ -114,16 +114,23 @@ async function closeSettlesEverything() {
 }
 
 /** Regression: a publish waiting when RabbitMQ refused the login for good
- * rejected with StoppedError and no word of why (only the stopped event had it). */
+ * rejected with StoppedError and no word of why (only the stopped event had it);
+ * a `for await` loop over `messages()` ended as if closed (QA). */
 async function stoppedSaysWhy() {
   const connection = connect(URL_, { ...options, passcode: "not-the-passcode", managementUrl: MANAGEMENT });
   const stopped = event(connection, "stopped");
   const waiting = connection.publish(fresh("refused"), "never sent").then(() => null, (error) => error);
-  const [error, { reason }] = await within("the refusal", Promise.all([waiting, stopped]), 20000);
+  const loop = (async () => {
+    for await (const message of connection.messages(fresh("refused-loop"))) return `a message: ${message.text}`;
+    return "the loop ended without an error";
+  })().then((ended) => ended, (error) => error);
+  const [error, { reason }, looped] = await within("the refusal", Promise.all([waiting, stopped, loop]), 20000);
   assert(error instanceof burrow.StoppedError && error.reason === reason && reason !== "disconnected",
     `the StoppedError has the stopped event's reason: ${error?.reason} / ${reason}`);
   assert(error.message.includes(`(it stopped: ${reason})`) && /refused|password|login/i.test(error.message),
     `its message says why: ${error.message}`);
+  assert(looped instanceof burrow.StoppedError && looped.reason === reason,
+    `the loop throws the StoppedError with its reason: ${looped}`);
 }
 
 /** on / off besides onStatus; a throwing listener does not stop the others. */

@@ -14,10 +14,10 @@ use js_sys::{Function, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 use crate::browser::driver::spawn;
 
-use super::errors::{ack_error, consume_error, error};
+use super::errors::{ack_error, consume_error, error, stopped_because};
 use super::{entry, set, Entry};
 use crate::rabbit::{ConsumeFrom, StreamFilter, StreamOffset};
-use crate::reliable::{AckError, AckHandle, ConsumeError, ConsumeOptions, ConsumerKey, Delivery, Phase};
+use crate::reliable::{AckError, AckHandle, ConsumeError, ConsumeOptions, ConsumerKey, Delivery, Phase, StopReason};
 
 #[wasm_bindgen(raw_module = "./message.js")]
 extern "C" {
@@ -229,9 +229,13 @@ fn consume_from(
         if let Some(entry) = weak.upgrade() {
             entry.consumers.borrow_mut().remove(&key);
         }
-        let end = match failure {
-            None | Some(ConsumeError::Stopped) => JsValue::UNDEFINED,
-            Some(other) => consume_error(other),
+        // Ended by a stop that was not `close()` (a login refused for good, a close
+        // with reconnects off): a `for await` loop throws why, as a publish does.
+        let stopped_by_itself = super::stop_reason(&weak).filter(|reason| *reason != StopReason::Requested);
+        let end = match (failure, stopped_by_itself) {
+            (None | Some(ConsumeError::Stopped), None) => JsValue::UNDEFINED,
+            (None | Some(ConsumeError::Stopped), reason) => stopped_because(consume_error(ConsumeError::Stopped), reason),
+            (Some(other), _) => consume_error(other),
         };
         if let Err(thrown) = on_end.call1(&JsValue::NULL, &end) {
             web_sys::console::error_2(&"burrow-rabbitmq: a consumer's end handler threw".into(), &thrown);

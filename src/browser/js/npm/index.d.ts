@@ -608,7 +608,9 @@ export interface MessageIterator extends AsyncIterableIterator<Message> {
   cancel(): void;
   /** The next message; done once cancelled or closed (what it held then is dropped:
    * it could no longer be acked, and RabbitMQ gives it again); rejects with ConsumeRefusedError
-   * if RabbitMQ refused the consumer or cancelled it (its queue was deleted). */
+   * if RabbitMQ refused the consumer or cancelled it (its queue was deleted), and with
+   * StoppedError (`reason` says why) when the connection stopped by itself: a login
+   * refused for good, a close with reconnects off. */
   next(): Promise<IteratorResult<Message, undefined>>;
   /** What `break` calls: as `cancel()`. */
   return(): Promise<IteratorResult<Message, undefined>>;

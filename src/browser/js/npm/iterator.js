@@ -11,7 +11,7 @@
 // again, marked redelivered. Nacking it before the cancel would not help: the
 // broker hands a requeued message straight back to the same consumer.
 
-import { StaleError } from "./errors.js";
+import { StaleError, StoppedError } from "./errors.js";
 
 export const PUSH = Symbol("burrow.push");
 export const END = Symbol("burrow.end");
@@ -54,7 +54,8 @@ export class MessageIterator {
     return this;
   }
 
-  /** The next message; `done` once cancelled or closed; rejects if RabbitMQ refused the consumer. */
+  /** The next message; `done` once cancelled or closed; rejects if RabbitMQ refused the consumer, or with
+   * StoppedError (its `reason` says why) when the connection stopped by itself. */
   next() {
     while (this.#buffer.length > 0) {
       const message = this.#buffer.shift();
@@ -98,9 +99,10 @@ export class MessageIterator {
 
   [END](error) {
     this.#ended = true;
-    // Ended without an error: its connection closed (or it was cancelled). What
-    // waits here could no longer be acked (RabbitMQ gives it again), so it goes.
-    if (error === undefined) this.#buffer.length = 0;
+    // Ended without an error, or by its connection's stop (StoppedError): closed,
+    // cancelled, or stopped by itself. What waits here could no longer be acked
+    // (RabbitMQ gives it again), so it goes.
+    if (error === undefined || error instanceof StoppedError) this.#buffer.length = 0;
     const waiters = this.#waiting.splice(0);
     if (error !== undefined && waiters.length > 0) {
       waiters.forEach((waiter) => waiter.reject(error));
