@@ -6,7 +6,7 @@
 // --js-flags=--expose-gc) and reads #result; ?only=a,b runs some checks.
 import * as burrow from "burrow-rabbitmq";
 import { URL_, options, fresh, within, until, pause, assert, collect, event, collectGarbage, run, MANAGEMENT, queueFacts } from "./helpers.js";
-import { bodies, properties, iterator, iteratorEnds, brokerAcks, ackValues } from "./contract_messages.js";
+import { bodies, properties, iterator, iteratorEnds, brokerAcks, ackValues, destructuredAck } from "./contract_messages.js";
 import { theIssuesWrongCalls, wrongArguments } from "./contract_arguments.js";
 import { widgetQueuesPanel, widgetMountTwice } from "./contract_widget.js";
 
@@ -538,6 +538,7 @@ const checks = {
   iteratorEnds,
   brokerAcks,
   ackValues,
+  destructuredAck,
   theIssuesWrongCalls,
   wrongArguments,
   widgetQueuesPanel,

@@ -297,3 +297,27 @@ export async function ackValues() {
     `messages() refuses ack "broker" (no window to bound its buffer): ${iterated}`);
   await consumer.close();
 }
+
+/** Regression (QA): stompjs's users take `ack` off the message
+ * (`({ ack, text }) => …`); it threw "Cannot read properties of undefined" and,
+ * with a prefetch of 1, the consumer stalled. Now ack and nack are bound. */
+export async function destructuredAck() {
+  const queue = fresh("destructured");
+  const connection = connect(URL_, options);
+  await connection.queueDeclare(queue, { exclusive: true });
+  const got = [];
+  let thrown = null;
+  connection.consume(queue, ({ ack, nack, text }) => {
+    got.push(text);
+    try {
+      if (text === "second") nack({ requeue: false }); else ack();
+    } catch (error) {
+      thrown = error;
+    }
+  }, { prefetch: 1 });
+  for (const body of ["first", "second", "third"]) await connection.publish(queue, body);
+  // One at a time: each arrives only once the one before was settled.
+  await until(`all three, each settled (got ${got}, threw ${thrown})`, () => got.length === 3 || thrown !== null, 10000);
+  assert(thrown === null && got.join() === "first,second,third", `settled through the taken functions: ${got} / ${thrown}`);
+  await connection.close();
+}

@@ -308,7 +308,8 @@ export interface Message {
   /** pika's basic_ack, on the connection it came on. Throws StaleError when that
    * connection is gone (RabbitMQ redelivers it, marked), AlreadySettledError the
    * second time, CancelledError once its consumer's cancel() has gone out (in
-   * the same task as cancel() the ack still goes, ahead of it). Does nothing with `ack: "auto"` or `"broker"` (nothing to settle). */
+   * the same task as cancel() the ack still goes, ahead of it). Does nothing with `ack: "auto"` or `"broker"` (nothing to settle).
+   * Bound to its message, as `nack` is: `const { ack } = message` works, as in stompjs. */
   ack(): void;
   /** pika's basic_nack: `{ requeue: false }` drops (or dead-letters) it; by default it
    * goes back. Throws as `ack`, and StreamNackError for a stream's message. */

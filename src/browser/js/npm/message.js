@@ -12,6 +12,8 @@ export const SETTLE = Symbol("burrow.settle");
 export class Message {
   #owner;
   #token;
+  #ack;
+  #nack;
 
   constructor(owner, token, body, routingKey, exchange, flags, headers,
     contentType, contentEncoding, correlationId, replyTo, expiration, messageId, type, userId, appId,
@@ -57,14 +59,24 @@ export class Message {
     }
   }
 
+  // ack and nack are bound to their message, made when first read: stompjs's
+  // users take them off it (`consume(q, ({ ack, text }) => …)`), which with
+  // methods threw "Cannot read properties of undefined" and left it unacked (QA).
+
   /** pika's basic_ack; see index.d.ts. */
-  ack() {
+  get ack() {
     // 0: auto-ack, nothing to settle.
-    if (this.#token !== 0) this.#owner[SETTLE](this.#token, 0);
+    return (this.#ack ??= () => {
+      if (this.#token !== 0) this.#owner[SETTLE](this.#token, 0);
+    });
   }
 
   /** pika's basic_nack; see index.d.ts. */
-  nack(options) {
+  get nack() {
+    return (this.#nack ??= (options) => this.#nackWith(options));
+  }
+
+  #nackWith(options) {
     let requeue = true;
     if (options !== undefined) {
       if (options === null || typeof options !== "object" || Array.isArray(options)) {
