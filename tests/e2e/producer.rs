@@ -130,6 +130,8 @@ pub async fn every_property_and_header_arrives(client: &Client) {
     for expected in ["header tenant", "acme", "header trace", "t-42", "routing key"] {
         assert!(details.contains(expected), "{expected} arrived: {details}");
     }
+    // As sent, and as a peek and pika show it, not as Web-STOMP writes it (QA).
+    assert!(!details.contains("/reply-queue/"), "reply_to as sent: {details}");
     // Numbered in the body only when asked.
     choose(client, "section[aria-label='Producer'] select[name='numbering']", "body").await;
     publish(client, &queue, "task", 2).await;

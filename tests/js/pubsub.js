@@ -134,6 +134,13 @@ async function stompjsDestinations() {
   assert(rejected instanceof TypeError && rejected.message.includes("queueDeclare"), `publish("/queue/…"): ${rejected}`);
   const both = await c.publish(`/topic/${key}`, "x", { exchange: "amq.topic" }).then(() => null, (error) => error);
   assert(both instanceof TypeError && both.message.includes("options.exchange"), `a destination and options.exchange: ${both}`);
+  // Regression (QA): a reply to /reply-queue/<name> (how Web-STOMP writes an AMQP
+  // reply_to) resolved and went to a queue called "/reply-queue/…", which is none.
+  const replies = fresh("js-replies");
+  await c.queueDeclare(replies, { exclusive: true });
+  const replyTo = await subscriber(c, replies, { ack: "auto" });
+  await c.publish(`/reply-queue/${replies}`, "a reply");
+  assert((await replyTo.next("the /reply-queue/ publish")).text === "a reply", "the reply reached the queue it names");
   await c.close();
 }
 

@@ -13,7 +13,7 @@ const SOURCE_KEYS = ["exchange", "routingKey", "queue", "durable"];
  */
 /**
  * A stompjs destination as Burrow's source: `/topic/<key>` (amq.topic),
- * `/exchange/<name>[/<key>]`, `/amq/queue/<name>`; null for a plain name. `%2F`
+ * `/exchange/<name>[/<key>]`, `/amq/queue/<name>`, `/reply-queue/<name>`; null for a plain name. `%2F`
  * reads as `/`, as RabbitMQ reads it. `/queue/…` and `/temp-queue/…` make RabbitMQ
  * declare a queue, which Burrow never does unasked: a TypeError says what to call.
  */
@@ -28,6 +28,8 @@ export function stompDestination(where, text) {
     return { exchange: decode(rest.slice(0, at)), routingKey: decode(rest.slice(at + 1)) };
   }
   if (text.startsWith("/amq/queue/")) return { queue: decode(text.slice(11)) };
+  // How Web-STOMP writes an AMQP reply_to (a message's replyTo): that queue.
+  if (text.startsWith("/reply-queue/")) return { queue: decode(text.slice(13)) };
   if (text.startsWith("/queue/")) {
     const name = decode(text.slice(7));
     throw new TypeError(`${where}: "${text}" is a stompjs destination that makes RabbitMQ declare the queue; Burrow never declares unasked: `

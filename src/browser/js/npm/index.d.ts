@@ -472,7 +472,7 @@ export declare class Connection {
    * exchange: on RabbitMQ 3.10.8 only after reconnects, see there) or
    * StoppedError (closed before its confirm). A stompjs destination as `routingKey`
    * names the exchange too: `"/topic/<key>"` (amq.topic), `"/exchange/<name>/<key>"`,
-   * `"/amq/queue/<queue>"` (then leave out
+   * `"/amq/queue/<queue>"` or `"/reply-queue/<queue>"` (a replyTo as Web-STOMP writes it; then leave out
    * `options.exchange`); `"/queue/…"` and `"/temp-queue/…"` reject with a TypeError
    * saying what to call instead (RabbitMQ would declare a queue; Burrow never does
    * unasked). */
@@ -512,7 +512,7 @@ export declare class Connection {
    * refuse (a stream with `ack: "auto"` or `"broker"`, or with prefetch 0), StoppedError once closed. A
    * stompjs destination is read as one: `"/topic/<pattern>"` is `{ exchange:
    * "amq.topic", routingKey: pattern }`, `"/exchange/<name>/<key>"` an exchange
-   * subscription, `"/amq/queue/<queue>"` the queue; `"/queue/…"` and
+   * subscription, `"/amq/queue/<queue>"` and `"/reply-queue/<queue>"` the queue; `"/queue/…"` and
    * `"/temp-queue/…"` throw a TypeError saying what to call instead. */
   consume(queue: string, onMessage: (message: Message) => void, options?: ConsumeOptions): Subscription;
   /** An exchange subscription (tutorials 3 to 5): `{ exchange, routingKey }` is
