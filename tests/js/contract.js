@@ -220,9 +220,13 @@ async function aMissingQueueFailsAlone() {
     connection.consume({ exchange: "amq.fanout" }, () => {}),
   ];
   await until("three consumers ready", () => kept.every((s) => ready.has(s.consumer)), 10000);
+  let reconnects = 0;
+  connection.on("reconnecting", () => { reconnects += 1; });
   const missing = connection.consume(fresh("no-such-queue"), () => {});
   await until(`the missing queue's consumer fails (failed: ${failed})`, () => failed.includes(missing.consumer), 60000);
   assert(failed.length === 1, `only it failed: ${failed} (it is ${missing.consumer})`);
+  // The management API says which queue is missing: the refusal's own close, no trial.
+  assert(reconnects === 1, `one reconnect, the refusal's: ${reconnects}`);
   assert(kept.every((s) => s.active), "the others go on");
   await connection.publish(queue, "after");
   await until("a message for a kept consumer", () => got.includes("after"), 15000);

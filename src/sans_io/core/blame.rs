@@ -89,9 +89,10 @@ impl Core {
     ///    unanswered is not always the one refused. What was unanswered goes
     ///    again one at a time instead (subscriptions as `suspects`, publishes on
     ///    `probation`; see `trial_waits`), and what then ends a connection
-    ///    alone is blamed: a subscription or a declare the first time it does
-    ///    (a subscription only once it was a suspect already: once could be an
-    ///    admin's close), a publish the second time (see `blame_in_flight`).
+    ///    alone is blamed: a declare or a queue's subscription the first time it
+    ///    does (the facts judge it), an exchange subscription only once it was a
+    ///    suspect already (once could be an admin's close), a publish the second
+    ///    time (see `blame_in_flight`).
     fn blame_alone(&mut self, now: Duration, current: &mut Current, refusal: Refusal, reason: &CloseReason) -> bool {
         let pending: Vec<(ReceiptId, Pending)> = current
             .requests
@@ -123,10 +124,17 @@ impl Core {
     }
 
     /// Whether `request`, the only one unanswered when a connection ended
-    /// without words, is what the broker refused.
+    /// without words, is what the broker refused: a declare; a subscription to a
+    /// queue the facts did not clear yet, since they judge it now (one they
+    /// clear, or cannot tell, goes on once, as a suspect would: `explain_consume`;
+    /// a missing queue's consumer cost two reconnects, QA); any subscription
+    /// once it was a suspect already (once could be an admin's close).
     fn blamed_alone(&self, request: &Pending) -> bool {
         match request {
-            Pending::Subscribe(key) => self.suspects.contains(key),
+            Pending::Subscribe(key) => {
+                let queue = self.consumers.get(key).is_some_and(|spec| matches!(spec.source, ConsumeFrom::Queue(_)));
+                self.suspects.contains(key) || (queue && !self.cleared.contains(key))
+            }
             Pending::Declare(_) => true,
             Pending::Unsubscribe(_) => false,
         }
