@@ -208,8 +208,9 @@ pub enum RabbitError {
     /// The connected broker lacks the feature (it would ignore it silently).
     #[error("{0}")]
     Unsupported(#[from] features::Unsupported),
-    /// An application header that STOMP or RabbitMQ uses for itself.
-    #[error("the header name {} is reserved; choose another application header name", Quoted(.0))]
+    /// An application header name that cannot be used: empty, `x-…`, or one
+    /// STOMP or RabbitMQ uses for itself.
+    #[error("the header name {} cannot be used (empty, x-…, or one STOMP or RabbitMQ uses itself); choose another", Quoted(.0))]
     ReservedHeader(String),
     /// The message would make a frame larger than the limit.
     #[error("{0}")]

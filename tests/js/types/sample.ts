@@ -227,6 +227,8 @@ export async function sample(element: Element): Promise<void> {
   connection.messages("q", { ack: "broker" });
   // @ts-expect-error the same for an exchange subscription's iterator
   connection.messages({ exchange: "logs" }, { ack: "broker" });
+  // @ts-expect-error a queue names a durable subscription, which says durable: true (a TypeError, QA)
+  connection.consume({ exchange: "amq.topic", routingKey: "t", queue: "q" }, () => {});
   // @ts-expect-error RabbitMQ ignores a prefetch with its own auto-ack (a TypeError)
   connection.consume("q", () => {}, { ack: "broker", prefetch: 5 });
   // @ts-expect-error the same through an options object typed as an app would

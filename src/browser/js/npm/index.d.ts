@@ -297,7 +297,8 @@ export interface Message {
   readonly appId: string | undefined;
   /** 0 to 255. */
   readonly priority: number | undefined;
-  /** Quorum queues: how many times it was delivered before (x-delivery-count). */
+  /** Quorum queues: how many times it was delivered before (x-delivery-count);
+   * undefined on the first delivery, which RabbitMQ sends without a count. */
   readonly deliveryCount: number | undefined;
   /** Streams: its offset (x-stream-offset). */
   readonly streamOffset: number | undefined;
@@ -339,6 +340,8 @@ export type ExchangeSource =
        * connection, so what is published while it is down is lost; a
        * `subscription-gap` status event says so after the reconnect. */
       durable?: false;
+      /** Only a durable subscription names its queue (`durable: true`). */
+      queue?: undefined;
     }
   | {
       /** The exchange. */
