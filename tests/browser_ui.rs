@@ -142,6 +142,33 @@ fn a_refused_redeclare_leaves_the_lesson_s_queue_declared() {
     assert_eq!(progress.refused_again.get(&queue), Some(&refused));
 }
 
+/// Regression (QA, the durability lesson): "Redeclare task_queue_durable as not
+/// durable" was enabled before the lesson declared the queue; clicked first, it
+/// made the queue transient and the lesson's durable declare was refused.
+#[wasm_bindgen_test]
+fn a_lesson_s_redeclare_waits_for_its_declare() {
+    use burrow::ui::{lesson_step_enabled, DeclareResult, LessonAction, LESSONS};
+    let (index, lesson) = LESSONS
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.actions.iter().any(|a| matches!(a, LessonAction::Declare { durable: false, queue: "task_queue_durable" })))
+        .expect("the durability lesson");
+    let step = |durable: bool| {
+        let found = lesson.actions.iter().position(|a| matches!(a, LessonAction::Declare { durable: d, .. } if *d == durable));
+        found.expect("its declares")
+    };
+    let mut state = WorkbenchState::new(WorkbenchConfig::default());
+    state.main.connected = true;
+    let before = state.guide.lesson(index);
+    assert_eq!(lesson_step_enabled(lesson, step(true), &before, &state), Ok(()), "the declare first");
+    let refused = lesson_step_enabled(lesson, step(false), &before, &state);
+    assert_eq!(refused, Err("declare task_queue_durable first".to_owned()));
+    let declared = DeclareResult::Declared { queue: "task_queue_durable".into(), words: "declared (durable)".into() };
+    let state = Rc::new(state).reduce(Action::Declared { result: declared, queue_type: None, lesson: Some(index) });
+    let after = state.guide.lesson(index);
+    assert_eq!(lesson_step_enabled(lesson, step(false), &after, &state), Ok(()), "then the redeclare");
+}
+
 /// Regression (QA, the purge dialog): "Its 1 message ready are deleted for good".
 #[wasm_bindgen_test]
 fn the_purge_question_agrees_in_number() {

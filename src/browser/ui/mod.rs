@@ -35,7 +35,7 @@ pub use consumer::{
     Shown, Unless, DEFAULT_DELIVERY_LIMIT, DELIVERY_LOG_LIMIT,
 };
 pub use fields::whole_number;
-pub use guide::{progress_lines, Guide, Lesson, LessonAction, ProgressLine, LESSONS};
+pub use guide::{lesson_step_enabled, progress_lines, Guide, Lesson, LessonAction, ProgressLine, LESSONS};
 pub use live::LiveHandles;
 pub use log::BoundedLog;
 pub use page::{use_leave_guard, ConnectionWarnings};

@@ -16,7 +16,7 @@ use super::state::Workbench;
 use run::{reset, run};
 
 pub use lessons::{Lesson, LessonAction, LESSONS};
-pub use progress::{lines as progress_lines, ProgressLine};
+pub use progress::{lines as progress_lines, step_enabled as lesson_step_enabled, ProgressLine};
 
 /// Moves the selection with the arrow keys, Home and End (an ARIA tab list).
 fn on_tab_key(open: UseStateHandle<usize>, focus: UseStateHandle<bool>) -> Callback<KeyboardEvent> {
@@ -98,7 +98,7 @@ fn lesson_panel(lesson: &Lesson, index: usize, workbench: &Workbench, live: &Liv
             <pre class="code" aria-label="The pika code"><code>{ lesson.pika }</code></pre>
             <ol class="steps">
                 { for lesson.actions.iter().enumerate().map(|(step, action)| {
-                    let why_not = progress::enabled(action, &progress, workbench).err();
+                    let why_not = progress::step_enabled(lesson, step, &progress, workbench).err();
                     let label = progress::label(lesson, step, &progress, workbench);
                     let (workbench, live, action) = (workbench.clone(), live.clone(), *action);
                     html! {

@@ -21,8 +21,7 @@ pub fn label(lesson: &Lesson, index: usize, progress: &LessonProgress, ws: &Work
     let Some(action) = lesson.actions.get(index) else { return String::new() };
     match *action {
         LessonAction::Declare { queue, durable } => {
-            let again = lesson.actions.iter().take(index).any(|a| matches!(a, LessonAction::Declare { queue: q, .. } if *q == queue));
-            match (again, durable) {
+            match (redeclares(lesson, index, queue), durable) {
                 (true, true) => format!("Redeclare {queue} as durable"),
                 (true, false) => format!("Redeclare {queue} as not durable"),
                 (false, true) => format!("Declare {queue} (durable)"),
@@ -69,8 +68,27 @@ fn exchange_label(action: &LessonAction, progress: &LessonProgress, ws: &Workben
     }
 }
 
+/// Whether the `index`th step of `lesson` declares `queue` again (an earlier step declares it).
+fn redeclares(lesson: &Lesson, index: usize, queue: &str) -> bool {
+    lesson.actions.iter().take(index).any(|a| matches!(a, LessonAction::Declare { queue: q, .. } if *q == queue))
+}
+
+/// `Ok` when the `index`th step of `lesson` makes sense now; otherwise why not,
+/// in words. A redeclare only once the lesson declared its queue (QA: clicked
+/// first, "Redeclare task_queue_durable as not durable" made the queue
+/// transient, and the lesson's durable declare was then refused).
+pub fn step_enabled(lesson: &Lesson, index: usize, progress: &LessonProgress, ws: &WorkbenchState) -> Result<(), String> {
+    let Some(action) = lesson.actions.get(index) else { return Err(String::new()) };
+    match *action {
+        LessonAction::Declare { queue, .. } if ws.main.connected && redeclares(lesson, index, queue) && !usable(progress, queue) => {
+            Err(format!("declare {queue} first"))
+        }
+        _ => enabled(action, progress, ws),
+    }
+}
+
 /// `Ok` when `action` makes sense now; otherwise why not, in words.
-pub fn enabled(action: &LessonAction, progress: &LessonProgress, ws: &WorkbenchState) -> Result<(), String> {
+fn enabled(action: &LessonAction, progress: &LessonProgress, ws: &WorkbenchState) -> Result<(), String> {
     let connected = ws.main.connected;
     match *action {
         LessonAction::Declare { .. } if !connected => Err("connect first".to_owned()),
