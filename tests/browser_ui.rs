@@ -169,6 +169,22 @@ fn a_lesson_s_redeclare_waits_for_its_declare() {
     assert_eq!(lesson_step_enabled(lesson, step(false), &after, &state), Ok(()), "then the redeclare");
 }
 
+/// Regression (QA, the purge dialog): left open while messages came, it asked
+/// "Purge 3 messages" while the list beside it showed 5 (and all 5 went). It
+/// takes each reading's counts.
+#[wasm_bindgen_test]
+fn an_open_purge_or_delete_question_takes_the_latest_counts() {
+    use burrow::management::QueueState;
+    use burrow::ui::QueueTool;
+    let reading = |ready: u64| QueueState { name: "q".into(), messages_ready: ready, ..QueueState::default() };
+    let purge = QueueTool::purge(&reading(3)).with_latest(&[reading(5)]);
+    assert_eq!(purge, QueueTool::Purge { queue: "q".into(), ready: 5 });
+    let delete = QueueTool::delete(&reading(3)).with_latest(&[reading(7)]);
+    assert_eq!(delete, QueueTool::Delete { queue: "q".into(), ready: 7, unacked: 0 });
+    let gone = QueueTool::purge(&reading(3)).with_latest(&[]);
+    assert_eq!(gone, QueueTool::Purge { queue: "q".into(), ready: 3 }, "the last count it had");
+}
+
 /// Regression (QA, the purge dialog): "Its 1 message ready are deleted for good".
 #[wasm_bindgen_test]
 fn the_purge_question_agrees_in_number() {

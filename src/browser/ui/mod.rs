@@ -42,7 +42,7 @@ pub use page::{use_leave_guard, ConnectionWarnings};
 pub use producer::ProducerPanel;
 pub use publish::{Numbering, PublishRequest, COPY_HEADER};
 pub use queue::{parse_arguments, QueueFigures, QueuePanel};
-pub use queue_tools::purge_question;
+pub use queue_tools::{purge_question, QueueTool};
 pub use queues::QueuesPanel;
 pub use regions::{use_region_name, RegionNames};
 pub use state::{

@@ -55,6 +55,18 @@ impl QueueTool {
     pub fn delete(queue: &QueueState) -> Self {
         QueueTool::Delete { queue: queue.name.clone(), ready: queue.messages_ready, unacked: queue.messages_unacknowledged }
     }
+
+    /// With the counts of the latest reading of the list: a confirmation left
+    /// open asked about the count when it opened (QA: "Purge 3 messages" while
+    /// the list beside it showed 5, all of which went).
+    pub fn with_latest(self, queues: &[QueueState]) -> Self {
+        let named = |q: &&QueueState| matches!(&self, QueueTool::Purge { queue, .. } | QueueTool::Delete { queue, .. } if *queue == q.name);
+        match (&self, queues.iter().find(named)) {
+            (QueueTool::Purge { .. }, Some(latest)) => QueueTool::purge(latest),
+            (QueueTool::Delete { .. }, Some(latest)) => QueueTool::delete(latest),
+            _ => self,
+        }
+    }
 }
 
 /// Props of [`QueueTools`].
@@ -214,7 +226,8 @@ async fn carry_out(
     let vhost = settings.vhost().to_owned();
     let result = match &tool {
         QueueTool::Purge { queue, ready } => api.purge_queue(&vhost, queue).await.map(|found| match found {
-            true => format!("Purged “{queue}”: {} deleted.", messages(*ready)),
+            // The API does not say how many went: the count is the last reading's.
+            true => format!("Purged “{queue}”: its ready messages were deleted ({ready} at the last reading)."),
             false => format!("No queue “{queue}” any more."),
         }),
         QueueTool::Delete { queue, .. } => api.delete_queue(&vhost, queue).await.map(|found| {

@@ -161,7 +161,7 @@ pub fn queues_panel() -> Html {
                 <QueueTable queues={list.queues.clone()} selected={workbench.queue.clone()} view={(*view).clone()}
                     on_view={on_view} on_select={on_select} on_tool={on_tool} />
             }
-            <QueueTools tool={(*tool).clone()} on_close={{ let tool = tool.clone(); Callback::from(move |()| tool.set(None)) }}
+            <QueueTools tool={(*tool).clone().map(|tool| tool.with_latest(&list.queues))} on_close={{ let tool = tool.clone(); Callback::from(move |()| tool.set(None)) }}
                 on_changed={handle.refresh.clone()} />
         </section>
     }
