@@ -164,6 +164,9 @@ async fn scenarios(client: &Client) {
         if wanted("purge_and_delete_ask_first") {
             queues::purge_and_delete_ask_first(&client).await;
         }
+        if wanted("the_list_reads_in_a_narrow_window") {
+            queues::the_list_reads_in_a_narrow_window(&client).await;
+        }
         if wanted("a_stream_is_peeked_from_an_offset") {
             queues::a_stream_is_peeked_from_an_offset(&client).await;
         }

@@ -199,3 +199,32 @@ pub async fn without_the_management_tag(client: &Client) {
     assert!(log.contains("not checked") && log.contains("management tag"), "{log}");
     broker::delete_queue(&queue);
 }
+
+/// At 400 px the list keeps its headings on one line and scrolls sideways, its
+/// row's buttons reachable (QA: "n a m e ▲" a letter a line, Delete out of view).
+pub async fn the_list_reads_in_a_narrow_window(client: &Client) {
+    let queue = fresh("e2e-narrow");
+    broker::fill_queue(&queue, 1, "narrow").await;
+    open_connected(client).await;
+    select_in_list(client, &queue).await;
+    let (width, height) = client.get_window_size().await.expect("the window's size");
+    client.set_window_size(400, 900).await.expect("a narrow window");
+    let delete = format!("button[aria-label='Delete {queue}']");
+    let measured = client
+        .execute(
+            "const [selector] = arguments; const button = document.querySelector(selector);
+             button.scrollIntoView({ block: 'center', inline: 'center' });
+             const heading = document.querySelector('table.queue-list thead th').getBoundingClientRect().height;
+             const box = button.getBoundingClientRect();
+             return [heading, box.height, box.left, box.right, document.documentElement.clientWidth];",
+            vec![serde_json::json!(delete)],
+        )
+        .await
+        .expect("script");
+    client.set_window_size(u32::try_from(width).unwrap_or(1280), u32::try_from(height).unwrap_or(1000)).await.expect("the window back");
+    let figure = |n: usize| measured.get(n).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+    let (heading, button, left, right, viewport) = (figure(0), figure(1), figure(2), figure(3), figure(4));
+    assert!(heading <= 2.0 * button, "headings on one line: {heading} px high, a button {button} px ({measured:?})");
+    assert!(left >= 0.0 && right <= viewport, "Delete scrolled into view: {left}..{right} of {viewport} ({measured:?})");
+    broker::delete_queue(&queue);
+}
