@@ -185,6 +185,21 @@ fn an_open_purge_or_delete_question_takes_the_latest_counts() {
     assert_eq!(gone, QueueTool::Purge { queue: "q".into(), ready: 3 }, "the last count it had");
 }
 
+/// Regression (QA): a timestamp showed as a bare number of seconds; now the date
+/// too, and one beyond what a JavaScript Date holds (any u64 can arrive) stays a
+/// number instead of throwing inside the wasm.
+#[wasm_bindgen_test]
+fn a_timestamp_is_shown_as_a_date_too() {
+    use burrow::rabbit::BasicProperties;
+    use burrow::ui::property_rows;
+    let shown = |seconds: u64| {
+        let rows = property_rows(&BasicProperties { timestamp: Some(seconds), ..BasicProperties::default() });
+        rows.into_iter().find(|(name, _)| name == "timestamp").map(|(_, value)| value).unwrap_or_default()
+    };
+    assert_eq!(shown(1_796_626_292), "1796626292 (2026-12-07T06:51:32Z)");
+    assert_eq!(shown(u64::MAX), u64::MAX.to_string());
+}
+
 /// Regression (QA, the purge dialog): "Its 1 message ready are deleted for good".
 #[wasm_bindgen_test]
 fn the_purge_question_agrees_in_number() {

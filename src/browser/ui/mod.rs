@@ -40,6 +40,7 @@ pub use live::LiveHandles;
 pub use log::BoundedLog;
 pub use page::{use_leave_guard, ConnectionWarnings};
 pub use producer::ProducerPanel;
+pub use properties::property_rows;
 pub use publish::{Numbering, PublishRequest, COPY_HEADER};
 pub use queue::{parse_arguments, QueueFigures, QueuePanel};
 pub use queue_tools::{purge_question, QueueTool};

@@ -134,6 +134,11 @@ fn found_view(queue: &str, found: Option<&Found>) -> Html {
         None => return html! {},
         Some(Found::Failed(words)) => return html! { <p class="outcome bad" role="alert">{ words.clone() }</p> },
         Some(Found::Returned(list)) if list.is_empty() => (format!("“{queue}” has no ready message."), list),
+        // QA: "These 1 message went back".
+        Some(Found::Returned(list)) if list.len() == 1 => (
+            format!("This message went back to “{queue}”: RabbitMQ now marks it redelivered, so the next consumer sees it marked."),
+            list,
+        ),
         Some(Found::Returned(list)) => (
             format!(
                 "These {} went back to “{queue}”: RabbitMQ now marks them redelivered, so the next consumer sees them marked.",

@@ -22,7 +22,8 @@ pub fn property_rows(properties: &BasicProperties) -> Vec<(String, String)> {
     row("reply_to", reply_to.map(str::to_owned));
     row("expiration", properties.expiration.clone());
     row("message_id", properties.message_id.clone());
-    row("timestamp", properties.timestamp.map(|t| t.to_string()));
+    // Seconds since the epoch, as AMQP keeps it, and as a date (QA: a bare number).
+    row("timestamp", properties.timestamp.map(timestamp_words));
     row("type", properties.kind.clone());
     row("user_id", properties.user_id.clone());
     row("app_id", properties.app_id.clone());
@@ -31,4 +32,16 @@ pub fn property_rows(properties: &BasicProperties) -> Vec<(String, String)> {
         rows.push((format!("header {name}"), value.clone()));
     }
     rows
+}
+
+/// `1796626292 (2026-12-07T06:51:32Z)`: AMQP's seconds, and the date they are.
+fn timestamp_words(seconds: u64) -> String {
+    // Beyond what a JavaScript Date holds, toISOString would throw: the number alone.
+    if seconds > 8_640_000_000_000 {
+        return seconds.to_string();
+    }
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
+    let iso: String = date.to_iso_string().into();
+    // "…T06:51:32.000Z": AMQP has no milliseconds to show.
+    format!("{seconds} ({}Z)", iso.trim_end_matches('Z').trim_end_matches(".000"))
 }
