@@ -181,6 +181,13 @@ async fn rpc(client: &Client) {
     let done = progress(client, "the reply", |t| t.contains("Called fib(30) on rpc_queue: Reply “832040” after")).await;
     assert!(done.contains(" ms."), "{done}");
     consumer_text(client, 10, "the request on the server's card", |t| t.contains("received 1")).await;
+    // A crashed server serves nothing: its step can start another (QA: it kept
+    // saying "Consumer 10 serves rpc_queue", its button off), and an auto-ack
+    // server held nothing to give back.
+    click(client, "button[aria-label='Crash Consumer 10']").await;
+    assert_eq!(enabled_step(client, 1).await, "Start the Fibonacci server");
+    let crashed = progress(client, "the crash", |t| t.contains("Consumer 10 crashed")).await;
+    assert!(crashed.contains("nothing went back to the queue"), "{crashed}");
     let words = reset(client).await;
     assert!(words.contains("removed Consumer 10") && words.contains("deleted queue rpc_queue"), "{words}");
 }

@@ -10,6 +10,13 @@ fn bound(progress: &LessonProgress, ws: &WorkbenchState, role: &str) -> Option<u
     progress.consumers.get(role).copied().filter(|n| ws.consumers.get(*n).is_some())
 }
 
+/// The lesson's server bound to `role`, while its card still consumes: a crashed
+/// or ended one serves nothing (QA: "Consumer 12 serves rpc_queue" stayed, its
+/// button off, after the Crash, and the next call timed out).
+fn serving(progress: &LessonProgress, ws: &WorkbenchState, role: &str) -> Option<u32> {
+    bound(progress, ws, role).filter(|number| ws.consumers.progress_of(*number).phase.running())
+}
+
 /// Whether the lesson's `queue` is there to use: the lesson declared it (as the
 /// tutorial does first, every time).
 fn usable(progress: &LessonProgress, queue: &str) -> bool {
@@ -59,7 +66,7 @@ fn exchange_label(action: &LessonAction, progress: &LessonProgress, ws: &Workben
         },
         LessonAction::PublishTo { routing_key: "", body, .. } => format!("Publish “{body}”"),
         LessonAction::PublishTo { routing_key, body, .. } => format!("Publish “{body}” with key {routing_key}"),
-        LessonAction::Serve { role, queue } => match bound(progress, ws, role) {
+        LessonAction::Serve { role, queue } => match serving(progress, ws, role) {
             Some(number) => format!("Consumer {number} serves {queue}"),
             None => "Start the Fibonacci server".to_owned(),
         },
@@ -108,7 +115,10 @@ fn enabled(action: &LessonAction, progress: &LessonProgress, ws: &WorkbenchState
         LessonAction::Subscribe { exchange, .. } if !progress.exchange_declared(exchange) => {
             Err(format!("declare exchange {exchange} first"))
         }
-        LessonAction::Subscribe { role, .. } | LessonAction::Serve { role, .. } if bound(progress, ws, role).is_some() => {
+        LessonAction::Subscribe { role, .. } if bound(progress, ws, role).is_some() => {
+            Err(format!("this lesson's {role} consumer is there"))
+        }
+        LessonAction::Serve { role, .. } if serving(progress, ws, role).is_some() => {
             Err(format!("this lesson's {role} consumer is there"))
         }
         LessonAction::Subscribe { .. } => Ok(()),
@@ -188,15 +198,20 @@ pub fn lines(lesson: &Lesson, progress: &LessonProgress, ws: &WorkbenchState) ->
 
 /// What the lesson's consumer `number` did, as its card would say.
 fn consumer_line(number: u32, ws: &WorkbenchState) -> ProgressLine {
-    if ws.consumers.get(number).is_none() {
+    let Some(spec) = ws.consumers.get(number) else {
         return ProgressLine { ok: false, words: format!("Consumer {number} was removed.") };
-    }
+    };
     let report = ws.consumers.progress_of(number);
     let counts = format!("received {}, redelivered {}, holds {} unacked", report.received, report.redelivered, report.unacked);
     let words = match report.phase {
         CardPhase::Starting => format!("Consumer {number}: starting."),
         CardPhase::Consuming => format!("Consumer {number}: consuming; {counts}."),
         CardPhase::Reconnecting => format!("Consumer {number}: reconnecting; {counts}."),
+        // An auto-ack consumer holds nothing: RabbitMQ counted each message done as it sent it (QA).
+        CardPhase::Crashed if spec.auto_ack => format!(
+            "Consumer {number} crashed after receiving {}: with auto-ack nothing was unacked, so nothing went back to the queue.",
+            report.received
+        ),
         CardPhase::Crashed => format!(
             "Consumer {number} crashed after receiving {}: what it had not acked went back to the queue.",
             report.received
