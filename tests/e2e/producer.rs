@@ -113,6 +113,13 @@ pub async fn every_property_and_header_arrives(client: &Client) {
         type_into(client, &format!(".header-row:nth-of-type({nth}) input[name='header-name']"), name).await;
         type_into(client, &format!(".header-row:nth-of-type({nth}) input[name='header-value']"), value).await;
     }
+    // A name RabbitMQ or STOMP keeps for itself is refused where it is typed, not
+    // only once Publish fails (QA: "x-水").
+    click(client, "section[aria-label='Producer'] fieldset.headers-rows > button").await;
+    type_into(client, ".header-row:nth-of-type(3) input[name='header-name']", "x-水").await;
+    let said = wait_text(client, ".header-row:nth-of-type(3) .field-error", "said where typed", |t| t.contains("x-水")).await;
+    assert!(said.contains("cannot be used"), "{said}");
+    click(client, "button[aria-label='Remove header 3']").await;
     let note = element(client, "section[aria-label='Producer'] input[name='count'] ~ .note").await.text().await.unwrap_or_default();
     assert!(note.contains("header") && note.contains("burrow-copy"), "said next to the field: {note}");
     publish(client, &queue, "{\"order\": 42}", 3).await;

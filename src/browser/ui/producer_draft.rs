@@ -123,6 +123,10 @@ impl ProducerDraft {
         if name.is_empty() {
             return (!value.is_empty()).then(|| "a header needs a name".to_owned());
         }
+        // Said where it is typed, not only once Publish fails (QA).
+        if !crate::rabbit::header_name_usable(name) {
+            return Some(format!("header “{name}” cannot be used (x-…, or one STOMP or RabbitMQ uses itself)"));
+        }
         // A message carries one value per name (STOMP keeps the first): a later
         // row with the same name would be dropped without a word.
         let first = self.headers.iter().position(|(other, _)| other.trim() == name)?;

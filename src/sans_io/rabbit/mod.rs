@@ -53,7 +53,7 @@ pub use limits::{
 };
 pub use link::{HeartBeats, Link};
 pub use outbox::{NoRoom, Outbox, OutboxError, OutboxId, OutboxLimits, Unsent};
-pub use properties::{BasicProperties, Delivery, DELIVERY_COUNT_HEADER, RESENT_HEADER, STREAM_OFFSET_HEADER};
+pub use properties::{header_name_usable, BasicProperties, Delivery, DELIVERY_COUNT_HEADER, RESENT_HEADER, STREAM_OFFSET_HEADER};
 pub use publish::{check_publish, CheckedPublish, PendingPublish};
 pub use routing::{
     binding_matches, matching_bindings, topic_matches, Binding, BindingDestination, ExchangeKind, Unroutable,

@@ -151,10 +151,7 @@ impl BasicProperties {
         }
         put(STREAM_FILTER_VALUE_HEADER, self.stream_filter_value.clone());
         for (name, value) in &self.headers {
-            let taken = PROPERTY_HEADERS.contains(&name.as_str())
-                || RESERVED_HEADERS.contains(&name.as_str())
-                || name.starts_with("x-");
-            if name.is_empty() || taken {
+            if !header_name_usable(name) {
                 return Err(RabbitError::ReservedHeader(name.clone()));
             }
             headers.push((name.clone(), value.clone()));
@@ -285,4 +282,10 @@ impl Delivery {
     pub fn body_text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+}
+
+/// Whether an application header may be called `name`: not empty, not `x-…`
+/// (RabbitMQ's), not a property's or STOMP's own header.
+pub fn header_name_usable(name: &str) -> bool {
+    !(name.is_empty() || name.starts_with("x-") || PROPERTY_HEADERS.contains(&name) || RESERVED_HEADERS.contains(&name))
 }
