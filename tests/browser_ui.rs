@@ -300,13 +300,18 @@ fn card_holding_one(card: burrow::ui::CardState, persistent: bool, status: burro
     };
     let start = CardAction::Started { generation: 0, status: burrow::ui::CardStatus::Starting("connecting".into()), replay: None };
     let arrivals = Arrivals { shown: vec![shown], received: 1, ..Arrivals::default() };
-    // As the card's hook tells it: a crash or a stop is the card's own doing.
+    // As the card's hook tells it: a crash or a stop is the card's own doing; a
+    // replay starts the card again.
     let end = match status {
         burrow::ui::CardStatus::Crashed | burrow::ui::CardStatus::Stopped => CardAction::Returned(status),
+        burrow::ui::CardStatus::Starting(words) if words == "replay" => {
+            let replay = Some(burrow::rabbit::StreamOffset::Offset(1));
+            CardAction::Started { generation: 1, status: burrow::ui::CardStatus::Starting(words), replay }
+        }
         status => CardAction::Status(0, status),
     };
     let card = Rc::new(card).reduce(start).reduce(CardAction::Arrived(0, arrivals)).reduce(end);
-    card.entries.newest(1).into_iter().find_map(|e| match e {
+    card.entries.newest(2).into_iter().find_map(|e| match e {
         CardEntry::Delivery(shown) => shown.settled.map(|s| s.words()),
         CardEntry::Replay { .. } => None,
     })
@@ -326,6 +331,16 @@ fn a_lost_connection_does_not_claim_a_transient_message_went_back() {
     // A crash closes the connection itself: the broker is up and takes it back.
     let mark = card_holding_one(CardState::default(), false, CardStatus::Crashed).unwrap_or_default();
     assert_eq!(mark, "returned to the queue");
+}
+
+/// Regression (QA, a stream's Replay): the deliveries the replaced consumer
+/// showed kept Ack buttons, whose click said "the connection was stopped;
+/// RabbitMQ will redeliver", which a stream does not.
+#[wasm_bindgen_test]
+fn a_replay_marks_what_the_replaced_consumer_showed() {
+    use burrow::ui::{CardState, CardStatus};
+    let mark = card_holding_one(CardState::default(), true, CardStatus::Starting("replay".into())).unwrap_or_default();
+    assert_eq!(mark, "left for the replay: a stream keeps every message");
 }
 
 /// A durable subscription's persistent message survives a restart: said plainly;

@@ -44,6 +44,9 @@ pub enum Settlement {
     LostWithQueue,
     /// The ack was refused, in words.
     Refused(String),
+    /// Never acked, read from a stream whose card then replayed: a stream keeps
+    /// every message, so nothing went back, and the replay reads it again.
+    Replayed,
 }
 
 impl Settlement {
@@ -59,6 +62,7 @@ impl Settlement {
             Settlement::ReturnedUnless(unless) => format!("returned to the queue unless {}", unless.words()),
             Settlement::LostWithQueue => "lost: its transient queue went with the connection".to_owned(),
             Settlement::Refused(words) => words.clone(),
+            Settlement::Replayed => "left for the replay: a stream keeps every message".to_owned(),
         }
     }
 
@@ -445,6 +449,16 @@ impl Reducible for CardState {
                 next.generation = generation;
                 next.status = status;
                 if let Some(from) = replay {
+                    // What the replaced consumer showed cannot be acked any more
+                    // (QA: its Ack said "the connection was stopped; RabbitMQ will
+                    // redeliver", which a stream does not).
+                    next.entries.update_all(|e| {
+                        if let CardEntry::Delivery(shown) = e {
+                            if shown.unsettled() {
+                                shown.settled = Some(Settlement::Replayed);
+                            }
+                        }
+                    });
                     let number = next.entries.total() + 1;
                     next.entries.push(CardEntry::Replay { number: u64::MAX - number, from });
                 }
