@@ -313,7 +313,9 @@ export interface Message {
    * Bound to its message, as `nack` is: `const { ack } = message` works, as in stompjs. */
   ack(): void;
   /** pika's basic_nack: `{ requeue: false }` drops (or dead-letters) it; by default it
-   * goes back. Throws as `ack`, and StreamNackError for a stream's message. */
+   * goes back. Throws as `ack`, and StreamNackError for a stream's message. Does nothing
+   * with `ack: "auto"` or `"broker"`: the message was settled as it was handed out, and
+   * cannot go back to the queue. */
   nack(options?: NackOptions): void;
 }
 
