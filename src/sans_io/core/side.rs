@@ -29,7 +29,7 @@ pub(super) struct SideDeclare {
 }
 
 /// Side connections a declare may lose to the network while the main one stays
-/// up before it is answered closed, after waits of 1, 2, 4 and 8 s: long enough
+/// up before it is answered closed, after waits of 1, 2, 4, 8 and 8 s: long enough
 /// for the main connection to notice a broker gone or frozen, when the declare
 /// waits for the next connection instead.
 const MAX_SIDE_CUTS: u8 = 5;
