@@ -94,7 +94,7 @@ fn stop_during_the_reconnect_countdown_emits_stopped_at_once_and_last() {
 fn invalid_publishes_are_refused_in_words_and_the_next_is_confirmed() {
     let mut sim = Sim::scripted();
     sim.connect();
-    for (which, words) in [(0, "longer than 255 bytes"), (1, "reserved"), (2, "over the limit")] {
+    for (which, words) in [(0, "longer than 255 bytes"), (1, "cannot be used"), (2, "over the limit")] {
         let error = sim.publish_invalid(which).expect_err("refused");
         let PublishError::Invalid(error) = error else { panic!("{which}: not Invalid: {error:?}") };
         assert!(error.to_string().contains(words), "{which}: {error}");
