@@ -15,7 +15,7 @@ use burrow::reliable::{
 };
 use core_frames::{
     connect, connected_with_tokens, declare_receipt, declared_and_consumed, frames_from, ms, receipt_of, reconnect,
-    renewal_socket, subscribe_frame, token, tutorial_6_server, written,
+    reconnect_at_retry, renewal_socket, subscribe_frame, token, tutorial_6_server, written,
 };
 
 /// QA: tutorial 6's server declared its non-durable queue once; a broker restart
@@ -589,19 +589,10 @@ fn a_second_declare_cut_short_with_the_main_connection_goes_again_after_the_reco
     let cut: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     assert!(!cut.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "not answered yet: {cut:?}");
     // Declared as last asked, once, on the new connection itself.
-    let (next, sent, now) = reconnect_after(&mut core, ms(9));
+    let (next, sent, now) = reconnect_at_retry(&mut core);
     let declares = frames_from(&sent, "destination:/queue/rpc_queue");
     assert!(declares.first().is_some_and(|frame| frame.contains("durable:true")), "{sent}");
     answered_over(&mut core, next, now, &sent, request);
-}
-
-/// The main connection, closed already, reconnects at its retry; returns the
-/// new link, what it wrote, and when.
-fn reconnect_after(core: &mut Core, now: Duration) -> (LinkId, String, Duration) {
-    let retry = core.poll_timeout().expect("a retry").max(now);
-    core.handle_timeout(retry);
-    let next = connect(core, retry);
-    (next, written(core, retry), retry)
 }
 
 /// `link` declared `rpc_queue` (in `sent`) and RabbitMQ answers: `request` is

@@ -94,6 +94,12 @@ pub fn declared_and_consumed(core: &mut Core, options: &QueueOptions) -> (LinkId
 /// Returns the new link, what it wrote, and when.
 pub fn reconnect(core: &mut Core, link: LinkId, now: Duration, code: u16, reason: &str) -> (LinkId, String, Duration) {
     core.handle_closed(now, link, SocketClose::new(code, reason));
+    reconnect_at_retry(core)
+}
+
+/// The connection, closed already, reconnects at its retry. Returns the new
+/// link, what it wrote, and when.
+pub fn reconnect_at_retry(core: &mut Core) -> (LinkId, String, Duration) {
     let retry = core.poll_timeout().expect("a retry");
     core.handle_timeout(retry);
     let next = connect(core, retry);

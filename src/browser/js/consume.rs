@@ -285,9 +285,8 @@ pub(super) fn message_object(entry: &Entry, token: f64, delivery: &crate::rabbit
     let flags = u32::from(delivery.redelivered)
         | u32::from(delivery.possibly_duplicate()) << 1
         | u32::from(properties.persistent) << 2;
-    // Web-STOMP shows a bare reply-to queue name as "/reply-queue/<name>": give the
-    // name back, as AMQP clients see it, so `publish(message.replyTo, …)` answers.
-    let reply_to = properties.reply_to.as_deref().map(|to| to.strip_prefix("/reply-queue/").unwrap_or(to));
+    // The name, as AMQP clients see it, so `publish(message.replyTo, …)` answers.
+    let reply_to = properties.reply_to_as_sent();
     let headers = if properties.headers.is_empty() {
         JsValue::UNDEFINED
     } else {

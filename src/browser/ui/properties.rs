@@ -16,10 +16,8 @@ pub fn property_rows(properties: &BasicProperties) -> Vec<(String, String)> {
     row("content_encoding", properties.content_encoding.clone());
     row("priority", properties.priority.map(|p| p.to_string()));
     row("correlation_id", properties.correlation_id.clone());
-    // Web-STOMP writes a bare queue name as "/reply-queue/<name>"; shown as sent,
-    // as a peek and pika show it (the JS Message's replyTo does the same).
-    let reply_to = properties.reply_to.as_deref().map(|to| to.strip_prefix("/reply-queue/").unwrap_or(to));
-    row("reply_to", reply_to.map(str::to_owned));
+    // As sent, as a peek and pika show it (not Web-STOMP's "/reply-queue/<name>").
+    row("reply_to", properties.reply_to_as_sent().map(str::to_owned));
     row("expiration", properties.expiration.clone());
     row("message_id", properties.message_id.clone());
     // Seconds since the epoch, as AMQP keeps it, and as a date (QA: a bare number).

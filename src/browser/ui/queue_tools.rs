@@ -60,11 +60,11 @@ impl QueueTool {
     /// open asked about the count when it opened (QA: "Purge 3 messages" while
     /// the list beside it showed 5, all of which went).
     pub fn with_latest(self, queues: &[QueueState]) -> Self {
-        let named = |q: &&QueueState| matches!(&self, QueueTool::Purge { queue, .. } | QueueTool::Delete { queue, .. } if *queue == q.name);
-        match (&self, queues.iter().find(named)) {
-            (QueueTool::Purge { .. }, Some(latest)) => QueueTool::purge(latest),
-            (QueueTool::Delete { .. }, Some(latest)) => QueueTool::delete(latest),
-            _ => self,
+        let latest = |name: &str| queues.iter().find(|q| q.name == name);
+        match &self {
+            QueueTool::Purge { queue, .. } => latest(queue).map_or(self, QueueTool::purge),
+            QueueTool::Delete { queue, .. } => latest(queue).map_or(self, QueueTool::delete),
+            QueueTool::Peek { .. } => self,
         }
     }
 }

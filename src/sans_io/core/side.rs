@@ -240,8 +240,7 @@ impl Core {
                 // A node shutting down or an administrator closed it, or the network
                 // dropped it: nothing was refused, the declare was only cut short
                 // (seed 11123), and goes again.
-                (_, Fault::Network) => self.side_again(now, side.declare, reason),
-                _ if forced => self.side_again(now, side.declare, reason),
+                (_, fault) if forced || fault == Fault::Network => self.side_again(now, side.declare, reason),
                 (Some(error), _) => {
                     let error = DeclareError::Refused(Refusal::from_server_error(error));
                     self.emit(ReliableEvent::Declared { request, result: Err(error) });

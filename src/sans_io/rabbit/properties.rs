@@ -121,6 +121,12 @@ const RESERVED_HEADERS: [&str; 14] = [
 ];
 
 impl BasicProperties {
+    /// `reply_to` as its publisher set it: Web-STOMP shows a bare queue name as
+    /// `/reply-queue/<name>`; AMQP clients (pika, a peek) see the name.
+    pub fn reply_to_as_sent(&self) -> Option<&str> {
+        self.reply_to.as_deref().map(|to| to.strip_prefix("/reply-queue/").unwrap_or(to))
+    }
+
     /// Persistent, nothing else: the tutorial's `delivery_mode=2`.
     pub fn persistent() -> Self {
         BasicProperties { persistent: true, ..BasicProperties::default() }

@@ -452,13 +452,7 @@ impl Reducible for CardState {
                     // What the replaced consumer showed cannot be acked any more
                     // (QA: its Ack said "the connection was stopped; RabbitMQ will
                     // redeliver", which a stream does not).
-                    next.entries.update_all(|e| {
-                        if let CardEntry::Delivery(shown) = e {
-                            if shown.unsettled() {
-                                shown.settled = Some(Settlement::Replayed);
-                            }
-                        }
-                    });
+                    mark_unsettled(&mut next.entries, |_| Settlement::Replayed);
                     let number = next.entries.total() + 1;
                     next.entries.push(CardEntry::Replay { number: u64::MAX - number, from });
                 }
@@ -523,10 +517,15 @@ impl Reducible for CardState {
 /// Marks every delivery still waiting for an ack with what became of it when
 /// the card came to `status` (see [`QueueLife::fate`]).
 fn return_unacked(entries: &mut BoundedLog<CardEntry>, status: &CardStatus, life: QueueLife) {
+    mark_unsettled(entries, |shown| life.fate(status, shown.persistent));
+}
+
+/// Marks every delivery still waiting for an ack with `mark` of it.
+fn mark_unsettled(entries: &mut BoundedLog<CardEntry>, mark: impl Fn(&Shown) -> Settlement) {
     entries.update_all(|e| {
         if let CardEntry::Delivery(shown) = e {
             if shown.unsettled() {
-                shown.settled = Some(life.fate(status, shown.persistent));
+                shown.settled = Some(mark(shown));
             }
         }
     });
