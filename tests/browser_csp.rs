@@ -51,6 +51,12 @@ async fn the_widget_shows_that_its_heart_beat_worker_did_not_start() {
         element.query_selector("[data-testid='connection-warnings']").ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
     };
     common::eventually("the warning shown", common::EVENT_TIMEOUT_MS, || warnings().contains("heart-beat worker could not start")).await;
+    // Read, it can be dismissed (a late RPC reply's warning stayed for good).
+    click(&element, "[data-testid='connection-warnings'] button");
+    common::eventually("the warnings dismissed", common::EVENT_TIMEOUT_MS, || {
+        element.query_selector("[data-testid='connection-warnings']").ok().flatten().is_none()
+    })
+    .await;
     widget.unmount();
     element.remove();
 }

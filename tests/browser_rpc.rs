@@ -132,8 +132,9 @@ async fn a_call_times_out_typed_and_its_late_reply_is_counted_and_dropped() {
     let correlation = request.properties.correlation_id.clone();
     loop {
         match within("the unmatched reply's warning", events.next()).await {
-            Some(ConnectionEvent::Warning(Warning::UnmatchedReply { correlation_id })) => {
-                assert_eq!(correlation_id, correlation);
+            Some(ConnectionEvent::Warning(Warning::LateReply { correlation_id, timeout })) => {
+                assert_eq!(Some(correlation_id), correlation);
+                assert_eq!(timeout, Duration::from_millis(300));
                 break;
             }
             Some(_) => {}

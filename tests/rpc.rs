@@ -207,8 +207,21 @@ fn a_call_without_a_reply_times_out_and_its_late_reply_is_unmatched() {
     hand.core.handle_timeout(hand.now);
     assert_eq!(call_done(&hand.events()), [(call, Err(CallError::Timeout(ms(300))))]);
     hand.reply(&correlation, "too late");
-    assert!(call_done(&hand.events()).is_empty());
+    let events = hand.events();
+    assert!(call_done(&events).is_empty());
+    // Said as late (tutorial 6: a late reply is safe to drop), not as a stray.
+    assert_eq!(
+        events,
+        [ReliableEvent::Connection(ConnectionEvent::Warning(Warning::LateReply {
+            correlation_id: correlation.clone(),
+            timeout: ms(300)
+        }))]
+    );
     assert_eq!(hand.core.unmatched_replies(), 1);
+    // Only once: a second copy of it is a stray.
+    hand.reply(&correlation, "again");
+    assert!(matches!(hand.events().as_slice(), [ReliableEvent::Connection(ConnectionEvent::Warning(Warning::UnmatchedReply { .. }))]));
+    assert_eq!(hand.core.unmatched_replies(), 2);
 }
 
 #[test]

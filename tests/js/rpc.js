@@ -74,7 +74,8 @@ async function timeoutAndUnmatched() {
   await server.reply(request, "late");
   request.ack();
   await until("the late reply counted", () => client.unmatchedReplies === 1);
-  assert(warnings.some((w) => w.includes(request.correlationId)), `a warning names it: ${warnings}`);
+  assert(warnings.some((w) => w.includes(request.correlationId) && w.includes("after its call timed out (300 ms)")),
+    `a warning names it as late: ${warnings}`);
   let refused = null;
   const plain = fresh("rpc_plain");
   await server.queueDeclare(plain);

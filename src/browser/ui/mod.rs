@@ -137,7 +137,10 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
                     <h1>{ title.clone() }</h1>
                 }
                 <StatusLine status={state.main.status.clone()} urls={state.main.urls.clone()} />
-                <ConnectionWarnings warnings={state.main.warnings.clone()} />
+                <ConnectionWarnings
+                    warnings={state.main.warnings.clone()}
+                    on_dismiss={{ let state = state.clone(); Callback::from(move |()| state.dispatch(state::Action::DismissWarnings)) }}
+                />
                 <div class="panels">
                     if panels.guide { <Guide /> }
                     if panels.connection { <ConnectionPanel /> }

@@ -11,6 +11,9 @@ use yew::prelude::*;
 pub struct ConnectionWarningsProps {
     /// The latest warnings, oldest first, each with how many times it came in a row.
     pub warnings: Vec<(String, u32)>,
+    /// The user read them: Dismiss clears the list (a late RPC reply's warning
+    /// would otherwise stay on the page for good).
+    pub on_dismiss: Callback<()>,
 }
 
 /// The main connection's latest warnings, under the status line (shown with every
@@ -27,6 +30,7 @@ pub fn connection_warnings(props: &ConnectionWarningsProps) -> Html {
             { for props.warnings.iter().map(|(words, times)| html! {
                 <li>{ format!("Warning: {words}") }{ if *times > 1 { format!(" (×{times})") } else { String::new() } }</li>
             }) }
+            <li><button type="button" onclick={props.on_dismiss.reform(|_| ())}>{ "Dismiss" }</button></li>
         </ul>
     }
 }

@@ -179,13 +179,24 @@ pub enum Warning {
     #[error("a delivery for unknown subscription {0} was dropped")]
     UnknownSubscription(SubscriptionId),
     /// A reply (a MESSAGE on the temp queue of calls) matched no call in flight: a
-    /// late reply to a call that timed out, or a reply with a wrong correlation id.
+    /// reply with a wrong or no correlation id, or a late one to a call older than
+    /// the latest 64 that timed out (a late reply to those is [`Warning::LateReply`]).
     /// It was dropped (the broker had auto-acked it) and counted
     /// ([`super::Core::unmatched_replies`]).
     #[error("a reply {} matched no call in flight and was dropped", ReplyId(.correlation_id.as_deref()))]
     UnmatchedReply {
         /// Its correlation id, if it had one.
         correlation_id: Option<String>,
+    },
+    /// A reply came for a call that had timed out (its server was slow, or took
+    /// the request from the queue late): dropped, as the tutorial's client does,
+    /// and counted with the unmatched ones ([`super::Core::unmatched_replies`]).
+    #[error("a reply with correlation id {} came after its call timed out ({} ms) and was dropped", crate::sans_io::text::Quoted(.correlation_id), crate::sans_io::client::whole_millis(*.timeout))]
+    LateReply {
+        /// Its correlation id.
+        correlation_id: String,
+        /// The call's timeout.
+        timeout: Duration,
     },
     /// A planned reconnect's new connection failed (its credentials, its socket,
     /// its CONNECT): the current connection goes on, and the renewal is tried

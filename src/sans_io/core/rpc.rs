@@ -15,7 +15,8 @@
 //! old connection. Every call ends by its `timeout` at the latest
 //! ([`CallError::Timeout`]); a request still waiting for room or in the outbox
 //! unsent (the connection down) is then withdrawn; one on the wire still goes,
-//! and its reply is counted as unmatched.
+//! and its reply, if one comes, is counted as unmatched and said as late
+//! ([`Warning::LateReply`]).
 //!
 //! RabbitMQ confirms a request no queue takes and drops it (STOMP has no
 //! mandatory flag): a call to a queue by name (the default exchange) with no reply
@@ -42,6 +43,9 @@ use super::{ConnectionEvent, Core, Life, LookUpId, PublishError, ReliableEvent, 
 /// API may come up after Web-STOMP, and a failure answered after the reconnect
 /// would silence it for that whole connection again.
 const LOOK_UP_PAUSE: Duration = Duration::from_secs(60);
+
+/// How many timed-out calls' correlation ids are kept to recognise a late reply.
+const LATE_KEPT: usize = 64;
 
 /// The `reply-to` of every call: Web-STOMP makes one private reply queue per
 /// connection for this name, and names the replies' subscription after it.
@@ -158,6 +162,10 @@ pub(super) struct Calls {
     /// Makes generated correlation ids unlike another page's.
     prefix: Option<String>,
     unmatched: u64,
+    /// The correlation ids (and timeouts) of the latest calls that timed out with
+    /// their request sent, oldest first, at most [`LATE_KEPT`]: a reply to one is
+    /// said as late, not as a stray.
+    timed_out: Vec<(IdText, Duration)>,
     /// A queue look-up failed (a 401 for a user without the management tag, a
     /// page the API sends no CORS headers, an API down for a moment): none is
     /// asked again before this time, as each failure is an error in the browser's
@@ -300,7 +308,7 @@ impl Core {
 
     /// Replies that matched no call in flight (a late reply to a call that timed
     /// out, a reply with a wrong correlation id): each was dropped and said as a
-    /// [`Warning::UnmatchedReply`].
+    /// [`Warning::LateReply`] or [`Warning::UnmatchedReply`].
     pub fn unmatched_replies(&self) -> u64 {
         self.calls.unmatched
     }
@@ -328,7 +336,13 @@ impl Core {
             }
             None => {
                 self.calls.unmatched = self.calls.unmatched.saturating_add(1);
-                self.status(ConnectionEvent::Warning(Warning::UnmatchedReply { correlation_id: correlation_id.map(|id| id.0) }));
+                let timed_out = &mut self.calls.timed_out;
+                let late = correlation_id.as_ref().and_then(|id| timed_out.iter().position(|(late, _)| late == id));
+                let warning = match late.map(|at| timed_out.remove(at)) {
+                    Some((id, timeout)) => Warning::LateReply { correlation_id: id.0, timeout },
+                    None => Warning::UnmatchedReply { correlation_id: correlation_id.map(|id| id.0) },
+                };
+                self.status(ConnectionEvent::Warning(warning));
             }
         }
         self.sync_timers();
@@ -450,6 +464,12 @@ impl Core {
             if self.withdraw(pending.publish) || self.drop_unsent(pending.publish) {
                 self.calls.by_publish.remove(&pending.publish);
                 self.calls.outbox_moved = true;
+            } else {
+                let timed_out = &mut self.calls.timed_out;
+                if timed_out.len() >= LATE_KEPT {
+                    timed_out.remove(0);
+                }
+                timed_out.push((pending.correlation_id, pending.timeout));
             }
             // Missing, and RabbitMQ took the request: it dropped it.
             let missing = pending.queue.filter(|_| pending.probe == Probe::Missing && pending.confirmed);

@@ -19,8 +19,8 @@ export declare class StoppedError extends BurrowError {
 export declare class DeclareRefusedError extends BurrowError {}
 /** A declaration RabbitMQ would refuse, refused before sending. */
 export declare class DeclareInvalidError extends BurrowError {}
-/** A publish refused before sending: a name over 255 bytes, no routing key on the default exchange, `amq.default` by name, a reserved header, too large,
- * or headers a consumer could not read back (a header over 1 MiB escaped, or over 65,520 headers). */
+/** A publish refused before sending: a name over 255 bytes, no routing key on the default exchange, `amq.default` by name, a reserved header, too large
+ * (the SEND frame over 16 MiB, RabbitMQ 4.x's default largest message), or headers a consumer could not read back (a header over 1 MiB escaped, or over 65,520 headers). */
 export declare class PublishInvalidError extends BurrowError {}
 /** RabbitMQ refused this message (a missing exchange, a `userId` other than the
  * login); the others go on. Such a refusal ends the connection, and RabbitMQ 3.10.8's

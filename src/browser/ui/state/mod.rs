@@ -160,6 +160,8 @@ pub enum Action {
         /// What it said.
         words: String,
     },
+    /// The user dismissed the main connection's warnings (read; they stay in the log).
+    DismissWarnings,
     /// The user clicked Disconnect.
     DisconnectClicked,
     /// The main connection stopped (Disconnect, or a refusal), for this reason.
@@ -304,6 +306,7 @@ fn main_connection(main: &MainConnection, action: &Action) -> Option<MainConnect
         Action::Outbox { generation, outbox } if current(generation) => next.outbox = *outbox,
         Action::HeldBack { generation, since } if current(generation) => next.held_back_since = *since,
         Action::Warning { generation, words } if current(generation) => next.warn(words),
+        Action::DismissWarnings => next.warnings.clear(),
         Action::DisconnectClicked => next.stopped_by_user = true,
         Action::Closed { generation, reason } if current(generation) => {
             next.status = ConnectionStatus::Closed { reason: reason.clone() };
