@@ -108,7 +108,7 @@ use self::held_back::ConfirmWatch;
 use self::lookup::Explain;
 use self::renew::Renewals;
 use self::rpc::Calls;
-use self::side::{SideDeclare, SideLink};
+use self::side::Sides;
 use self::stream::StreamPosition;
 use self::timer::TimerTable;
 
@@ -315,10 +315,7 @@ pub struct Core {
     /// Why it stopped, once it has: the failures it reports while stopping can say so.
     stopped_because: Option<StopReason>,
     /// The side connection of a second declare, and the ones waiting for it.
-    side: Option<SideLink>,
-    side_waiting: VecDeque<SideDeclare>,
-    /// No side connection before then: the last one's declare was cut short.
-    side_again_at: Option<Duration>,
+    side: Sides,
     /// Calls awaiting their reply ([`Core::call`]).
     calls: Calls,
     pacer: Pacer,
@@ -378,9 +375,7 @@ impl Core {
             next_lookup: 0,
             stop_after_lookups: None,
             stopped_because: None,
-            side: None,
-            side_waiting: VecDeque::new(),
-            side_again_at: None,
+            side: Sides::default(),
             calls: Calls::default(),
             timers: TimerTable::default(),
             confirm_watch: ConfirmWatch::default(),
@@ -525,7 +520,7 @@ impl Core {
     /// [`Timer::Pacing`], or not polled yet.
     pub fn has_transmits(&self) -> bool {
         self.current.as_ref().is_some_and(|c| c.link.has_transmits())
-            || self.side.as_ref().is_some_and(SideLink::has_transmits)
+            || self.side.has_transmits()
             || self.renewal.has_transmits()
     }
 

@@ -10,6 +10,7 @@
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::client::{CloseReason, Credentials, CredentialsError, Event, Fault, ReceiptId};
@@ -34,6 +35,29 @@ pub(super) struct SideDeclare {
 /// waits for the next connection instead.
 const MAX_SIDE_CUTS: u8 = 5;
 
+/// The side connection of a second declare, and the declares waiting for it.
+#[derive(Debug, Default)]
+pub(super) struct Sides {
+    /// The one under way.
+    link: Option<SideLink>,
+    waiting: VecDeque<SideDeclare>,
+    /// No side connection before then: the last one's declare was cut short.
+    again_at: Option<Duration>,
+}
+
+impl Sides {
+    pub(super) fn has_transmits(&self) -> bool {
+        self.link.as_ref().is_some_and(|side| side.link.has_transmits())
+    }
+
+    /// When it needs [`Core::handle_timeout`] next: the side connection's
+    /// deadline, or the end of the wait before the next one.
+    pub(super) fn poll_timeout(&self) -> Option<Duration> {
+        let again = self.again_at.filter(|_| !self.waiting.is_empty());
+        self.link.as_ref().map_or(again, SideLink::poll_timeout)
+    }
+}
+
 /// The side connection under way.
 #[derive(Debug)]
 pub(super) struct SideLink {
@@ -55,12 +79,8 @@ pub(super) struct SideLink {
 }
 
 impl SideLink {
-    pub(super) fn has_transmits(&self) -> bool {
-        self.link.has_transmits()
-    }
-
     /// When it needs [`Core::handle_timeout`] next.
-    pub(super) fn poll_timeout(&self) -> Option<Duration> {
+    fn poll_timeout(&self) -> Option<Duration> {
         if self.opened {
             self.link.poll_timeout()
         } else {
@@ -80,17 +100,17 @@ impl Core {
         options: &QueueOptions,
     ) {
         let declare = SideDeclare { request, url, queue: queue.to_owned(), options: options.clone(), cut: 0 };
-        self.side_waiting.push_back(declare);
+        self.side.waiting.push_back(declare);
         self.open_side(now);
     }
 
     fn open_side(&mut self, now: Duration) {
-        let waits = self.side_again_at.is_some_and(|at| now < at);
-        if self.side.is_some() || self.life != Life::Running || waits {
+        let waits = self.side.again_at.is_some_and(|at| now < at);
+        if self.side.link.is_some() || self.life != Life::Running || waits {
             return;
         }
-        self.side_again_at = None;
-        let Some(declare) = self.side_waiting.pop_front() else { return };
+        self.side.again_at = None;
+        let Some(declare) = self.side.waiting.pop_front() else { return };
         self.next_link += 1;
         let id = LinkId(self.next_link);
         let url = declare.url.clone();
@@ -99,7 +119,7 @@ impl Core {
             CredentialsId(self.next_credentials)
         });
         let wait = if credentials.is_some() { self.settings.credentials_timeout } else { self.options.connect_timeout };
-        self.side = Some(SideLink {
+        self.side.link = Some(SideLink {
             id,
             link: Link::new(self.options.clone(), self.settings.limits),
             token_exp: self.options.passcode.as_deref().and_then(crate::client::jwt_expiry),
@@ -120,7 +140,7 @@ impl Core {
     /// that (`false` otherwise): fresh credentials open its socket; a failure
     /// ends its declare as closed, in the provider's words.
     pub(super) fn side_credentials(&mut self, now: Duration, id: CredentialsId, answer: &Result<Credentials, String>) -> bool {
-        let Some(side) = self.side.as_mut().filter(|s| s.credentials == Some(id)) else { return false };
+        let Some(side) = self.side.link.as_mut().filter(|s| s.credentials == Some(id)) else { return false };
         match answer {
             Ok(credentials) => {
                 let mut options = self.options.clone();
@@ -139,7 +159,7 @@ impl Core {
 
     /// The socket `link` opened; `false` if it is not the side connection's.
     pub(super) fn side_opened(&mut self, now: Duration, link: LinkId) -> bool {
-        let Some(side) = self.side.as_mut().filter(|s| s.id == link && !s.opened) else { return false };
+        let Some(side) = self.side.link.as_mut().filter(|s| s.id == link && !s.opened) else { return false };
         side.opened = true;
         side.link.handle_open(now);
         self.process_side(now);
@@ -148,7 +168,7 @@ impl Core {
 
     /// Hands what the socket `link` did to the side connection, if it is its.
     pub(super) fn side_input(&mut self, now: Duration, link: LinkId, input: impl FnOnce(&mut Link)) {
-        if let Some(side) = self.side.as_mut().filter(|s| s.id == link) {
+        if let Some(side) = self.side.link.as_mut().filter(|s| s.id == link) {
             input(&mut side.link);
             self.process_side(now);
         }
@@ -156,14 +176,14 @@ impl Core {
 
     /// The side connection's bytes to write, if any.
     pub(super) fn side_transmit(&mut self, out: &mut Vec<u8>) -> Option<LinkId> {
-        let side = self.side.as_mut()?;
+        let side = self.side.link.as_mut()?;
         (side.link.write_transmits(out) > 0).then_some(side.id)
     }
 
     /// [`super::Timer::SideLink`]: the side connection's deadlines, or the end
     /// of the wait before the next one.
     pub(super) fn side_timeout(&mut self, now: Duration) {
-        let Some(side) = self.side.as_mut() else {
+        let Some(side) = self.side.link.as_mut() else {
             self.open_side(now);
             return;
         };
@@ -180,11 +200,11 @@ impl Core {
     }
 
     fn process_side(&mut self, now: Duration) {
-        while let Some(event) = self.side.as_mut().and_then(|side| side.link.poll_event()) {
+        while let Some(event) = self.side.link.as_mut().and_then(|side| side.link.poll_event()) {
             match event {
                 Event::Connected(_) => self.side_send_declare(now),
                 Event::Receipt { id, .. } => {
-                    let Some(side) = self.side.as_mut().filter(|s| s.receipt.as_ref() == Some(&id)) else { continue };
+                    let Some(side) = self.side.link.as_mut().filter(|s| s.receipt.as_ref() == Some(&id)) else { continue };
                     side.answered = true;
                     let request = side.declare.request;
                     let declared = Some((side.declare.queue.clone(), side.declare.options.clone()));
@@ -204,7 +224,7 @@ impl Core {
     }
 
     fn side_send_declare(&mut self, now: Duration) {
-        let Some(side) = self.side.as_mut() else { return };
+        let Some(side) = self.side.link.as_mut() else { return };
         let SideDeclare { queue, options, request, .. } = side.declare.clone();
         match side.link.channel_mut().queue_declare(now, &queue, &options) {
             Ok(receipt) => side.receipt = Some(receipt),
@@ -219,7 +239,7 @@ impl Core {
     /// The side connection is over: its declare gets its outcome if it has none,
     /// and the next waiting one starts.
     fn side_closed(&mut self, now: Duration, reason: CloseReason) {
-        let Some(side) = self.side.take() else { return };
+        let Some(side) = self.side.link.take() else { return };
         // No socket was asked for while the provider had not answered.
         if side.credentials.is_none() {
             let close = reason.socket_code();
@@ -269,9 +289,9 @@ impl Core {
             let request = declare.request;
             self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Closed(reason)) });
         } else if up {
-            self.side_again_at = Some(now + Duration::from_secs(1 << declare.cut.min(3)));
+            self.side.again_at = Some(now + Duration::from_secs(1 << declare.cut.min(3)));
             declare.cut += 1;
-            self.side_waiting.push_front(declare);
+            self.side.waiting.push_front(declare);
         } else {
             // The next connection declares it there, as last asked (`send_redeclares`).
             self.held_declares.push((declare.request, declare.queue, declare.options));
@@ -281,7 +301,7 @@ impl Core {
     /// Stopping: the side connection closes, and its declare and those waiting
     /// fail as stopped.
     pub(super) fn stop_side(&mut self) {
-        if let Some(side) = self.side.take() {
+        if let Some(side) = self.side.link.take() {
             if side.credentials.is_none() {
                 self.actions.push_back(Action::Close { link: side.id, code: 1000, reason: "stopped".into() });
             }
@@ -290,7 +310,7 @@ impl Core {
                 self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Stopped) });
             }
         }
-        for SideDeclare { request, .. } in std::mem::take(&mut self.side_waiting) {
+        for SideDeclare { request, .. } in std::mem::take(&mut self.side.waiting) {
             self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Stopped) });
         }
     }

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use super::side::SideLink;
 use super::{Core, Life};
 
 /// One named deadline of the core.
@@ -117,9 +116,7 @@ impl Core {
         self.timers.put(Timer::Link, link);
         let retry = if self.life == Life::Running { self.reconnector.poll_timeout() } else { None };
         self.timers.put(Timer::Retry, retry);
-        let again = self.side_again_at.filter(|_| !self.side_waiting.is_empty());
-        let side = self.side.as_ref().map_or(again, SideLink::poll_timeout);
-        self.timers.put(Timer::SideLink, side);
+        self.timers.put(Timer::SideLink, self.side.poll_timeout());
         let look_up = self.look_up_deadline();
         self.timers.put(Timer::LookUp, look_up);
         self.timers.put(Timer::HeldBack, self.confirm_watch.deadline());
