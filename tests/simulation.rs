@@ -379,6 +379,8 @@ mod sim_events;
 mod sim_network;
 #[path = "sim/calls.rs"]
 mod sim_calls;
+#[path = "sim/streams.rs"]
+mod sim_streams;
 #[path = "sim/schedule.rs"]
 mod sim_schedule;
 #[path = "sim/scripted.rs"]
