@@ -603,3 +603,48 @@ fn answered_over(core: &mut Core, link: LinkId, now: Duration, sent: &str, reque
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     assert!(after.contains(&ReliableEvent::Declared { request, result: Ok(()) }), "{after:?}");
 }
+
+/// A declare held while the connection is down is answered when the user stops
+/// (as a held publish is, `StoppedUnsent`): before, the stop cleared it without
+/// a word and its future never settled.
+#[test]
+fn a_declare_held_while_down_is_answered_stopped_at_a_stop() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    core.handle_closed(ms(10), first, SocketClose::new(1006, ""));
+    let held = core.queue_declare_or_hold(ms(11), "rpc_queue", &QueueOptions::durable()).expect("held");
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    core.stop(ms(12));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let answer = after.iter().find_map(|e| match e {
+        ReliableEvent::Declared { request, result } if *request == held => Some(result.clone()),
+        _ => None,
+    });
+    assert_eq!(answer, Some(Err(DeclareError::Stopped)), "{after:?}");
+}
+
+/// A declare on a renewal's old link that the network cut short after the new
+/// link took over goes again there, as one the main link loses goes again on the
+/// next connection; its answer is that declare's. Before: `Closed` (stop 36's note).
+#[test]
+fn a_declare_cut_short_on_a_retiring_link_goes_again_on_the_new_one() {
+    let (mut core, old) = connected_with_tokens();
+    let request = core.queue_declare(ms(4), "hello", &QueueOptions::default()).expect("declare");
+    assert!(written(&mut core, ms(4)).contains("destination:/queue/hello"));
+    let (new, now) = renewal_socket(&mut core, ms(5), token(2));
+    core.handle_opened(now, new);
+    written(&mut core, now);
+    core.handle_bytes(now, new, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0");
+    let switched = std::iter::from_fn(|| core.poll_event()).any(|e| matches!(e, ReliableEvent::Connection(ConnectionEvent::Renewed { .. })));
+    assert!(switched, "the new link took over");
+    written(&mut core, now);
+    core.handle_closed(now + ms(1), old, SocketClose::new(1006, ""));
+    let cut: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(!cut.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "no answer yet: {cut:?}");
+    let sent = written(&mut core, now + ms(1));
+    let receipt = declare_receipt(&sent, "hello");
+    core.handle_bytes(now + ms(2), new, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(after.contains(&ReliableEvent::Declared { request, result: Ok(()) }), "answered there: {after:?}");
+    assert_eq!(core.declared_queues().map(|(q, _)| q.to_owned()).collect::<Vec<_>>(), ["hello"]);
+}

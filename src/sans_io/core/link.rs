@@ -337,7 +337,9 @@ impl Core {
         self.fail_waiting();
         self.calls_stopped();
         self.declares.clear();
-        self.held_declares.clear();
+        for (request, _, _) in std::mem::take(&mut self.held_declares) {
+            self.emit(ReliableEvent::Declared { request, result: Err(DeclareError::Stopped) });
+        }
         self.answer_owed_stopped(&reason);
         self.probation.clear();
         self.lone_deaths.clear();

@@ -130,6 +130,9 @@ impl Core {
             self.calls_retiring_lost(&reason);
         }
         self.settle_retiring(&mut old, Some(&reason));
+        if self.current.as_ref().is_some_and(|c| c.takes_requests()) {
+            self.send_held_declares(now);
+        }
         // Its exclusive queues went with it: declared again once RabbitMQ has
         // deleted them, then their consumers move (see `locked`).
         let exclusive = std::mem::take(&mut self.renewal.retiring_exclusive);
@@ -149,11 +152,18 @@ impl Core {
         for (_, request) in requests {
             match request {
                 Pending::Unsubscribe(key) => self.emit(ReliableEvent::ConsumerCancelled(key)),
-                Pending::Declare(request) => {
-                    self.declares.remove(&request);
-                    let error = reason.map_or(DeclareError::Stopped, |r| DeclareError::Closed(r.clone()));
-                    self.emit(ReliableEvent::Declared { request, result: Err(error) });
-                }
+                Pending::Declare(request) => match (self.declares.remove(&request), reason) {
+                    // Cut short: it goes again on the current link, or held for the
+                    // next one, as the main link's do (an exclusive one's queue may
+                    // still be the old connection's: RabbitMQ would refuse it).
+                    (Some((queue, options)), Some(_)) if self.settings.reconnect && !options.exclusive => {
+                        self.held_declares.push((request, queue, options));
+                    }
+                    _ => {
+                        let error = reason.map_or(DeclareError::Stopped, |r| DeclareError::Closed(r.clone()));
+                        self.emit(ReliableEvent::Declared { request, result: Err(error) });
+                    }
+                },
                 Pending::Subscribe(_) => {}
             }
         }
