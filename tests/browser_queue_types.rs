@@ -434,3 +434,35 @@ async fn the_higher_priority_consumer_gets_the_messages_from_4_0_and_priorities_
     console_log!("x-priority on {version:?}: 50 of 50 to priority 10 (prefetch 100 each), 0 to priority 0");
     let _ = management().delete_queue("/", &queue).await;
 }
+
+/// QA on 4.0.5: a stream's retention was refused as "not passed on", which only
+/// 3.10.8's adapter does not. From 3.12 it reaches the broker (the management API
+/// shows it on the stream); before, it is refused in words and nothing is sent.
+#[wasm_bindgen_test]
+async fn a_streams_retention_reaches_the_broker_from_3_12_and_is_refused_in_words_before() {
+    let version = common::server_version().await;
+    let stream = fresh_name("stream-retention");
+    let c = start();
+    let options = QueueOptions {
+        arguments: vec![("x-max-age".into(), "7D".into()), ("x-stream-max-segment-size-bytes".into(), "1000000".into())],
+        ..QueueOptions::stream()
+    };
+    let declared = c.queue_declare(&stream, &options).await;
+    if version < (3, 12, 0) {
+        let words = declared.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(words.contains("needs RabbitMQ 3.12.0 or later"), "{words}");
+        assert!(c.is_connected(), "nothing sent, nothing closed");
+        let state = management().queue("/", &stream).await.expect("the management API answers");
+        assert!(state.is_none(), "no stream was made");
+        console_log!("stream retention on {version:?}: refused in words, nothing sent");
+        return;
+    }
+    declared.expect("a stream with its retention");
+    let state = management().queue("/", &stream).await.expect("the management API answers").expect("the stream");
+    assert_eq!(state.queue_type, "stream");
+    let argument = |name: &str| state.arguments.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(argument("x-max-age").as_deref(), Some("7D"), "{:?}", state.arguments);
+    assert_eq!(argument("x-stream-max-segment-size-bytes").as_deref(), Some("1000000"), "{:?}", state.arguments);
+    console_log!("stream retention on {version:?}: {:?}", state.arguments);
+    let _ = management().delete_queue("/", &stream).await;
+}

@@ -6,7 +6,7 @@ use burrow::rabbit::*;
 use burrow::stomp::{Command, Frame};
 
 mod channel;
-use channel::{connected_channel, sent_frames, NOW};
+use channel::{channel_on, connected_channel, sent_frames, NOW};
 
 
 #[test]
@@ -62,6 +62,49 @@ fn declare_refuses_what_web_stomp_would_silently_ignore() {
     assert_eq!(channel.queue_declare(NOW, "", &QueueOptions::default()), Err(RabbitError::EmptyQueueName));
     assert!(matches!(channel.queue_declare(NOW, &"x".repeat(256), &QueueOptions::default()), Err(RabbitError::NameTooLong(_))));
     assert!(sent_frames(&mut channel).is_empty(), "nothing was sent");
+}
+
+/// QA on 4.0.5: a stream's retention (`x-max-age`, `x-stream-max-segment-size-bytes`)
+/// was refused as "not passed on", which 3.10.8's adapter does not, and newer ones
+/// do. Taken from a broker that passes them on, with the values and the queue
+/// type RabbitMQ takes (measured with pika on 4.0.5: a classic or quorum queue
+/// refuses them, `0D` and `7` are `invalid_max_age`, filter sizes outside 16-255
+/// and segments over 3,000,000,000 bytes are refused); refused in words on 3.10.8.
+#[test]
+fn stream_retention_is_passed_on_where_the_adapter_does() {
+    let stream = |arguments: &[(&str, &str)]| QueueOptions {
+        arguments: arguments.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+        ..QueueOptions::stream()
+    };
+    let retention = stream(&[("x-max-age", "7D"), ("x-stream-max-segment-size-bytes", "1000000"), ("x-stream-filter-size-bytes", "32")]);
+    let mut four = channel_on("RabbitMQ/4.0.5");
+    four.queue_declare(NOW, "s", &retention).expect("4.0.5 takes a stream's retention");
+    let declare = &sent_frames(&mut four)[1];
+    assert_eq!(declare.header("x-max-age"), Some("7D"));
+    assert_eq!(declare.header("x-stream-max-segment-size-bytes"), Some("1000000"));
+    assert_eq!(declare.header("x-stream-filter-size-bytes"), Some("32"));
+    for (name, value) in [
+        ("x-max-age", "0D"),
+        ("x-max-age", "7"),
+        ("x-max-age", "7X"),
+        ("x-stream-filter-size-bytes", "15"),
+        ("x-stream-filter-size-bytes", "256"),
+        ("x-stream-max-segment-size-bytes", "3000000001"),
+    ] {
+        let refused = four.queue_declare(NOW, "s", &stream(&[(name, value)]));
+        assert!(matches!(refused, Err(RabbitError::ArgumentOutOfRange { .. })), "{name}={value}: {refused:?}");
+    }
+    let classic = QueueOptions { arguments: vec![("x-max-age".into(), "7D".into())], ..QueueOptions::durable() };
+    let refused = four.queue_declare(NOW, "c", &classic).expect_err("a classic queue refuses it");
+    assert_eq!(refused.to_string(), "a classic queue does not take the argument x-max-age (RabbitMQ refuses it with PRECONDITION_FAILED)");
+    let quorum = QueueOptions { arguments: vec![("x-stream-max-segment-size-bytes".into(), "1000".into())], ..QueueOptions::quorum() };
+    assert!(four.queue_declare(NOW, "q", &quorum).is_err(), "a quorum queue refuses it");
+    let mut old = channel_on("RabbitMQ/3.10.8");
+    let refused = old.queue_declare(NOW, "s", &stream(&[("x-max-age", "7D")])).expect_err("3.10.8 ignores it");
+    assert!(refused.to_string().contains("RabbitMQ 3.12.0 or later; this broker is RabbitMQ/3.10.8"), "{refused}");
+    let refused = old.queue_declare(NOW, "s", &stream(&[("x-stream-filter-size-bytes", "32")])).expect_err("3.10.8 ignores it");
+    assert!(refused.to_string().contains("RabbitMQ 3.13.0 or later"), "{refused}");
+    assert!(sent_frames(&mut old).is_empty(), "nothing was sent");
 }
 
 /// Publishing to the default exchange with no routing key names no queue:

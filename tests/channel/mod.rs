@@ -21,6 +21,17 @@ pub fn connected_channel() -> Channel {
     Channel::new(session)
 }
 
+/// As [`connected_channel`], on a broker whose CONNECTED says `server`.
+pub fn channel_on(server: &str) -> Channel {
+    let mut session = Session::new(ConnectOptions::new("/"));
+    session.connect(Duration::ZERO);
+    let connected = Frame::new(Command::Connected).with_header("version", "1.2").with_header("server", server);
+    session.handle_frame(Duration::ZERO, connected);
+    while session.poll_transmit().is_some() {}
+    while session.poll_event().is_some() {}
+    Channel::new(session)
+}
+
 /// The frames the channel queued to send (heart-beats left out).
 pub fn sent_frames(channel: &mut Channel) -> Vec<Frame> {
     std::iter::from_fn(|| channel.session_mut().poll_transmit())

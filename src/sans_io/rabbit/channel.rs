@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{
     check_name, limits, check_stream_consume, escape_name, queue_type, BasicProperties, CheckedPublish, ConsumeArguments,
     ConsumeFrom, Feature, PendingPublish, QueueOptions, RabbitError, StreamOffset, INTEGER_ARGUMENTS, RESENT_HEADER,
-    SUPPORTED_ARGUMENTS,
+    STREAM_ARGUMENTS, SUPPORTED_ARGUMENTS,
 };
 use crate::client::{AckMode, ClientError, ReceiptId, Session, SubscriptionId};
 
@@ -149,7 +149,7 @@ impl Channel {
         if queue.starts_with("amq.") {
             return Err(RabbitError::ReservedQueueName(queue.to_owned()));
         }
-        let arguments = queue_type::check_queue_type(options, check_arguments(&options.arguments)?)?;
+        let arguments = queue_type::check_queue_type(options, check_arguments(&options.arguments, self.server())?)?;
         // The adapter would skip a second declare here and still let the receipt
         // through: with other options, and with the same ones when the queue was
         // deleted since (the app's Delete, a lesson's reset). Only the connection
@@ -446,16 +446,44 @@ fn transient_queue_headers(name: &str) -> [(String, String); 3] {
     ]
 }
 
-fn check_arguments(arguments: &[(String, String)]) -> Result<Vec<(String, String)>, RabbitError> {
+fn check_arguments(arguments: &[(String, String)], server: Option<&str>) -> Result<Vec<(String, String)>, RabbitError> {
     // A loop, not `collect::<Result<..>>()`: its adapter is 1.2 KB of wasm here alone.
     for (name, value) in arguments {
-        check_argument(name, value)?;
+        match STREAM_ARGUMENTS.iter().find(|(stream, _)| stream == name) {
+            Some((_, feature)) => {
+                feature.check(server)?;
+                check_stream_argument(name, value)?;
+            }
+            None => check_argument(name, value)?,
+        }
     }
     let has = |wanted: &str| arguments.iter().any(|(name, _)| name == wanted);
     if has("x-dead-letter-routing-key") && !has("x-dead-letter-exchange") {
         return Err(RabbitError::RoutingKeyWithoutDeadLetterExchange);
     }
     Ok(arguments.to_vec())
+}
+
+/// A stream argument's value, as RabbitMQ checks it (measured with pika on 4.0.5;
+/// a refusal closes the connection).
+fn check_stream_argument(name: &str, value: &str) -> Result<(), RabbitError> {
+    let value_ok = match name {
+        // A whole number above 0 and one unit: "7D"; "7" and "0D" are invalid_max_age.
+        "x-max-age" => value.trim().split_at_checked(value.trim().len().saturating_sub(1)).is_some_and(|(number, unit)| {
+            ["Y", "M", "D", "h", "m", "s"].contains(&unit) && parse_i64(number).is_some_and(|n| n > 0)
+        }),
+        "x-stream-filter-size-bytes" => parse_i64(value.trim()).is_some_and(|n| (16..=255).contains(&n)),
+        _ => parse_i64(value.trim()).is_some_and(|n| (0..=3_000_000_000).contains(&n)),
+    };
+    if value_ok {
+        return Ok(());
+    }
+    let range = match name {
+        "x-max-age" => "a whole number above 0 and a unit (Y, M, D, h, m or s), such as \"7D\"",
+        "x-stream-filter-size-bytes" => "a whole number from 16 to 255",
+        _ => "a whole number from 0 to 3000000000",
+    };
+    Err(RabbitError::ArgumentOutOfRange { name: name.to_owned(), value: value.to_owned(), range })
 }
 
 fn check_argument(name: &str, value: &str) -> Result<(), RabbitError> {

@@ -83,6 +83,11 @@ pub enum Feature {
     StreamFilter,
     /// `x-priority` on SUBSCRIBE: RabbitMQ 4.0.
     ConsumerPriority,
+    /// A stream's retention arguments on a declare, `x-max-age` and
+    /// `x-stream-max-segment-size-bytes`: passed on by 4.0.5's adapter, not by
+    /// 3.10.8's; 3.12.0 is the first release with both (some later 3.10 and 3.11
+    /// patches have them too, and are refused here).
+    StreamRetention,
 }
 
 impl Feature {
@@ -91,6 +96,7 @@ impl Feature {
         match self {
             Feature::StreamFilter => BrokerVersion { major: 3, minor: 13, patch: 0 },
             Feature::ConsumerPriority => BrokerVersion { major: 4, minor: 0, patch: 0 },
+            Feature::StreamRetention => BrokerVersion { major: 3, minor: 12, patch: 0 },
         }
     }
 
@@ -116,6 +122,7 @@ impl fmt::Display for Feature {
         f.write_str(match self {
             Feature::StreamFilter => "stream filtering",
             Feature::ConsumerPriority => "a consumer priority (x-priority)",
+            Feature::StreamRetention => "a stream's x-max-age or x-stream-max-segment-size-bytes",
         })
     }
 }

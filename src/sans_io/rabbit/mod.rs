@@ -78,6 +78,14 @@ pub const SUPPORTED_ARGUMENTS: [&str; 8] = [
     "x-queue-type",
 ];
 
+/// The stream arguments a newer STOMP adapter passes on too (3.10.8's ignores
+/// them), each with what it takes: refused on an older broker, in words.
+pub const STREAM_ARGUMENTS: [(&str, Feature); 3] = [
+    ("x-max-age", Feature::StreamRetention),
+    ("x-stream-max-segment-size-bytes", Feature::StreamRetention),
+    ("x-stream-filter-size-bytes", Feature::StreamFilter),
+];
+
 /// The arguments whose value RabbitMQ reads as an integer.
 const INTEGER_ARGUMENTS: [&str; 5] =
     ["x-expires", "x-max-length", "x-max-length-bytes", "x-max-priority", "x-message-ttl"];

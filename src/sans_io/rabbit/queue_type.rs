@@ -47,8 +47,10 @@ impl QueueType {
     /// The STOMP adapter's arguments this type refuses.
     fn refused_arguments(self) -> &'static [&'static str] {
         match self {
-            QueueType::Classic => &[],
-            QueueType::Quorum => &["x-max-priority"],
+            // Measured with pika on 3.10.8 and 4.0.5: "invalid arg 'x-max-age' … of
+            // queue type rabbit_classic_queue" (the filter size they take, and ignore).
+            QueueType::Classic => &["x-max-age", "x-stream-max-segment-size-bytes"],
+            QueueType::Quorum => &["x-max-priority", "x-max-age", "x-stream-max-segment-size-bytes"],
             QueueType::Stream => &[
                 "x-dead-letter-exchange",
                 "x-dead-letter-routing-key",
@@ -131,13 +133,12 @@ pub(crate) fn check_queue_type(
         (None, Some(argument)) => argument.parse()?,
         (None, None) => QueueType::Classic,
     };
-    let problem = if queue_type == QueueType::Classic {
-        None
-    } else if !options.durable {
+    let classic = queue_type == QueueType::Classic;
+    let problem = if !classic && !options.durable {
         Some(QueueTypeProblem::NotDurable)
-    } else if options.exclusive {
+    } else if !classic && options.exclusive {
         Some(QueueTypeProblem::Exclusive)
-    } else if options.auto_delete {
+    } else if !classic && options.auto_delete {
         Some(QueueTypeProblem::AutoDelete)
     } else {
         arguments

@@ -151,7 +151,7 @@ pub enum RabbitError {
     #[error("the default exchange takes no bindings: consume from the queue itself")]
     BindToDefaultExchange,
     /// A `x-` argument the STOMP adapter would silently ignore.
-    #[error("the queue argument {} is not passed on by RabbitMQ's STOMP adapter (supported: {list})", Quoted(.0), list = Listed(&SUPPORTED_ARGUMENTS))]
+    #[error("the queue argument {} is not passed on by RabbitMQ's STOMP adapter (supported: {list}; on a stream from RabbitMQ 3.12 also x-max-age and x-stream-max-segment-size-bytes, from 3.13 x-stream-filter-size-bytes); set others with a policy", Quoted(.0), list = Listed(&SUPPORTED_ARGUMENTS))]
     UnsupportedArgument(String),
     /// An argument RabbitMQ reads as an integer got something else.
     #[error("the queue argument {name} must be a whole number, not {}", Quoted(.value))]

@@ -189,7 +189,12 @@ export interface QueueDeclareOptions {
   /**
    * x- arguments, such as { "x-queue-type": "quorum" } or { "x-message-ttl": 60000 }
    * (numbers must be whole). A quorum queue or a stream must be durable, not
-   * exclusive, not auto-delete.
+   * exclusive, not auto-delete. Web-STOMP passes on only x-dead-letter-exchange,
+   * x-dead-letter-routing-key, x-expires, x-max-length, x-max-length-bytes,
+   * x-max-priority, x-message-ttl and x-queue-type, and on a stream from RabbitMQ
+   * 3.12 x-max-age ("7D") and x-stream-max-segment-size-bytes, from 3.13
+   * x-stream-filter-size-bytes: others are a DeclareInvalidError (set them, and a
+   * quorum queue's delivery-limit, with a policy).
    */
   arguments?: Record<string, string | number>;
 }
@@ -312,7 +317,8 @@ export interface Message {
    * the same task as cancel() the ack still goes, ahead of it). Does nothing with `ack: "auto"` or `"broker"` (nothing to settle).
    * Bound to its message, as `nack` is: `const { ack } = message` works, as in stompjs. */
   ack(): void;
-  /** pika's basic_nack: `{ requeue: false }` drops (or dead-letters) it; by default it
+  /** pika's basic_nack: `{ requeue: false }` drops (or dead-letters) it (on RabbitMQ 4.x a quorum
+   * queue also drops a message requeued 20 times, unless a policy sets another delivery-limit); by default it
    * goes back. Throws as `ack`, and StreamNackError for a stream's message. Does nothing
    * with `ack: "auto"` or `"broker"`: the message was settled as it was handed out, and
    * cannot go back to the queue. */
