@@ -321,6 +321,17 @@ fn broker_refusals_are_classified_with_a_hint() {
     }
 }
 
+/// QA on 4.0.5: a stream filter on a classic queue was refused with the hint for
+/// a redeclare ("a queue that already exists cannot change its properties"),
+/// though nothing was redeclared.
+#[test]
+fn a_stream_option_on_another_queue_type_is_hinted_as_such() {
+    let body = "PRECONDITION_FAILED - invalid arg 'x-stream-filter' for queue 'classic_q' in vhost '/' of queue type rabbit_classic_queue";
+    let refusal = Refusal::from_server_error(&error("precondition_failed", body));
+    assert_eq!(refusal.kind, RefusalKind::PreconditionFailed);
+    assert_eq!(refusal.hint(), "a stream offset or filter needs a stream (a queue declared with x-queue-type stream)");
+}
+
 #[test]
 fn an_oversized_publish_is_refused_before_anything_is_sent() {
     let mut channel = connected_channel();

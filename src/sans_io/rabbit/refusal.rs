@@ -95,6 +95,11 @@ impl Refusal {
             RefusalKind::VhostDenied => "check the virtual host name and the user's permissions on it",
             RefusalKind::AccessRefused => "the user needs configure/write/read permission for this",
             RefusalKind::NotFound => "declare the queue (or exchange) first",
+            // A SUBSCRIBE's stream options on a classic or quorum queue: "invalid
+            // arg 'x-stream-filter' … of queue type rabbit_classic_queue".
+            RefusalKind::PreconditionFailed if contains(&self.detail, "'x-stream-") => {
+                "a stream offset or filter needs a stream (a queue declared with x-queue-type stream)"
+            }
             RefusalKind::PreconditionFailed => {
                 "a queue that already exists cannot change its properties: use a new queue name, or declare it as it is"
             }
