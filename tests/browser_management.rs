@@ -71,6 +71,12 @@ fn an_empty_server_error_says_rabbitmq_may_be_down() {
     }
     assert_eq!(status(500, "{\"error\":\"x\"}"), "the management API answered HTTP 500: {\"error\":\"x\"}");
     assert_eq!(status(400, " "), "the management API answered HTTP 400 with no reason given");
+    // QA: a same-origin path the page's own server answered put its whole HTML page in the words.
+    assert_eq!(
+        status(501, "<!DOCTYPE HTML>\n<html lang=\"en\"><title>Error response</title>"),
+        "the management API answered HTTP 501 with a web page, not RabbitMQ's answer: is the address its management API?"
+    );
+    assert!(status(502, "<html>Bad Gateway</html>").contains("RabbitMQ may be down"));
 }
 
 #[wasm_bindgen_test]

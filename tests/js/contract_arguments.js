@@ -161,6 +161,13 @@ export async function theIssuesWrongCalls() {
     if (problem !== null) problems.push(`${what}: ${problem}`);
   }
   assert(problems.length === 0, problems.join("; "));
+  // A path is a same-origin proxy's (QA: "/api" threw a TypeError): the calls go
+  // to the page's origin, whose plain file server answers a PUT with 501.
+  const proxied = connect(URL_, { ...options, managementUrl: "/rabbitmq/api" });
+  let answer = null;
+  try { await proxied.exchangeDeclare(fresh("proxied"), "fanout"); } catch (error) { answer = error; }
+  assert(String(answer).includes("HTTP 501: a web page, not RabbitMQ's answer"), `asked the page's origin: ${answer}`);
+  await proxied.close();
   const inbox = collect(connection, queue, { prefetch: 1 });
   await connection.publish(queue, "still working");
   const after = await inbox.next("a message after the wrong calls");

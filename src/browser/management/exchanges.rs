@@ -245,6 +245,10 @@ fn answered(
         return Step::Done(Ok(false));
     }
     let reason = reason_of(&text);
+    if text.trim_start().starts_with('<') {
+        // Not RabbitMQ's JSON: whatever answered, its 404 is not "no such queue".
+        return Step::Done(Err(ExchangeError::Other { what: what(), status, reason }));
+    }
     Step::Done(Err(match (call, status) {
         (ExchangeCall::Declare { kind, .. }, 400) if contains(&reason, "unknown exchange type") => {
             ExchangeError::UnknownType { kind: (*kind).to_owned(), reason }
@@ -256,8 +260,12 @@ fn answered(
     }))
 }
 
-/// The `reason` of RabbitMQ's JSON error answer, or the start of the text.
+/// The `reason` of RabbitMQ's JSON error answer, or the start of the text (a
+/// web page said as such, not as its markup).
 fn reason_of(text: &str) -> String {
+    if text.trim_start().starts_with('<') {
+        return super::NOT_THE_API.to_owned();
+    }
     Json::parse(text)
         .ok()
         .and_then(|json| json.get("reason").and_then(|r| r.as_str()))

@@ -299,16 +299,24 @@ pub fn api_base(address: &str) -> String {
     }
 }
 
+/// What an answer that is a web page says: RabbitMQ's API answers in JSON, so
+/// something else answered at that address.
+const NOT_THE_API: &str = "a web page, not RabbitMQ's answer: is the address its management API?";
+
 /// `body` after a colon, or that there was none (RabbitMQ 3.10's 500s have none,
 /// and neither has a proxy's, trunk's among them, that cannot reach RabbitMQ: in
-/// an outage the queue panels said only "HTTP 500 with no reason given", QA).
+/// an outage the queue panels said only "HTTP 500 with no reason given", QA). A
+/// web page is no reason either: RabbitMQ's API answers in JSON, so a page came
+/// from something else at that address (QA: a whole HTML page in the error).
 fn reason(status: u16, body: &str) -> String {
-    match (body.trim().is_empty(), status) {
+    let page = body.trim_start().starts_with('<');
+    match (body.trim().is_empty() || page, status) {
         (false, _) => format!(": {body}"),
         (true, 500 | 502..=504) => {
             " with no reason given: RabbitMQ may be down or restarting (a proxy in between answers so when it cannot reach it)"
                 .to_owned()
         }
+        (true, _) if page => format!(" with {NOT_THE_API}"),
         (true, _) => " with no reason given".to_owned(),
     }
 }

@@ -53,7 +53,8 @@ export interface ConnectOptions {
   /** Most body bytes waiting in the outbox (default 64 MiB). */
   outboxBytes?: number;
   /** RabbitMQ's management API (such as "http://127.0.0.1:15672/api"; "/api" is added to an
-   * address without a path), read to explain refusals Web-STOMP closes without words and
+   * address without a path; a path alone, such as "/api" behind a same-origin proxy, is on
+   * the page's origin), read to explain refusals Web-STOMP closes without words and
    * for the exchange calls; default: where RabbitMQ puts it for the URL. */
   managementUrl?: string;
   /** Called with each status event, `connecting` to `stopped` (as `on("status", fn)`). */

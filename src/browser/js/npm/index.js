@@ -114,8 +114,9 @@ export function connect(url, options) {
   settings.outboxMessages = check.optionalWhole(where, "options.outboxMessages", given.outboxMessages, 1, MAX_U32);
   settings.outboxBytes = check.optionalWhole(where, "options.outboxBytes", given.outboxBytes, 1, MAX_U32);
   settings.managementUrl = check.optionalString(where, "options.managementUrl", given.managementUrl);
-  if (settings.managementUrl !== undefined && !/^https?:\/\//.test(settings.managementUrl)) {
-    throw check.wrong(where, "options.managementUrl", "an http:// or https:// URL (such as http://127.0.0.1:15672/api)", settings.managementUrl);
+  // A path is on the page's origin: a same-origin proxy's (QA: "/api" was refused).
+  if (settings.managementUrl !== undefined && !/^(https?:\/\/|\/)/.test(settings.managementUrl)) {
+    throw check.wrong(where, "options.managementUrl", "an http:// or https:// URL (such as http://127.0.0.1:15672/api), or a path such as /api", settings.managementUrl);
   }
   const onStatus = check.optionalFunction(where, "options.onStatus", given.onStatus);
   const provider = check.optionalFunction(where, "options.credentials", given.credentials);
