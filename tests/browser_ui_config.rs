@@ -246,3 +246,16 @@ async fn a_second_mount_into_the_same_element_unmounts_the_first_and_closes_its_
     assert!(page.query_selector("section[aria-label='Connection']").ok().flatten().is_some(), "the second widget stays");
     second.unmount();
 }
+
+/// QA: a widget with `panels: ["guide"]` never finished a lesson: the lessons'
+/// consumers are cards in the consumers panel, which was not there, so "Consumer
+/// 1: starting" stayed and the publish was routed nowhere. The guide brings the
+/// consumers panel with it.
+#[wasm_bindgen_test]
+async fn the_guide_alone_brings_the_consumers_panel_its_lessons_run_in() {
+    let (page, mut widget) = mount(&[("connect", JsValue::FALSE), ("panels", panels(&["guide"]))]);
+    drawn(&page, "section[aria-label='Guided tutorial']").await;
+    assert!(page.query_selector("section[aria-label='Consumers']").ok().flatten().is_some(), "the consumers panel is there");
+    assert!(page.query_selector("section[aria-label='Queue']").ok().flatten().is_none(), "nothing else was added");
+    widget.unmount();
+}

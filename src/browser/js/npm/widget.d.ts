@@ -34,7 +34,8 @@ export interface WidgetOptions {
   vhost?: string;
   /** The queue the panels start on. */
   queue?: string;
-  /** Which panels to show (default: all but the guide). */
+  /** Which panels to show (default: all but the guide). "producer" comes with the RPC call
+   * panel; "guide" brings "consumers", where its lessons' consumers run. */
   panels?: readonly Panel[];
   /** Connect at once (default: when a passcode is given). */
   connect?: boolean;

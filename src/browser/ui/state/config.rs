@@ -30,11 +30,16 @@ impl Panels {
     }
 
     /// Parses names such as `["producer", "consumers"]`; unknown names are ignored.
+    /// The guide brings the consumers panel: its lessons' consumers are cards
+    /// there, and run only there (QA: a guide alone never finished a lesson).
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         let mut panels = Panels::none();
         for name in names {
             match name {
-                "guide" => panels.guide = true,
+                "guide" => {
+                    panels.guide = true;
+                    panels.consumers = true;
+                }
                 "connection" => panels.connection = true,
                 "queues" => panels.queues = true,
                 "queue" => panels.queue = true,
