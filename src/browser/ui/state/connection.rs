@@ -75,7 +75,8 @@ impl ConnectionSettings {
 /// words for it ("Failed to fetch") name neither the address nor where to set it.
 pub const MANAGEMENT_ADDRESS_HINT: &str = "if RabbitMQ's management API is at another address (another port, such as \
      15673 beside Web-STOMP on 15675, or another host), set it in the connection form's “Management API” field \
-     (a widget's managementUrl option)";
+     (a widget's managementUrl option); if it is there, it may refuse this page's origin: allow it with \
+     management.cors.allow_origins in rabbitmq.conf, or serve the API from this page's origin";
 
 /// `error` in words, with [`MANAGEMENT_ADDRESS_HINT`] when the API was unreachable.
 pub fn management_failure(error: &crate::management::ManagementError) -> String {
