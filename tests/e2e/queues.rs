@@ -80,7 +80,9 @@ pub async fn peek_returns_the_messages_to_the_queue(client: &Client) {
     let queue = fresh("e2e-peek");
     broker::fill_queue(&queue, 3, "{\"order\": 42}").await;
     broker::api("POST", "/exchanges/%2F/amq.default/publish", Some(&serde_json::json!({
-        "properties": { "content_type": "application/json", "correlation_id": "c-7", "headers": { "trace": "t-1" } },
+        // `receipt` and `content-length` as Web-STOMP copies them from a SEND into the message.
+        "properties": { "content_type": "application/json", "correlation_id": "c-7",
+            "headers": { "trace": "t-1", "receipt": "receipt-21", "content-length": "15" } },
         "routing_key": queue, "payload": "with properties", "payload_encoding": "string"
     })));
     open_connected(client).await;
@@ -92,6 +94,10 @@ pub async fn peek_returns_the_messages_to_the_queue(client: &Client) {
     let peeked = wait_text(client, "[data-testid='peek'] ol", "the messages", |t| t.contains("with properties")).await;
     for expected in ["{\"order\": 42} #1", "{\"order\": 42} #3", "content_type", "application/json", "correlation_id", "c-7", "header trace", "t-1"] {
         assert!(peeked.contains(expected), "{expected:?} missing from the peek: {peeked}");
+    }
+    // QA: a peek listed them; a consumer card hides them, as STOMP's, not the publisher's.
+    for hidden in ["header receipt", "header content-length"] {
+        assert!(!peeked.contains(hidden), "{hidden:?} shown in the peek: {peeked}");
     }
     broker_ready(&queue, 4).await;
     wait_text(client, &format!("tr[data-queue='{queue}'] td.ready"), "the list after the peek", |t| t == "4").await;

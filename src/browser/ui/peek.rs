@@ -48,7 +48,10 @@ impl From<PeekedMessage> for Peeked {
         let exchange = if message.exchange.is_empty() { "(default)".to_owned() } else { message.exchange };
         let mut details = vec![("exchange".to_owned(), exchange), ("routing key".to_owned(), message.routing_key)];
         details.extend(message.properties);
-        details.extend(message.headers.into_iter().map(|(k, v)| (format!("header {k}"), v)));
+        // Web-STOMP copies a SEND's `receipt` and `content-length` into the message:
+        // STOMP's, not the publisher's, hidden as a consumer card hides them.
+        let published = message.headers.into_iter().filter(|(k, _)| k != "receipt" && k != "content-length");
+        details.extend(published.map(|(k, v)| (format!("header {k}"), v)));
         Peeked { offset: None, body: message.body, base64: message.base64, size: message.size, redelivered: message.redelivered, details }
     }
 }
