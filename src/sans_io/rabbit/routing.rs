@@ -180,6 +180,10 @@ impl fmt::Display for Unroutable {
         match self {
             Unroutable::NoQueue { queue } => write!(f, "no queue '{queue}'"),
             Unroutable::NoExchange { exchange } => write!(f, "no exchange '{exchange}'"),
+            // A fanout has no binding at all: its routing key is no reason (QA: a learner read it as one).
+            Unroutable::NoBinding { exchange, kind, .. } if kind == "fanout" => {
+                write!(f, "no queue is bound to the fanout exchange '{exchange}' (a fanout ignores the routing key)")
+            }
             Unroutable::NoBinding { exchange, kind, routing_key } => {
                 write!(f, "no binding of the {kind} exchange '{exchange}' matches the routing key '{routing_key}'")
             }
@@ -286,5 +290,7 @@ mod tests {
         assert_eq!(Unroutable::NoQueue { queue: "x".into() }.to_string(), "no queue 'x'");
         let words = Unroutable::NoBinding { exchange: "logs".into(), kind: "topic".into(), routing_key: "a.b".into() };
         assert_eq!(words.to_string(), "no binding of the topic exchange 'logs' matches the routing key 'a.b'");
+        let fanout = Unroutable::NoBinding { exchange: "logs".into(), kind: "fanout".into(), routing_key: String::new() };
+        assert_eq!(fanout.to_string(), "no queue is bound to the fanout exchange 'logs' (a fanout ignores the routing key)");
     }
 }
