@@ -417,3 +417,52 @@ fn a_reset_is_done_only_when_every_step_went() {
     assert_eq!((none.ok, none.words.as_str()), (false, "Reset failed: could not delete exchange logs: refused."));
     assert_eq!(ResetOutcome::of(&[], &[]), ResetOutcome { ok: true, words: "Nothing to reset.".to_owned() });
 }
+
+/// QA (the publish/subscribe lesson across a broker restart): the restart
+/// deleted the non-durable exchange `logs`, both subscribers ended NOT_FOUND, and
+/// the lesson kept "Consumer 1 subscribed", its Subscribe buttons off, until a
+/// reset. An ended subscriber can be subscribed again, and its line says what to do.
+#[wasm_bindgen_test]
+fn a_lesson_subscriber_the_broker_ended_can_subscribe_again() {
+    use burrow::ui::{
+        lesson_step_enabled, progress_lines, CardAction, CardState, CardStatus, ConsumerSource, LessonAction, NewConsumer, LESSONS,
+    };
+    let (index, lesson) = LESSONS
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.actions.iter().any(|a| matches!(a, LessonAction::Subscribe { exchange: "logs", .. })))
+        .expect("the publish/subscribe lesson");
+    let subscribe = lesson.actions.iter().position(|a| matches!(a, LessonAction::Subscribe { role: "first", .. })).expect("its step");
+    let mut state = WorkbenchState::new(WorkbenchConfig::default());
+    state.main.connected = true;
+    state.main.settings = Some(burrow::ui::ConnectionSettings {
+        url: "ws://127.0.0.1:15674/ws".into(),
+        options: burrow::client::ConnectOptions::new("/"),
+        management_url: None,
+    });
+    let declared = Action::LessonExchange { lesson: index, exchange: "logs".into(), ok: true, words: "declared".into() };
+    let state = Rc::new(state).reduce(declared);
+    let consumer = NewConsumer {
+        source: ConsumerSource::Exchange { exchange: "logs".into(), routing_key: String::new(), durable_queue: None },
+        auto_ack: true,
+        prefetch: 0,
+        stream_offset: None,
+        stream_filter: None,
+        priority: None,
+        lesson: Some((index, "first")),
+        fib_server: false,
+    };
+    let state = state.reduce(Action::AddConsumer(consumer));
+    let start = CardAction::Started { generation: 0, status: CardStatus::Starting("connecting".into()), replay: None };
+    let running = Rc::new(CardState::default()).reduce(start).reduce(CardAction::Status(0, CardStatus::Consuming { node: "rabbit@vm".into(), queue: None }));
+    let state = state.reduce(Action::ConsumerProgress { number: 1, progress: running.progress() });
+    assert!(lesson_step_enabled(lesson, subscribe, &state.guide.lesson(index), &state).is_err(), "subscribed");
+    let refusal = "RabbitMQ refused: NOT_FOUND - no exchange 'logs' in vhost '/'";
+    let ended = running.reduce(CardAction::Status(0, CardStatus::Ended(refusal.into())));
+    let state = state.reduce(Action::ConsumerProgress { number: 1, progress: ended.progress() });
+    let progress = state.guide.lesson(index);
+    assert_eq!(lesson_step_enabled(lesson, subscribe, &progress, &state), Ok(()), "it can subscribe again");
+    let lines = progress_lines(lesson, &progress, &state);
+    let line = lines.iter().find(|l| l.words.starts_with("Consumer 1")).expect("the consumer's line");
+    assert!(line.words.contains("declare the exchange again, then subscribe again"), "{line:?}");
+}

@@ -10,9 +10,11 @@ fn bound(progress: &LessonProgress, ws: &WorkbenchState, role: &str) -> Option<u
     progress.consumers.get(role).copied().filter(|n| ws.consumers.get(*n).is_some())
 }
 
-/// The lesson's server bound to `role`, while its card still consumes: a crashed
-/// or ended one serves nothing (QA: "Consumer 12 serves rpc_queue" stayed, its
-/// button off, after the Crash, and the next call timed out).
+/// The lesson's consumer bound to `role`, while its card still consumes: a
+/// crashed or ended one serves nothing (QA: "Consumer 12 serves rpc_queue"
+/// stayed, its button off, after the Crash, and the next call timed out) and
+/// receives nothing (QA: subscribers a broker restart ended NOT_FOUND, their
+/// exchange gone, kept "Consumer 1 subscribed" until a reset).
 fn serving(progress: &LessonProgress, ws: &WorkbenchState, role: &str) -> Option<u32> {
     bound(progress, ws, role).filter(|number| ws.consumers.progress_of(*number).phase.running())
 }
@@ -59,7 +61,7 @@ pub fn label(lesson: &Lesson, index: usize, progress: &LessonProgress, ws: &Work
 fn exchange_label(action: &LessonAction, progress: &LessonProgress, ws: &WorkbenchState) -> String {
     match *action {
         LessonAction::DeclareExchange { exchange, kind } => format!("Declare exchange {exchange} ({kind})"),
-        LessonAction::Subscribe { role, exchange, routing_key } => match bound(progress, ws, role) {
+        LessonAction::Subscribe { role, exchange, routing_key } => match serving(progress, ws, role) {
             Some(number) => format!("Consumer {number} subscribed"),
             None if routing_key.is_empty() => format!("Subscribe a {role} consumer to {exchange}"),
             None => format!("Subscribe a {role} consumer to {exchange} with key {routing_key}"),
@@ -115,7 +117,7 @@ fn enabled(action: &LessonAction, progress: &LessonProgress, ws: &WorkbenchState
         LessonAction::Subscribe { exchange, .. } if !progress.exchange_declared(exchange) => {
             Err(format!("declare exchange {exchange} first"))
         }
-        LessonAction::Subscribe { role, .. } if bound(progress, ws, role).is_some() => {
+        LessonAction::Subscribe { role, .. } if serving(progress, ws, role).is_some() => {
             Err(format!("this lesson's {role} consumer is there"))
         }
         LessonAction::Serve { role, .. } if serving(progress, ws, role).is_some() => {
@@ -217,6 +219,12 @@ fn consumer_line(number: u32, ws: &WorkbenchState) -> ProgressLine {
             report.received
         ),
         CardPhase::Ended => match &report.ended {
+            // A broker restart deletes a non-durable exchange, such as the tutorial's.
+            Some(why) if why.contains("no exchange") => format!(
+                "Consumer {number} ended: {why}; it received {}. A broker restart deletes a non-durable exchange: \
+                 declare the exchange again, then subscribe again.",
+                report.received
+            ),
             Some(why) => format!("Consumer {number} ended: {why}; it received {}.", report.received),
             None => format!("Consumer {number} ended; it received {}.", report.received),
         },
