@@ -170,7 +170,7 @@ fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go
     let retry_at = core.poll_timeout().expect("a timer");
     assert_eq!(retry_at, now + Duration::from_secs(2), "looked up 2 s after connecting");
     core.handle_timeout(retry_at);
-    let held = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
+    let held = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new(), consumers: None };
     let id = locked_look_up(&mut core);
     core.handle_queue_facts(retry_at, id, Ok(Some(held)));
     assert_eq!(written(&mut core, retry_at), "", "still held: nothing sent");
@@ -196,7 +196,7 @@ fn an_exclusive_queue_the_dropped_connection_holds_is_declared_again_once_let_go
 /// management API's facts (the queue exists, exclusive) say it is locked.
 #[test]
 fn an_exclusive_queue_refused_without_words_is_held_when_the_facts_say_locked() {
-    let facts = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
+    let facts = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new(), consumers: None };
     let (_, _, after) = declared_again_closed_without_words(Some(facts));
     let warnings = warnings(&after);
     assert!(matches!(&warnings[..], [words] if words.contains("still held")), "held, not given up: {warnings:?}");
@@ -344,7 +344,7 @@ fn an_exclusive_queue_held_for_two_minutes_of_look_ups_is_given_up_at_its_next_r
     let (mut core, second, now, _) = declared_again(ReliableOptions::default(), &exclusive());
     core.handle_bytes(now, second, LOCKED.as_bytes());
     let (third, _, connected) = reconnect(&mut core, second, now + ms(5), 1000, "");
-    let held = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new() };
+    let held = burrow::rabbit::QueueFacts { durable: false, exclusive: true, auto_delete: false, arguments: Vec::new(), consumers: None };
     let mut due = connected;
     for _ in 0..=60 {
         due = core.poll_timeout().expect("the next look-up");

@@ -542,7 +542,36 @@ fn a_reply_after_the_look_up_still_resolves_the_call() {
 }
 
 fn queue_facts() -> QueueFacts {
-    QueueFacts { durable: false, exclusive: false, auto_delete: false, arguments: Vec::new() }
+    QueueFacts { durable: false, exclusive: false, auto_delete: false, arguments: Vec::new(), consumers: None }
+}
+
+/// QA on 4.0.5: a call to a queue that exists with no consumer (its server
+/// stopped) said only "no reply within 2000 ms", though the look-up at half the
+/// timeout had the queue with 0 consumers. It says so; one with a consumer, or
+/// whose count is not known, times out plainly.
+#[test]
+fn a_call_whose_queue_has_no_consumer_says_so() {
+    for (consumers, idle) in [(Some(0), true), (Some(1), false), (None, false)] {
+        let mut hand = Hand::connected();
+        hand.events();
+        let (call, _) = hand.confirmed_call("30", ms(1000));
+        hand.at(ms(500));
+        let [question] = &hand.look_ups()[..] else { panic!("one look-up") };
+        hand.core.handle_queue_facts(hand.now, question.id, Ok(Some(QueueFacts { consumers, ..queue_facts() })));
+        hand.at(ms(1000));
+        let error = if idle {
+            CallError::NoConsumer { queue: "rpc_queue".into(), after: ms(1000) }
+        } else {
+            CallError::Timeout(ms(1000))
+        };
+        assert_eq!(call_done(&hand.events()), [(call, Err(error))], "{consumers:?} consumers");
+    }
+    let words = CallError::NoConsumer { queue: "rpc_queue".into(), after: ms(2000) }.to_string();
+    assert_eq!(
+        words,
+        "no reply within 2000 ms: queue 'rpc_queue' had no consumer when asked at half that time, so no server took the \
+         request (it waits in the queue for one); start the server that consumes it"
+    );
 }
 
 /// The facts do not say it is missing (it exists, or the API could not say), or

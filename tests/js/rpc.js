@@ -112,6 +112,29 @@ async function callToAMissingQueue() {
   log(`rpc: a call to a queue nobody declared says so: ${failed.message}`);
 }
 
+/** QA on 4.0.5: a call to a queue whose server stopped (the queue there, no
+ * consumer) said only "no reply within 2000 ms". It says no consumer took it. */
+async function callToAQueueWithoutConsumer() {
+  const queue = fresh("rpc_idle");
+  const client = connect(URL_, options);
+  await client.queueDeclare(queue);
+  // A new queue's consumer count comes with its first statistics (a few seconds).
+  let facts = {};
+  const started = Date.now();
+  while (!("consumers" in facts) && Date.now() - started < 15000) {
+    facts = await queueFacts(queue);
+    if (!("consumers" in facts)) await pause(250);
+  }
+  assert(facts.consumers === 0, `the management API counts its consumers: ${JSON.stringify(facts.consumers)}`);
+  let failed = null;
+  try { await within("the call's end", client.call(queue, "30", { timeout: 1000 })); } catch (error) { failed = error; }
+  assert(failed instanceof TimeoutError && failed.name === "Timeout", `a TimeoutError: ${failed}`);
+  assert(failed.message.includes(`queue '${queue}' had no consumer`), `it says no consumer took it: ${failed.message}`);
+  await client.queueDelete(queue);
+  client.close();
+  log(`rpc: a call to a queue without a consumer says so: ${failed.message}`);
+}
+
 async function connectionLost() {
   const queue = fresh("rpc_dropped");
   const server = connect(URL_, options);
@@ -221,4 +244,4 @@ async function serverAcrossABrokerRestart() {
 }
 
 await init(wasm);
-await run({ callAndReply, timeoutAndUnmatched, callToAMissingQueue, connectionLost, callsAcrossTokenRenewals, withPika, serverAcrossABrokerRestart });
+await run({ callAndReply, timeoutAndUnmatched, callToAMissingQueue, callToAQueueWithoutConsumer, connectionLost, callsAcrossTokenRenewals, withPika, serverAcrossABrokerRestart });

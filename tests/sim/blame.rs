@@ -95,7 +95,7 @@ fn facts_that_clear_a_blamed_consumer_after_stop_do_not_restore_it() {
     sim.broker.queues.insert("missing".to_owned(), Queue::classic(true));
     let mark = sim.mark();
     sim.stop();
-    let facts = QueueFacts { durable: true, exclusive: false, auto_delete: false, arguments: Vec::new() };
+    let facts = QueueFacts { durable: true, exclusive: false, auto_delete: false, arguments: Vec::new(), consumers: None };
     sim.call(|c, now| c.handle_queue_facts(now, question.id, Ok(Some(facts))));
     sim.run_for(secs(1));
     let events = sim.events_since(mark);

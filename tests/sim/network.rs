@@ -301,7 +301,7 @@ impl Sim {
                 Err("the management API is unreachable".to_owned())
             } else if question.queue == "rpc" {
                 // Served by the broker itself (tests/sim/rpc.rs), as a declared queue would be.
-                Ok(Some(QueueFacts { durable: true, exclusive: false, auto_delete: false, arguments: Vec::new() }))
+                Ok(Some(QueueFacts { durable: true, exclusive: false, auto_delete: false, arguments: Vec::new(), consumers: None }))
             } else {
                 Ok(self.broker.queues.get(&question.queue).map(|queue| QueueFacts {
                     durable: queue.durable,
@@ -312,6 +312,7 @@ impl Sim {
                     } else {
                         vec![("x-queue-type".to_owned(), queue.kind.clone())]
                     },
+                    consumers: None,
                 }))
             };
             vlog!(self, "look-up of {} answered {facts:?}", question.queue);

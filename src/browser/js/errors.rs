@@ -92,7 +92,7 @@ pub(crate) fn call_error(e: CallError) -> JsValue {
     let name = match e {
         CallError::Publish(e) => return publish_error(e),
         // The same class: code that catches timeouts keeps working.
-        CallError::Timeout(_) | CallError::NoQueue { .. } => "Timeout",
+        CallError::Timeout(_) | CallError::NoQueue { .. } | CallError::NoConsumer { .. } => "Timeout",
         CallError::ConnectionLost(_) => "ConnectionLost",
         CallError::Stopped => "Stopped",
         CallError::ReplyToGiven(_) | CallError::CorrelationInUse(_) => "CallInvalid",

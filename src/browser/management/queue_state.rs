@@ -64,6 +64,7 @@ impl QueueState {
             exclusive: self.exclusive,
             auto_delete: self.auto_delete,
             arguments: self.arguments.clone(),
+            consumers: Some(self.consumers),
         }
     }
 
@@ -144,6 +145,8 @@ fn facts_of(value: &Json) -> Result<(String, QueueFacts), QueueStateError> {
         .and_then(|a| a.entries())
         .map(|args| args.into_iter().map(|(k, v)| (k, v.to_text())).collect())
         .unwrap_or_default();
-    let facts = QueueFacts { durable: flag("durable"), exclusive: flag("exclusive"), auto_delete: flag("auto_delete"), arguments };
+    // Absent until the queue's first statistics: not known, rather than 0.
+    let consumers = value.get("consumers").and_then(|n| n.as_u64());
+    let facts = QueueFacts { durable: flag("durable"), exclusive: flag("exclusive"), auto_delete: flag("auto_delete"), arguments, consumers };
     Ok((name, facts))
 }

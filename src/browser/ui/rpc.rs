@@ -64,7 +64,9 @@ pub async fn call(
             CallOutcome { ok: false, words, ms }
         }
         // The core asked the management API at half-time: the words say it all.
-        Err(error @ CallError::NoQueue { .. }) => CallOutcome { ok: false, words: format!("Timed out: {error}."), ms },
+        Err(error @ (CallError::NoQueue { .. } | CallError::NoConsumer { .. })) => {
+            CallOutcome { ok: false, words: format!("Timed out: {error}."), ms }
+        }
         Err(error @ CallError::Timeout(_)) => {
             let destination = Destination { exchange: exchange.to_owned(), routing_key: routing_key.to_owned() };
             let nowhere = match route_for(live, settings, &destination).await {

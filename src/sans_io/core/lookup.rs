@@ -135,7 +135,7 @@ impl Core {
             return self.sync_timers();
         }
         let Some(Explain { queue, what, .. }) = self.lookups.remove(&id) else {
-            return self.call_queue_facts(now, id, facts.as_ref().ok().map(Option::is_none));
+            return self.call_queue_facts(now, id, facts.as_ref().ok().map(Option::as_ref));
         };
         let vhost = self.options.host.clone();
         match (what, facts) {

@@ -32,7 +32,7 @@ use crate::sans_io::text::IdText;
 use std::time::Duration;
 
 use crate::client::{CloseReason, Message};
-use crate::rabbit::{parse_destination, BasicProperties, Delivery, OutboxId, PendingPublish, Route};
+use crate::rabbit::{parse_destination, BasicProperties, Delivery, OutboxId, PendingPublish, QueueFacts, Route};
 
 use super::{ConnectionEvent, Core, Life, LookUpId, PublishError, ReliableEvent, Warning};
 
@@ -76,6 +76,17 @@ pub enum CallError {
         queue: String,
         /// Its virtual host.
         vhost: String,
+        /// The call's timeout.
+        after: Duration,
+    },
+    /// No reply came within the call's timeout (`after`), and the management API,
+    /// asked at half of it, counted no consumer on its request's queue: no
+    /// server took the request, which waits there for one (its server stopped,
+    /// or not started yet). The count is the API's statistics, a few seconds old.
+    #[error("no reply within {} ms: queue '{queue}' had no consumer when asked at half that time, so no server took the request (it waits in the queue for one); start the server that consumes it", crate::sans_io::client::whole_millis(*after))]
+    NoConsumer {
+        /// The queue the request was sent to.
+        queue: String,
         /// The call's timeout.
         after: Duration,
     },
@@ -135,6 +146,8 @@ enum Probe {
     Passed,
     /// The management API said its queue does not exist.
     Missing,
+    /// The management API counted no consumer on its queue.
+    Idle,
 }
 
 impl PendingCall {
@@ -472,10 +485,14 @@ impl Core {
                 timed_out.push((pending.correlation_id, pending.timeout));
             }
             // Missing, and RabbitMQ took the request: it dropped it.
-            let missing = pending.queue.filter(|_| pending.probe == Probe::Missing && pending.confirmed);
-            let error = match missing {
-                Some(queue) => CallError::NoQueue { queue, vhost: self.options.host.clone(), after: pending.timeout },
-                None => CallError::Timeout(pending.timeout),
+            let after = pending.timeout;
+            let error = match (pending.queue, pending.probe) {
+                // Missing, and RabbitMQ took the request: it dropped it.
+                (Some(queue), Probe::Missing) if pending.confirmed => {
+                    CallError::NoQueue { queue, vhost: self.options.host.clone(), after }
+                }
+                (Some(queue), Probe::Idle) if pending.confirmed => CallError::NoConsumer { queue, after },
+                _ => CallError::Timeout(after),
             };
             self.emit(ReliableEvent::CallDone { call, result: Err(error) });
         }
@@ -507,15 +524,22 @@ impl Core {
         }
     }
 
-    /// The answer to a call's look-up `id`: whether its queue is missing, or
-    /// `None` when the API could not say; the calls that await it learn it.
-    pub(super) fn call_queue_facts(&mut self, now: Duration, id: LookUpId, missing: Option<bool>) {
-        if missing.is_none() {
-            self.calls.asks_paused_until = now.saturating_add(LOOK_UP_PAUSE);
-        }
+    /// The answer to a call's look-up `id`: its queue's facts (`Some(None)`: it
+    /// does not exist), or `None` when the API could not say; the calls that
+    /// await it learn it.
+    pub(super) fn call_queue_facts(&mut self, now: Duration, id: LookUpId, facts: Option<Option<&QueueFacts>>) {
+        let probe = match facts {
+            None => {
+                self.calls.asks_paused_until = now.saturating_add(LOOK_UP_PAUSE);
+                Probe::Passed
+            }
+            Some(None) => Probe::Missing,
+            Some(Some(queue)) if queue.consumers == Some(0) => Probe::Idle,
+            Some(Some(_)) => Probe::Passed,
+        };
         for call in self.calls.pending.values_mut() {
             if call.probe == Probe::Asked(id) {
-                call.probe = if missing == Some(true) { Probe::Missing } else { Probe::Passed };
+                call.probe = probe;
             }
         }
     }

@@ -16,6 +16,9 @@ pub struct QueueFacts {
     pub auto_delete: bool,
     /// Its `x-` arguments, values as text (`x-queue-type` among them).
     pub arguments: Vec<(String, String)>,
+    /// How many consumers the management API counts (its statistics, up to a few
+    /// seconds old); `None` when it does not say.
+    pub consumers: Option<u64>,
 }
 
 /// RabbitMQ 3.10's Web-STOMP closes the socket ("STOMP died") without sending the

@@ -499,7 +499,8 @@ export declare class Connection {
    * after `options.timeout` ms (whose message says "there is no queue '…' in vhost
    * '…'" when the management API, asked once the call waited half its timeout,
    * said the queue does not exist: RabbitMQ confirms and drops a request no queue
-   * takes); ConnectionLostError when the connection dropped
+   * takes; "had no consumer" when it counted none, so no server took it);
+   * ConnectionLostError when the connection dropped
    * after RabbitMQ took the request (its reply queue went with the connection; a
    * request not yet confirmed waits in the outbox and goes again after the
    * reconnect instead, so a server may see it twice); StoppedError after
