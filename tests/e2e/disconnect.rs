@@ -50,6 +50,8 @@ pub async fn disconnect_during_the_countdown_stops_for_good(client: &Client) {
         seconds_left(t).is_some_and(|s| s >= 2)
     })
     .await;
+    // Never connected: not "lost" (QA: a wrong URL said "Connection lost").
+    assert!(counting.starts_with("Could not connect. Reconnecting in"), "{counting}");
     // From now on a connection would reach the broker.
     proxy.forward();
     let attempts = proxy.accepted();

@@ -91,7 +91,7 @@ pub async fn every_property_and_header_arrives(client: &Client) {
     let status = consumer_text(client, 1, "subscribed", |t| t.contains("consuming")).await;
     // Prefetch 0 was typed ("0 = unlimited"): the card says why it shows 256
     // (regression, QA: it said "prefetch 256" as if that had been asked).
-    assert!(status.contains("prefetch 256: Burrow's auto-ack window, not the unlimited asked"), "{status}");
+    assert!(status.contains("prefetch 256: Burrow's auto-ack window, not the form's prefetch (unlimited), which is for manual ack"), "{status}");
     click(client, "section[aria-label='Producer'] details.properties summary").await;
     let fields = [
         ("content-type", "application/json"),

@@ -244,7 +244,8 @@ pub async fn survives_a_broker_restart(client: &Client) {
     // The broker is shared: if this test fails while it is down, start it again.
     let mut down = BrokerDown(true);
     assert!(stop.success(), "the broker stopped");
-    wait_text(client, "[data-testid='connection-status']", "countdown", |t| t.contains("Reconnecting in")).await;
+    let countdown = |t: &str| t.contains("Connection lost. Reconnecting in");
+    wait_text(client, "[data-testid='connection-status']", "countdown", countdown).await;
     publish(client, &queue, "sent while the broker was down", 1).await;
     wait_text(client, "[data-testid='outbox']", "waits in the outbox", |t| t.starts_with("outbox: 1 waiting")).await;
     // A call while the broker is down times out saying so, and that its request

@@ -250,7 +250,7 @@ pub fn status_line(props: &StatusLineProps) -> Html {
         move || drop(ticker)
     });
     let (class, text, detail) = match &props.status {
-        ConnectionStatus::Reconnecting { reason, attempt, retry_at, next_url } => {
+        ConnectionStatus::Reconnecting { reason, attempt, retry_at, next_url, was_connected } => {
             let left = ((retry_at - super::actions::page_now_ms()) / 1000.0).max(0.0).ceil();
             let to = if props.urls.len() > 1 {
                 format!(" to {next_url}{}", which_node(next_url, &props.urls))
@@ -259,7 +259,10 @@ pub fn status_line(props: &StatusLineProps) -> Html {
             };
             (
                 "status failed",
-                format!("Connection lost. Reconnecting in {left:.0} s{to} (attempt {attempt})…"),
+                format!(
+                    "{}. Reconnecting in {left:.0} s{to} (attempt {attempt})…",
+                    if *was_connected { "Connection lost" } else { "Could not connect" }
+                ),
                 reason.clone(),
             )
         }

@@ -28,7 +28,7 @@ pub fn status_words(status: &CardStatus, spec: &ConsumerSpec) -> String {
                 // The form's "0 = unlimited" or a smaller number was typed (QA).
                 window if spec.auto_ack && window != options.prefetch => {
                     let asked = if options.prefetch == 0 { "unlimited".to_owned() } else { options.prefetch.to_string() };
-                    format!("{window}: Burrow's auto-ack window, not the {asked} asked")
+                    format!("{window}: Burrow's auto-ack window, not the form's prefetch ({asked}), which is for manual ack")
                 }
                 window => window.to_string(),
             };

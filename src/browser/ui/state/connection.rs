@@ -32,6 +32,9 @@ pub enum ConnectionStatus {
         retry_at: f64,
         /// Where it will go (with several URLs, the next node).
         next_url: String,
+        /// This Connect was connected before: the connection was lost, rather
+        /// than never made (QA: a wrong URL said "Connection lost").
+        was_connected: bool,
     },
     /// Closed, with the reason in plain words.
     Closed {
@@ -112,6 +115,8 @@ pub struct MainConnection {
     /// The connection's latest warnings in words, oldest first (at most
     /// [`WARNINGS_KEPT`]), each with how many times it came in a row.
     pub warnings: Vec<(String, u32)>,
+    /// Connected at least once since the last Connect.
+    pub was_connected: bool,
 }
 
 /// How many of the main connection's warnings the status line keeps.
@@ -143,6 +148,7 @@ impl Default for MainConnection {
             generation: 0,
             stopped_by_user: false,
             warnings: Vec::new(),
+            was_connected: false,
         }
     }
 }

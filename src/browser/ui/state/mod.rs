@@ -291,6 +291,7 @@ fn main_connection(main: &MainConnection, action: &Action) -> Option<MainConnect
         Action::Connected { generation, settings, info } if current(generation) => {
             next.status = ConnectionStatus::Connected { url: settings.url.clone(), info: info.clone() };
             next.connected = true;
+            next.was_connected = true;
             next.settings = Some(settings.clone());
         }
         Action::Reconnecting { generation, reason, attempt, retry_at, next_url } if current(generation) => {
@@ -299,6 +300,7 @@ fn main_connection(main: &MainConnection, action: &Action) -> Option<MainConnect
                 attempt: *attempt,
                 retry_at: *retry_at,
                 next_url: next_url.clone(),
+                was_connected: main.was_connected,
             };
             next.connected = false;
             next.held_back_since = None;
