@@ -118,6 +118,9 @@ function table(connection, message, decoder) {
       (v) => widget.mount(document.createElement("div"), { panels: v })],
     ["widget mount url", "options.url", [...notString(true), ["not ws", "http://x"]], (v) => widget.mount(document.createElement("div"), { url: v })],
     ["widget mount connect", "options.connect", notBoolean, (v) => widget.mount(document.createElement("div"), { connect: v })],
+    // QA: connect: true without a passcode left the widget "Not connected" without a word.
+    ["widget mount connect without a passcode", "options.connect", [["true", true]],
+      (v) => widget.mount(document.createElement("div"), { connect: v, login: "guest" })],
     ["widget mount managementUrl", "options.managementUrl", [...notString(true), ["not http", "ws://x"]],
       (v) => widget.mount(document.createElement("div"), { managementUrl: v, connect: false })],
   ];

@@ -37,7 +37,7 @@ export interface WidgetOptions {
   /** Which panels to show (default: all but the guide). "producer" comes with the RPC call
    * panel; "guide" brings "consumers", where its lessons' consumers run. */
   panels?: readonly Panel[];
-  /** Connect at once (default: when a passcode is given). */
+  /** Connect at once (default: when a passcode is given; true without a passcode is a TypeError). */
   connect?: boolean;
   /** A title above the panels. */
   title?: string;

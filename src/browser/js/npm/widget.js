@@ -55,6 +55,11 @@ export function mount(element, options) {
     throw check.wrong(where, "options.managementUrl", "an http:// or https:// URL, or a path such as /api", settings.managementUrl);
   }
   const connect = check.optionalBoolean(where, "options.connect", given.connect);
+  // Without a passcode there is nothing to connect with: the user types it in
+  // the connection panel (QA: connect: true alone left "Not connected", no word).
+  if (connect === true && settings.passcode === undefined) {
+    throw check.wrong(where, "options.connect", "false or left out without options.passcode (the user types it in the connection panel)", connect);
+  }
   if (connect !== undefined) settings.connect = connect;
   if (given.panels !== undefined) {
     if (!Array.isArray(given.panels)) throw check.wrong(where, "options.panels", `an array of ${PANELS.join(", ")}`, given.panels);
