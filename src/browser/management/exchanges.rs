@@ -244,11 +244,11 @@ fn answered(
     if status == 404 && method == "DELETE" {
         return Step::Done(Ok(false));
     }
-    let reason = reason_of(&text);
-    if text.trim_start().starts_with('<') {
+    if super::is_web_page(&text) {
         // Not RabbitMQ's JSON: whatever answered, its 404 is not "no such queue".
-        return Step::Done(Err(ExchangeError::Other { what: what(), status, reason }));
+        return Step::Done(Err(ExchangeError::Other { what: what(), status, reason: super::NOT_THE_API.to_owned() }));
     }
+    let reason = reason_of(&text);
     Step::Done(Err(match (call, status) {
         (ExchangeCall::Declare { kind, .. }, 400) if contains(&reason, "unknown exchange type") => {
             ExchangeError::UnknownType { kind: (*kind).to_owned(), reason }
@@ -260,12 +260,8 @@ fn answered(
     }))
 }
 
-/// The `reason` of RabbitMQ's JSON error answer, or the start of the text (a
-/// web page said as such, not as its markup).
+/// The `reason` of RabbitMQ's JSON error answer, or the start of the text.
 fn reason_of(text: &str) -> String {
-    if text.trim_start().starts_with('<') {
-        return super::NOT_THE_API.to_owned();
-    }
     Json::parse(text)
         .ok()
         .and_then(|json| json.get("reason").and_then(|r| r.as_str()))

@@ -303,13 +303,18 @@ pub fn api_base(address: &str) -> String {
 /// something else answered at that address.
 const NOT_THE_API: &str = "a web page, not RabbitMQ's answer: is the address its management API?";
 
+/// Whether an answer's body is a web page (markup), not the API's JSON.
+fn is_web_page(body: &str) -> bool {
+    body.trim_start().starts_with('<')
+}
+
 /// `body` after a colon, or that there was none (RabbitMQ 3.10's 500s have none,
 /// and neither has a proxy's, trunk's among them, that cannot reach RabbitMQ: in
 /// an outage the queue panels said only "HTTP 500 with no reason given", QA). A
 /// web page is no reason either: RabbitMQ's API answers in JSON, so a page came
 /// from something else at that address (QA: a whole HTML page in the error).
 fn reason(status: u16, body: &str) -> String {
-    let page = body.trim_start().starts_with('<');
+    let page = is_web_page(body);
     match (body.trim().is_empty() || page, status) {
         (false, _) => format!(": {body}"),
         (true, 500 | 502..=504) => {
