@@ -594,11 +594,15 @@ fn simulation_runs() {
 /// succeeded), 28809 (facts on a declare answered during a stop subscribed its
 /// queue's consumers after the DISCONNECT), 1200680 (a declare again cut by
 /// the same close as the user's declare of its queue, explained later, forgot
-/// the queue and answered the user while its consumers waited).
+/// the queue and answered the user while its consumers waited), 2001697 (a
+/// non-durable declare owed beside a durable one of the same queue answered
+/// "declared" by the durable one's success), 1224914 (a consumer blamed alone for
+/// a graceful restart's close whose words were lost, then a stop: it failed as
+/// refused).
 #[test]
 fn seeds_that_found_defects() {
     let this_stop = [13_324, 18_295, 74_139, 83_363, 1_038_660, 1_177_333, 102_923, 1_179_899, 33_854, 1_027_703, 24_279];
-    let declares = [21_478, 25_051, 28_809, 1_200_680];
+    let declares = [21_478, 25_051, 28_809, 1_200_680, 2_001_697, 1_224_914];
     let earlier = [1_000_912, 11_123, 38_726, 46_126, 74_353, 23_438, 126_333, 75_752, 47_985, 88_295];
     for seed in earlier.into_iter().chain(this_stop).chain(declares) {
         run_seed(seed, false);

@@ -176,8 +176,8 @@ impl Core {
             return;
         };
         self.explaining.swap_remove(at);
-        let Some(at) = self.owed.iter().position(|(id, _, _)| *id == request) else { return };
-        let queue = self.owed.get(at).map(|(_, queue, _)| queue.clone()).unwrap_or_default();
+        let Some(at) = self.owed.iter().position(|(id, ..)| *id == request) else { return };
+        let queue = self.owed.get(at).map(|(_, queue, ..)| queue.clone()).unwrap_or_default();
         self.unlock(&queue);
         if matches!(result, Err(DeclareError::Refused(_))) {
             self.owed.remove(at);
@@ -203,7 +203,11 @@ impl Core {
     /// before (going again would replace what the connection declares again; the
     /// caller answers it with the close).
     pub(super) fn owe(&mut self, request: DeclareId, (queue, options): (String, QueueOptions), reason: &CloseReason) -> bool {
-        if self.declared_queues.iter().any(|(name, o)| *name == queue && *o != options) {
+        // Nor when a declare of it still owed asked for other options: the
+        // declare again answers all owed at once (simulation seed 2001697: a
+        // non-durable one answered "declared" by a durable one's success).
+        let other = |(name, o): (&String, &QueueOptions)| *name == queue && *o != options;
+        if self.declared_queues.iter().map(|(n, o)| (n, o)).any(other) || self.owed.iter().map(|(_, n, _, o)| (n, o)).any(other) {
             return false;
         }
         // The core's declares again of it still unanswered are older: their late
@@ -212,13 +216,13 @@ impl Core {
         let earlier = self.redeclaring.iter().filter(|(_, q)| *q == queue).map(|(id, _)| *id);
         self.superseded.extend(earlier);
         self.declared_queues.retain(|(name, _)| *name != queue);
-        self.declared_queues.push((queue.clone(), options));
-        self.owed.push((request, queue, reason.clone()));
+        self.declared_queues.push((queue.clone(), options.clone()));
+        self.owed.push((request, queue, reason.clone(), options));
         true
     }
 
     fn owes(&self, queue: &str) -> bool {
-        self.owed.iter().any(|(_, name, _)| name == queue)
+        self.owed.iter().any(|(_, name, ..)| name == queue)
     }
 
     /// A declare of `queue` was answered `outcome`: so are the user's declares of
@@ -227,8 +231,8 @@ impl Core {
     /// go again), hear the close that cut them short.
     fn answer_owed(&mut self, queue: &str, mut outcome: Option<Result<(), DeclareError>>) {
         let ok = matches!(outcome, Some(Ok(())));
-        while let Some(at) = self.owed.iter().position(|(_, name, _)| name == queue) {
-            let (request, _, reason) = self.owed.remove(at);
+        while let Some(at) = self.owed.iter().position(|(_, name, ..)| name == queue) {
+            let (request, _, reason, _) = self.owed.remove(at);
             let result = if ok { Ok(()) } else { outcome.take().unwrap_or(Err(DeclareError::Closed(reason))) };
             self.emit(ReliableEvent::Declared { request, result });
         }
@@ -237,7 +241,7 @@ impl Core {
     /// The core stopped: the declares still to go again never will.
     pub(super) fn answer_owed_stopped(&mut self, reason: &StopReason) {
         while !self.owed.is_empty() {
-            let (request, _, closed) = self.owed.remove(0);
+            let (request, _, closed, _) = self.owed.remove(0);
             let error = if *reason == StopReason::Requested { DeclareError::Stopped } else { DeclareError::Closed(closed) };
             self.emit(ReliableEvent::Declared { request, result: Err(error) });
         }

@@ -61,7 +61,7 @@ impl Core {
     pub fn stop(&mut self, now: Duration) {
         if let Some(reason) = self.stop_after_lookups.take() {
             // Stopped already, waiting for look-ups: the user does not wait for them.
-            self.settle_lookups();
+            self.settle_lookups(false);
             self.status(ConnectionEvent::Stopped(reason));
         }
         match self.life {
@@ -351,7 +351,7 @@ impl Core {
         self.cleared.clear();
         self.timers = Default::default();
         if reason == StopReason::Requested || self.lookups.is_empty() {
-            self.settle_lookups();
+            self.settle_lookups(reason == StopReason::Requested);
             self.status(ConnectionEvent::Stopped(reason));
         } else {
             // A refusal that ended a one-off connection is still being explained:

@@ -295,8 +295,8 @@ pub struct Core {
     superseded: Vec<DeclareId>,
     /// The user's declares a lost connection cut short, with their queue: declared
     /// again on the next connection as the core's own, and answered by that one
-    /// (see `declare::owe`).
-    owed: Vec<(DeclareId, String, CloseReason)>,
+    /// (see `declare::owe`), with the options each asked.
+    owed: Vec<(DeclareId, String, CloseReason, QueueOptions)>,
     /// Owed declares cut by a close without words, whose facts are still to
     /// come (see `declare::owe_until_explained`).
     explaining: Vec<DeclareId>,
