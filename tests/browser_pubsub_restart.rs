@@ -1,6 +1,7 @@
 //! A durable exchange subscription through a broker restart, in headless
 //! Chromium: every persistent message published before, during and after the
-//! restart arrives, a second copy only marked. Needs
+//! restart arrives, a second copy only marked; and a non-durable exchange and
+//! binding the connection made come back with it. Needs
 //! `tests/support/broker_restarter.py` (it restarts RabbitMQ); `./burrow test`
 //! runs it beside it, under the broker lock.
 #![cfg(target_arch = "wasm32")]
@@ -9,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use burrow::rabbit::{BasicProperties, ConsumeFrom};
+use burrow::rabbit::{BasicProperties, ConsumeFrom, QueueOptions};
 use burrow::reliable::{ConnectionEvent, ConsumeOptions, ReliableConnection};
 use common::{connect_options, fresh_name, reliable_options, until_event, within, BROKER_URL};
 use futures_util::future::{join, select, Either};
@@ -91,4 +92,62 @@ async fn a_durable_subscription_keeps_every_persistent_message_through_a_broker_
     assert!(publisher.exchange_delete(&exchange).await.expect("exchange_delete"));
     publisher.stop();
     sub.stop();
+}
+
+/// Waits, through a restart, for the event `pick` chooses.
+async fn until_after_restart(connection: &mut ReliableConnection, what: &str, pick: impl Fn(&ConnectionEvent) -> bool) {
+    within_restart(what, async {
+        loop {
+            match connection.next_event().await {
+                Some(event) if pick(&event) => return,
+                Some(_) => {}
+                None => panic!("the events ended while waiting for {what}"),
+            }
+        }
+    })
+    .await
+}
+
+/// QA (stop 38): a page that declared a non-durable fanout exchange and
+/// subscribed to it lost the subscription for good when the broker restarted
+/// (the restart deleted the exchange: the SUBSCRIBE failed NOT_FOUND). The
+/// connection declares again the exchanges and bindings it made, before its
+/// subscriptions: the exchange subscription and a non-durable queue bound to
+/// the exchange both get what is published after the restart.
+#[wasm_bindgen_test]
+async fn a_transient_exchange_and_its_binding_come_back_after_a_broker_restart() {
+    let exchange = fresh_name("burrow.test.restart-logs");
+    let queue = fresh_name("burrow.test.restart-bound");
+    let mut connection = open().await;
+    connection.exchange_declare(&exchange, "fanout", false, false).await.expect("exchange_declare");
+    connection.queue_declare(&queue, &QueueOptions::default()).await.expect("queue_declare");
+    connection.queue_bind(&queue, &exchange, "").await.expect("queue_bind");
+    let mut live = connection.basic_consume(ConsumeFrom::exchange(&exchange, ""), ConsumeOptions::default()).expect("consume");
+    let mut bound = connection.basic_consume(ConsumeFrom::queue(&queue), ConsumeOptions::default()).expect("consume");
+    let (live_key, bound_key) = (live.key(), bound.key());
+    for key in [live_key, bound_key] {
+        until_after_restart(&mut connection, "a subscription", |e| matches!(e, ConnectionEvent::ConsumerReady(k) if *k == key)).await;
+    }
+
+    common::ask_broker_helper_text("/restart").await.expect("the broker restarted (is tests/support/broker_restarter.py running?)");
+    for key in [live_key, bound_key] {
+        let ready_or_failed = |e: &ConnectionEvent| match e {
+            ConnectionEvent::ConsumerReady(k) => *k == key,
+            ConnectionEvent::ConsumerFailed { consumer, error } if *consumer == key => panic!("{key:?} failed: {error}"),
+            _ => false,
+        };
+        until_after_restart(&mut connection, "the subscription again", ready_or_failed).await;
+    }
+    let plain = BasicProperties::default();
+    let confirm = connection.basic_publish(&exchange, "", b"after the restart".to_vec(), &plain).await.expect("into the outbox");
+    within_restart("a confirm", confirm).await.expect("confirmed");
+    for (what, consumer) in [("the exchange subscription", &mut live), ("the bound queue", &mut bound)] {
+        let delivery = within_restart(what, consumer.next()).await.expect("on").expect("a delivery");
+        assert_eq!(delivery.body_text(), "after the restart", "{what}");
+        delivery.ack().expect("ack");
+    }
+    TimeoutFuture::new(300).await;
+    assert!(connection.queue_delete(&queue).await.expect("queue_delete"), "deleted");
+    assert!(connection.exchange_delete(&exchange).await.expect("exchange_delete"));
+    connection.stop();
 }

@@ -104,9 +104,27 @@ async function durability() {
   assert(refused && refused.name === "DeclareRefused" && /PRECONDITION_FAILED/.test(refused.message) && /durable/.test(refused.message),
     `the redeclare is refused in RabbitMQ's words: ${refused}`);
   producer.close();
+  // Live events from a non-durable exchange this page declared: the restart
+  // deletes it, and the connection declares it again before it subscribes (QA:
+  // the subscription failed NOT_FOUND for good).
+  const exchange = fresh("live_events");
+  const live = connect(URL_, { ...options, reconnectDelay: 200, maxReconnectDelay: 1000 });
+  await live.exchangeDeclare(exchange, "fanout");
+  const ready = event(live, "consumer-ready");
+  const events = collect(live, { exchange }, { ack: "auto" });
+  await ready;
+  const readyAgain = event(live, "consumer-ready", 60000);
+  const failed = [];
+  live.on("consumer-failed", (e) => failed.push(e.reason));
   const restart = await fetch(`${RESTARTER}/restart`, { method: "POST" })
     .catch((error) => { throw new Error(`POST ${RESTARTER}/restart: ${error}`); });
   assert(restart.ok, `the broker restarts: HTTP ${restart.status}`);
+  await readyAgain;
+  await within("the live event's confirm", live.publish("", "after the restart", { exchange }), 60000);
+  const after = await events.next("a live event after the restart", 60000);
+  assert(after.text === "after the restart" && failed.length === 0, `the exchange came back: ${after.text}, failed ${failed}`);
+  await live.exchangeDelete(exchange);
+  live.close();
   const consumer = connect(URL_, { ...options, reconnectDelay: 200, maxReconnectDelay: 1000 });
   const inbox = collect(consumer, queue, { ack: "manual", prefetch: 10 });
   const bodies = [];
@@ -118,7 +136,7 @@ async function durability() {
   }
   assert(bodies.join() === "saved 1,saved 2", `both survived, in order: ${bodies}`);
   consumer.close();
-  log("4. durability: persistent messages in a durable queue survive a broker restart; a redeclare with other durability is refused");
+  log("4. durability: persistent messages in a durable queue survive a broker restart, and a non-durable exchange the page declared comes back; a redeclare with other durability is refused");
 }
 
 async function statusAndErrors() {

@@ -286,6 +286,9 @@ impl Sim {
                 let due = self.now + ms(self.rng.below(self.cfg.lookup_delay + 1));
                 self.exchange_lookups.push((due, question));
             }
+            // The simulation declares no exchange through the management API
+            // (its exchanges exist throughout): nothing records topology.
+            Action::RecoverTopology(recovery) => fail!(self, "a topology recovery with nothing recorded: {recovery:?}"),
             Action::Close { link, code, reason } => {
                 if !(code == 1000 || (3000..=4999).contains(&code)) {
                     fail!(self, "Close {link} with code {code}, which a browser refuses");

@@ -153,6 +153,10 @@ impl Driver {
             Action::ExchangeLookUp(question) => {
                 self.look_up(question.id, question.url, Collection::Exchanges, &question.vhost, &question.exchange);
             }
+            Action::RecoverTopology(recovery) => {
+                let api = ManagementApi::for_connection(&recovery.url, self.management_url.as_deref(), self.core.connect_options());
+                super::topology::recover(self.weak.clone(), api, self.provider.clone(), recovery);
+            }
             Action::Credentials { id, .. } => match self.provider.clone() {
                 Some(provider) => ask_provider(self.weak.clone(), &provider, id),
                 None => self.core.handle_credentials(now(), id, Err("no credentials provider was given".into())),
@@ -414,7 +418,7 @@ fn handlers(weak: &Weak<RefCell<Driver>>, link: LinkId) -> SocketHandlers {
 }
 
 /// One input to the core, then the drain.
-fn input(weak: &Weak<RefCell<Driver>>, call: impl FnOnce(&mut Driver)) {
+pub(super) fn input(weak: &Weak<RefCell<Driver>>, call: impl FnOnce(&mut Driver)) {
     with_driver(weak, |shared| {
         if let Ok(mut driver) = shared.try_borrow_mut() {
             call(&mut driver);

@@ -4,6 +4,7 @@
 
 use super::ReliableConnection;
 use crate::management::{ExchangeCall, ExchangeError, ManagementApi, ManagementError};
+use crate::sans_io::core::{BindingSpec, ExchangeSpec};
 
 impl ReliableConnection {
     /// The management API this connection's exchange calls use: `None` when its
@@ -31,11 +32,58 @@ impl ReliableConnection {
         };
         let api = super::drive::fresh_credentials(api, provider).await;
         let outcome = api.exchange_call(&vhost, &call).await;
-        // Deleted (or not there), a queue is no longer declared again at a reconnect.
-        if let (ExchangeCall::QueueDelete { queue }, Ok(_)) = (call, &outcome) {
-            self.forget_queue(queue);
+        if outcome.is_ok() {
+            self.record(call);
         }
         outcome
+    }
+
+    /// Keeps `exchange`, made by another connection or program, as this
+    /// connection's own: read from the management API as it is now, it is
+    /// declared again after every reconnect when it is not durable (a broker
+    /// restart deletes it, and a subscription to it would then fail NOT_FOUND).
+    /// A durable one, RabbitMQ's own `amq.*`, one not there, or no management
+    /// API to ask: nothing is kept (such a subscription fails in words, as
+    /// without this call).
+    pub fn keep_exchange(&self, exchange: &str) {
+        let (api, vhost, provider) = {
+            let driver = self.shared.borrow();
+            (driver.management(), driver.vhost(), driver.provider.clone())
+        };
+        let Some(api) = api.filter(|_| !exchange.starts_with("amq.")) else { return };
+        let (weak, exchange) = (std::rc::Rc::downgrade(&self.shared), exchange.to_owned());
+        super::spawn(Box::pin(async move {
+            let api = super::drive::fresh_credentials(api, provider).await;
+            let Ok(Some(spec)) = api.exchange_spec(&vhost, &exchange).await else { return };
+            if let Some(shared) = weak.upgrade().filter(|_| !spec.durable) {
+                if let Ok(mut driver) = shared.try_borrow_mut() {
+                    driver.core.exchange_declared(spec);
+                }
+            }
+        }));
+    }
+
+    /// What `call` made or ended is declared again after a reconnect, or no
+    /// longer (a broker restart deletes a non-durable exchange, and the bindings
+    /// of a non-durable queue): the core keeps the record.
+    fn record(&self, call: ExchangeCall<'_>) {
+        let binding = |queue: &str, exchange: &str, routing_key: &str| BindingSpec {
+            queue: queue.to_owned(),
+            exchange: exchange.to_owned(),
+            routing_key: routing_key.to_owned(),
+        };
+        let mut driver = self.shared.borrow_mut();
+        let core = &mut driver.core;
+        match call {
+            ExchangeCall::Declare { exchange, kind, durable, auto_delete } => {
+                core.exchange_declared(ExchangeSpec { exchange: exchange.to_owned(), kind: kind.to_owned(), durable, auto_delete });
+            }
+            ExchangeCall::Delete { exchange } => core.exchange_deleted(exchange),
+            ExchangeCall::Bind { queue, exchange, routing_key } => core.queue_bound(binding(queue, exchange, routing_key)),
+            ExchangeCall::Unbind { queue, exchange, routing_key } => core.queue_unbound(&binding(queue, exchange, routing_key)),
+            // Deleted (or not there), a queue is no longer declared again at a reconnect.
+            ExchangeCall::QueueDelete { queue } => core.forget_queue(queue),
+        }
     }
 
     /// pika's `exchange_declare(exchange, exchange_type, durable, auto_delete)`,

@@ -22,6 +22,7 @@ mod drive;
 mod exchanges;
 mod publish;
 mod rpc;
+mod topology;
 
 pub use self::consumer::{AckHandle, Consumer, Delivery};
 pub use self::publish::PublishConfirm;

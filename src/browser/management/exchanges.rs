@@ -4,6 +4,7 @@
 
 use super::json::{object_text, Json};
 use super::{component, item_path, Collection, ManagementApi, ManagementError};
+use crate::sans_io::core::ExchangeSpec;
 use crate::sans_io::text::{contains, Quoted};
 
 /// Why an exchange or binding call failed, in words (what RabbitMQ 3.10.8's
@@ -195,6 +196,17 @@ impl ExchangeCall<'_> {
 enum Step {
     Done(Result<bool, ExchangeError>),
     Then(String),
+}
+
+impl ManagementApi {
+    /// The exchange `exchange` as RabbitMQ has it (`None`: there is none).
+    pub(crate) async fn exchange_spec(&self, vhost: &str, exchange: &str) -> Result<Option<ExchangeSpec>, ManagementError> {
+        let Some(text) = self.get(&item_path(Collection::Exchanges, vhost, exchange)).await? else { return Ok(None) };
+        let json = Json::parse(&text).map_err(ManagementError::BadAnswer)?;
+        let flag = |key: &str| json.get(key).and_then(|value| value.as_bool()).unwrap_or(false);
+        let kind = json.get("type").and_then(|value| value.as_str()).unwrap_or_default();
+        Ok(Some(ExchangeSpec { exchange: exchange.to_owned(), kind, durable: flag("durable"), auto_delete: flag("auto_delete") }))
+    }
 }
 
 impl ManagementApi {

@@ -113,10 +113,11 @@ impl Core {
 
     /// The user deleted `queue` (pika's `queue_delete` goes through the management
     /// API, not this connection): it is no longer declared again at the next
-    /// connection, where it would come back. A declare of it still to go again
-    /// is answered with the close that cut it short.
+    /// connection, where it would come back, nor bound again. A declare of it
+    /// still to go again is answered with the close that cut it short.
     pub fn forget_queue(&mut self, queue: &str) {
         self.unremember(queue);
+        self.forget_bindings(queue);
         self.answer_owed(queue, None);
     }
 

@@ -224,6 +224,17 @@ pub enum Warning {
         /// Why, in RabbitMQ's words when it gave them.
         reason: String,
     },
+    /// An exchange or binding this connection made through the management API,
+    /// declared again after a reconnect (a broker restart deletes a non-durable
+    /// one), failed: what depends on it (an exchange subscription, a publish to
+    /// it) fails as it would without it.
+    #[error("{what} could not be declared again after the reconnect ({reason})")]
+    NotRecovered {
+        /// What: "exchange 'logs'", "the binding of queue 'q' to exchange 'logs'".
+        what: String,
+        /// Why, in the management API's words.
+        reason: String,
+    },
     /// An exclusive queue this connection declared is still held by the
     /// connection that ended: one that dropped, which RabbitMQ has not noticed
     /// yet (until its heart-beat check does, declaring the queue again is refused

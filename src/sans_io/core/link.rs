@@ -206,6 +206,7 @@ impl Core {
     /// stop or schedule the next attempt.
     pub(super) fn end_link(&mut self, now: Duration, reason: CloseReason) {
         let Some(mut current) = self.current.take() else { return };
+        self.topology_link_ended();
         self.drop_retiring(Some(&reason));
         self.confirm_watch.reset();
         let reason = self.explain_expired(now, current.token_exp, reason);
@@ -329,6 +330,7 @@ impl Core {
         }
         self.stop_side();
         self.stop_renewal();
+        self.topology_link_ended();
         for (publish, _, ever_sent) in self.outbox.drain() {
             // QA: one made while the connection was down said "it may or may not have arrived".
             let error = if ever_sent { PublishError::Stopped } else { PublishError::StoppedUnsent };

@@ -84,6 +84,7 @@ mod rpc;
 mod side;
 mod stream;
 mod timer;
+mod topology;
 mod types;
 mod view;
 
@@ -97,6 +98,7 @@ pub use self::lookup::LOOK_UP_TIMEOUT;
 pub use self::pacer::{Pacer, Pacing};
 pub use self::rpc::{reply_route, CallError, CallId, ReplyError, REPLY_TO};
 pub use self::timer::Timer;
+pub use self::topology::{BindingSpec, ExchangeSpec, TopologyRecovery, TOPOLOGY_TIMEOUT};
 pub use self::types::{
     Acker, Action, ConsumeOptions, ConsumerKey, DeclareId, ExchangeLookUp, LinkId, LookUpId, Phase, QueueLookUp,
     ReliableOptions, Taken, Window, AUTO_ACK_DELAY, AUTO_ACK_WINDOW,
@@ -316,6 +318,8 @@ pub struct Core {
     stopped_because: Option<StopReason>,
     /// The side connection of a second declare, and the ones waiting for it.
     side: Sides,
+    /// The exchanges and bindings to declare again after a reconnect.
+    topology: topology::Topology,
     /// Calls awaiting their reply ([`Core::call`]).
     calls: Calls,
     pacer: Pacer,
@@ -376,6 +380,7 @@ impl Core {
             stop_after_lookups: None,
             stopped_because: None,
             side: Sides::default(),
+            topology: topology::Topology::default(),
             calls: Calls::default(),
             timers: TimerTable::default(),
             confirm_watch: ConfirmWatch::default(),
@@ -486,6 +491,7 @@ impl Core {
                 Timer::Credentials => self.credentials_timeout(now),
                 Timer::Renew => self.renew(now),
                 Timer::Locked => self.retry_locked(now),
+                Timer::Topology => self.topology_timeout(now),
             }
             self.sync_timers();
         }
@@ -572,7 +578,7 @@ impl Core {
     fn process(&mut self, now: Duration) {
         while let Some(event) = self.current.as_mut().and_then(|current| current.link.poll_event()) {
             match event {
-                Event::Connected(info) => self.on_connected(now, info),
+                Event::Connected(info) => self.connected_or_recover(now, info),
                 Event::Message(message) => self.on_message(now, message),
                 Event::Receipt { id, request } => self.on_receipt(now, id, request),
                 Event::Error(error) => {

@@ -45,11 +45,14 @@ pub enum Timer {
     /// An exclusive queue the connection that dropped held is declared again
     /// (see `locked`).
     Locked,
+    /// A new connection waiting for its exchanges to be declared again goes on
+    /// without them (see `topology`).
+    Topology,
 }
 
 impl Timer {
     /// Every timer, in the order [`super::Core::handle_timeout`] handles them.
-    pub const VALUES: [Timer; 12] = [
+    pub const VALUES: [Timer; 13] = [
         Timer::SocketOpen,
         Timer::Link,
         Timer::Retry,
@@ -62,6 +65,7 @@ impl Timer {
         Timer::Credentials,
         Timer::Renew,
         Timer::Locked,
+        Timer::Topology,
     ];
 
     fn index(self) -> usize {
@@ -128,6 +132,7 @@ impl Core {
         self.timers.put(Timer::Credentials, credentials);
         let renew = self.renew_deadline();
         self.timers.put(Timer::Renew, renew);
+        self.timers.put(Timer::Topology, self.topology.deadline());
     }
 }
 

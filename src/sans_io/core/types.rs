@@ -92,6 +92,10 @@ pub enum Action {
     /// Ask the management API whether an exchange exists and answer with
     /// [`super::Core::handle_exchange_facts`] (also when it cannot be read).
     ExchangeLookUp(ExchangeLookUp),
+    /// Declare again, through the management API, the exchanges and bindings
+    /// this connection made, after a reconnect (see
+    /// [`super::Core::handle_topology_recovered`]).
+    RecoverTopology(super::TopologyRecovery),
     /// Call the credentials provider and answer with
     /// [`super::Core::handle_credentials`] (also when it fails), before the socket
     /// of a connection attempt to `url` opens.

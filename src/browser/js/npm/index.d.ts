@@ -551,13 +551,16 @@ export declare class Connection {
   /** pika's `exchange_declare(exchange, exchange_type, durable, auto_delete)`,
    * through RabbitMQ's management API (STOMP cannot declare exchanges). `type`:
    * "direct", "fanout", "topic" or "headers". Declaring it again as it is does
-   * nothing. Rejects with NoPermissionError (HTTP 401/403: no management tag, no
+   * nothing. The connection declares it again after every reconnect, before its
+   * subscriptions (a broker restart deletes a non-durable exchange); one it cannot
+   * is a `warning` event. Rejects with NoPermissionError (HTTP 401/403: no management tag, no
    * permission, a reserved `amq.` name), ManagementUnreachableError,
    * UnknownExchangeTypeError, InequivalentError (it exists with other properties). */
   exchangeDeclare(exchange: string, type: string, options?: ExchangeDeclareOptions): Promise<void>;
   /** pika's `exchange_delete`: resolves with whether there was such an exchange. */
   exchangeDelete(exchange: string): Promise<boolean>;
   /** pika's `queue_bind(queue, exchange, routing_key)`, through the management API.
+   * Bound again after every reconnect, as `exchangeDeclare` declares again.
    * Rejects with NotFoundError for a missing exchange or queue, and as `exchangeDeclare`. */
   queueBind(queue: string, exchange: string, routingKey?: string): Promise<void>;
   /** pika's `queue_unbind`: resolves with whether there was such a binding. */

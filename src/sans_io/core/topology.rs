@@ -1,0 +1,172 @@
+//! The exchanges and bindings a connection made through the management API,
+//! declared again after every reconnect (what RabbitMQ's Java and .NET clients
+//! call automatic topology recovery): a broker restart deletes a non-durable
+//! exchange, and an exchange subscription to it, or a publish, would then end
+//! the connection `NOT_FOUND`. STOMP cannot declare an exchange, so the driver
+//! does it over HTTP ([`Action::RecoverTopology`]); the new connection counts
+//! as connected (its declares, SUBSCRIBEs and publishes go) only once the
+//! exchanges are there, or after [`TOPOLOGY_TIMEOUT`]. Bindings go after that,
+//! once the queues this connection declares again are there.
+
+#![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use crate::client::ConnectionInfo;
+
+use super::{Action, ConnectionEvent, Core, LinkId, Warning};
+
+/// How long a new connection waits for the exchanges to be declared again
+/// before it goes on without them (the management API is slow or gone).
+pub const TOPOLOGY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An exchange declared through the management API, as declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeSpec {
+    /// Its name.
+    pub exchange: String,
+    /// `direct`, `fanout`, `topic` or `headers`.
+    pub kind: String,
+    /// Whether it survives a broker restart.
+    pub durable: bool,
+    /// Whether RabbitMQ deletes it when its last binding goes.
+    pub auto_delete: bool,
+}
+
+/// A queue bound to an exchange through the management API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingSpec {
+    /// The queue.
+    pub queue: String,
+    /// The exchange.
+    pub exchange: String,
+    /// The binding key.
+    pub routing_key: String,
+}
+
+/// What the driver declares again through the management API for the
+/// connection to `url`, then answers with [`Core::handle_topology_recovered`]
+/// (the exchanges) and [`Core::handle_topology_failed`] (each that failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologyRecovery {
+    /// The new connection, waiting for the exchanges.
+    pub link: LinkId,
+    /// Its Web-STOMP URL (where the management API is, by RabbitMQ's defaults,
+    /// unless the options name it).
+    pub url: String,
+    /// The virtual host.
+    pub vhost: String,
+    /// Declared first; then [`Core::handle_topology_recovered`].
+    pub exchanges: Vec<ExchangeSpec>,
+    /// Bound after that answer (their queues may be declared again by the
+    /// connection first: a binding whose queue is not there yet may be tried again).
+    pub bindings: Vec<BindingSpec>,
+}
+
+/// The record, and the connection waiting for it.
+#[derive(Debug, Default)]
+pub(super) struct Topology {
+    exchanges: Vec<ExchangeSpec>,
+    bindings: Vec<BindingSpec>,
+    /// A new connection's CONNECTED, held until its exchanges are declared again
+    /// or the deadline.
+    waiting: Option<(LinkId, ConnectionInfo, Duration)>,
+}
+
+impl Topology {
+    pub(super) fn deadline(&self) -> Option<Duration> {
+        self.waiting.as_ref().map(|(_, _, deadline)| *deadline)
+    }
+}
+
+impl Core {
+    /// The user declared `spec` through the management API: it is declared again
+    /// after every reconnect (as last declared).
+    pub fn exchange_declared(&mut self, spec: ExchangeSpec) {
+        self.topology.exchanges.retain(|e| e.exchange != spec.exchange);
+        self.topology.exchanges.push(spec);
+    }
+
+    /// The user deleted `exchange`: neither it nor its bindings come back.
+    pub fn exchange_deleted(&mut self, exchange: &str) {
+        self.topology.exchanges.retain(|e| e.exchange != exchange);
+        self.topology.bindings.retain(|b| b.exchange != exchange);
+    }
+
+    /// The user bound a queue: bound again after every reconnect.
+    pub fn queue_bound(&mut self, binding: BindingSpec) {
+        if !self.topology.bindings.contains(&binding) {
+            self.topology.bindings.push(binding);
+        }
+    }
+
+    /// The user unbound it: it does not come back.
+    pub fn queue_unbound(&mut self, binding: &BindingSpec) {
+        self.topology.bindings.retain(|b| b != binding);
+    }
+
+    /// The bindings of a deleted queue do not come back.
+    pub(super) fn forget_bindings(&mut self, queue: &str) {
+        self.topology.bindings.retain(|b| b.queue != queue);
+    }
+
+    /// The current link's CONNECTED: with exchanges or bindings to declare again,
+    /// the driver is asked to and the connection waits for the exchanges;
+    /// otherwise it is connected now.
+    pub(super) fn connected_or_recover(&mut self, now: Duration, info: ConnectionInfo) {
+        let Some(current) = self.current.as_ref() else { return };
+        if self.topology.exchanges.is_empty() && self.topology.bindings.is_empty() {
+            return self.on_connected(now, info);
+        }
+        let (link, url) = (current.id, current.url.clone());
+        self.topology.waiting = Some((link, info, now.saturating_add(TOPOLOGY_TIMEOUT)));
+        self.actions.push_back(Action::RecoverTopology(TopologyRecovery {
+            link,
+            url,
+            vhost: self.options.host.clone(),
+            exchanges: self.topology.exchanges.clone(),
+            bindings: self.topology.bindings.clone(),
+        }));
+    }
+
+    /// The driver declared again the exchanges of [`Action::RecoverTopology`]
+    /// for `link` (each that failed said with [`Core::handle_topology_failed`]):
+    /// the connection is connected now, its declares, SUBSCRIBEs and publishes go.
+    pub fn handle_topology_recovered(&mut self, now: Duration, link: LinkId) {
+        if self.topology.waiting.as_ref().is_some_and(|(waiting, _, _)| *waiting == link) {
+            self.topology_done(now);
+        }
+        self.sync_timers();
+    }
+
+    /// Declaring `what` again (an exchange or a binding) failed for `reason`:
+    /// said as a warning; what depends on it fails as it would have.
+    pub fn handle_topology_failed(&mut self, what: String, reason: String) {
+        if self.life == super::Life::Running {
+            self.status(ConnectionEvent::Warning(Warning::NotRecovered { what, reason }));
+        }
+    }
+
+    /// [`super::Timer::Topology`]: the management API did not answer in time;
+    /// the connection goes on without it.
+    pub(super) fn topology_timeout(&mut self, now: Duration) {
+        if self.topology.deadline().is_some_and(|deadline| deadline <= now) {
+            let what = "the exchanges".to_owned();
+            let reason = format!("the management API did not answer within {} s", TOPOLOGY_TIMEOUT.as_secs());
+            self.handle_topology_failed(what, reason);
+            self.topology_done(now);
+        }
+    }
+
+    fn topology_done(&mut self, now: Duration) {
+        let Some((link, info, _)) = self.topology.waiting.take() else { return };
+        if self.current.as_ref().is_some_and(|c| c.id == link) && self.life == super::Life::Running {
+            self.on_connected(now, info);
+        }
+    }
+
+    /// The link waiting for its exchanges ended (or the core stops): it waits no more.
+    pub(super) fn topology_link_ended(&mut self) {
+        self.topology.waiting = None;
+    }
+}
