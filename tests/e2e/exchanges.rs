@@ -15,7 +15,7 @@ const CONSUMERS: &str = "section[aria-label='Consumers']";
 const RPC: &str = "section[aria-label='RPC call']";
 
 /// Adds a consumer of `exchange` with `key`, into `durable` when given.
-async fn subscribe(client: &Client, exchange: &str, key: &str, durable: &str) {
+pub(crate) async fn subscribe(client: &Client, exchange: &str, key: &str, durable: &str) {
     type_into(client, &format!("{CONSUMERS} input[name='consume-exchange']"), exchange).await;
     type_into(client, &format!("{CONSUMERS} input[name='binding-key']"), key).await;
     type_into(client, &format!("{CONSUMERS} input[name='durable-queue']"), durable).await;
@@ -25,7 +25,7 @@ async fn subscribe(client: &Client, exchange: &str, key: &str, durable: &str) {
 }
 
 /// Publishes `body` to `exchange` with `key` from the producer.
-async fn publish_to(client: &Client, exchange: &str, key: &str, body: &str) {
+pub(crate) async fn publish_to(client: &Client, exchange: &str, key: &str, body: &str) {
     type_into(client, "section[aria-label='Producer'] input[name='exchange']", exchange).await;
     publish(client, key, body, 1).await;
 }

@@ -230,13 +230,21 @@ impl Drop for BrokerDown {
 
 /// The broker restarts under the app: the status counts down to the next attempt,
 /// a message published meanwhile waits in the outbox, and after the reconnect the
-/// consumer (subscription restored) gets it.
+/// consumer (subscription restored) gets it; a card subscribed to a non-durable
+/// exchange, which the restart deletes, declares it again and goes on (QA: it
+/// ended NOT_FOUND, the guide's pub/sub lesson with it).
 pub async fn survives_a_broker_restart(client: &Client) {
     open_connected(client).await;
     let queue = fresh("e2e-restart");
     declare(client, &queue, true).await;
     add_consumer(client, &queue, false, 10).await;
     consumer_text(client, 1, "subscribed", |t| t.contains("consuming")).await;
+    let exchange = fresh("e2e-restart-logs");
+    let body = serde_json::json!({ "type": "fanout", "durable": false });
+    let (status, _) = super::broker::api("PUT", &format!("/exchanges/%2F/{}", super::broker::encode(&exchange)), Some(&body));
+    assert!((200..300).contains(&status), "declaring {exchange}: HTTP {status}");
+    super::exchanges::subscribe(client, &exchange, "", "").await;
+    consumer_text(client, 2, "the exchange subscription", |t| t.contains("consuming exchange")).await;
     let stop = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/burrow"))
         .arg("stop-broker")
         .status()
@@ -289,5 +297,20 @@ pub async fn survives_a_broker_restart(client: &Client) {
     wait_text(client, "[data-testid='outbox']", "outbox empties", |t| t.starts_with("outbox: 0 waiting")).await;
     let button = format!("{RPC} button[type='submit']");
     wait_text(client, &button, "the call still waits", |t| t.contains("Waiting for the reply")).await;
+    // Before the fix it ended NOT_FOUND ("no exchange") and never consumed again.
+    // Its backoff may have grown as long as the main connection's.
+    let started = Instant::now();
+    loop {
+        let text = client.find(Locator::Css("[data-testid='consumer-2']")).await.expect("card").text().await.unwrap_or_default();
+        assert!(!text.contains("no exchange"), "the exchange did not come back: {text}");
+        if text.contains("consuming exchange") {
+            break;
+        }
+        assert!(started.elapsed() < long, "the exchange subscription did not come back: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    super::exchanges::publish_to(client, &exchange, "", "after the restart").await;
+    consumer_text(client, 2, "the live event", |t| t.contains("after the restart")).await;
+    super::broker::api("DELETE", &format!("/exchanges/%2F/{}", super::broker::encode(&exchange)), None);
 }
 

@@ -17,7 +17,7 @@ use super::super::actions::explain_close;
 use super::super::consumer::card_state::{
     Arrivals, CardAction, CardEntry, CardState, CardStatus, QueueLife, SettleChoice, Settlement, Shown, DELIVERY_LOG_LIMIT,
 };
-use super::super::state::{ConnectionSettings, ConsumerSpec};
+use super::super::state::{ConnectionSettings, ConsumerSource, ConsumerSpec};
 
 /// How often a card draws what arrived, at most (ms): a flood of deliveries
 /// becomes a few renders a second, never one per message.
@@ -147,6 +147,11 @@ fn start(live: &Shared, state: &UseReducerHandle<CardState>, spec: &ConsumerSpec
         let mut reliable = ReliableConnection::start_with_urls(nodes, settings.options, reliable)
             .map_err(|e| e.to_string())?;
         let events = reliable.take_events();
+        // A non-durable exchange (the guide's `logs`) is declared again after a
+        // broker restart, which deletes it: the card's subscription goes on.
+        if let ConsumerSource::Exchange { exchange, .. } = &spec.source {
+            reliable.keep_exchange(exchange);
+        }
         let consumer = reliable.basic_consume(spec.source.consume_from(), spec.consume_options()).map_err(|e| e.to_string())?;
         Ok((reliable, events, consumer))
     });
