@@ -42,8 +42,9 @@ impl ReliableConnection {
     /// connection's own: read from the management API as it is now, it is
     /// declared again after every reconnect when it is not durable (a broker
     /// restart deletes it, and a subscription to it would then fail NOT_FOUND).
-    /// A durable one, RabbitMQ's own `amq.*`, one not there, or no management
-    /// API to ask: nothing is kept (such a subscription fails in words, as
+    /// A durable one, RabbitMQ's own `amq.*`, an internal one or one with
+    /// arguments (a declare by type and flags would not make it again), one not
+    /// there, or no management API to ask: nothing is kept (such a subscription fails in words, as
     /// without this call).
     pub fn keep_exchange(&self, exchange: &str) {
         let (api, vhost, provider) = {

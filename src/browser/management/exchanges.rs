@@ -199,11 +199,17 @@ enum Step {
 }
 
 impl ManagementApi {
-    /// The exchange `exchange` as RabbitMQ has it (`None`: there is none).
+    /// The exchange `exchange` as RabbitMQ has it, as a declare by type and flags
+    /// makes it again (`None`: there is none, or it is internal or has
+    /// arguments, such as an alternate exchange, which such a declare would not
+    /// make again).
     pub(crate) async fn exchange_spec(&self, vhost: &str, exchange: &str) -> Result<Option<ExchangeSpec>, ManagementError> {
         let Some(text) = self.get(&item_path(Collection::Exchanges, vhost, exchange)).await? else { return Ok(None) };
         let json = Json::parse(&text).map_err(ManagementError::BadAnswer)?;
         let flag = |key: &str| json.get(key).and_then(|value| value.as_bool()).unwrap_or(false);
+        if flag("internal") || !json.get("arguments").is_none_or(|arguments| arguments.is_empty_object()) {
+            return Ok(None);
+        }
         let kind = json.get("type").and_then(|value| value.as_str()).unwrap_or_default();
         Ok(Some(ExchangeSpec { exchange: exchange.to_owned(), kind, durable: flag("durable"), auto_delete: flag("auto_delete") }))
     }

@@ -36,6 +36,11 @@ impl Json {
         self.0.as_string()
     }
 
+    /// Whether it has no members: an empty object, or no object at all.
+    pub(crate) fn is_empty_object(&self) -> bool {
+        self.0.dyn_ref::<Object>().is_none_or(|object| Object::keys(object).length() == 0)
+    }
+
     /// A boolean.
     pub(crate) fn as_bool(&self) -> Option<bool> {
         self.0.as_bool()
