@@ -112,8 +112,8 @@ fn filter_value(tag: u64) -> Option<&'static str> {
     [Some("red"), Some("blue"), None][(tag % 3) as usize]
 }
 use burrow::reliable::{
-    AckError, Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId,
-    ExchangeLookUp, LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions, Alarm, Pacing, Phase, StopReason, Taken, Window,
+    AckError, Acker, Action, BindingSpec, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, CredentialsId, DeclareError, DeclareId,
+    ExchangeLookUp, ExchangeSpec, LinkId, PublishError, QueueLookUp, ReliableEvent, ReliableOptions, Alarm, Pacing, Phase, StopReason, Taken, Window,
     HELD_BACK_AFTER,
 };
 use burrow::stomp::{encode, Command, Decoded, Decoder, Frame, Limits};
@@ -211,6 +211,7 @@ stats!(
     slow_readers,
     full_buffers,
     lookups,
+    topology_recoveries,
     cancelled_acks,
     splits,
     one_off_stops,
@@ -311,6 +312,8 @@ struct Sim {
     lookups: Vec<(Duration, QueueLookUp)>,
     /// Exchange look-ups waiting for their answer.
     exchange_lookups: Vec<(Duration, ExchangeLookUp)>,
+    /// The exchanges and bindings declared again for a new link: when that is done.
+    topology_due: Vec<(Duration, LinkId)>,
     /// Credentials answers to give: when, for which request, what.
     creds_due: Vec<(Duration, CredentialsId, Result<Credentials, String>)>,
     /// Links a planned reconnect is ending.

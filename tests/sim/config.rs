@@ -48,6 +48,10 @@ pub(crate) struct Config {
     pub(crate) graceful_restarts: bool,
     /// Credentials from a provider before every CONNECT (else fixed ones).
     pub(crate) creds: Option<CredsCfg>,
+    /// The user declared exchange `logs` and bound `q` to it through the
+    /// management API: every later connection waits for the driver to declare
+    /// them again (answered after up to `lookup_delay`, or never: the timeout).
+    pub(crate) topology: bool,
 }
 
 /// A simulated credentials provider, and the tokens it gives.
@@ -98,6 +102,7 @@ impl Config {
             open_despite_close: rng.chance(20),
             graceful_restarts: true,
             creds: None,
+            topology: false,
         };
         // A page whose worker cannot start keeps the page timer, and the other way round.
         cfg.ticker = !cfg.page_timer || !rng.chance(15);
@@ -116,6 +121,8 @@ impl Config {
         if let Some(creds) = cfg.creds.as_mut().filter(|c| c.lifetime == Some(2_500) && cfg.open_delay.1 > 1_000) {
             creds.lifetime = Some(10_000);
         }
+        // Last too: the schedules without it stay as they were.
+        cfg.topology = rng.chance(25);
         cfg
     }
 
@@ -146,6 +153,7 @@ impl Config {
             open_despite_close: false,
             graceful_restarts: false,
             creds: None,
+            topology: false,
         }
     }
 }

@@ -18,7 +18,11 @@ impl Sim {
             credentials_timeout: CREDS_TIMEOUT,
             ..ReliableOptions::default()
         };
-        let core = Core::new(urls.clone(), options, settings, seed);
+        let mut core = Core::new(urls.clone(), options, settings, seed);
+        if cfg.topology {
+            core.exchange_declared(ExchangeSpec { exchange: "logs".into(), kind: "fanout".into(), durable: false, auto_delete: false });
+            core.queue_bound(BindingSpec { queue: "q".into(), exchange: "logs".into(), routing_key: String::new() });
+        }
         let mut broker = Broker::new(seed, cfg.lose_error);
         broker.close_at_expiry = cfg.creds.is_some_and(|c| c.close_at_expiry);
         Sim {
@@ -64,6 +68,7 @@ impl Sim {
             waiting: VecDeque::new(),
             lookups: Vec::new(),
             exchange_lookups: Vec::new(),
+            topology_due: Vec::new(),
             creds_due: Vec::new(),
             renewing: HashSet::new(),
             renewed: HashSet::new(),
@@ -286,9 +291,18 @@ impl Sim {
                 let due = self.now + ms(self.rng.below(self.cfg.lookup_delay + 1));
                 self.exchange_lookups.push((due, question));
             }
-            // The simulation declares no exchange through the management API
-            // (its exchanges exist throughout): nothing records topology.
-            Action::RecoverTopology(recovery) => fail!(self, "a topology recovery with nothing recorded: {recovery:?}"),
+            // The simulated broker's exchanges exist throughout: declaring them
+            // again only takes time, or never answers (the core's timeout).
+            Action::RecoverTopology(recovery) => {
+                if !self.cfg.topology || !self.urls.contains(&recovery.url) || recovery.vhost != "/" || recovery.exchanges.len() != 1 {
+                    fail!(self, "a topology recovery of {recovery:?}");
+                }
+                self.stats.topology_recoveries += 1;
+                if !self.rng.chance(self.cfg.lookup_fails) {
+                    let due = self.now + ms(self.rng.below(self.cfg.lookup_delay + 1));
+                    self.topology_due.push((due, recovery.link));
+                }
+            }
             Action::Close { link, code, reason } => {
                 if !(code == 1000 || (3000..=4999).contains(&code)) {
                     fail!(self, "Close {link} with code {code}, which a browser refuses");

@@ -160,6 +160,9 @@ impl Sim {
         for (due, _) in &self.exchange_lookups {
             consider(*due);
         }
+        for (due, _) in &self.topology_due {
+            consider(*due);
+        }
         for (due, _, _) in &self.creds_due {
             consider(*due);
         }
@@ -329,6 +332,12 @@ impl Sim {
             };
             vlog!(self, "look-up of exchange {} answered {exists:?}", question.exchange);
             self.call(|c, now| c.handle_exchange_facts(now, question.id, exists));
+        }
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.topology_due).into_iter().partition(|(at, _)| *at <= now);
+        self.topology_due = later;
+        for (_, link) in due {
+            vlog!(self, "exchanges declared again for {link}");
+            self.call(|c, now| c.handle_topology_recovered(now, link));
         }
     }
 

@@ -192,20 +192,25 @@ impl Core {
     /// the expiry when that is already past; never with fixed credentials (new
     /// ones would be the same).
     pub(super) fn plan_renewal(&mut self, now: Duration) {
-        self.renewal.at = None;
+        self.renewal.at = self.renewal_time(now);
+    }
+
+    /// When the credentials in use are to be renewed, seen from `now` (`None`:
+    /// no provider, no expiry, or expired).
+    pub(super) fn renewal_time(&self, now: Duration) -> Option<Duration> {
         if !self.settings.ask_credentials {
-            return;
+            return None;
         }
-        let Some(Expiry { obtained, expires_at }) = self.expiry else { return };
+        let Expiry { obtained, expires_at } = self.expiry?;
         let margin = (expires_at.saturating_sub(obtained) / 4).min(RENEW_MARGIN);
         let planned = expires_at.saturating_sub(margin);
-        self.renewal.at = if planned > now {
+        if planned > now {
             Some(planned)
         } else if expires_at > now {
             Some(now + (expires_at - now) / 2)
         } else {
             None
-        };
+        }
     }
 
     /// Whether the credentials in use have expired by `now`, give or take

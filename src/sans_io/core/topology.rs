@@ -70,12 +70,20 @@ pub(super) struct Topology {
     bindings: Vec<BindingSpec>,
     /// A new connection's CONNECTED, held until its exchanges are declared again
     /// or the deadline.
-    waiting: Option<(LinkId, ConnectionInfo, Duration)>,
+    waiting: Option<Waiting>,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    link: LinkId,
+    info: ConnectionInfo,
+    since: Duration,
+    deadline: Duration,
 }
 
 impl Topology {
     pub(super) fn deadline(&self) -> Option<Duration> {
-        self.waiting.as_ref().map(|(_, _, deadline)| *deadline)
+        self.waiting.as_ref().map(|waiting| waiting.deadline)
     }
 }
 
@@ -119,7 +127,11 @@ impl Core {
             return self.on_connected(now, info);
         }
         let (link, url) = (current.id, current.url.clone());
-        self.topology.waiting = Some((link, info, now.saturating_add(TOPOLOGY_TIMEOUT)));
+        // Not past the credentials' renewal, which waits for the connection
+        // (simulation seed 6830: 2.5 s tokens expired while it waited, for ever).
+        let timeout = now.saturating_add(TOPOLOGY_TIMEOUT);
+        let deadline = self.renewal_time(now).map_or(timeout, |renew| renew.min(timeout));
+        self.topology.waiting = Some(Waiting { link, info, since: now, deadline });
         self.actions.push_back(Action::RecoverTopology(TopologyRecovery {
             link,
             url,
@@ -133,7 +145,7 @@ impl Core {
     /// for `link` (each that failed said with [`Core::handle_topology_failed`]):
     /// the connection is connected now, its declares, SUBSCRIBEs and publishes go.
     pub fn handle_topology_recovered(&mut self, now: Duration, link: LinkId) {
-        if self.topology.waiting.as_ref().is_some_and(|(waiting, _, _)| *waiting == link) {
+        if self.topology.waiting.as_ref().is_some_and(|waiting| waiting.link == link) {
             self.topology_done(now);
         }
         self.sync_timers();
@@ -147,19 +159,19 @@ impl Core {
         }
     }
 
-    /// [`super::Timer::Topology`]: the management API did not answer in time;
-    /// the connection goes on without it.
+    /// [`super::Timer::Topology`]: the management API did not answer in time
+    /// (or the credentials are to be renewed first); the connection goes on
+    /// without it.
     pub(super) fn topology_timeout(&mut self, now: Duration) {
-        if self.topology.deadline().is_some_and(|deadline| deadline <= now) {
-            let what = "the exchanges".to_owned();
-            let reason = format!("the management API did not answer within {} s", TOPOLOGY_TIMEOUT.as_secs());
-            self.handle_topology_failed(what, reason);
-            self.topology_done(now);
-        }
+        let Some(since) = self.topology.waiting.as_ref().filter(|w| w.deadline <= now).map(|w| w.since) else { return };
+        let what = "the exchanges".to_owned();
+        let waited = crate::sans_io::client::whole_millis(now.saturating_sub(since));
+        self.handle_topology_failed(what, format!("the management API did not answer within {waited} ms"));
+        self.topology_done(now);
     }
 
     fn topology_done(&mut self, now: Duration) {
-        let Some((link, info, _)) = self.topology.waiting.take() else { return };
+        let Some(Waiting { link, info, .. }) = self.topology.waiting.take() else { return };
         if self.current.as_ref().is_some_and(|c| c.id == link) && self.life == super::Life::Running {
             self.on_connected(now, info);
         }
