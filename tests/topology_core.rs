@@ -111,11 +111,32 @@ fn without_an_answer_the_connection_goes_on_after_the_timeout_with_a_warning() {
 fn a_failure_is_a_warning_naming_what_and_a_stale_answer_changes_nothing() {
     let (mut core, second, now, _) = reconnected(|core| core.exchange_declared(logs()));
     assert!(recovery(&mut core).is_some());
-    core.handle_topology_failed("exchange 'logs'".into(), "HTTP 403".into());
+    core.handle_topology_failed(second, "exchange 'logs'".into(), "HTTP 403".into());
     let said = warnings(&mut core);
     assert!(matches!(&said[..], [words] if words.contains("exchange 'logs'") && words.contains("HTTP 403")), "{said:?}");
     core.handle_topology_recovered(now, LinkId(second.0 + 7));
     assert!(!written(&mut core, now).contains("SUBSCRIBE"), "still waiting for its own answer");
+    // QA: requests of a connection long gone failed a minute later and said so.
+    core.handle_topology_failed(LinkId(second.0 - 1), "exchange 'logs'".into(), "Failed to fetch".into());
+    assert!(warnings(&mut core).is_empty(), "a late failure for a link gone says nothing");
+}
+
+/// QA: an auto-delete exchange RabbitMQ had deleted with its last binding came
+/// back after a restart, to stay. One the connection still subscribes to or
+/// binds is declared again; one nothing uses is not.
+#[test]
+fn an_auto_delete_exchange_comes_back_only_while_in_use() {
+    let auto = |name: &str| ExchangeSpec { exchange: name.into(), kind: "fanout".into(), durable: false, auto_delete: true };
+    let (mut core, _, _, _) = reconnected(|core| {
+        core.exchange_declared(auto("logs"));
+        core.exchange_declared(auto("unused"));
+    });
+    let asked = recovery(&mut core).expect("asked");
+    assert_eq!(asked.exchanges, vec![auto("logs")], "the one subscribed to, not the unused one");
+
+    let (mut core, _, _, sent) = reconnected(|core| core.exchange_declared(auto("unused")));
+    assert!(recovery(&mut core).is_none(), "nothing in use: no wait");
+    assert!(sent.contains("destination:/exchange/logs"), "subscribed at once: {sent}");
 }
 
 /// Nothing recorded (or everything deleted since): the connection does not wait.

@@ -31,7 +31,7 @@ pub(super) fn recover(
         let Some(api) = api else {
             let reason = format!("no management API is known for {url}");
             input(&weak, |driver| {
-                driver.core.handle_topology_failed("the exchanges and bindings".to_owned(), reason);
+                driver.core.handle_topology_failed(link, "the exchanges and bindings".to_owned(), reason);
                 driver.core.handle_topology_recovered(now(), link);
             });
             return;
@@ -41,7 +41,7 @@ pub(super) fn recover(
             let call = ExchangeCall::Declare { exchange, kind, durable: *durable, auto_delete: *auto_delete };
             if let Err(error) = api.exchange_call(&vhost, &call).await {
                 let what = format!("exchange '{exchange}'");
-                input(&weak, |driver| driver.core.handle_topology_failed(what, error.to_string()));
+                input(&weak, |driver| driver.core.handle_topology_failed(link, what, error.to_string()));
             }
         }
         input(&weak, |driver| driver.core.handle_topology_recovered(now(), link));
@@ -59,7 +59,7 @@ pub(super) fn recover(
             };
             if let Err(error) = outcome {
                 let what = format!("the binding of queue '{queue}' to exchange '{exchange}' (key '{routing_key}')");
-                input(&weak, |driver| driver.core.handle_topology_failed(what, error.to_string()));
+                input(&weak, |driver| driver.core.handle_topology_failed(link, what, error.to_string()));
             }
         }
     }));

@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use crate::client::ConnectionInfo;
+use crate::rabbit::ConsumeFrom;
 
 use super::{Action, ConnectionEvent, Core, LinkId, Warning};
 
@@ -127,6 +128,19 @@ impl Core {
             return self.on_connected(now, info);
         }
         let (link, url) = (current.id, current.url.clone());
+        // An auto-delete exchange goes with its last binding: one nothing here
+        // subscribes to or binds, which RabbitMQ may have deleted, is not made
+        // again, to stay for ever (QA).
+        let bindings = self.topology.bindings.clone();
+        let in_use = |exchange: &str| {
+            bindings.iter().any(|b| b.exchange == exchange)
+                || self.consumers.values().any(|spec| matches!(&spec.source, ConsumeFrom::Exchange(sub) if sub.exchange == exchange))
+        };
+        let exchanges: Vec<ExchangeSpec> =
+            self.topology.exchanges.iter().filter(|e| !e.auto_delete || in_use(&e.exchange)).cloned().collect();
+        if exchanges.is_empty() && bindings.is_empty() {
+            return self.on_connected(now, info);
+        }
         // Not past the credentials' renewal, which waits for the connection
         // (simulation seed 6830: 2.5 s tokens expired while it waited, for ever).
         let timeout = now.saturating_add(TOPOLOGY_TIMEOUT);
@@ -136,8 +150,8 @@ impl Core {
             link,
             url,
             vhost: self.options.host.clone(),
-            exchanges: self.topology.exchanges.clone(),
-            bindings: self.topology.bindings.clone(),
+            exchanges,
+            bindings,
         }));
     }
 
@@ -151,10 +165,13 @@ impl Core {
         self.sync_timers();
     }
 
-    /// Declaring `what` again (an exchange or a binding) failed for `reason`:
-    /// said as a warning; what depends on it fails as it would have.
-    pub fn handle_topology_failed(&mut self, what: String, reason: String) {
-        if self.life == super::Life::Running {
+    /// Declaring `what` again (an exchange or a binding) for `link` failed for
+    /// `reason`: said as a warning while `link` is the current connection (a
+    /// late answer for one gone says nothing); what depends on it fails as it
+    /// would have.
+    pub fn handle_topology_failed(&mut self, link: LinkId, what: String, reason: String) {
+        let current = self.current.as_ref().is_some_and(|c| c.id == link);
+        if current && self.life == super::Life::Running {
             self.status(ConnectionEvent::Warning(Warning::NotRecovered { what, reason }));
         }
     }
@@ -163,10 +180,12 @@ impl Core {
     /// (or the credentials are to be renewed first); the connection goes on
     /// without it.
     pub(super) fn topology_timeout(&mut self, now: Duration) {
-        let Some(since) = self.topology.waiting.as_ref().filter(|w| w.deadline <= now).map(|w| w.since) else { return };
+        let Some((link, since)) = self.topology.waiting.as_ref().filter(|w| w.deadline <= now).map(|w| (w.link, w.since)) else {
+            return;
+        };
         let what = "the exchanges".to_owned();
         let waited = crate::sans_io::client::whole_millis(now.saturating_sub(since));
-        self.handle_topology_failed(what, format!("the management API did not answer within {waited} ms"));
+        self.handle_topology_failed(link, what, format!("the management API did not answer within {waited} ms"));
         self.topology_done(now);
     }
 

@@ -560,7 +560,8 @@ export declare class Connection {
   /** pika's `exchange_delete`: resolves with whether there was such an exchange. */
   exchangeDelete(exchange: string): Promise<boolean>;
   /** pika's `queue_bind(queue, exchange, routing_key)`, through the management API.
-   * Bound again after every reconnect, as `exchangeDeclare` declares again.
+   * Bound again after every reconnect, as `exchangeDeclare` declares again. An
+   * HTTP request, not ordered with the STOMP calls: await `queueDeclare` first.
    * Rejects with NotFoundError for a missing exchange or queue, and as `exchangeDeclare`. */
   queueBind(queue: string, exchange: string, routingKey?: string): Promise<void>;
   /** pika's `queue_unbind`: resolves with whether there was such a binding. */
