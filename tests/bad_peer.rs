@@ -133,3 +133,23 @@ async fn a_peer_that_stops_reading_makes_publish_wait() {
         "the browser buffered {buffered} bytes, more than the window of {limit} and one message"
     );
 }
+
+/// QA: with a management API that never answers, an `exchange_declare` never
+/// settled (a JS Promise pending for good), and each such request held one of
+/// the six connections a browser allows per host. A request is cancelled at
+/// `REQUEST_LIMIT_MS` and the call fails saying so.
+#[wasm_bindgen_test]
+async fn a_management_api_that_never_answers_is_given_up_at_the_limit() {
+    use burrow::management::{ExchangeError, ManagementApi, ManagementError, REQUEST_LIMIT_MS};
+    use futures_util::future::{select, Either};
+    let api = ManagementApi::new("http://127.0.0.1:8094/api", "guest", "guest");
+    let call = Box::pin(api.exchange_declare("/", "burrow.test.never-answered", "fanout", false, false));
+    let limit = gloo_timers::future::TimeoutFuture::new(REQUEST_LIMIT_MS + 5_000);
+    match select(call, limit).await {
+        Either::Left((Err(ExchangeError::Unreachable { source: ManagementError::Unreachable { reason, .. }, .. }), _)) => {
+            assert!(reason.contains("no answer within 15 s"), "{reason}");
+        }
+        Either::Left((other, _)) => panic!("expected the limit's words, got {other:?}"),
+        Either::Right(_) => panic!("the call was still pending {} ms later", REQUEST_LIMIT_MS + 5_000),
+    };
+}

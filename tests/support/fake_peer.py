@@ -95,6 +95,10 @@ def serve(conn):
             conn.sendall(b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\ncontent-type: text/plain\r\n"
                          + f"content-length: {len(body)}\r\n\r\n".encode() + body)
             return
+        if path.startswith("/api/"):
+            # A management API that never answers (the request, or its CORS preflight).
+            threading.Event().wait(60)
+            return
         if path not in AFTER:
             conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
             return

@@ -210,13 +210,22 @@ impl ManagementApi {
     /// whatever the status; an error only when nothing answered.
     async fn send_raw(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), ManagementError> {
         let url = format!("{}{path}", self.base);
+        // A request nothing answers is cancelled at the limit: its Promise settles
+        // (QA: an exchangeDeclare never did), and it does not hold one of the six
+        // connections a browser allows per host for minutes.
+        let abort = web_sys::AbortController::new().ok();
+        let _limit = abort.clone().map(|abort| gloo_timers::callback::Timeout::new(REQUEST_LIMIT_MS, move || abort.abort()));
         // Every failure before an answer is one JavaScript value, said once.
-        let response = match self.fetch(&url, method, body) {
+        let response = match self.fetch(&url, method, body, abort.as_ref()) {
             Ok(promise) => JsFuture::from(promise).await.and_then(|response| response.dyn_into::<Response>()),
             Err(e) => Err(e),
         };
         let response = match response {
             Ok(response) => response,
+            Err(_) if abort.as_ref().is_some_and(|abort| abort.signal().aborted()) => {
+                let reason = format!("no answer within {} s (is it overloaded, or a proxy holding the request?)", REQUEST_LIMIT_MS / 1000);
+                return Err(ManagementError::Unreachable { reason, url });
+            }
             Err(e) => return Err(ManagementError::Unreachable { reason: describe(&e), url }),
         };
         let text = match response.text() {
@@ -227,9 +236,18 @@ impl ManagementApi {
     }
 
     /// Starts `method` to `url` with a JSON `body`: the browser's `fetch` promise.
-    fn fetch(&self, url: &str, method: &str, body: Option<&str>) -> Result<js_sys::Promise, wasm_bindgen::JsValue> {
+    fn fetch(
+        &self,
+        url: &str,
+        method: &str,
+        body: Option<&str>,
+        abort: Option<&web_sys::AbortController>,
+    ) -> Result<js_sys::Promise, wasm_bindgen::JsValue> {
         let init = RequestInit::new();
         init.set_method(method);
+        if let Some(abort) = abort {
+            init.set_signal(Some(&abort.signal()));
+        }
         if let Some(body) = body {
             init.set_body(&wasm_bindgen::JsValue::from_str(body));
         }
@@ -244,6 +262,9 @@ impl ManagementApi {
     }
 }
 
+
+/// How long a request to the management API may go unanswered, in ms.
+pub const REQUEST_LIMIT_MS: u32 = 15_000;
 /// Where RabbitMQ's defaults put the management API for a Web-STOMP URL:
 /// Web-STOMP on its own port 15674 means the management API on port 15672 of the
 /// same host; any other address is taken to be a reverse proxy (such as `trunk
