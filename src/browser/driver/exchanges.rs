@@ -17,10 +17,7 @@ impl ReliableConnection {
     /// credentials provider's fresh credentials when there is one, and its
     /// vhost): the one future behind every exchange and binding call.
     pub(crate) async fn exchange_call(&self, call: ExchangeCall<'_>) -> Result<bool, ExchangeError> {
-        let (api, vhost, provider) = {
-            let driver = self.shared.borrow();
-            (driver.management(), driver.vhost(), driver.provider.clone())
-        };
+        let (api, vhost, provider) = self.calls_parts();
         let Some(api) = api else {
             return Err(ExchangeError::Unreachable {
                 what: call.what(false),
@@ -38,6 +35,13 @@ impl ReliableConnection {
         outcome
     }
 
+    /// What a management call needs: the API (`None` when the URL does not say
+    /// where), the vhost, and the credentials provider for fresh credentials.
+    fn calls_parts(&self) -> (Option<ManagementApi>, String, Option<super::CredentialsProvider>) {
+        let driver = self.shared.borrow();
+        (driver.management(), driver.vhost(), driver.provider.clone())
+    }
+
     /// Keeps `exchange`, made by another connection or program, as this
     /// connection's own: read from the management API as it is now, it is
     /// declared again after every reconnect when it is not durable (a broker
@@ -47,10 +51,7 @@ impl ReliableConnection {
     /// there, or no management API to ask: nothing is kept (such a subscription fails in words, as
     /// without this call).
     pub fn keep_exchange(&self, exchange: &str) {
-        let (api, vhost, provider) = {
-            let driver = self.shared.borrow();
-            (driver.management(), driver.vhost(), driver.provider.clone())
-        };
+        let (api, vhost, provider) = self.calls_parts();
         let Some(api) = api.filter(|_| !exchange.starts_with("amq.")) else { return };
         let (weak, exchange) = (std::rc::Rc::downgrade(&self.shared), exchange.to_owned());
         super::spawn(Box::pin(async move {

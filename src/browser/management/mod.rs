@@ -262,9 +262,9 @@ impl ManagementApi {
     }
 }
 
-
 /// How long a request to the management API may go unanswered, in ms.
 pub const REQUEST_LIMIT_MS: u32 = 15_000;
+
 /// Where RabbitMQ's defaults put the management API for a Web-STOMP URL:
 /// Web-STOMP on its own port 15674 means the management API on port 15672 of the
 /// same host; any other address is taken to be a reverse proxy (such as `trunk

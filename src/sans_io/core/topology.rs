@@ -123,11 +123,7 @@ impl Core {
     /// the driver is asked to and the connection waits for the exchanges;
     /// otherwise it is connected now.
     pub(super) fn connected_or_recover(&mut self, now: Duration, info: ConnectionInfo) {
-        let Some(current) = self.current.as_ref() else { return };
-        if self.topology.exchanges.is_empty() && self.topology.bindings.is_empty() {
-            return self.on_connected(now, info);
-        }
-        let (link, url) = (current.id, current.url.clone());
+        let Some((link, url)) = self.current.as_ref().map(|current| (current.id, current.url.clone())) else { return };
         // An auto-delete exchange goes with its last binding: one nothing here
         // subscribes to or binds, which RabbitMQ may have deleted, is not made
         // again, to stay for ever (QA).
