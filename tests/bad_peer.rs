@@ -153,3 +153,28 @@ async fn a_management_api_that_never_answers_is_given_up_at_the_limit() {
         Either::Right(_) => panic!("the call was still pending {} ms later", REQUEST_LIMIT_MS + 5_000),
     };
 }
+
+/// QA: `close()` left an exchange call that was waiting for a management API
+/// that does not answer pending until the request's limit (15 s). Stopping the
+/// connection ends the call at once, `Stopped`, as its publishes end.
+#[wasm_bindgen_test]
+async fn stopping_ends_an_exchange_call_still_waiting_for_the_management_api() {
+    use burrow::management::ExchangeError;
+    use burrow::reliable::{ReliableConnection, ReliableOptions};
+    use futures_util::future::{select, Either};
+    let options = ReliableOptions { management_url: Some("http://127.0.0.1:8094/api".into()), ..common::one_off() };
+    let connection = ReliableConnection::start("ws://127.0.0.1:8094/ok", connect_options(), options).expect("start");
+    assert!(within("CONNECTED", connection.wait_connected()).await, "the fake peer answers CONNECT");
+    let call = Box::pin(connection.exchange_declare("burrow.test.stopped-before-the-answer", "fanout", false, false));
+    // The request is out and unanswered when the connection stops.
+    let call = match select(call, gloo_timers::future::TimeoutFuture::new(300)).await {
+        Either::Left((settled, _)) => panic!("the fake peer's management API never answers, yet: {settled:?}"),
+        Either::Right((_, call)) => call,
+    };
+    connection.stop();
+    match select(call, gloo_timers::future::TimeoutFuture::new(2_000)).await {
+        Either::Left((Err(ExchangeError::Stopped { what }), _)) => assert!(what.contains("stopped-before-the-answer"), "{what}"),
+        Either::Left((other, _)) => panic!("expected Stopped, got {other:?}"),
+        Either::Right(_) => panic!("the call was still pending 2 s after the stop"),
+    };
+}

@@ -69,8 +69,8 @@ async function unkeptConnection() {
   kept.close();
 }
 
-/** close(): a Promise that resolves after `stopped`; every pending publish and
- * declare settles, as StoppedError; a late ack is StaleError, never a call into freed memory. */
+/** close(): a Promise that resolves after `stopped`; every pending publish,
+ * declare and exchange call settles, as StoppedError; a late ack is StaleError, never a call into freed memory. */
 async function closeSettlesEverything() {
   const queue = fresh("close");
   const connection = connect(URL_, { ...options, outboxMessages: 5 });
@@ -82,6 +82,9 @@ async function closeSettlesEverything() {
   connection.on("stopped", () => seen.push("listener"));
   const pending = [];
   for (let n = 0; n < 300; n++) pending.push(connection.publish(queue, `late ${n}`));
+  // Regression: an exchange call waiting for the management API stayed pending
+  // after close(), up to the request's 15 s limit.
+  const exchangeCall = connection.exchangeDeclare(fresh("close-x"), "fanout").then(() => null, (error) => error);
   const closed = connection.close().then(() => seen.push("close() resolved"));
   const settled = await within("every publish settled after close()", Promise.allSettled(pending));
   await within("close() resolves", closed);
@@ -93,6 +96,8 @@ async function closeSettlesEverything() {
   assert(byClose?.reason === "disconnected" && !/it stopped/.test(byClose.message),
     `a StoppedError from close() has the stopped event's reason, and its message needs no more: ${byClose?.reason}, ${byClose?.message}`);
   assert(settled.some((s) => s.status === "rejected"), "close() came before some confirms");
+  const unanswered = await within("the exchange call settled after close()", exchangeCall);
+  assert(unanswered instanceof burrow.StoppedError, `an exchange call close() came before rejects with StoppedError: ${unanswered}`);
   let late = null;
   try { message.ack(); } catch (error) { late = error; }
   assert(late instanceof burrow.StaleError && late.name === "Stale", `an ack after close() is Stale: ${late}`);

@@ -45,7 +45,7 @@ pub(crate) struct Driver {
     pub(super) declares: Map<DeclareId, oneshot::Sender<Result<(), DeclareError>>>,
     /// Where each call's outcome goes.
     pub(super) calls: Map<CallId, CallSink>,
-    /// Callers waiting for the connection to be up (or stopped).
+    /// Callers waiting for the connection to be up (or stopping).
     pub(super) up: Vec<oneshot::Sender<()>>,
     /// A reused buffer for what goes to a socket.
     out: Vec<u8>,

@@ -2,9 +2,14 @@
 //! they go through RabbitMQ's management API for the connection (its URL, vhost
 //! and credentials; [`crate::reliable::ReliableOptions::management_url`] when set).
 
+use std::pin::pin;
+
+use futures_channel::oneshot;
+use futures_util::future::{select, Either};
+
 use super::ReliableConnection;
 use crate::management::{ExchangeCall, ExchangeError, ManagementApi, ManagementError};
-use crate::sans_io::core::{BindingSpec, ExchangeSpec};
+use crate::sans_io::core::{BindingSpec, ExchangeSpec, Phase};
 
 impl ReliableConnection {
     /// The management API this connection's exchange calls use: `None` when its
@@ -15,7 +20,10 @@ impl ReliableConnection {
 
     /// Makes `call` through the management API for this connection (with the
     /// credentials provider's fresh credentials when there is one, and its
-    /// vhost): the one future behind every exchange and binding call.
+    /// vhost): the one future behind every exchange and binding call. It ends
+    /// [`ExchangeError::Stopped`] when the connection stops first, as its
+    /// publishes do, instead of waiting for the API's answer (up to
+    /// [`crate::management::REQUEST_LIMIT_MS`]); the request is then cancelled.
     pub(crate) async fn exchange_call(&self, call: ExchangeCall<'_>) -> Result<bool, ExchangeError> {
         let (api, vhost, provider) = self.calls_parts();
         let Some(api) = api else {
@@ -27,12 +35,35 @@ impl ReliableConnection {
                 },
             });
         };
-        let api = super::drive::fresh_credentials(api, provider).await;
-        let outcome = api.exchange_call(&vhost, &call).await;
+        let answered = async {
+            let api = super::drive::fresh_credentials(api, provider).await;
+            api.exchange_call(&vhost, &call).await
+        };
+        let outcome = match select(pin!(answered), pin!(self.until_stopping())).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(((), _)) => return Err(ExchangeError::Stopped { what: call.what(false) }),
+        };
         if outcome.is_ok() {
             self.record(call);
         }
         outcome
+    }
+
+    /// Resolves once the connection is stopping or stopped.
+    async fn until_stopping(&self) {
+        loop {
+            let waiting = {
+                let mut driver = self.shared.borrow_mut();
+                if matches!(driver.core.phase(), Phase::Stopping | Phase::Stopped) {
+                    return;
+                }
+                // Woken at each CONNECTED too, and at Stopped.
+                let (tx, rx) = oneshot::channel();
+                driver.up.push(tx);
+                rx
+            };
+            let _ = waiting.await;
+        }
     }
 
     /// What a management call needs: the API (`None` when the URL does not say

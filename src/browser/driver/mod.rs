@@ -395,6 +395,11 @@ impl ReliableConnection {
     pub fn stop(&self) {
         if let Ok(mut driver) = self.shared.try_borrow_mut() {
             driver.core.stop(now());
+            // Stopping: what waits for the connection ends now, not at Stopped
+            // (which waits for the DISCONNECT's receipt).
+            for waiter in driver.up.drain(..) {
+                let _ = waiter.send(());
+            }
         }
         pump(&self.shared);
     }

@@ -60,6 +60,7 @@ fn exchange_error(e: ExchangeError) -> JsValue {
         ExchangeError::Inequivalent { .. } => "Inequivalent",
         ExchangeError::NotFound { .. } => "NotFound",
         ExchangeError::Other { .. } => "ManagementRefused",
+        ExchangeError::Stopped { .. } => "Stopped",
     };
     error(name, e)
 }

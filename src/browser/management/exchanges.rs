@@ -56,6 +56,13 @@ pub enum ExchangeError {
         /// RabbitMQ's reason, such as "no queue 'q' in vhost '/'".
         reason: String,
     },
+    /// The connection making the call stopped before the management API
+    /// answered (the request is cancelled; whether RabbitMQ had done it is not known).
+    #[error("{what} was not answered: the connection stopped first")]
+    Stopped {
+        /// What was asked, in words.
+        what: String,
+    },
     /// Any other answer.
     #[error("RabbitMQ's management API refused {what}: HTTP {status}: {reason}")]
     Other {

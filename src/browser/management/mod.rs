@@ -214,7 +214,10 @@ impl ManagementApi {
         // (QA: an exchangeDeclare never did), and it does not hold one of the six
         // connections a browser allows per host for minutes.
         let abort = web_sys::AbortController::new().ok();
-        let _limit = abort.clone().map(|abort| gloo_timers::callback::Timeout::new(REQUEST_LIMIT_MS, move || abort.abort()));
+        let _limit = RequestLimit {
+            _timer: abort.clone().map(|abort| gloo_timers::callback::Timeout::new(REQUEST_LIMIT_MS, move || abort.abort())),
+            abort: abort.clone(),
+        };
         // Every failure before an answer is one JavaScript value, said once.
         let response = match self.fetch(&url, method, body, abort.as_ref()) {
             Ok(promise) => JsFuture::from(promise).await.and_then(|response| response.dyn_into::<Response>()),
@@ -259,6 +262,24 @@ impl ManagementApi {
         }
         let window = web_sys::window().ok_or_else(|| wasm_bindgen::JsValue::from_str("no window"))?;
         Ok(window.fetch_with_request(&request))
+    }
+}
+
+/// A request's limit: it cancels the request at [`REQUEST_LIMIT_MS`], or when
+/// dropped unanswered (its caller stopped waiting, as a stopped connection's
+/// call does), so that it does not hold one of the browser's connections.
+struct RequestLimit {
+    abort: Option<web_sys::AbortController>,
+    /// Kept for its life: dropping it clears the timer.
+    _timer: Option<gloo_timers::callback::Timeout>,
+}
+
+impl Drop for RequestLimit {
+    fn drop(&mut self) {
+        // After the answer was read, aborting changes nothing.
+        if let Some(abort) = &self.abort {
+            abort.abort();
+        }
     }
 }
 

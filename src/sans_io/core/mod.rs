@@ -43,25 +43,23 @@
 //! table of named deadlines), `alarm` (when a driver re-arms its timer), `pacer`
 //! (write batching), `publish` (waiting line, outbox and window), `consumers`
 //! (subscribing, cancelling), `deliveries` (bounded buffers, auto acks, giving
-//! back), `acks`, `stream` (a stream consumer's place), `declare` (and
-//! declaring again on later connections) and `side` (a second declare over a side
-//! connection), `blame` (which request the broker
-//! refused) and `lookup` (explaining it), `link` (connections, reconnect and
-//! failover, stop), `rpc` (calls, their replies by correlation id, replying),
-//! `credentials` (credentials per connection, planned reconnects before they
-//! expire), `renew` (those reconnects, make-before-break: the new connection's
-//! consumers subscribed before the old one closes).
+//! back), `acks`, `stream` (a stream consumer's place), `declare` (and declaring
+//! again on later connections) and `side` (a second declare over a side
+//! connection), `blame` (which request the broker refused) and `lookup` (explaining
+//! it), `link` (connections, reconnect and failover, stop), `rpc` (calls, their
+//! replies by correlation id, replying), `credentials` (credentials per connection,
+//! planned reconnects before they expire), `renew` (those reconnects,
+//! make-before-break: the new connection's consumers subscribed before the old one
+//! closes), `topology` (exchanges and bindings declared again after a reconnect).
 
 #![warn(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
-use crate::sans_io::map::{Map, Set};
-use crate::sans_io::text::IdText;
 use std::time::Duration;
 
-use crate::client::{
-    CloseReason, ConnectOptions, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId,
-};
+use crate::client::{CloseReason, ConnectOptions, Event, ReceiptId, Reconnector, SocketClose, SubscriptionId};
+use crate::sans_io::map::{Map, Set};
+use crate::sans_io::text::IdText;
 use crate::rabbit::{CheckedPublish, ConsumeFrom, Link, Outbox, OutboxId, QueueOptions};
 
 mod acks;

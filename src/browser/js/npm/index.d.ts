@@ -555,7 +555,9 @@ export declare class Connection {
    * subscriptions (a broker restart deletes a non-durable exchange); one it cannot
    * is a `warning` event. Rejects with NoPermissionError (HTTP 401/403: no management tag, no
    * permission, a reserved `amq.` name), ManagementUnreachableError,
-   * UnknownExchangeTypeError, InequivalentError (it exists with other properties). */
+   * UnknownExchangeTypeError, InequivalentError (it exists with other properties),
+   * StoppedError when `close()` comes before the answer (as for every exchange and
+   * binding call; each gives up after 15 s unanswered, ManagementUnreachableError). */
   exchangeDeclare(exchange: string, type: string, options?: ExchangeDeclareOptions): Promise<void>;
   /** pika's `exchange_delete`: resolves with whether there was such an exchange. */
   exchangeDelete(exchange: string): Promise<boolean>;
