@@ -9,7 +9,7 @@ use futures_util::future::{select, Either};
 
 use super::ReliableConnection;
 use crate::management::{ExchangeCall, ExchangeError, ManagementApi, ManagementError};
-use crate::sans_io::core::{BindingSpec, ExchangeSpec, Phase};
+use crate::sans_io::core::{BindingSpec, ExchangeSpec, Phase, StopReason};
 
 impl ReliableConnection {
     /// The management API this connection's exchange calls use: `None` when its
@@ -21,7 +21,7 @@ impl ReliableConnection {
     /// Makes `call` through the management API for this connection (with the
     /// credentials provider's fresh credentials when there is one, and its
     /// vhost): the one future behind every exchange and binding call. It ends
-    /// [`ExchangeError::Stopped`] when the connection stops first, as its
+    /// [`ExchangeError::Stopped`] when [`ReliableConnection::stop`] comes first, as its
     /// publishes do, instead of waiting for the API's answer (up to
     /// [`crate::management::REQUEST_LIMIT_MS`]); the request is then cancelled.
     pub(crate) async fn exchange_call(&self, call: ExchangeCall<'_>) -> Result<bool, ExchangeError> {
@@ -39,7 +39,7 @@ impl ReliableConnection {
             let api = super::drive::fresh_credentials(api, provider).await;
             api.exchange_call(&vhost, &call).await
         };
-        let outcome = match select(pin!(answered), pin!(self.until_stopping())).await {
+        let outcome = match select(pin!(answered), pin!(self.until_stop_requested())).await {
             Either::Left((outcome, _)) => outcome,
             Either::Right(((), _)) => return Err(ExchangeError::Stopped { what: call.what(false) }),
         };
@@ -49,12 +49,16 @@ impl ReliableConnection {
         outcome
     }
 
-    /// Resolves once the connection is stopping or stopped.
-    async fn until_stopping(&self) {
+    /// Resolves once [`ReliableConnection::stop`] was called. A connection that
+    /// stopped by itself (a login refused) leaves the call its answer, which says
+    /// more (such as "Not management user").
+    async fn until_stop_requested(&self) {
         loop {
             let waiting = {
                 let mut driver = self.shared.borrow_mut();
-                if matches!(driver.core.phase(), Phase::Stopping | Phase::Stopped) {
+                // Only `stop` leaves the core Stopping (waiting for the DISCONNECT's receipt).
+                let core = &driver.core;
+                if core.phase() == Phase::Stopping || core.stop_reason() == Some(&StopReason::Requested) {
                     return;
                 }
                 // Woken at each CONNECTED too, and at Stopped.
