@@ -238,7 +238,8 @@ const LESSON_QUEUE: &str = "水续传";
 async fn enabled(page: &Element, step: usize) {
     let css = format!("[data-testid='lesson-step-{step}']");
     within(&format!("step {step} enabled"), async {
-        while page.query_selector(&css).ok().flatten().is_none_or(|b| b.has_attribute("disabled")) {
+        // aria-disabled: a step's button stays focusable when it cannot be used.
+        while page.query_selector(&css).ok().flatten().is_none_or(|b| b.get_attribute("aria-disabled").as_deref() == Some("true")) {
             TimeoutFuture::new(50).await;
         }
     })

@@ -36,7 +36,10 @@ async fn call(client: &Client, routing_key: &str, body: &str, timeout_ms: u32, w
     type_into(client, &format!("{RPC} input[name='rpc-body']"), body).await;
     type_into(client, &format!("{RPC} input[name='rpc-timeout']"), &timeout_ms.to_string()).await;
     click(client, &format!("{RPC} button[type='submit']")).await;
-    wait_text(client, &format!("{RPC} [data-testid='rpc-outcomes'] li:first-child"), what, ok).await
+    let outcome = wait_text(client, &format!("{RPC} [data-testid='rpc-outcomes'] li:first-child"), what, ok).await;
+    // Regression (QA): Call disabled itself while waiting, and the keyboard focus fell to the page.
+    focus_on(client, &format!("{RPC} button[type='submit']")).await.expect("the focus stays on Call");
+    outcome
 }
 
 /// The queue a card's status says it reads through (“through queue “…””).

@@ -85,9 +85,25 @@ pub async fn choose(client: &Client, css: &str, value: &str) {
     click(client, &format!("{css} option[value='{value}']")).await;
 }
 
-/// Whether the button `css` is enabled.
+/// Whether the button `css` is enabled (neither `disabled` nor `aria-disabled`,
+/// which a button that stays focusable has).
 pub async fn enabled(client: &Client, css: &str) -> bool {
-    element(client, css).await.is_enabled().await.unwrap_or(false)
+    let button = element(client, css).await;
+    let aria_disabled = button.attr("aria-disabled").await.ok().flatten().is_some_and(|value| value == "true");
+    button.is_enabled().await.unwrap_or(false) && !aria_disabled
+}
+
+/// What has the keyboard focus: the element `css` finds, or else its tag and text
+/// (`BODY` when the focus fell to the page), to say in a failed assertion.
+pub async fn focus_on(client: &Client, css: &str) -> Result<(), String> {
+    let script = format!(
+        "const a = document.activeElement; return a === document.querySelector({}) ? '' : `${{a && a.tagName}} ${{a && a.textContent.slice(0, 80)}}`;",
+        serde_json::Value::from(css)
+    );
+    match run(client, &script).await.as_str() {
+        Some("") => Ok(()),
+        other => Err(format!("the focus is on {other:?}, not on {css}")),
+    }
 }
 
 /// A name no earlier run used.

@@ -60,6 +60,9 @@ pub async fn the_tutorial_shows_its_progress_and_resets(client: &Client) {
     click(client, &step(1)).await;
     progress(client, "consumer 1 consuming", |t| t.contains("Consumer 1: consuming")).await;
     assert_eq!(element(client, &step(1)).await.text().await.unwrap_or_default(), "Consumer 1 added");
+    // Regression (QA): the step's button disabled itself, and the keyboard focus fell to the page.
+    assert!(!enabled(client, &step(1)).await, "one consumer 1 only");
+    focus_on(client, &step(1)).await.expect("the focus stays on the button clicked");
     assert!(!enabled(client, &step(4)).await, "Consumer 1 holds nothing yet");
     click(client, &step(2)).await;
     progress(client, "published and held", |t| t.contains("Published 1: confirmed 1") && t.contains("holds 1 unacked")).await;
@@ -76,5 +79,6 @@ pub async fn the_tutorial_shows_its_progress_and_resets(client: &Client) {
     assert!(reset.contains("removed Consumer 1 and Consumer 2") && reset.contains("deleted queue ack_demo"), "{reset}");
     assert!(!exists(client, "[data-testid='consumer-1']").await && !exists(client, "[data-testid='consumer-2']").await);
     assert!(broker::queue("ack_demo").is_none(), "the reset leaves no queue behind");
+    focus_on(client, &format!("{GUIDE} [data-testid='lesson-reset']")).await.expect("the focus stays on the reset button");
     assert!(!enabled(client, &step(1)).await, "after the reset the queue must be declared again");
 }

@@ -68,6 +68,9 @@ pub async fn crash_and_redelivery(client: &Client) {
     consumer_text(client, 2, "consumer 2 subscribed", |t| t.contains("consuming")).await;
     click(client, "button[aria-label='Crash Consumer 1']").await;
     consumer_text(client, 1, "consumer 1 crashed", |t| t.contains("crashed")).await;
+    // Regression (QA): the button disabled itself, and the keyboard focus fell to the page.
+    assert!(!enabled(client, "button[aria-label='Crash Consumer 1']").await, "a crashed card crashes once");
+    focus_on(client, "button[aria-label='Crash Consumer 1']").await.expect("the focus stays on Crash");
     let second = consumer_text(client, 2, "redelivered to consumer 2", |t| t.contains("important work")).await;
     assert!(second.contains("redelivered"), "marked redelivered: {second}");
     // Each button names the message it settles (regression: a row of bare "Ack"s).

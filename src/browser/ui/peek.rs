@@ -98,6 +98,9 @@ pub fn peek_panel(props: &PeekPanelProps) -> Html {
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let Ok(n) = whole_number(&count, 1, PEEK_MAX, "how many") else { return };
+            if *busy {
+                return;
+            }
             busy.set(true);
             let request = PeekRequest { queue: queue.clone(), count: n, stream, from: (*from).clone() };
             let (workbench, live, found, busy, changed) = (workbench.clone(), live.clone(), found.clone(), busy.clone(), changed.clone());
@@ -123,7 +126,8 @@ pub fn peek_panel(props: &PeekPanelProps) -> Html {
                         </select>
                     </label>
                 }
-                <button key="peek" type="submit" disabled={*busy || error.is_some()}>{ if props.stream { "Read" } else { "Get messages" } }</button>
+                // aria-disabled while busy: a disabled button would lose the keyboard focus.
+                <button key="peek" type="submit" disabled={error.is_some()} aria-disabled={(*busy).then_some("true")}>{ if props.stream { "Read" } else { "Get messages" } }</button>
                 <button key="close" type="button" class="secondary" onclick={Callback::from(move |_| close.emit(()))}>{ "Close" }</button>
             </form>
             { found_view(&props.queue, found.as_ref()) }

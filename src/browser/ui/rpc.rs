@@ -131,6 +131,9 @@ pub fn rpc_panel() -> Html {
             event.prevent_default();
             let d = draft.get();
             let Ok(ms) = whole_number(&d.timeout, 1, 600_000, "timeout") else { return };
+            if *waiting {
+                return;
+            }
             let (outcomes, waiting, live) = (outcomes.clone(), waiting.clone(), live.clone());
             waiting.set(true);
             let settings = settings.clone();
@@ -147,7 +150,7 @@ pub fn rpc_panel() -> Html {
         })
     };
     let set = |change: fn(&mut CallDraft, String)| draft.setter(change);
-    let can_call = workbench.main.running && timeout_error.is_none() && !*waiting;
+    let can_call = workbench.main.running && timeout_error.is_none();
     let d = draft.get();
     html! {
         <section class="card rpc-panel" aria-label={region}>
@@ -158,7 +161,8 @@ pub fn rpc_panel() -> Html {
                 <TextField label="Body" name="rpc-body" value={d.body.clone()} oninput={set(|d, v| d.body = v)} />
                 <TextField label="Timeout (ms)" name="rpc-timeout" value={d.timeout.clone()} oninput={set(|d, v| d.timeout = v)}
                     inputmode="numeric" error={timeout_error} />
-                <button type="submit" disabled={!can_call}>{ if *waiting { "Waiting for the reply…" } else { "Call" } }</button>
+                // aria-disabled while waiting: a disabled button would lose the keyboard focus.
+                <button type="submit" disabled={!can_call} aria-disabled={(*waiting).then_some("true")}>{ if *waiting { "Waiting for the reply…" } else { "Call" } }</button>
             </form>
             <ul class="calls" aria-live="polite" data-testid="rpc-outcomes">
                 { for outcomes.iter().map(|o| html! {

@@ -100,7 +100,9 @@ pub fn consumer_card(props: &ConsumerCardProps) -> Html {
             }
             <p class="muted" data-testid="consumer-counts">{ counts(state, spec.stream_filter.is_some()) }</p>
             <div class="actions">
-                <button type="button" class="danger" onclick={on(Action::CrashConsumer)} disabled={!live}
+                // aria-disabled once crashed: a disabled button would lose the keyboard focus.
+                <button type="button" class="danger" onclick={if live { on(Action::CrashConsumer) } else { Callback::noop() }}
+                    aria-disabled={(!live).then_some("true")}
                     aria-label={format!("Crash {name}")}>{ "Crash" }</button>
                 <button type="button" class="secondary" onclick={on(Action::RemoveConsumer)}
                     aria-label={format!("Remove {name}")}>{ "Remove" }</button>

@@ -90,7 +90,11 @@ fn lesson_panel(lesson: &Lesson, index: usize, workbench: &Workbench, live: &Liv
     let resettable = progress.anything();
     let on_reset = {
         let (workbench, live) = (workbench.clone(), live.clone());
-        Callback::from(move |_: MouseEvent| spawn_local(reset(index, workbench.clone(), live.clone())))
+        Callback::from(move |_: MouseEvent| {
+            if resettable {
+                spawn_local(reset(index, workbench.clone(), live.clone()));
+            }
+        })
     };
     html! {
         <>
@@ -99,15 +103,20 @@ fn lesson_panel(lesson: &Lesson, index: usize, workbench: &Workbench, live: &Liv
             <ol class="steps">
                 { for lesson.actions.iter().enumerate().map(|(step, action)| {
                     let why_not = progress::step_enabled(lesson, step, &progress, workbench).err();
+                    let allowed = why_not.is_none();
                     let label = progress::label(lesson, step, &progress, workbench);
                     let (workbench, live, action) = (workbench.clone(), live.clone(), *action);
+                    let why_id = format!("lesson-{index}-why-{step}");
+                    // aria-disabled, not disabled: a step done disables its button,
+                    // and a disabled button loses the keyboard focus to the page.
                     html! {
                         <li>
-                            <button type="button" disabled={why_not.is_some()} data-testid={format!("lesson-step-{step}")}
-                                onclick={Callback::from(move |_| run(action, index, &workbench, &live))}>
+                            <button type="button" aria-disabled={(!allowed).then_some("true")} data-testid={format!("lesson-step-{step}")}
+                                aria-describedby={(!allowed).then(|| why_id.clone())}
+                                onclick={Callback::from(move |_| if allowed { run(action, index, &workbench, &live) })}>
                                 { label }
                             </button>
-                            if let Some(why) = why_not { <span class="muted why-not">{ why }</span> }
+                            if let Some(why) = why_not { <span class="muted why-not" id={why_id}>{ why }</span> }
                         </li>
                     }
                 }) }
@@ -123,7 +132,7 @@ fn lesson_panel(lesson: &Lesson, index: usize, workbench: &Workbench, live: &Liv
                         }) }
                     </ul>
                 }
-                <button type="button" class="secondary" disabled={!resettable} onclick={on_reset} data-testid="lesson-reset">
+                <button type="button" class="secondary" aria-disabled={(!resettable).then_some("true")} onclick={on_reset} data-testid="lesson-reset">
                     { "Reset this lesson" }
                 </button>
             </div>
