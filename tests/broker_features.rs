@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use burrow::client::{ConnectOptions, SocketClose};
-use burrow::rabbit::{BasicProperties, PendingPublish, RabbitError, StreamFilter, StreamOffset};
+use burrow::rabbit::{
+    BasicProperties, PendingPublish, QueueOptions, QueueType, RabbitError, StreamConsumeProblem, StreamFilter, StreamOffset,
+};
 use burrow::reliable::{
     Acker, Action, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, Core, LinkId, PublishError, ReliableEvent,
     ReliableOptions, Taken,
@@ -361,4 +363,47 @@ fn what_waits_for_the_reader_below_a_kept_back_ack_is_not_skipped_after_a_reconn
     let taken: Vec<(u64, bool)> = hand.take(consumer).into_iter().map(|(o, r, _)| (o, r)).collect();
     assert_eq!(taken, [(2, false)], "read once, never given before");
     assert_eq!(hand.core.filtered_out(consumer), 2);
+}
+
+/// QA: a consumer of a queue this connection declared as a stream, asked
+/// without an offset, with RabbitMQ's auto-ack or prefetch 0, and an offset on a
+/// queue it declared classic or quorum, were sent: RabbitMQ closed the connection
+/// at each SUBSCRIBE, three reconnects, then the consumer failed in words that
+/// did not say why. What the connection declared says the queue's type: each is
+/// refused before sending, declared and awaited or still awaiting its answer.
+#[test]
+fn a_consumer_that_does_not_fit_the_type_this_connection_declared_is_refused_before_sending() {
+    let mut hand = Hand::connected(Some(NEW));
+    let declare = |hand: &mut Hand, queue: &str, options: QueueOptions| {
+        hand.core.queue_declare(hand.now, queue, &options).expect("declared");
+        hand.sent();
+    };
+    declare(&mut hand, "s", QueueOptions::stream());
+    let stream_problem = |result: Result<ConsumerKey, ConsumeError>| match result {
+        Err(ConsumeError::Invalid(RabbitError::StreamConsume(problem))) => problem,
+        other => panic!("refused as a stream consumer: {other:?}"),
+    };
+    let broker_acks = ConsumeOptions { broker_acks: true, ..ConsumeOptions::default() };
+    assert_eq!(stream_problem(hand.core.basic_consume(hand.now, "s", broker_acks)), StreamConsumeProblem::AutoAck);
+    let no_credit = ConsumeOptions { prefetch: 0, ..ConsumeOptions::default() };
+    assert_eq!(stream_problem(hand.core.basic_consume(hand.now, "s", no_credit)), StreamConsumeProblem::NoPrefetch);
+    let first = ConsumeOptions { stream_offset: Some(StreamOffset::First), ..ConsumeOptions::default() };
+    let arguments = QueueOptions { durable: true, arguments: vec![("x-queue-type".into(), "quorum".into())], ..QueueOptions::default() };
+    for (queue, options, kind) in [("c", QueueOptions::default(), None), ("q", arguments, Some(QueueType::Quorum))] {
+        declare(&mut hand, queue, options);
+        let refused = hand.core.basic_consume(hand.now, queue, first.clone());
+        match kind {
+            // Declared without a type: the vhost's default decides, RabbitMQ too.
+            None => assert!(refused.is_ok(), "{refused:?}"),
+            Some(kind) => {
+                let problem = stream_problem(refused);
+                assert_eq!(problem, StreamConsumeProblem::NotAStream(kind));
+                assert!(problem.to_string().contains("declared quorum"), "{problem}");
+            }
+        }
+    }
+    let sent = hand.sent();
+    assert!(!sent.contains("x-stream-offset") && !sent.contains("prefetch-count:0"), "nothing refused went: {sent}");
+    // A stream consumer with its offset and manual acks is taken.
+    hand.core.basic_consume(hand.now, "s", first).expect("a stream consumer");
 }

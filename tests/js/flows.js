@@ -250,6 +250,19 @@ async function quorumAndStreams() {
   refused = null;
   try { connection.consume(stream, () => {}, { ack: "broker", offset: "first" }); } catch (error) { refused = error; }
   assert(refused && refused.name === "ConsumeInvalid", `RabbitMQ's own auto-ack on a stream is refused as "auto" is: ${refused}`);
+  // Regression (QA): without an offset these went, and RabbitMQ closed the connection at
+  // each SUBSCRIBE until the consumer failed in words that did not say why.
+  for (const [asked, consumeOptions] of [["RabbitMQ's own auto-ack", { ack: "broker" }], ["prefetch 0", { prefetch: 0 }]]) {
+    refused = null;
+    try { connection.consume(stream, () => {}, consumeOptions); } catch (error) { refused = error; }
+    assert(refused?.name === "ConsumeInvalid", `${asked} on a stream this connection declared, without an offset: ${refused}`);
+  }
+  const quorum = fresh("quorum-offset");
+  await connection.queueDeclare(quorum, { durable: true, arguments: { "x-queue-type": "quorum" } });
+  refused = null;
+  try { connection.consume(quorum, () => {}, { offset: "first" }); } catch (error) { refused = error; }
+  assert(refused?.name === "ConsumeInvalid" && /declared quorum/.test(refused.message), `an offset on a quorum queue: ${refused}`);
+  await connection.queueDelete(quorum);
   const reader = collect(connection, stream, { offset: 1, prefetch: 10 });
   const first = await reader.next("offset 1");
   assert(first.streamOffset === 1 && first.text === "e-1" && first.deliveryCount === undefined,
@@ -263,7 +276,7 @@ async function quorumAndStreams() {
   second.ack();
   reader.subscription.cancel();
   connection.close();
-  log("quorum queues and streams: an exclusive quorum queue refused before sending; a stream read from offset 1, each message's offset; auto-ack and nack refused");
+  log("quorum queues and streams: an exclusive quorum queue refused before sending; a stream read from offset 1, each message's offset; auto-ack, prefetch 0, an offset on a quorum queue and nack refused");
 }
 
 /** RabbitMQ's version from a `connected` event's server header: [major, minor]. */

@@ -324,7 +324,9 @@ impl ReliableConnection {
     /// RabbitMQ could not read back, see [`crate::rabbit::ConsumeFrom::check`]),
     /// or for a stream filter or priority the connected broker lacks
     /// ([`crate::rabbit::RabbitError::Unsupported`]; made before connecting, the
-    /// consumer ends with it once the broker is known), [`ConsumeError::Stopped`] once stopped.
+    /// consumer ends with it once the broker is known), or for one that does not
+    /// fit the type this connection declared the queue as (as [`Core::basic_consume`]),
+    /// [`ConsumeError::Stopped`] once stopped.
     pub fn basic_consume(
         &self,
         source: impl Into<crate::rabbit::ConsumeFrom>,

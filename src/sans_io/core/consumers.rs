@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::client::{AckMode, ServerError, SubscriptionId};
-use crate::rabbit::{check_stream_consume, ConsumeFrom, ConsumeOk, RabbitError, StreamOffset};
+use crate::rabbit::{check_stream_consume, ConsumeFrom, ConsumeOk, QueueType, RabbitError, StreamConsumeProblem, StreamOffset};
 
 use super::{
     AutoAcks, ConnectionEvent, ConsumeError, ConsumeOptions, ConsumerKey, ConsumerSpec, Core, Current, Life, Pending,
@@ -27,7 +27,10 @@ impl Core {
     ///
     /// # Errors
     ///
-    /// [`ConsumeError::Invalid`] for a name the broker cannot take,
+    /// [`ConsumeError::Invalid`] for a name the broker cannot take, or a consumer
+    /// RabbitMQ would refuse by closing the connection: a stream consumer (with an
+    /// offset, or of a queue this connection declared a stream) with auto-ack or
+    /// prefetch 0, an offset or filter on a queue it declared classic or quorum;
     /// [`ConsumeError::Stopped`] once stopped.
     pub fn basic_consume(
         &mut self,
@@ -44,8 +47,24 @@ impl Core {
         let source = source.into();
         source.check().map_err(ConsumeError::Invalid)?;
         let arguments = options.arguments(None);
-        if arguments.is_stream() {
+        // What this connection declared the queue as, when it did: a stream asks
+        // what a stream consumer needs even without an offset, another type takes none.
+        let declared = match &source {
+            ConsumeFrom::Queue(queue) => self.declared_type(queue),
+            ConsumeFrom::Exchange(_) => None,
+        };
+        let stream = match declared {
+            Some(QueueType::Stream) => true,
+            Some(other) if arguments.is_stream() => {
+                return Err(ConsumeError::Invalid(RabbitError::StreamConsume(StreamConsumeProblem::NotAStream(other))));
+            }
+            _ => arguments.is_stream(),
+        };
+        if stream {
             check_stream_consume(options.auto_ack, options.prefetch).map_err(ConsumeError::Invalid)?;
+            if arguments.priority.is_some() {
+                return Err(ConsumeError::Invalid(RabbitError::StreamConsume(StreamConsumeProblem::Priority)));
+            }
         }
         // Checked again at each subscription, against the broker of that link;
         // here against the one connected now (none yet: it decides later).

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::client::{CloseReason, Fault};
-use crate::rabbit::{QueueOptions, RabbitError, RefusalKind};
+use crate::rabbit::{QueueOptions, QueueType, RabbitError, RefusalKind};
 
 use super::{ConnectionEvent, Core, DeclareError, DeclareId, Life, Pending, ReliableEvent, StopReason, Warning};
 
@@ -119,6 +119,16 @@ impl Core {
         self.unremember(queue);
         self.forget_bindings(queue);
         self.answer_owed(queue, None);
+    }
+
+    /// The type this connection declared `queue` as, its latest declare first
+    /// (one held for the connection or awaiting its answer too); `None` when it
+    /// did not declare it or said no type.
+    pub(super) fn declared_type(&self, queue: &str) -> Option<QueueType> {
+        let held = self.held_declares.iter().rev().find(|(_, name, _)| name == queue).map(|(_, _, options)| options);
+        let sent = self.declares.values().rev().find(|(name, _)| name == queue).map(|(_, options)| options);
+        let done = self.declared_queues.iter().find(|(name, _)| name == queue).map(|(_, options)| options);
+        held.or(sent).or(done).and_then(QueueOptions::declared_type)
     }
 
     /// `queue` is no longer declared again at the next connection.

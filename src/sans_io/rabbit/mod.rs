@@ -143,6 +143,13 @@ impl QueueOptions {
         QueueOptions { durable: true, queue_type: Some(QueueType::Stream), ..QueueOptions::default() }
     }
 
+    /// Its type when it says one (the field, else an `x-queue-type` argument);
+    /// `None` leaves it to the vhost's default.
+    pub fn declared_type(&self) -> Option<QueueType> {
+        let named = self.arguments.iter().find(|(name, _)| name == QUEUE_TYPE_ARGUMENT);
+        self.queue_type.or_else(|| named.and_then(|(_, value)| value.parse().ok()))
+    }
+
     /// The arguments as declared: [`QueueOptions::arguments`] with `x-queue-type`
     /// from [`QueueOptions::queue_type`] when only the field sets it.
     pub fn effective_arguments(&self) -> Vec<(String, String)> {

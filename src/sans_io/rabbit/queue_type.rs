@@ -222,6 +222,10 @@ pub enum StreamConsumeProblem {
     /// (measured: "PRECONDITION_FAILED - invalid arg 'x-priority' … of queue type
     /// rabbit_stream_queue").
     Priority,
+    /// An offset or a stream filter on a queue this connection declared as
+    /// another type (QA: RabbitMQ closed the connection on each SUBSCRIBE, and the
+    /// consumer failed after three reconnects in words that did not say why).
+    NotAStream(QueueType),
 }
 
 impl fmt::Display for StreamConsumeProblem {
@@ -238,6 +242,14 @@ impl fmt::Display for StreamConsumeProblem {
             StreamConsumeProblem::Priority => {
                 "a stream consumer takes no priority: RabbitMQ refuses x-priority on a stream with PRECONDITION_FAILED, \
                  closing the connection"
+            }
+            StreamConsumeProblem::NotAStream(queue_type) => {
+                return write!(
+                    f,
+                    "an offset or a stream filter is for a stream, and this queue was declared {} \
+                     (RabbitMQ closes the connection otherwise)",
+                    queue_type.as_str()
+                );
             }
         })
     }

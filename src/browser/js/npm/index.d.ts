@@ -522,7 +522,11 @@ export declare class Connection {
    * holding one place of the prefetch (with the default of 1 the consumer then gets
    * nothing more) until the connection closes; catch and `message.nack()` instead.
    * A Promise it returns is not awaited (nor its rejection caught). Throws ConsumeInvalidError for what RabbitMQ would
-   * refuse (a stream with `ack: "auto"` or `"broker"`, or with prefetch 0), StoppedError once closed. A
+   * refuse by closing the connection: a stream consumer (one with an offset, or of a queue
+   * this connection declared a stream) with `ack: "auto"` or `"broker"`, or with prefetch 0;
+   * an offset or stream filter on a queue this connection declared classic or quorum (of a
+   * queue declared elsewhere Burrow cannot tell: RabbitMQ closes the connection, and the
+   * consumer fails after a few reconnects). StoppedError once closed. A
    * stompjs destination is read as one: `"/topic/<pattern>"` is `{ exchange:
    * "amq.topic", routingKey: pattern }`, `"/exchange/<name>/<key>"` an exchange
    * subscription, `"/amq/queue/<queue>"` and `"/reply-queue/<queue>"` the queue; `"/queue/…"` and
