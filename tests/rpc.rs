@@ -569,8 +569,9 @@ fn a_call_whose_queue_has_no_consumer_says_so() {
     let words = CallError::NoConsumer { queue: "rpc_queue".into(), after: ms(2000) }.to_string();
     assert_eq!(
         words,
-        "no reply within 2000 ms: queue 'rpc_queue' had no consumer when asked at half that time, so no server took the \
-         request (it waits in the queue for one); start the server that consumes it"
+        "no reply within 2000 ms: queue 'rpc_queue' had no consumer in the management API's figures at half that time (a \
+         few seconds old), so likely no server took the request (it waits in the queue for one); start the server that \
+         consumes it"
     );
 }
 

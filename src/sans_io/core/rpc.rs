@@ -83,7 +83,9 @@ pub enum CallError {
     /// asked at half of it, counted no consumer on its request's queue: no
     /// server took the request, which waits there for one (its server stopped,
     /// or not started yet). The count is the API's statistics, a few seconds old.
-    #[error("no reply within {} ms: queue '{queue}' had no consumer when asked at half that time, so no server took the request (it waits in the queue for one); start the server that consumes it", crate::sans_io::client::whole_millis(*after))]
+    // "Likely": the count can miss a server that started a few seconds ago (QA:
+    // one that did take the request was said not to).
+    #[error("no reply within {} ms: queue '{queue}' had no consumer in the management API's figures at half that time (a few seconds old), so likely no server took the request (it waits in the queue for one); start the server that consumes it", crate::sans_io::client::whole_millis(*after))]
     NoConsumer {
         /// The queue the request was sent to.
         queue: String,
