@@ -548,7 +548,9 @@ export declare class Connection {
    * unacknowledged until the connection closes (RabbitMQ's Web-STOMP ignores acks
    * after a cancel), then RabbitMQ delivers them again. `ack: "broker"` is a
    * TypeError here: RabbitMQ's own auto-ack has no window to bound the buffer.
-   * Throws as `consume` does (ConsumeInvalidError, StoppedError once closed). */
+   * `ack: "auto"` reads a stream too, where `consume` refuses it: the iterator's
+   * consumer acks manually underneath, as the loop takes each message.
+   * Otherwise throws as `consume` does (ConsumeInvalidError, StoppedError once closed). */
   messages(queue: string, options?: MessagesOptions): MessageIterator;
   /** The messages of an exchange subscription (as for `consume`) for `for await`. */
   messages(source: ExchangeSource, options?: MessagesOptions): MessageIterator;
