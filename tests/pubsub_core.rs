@@ -343,3 +343,40 @@ fn a_consumer_blamed_without_facts_goes_on_once_then_fails() {
     // once, a suspect at the second, failed at the third.
     assert_eq!(failures, [(2, key)], "failed at the third close, not the second");
 }
+
+/// QA: a consumer that does not fit its queue's type, the queue declared by
+/// another program (an offset on a classic queue, RabbitMQ's auto-ack or prefetch
+/// 0 on a stream): RabbitMQ 3.10.8 closed the connection without words at each
+/// SUBSCRIBE, and the consumer failed after three reconnects saying only that
+/// nobody said why. The management API's facts say the queue's type: it fails at
+/// the first close, in words that say what does not fit.
+#[test]
+fn a_consumer_that_does_not_fit_its_queue_s_type_fails_at_the_first_facts() {
+    use burrow::rabbit::{QueueFacts, QueueType, StreamConsumeProblem, StreamOffset};
+    let stream = QueueFacts { durable: true, arguments: vec![("x-queue-type".into(), "stream".into())], ..QueueFacts::default() };
+    let first = ConsumeOptions { stream_offset: Some(StreamOffset::First), ..ConsumeOptions::default() };
+    let cases = [
+        (QueueFacts::default(), first.clone(), StreamConsumeProblem::NotAStream(QueueType::Classic)),
+        (stream.clone(), ConsumeOptions { broker_acks: true, ..ConsumeOptions::default() }, StreamConsumeProblem::AutoAck),
+        (stream, ConsumeOptions { prefetch: 0, ..ConsumeOptions::default() }, StreamConsumeProblem::NoPrefetch),
+    ];
+    for (facts, options, problem) in cases {
+        let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+        core.start(ms(0));
+        let link = connect(&mut core, ms(1));
+        let key = core.basic_consume(ms(2), ConsumeFrom::queue("q"), options).expect("not known to misfit yet");
+        written(&mut core, ms(2));
+        core.handle_closed(ms(3), link, SocketClose::new(1000, "STOMP died"));
+        let question = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+            Action::LookUp(question) => Some(question),
+            _ => None,
+        });
+        core.handle_queue_facts(ms(4), question.expect("the facts asked").id, Ok(Some(facts.clone())));
+        let failed = events(&mut core).into_iter().find_map(|e| match e {
+            ConnectionEvent::ConsumerFailed { consumer, error } => Some((consumer, error)),
+            _ => None,
+        });
+        let expected = ConsumeError::Invalid(RabbitError::StreamConsume(problem));
+        assert_eq!(failed, Some((key, expected)), "at the first facts: {facts:?}");
+    }
+}

@@ -207,6 +207,29 @@ async function queueDeletedUnderConsumer() {
   await connection.close();
 }
 
+/** Regression (QA): an offset on a classic queue another program declared went,
+ * RabbitMQ closed the connection at each SUBSCRIBE, and the consumer failed after
+ * three reconnects in words that did not say why. The management API's facts say
+ * the queue's type: it fails at the first close, saying what does not fit. */
+async function anOffsetOnAClassicQueueDeclaredElsewhere() {
+  const queue = fresh("classic-offset");
+  const other = connect(URL_, options);
+  await other.queueDeclare(queue);
+  const connection = connect(URL_, { ...options, reconnectDelay: 20, maxReconnectDelay: 400 });
+  let reconnects = 0;
+  connection.on("reconnecting", () => { reconnects += 1; });
+  const failures = [];
+  connection.on("consumer-failed", (e) => failures.push(e));
+  const subscription = connection.consume(queue, () => {}, { offset: "first" });
+  await until("the consumer fails", () => failures.length > 0, 30000);
+  const { consumer, reason } = failures[0];
+  assert(consumer === subscription.consumer && /offset or a stream filter is for a stream/.test(reason),
+    `in words that say what does not fit: ${reason}`);
+  assert(reconnects === 1, `at the first close: ${reconnects} reconnects`);
+  await other.queueDelete(queue);
+  await Promise.all([connection.close(), other.close()]);
+}
+
 /** Regression (QA): consuming a queue that does not exist failed every other
  * consumer of the connection first. RabbitMQ 3.10.8 closes without words and
  * loses the receipts of the valid subscriptions sent beside the fatal one. */
@@ -527,6 +550,7 @@ const checks = {
   unkeptSubscription,
   unkeptConnection,
   closeSettlesEverything,
+  anOffsetOnAClassicQueueDeclaredElsewhere,
   stoppedSaysWhy,
   statusListeners,
   errorClasses,
