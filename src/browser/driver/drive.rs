@@ -211,6 +211,14 @@ impl Driver {
         }));
     }
 
+    /// Wakes the callers waiting for the connection to be up (or stopping): each
+    /// looks again at where it is.
+    pub(super) fn wake_up_waiters(&mut self) {
+        for waiter in self.up.drain(..) {
+            let _ = waiter.send(());
+        }
+    }
+
     /// Stopped: every waiter hears of it, and nothing of the browser's stays.
     fn stopped(&mut self) -> Vec<ConfirmSink> {
         for (_, waker) in self.readers.drain() {
@@ -220,9 +228,7 @@ impl Driver {
         self.declares.clear();
         // The core ended every call before Stopped.
         self.calls.clear();
-        for waiter in self.up.drain(..) {
-            let _ = waiter.send(());
-        }
+        self.wake_up_waiters();
         self.ticker = None;
         self.sockets.clear();
         self.timer = None;
@@ -330,11 +336,7 @@ fn route(shared: &Shared, event: ReliableEvent) {
 /// What a status event means for the driver's own waiters.
 fn on_status(driver: &mut Driver, status: &ConnectionEvent) -> Vec<ConfirmSink> {
     match status {
-        ConnectionEvent::Connected { .. } => {
-            for waiter in driver.up.drain(..) {
-                let _ = waiter.send(());
-            }
-        }
+        ConnectionEvent::Connected { .. } => driver.wake_up_waiters(),
         ConnectionEvent::ConsumerFailed { consumer, .. } => {
             if let Some(waker) = driver.readers.remove(consumer) {
                 waker.wake();

@@ -4,12 +4,11 @@
 
 use std::pin::pin;
 
-use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 
 use super::ReliableConnection;
 use crate::management::{ExchangeCall, ExchangeError, ManagementApi, ManagementError};
-use crate::sans_io::core::{BindingSpec, ExchangeSpec, Phase, StopReason};
+use crate::sans_io::core::{BindingSpec, Core, ExchangeSpec, Phase, StopReason};
 
 impl ReliableConnection {
     /// The management API this connection's exchange calls use: `None` when its
@@ -53,21 +52,9 @@ impl ReliableConnection {
     /// stopped by itself (a login refused) leaves the call its answer, which says
     /// more (such as "Not management user").
     async fn until_stop_requested(&self) {
-        loop {
-            let waiting = {
-                let mut driver = self.shared.borrow_mut();
-                // Only `stop` leaves the core Stopping (waiting for the DISCONNECT's receipt).
-                let core = &driver.core;
-                if core.phase() == Phase::Stopping || core.stop_reason() == Some(&StopReason::Requested) {
-                    return;
-                }
-                // Woken at each CONNECTED too, and at Stopped.
-                let (tx, rx) = oneshot::channel();
-                driver.up.push(tx);
-                rx
-            };
-            let _ = waiting.await;
-        }
+        // Only `stop` leaves the core Stopping (waiting for the DISCONNECT's receipt).
+        let requested = |core: &Core| core.phase() == Phase::Stopping || core.stop_reason() == Some(&StopReason::Requested);
+        self.wait_for(|core| requested(core).then_some(())).await;
     }
 
     /// What a management call needs: the API (`None` when the URL does not say

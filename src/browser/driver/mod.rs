@@ -346,18 +346,26 @@ impl ReliableConnection {
     /// Waits until connected; `false` if it stopped instead (a CONNECT refusal, or
     /// [`ReliableConnection::stop`]).
     pub async fn wait_connected(&self) -> bool {
+        self.wait_for(|core| match core.phase() {
+            Phase::Connected { .. } => Some(true),
+            Phase::Stopping | Phase::Stopped => Some(false),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits until `settled` says something of the core, looking again each time
+    /// the driver wakes its `up` waiters (CONNECTED, `stop`, Stopped).
+    pub(crate) async fn wait_for<T>(&self, settled: impl Fn(&Core) -> Option<T>) -> T {
         loop {
             let waiting = {
                 let mut driver = self.shared.borrow_mut();
-                match driver.core.phase() {
-                    Phase::Connected { .. } => return true,
-                    Phase::Stopping | Phase::Stopped => return false,
-                    _ => {
-                        let (tx, rx) = oneshot::channel();
-                        driver.up.push(tx);
-                        rx
-                    }
+                if let Some(outcome) = settled(&driver.core) {
+                    return outcome;
                 }
+                let (tx, rx) = oneshot::channel();
+                driver.up.push(tx);
+                rx
             };
             let _ = waiting.await;
         }
@@ -399,9 +407,7 @@ impl ReliableConnection {
             driver.core.stop(now());
             // Stopping: what waits for the connection ends now, not at Stopped
             // (which waits for the DISCONNECT's receipt).
-            for waiter in driver.up.drain(..) {
-                let _ = waiter.send(());
-            }
+            driver.wake_up_waiters();
         }
         pump(&self.shared);
     }
