@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use crate::client::CloseReason;
 use crate::rabbit::{
-    diagnose_consume, diagnose_declare, ConsumeFrom, QueueFacts, QueueOptions, QueueType, RabbitError, Refusal, RefusalKind,
-    StreamConsumeProblem, QUEUE_TYPE_ARGUMENT,
+    diagnose_consume, diagnose_declare, named_queue_type, ConsumeFrom, QueueFacts, QueueOptions, QueueType, RabbitError,
+    Refusal, RefusalKind, StreamConsumeProblem,
 };
 
 use super::{
@@ -344,8 +344,7 @@ impl Core {
 /// filter on another type (a stream is always declared with `x-queue-type`).
 /// Burrow's auto-ack acks each delivery, as a stream needs.
 fn stream_misfit(options: &ConsumeOptions, facts: &QueueFacts) -> Option<StreamConsumeProblem> {
-    let named = facts.arguments.iter().find(|(name, _)| name == QUEUE_TYPE_ARGUMENT);
-    let queue_type = named.and_then(|(_, value)| value.parse().ok()).unwrap_or(QueueType::Classic);
+    let queue_type = named_queue_type(&facts.arguments).unwrap_or(QueueType::Classic);
     match queue_type {
         QueueType::Stream if options.broker_acks => Some(StreamConsumeProblem::AutoAck),
         QueueType::Stream if !options.auto_ack && options.prefetch == 0 => Some(StreamConsumeProblem::NoPrefetch),

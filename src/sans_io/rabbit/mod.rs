@@ -59,7 +59,7 @@ pub use routing::{
     binding_matches, matching_bindings, topic_matches, Binding, BindingDestination, ExchangeKind, Unroutable,
 };
 pub use queue_type::{
-    check_stream_consume, QueueType, QueueTypeProblem, StreamConsumeProblem, StreamOffset, QUEUE_TYPE_ARGUMENT,
+    check_stream_consume, named_queue_type, QueueType, QueueTypeProblem, StreamConsumeProblem, StreamOffset, QUEUE_TYPE_ARGUMENT,
 };
 pub use refusal::{RabbitError, Refusal, RefusalKind};
 pub use source::{ConsumeFrom, ExchangeSubscription};
@@ -146,8 +146,7 @@ impl QueueOptions {
     /// Its type when it says one (the field, else an `x-queue-type` argument);
     /// `None` leaves it to the vhost's default.
     pub fn declared_type(&self) -> Option<QueueType> {
-        let named = self.arguments.iter().find(|(name, _)| name == QUEUE_TYPE_ARGUMENT);
-        self.queue_type.or_else(|| named.and_then(|(_, value)| value.parse().ok()))
+        self.queue_type.or_else(|| named_queue_type(&self.arguments))
     }
 
     /// The arguments as declared: [`QueueOptions::arguments`] with `x-queue-type`

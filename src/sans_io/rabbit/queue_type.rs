@@ -107,6 +107,12 @@ impl fmt::Display for QueueTypeProblem {
     }
 }
 
+/// The type an `x-queue-type` among `arguments` names, when it names one RabbitMQ has.
+pub fn named_queue_type(arguments: &[(String, String)]) -> Option<QueueType> {
+    let named = arguments.iter().find(|(name, _)| name == QUEUE_TYPE_ARGUMENT);
+    named.and_then(|(_, value)| value.parse().ok())
+}
+
 /// Checks the queue type of `options` against its flags and `arguments` (already
 /// checked one by one), and returns the arguments to send: `x-queue-type` added
 /// when [`QueueOptions::queue_type`] sets it.
