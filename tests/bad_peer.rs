@@ -23,9 +23,15 @@ async fn close_reason(path: &str) -> CloseReason {
 
 /// The close code and reason the peer last received from the browser.
 async fn last_close_seen_by_the_peer() -> String {
+    peer_says("/last-close").await
+}
+
+/// What the peer answers a GET of `path` with.
+async fn peer_says(path: &str) -> String {
     use wasm_bindgen::JsCast;
     let window = web_sys::window().expect("a window");
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("http://127.0.0.1:8094/last-close"))
+    let url = format!("http://127.0.0.1:8094{path}");
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url))
         .await
         .expect("the fake peer answers");
     let response: web_sys::Response = response.dyn_into().expect("a response");
@@ -177,4 +183,40 @@ async fn stopping_ends_an_exchange_call_still_waiting_for_the_management_api() {
         Either::Left((other, _)) => panic!("expected Stopped, got {other:?}"),
         Either::Right(_) => panic!("the call was still pending 2 s after the stop"),
     };
+}
+
+/// QA (stop 40): the core's own declare again of a queue, cut by a close without
+/// words (RabbitMQ 3.10.8 closes so when another request beside it is refused),
+/// was taken as refused: warned "not declared again" and forgotten, so after the
+/// next broker restart a non-durable queue was missing and publishes to it were
+/// confirmed and lost. Now it waits for the management API's facts; they find
+/// nothing that refuses it (the peer says the queue is missing, as after a
+/// restart), so it goes again on the next connection, with no warning.
+#[wasm_bindgen_test]
+async fn a_declare_again_cut_without_words_goes_again_once_the_facts_clear_it() {
+    use burrow::rabbit::QueueOptions;
+    use burrow::reliable::{ConnectionEvent, ReliableConnection, ReliableOptions, Warning};
+    use futures_util::future::{select, Either};
+    peer_says("/redeclare/reset").await;
+    let options = ReliableOptions { management_url: Some("http://127.0.0.1:8094/api".into()), ..common::reliable_options() };
+    let mut connection = ReliableConnection::start("ws://127.0.0.1:8094/redeclare", connect_options(), options).expect("start");
+    let declared = connection.queue_declare("burrow-test-redeclare-cut", &QueueOptions::default());
+    within("the declare", declared).await.expect("declared on the first connection");
+    let started = js_sys::Date::now();
+    let mut seen = Vec::new();
+    // The first connection drops; the second is cut on the declare again; the
+    // third declares it once the facts came (at once) and the retry is due.
+    while peer_says("/redeclare/declares").await.split(' ').all(|n| n != "3") {
+        assert!(js_sys::Date::now() - started < 15_000.0, "not declared on the third connection within 15 s: {seen:?}");
+        if let Either::Left((Some(event), _)) = select(Box::pin(connection.next_event()), gloo_timers::future::TimeoutFuture::new(200)).await {
+            seen.push(event);
+        }
+    }
+    while let Either::Left((Some(event), _)) = select(Box::pin(connection.next_event()), gloo_timers::future::TimeoutFuture::new(200)).await {
+        seen.push(event);
+    }
+    let given_up = |e: &ConnectionEvent| matches!(e, ConnectionEvent::Warning(Warning::NotDeclaredAgain { .. }));
+    assert!(!seen.iter().any(given_up), "{seen:?}");
+    assert_eq!(peer_says("/redeclare/declares").await, "1 2 3", "declared once on each connection: {seen:?}");
+    connection.stop();
 }

@@ -8,7 +8,7 @@ mod core_frames;
 use std::time::Duration;
 
 use burrow::client::{ConnectOptions, SocketClose};
-use burrow::rabbit::{ConsumeFrom, QueueOptions};
+use burrow::rabbit::{ConsumeFrom, QueueFacts, QueueOptions};
 use burrow::reliable::{
     Action, ConnectionEvent, ConsumeOptions, ConsumerKey, Core, DeclareError, DeclareId, LinkId, ReliableEvent,
     ReliableOptions,
@@ -71,31 +71,88 @@ fn a_queue_refused_when_declared_again_is_a_warning_and_not_declared_again() {
 }
 
 /// A declare again left unanswered when Web-STOMP closes without words (3.10.8
-/// does on some refusals) is not sent again: no reconnect loop over it.
+/// does on some refusals, and when another request beside it is refused) waits
+/// for the facts, with its consumer: not sent on the next connection before
+/// they come. Cleared by them (here the queue is missing, as after a broker
+/// restart), it goes again there, then its consumer, and stays remembered. QA:
+/// it was forgotten at such a close, so the next restart left a non-durable
+/// queue undeclared and publishes to it were confirmed and lost.
 #[test]
-fn a_queue_declared_again_unanswered_when_the_connection_dies_is_not_declared_again() {
+fn a_queue_declared_again_cut_without_words_waits_for_the_facts_then_goes_again() {
+    let (mut core, look_up, third, retry) = declared_again_cut_without_words();
+    let sent = written(&mut core, retry);
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again before the facts: {sent}");
+    assert!(!sent.contains("SUBSCRIBE\n"), "its consumer waits with it: {sent}");
+    core.handle_queue_facts(retry + ms(1), look_up.id, Ok(None));
+    let sent = written(&mut core, retry + ms(1));
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again once cleared: {sent}");
+    let receipt = declare_receipt(&sent, "rpc_queue");
+    core.handle_bytes(retry + ms(2), third, format!("RECEIPT\nreceipt-id:{receipt}\n\n\0").as_bytes());
+    let sent = written(&mut core, retry + ms(2));
+    assert!(sent.contains("destination:/amq/queue/rpc_queue"), "then its consumer: {sent}");
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(warnings(&after).is_empty(), "nothing to warn of: {after:?}");
+    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
+    let (_, sent, _) = reconnect(&mut core, third, retry + ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue"), "still declared on later connections: {sent}");
+}
+
+/// The same, cut so a second time before it is answered: given up, said once
+/// as a warning naming the queue, and not declared again (no reconnect loop).
+#[test]
+fn a_queue_declared_again_cut_twice_without_words_is_given_up() {
+    let (mut core, look_up, third, retry) = declared_again_cut_without_words();
+    core.handle_queue_facts(retry + ms(1), look_up.id, Ok(None));
+    let sent = written(&mut core, retry + ms(1));
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again once cleared: {sent}");
+    core.handle_closed(retry + ms(2), third, SocketClose::new(1000, "STOMP died"));
+    let look_up = look_up_of(&mut core).expect("looked up again");
+    core.handle_queue_facts(retry + ms(3), look_up.id, Ok(None));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let warnings = warnings(&after);
+    assert!(matches!(&warnings[..], [words] if words.contains("queue 'rpc_queue'")), "said once: {after:?}");
+    let (_, sent, _) = reconnect_at_retry(&mut core);
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
+}
+
+/// Facts that refuse it (declared otherwise meanwhile) give it up at once.
+#[test]
+fn a_queue_declared_again_cut_without_words_and_refused_by_the_facts_is_given_up() {
+    let (mut core, look_up, third, retry) = declared_again_cut_without_words();
+    let durable = QueueFacts { durable: true, ..QueueFacts::default() };
+    core.handle_queue_facts(retry + ms(1), look_up.id, Ok(Some(durable)));
+    let sent = written(&mut core, retry + ms(1));
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    let warnings = warnings(&after);
+    assert!(
+        matches!(&warnings[..], [words] if words.contains("'rpc_queue'") && words.contains("durable")),
+        "said once, in RabbitMQ's words from the facts: {after:?}"
+    );
+    let (_, sent, _) = reconnect(&mut core, third, retry + ms(10), 1006, "");
+    assert!(!sent.contains("destination:/queue/rpc_queue"), "forgotten: {sent}");
+}
+
+/// `rpc_queue` (not durable, a consumer on it) declared again on a second
+/// connection that RabbitMQ closes without words; the next connection is up.
+/// Returns the core, the look-up asked, that connection and when it came.
+fn declared_again_cut_without_words() -> (Core, burrow::reliable::QueueLookUp, LinkId, Duration) {
     let (mut core, second, now, _) = declared_again(ReliableOptions::default(), &QueueOptions::default());
     core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
-    // The management API is asked, as for any declare cut without words; the
-    // next connection does not wait for its answer.
-    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-        Action::LookUp(question) => Some(question),
-        _ => None,
-    });
-    let look_up = look_up.expect("the queue is looked up");
+    let look_up = look_up_of(&mut core).expect("the queue is looked up");
     assert_eq!(look_up.queue, "rpc_queue");
     let retry = core.poll_timeout().expect("a retry");
     core.handle_timeout(retry);
-    connect(&mut core, retry);
-    let sent = written(&mut core, retry);
-    assert!(!sent.contains("destination:/queue/rpc_queue"), "not declared again: {sent}");
-    core.handle_queue_facts(retry, look_up.id, Ok(None));
-    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
-    assert!(!after.iter().any(|e| matches!(e, ReliableEvent::Declared { .. })), "nobody waits for it: {after:?}");
-    let warned = after.iter().any(|e| {
-        matches!(e, ReliableEvent::Connection(ConnectionEvent::Warning(words)) if words.to_string().contains("queue 'rpc_queue'"))
-    });
-    assert!(warned, "said once, naming the queue: {after:?}");
+    let third = connect(&mut core, retry);
+    (core, look_up, third, retry)
+}
+
+/// The look-up the core asks the driver for, if any.
+fn look_up_of(core: &mut Core) -> Option<burrow::reliable::QueueLookUp> {
+    std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
+        Action::LookUp(question) => Some(question),
+        _ => None,
+    })
 }
 
 /// A declare again cut short by the network (a 1006 close right after the

@@ -198,11 +198,14 @@ impl Sim {
             .collect()
     }
 
-    /// Consumers whose queue's declare is unanswered: cut by a close without
-    /// words, it waits for the facts, and they with it.
+    /// Consumers whose queue's declare is unanswered, or is being looked up (the
+    /// core's declare again): cut by a close without words, it waits for the
+    /// facts, and they with it.
     pub(crate) fn waiting_for_declare(&self) -> BTreeSet<ConsumerKey> {
         let unanswered = |queue: &str| self.declares.values().any(|d| !d.done && d.queue == queue);
-        self.consumers.iter().filter(|(_, rec)| unanswered(&rec.queue)).map(|(key, _)| *key).collect()
+        let looked_up = |queue: &str| self.lookups.iter().any(|(_, question)| question.queue == queue);
+        let waits = |queue: &str| unanswered(queue) || looked_up(queue);
+        self.consumers.iter().filter(|(_, rec)| waits(&rec.queue)).map(|(key, _)| *key).collect()
     }
 
     /// The consumers of exclusive queues not cancelled or failed.

@@ -8,6 +8,12 @@ library only) does, depending on the path: after CONNECTED it sends
   /midframe   half a frame, then closes
   /error      an ERROR frame, then closes
   /ok         nothing more (a well-behaved session)
+  /redeclare  answers receipts; its first connection drops after the first
+              queue declare, its second closes without words ("STOMP died") on
+              the declare again (RabbitMQ 3.10.8's close when a request beside
+              it is refused); GET /redeclare/declares lists the connections
+              that declared a queue, /redeclare/reset starts over. Its
+              management API (/api/queues/...) says every queue is missing.
 It listens on ws://127.0.0.1:8094 and, with a self-signed certificate made at
 start, wss://127.0.0.1:8095.
 """
@@ -33,20 +39,81 @@ AFTER = {
 }
 
 
+# The /redeclare scenario: connections made so far, and each declare's connection.
+REDECLARE = {"connections": 0, "declares": []}
+
+
+def frames_of(payload):
+    """The STOMP frames in one WebSocket message: (command, headers)."""
+    frames = []
+    for text in payload.decode("utf-8", "replace").split("\0"):
+        lines = text.lstrip("\r\n").split("\n\n", 1)[0].split("\n")
+        if lines and lines[0]:
+            headers = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+            frames.append((lines[0], headers))
+    return frames
+
+
+def redeclare_session(conn):
+    """The /redeclare scenario after CONNECTED (see the module's doc)."""
+    REDECLARE["connections"] += 1
+    number = REDECLARE["connections"]
+    declared = False
+    while True:
+        opcode, payload = read_frame(conn)
+        if opcode == 8:
+            send_frame(conn, 8, payload[:2])
+            return
+        for command, headers in frames_of(payload):
+            if command == "SEND" and headers.get("destination", "").startswith("/queue/"):
+                REDECLARE["declares"].append(number)
+                declared = True
+                if number == 2:
+                    send_frame(conn, 8, struct.pack(">H", 1000) + b"STOMP died")
+                    return
+            if "receipt" in headers:
+                send_frame(conn, 2, f"RECEIPT\nreceipt-id:{headers['receipt']}\n\n\0".encode())
+                if number == 1 and declared:
+                    return  # dropped without a close frame: the client sees 1006
+
+
+def answer_http(conn, method, path):
+    """The plain HTTP paths: whether `path` was one."""
+    cors = "Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Headers: authorization, content-type\r\n"
+    if path == "/redeclare/reset":
+        REDECLARE.update(connections=0, declares=[])
+        body = b""
+    elif path == "/redeclare/declares":
+        body = " ".join(str(n) for n in REDECLARE["declares"]).encode()
+    elif path.startswith("/api/queues/") and method == "OPTIONS":
+        conn.sendall(("HTTP/1.1 204 No Content\r\n" + cors + "content-length: 0\r\n\r\n").encode())
+        return True
+    elif path.startswith("/api/queues/"):
+        body = b'{"error":"Object Not Found","reason":"Not Found"}'
+        conn.sendall(("HTTP/1.1 404 Not Found\r\n" + cors + "content-type: application/json\r\n"
+                      + f"content-length: {len(body)}\r\n\r\n").encode() + body)
+        return True
+    else:
+        return False
+    conn.sendall(("HTTP/1.1 200 OK\r\n" + cors + "content-type: text/plain\r\n"
+                  + f"content-length: {len(body)}\r\n\r\n").encode() + body)
+    return True
+
+
 def read_request(conn):
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(4096)
         if not chunk:
-            return None, {}
+            return None, None, {}
         data += chunk
     lines = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-    path = lines[0].split(" ")[1]
+    method, path = lines[0].split(" ")[:2]
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return path, headers
+    return method, path, headers
 
 
 def send_frame(conn, opcode, payload):
@@ -89,17 +156,19 @@ LAST_CLOSE = {"text": ""}
 
 def serve(conn):
     try:
-        path, headers = read_request(conn)
+        method, path, headers = read_request(conn)
         if path == "/last-close":
             body = LAST_CLOSE["text"].encode()
             conn.sendall(b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\ncontent-type: text/plain\r\n"
                          + f"content-length: {len(body)}\r\n\r\n".encode() + body)
             return
+        if answer_http(conn, method, path):
+            return
         if path.startswith("/api/"):
             # A management API that never answers (the request, or its CORS preflight).
             threading.Event().wait(60)
             return
-        if path not in AFTER:
+        if path not in AFTER and path != "/redeclare":
             conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
             return
         accept = base64.b64encode(hashlib.sha1((headers["sec-websocket-key"] + GUID).encode()).digest()).decode()
@@ -111,6 +180,9 @@ def serve(conn):
         if not payload.startswith((b"CONNECT", b"STOMP")):
             return
         send_frame(conn, 2, CONNECTED)
+        if path == "/redeclare":
+            redeclare_session(conn)
+            return
         if AFTER[path]:
             send_frame(conn, 2, AFTER[path])
         if path in ("/midframe", "/error"):

@@ -134,7 +134,61 @@ impl Core {
     /// `queue` is no longer declared again at the next connection.
     pub(super) fn unremember(&mut self, queue: &str) {
         self.declared_queues.retain(|(name, _)| name != queue);
+        self.redeclares_cleared.retain(|name| name != queue);
         self.unlock(queue);
+    }
+
+    /// Whether `queue` is declared again at later connections.
+    fn remembered(&self, queue: &str) -> bool {
+        self.declared_queues.iter().any(|(name, _)| name == queue)
+    }
+
+    /// A close without words cut the declare again of `queue`: it waits, with its
+    /// consumers, for the facts (see [`Core::redeclare_explained`]); cut so once
+    /// already since its facts cleared it, or a one-off connection, it is given
+    /// up (no reconnect loop over it).
+    pub(super) fn hold_redeclare(&mut self, queue: &str) {
+        if self.hold_until_explained(queue) {
+            return;
+        }
+        if self.settings.reconnect && !self.redeclares_cleared.iter().any(|name| name == queue) {
+            self.hold_for_explanation(queue);
+        } else {
+            self.unremember(queue);
+        }
+    }
+
+    /// The facts on the declare again `request`, cut by a close without words,
+    /// came (`now`; `None`: stopping) and say `result`. Refused, or given up at
+    /// the close, it is said as a warning (see [`Core::redeclare_event`]).
+    /// Cleared (the queue is missing, or there as declared) or not told (no
+    /// management API), the close was something else's (another request refused
+    /// beside it, a node going): its queue goes again, now when connected, then
+    /// its consumers. QA: forgotten at the first such close, a non-durable queue
+    /// was not declared after the next restart, and publishes to it were
+    /// confirmed and lost.
+    pub(super) fn redeclare_explained(&mut self, now: Option<Duration>, request: DeclareId, result: Result<(), DeclareError>) {
+        let refused = matches!(result, Err(DeclareError::Refused(_)));
+        let queue = self.redeclared(request).filter(|queue| !self.exclusive_ours(queue)).cloned();
+        let (Some(queue), Some(now)) = (queue, now) else {
+            return self.answer_explained(now, request, result);
+        };
+        if refused || !self.remembered(&queue) {
+            self.answer_explained(Some(now), request, result);
+            // Its consumers waited for it: they subscribe now (seed 1861).
+            return self.subscribe_waiting(now, &queue);
+        }
+        self.redeclaring.retain(|(id, _)| *id != request);
+        self.superseded.retain(|id| *id != request);
+        // Not held any more: the user's own declare of it succeeded meanwhile.
+        if !self.unlock(&queue) {
+            return;
+        }
+        self.redeclares_cleared.push(queue.clone());
+        if self.current.as_ref().is_some_and(|c| c.takes_requests()) {
+            self.redeclare_locked(now, &queue);
+            self.subscribe_waiting(now, &queue);
+        }
     }
 
     /// The user's declare `request` of `declared` succeeded: the queue is declared
@@ -298,12 +352,12 @@ impl Core {
         }
     }
 
-    /// A declare again is the core's own: its answer reaches nobody. A refusal, or
-    /// no answer before a close without the broker's words (RabbitMQ 3.10.8's on
-    /// some refusals), is said once as a warning, and the queue is not declared
-    /// again (no reconnect loop over it); a network drop, a timeout, a close the
-    /// broker explained (a node shutting down, another request refused) or a stop
-    /// only cut it short: it goes again at the next connection.
+    /// A declare again is the core's own: its answer reaches nobody. A refusal (in
+    /// words, or by the facts after a close without words: see
+    /// [`Core::redeclare_explained`]) is said once as a warning, and the queue is
+    /// not declared again (no reconnect loop over it); a network drop, a timeout,
+    /// a close the broker explained (a node shutting down, another request
+    /// refused) or a stop only cut it short: it goes again at the next connection.
     pub(super) fn redeclare_event(&mut self, event: ReliableEvent) -> Option<ReliableEvent> {
         let ReliableEvent::Declared { request, result } = event else { return Some(event) };
         let Some(at) = self.redeclaring.iter().position(|(id, _)| *id == request) else {
@@ -320,6 +374,7 @@ impl Core {
                 // connection now owns, and look it up for good (simulation seed 74139).
                 let earlier = self.redeclaring.iter().filter(|(_, q)| *q == queue).map(|(id, _)| *id);
                 self.superseded.extend(earlier);
+                self.redeclares_cleared.retain(|name| *name != queue);
                 self.answer_owed(&queue, Some(Ok(())));
                 return None;
             }

@@ -214,9 +214,10 @@ pub enum Warning {
     #[error("the page has no monotonic clock (performance.now); Burrow keeps time by the wall clock, never letting it go back")]
     NoMonotonicClock,
     /// A queue this connection declared, declared again on a later connection
-    /// (a broker restart deletes a non-durable queue), was refused, or the
-    /// connection closed without words before RabbitMQ answered: it is not
-    /// declared again, and a consumer of it fails if the queue is gone.
+    /// (a broker restart deletes a non-durable queue), was refused (in words, or
+    /// by the management API's facts after a close without words), or closed on
+    /// without words twice running: it is not declared again, and a consumer of
+    /// it fails if the queue is gone.
     #[error("queue '{queue}' could not be declared again after the reconnect ({reason}); it is not declared again")]
     NotDeclaredAgain {
         /// The queue.

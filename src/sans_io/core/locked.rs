@@ -271,7 +271,7 @@ impl Core {
     }
 
     /// Declares held `queue` again, as it was declared.
-    fn redeclare_locked(&mut self, now: Duration, queue: &str) {
+    pub(super) fn redeclare_locked(&mut self, now: Duration, queue: &str) {
         if let Some(options) = self.declared_queues.iter().find(|(name, _)| name == queue).map(|(_, o)| o.clone()) {
             self.redeclare(now, queue.to_owned(), options);
         }

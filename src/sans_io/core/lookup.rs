@@ -98,13 +98,9 @@ impl Core {
         closed: &CloseReason,
         fallback: DeclareError,
     ) {
-        // A declare again the close cut without words is not sent again, whatever
-        // the facts say when they come: the next connection is made meanwhile.
-        // An exclusive one of ours waits for them instead (see `locked`).
+        // A declare again the close cut without words waits for the facts.
         if let Some(queue) = self.redeclared(request).cloned() {
-            if !self.hold_until_explained(&queue) {
-                self.unremember(&queue);
-            }
+            self.hold_redeclare(&queue);
         }
         let Some((queue, options)) = self.declares.remove(&request) else {
             self.emit(ReliableEvent::Declared { request, result: Err(fallback) });
@@ -195,10 +191,10 @@ impl Core {
                 } else {
                     DeclareError::Refused(refusal)
                 };
-                self.answer_explained(Some(now), request, Err(error));
+                self.redeclare_explained(Some(now), request, Err(error));
             }
             (Refused::Declare { request, fallback, .. }, Err(_)) => {
-                self.answer_explained(Some(now), request, Err(fallback));
+                self.redeclare_explained(Some(now), request, Err(fallback));
             }
         }
         self.after_look_up(now);
@@ -325,7 +321,7 @@ impl Core {
                 self.restore_consumer(now, consumer, *spec);
             }
             (Refused::Consume { consumer, reader, fallback, .. }, _) => self.consumer_failed(consumer, fallback, reader),
-            (Refused::Declare { request, fallback, .. }, now) => self.answer_explained(now, request, Err(fallback)),
+            (Refused::Declare { request, fallback, .. }, now) => self.redeclare_explained(now, request, Err(fallback)),
         }
     }
 

@@ -104,13 +104,8 @@ pub use self::types::{
 
 use self::credentials::{Expiry, Fetching, Renewal};
 use self::deliveries::{AutoAcks, Buffered};
-use self::held_back::ConfirmWatch;
-use self::lookup::Explain;
-use self::renew::Renewals;
-use self::rpc::Calls;
-use self::side::Sides;
-use self::stream::StreamPosition;
-use self::timer::TimerTable;
+use self::{held_back::ConfirmWatch, lookup::Explain, renew::Renewals, rpc::Calls};
+use self::{side::Sides, stream::StreamPosition, timer::TimerTable};
 
 /// A request other than a publish, awaiting its receipt on the current link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,6 +288,8 @@ pub struct Core {
     /// Declares again whose queue a later one declared meanwhile: their late
     /// answer (a look-up's, after the next connection) says nothing any more.
     superseded: Vec<DeclareId>,
+    /// Queues whose declare again the facts cleared (see `declare::hold_redeclare`).
+    redeclares_cleared: Vec<String>,
     /// The user's declares a lost connection cut short, with their queue: declared
     /// again on the next connection as the core's own, and answered by that one
     /// (see `declare::owe`), with the options each asked.
@@ -368,6 +365,7 @@ impl Core {
             declared_queues: Vec::new(),
             redeclaring: Vec::new(),
             superseded: Vec::new(),
+            redeclares_cleared: Vec::new(),
             owed: Vec::new(),
             explaining: Vec::new(),
             locked: Vec::new(),
