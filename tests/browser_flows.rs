@@ -139,7 +139,7 @@ async fn redeclaring_with_other_durability_is_refused() {
 #[wasm_bindgen_test]
 async fn a_fresh_first_declare_against_a_durable_queue_is_refused_in_rabbitmqs_words() {
     let queue = fresh_name("pika-durable");
-    within("declare elsewhere", common::declare_durable_elsewhere(&queue)).await.expect("declared durable");
+    within("declare elsewhere", common::declare_elsewhere(&queue, true)).await.expect("declared durable");
     let connection = connect().await;
     let error = within("declare", connection.queue_declare(&queue, &QueueOptions::default()))
         .await

@@ -398,11 +398,11 @@ pub async fn bind_queue(exchange: &str, queue: &str, routing_key: &str) -> Resul
     management_call("POST", &path, &serde_json::json!({ "routing_key": routing_key })).await
 }
 
-/// Declares `queue` durable through the management API, as a pika program would
-/// have (outside any connection of the test).
-pub async fn declare_durable_elsewhere(queue: &str) -> Result<(), String> {
+/// Declares `queue` (`durable` or not) through the management API, as a pika
+/// program would have (outside any connection of the test).
+pub async fn declare_elsewhere(queue: &str, durable: bool) -> Result<(), String> {
     let path = format!("/queues/%2F/{}", String::from(js_sys::encode_uri_component(queue)));
-    management_call("PUT", &path, &serde_json::json!({ "durable": true })).await
+    management_call("PUT", &path, &serde_json::json!({ "durable": durable })).await
 }
 
 /// A write to the management API as the setup's user.
