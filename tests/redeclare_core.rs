@@ -705,3 +705,33 @@ fn a_declare_cut_short_on_a_retiring_link_goes_again_on_the_new_one() {
     assert!(after.contains(&ReliableEvent::Declared { request, result: Ok(()) }), "answered there: {after:?}");
     assert_eq!(core.declared_queues().map(|(q, _)| q.to_owned()).collect::<Vec<_>>(), ["hello"]);
 }
+
+/// RabbitMQ 4.0.5 after a restart: the declare again of `rpc_queue` (answered by
+/// its fence publish's confirm, which comes later), then the SUBSCRIBE to a
+/// queue the restart deleted, refused in words that name that queue. The
+/// refusal was blamed on the oldest request unanswered, the declare again:
+/// "not declared again" in the other queue's words, so the next restart lost
+/// it. The words name the queue: the subscription to it fails, and `rpc_queue`
+/// goes again at the next connection.
+#[test]
+fn a_refusal_naming_a_queue_fails_its_subscription_not_an_older_declare_again() {
+    let mut core = Core::new(vec!["ws://broker/ws".into()], ConnectOptions::new("/"), ReliableOptions::default(), 3);
+    let (first, _) = tutorial_6_server(&mut core);
+    let gone = core.basic_consume(ms(6), ConsumeFrom::Queue("gone".into()), ConsumeOptions::default()).expect("consume");
+    let headers = subscribe_frame(&written(&mut core, ms(6)));
+    core.handle_bytes(ms(7), first, format!("RECEIPT\nreceipt-id:{}\n\n\0", receipt_of(&headers)).as_bytes());
+    std::iter::from_fn(|| core.poll_event()).for_each(drop);
+    let (second, sent, now) = reconnect(&mut core, first, ms(10), 1006, "");
+    assert!(sent.contains("destination:/queue/rpc_queue") && sent.contains("destination:/amq/queue/gone"), "{sent}");
+    let detail = "NOT_FOUND - no queue 'gone' in vhost '/'";
+    core.handle_bytes(now, second, format!("ERROR\nmessage:not_found\n\n{detail}\0").as_bytes());
+    core.handle_closed(now, second, SocketClose::new(1000, ""));
+    let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(warnings(&after).is_empty(), "nothing said of rpc_queue: {after:?}");
+    let failed = after.iter().any(|e| {
+        matches!(e, ReliableEvent::Connection(ConnectionEvent::ConsumerFailed { consumer, error }) if *consumer == gone && error.to_string().contains("no queue 'gone'"))
+    });
+    assert!(failed, "the subscription the words name fails: {after:?}");
+    let (_, sent, _) = reconnect_at_retry(&mut core);
+    assert!(sent.contains("destination:/queue/rpc_queue"), "declared again: {sent}");
+}

@@ -38,6 +38,24 @@ impl Core {
                 return true;
             }
         }
+        // 1b. The ERROR names a queue: the declare or subscription of that queue
+        //     still unanswered. A declare is answered by its fence publish's
+        //     confirm, later than a SUBSCRIBE sent after it is refused: the oldest
+        //     unanswered is then innocent (RabbitMQ 4.0.5 after a restart: a queue
+        //     declared again was refused in the words for another consumer's queue).
+        if let Some(queue) = error.and_then(|_| named_queue(&refusal.detail)) {
+            let named = current
+                .requests
+                .iter()
+                .filter(|(_, request)| self.queue_of(request) == Some(queue))
+                .min_by_key(|(receipt, _)| sent_order(receipt))
+                .map(|(receipt, request)| (receipt.clone(), *request));
+            if let Some((receipt, request)) = named {
+                current.requests.remove(&receipt);
+                self.fail_request(now, request, refusal, &current.url, reason);
+                return true;
+            }
+        }
         // 2. The ERROR names an exchange that does not exist: every message for it
         //    fails. First: a subscription sent after such a message is still
         //    awaiting its receipt, and is not what the broker refused.
@@ -120,6 +138,19 @@ impl Core {
                 self.probation.extend(self.outbox.in_flight_ids());
                 false
             }
+        }
+    }
+
+    /// The queue a declare or a subscription is about (an exchange
+    /// subscription's own durable queue).
+    fn queue_of(&self, request: &Pending) -> Option<&str> {
+        match request {
+            Pending::Declare(id) => self.declares.get(id).map(|(queue, _)| queue.as_str()),
+            Pending::Subscribe(key) => match &self.consumers.get(key)?.source {
+                ConsumeFrom::Queue(queue) => Some(queue),
+                ConsumeFrom::Exchange(sub) => sub.durable_queue.as_deref(),
+            },
+            Pending::Unsubscribe(_) => None,
         }
     }
 
@@ -336,6 +367,13 @@ pub(super) fn sent_order(receipt: &ReceiptId) -> (usize, &str) {
 /// Whether a declare or a subscription awaits its answer on `current`.
 fn awaits_answer(current: &Current) -> bool {
     current.requests.values().any(|r| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
+}
+
+/// The queue RabbitMQ's words name: "no queue 'q' in vhost", "for queue 'q' in
+/// vhost", "locked queue 'q' in vhost".
+fn named_queue(detail: &str) -> Option<&str> {
+    let (_, rest) = split_once(detail, "queue '")?;
+    split_once(rest, "' in vhost").map(|(queue, _)| queue)
 }
 
 /// The exchange in RabbitMQ's "NOT_FOUND - no exchange 'x' in vhost '/'".
