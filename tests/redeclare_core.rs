@@ -279,11 +279,8 @@ fn an_exclusive_queue_the_facts_say_is_gone_is_not_said_to_be_held() {
         if sent.contains("destination:/queue/rpc_queue") {
             break sent;
         }
-        if let Some(id) = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-            Action::LookUp(question) => Some(question.id),
-            _ => None,
-        }) {
-            core.handle_queue_facts(now, id, Ok(None));
+        if let Some(look_up) = look_up_of(&mut core) {
+            core.handle_queue_facts(now, look_up.id, Ok(None));
             continue;
         }
         now = core.poll_timeout().expect("a timer");
@@ -310,11 +307,7 @@ fn declared_again_closed_without_words(
     let settings = ReliableOptions { management_url: Some("http://broker/api".into()), ..ReliableOptions::default() };
     let (mut core, second, now, key) = declared_again(settings, &exclusive());
     core.handle_closed(now + ms(5), second, SocketClose::new(1000, "STOMP died"));
-    let look_up = std::iter::from_fn(|| core.poll_action()).find_map(|a| match a {
-        Action::LookUp(question) => Some(question),
-        _ => None,
-    });
-    let look_up = look_up.expect("the queue is looked up");
+    let look_up = look_up_of(&mut core).expect("the queue is looked up");
     core.handle_queue_facts(now + ms(6), look_up.id, Ok(facts));
     let after: Vec<ReliableEvent> = std::iter::from_fn(|| core.poll_event()).collect();
     (core, key, after)

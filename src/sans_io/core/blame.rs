@@ -44,13 +44,7 @@ impl Core {
         //     unanswered is then innocent (RabbitMQ 4.0.5 after a restart: a queue
         //     declared again was refused in the words for another consumer's queue).
         if let Some(queue) = error.and_then(|_| named_queue(&refusal.detail)) {
-            let named = current
-                .requests
-                .iter()
-                .filter(|(_, request)| self.queue_of(request) == Some(queue))
-                .min_by_key(|(receipt, _)| sent_order(receipt))
-                .map(|(receipt, request)| (receipt.clone(), *request));
-            if let Some((receipt, request)) = named {
+            if let Some((receipt, request)) = oldest_unanswered(current, |request| self.queue_of(request) == Some(queue)) {
                 current.requests.remove(&receipt);
                 self.fail_request(now, request, refusal, &current.url, reason);
                 return true;
@@ -82,12 +76,7 @@ impl Core {
         if error.is_none() && self.settings.reconnect {
             return self.blame_alone(now, current, refusal, reason);
         }
-        let oldest = current
-            .requests
-            .iter()
-            .filter(|(_, r)| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)))
-            .min_by_key(|(receipt, _)| sent_order(receipt))
-            .map(|(receipt, request)| (receipt.clone(), *request));
+        let oldest = oldest_unanswered(current, |r| matches!(r, Pending::Declare(_) | Pending::Subscribe(_)));
         if let Some((receipt, request)) = &oldest {
             let names_queue = error.is_some() && crate::sans_io::text::contains(&refusal.detail, "queue '");
             let older_publish =
@@ -362,6 +351,12 @@ fn closed_without_words(what: &str, reason: &CloseReason, check: &str) -> Refusa
 /// `receipt-10` before `receipt-9`).
 pub(super) fn sent_order(receipt: &ReceiptId) -> (usize, &str) {
     (receipt.0.len(), receipt.0.as_str())
+}
+
+/// The request first sent among those on `current` that `pick` chooses.
+fn oldest_unanswered(current: &Current, pick: impl Fn(&Pending) -> bool) -> Option<(ReceiptId, Pending)> {
+    let picked = current.requests.iter().filter(|(_, request)| pick(request));
+    picked.min_by_key(|(receipt, _)| sent_order(receipt)).map(|(receipt, request)| (receipt.clone(), *request))
 }
 
 /// Whether a declare or a subscription awaits its answer on `current`.

@@ -185,7 +185,7 @@ impl Core {
             return;
         }
         self.redeclares_cleared.push(queue.clone());
-        if self.current.as_ref().is_some_and(|c| c.takes_requests()) {
+        if self.is_connected() {
             self.redeclare_locked(now, &queue);
             self.subscribe_waiting(now, &queue);
         }
